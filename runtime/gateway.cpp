@@ -1,0 +1,382 @@
+#include "runtime/gateway.hpp"
+
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+
+#include "runtime/log.hpp"
+#include "runtime/type_ids.hpp"
+#include "schemas/cluster.capnp.h"
+
+namespace troupe {
+
+namespace {
+
+kj::Exception failure(const std::string& what) {
+  return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                       kj::str(what.c_str()));
+}
+
+template <class T>
+using fulfiller_ptr = std::shared_ptr<kj::Own<kj::CrossThreadPromiseFulfiller<T>>>;
+
+/// Sends `xs...` to `target` from a short-lived actor and resolves the KJ
+/// promise with the reply (`R`), or rejects it with the error's message.
+template <class R, class... Ts>
+kj::Promise<R> ask(caf::actor_system& sys, caf::actor target,
+                   std::chrono::milliseconds timeout, Ts... xs) {
+  auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
+  auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
+    std::move(paf.fulfiller));
+  sys.spawn([=](caf::event_based_actor* self) {
+    if constexpr (std::is_void_v<R>) {
+      self->request(target, timeout, xs...)
+        .then([=] { (*f)->fulfill(); },
+              [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
+    } else {
+      self->request(target, timeout, xs...)
+        .then([=](R& r) { (*f)->fulfill(std::move(r)); },
+              [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
+    }
+  });
+  return std::move(paf.promise);
+}
+
+/// Events pushed from CAF threads to the KJ thread, drained there.
+struct inbox {
+  std::mutex mtx;
+  std::deque<std::pair<uint64_t, envelope>> items;
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> bell;
+
+  void post(uint64_t id, envelope ev) {
+    std::lock_guard<std::mutex> guard{mtx};
+    items.emplace_back(id, std::move(ev));
+    if (bell) {
+      bell->fulfill();
+      bell = nullptr;
+    }
+  }
+};
+
+class cluster_server final : public schema::Cluster::Server {
+public:
+  cluster_server(caf::actor_system& sys, caf::actor directory,
+                 std::chrono::milliseconds timeout,
+                 std::shared_ptr<inbox> events)
+    : sys_(sys),
+      dir_(std::move(directory)),
+      timeout_(timeout),
+      events_(std::move(events)),
+      tasks_(error_handler_) {
+    tasks_.add(pump());
+  }
+
+  ~cluster_server() {
+    for (auto& [id, w] : watchers_)
+      caf::anon_send_exit(w.relay, caf::exit_reason::user_shutdown);
+  }
+
+  kj::Promise<void> nodes(NodesContext ctx) override {
+    return ask<envelope>(sys_, dir_, timeout_, snapshot_atom::value)
+      .then([ctx](envelope e) mutable {
+        check(e.visit<schema::Snapshot>(
+          [&](auto s) { ctx.getResults().setNodes(s.getNodes()); }));
+      });
+  }
+
+  kj::Promise<void> actors(ActorsContext ctx) override {
+    return ask<envelope>(sys_, dir_, timeout_, snapshot_atom::value)
+      .then([ctx](envelope e) mutable {
+        check(e.visit<schema::Snapshot>(
+          [&](auto s) { ctx.getResults().setActors(s.getActors()); }));
+      });
+  }
+
+  kj::Promise<void> spawn(SpawnContext ctx) override {
+    auto p = ctx.getParams();
+    return ask<envelope>(sys_, dir_, timeout_, caf::spawn_atom::value,
+                         std::string{p.getKind().cStr()},
+                         std::string{p.getNode().cStr()},
+                         std::string{p.getConfig().cStr()},
+                         std::string{p.getName().cStr()})
+      .then([ctx](envelope e) mutable {
+        check(e.visit<schema::Snapshot>(
+          [&](auto s) { ctx.getResults().setActors(s.getActors()); }));
+      });
+  }
+
+  kj::Promise<void> send(SendContext ctx) override {
+    auto p = ctx.getParams();
+    std::string name = p.getActor();
+    std::string op = p.getOp();
+    if (op.empty())
+      op = "call";
+    if (op.size() > 10)
+      throw failure("op '" + op + "' is longer than 10 characters");
+    auto payload = p.getPayload();
+    auto bytes = payload.getWords();
+    auto env = envelope::from_bytes(payload.getTypeId(), bytes.begin(),
+                                    bytes.size());
+    if (!env)
+      throw failure(describe(env.error()));
+    auto paf = kj::newPromiseAndCrossThreadFulfiller<envelope>();
+    auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>(
+      std::move(paf.fulfiller));
+    auto timeout = timeout_;
+    auto dir = dir_;
+    auto msg = std::move(*env);
+    auto op_atom = caf::atom_from_string(op);
+    sys_.spawn([=](caf::event_based_actor* self) {
+      self->request(dir, timeout, lookup_atom::value, name)
+        .then(
+          [=](const caf::actor& target) {
+            self->request(target, timeout, op_atom, msg)
+              .then([=](envelope& reply) { (*f)->fulfill(std::move(reply)); },
+                    [=](caf::error& err) {
+                      (*f)->reject(failure("actor '" + name + "' answered "
+                                           + describe(err)));
+                    });
+          },
+          [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
+    });
+    return paf.promise.then([ctx](envelope reply) mutable {
+      auto out = ctx.getResults().initReply();
+      out.setTypeId(reply.type_id());
+      auto words = reply.words();
+      out.setWords(kj::arrayPtr(reinterpret_cast<const kj::byte*>(words.begin()),
+                                reply.size_bytes()));
+    });
+  }
+
+  kj::Promise<void> stats(StatsContext ctx) override {
+    return ask<envelope>(sys_, dir_, timeout_, stats_atom::value,
+                         std::string{ctx.getParams().getTarget().cStr()})
+      .then([ctx](envelope e) mutable {
+        check(e.visit<schema::StatsList>(
+          [&](auto s) { ctx.getResults().setStats(s.getStats()); }));
+      });
+  }
+
+  kj::Promise<void> stop(StopContext ctx) override {
+    return ask<void>(sys_, dir_, timeout_, stop_atom::value,
+                     std::string{ctx.getParams().getActor().cStr()});
+  }
+
+  kj::Promise<void> shutdown(ShutdownContext) override {
+    return ask<void>(sys_, dir_, timeout_, shutdown_atom::value);
+  }
+
+  kj::Promise<void> kinds(KindsContext ctx) override {
+    return ask<std::vector<std::string>>(sys_, dir_, timeout_,
+                                         kinds_atom::value)
+      .then([ctx](std::vector<std::string> ks) mutable {
+        auto out = ctx.getResults().initKinds(static_cast<unsigned>(ks.size()));
+        for (unsigned i = 0; i < ks.size(); ++i)
+          out.set(i, ks[i]);
+      });
+  }
+
+  kj::Promise<void> ping(PingContext) override {
+    return ask<ping_atom>(sys_, dir_, timeout_, ping_atom::value)
+      .then([](ping_atom) {});
+  }
+
+  kj::Promise<void> watch(WatchContext ctx) override {
+    auto id = next_watch_++;
+    auto events = events_;
+    auto paf = kj::newPromiseAndCrossThreadFulfiller<envelope>();
+    auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>(
+      std::move(paf.fulfiller));
+    auto dir = dir_;
+    auto timeout = timeout_;
+    auto relay = sys_.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+      self->request(dir, timeout, subscribe_atom::value)
+        .then([=](envelope& snap) { (*f)->fulfill(std::move(snap)); },
+              [=](caf::error& err) {
+                (*f)->reject(failure(describe(err)));
+                self->quit();
+              });
+      return {
+        [=](event_atom, const envelope& ev) { events->post(id, ev); },
+      };
+    });
+    watchers_.emplace(id, watch_entry{ctx.getParams().getWatcher(), relay});
+    return paf.promise.then(
+      [ctx](envelope snap) mutable {
+        check(snap.visit<schema::Snapshot>(
+          [&](auto s) { ctx.getResults().setSnapshot(s); }));
+      },
+      [this, id](kj::Exception&& e) -> void {
+        drop_watcher(id);
+        throw std::move(e);
+      });
+  }
+
+private:
+  struct watch_entry {
+    schema::Watcher::Client client;
+    caf::actor relay;
+  };
+
+  struct ignore_errors : kj::TaskSet::ErrorHandler {
+    void taskFailed(kj::Exception&&) override {}
+  };
+
+  static void check(const caf::expected<void>& r) {
+    if (!r)
+      throw failure(describe(r.error()));
+  }
+
+  void drop_watcher(uint64_t id) {
+    auto i = watchers_.find(id);
+    if (i == watchers_.end())
+      return;
+    caf::anon_send_exit(i->second.relay, caf::exit_reason::user_shutdown);
+    watchers_.erase(i);
+  }
+
+  /// Waits for events from CAF threads and forwards them to their watchers.
+  kj::Promise<void> pump() {
+    auto paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+    {
+      std::lock_guard<std::mutex> guard{events_->mtx};
+      if (!events_->items.empty())
+        paf.fulfiller->fulfill();
+      else
+        events_->bell = std::move(paf.fulfiller);
+    }
+    return paf.promise.then([this] {
+      std::deque<std::pair<uint64_t, envelope>> batch;
+      {
+        std::lock_guard<std::mutex> guard{events_->mtx};
+        batch.swap(events_->items);
+      }
+      for (auto& [id, ev] : batch)
+        deliver(id, ev);
+      return pump();
+    });
+  }
+
+  void deliver(uint64_t id, const envelope& ev) {
+    auto i = watchers_.find(id);
+    if (i == watchers_.end())
+      return;
+    auto req = i->second.client.eventRequest();
+    auto ok = ev.visit<schema::DirectoryEvent>(
+      [&](auto r) { req.setEvent(r); });
+    if (!ok)
+      return;
+    tasks_.add(req.send().then([](auto&&) {},
+                               [this, id](kj::Exception&&) {
+                                 log::get("gateway")->info(
+                                   "watcher {} is gone: unsubscribed", id);
+                                 drop_watcher(id);
+                               }));
+  }
+
+  caf::actor_system& sys_;
+  caf::actor dir_;
+  std::chrono::milliseconds timeout_;
+  std::shared_ptr<inbox> events_;
+  std::map<uint64_t, watch_entry> watchers_;
+  uint64_t next_watch_ = 1;
+  ignore_errors error_handler_;
+  kj::TaskSet tasks_;
+};
+
+} // namespace
+
+struct gateway::impl {
+  caf::actor_system& sys;
+  caf::actor directory;
+  std::chrono::milliseconds timeout;
+  std::thread thread;
+  std::mutex mtx;
+  kj::Own<kj::CrossThreadPromiseFulfiller<void>> stopper;
+  bool stopped = false;
+
+  impl(caf::actor_system& s, caf::actor d, std::chrono::milliseconds t)
+    : sys(s), directory(std::move(d)), timeout(t) {}
+
+  void run(std::string bind, uint16_t port,
+           std::shared_ptr<std::promise<caf::expected<uint16_t>>> started_ptr) {
+    auto& started = *started_ptr;
+    auto lg = log::get("gateway");
+    try {
+      auto io = kj::setupAsyncIo();
+      auto addr = io.provider->getNetwork()
+                    .parseAddress(kj::StringPtr{bind.c_str()}, port)
+                    .wait(io.waitScope);
+      auto listener = addr->listen();
+      auto bound = static_cast<uint16_t>(listener->getPort());
+      auto stop_paf = kj::newPromiseAndCrossThreadFulfiller<void>();
+      {
+        std::lock_guard<std::mutex> guard{mtx};
+        stopper = std::move(stop_paf.fulfiller);
+        if (stopped)
+          stopper->fulfill();
+      }
+      auto events = std::make_shared<inbox>();
+      capnp::TwoPartyServer server{
+        kj::heap<cluster_server>(sys, directory, timeout, events)};
+      lg->info("RPC gateway listening on {}:{}", bind, bound);
+      started.set_value(bound);
+      server.listen(*listener)
+        .exclusiveJoin(std::move(stop_paf.promise))
+        .wait(io.waitScope);
+      lg->info("RPC gateway stopped");
+    } catch (const kj::Exception& e) {
+      auto msg = "RPC gateway cannot listen on " + bind + ":"
+                 + std::to_string(port) + ": " + e.getDescription().cStr();
+      lg->error("{}", msg);
+      try {
+        started.set_value(make_error(errc::io_failure, msg));
+      } catch (const std::future_error&) {
+        // already started: the loop failed later
+      }
+    }
+  }
+};
+
+gateway::gateway(caf::actor_system& sys, caf::actor directory,
+                 std::chrono::milliseconds call_timeout)
+  : impl_(std::make_unique<impl>(sys, std::move(directory), call_timeout)) {
+  // nop
+}
+
+gateway::~gateway() {
+  stop();
+}
+
+caf::expected<uint16_t> gateway::start(const std::string& bind, uint16_t port) {
+  auto started = std::make_shared<std::promise<caf::expected<uint16_t>>>();
+  auto result = started->get_future();
+  impl_->thread = std::thread{[this, bind, port, started] {
+    impl_->run(bind, port, started);
+  }};
+  auto r = result.get();
+  if (!r) {
+    impl_->thread.join();
+  }
+  return r;
+}
+
+void gateway::stop() {
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    impl_->stopped = true;
+    if (impl_->stopper)
+      impl_->stopper->fulfill();
+    impl_->stopper = nullptr;
+  }
+  if (impl_->thread.joinable())
+    impl_->thread.join();
+}
+
+} // namespace troupe

@@ -1,0 +1,362 @@
+#include "runtime/node.hpp"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "runtime/client.hpp"
+#include "runtime/cluster.hpp"
+#include "runtime/gateway.hpp"
+#include "runtime/log.hpp"
+#include "runtime/type_ids.hpp"
+#include "schemas/cluster.capnp.h"
+
+namespace troupe {
+
+void configure(caf::actor_system_config& cfg, const scheduler_options& sched,
+               const kind_registrar& kinds) {
+  cfg.set("scheduler.policy", sched.policy == "stealing"
+                                ? caf::atom("stealing")
+                                : caf::atom("sharing"));
+  if (sched.threads > 0)
+    cfg.set("scheduler.max-threads", sched.threads);
+  cfg.load<caf::io::middleman>();
+  register_types(cfg);
+  register_builtin_kinds(cfg);
+  if (kinds)
+    kinds(cfg);
+}
+
+caf::expected<std::string> read_secret(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    return make_error(errc::not_found,
+                      "cannot read the secret file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto s = ss.str();
+  auto b = s.find_first_not_of(" \t\r\n");
+  auto e = s.find_last_not_of(" \t\r\n");
+  if (b == std::string::npos)
+    return make_error(errc::invalid_argument,
+                      "the secret file '" + path + "' is empty");
+  return s.substr(b, e - b + 1);
+}
+
+caf::expected<std::string> load_or_create_secret(const std::string& path,
+                                                 const std::string& dir) {
+  if (!path.empty())
+    return read_secret(path);
+  auto file = dir + "/secret";
+  if (access(file.c_str(), F_OK) == 0)
+    return read_secret(file);
+  std::random_device rd;
+  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string secret;
+  for (int i = 0; i < 40; ++i)
+    secret += alphabet[rd() % (sizeof(alphabet) - 1)];
+  auto old = umask(077);
+  std::ofstream out{file};
+  umask(old);
+  if (!(out << secret << '\n'))
+    return make_error(errc::io_failure,
+                      "cannot write the secret file '" + file + "'");
+  return secret;
+}
+
+namespace {
+
+/// How a node process is told to stop.
+struct stop_flag {
+  std::atomic<int> code{-1};
+  void set(int c) {
+    int expected = -1;
+    code.compare_exchange_strong(expected, c);
+  }
+};
+
+int wait_for_stop(stop_flag& flag, const sigset_t& signals) {
+  auto lg = log::get("node");
+  while (flag.code.load() < 0) {
+    timespec ts{0, 100 * 1000 * 1000};
+    int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig == SIGINT || sig == SIGTERM) {
+      lg->warn("received {}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      flag.set(0);
+    }
+  }
+  return flag.code.load();
+}
+
+bool make_dirs(const std::string& path) {
+  std::string cur;
+  std::stringstream ss{path};
+  std::string part;
+  if (!path.empty() && path[0] == '/')
+    cur = "/";
+  while (std::getline(ss, part, '/')) {
+    if (part.empty())
+      continue;
+    cur += part + "/";
+    if (mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      return false;
+  }
+  return true;
+}
+
+int run_head(const node_options& opts, const kind_registrar& kinds,
+             const sigset_t& signals) {
+  auto lg = log::get("node");
+  auto dir = opts.data_dir.empty() ? "run/" + opts.name : opts.data_dir;
+  if (!make_dirs(dir)) {
+    lg->error("cannot create the data directory '{}'", dir);
+    return 2;
+  }
+  auto secret = load_or_create_secret(opts.secret_file, dir);
+  if (!secret) {
+    lg->error("{}", describe(secret.error()));
+    return 2;
+  }
+  caf::actor_system_config cfg;
+  configure(cfg, opts.scheduler, kinds);
+  caf::actor_system sys{cfg};
+  stop_flag flag;
+  directory_config dcfg;
+  dcfg.secret = *secret;
+  dcfg.node_timeout = opts.node_timeout;
+  dcfg.heartbeat = opts.heartbeat;
+  dcfg.on_shutdown = [&flag] { flag.set(0); };
+  auto directory = spawn_directory(sys, dcfg);
+  auto port = sys.middleman().publish(directory, opts.port, opts.bind.c_str(),
+                                      true);
+  if (!port) {
+    lg->error("cannot listen for nodes on {}:{}: {}", opts.bind, opts.port,
+              sys.render(port.error()));
+    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    return 2;
+  }
+  gateway gw{sys, directory};
+  auto gport = gw.start(opts.gateway_bind, opts.gateway_port);
+  if (!gport) {
+    lg->error("{}", describe(gport.error()));
+    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    return 2;
+  }
+  agent_config acfg;
+  acfg.name = opts.name;
+  acfg.slots = opts.slots;
+  acfg.labels = opts.labels;
+  acfg.secret = *secret;
+  acfg.is_head = true;
+  acfg.on_stop = [&flag](const std::string&) { flag.set(0); };
+  auto agent = spawn_agent(sys, directory, acfg);
+  {
+    std::ofstream out{dir + "/head.json"};
+    out << "{\"port\":" << *port << ",\"gateway_port\":" << *gport
+        << ",\"pid\":" << getpid() << "}\n";
+  }
+  lg->info("head {} listening for nodes on {}:{}, gateway on {}:{}, data in "
+           "{}",
+           opts.name, opts.bind, *port, opts.gateway_bind, *gport, dir);
+  auto code = wait_for_stop(flag, signals);
+  gw.stop();
+  caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  sys.middleman().close(*port);
+  lg->info("head {} stopped", opts.name);
+  return code;
+}
+
+int run_worker(const node_options& opts, const kind_registrar& kinds,
+               const sigset_t& signals) {
+  auto lg = log::get("node");
+  auto hp = parse_host_port(opts.join, "127.0.0.1", 7700);
+  if (!hp) {
+    lg->error("--join: {}", describe(hp.error()));
+    return 2;
+  }
+  std::string secret;
+  if (!opts.secret_file.empty()) {
+    auto s = read_secret(opts.secret_file);
+    if (!s) {
+      lg->error("{}", describe(s.error()));
+      return 2;
+    }
+    secret = *s;
+  }
+  caf::actor_system_config cfg;
+  configure(cfg, opts.scheduler, kinds);
+  caf::actor_system sys{cfg};
+  auto deadline = std::chrono::steady_clock::now() + opts.connect_timeout;
+  caf::expected<caf::actor> head = caf::sec::cannot_connect_to_node;
+  for (;;) {
+    head = sys.middleman().remote_actor(hp->first, hp->second);
+    if (head || std::chrono::steady_clock::now() >= deadline)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+  }
+  if (!head) {
+    lg->error("cannot reach the head at {}:{} within {} ms: {}", hp->first,
+              hp->second, opts.connect_timeout.count(),
+              sys.render(head.error()));
+    return 2;
+  }
+  stop_flag flag;
+  agent_config acfg;
+  acfg.name = opts.name;
+  acfg.slots = opts.slots;
+  acfg.labels = opts.labels;
+  acfg.secret = secret;
+  acfg.on_refused = [&flag](const std::string&) { flag.set(3); };
+  acfg.on_stop = [&flag](const std::string& why) {
+    flag.set(why == "shutdown requested" ? 0 : 4);
+  };
+  auto agent = spawn_agent(sys, *head, acfg);
+  auto code = wait_for_stop(flag, signals);
+  caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+  lg->info("node {} stopped", opts.name);
+  return code;
+}
+
+} // namespace
+
+int run_node(const node_options& opts, const kind_registrar& kinds) {
+  // Signals are taken synchronously by the main thread; every thread started
+  // from here on (CAF's, KJ's) inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return opts.head ? run_head(opts, kinds, signals)
+                   : run_worker(opts, kinds, signals);
+}
+
+// -- local_cluster ------------------------------------------------------------
+
+struct local_cluster::impl {
+  struct member {
+    std::unique_ptr<caf::actor_system_config> cfg;
+    std::unique_ptr<caf::actor_system> sys;
+    caf::actor agent;
+  };
+  std::vector<member> nodes; // [0] is the head
+  caf::actor directory;
+  std::unique_ptr<gateway> gw;
+  uint16_t port = 0;
+  uint16_t gport = 0;
+
+  ~impl() {
+    if (gw)
+      gw->stop();
+    for (auto i = nodes.rbegin(); i != nodes.rend(); ++i)
+      if (i->agent)
+        caf::anon_send_exit(i->agent, caf::exit_reason::user_shutdown);
+    if (directory)
+      caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    for (auto i = nodes.rbegin(); i != nodes.rend(); ++i)
+      i->sys.reset();
+  }
+};
+
+local_cluster::local_cluster(std::unique_ptr<impl> ptr)
+  : impl_(std::move(ptr)) {
+  // nop
+}
+
+local_cluster::~local_cluster() = default;
+
+caf::expected<std::unique_ptr<local_cluster>>
+local_cluster::start(size_t workers, uint32_t slots,
+                     const kind_registrar& kinds, scheduler_options sched) {
+  auto st = std::make_unique<impl>();
+  std::string secret = "local-cluster-secret";
+  auto make_member = [&] {
+    impl::member m;
+    m.cfg = std::make_unique<caf::actor_system_config>();
+    configure(*m.cfg, sched, kinds);
+    m.sys = std::make_unique<caf::actor_system>(*m.cfg);
+    return m;
+  };
+  st->nodes.push_back(make_member());
+  auto& head = *st->nodes[0].sys;
+  directory_config dcfg;
+  dcfg.secret = secret;
+  st->directory = spawn_directory(head, dcfg);
+  auto port = head.middleman().publish(st->directory, 0, "127.0.0.1", true);
+  if (!port)
+    return make_error(errc::io_failure,
+                      "local cluster: cannot publish the directory: "
+                        + head.render(port.error()));
+  st->port = *port;
+  st->gw = std::make_unique<gateway>(head, st->directory);
+  auto gport = st->gw->start("127.0.0.1", 0);
+  if (!gport)
+    return gport.error();
+  st->gport = *gport;
+  agent_config hcfg;
+  hcfg.name = "head";
+  hcfg.slots = slots;
+  hcfg.secret = secret;
+  hcfg.is_head = true;
+  st->nodes[0].agent = spawn_agent(head, st->directory, hcfg);
+  for (size_t i = 1; i <= workers; ++i) {
+    st->nodes.push_back(make_member());
+    auto& m = st->nodes.back();
+    auto dir = m.sys->middleman().remote_actor("127.0.0.1", st->port);
+    if (!dir)
+      return make_error(errc::io_failure,
+                        "local cluster: worker " + std::to_string(i)
+                          + " cannot reach the head: "
+                          + m.sys->render(dir.error()));
+    agent_config wcfg;
+    wcfg.name = "worker-" + std::to_string(i);
+    wcfg.slots = slots;
+    wcfg.secret = secret;
+    m.agent = spawn_agent(*m.sys, *dir, wcfg);
+  }
+  // Wait (bounded) until every node is listed.
+  caf::scoped_actor self{head};
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    size_t joined = 0;
+    self->request(st->directory, std::chrono::seconds{5}, snapshot_atom::value)
+      .receive(
+        [&](const envelope& snap) {
+          (void) snap.visit<schema::Snapshot>(
+            [&](auto s) { joined = s.getNodes().size(); });
+        },
+        [&](caf::error&) {});
+    if (joined == workers + 1)
+      return std::unique_ptr<local_cluster>{new local_cluster(std::move(st))};
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  }
+  return make_error(errc::timeout, "local cluster: nodes did not join in 5 s");
+}
+
+caf::actor_system& local_cluster::head_system() {
+  return *impl_->nodes[0].sys;
+}
+
+caf::actor local_cluster::directory() const {
+  return impl_->directory;
+}
+
+uint16_t local_cluster::gateway_port() const {
+  return impl_->gport;
+}
+
+uint16_t local_cluster::node_port() const {
+  return impl_->port;
+}
+
+} // namespace troupe

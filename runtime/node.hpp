@@ -1,0 +1,94 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+
+namespace troupe {
+
+/// Registers actor kinds (CAF actor factories) with a config. The `troupe`
+/// binary passes one that knows every actor family.
+using kind_registrar = std::function<void(caf::actor_system_config&)>;
+
+/// Scheduler settings of a node's actor system.
+struct scheduler_options {
+  /// "sharing" (low cross-process latency here) or "stealing".
+  std::string policy = "sharing";
+  /// Worker threads; 0 = one per core.
+  size_t threads = 0;
+};
+
+/// Everything `troupe node` accepts.
+struct node_options {
+  bool head = false;
+  std::string join; ///< HOST:PORT of the head (workers)
+  std::string name;
+  uint16_t port = 7700;
+  std::string bind = "0.0.0.0";
+  uint16_t gateway_port = 7701;
+  std::string gateway_bind = "127.0.0.1";
+  std::string data_dir;
+  std::string secret_file;
+  uint32_t slots = 0;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::string log_level = "info";
+  std::string log_file;
+  std::chrono::milliseconds heartbeat{500};
+  std::chrono::milliseconds node_timeout{3000};
+  std::chrono::milliseconds connect_timeout{30000};
+  scheduler_options scheduler;
+};
+
+/// Applies scheduler options, loads the middleman, registers troupe's types,
+/// the built-in kinds and `kinds`.
+void configure(caf::actor_system_config& cfg, const scheduler_options& sched,
+               const kind_registrar& kinds);
+
+/// Registers the runtime's own kinds ("echo").
+void register_builtin_kinds(caf::actor_system_config& cfg);
+
+/// Reads a secret file (whitespace trimmed). Errors name the file.
+caf::expected<std::string> read_secret(const std::string& path);
+
+/// Returns the secret from `path`, or creates `dir/secret` with a fresh
+/// random secret (mode 0600) if `path` is empty and none exists there.
+caf::expected<std::string> load_or_create_secret(const std::string& path,
+                                                 const std::string& dir);
+
+/// Runs `troupe node` until it is told to stop (SIGINT/SIGTERM, a shutdown
+/// request, the head lost). Returns the process exit code.
+int run_node(const node_options& opts, const kind_registrar& kinds);
+
+/// A head and its workers inside one process, joined over loopback through
+/// the middleman as separate nodes: the embedded cluster used by the demo,
+/// the tests and the benchmarks.
+class local_cluster {
+public:
+  /// Starts a head with a gateway on an ephemeral port and `workers` worker
+  /// nodes with `slots` slots each; waits until all joined.
+  static caf::expected<std::unique_ptr<local_cluster>>
+  start(size_t workers, uint32_t slots, const kind_registrar& kinds,
+        scheduler_options sched = {});
+
+  ~local_cluster();
+
+  caf::actor_system& head_system();
+  caf::actor directory() const;
+  uint16_t gateway_port() const;
+  uint16_t node_port() const;
+
+private:
+  struct impl;
+  explicit local_cluster(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace troupe

@@ -1,0 +1,44 @@
+#pragma once
+
+// The project's CAF type-ID block and its atoms: the one place where message
+// types are registered. Call troupe::register_types(cfg) on every node.
+
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/type_id.hpp>
+
+#include "runtime/envelope.hpp"
+#include "runtime/worker.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(troupe, (troupe::envelope))
+  CAF_ADD_TYPE_ID(troupe, (troupe::kind_args))
+
+CAF_END_TYPE_ID_BLOCK(troupe)
+
+namespace troupe {
+
+// Atoms select the handler; payloads are envelopes.
+using call_atom = caf::atom_constant<caf::atom("call")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
+using actors_atom = caf::atom_constant<caf::atom("actors")>;
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using event_atom = caf::atom_constant<caf::atom("event")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using place_atom = caf::atom_constant<caf::atom("place")>;
+using kinds_atom = caf::atom_constant<caf::atom("kinds")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+
+/// Registers troupe's message types and error category with a CAF config.
+void register_types(caf::actor_system_config& cfg);
+
+} // namespace troupe
