@@ -65,6 +65,7 @@ void join(agent_actor* self) {
     r.setHost(host_name());
     r.setPid(static_cast<uint32_t>(getpid()));
     r.setSlots(st.cfg.slots);
+    r.setIsHead(st.cfg.is_head);
     auto labels = r.initLabels(static_cast<unsigned>(st.cfg.labels.size()));
     for (unsigned i = 0; i < st.cfg.labels.size(); ++i) {
       labels[i].setKey(st.cfg.labels[i].first);

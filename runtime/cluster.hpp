@@ -48,6 +48,8 @@ struct directory_config {
   std::chrono::milliseconds request_timeout{10000};
   /// Called once after a shutdown request was answered.
   std::function<void()> on_shutdown;
+  /// The wall clock (injected so tests control it).
+  std::function<wall_clock::time_point()> now = [] { return wall_clock::now(); };
 };
 
 /// Settings of a node agent.

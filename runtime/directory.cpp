@@ -109,6 +109,7 @@ join_request parse_join(schema::JoinRequest::Reader r) {
   req.host = r.getHost();
   req.pid = r.getPid();
   req.slots = r.getSlots();
+  req.is_head = r.getIsHead();
   for (auto kv : r.getLabels())
     req.labels.emplace_back(kv.getKey(), kv.getValue());
   return req;
@@ -151,11 +152,11 @@ caf::behavior directory(directory_actor* self, directory_config cfg) {
       if (!req)
         return req.error();
       // The head's own agent lives in this process; there is one head.
-      req->is_head = agent.node() == self->node()
+      req->is_head = req->is_head && agent.node() == self->node()
                      && std::none_of(st.table.nodes().begin(),
                                      st.table.nodes().end(),
                                      [](auto& kv) { return kv.second.is_head; });
-      auto changes = st.table.join(*req, agent, wall_clock::now());
+      auto changes = st.table.join(*req, agent, st.cfg.now());
       if (!changes) {
         st.log->warn("refused join of '{}' from {} (pid {}): {}", req->name,
                      req->host, req->pid, describe(changes.error()));
@@ -182,7 +183,7 @@ caf::behavior directory(directory_actor* self, directory_config cfg) {
       auto& st = self->state;
       auto known = env.visit<schema::Heartbeat>([&](auto hb) {
         return st.table.heartbeat(hb.getName(), hb.getIncarnation(),
-                                  hb.getFreeSlots(), wall_clock::now());
+                                  hb.getFreeSlots(), st.cfg.now());
       });
       if (!known) {
         st.log->warn("bad heartbeat: {}", describe(known.error()));
@@ -197,7 +198,7 @@ caf::behavior directory(directory_actor* self, directory_config cfg) {
     },
     [=](sweep_atom) {
       auto& st = self->state;
-      publish(self, st.table.expire(wall_clock::now(), st.cfg.node_timeout));
+      publish(self, st.table.expire(st.cfg.now(), st.cfg.node_timeout));
       self->delayed_send(self, sweep_every, sweep_atom::value);
     },
     [=](snapshot_atom) -> caf::result<envelope> {

@@ -141,15 +141,19 @@ std::string schema_name(uint64_t type_id) {
 
 std::string to_text(const envelope& x) {
   capnp::Schema schema;
+  bool known = false;
   {
     auto& t = schemas();
     std::lock_guard<std::mutex> guard{t.mtx};
     auto i = t.by_id.find(x.type_id());
-    if (i == t.by_id.end() || x.empty())
-      return "<" + schema_name(x.type_id()) + ", "
-             + std::to_string(x.size_bytes()) + " bytes>";
-    schema = i->second;
+    if (i != t.by_id.end()) {
+      schema = i->second;
+      known = true;
+    }
   }
+  if (!known || x.empty())
+    return "<" + schema_name(x.type_id()) + ", "
+           + std::to_string(x.size_bytes()) + " bytes>";
   try {
     capnp::FlatArrayMessageReader reader{x.words()};
     auto root = reader.getRoot<capnp::DynamicStruct>(schema.asStruct());

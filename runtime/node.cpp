@@ -172,6 +172,7 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
   caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   sys.middleman().close(*port);
+  std::remove((dir + "/head.json").c_str());
   lg->info("head {} stopped", opts.name);
   return code;
 }
@@ -202,7 +203,12 @@ int run_worker(const node_options& opts, const kind_registrar& kinds,
     head = sys.middleman().remote_actor(hp->first, hp->second);
     if (head || std::chrono::steady_clock::now() >= deadline)
       break;
-    std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    timespec ts{0, 200 * 1000 * 1000};
+    int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig == SIGINT || sig == SIGTERM) {
+      lg->warn("stopped while trying to reach the head");
+      return 0;
+    }
   }
   if (!head) {
     lg->error("cannot reach the head at {}:{} within {} ms: {}", hp->first,

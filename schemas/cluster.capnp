@@ -37,6 +37,8 @@ struct JoinRequest {
   pid @3 :UInt32;                    # its process id
   slots @4 :UInt32;                  # slots it offers
   labels @5 :List(Common.KeyValue);  # its labels
+  isHead @6 :Bool;                   # the head's own agent (honoured only in
+                                     # the head's process)
 }
 
 struct JoinReply {

@@ -1,0 +1,1121 @@
+#include "runtime/shell.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "runtime/errors.hpp"
+#include "schemas/common.capnp.h"
+
+namespace troupe {
+
+namespace {
+
+using std::chrono::milliseconds;
+using clock_type = std::chrono::steady_clock;
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
+         || c == '\v';
+}
+
+std::string trim(const std::string& text) {
+  size_t first = 0;
+  size_t last = text.size();
+  while (first < last && is_space(text[first]))
+    ++first;
+  while (last > first && is_space(text[last - 1]))
+    --last;
+  return text.substr(first, last - first);
+}
+
+bool starts_with(const std::string& text, const std::string& prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+/// Code points in UTF-8 text: bytes that do not continue a sequence.
+size_t display_width(const std::string& text) {
+  auto starts = [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  };
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), starts));
+}
+
+/// Offset just after the last `;` outside quotes, or 0.
+size_t last_command_start(const std::string& text) {
+  size_t start = 0;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote == '\'') {
+      if (c == '\'')
+        quote = 0;
+    } else if (c == '\\') {
+      ++i;
+    } else if (quote == '"') {
+      if (c == '"')
+        quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == ';') {
+      start = i + 1;
+    }
+  }
+  return start;
+}
+
+/// Words of a partial line for completion: tokenized if possible, split on
+/// whitespace otherwise (an open quote is normal while typing).
+std::vector<std::string> loose_words(const std::string& text) {
+  if (auto words = tokenize(text))
+    return std::move(*words);
+  std::vector<std::string> words;
+  std::istringstream in{text};
+  for (std::string word; in >> word;)
+    words.push_back(word);
+  return words;
+}
+
+/// Parses a non-negative number of seconds ("10", "0.5").
+std::optional<double> parse_seconds(const std::string& text) {
+  if (text.empty())
+    return std::nullopt;
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(value) || value < 0
+      || value > 1e7)
+    return std::nullopt;
+  return value;
+}
+
+/// Parses a non-negative integer.
+std::optional<uint64_t> parse_count(const std::string& text) {
+  if (text.empty() || text.size() > 18
+      || !std::all_of(text.begin(), text.end(),
+                      [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  return std::stoull(text);
+}
+
+milliseconds to_ms(double seconds) {
+  return milliseconds{static_cast<int64_t>(std::llround(seconds * 1000))};
+}
+
+std::string format_number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+/// One decimal: "0.0", "61.3".
+std::string format_fixed(double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.1f", value);
+  return buf;
+}
+
+/// "HH:MM:SS.mmm" in local time.
+std::string format_clock(int64_t wall_ms) {
+  auto secs = static_cast<std::time_t>(wall_ms / 1000);
+  std::tm parts{};
+  localtime_r(&secs, &parts);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%02d:%02d:%02d.%03d", parts.tm_hour,
+                parts.tm_min, parts.tm_sec,
+                static_cast<int>(((wall_ms % 1000) + 1000) % 1000));
+  return buf;
+}
+
+/// Takes `--flag VALUE` or `--flag=VALUE` at a[i]; advances i past VALUE.
+/// Returns false if a[i] is not this flag; sets `bad` if VALUE is missing.
+bool take_option(const std::vector<std::string>& a, size_t& i,
+                 const std::string& flag, std::string& value, bool& bad) {
+  if (a[i] == flag) {
+    if (i + 1 >= a.size()) {
+      bad = true;
+    } else {
+      value = a[++i];
+    }
+    return true;
+  }
+  if (starts_with(a[i], flag + "=")) {
+    value = a[i].substr(flag.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+std::vector<std::string> actor_cells(const actor_row& x) {
+  return {x.name, x.kind, x.node, std::to_string(x.id)};
+}
+
+const std::vector<std::string> actor_headers{"NAME", "KIND", "NODE", "ID"};
+
+} // namespace
+
+// -- pure text helpers --------------------------------------------------------
+
+std::vector<std::string> split_commands(const std::string& text) {
+  std::vector<std::string> result;
+  std::string piece;
+  auto flush = [&] {
+    auto command = trim(piece);
+    if (!command.empty())
+      result.push_back(std::move(command));
+    piece.clear();
+  };
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote == '\'') {
+      piece += c;
+      if (c == '\'')
+        quote = 0;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      piece += c;
+      piece += text[++i];
+    } else if (quote == '"') {
+      piece += c;
+      if (c == '"')
+        quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      piece += c;
+    } else if (c == ';') {
+      flush();
+    } else {
+      piece += c;
+    }
+  }
+  flush();
+  return result;
+}
+
+caf::expected<std::vector<std::string>> tokenize(const std::string& line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  auto unterminated = [&](const char* which, size_t pos) {
+    return make_error(errc::invalid_argument,
+                      std::string{"unterminated "} + which
+                        + " quote opened at column " + std::to_string(pos + 1)
+                        + " of: " + line);
+  };
+  size_t i = 0;
+  const size_t n = line.size();
+  while (i < n) {
+    char c = line[i];
+    if (is_space(c)) {
+      if (in_word) {
+        words.push_back(std::move(word));
+        word.clear();
+        in_word = false;
+      }
+      ++i;
+      continue;
+    }
+    in_word = true;
+    if (c == '\\') {
+      // A trailing backslash stays literal.
+      word += i + 1 < n ? line[i + 1] : c;
+      i += 2;
+    } else if (c == '\'') {
+      auto close = line.find('\'', i + 1);
+      if (close == std::string::npos)
+        return unterminated("single", i);
+      word.append(line, i + 1, close - i - 1);
+      i = close + 1;
+    } else if (c == '"') {
+      size_t j = i + 1;
+      bool closed = false;
+      while (j < n) {
+        if (line[j] == '\\' && j + 1 < n
+            && (line[j + 1] == '"' || line[j + 1] == '\\')) {
+          word += line[j + 1];
+          j += 2;
+        } else if (line[j] == '"') {
+          closed = true;
+          ++j;
+          break;
+        } else {
+          word += line[j++];
+        }
+      }
+      if (!closed)
+        return unterminated("double", i);
+      i = j;
+    } else {
+      word += c;
+      ++i;
+    }
+  }
+  if (in_word)
+    words.push_back(std::move(word));
+  return words;
+}
+
+std::vector<std::string> complete(const std::string& prefix,
+                                  const std::vector<std::string>& candidates) {
+  std::vector<std::string> result;
+  for (auto& x : candidates)
+    if (starts_with(x, prefix))
+      result.push_back(x);
+  std::sort(result.begin(), result.end());
+  result.erase(std::unique(result.begin(), result.end()), result.end());
+  return result;
+}
+
+std::string format_table(const std::vector<std::string>& headers,
+                         const std::vector<std::vector<std::string>>& rows) {
+  size_t columns = headers.size();
+  for (auto& row : rows)
+    columns = std::max(columns, row.size());
+  std::vector<size_t> width(columns, 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (size_t c = 0; c < row.size(); ++c)
+      width[c] = std::max(width[c], display_width(row[c]));
+  };
+  if (!headers.empty())
+    measure(headers);
+  for (auto& row : rows)
+    measure(row);
+  std::string result;
+  auto emit = [&](const std::vector<std::string>& row) {
+    // Pad up to the last non-empty cell only: no trailing blanks.
+    size_t used = row.size();
+    while (used > 0 && row[used - 1].empty())
+      --used;
+    for (size_t c = 0; c < used; ++c) {
+      if (c > 0)
+        result += "  ";
+      result += row[c];
+      if (c + 1 < used)
+        result.append(width[c] - display_width(row[c]), ' ');
+    }
+    result += '\n';
+  };
+  if (!headers.empty())
+    emit(headers);
+  for (auto& row : rows)
+    emit(row);
+  return result;
+}
+
+const std::vector<command_info>& command_table() {
+  static const std::vector<command_info> table{
+    {"help", "help [COMMAND]", "list the commands, or show one's usage"},
+    {"nodes", "nodes", "list the nodes of the cluster"},
+    {"actors", "actors", "list the registered actors"},
+    {"kinds", "kinds", "list the actor kinds that can be spawned"},
+    {"spawn", "spawn KIND [NODE|any|head|every] [--name NAME] [--config TEXT]",
+     "spawn an actor (default: where a slot is free)"},
+    {"send", "send [--op OP] ACTOR TEXT...",
+     "send TEXT to ACTOR, print the reply"},
+    {"stats", "stats [TARGET]", "counters of an actor, a node, or every node"},
+    {"stop", "stop ACTOR", "stop a registered actor"},
+    {"watch", "watch [SECONDS] [--count N]",
+     "print directory changes (SECONDS or N of them)"},
+    {"wait-nodes", "wait-nodes N [SECONDS]",
+     "wait until N nodes joined (default 30 s)"},
+    {"ping", "ping", "time a round trip to the head"},
+    {"shutdown", "shutdown", "stop every node, then the head"},
+    {"quit", "quit", "leave the shell"},
+    {"exit", "exit", "leave the shell"},
+  };
+  return table;
+}
+
+std::string help_text() {
+  // Usages longer than the column get their summary on the next line, so
+  // that the text fits 80 columns.
+  constexpr size_t column = 28;
+  std::string result = "commands:\n";
+  for (auto& cmd : command_table()) {
+    result += "  " + cmd.usage;
+    if (cmd.usage.size() > column)
+      result += "\n" + std::string(column + 2, ' ');
+    else
+      result.append(column - cmd.usage.size(), ' ');
+    result += "  " + cmd.summary + '\n';
+  }
+  return result;
+}
+
+// -- backend ------------------------------------------------------------------
+
+shell_backend::~shell_backend() = default;
+
+namespace {
+
+class client_backend final : public shell_backend {
+public:
+  explicit client_backend(std::unique_ptr<cluster_client> client)
+    : client_(std::move(client)) {
+    // nop
+  }
+
+  caf::expected<std::vector<node_row>> nodes() override {
+    return client_->nodes();
+  }
+
+  caf::expected<std::vector<actor_row>> actors() override {
+    return client_->actors();
+  }
+
+  caf::expected<std::vector<std::string>> kinds() override {
+    return client_->kinds();
+  }
+
+  caf::expected<std::vector<actor_row>>
+  spawn(const std::string& kind, const std::string& where,
+        const std::string& config, const std::string& name) override {
+    return client_->spawn(kind, where, config, name);
+  }
+
+  caf::expected<envelope> send(const std::string& actor,
+                               const envelope& payload,
+                               const std::string& op) override {
+    return client_->send(actor, payload, op);
+  }
+
+  caf::expected<std::vector<stats_row>>
+  stats(const std::string& target) override {
+    return client_->stats(target);
+  }
+
+  caf::expected<void> stop(const std::string& actor) override {
+    return client_->stop(actor);
+  }
+
+  caf::expected<void> shutdown() override {
+    return client_->shutdown();
+  }
+
+  caf::expected<void> ping() override {
+    return client_->ping();
+  }
+
+  caf::expected<void> watch(const event_handler& on_event,
+                            milliseconds max_wait,
+                            const snapshot_handler& on_snapshot) override {
+    return client_->watch(on_event, max_wait, on_snapshot);
+  }
+
+private:
+  std::unique_ptr<cluster_client> client_;
+};
+
+} // namespace
+
+std::unique_ptr<shell_backend>
+make_backend(std::unique_ptr<cluster_client> client) {
+  return std::make_unique<client_backend>(std::move(client));
+}
+
+// -- shell --------------------------------------------------------------------
+
+namespace {
+
+shell_env with_defaults(shell_env env) {
+  if (!env.out)
+    env.out = &std::cout;
+  if (!env.err)
+    env.err = &std::cerr;
+  if (!env.now)
+    env.now = [] { return clock_type::now(); };
+  if (!env.sleep)
+    env.sleep = [](milliseconds x) { std::this_thread::sleep_for(x); };
+  if (!env.wall_ms)
+    env.wall_ms = [] {
+      using namespace std::chrono;
+      return duration_cast<milliseconds>(
+               system_clock::now().time_since_epoch())
+        .count();
+    };
+  if (!env.interrupted)
+    env.interrupted = [] { return false; };
+  return env;
+}
+
+} // namespace
+
+shell::shell(shell_backend& backend, shell_env env)
+  : backend_(backend),
+    env_(with_defaults(std::move(env))),
+    out_(*env_.out),
+    err_(*env_.err) {
+  // nop
+}
+
+shell::outcome shell::run_line(const std::string& line) {
+  auto text = trim(line);
+  if (text.empty() || text[0] == '#')
+    return outcome::ok;
+  return run_script(text);
+}
+
+shell::outcome shell::run_script(const std::string& text) {
+  auto result = outcome::ok;
+  for (auto& command : split_commands(text)) {
+    auto x = execute(command);
+    if (x == outcome::quit)
+      return outcome::quit;
+    if (x == outcome::failed)
+      result = outcome::failed;
+  }
+  return result;
+}
+
+shell::outcome shell::execute(const std::string& command) {
+  using handler = outcome (shell::*)(const args&);
+  static const std::map<std::string, handler> handlers{
+    {"help", &shell::cmd_help},
+    {"nodes", &shell::cmd_nodes},
+    {"actors", &shell::cmd_actors},
+    {"kinds", &shell::cmd_kinds},
+    {"spawn", &shell::cmd_spawn},
+    {"send", &shell::cmd_send},
+    {"stats", &shell::cmd_stats},
+    {"stop", &shell::cmd_stop},
+    {"watch", &shell::cmd_watch},
+    {"wait-nodes", &shell::cmd_wait_nodes},
+    {"ping", &shell::cmd_ping},
+    {"shutdown", &shell::cmd_shutdown},
+    {"quit", &shell::cmd_quit},
+    {"exit", &shell::cmd_quit},
+  };
+  auto text = trim(command);
+  if (text.empty() || text[0] == '#')
+    return outcome::ok;
+  auto result = outcome::ok;
+  if (auto words = tokenize(text); !words) {
+    result = fail(words.error());
+  } else if (!words->empty()) {
+    auto& name = words->front();
+    if (auto i = handlers.find(name); i != handlers.end()) {
+      result = (this->*(i->second))(args(words->begin() + 1, words->end()));
+    } else {
+      out_.flush();
+      err_ << "unknown command '" << name << "'\n" << help_text();
+      result = outcome::failed;
+    }
+  }
+  out_.flush();
+  if (result == outcome::failed)
+    ++failures_;
+  return result;
+}
+
+shell::outcome shell::usage(const std::string& name) {
+  for (auto& cmd : command_table()) {
+    if (cmd.name == name) {
+      out_.flush();
+      err_ << "usage: " << cmd.usage << '\n';
+      break;
+    }
+  }
+  return outcome::failed;
+}
+
+shell::outcome shell::fail(const caf::error& err) {
+  return fail(describe(err));
+}
+
+shell::outcome shell::fail(const std::string& text) {
+  out_.flush();
+  err_ << "error: " << text << '\n';
+  return outcome::failed;
+}
+
+shell::outcome shell::cmd_help(const args& a) {
+  if (a.empty()) {
+    out_ << help_text();
+    return outcome::ok;
+  }
+  if (a.size() > 1)
+    return usage("help");
+  for (auto& cmd : command_table()) {
+    if (cmd.name == a[0]) {
+      out_ << "usage: " << cmd.usage << "\n  " << cmd.summary << '\n';
+      return outcome::ok;
+    }
+  }
+  return fail("unknown command '" + a[0] + "'");
+}
+
+shell::outcome shell::cmd_nodes(const args& a) {
+  if (!a.empty())
+    return usage("nodes");
+  auto xs = backend_.nodes();
+  if (!xs)
+    return fail(xs.error());
+  auto now = env_.wall_ms();
+  std::vector<std::vector<std::string>> rows;
+  for (auto& x : *xs) {
+    std::string labels;
+    for (auto& [key, value] : x.labels)
+      labels += (labels.empty() ? "" : ",") + key + "=" + value;
+    auto seen = x.last_seen_ms > 0
+                  ? std::to_string(std::max<int64_t>(0, now - x.last_seen_ms))
+                      + "ms ago"
+                  : std::string{"-"};
+    rows.push_back({x.name, x.host, std::to_string(x.pid),
+                    std::to_string(x.slots), std::to_string(x.free_slots),
+                    x.is_head ? "yes" : "no", labels.empty() ? "-" : labels,
+                    seen});
+  }
+  out_ << format_table({"NAME", "HOST", "PID", "SLOTS", "FREE", "HEAD",
+                        "LABELS", "LAST-SEEN"},
+                       rows)
+       << xs->size() << " nodes\n";
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_actors(const args& a) {
+  if (!a.empty())
+    return usage("actors");
+  auto xs = backend_.actors();
+  if (!xs)
+    return fail(xs.error());
+  std::vector<std::vector<std::string>> rows;
+  for (auto& x : *xs)
+    rows.push_back(actor_cells(x));
+  out_ << format_table(actor_headers, rows) << xs->size() << " actors\n";
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_kinds(const args& a) {
+  if (!a.empty())
+    return usage("kinds");
+  auto xs = backend_.kinds();
+  if (!xs)
+    return fail(xs.error());
+  for (auto& x : *xs)
+    out_ << x << '\n';
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_spawn(const args& a) {
+  std::string name;
+  std::string config;
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < a.size(); ++i) {
+    bool bad = false;
+    if (take_option(a, i, "--name", name, bad)
+        || take_option(a, i, "--config", config, bad)) {
+      if (bad)
+        return usage("spawn");
+    } else if (starts_with(a[i], "--")) {
+      return usage("spawn");
+    } else {
+      positional.push_back(a[i]);
+    }
+  }
+  if (positional.empty() || positional.size() > 2 || positional[0].empty())
+    return usage("spawn");
+  auto where = positional.size() == 2 ? positional[1] : std::string{"any"};
+  auto xs = backend_.spawn(positional[0], where, config, name);
+  if (!xs)
+    return fail(xs.error());
+  cache_.valid = false;
+  std::vector<std::vector<std::string>> rows;
+  for (auto& x : *xs)
+    rows.push_back(actor_cells(x));
+  out_ << format_table(actor_headers, rows);
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_send(const args& a) {
+  std::string op = "call";
+  size_t i = 0;
+  for (; i < a.size(); ++i) {
+    bool bad = false;
+    if (!take_option(a, i, "--op", op, bad))
+      break;
+    if (bad || op.empty())
+      return usage("send");
+  }
+  if (i >= a.size() || a[i].empty())
+    return usage("send");
+  const auto& actor = a[i];
+  std::string text;
+  for (size_t j = i + 1; j < a.size(); ++j)
+    text += (j > i + 1 ? " " : "") + a[j];
+  auto payload = make_envelope<schema::TextMessage>(
+    [&](auto msg) { msg.setText(text); });
+  auto reply = backend_.send(actor, payload, op);
+  if (!reply)
+    return fail(reply.error());
+  out_ << "reply: " << to_text(*reply) << '\n';
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_stats(const args& a) {
+  if (a.size() > 1)
+    return usage("stats");
+  auto xs = backend_.stats(a.empty() ? std::string{} : a[0]);
+  if (!xs)
+    return fail(xs.error());
+  std::vector<std::vector<std::string>> rows;
+  for (auto& x : *xs)
+    rows.push_back({x.target, std::to_string(x.mailbox_size),
+                    std::to_string(x.handled),
+                    format_fixed(x.uptime_ms / 1000.0) + "s"});
+  out_ << format_table({"TARGET", "MAILBOX", "HANDLED", "UPTIME"}, rows);
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_stop(const args& a) {
+  if (a.size() != 1 || a[0].empty())
+    return usage("stop");
+  if (auto r = backend_.stop(a[0]); !r)
+    return fail(r.error());
+  cache_.valid = false;
+  out_ << "stopped " << a[0] << '\n';
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_watch(const args& a) {
+  std::optional<double> seconds;
+  std::optional<uint64_t> count;
+  for (size_t i = 0; i < a.size(); ++i) {
+    std::string value;
+    bool bad = false;
+    if (take_option(a, i, "--count", value, bad)) {
+      count = parse_count(value);
+      if (bad || !count || *count == 0)
+        return usage("watch");
+    } else if (seconds || !(seconds = parse_seconds(a[i]))) {
+      return usage("watch");
+    }
+  }
+  // Interactive sessions watch until Ctrl-C (capped at a day) in short
+  // rounds, so that Ctrl-C is seen even when nothing happens.
+  milliseconds total = seconds          ? to_ms(*seconds)
+                       : env_.interactive ? milliseconds{24 * 3600 * 1000}
+                                          : milliseconds{10'000};
+  milliseconds round = env_.interactive ? std::min(total, milliseconds{500})
+                                        : total;
+  auto max_rounds = total.count() / std::max<int64_t>(1, round.count()) + 2;
+  auto deadline = env_.now() + total;
+  std::map<std::string, node_row> known_nodes;
+  std::map<std::string, actor_row> known_actors;
+  uint64_t seen = 0;
+  bool have_snapshot = false;
+  auto done = [&] { return (count && seen >= *count) || env_.interrupted(); };
+  auto print = [&](const event_row& ev) {
+    std::string name = ev.kind.rfind("node", 0) == 0 ? ev.node.name
+                                                     : ev.actor.name;
+    std::string detail;
+    if (ev.kind == "node-joined")
+      detail = ev.node.host + ", " + std::to_string(ev.node.slots) + " slots";
+    else if (ev.kind == "actor-registered")
+      detail = ev.actor.kind + " on " + ev.actor.node;
+    if (!ev.reason.empty())
+      detail += (detail.empty() ? "" : ", ") + ev.reason;
+    else if (ev.kind == "actor-removed" && !ev.actor.node.empty())
+      detail = "on " + ev.actor.node;
+    out_ << format_clock(ev.at_ms > 0 ? ev.at_ms : env_.wall_ms()) << ' '
+         << ev.kind << ' ' << name;
+    if (!detail.empty())
+      out_ << " (" << detail << ')';
+    out_ << std::endl;
+    ++seen;
+  };
+  auto on_event = [&](const event_row& ev) {
+    if (ev.kind == "node-joined")
+      known_nodes[ev.node.name] = ev.node;
+    else if (ev.kind == "node-left")
+      known_nodes.erase(ev.node.name);
+    else if (ev.kind == "actor-registered")
+      known_actors[ev.actor.name] = ev.actor;
+    else if (ev.kind == "actor-removed")
+      known_actors.erase(ev.actor.name);
+    if (!done())
+      print(ev);
+    return !done();
+  };
+  auto on_snapshot = [&](const std::vector<node_row>& nodes,
+                         const std::vector<actor_row>& actors) {
+    std::map<std::string, node_row> now_nodes;
+    for (auto& x : nodes)
+      now_nodes[x.name] = x;
+    std::map<std::string, actor_row> now_actors;
+    for (auto& x : actors)
+      now_actors[x.name] = x;
+    if (!have_snapshot) {
+      have_snapshot = true;
+      auto list = [](const auto& xs) {
+        std::string names;
+        for (auto& [name, x] : xs)
+          names += (names.empty() ? ": " : ", ") + name;
+        return names;
+      };
+      out_ << now_nodes.size() << " nodes" << list(now_nodes) << '\n'
+           << now_actors.size() << " actors" << list(now_actors) << std::endl;
+    } else {
+      // A later round: report what changed between two subscriptions.
+      const std::string gap = "while re-subscribing";
+      auto at = env_.wall_ms();
+      for (auto& [name, x] : known_nodes)
+        if (!now_nodes.count(name) && !done())
+          print(event_row{"node-left", x, {}, gap, at});
+      for (auto& [name, x] : now_nodes)
+        if (!known_nodes.count(name) && !done())
+          print(event_row{"node-joined", x, {}, {}, at});
+      for (auto& [name, x] : known_actors)
+        if (!now_actors.count(name) && !done())
+          print(event_row{"actor-removed", {}, x, gap, at});
+      for (auto& [name, x] : now_actors)
+        if (!known_actors.count(name) && !done())
+          print(event_row{"actor-registered", {}, x, {}, at});
+    }
+    known_nodes = std::move(now_nodes);
+    known_actors = std::move(now_actors);
+  };
+  for (int64_t i = 0; i < max_rounds && !done(); ++i) {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline
+                                                         - env_.now());
+    if (left.count() <= 0)
+      break;
+    auto r = backend_.watch(on_event, std::min(left, round), on_snapshot);
+    if (!r)
+      return fail(r.error());
+  }
+  if (env_.interrupted())
+    out_ << '\n'; // after the terminal's "^C"
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_wait_nodes(const args& a) {
+  if (a.empty() || a.size() > 2)
+    return usage("wait-nodes");
+  auto wanted = parse_count(a[0]);
+  auto seconds = a.size() == 2 ? parse_seconds(a[1]) : std::optional{30.0};
+  if (!wanted || !seconds)
+    return usage("wait-nodes");
+  const milliseconds poll{100};
+  auto deadline = env_.now() + to_ms(*seconds);
+  auto max_polls = to_ms(*seconds).count() / poll.count() + 2;
+  size_t have = 0;
+  caf::error last_error;
+  for (int64_t i = 0; i < max_polls; ++i) {
+    if (auto xs = backend_.nodes()) {
+      have = xs->size();
+      last_error = caf::error{};
+      if (have >= *wanted) {
+        out_ << have << " nodes\n";
+        return outcome::ok;
+      }
+    } else {
+      last_error = std::move(xs.error());
+    }
+    if (env_.interrupted() || env_.now() + poll > deadline)
+      break;
+    env_.sleep(poll);
+  }
+  auto text = "only " + std::to_string(have) + " of "
+              + std::to_string(*wanted) + " nodes joined within "
+              + format_number(*seconds) + " s";
+  if (env_.interrupted())
+    text += " (interrupted)";
+  if (last_error)
+    text += " (last error: " + describe(last_error) + ")";
+  return fail(text);
+}
+
+shell::outcome shell::cmd_ping(const args& a) {
+  if (!a.empty())
+    return usage("ping");
+  auto start = env_.now();
+  if (auto r = backend_.ping(); !r)
+    return fail(r.error());
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(env_.now()
+                                                                  - start);
+  out_ << "pong in " << us.count() << " us\n";
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_shutdown(const args& a) {
+  if (!a.empty())
+    return usage("shutdown");
+  if (auto r = backend_.shutdown(); !r)
+    return fail(r.error());
+  out_ << "cluster shutting down\n";
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_quit(const args&) {
+  return outcome::quit;
+}
+
+void shell::refresh_names() {
+  auto now = env_.now();
+  if (cache_.valid && now - cache_.fetched < std::chrono::seconds{1})
+    return;
+  cache_.valid = true;
+  cache_.fetched = now;
+  if (auto xs = backend_.nodes()) {
+    cache_.nodes.clear();
+    for (auto& x : *xs)
+      cache_.nodes.push_back(x.name);
+  }
+  if (auto xs = backend_.actors()) {
+    cache_.actors.clear();
+    for (auto& x : *xs)
+      cache_.actors.push_back(x.name);
+  }
+  if (auto xs = backend_.kinds())
+    cache_.kinds = std::move(*xs);
+}
+
+std::vector<std::string> shell::completions(const std::string& before,
+                                            const std::string& word) {
+  auto words = loose_words(before.substr(last_command_start(before)));
+  if (words.empty()) {
+    std::vector<std::string> names;
+    for (auto& cmd : command_table())
+      names.push_back(cmd.name);
+    return complete(word, names);
+  }
+  const auto& cmd = words[0];
+  static const std::map<std::string, std::vector<std::string>> options{
+    {"spawn", {"--name", "--config"}},
+    {"send", {"--op"}},
+    {"watch", {"--count"}},
+  };
+  if (starts_with(word, "-")) {
+    auto i = options.find(cmd);
+    return i == options.end() ? std::vector<std::string>{}
+                              : complete(word, i->second);
+  }
+  if (cmd == "help" && words.size() == 1)
+    return completions("", word);
+  // Words after the command, without options and their values.
+  std::vector<std::string> positional;
+  for (size_t i = 1; i < words.size(); ++i) {
+    if (starts_with(words[i], "--")) {
+      if (words[i].find('=') == std::string::npos)
+        ++i;
+      continue;
+    }
+    positional.push_back(words[i]);
+  }
+  if (words.size() > 1 && starts_with(words.back(), "--")
+      && words.back().find('=') == std::string::npos)
+    return {}; // completing an option's value
+  static const std::vector<std::string> no_args{
+    "help",  "nodes", "actors",   "kinds", "watch",
+    "ping",  "quit",  "shutdown", "exit",  "wait-nodes"};
+  if (std::find(no_args.begin(), no_args.end(), cmd) != no_args.end())
+    return {};
+  refresh_names();
+  auto both = cache_.actors;
+  both.insert(both.end(), cache_.nodes.begin(), cache_.nodes.end());
+  if (cmd == "spawn") {
+    if (positional.empty())
+      return complete(word, cache_.kinds);
+    if (positional.size() == 1) {
+      auto where = cache_.nodes;
+      where.insert(where.end(), {"any", "head", "every"});
+      return complete(word, where);
+    }
+    return {};
+  }
+  if (cmd == "send" || cmd == "stop")
+    return positional.empty() ? complete(word, cache_.actors)
+                              : std::vector<std::string>{};
+  if (cmd == "stats" && !positional.empty())
+    return {};
+  return complete(word, both);
+}
+
+// -- run_shell ----------------------------------------------------------------
+
+namespace {
+
+volatile std::sig_atomic_t interrupted_flag = 0;
+volatile std::sig_atomic_t command_running = 0;
+
+extern "C" void on_sigint(int) {
+  // A second Ctrl-C while a command ignores the first (a blocking call)
+  // ends the process.
+  if (interrupted_flag && command_running) {
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+    return;
+  }
+  interrupted_flag = 1;
+}
+
+/// Ctrl-C at the prompt: drop the line and show a fresh prompt. Readline
+/// calls this after a read was interrupted, and ten times a second while it
+/// waits (for a signal that came between two reads).
+int on_signal_event() {
+  if (interrupted_flag) {
+    interrupted_flag = 0;
+    rl_replace_line("", 0);
+    rl_crlf();
+    rl_on_new_line();
+    rl_redisplay();
+  }
+  return 0;
+}
+
+shell* completing_shell = nullptr;
+int completion_start = 0;
+
+char* completion_generator(const char* text, int state) {
+  static std::vector<std::string> matches;
+  static size_t next = 0;
+  if (state == 0) {
+    next = 0;
+    matches.clear();
+    try {
+      auto start = std::min<size_t>(std::max(completion_start, 0),
+                                    std::strlen(rl_line_buffer));
+      matches = completing_shell->completions(
+        std::string(rl_line_buffer, start), text);
+    } catch (...) {
+      // Never let an exception cross readline's C frames.
+    }
+  }
+  if (next >= matches.size())
+    return nullptr;
+  return strdup(matches[next++].c_str());
+}
+
+char** attempt_completion(const char* text, int start, int) {
+  rl_attempted_completion_over = 1; // no file names
+  if (!completing_shell)
+    return nullptr;
+  completion_start = start;
+  return rl_completion_matches(text, completion_generator);
+}
+
+std::string default_history_file() {
+  const char* home = std::getenv("HOME");
+  return home && *home ? std::string{home} + "/.troupe_history" : std::string{};
+}
+
+int run_interactive(shell& sh, const std::string& address,
+                    const std::string& history) {
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0; // no SA_RESTART: blocking reads see EINTR
+  struct sigaction previous {};
+  sigaction(SIGINT, &action, &previous);
+  rl_readline_name = "troupe";
+  rl_attempted_completion_function = attempt_completion;
+  rl_signal_event_hook = on_signal_event;
+  rl_event_hook = on_signal_event;
+  completing_shell = &sh;
+  using_history();
+  if (!history.empty()) {
+    // append_history needs the file to exist.
+    if (int fd = ::open(history.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        fd >= 0)
+      ::close(fd);
+    read_history(history.c_str());
+  }
+  auto prompt = "troupe " + address + "> ";
+  std::string previous_line;
+  for (;;) {
+    interrupted_flag = 0;
+    char* raw = readline(prompt.c_str());
+    if (!raw) { // Ctrl-D
+      std::cout << std::endl;
+      break;
+    }
+    std::string line{raw};
+    std::free(raw);
+    auto text = trim(line);
+    if (text.empty())
+      continue;
+    if (text != previous_line) {
+      add_history(text.c_str());
+      if (!history.empty())
+        append_history(1, history.c_str());
+      previous_line = text;
+    }
+    interrupted_flag = 0;
+    command_running = 1;
+    auto result = sh.run_line(text);
+    command_running = 0;
+    interrupted_flag = 0;
+    if (result == shell::outcome::quit)
+      break;
+  }
+  if (!history.empty())
+    history_truncate_file(history.c_str(), 5000);
+  completing_shell = nullptr;
+  rl_signal_event_hook = nullptr;
+  rl_event_hook = nullptr;
+  sigaction(SIGINT, &previous, nullptr);
+  return 0;
+}
+
+} // namespace
+
+int run_shell(const shell_options& opts) {
+  auto hp = parse_host_port(opts.address, "127.0.0.1", 7701);
+  if (!hp) {
+    std::cerr << "troupe shell: " << describe(hp.error()) << '\n'
+              << "usage: troupe shell [HOST:PORT] [-c \"cmd; cmd\"]\n";
+    return 2;
+  }
+  auto address = hp->first + ":" + std::to_string(hp->second);
+  auto unreachable = [&](const caf::error& err) {
+    // The client may already say where it failed: say it once.
+    auto prefix = "cannot reach the head at " + address;
+    auto reason = describe(err);
+    if (starts_with(reason, prefix + ": "))
+      reason.erase(0, prefix.size() + 2);
+    std::cerr << "troupe shell: " << prefix << ": " << reason << '\n';
+    return 2;
+  };
+  auto client = cluster_client::connect(hp->first, hp->second);
+  if (!client)
+    return unreachable(client.error());
+  // connect may succeed before the gateway answers anything: ask once.
+  if (auto r = (*client)->ping(); !r)
+    return unreachable(r.error());
+  auto backend = make_backend(std::move(*client));
+  bool tty = ::isatty(STDIN_FILENO) == 1;
+  shell_env env;
+  env.interactive = opts.commands.empty() && tty;
+  env.interrupted = [] { return interrupted_flag != 0; };
+  shell sh{*backend, std::move(env)};
+  if (!opts.commands.empty()) {
+    sh.run_script(opts.commands);
+  } else if (!tty) {
+    for (std::string line; std::getline(std::cin, line);)
+      if (sh.run_line(line) == shell::outcome::quit)
+        break;
+  } else {
+    auto history = opts.history_file.empty() ? default_history_file()
+                                             : opts.history_file;
+    return run_interactive(sh, address, history);
+  }
+  std::cout.flush();
+  return sh.failures() > 0 ? 1 : 0;
+}
+
+} // namespace troupe

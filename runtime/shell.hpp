@@ -1,0 +1,196 @@
+#pragma once
+
+// The interactive actor shell: `troupe shell [HOST:PORT] [-c "cmd; cmd"]`.
+//
+// Layers, each testable on its own:
+//   split_commands / tokenize / complete / format_table  pure text functions
+//   command_table                                       names and usages
+//   shell          runs command lines against a shell_backend and writes to
+//                  the streams of a shell_env (fakes in tests)
+//   run_shell      connects a cluster_client, picks -c, stdin or readline
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "runtime/client.hpp"
+#include "runtime/envelope.hpp"
+
+namespace troupe {
+
+/// Command-line settings of `troupe shell`.
+struct shell_options {
+  std::string address = "127.0.0.1:7701"; ///< gateway HOST:PORT
+  std::string commands; ///< -c "cmd; cmd"; empty = interactive or stdin
+  std::string history_file; ///< empty = $HOME/.troupe_history
+};
+
+/// Runs the shell; returns the process exit code (0 ok, 1 a command failed,
+/// 2 cannot reach the head / usage).
+int run_shell(const shell_options& opts);
+
+// -- pure text helpers --------------------------------------------------------
+
+/// Splits a script on `;` outside quotes and backslash escapes. Pieces keep
+/// their quotes and escapes (for `tokenize`), are trimmed, and empty pieces
+/// are dropped.
+std::vector<std::string> split_commands(const std::string& text);
+
+/// Splits one command into words: whitespace separates, '...' is literal,
+/// "..." allows \" and \\, and a backslash outside quotes escapes the next
+/// character. An unterminated quote is an error naming its 1-based column.
+caf::expected<std::vector<std::string>> tokenize(const std::string& line);
+
+/// The candidates starting with `prefix`, sorted and without duplicates.
+std::vector<std::string> complete(const std::string& prefix,
+                                  const std::vector<std::string>& candidates);
+
+/// Renders rows as left-aligned columns separated by two spaces, one line
+/// per row, with `headers` as the first row (none if empty). Widths count
+/// UTF-8 code points; lines carry no trailing blanks.
+std::string format_table(const std::vector<std::string>& headers,
+                         const std::vector<std::vector<std::string>>& rows);
+
+/// One shell command as `help` shows it.
+struct command_info {
+  std::string name;    ///< first word, e.g. "spawn"
+  std::string usage;   ///< e.g. "spawn KIND [NODE|any|head|every] ..."
+  std::string summary; ///< one line
+};
+
+/// Every command the shell knows, in the order `help` lists them.
+const std::vector<command_info>& command_table();
+
+/// The text `help` prints.
+std::string help_text();
+
+// -- the shell ----------------------------------------------------------------
+
+/// What the shell needs from the cluster: a connected cluster_client in
+/// production (make_backend), a fake in tests. Mirrors cluster_client.
+class shell_backend {
+public:
+  using event_handler = std::function<bool(const event_row&)>;
+  using snapshot_handler = std::function<void(const std::vector<node_row>&,
+                                              const std::vector<actor_row>&)>;
+
+  virtual ~shell_backend();
+
+  virtual caf::expected<std::vector<node_row>> nodes() = 0;
+  virtual caf::expected<std::vector<actor_row>> actors() = 0;
+  virtual caf::expected<std::vector<std::string>> kinds() = 0;
+  virtual caf::expected<std::vector<actor_row>>
+  spawn(const std::string& kind, const std::string& where,
+        const std::string& config, const std::string& name) = 0;
+  virtual caf::expected<envelope> send(const std::string& actor,
+                                       const envelope& payload,
+                                       const std::string& op) = 0;
+  virtual caf::expected<std::vector<stats_row>>
+  stats(const std::string& target) = 0;
+  virtual caf::expected<void> stop(const std::string& actor) = 0;
+  virtual caf::expected<void> shutdown() = 0;
+  virtual caf::expected<void> ping() = 0;
+  /// See cluster_client::watch.
+  virtual caf::expected<void> watch(const event_handler& on_event,
+                                    std::chrono::milliseconds max_wait,
+                                    const snapshot_handler& on_snapshot)
+    = 0;
+};
+
+/// Adapts a connected client.
+std::unique_ptr<shell_backend>
+make_backend(std::unique_ptr<cluster_client> client);
+
+/// Where the shell writes and how it tells time. Unset functions get the
+/// real ones; tests pass a manual clock.
+struct shell_env {
+  std::ostream* out = nullptr; ///< tables and replies (std::cout if null)
+  std::ostream* err = nullptr; ///< "error: ..." lines (std::cerr if null)
+  /// Interactive: `watch` without SECONDS runs until Ctrl-C.
+  bool interactive = false;
+  /// Monotonic time (timeouts, ping).
+  std::function<std::chrono::steady_clock::time_point()> now;
+  /// Pauses between polls of `wait-nodes`.
+  std::function<void(std::chrono::milliseconds)> sleep;
+  /// Wall-clock ms since the epoch (LAST-SEEN, event times).
+  std::function<int64_t()> wall_ms;
+  /// True once the user pressed Ctrl-C during the current command.
+  std::function<bool()> interrupted;
+};
+
+/// Runs command lines against a backend.
+class shell {
+public:
+  enum class outcome { ok, failed, quit };
+
+  shell(shell_backend& backend, shell_env env);
+
+  /// Runs one input line: ignored if blank or starting with '#', otherwise
+  /// split on ';' and run piece by piece until one says quit.
+  outcome run_line(const std::string& line);
+
+  /// Runs a script (the -c text): split on ';', each piece run in order
+  /// (pieces starting with '#' are ignored) until one says quit.
+  outcome run_script(const std::string& text);
+
+  /// Runs one command (no ';' splitting).
+  outcome execute(const std::string& command);
+
+  /// Commands that failed so far.
+  size_t failures() const noexcept { return failures_; }
+
+  /// Completions of `word` where `before` is the line up to it: command
+  /// names for the first word, otherwise actor and node names (kinds for
+  /// spawn's KIND, options after "--"). Names are cached for about 1 s.
+  std::vector<std::string> completions(const std::string& before,
+                                       const std::string& word);
+
+private:
+  using args = std::vector<std::string>;
+
+  outcome cmd_help(const args& a);
+  outcome cmd_nodes(const args& a);
+  outcome cmd_actors(const args& a);
+  outcome cmd_kinds(const args& a);
+  outcome cmd_spawn(const args& a);
+  outcome cmd_send(const args& a);
+  outcome cmd_stats(const args& a);
+  outcome cmd_stop(const args& a);
+  outcome cmd_watch(const args& a);
+  outcome cmd_wait_nodes(const args& a);
+  outcome cmd_ping(const args& a);
+  outcome cmd_shutdown(const args& a);
+  outcome cmd_quit(const args& a);
+
+  /// Prints `usage: ...` of `name` to err and returns failed.
+  outcome usage(const std::string& name);
+  /// Prints `error: <describe(err)>` and returns failed.
+  outcome fail(const caf::error& err);
+  /// Prints `error: <text>` and returns failed.
+  outcome fail(const std::string& text);
+
+  void refresh_names();
+
+  shell_backend& backend_;
+  shell_env env_;
+  std::ostream& out_;
+  std::ostream& err_;
+  size_t failures_ = 0;
+
+  struct name_cache {
+    std::chrono::steady_clock::time_point fetched;
+    bool valid = false;
+    std::vector<std::string> nodes;
+    std::vector<std::string> actors;
+    std::vector<std::string> kinds;
+  };
+  name_cache cache_;
+};
+
+} // namespace troupe

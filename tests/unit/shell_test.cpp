@@ -1,0 +1,630 @@
+#include "runtime/shell.hpp"
+
+#include <chrono>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "runtime/errors.hpp"
+#include "schemas/common.capnp.h"
+
+using namespace std::chrono_literals;
+using troupe::actor_row;
+using troupe::event_row;
+using troupe::node_row;
+using troupe::shell;
+using troupe::stats_row;
+using words = std::vector<std::string>;
+
+namespace {
+
+/// Counts lines of `text` that contain `needle`.
+size_t count_lines_with(const std::string& text, const std::string& needle) {
+  std::istringstream in{text};
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos)
+      ++n;
+  return n;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> result;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    result.push_back(line);
+  return result;
+}
+
+node_row make_node(std::string name, bool head = false) {
+  node_row x;
+  x.name = std::move(name);
+  x.host = "10.0.0.1";
+  x.pid = 42;
+  x.slots = 4;
+  x.free_slots = 3;
+  x.is_head = head;
+  x.last_seen_ms = 1'000'000;
+  return x;
+}
+
+actor_row make_actor(std::string name, std::string kind, std::string node,
+                     uint64_t id) {
+  return actor_row{std::move(name), std::move(node), std::move(kind), id};
+}
+
+/// A cluster in memory that records what the shell asked for. Its watch
+/// replays `events` and then lets the manual clock run to the deadline.
+class fake_backend : public troupe::shell_backend {
+public:
+  std::vector<node_row> node_list;
+  std::vector<actor_row> actor_list;
+  std::vector<std::string> kind_list{"echo", "counter"};
+  std::vector<event_row> events;
+  caf::error failure; ///< returned by every call when set
+  /// Called on each nodes() before answering (e.g. to let a node join).
+  std::function<void()> before_nodes;
+  /// Called at the start of each watch().
+  std::function<void()> before_watch;
+  std::chrono::steady_clock::time_point* clock = nullptr;
+
+  size_t nodes_calls = 0;
+  size_t watch_calls = 0;
+  words spawned; ///< kind, where, config, name
+  std::string sent_actor, sent_op, sent_text;
+  std::string stopped;
+  bool shut_down = false;
+
+  caf::expected<std::vector<node_row>> nodes() override {
+    ++nodes_calls;
+    if (before_nodes)
+      before_nodes();
+    if (failure)
+      return failure;
+    return node_list;
+  }
+
+  caf::expected<std::vector<actor_row>> actors() override {
+    if (failure)
+      return failure;
+    return actor_list;
+  }
+
+  caf::expected<std::vector<std::string>> kinds() override {
+    if (failure)
+      return failure;
+    return kind_list;
+  }
+
+  caf::expected<std::vector<actor_row>>
+  spawn(const std::string& kind, const std::string& where,
+        const std::string& config, const std::string& name) override {
+    if (failure)
+      return failure;
+    spawned = {kind, where, config, name};
+    auto actor = make_actor(name.empty() ? kind + "-1" : name, kind, "head", 7);
+    actor_list.push_back(actor);
+    return std::vector<actor_row>{actor};
+  }
+
+  caf::expected<troupe::envelope> send(const std::string& actor,
+                                       const troupe::envelope& payload,
+                                       const std::string& op) override {
+    if (failure)
+      return failure;
+    sent_actor = actor;
+    sent_op = op;
+    auto text = payload.visit<troupe::schema::TextMessage>(
+      [](auto msg) { return std::string{msg.getText().cStr()}; });
+    if (!text)
+      return text.error();
+    sent_text = *text;
+    return troupe::make_envelope<troupe::schema::TextMessage>(
+      [&](auto msg) { msg.setText("echo: " + sent_text); });
+  }
+
+  caf::expected<std::vector<stats_row>>
+  stats(const std::string& target) override {
+    if (failure)
+      return failure;
+    return std::vector<stats_row>{
+      stats_row{target.empty() ? "head" : target, "head", 3, 120, 61'260}};
+  }
+
+  caf::expected<void> stop(const std::string& actor) override {
+    if (failure)
+      return failure;
+    stopped = actor;
+    return {};
+  }
+
+  caf::expected<void> shutdown() override {
+    if (failure)
+      return failure;
+    shut_down = true;
+    return {};
+  }
+
+  caf::expected<void> ping() override {
+    if (failure)
+      return failure;
+    *clock += 250us;
+    return {};
+  }
+
+  caf::expected<void> watch(const event_handler& on_event,
+                            std::chrono::milliseconds max_wait,
+                            const snapshot_handler& on_snapshot) override {
+    ++watch_calls;
+    if (before_watch)
+      before_watch();
+    if (failure)
+      return failure;
+    if (on_snapshot)
+      on_snapshot(node_list, actor_list);
+    while (!events.empty()) {
+      auto ev = events.front();
+      events.erase(events.begin());
+      if (!on_event(ev))
+        return {};
+    }
+    *clock += max_wait;
+    return {};
+  }
+};
+
+/// A shell over a fake backend, a manual clock and string streams. `tweak`
+/// may change the environment before the shell is made.
+struct fixture {
+  using tweak_fn = std::function<void(fixture&, troupe::shell_env&)>;
+
+  fake_backend backend;
+  std::ostringstream out;
+  std::ostringstream err;
+  std::chrono::steady_clock::time_point now{};
+  shell sh;
+
+  explicit fixture(const tweak_fn& tweak = {})
+    : sh{backend, make_env(tweak)} {
+    backend.clock = &now;
+    troupe::register_schema<troupe::schema::TextMessage>();
+  }
+
+  troupe::shell_env make_env(const tweak_fn& tweak) {
+    troupe::shell_env env;
+    env.out = &out;
+    env.err = &err;
+    env.now = [this] { return now; };
+    env.sleep = [this](std::chrono::milliseconds x) { now += x; };
+    env.wall_ms = [] { return int64_t{1'000'250}; };
+    if (tweak)
+      tweak(*this, env);
+    return env;
+  }
+};
+
+} // namespace
+
+// -- tokenize -----------------------------------------------------------------
+
+TEST_CASE("tokenize splits on runs of whitespace", "[shell]") {
+  auto x = troupe::tokenize("  spawn\techo   head  ");
+  REQUIRE(x);
+  CHECK(*x == words{"spawn", "echo", "head"});
+  auto empty = troupe::tokenize("   ");
+  REQUIRE(empty);
+  CHECK(empty->empty());
+}
+
+TEST_CASE("tokenize keeps quoted text as one word", "[shell]") {
+  auto x = troupe::tokenize(R"(send echo-1 'hello  world' "a b")");
+  REQUIRE(x);
+  CHECK(*x == words{"send", "echo-1", "hello  world", "a b"});
+}
+
+TEST_CASE("tokenize treats single quotes literally", "[shell]") {
+  auto x = troupe::tokenize(R"('a\b' 'say "hi"')");
+  REQUIRE(x);
+  CHECK(*x == words{R"(a\b)", R"(say "hi")"});
+}
+
+TEST_CASE("tokenize honours escapes in double quotes", "[shell]") {
+  auto x = troupe::tokenize(R"("say \"hi\"" "back\\slash" "keep\n")");
+  REQUIRE(x);
+  CHECK(*x == words{R"(say "hi")", R"(back\slash)", R"(keep\n)"});
+}
+
+TEST_CASE("a backslash outside quotes escapes the next character",
+          "[shell]") {
+  auto x = troupe::tokenize(R"(a\ b c\"d \'e trail\)");
+  REQUIRE(x);
+  CHECK(*x == words{"a b", "c\"d", "'e", "trail\\"});
+}
+
+TEST_CASE("adjacent quoted parts join into one word", "[shell]") {
+  auto x = troupe::tokenize(R"(pre"mid dle"'post' '' "")");
+  REQUIRE(x);
+  CHECK(*x == words{"premid dlepost", "", ""});
+}
+
+TEST_CASE("an unterminated quote is an error naming its column",
+          "[shell]") {
+  auto dq = troupe::tokenize(R"(send a "hello)");
+  REQUIRE_FALSE(dq);
+  auto text = troupe::describe(dq.error());
+  CHECK_THAT(text, Catch::Contains("unterminated double quote"));
+  CHECK_THAT(text, Catch::Contains("column 8"));
+  auto sq = troupe::tokenize("ab 'cd ef");
+  REQUIRE_FALSE(sq);
+  CHECK_THAT(troupe::describe(sq.error()),
+             Catch::Contains("unterminated single quote")
+               && Catch::Contains("column 4"));
+  // A backslash does not escape inside single quotes: the last one opens.
+  auto literal = troupe::tokenize(R"(x 'it\'s')");
+  REQUIRE_FALSE(literal);
+  CHECK_THAT(troupe::describe(literal.error()), Catch::Contains("column 9"));
+  CHECK_FALSE(troupe::tokenize(R"("ends with escaped quote\")"));
+}
+
+// -- split_commands -----------------------------------------------------------
+
+TEST_CASE("split_commands splits on semicolons and trims", "[shell]") {
+  CHECK(troupe::split_commands(" nodes;actors ;  kinds ")
+        == words{"nodes", "actors", "kinds"});
+}
+
+TEST_CASE("split_commands drops empty pieces", "[shell]") {
+  CHECK(troupe::split_commands(";; nodes ;  ; ") == words{"nodes"});
+  CHECK(troupe::split_commands("").empty());
+}
+
+TEST_CASE("split_commands keeps quoted and escaped semicolons", "[shell]") {
+  auto x = troupe::split_commands(
+    R"(send a 'x;y'; send b "p;\"q;"; send c r\;s)");
+  CHECK(x
+        == words{R"(send a 'x;y')", R"(send b "p;\"q;")", R"(send c r\;s)"});
+  auto last = troupe::tokenize(x.back());
+  REQUIRE(last);
+  CHECK(*last == words{"send", "c", "r;s"});
+}
+
+// -- complete -----------------------------------------------------------------
+
+TEST_CASE("complete returns sorted unique candidates with the prefix",
+          "[shell]") {
+  words names{"stop", "stats", "spawn", "send", "stats", "shutdown"};
+  CHECK(troupe::complete("st", names) == words{"stats", "stop"});
+  CHECK(troupe::complete("s", names)
+        == words{"send", "shutdown", "spawn", "stats", "stop"});
+  CHECK(troupe::complete("x", names).empty());
+  CHECK(troupe::complete("", {"b", "a"}) == words{"a", "b"});
+}
+
+// -- format_table -------------------------------------------------------------
+
+TEST_CASE("format_table aligns every column", "[shell]") {
+  auto text = troupe::format_table({"NAME", "KIND", "ID"},
+                                   {{"echo-1", "echo", "7"},
+                                    {"a", "counter", "12345"}});
+  auto lines = lines_of(text);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "NAME    KIND     ID");
+  CHECK(lines[1] == "echo-1  echo     7");
+  CHECK(lines[2] == "a       counter  12345");
+}
+
+TEST_CASE("format_table writes no trailing blanks", "[shell]") {
+  auto text = troupe::format_table({"A", "B"}, {{"long-value", ""}, {"x"}});
+  CHECK(text == "A           B\nlong-value\nx\n");
+}
+
+TEST_CASE("format_table counts code points, not bytes", "[shell]") {
+  auto text = troupe::format_table({}, {{"größe", "1"}, {"abcdef", "2"}});
+  auto lines = lines_of(text);
+  REQUIRE(lines.size() == 2);
+  // "größe" is 5 code points (7 bytes): padded to 6, then two blanks.
+  CHECK(lines[0] == "größe   1");
+  CHECK(lines[1] == "abcdef  2");
+}
+
+TEST_CASE("help lists every command with its usage", "[shell]") {
+  auto text = troupe::help_text();
+  for (auto& cmd : troupe::command_table())
+    CHECK(count_lines_with(text, cmd.usage) >= 1);
+  CHECK_THAT(text, Catch::Contains("wait-nodes N [SECONDS]"));
+  for (auto& line : lines_of(text))
+    CHECK(line.size() <= 80);
+}
+
+// -- the shell ----------------------------------------------------------------
+
+TEST_CASE("an unknown command fails and prints the help", "[shell]") {
+  fixture f;
+  CHECK(f.sh.execute("bogus 1 2") == shell::outcome::failed);
+  CHECK_THAT(f.err.str(), Catch::StartsWith("unknown command 'bogus'\n")
+                            && Catch::Contains("spawn KIND"));
+  CHECK(f.out.str().empty());
+  CHECK(f.sh.failures() == 1);
+}
+
+TEST_CASE("every command in the table is understood", "[shell]") {
+  fixture f;
+  for (auto& cmd : troupe::command_table()) {
+    auto result = f.sh.execute(cmd.name);
+    INFO(cmd.name);
+    CHECK(result == (cmd.name == "quit" || cmd.name == "exit"
+                       ? shell::outcome::quit
+                       : result));
+  }
+  CHECK(count_lines_with(f.err.str(), "unknown command") == 0);
+  // Those that need arguments say how to use them.
+  CHECK(count_lines_with(f.err.str(), "usage: ") == 4);
+}
+
+TEST_CASE("nodes prints a table and a count", "[shell]") {
+  fixture f;
+  f.backend.node_list = {make_node("head", true), make_node("worker-1")};
+  f.backend.node_list[1].labels = {{"gpu", "1"}, {"zone", "b"}};
+  REQUIRE(f.sh.execute("nodes") == shell::outcome::ok);
+  auto lines = lines_of(f.out.str());
+  REQUIRE(lines.size() == 4);
+  CHECK_THAT(lines[0], Catch::StartsWith("NAME      HOST      PID  SLOTS"));
+  CHECK_THAT(lines[0], Catch::EndsWith("LAST-SEEN"));
+  CHECK_THAT(lines[1],
+             Catch::Contains(" yes ") && Catch::EndsWith("250ms ago"));
+  CHECK_THAT(lines[2], Catch::Contains("gpu=1,zone=b"));
+  CHECK(lines[3] == "2 nodes");
+  // Every row starts its HOST column at the same offset.
+  auto col = lines[0].find("HOST");
+  CHECK(lines[1].substr(col, 8) == "10.0.0.1");
+  CHECK(lines[2].substr(col, 8) == "10.0.0.1");
+}
+
+TEST_CASE("actors prints NAME KIND NODE ID and a count", "[shell]") {
+  fixture f;
+  f.backend.actor_list = {make_actor("echo-1", "echo", "head", 9)};
+  REQUIRE(f.sh.execute("actors") == shell::outcome::ok);
+  CHECK(f.out.str()
+        == "NAME    KIND  NODE  ID\n"
+           "echo-1  echo  head  9\n"
+           "1 actors\n");
+}
+
+TEST_CASE("kinds prints one kind per line", "[shell]") {
+  fixture f;
+  REQUIRE(f.sh.execute("kinds") == shell::outcome::ok);
+  CHECK(f.out.str() == "echo\ncounter\n");
+}
+
+TEST_CASE("spawn passes kind, place, name and config", "[shell]") {
+  fixture f;
+  REQUIRE(f.sh.execute("spawn echo worker-1 --name e --config 'x = 1'")
+          == shell::outcome::ok);
+  CHECK(f.backend.spawned == words{"echo", "worker-1", "x = 1", "e"});
+  CHECK_THAT(f.out.str(), Catch::Contains("e     echo  head  7"));
+  REQUIRE(f.sh.execute("spawn --name=f counter") == shell::outcome::ok);
+  CHECK(f.backend.spawned == words{"counter", "any", "", "f"});
+}
+
+TEST_CASE("spawn with wrong arguments prints its usage", "[shell]") {
+  fixture f;
+  CHECK(f.sh.execute("spawn") == shell::outcome::failed);
+  CHECK(f.sh.execute("spawn echo head extra") == shell::outcome::failed);
+  CHECK(f.sh.execute("spawn echo --name") == shell::outcome::failed);
+  CHECK(f.sh.execute("spawn echo --bogus 1") == shell::outcome::failed);
+  CHECK(count_lines_with(f.err.str(), "usage: spawn KIND") == 4);
+  CHECK(f.backend.spawned.empty());
+  CHECK(f.sh.failures() == 4);
+}
+
+TEST_CASE("send joins the text with single blanks and prints the reply",
+          "[shell]") {
+  fixture f;
+  REQUIRE(f.sh.execute("send echo-1 hello   big 'wide  world'")
+          == shell::outcome::ok);
+  CHECK(f.backend.sent_actor == "echo-1");
+  CHECK(f.backend.sent_op == "call");
+  CHECK(f.backend.sent_text == "hello big wide  world");
+  CHECK_THAT(f.out.str(), Catch::StartsWith("reply: ")
+                            && Catch::Contains("echo: hello big"));
+}
+
+TEST_CASE("send takes --op before the actor", "[shell]") {
+  fixture f;
+  REQUIRE(f.sh.execute("send --op get counter-1") == shell::outcome::ok);
+  CHECK(f.backend.sent_op == "get");
+  CHECK(f.backend.sent_actor == "counter-1");
+  CHECK(f.backend.sent_text.empty());
+  CHECK(f.sh.execute("send --op") == shell::outcome::failed);
+  CHECK(f.sh.execute("send") == shell::outcome::failed);
+  CHECK(count_lines_with(f.err.str(), "usage: send") == 2);
+}
+
+TEST_CASE("backend errors are printed as error lines", "[shell]") {
+  fixture f;
+  f.backend.failure = troupe::make_error(troupe::errc::not_found,
+                                         "no actor named 'ghost'");
+  CHECK(f.sh.execute("send ghost hi") == shell::outcome::failed);
+  CHECK(f.sh.execute("stop ghost") == shell::outcome::failed);
+  CHECK(f.err.str()
+        == "error: no actor named 'ghost' (not_found)\n"
+           "error: no actor named 'ghost' (not_found)\n");
+  CHECK(f.out.str().empty());
+}
+
+TEST_CASE("a tokenizer error fails the command", "[shell]") {
+  fixture f;
+  CHECK(f.sh.execute("send a 'oops") == shell::outcome::failed);
+  CHECK_THAT(f.err.str(), Catch::StartsWith("error: unterminated single")
+                            && Catch::Contains("column 8"));
+}
+
+TEST_CASE("stats, stop, ping and shutdown print their results", "[shell]") {
+  fixture f;
+  REQUIRE(f.sh.execute("stats echo-1") == shell::outcome::ok);
+  REQUIRE(f.sh.execute("stop echo-1") == shell::outcome::ok);
+  REQUIRE(f.sh.execute("ping") == shell::outcome::ok);
+  REQUIRE(f.sh.execute("shutdown") == shell::outcome::ok);
+  CHECK(f.backend.stopped == "echo-1");
+  CHECK(f.backend.shut_down);
+  CHECK(f.out.str()
+        == "TARGET  MAILBOX  HANDLED  UPTIME\n"
+           "echo-1  3        120      61.3s\n"
+           "stopped echo-1\n"
+           "pong in 250 us\n"
+           "cluster shutting down\n");
+}
+
+TEST_CASE("wait-nodes succeeds once enough nodes joined", "[shell]") {
+  fixture f;
+  f.backend.before_nodes = [&] {
+    if (f.backend.nodes_calls == 3)
+      f.backend.node_list.push_back(make_node("w3"));
+    if (f.backend.nodes_calls == 5)
+      f.backend.node_list.push_back(make_node("w5"));
+  };
+  REQUIRE(f.sh.execute("wait-nodes 2 5") == shell::outcome::ok);
+  CHECK(f.out.str() == "2 nodes\n");
+  CHECK(f.backend.nodes_calls == 5);
+  CHECK(f.now.time_since_epoch() == 400ms); // four 100 ms pauses
+}
+
+TEST_CASE("wait-nodes gives up after its deadline", "[shell]") {
+  fixture f;
+  f.backend.node_list = {make_node("head", true)};
+  CHECK(f.sh.execute("wait-nodes 3 0.5") == shell::outcome::failed);
+  CHECK(f.err.str() == "error: only 1 of 3 nodes joined within 0.5 s\n");
+  CHECK(f.backend.nodes_calls <= 7);
+  CHECK(f.now.time_since_epoch() <= 500ms);
+}
+
+TEST_CASE("wait-nodes is bounded even if the clock stands still",
+          "[shell]") {
+  fixture f{[](fixture&, troupe::shell_env& env) {
+    env.sleep = [](std::chrono::milliseconds) {};
+  }};
+  CHECK(f.sh.execute("wait-nodes 1 1") == shell::outcome::failed);
+  CHECK(f.backend.nodes_calls <= 12);
+  CHECK_THAT(f.err.str(), Catch::Contains("only 0 of 1 nodes"));
+}
+
+TEST_CASE("watch prints the summary and stops after --count events",
+          "[shell]") {
+  fixture f;
+  f.backend.node_list = {make_node("head", true), make_node("worker-2")};
+  event_row left{"node-left", make_node("worker-2"), {}, "connection lost",
+                 0};
+  event_row joined{"actor-registered", {}, make_actor("e", "echo", "head", 3),
+                   {}, 0};
+  f.backend.events = {left, joined, left};
+  REQUIRE(f.sh.execute("watch --count 2") == shell::outcome::ok);
+  auto lines = lines_of(f.out.str());
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == "2 nodes: head, worker-2");
+  CHECK(lines[1] == "0 actors");
+  CHECK_THAT(lines[2],
+             Catch::Matches(R"(\d\d:\d\d:\d\d\.\d{3} node-left worker-2 )"
+                            R"(\(connection lost\))"));
+  CHECK_THAT(lines[3], Catch::EndsWith(" actor-registered e (echo on head)"));
+  CHECK(f.backend.events.size() == 1); // the third was never asked for
+}
+
+TEST_CASE("watch without events ends after SECONDS", "[shell]") {
+  fixture f;
+  REQUIRE(f.sh.execute("watch 3") == shell::outcome::ok);
+  CHECK(f.now.time_since_epoch() == 3s);
+  CHECK(f.backend.watch_calls == 1);
+  CHECK(f.out.str() == "0 nodes\n0 actors\n");
+  CHECK(f.sh.execute("watch 1 2") == shell::outcome::failed);
+  CHECK(f.sh.execute("watch --count 0") == shell::outcome::failed);
+  CHECK(count_lines_with(f.err.str(), "usage: watch") == 2);
+}
+
+TEST_CASE("interactive watch runs in short rounds and reports gaps",
+          "[shell]") {
+  fixture f{[](fixture&, troupe::shell_env& env) { env.interactive = true; }};
+  f.backend.node_list = {make_node("head", true)};
+  // A node joins between two rounds, so no event reaches the shell.
+  f.backend.before_watch = [&] {
+    if (f.backend.watch_calls == 2)
+      f.backend.node_list.push_back(make_node("late"));
+  };
+  REQUIRE(f.sh.execute("watch 1.2") == shell::outcome::ok);
+  CHECK(f.backend.watch_calls == 3); // 500 + 500 + 200 ms
+  CHECK(f.now.time_since_epoch() == 1200ms);
+  auto lines = lines_of(f.out.str());
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "1 nodes: head");
+  CHECK_THAT(lines[2],
+             Catch::EndsWith(" node-joined late (10.0.0.1, 4 slots)"));
+}
+
+TEST_CASE("interactive watch stops on Ctrl-C", "[shell]") {
+  fixture f{[](fixture& self, troupe::shell_env& env) {
+    env.interactive = true;
+    env.interrupted = [&self] { return self.now.time_since_epoch() >= 2s; };
+  }};
+  REQUIRE(f.sh.execute("watch") == shell::outcome::ok);
+  CHECK(f.now.time_since_epoch() == 2s);
+  CHECK(f.backend.watch_calls == 4); // 500 ms rounds
+}
+
+TEST_CASE("scripts run in order, skip comments and stop at quit",
+          "[shell]") {
+  fixture f;
+  auto result = f.sh.run_script("kinds; # a comment; bogus; quit; kinds");
+  CHECK(result == shell::outcome::quit);
+  CHECK(f.out.str() == "echo\ncounter\n");
+  CHECK(f.sh.failures() == 1);
+  CHECK(f.sh.run_line("# kinds; kinds") == shell::outcome::ok);
+  CHECK(f.sh.run_line("   ") == shell::outcome::ok);
+  CHECK(f.out.str() == "echo\ncounter\n");
+}
+
+TEST_CASE("a failing command makes the script fail", "[shell]") {
+  fixture f;
+  CHECK(f.sh.run_script("kinds; stop; kinds") == shell::outcome::failed);
+  CHECK(f.out.str() == "echo\ncounter\necho\ncounter\n");
+  CHECK(f.err.str() == "usage: stop ACTOR\n");
+}
+
+// -- completion ---------------------------------------------------------------
+
+TEST_CASE("the first word completes to command names", "[shell]") {
+  fixture f;
+  CHECK(f.sh.completions("", "s")
+        == words{"send", "shutdown", "spawn", "stats", "stop"});
+  CHECK(f.sh.completions("nodes; ", "w") == words{"wait-nodes", "watch"});
+  CHECK(f.sh.completions("help ", "ki") == words{"kinds"});
+}
+
+TEST_CASE("later words complete to actor and node names", "[shell]") {
+  fixture f;
+  f.backend.node_list = {make_node("head", true), make_node("worker-1")};
+  f.backend.actor_list = {make_actor("echo-1", "echo", "head", 1),
+                          make_actor("worker-log", "log", "worker-1", 2)};
+  CHECK(f.sh.completions("stats ", "w") == words{"worker-1", "worker-log"});
+  CHECK(f.sh.completions("send ", "") == words{"echo-1", "worker-log"});
+  CHECK(f.sh.completions("send echo-1 ", "w").empty());
+  CHECK(f.sh.completions("spawn ", "e") == words{"echo"});
+  CHECK(f.sh.completions("spawn echo ", "")
+        == words{"any", "every", "head", "worker-1"});
+  CHECK(f.sh.completions("spawn echo --name ", "e").empty());
+  CHECK(f.sh.completions("spawn echo ", "--c") == words{"--config"});
+  CHECK(f.sh.completions("nodes ", "").empty());
+}
+
+TEST_CASE("completion caches names for about a second", "[shell]") {
+  fixture f;
+  f.backend.node_list = {make_node("head", true)};
+  f.sh.completions("stats ", "");
+  f.sh.completions("stats ", "h");
+  CHECK(f.backend.nodes_calls == 1);
+  f.backend.node_list.push_back(make_node("hub"));
+  f.now += 1500ms;
+  CHECK(f.sh.completions("stats ", "h") == words{"head", "hub"});
+  CHECK(f.backend.nodes_calls == 2);
+}
