@@ -171,8 +171,8 @@ TEST_CASE("a killed worker is removed within 3 s, watchers are told, and it "
   CHECK(f.has_node(*c, "worker-2"));
 }
 
-TEST_CASE("a node with a wrong or missing secret is refused and cannot reach "
-          "registered actors") {
+TEST_CASE("a node process with a wrong or missing secret is refused, logged "
+          "and exits") {
   cluster_fixture f;
   auto c = f.client();
   auto spawned = c->spawn("echo", "head", "", "guarded");

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include "runtime/node.hpp"
 #include "runtime/type_ids.hpp"
@@ -84,4 +85,41 @@ TEST_CASE("an envelope crosses two nodes byte for byte") {
   CHECK(same_bytes);
   CHECK(fresh_buffer);
   CHECK(text == big);
+}
+
+TEST_CASE("a process that connected but never joined cannot look up or "
+          "reach registered actors") {
+  auto cluster = local_cluster::start(0, 1, {});
+  REQUIRE(cluster);
+  auto& sys = (*cluster)->head_system();
+  REQUIRE(spawn_echo_on(sys, (*cluster)->directory(), "head", "guarded"));
+  caf::actor_system_config cfg;
+  configure(cfg, {}, {});
+  caf::actor_system outsider{cfg};
+  auto dir = outsider.middleman().remote_actor("127.0.0.1",
+                                               (*cluster)->node_port());
+  REQUIRE(dir);
+  caf::scoped_actor self{outsider};
+  std::vector<std::string> refusals;
+  auto expect_refusal = [&](auto... xs) {
+    self->request(*dir, 5s, xs...)
+      .receive([&](const caf::message&) { refusals.push_back("answered"); },
+               [&](caf::error& err) { refusals.push_back(describe(err)); });
+  };
+  expect_refusal(lookup_atom::value, std::string{"guarded"});
+  expect_refusal(snapshot_atom::value);
+  expect_refusal(stop_atom::value, std::string{"guarded"});
+  expect_refusal(caf::spawn_atom::value, std::string{"echo"},
+                 std::string{"any"}, std::string{}, std::string{});
+  REQUIRE(refusals.size() == 4);
+  for (auto& r : refusals)
+    CHECK_THAT(r, Catch::Contains("not a member"));
+  // The actor is still registered and serving.
+  caf::scoped_actor inside{sys};
+  bool found = false;
+  inside->request((*cluster)->directory(), 5s, lookup_atom::value,
+                  std::string{"guarded"})
+    .receive([&](const caf::actor& a) { found = static_cast<bool>(a); },
+             [](caf::error&) {});
+  CHECK(found);
 }
