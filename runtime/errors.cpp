@@ -34,8 +34,9 @@ std::string describe(const caf::error& err) {
     auto& ctx = err.context();
     if (ctx.size() == 1 && ctx.match_element<std::string>(0))
       text = ctx.get_as<std::string>(0);
-    auto code = to_string(static_cast<errc>(err.code()));
-    return text.empty() ? code : text + " (" + code + ")";
+    // The message names what and where; the code is only a fallback, so
+    // errors that wrap other errors' messages don't pile up codes.
+    return text.empty() ? to_string(static_cast<errc>(err.code())) : text;
   }
   return caf::to_string(err);
 }
