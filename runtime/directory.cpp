@@ -280,6 +280,10 @@ caf::behavior directory(directory_actor* self, directory_config cfg) {
                 self->send_exit(handle, caf::exit_reason::user_shutdown);
                 pending->err = c.error();
               } else {
+                // Count the slot now; the next heartbeat confirms it.
+                if (auto* n = self->state.table.find_node(node_name))
+                  self->state.table.set_free_slots(
+                    node_name, n->free_slots > 0 ? n->free_slots - 1 : 0);
                 self->monitor(handle);
                 publish(self, {*c});
                 pending->done.push_back(rec);

@@ -228,6 +228,17 @@ TEST_CASE_METHOD(directory_fixture,
   REQUIRE(name);
   CHECK(*name == "e1");
   CHECK(events->back() == "registered e1");
+  // The directory counts the slot at once, before the next heartbeat.
+  uint32_t free_now = 99;
+  sys->spawn([&](caf::event_based_actor* self) {
+    self->request(dir, caf::infinite, snapshot_atom::value)
+      .then([&](const envelope& e) {
+        (void) e.visit<schema::Snapshot>(
+          [&](auto s) { free_now = s.getNodes()[0].getFreeSlots(); });
+      });
+  });
+  run();
+  CHECK(free_now == 0);
 
   // The only slot is taken: the agent refuses the next one.
   asker("head", "e2");
