@@ -36,41 +36,47 @@ int main(int argc, char** argv) {
   auto* node_cmd = app.add_subcommand("node", "run a cluster node");
   auto* head_flag = node_cmd->add_flag("--head", node.head, "run the head");
   node_cmd->add_option("--join", node.join, "HOST:PORT of the head to join")
-    ->excludes(head_flag);
-  node_cmd->add_option("--name", node.name, "node name (default: head, or "
-                                            "the host name and pid)");
+      ->excludes(head_flag);
+  node_cmd->add_option("--name", node.name,
+                       "node name (default: head, or "
+                       "the host name and pid)");
   node_cmd->add_option("--port", node.port, "port for nodes (head)")
-    ->capture_default_str();
+      ->capture_default_str();
   node_cmd->add_option("--bind", node.bind, "address for nodes (head)")
-    ->capture_default_str();
-  node_cmd->add_option("--gateway-port", node.gateway_port,
-                       "RPC gateway port (head)")
-    ->capture_default_str();
-  node_cmd->add_option("--gateway-bind", node.gateway_bind,
-                       "RPC gateway address (head)")
-    ->capture_default_str();
+      ->capture_default_str();
+  node_cmd
+      ->add_option("--gateway-port", node.gateway_port,
+                   "RPC gateway port (head)")
+      ->capture_default_str();
+  node_cmd
+      ->add_option("--gateway-bind", node.gateway_bind,
+                   "RPC gateway address (head)")
+      ->capture_default_str();
   node_cmd->add_option("--data-dir", node.data_dir,
                        "data directory (head; default run/NAME)");
   node_cmd->add_option("--secret-file", node.secret_file,
                        "file holding the cluster secret");
   node_cmd->add_option("--slots", node.slots, "worker slots offered")
-    ->capture_default_str();
+      ->capture_default_str();
   node_cmd->add_option("--label", labels, "label KEY=VALUE (repeatable)");
-  node_cmd->add_option("--log-level", node.log_level,
-                       "trace|debug|info|warn|error|critical|off")
-    ->capture_default_str();
+  node_cmd
+      ->add_option("--log-level", node.log_level,
+                   "trace|debug|info|warn|error|critical|off")
+      ->capture_default_str();
   node_cmd->add_option("--log-file", node.log_file, "also log to this file");
-  node_cmd->add_option("--heartbeat-ms", heartbeat_ms,
-                       "heartbeat interval (head)")
-    ->capture_default_str();
-  node_cmd->add_option("--node-timeout-ms", timeout_ms,
-                       "a silent node is removed after this (head)")
-    ->capture_default_str();
-  node_cmd->add_option("--connect-timeout-ms", connect_ms,
-                       "how long a worker tries to reach the head")
-    ->capture_default_str();
+  node_cmd
+      ->add_option("--heartbeat-ms", heartbeat_ms, "heartbeat interval (head)")
+      ->capture_default_str();
+  node_cmd
+      ->add_option("--node-timeout-ms", timeout_ms,
+                   "a silent node is removed after this (head)")
+      ->capture_default_str();
+  node_cmd
+      ->add_option("--connect-timeout-ms", connect_ms,
+                   "how long a worker tries to reach the head")
+      ->capture_default_str();
   node_cmd->add_option("--scheduler", scheduler, "sharing|stealing")
-    ->capture_default_str();
+      ->capture_default_str();
   node_cmd->add_option("--threads", node.scheduler.threads,
                        "scheduler threads (0: one per core)");
 
@@ -78,7 +84,7 @@ int main(int argc, char** argv) {
   troupe::shell_options shell;
   auto* shell_cmd = app.add_subcommand("shell", "interactive actor shell");
   shell_cmd->add_option("address", shell.address, "gateway HOST:PORT")
-    ->capture_default_str();
+      ->capture_default_str();
   shell_cmd->add_option("-c", shell.commands, "run \"cmd; cmd\" and exit");
   shell_cmd->add_option("--history-file", shell.history_file,
                         "history file (default ~/.troupe_history)");
@@ -87,11 +93,11 @@ int main(int argc, char** argv) {
   size_t demo_nodes = 3;
   size_t demo_tasks = 12;
   auto* demo_cmd = app.add_subcommand(
-    "demo", "form a cluster in this process, spawn workers, send them work");
+      "demo", "form a cluster in this process, spawn workers, send them work");
   demo_cmd->add_option("--nodes", demo_nodes, "nodes in the cluster")
-    ->capture_default_str();
+      ->capture_default_str();
   demo_cmd->add_option("--tasks", demo_tasks, "work items to send")
-    ->capture_default_str();
+      ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
   setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -102,14 +108,16 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (!troupe::log::valid_level(node.log_level)) {
-      std::fprintf(stderr, "troupe node: --log-level '%s' is not one of "
-                           "trace|debug|info|warn|error|critical|off\n",
+      std::fprintf(stderr,
+                   "troupe node: --log-level '%s' is not one of "
+                   "trace|debug|info|warn|error|critical|off\n",
                    node.log_level.c_str());
       return 2;
     }
     if (scheduler != "sharing" && scheduler != "stealing") {
-      std::fprintf(stderr, "troupe node: --scheduler '%s' is not sharing or "
-                           "stealing\n",
+      std::fprintf(stderr,
+                   "troupe node: --scheduler '%s' is not sharing or "
+                   "stealing\n",
                    scheduler.c_str());
       return 2;
     }
@@ -148,7 +156,8 @@ int main(int argc, char** argv) {
     return troupe::run_shell(shell);
   }
   if (*demo_cmd) {
-    troupe::log::init("demo", std::getenv("TROUPE_LOG") ? std::getenv("TROUPE_LOG") : "warn");
+    troupe::log::init(
+        "demo", std::getenv("TROUPE_LOG") ? std::getenv("TROUPE_LOG") : "warn");
     return troupe::demo::run_demo(demo_nodes, demo_tasks);
   }
   return 2;

@@ -23,7 +23,8 @@ struct agent_state {
   std::chrono::milliseconds heartbeat{500};
   std::map<caf::actor_addr, std::string> spawned;
   uint64_t received = 0;
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point started =
+      std::chrono::steady_clock::now();
   std::shared_ptr<spdlog::logger> log = log::get("agent");
 };
 
@@ -36,22 +37,19 @@ uint32_t free_slots(const agent_state& st) {
 
 std::string host_name() {
   char buf[256] = {0};
-  if (gethostname(buf, sizeof(buf) - 1) != 0)
-    return "localhost";
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
   return buf;
 }
 
 void stop_agent(agent_actor* self, const std::string& reason) {
   auto& st = self->state;
-  if (st.stopping)
-    return;
+  if (st.stopping) return;
   st.stopping = true;
   for (auto& [addr, name] : st.spawned)
     if (auto h = caf::actor_cast<caf::actor>(addr))
       self->send_exit(h, caf::exit_reason::user_shutdown);
   st.log->warn("node {} stops: {}", st.cfg.name, reason);
-  if (st.cfg.on_stop)
-    st.cfg.on_stop(reason);
+  if (st.cfg.on_stop) st.cfg.on_stop(reason);
   self->quit(caf::exit_reason::user_shutdown);
 }
 
@@ -59,9 +57,9 @@ void join(agent_actor* self) {
   auto& st = self->state;
   auto req = make_envelope<schema::JoinRequest>([&](auto r) {
     r.setName(st.cfg.name);
-    r.setSecret(kj::arrayPtr(
-      reinterpret_cast<const kj::byte*>(st.cfg.secret.data()),
-      st.cfg.secret.size()));
+    r.setSecret(
+        kj::arrayPtr(reinterpret_cast<const kj::byte*>(st.cfg.secret.data()),
+                     st.cfg.secret.size()));
     r.setHost(host_name());
     r.setPid(static_cast<uint32_t>(getpid()));
     r.setSlots(st.cfg.slots);
@@ -73,44 +71,41 @@ void join(agent_actor* self) {
     }
   });
   self->request(st.directory, std::chrono::seconds{10}, join_atom::value, req)
-    .then(
-      [=](const envelope& reply) {
-        auto& st = self->state;
-        auto ok = reply.visit<schema::JoinReply>([&](auto r) {
-          if (!r.getAccepted()) {
-            std::string reason = r.getReason();
-            st.log->error("the head refused node {}: {}", st.cfg.name,
-                          reason);
-            if (st.cfg.on_refused)
-              st.cfg.on_refused(reason);
-            return false;
-          }
-          bool first = !st.joined;
-          st.joined = true;
-          st.incarnation = r.getIncarnation();
-          st.heartbeat = std::chrono::milliseconds{
-            std::max<uint32_t>(10, r.getHeartbeatMs())};
-          st.log->info("node {} joined the cluster (head {}, incarnation {})",
-                       st.cfg.name, r.getHeadName().cStr(), st.incarnation);
-          if (first)
-            self->send(self, heartbeat_atom::value);
-          return true;
-        });
-        if (!ok || !*ok)
-          stop_agent(self, ok ? "refused by the head"
-                              : "bad join reply: " + describe(ok.error()));
-      },
-      [=](caf::error& err) {
-        auto& st = self->state;
-        st.log->error("join failed: {}", describe(err));
-        if (st.cfg.on_refused)
-          st.cfg.on_refused(describe(err));
-        stop_agent(self, "join failed");
-      });
+      .then(
+          [=](const envelope& reply) {
+            auto& st = self->state;
+            auto ok = reply.visit<schema::JoinReply>([&](auto r) {
+              if (!r.getAccepted()) {
+                std::string reason = r.getReason();
+                st.log->error("the head refused node {}: {}", st.cfg.name,
+                              reason);
+                if (st.cfg.on_refused) st.cfg.on_refused(reason);
+                return false;
+              }
+              bool first = !st.joined;
+              st.joined = true;
+              st.incarnation = r.getIncarnation();
+              st.heartbeat = std::chrono::milliseconds{
+                  std::max<uint32_t>(10, r.getHeartbeatMs())};
+              st.log->info(
+                  "node {} joined the cluster (head {}, incarnation {})",
+                  st.cfg.name, r.getHeadName().cStr(), st.incarnation);
+              if (first) self->send(self, heartbeat_atom::value);
+              return true;
+            });
+            if (!ok || !*ok)
+              stop_agent(self, ok ? "refused by the head"
+                                  : "bad join reply: " + describe(ok.error()));
+          },
+          [=](caf::error& err) {
+            auto& st = self->state;
+            st.log->error("join failed: {}", describe(err));
+            if (st.cfg.on_refused) st.cfg.on_refused(describe(err));
+            stop_agent(self, "join failed");
+          });
 }
 
-caf::behavior agent(agent_actor* self, caf::actor directory,
-                    agent_config cfg) {
+caf::behavior agent(agent_actor* self, caf::actor directory, agent_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.directory = directory;
@@ -128,86 +123,85 @@ caf::behavior agent(agent_actor* self, caf::actor directory,
   });
   join(self);
   return {
-    [=](heartbeat_atom) {
-      auto& st = self->state;
-      ++st.received;
-      auto hb = make_envelope<schema::Heartbeat>([&](auto h) {
-        h.setName(st.cfg.name);
-        h.setIncarnation(st.incarnation);
-        h.setFreeSlots(free_slots(st));
-      });
-      self->send(st.directory, heartbeat_atom::value, hb);
-      self->delayed_send(self, st.heartbeat, heartbeat_atom::value);
-    },
-    [=](rejoin_atom) {
-      ++self->state.received;
-      self->state.log->warn("the head asks node {} to rejoin",
-                            self->state.cfg.name);
-      join(self);
-    },
-    [=](caf::spawn_atom,
-        const envelope& req) -> caf::result<caf::actor, envelope> {
-      auto& st = self->state;
-      ++st.received;
-      if (self->current_sender() != st.directory.address()
-          && self->current_sender()
-          && self->current_sender()->node() != self->node())
-        return make_error(errc::unauthorized,
-                          "spawn requests are accepted from the head only");
-      auto args = req.visit<schema::SpawnRequest>([&](auto r) {
-        return kind_args{r.getName(), st.cfg.name,
-                         std::string{r.getConfig().cStr()}};
-      });
-      if (!args)
-        return args.error();
-      auto kind = req.visit<schema::SpawnRequest>(
-        [](auto r) { return std::string{r.getKind().cStr()}; });
-      if (free_slots(st) == 0)
-        return make_error(errc::no_capacity,
-                          "node " + st.cfg.name + " has no free slot (" 
-                            + std::to_string(st.cfg.slots) + " slots)");
-      auto handle = self->system().spawn<caf::actor>(
-        *kind, caf::make_message(*args));
-      if (!handle)
-        return make_error(errc::not_found,
-                          "cannot spawn kind '" + *kind + "' on node "
-                            + st.cfg.name + ": "
-                            + self->system().render(handle.error()));
-      self->monitor(*handle);
-      st.spawned.emplace(handle->address(), args->name);
-      st.log->info("spawned {} as {}", *kind, args->name);
-      auto info = make_envelope<schema::ActorInfo>([&](auto a) {
-        a.setName(args->name);
-        a.setNode(st.cfg.name);
-        a.setKind(*kind);
-        a.setId(handle->id());
-      });
-      return {*handle, info};
-    },
-    [=](stats_atom) {
-      auto& st = self->state;
-      auto waiting = static_cast<uint64_t>(self->mailbox().size());
-      auto handled = st.received++;
-      auto up = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::steady_clock::now() - st.started)
-                  .count();
-      return make_envelope<schema::ActorStats>([&](auto s) {
-        s.setTarget(st.cfg.name);
-        s.setNode(st.cfg.name);
-        s.setMailboxSize(waiting);
-        s.setHandled(handled);
-        s.setUptimeMs(static_cast<uint64_t>(up));
-      });
-    },
-    [=](shutdown_atom) {
-      auto& st = self->state;
-      ++st.received;
-      if (self->current_sender()
-          && self->current_sender()->node() != self->node()
-          && self->current_sender() != st.directory.address())
-        return;
-      stop_agent(self, "shutdown requested");
-    },
+      [=](heartbeat_atom) {
+        auto& st = self->state;
+        ++st.received;
+        auto hb = make_envelope<schema::Heartbeat>([&](auto h) {
+          h.setName(st.cfg.name);
+          h.setIncarnation(st.incarnation);
+          h.setFreeSlots(free_slots(st));
+        });
+        self->send(st.directory, heartbeat_atom::value, hb);
+        self->delayed_send(self, st.heartbeat, heartbeat_atom::value);
+      },
+      [=](rejoin_atom) {
+        ++self->state.received;
+        self->state.log->warn("the head asks node {} to rejoin",
+                              self->state.cfg.name);
+        join(self);
+      },
+      [=](caf::spawn_atom,
+          const envelope& req) -> caf::result<caf::actor, envelope> {
+        auto& st = self->state;
+        ++st.received;
+        if (self->current_sender() != st.directory.address() &&
+            self->current_sender() &&
+            self->current_sender()->node() != self->node())
+          return make_error(errc::unauthorized,
+                            "spawn requests are accepted from the head only");
+        auto args = req.visit<schema::SpawnRequest>([&](auto r) {
+          return kind_args{r.getName(), st.cfg.name,
+                           std::string{r.getConfig().cStr()}};
+        });
+        if (!args) return args.error();
+        auto kind = req.visit<schema::SpawnRequest>(
+            [](auto r) { return std::string{r.getKind().cStr()}; });
+        if (free_slots(st) == 0)
+          return make_error(errc::no_capacity,
+                            "node " + st.cfg.name + " has no free slot (" +
+                                std::to_string(st.cfg.slots) + " slots)");
+        auto handle =
+            self->system().spawn<caf::actor>(*kind, caf::make_message(*args));
+        if (!handle)
+          return make_error(errc::not_found,
+                            "cannot spawn kind '" + *kind + "' on node " +
+                                st.cfg.name + ": " +
+                                self->system().render(handle.error()));
+        self->monitor(*handle);
+        st.spawned.emplace(handle->address(), args->name);
+        st.log->info("spawned {} as {}", *kind, args->name);
+        auto info = make_envelope<schema::ActorInfo>([&](auto a) {
+          a.setName(args->name);
+          a.setNode(st.cfg.name);
+          a.setKind(*kind);
+          a.setId(handle->id());
+        });
+        return {*handle, info};
+      },
+      [=](stats_atom) {
+        auto& st = self->state;
+        auto waiting = static_cast<uint64_t>(self->mailbox().size());
+        auto handled = st.received++;
+        auto up = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - st.started)
+                      .count();
+        return make_envelope<schema::ActorStats>([&](auto s) {
+          s.setTarget(st.cfg.name);
+          s.setNode(st.cfg.name);
+          s.setMailboxSize(waiting);
+          s.setHandled(handled);
+          s.setUptimeMs(static_cast<uint64_t>(up));
+        });
+      },
+      [=](shutdown_atom) {
+        auto& st = self->state;
+        ++st.received;
+        if (self->current_sender() &&
+            self->current_sender()->node() != self->node() &&
+            self->current_sender() != st.directory.address())
+          return;
+        stop_agent(self, "shutdown requested");
+      },
   };
 }
 

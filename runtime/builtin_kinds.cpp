@@ -11,9 +11,10 @@ namespace {
 /// "echo": answers (call_atom, envelope) with the same envelope. Used to
 /// check request/reply paths through the cluster and the gateway.
 caf::behavior echo(worker* self, kind_args args) {
-  return self->with_stats(args, {
-    [](call_atom, const envelope& x) { return x; },
-  });
+  return self->with_stats(args,
+                          {
+                              [](call_atom, const envelope& x) { return x; },
+                          });
 }
 
 } // namespace

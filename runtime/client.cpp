@@ -43,10 +43,14 @@ std::vector<actor_row> to_rows(capnp::List<schema::ActorInfo>::Reader xs) {
 std::string kind_name(schema::DirectoryEvent::Kind k) {
   using K = schema::DirectoryEvent::Kind;
   switch (k) {
-    case K::NODE_JOINED: return "node-joined";
-    case K::NODE_LEFT: return "node-left";
-    case K::ACTOR_REGISTERED: return "actor-registered";
-    case K::ACTOR_REMOVED: return "actor-removed";
+  case K::NODE_JOINED:
+    return "node-joined";
+  case K::NODE_LEFT:
+    return "node-left";
+  case K::ACTOR_REGISTERED:
+    return "actor-registered";
+  case K::ACTOR_REMOVED:
+    return "actor-removed";
   }
   return "unknown";
 }
@@ -55,11 +59,10 @@ caf::error rpc_error(const std::string& what, const kj::Exception& e) {
   std::string text = e.getDescription().cStr();
   // Strip KJ's "remote exception: " prefix: the message is the gateway's.
   const std::string prefix = "remote exception: ";
-  if (text.rfind(prefix, 0) == 0)
-    text = text.substr(prefix.size());
+  if (text.rfind(prefix, 0) == 0) text = text.substr(prefix.size());
   auto code = e.getType() == kj::Exception::Type::DISCONNECTED
-                ? errc::io_failure
-                : errc::invalid_argument;
+                  ? errc::io_failure
+                  : errc::invalid_argument;
   return make_error(code, what + ": " + text);
 }
 
@@ -72,7 +75,7 @@ struct watch_sink {
 class watcher_impl final : public schema::Watcher::Server {
 public:
   explicit watcher_impl(std::shared_ptr<watch_sink> sink)
-    : sink_(std::move(sink)) {}
+      : sink_(std::move(sink)) {}
 
   kj::Promise<void> event(EventContext ctx) override {
     auto ev = ctx.getParams().getEvent();
@@ -83,11 +86,10 @@ public:
     row.reason = ev.getReason();
     row.at_ms = ev.getAtMs();
     if (!sink_->active)
-      throw kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__,
-                          __LINE__, kj::str("watch ended"));
+      throw kj::Exception(kj::Exception::Type::DISCONNECTED, __FILE__, __LINE__,
+                          kj::str("watch ended"));
     sink_->queue.push_back(std::move(row));
-    if (sink_->bell)
-      sink_->bell->fulfill();
+    if (sink_->bell) sink_->bell->fulfill();
     return kj::READY_NOW;
   }
 
@@ -100,8 +102,7 @@ private:
 caf::expected<std::pair<std::string, uint16_t>>
 parse_host_port(const std::string& text, const std::string& default_host,
                 uint16_t default_port) {
-  if (text.empty())
-    return std::make_pair(default_host, default_port);
+  if (text.empty()) return std::make_pair(default_host, default_port);
   auto colon = text.rfind(':');
   std::string host = text;
   std::string port_text;
@@ -112,22 +113,21 @@ parse_host_port(const std::string& text, const std::string& default_host,
     host.clear();
     port_text = text;
   }
-  if (host.empty())
-    host = default_host;
+  if (host.empty()) host = default_host;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
   uint16_t port = default_port;
   if (!port_text.empty()) {
-    if (port_text.size() > 5
-        || port_text.find_first_not_of("0123456789") != std::string::npos)
+    if (port_text.size() > 5 ||
+        port_text.find_first_not_of("0123456789") != std::string::npos)
       return make_error(errc::invalid_argument,
-                        "'" + text + "' is not HOST:PORT: bad port '"
-                          + port_text + "'");
+                        "'" + text + "' is not HOST:PORT: bad port '" +
+                            port_text + "'");
     auto value = std::stoul(port_text);
     if (value == 0 || value > 65535)
-      return make_error(errc::invalid_argument,
-                        "'" + text + "': port " + port_text
-                          + " is out of range 1-65535");
+      return make_error(errc::invalid_argument, "'" + text + "': port " +
+                                                    port_text +
+                                                    " is out of range 1-65535");
     port = static_cast<uint16_t>(value);
   }
   return std::make_pair(host, port);
@@ -144,7 +144,7 @@ struct cluster_client::impl {
   template <class T>
   T wait(kj::Promise<T> p) {
     auto deadline = io.provider->getTimer().timeoutAfter(
-      timeout.count() * kj::MILLISECONDS, std::move(p));
+        timeout.count() * kj::MILLISECONDS, std::move(p));
     return deadline.wait(io.waitScope);
   }
 
@@ -164,7 +164,7 @@ struct cluster_client::impl {
 };
 
 cluster_client::cluster_client(std::unique_ptr<impl> ptr)
-  : impl_(std::move(ptr)) {
+    : impl_(std::move(ptr)) {
   // nop
 }
 
@@ -178,15 +178,15 @@ cluster_client::connect(const std::string& host, uint16_t port,
   st->timeout = timeout;
   try {
     auto addr = st->wait(st->io.provider->getNetwork().parseAddress(
-      kj::StringPtr{host.c_str()}, port));
+        kj::StringPtr{host.c_str()}, port));
     st->stream = st->wait(addr->connect());
     st->rpc = kj::heap<capnp::TwoPartyClient>(*st->stream);
     st->cap = st->rpc->bootstrap().castAs<schema::Cluster>();
     st->timeout = std::chrono::seconds{30};
   } catch (const kj::Exception& e) {
-    return make_error(errc::io_failure,
-                      "cannot reach the head at " + st->address + ": "
-                        + e.getDescription().cStr());
+    return make_error(errc::io_failure, "cannot reach the head at " +
+                                            st->address + ": " +
+                                            e.getDescription().cStr());
   }
   return std::unique_ptr<cluster_client>{new cluster_client(std::move(st))};
 }
@@ -254,11 +254,9 @@ caf::expected<envelope> cluster_client::send(const std::string& actor,
     auto resp = impl_->wait(req.send());
     auto reply = resp.getReply();
     auto bytes = reply.getWords();
-    return envelope::from_bytes(reply.getTypeId(), bytes.begin(),
-                                bytes.size());
+    return envelope::from_bytes(reply.getTypeId(), bytes.begin(), bytes.size());
   });
-  if (!r)
-    return r.error();
+  if (!r) return r.error();
   return std::move(*r);
 }
 
@@ -285,9 +283,8 @@ caf::expected<void> cluster_client::stop(const std::string& actor) {
 }
 
 caf::expected<void> cluster_client::shutdown() {
-  return impl_->call("shutdown", [&] {
-    impl_->wait(impl_->cap.shutdownRequest().send());
-  });
+  return impl_->call("shutdown",
+                     [&] { impl_->wait(impl_->cap.shutdownRequest().send()); });
 }
 
 caf::expected<void> cluster_client::ping() {
@@ -296,10 +293,10 @@ caf::expected<void> cluster_client::ping() {
 }
 
 caf::expected<void> cluster_client::watch(
-  const std::function<bool(const event_row&)>& on_event,
-  std::chrono::milliseconds max_wait,
-  const std::function<void(const std::vector<node_row>&,
-                           const std::vector<actor_row>&)>& on_snapshot) {
+    const std::function<bool(const event_row&)>& on_event,
+    std::chrono::milliseconds max_wait,
+    const std::function<void(const std::vector<node_row>&,
+                             const std::vector<actor_row>&)>& on_snapshot) {
   auto sink = std::make_shared<watch_sink>();
   struct deactivate {
     std::shared_ptr<watch_sink> s;
@@ -326,15 +323,14 @@ caf::expected<void> cluster_client::watch(
       while (!queue.empty()) {
         auto ev = std::move(queue.front());
         queue.pop_front();
-        if (!on_event(ev))
-          return;
+        if (!on_event(ev)) return;
       }
       auto now = timer.now();
-      if (now >= deadline)
-        return;
+      if (now >= deadline) return;
       auto paf = kj::newPromiseAndFulfiller<void>();
       bell = std::move(paf.fulfiller);
-      paf.promise.exclusiveJoin(timer.atTime(deadline)).wait(impl_->io.waitScope);
+      paf.promise.exclusiveJoin(timer.atTime(deadline))
+          .wait(impl_->io.waitScope);
       bell = nullptr;
     }
   });

@@ -81,9 +81,10 @@ public:
   caf::expected<std::vector<std::string>> kinds();
 
   /// Spawns `kind` at `where` (node name, "any"/"", "head", "every").
-  caf::expected<std::vector<actor_row>>
-  spawn(const std::string& kind, const std::string& where,
-        const std::string& config = {}, const std::string& name = {});
+  caf::expected<std::vector<actor_row>> spawn(const std::string& kind,
+                                              const std::string& where,
+                                              const std::string& config = {},
+                                              const std::string& name = {});
 
   /// Sends (op, payload) to a registered actor and returns its reply.
   caf::expected<envelope> send(const std::string& actor,
@@ -104,8 +105,8 @@ public:
   watch(const std::function<bool(const event_row&)>& on_event,
         std::chrono::milliseconds max_wait,
         const std::function<void(const std::vector<node_row>&,
-                                 const std::vector<actor_row>&)>& on_snapshot
-        = {});
+                                 const std::vector<actor_row>&)>& on_snapshot =
+            {});
 
   /// Per-call timeout (default 30 s).
   void set_timeout(std::chrono::milliseconds timeout);

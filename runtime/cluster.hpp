@@ -3,16 +3,17 @@
 // The cluster's two actors and their protocols.
 //
 // directory (one per cluster, on the head; published on the head's port):
-//   (join_atom, envelope JoinRequest)     -> envelope JoinReply   [sender = agent]
-//   (heartbeat_atom, envelope Heartbeat)  -> ()  ; answers (rejoin_atom) if unknown
-//   (snapshot_atom)                       -> envelope Snapshot
+//   (join_atom, envelope JoinRequest)     -> envelope JoinReply   [sender =
+//   agent] (heartbeat_atom, envelope Heartbeat)  -> ()  ; answers (rejoin_atom)
+//   if unknown (snapshot_atom)                       -> envelope Snapshot
 //   (lookup_atom, string name)            -> caf::actor
 //   (spawn_atom, string kind, string where, string config, string name)
 //                                         -> envelope Snapshot (actors spawned)
 //   (stop_atom, string actor)             -> caf::unit
 //   (stats_atom, string target)           -> envelope StatsList
 //   (subscribe_atom)                      -> envelope Snapshot, then
-//                                            (event_atom, envelope DirectoryEvent)
+//                                            (event_atom, envelope
+//                                            DirectoryEvent)
 //   (kinds_atom)                          -> std::vector<std::string>
 //   (ping_atom)                           -> ping_atom
 //   (shutdown_atom)                       -> caf::unit, then every node stops
@@ -49,7 +50,9 @@ struct directory_config {
   /// Called once after a shutdown request was answered.
   std::function<void()> on_shutdown;
   /// The wall clock (injected so tests control it).
-  std::function<wall_clock::time_point()> now = [] { return wall_clock::now(); };
+  std::function<wall_clock::time_point()> now = [] {
+    return wall_clock::now();
+  };
 };
 
 /// Settings of a node agent.

@@ -8,8 +8,8 @@ namespace troupe {
 /// Milliseconds since the epoch.
 inline int64_t to_ms(wall_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-           t.time_since_epoch())
-    .count();
+             t.time_since_epoch())
+      .count();
 }
 
 inline void fill(schema::NodeInfo::Builder out, const node_record& n) {

@@ -19,13 +19,11 @@ bool secrets_equal(const std::string& a, const std::string& b) {
 }
 
 bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 64)
-    return false;
-  if (!std::isalnum(static_cast<unsigned char>(name[0])))
-    return false;
+  if (name.empty() || name.size() > 64) return false;
+  if (!std::isalnum(static_cast<unsigned char>(name[0]))) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_'
-           || c == '-';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -34,13 +32,13 @@ directory_table::join(const join_request& req, caf::actor agent,
                       wall_clock::time_point now) {
   if (!req.is_head && (secret_.empty() || !secrets_equal(req.secret, secret_)))
     return make_error(errc::unauthorized,
-                      "node '" + req.name + "' from " + req.host + " (pid "
-                        + std::to_string(req.pid)
-                        + ") presented a wrong or missing cluster secret");
+                      "node '" + req.name + "' from " + req.host + " (pid " +
+                          std::to_string(req.pid) +
+                          ") presented a wrong or missing cluster secret");
   if (!valid_name(req.name))
     return make_error(errc::invalid_argument,
-                      "node name '" + req.name
-                        + "' is invalid: use 1-64 characters from "
+                      "node name '" + req.name +
+                          "' is invalid: use 1-64 characters from "
                           "[A-Za-z0-9._-]");
   std::vector<directory_change> changes;
   if (auto i = nodes_.find(req.name); i != nodes_.end()) {
@@ -70,8 +68,7 @@ bool directory_table::heartbeat(const std::string& name, uint64_t incarnation,
                                 uint32_t free_slots,
                                 wall_clock::time_point now) {
   auto i = nodes_.find(name);
-  if (i == nodes_.end() || i->second.incarnation != incarnation)
-    return false;
+  if (i == nodes_.end() || i->second.incarnation != incarnation) return false;
   i->second.last_seen = now;
   i->second.free_slots = std::min(free_slots, i->second.slots);
   return true;
@@ -84,8 +81,8 @@ directory_table::expire(wall_clock::time_point now,
   for (auto i = nodes_.begin(); i != nodes_.end();) {
     auto next = std::next(i);
     if (!i->second.is_head && now - i->second.last_seen > timeout) {
-      auto more = drop(i, "no heartbeat for "
-                            + std::to_string(timeout.count()) + " ms");
+      auto more = drop(i, "no heartbeat for " +
+                              std::to_string(timeout.count()) + " ms");
       changes.insert(changes.end(), more.begin(), more.end());
     }
     i = next;
@@ -106,8 +103,7 @@ std::vector<directory_change>
 directory_table::remove_node(const std::string& name,
                              const std::string& reason) {
   auto i = nodes_.find(name);
-  if (i == nodes_.end())
-    return {};
+  if (i == nodes_.end()) return {};
   return drop(i, reason);
 }
 
@@ -118,7 +114,9 @@ directory_table::drop(std::map<std::string, node_record>::iterator i,
   const auto& node = i->first;
   for (auto j = actors_.begin(); j != actors_.end();) {
     if (j->second.node == node) {
-      changes.push_back({directory_change::actor_removed, {}, j->second,
+      changes.push_back({directory_change::actor_removed,
+                         {},
+                         j->second,
                          "its node " + node + " left: " + reason});
       j = actors_.erase(j);
     } else {
@@ -133,18 +131,17 @@ directory_table::drop(std::map<std::string, node_record>::iterator i,
 caf::expected<directory_change> directory_table::add_actor(actor_record rec) {
   if (!valid_name(rec.name))
     return make_error(errc::invalid_argument,
-                      "actor name '" + rec.name
-                        + "' is invalid: use 1-64 characters from "
+                      "actor name '" + rec.name +
+                          "' is invalid: use 1-64 characters from "
                           "[A-Za-z0-9._-]");
   if (actors_.count(rec.name) > 0)
     return make_error(errc::already_exists,
                       "an actor named '" + rec.name + "' is registered");
   if (nodes_.count(rec.node) == 0)
-    return make_error(errc::not_found,
-                      "node '" + rec.node + "' of actor '" + rec.name
-                        + "' is not a member");
-  directory_change change{directory_change::actor_registered, {}, rec,
-                          "spawned"};
+    return make_error(errc::not_found, "node '" + rec.node + "' of actor '" +
+                                           rec.name + "' is not a member");
+  directory_change change{
+      directory_change::actor_registered, {}, rec, "spawned"};
   actors_.emplace(rec.name, std::move(rec));
   return change;
 }
@@ -153,10 +150,9 @@ std::optional<directory_change>
 directory_table::remove_actor(const std::string& name,
                               const std::string& reason) {
   auto i = actors_.find(name);
-  if (i == actors_.end())
-    return std::nullopt;
-  directory_change change{directory_change::actor_removed, {}, i->second,
-                          reason};
+  if (i == actors_.end()) return std::nullopt;
+  directory_change change{
+      directory_change::actor_removed, {}, i->second, reason};
   actors_.erase(i);
   return change;
 }
@@ -173,8 +169,7 @@ directory_table::remove_actor(const caf::actor_addr& addr,
 std::string directory_table::fresh_name(const std::string& kind) {
   for (;;) {
     auto candidate = kind + "-" + std::to_string(++name_counters_[kind]);
-    if (actors_.count(candidate) == 0)
-      return candidate;
+    if (actors_.count(candidate) == 0) return candidate;
   }
 }
 
@@ -190,8 +185,7 @@ directory_table::place(const std::string& where) const {
   }
   if (where == "head") {
     for (auto& [name, rec] : nodes_)
-      if (rec.is_head)
-        return std::vector<const node_record*>{&rec};
+      if (rec.is_head) return std::vector<const node_record*>{&rec};
     return make_error(errc::not_found, "placement 'head': no head registered");
   }
   if (where.empty() || where == "any") {
@@ -201,8 +195,8 @@ directory_table::place(const std::string& where) const {
         best = &rec;
     if (!best)
       return make_error(errc::no_capacity,
-                        "placement 'any': no node has a free slot ("
-                          + std::to_string(nodes_.size()) + " nodes)");
+                        "placement 'any': no node has a free slot (" +
+                            std::to_string(nodes_.size()) + " nodes)");
     return std::vector<const node_record*>{best};
   }
   auto i = nodes_.find(where);
@@ -214,8 +208,7 @@ directory_table::place(const std::string& where) const {
 
 bool directory_table::is_member(const caf::node_id& nid) const {
   for (auto& [name, rec] : nodes_)
-    if (rec.agent && rec.agent.node() == nid)
-      return true;
+    if (rec.agent && rec.agent.node() == nid) return true;
   return false;
 }
 
@@ -224,8 +217,7 @@ const node_record* directory_table::find_node(const std::string& name) const {
   return i == nodes_.end() ? nullptr : &i->second;
 }
 
-const actor_record*
-directory_table::find_actor(const std::string& name) const {
+const actor_record* directory_table::find_actor(const std::string& name) const {
   auto i = actors_.find(name);
   return i == actors_.end() ? nullptr : &i->second;
 }

@@ -9,8 +9,8 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
-#include <caf/node_id.hpp>
 #include <caf/expected.hpp>
+#include <caf/node_id.hpp>
 
 namespace troupe {
 
@@ -119,8 +119,9 @@ public:
   void set_free_slots(const std::string& node, uint32_t free_slots);
 
 private:
-  std::vector<directory_change> drop(std::map<std::string, node_record>::iterator i,
-                                     const std::string& reason);
+  std::vector<directory_change>
+  drop(std::map<std::string, node_record>::iterator i,
+       const std::string& reason);
 
   std::string secret_;
   std::map<std::string, node_record> nodes_;

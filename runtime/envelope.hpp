@@ -5,15 +5,15 @@
 #include <string>
 #include <type_traits>
 
-#include <capnp/generated-header-support.h>
-#include <capnp/message.h>
-#include <capnp/schema.h>
-#include <capnp/serialize.h>
 #include <caf/deserializer.hpp>
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/serializer.hpp>
+#include <capnp/generated-header-support.h>
+#include <capnp/message.h>
+#include <capnp/schema.h>
+#include <capnp/serialize.h>
 #include <kj/array.h>
 
 #include "runtime/errors.hpp"
@@ -61,7 +61,9 @@ public:
   kj::ArrayPtr<const capnp::word> words() const noexcept;
 
   /// Size of the payload in bytes.
-  size_t size_bytes() const noexcept { return words().size() * sizeof(capnp::word); }
+  size_t size_bytes() const noexcept {
+    return words().size() * sizeof(capnp::word);
+  }
 
   /// True if no payload is attached.
   bool empty() const noexcept { return !buf_ || buf_->size() == 0; }
@@ -75,7 +77,7 @@ public:
   /// malformed payload can never escape a handler as an exception.
   template <class T, class F>
   auto visit(F&& f, reader_limits limits = {}) const
-    -> caf::expected<std::invoke_result_t<F, typename T::Reader>>;
+      -> caf::expected<std::invoke_result_t<F, typename T::Reader>>;
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, envelope& x);
@@ -120,7 +122,7 @@ caf::error kj_failure(const char* what, uint64_t type_id);
 
 template <class T, class F>
 auto envelope::visit(F&& f, reader_limits limits) const
-  -> caf::expected<std::invoke_result_t<F, typename T::Reader>> {
+    -> caf::expected<std::invoke_result_t<F, typename T::Reader>> {
   using result = std::invoke_result_t<F, typename T::Reader>;
   if (auto err = check(capnp::typeId<T>(),
                        capnp::Schema::from<T>().getShortDisplayName().cStr()))

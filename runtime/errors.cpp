@@ -6,17 +6,28 @@ namespace troupe {
 
 std::string to_string(errc x) {
   switch (x) {
-    case errc::none: return "none";
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::type_mismatch: return "type_mismatch";
-    case errc::malformed_message: return "malformed_message";
-    case errc::not_found: return "not_found";
-    case errc::already_exists: return "already_exists";
-    case errc::unauthorized: return "unauthorized";
-    case errc::no_capacity: return "no_capacity";
-    case errc::timeout: return "timeout";
-    case errc::io_failure: return "io_failure";
-    case errc::shutting_down: return "shutting_down";
+  case errc::none:
+    return "none";
+  case errc::invalid_argument:
+    return "invalid_argument";
+  case errc::type_mismatch:
+    return "type_mismatch";
+  case errc::malformed_message:
+    return "malformed_message";
+  case errc::not_found:
+    return "not_found";
+  case errc::already_exists:
+    return "already_exists";
+  case errc::unauthorized:
+    return "unauthorized";
+  case errc::no_capacity:
+    return "no_capacity";
+  case errc::timeout:
+    return "timeout";
+  case errc::io_failure:
+    return "io_failure";
+  case errc::shutting_down:
+    return "shutting_down";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
@@ -27,8 +38,7 @@ caf::error make_error(errc code, std::string message) {
 }
 
 std::string describe(const caf::error& err) {
-  if (!err)
-    return "no error";
+  if (!err) return "no error";
   if (err.category() == error_category) {
     std::string text;
     auto& ctx = err.context();

@@ -24,7 +24,8 @@ kj::Exception failure(const std::string& what) {
 }
 
 template <class T>
-using fulfiller_ptr = std::shared_ptr<kj::Own<kj::CrossThreadPromiseFulfiller<T>>>;
+using fulfiller_ptr =
+    std::shared_ptr<kj::Own<kj::CrossThreadPromiseFulfiller<T>>>;
 
 /// Sends `xs...` to `target` from a short-lived actor and resolves the KJ
 /// promise with the reply (`R`), or rejects it with the error's message.
@@ -33,16 +34,16 @@ kj::Promise<R> ask(caf::actor_system& sys, caf::actor target,
                    std::chrono::milliseconds timeout, Ts... xs) {
   auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
   auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
-    std::move(paf.fulfiller));
+      std::move(paf.fulfiller));
   sys.spawn([=](caf::event_based_actor* self) {
     if constexpr (std::is_void_v<R>) {
       self->request(target, timeout, xs...)
-        .then([=] { (*f)->fulfill(); },
-              [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
+          .then([=] { (*f)->fulfill(); },
+                [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
     } else {
       self->request(target, timeout, xs...)
-        .then([=](R& r) { (*f)->fulfill(std::move(r)); },
-              [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
+          .then([=](R& r) { (*f)->fulfill(std::move(r)); },
+                [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
     }
   });
   return std::move(paf.promise);
@@ -69,11 +70,8 @@ public:
   cluster_server(caf::actor_system& sys, caf::actor directory,
                  std::chrono::milliseconds timeout,
                  std::shared_ptr<inbox> events)
-    : sys_(sys),
-      dir_(std::move(directory)),
-      timeout_(timeout),
-      events_(std::move(events)),
-      tasks_(error_handler_) {
+      : sys_(sys), dir_(std::move(directory)), timeout_(timeout),
+        events_(std::move(events)), tasks_(error_handler_) {
     tasks_.add(pump());
   }
 
@@ -84,18 +82,18 @@ public:
 
   kj::Promise<void> nodes(NodesContext ctx) override {
     return ask<envelope>(sys_, dir_, timeout_, snapshot_atom::value)
-      .then([ctx](envelope e) mutable {
-        check(e.visit<schema::Snapshot>(
-          [&](auto s) { ctx.getResults().setNodes(s.getNodes()); }));
-      });
+        .then([ctx](envelope e) mutable {
+          check(e.visit<schema::Snapshot>(
+              [&](auto s) { ctx.getResults().setNodes(s.getNodes()); }));
+        });
   }
 
   kj::Promise<void> actors(ActorsContext ctx) override {
     return ask<envelope>(sys_, dir_, timeout_, snapshot_atom::value)
-      .then([ctx](envelope e) mutable {
-        check(e.visit<schema::Snapshot>(
-          [&](auto s) { ctx.getResults().setActors(s.getActors()); }));
-      });
+        .then([ctx](envelope e) mutable {
+          check(e.visit<schema::Snapshot>(
+              [&](auto s) { ctx.getResults().setActors(s.getActors()); }));
+        });
   }
 
   kj::Promise<void> spawn(SpawnContext ctx) override {
@@ -105,62 +103,65 @@ public:
                          std::string{p.getNode().cStr()},
                          std::string{p.getConfig().cStr()},
                          std::string{p.getName().cStr()})
-      .then([ctx](envelope e) mutable {
-        check(e.visit<schema::Snapshot>(
-          [&](auto s) { ctx.getResults().setActors(s.getActors()); }));
-      });
+        .then([ctx](envelope e) mutable {
+          check(e.visit<schema::Snapshot>(
+              [&](auto s) { ctx.getResults().setActors(s.getActors()); }));
+        });
   }
 
   kj::Promise<void> send(SendContext ctx) override {
     auto p = ctx.getParams();
     std::string name = p.getActor();
     std::string op = p.getOp();
-    if (op.empty())
-      op = "call";
+    if (op.empty()) op = "call";
     if (op.size() > 10)
       throw failure("op '" + op + "' is longer than 10 characters");
     auto payload = p.getPayload();
     auto bytes = payload.getWords();
-    auto env = envelope::from_bytes(payload.getTypeId(), bytes.begin(),
-                                    bytes.size());
-    if (!env)
-      throw failure(describe(env.error()));
+    auto env =
+        envelope::from_bytes(payload.getTypeId(), bytes.begin(), bytes.size());
+    if (!env) throw failure(describe(env.error()));
     auto paf = kj::newPromiseAndCrossThreadFulfiller<envelope>();
-    auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>(
-      std::move(paf.fulfiller));
+    auto f =
+        std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>(
+            std::move(paf.fulfiller));
     auto timeout = timeout_;
     auto dir = dir_;
     auto msg = std::move(*env);
     auto op_atom = caf::atom_from_string(op);
     sys_.spawn([=](caf::event_based_actor* self) {
       self->request(dir, timeout, lookup_atom::value, name)
-        .then(
-          [=](const caf::actor& target) {
-            self->request(target, timeout, op_atom, msg)
-              .then([=](envelope& reply) { (*f)->fulfill(std::move(reply)); },
-                    [=](caf::error& err) {
-                      (*f)->reject(failure("actor '" + name + "' answered "
-                                           + describe(err)));
-                    });
-          },
-          [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
+          .then(
+              [=](const caf::actor& target) {
+                self->request(target, timeout, op_atom, msg)
+                    .then(
+                        [=](envelope& reply) {
+                          (*f)->fulfill(std::move(reply));
+                        },
+                        [=](caf::error& err) {
+                          (*f)->reject(failure("actor '" + name +
+                                               "' answered " + describe(err)));
+                        });
+              },
+              [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
     });
     return paf.promise.then([ctx](envelope reply) mutable {
       auto out = ctx.getResults().initReply();
       out.setTypeId(reply.type_id());
       auto words = reply.words();
-      out.setWords(kj::arrayPtr(reinterpret_cast<const kj::byte*>(words.begin()),
-                                reply.size_bytes()));
+      out.setWords(
+          kj::arrayPtr(reinterpret_cast<const kj::byte*>(words.begin()),
+                       reply.size_bytes()));
     });
   }
 
   kj::Promise<void> stats(StatsContext ctx) override {
     return ask<envelope>(sys_, dir_, timeout_, stats_atom::value,
                          std::string{ctx.getParams().getTarget().cStr()})
-      .then([ctx](envelope e) mutable {
-        check(e.visit<schema::StatsList>(
-          [&](auto s) { ctx.getResults().setStats(s.getStats()); }));
-      });
+        .then([ctx](envelope e) mutable {
+          check(e.visit<schema::StatsList>(
+              [&](auto s) { ctx.getResults().setStats(s.getStats()); }));
+        });
   }
 
   kj::Promise<void> stop(StopContext ctx) override {
@@ -175,47 +176,49 @@ public:
   kj::Promise<void> kinds(KindsContext ctx) override {
     return ask<std::vector<std::string>>(sys_, dir_, timeout_,
                                          kinds_atom::value)
-      .then([ctx](std::vector<std::string> ks) mutable {
-        auto out = ctx.getResults().initKinds(static_cast<unsigned>(ks.size()));
-        for (unsigned i = 0; i < ks.size(); ++i)
-          out.set(i, ks[i]);
-      });
+        .then([ctx](std::vector<std::string> ks) mutable {
+          auto out =
+              ctx.getResults().initKinds(static_cast<unsigned>(ks.size()));
+          for (unsigned i = 0; i < ks.size(); ++i)
+            out.set(i, ks[i]);
+        });
   }
 
   kj::Promise<void> ping(PingContext) override {
     return ask<ping_atom>(sys_, dir_, timeout_, ping_atom::value)
-      .then([](ping_atom) {});
+        .then([](ping_atom) {});
   }
 
   kj::Promise<void> watch(WatchContext ctx) override {
     auto id = next_watch_++;
     auto events = events_;
     auto paf = kj::newPromiseAndCrossThreadFulfiller<envelope>();
-    auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>(
-      std::move(paf.fulfiller));
+    auto f =
+        std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>(
+            std::move(paf.fulfiller));
     auto dir = dir_;
     auto timeout = timeout_;
     auto relay = sys_.spawn([=](caf::event_based_actor* self) -> caf::behavior {
       self->request(dir, timeout, subscribe_atom::value)
-        .then([=](envelope& snap) { (*f)->fulfill(std::move(snap)); },
-              [=](caf::error& err) {
-                (*f)->reject(failure(describe(err)));
-                self->quit();
-              });
+          .then([=](envelope& snap) { (*f)->fulfill(std::move(snap)); },
+                [=](caf::error& err) {
+                  (*f)->reject(failure(describe(err)));
+                  self->quit();
+                });
       return {
-        [=](event_atom, const envelope& ev) { events->post(id, ev); },
+          [=](event_atom, const envelope& ev) { events->post(id, ev); },
       };
     });
     watchers_.emplace(id, watch_entry{ctx.getParams().getWatcher(), relay});
     return paf.promise.then(
-      [ctx](envelope snap) mutable {
-        check(snap.visit<schema::Snapshot>(
-          [&](auto s) { ctx.getResults().setSnapshot(s); }));
-      },
-      [this, id](kj::Exception&& e) -> void {
-        drop_watcher(id);
-        throw std::move(e);
-      });
+        [ctx](envelope snap) mutable {
+          check(snap.visit<schema::Snapshot>(
+              [&](auto s) { ctx.getResults().setSnapshot(s); }));
+        },
+        [this, id](kj::Exception&& e) -> void {
+          drop_watcher(id);
+          throw std::move(e);
+        });
   }
 
 private:
@@ -229,14 +232,12 @@ private:
   };
 
   static void check(const caf::expected<void>& r) {
-    if (!r)
-      throw failure(describe(r.error()));
+    if (!r) throw failure(describe(r.error()));
   }
 
   void drop_watcher(uint64_t id) {
     auto i = watchers_.find(id);
-    if (i == watchers_.end())
-      return;
+    if (i == watchers_.end()) return;
     caf::anon_send_exit(i->second.relay, caf::exit_reason::user_shutdown);
     watchers_.erase(i);
   }
@@ -265,17 +266,15 @@ private:
 
   void deliver(uint64_t id, const envelope& ev) {
     auto i = watchers_.find(id);
-    if (i == watchers_.end())
-      return;
+    if (i == watchers_.end()) return;
     auto req = i->second.client.eventRequest();
-    auto ok = ev.visit<schema::DirectoryEvent>(
-      [&](auto r) { req.setEvent(r); });
-    if (!ok)
-      return;
+    auto ok =
+        ev.visit<schema::DirectoryEvent>([&](auto r) { req.setEvent(r); });
+    if (!ok) return;
     tasks_.add(req.send().then([](auto&&) {},
                                [this, id](kj::Exception&&) {
                                  log::get("gateway")->info(
-                                   "watcher {} is gone: unsubscribed", id);
+                                     "watcher {} is gone: unsubscribed", id);
                                  drop_watcher(id);
                                }));
   }
@@ -302,7 +301,7 @@ struct gateway::impl {
   bool stopped = false;
 
   impl(caf::actor_system& s, caf::actor d, std::chrono::milliseconds t)
-    : sys(s), directory(std::move(d)), timeout(t) {}
+      : sys(s), directory(std::move(d)), timeout(t) {}
 
   void run(std::string bind, uint16_t port,
            std::shared_ptr<std::promise<caf::expected<uint16_t>>> started_ptr) {
@@ -311,29 +310,28 @@ struct gateway::impl {
     try {
       auto io = kj::setupAsyncIo();
       auto addr = io.provider->getNetwork()
-                    .parseAddress(kj::StringPtr{bind.c_str()}, port)
-                    .wait(io.waitScope);
+                      .parseAddress(kj::StringPtr{bind.c_str()}, port)
+                      .wait(io.waitScope);
       auto listener = addr->listen();
       auto bound = static_cast<uint16_t>(listener->getPort());
       auto stop_paf = kj::newPromiseAndCrossThreadFulfiller<void>();
       {
         std::lock_guard<std::mutex> guard{mtx};
         stopper = std::move(stop_paf.fulfiller);
-        if (stopped)
-          stopper->fulfill();
+        if (stopped) stopper->fulfill();
       }
       auto events = std::make_shared<inbox>();
       capnp::TwoPartyServer server{
-        kj::heap<cluster_server>(sys, directory, timeout, events)};
+          kj::heap<cluster_server>(sys, directory, timeout, events)};
       lg->info("RPC gateway listening on {}:{}", bind, bound);
       started.set_value(bound);
       server.listen(*listener)
-        .exclusiveJoin(std::move(stop_paf.promise))
-        .wait(io.waitScope);
+          .exclusiveJoin(std::move(stop_paf.promise))
+          .wait(io.waitScope);
       lg->info("RPC gateway stopped");
     } catch (const kj::Exception& e) {
-      auto msg = "RPC gateway cannot listen on " + bind + ":"
-                 + std::to_string(port) + ": " + e.getDescription().cStr();
+      auto msg = "RPC gateway cannot listen on " + bind + ":" +
+                 std::to_string(port) + ": " + e.getDescription().cStr();
       lg->error("{}", msg);
       try {
         started.set_value(make_error(errc::io_failure, msg));
@@ -346,7 +344,7 @@ struct gateway::impl {
 
 gateway::gateway(caf::actor_system& sys, caf::actor directory,
                  std::chrono::milliseconds call_timeout)
-  : impl_(std::make_unique<impl>(sys, std::move(directory), call_timeout)) {
+    : impl_(std::make_unique<impl>(sys, std::move(directory), call_timeout)) {
   // nop
 }
 
@@ -357,9 +355,8 @@ gateway::~gateway() {
 caf::expected<uint16_t> gateway::start(const std::string& bind, uint16_t port) {
   auto started = std::make_shared<std::promise<caf::expected<uint16_t>>>();
   auto result = started->get_future();
-  impl_->thread = std::thread{[this, bind, port, started] {
-    impl_->run(bind, port, started);
-  }};
+  impl_->thread = std::thread{
+      [this, bind, port, started] { impl_->run(bind, port, started); }};
   auto r = result.get();
   if (!r) {
     impl_->thread.join();
@@ -371,12 +368,10 @@ void gateway::stop() {
   {
     std::lock_guard<std::mutex> guard{impl_->mtx};
     impl_->stopped = true;
-    if (impl_->stopper)
-      impl_->stopper->fulfill();
+    if (impl_->stopper) impl_->stopper->fulfill();
     impl_->stopper = nullptr;
   }
-  if (impl_->thread.joinable())
-    impl_->thread.join();
+  if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 } // namespace troupe

@@ -30,8 +30,7 @@ void ensure_sinks(state& s) {
 } // namespace
 
 bool valid_level(const std::string& level) {
-  return level == "off"
-         || spdlog::level::from_str(level) != spdlog::level::off;
+  return level == "off" || spdlog::level::from_str(level) != spdlog::level::off;
 }
 
 void init(const std::string& node_name, const std::string& level,
@@ -42,7 +41,7 @@ void init(const std::string& node_name, const std::string& level,
   s.sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (!file.empty())
     s.sinks.push_back(
-      std::make_shared<spdlog::sinks::basic_file_sink_mt>(file, false));
+        std::make_shared<spdlog::sinks::basic_file_sink_mt>(file, false));
   s.level = spdlog::level::from_str(level);
   s.pattern = "[%Y-%m-%d %H:%M:%S.%e] [" + node_name + "] [%n] [%l] %v";
   spdlog::drop_all();
@@ -51,8 +50,7 @@ void init(const std::string& node_name, const std::string& level,
 std::shared_ptr<spdlog::logger> get(const std::string& component) {
   auto& s = global();
   std::lock_guard<std::mutex> guard{s.mtx};
-  if (auto existing = spdlog::get(component))
-    return existing;
+  if (auto existing = spdlog::get(component)) return existing;
   ensure_sinks(s);
   auto lg = std::make_shared<spdlog::logger>(component, s.sinks.begin(),
                                              s.sinks.end());

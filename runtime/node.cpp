@@ -25,15 +25,13 @@ namespace troupe {
 void configure(caf::actor_system_config& cfg, const scheduler_options& sched,
                const kind_registrar& kinds) {
   cfg.set("scheduler.policy", sched.policy == "stealing"
-                                ? caf::atom("stealing")
-                                : caf::atom("sharing"));
-  if (sched.threads > 0)
-    cfg.set("scheduler.max-threads", sched.threads);
+                                  ? caf::atom("stealing")
+                                  : caf::atom("sharing"));
+  if (sched.threads > 0) cfg.set("scheduler.max-threads", sched.threads);
   cfg.load<caf::io::middleman>();
   register_types(cfg);
   register_builtin_kinds(cfg);
-  if (kinds)
-    kinds(cfg);
+  if (kinds) kinds(cfg);
 }
 
 caf::expected<std::string> read_secret(const std::string& path) {
@@ -54,11 +52,9 @@ caf::expected<std::string> read_secret(const std::string& path) {
 
 caf::expected<std::string> load_or_create_secret(const std::string& path,
                                                  const std::string& dir) {
-  if (!path.empty())
-    return read_secret(path);
+  if (!path.empty()) return read_secret(path);
   auto file = dir + "/secret";
-  if (access(file.c_str(), F_OK) == 0)
-    return read_secret(file);
+  if (access(file.c_str(), F_OK) == 0) return read_secret(file);
   std::random_device rd;
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   std::string secret;
@@ -101,14 +97,11 @@ bool make_dirs(const std::string& path) {
   std::string cur;
   std::stringstream ss{path};
   std::string part;
-  if (!path.empty() && path[0] == '/')
-    cur = "/";
+  if (!path.empty() && path[0] == '/') cur = "/";
   while (std::getline(ss, part, '/')) {
-    if (part.empty())
-      continue;
+    if (part.empty()) continue;
     cur += part + "/";
-    if (mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
-      return false;
+    if (mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return false;
   }
   return true;
 }
@@ -136,8 +129,8 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
   dcfg.heartbeat = opts.heartbeat;
   dcfg.on_shutdown = [&flag] { flag.set(0); };
   auto directory = spawn_directory(sys, dcfg);
-  auto port = sys.middleman().publish(directory, opts.port, opts.bind.c_str(),
-                                      true);
+  auto port =
+      sys.middleman().publish(directory, opts.port, opts.bind.c_str(), true);
   if (!port) {
     lg->error("cannot listen for nodes on {}:{}: {}", opts.bind, opts.port,
               sys.render(port.error()));
@@ -201,8 +194,7 @@ int run_worker(const node_options& opts, const kind_registrar& kinds,
   caf::expected<caf::actor> head = caf::sec::cannot_connect_to_node;
   for (;;) {
     head = sys.middleman().remote_actor(hp->first, hp->second);
-    if (head || std::chrono::steady_clock::now() >= deadline)
-      break;
+    if (head || std::chrono::steady_clock::now() >= deadline) break;
     timespec ts{0, 200 * 1000 * 1000};
     int sig = sigtimedwait(&signals, nullptr, &ts);
     if (sig == SIGINT || sig == SIGTERM) {
@@ -263,8 +255,7 @@ struct local_cluster::impl {
   uint16_t gport = 0;
 
   ~impl() {
-    if (gw)
-      gw->stop();
+    if (gw) gw->stop();
     for (auto i = nodes.rbegin(); i != nodes.rend(); ++i)
       if (i->agent)
         caf::anon_send_exit(i->agent, caf::exit_reason::user_shutdown);
@@ -276,7 +267,7 @@ struct local_cluster::impl {
 };
 
 local_cluster::local_cluster(std::unique_ptr<impl> ptr)
-  : impl_(std::move(ptr)) {
+    : impl_(std::move(ptr)) {
   // nop
 }
 
@@ -302,13 +293,12 @@ local_cluster::start(size_t workers, uint32_t slots,
   auto port = head.middleman().publish(st->directory, 0, "127.0.0.1", true);
   if (!port)
     return make_error(errc::io_failure,
-                      "local cluster: cannot publish the directory: "
-                        + head.render(port.error()));
+                      "local cluster: cannot publish the directory: " +
+                          head.render(port.error()));
   st->port = *port;
   st->gw = std::make_unique<gateway>(head, st->directory);
   auto gport = st->gw->start("127.0.0.1", 0);
-  if (!gport)
-    return gport.error();
+  if (!gport) return gport.error();
   st->gport = *gport;
   agent_config hcfg;
   hcfg.name = "head";
@@ -321,10 +311,10 @@ local_cluster::start(size_t workers, uint32_t slots,
     auto& m = st->nodes.back();
     auto dir = m.sys->middleman().remote_actor("127.0.0.1", st->port);
     if (!dir)
-      return make_error(errc::io_failure,
-                        "local cluster: worker " + std::to_string(i)
-                          + " cannot reach the head: "
-                          + m.sys->render(dir.error()));
+      return make_error(
+          errc::io_failure,
+          "local cluster: worker " + std::to_string(i) +
+              " cannot reach the head: " + m.sys->render(dir.error()));
     agent_config wcfg;
     wcfg.name = "worker-" + std::to_string(i);
     wcfg.slots = slots;
@@ -336,12 +326,12 @@ local_cluster::start(size_t workers, uint32_t slots,
   for (int attempt = 0; attempt < 200; ++attempt) {
     size_t joined = 0;
     self->request(st->directory, std::chrono::seconds{5}, snapshot_atom::value)
-      .receive(
-        [&](const envelope& snap) {
-          (void) snap.visit<schema::Snapshot>(
-            [&](auto s) { joined = s.getNodes().size(); });
-        },
-        [&](caf::error&) {});
+        .receive(
+            [&](const envelope& snap) {
+              (void)snap.visit<schema::Snapshot>(
+                  [&](auto s) { joined = s.getNodes().size(); });
+            },
+            [&](caf::error&) {});
     if (joined == workers + 1)
       return std::unique_ptr<local_cluster>{new local_cluster(std::move(st))};
     std::this_thread::sleep_for(std::chrono::milliseconds{25});

@@ -29,7 +29,6 @@ namespace {
 using std::chrono::milliseconds;
 using clock_type = std::chrono::steady_clock;
 
-
 /// Offset just after the last `;` outside quotes, or 0.
 size_t last_command_start(const std::string& text) {
   size_t start = 0;
@@ -37,13 +36,11 @@ size_t last_command_start(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (quote == '\'') {
-      if (c == '\'')
-        quote = 0;
+      if (c == '\'') quote = 0;
     } else if (c == '\\') {
       ++i;
     } else if (quote == '"') {
-      if (c == '"')
-        quote = 0;
+      if (c == '"') quote = 0;
     } else if (c == '\'' || c == '"') {
       quote = c;
     } else if (c == ';') {
@@ -56,8 +53,7 @@ size_t last_command_start(const std::string& text) {
 /// Words of a partial line for completion: tokenized if possible, split on
 /// whitespace otherwise (an open quote is normal while typing).
 std::vector<std::string> loose_words(const std::string& text) {
-  if (auto words = tokenize(text))
-    return std::move(*words);
+  if (auto words = tokenize(text)) return std::move(*words);
   std::vector<std::string> words;
   std::istringstream in{text};
   for (std::string word; in >> word;)
@@ -67,21 +63,20 @@ std::vector<std::string> loose_words(const std::string& text) {
 
 /// Parses a non-negative number of seconds ("10", "0.5").
 std::optional<double> parse_seconds(const std::string& text) {
-  if (text.empty())
-    return std::nullopt;
+  if (text.empty()) return std::nullopt;
   char* end = nullptr;
   double value = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() + text.size() || !std::isfinite(value) || value < 0
-      || value > 1e7)
+  if (end != text.c_str() + text.size() || !std::isfinite(value) || value < 0 ||
+      value > 1e7)
     return std::nullopt;
   return value;
 }
 
 /// Parses a non-negative integer.
 std::optional<uint64_t> parse_count(const std::string& text) {
-  if (text.empty() || text.size() > 18
-      || !std::all_of(text.begin(), text.end(),
-                      [](char c) { return c >= '0' && c <= '9'; }))
+  if (text.empty() || text.size() > 18 ||
+      !std::all_of(text.begin(), text.end(),
+                   [](char c) { return c >= '0' && c <= '9'; }))
     return std::nullopt;
   return std::stoull(text);
 }
@@ -151,7 +146,7 @@ namespace {
 class client_backend final : public shell_backend {
 public:
   explicit client_backend(std::unique_ptr<cluster_client> client)
-    : client_(std::move(client)) {
+      : client_(std::move(client)) {
     // nop
   }
 
@@ -188,13 +183,9 @@ public:
     return client_->stop(actor);
   }
 
-  caf::expected<void> shutdown() override {
-    return client_->shutdown();
-  }
+  caf::expected<void> shutdown() override { return client_->shutdown(); }
 
-  caf::expected<void> ping() override {
-    return client_->ping();
-  }
+  caf::expected<void> ping() override { return client_->ping(); }
 
   caf::expected<void> watch(const event_handler& on_event,
                             milliseconds max_wait,
@@ -218,40 +209,32 @@ make_backend(std::unique_ptr<cluster_client> client) {
 namespace {
 
 shell_env with_defaults(shell_env env) {
-  if (!env.out)
-    env.out = &std::cout;
-  if (!env.err)
-    env.err = &std::cerr;
-  if (!env.now)
-    env.now = [] { return clock_type::now(); };
+  if (!env.out) env.out = &std::cout;
+  if (!env.err) env.err = &std::cerr;
+  if (!env.now) env.now = [] { return clock_type::now(); };
   if (!env.sleep)
     env.sleep = [](milliseconds x) { std::this_thread::sleep_for(x); };
   if (!env.wall_ms)
     env.wall_ms = [] {
       using namespace std::chrono;
-      return duration_cast<milliseconds>(
-               system_clock::now().time_since_epoch())
-        .count();
+      return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+          .count();
     };
-  if (!env.interrupted)
-    env.interrupted = [] { return false; };
+  if (!env.interrupted) env.interrupted = [] { return false; };
   return env;
 }
 
 } // namespace
 
 shell::shell(shell_backend& backend, shell_env env)
-  : backend_(backend),
-    env_(with_defaults(std::move(env))),
-    out_(*env_.out),
-    err_(*env_.err) {
+    : backend_(backend), env_(with_defaults(std::move(env))), out_(*env_.out),
+      err_(*env_.err) {
   // nop
 }
 
 shell::outcome shell::run_line(const std::string& line) {
   auto text = trim(line);
-  if (text.empty() || text[0] == '#')
-    return outcome::ok;
+  if (text.empty() || text[0] == '#') return outcome::ok;
   return run_script(text);
 }
 
@@ -259,10 +242,8 @@ shell::outcome shell::run_script(const std::string& text) {
   auto result = outcome::ok;
   for (auto& command : split_commands(text)) {
     auto x = execute(command);
-    if (x == outcome::quit)
-      return outcome::quit;
-    if (x == outcome::failed)
-      result = outcome::failed;
+    if (x == outcome::quit) return outcome::quit;
+    if (x == outcome::failed) result = outcome::failed;
   }
   return result;
 }
@@ -270,24 +251,16 @@ shell::outcome shell::run_script(const std::string& text) {
 shell::outcome shell::execute(const std::string& command) {
   using handler = outcome (shell::*)(const args&);
   static const std::map<std::string, handler> handlers{
-    {"help", &shell::cmd_help},
-    {"nodes", &shell::cmd_nodes},
-    {"actors", &shell::cmd_actors},
-    {"kinds", &shell::cmd_kinds},
-    {"spawn", &shell::cmd_spawn},
-    {"send", &shell::cmd_send},
-    {"stats", &shell::cmd_stats},
-    {"stop", &shell::cmd_stop},
-    {"watch", &shell::cmd_watch},
-    {"wait-nodes", &shell::cmd_wait_nodes},
-    {"ping", &shell::cmd_ping},
-    {"shutdown", &shell::cmd_shutdown},
-    {"quit", &shell::cmd_quit},
-    {"exit", &shell::cmd_quit},
+      {"help", &shell::cmd_help},     {"nodes", &shell::cmd_nodes},
+      {"actors", &shell::cmd_actors}, {"kinds", &shell::cmd_kinds},
+      {"spawn", &shell::cmd_spawn},   {"send", &shell::cmd_send},
+      {"stats", &shell::cmd_stats},   {"stop", &shell::cmd_stop},
+      {"watch", &shell::cmd_watch},   {"wait-nodes", &shell::cmd_wait_nodes},
+      {"ping", &shell::cmd_ping},     {"shutdown", &shell::cmd_shutdown},
+      {"quit", &shell::cmd_quit},     {"exit", &shell::cmd_quit},
   };
   auto text = trim(command);
-  if (text.empty() || text[0] == '#')
-    return outcome::ok;
+  if (text.empty() || text[0] == '#') return outcome::ok;
   auto result = outcome::ok;
   if (auto words = tokenize(text); !words) {
     result = fail(words.error());
@@ -302,8 +275,7 @@ shell::outcome shell::execute(const std::string& command) {
     }
   }
   out_.flush();
-  if (result == outcome::failed)
-    ++failures_;
+  if (result == outcome::failed) ++failures_;
   return result;
 }
 
@@ -333,8 +305,7 @@ shell::outcome shell::cmd_help(const args& a) {
     out_ << help_text();
     return outcome::ok;
   }
-  if (a.size() > 1)
-    return usage("help");
+  if (a.size() > 1) return usage("help");
   for (auto& cmd : command_table()) {
     if (cmd.name == a[0]) {
       out_ << "usage: " << cmd.usage << "\n  " << cmd.summary << '\n';
@@ -345,21 +316,20 @@ shell::outcome shell::cmd_help(const args& a) {
 }
 
 shell::outcome shell::cmd_nodes(const args& a) {
-  if (!a.empty())
-    return usage("nodes");
+  if (!a.empty()) return usage("nodes");
   auto xs = backend_.nodes();
-  if (!xs)
-    return fail(xs.error());
+  if (!xs) return fail(xs.error());
   auto now = env_.wall_ms();
   std::vector<std::vector<std::string>> rows;
   for (auto& x : *xs) {
     std::string labels;
     for (auto& [key, value] : x.labels)
       labels += (labels.empty() ? "" : ",") + key + "=" + value;
-    auto seen = x.last_seen_ms > 0
-                  ? std::to_string(std::max<int64_t>(0, now - x.last_seen_ms))
-                      + "ms ago"
-                  : std::string{"-"};
+    auto seen =
+        x.last_seen_ms > 0
+            ? std::to_string(std::max<int64_t>(0, now - x.last_seen_ms)) +
+                  "ms ago"
+            : std::string{"-"};
     rows.push_back({x.name, x.host, std::to_string(x.pid),
                     std::to_string(x.slots), std::to_string(x.free_slots),
                     x.is_head ? "yes" : "no", labels.empty() ? "-" : labels,
@@ -373,11 +343,9 @@ shell::outcome shell::cmd_nodes(const args& a) {
 }
 
 shell::outcome shell::cmd_actors(const args& a) {
-  if (!a.empty())
-    return usage("actors");
+  if (!a.empty()) return usage("actors");
   auto xs = backend_.actors();
-  if (!xs)
-    return fail(xs.error());
+  if (!xs) return fail(xs.error());
   std::vector<std::vector<std::string>> rows;
   for (auto& x : *xs)
     rows.push_back(actor_cells(x));
@@ -386,11 +354,9 @@ shell::outcome shell::cmd_actors(const args& a) {
 }
 
 shell::outcome shell::cmd_kinds(const args& a) {
-  if (!a.empty())
-    return usage("kinds");
+  if (!a.empty()) return usage("kinds");
   auto xs = backend_.kinds();
-  if (!xs)
-    return fail(xs.error());
+  if (!xs) return fail(xs.error());
   for (auto& x : *xs)
     out_ << x << '\n';
   return outcome::ok;
@@ -402,10 +368,9 @@ shell::outcome shell::cmd_spawn(const args& a) {
   std::vector<std::string> positional;
   for (size_t i = 0; i < a.size(); ++i) {
     bool bad = false;
-    if (take_option(a, i, "--name", name, bad)
-        || take_option(a, i, "--config", config, bad)) {
-      if (bad)
-        return usage("spawn");
+    if (take_option(a, i, "--name", name, bad) ||
+        take_option(a, i, "--config", config, bad)) {
+      if (bad) return usage("spawn");
     } else if (starts_with(a[i], "--")) {
       return usage("spawn");
     } else {
@@ -416,8 +381,7 @@ shell::outcome shell::cmd_spawn(const args& a) {
     return usage("spawn");
   auto where = positional.size() == 2 ? positional[1] : std::string{"any"};
   auto xs = backend_.spawn(positional[0], where, config, name);
-  if (!xs)
-    return fail(xs.error());
+  if (!xs) return fail(xs.error());
   cache_.valid = false;
   std::vector<std::vector<std::string>> rows;
   for (auto& x : *xs)
@@ -431,32 +395,26 @@ shell::outcome shell::cmd_send(const args& a) {
   size_t i = 0;
   for (; i < a.size(); ++i) {
     bool bad = false;
-    if (!take_option(a, i, "--op", op, bad))
-      break;
-    if (bad || op.empty())
-      return usage("send");
+    if (!take_option(a, i, "--op", op, bad)) break;
+    if (bad || op.empty()) return usage("send");
   }
-  if (i >= a.size() || a[i].empty())
-    return usage("send");
+  if (i >= a.size() || a[i].empty()) return usage("send");
   const auto& actor = a[i];
   std::string text;
   for (size_t j = i + 1; j < a.size(); ++j)
     text += (j > i + 1 ? " " : "") + a[j];
-  auto payload = make_envelope<schema::TextMessage>(
-    [&](auto msg) { msg.setText(text); });
+  auto payload =
+      make_envelope<schema::TextMessage>([&](auto msg) { msg.setText(text); });
   auto reply = backend_.send(actor, payload, op);
-  if (!reply)
-    return fail(reply.error());
+  if (!reply) return fail(reply.error());
   out_ << "reply: " << to_text(*reply) << '\n';
   return outcome::ok;
 }
 
 shell::outcome shell::cmd_stats(const args& a) {
-  if (a.size() > 1)
-    return usage("stats");
+  if (a.size() > 1) return usage("stats");
   auto xs = backend_.stats(a.empty() ? std::string{} : a[0]);
-  if (!xs)
-    return fail(xs.error());
+  if (!xs) return fail(xs.error());
   std::vector<std::vector<std::string>> rows;
   for (auto& x : *xs)
     rows.push_back({x.target, std::to_string(x.mailbox_size),
@@ -467,10 +425,8 @@ shell::outcome shell::cmd_stats(const args& a) {
 }
 
 shell::outcome shell::cmd_stop(const args& a) {
-  if (a.size() != 1 || a[0].empty())
-    return usage("stop");
-  if (auto r = backend_.stop(a[0]); !r)
-    return fail(r.error());
+  if (a.size() != 1 || a[0].empty()) return usage("stop");
+  if (auto r = backend_.stop(a[0]); !r) return fail(r.error());
   cache_.valid = false;
   out_ << "stopped " << a[0] << '\n';
   return outcome::ok;
@@ -484,19 +440,18 @@ shell::outcome shell::cmd_watch(const args& a) {
     bool bad = false;
     if (take_option(a, i, "--count", value, bad)) {
       count = parse_count(value);
-      if (bad || !count || *count == 0)
-        return usage("watch");
+      if (bad || !count || *count == 0) return usage("watch");
     } else if (seconds || !(seconds = parse_seconds(a[i]))) {
       return usage("watch");
     }
   }
   // Interactive sessions watch until Ctrl-C (capped at a day) in short
   // rounds, so that Ctrl-C is seen even when nothing happens.
-  milliseconds total = seconds          ? to_ms(*seconds)
+  milliseconds total = seconds            ? to_ms(*seconds)
                        : env_.interactive ? milliseconds{24 * 3600 * 1000}
                                           : milliseconds{10'000};
-  milliseconds round = env_.interactive ? std::min(total, milliseconds{500})
-                                        : total;
+  milliseconds round =
+      env_.interactive ? std::min(total, milliseconds{500}) : total;
   auto max_rounds = total.count() / std::max<int64_t>(1, round.count()) + 2;
   auto deadline = env_.now() + total;
   std::map<std::string, node_row> known_nodes;
@@ -505,8 +460,8 @@ shell::outcome shell::cmd_watch(const args& a) {
   bool have_snapshot = false;
   auto done = [&] { return (count && seen >= *count) || env_.interrupted(); };
   auto print = [&](const event_row& ev) {
-    std::string name = ev.kind.rfind("node", 0) == 0 ? ev.node.name
-                                                     : ev.actor.name;
+    std::string name =
+        ev.kind.rfind("node", 0) == 0 ? ev.node.name : ev.actor.name;
     std::string detail;
     if (ev.kind == "node-joined")
       detail = ev.node.host + ", " + std::to_string(ev.node.slots) + " slots";
@@ -518,8 +473,7 @@ shell::outcome shell::cmd_watch(const args& a) {
       detail = "on " + ev.actor.node;
     out_ << format_clock(ev.at_ms > 0 ? ev.at_ms : env_.wall_ms()) << ' '
          << ev.kind << ' ' << name;
-    if (!detail.empty())
-      out_ << " (" << detail << ')';
+    if (!detail.empty()) out_ << " (" << detail << ')';
     out_ << std::endl;
     ++seen;
   };
@@ -532,8 +486,7 @@ shell::outcome shell::cmd_watch(const args& a) {
       known_actors[ev.actor.name] = ev.actor;
     else if (ev.kind == "actor-removed")
       known_actors.erase(ev.actor.name);
-    if (!done())
-      print(ev);
+    if (!done()) print(ev);
     return !done();
   };
   auto on_snapshot = [&](const std::vector<node_row>& nodes,
@@ -575,26 +528,20 @@ shell::outcome shell::cmd_watch(const args& a) {
     known_actors = std::move(now_actors);
   };
   for (int64_t i = 0; i < max_rounds && !done(); ++i) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline
-                                                         - env_.now());
-    if (left.count() <= 0)
-      break;
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - env_.now());
+    if (left.count() <= 0) break;
     auto r = backend_.watch(on_event, std::min(left, round), on_snapshot);
-    if (!r)
-      return fail(r.error());
+    if (!r) return fail(r.error());
   }
-  if (env_.interrupted())
-    out_ << '\n'; // after the terminal's "^C"
+  if (env_.interrupted()) out_ << '\n'; // after the terminal's "^C"
   return outcome::ok;
 }
 
 shell::outcome shell::cmd_wait_nodes(const args& a) {
-  if (a.empty() || a.size() > 2)
-    return usage("wait-nodes");
+  if (a.empty() || a.size() > 2) return usage("wait-nodes");
   auto wanted = parse_count(a[0]);
   auto seconds = a.size() == 2 ? parse_seconds(a[1]) : std::optional{30.0};
-  if (!wanted || !seconds)
-    return usage("wait-nodes");
+  if (!wanted || !seconds) return usage("wait-nodes");
   const milliseconds poll{100};
   auto deadline = env_.now() + to_ms(*seconds);
   auto max_polls = to_ms(*seconds).count() / poll.count() + 2;
@@ -611,37 +558,30 @@ shell::outcome shell::cmd_wait_nodes(const args& a) {
     } else {
       last_error = std::move(xs.error());
     }
-    if (env_.interrupted() || env_.now() + poll > deadline)
-      break;
+    if (env_.interrupted() || env_.now() + poll > deadline) break;
     env_.sleep(poll);
   }
-  auto text = "only " + std::to_string(have) + " of "
-              + std::to_string(*wanted) + " nodes joined within "
-              + format_number(*seconds) + " s";
-  if (env_.interrupted())
-    text += " (interrupted)";
-  if (last_error)
-    text += " (last error: " + describe(last_error) + ")";
+  auto text = "only " + std::to_string(have) + " of " +
+              std::to_string(*wanted) + " nodes joined within " +
+              format_number(*seconds) + " s";
+  if (env_.interrupted()) text += " (interrupted)";
+  if (last_error) text += " (last error: " + describe(last_error) + ")";
   return fail(text);
 }
 
 shell::outcome shell::cmd_ping(const args& a) {
-  if (!a.empty())
-    return usage("ping");
+  if (!a.empty()) return usage("ping");
   auto start = env_.now();
-  if (auto r = backend_.ping(); !r)
-    return fail(r.error());
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(env_.now()
-                                                                  - start);
+  if (auto r = backend_.ping(); !r) return fail(r.error());
+  auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(env_.now() - start);
   out_ << "pong in " << us.count() << " us\n";
   return outcome::ok;
 }
 
 shell::outcome shell::cmd_shutdown(const args& a) {
-  if (!a.empty())
-    return usage("shutdown");
-  if (auto r = backend_.shutdown(); !r)
-    return fail(r.error());
+  if (!a.empty()) return usage("shutdown");
+  if (auto r = backend_.shutdown(); !r) return fail(r.error());
   out_ << "cluster shutting down\n";
   return outcome::ok;
 }
@@ -652,8 +592,7 @@ shell::outcome shell::cmd_quit(const args&) {
 
 void shell::refresh_names() {
   auto now = env_.now();
-  if (cache_.valid && now - cache_.fetched < std::chrono::seconds{1})
-    return;
+  if (cache_.valid && now - cache_.fetched < std::chrono::seconds{1}) return;
   cache_.valid = true;
   cache_.fetched = now;
   if (auto xs = backend_.nodes()) {
@@ -666,8 +605,7 @@ void shell::refresh_names() {
     for (auto& x : *xs)
       cache_.actors.push_back(x.name);
   }
-  if (auto xs = backend_.kinds())
-    cache_.kinds = std::move(*xs);
+  if (auto xs = backend_.kinds()) cache_.kinds = std::move(*xs);
 }
 
 std::vector<std::string> shell::completions(const std::string& before,
@@ -681,41 +619,38 @@ std::vector<std::string> shell::completions(const std::string& before,
   }
   const auto& cmd = words[0];
   static const std::map<std::string, std::vector<std::string>> options{
-    {"spawn", {"--name", "--config"}},
-    {"send", {"--op"}},
-    {"watch", {"--count"}},
+      {"spawn", {"--name", "--config"}},
+      {"send", {"--op"}},
+      {"watch", {"--count"}},
   };
   if (starts_with(word, "-")) {
     auto i = options.find(cmd);
     return i == options.end() ? std::vector<std::string>{}
                               : complete(word, i->second);
   }
-  if (cmd == "help" && words.size() == 1)
-    return completions("", word);
+  if (cmd == "help" && words.size() == 1) return completions("", word);
   // Words after the command, without options and their values.
   std::vector<std::string> positional;
   for (size_t i = 1; i < words.size(); ++i) {
     if (starts_with(words[i], "--")) {
-      if (words[i].find('=') == std::string::npos)
-        ++i;
+      if (words[i].find('=') == std::string::npos) ++i;
       continue;
     }
     positional.push_back(words[i]);
   }
-  if (words.size() > 1 && starts_with(words.back(), "--")
-      && words.back().find('=') == std::string::npos)
+  if (words.size() > 1 && starts_with(words.back(), "--") &&
+      words.back().find('=') == std::string::npos)
     return {}; // completing an option's value
   static const std::vector<std::string> no_args{
-    "help",  "nodes", "actors",   "kinds", "watch",
-    "ping",  "quit",  "shutdown", "exit",  "wait-nodes"};
+      "help", "nodes", "actors",   "kinds", "watch",
+      "ping", "quit",  "shutdown", "exit",  "wait-nodes"};
   if (std::find(no_args.begin(), no_args.end(), cmd) != no_args.end())
     return {};
   refresh_names();
   auto both = cache_.actors;
   both.insert(both.end(), cache_.nodes.begin(), cache_.nodes.end());
   if (cmd == "spawn") {
-    if (positional.empty())
-      return complete(word, cache_.kinds);
+    if (positional.empty()) return complete(word, cache_.kinds);
     if (positional.size() == 1) {
       auto where = cache_.nodes;
       where.insert(where.end(), {"any", "head", "every"});
@@ -726,8 +661,7 @@ std::vector<std::string> shell::completions(const std::string& before,
   if (cmd == "send" || cmd == "stop")
     return positional.empty() ? complete(word, cache_.actors)
                               : std::vector<std::string>{};
-  if (cmd == "stats" && !positional.empty())
-    return {};
+  if (cmd == "stats" && !positional.empty()) return {};
   return complete(word, both);
 }
 } // namespace troupe

@@ -27,7 +27,7 @@ namespace troupe {
 /// Command-line settings of `troupe shell`.
 struct shell_options {
   std::string address = "127.0.0.1:7701"; ///< gateway HOST:PORT
-  std::string commands; ///< -c "cmd; cmd"; empty = interactive or stdin
+  std::string commands;     ///< -c "cmd; cmd"; empty = interactive or stdin
   std::string history_file; ///< empty = $HOME/.troupe_history
 };
 
@@ -99,8 +99,7 @@ public:
   /// See cluster_client::watch.
   virtual caf::expected<void> watch(const event_handler& on_event,
                                     std::chrono::milliseconds max_wait,
-                                    const snapshot_handler& on_snapshot)
-    = 0;
+                                    const snapshot_handler& on_snapshot) = 0;
 };
 
 /// Adapts a connected client.

@@ -74,20 +74,18 @@ char* completion_generator(const char* text, int state) {
       auto start = std::min<size_t>(std::max(completion_start, 0),
                                     std::strlen(rl_line_buffer));
       matches = completing_shell->completions(
-        std::string(rl_line_buffer, start), text);
+          std::string(rl_line_buffer, start), text);
     } catch (...) {
       // Never let an exception cross readline's C frames.
     }
   }
-  if (next >= matches.size())
-    return nullptr;
+  if (next >= matches.size()) return nullptr;
   return strdup(matches[next++].c_str());
 }
 
 char** attempt_completion(const char* text, int start, int) {
   rl_attempted_completion_over = 1; // no file names
-  if (!completing_shell)
-    return nullptr;
+  if (!completing_shell) return nullptr;
   completion_start = start;
   return rl_completion_matches(text, completion_generator);
 }
@@ -130,12 +128,10 @@ int run_interactive(shell& sh, const std::string& address,
     std::string line{raw};
     std::free(raw);
     auto text = trim(line);
-    if (text.empty())
-      continue;
+    if (text.empty()) continue;
     if (text != previous_line) {
       add_history(text.c_str());
-      if (!history.empty())
-        append_history(1, history.c_str());
+      if (!history.empty()) append_history(1, history.c_str());
       previous_line = text;
     }
     interrupted_flag = 0;
@@ -143,11 +139,9 @@ int run_interactive(shell& sh, const std::string& address,
     auto result = sh.run_line(text);
     command_running = 0;
     interrupted_flag = 0;
-    if (result == shell::outcome::quit)
-      break;
+    if (result == shell::outcome::quit) break;
   }
-  if (!history.empty())
-    history_truncate_file(history.c_str(), 5000);
+  if (!history.empty()) history_truncate_file(history.c_str(), 5000);
   completing_shell = nullptr;
   rl_signal_event_hook = nullptr;
   rl_event_hook = nullptr;
@@ -169,17 +163,14 @@ int run_shell(const shell_options& opts) {
     // The client may already say where it failed: say it once.
     auto prefix = "cannot reach the head at " + address;
     auto reason = describe(err);
-    if (starts_with(reason, prefix + ": "))
-      reason.erase(0, prefix.size() + 2);
+    if (starts_with(reason, prefix + ": ")) reason.erase(0, prefix.size() + 2);
     std::cerr << "troupe shell: " << prefix << ": " << reason << '\n';
     return 2;
   };
   auto client = cluster_client::connect(hp->first, hp->second);
-  if (!client)
-    return unreachable(client.error());
+  if (!client) return unreachable(client.error());
   // connect may succeed before the gateway answers anything: ask once.
-  if (auto r = (*client)->ping(); !r)
-    return unreachable(r.error());
+  if (auto r = (*client)->ping(); !r) return unreachable(r.error());
   auto backend = make_backend(std::move(*client));
   bool tty = ::isatty(STDIN_FILENO) == 1;
   shell_env env;
@@ -190,11 +181,10 @@ int run_shell(const shell_options& opts) {
     sh.run_script(opts.commands);
   } else if (!tty) {
     for (std::string line; std::getline(std::cin, line);)
-      if (sh.run_line(line) == shell::outcome::quit)
-        break;
+      if (sh.run_line(line) == shell::outcome::quit) break;
   } else {
-    auto history = opts.history_file.empty() ? default_history_file()
-                                             : opts.history_file;
+    auto history =
+        opts.history_file.empty() ? default_history_file() : opts.history_file;
     return run_interactive(sh, address, history);
   }
   std::cout.flush();

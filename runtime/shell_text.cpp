@@ -32,8 +32,7 @@ std::vector<std::string> split_commands(const std::string& text) {
   std::string piece;
   auto flush = [&] {
     auto command = trim(piece);
-    if (!command.empty())
-      result.push_back(std::move(command));
+    if (!command.empty()) result.push_back(std::move(command));
     piece.clear();
   };
   char quote = 0;
@@ -41,15 +40,13 @@ std::vector<std::string> split_commands(const std::string& text) {
     char c = text[i];
     if (quote == '\'') {
       piece += c;
-      if (c == '\'')
-        quote = 0;
+      if (c == '\'') quote = 0;
     } else if (c == '\\' && i + 1 < text.size()) {
       piece += c;
       piece += text[++i];
     } else if (quote == '"') {
       piece += c;
-      if (c == '"')
-        quote = 0;
+      if (c == '"') quote = 0;
     } else if (c == '\'' || c == '"') {
       quote = c;
       piece += c;
@@ -69,9 +66,9 @@ caf::expected<std::vector<std::string>> tokenize(const std::string& line) {
   bool in_word = false;
   auto unterminated = [&](const char* which, size_t pos) {
     return make_error(errc::invalid_argument,
-                      std::string{"unterminated "} + which
-                        + " quote opened at column " + std::to_string(pos + 1)
-                        + " of: " + line);
+                      std::string{"unterminated "} + which +
+                          " quote opened at column " + std::to_string(pos + 1) +
+                          " of: " + line);
   };
   size_t i = 0;
   const size_t n = line.size();
@@ -93,16 +90,15 @@ caf::expected<std::vector<std::string>> tokenize(const std::string& line) {
       i += 2;
     } else if (c == '\'') {
       auto close = line.find('\'', i + 1);
-      if (close == std::string::npos)
-        return unterminated("single", i);
+      if (close == std::string::npos) return unterminated("single", i);
       word.append(line, i + 1, close - i - 1);
       i = close + 1;
     } else if (c == '"') {
       size_t j = i + 1;
       bool closed = false;
       while (j < n) {
-        if (line[j] == '\\' && j + 1 < n
-            && (line[j + 1] == '"' || line[j + 1] == '\\')) {
+        if (line[j] == '\\' && j + 1 < n &&
+            (line[j + 1] == '"' || line[j + 1] == '\\')) {
           word += line[j + 1];
           j += 2;
         } else if (line[j] == '"') {
@@ -113,16 +109,14 @@ caf::expected<std::vector<std::string>> tokenize(const std::string& line) {
           word += line[j++];
         }
       }
-      if (!closed)
-        return unterminated("double", i);
+      if (!closed) return unterminated("double", i);
       i = j;
     } else {
       word += c;
       ++i;
     }
   }
-  if (in_word)
-    words.push_back(std::move(word));
+  if (in_word) words.push_back(std::move(word));
   return words;
 }
 
@@ -130,8 +124,7 @@ std::vector<std::string> complete(const std::string& prefix,
                                   const std::vector<std::string>& candidates) {
   std::vector<std::string> result;
   for (auto& x : candidates)
-    if (starts_with(x, prefix))
-      result.push_back(x);
+    if (starts_with(x, prefix)) result.push_back(x);
   std::sort(result.begin(), result.end());
   result.erase(std::unique(result.begin(), result.end()), result.end());
   return result;
@@ -147,8 +140,7 @@ std::string format_table(const std::vector<std::string>& headers,
     for (size_t c = 0; c < row.size(); ++c)
       width[c] = std::max(width[c], display_width(row[c]));
   };
-  if (!headers.empty())
-    measure(headers);
+  if (!headers.empty()) measure(headers);
   for (auto& row : rows)
     measure(row);
   std::string result;
@@ -158,16 +150,13 @@ std::string format_table(const std::vector<std::string>& headers,
     while (used > 0 && row[used - 1].empty())
       --used;
     for (size_t c = 0; c < used; ++c) {
-      if (c > 0)
-        result += "  ";
+      if (c > 0) result += "  ";
       result += row[c];
-      if (c + 1 < used)
-        result.append(width[c] - display_width(row[c]), ' ');
+      if (c + 1 < used) result.append(width[c] - display_width(row[c]), ' ');
     }
     result += '\n';
   };
-  if (!headers.empty())
-    emit(headers);
+  if (!headers.empty()) emit(headers);
   for (auto& row : rows)
     emit(row);
   return result;
@@ -175,24 +164,26 @@ std::string format_table(const std::vector<std::string>& headers,
 
 const std::vector<command_info>& command_table() {
   static const std::vector<command_info> table{
-    {"help", "help [COMMAND]", "list the commands, or show one's usage"},
-    {"nodes", "nodes", "list the nodes of the cluster"},
-    {"actors", "actors", "list the registered actors"},
-    {"kinds", "kinds", "list the actor kinds that can be spawned"},
-    {"spawn", "spawn KIND [NODE|any|head|every] [--name NAME] [--config TEXT]",
-     "spawn an actor (default: where a slot is free)"},
-    {"send", "send [--op OP] ACTOR TEXT...",
-     "send TEXT to ACTOR, print the reply"},
-    {"stats", "stats [TARGET]", "counters of an actor, a node, or every node"},
-    {"stop", "stop ACTOR", "stop a registered actor"},
-    {"watch", "watch [SECONDS] [--count N]",
-     "print directory changes (SECONDS or N of them)"},
-    {"wait-nodes", "wait-nodes N [SECONDS]",
-     "wait until N nodes joined (default 30 s)"},
-    {"ping", "ping", "time a round trip to the head"},
-    {"shutdown", "shutdown", "stop every node, then the head"},
-    {"quit", "quit", "leave the shell"},
-    {"exit", "exit", "leave the shell"},
+      {"help", "help [COMMAND]", "list the commands, or show one's usage"},
+      {"nodes", "nodes", "list the nodes of the cluster"},
+      {"actors", "actors", "list the registered actors"},
+      {"kinds", "kinds", "list the actor kinds that can be spawned"},
+      {"spawn",
+       "spawn KIND [NODE|any|head|every] [--name NAME] [--config TEXT]",
+       "spawn an actor (default: where a slot is free)"},
+      {"send", "send [--op OP] ACTOR TEXT...",
+       "send TEXT to ACTOR, print the reply"},
+      {"stats", "stats [TARGET]",
+       "counters of an actor, a node, or every node"},
+      {"stop", "stop ACTOR", "stop a registered actor"},
+      {"watch", "watch [SECONDS] [--count N]",
+       "print directory changes (SECONDS or N of them)"},
+      {"wait-nodes", "wait-nodes N [SECONDS]",
+       "wait until N nodes joined (default 30 s)"},
+      {"ping", "ping", "time a round trip to the head"},
+      {"shutdown", "shutdown", "stop every node, then the head"},
+      {"quit", "quit", "leave the shell"},
+      {"exit", "exit", "leave the shell"},
   };
   return table;
 }

@@ -12,8 +12,8 @@
 
 CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
 
-  CAF_ADD_TYPE_ID(troupe, (troupe::envelope))
-  CAF_ADD_TYPE_ID(troupe, (troupe::kind_args))
+CAF_ADD_TYPE_ID(troupe, (troupe::envelope))
+CAF_ADD_TYPE_ID(troupe, (troupe::kind_args))
 
 CAF_END_TYPE_ID_BLOCK(troupe)
 

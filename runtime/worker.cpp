@@ -6,7 +6,7 @@
 namespace troupe {
 
 worker::worker(caf::actor_config& cfg)
-  : caf::event_based_actor(cfg), started_(std::chrono::steady_clock::now()) {
+    : caf::event_based_actor(cfg), started_(std::chrono::steady_clock::now()) {
   // nop
 }
 
@@ -28,8 +28,8 @@ envelope worker::stats_now() {
   // The stats request itself has been received but is being handled now.
   auto handled = received > waiting + 1 ? received - waiting - 1 : 0;
   auto up = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::steady_clock::now() - started_)
-              .count();
+                std::chrono::steady_clock::now() - started_)
+                .count();
   return make_envelope<schema::ActorStats>([&](auto s) {
     s.setTarget(name_);
     s.setNode(node_);

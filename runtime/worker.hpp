@@ -21,8 +21,7 @@ struct kind_args {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kind_args& x) {
-  return f(caf::meta::type_name("troupe::kind_args"), x.name, x.node,
-           x.config);
+  return f(caf::meta::type_name("troupe::kind_args"), x.name, x.node, x.config);
 }
 
 /// Base of every actor kind spawned through the cluster: an event-based actor

@@ -33,34 +33,34 @@ caf::behavior primes(worker* self, kind_args args) {
   register_schema<schema::PrimeRange>();
   register_schema<schema::PrimeCount>();
   return self->with_stats(
-    args, {
-            [=](call_atom, const envelope& req) -> caf::result<envelope> {
-              auto t0 = std::chrono::steady_clock::now();
-              auto range = req.visit<schema::PrimeRange>([](auto r) {
-                return std::make_pair(r.getLo(), r.getHi());
-              });
-              if (!range)
-                return range.error();
-              auto [lo, hi] = *range;
-              if (hi < lo || hi - lo > 100'000'000)
-                return make_error(errc::invalid_argument,
-                                  "PrimeRange [" + std::to_string(lo) + ", "
-                                    + std::to_string(hi)
-                                    + ") is reversed or wider than 1e8");
-              auto n = count_primes(lo, hi);
-              auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+      args, {
+                [=](call_atom, const envelope& req) -> caf::result<envelope> {
+                  auto t0 = std::chrono::steady_clock::now();
+                  auto range = req.visit<schema::PrimeRange>([](auto r) {
+                    return std::make_pair(r.getLo(), r.getHi());
+                  });
+                  if (!range) return range.error();
+                  auto [lo, hi] = *range;
+                  if (hi < lo || hi - lo > 100'000'000)
+                    return make_error(errc::invalid_argument,
+                                      "PrimeRange [" + std::to_string(lo) +
+                                          ", " + std::to_string(hi) +
+                                          ") is reversed or wider than 1e8");
+                  auto n = count_primes(lo, hi);
+                  auto us =
+                      std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - t0)
                           .count();
-              return make_envelope<schema::PrimeCount>([&](auto c) {
-                c.setLo(lo);
-                c.setHi(hi);
-                c.setCount(n);
-                c.setNode(args.node);
-                c.setActor(args.name);
-                c.setMicros(static_cast<uint64_t>(us));
-              });
-            },
-          });
+                  return make_envelope<schema::PrimeCount>([&](auto c) {
+                    c.setLo(lo);
+                    c.setHi(hi);
+                    c.setCount(n);
+                    c.setNode(args.node);
+                    c.setActor(args.name);
+                    c.setMicros(static_cast<uint64_t>(us));
+                  });
+                },
+            });
 }
 
 } // namespace
@@ -78,10 +78,12 @@ int run_demo(size_t nodes, size_t tasks) {
               nodes);
   auto cluster = local_cluster::start(nodes - 1, 2, register_kinds);
   if (!cluster) {
-    std::fprintf(stderr, "troupe demo: %s\n", describe(cluster.error()).c_str());
+    std::fprintf(stderr, "troupe demo: %s\n",
+                 describe(cluster.error()).c_str());
     return 1;
   }
-  auto client = cluster_client::connect("127.0.0.1", (*cluster)->gateway_port());
+  auto client =
+      cluster_client::connect("127.0.0.1", (*cluster)->gateway_port());
   if (!client) {
     std::fprintf(stderr, "troupe demo: %s\n", describe(client.error()).c_str());
     return 1;
@@ -97,7 +99,8 @@ int run_demo(size_t nodes, size_t tasks) {
                 n.is_head ? " (head)" : "");
   auto spawned = c.spawn("primes", "every");
   if (!spawned) {
-    std::fprintf(stderr, "troupe demo: %s\n", describe(spawned.error()).c_str());
+    std::fprintf(stderr, "troupe demo: %s\n",
+                 describe(spawned.error()).c_str());
     return 1;
   }
   std::printf("spawned %zu primes actors; sending %zu ranges\n",
@@ -132,8 +135,8 @@ int run_demo(size_t nodes, size_t tasks) {
     }
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::steady_clock::now() - t0)
-              .count();
+                std::chrono::steady_clock::now() - t0)
+                .count();
   std::printf("%llu primes below %llu, counted by %zu actors in %lld ms\n",
               static_cast<unsigned long long>(total),
               static_cast<unsigned long long>(tasks * width), spawned->size(),

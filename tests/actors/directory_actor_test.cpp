@@ -32,24 +32,24 @@ caf::actor fake_node(caf::actor_system& sys, caf::actor dir, std::string name,
       r.setSlots(2);
     });
     self->request(dir, caf::infinite, join_atom::value, req)
-      .then([=](const envelope& reply) {
-        (void) reply.visit<schema::JoinReply>([&](auto r) {
-          out->answered = true;
-          out->accepted = r.getAccepted();
-          out->reason = r.getReason();
-          out->incarnation = r.getIncarnation();
+        .then([=](const envelope& reply) {
+          (void)reply.visit<schema::JoinReply>([&](auto r) {
+            out->answered = true;
+            out->accepted = r.getAccepted();
+            out->reason = r.getReason();
+            out->incarnation = r.getIncarnation();
+          });
         });
-      });
     return {
-      [=](heartbeat_atom) {
-        auto hb = make_envelope<schema::Heartbeat>([&](auto h) {
-          h.setName(name);
-          h.setIncarnation(out->incarnation);
-          h.setFreeSlots(2);
-        });
-        self->send(dir, heartbeat_atom::value, hb);
-      },
-      [](rejoin_atom) {},
+        [=](heartbeat_atom) {
+          auto hb = make_envelope<schema::Heartbeat>([&](auto h) {
+            h.setName(name);
+            h.setIncarnation(out->incarnation);
+            h.setFreeSlots(2);
+          });
+          self->send(dir, heartbeat_atom::value, hb);
+        },
+        [](rejoin_atom) {},
     };
   });
 }
@@ -59,23 +59,23 @@ caf::actor recorder(caf::actor_system& sys, caf::actor dir,
                     std::shared_ptr<std::vector<std::string>> events) {
   return sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
     self->request(dir, caf::infinite, subscribe_atom::value)
-      .then([](const envelope&) {});
+        .then([](const envelope&) {});
     return {
-      [=](event_atom, const envelope& ev) {
-        (void) ev.visit<schema::DirectoryEvent>([&](auto e) {
-          using K = schema::DirectoryEvent::Kind;
-          std::string kind = e.getKind() == K::NODE_JOINED  ? "joined"
-                             : e.getKind() == K::NODE_LEFT ? "left"
-                             : e.getKind() == K::ACTOR_REGISTERED
-                               ? "registered"
-                               : "removed";
-          std::string who = e.getKind() == K::NODE_JOINED
-                                || e.getKind() == K::NODE_LEFT
-                              ? e.getNode().getName().cStr()
-                              : e.getActor().getName().cStr();
-          events->push_back(kind + " " + who);
-        });
-      },
+        [=](event_atom, const envelope& ev) {
+          (void)ev.visit<schema::DirectoryEvent>([&](auto e) {
+            using K = schema::DirectoryEvent::Kind;
+            std::string kind = e.getKind() == K::NODE_JOINED ? "joined"
+                               : e.getKind() == K::NODE_LEFT ? "left"
+                               : e.getKind() == K::ACTOR_REGISTERED
+                                   ? "registered"
+                                   : "removed";
+            std::string who =
+                e.getKind() == K::NODE_JOINED || e.getKind() == K::NODE_LEFT
+                    ? e.getNode().getName().cStr()
+                    : e.getActor().getName().cStr();
+            events->push_back(kind + " " + who);
+          });
+        },
     };
   });
 }
@@ -84,10 +84,10 @@ size_t node_count(test::actor_fixture& fx, caf::actor dir) {
   size_t n = 0;
   auto probe = fx.sys->spawn([&, dir](caf::event_based_actor* self) {
     self->request(dir, caf::infinite, snapshot_atom::value)
-      .then([&](const envelope& snap) {
-        (void) snap.visit<schema::Snapshot>(
-          [&](auto s) { n = s.getNodes().size(); });
-      });
+        .then([&](const envelope& snap) {
+          (void)snap.visit<schema::Snapshot>(
+              [&](auto s) { n = s.getNodes().size(); });
+        });
   });
   fx.run();
   return n;
@@ -95,8 +95,8 @@ size_t node_count(test::actor_fixture& fx, caf::actor dir) {
 
 struct directory_fixture : test::actor_fixture {
   caf::actor dir;
-  std::shared_ptr<std::vector<std::string>> events
-    = std::make_shared<std::vector<std::string>>();
+  std::shared_ptr<std::vector<std::string>> events =
+      std::make_shared<std::vector<std::string>>();
 
   directory_fixture() {
     directory_config dc;
@@ -215,16 +215,15 @@ TEST_CASE_METHOD(directory_fixture,
     sys->spawn([&, where, name](caf::event_based_actor* self) {
       self->request(dir, caf::infinite, caf::spawn_atom::value,
                     std::string{"echo"}, where, std::string{}, name)
-        .then([&](const envelope& e) { spawned = e; },
-              [&](caf::error& e) { failed = e; });
+          .then([&](const envelope& e) { spawned = e; },
+                [&](caf::error& e) { failed = e; });
     });
     run();
   };
   asker("any", "e1");
   REQUIRE_FALSE(failed);
-  auto name = spawned.visit<schema::Snapshot>([](auto s) {
-    return std::string{s.getActors()[0].getName().cStr()};
-  });
+  auto name = spawned.visit<schema::Snapshot>(
+      [](auto s) { return std::string{s.getActors()[0].getName().cStr()}; });
   REQUIRE(name);
   CHECK(*name == "e1");
   CHECK(events->back() == "registered e1");
@@ -232,10 +231,10 @@ TEST_CASE_METHOD(directory_fixture,
   uint32_t free_now = 99;
   sys->spawn([&](caf::event_based_actor* self) {
     self->request(dir, caf::infinite, snapshot_atom::value)
-      .then([&](const envelope& e) {
-        (void) e.visit<schema::Snapshot>(
-          [&](auto s) { free_now = s.getNodes()[0].getFreeSlots(); });
-      });
+        .then([&](const envelope& e) {
+          (void)e.visit<schema::Snapshot>(
+              [&](auto s) { free_now = s.getNodes()[0].getFreeSlots(); });
+        });
   });
   run();
   CHECK(free_now == 0);
@@ -250,7 +249,7 @@ TEST_CASE_METHOD(directory_fixture,
     self->request(dir, caf::infinite, caf::spawn_atom::value,
                   std::string{"no-such-kind"}, std::string{"any"},
                   std::string{}, std::string{})
-      .then([](const envelope&) {}, [&](caf::error& e) { failed = e; });
+        .then([](const envelope&) {}, [&](caf::error& e) { failed = e; });
   });
   run();
   CHECK_THAT(describe(failed), Catch::Contains("unknown actor kind"));
@@ -258,7 +257,7 @@ TEST_CASE_METHOD(directory_fixture,
   // Stopping it frees the slot again.
   sys->spawn([&](caf::event_based_actor* self) {
     self->request(dir, caf::infinite, stop_atom::value, std::string{"e1"})
-      .then([] {});
+        .then([] {});
   });
   run();
   CHECK(events->back() == "removed e1");

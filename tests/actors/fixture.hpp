@@ -31,9 +31,7 @@ struct actor_fixture {
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
   }
 
-  ~actor_fixture() {
-    sched->run();
-  }
+  ~actor_fixture() { sched->run(); }
 
   /// Delivers every pending message.
   void run() { sched->run(); }

@@ -34,14 +34,13 @@ struct cluster_fixture {
   cluster_fixture() {
     test::write_file(secret_file, "s3cret-for-tests\n");
     head = std::make_unique<process>(
-      std::vector<std::string>{test::troupe_bin(), "node", "--head", "--port",
-                               std::to_string(port), "--bind", "127.0.0.1",
-                               "--gateway-port", std::to_string(gateway_port),
-                               "--data-dir", dir / "head", "--secret-file",
-                               secret_file, "--slots", "1",
-                               "--node-timeout-ms", "2000", "--heartbeat-ms",
-                               "200"},
-      dir / "head.log");
+        std::vector<std::string>{
+            test::troupe_bin(), "node", "--head", "--port",
+            std::to_string(port), "--bind", "127.0.0.1", "--gateway-port",
+            std::to_string(gateway_port), "--data-dir", dir / "head",
+            "--secret-file", secret_file, "--slots", "1", "--node-timeout-ms",
+            "2000", "--heartbeat-ms", "200"},
+        dir / "head.log");
   }
 
   std::string head_addr() const { return "127.0.0.1:" + std::to_string(port); }
@@ -52,9 +51,16 @@ struct cluster_fixture {
 
   process& start_worker(const std::string& name,
                         const std::string& secret = {}) {
-    std::vector<std::string> argv{test::troupe_bin(), "node", "--join",
-                                  head_addr(), "--slots", "2", "--name", name,
-                                  "--connect-timeout-ms", "10000"};
+    std::vector<std::string> argv{test::troupe_bin(),
+                                  "node",
+                                  "--join",
+                                  head_addr(),
+                                  "--slots",
+                                  "2",
+                                  "--name",
+                                  name,
+                                  "--connect-timeout-ms",
+                                  "10000"};
     if (secret.empty()) {
       argv.push_back("--secret-file");
       argv.push_back(secret_file);
@@ -73,14 +79,13 @@ struct cluster_fixture {
   std::unique_ptr<cluster_client> client() {
     std::unique_ptr<cluster_client> c;
     test::eventually(
-      [&] {
-        auto r = cluster_client::connect("127.0.0.1", gateway_port, 1s);
-        if (!r)
-          return false;
-        c = std::move(*r);
-        return true;
-      },
-      15s);
+        [&] {
+          auto r = cluster_client::connect("127.0.0.1", gateway_port, 1s);
+          if (!r) return false;
+          c = std::move(*r);
+          return true;
+        },
+        15s);
     REQUIRE(c);
     return c;
   }
@@ -92,16 +97,14 @@ struct cluster_fixture {
 
   bool has_node(cluster_client& c, const std::string& name) {
     auto ns = c.nodes();
-    if (!ns)
-      return false;
+    if (!ns) return false;
     return std::any_of(ns->begin(), ns->end(),
                        [&](auto& n) { return n.name == name; });
   }
 
   test::run_result shell(const std::string& commands) {
-    return test::run({test::troupe_bin(), "shell", gateway_addr(), "-c",
-                      commands},
-                     30s);
+    return test::run(
+        {test::troupe_bin(), "shell", gateway_addr(), "-c", commands}, 30s);
   }
 
   std::string logs() {
@@ -124,9 +127,9 @@ TEST_CASE("three nodes form a cluster and the shell lists them") {
   auto r = f.shell("nodes");
   INFO(r.out << r.err);
   CHECK(r.code == 0);
-  CHECK_THAT(r.out, Catch::Contains("head") && Catch::Contains("worker-1")
-                      && Catch::Contains("worker-2")
-                      && Catch::Contains("3 nodes"));
+  CHECK_THAT(r.out, Catch::Contains("head") && Catch::Contains("worker-1") &&
+                        Catch::Contains("worker-2") &&
+                        Catch::Contains("3 nodes"));
 }
 
 TEST_CASE("a killed worker is removed within 3 s, watchers are told, and it "
@@ -143,17 +146,16 @@ TEST_CASE("a killed worker is removed within 3 s, watchers are told, and it "
   std::atomic<bool> subscribed{false};
   std::thread watcher{[&] {
     auto wc = cluster_client::connect("127.0.0.1", f.gateway_port);
-    if (!wc)
-      return;
-    (void) (*wc)->watch(
-      [&](const event_row& ev) {
-        if (ev.kind == "node-left" && ev.node.name == "worker-2") {
-          saw_removal = true;
-          return false;
-        }
-        return true;
-      },
-      20s, [&](auto&, auto&) { subscribed = true; });
+    if (!wc) return;
+    (void)(*wc)->watch(
+        [&](const event_row& ev) {
+          if (ev.kind == "node-left" && ev.node.name == "worker-2") {
+            saw_removal = true;
+            return false;
+          }
+          return true;
+        },
+        20s, [&](auto&, auto&) { subscribed = true; });
   }};
   REQUIRE(test::eventually([&] { return subscribed.load(); }, 10s));
 
@@ -261,7 +263,7 @@ TEST_CASE("an envelope that is not a valid message of its claimed type gets "
   CHECK_THAT(describe(r.error()), Catch::Contains("not a valid"));
 
   auto wrong_type = make_envelope<schema::TextMessage>(
-    [](auto m) { m.setText("count these"); });
+      [](auto m) { m.setText("count these"); });
   auto r2 = c->send("p", wrong_type);
   REQUIRE_FALSE(r2);
   CHECK_THAT(describe(r2.error()), Catch::Contains("expected PrimeRange"));
@@ -272,8 +274,8 @@ TEST_CASE("an envelope that is not a valid message of its claimed type gets "
   });
   auto ok = c->send("p", good);
   REQUIRE(ok);
-  CHECK(*ok->visit<schema::PrimeCount>([](auto x) { return x.getCount(); })
-        == 25);
+  CHECK(*ok->visit<schema::PrimeCount>([](auto x) { return x.getCount(); }) ==
+        25);
 }
 
 TEST_CASE("a client writing random bytes to the gateway is dropped and other "
@@ -283,8 +285,8 @@ TEST_CASE("a client writing random bytes to the gateway is dropped and other "
   REQUIRE(c->ping());
   for (int round = 0; round < 3; ++round) {
     auto r = test::run({"/bin/bash", "-c",
-                        "head -c 65536 /dev/urandom > /dev/tcp/127.0.0.1/"
-                          + std::to_string(f.gateway_port)},
+                        "head -c 65536 /dev/urandom > /dev/tcp/127.0.0.1/" +
+                            std::to_string(f.gateway_port)},
                        10s);
     CHECK(r.code != -1);
   }
@@ -320,12 +322,13 @@ TEST_CASE("the shell runs scripts, prints help for unknown commands and "
   auto piped = test::run({test::troupe_bin(), "shell", f.gateway_addr()}, 30s,
                          "nodes\n# a comment\nactors\n");
   CHECK(piped.code == 0);
-  CHECK_THAT(piped.out, Catch::Contains("1 nodes") || Catch::Contains("1 node"));
+  CHECK_THAT(piped.out,
+             Catch::Contains("1 nodes") || Catch::Contains("1 node"));
 
-  auto unreachable = test::run({test::troupe_bin(), "shell",
-                                "127.0.0.1:" + std::to_string(test::free_port()),
-                                "-c", "nodes"},
-                               30s);
+  auto unreachable = test::run(
+      {test::troupe_bin(), "shell",
+       "127.0.0.1:" + std::to_string(test::free_port()), "-c", "nodes"},
+      30s);
   CHECK(unreachable.code == 2);
   CHECK_THAT(unreachable.err, Catch::Contains("cannot reach the head"));
 }

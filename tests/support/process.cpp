@@ -36,11 +36,10 @@ std::string slurp(const std::string& path) {
 } // namespace
 
 process::process(std::vector<std::string> argv, std::string log_file)
-  : log_file_(std::move(log_file)) {
+    : log_file_(std::move(log_file)) {
   auto args = c_argv(argv);
   pid_ = fork();
-  if (pid_ < 0)
-    throw std::runtime_error("fork failed");
+  if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     int fd = open(log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
@@ -49,16 +48,15 @@ process::process(std::vector<std::string> argv, std::string log_file)
       close(fd);
     }
     int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0)
-      dup2(devnull, 0);
+    if (devnull >= 0) dup2(devnull, 0);
     execv(args[0], args.data());
     _exit(127);
   }
 }
 
 process::process(process&& other) noexcept
-  : pid_(other.pid_), status_(other.status_),
-    log_file_(std::move(other.log_file_)) {
+    : pid_(other.pid_), status_(other.status_),
+      log_file_(std::move(other.log_file_)) {
   other.pid_ = -1;
 }
 
@@ -70,26 +68,22 @@ process::~process() {
 }
 
 bool process::running() {
-  if (pid_ <= 0 || status_ >= 0)
-    return false;
+  if (pid_ <= 0 || status_ >= 0) return false;
   int st = 0;
   auto r = waitpid(pid_, &st, WNOHANG);
-  if (r == 0)
-    return true;
+  if (r == 0) return true;
   status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return false;
 }
 
 void process::signal(int sig) {
-  if (pid_ > 0 && running())
-    ::kill(pid_, sig);
+  if (pid_ > 0 && running()) ::kill(pid_, sig);
 }
 
 int process::wait(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (running()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return -1;
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
   return status_;
@@ -157,18 +151,15 @@ bool eventually(const std::function<bool()>& pred,
                 std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    if (pred())
-      return true;
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
 }
 
 temp_dir::temp_dir() {
   std::string tmpl = "/tmp/troupe-test.XXXXXX";
-  if (!mkdtemp(tmpl.data()))
-    throw std::runtime_error("mkdtemp failed");
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
 }
 
@@ -178,8 +169,7 @@ temp_dir::~temp_dir() {
 }
 
 std::string troupe_bin() {
-  if (auto* env = std::getenv("TROUPE_BIN"))
-    return env;
+  if (auto* env = std::getenv("TROUPE_BIN")) return env;
   return TROUPE_BIN;
 }
 

@@ -44,7 +44,8 @@ struct run_result {
 
 /// Runs argv with a time limit (killed past it), feeding `input` to stdin.
 run_result run(const std::vector<std::string>& argv,
-               std::chrono::milliseconds timeout, const std::string& input = {});
+               std::chrono::milliseconds timeout,
+               const std::string& input = {});
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 uint16_t free_port();

@@ -8,7 +8,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-join_request req(std::string name, std::string secret = "s", uint32_t slots = 2) {
+join_request req(std::string name, std::string secret = "s",
+                 uint32_t slots = 2) {
   join_request r;
   r.name = std::move(name);
   r.secret = std::move(secret);
@@ -57,7 +58,8 @@ TEST_CASE("an empty head secret admits nobody") {
   CHECK_FALSE(t.join(req("w", ""), {}, t0));
 }
 
-TEST_CASE("rejoining under a name replaces the old incarnation and its actors") {
+TEST_CASE(
+    "rejoining under a name replaces the old incarnation and its actors") {
   directory_table t{"s"};
   REQUIRE(t.join(req("w"), {}, t0));
   auto inc1 = t.find_node("w")->incarnation;

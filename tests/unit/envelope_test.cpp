@@ -13,8 +13,7 @@ using namespace troupe;
 namespace {
 
 envelope text_envelope(const std::string& text) {
-  return make_envelope<schema::TextMessage>(
-    [&](auto m) { m.setText(text); });
+  return make_envelope<schema::TextMessage>([&](auto m) { m.setText(text); });
 }
 
 } // namespace
@@ -23,7 +22,7 @@ TEST_CASE("an envelope reads back the struct it was built from") {
   auto env = text_envelope("hello");
   CHECK(env.type_id() == capnp::typeId<schema::TextMessage>());
   auto text = env.visit<schema::TextMessage>(
-    [](auto m) { return std::string{m.getText().cStr()}; });
+      [](auto m) { return std::string{m.getText().cStr()}; });
   REQUIRE(text);
   CHECK(*text == "hello");
 }
@@ -40,8 +39,8 @@ TEST_CASE("reading an envelope as another type is a type_mismatch error") {
   auto r = env.visit<schema::NodeInfo>([](auto) { return 1; });
   REQUIRE_FALSE(r);
   CHECK(r.error().code() == static_cast<uint8_t>(errc::type_mismatch));
-  CHECK_THAT(describe(r.error()), Catch::Contains("TextMessage")
-                                    && Catch::Contains("NodeInfo"));
+  CHECK_THAT(describe(r.error()),
+             Catch::Contains("TextMessage") && Catch::Contains("NodeInfo"));
 }
 
 TEST_CASE("garbage bytes under a valid type id are a malformed_message error") {
@@ -51,7 +50,7 @@ TEST_CASE("garbage bytes under a valid type id are a malformed_message error") {
                                   junk.data(), junk.size() * 8);
   REQUIRE(env);
   auto r = env->visit<schema::TextMessage>(
-    [](auto m) { return std::string{m.getText().cStr()}; });
+      [](auto m) { return std::string{m.getText().cStr()}; });
   REQUIRE_FALSE(r);
   CHECK(r.error().code() == static_cast<uint8_t>(errc::malformed_message));
 }
@@ -72,17 +71,17 @@ TEST_CASE("the traversal limit stops an amplifying message") {
   reader_limits tight;
   tight.traversal_words = 64;
   auto r = env.visit<schema::Snapshot>(
-    [](auto s) {
-      size_t n = 0;
-      for (auto node : s.getNodes())
-        n += node.getName().size();
-      return n;
-    },
-    tight);
+      [](auto s) {
+        size_t n = 0;
+        for (auto node : s.getNodes())
+          n += node.getName().size();
+        return n;
+      },
+      tight);
   REQUIRE_FALSE(r);
   CHECK(r.error().code() == static_cast<uint8_t>(errc::malformed_message));
-  auto ok = env.visit<schema::Snapshot>(
-    [](auto s) { return s.getNodes().size(); });
+  auto ok =
+      env.visit<schema::Snapshot>([](auto s) { return s.getNodes().size(); });
   REQUIRE(ok);
   CHECK(*ok == 2000u);
 }

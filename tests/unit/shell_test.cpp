@@ -26,8 +26,7 @@ size_t count_lines_with(const std::string& text, const std::string& needle) {
   std::istringstream in{text};
   size_t n = 0;
   for (std::string line; std::getline(in, line);)
-    if (line.find(needle) != std::string::npos)
-      ++n;
+    if (line.find(needle) != std::string::npos) ++n;
   return n;
 }
 
@@ -80,30 +79,25 @@ public:
 
   caf::expected<std::vector<node_row>> nodes() override {
     ++nodes_calls;
-    if (before_nodes)
-      before_nodes();
-    if (failure)
-      return failure;
+    if (before_nodes) before_nodes();
+    if (failure) return failure;
     return node_list;
   }
 
   caf::expected<std::vector<actor_row>> actors() override {
-    if (failure)
-      return failure;
+    if (failure) return failure;
     return actor_list;
   }
 
   caf::expected<std::vector<std::string>> kinds() override {
-    if (failure)
-      return failure;
+    if (failure) return failure;
     return kind_list;
   }
 
   caf::expected<std::vector<actor_row>>
   spawn(const std::string& kind, const std::string& where,
         const std::string& config, const std::string& name) override {
-    if (failure)
-      return failure;
+    if (failure) return failure;
     spawned = {kind, where, config, name};
     auto actor = make_actor(name.empty() ? kind + "-1" : name, kind, "head", 7);
     actor_list.push_back(actor);
@@ -113,44 +107,38 @@ public:
   caf::expected<troupe::envelope> send(const std::string& actor,
                                        const troupe::envelope& payload,
                                        const std::string& op) override {
-    if (failure)
-      return failure;
+    if (failure) return failure;
     sent_actor = actor;
     sent_op = op;
     auto text = payload.visit<troupe::schema::TextMessage>(
-      [](auto msg) { return std::string{msg.getText().cStr()}; });
-    if (!text)
-      return text.error();
+        [](auto msg) { return std::string{msg.getText().cStr()}; });
+    if (!text) return text.error();
     sent_text = *text;
     return troupe::make_envelope<troupe::schema::TextMessage>(
-      [&](auto msg) { msg.setText("echo: " + sent_text); });
+        [&](auto msg) { msg.setText("echo: " + sent_text); });
   }
 
   caf::expected<std::vector<stats_row>>
   stats(const std::string& target) override {
-    if (failure)
-      return failure;
+    if (failure) return failure;
     return std::vector<stats_row>{
-      stats_row{target.empty() ? "head" : target, "head", 3, 120, 61'260}};
+        stats_row{target.empty() ? "head" : target, "head", 3, 120, 61'260}};
   }
 
   caf::expected<void> stop(const std::string& actor) override {
-    if (failure)
-      return failure;
+    if (failure) return failure;
     stopped = actor;
     return {};
   }
 
   caf::expected<void> shutdown() override {
-    if (failure)
-      return failure;
+    if (failure) return failure;
     shut_down = true;
     return {};
   }
 
   caf::expected<void> ping() override {
-    if (failure)
-      return failure;
+    if (failure) return failure;
     *clock += 250us;
     return {};
   }
@@ -159,17 +147,13 @@ public:
                             std::chrono::milliseconds max_wait,
                             const snapshot_handler& on_snapshot) override {
     ++watch_calls;
-    if (before_watch)
-      before_watch();
-    if (failure)
-      return failure;
-    if (on_snapshot)
-      on_snapshot(node_list, actor_list);
+    if (before_watch) before_watch();
+    if (failure) return failure;
+    if (on_snapshot) on_snapshot(node_list, actor_list);
     while (!events.empty()) {
       auto ev = events.front();
       events.erase(events.begin());
-      if (!on_event(ev))
-        return {};
+      if (!on_event(ev)) return {};
     }
     *clock += max_wait;
     return {};
@@ -187,8 +171,7 @@ struct fixture {
   std::chrono::steady_clock::time_point now{};
   shell sh;
 
-  explicit fixture(const tweak_fn& tweak = {})
-    : sh{backend, make_env(tweak)} {
+  explicit fixture(const tweak_fn& tweak = {}) : sh{backend, make_env(tweak)} {
     backend.clock = &now;
     troupe::register_schema<troupe::schema::TextMessage>();
   }
@@ -200,8 +183,7 @@ struct fixture {
     env.now = [this] { return now; };
     env.sleep = [this](std::chrono::milliseconds x) { now += x; };
     env.wall_ms = [] { return int64_t{1'000'250}; };
-    if (tweak)
-      tweak(*this, env);
+    if (tweak) tweak(*this, env);
     return env;
   }
 };
@@ -237,8 +219,7 @@ TEST_CASE("tokenize honours escapes in double quotes", "[shell]") {
   CHECK(*x == words{R"(say "hi")", R"(back\slash)", R"(keep\n)"});
 }
 
-TEST_CASE("a backslash outside quotes escapes the next character",
-          "[shell]") {
+TEST_CASE("a backslash outside quotes escapes the next character", "[shell]") {
   auto x = troupe::tokenize(R"(a\ b c\"d \'e trail\)");
   REQUIRE(x);
   CHECK(*x == words{"a b", "c\"d", "'e", "trail\\"});
@@ -250,8 +231,7 @@ TEST_CASE("adjacent quoted parts join into one word", "[shell]") {
   CHECK(*x == words{"premid dlepost", "", ""});
 }
 
-TEST_CASE("an unterminated quote is an error naming its column",
-          "[shell]") {
+TEST_CASE("an unterminated quote is an error naming its column", "[shell]") {
   auto dq = troupe::tokenize(R"(send a "hello)");
   REQUIRE_FALSE(dq);
   auto text = troupe::describe(dq.error());
@@ -260,8 +240,8 @@ TEST_CASE("an unterminated quote is an error naming its column",
   auto sq = troupe::tokenize("ab 'cd ef");
   REQUIRE_FALSE(sq);
   CHECK_THAT(troupe::describe(sq.error()),
-             Catch::Contains("unterminated single quote")
-               && Catch::Contains("column 4"));
+             Catch::Contains("unterminated single quote") &&
+                 Catch::Contains("column 4"));
   // A backslash does not escape inside single quotes: the last one opens.
   auto literal = troupe::tokenize(R"(x 'it\'s')");
   REQUIRE_FALSE(literal);
@@ -272,8 +252,8 @@ TEST_CASE("an unterminated quote is an error naming its column",
 // -- split_commands -----------------------------------------------------------
 
 TEST_CASE("split_commands splits on semicolons and trims", "[shell]") {
-  CHECK(troupe::split_commands(" nodes;actors ;  kinds ")
-        == words{"nodes", "actors", "kinds"});
+  CHECK(troupe::split_commands(" nodes;actors ;  kinds ") ==
+        words{"nodes", "actors", "kinds"});
 }
 
 TEST_CASE("split_commands drops empty pieces", "[shell]") {
@@ -282,10 +262,9 @@ TEST_CASE("split_commands drops empty pieces", "[shell]") {
 }
 
 TEST_CASE("split_commands keeps quoted and escaped semicolons", "[shell]") {
-  auto x = troupe::split_commands(
-    R"(send a 'x;y'; send b "p;\"q;"; send c r\;s)");
-  CHECK(x
-        == words{R"(send a 'x;y')", R"(send b "p;\"q;")", R"(send c r\;s)"});
+  auto x =
+      troupe::split_commands(R"(send a 'x;y'; send b "p;\"q;"; send c r\;s)");
+  CHECK(x == words{R"(send a 'x;y')", R"(send b "p;\"q;")", R"(send c r\;s)"});
   auto last = troupe::tokenize(x.back());
   REQUIRE(last);
   CHECK(*last == words{"send", "c", "r;s"});
@@ -297,8 +276,8 @@ TEST_CASE("complete returns sorted unique candidates with the prefix",
           "[shell]") {
   words names{"stop", "stats", "spawn", "send", "stats", "shutdown"};
   CHECK(troupe::complete("st", names) == words{"stats", "stop"});
-  CHECK(troupe::complete("s", names)
-        == words{"send", "shutdown", "spawn", "stats", "stop"});
+  CHECK(troupe::complete("s", names) ==
+        words{"send", "shutdown", "spawn", "stats", "stop"});
   CHECK(troupe::complete("x", names).empty());
   CHECK(troupe::complete("", {"b", "a"}) == words{"a", "b"});
 }
@@ -306,9 +285,9 @@ TEST_CASE("complete returns sorted unique candidates with the prefix",
 // -- format_table -------------------------------------------------------------
 
 TEST_CASE("format_table aligns every column", "[shell]") {
-  auto text = troupe::format_table({"NAME", "KIND", "ID"},
-                                   {{"echo-1", "echo", "7"},
-                                    {"a", "counter", "12345"}});
+  auto text =
+      troupe::format_table({"NAME", "KIND", "ID"}, {{"echo-1", "echo", "7"},
+                                                    {"a", "counter", "12345"}});
   auto lines = lines_of(text);
   REQUIRE(lines.size() == 3);
   CHECK(lines[0] == "NAME    KIND     ID");
@@ -344,8 +323,8 @@ TEST_CASE("help lists every command with its usage", "[shell]") {
 TEST_CASE("an unknown command fails and prints the help", "[shell]") {
   fixture f;
   CHECK(f.sh.execute("bogus 1 2") == shell::outcome::failed);
-  CHECK_THAT(f.err.str(), Catch::StartsWith("unknown command 'bogus'\n")
-                            && Catch::Contains("spawn KIND"));
+  CHECK_THAT(f.err.str(), Catch::StartsWith("unknown command 'bogus'\n") &&
+                              Catch::Contains("spawn KIND"));
   CHECK(f.out.str().empty());
   CHECK(f.sh.failures() == 1);
 }
@@ -386,10 +365,9 @@ TEST_CASE("actors prints NAME KIND NODE ID and a count", "[shell]") {
   fixture f;
   f.backend.actor_list = {make_actor("echo-1", "echo", "head", 9)};
   REQUIRE(f.sh.execute("actors") == shell::outcome::ok);
-  CHECK(f.out.str()
-        == "NAME    KIND  NODE  ID\n"
-           "echo-1  echo  head  9\n"
-           "1 actors\n");
+  CHECK(f.out.str() == "NAME    KIND  NODE  ID\n"
+                       "echo-1  echo  head  9\n"
+                       "1 actors\n");
 }
 
 TEST_CASE("kinds prints one kind per line", "[shell]") {
@@ -400,8 +378,8 @@ TEST_CASE("kinds prints one kind per line", "[shell]") {
 
 TEST_CASE("spawn passes kind, place, name and config", "[shell]") {
   fixture f;
-  REQUIRE(f.sh.execute("spawn echo worker-1 --name e --config 'x = 1'")
-          == shell::outcome::ok);
+  REQUIRE(f.sh.execute("spawn echo worker-1 --name e --config 'x = 1'") ==
+          shell::outcome::ok);
   CHECK(f.backend.spawned == words{"echo", "worker-1", "x = 1", "e"});
   CHECK_THAT(f.out.str(), Catch::Contains("e     echo  head  7"));
   REQUIRE(f.sh.execute("spawn --name=f counter") == shell::outcome::ok);
@@ -422,13 +400,13 @@ TEST_CASE("spawn with wrong arguments prints its usage", "[shell]") {
 TEST_CASE("send joins the text with single blanks and prints the reply",
           "[shell]") {
   fixture f;
-  REQUIRE(f.sh.execute("send echo-1 hello   big 'wide  world'")
-          == shell::outcome::ok);
+  REQUIRE(f.sh.execute("send echo-1 hello   big 'wide  world'") ==
+          shell::outcome::ok);
   CHECK(f.backend.sent_actor == "echo-1");
   CHECK(f.backend.sent_op == "call");
   CHECK(f.backend.sent_text == "hello big wide  world");
-  CHECK_THAT(f.out.str(), Catch::StartsWith("reply: ")
-                            && Catch::Contains("echo: hello big"));
+  CHECK_THAT(f.out.str(), Catch::StartsWith("reply: ") &&
+                              Catch::Contains("echo: hello big"));
 }
 
 TEST_CASE("send takes --op before the actor", "[shell]") {
@@ -444,21 +422,20 @@ TEST_CASE("send takes --op before the actor", "[shell]") {
 
 TEST_CASE("backend errors are printed as error lines", "[shell]") {
   fixture f;
-  f.backend.failure = troupe::make_error(troupe::errc::not_found,
-                                         "no actor named 'ghost'");
+  f.backend.failure =
+      troupe::make_error(troupe::errc::not_found, "no actor named 'ghost'");
   CHECK(f.sh.execute("send ghost hi") == shell::outcome::failed);
   CHECK(f.sh.execute("stop ghost") == shell::outcome::failed);
-  CHECK(f.err.str()
-        == "error: no actor named 'ghost'\n"
-           "error: no actor named 'ghost'\n");
+  CHECK(f.err.str() == "error: no actor named 'ghost'\n"
+                       "error: no actor named 'ghost'\n");
   CHECK(f.out.str().empty());
 }
 
 TEST_CASE("a tokenizer error fails the command", "[shell]") {
   fixture f;
   CHECK(f.sh.execute("send a 'oops") == shell::outcome::failed);
-  CHECK_THAT(f.err.str(), Catch::StartsWith("error: unterminated single")
-                            && Catch::Contains("column 8"));
+  CHECK_THAT(f.err.str(), Catch::StartsWith("error: unterminated single") &&
+                              Catch::Contains("column 8"));
 }
 
 TEST_CASE("stats, stop, ping and shutdown print their results", "[shell]") {
@@ -469,12 +446,11 @@ TEST_CASE("stats, stop, ping and shutdown print their results", "[shell]") {
   REQUIRE(f.sh.execute("shutdown") == shell::outcome::ok);
   CHECK(f.backend.stopped == "echo-1");
   CHECK(f.backend.shut_down);
-  CHECK(f.out.str()
-        == "TARGET  MAILBOX  HANDLED  UPTIME\n"
-           "echo-1  3        120      61.3s\n"
-           "stopped echo-1\n"
-           "pong in 250 us\n"
-           "cluster shutting down\n");
+  CHECK(f.out.str() == "TARGET  MAILBOX  HANDLED  UPTIME\n"
+                       "echo-1  3        120      61.3s\n"
+                       "stopped echo-1\n"
+                       "pong in 250 us\n"
+                       "cluster shutting down\n");
 }
 
 TEST_CASE("wait-nodes succeeds once enough nodes joined", "[shell]") {
@@ -500,8 +476,7 @@ TEST_CASE("wait-nodes gives up after its deadline", "[shell]") {
   CHECK(f.now.time_since_epoch() <= 500ms);
 }
 
-TEST_CASE("wait-nodes is bounded even if the clock stands still",
-          "[shell]") {
+TEST_CASE("wait-nodes is bounded even if the clock stands still", "[shell]") {
   fixture f{[](fixture&, troupe::shell_env& env) {
     env.sleep = [](std::chrono::milliseconds) {};
   }};
@@ -514,10 +489,9 @@ TEST_CASE("watch prints the summary and stops after --count events",
           "[shell]") {
   fixture f;
   f.backend.node_list = {make_node("head", true), make_node("worker-2")};
-  event_row left{"node-left", make_node("worker-2"), {}, "connection lost",
-                 0};
-  event_row joined{"actor-registered", {}, make_actor("e", "echo", "head", 3),
-                   {}, 0};
+  event_row left{"node-left", make_node("worker-2"), {}, "connection lost", 0};
+  event_row joined{
+      "actor-registered", {}, make_actor("e", "echo", "head", 3), {}, 0};
   f.backend.events = {left, joined, left};
   REQUIRE(f.sh.execute("watch --count 2") == shell::outcome::ok);
   auto lines = lines_of(f.out.str());
@@ -571,8 +545,7 @@ TEST_CASE("interactive watch stops on Ctrl-C", "[shell]") {
   CHECK(f.backend.watch_calls == 4); // 500 ms rounds
 }
 
-TEST_CASE("scripts run in order, skip comments and stop at quit",
-          "[shell]") {
+TEST_CASE("scripts run in order, skip comments and stop at quit", "[shell]") {
   fixture f;
   auto result = f.sh.run_script("kinds; # a comment; bogus; quit; kinds");
   CHECK(result == shell::outcome::quit);
@@ -594,8 +567,8 @@ TEST_CASE("a failing command makes the script fail", "[shell]") {
 
 TEST_CASE("the first word completes to command names", "[shell]") {
   fixture f;
-  CHECK(f.sh.completions("", "s")
-        == words{"send", "shutdown", "spawn", "stats", "stop"});
+  CHECK(f.sh.completions("", "s") ==
+        words{"send", "shutdown", "spawn", "stats", "stop"});
   CHECK(f.sh.completions("nodes; ", "w") == words{"wait-nodes", "watch"});
   CHECK(f.sh.completions("help ", "ki") == words{"kinds"});
 }
@@ -609,8 +582,8 @@ TEST_CASE("later words complete to actor and node names", "[shell]") {
   CHECK(f.sh.completions("send ", "") == words{"echo-1", "worker-log"});
   CHECK(f.sh.completions("send echo-1 ", "w").empty());
   CHECK(f.sh.completions("spawn ", "e") == words{"echo"});
-  CHECK(f.sh.completions("spawn echo ", "")
-        == words{"any", "every", "head", "worker-1"});
+  CHECK(f.sh.completions("spawn echo ", "") ==
+        words{"any", "every", "head", "worker-1"});
   CHECK(f.sh.completions("spawn echo --name ", "e").empty());
   CHECK(f.sh.completions("spawn echo ", "--c") == words{"--config"});
   CHECK(f.sh.completions("nodes ", "").empty());
