@@ -80,16 +80,17 @@ kj::ArrayPtr<const capnp::word> envelope::words() const noexcept {
   return buf_->asPtr();
 }
 
-caf::error envelope::check(uint64_t expected, const char* expected_name) const {
+caf::error envelope::check(uint64_t expected,
+                           kj::StringPtr (*expected_name)()) const {
   if (type_id_ != expected)
-    return make_error(errc::type_mismatch, "envelope holds " +
-                                               schema_name(type_id_) +
-                                               ", expected " + expected_name +
-                                               " (" + hex(expected) + ")");
+    return make_error(errc::type_mismatch,
+                      "envelope holds " + schema_name(type_id_) +
+                          ", expected " + expected_name().cStr() + " (" +
+                          hex(expected) + ")");
   if (empty())
     return make_error(errc::malformed_message,
-                      std::string{"envelope claiming "} + expected_name +
-                          " carries no bytes");
+                      std::string{"envelope claiming "} +
+                          expected_name().cStr() + " carries no bytes");
   return caf::none;
 }
 

@@ -83,7 +83,8 @@ public:
   friend typename Inspector::result_type inspect(Inspector& f, envelope& x);
 
 private:
-  caf::error check(uint64_t expected, const char* expected_name) const;
+  /// Checks the type id; `expected_name` is called only to word an error.
+  caf::error check(uint64_t expected, kj::StringPtr (*expected_name)()) const;
   caf::error save(caf::serializer& sink) const;
   caf::error load(caf::deserializer& source);
 
@@ -124,8 +125,9 @@ template <class T, class F>
 auto envelope::visit(F&& f, reader_limits limits) const
     -> caf::expected<std::invoke_result_t<F, typename T::Reader>> {
   using result = std::invoke_result_t<F, typename T::Reader>;
-  if (auto err = check(capnp::typeId<T>(),
-                       capnp::Schema::from<T>().getShortDisplayName().cStr()))
+  if (auto err = check(capnp::typeId<T>(), [] {
+        return capnp::Schema::from<T>().getShortDisplayName();
+      }))
     return err;
   capnp::ReaderOptions options;
   options.traversalLimitInWords = limits.traversal_words;

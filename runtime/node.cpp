@@ -27,7 +27,12 @@ void configure(caf::actor_system_config& cfg, const scheduler_options& sched,
   cfg.set("scheduler.policy", sched.policy == "stealing"
                                   ? caf::atom("stealing")
                                   : caf::atom("sharing"));
-  if (sched.threads > 0) cfg.set("scheduler.max-threads", sched.threads);
+  // CAF defaults to at least 4 workers; more workers than cores only adds
+  // sleep/wake-up hops (measured in tests/bench/bench_envelope).
+  auto threads = sched.threads > 0
+                     ? sched.threads
+                     : std::max<size_t>(1, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", threads);
   cfg.load<caf::io::middleman>();
   register_types(cfg);
   register_builtin_kinds(cfg);
