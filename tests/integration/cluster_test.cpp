@@ -342,3 +342,32 @@ TEST_CASE("shutdown through the gateway stops every node") {
   CHECK(w.wait(10s) == 0);
   CHECK(f.head->wait(10s) == 0);
 }
+
+TEST_CASE("bad node options are refused with a message naming them") {
+  test::temp_dir dir;
+  auto node = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{test::troupe_bin(), "node"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::run(argv, 30s);
+  };
+  auto sched = node({"--head", "--scheduler", "bogus"});
+  CHECK(sched.code == 2);
+  CHECK_THAT(sched.err, Catch::Contains("--scheduler 'bogus'"));
+  auto label = node({"--head", "--label", "nokey"});
+  CHECK(label.code == 2);
+  CHECK_THAT(label.err, Catch::Contains("--label 'nokey'"));
+  auto level = node({"--head", "--log-level", "loud"});
+  CHECK(level.code == 2);
+  CHECK_THAT(level.err, Catch::Contains("--log-level 'loud'"));
+  auto neither = node({"--slots", "2"});
+  CHECK(neither.code == 2);
+  CHECK_THAT(neither.err, Catch::Contains("--head or --join"));
+  auto port = node({"--join", "127.0.0.1:99999", "--secret-file",
+                    dir / "missing"});
+  CHECK(port.code == 2);
+  CHECK_THAT(port.err, Catch::Contains("99999"));
+  auto secret = node({"--join", "127.0.0.1:7", "--secret-file",
+                      dir / "missing"});
+  CHECK(secret.code == 2);
+  CHECK_THAT(secret.err, Catch::Contains(dir / "missing"));
+}
