@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
       ->add_option("--connect-timeout-ms", connect_ms,
                    "how long a worker tries to reach the head")
       ->capture_default_str();
-  node_cmd->add_option("--scheduler", scheduler, "sharing|stealing|polling")
+  node_cmd->add_option("--scheduler", scheduler, "sharing|stealing")
       ->capture_default_str();
   node_cmd->add_option("--threads", node.scheduler.threads,
                        "scheduler threads (0: one per core)");
@@ -114,11 +114,10 @@ int main(int argc, char** argv) {
                    node.log_level.c_str());
       return 2;
     }
-    if (scheduler != "sharing" && scheduler != "stealing" &&
-        scheduler != "polling") {
+    if (scheduler != "sharing" && scheduler != "stealing") {
       std::fprintf(stderr,
-                   "troupe node: --scheduler '%s' is not sharing, stealing "
-                   "or polling\n",
+                   "troupe node: --scheduler '%s' is not sharing or "
+                   "stealing\n",
                    scheduler.c_str());
       return 2;
     }

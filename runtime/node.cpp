@@ -24,19 +24,9 @@ namespace troupe {
 
 void configure(caf::actor_system_config& cfg, const scheduler_options& sched,
                const kind_registrar& kinds) {
-  if (sched.policy == "polling") {
-    // Work stealing whose idle workers keep polling for ~1 ms before they
-    // sleep: lower cross-process latency for a core's worth of CPU while idle.
-    cfg.set("scheduler.policy", caf::atom("stealing"));
-    cfg.set("work-stealing.aggressive-poll-attempts", size_t{20000});
-    cfg.set("work-stealing.moderate-poll-attempts", size_t{2000});
-    cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{2000});
-    cfg.set("work-stealing.relaxed-sleep-duration", caf::timespan{1000000});
-  } else {
-    cfg.set("scheduler.policy", sched.policy == "stealing"
-                                    ? caf::atom("stealing")
-                                    : caf::atom("sharing"));
-  }
+  cfg.set("scheduler.policy", sched.policy == "stealing"
+                                  ? caf::atom("stealing")
+                                  : caf::atom("sharing"));
   // CAF defaults to at least 4 workers; more workers than cores only adds
   // sleep/wake-up hops (measured in tests/bench/bench_envelope).
   auto threads = sched.threads > 0

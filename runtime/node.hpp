@@ -20,9 +20,7 @@ using kind_registrar = std::function<void(caf::actor_system_config&)>;
 
 /// Scheduler settings of a node's actor system.
 struct scheduler_options {
-  /// "sharing" (the default), "stealing" (CAF's), or "polling" (stealing
-  /// whose idle workers poll ~1 ms before sleeping: lower cross-process
-  /// latency for CPU spent while idle; see tests/bench/results).
+  /// "sharing" (the default) or "stealing" (CAF's).
   std::string policy = "sharing";
   /// Worker threads; 0 = one per core.
   size_t threads = 0;

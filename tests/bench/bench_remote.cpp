@@ -630,8 +630,7 @@ int main(int argc, char** argv) {
   auto policy = str_arg_or(argc, argv, "--policy", "both");
   if (opt.rtts < 20 || opt.messages < 2 || opt.reps == 0 || opt.batch == 0 ||
       opt.window == 0 ||
-      (policy != "both" && policy != "sharing" && policy != "stealing" &&
-       policy != "polling")) {
+      (policy != "both" && policy != "sharing" && policy != "stealing")) {
     std::fprintf(stderr, "usage: bench_remote [--policy sharing|stealing|both]"
                          " [--rtts N] [--messages N] [--reps R]"
                          " [--threads T] [--batch B] [--window W]\n");
@@ -644,8 +643,6 @@ int main(int argc, char** argv) {
     results.push_back(measure("sharing", opt));
   if (policy == "both" || policy == "stealing")
     results.push_back(measure("stealing", opt));
-  if (policy == "both" || policy == "polling")
-    results.push_back(measure("polling", opt));
   auto& primary = results.front();
   std::string line = "bench_remote: two processes on loopback, troupe envelope"
                      " vs raw CAF string; ";
