@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   # runtime libraries
   libcaf-dev capnproto libcapnp-dev liblmdb-dev lmdb-utils libspdlog-dev libfmt-dev
-  libcli11-dev libreadline-dev nlohmann-json3-dev
+  libcli11-dev libreadline-dev nlohmann-json3-dev libtomlplusplus-dev
   # tests
   catch2 openssh-server openssh-client procps iproute2 netcat-openbsd
 )
