@@ -24,6 +24,9 @@ struct scheduler_options {
   std::string policy = "sharing";
   /// Worker threads; 0 = one per core.
   size_t threads = 0;
+  /// Threads that deserialize incoming remote messages; 0 = the network
+  /// thread itself (fewer hand-offs, lower latency on small machines).
+  size_t basp_workers = 0;
 };
 
 /// Everything `troupe node` accepts.
