@@ -1,0 +1,99 @@
+#pragma once
+
+// XGBoost through its C API, each handle wrapped once in a move-only RAII
+// class; every return code goes through one check that turns
+// XGBGetLastError() into a troupe error naming the call.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace troupe::xgb {
+
+/// A DMatrix: dense float features (NaN = missing) with optional labels.
+class dmatrix {
+public:
+  /// Copies `rows` x `cols` row-major floats (and `labels` if not empty).
+  static caf::expected<dmatrix> dense(const float* data, size_t rows,
+                                      size_t cols,
+                                      const std::vector<float>& labels = {});
+
+  dmatrix(dmatrix&& other) noexcept;
+  dmatrix& operator=(dmatrix&& other) noexcept;
+  dmatrix(const dmatrix&) = delete;
+  dmatrix& operator=(const dmatrix&) = delete;
+  ~dmatrix();
+
+  void* handle() const { return handle_; }
+  size_t rows() const { return rows_; }
+  size_t cols() const { return cols_; }
+
+private:
+  dmatrix(void* h, size_t rows, size_t cols)
+      : handle_(h), rows_(rows), cols_(cols) {}
+  void* handle_ = nullptr;
+  size_t rows_ = 0;
+  size_t cols_ = 0;
+};
+
+/// What training continues from: the model and the learner's configuration
+/// (training parameters are not part of a saved model).
+struct checkpoint {
+  std::vector<uint8_t> model; ///< UBJSON model bytes
+  std::string config;         ///< the learner's JSON configuration
+};
+
+/// A Booster. Training continues from whatever rounds it holds.
+class booster {
+public:
+  /// A fresh booster that caches `train` (may be null).
+  static caf::expected<booster> create(const dmatrix* train);
+
+  /// Loads a booster saved by `save_bytes` (UBJSON or JSON).
+  static caf::expected<booster> from_bytes(const std::vector<uint8_t>& bytes);
+
+  /// Restores a booster from a checkpoint, ready to train further.
+  static caf::expected<booster> restore(const checkpoint& cp);
+
+  /// Loads a model file (.json or .ubj).
+  static caf::expected<booster> load(const std::string& path);
+
+  booster(booster&& other) noexcept;
+  booster& operator=(booster&& other) noexcept;
+  booster(const booster&) = delete;
+  booster& operator=(const booster&) = delete;
+  ~booster();
+
+  caf::expected<void> set_param(const std::string& name,
+                                const std::string& value);
+
+  /// Runs one boosting round on `train`.
+  caf::expected<void> update(const dmatrix& train);
+
+  /// Rounds boosted so far.
+  caf::expected<int> rounds() const;
+
+  /// Predictions: one value per row, or rows x classes for multi:softprob.
+  caf::expected<std::vector<float>> predict(const dmatrix& data) const;
+
+  /// Serializes the model ("ubj" or "json").
+  caf::expected<std::vector<uint8_t>>
+  save_bytes(const std::string& format = "ubj") const;
+
+  /// Model and configuration, to continue training later.
+  caf::expected<checkpoint> save_checkpoint() const;
+
+  /// Saves the model to a file; the format follows the extension.
+  caf::expected<void> save(const std::string& path) const;
+
+private:
+  explicit booster(void* h) : handle_(h) {}
+  void* handle_ = nullptr;
+};
+
+/// The XGBoost library version, "major.minor.patch".
+std::string version();
+
+} // namespace troupe::xgb
