@@ -163,7 +163,9 @@ txn::scan(MDB_dbi db, std::string_view prefix,
     return err;
   auto k = val(prefix);
   MDB_val v{};
-  int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  // LMDB refuses an empty key: an empty prefix starts at the first key.
+  int rc = mdb_cursor_get(cur, &k, &v,
+                          prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
   while (rc == MDB_SUCCESS) {
     auto key = view(k);
     if (key.substr(0, prefix.size()) != prefix || !f(key, view(v))) break;
