@@ -227,6 +227,13 @@ TEST_CASE("an empty file and a header-only file are errors", "[dataset]") {
   REQUIRE_FALSE(header);
   CHECK_THAT(error_of(header.error()), Catch::Contains("header.csv"));
   CHECK_THAT(error_of(header.error()), Catch::Contains("header only"));
+  // The BOM is skipped, not read into the first column's name.
+  auto bom = parse_csv("\xEF\xBB\xBF"
+                       "a,b\n1,2\n",
+                       "bom.csv");
+  REQUIRE(bom);
+  CHECK(bom->columns[0].name == "a");
+  CHECK(bom->columns[0].kind == column_kind::numeric);
   auto missing = read_csv(dir / "nope.csv");
   REQUIRE_FALSE(missing);
   CHECK_THAT(error_of(missing.error()), Catch::Contains("nope.csv"));
@@ -530,6 +537,15 @@ TEST_CASE("the train/test split is seeded, disjoint, covering and stratified",
   CHECK(all == expected); // disjoint and covering
   auto overall = positive_share(y, expected);
   CHECK(positive_share(y, a->test) == Approx(overall).margin(0.02));
+  // Stratified: each class is split on its own, 25 % of it to test.
+  auto test_counts = class_counts(std::vector<float>([&] {
+    std::vector<float> ys;
+    for (auto r : a->test)
+      ys.push_back(y[r]);
+    return ys;
+  }()));
+  CHECK(test_counts[0.0f] == 697); // round(2788 * 0.25)
+  CHECK(test_counts[1.0f] == 453); // round(1813 * 0.25)
   CHECK(positive_share(y, a->train) == Approx(overall).margin(0.02));
 
   auto sub = take_rows(ds.X, a->test);
@@ -553,6 +569,17 @@ TEST_CASE("a rare class lands on both sides of a stratified split",
     test_classes.insert(ds.X.labels[r]);
   CHECK(train_classes.size() == 7);
   CHECK(test_classes.size() == 7);
+}
+
+TEST_CASE("a class of at least 2 rows gets a test row at any fraction",
+          "[dataset]") {
+  std::vector<float> y(100, 0.0f);
+  y[10] = y[50] = y[90] = 1.0f;
+  auto s = train_test_split(y, task_kind::binary, 5, 0.1);
+  REQUIRE(s);
+  CHECK(std::count_if(s->test.begin(), s->test.end(),
+                      [&](size_t r) { return y[r] == 1.0f; }) == 1);
+  CHECK(s->test.size() == 11); // round(97 * 0.1) + 1
 }
 
 TEST_CASE("k-fold splits are seeded, disjoint, covering and stratified",
@@ -582,6 +609,11 @@ TEST_CASE("k-fold splits are seeded, disjoint, covering and stratified",
                           f.test.end(), std::back_inserter(both));
     CHECK(both.empty());
     CHECK(positive_share(y, f.test) == Approx(overall).margin(0.02));
+    size_t pos = 0;
+    for (auto r : f.test)
+      pos += y[r] == 1.0f;
+    CHECK(pos >= 1813 / 5); // stratified: positives dealt evenly
+    CHECK(pos <= 1813 / 5 + 1);
     for (auto r : f.test)
       ++seen[r];
   }

@@ -1,0 +1,108 @@
+#include "actors/automl/asha.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace troupe::automl {
+
+asha::asha(options opts) : opts_(opts) {
+  for (uint64_t m = std::max<uint64_t>(opts_.min_resource, 1);
+       m < opts_.max_resource; m *= std::max<uint64_t>(opts_.eta, 2))
+    milestones_.push_back(m);
+  rungs_.resize(milestones_.size());
+}
+
+void asha::on_trial_add(trial_id id, const config&, int64_t) {
+  trials_.emplace(id, trial_info{});
+}
+
+asha::trial_info& asha::info(trial_id id) {
+  // Trials the study never announced are adopted at their first report.
+  return trials_.try_emplace(id).first->second;
+}
+
+uint64_t asha::budget_of(size_t k) const {
+  return k < milestones_.size() ? milestones_[k] : opts_.max_resource;
+}
+
+void asha::record(size_t k, trial_id id, double loss) {
+  auto& r = rungs_[k];
+  if (r.results.emplace(id, loss).second) r.ranked.emplace(loss, id);
+}
+
+decision asha::on_result(trial_id id, uint64_t step, double value) {
+  auto& t = info(id);
+  if (t.st == state::stopped || t.st == state::failed) return {action::stop, 0};
+  if (t.st == state::paused) return {action::pause, 0};
+  if (step >= opts_.max_resource) return {action::proceed, opts_.max_resource};
+  auto loss = to_loss(opts_.dir, value);
+  return opts_.mode == asha_mode::stop ? on_result_stop(id, t, step, loss)
+                                       : on_result_promote(id, t, step, loss);
+}
+
+decision asha::on_result_stop(trial_id id, trial_info& t, uint64_t step,
+                              double loss) {
+  // The next rung above the step, where the trial must report next.
+  auto above = std::upper_bound(milestones_.begin(), milestones_.end(), step);
+  decision go{action::proceed,
+              budget_of(static_cast<size_t>(above - milestones_.begin()))};
+  if (above == milestones_.begin()) return go;
+  // Judge only at the highest rung passed, once (Ray's _Bracket.on_result).
+  auto k = static_cast<size_t>(above - milestones_.begin()) - 1;
+  auto& r = rungs_[k];
+  if (r.results.count(id) != 0) return go;
+  record(k, id, loss);
+  auto keep = std::max<size_t>(1, r.results.size() / opts_.eta);
+  auto rank = static_cast<size_t>(
+      std::distance(r.ranked.begin(), r.ranked.find({loss, id})));
+  if (rank < keep) return go;
+  t.st = state::stopped;
+  return {action::stop, 0};
+}
+
+decision asha::on_result_promote(trial_id id, trial_info& t, uint64_t step,
+                                 double loss) {
+  auto target = budget_of(t.rung);
+  if (step < target || t.rung >= milestones_.size())
+    return {action::proceed, target};
+  record(t.rung, id, loss);
+  t.st = state::paused;
+  return {action::pause, 0};
+}
+
+void asha::on_complete(trial_id id, double) {
+  info(id).st = state::complete;
+}
+
+void asha::on_error(trial_id id) {
+  info(id).st = state::failed;
+}
+
+work asha::next() {
+  work w;
+  if (opts_.mode == asha_mode::promote) {
+    // get_job: promote from the highest rung that has a candidate.
+    for (size_t k = rungs_.size(); k-- > 0;) {
+      auto& r = rungs_[k];
+      auto top = r.results.size() / opts_.eta;
+      auto it = r.ranked.begin();
+      for (size_t i = 0; i < top; ++i, ++it) {
+        auto id = it->second;
+        auto& t = trials_.at(id);
+        if (r.promoted.count(id) != 0 || t.st != state::paused) continue;
+        r.promoted.insert(id);
+        t.st = state::running;
+        t.rung = k + 1;
+        w.what = work::kind::resume;
+        w.id = id;
+        w.budget = budget_of(k + 1);
+        return w;
+      }
+    }
+  }
+  w.what = work::kind::start;
+  w.budget = budget_of(0);
+  return w;
+}
+
+} // namespace troupe::automl
