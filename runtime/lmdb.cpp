@@ -164,8 +164,8 @@ txn::scan(MDB_dbi db, std::string_view prefix,
   auto k = val(prefix);
   MDB_val v{};
   // LMDB refuses an empty key: an empty prefix starts at the first key.
-  int rc = mdb_cursor_get(cur, &k, &v,
-                          prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+  int rc =
+      mdb_cursor_get(cur, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
   while (rc == MDB_SUCCESS) {
     auto key = view(k);
     if (key.substr(0, prefix.size()) != prefix || !f(key, view(v))) break;

@@ -10,8 +10,7 @@ std::string to_string(const param_value& v) {
     std::snprintf(buf, sizeof(buf), "%.6g", *d);
     return buf;
   }
-  if (auto* i = std::get_if<int64_t>(&v))
-    return std::to_string(*i);
+  if (auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
   return std::get<std::string>(v);
 }
 

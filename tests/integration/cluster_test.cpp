@@ -362,12 +362,12 @@ TEST_CASE("bad node options are refused with a message naming them") {
   auto neither = node({"--slots", "2"});
   CHECK(neither.code == 2);
   CHECK_THAT(neither.err, Catch::Contains("--head or --join"));
-  auto port = node({"--join", "127.0.0.1:99999", "--secret-file",
-                    dir / "missing"});
+  auto port =
+      node({"--join", "127.0.0.1:99999", "--secret-file", dir / "missing"});
   CHECK(port.code == 2);
   CHECK_THAT(port.err, Catch::Contains("99999"));
-  auto secret = node({"--join", "127.0.0.1:7", "--secret-file",
-                      dir / "missing"});
+  auto secret =
+      node({"--join", "127.0.0.1:7", "--secret-file", dir / "missing"});
   CHECK(secret.code == 2);
   CHECK_THAT(secret.err, Catch::Contains(dir / "missing"));
 }
