@@ -8,6 +8,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "actors/automl/cli.hpp"
+#include "actors/automl/model.hpp"
+#include "actors/automl/service.hpp"
 #include "actors/demo/primes.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node.hpp"
@@ -18,6 +21,7 @@ namespace {
 /// Registers every actor family's kinds.
 void register_all_kinds(caf::actor_system_config& cfg) {
   troupe::demo::register_kinds(cfg);
+  troupe::automl::register_kinds(cfg);
 }
 
 } // namespace
@@ -99,6 +103,74 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--tasks", demo_tasks, "work items to send")
       ->capture_default_str();
 
+  // troupe automl
+  troupe::automl::automl_options am;
+  auto& sp = am.spec;
+  auto* automl_cmd = app.add_subcommand(
+      "automl", "search models for a dataset (a study), refit the best");
+  automl_cmd->add_option("--data", sp.data_path, "training CSV");
+  automl_cmd->add_option("--target", sp.target, "target column");
+  automl_cmd->add_option("--test", sp.test_path,
+                         "test CSV (scored at the end)");
+  automl_cmd->add_option("--metric", sp.metric,
+                         "auc|logloss|accuracy|ks|rmse|mae (default by task)");
+  automl_cmd->add_option("--task", am.task,
+                         "binary|multiclass|regression (default: inferred)");
+  auto* budget_opt = automl_cmd->add_option(
+      "--budget", am.budget, "wall-clock budget: 90s, 10m, 1h (default 10m)");
+  automl_cmd->add_option("--trials", sp.max_trials, "trial budget")
+      ->excludes(budget_opt);
+  automl_cmd->add_option("--slots", am.slots,
+                         "embedded: parallel trials (default: one per core)");
+  automl_cmd
+      ->add_option("--scheduler", sp.scheduler,
+                   "asha|hyperband|bohb|median|none")
+      ->capture_default_str();
+  automl_cmd->add_option("--sampler", sp.sampler, "tpe|random")
+      ->capture_default_str();
+  automl_cmd->add_option("--cluster", am.cluster,
+                         "gateway HOST:PORT of a cluster (default: embedded)");
+  automl_cmd->add_option("--out", am.out, "output and journal directory")
+      ->capture_default_str();
+  automl_cmd->add_option("--seed", sp.seed, "random seed")
+      ->capture_default_str();
+  automl_cmd->add_option("--folds", sp.folds, "k-fold CV (0: 25% holdout)")
+      ->capture_default_str();
+  automl_cmd->add_option("--space", am.space_file,
+                         "search space override (.json or .toml)");
+  automl_cmd->add_option("--study", sp.id, "study id (default: data-time)");
+  automl_cmd->add_option("--resume", am.resume,
+                         "continue a study of the journal in --out");
+  automl_cmd->add_option("--weight", am.weight, "fair-share weight")
+      ->capture_default_str();
+  automl_cmd
+      ->add_option("--max-rounds", sp.max_resource,
+                   "boosting rounds of a full trial")
+      ->capture_default_str();
+  automl_cmd
+      ->add_option("--min-rounds", sp.min_resource, "rounds of the first rung")
+      ->capture_default_str();
+  automl_cmd->add_option("--eta", sp.eta, "reduction factor")
+      ->capture_default_str();
+  automl_cmd->add_option("--every", sp.every, "report every N rounds")
+      ->capture_default_str();
+  automl_cmd->add_option("--threads", sp.threads, "threads per slot")
+      ->capture_default_str();
+  automl_cmd->add_option("--family", sp.family, "xgboost|quadratic")
+      ->capture_default_str();
+  automl_cmd->add_option("--sleep-ms", sp.sleep_ms,
+                         "quadratic family: sleep per step");
+  automl_cmd->add_flag("--quiet", am.quiet, "no progress bar");
+
+  // troupe predict
+  troupe::automl::predict_options pr;
+  auto* predict_cmd =
+      app.add_subcommand("predict", "predict with a model saved by automl");
+  predict_cmd->add_option("--model", pr.model_dir, "model directory")
+      ->required();
+  predict_cmd->add_option("--data", pr.data_path, "CSV to predict")->required();
+  predict_cmd->add_option("--out", pr.out_path, "output CSV (default stdout)");
+
   CLI11_PARSE(app, argc, argv);
   setvbuf(stdout, nullptr, _IOLBF, 0);
 
@@ -149,6 +221,8 @@ int main(int argc, char** argv) {
       }
     }
     troupe::log::init(node.name, node.log_level, node.log_file);
+    node.services.push_back(
+        {troupe::automl::service_kind, troupe::automl::service_name});
     return troupe::run_node(node, register_all_kinds);
   }
   if (*shell_cmd) {
@@ -159,6 +233,16 @@ int main(int argc, char** argv) {
     troupe::log::init(
         "demo", std::getenv("TROUPE_LOG") ? std::getenv("TROUPE_LOG") : "warn");
     return troupe::demo::run_demo(demo_nodes, demo_tasks);
+  }
+  if (*automl_cmd) {
+    troupe::log::init("automl", std::getenv("TROUPE_LOG")
+                                    ? std::getenv("TROUPE_LOG")
+                                    : "error");
+    return troupe::automl::run_automl(std::move(am), register_all_kinds);
+  }
+  if (*predict_cmd) {
+    troupe::log::init("predict", "warn");
+    return troupe::automl::run_predict(pr);
   }
   return 2;
 }

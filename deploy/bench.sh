@@ -4,6 +4,11 @@
 # one JSON line. The output of a successful run replaces
 # tests/bench/results/NAME.txt (the committed result).
 #
+# Before building, it runs `deploy/install-deps.sh --bench` once, which
+# installs any missing Debian package, the benchmarks' Python peers
+# (python3-optuna, python3-xgboost, python3-sklearn) included; packages
+# already present are skipped.
+#
 #   deploy/bench.sh NAME [ARGS...]   build and run one benchmark (ARGS go to
 #                                    the program; e.g. bench_remote --policy
 #                                    sharing)
@@ -16,6 +21,8 @@
 #   TROUPE_BUILD_LOCK   if set, a file that serializes builds (flock)
 #   TROUPE_BENCH_TIMEOUT  seconds one benchmark may run [180]
 #   TROUPE_BENCH_NO_SAVE  if set, print only; leave results/ untouched
+#   TROUPE_SKIP_DEPS    if set, do not run install-deps.sh (offline, or no
+#                       root nor sudo)
 #
 # Exit codes: 0 success; 1 a build or a benchmark failed (or printed no
 # valid JSON line); 2 usage error.
@@ -44,6 +51,16 @@ benchmarks() {
     f=${f##*/}
     echo "${f%.cpp}"
   done
+}
+
+# Installs missing dependencies, the benchmarks' peers included; once per
+# run of this script (the subshells of `all` inherit deps_done).
+deps_done=0
+install_deps() {
+  [[ -z ${TROUPE_SKIP_DEPS:-} ]] && ((deps_done == 0)) || return 0
+  "$REPO/deploy/install-deps.sh" --bench >&2 \
+    || die "deploy/install-deps.sh --bench failed (set TROUPE_SKIP_DEPS=1 to skip)"
+  deps_done=1
 }
 
 locked() {
@@ -94,6 +111,7 @@ run_one() {
   }
   # Each step checks its own status: under `all` this runs where set -e is
   # ignored.
+  install_deps
   build "$name"
   local bin=$BUILD_DIR/bench/$name
   [[ -x $bin ]] || die "$bin was not built"
@@ -132,6 +150,7 @@ main() {
         exit 2
       }
       local name failed=0
+      install_deps
       for name in $(benchmarks); do
         (run_one "$name") || failed=1
       done

@@ -1,7 +1,27 @@
 #!/usr/bin/env bash
 # Installs every Debian package that troupe's build, tests and benchmarks use.
 # Idempotent and non-interactive: packages already present are skipped.
+#
+#   deploy/install-deps.sh           build and test dependencies
+#   deploy/install-deps.sh --bench   also the benchmarks' Python peers
+#                                    (Optuna, XGBoost, scikit-learn), run
+#                                    with /usr/bin/python3
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+  case $arg in
+    --bench) bench=1 ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "install-deps: unknown argument '$arg' (try --help)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 packages=(
   # toolchain
@@ -13,6 +33,10 @@ packages=(
   # tests
   catch2 openssh-server openssh-client procps iproute2 netcat-openbsd
 )
+if [ "$bench" -eq 1 ]; then
+  # peers of tests/bench/*: Python 3 packages for /usr/bin/python3
+  packages+=(python3-optuna python3-xgboost python3-sklearn)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

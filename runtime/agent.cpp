@@ -1,10 +1,13 @@
 #include <unistd.h>
 
+#include <set>
+
 #include <caf/all.hpp>
 
 #include "runtime/cluster.hpp"
 #include "runtime/convert.hpp"
 #include "runtime/log.hpp"
+#include "runtime/node.hpp"
 #include "runtime/type_ids.hpp"
 #include "runtime/worker.hpp"
 #include "schemas/cluster.capnp.h"
@@ -22,6 +25,8 @@ struct agent_state {
   bool stopping = false;
   std::chrono::milliseconds heartbeat{500};
   std::map<caf::actor_addr, std::string> spawned;
+  /// Spawned actors of service kinds (they take no slot).
+  std::set<caf::actor_addr> services;
   uint64_t received = 0;
   std::chrono::steady_clock::time_point started =
       std::chrono::steady_clock::now();
@@ -31,7 +36,7 @@ struct agent_state {
 using agent_actor = caf::stateful_actor<agent_state>;
 
 uint32_t free_slots(const agent_state& st) {
-  auto used = static_cast<uint32_t>(st.spawned.size());
+  auto used = static_cast<uint32_t>(st.spawned.size() - st.services.size());
   return used >= st.cfg.slots ? 0 : st.cfg.slots - used;
 }
 
@@ -117,6 +122,7 @@ caf::behavior agent(agent_actor* self, caf::actor directory, agent_config cfg) {
       return;
     }
     st.spawned.erase(dm.source);
+    st.services.erase(dm.source);
   });
   self->set_exit_handler([=](const caf::exit_msg& em) {
     stop_agent(self, "exit requested (" + to_string(em.reason) + ")");
@@ -156,7 +162,8 @@ caf::behavior agent(agent_actor* self, caf::actor directory, agent_config cfg) {
         if (!args) return args.error();
         auto kind = req.visit<schema::SpawnRequest>(
             [](auto r) { return std::string{r.getKind().cStr()}; });
-        if (free_slots(st) == 0)
+        auto service = is_service_kind(*kind);
+        if (!service && free_slots(st) == 0)
           return make_error(errc::no_capacity,
                             "node " + st.cfg.name + " has no free slot (" +
                                 std::to_string(st.cfg.slots) + " slots)");
@@ -169,6 +176,7 @@ caf::behavior agent(agent_actor* self, caf::actor directory, agent_config cfg) {
                                 self->system().render(handle.error()));
         self->monitor(*handle);
         st.spawned.emplace(handle->address(), args->name);
+        if (service) st.services.insert(handle->address());
         st.log->info("spawned {} as {}", *kind, args->name);
         auto info = make_envelope<schema::ActorInfo>([&](auto a) {
           a.setName(args->name);

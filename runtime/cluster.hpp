@@ -32,6 +32,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
 
 #include "runtime/directory_table.hpp"
 #include "runtime/envelope.hpp"
@@ -68,7 +69,11 @@ struct agent_config {
   std::function<void(const std::string&)> on_stop;
 };
 
-/// Spawns the directory actor.
+/// The key under which spawn_directory puts the directory into its actor
+/// system's registry, so actors on the head (services) can find it.
+constexpr caf::atom_value directory_registry_key = caf::atom("directory");
+
+/// Spawns the directory actor (and puts it into the system's registry).
 caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg);
 
 /// Spawns a node agent that joins `directory` at once.

@@ -5,6 +5,7 @@
 #include "runtime/cluster.hpp"
 #include "runtime/convert.hpp"
 #include "runtime/log.hpp"
+#include "runtime/node.hpp"
 #include "runtime/type_ids.hpp"
 #include "schemas/cluster.capnp.h"
 
@@ -277,7 +278,8 @@ caf::behavior directory(directory_actor* self, directory_config cfg) {
                       pending->err = c.error();
                     } else {
                       // Count the slot now; the next heartbeat confirms it.
-                      if (auto* n = self->state.table.find_node(node_name))
+                      auto* n = self->state.table.find_node(node_name);
+                      if (n && !is_service_kind(kind))
                         self->state.table.set_free_slots(
                             node_name,
                             n->free_slots > 0 ? n->free_slots - 1 : 0);
@@ -412,7 +414,10 @@ caf::behavior directory(directory_actor* self, directory_config cfg) {
 } // namespace
 
 caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg) {
-  return sys.spawn(directory, std::move(cfg));
+  auto handle = sys.spawn(directory, std::move(cfg));
+  sys.registry().put(directory_registry_key,
+                     caf::actor_cast<caf::strong_actor_ptr>(handle));
+  return handle;
 }
 
 } // namespace troupe

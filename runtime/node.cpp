@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -15,12 +17,57 @@
 
 #include "runtime/client.hpp"
 #include "runtime/cluster.hpp"
+#include "runtime/errors.hpp"
 #include "runtime/gateway.hpp"
 #include "runtime/log.hpp"
 #include "runtime/type_ids.hpp"
 #include "schemas/cluster.capnp.h"
 
 namespace troupe {
+
+namespace {
+
+std::mutex service_kinds_mtx;
+std::set<std::string>& service_kinds() {
+  static std::set<std::string> kinds;
+  return kinds;
+}
+
+/// Spawns the head's services through the directory (so they are registered
+/// by name), waiting until the head's agent has joined. Bounded: 10 s.
+caf::error spawn_services(caf::actor_system& sys, const caf::actor& directory,
+                          const std::vector<head_service>& services,
+                          const std::string& data_dir) {
+  caf::scoped_actor self{sys};
+  for (auto& s : services) {
+    caf::error last;
+    bool done = false;
+    for (int attempt = 0; attempt < 200 && !done; ++attempt) {
+      self->request(directory, std::chrono::seconds{10}, caf::spawn_atom::value,
+                    s.kind, std::string{"head"}, data_dir, s.name)
+          .receive([&](const envelope&) { done = true; },
+                   [&](caf::error& err) { last = std::move(err); });
+      if (!done) std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    }
+    if (!done)
+      return make_error(errc::io_failure, "cannot start the head service " +
+                                              s.name + " (" + s.kind +
+                                              "): " + describe(last));
+  }
+  return caf::none;
+}
+
+} // namespace
+
+void mark_service_kind(const std::string& kind) {
+  std::lock_guard<std::mutex> guard{service_kinds_mtx};
+  service_kinds().insert(kind);
+}
+
+bool is_service_kind(const std::string& kind) {
+  std::lock_guard<std::mutex> guard{service_kinds_mtx};
+  return service_kinds().count(kind) != 0;
+}
 
 void configure(caf::actor_system_config& cfg, const scheduler_options& sched,
                const kind_registrar& kinds) {
@@ -162,6 +209,13 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
   acfg.is_head = true;
   acfg.on_stop = [&flag](const std::string&) { flag.set(0); };
   auto agent = spawn_agent(sys, directory, acfg);
+  if (auto err = spawn_services(sys, directory, opts.services, dir)) {
+    lg->error("{}", describe(err));
+    gw.stop();
+    caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    return 2;
+  }
   {
     std::ofstream out{dir + "/head.json"};
     out << "{\"port\":" << *port << ",\"gateway_port\":" << *gport
@@ -285,7 +339,8 @@ local_cluster::~local_cluster() = default;
 
 caf::expected<std::unique_ptr<local_cluster>>
 local_cluster::start(size_t workers, uint32_t slots,
-                     const kind_registrar& kinds, scheduler_options sched) {
+                     const kind_registrar& kinds, scheduler_options sched,
+                     std::vector<head_service> services, std::string data_dir) {
   auto st = std::make_unique<impl>();
   std::string secret = "local-cluster-secret";
   auto make_member = [&] {
@@ -342,8 +397,11 @@ local_cluster::start(size_t workers, uint32_t slots,
                   [&](auto s) { joined = s.getNodes().size(); });
             },
             [&](caf::error&) {});
-    if (joined == workers + 1)
+    if (joined == workers + 1) {
+      if (auto err = spawn_services(head, st->directory, services, data_dir))
+        return err;
       return std::unique_ptr<local_cluster>{new local_cluster(std::move(st))};
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds{25});
   }
   return make_error(errc::timeout, "local cluster: nodes did not join in 5 s");

@@ -29,6 +29,21 @@ struct scheduler_options {
   size_t basp_workers = 0;
 };
 
+/// Marks an actor kind as a service: its actors do not take one of their
+/// node's worker slots (the AutoML service and trial runners, which hand out
+/// the slots themselves). Process-wide; call it where the kind is registered.
+void mark_service_kind(const std::string& kind);
+
+/// True if `kind` was marked with mark_service_kind.
+bool is_service_kind(const std::string& kind);
+
+/// An actor the head spawns on itself when it starts, registered under
+/// `name`; its kind_args.config is the head's data directory.
+struct head_service {
+  std::string kind;
+  std::string name;
+};
+
 /// Everything `troupe node` accepts.
 struct node_options {
   bool head = false;
@@ -48,6 +63,8 @@ struct node_options {
   std::chrono::milliseconds node_timeout{3000};
   std::chrono::milliseconds connect_timeout{30000};
   scheduler_options scheduler;
+  /// Spawned on the head once it runs (ignored on workers).
+  std::vector<head_service> services;
 };
 
 /// Applies scheduler options, loads the middleman, registers troupe's types,
@@ -77,9 +94,11 @@ class local_cluster {
 public:
   /// Starts a head with a gateway on an ephemeral port and `workers` worker
   /// nodes with `slots` slots each; waits until all joined.
+  /// `services` are spawned on the head with `data_dir` as their config.
   static caf::expected<std::unique_ptr<local_cluster>>
   start(size_t workers, uint32_t slots, const kind_registrar& kinds,
-        scheduler_options sched = {});
+        scheduler_options sched = {}, std::vector<head_service> services = {},
+        std::string data_dir = {});
 
   ~local_cluster();
 

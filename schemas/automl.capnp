@@ -56,3 +56,123 @@ struct TrialEvent {
     requeued @7;    # its node died or the study was resumed while it ran
   }
 }
+
+# ---------------------------------------------------------------------------
+# Between a study actor and the trial runners (actors/automl/service.hpp).
+
+struct TrialAssignment {
+  # A study -> a runner: run one trial on one of the runner's slots.
+  study @0 :Text;                  # study id
+  trial @1 :UInt64;                # trial id
+  attempt @2 :UInt32;              # increases each time the trial is placed
+  params @3 :List(ParamValue);     # the configuration
+  budget @4 :UInt64;               # train to this step, report there
+  every @5 :UInt64;                # report every this many steps
+  checkpoint @6 :Data;             # state to continue from (resumed trials)
+  family @7 :Text;                 # model family: xgboost or quadratic
+  dataPath @8 :Text;               # training CSV
+  target @9 :Text;                 # target column
+  task @10 :Text;                  # binary | multiclass | regression
+  metric @11 :Text;                # validation metric
+  folds @12 :UInt32;               # 0/1: holdout, >= 2: k-fold
+  seed @13 :UInt64;                # validation and model seed
+  threads @14 :UInt32;             # threads per slot
+  slot @15 :UInt32;                # which slot of the runner
+  sleepMs @16 :Float64;            # quadratic family: sleep per step
+}
+
+struct TrialReport {
+  # A running trial -> its study: the metric at a step; answered with a
+  # TrialDecision.
+  study @0 :Text;
+  trial @1 :UInt64;
+  attempt @2 :UInt32;
+  step @3 :UInt64;                 # steps trained
+  value @4 :Float64;               # validation metric at `step`
+}
+
+struct TrialDecision {
+  # A study -> a running trial, answering a TrialReport.
+  action @0 :Action;
+  budget @1 :UInt64;               # proceed: train on to this step
+  enum Action {
+    proceed @0;                    # keep training up to `budget`
+    pause @1;                      # checkpoint and give the slot back
+    stop @2;                       # end now (pruned or study stopped)
+    complete @3;                   # the trial is done; end now
+  }
+}
+
+struct TrialEnd {
+  # A trial runner -> the study: the trial left its slot.
+  study @0 :Text;
+  trial @1 :UInt64;
+  attempt @2 :UInt32;
+  outcome @3 :Outcome;
+  steps @4 :UInt64;                # steps trained
+  value @5 :Float64;               # last metric value (NaN if none)
+  checkpoint @6 :Data;             # paused: the state to resume from
+  message @7 :Text;                # failed: why
+  node @8 :Text;                   # the node it ran on
+  slot @9 :UInt32;                 # the slot it used
+  enum Outcome {
+    finished @0;                   # completed, stopped or pruned as decided
+    paused @1;                     # paused with a checkpoint
+    failed @2;                     # training failed
+    cancelled @3;                  # a stop message ended it
+  }
+}
+
+# ---------------------------------------------------------------------------
+# The "automl" service on the head, reached through the gateway's `send`
+# (op names in parentheses) or from the shell.
+
+struct StudySubmit {
+  # (submit) A new study, or (resume) an existing one by spec.id.
+  spec @0 :StudySpec;
+  weight @1 :Float64;              # fair-share weight (default 1)
+}
+
+struct StudyRef {
+  # (status) (stop) (list: empty id) names a study.
+  id @0 :Text;
+}
+
+struct TrialRow {
+  # One trial as the leaderboard shows it.
+  id @0 :UInt64;
+  state @1 :Text;                  # pending running paused complete pruned failed
+  value @2 :Float64;               # final or last value (NaN if none)
+  steps @3 :UInt64;                # steps trained
+  params @4 :List(ParamValue);
+  node @5 :Text;                   # last node it ran on
+}
+
+struct StudyStatus {
+  # The state of one study.
+  id @0 :Text;
+  state @1 :Text;                  # running | stopping | refitting | finished | failed
+  metric @2 :Text;
+  maximize @3 :Bool;
+  elapsedMs @4 :UInt64;
+  budgetMs @5 :UInt64;
+  maxTrials @6 :UInt64;
+  done @7 :UInt64;                 # complete
+  running @8 :UInt64;
+  pruned @9 :UInt64;
+  failed @10 :UInt64;
+  paused @11 :UInt64;
+  requeued @12 :UInt64;            # re-queued after a node loss or resume
+  hasBest @13 :Bool;
+  bestValue @14 :Float64;
+  bestTrial @15 :UInt64;
+  message @16 :Text;               # why it failed, or where the model went
+  modelDir @17 :Text;              # the refitted best model (finished)
+  leaderboard @18 :List(TrialRow); # best first (status of one study only)
+  weight @19 :Float64;
+  totalTrials @20 :UInt64;
+}
+
+struct StudyList {
+  studies @0 :List(StudyStatus);   # without leaderboards
+}

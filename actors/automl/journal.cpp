@@ -2,6 +2,7 @@
 
 #include <capnp/serialize.h>
 
+#include "actors/automl/wire.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/lmdb.hpp"
 #include "schemas/automl.capnp.h"
@@ -21,18 +22,8 @@ std::string encode(const trial_event& ev) {
   auto e = mb.initRoot<schema::TrialEvent>();
   e.setTrial(ev.trial);
   e.setKind(static_cast<kind_t>(ev.kind));
-  auto ps = e.initParams(static_cast<unsigned>(ev.params.size()));
-  unsigned i = 0;
-  for (auto& [name, v] : ev.params) {
-    auto p = ps[i++];
-    p.setName(name);
-    if (auto* d = std::get_if<double>(&v))
-      p.setReal(*d);
-    else if (auto* n = std::get_if<int64_t>(&v))
-      p.setInteger(*n);
-    else
-      p.setCategory(std::get<std::string>(v));
-  }
+  write_params(e.initParams(static_cast<unsigned>(ev.params.size())),
+               ev.params);
   e.setStep(ev.step);
   e.setValue(ev.value);
   e.setNode(ev.node);
@@ -55,19 +46,7 @@ caf::expected<trial_event> decode(std::string_view bytes,
     trial_event ev;
     ev.trial = e.getTrial();
     ev.kind = static_cast<event_kind>(e.getKind());
-    for (auto p : e.getParams()) {
-      switch (p.which()) {
-      case schema::ParamValue::REAL:
-        ev.params[p.getName()] = p.getReal();
-        break;
-      case schema::ParamValue::INTEGER:
-        ev.params[p.getName()] = p.getInteger();
-        break;
-      case schema::ParamValue::CATEGORY:
-        ev.params[p.getName()] = std::string{p.getCategory().cStr()};
-        break;
-      }
-    }
+    ev.params = read_params(e.getParams());
     ev.step = e.getStep();
     ev.value = e.getValue();
     ev.node = e.getNode();

@@ -608,6 +608,7 @@ space_registry::space_registry(space_registry&& other) noexcept {
 space_registry space_registry::with_builtins() {
   space_registry r;
   r.add("xgboost", xgboost_space);
+  r.add("quadratic", quadratic_space);
   return r;
 }
 
@@ -661,6 +662,11 @@ caf::expected<search_space> xgboost_space() {
       p::real("rate_drop", 0, 0.3).only_if("booster", {"dart"}),
       p::real("skip_drop", 0, 0.5).only_if("booster", {"dart"}),
   });
+}
+
+caf::expected<search_space> quadratic_space() {
+  return search_space::make(
+      {param_spec::real("x", 0, 1), param_spec::real("y", 0, 1)});
 }
 
 caf::expected<search_space> load_space(const std::string& family,

@@ -239,6 +239,9 @@ private:
 /// skip_drop.
 caf::expected<search_space> xgboost_space();
 
+/// The synthetic "quadratic" family's space: x and y, floats in [0, 1].
+caf::expected<search_space> quadratic_space();
+
 /// The default space of `family` from the global registry, with the space
 /// file at `override_path` applied unless it is empty.
 caf::expected<search_space> load_space(const std::string& family,

@@ -6,6 +6,7 @@
 // re-queued trial continues where it stopped. Model families implement it;
 // a trial runner drives it on a detached thread.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -58,6 +59,9 @@ struct train_context {
   std::string metric;            ///< see metrics.hpp
   validation valid;
   size_t threads = 1; ///< the slot's size
+  /// Checked before every step: once true, train_to returns at once (a stop
+  /// or pause message reached the trial's runner).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 /// Builds the XGBoost trainable for `cfg` (parameters of the "xgboost"

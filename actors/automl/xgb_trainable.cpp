@@ -74,6 +74,7 @@ public:
     every = std::max<uint64_t>(1, every);
     double last = std::nan("");
     while (steps_ < budget) {
+      if (ctx_.cancel && ctx_.cancel->load(std::memory_order_relaxed)) break;
       for (auto& f : folds_)
         if (auto r = f.model->update(*f.train); !r) return r.error();
       ++steps_;

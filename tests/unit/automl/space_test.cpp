@@ -206,7 +206,8 @@ TEST_CASE("a registry takes new families and names the known ones", "[space]") {
   CHECK(reg.add("mlp", [] {
     return search_space::make({p::integer("width", 16, 1024, true)});
   }) == caf::none);
-  CHECK(reg.families() == std::vector<std::string>{"mlp", "xgboost"});
+  CHECK(reg.families() ==
+        std::vector<std::string>{"mlp", "quadratic", "xgboost"});
   CHECK(reg.get("mlp"));
   CHECK(reg.add("mlp", [] { return search_space::make({}); }) != caf::none);
   auto missing = reg.get("svm");

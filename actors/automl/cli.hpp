@@ -1,0 +1,38 @@
+#pragma once
+
+// `troupe automl`: runs a study in this process (embedded cluster) or on a
+// cluster through its gateway, shows a live progress bar, and ends with a
+// leaderboard, the refitted best model and a JSON summary.
+
+#include <cstdint>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "actors/automl/study.hpp"
+#include "runtime/node.hpp"
+
+namespace troupe::automl {
+
+/// Everything `troupe automl` accepts.
+struct automl_options {
+  study_spec spec;          ///< id may be empty (then generated)
+  std::string budget;       ///< "10m", "90s", "1h", "500ms" or seconds
+  std::string space_file;   ///< JSON or TOML override of the default space
+  std::string task;         ///< "" = inferred
+  std::string cluster;      ///< HOST:PORT of a gateway; "" = embedded
+  std::string out = "runs"; ///< embedded: data dir; cluster: model dir root
+  std::string resume;       ///< a study id to continue
+  uint32_t slots = 0;       ///< embedded: slots (0 = one per core)
+  double weight = 1;
+  bool quiet = false; ///< no progress bar
+};
+
+/// Parses a duration: "10m", "90s", "1h", "250ms", or a number of seconds.
+caf::expected<uint64_t> parse_duration_ms(const std::string& text);
+
+/// Runs the command. `kinds` registers every actor kind (embedded mode).
+/// Returns the exit code: 0 finished, 1 failed, 2 bad arguments.
+int run_automl(automl_options opts, const kind_registrar& kinds);
+
+} // namespace troupe::automl

@@ -1,0 +1,497 @@
+#include "actors/automl/model.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/automl/trainable.hpp"
+#include "runtime/errors.hpp"
+
+namespace troupe::automl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* model_file = "model.ubj";
+constexpr const char* prep_file = "preprocessor.json";
+constexpr const char* info_file = "model.json";
+
+caf::error invalid(std::string msg) {
+  return make_error(errc::invalid_argument, std::move(msg));
+}
+
+caf::error io_error(const std::string& what, const fs::path& path,
+                    int err = errno) {
+  return make_error(errc::io_failure, "cannot " + what + " '" + path.string() +
+                                          "': " + std::strerror(err));
+}
+
+std::string shortest(float v) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, res.ptr);
+}
+
+std::string now_utc() {
+  auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+/// Writes `n` bytes to a new file and syncs it to disk.
+caf::error write_synced(const fs::path& path, const void* data, size_t n) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return io_error("create", path);
+  auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    auto w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      auto err = io_error("write", path);
+      ::close(fd);
+      return err;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  if (::fsync(fd) != 0) {
+    auto err = io_error("sync", path);
+    ::close(fd);
+    return err;
+  }
+  if (::close(fd) != 0) return io_error("close", path);
+  return caf::none;
+}
+
+caf::error write_synced(const fs::path& path, const std::string& text) {
+  return write_synced(path, text.data(), text.size());
+}
+
+/// Syncs a directory's entries (a rename into it) to disk.
+caf::error sync_dir(const fs::path& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(),
+                  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return io_error("open directory", dir);
+  int rc = ::fsync(fd);
+  auto err = errno;
+  ::close(fd);
+  if (rc != 0) return io_error("sync directory", dir, err);
+  return caf::none;
+}
+
+/// `path` without a trailing separator ("out/best/" -> "out/best").
+fs::path plain(const std::string& path) {
+  fs::path p{path};
+  return p.has_filename() ? p : p.parent_path();
+}
+
+fs::path temp_beside(const fs::path& p) {
+  auto tmp = p;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  return tmp;
+}
+
+/// Puts `tmp` in the place of `dst`: an atomic swap with an existing `dst`
+/// where the file system allows it (the old one is then removed), a plain
+/// rename otherwise.
+caf::error replace_dir(const fs::path& tmp, const fs::path& dst) {
+  std::error_code ec;
+  if (fs::exists(dst, ec)) {
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dst.c_str(),
+                    RENAME_EXCHANGE) == 0) {
+      fs::remove_all(tmp, ec); // the old model now
+      return caf::none;
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+      return io_error("replace", dst);
+    fs::remove_all(dst, ec);
+    if (ec) return io_error("remove the old", dst, ec.value());
+  }
+  if (::rename(tmp.c_str(), dst.c_str()) != 0)
+    return io_error("rename '" + tmp.string() + "' to", dst);
+  return caf::none;
+}
+
+caf::expected<std::string> read_text(const fs::path& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in) return io_error("open", path);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+bool needs_quotes(const std::string& field) {
+  return field.find_first_of(",\"\r\n") != std::string::npos;
+}
+
+void write_field(std::ostream& out, const std::string& field) {
+  if (!needs_quotes(field)) {
+    out << field;
+    return;
+  }
+  out << '"';
+  for (char c : field) {
+    if (c == '"') out << '"';
+    out << c;
+  }
+  out << '"';
+}
+
+} // namespace
+
+nlohmann::json to_json(const config& cfg) {
+  auto j = nlohmann::json::object();
+  for (auto& [name, v] : cfg)
+    std::visit([&, &name = name](const auto& x) { j[name] = x; }, v);
+  return j;
+}
+
+caf::expected<config> config_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return invalid("'config' is not an object");
+  config out;
+  for (auto& [name, v] : j.items()) {
+    if (v.is_number_integer())
+      out[name] = v.get<int64_t>();
+    else if (v.is_number_float())
+      out[name] = v.get<double>();
+    else if (v.is_string())
+      out[name] = v.get<std::string>();
+    else
+      return invalid("config parameter '" + name + "' holds " + v.dump() +
+                     ", not a number or a string");
+  }
+  return out;
+}
+
+// -- refit -------------------------------------------------------------------
+
+caf::expected<xgb::booster> refit_xgboost(const dataset& data,
+                                          const config& cfg, uint64_t rounds,
+                                          size_t threads, uint64_t seed) {
+  if (rounds == 0) return invalid("refit: 0 boosting rounds");
+  auto& X = data.X;
+  if (X.rows == 0 || X.labels.size() != X.rows)
+    return invalid("refit: " + std::to_string(X.rows) + " rows and " +
+                   std::to_string(X.labels.size()) +
+                   " labels; need labeled rows");
+  auto params =
+      xgboost_params(cfg, data.task, data.classes.size(), threads, seed);
+  if (!params) return params.error();
+  auto train = xgb::dmatrix::dense(X.values.data(), X.rows, X.cols, X.labels);
+  if (!train) return train.error();
+  auto b = xgb::booster::create(&*train);
+  if (!b) return b.error();
+  for (auto& [k, v] : *params)
+    if (auto r = b->set_param(k, v); !r) return r.error();
+  for (uint64_t i = 0; i < rounds; ++i)
+    if (auto r = b->update(*train); !r) return r.error();
+  return b;
+}
+
+// -- model.json --------------------------------------------------------------
+
+nlohmann::json to_json(const model_info& info) {
+  nlohmann::json j{{"format", "troupe.model"},
+                   {"version", 1},
+                   {"family", info.family},
+                   {"task", to_string(info.task)},
+                   {"target", info.target},
+                   {"classes", info.classes},
+                   {"metric", info.metric},
+                   {"config", to_json(info.params)},
+                   {"rounds", info.rounds},
+                   {"cv_score", nullptr},
+                   {"study", info.study},
+                   {"trial", nullptr},
+                   {"xgboost_version", info.xgboost_version},
+                   {"created", info.created}};
+  if (info.cv_score && std::isfinite(*info.cv_score))
+    j["cv_score"] = *info.cv_score;
+  if (info.trial) j["trial"] = *info.trial;
+  return j;
+}
+
+caf::expected<model_info> model_info_from_json(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("format") || j["format"] != "troupe.model")
+    return invalid("not a troupe.model object");
+  // The field being read, for the message when nlohmann::json throws.
+  std::string name;
+  auto field = [&](const char* key) -> const nlohmann::json& {
+    name = key;
+    return j.at(key);
+  };
+  try {
+    if (field("version") != 1)
+      return invalid("unsupported version " + j["version"].dump());
+    model_info info;
+    info.family = field("family").get<std::string>();
+    if (info.family != "xgboost")
+      return invalid("unknown model family '" + info.family + "'");
+    auto task = parse_task_kind(field("task").get<std::string>());
+    if (!task) return task.error();
+    info.task = *task;
+    info.target = field("target").get<std::string>();
+    info.classes = field("classes").get<std::vector<std::string>>();
+    info.metric = field("metric").get<std::string>();
+    auto params = config_from_json(field("config"));
+    if (!params) return params.error();
+    info.params = std::move(*params);
+    if (!field("rounds").is_number_unsigned())
+      return invalid("field 'rounds' holds " + j["rounds"].dump() +
+                     ", not a count");
+    info.rounds = j["rounds"].get<uint64_t>();
+    if (auto& s = field("cv_score"); !s.is_null())
+      info.cv_score = s.get<double>();
+    info.study = field("study").get<std::string>();
+    if (auto& t = field("trial"); !t.is_null()) {
+      if (!t.is_number_unsigned())
+        return invalid("field 'trial' holds " + t.dump() + ", not an id");
+      info.trial = t.get<trial_id>();
+    }
+    info.xgboost_version = field("xgboost_version").get<std::string>();
+    info.created = field("created").get<std::string>();
+    return info;
+  } catch (const nlohmann::json::out_of_range&) {
+    return invalid("no field '" + name + "'");
+  } catch (const nlohmann::json::exception& e) {
+    return invalid("field '" + name + "': " + e.what());
+  }
+}
+
+// -- saving ------------------------------------------------------------------
+
+caf::error save_model(const std::string& dir, const xgb::booster& model,
+                      const preprocessor& prep, const model_info& info) {
+  if (dir.empty()) return invalid("save model: no directory given");
+  auto dst = plain(dir);
+  std::error_code ec;
+  if (fs::exists(dst, ec) && !fs::is_directory(dst, ec))
+    return invalid("cannot save the model to '" + dir +
+                   "': it exists and is not a directory");
+  auto rounds = model.rounds();
+  if (!rounds) return rounds.error();
+  auto bytes = model.save_bytes("ubj");
+  if (!bytes) return bytes.error();
+  auto meta = info;
+  meta.task = prep.task();
+  meta.target = prep.target();
+  meta.classes = prep.classes();
+  meta.rounds = static_cast<uint64_t>(*rounds);
+  if (meta.xgboost_version.empty()) meta.xgboost_version = xgb::version();
+  if (meta.created.empty()) meta.created = now_utc();
+
+  auto parent = dst.parent_path();
+  if (!parent.empty()) {
+    fs::create_directories(parent, ec);
+    if (ec) return io_error("create directory", parent, ec.value());
+  }
+  auto tmp = temp_beside(dst);
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directory(tmp, ec))
+    return io_error("create directory", tmp, ec.value());
+  auto write_all = [&]() -> caf::error {
+    if (auto err = write_synced(tmp / model_file, bytes->data(), bytes->size()))
+      return err;
+    if (auto err = write_synced(tmp / prep_file, prep.to_json().dump(2) + "\n"))
+      return err;
+    if (auto err = write_synced(tmp / info_file, to_json(meta).dump(2) + "\n"))
+      return err;
+    if (auto err = sync_dir(tmp)) return err;
+    if (auto err = replace_dir(tmp, dst)) return err;
+    return sync_dir(parent);
+  };
+  if (auto err = write_all()) {
+    fs::remove_all(tmp, ec);
+    return err;
+  }
+  return caf::none;
+}
+
+// -- loading -----------------------------------------------------------------
+
+caf::expected<saved_model> saved_model::load(const std::string& dir) {
+  auto where = "model directory '" + dir + "'";
+  auto root = plain(dir);
+  std::error_code ec;
+  if (!fs::exists(root, ec))
+    return make_error(errc::not_found, where + " does not exist");
+  if (!fs::is_directory(root, ec))
+    return invalid(where + " is not a directory");
+  for (auto name : {info_file, prep_file, model_file})
+    if (!fs::exists(root / name, ec))
+      return make_error(errc::not_found,
+                        where + " has no " + name + "; is it a saved model?");
+  auto bad = [&](const std::string& file, const std::string& why) {
+    return invalid(where + ": " + file + ": " + why);
+  };
+
+  auto text = read_text(root / info_file);
+  if (!text) return text.error();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return bad(info_file, "not valid JSON");
+  auto info = model_info_from_json(j);
+  if (!info) return bad(info_file, describe(info.error()));
+
+  text = read_text(root / prep_file);
+  if (!text) return text.error();
+  j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return bad(prep_file, "not valid JSON");
+  auto prep = preprocessor::from_json(j);
+  if (!prep) return bad(prep_file, describe(prep.error()));
+
+  auto b = xgb::booster::load((root / model_file).string());
+  if (!b) return bad(model_file, describe(b.error()));
+  auto rounds = b->rounds();
+  if (!rounds) return bad(model_file, describe(rounds.error()));
+
+  if (info->task != prep->task() || info->target != prep->target() ||
+      info->classes != prep->classes())
+    return invalid(where + ": " + info_file + " (task " +
+                   to_string(info->task) + ", target '" + info->target +
+                   "') does not match " + prep_file + " (task " +
+                   to_string(prep->task()) + ", target '" + prep->target() +
+                   "')");
+  if (info->rounds != static_cast<uint64_t>(*rounds))
+    return invalid(where + ": " + info_file + " says " +
+                   std::to_string(info->rounds) + " rounds, but " + model_file +
+                   " holds " + std::to_string(*rounds));
+  return saved_model{dir, std::move(*b), std::move(*prep), std::move(*info)};
+}
+
+// -- predicting --------------------------------------------------------------
+
+caf::expected<prediction_table> saved_model::predict(const table& t) const {
+  prediction_table out;
+  auto m = prep_.transform(t, &out.warnings);
+  if (!m) return m.error();
+  auto& classes = prep_.classes();
+  out.columns.push_back("prediction");
+  switch (prep_.task()) {
+  case task_kind::binary:
+    out.columns.push_back("p_" + classes[1]);
+    break;
+  case task_kind::multiclass:
+    for (auto& c : classes)
+      out.columns.push_back("p_" + c);
+    break;
+  case task_kind::regression:
+    break;
+  }
+  if (m->rows == 0) return out;
+  auto d = xgb::dmatrix::dense(m->values.data(), m->rows, m->cols);
+  if (!d) return d.error();
+  auto scores = booster_.predict(*d);
+  if (!scores) return scores.error();
+  auto k = prep_.task() == task_kind::multiclass ? classes.size() : size_t{1};
+  if (scores->size() != m->rows * k)
+    return invalid("model directory '" + dir_ + "': the booster gave " +
+                   std::to_string(scores->size()) + " values for " +
+                   std::to_string(m->rows) + " rows of " + t.source +
+                   "; expected " + std::to_string(m->rows * k));
+  out.scores = std::move(*scores);
+  out.prediction.reserve(m->rows);
+  for (size_t r = 0; r < m->rows; ++r) {
+    switch (prep_.task()) {
+    case task_kind::binary:
+      out.prediction.push_back(classes[out.scores[r] >= 0.5f ? 1 : 0]);
+      break;
+    case task_kind::multiclass: {
+      auto* row = out.scores.data() + r * k;
+      size_t best = 0;
+      for (size_t c = 1; c < k; ++c)
+        if (row[c] > row[best]) best = c;
+      out.prediction.push_back(classes[best]);
+      break;
+    }
+    case task_kind::regression:
+      out.prediction.push_back(shortest(out.scores[r]));
+      break;
+    }
+  }
+  return out;
+}
+
+void write_predictions(std::ostream& out, const prediction_table& p) {
+  for (size_t c = 0; c < p.columns.size(); ++c) {
+    if (c > 0) out << ',';
+    write_field(out, p.columns[c]);
+  }
+  out << '\n';
+  auto k = p.columns.size() - 1; // probability columns
+  for (size_t r = 0; r < p.rows(); ++r) {
+    write_field(out, p.prediction[r]);
+    for (size_t c = 0; c < k; ++c)
+      out << ',' << shortest(p.scores[r * k + c]);
+    out << '\n';
+  }
+}
+
+// -- troupe predict ----------------------------------------------------------
+
+int run_predict(const predict_options& opts, std::ostream& out,
+                std::ostream& err) {
+  auto fail = [&](const std::string& msg) {
+    err << "troupe predict: " << msg << '\n';
+    return 1;
+  };
+  auto warn = [&](const std::vector<std::string>& ws) {
+    for (auto& w : ws)
+      err << "troupe predict: warning: " << w << '\n';
+  };
+  if (opts.model_dir.empty())
+    return fail("no model directory given (--model DIR)");
+  if (opts.data_path.empty()) return fail("no data given (--data FILE)");
+  auto model = saved_model::load(opts.model_dir);
+  if (!model) return fail(describe(model.error()));
+  auto t = read_csv(opts.data_path);
+  if (!t) return fail(describe(t.error()));
+  warn(t->warnings);
+  auto p = model->predict(*t);
+  if (!p) return fail(describe(p.error()));
+  warn(p->warnings);
+  if (opts.out_path.empty()) {
+    write_predictions(out, *p);
+    out.flush();
+    if (!out) return fail("cannot write the predictions to stdout");
+    return 0;
+  }
+  auto dst = fs::path{opts.out_path};
+  auto tmp = temp_beside(dst);
+  std::ofstream file{tmp, std::ios::binary | std::ios::trunc};
+  if (!file) return fail(describe(io_error("write", dst)));
+  write_predictions(file, *p);
+  file.close();
+  std::error_code ec;
+  if (!file) {
+    fs::remove(tmp, ec);
+    return fail(describe(io_error("write", dst)));
+  }
+  if (::rename(tmp.c_str(), dst.c_str()) != 0) {
+    auto e = io_error("write", dst);
+    fs::remove(tmp, ec);
+    return fail(describe(e));
+  }
+  return 0;
+}
+
+int run_predict(const predict_options& opts) {
+  return run_predict(opts, std::cout, std::cerr);
+}
+
+} // namespace troupe::automl

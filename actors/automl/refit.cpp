@@ -1,0 +1,148 @@
+#include "actors/automl/refit.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "actors/automl/families.hpp"
+#include "actors/automl/metrics.hpp"
+#include "actors/automl/model.hpp"
+#include "runtime/errors.hpp"
+
+namespace troupe::automl {
+
+namespace {
+
+nlohmann::json number_or_null(double x) {
+  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
+}
+
+} // namespace
+
+caf::expected<refit_result> refit_best(const study_spec& spec,
+                                       const config& params, uint64_t rounds,
+                                       double cv_score, trial_id trial,
+                                       const std::string& out_dir,
+                                       size_t threads) {
+  refit_result out;
+  if (spec.family != "xgboost") return out;
+  auto data = shared_dataset(spec.data_path, spec.target, spec.task);
+  if (!data) return data.error();
+  auto model = refit_xgboost(**data, params, rounds, threads, spec.seed);
+  if (!model) return model.error();
+  model_info info;
+  info.task = (*data)->task;
+  info.target = spec.target;
+  info.metric = spec.metric;
+  info.cv_score = cv_score;
+  info.params = params;
+  info.rounds = rounds;
+  info.study = spec.id;
+  info.trial = trial;
+  auto dir = out_dir + "/best";
+  if (auto err = save_model(dir, *model, (*data)->prep, info)) return err;
+  out.model_dir = std::filesystem::absolute(dir).lexically_normal().string();
+  if (spec.test_path.empty()) return out;
+  auto t = read_csv(spec.test_path);
+  if (!t) return t.error();
+  std::vector<std::string> warnings;
+  auto m = (*data)->prep.transform_labeled(*t, warnings);
+  if (!m) return m.error();
+  auto dm = xgb::dmatrix::dense(m->values.data(), m->rows, m->cols);
+  if (!dm) return dm.error();
+  auto pred = model->predict(*dm);
+  if (!pred) return pred.error();
+  auto classes = is_classification((*data)->task) ? (*data)->classes.size() : 0;
+  auto score = evaluate(spec.metric, m->labels, *pred, classes);
+  if (!score) return score.error();
+  out.test_score = *score;
+  return out;
+}
+
+nlohmann::json study_summary(const study_core& core, const refit_result& r,
+                             int64_t elapsed_ms, const std::string& error) {
+  auto& s = core.spec();
+  auto c = core.counts();
+  nlohmann::json j;
+  j["format"] = "troupe.study-summary";
+  j["version"] = 1;
+  j["study"] = s.id;
+  j["family"] = s.family;
+  j["data"] = s.data_path;
+  j["target"] = s.target;
+  j["task"] = s.task;
+  j["test"] = s.test_path.empty() ? nlohmann::json(nullptr)
+                                  : nlohmann::json(s.test_path);
+  j["metric"] = s.metric;
+  j["direction"] = s.maximize ? "maximize" : "minimize";
+  j["sampler"] = s.sampler;
+  j["scheduler"] = s.scheduler;
+  j["validation"] = s.folds >= 2 ? std::to_string(s.folds) + "-fold"
+                                 : std::string{"holdout 25%"};
+  j["seed"] = s.seed;
+  j["budget_ms"] = s.budget_ms;
+  j["max_trials"] = s.max_trials;
+  j["elapsed_ms"] = elapsed_ms;
+  j["stopped_because"] = core.stop_reason();
+  j["trials"] = {{"total", c.total},       {"complete", c.complete},
+                 {"pruned", c.pruned},     {"failed", c.failed},
+                 {"requeued", c.requeued}, {"paused", c.paused}};
+  auto best = core.best();
+  if (best) {
+    auto& t = core.trials()[*best];
+    double cv = t.rec.value ? *t.rec.value : t.last;
+    j["best"] = {{"trial", *best},
+                 {"state", to_string(t.rec.state)},
+                 {"config", to_json(t.rec.params)},
+                 {"rounds", core.best_step(*best)},
+                 {"cv_score", number_or_null(cv)}};
+  } else {
+    j["best"] = nullptr;
+  }
+  j["test_score"] =
+      r.test_score ? nlohmann::json(*r.test_score) : nlohmann::json(nullptr);
+  j["model_dir"] = r.model_dir.empty() ? nlohmann::json(nullptr)
+                                       : nlohmann::json(r.model_dir);
+  j["error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
+  auto board = nlohmann::json::array();
+  auto ids = core.leaderboard();
+  for (size_t i = 0; i < ids.size() && i < 20; ++i) {
+    auto& t = core.trials()[ids[i]];
+    double v = t.rec.value ? *t.rec.value : t.last;
+    board.push_back({{"trial", ids[i]},
+                     {"state", to_string(t.rec.state)},
+                     {"value", number_or_null(v)},
+                     {"steps", t.steps},
+                     {"config", to_json(t.rec.params)}});
+  }
+  j["leaderboard"] = std::move(board);
+  return j;
+}
+
+caf::error write_json_file(const std::string& path, const nlohmann::json& j) {
+  std::error_code ec;
+  auto parent = std::filesystem::path{path}.parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec)
+    return make_error(errc::io_failure, "cannot create '" + parent.string() +
+                                            "': " + ec.message());
+  auto tmp = path + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out{tmp, std::ios::trunc};
+    if (!out) return make_error(errc::io_failure, "cannot write '" + tmp + "'");
+    out << j.dump(2) << '\n';
+    if (!out.flush())
+      return make_error(errc::io_failure, "cannot write '" + tmp + "'");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return make_error(errc::io_failure,
+                      "cannot rename '" + tmp + "' to '" + path + "'");
+  }
+  return caf::none;
+}
+
+} // namespace troupe::automl

@@ -1,0 +1,42 @@
+#pragma once
+
+// The end of a study: the best configuration refitted on all the training
+// data, saved with its preprocessing, scored on the test file, and the JSON
+// summary. Runs on a detached thread of the study actor.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/automl/study.hpp"
+
+namespace troupe::automl {
+
+/// What the refit produced.
+struct refit_result {
+  std::string model_dir;            ///< OUT/STUDY/best ("" for no model)
+  std::optional<double> test_score; ///< when the spec has a test file
+};
+
+/// Refits `params` for `rounds` steps on all of spec.data_path, saves the
+/// model to `out_dir`/best and scores it on spec.test_path if given.
+/// Families without a model (quadratic) return an empty result.
+caf::expected<refit_result> refit_best(const study_spec& spec,
+                                       const config& params, uint64_t rounds,
+                                       double cv_score, trial_id trial,
+                                       const std::string& out_dir,
+                                       size_t threads);
+
+/// The summary of a finished study (written to OUT/STUDY/summary.json):
+/// spec, counts, the best trial (config, rounds, CV score), the test score,
+/// the model directory and the top of the leaderboard.
+nlohmann::json study_summary(const study_core& core, const refit_result& r,
+                             int64_t elapsed_ms, const std::string& error);
+
+/// Writes `j` to `path` atomically (temporary file, then rename).
+caf::error write_json_file(const std::string& path, const nlohmann::json& j);
+
+} // namespace troupe::automl

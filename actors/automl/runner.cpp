@@ -1,0 +1,226 @@
+// automl.runner: runs trials on detached threads (see service.hpp).
+
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <tuple>
+
+#include <caf/all.hpp>
+
+#include "actors/automl/families.hpp"
+#include "actors/automl/service.hpp"
+#include "actors/automl/wire.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/log.hpp"
+#include "runtime/type_ids.hpp"
+#include "runtime/worker.hpp"
+#include "schemas/automl.capnp.h"
+
+namespace troupe::automl {
+
+namespace {
+
+/// How long a trial waits for its study's answer to a report.
+constexpr auto report_timeout = std::chrono::seconds{60};
+
+struct trial_job {
+  std::string study;
+  trial_id trial = 0;
+  uint32_t attempt = 0;
+  uint32_t slot = 0;
+  config params;
+  uint64_t budget = 0;
+  uint64_t every = 1;
+  std::vector<uint8_t> checkpoint;
+  std::string family;
+  std::string data_path;
+  std::string target;
+  std::string task;
+  std::string metric;
+  uint32_t folds = 0;
+  uint64_t seed = 0;
+  uint32_t threads = 1;
+  double sleep_ms = 0;
+};
+
+caf::expected<trial_job> parse_job(const envelope& env) {
+  return env.visit<schema::TrialAssignment>([](auto a) {
+    trial_job j;
+    j.study = a.getStudy();
+    j.trial = a.getTrial();
+    j.attempt = a.getAttempt();
+    j.slot = a.getSlot();
+    j.params = read_params(a.getParams());
+    j.budget = a.getBudget();
+    j.every = std::max<uint64_t>(1, a.getEvery());
+    auto cp = a.getCheckpoint();
+    j.checkpoint.assign(cp.begin(), cp.end());
+    j.family = a.getFamily();
+    j.data_path = a.getDataPath();
+    j.target = a.getTarget();
+    j.task = a.getTask();
+    j.metric = a.getMetric();
+    j.folds = a.getFolds();
+    j.seed = a.getSeed();
+    j.threads = std::max<uint32_t>(1, a.getThreads());
+    j.sleep_ms = a.getSleepMs();
+    return j;
+  });
+}
+
+/// The end of a trial, sent to its study.
+envelope trial_end(const trial_job& j, schema::TrialEnd::Outcome outcome,
+                   uint64_t steps, double value,
+                   const std::vector<uint8_t>& checkpoint,
+                   const std::string& message, const std::string& node) {
+  return make_envelope<schema::TrialEnd>([&](auto e) {
+    e.setStudy(j.study);
+    e.setTrial(j.trial);
+    e.setAttempt(j.attempt);
+    e.setOutcome(outcome);
+    e.setSteps(steps);
+    e.setValue(value);
+    e.setCheckpoint(kj::arrayPtr(checkpoint.data(), checkpoint.size()));
+    e.setMessage(message);
+    e.setNode(node);
+    e.setSlot(j.slot);
+  });
+}
+
+/// The body of one trial, on its own detached thread.
+void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
+               caf::actor runner, std::shared_ptr<std::atomic<bool>> cancel,
+               std::string node) {
+  using outcome = schema::TrialEnd::Outcome;
+  uint64_t steps = 0;
+  double last = std::nan("");
+  auto finish = [&](outcome o, const std::vector<uint8_t>& cp,
+                    const std::string& msg) {
+    self->send(study, end_atom::value,
+               trial_end(job, o, steps, last, cp, msg, node));
+    self->send(runner, end_atom::value, job.study, job.trial, job.attempt);
+  };
+  auto fail = [&](const caf::error& err) {
+    finish(outcome::FAILED, {}, describe(err));
+  };
+  std::shared_ptr<const dataset> data;
+  if (job.family == "xgboost") {
+    auto d = shared_dataset(job.data_path, job.target, job.task);
+    if (!d) return fail(d.error());
+    data = *d;
+  }
+  train_context ctx;
+  ctx.data = data.get();
+  ctx.metric = job.metric;
+  ctx.valid.folds = job.folds;
+  ctx.valid.seed = job.seed;
+  ctx.threads = job.threads;
+  ctx.cancel = cancel.get();
+  auto tr = make_trainable(job.family, ctx, job.params, job.sleep_ms);
+  if (!tr) return fail(tr.error());
+  auto& model = **tr;
+  if (!job.checkpoint.empty())
+    if (auto r = model.restore(job.checkpoint); !r) return fail(r.error());
+  steps = model.steps();
+  uint64_t target = job.budget;
+  for (;;) {
+    if (cancel->load()) return finish(outcome::CANCELLED, {}, "cancelled");
+    auto next = std::min(target, (model.steps() / job.every + 1) * job.every);
+    auto v = model.train_to(next, UINT64_MAX, nullptr);
+    if (!v) return fail(v.error());
+    steps = model.steps();
+    last = *v;
+    if (cancel->load()) return finish(outcome::CANCELLED, {}, "cancelled");
+    auto report = make_envelope<schema::TrialReport>([&](auto r) {
+      r.setStudy(job.study);
+      r.setTrial(job.trial);
+      r.setAttempt(job.attempt);
+      r.setStep(steps);
+      r.setValue(last);
+    });
+    using action = schema::TrialDecision::Action;
+    std::optional<std::pair<action, uint64_t>> decision;
+    caf::error lost;
+    self->request(study, report_timeout, report_atom::value, report)
+        .receive(
+            [&](const envelope& d) {
+              auto x = d.visit<schema::TrialDecision>([](auto r) {
+                return std::make_pair(r.getAction(), r.getBudget());
+              });
+              if (x)
+                decision = *x;
+              else
+                lost = x.error();
+            },
+            [&](caf::error& err) { lost = std::move(err); });
+    if (!decision)
+      return finish(outcome::FAILED, {},
+                    "the study did not answer a report: " + describe(lost));
+    switch (decision->first) {
+    case action::PROCEED:
+      target = std::max(decision->second, steps + 1);
+      continue;
+    case action::PAUSE: {
+      auto cp = model.checkpoint();
+      if (!cp) return fail(cp.error());
+      return finish(outcome::PAUSED, *cp, "");
+    }
+    case action::STOP:
+    case action::COMPLETE:
+      return finish(outcome::FINISHED, {}, "");
+    }
+  }
+}
+
+struct runner_state {
+  /// (study, trial, attempt) -> its cancel flag
+  std::map<std::tuple<std::string, trial_id, uint32_t>,
+           std::shared_ptr<std::atomic<bool>>>
+      running;
+  std::shared_ptr<spdlog::logger> log = log::get("automl");
+};
+
+caf::behavior runner(worker* self, kind_args args) {
+  auto st = std::make_shared<runner_state>();
+  self->set_exit_handler([=](const caf::exit_msg& msg) {
+    for (auto& [key, flag] : st->running)
+      flag->store(true);
+    self->quit(msg.reason);
+  });
+  return self->with_stats(
+      args, {
+                [=](trial_atom, const envelope& env) -> caf::result<void> {
+                  auto job = parse_job(env);
+                  if (!job) return job.error();
+                  auto study =
+                      caf::actor_cast<caf::actor>(self->current_sender());
+                  if (!study)
+                    return make_error(errc::invalid_argument,
+                                      "a trial assignment needs a sender");
+                  auto flag = std::make_shared<std::atomic<bool>>(false);
+                  st->running[{job->study, job->trial, job->attempt}] = flag;
+                  self->system().spawn<caf::detached>(
+                      run_trial, std::move(*job), study,
+                      caf::actor_cast<caf::actor>(self), flag, args.node);
+                  return caf::unit;
+                },
+                [=](cancel_atom, const std::string& study, uint64_t trial) {
+                  for (auto& [key, flag] : st->running)
+                    if (std::get<0>(key) == study && std::get<1>(key) == trial)
+                      flag->store(true);
+                },
+                [=](end_atom, const std::string& study, uint64_t trial,
+                    uint32_t attempt) {
+                  st->running.erase({study, trial, attempt});
+                },
+            });
+}
+
+} // namespace
+
+caf::behavior automl_runner(worker* self, kind_args args) {
+  return runner(self, std::move(args));
+}
+
+} // namespace troupe::automl

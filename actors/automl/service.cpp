@@ -1,0 +1,348 @@
+// automl.service: the study journal, the studies and the cluster's slots
+// (protocol in service.hpp).
+
+#include "actors/automl/service.hpp"
+
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include <caf/all.hpp>
+
+#include "actors/automl/broker.hpp"
+#include "actors/automl/study_actor.hpp"
+#include "runtime/cluster.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/log.hpp"
+#include "runtime/node.hpp"
+#include "runtime/type_ids.hpp"
+#include "runtime/worker.hpp"
+#include "schemas/automl.capnp.h"
+#include "schemas/cluster.capnp.h"
+
+namespace troupe::automl {
+
+caf::behavior automl_runner(worker* self, kind_args args);
+
+namespace {
+
+constexpr auto request_timeout = std::chrono::seconds{30};
+
+struct service_state {
+  std::string data_dir;
+  std::shared_ptr<study_journal> journal;
+  caf::error journal_error;
+  slot_broker broker;
+  caf::actor directory;
+  struct node_entry {
+    uint32_t slots = 0;
+    caf::actor runner;
+  };
+  std::map<std::string, node_entry> nodes;
+  struct study_entry {
+    caf::actor actor;
+    double weight = 1;
+  };
+  std::map<std::string, study_entry> studies;
+  std::shared_ptr<spdlog::logger> log = log::get("automl");
+};
+
+using state_ptr = std::shared_ptr<service_state>;
+
+void dispatch(worker* self, const state_ptr& st) {
+  while (auto g = st->broker.next()) {
+    auto n = st->nodes.find(g->slot.node);
+    auto s = st->studies.find(g->study);
+    if (n == st->nodes.end() || s == st->studies.end()) {
+      st->broker.release(g->study, g->slot);
+      st->broker.set_wants(g->study, false);
+      continue;
+    }
+    self->send(s->second.actor, grant_atom::value, g->slot.node, g->slot.index,
+               n->second.runner);
+  }
+}
+
+void node_gone(worker* self, const state_ptr& st, const std::string& node,
+               const std::string& why) {
+  if (!st->nodes.count(node)) return;
+  st->nodes.erase(node);
+  auto lost = st->broker.remove_node(node);
+  st->log->warn("automl: node {} gone ({}), {} slot(s) in use lost", node, why,
+                lost.size());
+  for (auto& [id, s] : st->studies)
+    self->send(s.actor, lost_atom::value, node);
+  dispatch(self, st);
+}
+
+void node_joined(worker* self, const state_ptr& st, const std::string& node,
+                 uint32_t slots) {
+  if (slots == 0) return; // nothing to run there
+  auto name = std::string{runner_kind} + "." + node;
+  self->request(st->directory, request_timeout, caf::spawn_atom::value,
+                std::string{runner_kind}, node, std::string{}, name)
+      .then(
+          [=](const envelope&) {
+            self->request(st->directory, request_timeout, lookup_atom::value,
+                          name)
+                .then(
+                    [=](const caf::actor& runner) {
+                      self->monitor(runner);
+                      st->nodes[node] = {slots, runner};
+                      st->broker.add_node(node, slots);
+                      st->log->info("automl: runner on {} with {} slot(s)",
+                                    node, slots);
+                      dispatch(self, st);
+                    },
+                    [=](caf::error& err) {
+                      st->log->warn("automl: no runner on {}: {}", node,
+                                    describe(err));
+                    });
+          },
+          [=](caf::error& err) {
+            st->log->warn("automl: cannot start a runner on {}: {}", node,
+                          describe(err));
+          });
+}
+
+caf::error ensure_journal(const state_ptr& st) {
+  if (st->journal) return caf::none;
+  auto j = study_journal::open(st->data_dir + "/journal", false);
+  if (!j) return j.error();
+  st->journal = std::move(*j);
+  return caf::none;
+}
+
+caf::result<envelope> status_of(worker* self, const caf::actor& study,
+                                uint64_t board) {
+  auto rp = self->make_response_promise<envelope>();
+  self->request(study, request_timeout, status_atom::value, board)
+      .then([rp](const envelope& e) mutable { rp.deliver(e); },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+caf::expected<std::string> ref_of(const envelope& env) {
+  return env.visit<schema::StudyRef>(
+      [](auto r) { return std::string{r.getId().cStr()}; });
+}
+
+/// Starts a study actor for `spec` (with its journal replayed if `replay`).
+caf::result<envelope> launch(worker* self, const state_ptr& st,
+                             const study_spec& spec, double weight,
+                             const replayed_study* replay) {
+  auto core = study_core::make(spec, replay, wall_ms());
+  if (!core) return core.error();
+  study_init init;
+  init.core = std::move(*core);
+  init.journal = st->journal;
+  init.service = caf::actor_cast<caf::actor>(self);
+  init.out_dir =
+      spec.out_dir.empty() ? st->data_dir + "/" + spec.id : spec.out_dir;
+  init.weight = weight;
+  auto actor = spawn_study(self->system(), std::move(init));
+  self->monitor(actor);
+  st->studies[spec.id] = {actor, weight};
+  st->broker.add_study(spec.id, weight);
+  st->log->info("automl: study {} {} (sampler {}, scheduler {}, weight {})",
+                spec.id, replay ? "resumed" : "started", spec.sampler,
+                spec.scheduler, weight);
+  return status_of(self, actor, 0);
+}
+
+caf::behavior service(worker* self, kind_args args) {
+  auto st = std::make_shared<service_state>();
+  st->data_dir = args.config.empty() ? std::string{"."} : args.config;
+  if (auto err = ensure_journal(st)) {
+    st->journal_error = err;
+    st->log->error("automl: {}", describe(err));
+  }
+  if (auto h = self->system().registry().get(directory_registry_key))
+    st->directory = caf::actor_cast<caf::actor>(h);
+  if (st->directory) {
+    self->request(st->directory, caf::infinite, subscribe_atom::value)
+        .then(
+            [=](const envelope& snap) {
+              (void)snap.visit<schema::Snapshot>([&](auto s) {
+                for (auto n : s.getNodes())
+                  node_joined(self, st, n.getName(), n.getSlots());
+              });
+            },
+            [=](caf::error& err) {
+              st->log->error("automl: cannot watch the directory: {}",
+                             describe(err));
+            });
+  } else {
+    st->log->error("automl: no directory in this process");
+  }
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    for (auto& [node, n] : st->nodes)
+      if (n.runner && n.runner.address() == dm.source) {
+        auto name = node;
+        node_gone(self, st, name, "its runner stopped");
+        return;
+      }
+    for (auto i = st->studies.begin(); i != st->studies.end(); ++i)
+      if (i->second.actor.address() == dm.source) {
+        st->broker.remove_study(i->first);
+        st->studies.erase(i);
+        dispatch(self, st);
+        return;
+      }
+  });
+  return self->with_stats(
+      args,
+      {
+          [=](event_atom, const envelope& ev) {
+            (void)ev.visit<schema::DirectoryEvent>([&](auto e) {
+              using K = schema::DirectoryEvent::Kind;
+              std::string node = e.getNode().getName();
+              if (e.getKind() == K::NODE_JOINED)
+                node_joined(self, st, node, e.getNode().getSlots());
+              else if (e.getKind() == K::NODE_LEFT)
+                node_gone(self, st, node, e.getReason());
+            });
+          },
+          [=](wants_atom, const std::string& study, bool wants) {
+            st->broker.set_wants(study, wants);
+            dispatch(self, st);
+          },
+          [=](release_atom, const std::string& study, const std::string& node,
+              uint32_t slot, bool wants) {
+            st->broker.release(study, {node, slot});
+            st->broker.set_wants(study, wants);
+            dispatch(self, st);
+          },
+          [=](submit_atom, const envelope& env) -> caf::result<envelope> {
+            if (st->journal_error) return st->journal_error;
+            double weight = 1;
+            // The nested spec, re-wrapped as a message of its own.
+            auto full = env.visit<schema::StudySubmit>([&](auto s) {
+              weight = s.getWeight() > 0 ? s.getWeight() : 1;
+              capnp::MallocMessageBuilder mb;
+              mb.setRoot(s.getSpec());
+              return envelope::of<schema::StudySpec>(mb);
+            });
+            if (!full) return full.error();
+            auto spec = spec_from(*full);
+            if (!spec) return spec.error();
+            if (spec->id == "journal")
+              return make_error(errc::invalid_argument,
+                                "study id 'journal' is reserved");
+            if (auto err = validate(*spec)) return err;
+            if (st->studies.count(spec->id))
+              return make_error(errc::already_exists,
+                                "study " + spec->id + " is already running");
+            if (auto r = st->journal->create(spec->id, to_envelope(*spec)); !r)
+              return r.error();
+            return launch(self, st, *spec, weight, nullptr);
+          },
+          [=](resume_atom, const envelope& env) -> caf::result<envelope> {
+            if (st->journal_error) return st->journal_error;
+            auto id = ref_of(env);
+            if (!id) return id.error();
+            if (st->studies.count(*id))
+              return make_error(errc::already_exists,
+                                "study " + *id + " is already loaded");
+            auto stored = st->journal->spec(*id);
+            if (!stored) return stored.error();
+            auto spec = spec_from(*stored);
+            if (!spec) return spec.error();
+            auto replay = st->journal->replay(*id);
+            if (!replay) return replay.error();
+            return launch(self, st, *spec, 1, &*replay);
+          },
+          [=](status_atom, const envelope& env) -> caf::result<envelope> {
+            auto id = ref_of(env);
+            if (!id) return id.error();
+            auto i = st->studies.find(*id);
+            if (i == st->studies.end())
+              return make_error(errc::not_found,
+                                "no study '" + *id +
+                                    "' is loaded (see `studies`; stored "
+                                    "studies continue with resume)");
+            return status_of(self, i->second.actor, 20);
+          },
+          [=](stop_atom, const envelope& env) -> caf::result<envelope> {
+            auto id = ref_of(env);
+            if (!id) return id.error();
+            auto i = st->studies.find(*id);
+            if (i == st->studies.end())
+              return make_error(errc::not_found,
+                                "no study '" + *id + "' is loaded");
+            self->send(i->second.actor, stop_atom::value,
+                       std::string{"stopped by request"});
+            return status_of(self, i->second.actor, 0);
+          },
+          [=](list_atom, const envelope&) -> caf::result<envelope> {
+            struct pending_t {
+              caf::response_promise rp;
+              size_t left = 0;
+              std::map<std::string, envelope> got;
+              std::vector<std::string> stored;
+            };
+            auto p = std::make_shared<pending_t>();
+            p->rp = self->make_response_promise();
+            if (st->journal)
+              if (auto ids = st->journal->studies())
+                for (auto& id : *ids)
+                  if (!st->studies.count(id)) p->stored.push_back(id);
+            auto finish = [p] {
+              p->rp.deliver(make_envelope<schema::StudyList>([&](auto b) {
+                auto list = b.initStudies(
+                    static_cast<unsigned>(p->got.size() + p->stored.size()));
+                unsigned i = 0;
+                for (auto& [id, e] : p->got) {
+                  (void)e.template visit<schema::StudyStatus>(
+                      [&](auto s) { list.setWithCaveats(i, s); });
+                  ++i;
+                }
+                for (auto& id : p->stored) {
+                  list[i].setId(id);
+                  list[i].setState("stored");
+                  ++i;
+                }
+              }));
+            };
+            p->left = st->studies.size();
+            if (p->left == 0) {
+              finish();
+              return p->rp;
+            }
+            for (auto& [id, s] : st->studies) {
+              auto name = id;
+              self->request(s.actor, request_timeout, status_atom::value,
+                            uint64_t{0})
+                  .then(
+                      [=](const envelope& e) {
+                        p->got.emplace(name, e);
+                        if (--p->left == 0) finish();
+                      },
+                      [=](caf::error&) {
+                        if (--p->left == 0) finish();
+                      });
+            }
+            return p->rp;
+          },
+      });
+}
+
+} // namespace
+
+void register_kinds(caf::actor_system_config& cfg) {
+  cfg.add_actor_type(service_kind, service);
+  cfg.add_actor_type(runner_kind, automl_runner);
+  mark_service_kind(service_kind);
+  mark_service_kind(runner_kind);
+  register_schema<schema::StudySpec>();
+  register_schema<schema::StudySubmit>();
+  register_schema<schema::StudyRef>();
+  register_schema<schema::StudyStatus>();
+  register_schema<schema::StudyList>();
+  register_schema<schema::TrialAssignment>();
+  register_schema<schema::TrialReport>();
+  register_schema<schema::TrialDecision>();
+  register_schema<schema::TrialEnd>();
+}
+
+} // namespace troupe::automl

@@ -1,0 +1,723 @@
+#include "actors/automl/study.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "actors/automl/metrics.hpp"
+#include "actors/automl/random_sampler.hpp"
+#include "actors/automl/tpe.hpp"
+#include "runtime/errors.hpp"
+#include "schemas/automl.capnp.h"
+
+namespace troupe::automl {
+
+namespace {
+
+std::string fmt_double(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", x);
+  return buf;
+}
+
+bool is_id_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+         c == '.';
+}
+
+} // namespace
+
+std::string to_string(study_phase x) {
+  switch (x) {
+  case study_phase::running:
+    return "running";
+  case study_phase::stopping:
+    return "stopping";
+  case study_phase::finished:
+    return "finished";
+  }
+  return "?";
+}
+
+std::string to_string(trial_state x) {
+  switch (x) {
+  case trial_state::pending:
+    return "pending";
+  case trial_state::running:
+    return "running";
+  case trial_state::paused:
+    return "paused";
+  case trial_state::complete:
+    return "complete";
+  case trial_state::pruned:
+    return "pruned";
+  case trial_state::failed:
+    return "failed";
+  }
+  return "?";
+}
+
+envelope to_envelope(const study_spec& s) {
+  return make_envelope<schema::StudySpec>([&](auto b) {
+    b.setId(s.id);
+    b.setDataPath(s.data_path);
+    b.setTarget(s.target);
+    b.setTestPath(s.test_path);
+    b.setMetric(s.metric);
+    b.setMaximize(s.maximize);
+    b.setSampler(s.sampler);
+    b.setScheduler(s.scheduler);
+    b.setBudgetMs(s.budget_ms);
+    b.setMaxTrials(s.max_trials);
+    b.setSeed(s.seed);
+    b.setSpace(s.space);
+    b.setTask(s.task);
+    b.setCreatedMs(s.created_ms);
+    std::vector<std::pair<std::string, std::string>> opts{
+        {"family", s.family},
+        {"folds", std::to_string(s.folds)},
+        {"max_resource", std::to_string(s.max_resource)},
+        {"min_resource", std::to_string(s.min_resource)},
+        {"eta", std::to_string(s.eta)},
+        {"every", std::to_string(s.every)},
+        {"threads", std::to_string(s.threads)},
+        {"out_dir", s.out_dir},
+        {"space_format", s.space_format},
+        {"sleep_ms", fmt_double(s.sleep_ms)},
+    };
+    auto list = b.initOptions(static_cast<unsigned>(opts.size()));
+    for (unsigned i = 0; i < opts.size(); ++i) {
+      list[i].setKey(opts[i].first);
+      list[i].setValue(opts[i].second);
+    }
+  });
+}
+
+caf::expected<study_spec> spec_from(const envelope& env) {
+  caf::error bad;
+  auto r = env.visit<schema::StudySpec>([&](auto b) {
+    study_spec s;
+    s.id = b.getId();
+    s.data_path = b.getDataPath();
+    s.target = b.getTarget();
+    s.test_path = b.getTestPath();
+    s.metric = b.getMetric();
+    s.maximize = b.getMaximize();
+    s.sampler = b.getSampler();
+    s.scheduler = b.getScheduler();
+    s.budget_ms = b.getBudgetMs();
+    s.max_trials = b.getMaxTrials();
+    s.seed = b.getSeed();
+    s.space = b.getSpace();
+    s.task = b.getTask();
+    s.created_ms = b.getCreatedMs();
+    for (auto kv : b.getOptions()) {
+      std::string k = kv.getKey();
+      std::string v = kv.getValue();
+      auto number = [&](auto& out) {
+        try {
+          size_t used = 0;
+          auto x = std::stoull(v, &used);
+          if (used != v.size()) throw std::invalid_argument{v};
+          out = static_cast<std::decay_t<decltype(out)>>(x);
+        } catch (const std::exception&) {
+          bad = make_error(errc::invalid_argument,
+                           "study spec option '" + k + "' = '" + v +
+                               "' is not a non-negative integer");
+        }
+      };
+      if (k == "family")
+        s.family = v;
+      else if (k == "folds")
+        number(s.folds);
+      else if (k == "max_resource")
+        number(s.max_resource);
+      else if (k == "min_resource")
+        number(s.min_resource);
+      else if (k == "eta")
+        number(s.eta);
+      else if (k == "every")
+        number(s.every);
+      else if (k == "threads")
+        number(s.threads);
+      else if (k == "out_dir")
+        s.out_dir = v;
+      else if (k == "space_format")
+        s.space_format = v;
+      else if (k == "sleep_ms")
+        s.sleep_ms = std::strtod(v.c_str(), nullptr);
+      else
+        bad = make_error(errc::invalid_argument,
+                         "study spec has an unknown option '" + k + "'");
+    }
+    return s;
+  });
+  if (!r) return r.error();
+  if (bad) return bad;
+  return std::move(*r);
+}
+
+caf::error validate(const study_spec& s) {
+  auto fail = [](const std::string& what) {
+    return make_error(errc::invalid_argument, "study: " + what);
+  };
+  if (s.id.empty() || s.id.size() > 64 ||
+      !std::all_of(s.id.begin(), s.id.end(), is_id_char) || s.id[0] == '.')
+    return fail("id '" + s.id +
+                "' is invalid: use 1-64 characters from [A-Za-z0-9._-]");
+  if (s.family == "xgboost") {
+    if (s.data_path.empty()) return fail("no training data (--data)");
+    if (s.target.empty()) return fail("no target column (--target)");
+  } else if (s.family != "quadratic") {
+    return fail("unknown model family '" + s.family +
+                "' (known: xgboost, quadratic)");
+  }
+  if (auto m = find_metric(s.metric); !m && s.family == "xgboost")
+    return fail(describe(m.error()));
+  if (s.sampler != "tpe" && s.sampler != "random")
+    return fail("sampler '" + s.sampler + "' is not tpe or random");
+  if (s.scheduler != "asha" && s.scheduler != "hyperband" &&
+      s.scheduler != "bohb" && s.scheduler != "median" && s.scheduler != "none")
+    return fail("scheduler '" + s.scheduler +
+                "' is not asha, hyperband, bohb, median or none");
+  if (s.max_resource == 0) return fail("max_resource must be >= 1");
+  if (s.min_resource == 0 || s.min_resource > s.max_resource)
+    return fail("min_resource must be in [1, max_resource]");
+  if (s.eta < 2) return fail("eta must be >= 2");
+  if (s.every == 0) return fail("every must be >= 1");
+  if (s.folds == 1 || s.folds > 20) return fail("folds must be 0 or 2..20");
+  if (s.space_format != "json" && s.space_format != "toml")
+    return fail("space format '" + s.space_format + "' is not json or toml");
+  if (!(s.sleep_ms >= 0)) return fail("sleep_ms must be >= 0");
+  return caf::none;
+}
+
+caf::expected<std::unique_ptr<study_core>>
+study_core::make(const study_spec& spec, const replayed_study* replay,
+                 int64_t now_ms) {
+  if (auto err = validate(spec)) return err;
+  std::unique_ptr<study_core> st{new study_core};
+  st->spec_ = spec;
+  st->dir_ = spec.maximize ? direction::maximize : direction::minimize;
+  st->started_ms_ = now_ms;
+  st->rng_.seed(spec.seed);
+  auto space = load_space(spec.family);
+  if (!space) return space.error();
+  if (!spec.space.empty()) {
+    space = apply_space_text(*space, spec.space, spec.space_format,
+                             "the study's space");
+    if (!space) return space.error();
+  }
+  st->space_ = std::move(*space);
+  if (spec.sampler == "tpe")
+    st->sampler_ = std::make_unique<tpe_sampler>();
+  else
+    st->sampler_ = std::make_unique<random_sampler>();
+  budget_options opts;
+  opts.dir = st->dir_;
+  opts.min_resource = spec.min_resource;
+  opts.max_resource = spec.max_resource;
+  opts.eta = spec.eta;
+  config_sources sources;
+  auto* raw = st.get();
+  st->bohb_model_ = std::make_unique<tpe_sampler>();
+  sources.random = [raw] {
+    random_sampler r;
+    return r.suggest(raw->space_, {}, raw->dir_, raw->rng_);
+  };
+  sources.model = [raw](uint64_t, const std::vector<trial_record>& obs) {
+    return raw->bohb_model_->suggest(raw->space_, obs, raw->dir_, raw->rng_);
+  };
+  auto sched = make_scheduler(spec.scheduler, opts, sources, spec.seed);
+  if (!sched) return sched.error();
+  st->sched_ = std::move(*sched);
+  if (replay) {
+    bool feed = spec.scheduler == "asha" || spec.scheduler == "median" ||
+                spec.scheduler == "none";
+    for (auto& [id, rec] : replay->trials) {
+      if (id != st->trials_.size())
+        return make_error(errc::malformed_message,
+                          "study " + spec.id + ": journal skips trial " +
+                              std::to_string(st->trials_.size()));
+      trial_info t;
+      t.rec = rec;
+      for (auto& [step, v] : rec.intermediate) {
+        t.steps = std::max(t.steps, step);
+        t.last = v;
+      }
+      st->trials_.push_back(std::move(t));
+      st->history_.push_back(rec);
+    }
+    for (auto& t : st->trials_) {
+      auto id = t.rec.id;
+      if (st->terminal(t)) {
+        if (!feed) continue;
+        st->sched_->on_trial_add(id, t.rec.params, -1);
+        for (auto& [step, v] : t.rec.intermediate)
+          if (step < spec.max_resource)
+            (void)st->sched_->on_result(id, step, v);
+        if (t.rec.state == trial_state::complete && t.rec.value)
+          st->sched_->on_complete(id, *t.rec.value);
+        else
+          st->sched_->on_error(id);
+        continue;
+      }
+      // Running, paused or pending when the process died: again, once.
+      t.requeues++;
+      t.attempt++;
+      t.rec.state = trial_state::pending;
+      t.rec.intermediate.clear();
+      t.steps = 0;
+      t.last = std::numeric_limits<double>::quiet_NaN();
+      st->history_[id] = t.rec;
+      trial_event ev;
+      ev.trial = id;
+      ev.kind = event_kind::requeued;
+      ev.at_ms = now_ms;
+      ev.message = "the study was resumed";
+      st->emit(std::move(ev));
+      st->requeued_.push_back(id);
+    }
+  }
+  return st;
+}
+
+void study_core::emit(trial_event ev) {
+  events_.push_back(std::move(ev));
+}
+
+std::vector<trial_event> study_core::take_events() {
+  std::vector<trial_event> out;
+  out.swap(events_);
+  return out;
+}
+
+bool study_core::terminal(const trial_info& t) const {
+  auto s = t.rec.state;
+  return s == trial_state::complete || s == trial_state::pruned ||
+         s == trial_state::failed;
+}
+
+bool study_core::can_start_new() const {
+  return !requeued_.empty() || spec_.max_trials == 0 ||
+         trials_.size() < spec_.max_trials;
+}
+
+trial_id study_core::add_trial(config params, int64_t now_ms) {
+  trial_info t;
+  t.rec.id = trials_.size();
+  t.rec.params = std::move(params);
+  t.rec.state = trial_state::pending;
+  trial_event ev;
+  ev.trial = t.rec.id;
+  ev.kind = event_kind::created;
+  ev.params = t.rec.params;
+  ev.at_ms = now_ms;
+  emit(std::move(ev));
+  history_.push_back(t.rec);
+  trials_.push_back(std::move(t));
+  return trials_.back().rec.id;
+}
+
+trial_assignment study_core::assign(trial_info& t, uint64_t budget,
+                                    std::vector<uint8_t> from,
+                                    const std::string& node, uint32_t slot,
+                                    int64_t now_ms) {
+  t.rec.state = trial_state::running;
+  history_[t.rec.id].state = trial_state::running;
+  t.node = node;
+  t.slot = slot;
+  t.budget = std::min(std::max<uint64_t>(budget, 1), spec_.max_resource);
+  t.attempt++;
+  t.start_checkpoint = from;
+  trial_event ev;
+  ev.trial = t.rec.id;
+  ev.kind = event_kind::started;
+  ev.node = node;
+  ev.step = t.budget;
+  ev.at_ms = now_ms;
+  emit(std::move(ev));
+  trial_assignment a;
+  a.id = t.rec.id;
+  a.attempt = t.attempt;
+  a.params = t.rec.params;
+  a.budget = t.budget;
+  a.checkpoint = std::move(from);
+  a.node = node;
+  a.slot = slot;
+  return a;
+}
+
+void study_core::end_trial(trial_info& t, trial_state st,
+                           const std::string& message, int64_t now_ms) {
+  t.rec.state = st;
+  t.message = message;
+  t.checkpoint.clear();
+  t.checkpoint.shrink_to_fit();
+  t.start_checkpoint.clear();
+  t.start_checkpoint.shrink_to_fit();
+  t.resume_to.reset();
+  trial_event ev;
+  ev.trial = t.rec.id;
+  ev.at_ms = now_ms;
+  ev.message = message;
+  switch (st) {
+  case trial_state::complete:
+    ev.kind = event_kind::completed;
+    ev.value = t.rec.value ? *t.rec.value : t.last;
+    break;
+  case trial_state::failed:
+    ev.kind = event_kind::failed;
+    break;
+  default:
+    ev.kind = event_kind::pruned;
+    break;
+  }
+  emit(std::move(ev));
+  history_[t.rec.id] = t.rec;
+}
+
+void study_core::drop_pruned(int64_t now_ms) {
+  for (auto id : sched_->take_pruned()) {
+    if (id >= trials_.size()) continue;
+    auto& t = trials_[id];
+    if (t.rec.state == trial_state::paused)
+      end_trial(t, trial_state::pruned,
+                "stopped by " + std::string{sched_->name()}, now_ms);
+  }
+}
+
+bool study_core::wants_slots(int64_t now_ms) const {
+  if (phase_ != study_phase::running || sched_done_) return false;
+  if (spec_.budget_ms > 0 &&
+      now_ms - started_ms_ >= static_cast<int64_t>(spec_.budget_ms))
+    return true; // place() will notice and stop the study
+  if (!ready_.empty() || can_start_new()) return true;
+  return std::any_of(trials_.begin(), trials_.end(), [](const trial_info& t) {
+    return t.rec.state == trial_state::paused;
+  });
+}
+
+std::optional<trial_assignment>
+study_core::place(const std::string& node, uint32_t slot, int64_t now_ms) {
+  (void)tick(now_ms);
+  if (phase_ != study_phase::running) return std::nullopt;
+  drop_pruned(now_ms);
+  while (!ready_.empty()) {
+    auto id = ready_.front();
+    ready_.pop_front();
+    auto& t = trials_[id];
+    if (terminal(t)) continue;
+    if (t.resume_to) {
+      auto budget = *t.resume_to;
+      t.resume_to.reset();
+      return assign(t, budget, std::move(t.checkpoint), node, slot, now_ms);
+    }
+    return assign(t, t.budget, t.start_checkpoint, node, slot, now_ms);
+  }
+  if (sched_done_) return std::nullopt;
+  for (int guard = 0; guard < 64; ++guard) {
+    if (!can_start_new() &&
+        std::none_of(trials_.begin(), trials_.end(), [](const trial_info& t) {
+          return t.rec.state == trial_state::paused;
+        }))
+      return std::nullopt;
+    auto w = sched_->next();
+    drop_pruned(now_ms);
+    switch (w.what) {
+    case work::kind::wait:
+      return std::nullopt;
+    case work::kind::done:
+      sched_done_ = true;
+      maybe_finish(now_ms);
+      return std::nullopt;
+    case work::kind::resume: {
+      if (w.id >= trials_.size()) continue;
+      auto& t = trials_[w.id];
+      if (t.rec.state == trial_state::paused)
+        return assign(t, w.budget, std::move(t.checkpoint), node, slot, now_ms);
+      if (t.rec.state == trial_state::running) t.resume_to = w.budget;
+      continue; // its checkpoint is on the way; ready_ takes it then
+    }
+    case work::kind::start: {
+      if (!can_start_new()) return std::nullopt;
+      trial_id id;
+      if (!requeued_.empty()) {
+        id = requeued_.front();
+        requeued_.pop_front();
+      } else {
+        auto params = w.params
+                          ? std::move(*w.params)
+                          : sampler_->suggest(space_, history_, dir_, rng_);
+        id = add_trial(std::move(params), now_ms);
+      }
+      auto& t = trials_[id];
+      sched_->on_trial_add(id, t.rec.params, w.bracket);
+      return assign(t, w.budget, {}, node, slot, now_ms);
+    }
+    }
+  }
+  return std::nullopt;
+}
+
+study_core::answer study_core::on_report(trial_id id, uint32_t attempt,
+                                         uint64_t step, double value,
+                                         int64_t now_ms) {
+  answer stop{answer::stop, 0};
+  if (id >= trials_.size()) return stop;
+  auto& t = trials_[id];
+  if (t.attempt != attempt || t.rec.state != trial_state::running) return stop;
+  t.steps = step;
+  t.last = value;
+  t.rec.intermediate[step] = value;
+  history_[id].intermediate[step] = value;
+  trial_event ev;
+  ev.trial = id;
+  ev.kind = event_kind::reported;
+  ev.step = step;
+  ev.value = value;
+  ev.at_ms = now_ms;
+  emit(std::move(ev));
+  if (phase_ != study_phase::running) return stop;
+  if (!std::isfinite(value)) {
+    sched_->on_error(id);
+    end_trial(t, trial_state::failed,
+              "the metric is not finite at step " + std::to_string(step),
+              now_ms);
+    return stop;
+  }
+  if (step >= spec_.max_resource) {
+    t.rec.value = value;
+    history_[id].value = value;
+    sched_->on_complete(id, value);
+    end_trial(t, trial_state::complete, "", now_ms);
+    return {answer::complete, 0};
+  }
+  auto d = sched_->on_result(id, step, value);
+  switch (d.what) {
+  case action::proceed: {
+    auto budget = std::min(std::max(d.budget, step + 1), spec_.max_resource);
+    t.budget = budget;
+    return {answer::proceed, budget};
+  }
+  case action::pause:
+    return {answer::pause, 0};
+  case action::stop:
+    end_trial(t, trial_state::pruned,
+              "stopped by " + std::string{sched_->name()} + " at step " +
+                  std::to_string(step),
+              now_ms);
+    return stop;
+  }
+  return stop;
+}
+
+bool study_core::on_end(trial_id id, uint32_t attempt, trial_outcome outcome,
+                        uint64_t steps, double value,
+                        std::vector<uint8_t> checkpoint,
+                        const std::string& message, int64_t now_ms) {
+  if (id >= trials_.size()) return false;
+  auto& t = trials_[id];
+  if (t.attempt != attempt) return false;
+  t.steps = std::max(t.steps, steps);
+  if (t.rec.state == trial_state::running) {
+    switch (outcome) {
+    case trial_outcome::finished:
+      if (phase_ != study_phase::running) {
+        end_trial(t, trial_state::pruned, stop_reason_, now_ms);
+      } else if (std::isfinite(value)) {
+        // It ended on its own before max_resource (e.g. no more rounds).
+        t.rec.value = value;
+        history_[id].value = value;
+        sched_->on_complete(id, value);
+        end_trial(t, trial_state::complete, "", now_ms);
+      } else {
+        sched_->on_error(id);
+        end_trial(t, trial_state::failed, "ended without a result", now_ms);
+      }
+      break;
+    case trial_outcome::paused:
+      if (phase_ != study_phase::running) {
+        end_trial(t, trial_state::pruned, stop_reason_, now_ms);
+        break;
+      }
+      t.rec.state = trial_state::paused;
+      history_[id].state = trial_state::paused;
+      t.checkpoint = std::move(checkpoint);
+      {
+        trial_event ev;
+        ev.trial = id;
+        ev.kind = event_kind::paused;
+        ev.step = steps;
+        ev.at_ms = now_ms;
+        emit(std::move(ev));
+      }
+      if (t.resume_to) ready_.push_back(id);
+      break;
+    case trial_outcome::failed:
+      sched_->on_error(id);
+      end_trial(t, trial_state::failed, message, now_ms);
+      break;
+    case trial_outcome::cancelled:
+      sched_->on_error(id);
+      end_trial(t, trial_state::pruned,
+                stop_reason_.empty() ? "cancelled" : stop_reason_, now_ms);
+      break;
+    }
+  }
+  drop_pruned(now_ms);
+  maybe_finish(now_ms);
+  return true;
+}
+
+std::vector<trial_id> study_core::node_lost(const std::string& node,
+                                            int64_t now_ms) {
+  std::vector<trial_id> out;
+  for (auto& t : trials_) {
+    if (t.rec.state != trial_state::running || t.node != node) continue;
+    t.attempt++; // whatever the lost attempt still sends is now stale
+    t.requeues++;
+    t.rec.state = trial_state::pending;
+    history_[t.rec.id].state = trial_state::pending;
+    trial_event ev;
+    ev.trial = t.rec.id;
+    ev.kind = event_kind::requeued;
+    ev.node = node;
+    ev.at_ms = now_ms;
+    ev.message = "node " + node + " was lost";
+    emit(std::move(ev));
+    out.push_back(t.rec.id);
+    if (phase_ == study_phase::running)
+      ready_.push_back(t.rec.id);
+    else
+      end_trial(t, trial_state::pruned, stop_reason_, now_ms);
+  }
+  maybe_finish(now_ms);
+  return out;
+}
+
+std::vector<trial_id> study_core::stop(const std::string& why, int64_t now_ms) {
+  std::vector<trial_id> running;
+  if (phase_ != study_phase::running) return running;
+  phase_ = study_phase::stopping;
+  stop_reason_ = why;
+  for (auto& t : trials_) {
+    if (t.rec.state == trial_state::running)
+      running.push_back(t.rec.id);
+    else if (t.rec.state == trial_state::paused ||
+             t.rec.state == trial_state::pending)
+      end_trial(t, trial_state::pruned, why, now_ms);
+  }
+  ready_.clear();
+  requeued_.clear();
+  maybe_finish(now_ms);
+  return running;
+}
+
+std::vector<trial_id> study_core::tick(int64_t now_ms) {
+  if (phase_ == study_phase::running && spec_.budget_ms > 0 &&
+      now_ms - started_ms_ >= static_cast<int64_t>(spec_.budget_ms))
+    return stop("time budget spent", now_ms);
+  return {};
+}
+
+void study_core::maybe_finish(int64_t now_ms) {
+  bool any_running =
+      std::any_of(trials_.begin(), trials_.end(), [](const trial_info& t) {
+        return t.rec.state == trial_state::running;
+      });
+  if (any_running) return;
+  if (phase_ == study_phase::stopping) {
+    phase_ = study_phase::finished;
+    return;
+  }
+  if (phase_ != study_phase::running || !ready_.empty()) return;
+  if (!sched_done_ && can_start_new()) return;
+  // No new trials may start: only promotions of paused trials remain.
+  if (!sched_done_) {
+    for (int guard = 0; guard < 64; ++guard) {
+      auto w = sched_->next();
+      if (w.what != work::kind::resume || w.id >= trials_.size()) break;
+      auto& t = trials_[w.id];
+      if (t.rec.state != trial_state::paused) continue;
+      t.resume_to = w.budget;
+      ready_.push_back(w.id);
+    }
+    if (!ready_.empty()) return;
+  }
+  stop_reason_ =
+      sched_done_ ? "the scheduler has no more work" : "trial budget reached";
+  for (auto& t : trials_)
+    if (t.rec.state == trial_state::paused ||
+        t.rec.state == trial_state::pending)
+      end_trial(t, trial_state::pruned, "the study ended", now_ms);
+  phase_ = study_phase::finished;
+}
+
+study_counts study_core::counts() const {
+  study_counts c;
+  c.total = trials_.size();
+  for (auto& t : trials_) {
+    c.requeued += t.requeues;
+    switch (t.rec.state) {
+    case trial_state::pending:
+      ++c.pending;
+      break;
+    case trial_state::running:
+      ++c.running;
+      break;
+    case trial_state::paused:
+      ++c.paused;
+      break;
+    case trial_state::complete:
+      ++c.complete;
+      break;
+    case trial_state::pruned:
+      ++c.pruned;
+      break;
+    case trial_state::failed:
+      ++c.failed;
+      break;
+    }
+  }
+  return c;
+}
+
+std::vector<trial_id> study_core::leaderboard() const {
+  std::vector<trial_id> ids;
+  for (auto& t : trials_) {
+    double v = t.rec.value ? *t.rec.value : t.last;
+    if (std::isfinite(v)) ids.push_back(t.rec.id);
+  }
+  auto key = [&](trial_id id) {
+    auto& t = trials_[id];
+    bool complete = t.rec.state == trial_state::complete && t.rec.value;
+    double v = complete ? *t.rec.value : t.last;
+    return std::make_tuple(complete ? 0 : 1, to_loss(dir_, v), id);
+  };
+  std::stable_sort(ids.begin(), ids.end(),
+                   [&](trial_id a, trial_id b) { return key(a) < key(b); });
+  return ids;
+}
+
+std::optional<trial_id> study_core::best() const {
+  auto ids = leaderboard();
+  if (ids.empty()) return std::nullopt;
+  return ids.front();
+}
+
+uint64_t study_core::best_step(trial_id id) const {
+  auto& t = trials_.at(id);
+  uint64_t step = t.steps;
+  double best = std::numeric_limits<double>::infinity();
+  for (auto& [s, v] : t.rec.intermediate) {
+    auto loss = to_loss(dir_, v);
+    if (loss < best) {
+      best = loss;
+      step = s;
+    }
+  }
+  return std::max<uint64_t>(step, 1);
+}
+
+} // namespace troupe::automl

@@ -1,0 +1,235 @@
+#pragma once
+
+// A study's search state as a plain class: the spec, the sampler, the trial
+// scheduler, every trial and what runs where. The study actor
+// (service.hpp) adapts messages to it; tests drive it directly with a
+// clock they control. It records every change as journal events, which the
+// actor appends to the study journal after each call.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/automl/journal.hpp"
+#include "actors/automl/sampler.hpp"
+#include "actors/automl/space.hpp"
+#include "actors/automl/trial_scheduler.hpp"
+#include "runtime/envelope.hpp"
+
+namespace troupe::automl {
+
+/// Everything that defines a study (the C++ form of schema::StudySpec).
+struct study_spec {
+  std::string id;
+  /// Model family: "xgboost", or the synthetic "quadratic" (tests, benches).
+  std::string family = "xgboost";
+  std::string data_path;
+  std::string target;
+  std::string test_path;
+  /// "" until the data is read: then binary | multiclass | regression.
+  std::string task;
+  std::string metric;
+  bool maximize = false;
+  std::string sampler = "tpe";
+  std::string scheduler = "asha";
+  uint64_t budget_ms = 0;  ///< wall-clock budget, 0 = none
+  uint64_t max_trials = 0; ///< trial budget, 0 = none
+  uint64_t seed = 0;
+  /// The user's space file text (JSON or TOML, see space_format); empty:
+  /// the family's default space.
+  std::string space;
+  std::string space_format = "json";
+  int64_t created_ms = 0;
+  /// Validation: 0/1 holdout, >= 2 k-fold.
+  uint32_t folds = 3;
+  /// Fidelity: steps (boosting rounds) of a full trial, the smallest rung,
+  /// the reduction factor and the report interval.
+  uint64_t max_resource = 243;
+  uint64_t min_resource = 9;
+  uint64_t eta = 3;
+  uint64_t every = 9;
+  /// Threads per slot.
+  uint32_t threads = 1;
+  /// Where the best model and the summary go ("" = the service's data
+  /// directory / studies / id).
+  std::string out_dir;
+  /// Synthetic families: milliseconds each step sleeps.
+  double sleep_ms = 0;
+};
+
+/// The StudySpec envelope of a spec, and back (errors name the field).
+envelope to_envelope(const study_spec& spec);
+caf::expected<study_spec> spec_from(const envelope& env);
+
+/// Checks a spec: names, metric, sampler, scheduler, budgets. The error
+/// names the field and the value.
+caf::error validate(const study_spec& spec);
+
+/// A trial placed on a slot: what the runner gets.
+struct trial_assignment {
+  trial_id id = 0;
+  uint32_t attempt = 0;
+  config params;
+  uint64_t budget = 0;
+  /// Empty: train from scratch.
+  std::vector<uint8_t> checkpoint;
+  std::string node;
+  uint32_t slot = 0;
+};
+
+/// How a trial left its slot (mirrors schema::TrialEnd::Outcome).
+enum class trial_outcome { finished, paused, failed, cancelled };
+
+/// The study's overall state.
+enum class study_phase { running, stopping, finished };
+
+/// Counters for progress bars and status replies.
+struct study_counts {
+  uint64_t total = 0;
+  uint64_t complete = 0;
+  uint64_t running = 0;
+  uint64_t pending = 0;
+  uint64_t paused = 0;
+  uint64_t pruned = 0;
+  uint64_t failed = 0;
+  uint64_t requeued = 0;
+};
+
+/// One trial as the study keeps it.
+struct trial_info {
+  trial_record rec;
+  /// Steps trained so far (from reports).
+  uint64_t steps = 0;
+  /// The last reported value, NaN if none.
+  double last = std::numeric_limits<double>::quiet_NaN();
+  std::string node;
+  uint32_t slot = 0;
+  uint32_t attempt = 0;
+  /// Whether it was ever re-queued (a trial is re-queued at most once per
+  /// loss of its node or of the study's process).
+  uint64_t requeues = 0;
+  /// The budget of its current assignment.
+  uint64_t budget = 0;
+  /// What its current assignment started from (to re-queue it as it was).
+  std::vector<uint8_t> start_checkpoint;
+  /// Paused trials: the state to resume from.
+  std::vector<uint8_t> checkpoint;
+  /// Paused trials waiting for their checkpoint to be resumed to `budget`.
+  std::optional<uint64_t> resume_to;
+  std::string message;
+};
+
+/// A study's search state.
+class study_core {
+public:
+  /// Builds the sampler, scheduler and space of `spec`, and, when `replay`
+  /// is given, takes over its trials: finished ones are kept (and fed to
+  /// resource-aware schedulers that can take them: asha, median), running
+  /// and paused ones are re-queued once to start again from scratch.
+  static caf::expected<std::unique_ptr<study_core>>
+  make(const study_spec& spec, const replayed_study* replay, int64_t now_ms);
+
+  const study_spec& spec() const { return spec_; }
+  study_phase phase() const { return phase_; }
+  direction dir() const { return dir_; }
+
+  /// Work for a free slot on `node`; nullopt if there is none now (the
+  /// scheduler waits, the budget is spent, or the study is stopping).
+  std::optional<trial_assignment> place(const std::string& node, uint32_t slot,
+                                        int64_t now_ms);
+
+  /// Whether place() could give work now.
+  bool wants_slots(int64_t now_ms) const;
+
+  /// A running trial reported `value` at `step`; the answer is the
+  /// scheduler's (or stop/complete). Stale attempts are told to stop.
+  struct answer {
+    enum kind { proceed, pause, stop, complete } what = proceed;
+    uint64_t budget = 0;
+  };
+  answer on_report(trial_id id, uint32_t attempt, uint64_t step, double value,
+                   int64_t now_ms);
+
+  /// A trial left its slot. Stale attempts are ignored (returns false).
+  bool on_end(trial_id id, uint32_t attempt, trial_outcome outcome,
+              uint64_t steps, double value, std::vector<uint8_t> checkpoint,
+              const std::string& message, int64_t now_ms);
+
+  /// `node` is gone: its running trials go back to the queue, each exactly
+  /// once per loss. Returns them.
+  std::vector<trial_id> node_lost(const std::string& node, int64_t now_ms);
+
+  /// Stops the study: no new trials; returns the running trials (to be sent
+  /// a stop message). Idempotent.
+  std::vector<trial_id> stop(const std::string& why, int64_t now_ms);
+
+  /// Checks the time budget: past it, stops the study (see stop()).
+  std::vector<trial_id> tick(int64_t now_ms);
+
+  /// The journal events recorded since the last call.
+  std::vector<trial_event> take_events();
+
+  /// Trials by id.
+  const std::vector<trial_info>& trials() const { return trials_; }
+  study_counts counts() const;
+
+  /// The best trial: the best complete one, else the best last value of any.
+  std::optional<trial_id> best() const;
+  /// The step at which the best trial had its best value (for a refit).
+  uint64_t best_step(trial_id id) const;
+
+  /// Trial ids ordered best first (trials with a value only).
+  std::vector<trial_id> leaderboard() const;
+
+  /// Why the study stopped ("" while running).
+  const std::string& stop_reason() const { return stop_reason_; }
+
+  int64_t started_ms() const { return started_ms_; }
+
+private:
+  study_core() = default;
+  void emit(trial_event ev);
+  trial_id add_trial(config params, int64_t now_ms);
+  trial_assignment assign(trial_info& t, uint64_t budget,
+                          std::vector<uint8_t> from, const std::string& node,
+                          uint32_t slot, int64_t now_ms);
+  void end_trial(trial_info& t, trial_state st, const std::string& message,
+                 int64_t now_ms);
+  void drop_pruned(int64_t now_ms);
+  void maybe_finish(int64_t now_ms);
+  bool can_start_new() const;
+  bool terminal(const trial_info& t) const;
+
+  study_spec spec_;
+  direction dir_ = direction::minimize;
+  search_space space_;
+  std::unique_ptr<sampler> sampler_;
+  std::unique_ptr<trial_scheduler> sched_;
+  std::unique_ptr<sampler> bohb_model_;
+  std::mt19937_64 rng_;
+  std::vector<trial_info> trials_;
+  /// For the sampler: every trial's record, index = id (kept in sync).
+  std::vector<trial_record> history_;
+  /// Trials to start before any new one (re-queued at resume).
+  std::deque<trial_id> requeued_;
+  /// Trials to place as they are (re-queued after a node loss, or paused
+  /// trials whose checkpoint arrived after the scheduler resumed them).
+  std::deque<trial_id> ready_;
+  std::vector<trial_event> events_;
+  study_phase phase_ = study_phase::running;
+  std::string stop_reason_;
+  int64_t started_ms_ = 0;
+  bool sched_done_ = false;
+};
+
+std::string to_string(study_phase x);
+std::string to_string(trial_state x);
+
+} // namespace troupe::automl
