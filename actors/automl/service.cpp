@@ -4,6 +4,7 @@
 #include "actors/automl/service.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -152,7 +153,10 @@ caf::result<envelope> launch(worker* self, const state_ptr& st,
 
 caf::behavior service(worker* self, kind_args args) {
   auto st = std::make_shared<service_state>();
-  st->data_dir = args.config.empty() ? std::string{"."} : args.config;
+  st->data_dir = std::filesystem::absolute(
+                     args.config.empty() ? std::string{"."} : args.config)
+                     .lexically_normal()
+                     .string();
   if (auto err = ensure_journal(st)) {
     st->journal_error = err;
     st->log->error("automl: {}", describe(err));
@@ -175,6 +179,11 @@ caf::behavior service(worker* self, kind_args args) {
   } else {
     st->log->error("automl: no directory in this process");
   }
+  // Studies are not linked to the service; they go when it goes.
+  self->attach_functor([st] {
+    for (auto& [id, s] : st->studies)
+      caf::anon_send_exit(s.actor, caf::exit_reason::user_shutdown);
+  });
   self->set_down_handler([=](const caf::down_msg& dm) {
     for (auto& [node, n] : st->nodes)
       if (n.runner && n.runner.address() == dm.source) {
