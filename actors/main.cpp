@@ -118,10 +118,13 @@ int main(int argc, char** argv) {
                          "binary|multiclass|regression (default: inferred)");
   auto* budget_opt = automl_cmd->add_option(
       "--budget", am.budget, "wall-clock budget: 90s, 10m, 1h (default 10m)");
+  budget_opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   automl_cmd->add_option("--trials", sp.max_trials, "trial budget")
       ->excludes(budget_opt);
-  automl_cmd->add_option("--slots", am.slots,
-                         "embedded: parallel trials (default: one per core)");
+  automl_cmd
+      ->add_option("--slots", am.slots,
+                   "embedded: parallel trials (default: one per core)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   automl_cmd
       ->add_option("--scheduler", sp.scheduler,
                    "asha|hyperband|bohb|median|none")
