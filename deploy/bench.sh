@@ -19,7 +19,9 @@
 #   TROUPE_BUILD_DIR    build folder [<repo>/build]; configured with
 #                       `cmake -S . -B DIR -G Ninja` if it has no CMakeCache
 #   TROUPE_BUILD_LOCK   if set, a file that serializes builds (flock)
-#   TROUPE_BENCH_TIMEOUT  seconds one benchmark may run [180]
+#   TROUPE_BENCH_TIMEOUT  seconds one benchmark may run [180, or what the
+#                       benchmark's source declares on a line
+#                       "// bench-timeout: SECONDS"]
 #   TROUPE_BENCH_NO_SAVE  if set, print only; leave results/ untouched
 #   TROUPE_SKIP_DEPS    if set, do not run install-deps.sh (offline, or no
 #                       root nor sudo)
@@ -120,7 +122,13 @@ run_one() {
   local out=$tmp_out
   echo "$PROG: running $name" >&2
   local rc=0
-  timeout --kill-after=10 "$TIMEOUT" "$bin" "$@" >"$out" || rc=$?
+  local limit=$TIMEOUT declared
+  if [[ -z ${TROUPE_BENCH_TIMEOUT:-} ]]; then
+    declared=$(sed -n 's|^// bench-timeout: \([0-9][0-9]*\)$|\1|p' \
+      "$REPO/tests/bench/$name.cpp" | head -n 1)
+    [[ -z $declared ]] || limit=$declared
+  fi
+  timeout --kill-after=10 "$limit" "$bin" "$@" >"$out" || rc=$?
   cat "$out"
   ((rc == 0)) || die "$name exited with status $rc"
   valid_json "$out" "$name" || die "$name printed no valid JSON result line"

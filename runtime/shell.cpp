@@ -251,13 +251,23 @@ shell::outcome shell::run_script(const std::string& text) {
 shell::outcome shell::execute(const std::string& command) {
   using handler = outcome (shell::*)(const args&);
   static const std::map<std::string, handler> handlers{
-      {"help", &shell::cmd_help},     {"nodes", &shell::cmd_nodes},
-      {"actors", &shell::cmd_actors}, {"kinds", &shell::cmd_kinds},
-      {"spawn", &shell::cmd_spawn},   {"send", &shell::cmd_send},
-      {"stats", &shell::cmd_stats},   {"stop", &shell::cmd_stop},
-      {"watch", &shell::cmd_watch},   {"wait-nodes", &shell::cmd_wait_nodes},
-      {"ping", &shell::cmd_ping},     {"shutdown", &shell::cmd_shutdown},
-      {"quit", &shell::cmd_quit},     {"exit", &shell::cmd_quit},
+      {"help", &shell::cmd_help},
+      {"nodes", &shell::cmd_nodes},
+      {"actors", &shell::cmd_actors},
+      {"kinds", &shell::cmd_kinds},
+      {"spawn", &shell::cmd_spawn},
+      {"send", &shell::cmd_send},
+      {"stats", &shell::cmd_stats},
+      {"stop", &shell::cmd_stop},
+      {"watch", &shell::cmd_watch},
+      {"wait-nodes", &shell::cmd_wait_nodes},
+      {"ping", &shell::cmd_ping},
+      {"shutdown", &shell::cmd_shutdown},
+      {"quit", &shell::cmd_quit},
+      {"exit", &shell::cmd_quit},
+      {"studies", &shell::cmd_studies},
+      {"study", &shell::cmd_study},
+      {"stop-study", &shell::cmd_stop_study},
   };
   auto text = trim(command);
   if (text.empty() || text[0] == '#') return outcome::ok;
@@ -642,10 +652,15 @@ std::vector<std::string> shell::completions(const std::string& before,
       words.back().find('=') == std::string::npos)
     return {}; // completing an option's value
   static const std::vector<std::string> no_args{
-      "help", "nodes", "actors",   "kinds", "watch",
-      "ping", "quit",  "shutdown", "exit",  "wait-nodes"};
+      "help", "nodes",    "actors", "kinds",      "watch",  "ping",
+      "quit", "shutdown", "exit",   "wait-nodes", "studies"};
   if (std::find(no_args.begin(), no_args.end(), cmd) != no_args.end())
     return {};
+  if (cmd == "study" || cmd == "stop-study") {
+    if (!positional.empty()) return {};
+    refresh_studies();
+    return complete(word, study_ids_);
+  }
   refresh_names();
   auto both = cache_.actors;
   both.insert(both.end(), cache_.nodes.begin(), cache_.nodes.end());

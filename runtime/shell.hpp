@@ -5,6 +5,7 @@
 // Layers, each testable on its own:
 //   split_commands / tokenize / complete / format_table  pure text functions
 //   command_table                                       names and usages
+//   format_studies / format_study / format_study_line   AutoML replies as text
 //   shell          runs command lines against a shell_backend and writes to
 //                  the streams of a shell_env (fakes in tests)
 //   run_shell      connects a cluster_client, picks -c, stdin or readline
@@ -69,6 +70,28 @@ const std::vector<command_info>& command_table();
 
 /// The text `help` prints.
 std::string help_text();
+
+// -- AutoML studies -----------------------------------------------------------
+// The shell reaches the "automl" service on the head through the gateway's
+// `send` (protocol: actors/automl/service.hpp, schemas/automl.capnp).
+
+/// Renders a StudyList (the answer to `list`) as the `studies` table: ID
+/// STATE TRIALS DONE RUNNING PRUNED FAILED BEST ELAPSED, one row per study,
+/// then "N studies". Stored studies (not loaded) show "-" for their numbers.
+/// An error if `list` holds no StudyList.
+caf::expected<std::string> format_studies(const envelope& list);
+
+/// Renders a StudyStatus (the answer to `status`) as `study ID` prints it:
+/// its fields as aligned "key  value" lines, then the leaderboard (RANK TRIAL
+/// STATE VALUE STEPS NODE CONFIG, best first). An error if `status` holds no
+/// StudyStatus.
+caf::expected<std::string> format_study(const envelope& status);
+
+/// Renders a StudyStatus as one line ("study ID: STATE, N trials (...)").
+caf::expected<std::string> format_study_line(const envelope& status);
+
+/// The study ids of a StudyList, in its order.
+caf::expected<std::vector<std::string>> study_ids(const envelope& list);
 
 // -- the shell ----------------------------------------------------------------
 
@@ -146,7 +169,8 @@ public:
 
   /// Completions of `word` where `before` is the line up to it: command
   /// names for the first word, otherwise actor and node names (kinds for
-  /// spawn's KIND, options after "--"). Names are cached for about 1 s.
+  /// spawn's KIND, study ids for study and stop-study, options after "--").
+  /// Names are cached for about 1 s.
   std::vector<std::string> completions(const std::string& before,
                                        const std::string& word);
 
@@ -165,6 +189,9 @@ private:
   outcome cmd_wait_nodes(const args& a);
   outcome cmd_ping(const args& a);
   outcome cmd_shutdown(const args& a);
+  outcome cmd_studies(const args& a);
+  outcome cmd_study(const args& a);
+  outcome cmd_stop_study(const args& a);
   outcome cmd_quit(const args& a);
 
   /// Prints `usage: ...` of `name` to err and returns failed.
@@ -175,6 +202,12 @@ private:
   outcome fail(const std::string& text);
 
   void refresh_names();
+  /// Sends (op, StudyRef{id}) to the "automl" service; errors are worded
+  /// for people (the service is not running, or the service's message).
+  caf::expected<envelope> ask_automl(const std::string& op,
+                                     const std::string& id);
+  /// Refreshes study_ids_ for completion (at most about once a second).
+  void refresh_studies();
 
   shell_backend& backend_;
   shell_env env_;
@@ -190,6 +223,11 @@ private:
     std::vector<std::string> kinds;
   };
   name_cache cache_;
+
+  /// Study ids of the last `studies` listing (or completion refresh).
+  std::vector<std::string> study_ids_;
+  std::chrono::steady_clock::time_point studies_fetched_;
+  bool studies_valid_ = false;
 };
 
 } // namespace troupe

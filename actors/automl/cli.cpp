@@ -247,6 +247,8 @@ caf::error prepare_spec(automl_options& o) {
   return caf::none;
 }
 
+} // namespace
+
 caf::expected<envelope> submit_envelope(const study_spec& spec, double weight) {
   auto inner = to_envelope(spec);
   return inner.visit<schema::StudySpec>([&](auto r) {
@@ -260,8 +262,6 @@ caf::expected<envelope> submit_envelope(const study_spec& spec, double weight) {
 envelope ref_envelope(const std::string& id) {
   return make_envelope<schema::StudyRef>([&](auto b) { b.setId(id); });
 }
-
-} // namespace
 
 caf::expected<uint64_t> parse_duration_ms(const std::string& text) {
   auto bad = [&] {

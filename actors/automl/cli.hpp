@@ -28,6 +28,11 @@ struct automl_options {
   bool quiet = false; ///< no progress bar
 };
 
+/// The payloads of the service's "submit" op (a StudySubmit) and of its
+/// "status", "stop" and "resume" ops (a StudyRef).
+caf::expected<envelope> submit_envelope(const study_spec& spec, double weight);
+envelope ref_envelope(const std::string& id);
+
 /// Parses a duration: "10m", "90s", "1h", "250ms", or a number of seconds.
 caf::expected<uint64_t> parse_duration_ms(const std::string& text);
 

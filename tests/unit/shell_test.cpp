@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/errors.hpp"
+#include "schemas/automl.capnp.h"
 #include "schemas/common.capnp.h"
 
 using namespace std::chrono_literals;
@@ -72,8 +73,14 @@ public:
 
   size_t nodes_calls = 0;
   size_t watch_calls = 0;
+  /// Answers send() instead of echoing a TextMessage when set.
+  std::function<caf::expected<troupe::envelope>(const troupe::envelope&)>
+      answer;
+
+  size_t send_calls = 0;
   words spawned; ///< kind, where, config, name
   std::string sent_actor, sent_op, sent_text;
+  troupe::envelope sent_payload;
   std::string stopped;
   bool shut_down = false;
 
@@ -107,9 +114,12 @@ public:
   caf::expected<troupe::envelope> send(const std::string& actor,
                                        const troupe::envelope& payload,
                                        const std::string& op) override {
+    ++send_calls;
     if (failure) return failure;
     sent_actor = actor;
     sent_op = op;
+    sent_payload = payload;
+    if (answer) return answer(payload);
     auto text = payload.visit<troupe::schema::TextMessage>(
         [](auto msg) { return std::string{msg.getText().cStr()}; });
     if (!text) return text.error();
@@ -339,7 +349,7 @@ TEST_CASE("every command in the table is understood", "[shell]") {
   }
   CHECK(count_lines_with(f.err.str(), "unknown command") == 0);
   // Those that need arguments say how to use them.
-  CHECK(count_lines_with(f.err.str(), "usage: ") == 4);
+  CHECK(count_lines_with(f.err.str(), "usage: ") == 6);
 }
 
 TEST_CASE("nodes prints a table and a count", "[shell]") {
@@ -567,8 +577,9 @@ TEST_CASE("a failing command makes the script fail", "[shell]") {
 
 TEST_CASE("the first word completes to command names", "[shell]") {
   fixture f;
-  CHECK(f.sh.completions("", "s") ==
-        words{"send", "shutdown", "spawn", "stats", "stop"});
+  CHECK(f.sh.completions("", "s") == words{"send", "shutdown", "spawn", "stats",
+                                           "stop", "stop-study", "studies",
+                                           "study"});
   CHECK(f.sh.completions("nodes; ", "w") == words{"wait-nodes", "watch"});
   CHECK(f.sh.completions("help ", "ki") == words{"kinds"});
 }
@@ -599,4 +610,279 @@ TEST_CASE("completion caches names for about a second", "[shell]") {
   f.now += 1500ms;
   CHECK(f.sh.completions("stats ", "h") == words{"head", "hub"});
   CHECK(f.backend.nodes_calls == 2);
+}
+
+// -- AutoML studies -----------------------------------------------------------
+
+namespace {
+
+using troupe::schema::StudyList;
+using troupe::schema::StudyStatus;
+
+/// Study "s1" while it runs: 57 trials, the best AUC 0.931237 from trial 12,
+/// 63.4 s into a 10 min budget.
+void fill_running(StudyStatus::Builder b) {
+  b.setId("s1");
+  b.setState("running");
+  b.setMetric("auc");
+  b.setMaximize(true);
+  b.setElapsedMs(63'400);
+  b.setBudgetMs(600'000);
+  b.setTotalTrials(57);
+  b.setDone(40);
+  b.setRunning(2);
+  b.setPruned(10);
+  b.setFailed(5);
+  b.setRequeued(1);
+  b.setHasBest(true);
+  b.setBestValue(0.931237);
+  b.setBestTrial(12);
+  b.setWeight(1);
+}
+
+/// s1 with a leaderboard: a complete trial with a float, an int and a
+/// category parameter, and a running one without a value.
+troupe::envelope running_status() {
+  return troupe::make_envelope<StudyStatus>([](StudyStatus::Builder b) {
+    fill_running(b);
+    auto board = b.initLeaderboard(2);
+    board[0].setId(12);
+    board[0].setState("complete");
+    board[0].setValue(0.931237);
+    board[0].setSteps(243);
+    board[0].setNode("head");
+    auto p = board[0].initParams(3);
+    p[0].setName("eta");
+    p[0].setReal(0.0312345);
+    p[1].setName("max_depth");
+    p[1].setInteger(6);
+    p[2].setName("booster");
+    p[2].setCategory("gbtree");
+    board[1].setId(7);
+    board[1].setState("running");
+    board[1].setValue(std::nan(""));
+    board[1].setSteps(9);
+    auto q = board[1].initParams(2);
+    q[0].setName("eta");
+    q[0].setReal(0.1);
+    q[1].setName("lambda");
+    q[1].setReal(1234.5678);
+  });
+}
+
+/// s1 running, "done" finished with a model and no best, "old" only stored.
+troupe::envelope study_list() {
+  return troupe::make_envelope<StudyList>([](StudyList::Builder b) {
+    auto xs = b.initStudies(3);
+    fill_running(xs[0]);
+    xs[1].setId("done");
+    xs[1].setState("finished");
+    xs[1].setMetric("rmse");
+    xs[1].setElapsedMs(3'725'000);
+    xs[1].setTotalTrials(200);
+    xs[1].setDone(180);
+    xs[1].setPruned(20);
+    xs[2].setId("old");
+    xs[2].setState("stored");
+  });
+}
+
+std::string ref_id(const troupe::envelope& e) {
+  auto id = e.visit<troupe::schema::StudyRef>(
+      [](auto r) { return std::string{r.getId().cStr()}; });
+  return id ? *id : "<not a StudyRef: " + troupe::describe(id.error()) + ">";
+}
+
+} // namespace
+
+TEST_CASE("studies shows one aligned row per study", "[shell][automl]") {
+  auto text = troupe::format_studies(study_list());
+  REQUIRE(text);
+  auto lines = lines_of(*text);
+  REQUIRE(lines.size() == 5);
+  CHECK(lines[0] ==
+        "ID    STATE     TRIALS  DONE  RUNNING  PRUNED  FAILED  BEST         "
+        "ELAPSED");
+  CHECK(lines[1] ==
+        "s1    running   57      40    2        10      5       auc 0.93124  "
+        "1:03");
+  // No best trial: "-"; over an hour: H:MM:SS.
+  CHECK(lines[2] ==
+        "done  finished  200     180   0        20      0       -            "
+        "1:02:05");
+  // A stored study has no numbers to show.
+  CHECK(lines[3] ==
+        "old   stored    -       -     -        -       -       -            "
+        "-");
+  CHECK(lines[4] == "3 studies");
+}
+
+TEST_CASE("an empty study list says so", "[shell][automl]") {
+  auto empty =
+      troupe::make_envelope<StudyList>([](StudyList::Builder b) { (void)b; });
+  auto text = troupe::format_studies(empty);
+  REQUIRE(text);
+  CHECK_THAT(*text, Catch::EndsWith("\n0 studies\n"));
+  auto ids = troupe::study_ids(study_list());
+  REQUIRE(ids);
+  CHECK(*ids == words{"s1", "done", "old"});
+}
+
+TEST_CASE("study shows its fields and the leaderboard", "[shell][automl]") {
+  auto text = troupe::format_study(running_status());
+  REQUIRE(text);
+  CHECK(*text == "study     s1\n"
+                 "state     running\n"
+                 "metric    auc (higher is better)\n"
+                 "best      0.93124 (trial 12)\n"
+                 "trials    57: 40 done, 2 running, 10 pruned, 5 failed, "
+                 "0 paused\n"
+                 "requeued  1\n"
+                 "elapsed   1:03\n"
+                 "budget    10:00\n"
+                 "weight    1\n"
+                 "\n"
+                 "RANK  TRIAL  STATE     AUC      STEPS  NODE  CONFIG\n"
+                 "1     12     complete  0.93124  243    head  eta=0.03123 "
+                 "max_depth=6 booster=gbtree\n"
+                 "2     7      running   -        9      -     eta=0.1 "
+                 "lambda=1235\n");
+}
+
+TEST_CASE("a finished study shows its model dir, message and budget",
+          "[shell][automl]") {
+  auto status = troupe::make_envelope<StudyStatus>([](StudyStatus::Builder b) {
+    b.setId("s2");
+    b.setState("finished");
+    b.setMetric("rmse");
+    b.setMaxTrials(200);
+    b.setBudgetMs(90'000);
+    b.setModelDir("/data/s2/best");
+    b.setMessage("stopped by request");
+  });
+  auto text = troupe::format_study(status);
+  REQUIRE(text);
+  auto lines = lines_of(*text);
+  CHECK(count_lines_with(*text, "metric     rmse (lower is better)") == 1);
+  CHECK(count_lines_with(*text, "best       -") == 1);
+  CHECK(count_lines_with(*text, "budget     1:30 or 200 trials") == 1);
+  CHECK(count_lines_with(*text, "model dir  /data/s2/best") == 1);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.back() == "no trial has a result yet");
+  CHECK(lines[lines.size() - 2] == "message    stopped by request");
+}
+
+TEST_CASE("the status line sums a study up", "[shell][automl]") {
+  auto line = troupe::format_study_line(running_status());
+  REQUIRE(line);
+  CHECK(*line == "study s1: running, 57 trials (40 done, 2 running, 10 "
+                 "pruned, 5 failed), best auc 0.93124 (trial 12), elapsed "
+                 "1:03\n");
+}
+
+TEST_CASE("rendering another payload is an error naming both types",
+          "[shell][automl]") {
+  auto text = troupe::make_envelope<troupe::schema::TextMessage>(
+      [](auto m) { m.setText("hi"); });
+  auto list = troupe::format_studies(text);
+  REQUIRE_FALSE(list);
+  CHECK_THAT(troupe::describe(list.error()),
+             Catch::Contains("TextMessage") && Catch::Contains("StudyList"));
+  CHECK_FALSE(troupe::format_study(study_list()));
+  CHECK_FALSE(troupe::format_study_line(text));
+}
+
+TEST_CASE("studies, study and stop-study ask the automl service",
+          "[shell][automl]") {
+  fixture f;
+  f.backend.answer = [&](const troupe::envelope&) {
+    return f.backend.sent_op == "list" ? study_list() : running_status();
+  };
+  REQUIRE(f.sh.execute("studies") == shell::outcome::ok);
+  CHECK(f.backend.sent_actor == "automl");
+  CHECK(f.backend.sent_op == "list");
+  CHECK(ref_id(f.backend.sent_payload).empty());
+  CHECK_THAT(f.out.str(), Catch::Contains("\n3 studies\n"));
+
+  f.out.str("");
+  REQUIRE(f.sh.execute("study s1") == shell::outcome::ok);
+  CHECK(f.backend.sent_op == "status");
+  CHECK(ref_id(f.backend.sent_payload) == "s1");
+  CHECK_THAT(f.out.str(), Catch::StartsWith("study     s1\n") &&
+                              Catch::Contains("RANK  TRIAL"));
+
+  f.out.str("");
+  REQUIRE(f.sh.execute("stop-study s1") == shell::outcome::ok);
+  CHECK(f.backend.sent_op == "stop");
+  CHECK(ref_id(f.backend.sent_payload) == "s1");
+  CHECK_THAT(f.out.str(), Catch::StartsWith("study s1: running, 57 trials"));
+  CHECK(f.err.str().empty());
+}
+
+TEST_CASE("study commands without the service say it is not running",
+          "[shell][automl]") {
+  fixture f;
+  // What cluster_client::send returns when no actor has the name.
+  f.backend.failure = troupe::make_error(
+      troupe::errc::invalid_argument,
+      "send to automl: no actor named 'automl' is registered");
+  CHECK(f.sh.execute("studies") == shell::outcome::failed);
+  CHECK(f.sh.execute("study s1") == shell::outcome::failed);
+  CHECK(f.err.str() ==
+        "error: the AutoML service is not running: no actor named 'automl' "
+        "is registered (the head starts it)\n"
+        "error: the AutoML service is not running: no actor named 'automl' "
+        "is registered (the head starts it)\n");
+  CHECK(f.out.str().empty());
+}
+
+TEST_CASE("an unknown study prints the service's message", "[shell][automl]") {
+  fixture f;
+  f.backend.failure = troupe::make_error(
+      troupe::errc::invalid_argument,
+      "send to automl: actor 'automl' answered no study 'nope' is loaded");
+  CHECK(f.sh.execute("study nope") == shell::outcome::failed);
+  CHECK(f.sh.execute("stop-study nope") == shell::outcome::failed);
+  CHECK(f.err.str() == "error: no study 'nope' is loaded\n"
+                       "error: no study 'nope' is loaded\n");
+}
+
+TEST_CASE("a reply of the wrong type fails the command", "[shell][automl]") {
+  fixture f; // the fake echoes a TextMessage
+  f.backend.answer = [](const troupe::envelope&) {
+    return troupe::make_envelope<troupe::schema::TextMessage>(
+        [](auto m) { m.setText("?"); });
+  };
+  CHECK(f.sh.execute("studies") == shell::outcome::failed);
+  CHECK_THAT(f.err.str(),
+             Catch::StartsWith("error: ") && Catch::Contains("StudyList"));
+  CHECK(f.out.str().empty());
+}
+
+TEST_CASE("study commands check their arguments", "[shell][automl]") {
+  fixture f;
+  CHECK(f.sh.execute("studies s1") == shell::outcome::failed);
+  CHECK(f.sh.execute("study") == shell::outcome::failed);
+  CHECK(f.sh.execute("study a b") == shell::outcome::failed);
+  CHECK(f.sh.execute("stop-study ''") == shell::outcome::failed);
+  CHECK(f.err.str() == "usage: studies\n"
+                       "usage: study ID\n"
+                       "usage: study ID\n"
+                       "usage: stop-study ID\n");
+  CHECK(f.backend.send_calls == 0);
+}
+
+TEST_CASE("study and stop-study complete study ids", "[shell][automl]") {
+  fixture f;
+  f.backend.answer = [](const troupe::envelope&) { return study_list(); };
+  CHECK(f.sh.completions("study ", "") == words{"done", "old", "s1"});
+  CHECK(f.sh.completions("nodes; stop-study ", "s") == words{"s1"});
+  CHECK(f.backend.send_calls == 1); // cached for about a second
+  CHECK(f.sh.completions("study s1 ", "").empty());
+  CHECK(f.sh.completions("studies ", "").empty());
+  // Without the service there is nothing to complete, and no error.
+  fixture g;
+  g.backend.failure = troupe::make_error(troupe::errc::not_found, "gone");
+  CHECK(g.sh.completions("study ", "").empty());
+  CHECK(g.err.str().empty());
 }

@@ -213,7 +213,7 @@ TEST_CASE("a registry takes new families and names the known ones", "[space]") {
   auto missing = reg.get("svm");
   REQUIRE(!missing);
   CHECK_THAT(describe(missing.error()),
-             Contains("'svm'") && Contains("mlp, xgboost"));
+             Contains("'svm'") && Contains("mlp, quadratic, xgboost"));
 }
 
 TEST_CASE("a JSON file replaces, adds and removes parameters", "[space]") {
