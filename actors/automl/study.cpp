@@ -389,9 +389,7 @@ void study_core::drop_pruned(int64_t now_ms) {
 
 bool study_core::wants_slots(int64_t now_ms) const {
   if (phase_ != study_phase::running || sched_done_) return false;
-  if (spec_.budget_ms > 0 &&
-      now_ms - started_ms_ >= static_cast<int64_t>(spec_.budget_ms))
-    return true; // place() will notice and stop the study
+  if (budget_spent(now_ms)) return false; // tick() ends the study
   if (!ready_.empty() || can_start_new()) return true;
   return std::any_of(trials_.begin(), trials_.end(), [](const trial_info& t) {
     return t.rec.state == trial_state::paused;
@@ -400,8 +398,10 @@ bool study_core::wants_slots(int64_t now_ms) const {
 
 std::optional<trial_assignment>
 study_core::place(const std::string& node, uint32_t slot, int64_t now_ms) {
-  (void)tick(now_ms);
-  if (phase_ != study_phase::running) return std::nullopt;
+  // Past the time budget nothing starts; the actor's tick() stops the study
+  // and cancels what runs.
+  if (phase_ != study_phase::running || budget_spent(now_ms))
+    return std::nullopt;
   drop_pruned(now_ms);
   while (!ready_.empty()) {
     auto id = ready_.front();
@@ -614,9 +614,13 @@ std::vector<trial_id> study_core::stop(const std::string& why, int64_t now_ms) {
   return running;
 }
 
+bool study_core::budget_spent(int64_t now_ms) const {
+  return spec_.budget_ms > 0 &&
+         now_ms - started_ms_ >= static_cast<int64_t>(spec_.budget_ms);
+}
+
 std::vector<trial_id> study_core::tick(int64_t now_ms) {
-  if (phase_ == study_phase::running && spec_.budget_ms > 0 &&
-      now_ms - started_ms_ >= static_cast<int64_t>(spec_.budget_ms))
+  if (phase_ == study_phase::running && budget_spent(now_ms))
     return stop("time budget spent", now_ms);
   return {};
 }

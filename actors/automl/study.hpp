@@ -170,6 +170,9 @@ public:
   /// a stop message). Idempotent.
   std::vector<trial_id> stop(const std::string& why, int64_t now_ms);
 
+  /// Whether the time budget is spent at `now_ms`.
+  bool budget_spent(int64_t now_ms) const;
+
   /// Checks the time budget: past it, stops the study (see stop()).
   std::vector<trial_id> tick(int64_t now_ms);
 
