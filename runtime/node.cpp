@@ -37,12 +37,14 @@ std::set<std::string>& service_kinds() {
 /// by name), waiting until the head's agent has joined. Bounded: 10 s.
 caf::error spawn_services(caf::actor_system& sys, const caf::actor& directory,
                           const std::vector<head_service>& services,
-                          const std::string& data_dir) {
+                          const std::string& data_dir,
+                          const std::function<bool()>& stopping = {}) {
   caf::scoped_actor self{sys};
   for (auto& s : services) {
     caf::error last;
     bool done = false;
     for (int attempt = 0; attempt < 200 && !done; ++attempt) {
+      if (stopping && stopping()) return caf::none; // shut down meanwhile
       self->request(directory, std::chrono::seconds{10}, caf::spawn_atom::value,
                     s.kind, std::string{"head"}, data_dir, s.name)
           .receive([&](const envelope&) { done = true; },
@@ -209,7 +211,9 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
   acfg.is_head = true;
   acfg.on_stop = [&flag](const std::string&) { flag.set(0); };
   auto agent = spawn_agent(sys, directory, acfg);
-  if (auto err = spawn_services(sys, directory, opts.services, dir)) {
+  auto stopping = [&flag] { return flag.code.load() >= 0; };
+  if (auto err = spawn_services(sys, directory, opts.services, dir, stopping);
+      err && !stopping()) {
     lg->error("{}", describe(err));
     gw.stop();
     caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
@@ -421,6 +425,24 @@ uint16_t local_cluster::gateway_port() const {
 
 uint16_t local_cluster::node_port() const {
   return impl_->port;
+}
+
+caf::error local_cluster::stop_node(size_t index) {
+  auto& nodes = impl_->nodes;
+  if (index == 0 || index >= nodes.size())
+    return make_error(errc::invalid_argument,
+                      "local cluster: no worker " + std::to_string(index) +
+                          " (workers are 1.." +
+                          std::to_string(nodes.size() - 1) + ")");
+  auto& m = nodes[index];
+  if (!m.sys)
+    return make_error(errc::not_found, "local cluster: worker " +
+                                           std::to_string(index) +
+                                           " is already stopped");
+  caf::anon_send_exit(m.agent, caf::exit_reason::user_shutdown);
+  m.agent = nullptr;
+  m.sys.reset(); // waits for the node's actors, then closes its connections
+  return caf::none;
 }
 
 } // namespace troupe

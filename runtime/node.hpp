@@ -107,6 +107,12 @@ public:
   uint16_t gateway_port() const;
   uint16_t node_port() const;
 
+  /// Stops worker `index` (1..workers) as if its process went away: sends an
+  /// exit to its agent (which stops the actors it spawned there) and tears
+  /// its actor system down, so the head sees the node leave. Blocks until the
+  /// node's actors are done. For tests of node loss.
+  caf::error stop_node(size_t index);
+
 private:
   struct impl;
   explicit local_cluster(std::unique_ptr<impl> ptr);

@@ -13,8 +13,9 @@ std::vector<grant> slot_broker::remove_node(const std::string& node) {
   std::vector<grant> lost;
   auto i = nodes_.find(node);
   if (i == nodes_.end()) return lost;
-  for (auto& [index, study] : i->second.leased) {
-    lost.push_back({study, {node, index}});
+  for (auto& [index, holder] : i->second.leased) {
+    auto& study = holder.first;
+    lost.push_back({study, {node, index}, holder.second});
     if (auto s = studies_.find(study); s != studies_.end() && s->second.held)
       --s->second.held;
   }
@@ -31,7 +32,7 @@ void slot_broker::add_study(const std::string& study, double weight) {
 void slot_broker::remove_study(const std::string& study) {
   for (auto& [name, n] : nodes_)
     for (auto i = n.leased.begin(); i != n.leased.end();)
-      i = i->second == study ? n.leased.erase(i) : std::next(i);
+      i = i->second.first == study ? n.leased.erase(i) : std::next(i);
   studies_.erase(study);
 }
 
@@ -45,11 +46,14 @@ bool slot_broker::wants(const std::string& study) const {
   return s != studies_.end() && s->second.wants;
 }
 
-void slot_broker::release(const std::string& study, const slot_ref& slot) {
+void slot_broker::release(const std::string& study, const slot_ref& slot,
+                          uint64_t lease) {
   auto n = nodes_.find(slot.node);
   if (n == nodes_.end()) return;
   auto l = n->second.leased.find(slot.index);
-  if (l == n->second.leased.end() || l->second != study) return;
+  if (l == n->second.leased.end() || l->second.first != study ||
+      l->second.second != lease)
+    return;
   n->second.leased.erase(l);
   if (auto s = studies_.find(study); s != studies_.end() && s->second.held)
     --s->second.held;
@@ -88,10 +92,10 @@ std::optional<grant> slot_broker::next() {
   uint32_t index = 0;
   while (best_node->leased.count(index))
     ++index;
-  best_node->leased.emplace(index, *chosen);
   ++cs->held;
   cs->last_grant = ++seq_;
-  return grant{*chosen, {*best_name, index}};
+  best_node->leased.emplace(index, std::make_pair(*chosen, seq_));
+  return grant{*chosen, {*best_name, index}, seq_};
 }
 
 size_t slot_broker::free_slots() const {

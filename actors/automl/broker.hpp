@@ -32,10 +32,13 @@ struct slot_ref {
   }
 };
 
-/// A slot handed to a study.
+/// A slot handed to a study. `lease` is unique per grant: a release must
+/// name it, so a late release of an older lease on the same slot (its node
+/// left and came back) cannot free the lease granted since.
 struct grant {
   std::string study;
   slot_ref slot;
+  uint64_t lease = 0;
 };
 
 class slot_broker {
@@ -57,8 +60,9 @@ public:
   void set_wants(const std::string& study, bool wants);
   bool wants(const std::string& study) const;
 
-  /// A study gives a slot back. Unknown slots (a removed node) are ignored.
-  void release(const std::string& study, const slot_ref& slot);
+  /// A study gives a lease back. Unknown slots (a removed node), other
+  /// studies' slots and older leases are ignored.
+  void release(const std::string& study, const slot_ref& slot, uint64_t lease);
 
   /// The next grant, if a slot is free and a study wants one.
   std::optional<grant> next();
@@ -79,8 +83,8 @@ private:
   };
   struct node_state {
     uint32_t slots = 0;
-    /// slot index -> study holding it
-    std::map<uint32_t, std::string> leased;
+    /// slot index -> the study holding it and the lease
+    std::map<uint32_t, std::pair<std::string, uint64_t>> leased;
   };
   std::map<std::string, study_state> studies_;
   std::map<std::string, node_state> nodes_;

@@ -55,12 +55,12 @@ void dispatch(worker* self, const state_ptr& st) {
     auto n = st->nodes.find(g->slot.node);
     auto s = st->studies.find(g->study);
     if (n == st->nodes.end() || s == st->studies.end()) {
-      st->broker.release(g->study, g->slot);
+      st->broker.release(g->study, g->slot, g->lease);
       st->broker.set_wants(g->study, false);
       continue;
     }
     self->send(s->second.actor, grant_atom::value, g->slot.node, g->slot.index,
-               n->second.runner);
+               n->second.runner, g->lease);
   }
 }
 
@@ -217,8 +217,8 @@ caf::behavior service(worker* self, kind_args args) {
             dispatch(self, st);
           },
           [=](release_atom, const std::string& study, const std::string& node,
-              uint32_t slot, bool wants) {
-            st->broker.release(study, {node, slot});
+              uint32_t slot, uint64_t lease, bool wants) {
+            st->broker.release(study, {node, slot}, lease);
             st->broker.set_wants(study, wants);
             dispatch(self, st);
           },
@@ -242,6 +242,7 @@ caf::behavior service(worker* self, kind_args args) {
             if (st->studies.count(spec->id))
               return make_error(errc::already_exists,
                                 "study " + spec->id + " is already running");
+            spec->weight = weight;
             if (auto r = st->journal->create(spec->id, to_envelope(*spec)); !r)
               return r.error();
             return launch(self, st, *spec, weight, nullptr);
@@ -259,7 +260,7 @@ caf::behavior service(worker* self, kind_args args) {
             if (!spec) return spec.error();
             auto replay = st->journal->replay(*id);
             if (!replay) return replay.error();
-            return launch(self, st, *spec, 1, &*replay);
+            return launch(self, st, *spec, spec->weight, &*replay);
           },
           [=](status_atom, const envelope& env) -> caf::result<envelope> {
             auto id = ref_of(env);

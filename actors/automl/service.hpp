@@ -15,7 +15,8 @@
 //   (stop_atom, envelope StudyRef)       -> envelope StudyStatus
 //   from study actors:
 //   (wants_atom, string study, bool)                 ; wants slots or not
-//   (release_atom, string study, string node, uint32 slot, bool wants)
+//   (release_atom, string study, string node, uint32 slot, uint64 lease,
+//    bool wants)
 //   It subscribes to the directory, spawns a runner on every node that
 //   joins (name "automl.runner.NODE", a service kind: it takes no slot) and
 //   offers the node's slots to the studies through slot_broker (fair share).
@@ -23,7 +24,7 @@
 //   study hears (lost_atom, node) and re-queues its trials there, once.
 //
 // study actor (spawned by the service; owns a study_core):
-//   (grant_atom, string node, uint32 slot, actor runner)
+//   (grant_atom, string node, uint32 slot, actor runner, uint64 lease)
 //       -> places a trial there: (trial_atom, envelope TrialAssignment) to
 //          the runner, or gives the slot back
 //   (report_atom, envelope TrialReport)  -> envelope TrialDecision

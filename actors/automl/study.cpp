@@ -1,7 +1,9 @@
 #include "actors/automl/study.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "actors/automl/metrics.hpp"
@@ -84,6 +86,7 @@ envelope to_envelope(const study_spec& s) {
         {"out_dir", s.out_dir},
         {"space_format", s.space_format},
         {"sleep_ms", fmt_double(s.sleep_ms)},
+        {"weight", fmt_double(s.weight)},
     };
     auto list = b.initOptions(static_cast<unsigned>(opts.size()));
     for (unsigned i = 0; i < opts.size(); ++i) {
@@ -115,16 +118,34 @@ caf::expected<study_spec> spec_from(const envelope& env) {
       std::string k = kv.getKey();
       std::string v = kv.getValue();
       auto number = [&](auto& out) {
-        try {
-          size_t used = 0;
-          auto x = std::stoull(v, &used);
-          if (used != v.size()) throw std::invalid_argument{v};
-          out = static_cast<std::decay_t<decltype(out)>>(x);
-        } catch (const std::exception&) {
+        using T = std::decay_t<decltype(out)>;
+        auto bad_number = [&] {
           bad = make_error(errc::invalid_argument,
                            "study spec option '" + k + "' = '" + v +
-                               "' is not a non-negative integer");
-        }
+                               "' is not an integer in [0, " +
+                               std::to_string(std::numeric_limits<T>::max()) +
+                               "]");
+        };
+        if (v.empty() || !std::all_of(v.begin(), v.end(), [](char c) {
+              return c >= '0' && c <= '9';
+            }))
+          return bad_number();
+        errno = 0;
+        auto x = std::strtoull(v.c_str(), nullptr, 10);
+        if (errno == ERANGE || x > std::numeric_limits<T>::max())
+          return bad_number();
+        out = static_cast<T>(x);
+      };
+      auto real = [&](double& out) {
+        char* end = nullptr;
+        errno = 0;
+        auto x = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x))
+          bad = make_error(errc::invalid_argument,
+                           "study spec option '" + k + "' = '" + v +
+                               "' is not a finite number");
+        else
+          out = x;
       };
       if (k == "family")
         s.family = v;
@@ -145,7 +166,9 @@ caf::expected<study_spec> spec_from(const envelope& env) {
       else if (k == "space_format")
         s.space_format = v;
       else if (k == "sleep_ms")
-        s.sleep_ms = std::strtod(v.c_str(), nullptr);
+        real(s.sleep_ms);
+      else if (k == "weight")
+        real(s.weight);
       else
         bad = make_error(errc::invalid_argument,
                          "study spec has an unknown option '" + k + "'");
@@ -189,6 +212,7 @@ caf::error validate(const study_spec& s) {
   if (s.space_format != "json" && s.space_format != "toml")
     return fail("space format '" + s.space_format + "' is not json or toml");
   if (!(s.sleep_ms >= 0)) return fail("sleep_ms must be >= 0");
+  if (!(s.weight > 0)) return fail("weight must be > 0");
   return caf::none;
 }
 
@@ -388,7 +412,7 @@ void study_core::drop_pruned(int64_t now_ms) {
 }
 
 bool study_core::wants_slots(int64_t now_ms) const {
-  if (phase_ != study_phase::running || sched_done_) return false;
+  if (phase_ != study_phase::running || sched_done_ || idle_) return false;
   if (budget_spent(now_ms)) return false; // tick() ends the study
   if (!ready_.empty() || can_start_new()) return true;
   return std::any_of(trials_.begin(), trials_.end(), [](const trial_info& t) {
@@ -398,6 +422,13 @@ bool study_core::wants_slots(int64_t now_ms) const {
 
 std::optional<trial_assignment>
 study_core::place(const std::string& node, uint32_t slot, int64_t now_ms) {
+  auto a = place_work(node, slot, now_ms);
+  idle_ = !a;
+  return a;
+}
+
+std::optional<trial_assignment>
+study_core::place_work(const std::string& node, uint32_t slot, int64_t now_ms) {
   // Past the time budget nothing starts; the actor's tick() stops the study
   // and cancels what runs.
   if (phase_ != study_phase::running || budget_spent(now_ms))
@@ -464,6 +495,7 @@ study_core::answer study_core::on_report(trial_id id, uint32_t attempt,
                                          uint64_t step, double value,
                                          int64_t now_ms) {
   answer stop{answer::stop, 0};
+  idle_ = false;
   if (id >= trials_.size()) return stop;
   auto& t = trials_[id];
   if (t.attempt != attempt || t.rec.state != trial_state::running) return stop;
@@ -519,6 +551,7 @@ bool study_core::on_end(trial_id id, uint32_t attempt, trial_outcome outcome,
   if (id >= trials_.size()) return false;
   auto& t = trials_[id];
   if (t.attempt != attempt) return false;
+  idle_ = false;
   t.steps = std::max(t.steps, steps);
   if (t.rec.state == trial_state::running) {
     switch (outcome) {
@@ -559,9 +592,14 @@ bool study_core::on_end(trial_id id, uint32_t attempt, trial_outcome outcome,
       end_trial(t, trial_state::failed, message, now_ms);
       break;
     case trial_outcome::cancelled:
+      if (phase_ == study_phase::running) {
+        // The study cancels only when it stops: this one's runner stopped
+        // (its node is shutting down). It runs again elsewhere.
+        requeue(t, t.node, "its runner on " + t.node + " stopped", now_ms);
+        break;
+      }
       sched_->on_error(id);
-      end_trial(t, trial_state::pruned,
-                stop_reason_.empty() ? "cancelled" : stop_reason_, now_ms);
+      end_trial(t, trial_state::pruned, stop_reason_, now_ms);
       break;
     }
   }
@@ -570,27 +608,33 @@ bool study_core::on_end(trial_id id, uint32_t attempt, trial_outcome outcome,
   return true;
 }
 
+void study_core::requeue(trial_info& t, const std::string& node,
+                         const std::string& why, int64_t now_ms) {
+  t.attempt++; // whatever the lost attempt still sends is now stale
+  t.requeues++;
+  t.rec.state = trial_state::pending;
+  history_[t.rec.id].state = trial_state::pending;
+  trial_event ev;
+  ev.trial = t.rec.id;
+  ev.kind = event_kind::requeued;
+  ev.node = node;
+  ev.at_ms = now_ms;
+  ev.message = why;
+  emit(std::move(ev));
+  if (phase_ == study_phase::running)
+    ready_.push_back(t.rec.id);
+  else
+    end_trial(t, trial_state::pruned, stop_reason_, now_ms);
+}
+
 std::vector<trial_id> study_core::node_lost(const std::string& node,
                                             int64_t now_ms) {
   std::vector<trial_id> out;
+  idle_ = false;
   for (auto& t : trials_) {
     if (t.rec.state != trial_state::running || t.node != node) continue;
-    t.attempt++; // whatever the lost attempt still sends is now stale
-    t.requeues++;
-    t.rec.state = trial_state::pending;
-    history_[t.rec.id].state = trial_state::pending;
-    trial_event ev;
-    ev.trial = t.rec.id;
-    ev.kind = event_kind::requeued;
-    ev.node = node;
-    ev.at_ms = now_ms;
-    ev.message = "node " + node + " was lost";
-    emit(std::move(ev));
+    requeue(t, node, "node " + node + " was lost", now_ms);
     out.push_back(t.rec.id);
-    if (phase_ == study_phase::running)
-      ready_.push_back(t.rec.id);
-    else
-      end_trial(t, trial_state::pruned, stop_reason_, now_ms);
   }
   maybe_finish(now_ms);
   return out;

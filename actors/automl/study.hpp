@@ -62,6 +62,8 @@ struct study_spec {
   std::string out_dir;
   /// Synthetic families: milliseconds each step sleeps.
   double sleep_ms = 0;
+  /// Fair-share weight (kept so a resumed study keeps it).
+  double weight = 1;
 };
 
 /// The StudySpec envelope of a spec, and back (errors name the field).
@@ -198,6 +200,8 @@ public:
 
 private:
   study_core() = default;
+  std::optional<trial_assignment> place_work(const std::string& node,
+                                             uint32_t slot, int64_t now_ms);
   void emit(trial_event ev);
   trial_id add_trial(config params, int64_t now_ms);
   trial_assignment assign(trial_info& t, uint64_t budget,
@@ -205,6 +209,9 @@ private:
                           uint32_t slot, int64_t now_ms);
   void end_trial(trial_info& t, trial_state st, const std::string& message,
                  int64_t now_ms);
+  /// Puts a running trial back in the queue (or ends it while stopping).
+  void requeue(trial_info& t, const std::string& node, const std::string& why,
+               int64_t now_ms);
   void drop_pruned(int64_t now_ms);
   void maybe_finish(int64_t now_ms);
   bool can_start_new() const;
@@ -230,6 +237,9 @@ private:
   std::string stop_reason_;
   int64_t started_ms_ = 0;
   bool sched_done_ = false;
+  /// place() found nothing to run; wants_slots() stays false until a
+  /// report, an end or a node loss changes what the study could run.
+  bool idle_ = false;
 };
 
 std::string to_string(study_phase x);

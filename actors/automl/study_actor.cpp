@@ -36,6 +36,8 @@ struct study_state {
   double weight = 1;
   /// node -> its runner, from grants
   std::map<std::string, caf::actor> runners;
+  /// (node, slot) -> the lease of the grant that gave it
+  std::map<std::pair<std::string, uint32_t>, uint64_t> leases;
   bool wants_sent = false;
   /// running | stopping | refitting | finished | failed
   std::string phase = "running";
@@ -225,18 +227,19 @@ caf::behavior study_behavior(study_actor_t* self,
   auto id = st.core->spec().id;
   return {
       [=](grant_atom, const std::string& node, uint32_t slot,
-          const caf::actor& runner) {
+          const caf::actor& runner, uint64_t lease) {
         auto& st = self->state;
         if (runner) st.runners[node] = runner;
-        auto a = st.core->place(node, slot, wall_ms());
-        if (a && runner) {
+        auto a = runner ? st.core->place(node, slot, wall_ms())
+                        : std::optional<trial_assignment>{};
+        if (a) {
+          st.leases[{node, slot}] = lease;
           self->send(runner, trial_atom::value,
                      assignment_envelope(st.core->spec(), *a));
         } else {
-          if (a) // no runner: give the trial back at once
-            (void)st.core->node_lost(node, wall_ms());
           st.wants_sent = false;
-          self->send(st.service, release_atom::value, id, node, slot, false);
+          self->send(st.service, release_atom::value, id, node, slot, lease,
+                     false);
         }
         settle(self);
       },
@@ -273,17 +276,24 @@ caf::behavior study_behavior(study_actor_t* self,
         auto& st = self->state;
         auto r = env.visit<schema::TrialEnd>([&](auto e) {
           auto o = outcome_of(e.getOutcome());
-          if (!o) return std::string{};
+          if (!o) return false;
           auto cp = e.getCheckpoint();
           std::string node = e.getNode();
-          (void)st.core->on_end(e.getTrial(), e.getAttempt(), *o, e.getSteps(),
-                                e.getValue(),
-                                std::vector<uint8_t>(cp.begin(), cp.end()),
-                                e.getMessage(), wall_ms());
+          auto current = st.core->on_end(
+              e.getTrial(), e.getAttempt(), *o, e.getSteps(), e.getValue(),
+              std::vector<uint8_t>(cp.begin(), cp.end()), e.getMessage(),
+              wall_ms());
+          // A stale end (its trial was re-queued since) holds no lease.
+          if (!current) return false;
+          auto key = std::make_pair(node, e.getSlot());
+          auto lease = st.leases.find(key);
+          if (lease == st.leases.end()) return false;
+          auto wants = st.core->wants_slots(wall_ms());
           self->send(st.service, release_atom::value, id, node, e.getSlot(),
-                     st.core->wants_slots(wall_ms()));
-          st.wants_sent = st.core->wants_slots(wall_ms());
-          return node;
+                     lease->second, wants);
+          st.leases.erase(lease);
+          st.wants_sent = wants;
+          return true;
         });
         if (!r)
           st.log->warn("study {}: bad TrialEnd: {}", id, describe(r.error()));
@@ -292,6 +302,8 @@ caf::behavior study_behavior(study_actor_t* self,
       [=](lost_atom, const std::string& node) {
         auto& st = self->state;
         st.runners.erase(node);
+        for (auto i = st.leases.begin(); i != st.leases.end();)
+          i = i->first.first == node ? st.leases.erase(i) : std::next(i);
         auto ids = st.core->node_lost(node, wall_ms());
         if (!ids.empty())
           st.log->warn("study {}: node {} lost, {} trial(s) re-queued", id,
@@ -324,7 +336,10 @@ caf::behavior study_behavior(study_actor_t* self,
           st.message = describe(err);
           st.phase = "failed";
         } else {
-          st.message = error.empty() ? "summary in " + path : error;
+          auto why = st.core->stop_reason();
+          st.message = error.empty() ? (why.empty() ? "" : why + "; ") +
+                                           "summary in " + path
+                                     : error;
           st.phase = error.empty() ? "finished" : "failed";
         }
         st.log->info("study {}: {}", id, st.message);
