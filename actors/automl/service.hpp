@@ -36,6 +36,10 @@
 //   training data on a detached thread, saves it with its preprocessing to
 //   OUT/STUDY/best and writes OUT/STUDY/summary.json.
 //
+// Trials read the training data by path (TrialAssignment.dataPath), once
+// per process: every node must see the data at the same path (one machine,
+// or a shared file system).
+//
 // automl.runner (one per node):
 //   (trial_atom, envelope TrialAssignment)  ; runs the trial on a detached
 //       thread: trains in chunks of `every` steps, asks the study after each
