@@ -179,7 +179,10 @@ int main(int argc, char** argv) {
         reach = t;
         break;
       }
-    bool better = maximize ? t_test >= o_test : t_test <= o_test;
+    // Optuna may finish no trial within the budget (slow dart trials on
+    // large data): then it has no model, and troupe's score stands alone.
+    bool better = !std::isfinite(o_test) ||
+                  (maximize ? t_test >= o_test : t_test <= o_test);
     if (std::isfinite(t_test) && std::isfinite(o_test)) {
       ++compared;
       wins += better ? 1 : 0;

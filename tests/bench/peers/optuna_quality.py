@@ -40,8 +40,10 @@ configuration on every training row and scores it on the test file, as
   better).
 
 The budget counts from the start of tuning (after the data is read and the
-folds are built): no trial starts after it (study.optimize(timeout=...)); the
-one running then finishes. Trace times count from the same start.
+folds are built): no trial starts after it (study.optimize(timeout=...)), and
+a trial still training when it is spent stops at its next round as pruned,
+as troupe cancels its running trials at the deadline. Trace times count from
+the same start.
 
 Output, one JSON object on stdout:
 
@@ -305,6 +307,10 @@ def main():
         boosters = [xgb.Booster(cfg, [dtrain]) for dtrain, _, _ in folds]
         value = float("nan")
         for r in range(1, args.max_rounds + 1):
+            # The same wall-clock budget as troupe's: a trial still training
+            # when it is spent ends there (troupe cancels it), unfinished.
+            if time.perf_counter() - tuning_start > args.budget_s:
+                raise optuna.TrialPruned()
             for b, (dtrain, _, _) in zip(boosters, folds):
                 b.update(dtrain, r - 1)
             if r % args.every != 0 and r != args.max_rounds:
