@@ -25,6 +25,10 @@
 
 namespace troupe {
 
+/// Elapsed or budget time as the shell and `troupe automl` show it: "M:SS",
+/// or "H:MM:SS" from an hour on.
+std::string clock_text(uint64_t ms);
+
 /// Command-line settings of `troupe shell`.
 struct shell_options {
   std::string address = "127.0.0.1:7701"; ///< gateway HOST:PORT

@@ -16,6 +16,17 @@ namespace troupe {
 
 using shell_detail::starts_with;
 
+std::string clock_text(uint64_t ms) {
+  auto s = static_cast<unsigned long long>(ms / 1000);
+  char buf[48];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof(buf), "%llu:%02llu:%02llu", s / 3600, s / 60 % 60,
+                  s % 60);
+  else
+    std::snprintf(buf, sizeof(buf), "%llu:%02llu", s / 60, s % 60);
+  return buf;
+}
+
 namespace {
 
 /// The name the service registers under (actors/automl/service.hpp).
@@ -65,18 +76,6 @@ std::string config_text(capnp::List<schema::ParamValue>::Reader params) {
   for (auto p : params)
     result += (result.empty() ? "" : " ") + param_text(p);
   return result;
-}
-
-/// Elapsed or budget time: "M:SS", or "H:MM:SS" from an hour on.
-std::string clock_text(uint64_t ms) {
-  auto s = static_cast<unsigned long long>(ms / 1000);
-  char buf[48];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof(buf), "%llu:%02llu:%02llu", s / 3600, s / 60 % 60,
-                  s % 60);
-  else
-    std::snprintf(buf, sizeof(buf), "%llu:%02llu", s / 60, s % 60);
-  return buf;
 }
 
 /// A study that is only in the journal carries nothing but id and state.

@@ -17,9 +17,11 @@
 #include "actors/automl/families.hpp"
 #include "actors/automl/metrics.hpp"
 #include "actors/automl/service.hpp"
+#include "actors/automl/study_actor.hpp"
 #include "actors/automl/wire.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/shell.hpp"
 #include "schemas/automl.capnp.h"
 
 namespace troupe::automl {
@@ -85,21 +87,6 @@ caf::expected<status_view> view_of(const envelope& env) {
     }
     return v;
   });
-}
-
-std::string clock_text(uint64_t ms) {
-  auto s = ms / 1000;
-  char buf[32];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof(buf), "%llu:%02llu:%02llu",
-                  static_cast<unsigned long long>(s / 3600),
-                  static_cast<unsigned long long>(s / 60 % 60),
-                  static_cast<unsigned long long>(s % 60));
-  else
-    std::snprintf(buf, sizeof(buf), "%llu:%02llu",
-                  static_cast<unsigned long long>(s / 60),
-                  static_cast<unsigned long long>(s % 60));
-  return buf;
 }
 
 std::string progress_line(const status_view& v, bool tty) {
@@ -218,23 +205,11 @@ caf::error prepare_spec(automl_options& o) {
                                                : "rmse";
   auto m = find_metric(s.metric);
   if (!m) return m.error();
-  if (m->needs_classes && !is_classification(task))
-    return make_error(errc::invalid_argument,
-                      "--metric " + s.metric +
-                          " needs a classification task, "
-                          "but the target is " +
-                          s.task);
-  if (!m->needs_classes && is_classification(task))
-    return make_error(errc::invalid_argument, "--metric " + s.metric +
-                                                  " is for regression, but the "
-                                                  "target is " +
-                                                  s.task);
-  if ((s.metric == "auc" || s.metric == "ks") && task == task_kind::multiclass)
-    return make_error(errc::invalid_argument,
-                      "--metric " + s.metric +
-                          " is for binary targets; this "
-                          "one has " +
-                          std::to_string((*data)->classes.size()) + " classes");
+  auto classes = is_classification(task) ? (*data)->classes.size() : 0;
+  if (auto err = check_metric(s.metric, classes))
+    return make_error(errc::invalid_argument, "--metric: " + describe(err) +
+                                                  " (the target '" + s.target +
+                                                  "' is " + s.task + ")");
   s.maximize = m->better == direction::maximize;
   if (!s.test_path.empty()) {
     s.test_path = absolute(s.test_path);
@@ -324,9 +299,7 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
     if (spec.id.empty())
       spec.id = spec.family == "xgboost" ? default_study_id(spec.data_path)
                                          : default_study_id(spec.family);
-    spec.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+    spec.created_ms = wall_ms();
     if (auto err = validate(spec)) return fail(describe(err), 2);
   }
   // Embedded: a one-node cluster in this process, data in --out.

@@ -190,18 +190,27 @@ caf::expected<metric_info> find_metric(const std::string& name) {
                         "': use auc, logloss, accuracy, rmse, mae or ks");
 }
 
-caf::expected<double> evaluate(const std::string& name,
-                               const std::vector<float>& y,
-                               const std::vector<float>& pred, size_t classes) {
+caf::error check_metric(const std::string& name, size_t classes) {
   auto info = find_metric(name);
   if (!info) return info.error();
   if (info->needs_classes && classes == 0)
     return make_error(errc::invalid_argument,
                       "metric '" + name + "' needs a classification task");
+  if (!info->needs_classes && classes > 0)
+    return make_error(errc::invalid_argument,
+                      "metric '" + name + "' is for regression, not " +
+                          std::to_string(classes) + " classes");
   if ((name == "auc" || name == "ks") && classes > 2)
     return make_error(errc::invalid_argument,
                       "metric '" + name + "' is for binary tasks, not " +
                           std::to_string(classes) + " classes");
+  return caf::none;
+}
+
+caf::expected<double> evaluate(const std::string& name,
+                               const std::vector<float>& y,
+                               const std::vector<float>& pred, size_t classes) {
+  if (auto err = check_metric(name, classes)) return err;
   if (name == "auc") return auc(y, pred);
   if (name == "logloss") return logloss(y, pred, classes);
   if (name == "accuracy") return accuracy(y, pred, classes);

@@ -50,6 +50,11 @@ struct metric_info {
 /// Looks a metric up; the error lists the known names.
 caf::expected<metric_info> find_metric(const std::string& name);
 
+/// Checks that metric `name` fits a task with `classes` classes (0 for
+/// regression, 2 for binary): classification metrics need classes,
+/// regression metrics refuse them, AUC and KS are binary only.
+caf::error check_metric(const std::string& name, size_t classes);
+
 /// Computes metric `name`; `classes` is 0 for regression, 2 for binary.
 caf::expected<double> evaluate(const std::string& name,
                                const std::vector<float>& y,

@@ -93,7 +93,7 @@ nlohmann::json study_summary(const study_core& core, const refit_result& r,
   auto best = core.best();
   if (best) {
     auto& t = core.trials()[*best];
-    double cv = t.rec.value ? *t.rec.value : t.last;
+    double cv = t.score();
     j["best"] = {{"trial", *best},
                  {"state", to_string(t.rec.state)},
                  {"config", to_json(t.rec.params)},
@@ -111,7 +111,7 @@ nlohmann::json study_summary(const study_core& core, const refit_result& r,
   auto ids = core.leaderboard();
   for (size_t i = 0; i < ids.size() && i < 20; ++i) {
     auto& t = core.trials()[ids[i]];
-    double v = t.rec.value ? *t.rec.value : t.last;
+    double v = t.score();
     board.push_back({{"trial", ids[i]},
                      {"state", to_string(t.rec.state)},
                      {"value", number_or_null(v)},

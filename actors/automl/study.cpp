@@ -286,20 +286,14 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
           st->sched_->on_error(id);
         continue;
       }
-      // Running, paused or pending when the process died: again, once.
-      t.requeues++;
-      t.attempt++;
-      t.rec.state = trial_state::pending;
+      // Running, paused or pending when the process died: again, once,
+      // from scratch, in place of a new trial (the new scheduler never saw
+      // it).
       t.rec.intermediate.clear();
       t.steps = 0;
       t.last = std::numeric_limits<double>::quiet_NaN();
       st->history_[id] = t.rec;
-      trial_event ev;
-      ev.trial = id;
-      ev.kind = event_kind::requeued;
-      ev.at_ms = now_ms;
-      ev.message = "the study was resumed";
-      st->emit(std::move(ev));
+      st->mark_requeued(t, "", "the study was resumed", now_ms);
       st->requeued_.push_back(id);
     }
   }
@@ -388,7 +382,7 @@ void study_core::end_trial(trial_info& t, trial_state st,
   switch (st) {
   case trial_state::complete:
     ev.kind = event_kind::completed;
-    ev.value = t.rec.value ? *t.rec.value : t.last;
+    ev.value = t.score();
     break;
   case trial_state::failed:
     ev.kind = event_kind::failed;
@@ -608,8 +602,8 @@ bool study_core::on_end(trial_id id, uint32_t attempt, trial_outcome outcome,
   return true;
 }
 
-void study_core::requeue(trial_info& t, const std::string& node,
-                         const std::string& why, int64_t now_ms) {
+void study_core::mark_requeued(trial_info& t, const std::string& node,
+                               const std::string& why, int64_t now_ms) {
   t.attempt++; // whatever the lost attempt still sends is now stale
   t.requeues++;
   t.rec.state = trial_state::pending;
@@ -621,6 +615,11 @@ void study_core::requeue(trial_info& t, const std::string& node,
   ev.at_ms = now_ms;
   ev.message = why;
   emit(std::move(ev));
+}
+
+void study_core::requeue(trial_info& t, const std::string& node,
+                         const std::string& why, int64_t now_ms) {
+  mark_requeued(t, node, why, now_ms);
   if (phase_ == study_phase::running)
     ready_.push_back(t.rec.id);
   else
@@ -731,27 +730,30 @@ study_counts study_core::counts() const {
   return c;
 }
 
+std::tuple<int, double, trial_id>
+study_core::rank_key(const trial_info& t) const {
+  bool complete = t.rec.state == trial_state::complete && t.rec.value;
+  return {complete ? 0 : 1, to_loss(dir_, t.score()), t.rec.id};
+}
+
 std::vector<trial_id> study_core::leaderboard() const {
   std::vector<trial_id> ids;
-  for (auto& t : trials_) {
-    double v = t.rec.value ? *t.rec.value : t.last;
-    if (std::isfinite(v)) ids.push_back(t.rec.id);
-  }
-  auto key = [&](trial_id id) {
-    auto& t = trials_[id];
-    bool complete = t.rec.state == trial_state::complete && t.rec.value;
-    double v = complete ? *t.rec.value : t.last;
-    return std::make_tuple(complete ? 0 : 1, to_loss(dir_, v), id);
-  };
-  std::stable_sort(ids.begin(), ids.end(),
-                   [&](trial_id a, trial_id b) { return key(a) < key(b); });
+  for (auto& t : trials_)
+    if (std::isfinite(t.score())) ids.push_back(t.rec.id);
+  std::sort(ids.begin(), ids.end(), [&](trial_id a, trial_id b) {
+    return rank_key(trials_[a]) < rank_key(trials_[b]);
+  });
   return ids;
 }
 
 std::optional<trial_id> study_core::best() const {
-  auto ids = leaderboard();
-  if (ids.empty()) return std::nullopt;
-  return ids.front();
+  // The leaderboard's first, without sorting it (status asks often).
+  const trial_info* top = nullptr;
+  for (auto& t : trials_)
+    if (std::isfinite(t.score()) && (!top || rank_key(t) < rank_key(*top)))
+      top = &t;
+  if (!top) return std::nullopt;
+  return top->rec.id;
 }
 
 uint64_t study_core::best_step(trial_id id) const {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -126,6 +127,9 @@ struct trial_info {
   /// Paused trials waiting for their checkpoint to be resumed to `budget`.
   std::optional<uint64_t> resume_to;
   std::string message;
+
+  /// Its final value, or the last reported one (NaN if none).
+  double score() const { return rec.value ? *rec.value : last; }
 };
 
 /// A study's search state.
@@ -209,6 +213,11 @@ private:
                           uint32_t slot, int64_t now_ms);
   void end_trial(trial_info& t, trial_state st, const std::string& message,
                  int64_t now_ms);
+  /// Records a re-queue: a new attempt, pending, a `requeued` event.
+  void mark_requeued(trial_info& t, const std::string& node,
+                     const std::string& why, int64_t now_ms);
+  /// Leaderboard order: complete trials first, then by loss, then by id.
+  std::tuple<int, double, trial_id> rank_key(const trial_info& t) const;
   /// Puts a running trial back in the queue (or ends it while stopping).
   void requeue(trial_info& t, const std::string& node, const std::string& why,
                int64_t now_ms);

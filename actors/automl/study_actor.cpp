@@ -134,7 +134,7 @@ void start_refit(study_actor_t* self) {
   auto& t = core.trials()[*best];
   auto params = t.rec.params;
   auto rounds = core.best_step(*best);
-  double cv = t.rec.value ? *t.rec.value : t.last;
+  double cv = t.score();
   auto threads = std::max<size_t>(1, std::thread::hardware_concurrency());
   auto id = *best;
   auto me = caf::actor_cast<caf::actor>(self);
@@ -179,7 +179,7 @@ envelope status_envelope(const study_state& st, size_t board) {
       auto& t = core.trials()[*best];
       b.setHasBest(true);
       b.setBestTrial(*best);
-      b.setBestValue(t.rec.value ? *t.rec.value : t.last);
+      b.setBestValue(t.score());
     }
     if (board == 0) return;
     auto ids = core.leaderboard();
@@ -189,7 +189,7 @@ envelope status_envelope(const study_state& st, size_t board) {
       auto& t = core.trials()[ids[i]];
       rows[i].setId(ids[i]);
       rows[i].setState(to_string(t.rec.state));
-      rows[i].setValue(t.rec.value ? *t.rec.value : t.last);
+      rows[i].setValue(t.score());
       rows[i].setSteps(t.steps);
       write_params(
           rows[i].initParams(static_cast<unsigned>(t.rec.params.size())),

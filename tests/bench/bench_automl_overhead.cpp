@@ -109,14 +109,8 @@ json run_optuna(uint64_t trials, double sleep_s, int jobs) {
                     "--trials " +
                     std::to_string(trials) + " --jobs " + std::to_string(jobs);
   if (sleep_s > 0) cmd += " --sleep-s " + std::to_string(sleep_s);
-  auto* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) fail("cannot run " + cmd);
-  std::string text;
-  char buf[4096];
-  size_t got;
-  while ((got = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
-    text.append(buf, got);
-  if (pclose(pipe) != 0) fail("the Optuna peer failed: " + cmd);
+  auto [status, text] = bench::run_capture(cmd);
+  if (status != 0) fail("the Optuna peer failed: " + cmd);
   auto j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.contains("elapsed_s"))
     fail("the Optuna peer printed no result: " + text);

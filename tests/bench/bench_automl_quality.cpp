@@ -53,17 +53,6 @@ const std::vector<dataset_case> cases{
     {"boston_housing.csv", "cmedv", "rmse"},
 };
 
-std::pair<int, std::string> capture(const std::string& cmd) {
-  auto* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) fail("cannot run " + cmd);
-  std::string out;
-  char buf[4096];
-  size_t got;
-  while ((got = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
-    out.append(buf, got);
-  return {pclose(pipe), out};
-}
-
 std::string quote(const std::string& s) {
   return "'" + s + "'";
 }
@@ -149,7 +138,7 @@ int main(int argc, char** argv) {
         " --metric " + c.metric + " --budget " + std::to_string(budget) +
         "s --slots 2 --threads 1 --folds 3 --seed " + std::to_string(seed) +
         " --out " + quote(dir + "/runs") + " --study q --quiet 2>&1";
-    auto [tcode, tout] = capture(cmd);
+    auto [tcode, tout] = bench::run_capture(cmd);
     if (tcode != 0) fail("troupe failed on " + c.file + ":\n" + tout);
     std::ifstream sin{dir + "/runs/q/summary.json"};
     auto summary = json::parse(sin, nullptr, false);
@@ -166,7 +155,7 @@ int main(int argc, char** argv) {
         quote(dir + "/test.csv") + " --target " + c.target + " --task " + task +
         " --metric " + c.metric + " --budget-s " + std::to_string(budget) +
         " --seed " + std::to_string(seed) + " --folds 3 --threads 2 --every 9";
-    auto [ocode, oout] = capture(pcmd);
+    auto [ocode, oout] = bench::run_capture(pcmd);
     if (ocode != 0) fail("optuna failed on " + c.file + ":\n" + oout);
     auto o = json::parse(oout, nullptr, false);
     if (o.is_discarded()) fail("optuna printed no JSON for " + c.file);

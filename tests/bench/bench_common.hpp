@@ -14,6 +14,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace troupe::bench {
@@ -78,6 +79,19 @@ inline double median(std::vector<double> xs) {
   std::sort(xs.begin(), xs.end());
   auto n = xs.size();
   return n % 2 == 1 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
+}
+
+/// Runs a shell command and returns its exit status (as pclose gives it,
+/// -1 if it could not start) and everything it printed on stdout.
+inline std::pair<int, std::string> run_capture(const std::string& cmd) {
+  auto* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return {-1, {}};
+  std::string out;
+  char buf[4096];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
+    out.append(buf, got);
+  return {pclose(pipe), out};
 }
 
 inline uint64_t arg_or(int argc, char** argv, const char* flag,

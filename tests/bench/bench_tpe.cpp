@@ -188,14 +188,7 @@ std::string measure_optuna(const std::vector<config>& trials,
   std::string cmd = "/usr/bin/python3 '" TROUPE_SOURCE_DIR
                     "/tests/bench/peers/optuna_tpe_cost.py' --input '" +
                     std::string{path} + "'";
-  auto* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) fail("cannot run " + cmd);
-  std::string out;
-  char buf[4096];
-  size_t got;
-  while ((got = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
-    out.append(buf, got);
-  int status = pclose(pipe);
+  auto [status, out] = run_capture(cmd);
   unlink(path);
   if (status != 0)
     fail("the Optuna peer failed (status " + std::to_string(status) +
