@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
                    "RPC gateway address (head)")
       ->capture_default_str();
   node_cmd->add_option("--data-dir", node.data_dir,
-                       "data directory (head; default run/NAME)");
+                       "data directory (default run/NAME)");
   node_cmd->add_option("--secret-file", node.secret_file,
                        "file holding the cluster secret");
   node_cmd->add_option("--slots", node.slots, "worker slots offered")

@@ -157,7 +157,7 @@ caf::behavior agent(agent_actor* self, caf::actor directory, agent_config cfg) {
                             "spawn requests are accepted from the head only");
         auto args = req.visit<schema::SpawnRequest>([&](auto r) {
           return kind_args{r.getName(), st.cfg.name,
-                           std::string{r.getConfig().cStr()}};
+                           std::string{r.getConfig().cStr()}, st.cfg.data_dir};
         });
         if (!args) return args.error();
         auto kind = req.visit<schema::SpawnRequest>(

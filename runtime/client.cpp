@@ -55,17 +55,6 @@ std::string kind_name(schema::DirectoryEvent::Kind k) {
   return "unknown";
 }
 
-caf::error rpc_error(const std::string& what, const kj::Exception& e) {
-  std::string text = e.getDescription().cStr();
-  // Strip KJ's "remote exception: " prefix: the message is the gateway's.
-  const std::string prefix = "remote exception: ";
-  if (text.rfind(prefix, 0) == 0) text = text.substr(prefix.size());
-  auto code = e.getType() == kj::Exception::Type::DISCONNECTED
-                  ? errc::io_failure
-                  : errc::invalid_argument;
-  return make_error(code, what + ": " + text);
-}
-
 struct watch_sink {
   std::deque<event_row> queue;
   kj::Own<kj::PromiseFulfiller<void>> bell;
@@ -98,6 +87,17 @@ private:
 };
 
 } // namespace
+
+caf::error rpc_error(const std::string& what, const kj::Exception& e) {
+  std::string text = e.getDescription().cStr();
+  // Strip KJ's "remote exception: " prefix: the message is the gateway's.
+  const std::string prefix = "remote exception: ";
+  if (text.rfind(prefix, 0) == 0) text = text.substr(prefix.size());
+  auto code = e.getType() == kj::Exception::Type::DISCONNECTED
+                  ? errc::io_failure
+                  : errc::invalid_argument;
+  return make_error(code, what + ": " + text);
+}
 
 caf::expected<std::pair<std::string, uint16_t>>
 parse_host_port(const std::string& text, const std::string& default_host,
@@ -197,6 +197,28 @@ const std::string& cluster_client::address() const {
 
 void cluster_client::set_timeout(std::chrono::milliseconds timeout) {
   impl_->timeout = timeout;
+}
+
+std::chrono::milliseconds cluster_client::timeout() const {
+  return impl_->timeout;
+}
+
+kj::WaitScope& cluster_client::wait_scope() {
+  return impl_->io.waitScope;
+}
+
+kj::Timer& cluster_client::timer() {
+  return impl_->io.provider->getTimer();
+}
+
+caf::expected<capnp::Capability::Client>
+cluster_client::service(const std::string& name) {
+  return impl_->call("service " + name, [&] {
+    auto req = impl_->cap.serviceRequest();
+    req.setName(name);
+    auto resp = impl_->wait(req.send());
+    return resp.getService();
+  });
 }
 
 caf::expected<std::vector<node_row>> cluster_client::nodes() {

@@ -9,6 +9,9 @@
 #include <vector>
 
 #include <caf/expected.hpp>
+#include <capnp/capability.h>
+#include <kj/async-io.h>
+#include <kj/timer.h>
 
 #include "runtime/envelope.hpp"
 
@@ -60,6 +63,10 @@ caf::expected<std::pair<std::string, uint16_t>>
 parse_host_port(const std::string& text, const std::string& default_host,
                 uint16_t default_port);
 
+/// Turns an RPC failure into an error whose message starts with `what` and
+/// carries the server's text (without KJ's "remote exception: " prefix).
+caf::error rpc_error(const std::string& what, const kj::Exception& e);
+
 /// A synchronous client of the head's `Cluster` RPC gateway. Every call blocks
 /// the calling thread (never use it on a CAF scheduler thread) and returns
 /// errors as values, with the gateway's message. One client per thread: it
@@ -110,7 +117,30 @@ public:
 
   /// Per-call timeout (default 30 s).
   void set_timeout(std::chrono::milliseconds timeout);
+  std::chrono::milliseconds timeout() const;
 
+  /// Another RPC interface the head serves (`Cluster.service`), e.g.
+  /// "features" (a FeatureStore). The capability is used on this client's
+  /// thread, waiting with wait().
+  caf::expected<capnp::Capability::Client> service(const std::string& name);
+
+  /// Waits on this client's event loop for `p`, at most the per-call
+  /// timeout; a timeout or a failure throws kj::Exception.
+  template <class T>
+  T wait(kj::Promise<T> p) {
+    return timed(std::move(p)).wait(wait_scope());
+  }
+
+private:
+  kj::WaitScope& wait_scope();
+  kj::Timer& timer();
+  template <class T>
+  kj::Promise<T> timed(kj::Promise<T> p) {
+    return timer().timeoutAfter(timeout().count() * kj::MILLISECONDS,
+                                std::move(p));
+  }
+
+public:
 private:
   struct impl;
   explicit cluster_client(std::unique_ptr<impl> ptr);

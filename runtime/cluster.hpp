@@ -63,6 +63,8 @@ struct agent_config {
   std::vector<std::pair<std::string, std::string>> labels;
   std::string secret;
   bool is_head = false;
+  /// The node's data directory, handed to the actors it spawns.
+  std::string data_dir;
   /// Called when the directory refuses the node (with the reason).
   std::function<void(const std::string&)> on_refused;
   /// Called when the agent stops: shutdown request or head lost (reason).

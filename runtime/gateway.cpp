@@ -1,5 +1,6 @@
 #include "runtime/gateway.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <future>
 #include <map>
@@ -10,6 +11,7 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 
+#include "runtime/bridge.hpp"
 #include "runtime/log.hpp"
 #include "runtime/type_ids.hpp"
 #include "schemas/cluster.capnp.h"
@@ -19,34 +21,14 @@ namespace troupe {
 namespace {
 
 kj::Exception failure(const std::string& what) {
-  return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
-                       kj::str(what.c_str()));
+  return rpc_failure(what);
 }
 
-template <class T>
-using fulfiller_ptr =
-    std::shared_ptr<kj::Own<kj::CrossThreadPromiseFulfiller<T>>>;
-
-/// Sends `xs...` to `target` from a short-lived actor and resolves the KJ
-/// promise with the reply (`R`), or rejects it with the error's message.
+/// ask() without a context prefix.
 template <class R, class... Ts>
 kj::Promise<R> ask(caf::actor_system& sys, caf::actor target,
                    std::chrono::milliseconds timeout, Ts... xs) {
-  auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
-  auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
-      std::move(paf.fulfiller));
-  sys.spawn([=](caf::event_based_actor* self) {
-    if constexpr (std::is_void_v<R>) {
-      self->request(target, timeout, xs...)
-          .then([=] { (*f)->fulfill(); },
-                [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
-    } else {
-      self->request(target, timeout, xs...)
-          .then([=](R& r) { (*f)->fulfill(std::move(r)); },
-                [=](caf::error& err) { (*f)->reject(failure(describe(err))); });
-    }
-  });
-  return std::move(paf.promise);
+  return troupe::ask<R>(sys, std::move(target), timeout, std::string{}, xs...);
 }
 
 /// Events pushed from CAF threads to the KJ thread, drained there.
@@ -69,9 +51,11 @@ class cluster_server final : public schema::Cluster::Server {
 public:
   cluster_server(caf::actor_system& sys, caf::actor directory,
                  std::chrono::milliseconds timeout,
-                 std::shared_ptr<inbox> events)
+                 std::shared_ptr<inbox> events,
+                 std::vector<rpc_service> services)
       : sys_(sys), dir_(std::move(directory)), timeout_(timeout),
-        events_(std::move(events)), tasks_(error_handler_) {
+        events_(std::move(events)), services_(std::move(services)),
+        tasks_(error_handler_) {
     tasks_.add(pump());
   }
 
@@ -189,6 +173,26 @@ public:
         .then([](ping_atom) {});
   }
 
+  kj::Promise<void> service(ServiceContext ctx) override {
+    std::string name = ctx.getParams().getName();
+    auto made = made_.find(name);
+    if (made == made_.end()) {
+      auto i =
+          std::find_if(services_.begin(), services_.end(),
+                       [&](const rpc_service& s) { return s.name == name; });
+      if (i == services_.end()) {
+        std::string known;
+        for (auto& s : services_)
+          known += (known.empty() ? "" : ", ") + s.name;
+        throw failure("no RPC service '" + name +
+                      "' (known: " + (known.empty() ? "none" : known) + ")");
+      }
+      made = made_.emplace(name, i->make(sys_, dir_)).first;
+    }
+    ctx.getResults().setService(made->second);
+    return kj::READY_NOW;
+  }
+
   kj::Promise<void> watch(WatchContext ctx) override {
     auto id = next_watch_++;
     auto events = events_;
@@ -283,6 +287,8 @@ private:
   caf::actor dir_;
   std::chrono::milliseconds timeout_;
   std::shared_ptr<inbox> events_;
+  std::vector<rpc_service> services_;
+  std::map<std::string, capnp::Capability::Client> made_;
   std::map<uint64_t, watch_entry> watchers_;
   uint64_t next_watch_ = 1;
   ignore_errors error_handler_;
@@ -295,13 +301,16 @@ struct gateway::impl {
   caf::actor_system& sys;
   caf::actor directory;
   std::chrono::milliseconds timeout;
+  std::vector<rpc_service> services;
   std::thread thread;
   std::mutex mtx;
   kj::Own<kj::CrossThreadPromiseFulfiller<void>> stopper;
   bool stopped = false;
 
-  impl(caf::actor_system& s, caf::actor d, std::chrono::milliseconds t)
-      : sys(s), directory(std::move(d)), timeout(t) {}
+  impl(caf::actor_system& s, caf::actor d, std::chrono::milliseconds t,
+       std::vector<rpc_service> svcs)
+      : sys(s), directory(std::move(d)), timeout(t), services(std::move(svcs)) {
+  }
 
   void run(std::string bind, uint16_t port,
            std::shared_ptr<std::promise<caf::expected<uint16_t>>> started_ptr) {
@@ -322,7 +331,7 @@ struct gateway::impl {
       }
       auto events = std::make_shared<inbox>();
       capnp::TwoPartyServer server{
-          kj::heap<cluster_server>(sys, directory, timeout, events)};
+          kj::heap<cluster_server>(sys, directory, timeout, events, services)};
       lg->info("RPC gateway listening on {}:{}", bind, bound);
       started.set_value(bound);
       server.listen(*listener)
@@ -343,8 +352,10 @@ struct gateway::impl {
 };
 
 gateway::gateway(caf::actor_system& sys, caf::actor directory,
-                 std::chrono::milliseconds call_timeout)
-    : impl_(std::make_unique<impl>(sys, std::move(directory), call_timeout)) {
+                 std::chrono::milliseconds call_timeout,
+                 std::vector<rpc_service> services)
+    : impl_(std::make_unique<impl>(sys, std::move(directory), call_timeout,
+                                   std::move(services))) {
   // nop
 }
 

@@ -2,14 +2,29 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
+#include <capnp/capability.h>
 
 namespace troupe {
+
+/// Makes the server of another RPC interface the gateway serves by name
+/// (`Cluster.service(name)`). Called once, on the gateway's thread, when a
+/// client first asks for it; the server lives on that thread.
+using rpc_service_factory = std::function<capnp::Capability::Client(
+    caf::actor_system& sys, caf::actor directory)>;
+
+/// A named RPC interface and its factory.
+struct rpc_service {
+  std::string name;
+  rpc_service_factory make;
+};
 
 /// The head's Cap'n Proto RPC server (`Cluster` in schemas/cluster.capnp).
 /// It runs its own KJ event loop on its own thread and meets CAF through
@@ -18,7 +33,8 @@ namespace troupe {
 class gateway {
 public:
   gateway(caf::actor_system& sys, caf::actor directory,
-          std::chrono::milliseconds call_timeout = std::chrono::seconds{30});
+          std::chrono::milliseconds call_timeout = std::chrono::seconds{30},
+          std::vector<rpc_service> services = {});
   ~gateway();
 
   gateway(const gateway&) = delete;

@@ -196,7 +196,7 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     return 2;
   }
-  gateway gw{sys, directory};
+  gateway gw{sys, directory, std::chrono::seconds{30}, opts.rpc_services};
   auto gport = gw.start(opts.gateway_bind, opts.gateway_port);
   if (!gport) {
     lg->error("{}", describe(gport.error()));
@@ -209,6 +209,7 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
   acfg.labels = opts.labels;
   acfg.secret = *secret;
   acfg.is_head = true;
+  acfg.data_dir = dir;
   acfg.on_stop = [&flag](const std::string&) { flag.set(0); };
   auto agent = spawn_agent(sys, directory, acfg);
   auto stopping = [&flag] { return flag.code.load() >= 0; };
@@ -282,6 +283,7 @@ int run_worker(const node_options& opts, const kind_registrar& kinds,
   acfg.slots = opts.slots;
   acfg.labels = opts.labels;
   acfg.secret = secret;
+  acfg.data_dir = opts.data_dir.empty() ? "run/" + opts.name : opts.data_dir;
   acfg.on_refused = [&flag](const std::string&) { flag.set(3); };
   acfg.on_stop = [&flag](const std::string& why) {
     flag.set(why == "shutdown requested" ? 0 : 4);
@@ -344,7 +346,8 @@ local_cluster::~local_cluster() = default;
 caf::expected<std::unique_ptr<local_cluster>>
 local_cluster::start(size_t workers, uint32_t slots,
                      const kind_registrar& kinds, scheduler_options sched,
-                     std::vector<head_service> services, std::string data_dir) {
+                     std::vector<head_service> services, std::string data_dir,
+                     std::vector<rpc_service> rpc_services) {
   auto st = std::make_unique<impl>();
   std::string secret = "local-cluster-secret";
   auto make_member = [&] {
@@ -365,7 +368,8 @@ local_cluster::start(size_t workers, uint32_t slots,
                       "local cluster: cannot publish the directory: " +
                           head.render(port.error()));
   st->port = *port;
-  st->gw = std::make_unique<gateway>(head, st->directory);
+  st->gw = std::make_unique<gateway>(
+      head, st->directory, std::chrono::seconds{30}, std::move(rpc_services));
   auto gport = st->gw->start("127.0.0.1", 0);
   if (!gport) return gport.error();
   st->gport = *gport;
@@ -374,6 +378,7 @@ local_cluster::start(size_t workers, uint32_t slots,
   hcfg.slots = slots;
   hcfg.secret = secret;
   hcfg.is_head = true;
+  hcfg.data_dir = data_dir;
   st->nodes[0].agent = spawn_agent(head, st->directory, hcfg);
   for (size_t i = 1; i <= workers; ++i) {
     st->nodes.push_back(make_member());
@@ -388,6 +393,8 @@ local_cluster::start(size_t workers, uint32_t slots,
     wcfg.name = "worker-" + std::to_string(i);
     wcfg.slots = slots;
     wcfg.secret = secret;
+    if (!data_dir.empty())
+      wcfg.data_dir = data_dir + "/worker-" + std::to_string(i);
     m.agent = spawn_agent(*m.sys, *dir, wcfg);
   }
   // Wait (bounded) until every node is listed.

@@ -12,6 +12,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
+#include "runtime/gateway.hpp"
+
 namespace troupe {
 
 /// Registers actor kinds (CAF actor factories) with a config. The `troupe`
@@ -65,6 +67,8 @@ struct node_options {
   scheduler_options scheduler;
   /// Spawned on the head once it runs (ignored on workers).
   std::vector<head_service> services;
+  /// Further RPC interfaces the head's gateway serves (ignored on workers).
+  std::vector<rpc_service> rpc_services;
 };
 
 /// Applies scheduler options, loads the middleman, registers troupe's types,
@@ -94,11 +98,13 @@ class local_cluster {
 public:
   /// Starts a head with a gateway on an ephemeral port and `workers` worker
   /// nodes with `slots` slots each; waits until all joined.
-  /// `services` are spawned on the head with `data_dir` as their config.
+  /// `services` are spawned on the head with `data_dir` as their config;
+  /// the head's data directory is `data_dir`, worker i's `data_dir/worker-i`
+  /// (none when `data_dir` is empty). The gateway serves `rpc_services`.
   static caf::expected<std::unique_ptr<local_cluster>>
   start(size_t workers, uint32_t slots, const kind_registrar& kinds,
         scheduler_options sched = {}, std::vector<head_service> services = {},
-        std::string data_dir = {});
+        std::string data_dir = {}, std::vector<rpc_service> rpc_services = {});
 
   ~local_cluster();
 

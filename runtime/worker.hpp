@@ -12,16 +12,19 @@
 namespace troupe {
 
 /// What every spawned actor kind receives: the name it is registered under,
-/// its node, and the configuration text given at spawn.
+/// its node, the configuration text given at spawn, and the node's data
+/// directory (where node-local stores live; empty when the node has none).
 struct kind_args {
   std::string name;
   std::string node;
   std::string config;
+  std::string data_dir;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kind_args& x) {
-  return f(caf::meta::type_name("troupe::kind_args"), x.name, x.node, x.config);
+  return f(caf::meta::type_name("troupe::kind_args"), x.name, x.node, x.config,
+           x.data_dir);
 }
 
 /// Base of every actor kind spawned through the cluster: an event-based actor

@@ -125,4 +125,7 @@ interface Cluster {
   # until it fails to answer.
   kinds @8 () -> (kinds :List(Text));        # actor kinds that can be spawned
   ping @9 () -> ();                          # a trivial round trip to the head
+  service @10 (name :Text) -> (service :Capability);
+  # Another RPC interface the head serves, by name: "features" is a
+  # FeatureStore. Unknown names fail with the list of known ones.
 }

@@ -1,0 +1,90 @@
+#pragma once
+
+// Feature groups as plain C++: the definition of a group, its conversion to
+// and from the FeatureGroup schema, the checks a definition and a row must
+// pass, and event-time parsing. No CAF actors here.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "schemas/features.capnp.h"
+
+namespace troupe::features {
+
+/// The type of a scalar field.
+enum class field_type { int64, float64, text, timestamp };
+
+/// "int64", "float64", "text", "timestamp".
+const char* to_string(field_type t);
+
+/// Parses a type name ("int"/"int64", "float"/"float64"/"double",
+/// "text"/"string", "timestamp"/"time").
+caf::expected<field_type> parse_field_type(std::string_view text);
+
+/// One scalar field of a group.
+struct field_spec {
+  std::string name;
+  field_type type = field_type::float64;
+  bool nullable = true;
+};
+
+/// A feature group: a fixed-width float32 vector and/or scalar fields.
+struct group_spec {
+  std::string name;
+  std::string description;
+  std::string vector_name; ///< "" when width is 0
+  uint32_t width = 0;
+  std::vector<field_spec> fields;
+  bool allow_nan = false;
+  int64_t ttl_ms = 0; ///< 0: versions never expire
+  int64_t created_ms = 0;
+  uint32_t shards = 0;
+
+  /// The field named `name`, or -1.
+  int field_index(std::string_view name) const;
+  /// True if definitions match (ignoring created_ms and shards).
+  bool same_definition(const group_spec& other) const;
+};
+
+/// Longest entity key, in bytes.
+inline constexpr size_t max_entity_bytes = 255;
+
+/// Most keys of one Lookup.
+inline constexpr size_t max_lookup_keys = 10000;
+
+group_spec from_schema(schema::FeatureGroup::Reader r);
+void to_schema(const group_spec& g, schema::FeatureGroup::Builder b);
+
+/// Checks a definition: a valid name (letters, digits, '_', '-', '.'; at most
+/// 64 bytes), distinct field names, a vector name iff width > 0, width at
+/// most 1,000,000, ttl >= 0, something to store.
+caf::error validate_group(const group_spec& g);
+
+/// Checks that `entity` is a usable key (1..255 bytes). `where` names the
+/// place in messages ("row 17").
+caf::error check_entity(std::string_view entity, const std::string& where);
+
+/// Checks a row against its group: entity, width (an empty vector is allowed
+/// when `partial`), NaN where not allowed, field count and types, missing
+/// values only in nullable fields (or anywhere when `partial`). Messages name
+/// the group, `where` and the field.
+caf::error check_row(const group_spec& g, schema::FeatureRow::Reader row,
+                     const std::string& where, bool partial);
+
+/// Parses an event time: an ISO 8601 date-time in UTC ("2024-03-01",
+/// "2024-03-01T12:00:00", "2024-03-01 12:00:00.250", optional "Z" or
+/// "+HH:MM" offset) or an integer in `unit` ("s", "ms" or "us") since the
+/// epoch. Returns microseconds since the epoch.
+caf::expected<int64_t> parse_time(std::string_view text,
+                                  std::string_view unit = "s");
+
+/// Formats microseconds since the epoch as "2024-03-01T12:00:00.250000Z"
+/// (fraction only when not zero).
+std::string format_time(int64_t micros);
+
+} // namespace troupe::features

@@ -1,0 +1,444 @@
+#include "actors/features/rpc.hpp"
+
+#include <map>
+#include <optional>
+
+#include <caf/all.hpp>
+#include <capnp/message.h>
+
+#include "actors/features/routing.hpp"
+#include "actors/features/service.hpp"
+#include "actors/features/store.hpp"
+#include "runtime/bridge.hpp"
+#include "runtime/envelope.hpp"
+#include "runtime/type_ids.hpp"
+#include "schemas/features.capnp.h"
+
+namespace troupe::features {
+
+namespace {
+
+/// Reads at most this many keys on the gateway's thread; more go to the
+/// shard actors, which read in parallel.
+constexpr size_t inline_keys = 256;
+
+/// Largest answer one call may build (the RPC message limit is 64 MiB).
+constexpr size_t max_answer_bytes = size_t{48} << 20;
+
+const reader_limits big{uint64_t{1} << 30, 64};
+
+/// One shard as the server knows it.
+struct shard_ref {
+  uint32_t index = 0;
+  std::string name;
+  std::string node;
+  caf::actor handle; ///< null when not running
+};
+
+/// What the server caches from the features service.
+struct layout {
+  caf::actor service;
+  std::vector<shard_ref> shards;
+  std::map<std::string, group_spec> groups;
+  uint64_t version = 0;
+};
+
+/// Gathers the layout: the service, its StoreLayout, each shard's handle.
+kj::Promise<layout> fetch_layout(caf::actor_system& sys, caf::actor dir,
+                                 std::chrono::milliseconds timeout) {
+  auto paf = kj::newPromiseAndCrossThreadFulfiller<layout>();
+  auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<layout>>>(
+      std::move(paf.fulfiller));
+  sys.spawn([=](caf::event_based_actor* self) {
+    auto fail = [=](const std::string& what) {
+      (*f)->reject(rpc_failure(what));
+    };
+    self->request(dir, timeout, lookup_atom::value, std::string{service_name})
+        .then(
+            [=](const caf::actor& svc) {
+              self->request(svc, timeout, layout_atom::value)
+                  .then(
+                      [=](const envelope& env) {
+                        auto out = std::make_shared<layout>();
+                        out->service = svc;
+                        auto ok = env.visit<schema::StoreLayout>([&](auto r) {
+                          for (auto s : r.getShards())
+                            out->shards.push_back(
+                                shard_ref{s.getIndex(), s.getActor(),
+                                          s.getNode(), nullptr});
+                          for (auto g : r.getGroups())
+                            out->groups.emplace(g.getName(), from_schema(g));
+                          out->version = r.getVersion();
+                        });
+                        if (!ok) return fail(describe(ok.error()));
+                        auto left =
+                            std::make_shared<size_t>(out->shards.size());
+                        if (*left == 0) return (*f)->fulfill(std::move(*out));
+                        for (size_t i = 0; i < out->shards.size(); ++i)
+                          self->request(dir, timeout, lookup_atom::value,
+                                        out->shards[i].name)
+                              .then(
+                                  [=](const caf::actor& h) {
+                                    out->shards[i].handle = h;
+                                    if (--*left == 0)
+                                      (*f)->fulfill(std::move(*out));
+                                  },
+                                  [=](caf::error&) {
+                                    if (--*left == 0)
+                                      (*f)->fulfill(std::move(*out));
+                                  });
+                      },
+                      [=](caf::error& err) {
+                        fail("the features service answered " + describe(err));
+                      });
+            },
+            [=](caf::error& err) {
+              fail("no features service in this cluster (" + describe(err) +
+                   ")");
+            });
+  });
+  return std::move(paf.promise);
+}
+
+std::string text(capnp::Text::Reader t) {
+  return std::string{t.cStr(), t.size()};
+}
+
+class feature_server final : public schema::FeatureStore::Server {
+public:
+  feature_server(caf::actor_system& sys, caf::actor dir)
+      : sys_(sys), dir_(std::move(dir)) {}
+
+  kj::Promise<void> createGroup(CreateGroupContext ctx) override {
+    capnp::MallocMessageBuilder mb;
+    mb.setRoot(ctx.getParams().getGroup());
+    auto env = envelope::of<schema::FeatureGroup>(mb);
+    return service()
+        .then([this, env](caf::actor svc) {
+          return ask<envelope>(sys_, svc, timeout_, "", create_atom::value,
+                               env);
+        })
+        .then([this, ctx](envelope e) mutable {
+          stale_ = true;
+          check(e.visit<schema::FeatureGroup>(
+              [&](auto r) { ctx.getResults().setGroup(r); }));
+        });
+  }
+
+  kj::Promise<void> groups(GroupsContext ctx) override {
+    return service()
+        .then([this](caf::actor svc) {
+          return ask<envelope>(sys_, svc, timeout_, "", groups_atom::value,
+                               envelope{});
+        })
+        .then([ctx](envelope e) mutable {
+          check(e.visit<schema::FeatureGroupList>(
+              [&](auto r) { ctx.getResults().setGroups(r.getGroups()); }));
+        });
+  }
+
+  kj::Promise<void> group(GroupContext ctx) override {
+    auto env = make_envelope<schema::GroupName>(
+        [&](auto b) { b.setName(ctx.getParams().getName()); });
+    return service()
+        .then([this, env](caf::actor svc) {
+          return ask<envelope>(sys_, svc, timeout_, "", group_atom::value, env);
+        })
+        .then([ctx](envelope e) mutable {
+          check(e.visit<schema::GroupStats>(
+              [&](auto r) { ctx.getResults().setStats(r); }));
+        });
+  }
+
+  kj::Promise<void> get(GetContext ctx) override {
+    auto p = ctx.getParams();
+    return read_one(ctx, text(p.getGroup()), text(p.getEntity()), INT64_MAX);
+  }
+
+  kj::Promise<void> getAsOf(GetAsOfContext ctx) override {
+    auto p = ctx.getParams();
+    return read_one(ctx, text(p.getGroup()), text(p.getEntity()), p.getAsOf());
+  }
+
+  kj::Promise<void> lookup(LookupContext ctx) override {
+    auto req = ctx.getParams().getRequest();
+    if (req.getKeys().size() > max_lookup_keys)
+      throw rpc_failure("a lookup takes at most " +
+                        std::to_string(max_lookup_keys) + " keys, got " +
+                        std::to_string(req.getKeys().size()));
+    std::vector<std::string> names;
+    for (auto g : req.getGroups())
+      names.push_back(text(g));
+    return with_groups(names).then([this, ctx, names]() mutable {
+      auto req = ctx.getParams().getRequest();
+      auto keys = req.getKeys();
+      size_t row_bytes = 0;
+      for (auto& n : names)
+        row_bytes += layout_.groups[n].width * 4 +
+                     layout_.groups[n].fields.size() * 24 + 64;
+      if (row_bytes * keys.size() > max_answer_bytes)
+        throw rpc_failure(
+            "a lookup of " + std::to_string(keys.size()) + " keys in " +
+            std::to_string(names.size()) + " group(s) would answer about " +
+            std::to_string(row_bytes * keys.size() >> 20) +
+            " MiB, above the 48 MiB a call may carry: ask for fewer keys");
+      std::vector<std::vector<uint32_t>> parts(layout_.shards.size());
+      for (uint32_t i = 0; i < keys.size(); ++i) {
+        auto e = keys[i].getEntity();
+        if (auto err = check_entity({e.cStr(), e.size()},
+                                    "key " + std::to_string(i + 1)))
+          throw rpc_failure(describe(err));
+        parts[shard_of({e.cStr(), e.size()},
+                       static_cast<uint32_t>(layout_.shards.size()))]
+            .push_back(i);
+      }
+      auto res = ctx.getResults().initResult();
+      auto out = res.initGroups(static_cast<unsigned>(names.size()));
+      for (unsigned g = 0; g < names.size(); ++g) {
+        out[g].setGroup(names[g]);
+        out[g].initRows(keys.size());
+      }
+      // small and local: read here
+      if (keys.size() <= inline_keys) {
+        bool all_local = true;
+        std::vector<std::shared_ptr<shard_store>> stores(parts.size());
+        for (size_t s = 0; s < parts.size() && all_local; ++s)
+          if (!parts[s].empty()) {
+            stores[s] = local(s);
+            all_local = stores[s] != nullptr;
+          }
+        if (all_local) {
+          auto now = now_micros();
+          for (size_t s = 0; s < parts.size(); ++s)
+            if (!parts[s].empty())
+              for (unsigned g = 0; g < names.size(); ++g)
+                if (auto err = stores[s]->read(names[g], keys, parts[s],
+                                               out[g].getRows(), now))
+                  throw rpc_failure(describe(err));
+          return kj::Promise<void>(kj::READY_NOW);
+        }
+      }
+      // otherwise: every shard's part in parallel on the shard actors
+      auto promises = kj::heapArrayBuilder<kj::Promise<void>>(parts.size());
+      for (size_t s = 0; s < parts.size(); ++s) {
+        if (parts[s].empty()) continue;
+        auto sub = make_envelope<schema::Lookup>([&](auto b) {
+          auto gs = b.initGroups(static_cast<unsigned>(names.size()));
+          for (unsigned g = 0; g < names.size(); ++g)
+            gs.set(g, names[g]);
+          auto ks = b.initKeys(static_cast<unsigned>(parts[s].size()));
+          for (unsigned j = 0; j < parts[s].size(); ++j)
+            ks.setWithCaveats(j, keys[parts[s][j]]);
+        });
+        auto idx = parts[s];
+        promises.add(ask_shard(s, read_atom::value, sub)
+                         .then([ctx, idx, names](envelope e) mutable {
+                           auto out = ctx.getResults().getResult().getGroups();
+                           check(e.visit<schema::LookupResult>(
+                               [&](auto r) {
+                                 auto gs = r.getGroups();
+                                 for (unsigned g = 0; g < names.size(); ++g) {
+                                   auto rows = gs[g].getRows();
+                                   auto dst = out[g].getRows();
+                                   for (unsigned j = 0; j < idx.size(); ++j)
+                                     dst.setWithCaveats(idx[j], rows[j]);
+                                 }
+                               },
+                               big));
+                         }));
+      }
+      return kj::joinPromises(promises.finish());
+    });
+  }
+
+  kj::Promise<void> write(WriteContext ctx) override {
+    std::string name = text(ctx.getParams().getBatch().getGroup());
+    return with_groups({name}).then([this, ctx, name]() mutable {
+      auto batch = ctx.getParams().getBatch();
+      auto& g = layout_.groups[name];
+      auto rows = batch.getRows();
+      auto n = static_cast<uint32_t>(layout_.shards.size());
+      std::vector<std::vector<uint32_t>> parts(n);
+      for (uint32_t i = 0; i < rows.size(); ++i) {
+        if (auto err = check_row(g, rows[i], "row " + std::to_string(i + 1),
+                                 batch.getUpsert()))
+          throw rpc_failure(describe(err));
+        auto e = rows[i].getEntity();
+        parts[shard_of({e.cStr(), e.size()}, n)].push_back(i);
+      }
+      auto total = std::make_shared<std::pair<uint64_t, uint32_t>>(0, 0);
+      auto promises = kj::heapArrayBuilder<kj::Promise<void>>(n);
+      for (uint32_t s = 0; s < n; ++s) {
+        if (parts[s].empty()) continue;
+        capnp::MallocMessageBuilder mb;
+        auto sub = mb.initRoot<schema::FeatureWrite>();
+        sub.setGroup(name);
+        sub.setUpsert(batch.getUpsert());
+        auto list = sub.initRows(static_cast<unsigned>(parts[s].size()));
+        for (unsigned j = 0; j < parts[s].size(); ++j)
+          list.setWithCaveats(j, rows[parts[s][j]]);
+        promises.add(ask_shard(s, write_atom::value,
+                               envelope::of<schema::FeatureWrite>(mb))
+                         .then([total](envelope e) {
+                           check(e.visit<schema::WriteResult>([&](auto r) {
+                             total->first += r.getWritten();
+                             total->second += r.getBatches();
+                           }));
+                         }));
+      }
+      return kj::joinPromises(promises.finish()).then([ctx, total]() mutable {
+        auto r = ctx.getResults().initResult();
+        r.setWritten(total->first);
+        r.setBatches(total->second);
+      });
+    });
+  }
+
+  kj::Promise<void> validate(ValidateContext ctx) override {
+    capnp::MallocMessageBuilder mb;
+    mb.setRoot(ctx.getParams().getRequest());
+    auto env = envelope::of<schema::ValidationRequest>(mb);
+    return service()
+        .then([this, env](caf::actor svc) {
+          return ask<envelope>(sys_, svc, std::chrono::minutes{30}, "",
+                               validate_atom::value, env);
+        })
+        .then([ctx](envelope e) mutable {
+          check(e.visit<schema::ValidationReport>(
+              [&](auto r) { ctx.getResults().setReport(r); }));
+        });
+  }
+
+  kj::Promise<void> flush(FlushContext) override {
+    return service()
+        .then([this](caf::actor svc) {
+          return ask<bool>(sys_, svc, timeout_, "", flush_atom::value);
+        })
+        .then([](bool) {});
+  }
+
+private:
+  static void check(const caf::expected<void>& r) {
+    if (!r) throw rpc_failure(describe(r.error()));
+  }
+
+  /// Refreshes the cached layout when asked to or when it is stale.
+  kj::Promise<void> refresh(bool force) {
+    if (!force && !stale_) return kj::READY_NOW;
+    KJ_IF_MAYBE (p, refreshing_) {
+      return p->addBranch();
+    }
+    auto fork = fetch_layout(sys_, dir_, timeout_)
+                    .then(
+                        [this](layout l) {
+                          layout_ = std::move(l);
+                          stale_ = false;
+                          refreshing_ = nullptr;
+                        },
+                        [this](kj::Exception&& e) {
+                          refreshing_ = nullptr;
+                          kj::throwFatalException(kj::mv(e));
+                        })
+                    .fork();
+    auto branch = fork.addBranch();
+    refreshing_ = kj::mv(fork);
+    return branch;
+  }
+
+  kj::Promise<caf::actor> service() {
+    return refresh(false).then([this] { return layout_.service; });
+  }
+
+  /// Makes sure every group in `names` is known (refreshing once).
+  kj::Promise<void> with_groups(std::vector<std::string> names) {
+    auto known = [this, names] {
+      for (auto& n : names)
+        if (!layout_.groups.count(n)) return false;
+      return !layout_.shards.empty();
+    };
+    if (!stale_ && known()) return kj::READY_NOW;
+    return refresh(!known()).then([this, names] {
+      for (auto& n : names)
+        if (!layout_.groups.count(n)) {
+          std::string list;
+          for (auto& [k, g] : layout_.groups)
+            list += (list.empty() ? "" : ", ") + k;
+          throw rpc_failure("no feature group '" + n + "' (groups: " +
+                            (list.empty() ? "none" : list) + ")");
+        }
+      if (layout_.shards.empty())
+        throw rpc_failure("the feature store has no shards yet");
+    });
+  }
+
+  std::shared_ptr<shard_store> local(size_t s) {
+    auto& h = layout_.shards[s].handle;
+    return h ? local_shard(h.address()) : nullptr;
+  }
+
+  template <class... Ts>
+  kj::Promise<envelope> ask_shard(size_t s, Ts... xs) {
+    auto& ref = layout_.shards[s];
+    auto where = "shard " + std::to_string(ref.index) + " (" + ref.name +
+                 " on node " + ref.node + "): ";
+    if (!ref.handle) {
+      stale_ = true;
+      throw rpc_failure(where + "not running");
+    }
+    return ask<envelope>(sys_, ref.handle, timeout_, where, xs...)
+        .then([](envelope e) { return e; },
+              [this](kj::Exception&& e) -> envelope {
+                stale_ = true;
+                kj::throwFatalException(kj::mv(e));
+              });
+  }
+
+  template <class Context>
+  kj::Promise<void> read_one(Context ctx, std::string group, std::string entity,
+                             int64_t as_of) {
+    if (auto err = check_entity(entity, "entity"))
+      throw rpc_failure(describe(err));
+    return with_groups({group}).then([this, ctx, group, entity,
+                                      as_of]() mutable {
+      auto s = shard_of(entity, static_cast<uint32_t>(layout_.shards.size()));
+      if (auto store = local(s)) {
+        if (auto err = store->read_one(
+                group, entity, as_of, ctx.getResults().initRow(), now_micros()))
+          throw rpc_failure(describe(err));
+        return kj::Promise<void>(kj::READY_NOW);
+      }
+      auto sub = make_envelope<schema::Lookup>([&](auto b) {
+        b.initGroups(1).set(0, group);
+        auto k = b.initKeys(1)[0];
+        k.setEntity(entity);
+        k.setAsOf(as_of);
+      });
+      return ask_shard(s, read_atom::value, sub)
+          .then([ctx](envelope e) mutable {
+            check(e.visit<schema::LookupResult>(
+                [&](auto r) {
+                  ctx.getResults().setRow(r.getGroups()[0].getRows()[0]);
+                },
+                big));
+          });
+    });
+  }
+
+  caf::actor_system& sys_;
+  caf::actor dir_;
+  std::chrono::milliseconds timeout_{30000};
+  layout layout_;
+  bool stale_ = true;
+  kj::Maybe<kj::ForkedPromise<void>> refreshing_;
+};
+
+} // namespace
+
+rpc_service make_rpc_service() {
+  return rpc_service{service_name, [](caf::actor_system& sys, caf::actor dir) {
+                       return capnp::Capability::Client{
+                           kj::heap<feature_server>(sys, std::move(dir))};
+                     }};
+}
+
+} // namespace troupe::features

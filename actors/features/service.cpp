@@ -1,0 +1,406 @@
+// features.service: the feature store's catalog and shard placement
+// (protocol in service.hpp).
+
+#include "actors/features/service.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "actors/features/catalog.hpp"
+#include "actors/features/store.hpp"
+#include "runtime/cluster.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/log.hpp"
+#include "runtime/node.hpp"
+#include "runtime/type_ids.hpp"
+#include "runtime/worker.hpp"
+#include "schemas/cluster.capnp.h"
+
+namespace troupe::features {
+
+caf::behavior shard_actor(worker* self, kind_args args);
+
+namespace {
+
+constexpr auto request_timeout = std::chrono::seconds{30};
+
+struct shard_slot {
+  placement where;
+  caf::actor handle; ///< null while not running
+  bool spawning = false;
+};
+
+struct service_state {
+  std::shared_ptr<spdlog::logger> log = log::get("features");
+  std::optional<catalog> cat;
+  caf::error cat_error;
+  caf::actor directory;
+  uint32_t want_shards = 4;
+  std::vector<std::string> nodes; ///< in join order, the head first
+  std::vector<shard_slot> shards;
+  std::map<std::string, group_spec> groups;
+  uint64_t version = 1;
+};
+
+using state_ptr = std::shared_ptr<service_state>;
+
+envelope group_envelope(const group_spec& g) {
+  return make_envelope<schema::FeatureGroup>([&](auto b) { to_schema(g, b); });
+}
+
+void shard_up(worker* self, const state_ptr& st, uint32_t index,
+              caf::actor handle) {
+  auto& s = st->shards[index];
+  s.spawning = false;
+  s.handle = handle;
+  self->monitor(handle);
+  ++st->version;
+  for (auto& [name, g] : st->groups)
+    self->request(handle, request_timeout, group_atom::value, group_envelope(g))
+        .then([](bool) {},
+              [=](caf::error& err) {
+                st->log->error("features: shard {} refused group {}: {}", index,
+                               name, describe(err));
+              });
+  st->log->info("features: shard {} runs on {}", index, s.where.node);
+}
+
+/// Starts shard `index` on its node (it may already run: then it is found).
+void start_shard(worker* self, const state_ptr& st, uint32_t index) {
+  auto& s = st->shards[index];
+  if (s.handle || s.spawning) return;
+  s.spawning = true;
+  auto name = shard_name(index);
+  auto node = s.where.node;
+  auto resolve = [=] {
+    self->request(st->directory, request_timeout, lookup_atom::value, name)
+        .then([=](const caf::actor& h) { shard_up(self, st, index, h); },
+              [=](caf::error& err) {
+                st->shards[index].spawning = false;
+                st->log->warn("features: shard {} not found: {}", index,
+                              describe(err));
+              });
+  };
+  self->request(st->directory, request_timeout, caf::spawn_atom::value,
+                std::string{shard_kind}, node, std::to_string(index), name)
+      .then([=](const envelope&) { resolve(); },
+            [=](caf::error& err) {
+              // Already registered (the service restarted): use it.
+              st->log->info("features: spawning shard {} on {}: {}", index,
+                            node, describe(err));
+              resolve();
+            });
+}
+
+void node_joined(worker* self, const state_ptr& st, const std::string& node) {
+  if (std::find(st->nodes.begin(), st->nodes.end(), node) == st->nodes.end())
+    st->nodes.push_back(node);
+  for (auto& s : st->shards)
+    if (s.where.node == node) start_shard(self, st, s.where.index);
+}
+
+void node_left(const state_ptr& st, const std::string& node) {
+  st->nodes.erase(std::remove(st->nodes.begin(), st->nodes.end(), node),
+                  st->nodes.end());
+  for (auto& s : st->shards)
+    if (s.where.node == node && s.handle) {
+      st->log->warn("features: shard {} is down: node {} left", s.where.index,
+                    node);
+      s.handle = nullptr;
+      s.spawning = false;
+      ++st->version;
+    }
+}
+
+/// Places the shards over the nodes present now, once.
+caf::error lay_out(worker* self, const state_ptr& st) {
+  if (!st->shards.empty()) return caf::none;
+  if (st->nodes.empty())
+    return make_error(errc::not_found,
+                      "features: no node has joined yet, cannot place shards");
+  std::vector<placement> ps;
+  for (uint32_t i = 0; i < st->want_shards; ++i)
+    ps.push_back(placement{i, st->nodes[i % st->nodes.size()]});
+  if (auto err = st->cat->set_placements(ps)) return err;
+  for (auto& p : ps)
+    st->shards.push_back(shard_slot{p, nullptr, false});
+  for (auto& p : ps)
+    start_shard(self, st, p.index);
+  st->log->info("features: {} shards over {} node(s)", ps.size(),
+                st->nodes.size());
+  return caf::none;
+}
+
+envelope layout_envelope(const state_ptr& st) {
+  return make_envelope<schema::StoreLayout>([&](auto b) {
+    auto ss = b.initShards(static_cast<unsigned>(st->shards.size()));
+    for (unsigned i = 0; i < ss.size(); ++i) {
+      ss[i].setIndex(st->shards[i].where.index);
+      ss[i].setNode(st->shards[i].where.node);
+      ss[i].setActor(shard_name(st->shards[i].where.index));
+    }
+    auto gs = b.initGroups(static_cast<unsigned>(st->groups.size()));
+    unsigned i = 0;
+    for (auto& [name, g] : st->groups)
+      to_schema(g, gs[i++]);
+    b.setVersion(st->version);
+  });
+}
+
+caf::expected<uint32_t> parse_shards(const std::string& config) {
+  if (config.empty()) return uint32_t{4};
+  const std::string key = "shards=";
+  if (config.rfind(key, 0) == 0) {
+    try {
+      size_t used = 0;
+      auto v = std::stoul(config.substr(key.size()), &used);
+      if (used == config.size() - key.size() && v >= 1 && v <= 4096)
+        return static_cast<uint32_t>(v);
+    } catch (const std::exception&) {
+    }
+  }
+  return make_error(errc::invalid_argument, "features.service: config '" +
+                                                config +
+                                                "' is not shards=N (1..4096)");
+}
+
+/// Asks every running shard `xs...` and calls done(replies, down) with their
+/// replies (in shard order) and the indices of shards that did not answer.
+template <class Reply, class Done, class... Ts>
+void ask_all(worker* self, const state_ptr& st, Done done, Ts... xs) {
+  struct pending {
+    std::vector<std::optional<Reply>> replies;
+    std::vector<std::string> errors;
+    size_t left = 0;
+    std::optional<Done> done;
+  };
+  auto p = std::make_shared<pending>();
+  p->replies.resize(st->shards.size());
+  p->errors.resize(st->shards.size());
+  p->left = st->shards.size();
+  p->done.emplace(std::move(done));
+  auto finish = [p] {
+    if (--p->left == 0) (*p->done)(p->replies, p->errors);
+  };
+  if (p->left == 0) {
+    (*p->done)(p->replies, p->errors);
+    return;
+  }
+  for (size_t i = 0; i < st->shards.size(); ++i) {
+    auto& s = st->shards[i];
+    if (!s.handle) {
+      p->errors[i] = "shard " + std::to_string(i) + " on node " + s.where.node +
+                     " is not running";
+      finish();
+      continue;
+    }
+    self->request(s.handle, request_timeout, xs...)
+        .then(
+            [=](Reply& r) {
+              p->replies[i] = std::move(r);
+              finish();
+            },
+            [=](caf::error& err) {
+              p->errors[i] =
+                  "shard " + std::to_string(i) + ": " + describe(err);
+              finish();
+            });
+  }
+}
+
+caf::behavior service(worker* self, kind_args args) {
+  auto st = std::make_shared<service_state>();
+  auto shards = parse_shards(args.config);
+  if (!shards) {
+    st->log->error("{}", describe(shards.error()));
+    self->quit(shards.error());
+    return {};
+  }
+  st->want_shards = *shards;
+  auto dir = std::filesystem::path{args.data_dir.empty() ? std::string{"."}
+                                                         : args.data_dir} /
+             "features" / "catalog";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  auto cat = catalog::open(dir.string());
+  if (!cat) {
+    st->log->error("features: {}", describe(cat.error()));
+    self->quit(cat.error());
+    return {};
+  }
+  st->cat.emplace(std::move(*cat));
+  auto groups = st->cat->groups();
+  auto placed = st->cat->placements();
+  if (!groups || !placed) {
+    auto err = !groups ? groups.error() : placed.error();
+    st->log->error("features: {}", describe(err));
+    self->quit(err);
+    return {};
+  }
+  for (auto& g : *groups)
+    st->groups.emplace(g.name, g);
+  for (auto& p : *placed)
+    st->shards.push_back(shard_slot{p, nullptr, false});
+  if (auto h = self->system().registry().get(directory_registry_key))
+    st->directory = caf::actor_cast<caf::actor>(h);
+  if (!st->directory) {
+    auto err =
+        make_error(errc::not_found, "features: no directory in this process");
+    self->quit(err);
+    return {};
+  }
+  self->request(st->directory, caf::infinite, subscribe_atom::value)
+      .then(
+          [=](const envelope& snap) {
+            (void)snap.visit<schema::Snapshot>([&](auto s) {
+              for (auto n : s.getNodes())
+                if (n.getIsHead()) node_joined(self, st, n.getName());
+              for (auto n : s.getNodes())
+                if (!n.getIsHead()) node_joined(self, st, n.getName());
+            });
+          },
+          [=](caf::error& err) {
+            st->log->error("features: cannot watch the directory: {}",
+                           describe(err));
+          });
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    for (auto& s : st->shards)
+      if (s.handle && s.handle.address() == dm.source) {
+        st->log->warn("features: shard {} stopped", s.where.index);
+        s.handle = nullptr;
+        ++st->version;
+        // its node may still be here: start it again
+        if (std::find(st->nodes.begin(), st->nodes.end(), s.where.node) !=
+            st->nodes.end())
+          start_shard(self, st, s.where.index);
+      }
+  });
+  return self->with_stats(
+      args,
+      {
+          [=](event_atom, const envelope& ev) {
+            (void)ev.visit<schema::DirectoryEvent>([&](auto e) {
+              using K = schema::DirectoryEvent::Kind;
+              std::string node = e.getNode().getName();
+              if (e.getKind() == K::NODE_JOINED)
+                node_joined(self, st, node);
+              else if (e.getKind() == K::NODE_LEFT)
+                node_left(st, node);
+            });
+          },
+          [=](create_atom, const envelope& env) -> caf::result<envelope> {
+            auto g = env.visit<schema::FeatureGroup>(
+                [](auto r) { return from_schema(r); });
+            if (!g) return g.error();
+            if (auto err = validate_group(*g)) return err;
+            auto old = st->groups.find(g->name);
+            if (old != st->groups.end()) {
+              if (old->second.same_definition(*g))
+                return group_envelope(old->second);
+              return make_error(errc::already_exists,
+                                "feature group " + g->name +
+                                    " exists with a different definition");
+            }
+            if (auto err = lay_out(self, st)) return err;
+            g->created_ms = now_micros() / 1000;
+            g->shards = static_cast<uint32_t>(st->shards.size());
+            if (auto err = st->cat->put_group(*g)) return err;
+            st->groups.emplace(g->name, *g);
+            ++st->version;
+            auto rp = self->make_response_promise<envelope>();
+            auto reply = group_envelope(*g);
+            ask_all<bool>(
+                self, st,
+                [=](auto&, const std::vector<std::string>& errors) mutable {
+                  for (auto& e : errors)
+                    if (!e.empty())
+                      st->log->warn("features: group {}: {}", g->name, e);
+                  rp.deliver(reply);
+                },
+                group_atom::value, reply);
+            st->log->info("features: group {} created (width {}, {} fields)",
+                          g->name, g->width, g->fields.size());
+            return rp;
+          },
+          [=](groups_atom, const envelope&) -> envelope {
+            return make_envelope<schema::FeatureGroupList>([&](auto b) {
+              auto gs = b.initGroups(static_cast<unsigned>(st->groups.size()));
+              unsigned i = 0;
+              for (auto& [name, g] : st->groups)
+                to_schema(g, gs[i++]);
+            });
+          },
+          [=](layout_atom) -> caf::result<envelope> {
+            if (st->shards.empty())
+              if (auto err = lay_out(self, st)) return err;
+            return layout_envelope(st);
+          },
+          [=](group_atom, const envelope& env) -> caf::result<envelope> {
+            auto name = env.visit<schema::GroupName>(
+                [](auto r) { return std::string{r.getName()}; });
+            if (!name) return name.error();
+            auto g = st->groups.find(*name);
+            if (g == st->groups.end())
+              return make_error(errc::not_found,
+                                "no feature group '" + *name + "'");
+            auto spec = g->second;
+            auto rp = self->make_response_promise<envelope>();
+            ask_all<envelope>(
+                self, st,
+                [=](std::vector<std::optional<envelope>>& replies,
+                    const std::vector<std::string>&) mutable {
+                  rp.deliver(make_envelope<schema::GroupStats>([&](auto b) {
+                    to_schema(spec, b.initGroup());
+                    auto ss =
+                        b.initShards(static_cast<unsigned>(replies.size()));
+                    for (unsigned i = 0; i < replies.size(); ++i) {
+                      ss[i].setShard(i);
+                      ss[i].setNode(st->shards[i].where.node);
+                      ss[i].setActor(shard_name(i));
+                      ss[i].setGroup(spec.name);
+                      if (!replies[i]) continue;
+                      (void)replies[i]->template visit<schema::ShardStats>(
+                          [&](auto r) {
+                            ss[i].setEntities(r.getEntities());
+                            ss[i].setVersions(r.getVersions());
+                            ss[i].setBytes(r.getBytes());
+                            ss[i].setUp(true);
+                          });
+                    }
+                  }));
+                },
+                group_atom::value, spec.name);
+            return rp;
+          },
+          [=](flush_atom) -> caf::result<bool> {
+            auto rp = self->make_response_promise<bool>();
+            ask_all<bool>(
+                self, st,
+                [=](auto&, const std::vector<std::string>& errors) mutable {
+                  for (auto& e : errors)
+                    if (!e.empty()) {
+                      rp.deliver(make_error(errc::not_found, "flush: " + e));
+                      return;
+                    }
+                  rp.deliver(true);
+                },
+                flush_atom::value);
+            return rp;
+          },
+      });
+}
+
+} // namespace
+
+void register_kinds(caf::actor_system_config& cfg) {
+  cfg.add_actor_type(service_kind, service);
+  cfg.add_actor_type(shard_kind, shard_actor);
+  mark_service_kind(service_kind);
+  mark_service_kind(shard_kind);
+}
+
+} // namespace troupe::features

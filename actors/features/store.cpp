@@ -1,0 +1,475 @@
+#include "actors/features/store.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+
+#include "runtime/errors.hpp"
+
+namespace troupe::features {
+
+namespace {
+
+caf::error lmdb_error(int rc, const char* call, const std::string& where) {
+  return make_error(errc::io_failure, std::string{call} + " on " + where +
+                                          ": " + mdb_strerror(rc));
+}
+
+/// Order-preserving map of a signed time to unsigned, inverted so that
+/// newer versions sort first.
+uint64_t inverted(int64_t t) {
+  return ~(static_cast<uint64_t>(t) ^ (uint64_t{1} << 63));
+}
+
+int64_t time_of_key(std::string_view key) {
+  auto u = ~lmdb::from_be64(key.substr(key.size() - 8));
+  return static_cast<int64_t>(u ^ (uint64_t{1} << 63));
+}
+
+std::string entity_prefix(std::string_view entity) {
+  std::string k;
+  k.reserve(entity.size() + 9);
+  k.push_back(static_cast<char>(entity.size()));
+  k.append(entity);
+  return k;
+}
+
+std::string_view as_view(const MDB_val& v) {
+  return {static_cast<const char*>(v.mv_data), v.mv_size};
+}
+
+MDB_val as_val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+
+/// A stored row, readable in place when LMDB's bytes are word-aligned and
+/// from an aligned copy otherwise.
+class stored_row {
+public:
+  explicit stored_row(std::string_view bytes) {
+    auto n = bytes.size() / sizeof(capnp::word);
+    if (reinterpret_cast<uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) {
+      words_ =
+          kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), n);
+    } else {
+      copy_ = kj::heapArray<capnp::word>(n);
+      std::memcpy(copy_.begin(), bytes.data(), n * sizeof(capnp::word));
+      words_ = copy_.asPtr();
+    }
+    capnp::ReaderOptions opts;
+    opts.traversalLimitInWords = 1u << 30;
+    reader_.emplace(words_, opts);
+  }
+
+  schema::FeatureRow::Reader row() {
+    return reader_->getRoot<schema::FeatureRow>();
+  }
+
+private:
+  kj::Array<capnp::word> copy_;
+  kj::ArrayPtr<const capnp::word> words_;
+  std::optional<capnp::FlatArrayMessageReader> reader_;
+};
+
+/// A cursor closed on destruction.
+class cursor {
+public:
+  cursor(MDB_txn* txn, MDB_dbi db, const std::string& where) {
+    if (int rc = mdb_cursor_open(txn, db, &cur_); rc != 0)
+      err_ = lmdb_error(rc, "mdb_cursor_open", where);
+  }
+  ~cursor() {
+    if (cur_) mdb_cursor_close(cur_);
+  }
+  cursor(const cursor&) = delete;
+  cursor& operator=(const cursor&) = delete;
+
+  const caf::error& error() const { return err_; }
+
+  /// Positions at the first key >= `key`; false at the end.
+  bool seek(std::string_view key, MDB_val& k, MDB_val& v) {
+    k = as_val(key);
+    return mdb_cursor_get(cur_, &k, &v, MDB_SET_RANGE) == 0;
+  }
+  bool next(MDB_val& k, MDB_val& v) {
+    return mdb_cursor_get(cur_, &k, &v, MDB_NEXT) == 0;
+  }
+  bool first(MDB_val& k, MDB_val& v) {
+    return mdb_cursor_get(cur_, &k, &v, MDB_FIRST) == 0;
+  }
+  int del() { return mdb_cursor_del(cur_, 0); }
+
+private:
+  MDB_cursor* cur_ = nullptr;
+  caf::error err_;
+};
+
+bool expired(const group_spec& g, int64_t t, int64_t now_us) {
+  return g.ttl_ms > 0 && t < now_us - g.ttl_ms * 1000;
+}
+
+/// Finds the version of `entity` in force at `as_of`; false if none.
+bool find_version(cursor& cur, std::string_view entity, int64_t as_of,
+                  MDB_val& k, MDB_val& v) {
+  auto prefix = entity_prefix(entity);
+  auto key = version_key(entity, as_of);
+  if (!cur.seek(key, k, v)) return false;
+  auto found = as_view(k);
+  return found.size() == prefix.size() + 8 &&
+         found.compare(0, prefix.size(), prefix) == 0;
+}
+
+void set_missing(schema::FeatureRow::Builder out, std::string_view entity) {
+  out.setEntity(capnp::Text::Reader{entity.data(), entity.size()});
+  out.setFound(false);
+}
+
+} // namespace
+
+int64_t now_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string version_key(std::string_view entity, int64_t time_us) {
+  auto k = entity_prefix(entity);
+  k += lmdb::be64(inverted(time_us));
+  return k;
+}
+
+shard_store::shard_store(lmdb::env env, MDB_dbi groups_db, uint32_t index)
+    : env_(std::move(env)), groups_db_(groups_db), index_(index) {
+  // nop
+}
+
+caf::expected<std::shared_ptr<shard_store>>
+shard_store::open(const std::string& dir, uint32_t index) {
+  lmdb::env_options opts;
+  opts.map_size = size_t{1} << 40; // address space, not disk
+  opts.max_dbs = 1024;
+  opts.no_sync = true; // sync() at the end of an ingest
+  auto env = lmdb::env::open(dir, opts);
+  if (!env) return env.error();
+  auto gdb = env->open_db("groups");
+  if (!gdb) return gdb.error();
+  auto store = std::shared_ptr<shard_store>(
+      new shard_store(std::move(*env), *gdb, index));
+  std::vector<group_spec> specs;
+  {
+    auto t = lmdb::txn::begin(store->env_, true);
+    if (!t) return t.error();
+    auto scanned = t->scan(*gdb, "", [&](std::string_view, std::string_view v) {
+      auto n = v.size() / sizeof(capnp::word);
+      auto words = kj::heapArray<capnp::word>(n);
+      std::memcpy(words.begin(), v.data(), n * sizeof(capnp::word));
+      capnp::FlatArrayMessageReader r{words};
+      specs.push_back(from_schema(r.getRoot<schema::FeatureGroup>()));
+      return true;
+    });
+    if (!scanned) return scanned.error();
+  }
+  for (auto& g : specs) {
+    auto db = store->env_.open_db("g:" + g.name);
+    if (!db) return db.error();
+    store->groups_.emplace(g.name, group_entry{g, *db});
+  }
+  return store;
+}
+
+caf::error shard_store::add_group(const group_spec& g) {
+  {
+    std::shared_lock<std::shared_mutex> guard{mtx_};
+    auto i = groups_.find(g.name);
+    if (i != groups_.end()) {
+      if (i->second.spec.same_definition(g)) return caf::none;
+      return make_error(errc::invalid_argument,
+                        "group " + g.name + " exists on shard " +
+                            std::to_string(index_) +
+                            " with a different definition");
+    }
+  }
+  auto db = env_.open_db("g:" + g.name);
+  if (!db) return db.error();
+  capnp::MallocMessageBuilder msg;
+  to_schema(g, msg.initRoot<schema::FeatureGroup>());
+  auto flat = capnp::messageToFlatArray(msg);
+  auto t = lmdb::txn::begin(env_, false);
+  if (!t) return t.error();
+  if (auto r = t->put(groups_db_, g.name,
+                      {reinterpret_cast<const char*>(flat.begin()),
+                       flat.size() * sizeof(capnp::word)});
+      !r)
+    return r.error();
+  if (auto r = t->commit(); !r) return r.error();
+  std::unique_lock<std::shared_mutex> guard{mtx_};
+  groups_.emplace(g.name, group_entry{g, *db});
+  return caf::none;
+}
+
+std::optional<group_spec> shard_store::group(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto i = groups_.find(name);
+  if (i == groups_.end()) return std::nullopt;
+  return i->second.spec;
+}
+
+std::vector<group_spec> shard_store::groups() const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  std::vector<group_spec> out;
+  for (auto& [name, e] : groups_)
+    out.push_back(e.spec);
+  return out;
+}
+
+caf::expected<shard_store::group_entry>
+shard_store::entry(const std::string& name) const {
+  std::shared_lock<std::shared_mutex> guard{mtx_};
+  auto i = groups_.find(name);
+  if (i == groups_.end())
+    return make_error(errc::not_found, "no feature group '" + name +
+                                           "' on shard " +
+                                           std::to_string(index_));
+  return i->second;
+}
+
+caf::expected<uint64_t> shard_store::write(schema::FeatureWrite::Reader batch,
+                                           const std::vector<uint32_t>& rows,
+                                           int64_t now_us) {
+  (void)now_us;
+  std::string group = batch.getGroup();
+  auto e = entry(group);
+  if (!e) return e.error();
+  auto& g = e->spec;
+  auto all = batch.getRows();
+  auto t = lmdb::txn::begin(env_, false);
+  if (!t) return t.error();
+  cursor cur{t->get(), e->db, path()};
+  if (cur.error()) return cur.error();
+  bool upsert = batch.getUpsert();
+  uint64_t written = 0;
+  auto write_one = [&](uint32_t i) -> caf::error {
+    auto row = all[i];
+    std::string_view entity{row.getEntity().cStr(), row.getEntity().size()};
+    auto where = "row " + std::to_string(i + 1);
+    capnp::MallocMessageBuilder msg;
+    auto out = msg.initRoot<schema::FeatureRow>();
+    out.setEntity(row.getEntity());
+    out.setEventTime(row.getEventTime());
+    bool partial = upsert && (row.getVector().size() != g.width ||
+                              row.getFields().size() != g.fields.size());
+    if (!partial && upsert)
+      for (auto v : row.getFields())
+        if (v.isMissing()) partial = true;
+    if (!partial) {
+      out.setVector(row.getVector());
+      out.setFields(row.getFields());
+    } else {
+      MDB_val k;
+      MDB_val v;
+      std::optional<stored_row> prev;
+      if (find_version(cur, entity, row.getEventTime(), k, v) &&
+          !expired(g, time_of_key(as_view(k)), now_us))
+        prev.emplace(as_view(v));
+      if (row.getVector().size() == g.width)
+        out.setVector(row.getVector());
+      else if (prev)
+        out.setVector(prev->row().getVector());
+      else
+        out.initVector(0);
+      auto fs = out.initFields(static_cast<unsigned>(g.fields.size()));
+      for (unsigned f = 0; f < g.fields.size(); ++f) {
+        bool have =
+            f < row.getFields().size() && !row.getFields()[f].isMissing();
+        if (have)
+          fs.setWithCaveats(f, row.getFields()[f]);
+        else if (prev && f < prev->row().getFields().size())
+          fs.setWithCaveats(f, prev->row().getFields()[f]);
+      }
+    }
+    if (auto err = check_row(g, out.asReader(), where, false)) return err;
+    auto flat = capnp::messageToFlatArray(msg);
+    auto key = version_key(entity, row.getEventTime());
+    if (auto r = t->put(e->db, key,
+                        {reinterpret_cast<const char*>(flat.begin()),
+                         flat.size() * sizeof(capnp::word)});
+        !r)
+      return r.error();
+    ++written;
+    return caf::none;
+  };
+  if (rows.empty()) {
+    for (uint32_t i = 0; i < all.size(); ++i)
+      if (auto err = write_one(i)) return err;
+  } else {
+    for (auto i : rows) {
+      if (i >= all.size())
+        return make_error(errc::invalid_argument,
+                          "row index " + std::to_string(i) + " out of range");
+      if (auto err = write_one(i)) return err;
+    }
+  }
+  if (auto r = t->commit(); !r) return r.error();
+  return written;
+}
+
+caf::error shard_store::read(const std::string& group,
+                             capnp::List<schema::LookupKey>::Reader keys,
+                             const std::vector<uint32_t>& indices,
+                             capnp::List<schema::FeatureRow>::Builder out,
+                             int64_t now_us) const {
+  auto e = entry(group);
+  if (!e) return e.error();
+  auto t = lmdb::txn::begin(const_cast<lmdb::env&>(env_), true);
+  if (!t) return t.error();
+  cursor cur{t->get(), e->db, path()};
+  if (cur.error()) return cur.error();
+  for (auto i : indices) {
+    auto key = keys[i];
+    std::string_view entity{key.getEntity().cStr(), key.getEntity().size()};
+    MDB_val k;
+    MDB_val v;
+    if (find_version(cur, entity, key.getAsOf(), k, v) &&
+        !expired(e->spec, time_of_key(as_view(k)), now_us)) {
+      stored_row row{as_view(v)};
+      out.setWithCaveats(i, row.row());
+    } else {
+      set_missing(out[i], entity);
+    }
+  }
+  return caf::none;
+}
+
+caf::error shard_store::read_one(const std::string& group,
+                                 std::string_view entity, int64_t as_of,
+                                 schema::FeatureRow::Builder out,
+                                 int64_t now_us) const {
+  auto e = entry(group);
+  if (!e) return e.error();
+  auto t = lmdb::txn::begin(const_cast<lmdb::env&>(env_), true);
+  if (!t) return t.error();
+  cursor cur{t->get(), e->db, path()};
+  if (cur.error()) return cur.error();
+  MDB_val k;
+  MDB_val v;
+  if (find_version(cur, entity, as_of, k, v) &&
+      !expired(e->spec, time_of_key(as_view(k)), now_us)) {
+    stored_row row{as_view(v)};
+    auto r = row.row();
+    out.setEntity(r.getEntity());
+    out.setEventTime(r.getEventTime());
+    out.setVector(r.getVector());
+    out.setFields(r.getFields());
+    out.setFound(true);
+  } else {
+    set_missing(out, entity);
+  }
+  return caf::none;
+}
+
+caf::expected<shard_group_stats>
+shard_store::stats(const std::string& group) const {
+  auto e = entry(group);
+  if (!e) return e.error();
+  auto t = lmdb::txn::begin(const_cast<lmdb::env&>(env_), true);
+  if (!t) return t.error();
+  shard_group_stats s;
+  MDB_stat st;
+  if (int rc = mdb_stat(t->get(), e->db, &st); rc != 0)
+    return lmdb_error(rc, "mdb_stat", path());
+  s.versions = st.ms_entries;
+  s.bytes = (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) *
+            uint64_t{st.ms_psize};
+  cursor cur{t->get(), e->db, path()};
+  if (cur.error()) return cur.error();
+  MDB_val k;
+  MDB_val v;
+  bool more = cur.first(k, v);
+  while (more) {
+    ++s.entities;
+    auto key = as_view(k);
+    auto len = static_cast<unsigned char>(key[0]);
+    // the oldest possible version of this entity, then past it
+    auto last = version_key(key.substr(1, len), INT64_MIN);
+    more = cur.seek(last, k, v);
+    if (more && as_view(k) == last) more = cur.next(k, v);
+  }
+  return s;
+}
+
+caf::expected<std::string> shard_store::scan_latest(
+    const std::string& group, const std::string& after, size_t limit,
+    const std::function<void(schema::FeatureRow::Reader)>& f,
+    int64_t now_us) const {
+  auto e = entry(group);
+  if (!e) return e.error();
+  auto t = lmdb::txn::begin(const_cast<lmdb::env&>(env_), true);
+  if (!t) return t.error();
+  cursor cur{t->get(), e->db, path()};
+  if (cur.error()) return cur.error();
+  MDB_val k;
+  MDB_val v;
+  bool more;
+  if (after.empty()) {
+    more = cur.first(k, v);
+  } else {
+    auto last = version_key(after, INT64_MIN);
+    more = cur.seek(last, k, v);
+    if (more && as_view(k) == last) more = cur.next(k, v);
+  }
+  std::string entity;
+  size_t visited = 0;
+  while (more && visited < limit) {
+    auto key = as_view(k);
+    auto len = static_cast<unsigned char>(key[0]);
+    entity.assign(key.substr(1, len));
+    if (!expired(e->spec, time_of_key(key), now_us)) {
+      stored_row row{as_view(v)};
+      f(row.row());
+    }
+    ++visited;
+    auto last = version_key(entity, INT64_MIN);
+    more = cur.seek(last, k, v);
+    if (more && as_view(k) == last) more = cur.next(k, v);
+  }
+  return more ? entity : std::string{};
+}
+
+caf::expected<uint64_t> shard_store::sweep(int64_t now_us) {
+  uint64_t deleted = 0;
+  for (auto& g : groups()) {
+    if (g.ttl_ms <= 0) continue;
+    auto e = entry(g.name);
+    if (!e) return e.error();
+    auto t = lmdb::txn::begin(env_, false);
+    if (!t) return t.error();
+    {
+      cursor cur{t->get(), e->db, path()};
+      if (cur.error()) return cur.error();
+      MDB_val k;
+      MDB_val v;
+      bool more = cur.first(k, v);
+      while (more) {
+        if (expired(g, time_of_key(as_view(k)), now_us)) {
+          if (int rc = cur.del(); rc != 0)
+            return lmdb_error(rc, "mdb_cursor_del", path());
+          ++deleted;
+        }
+        // after a delete, MDB_NEXT yields the item that followed it
+        more = cur.next(k, v);
+      }
+    }
+    if (auto r = t->commit(); !r) return r.error();
+  }
+  return deleted;
+}
+
+caf::error shard_store::sync() {
+  if (auto r = env_.sync(true); !r) return r.error();
+  return caf::none;
+}
+
+} // namespace troupe::features
