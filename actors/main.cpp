@@ -12,6 +12,9 @@
 #include "actors/automl/model.hpp"
 #include "actors/automl/service.hpp"
 #include "actors/demo/primes.hpp"
+#include "actors/features/cli.hpp"
+#include "actors/features/rpc.hpp"
+#include "actors/features/service.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node.hpp"
 #include "runtime/shell.hpp"
@@ -22,6 +25,7 @@ namespace {
 void register_all_kinds(caf::actor_system_config& cfg) {
   troupe::demo::register_kinds(cfg);
   troupe::automl::register_kinds(cfg);
+  troupe::features::register_kinds(cfg);
 }
 
 } // namespace
@@ -83,6 +87,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   node_cmd->add_option("--threads", node.scheduler.threads,
                        "scheduler threads (0: one per core)");
+  uint32_t feature_shards = 4;
+  node_cmd
+      ->add_option("--feature-shards", feature_shards,
+                   "shards of a new feature store (head)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
 
   // troupe shell
   troupe::shell_options shell;
@@ -174,6 +184,10 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("--data", pr.data_path, "CSV to predict")->required();
   predict_cmd->add_option("--out", pr.out_path, "output CSV (default stdout)");
 
+  // troupe features
+  troupe::features::cli_options fe;
+  auto* features_cmd = troupe::features::add_command(app, fe);
+
   CLI11_PARSE(app, argc, argv);
   setvbuf(stdout, nullptr, _IOLBF, 0);
 
@@ -225,7 +239,11 @@ int main(int argc, char** argv) {
     }
     troupe::log::init(node.name, node.log_level, node.log_file);
     node.services.push_back(
-        {troupe::automl::service_kind, troupe::automl::service_name});
+        {troupe::automl::service_kind, troupe::automl::service_name, {}});
+    node.services.push_back({troupe::features::service_kind,
+                             troupe::features::service_name,
+                             "shards=" + std::to_string(feature_shards)});
+    node.rpc_services.push_back(troupe::features::make_rpc_service());
     return troupe::run_node(node, register_all_kinds);
   }
   if (*shell_cmd) {
@@ -242,6 +260,12 @@ int main(int argc, char** argv) {
                                     ? std::getenv("TROUPE_LOG")
                                     : "error");
     return troupe::automl::run_automl(std::move(am), register_all_kinds);
+  }
+  if (*features_cmd) {
+    troupe::log::init("features", std::getenv("TROUPE_LOG")
+                                      ? std::getenv("TROUPE_LOG")
+                                      : "error");
+    return troupe::features::run(fe, register_all_kinds);
   }
   if (*predict_cmd) {
     troupe::log::init("predict", "warn");

@@ -46,7 +46,8 @@ caf::error spawn_services(caf::actor_system& sys, const caf::actor& directory,
     for (int attempt = 0; attempt < 200 && !done; ++attempt) {
       if (stopping && stopping()) return caf::none; // shut down meanwhile
       self->request(directory, std::chrono::seconds{10}, caf::spawn_atom::value,
-                    s.kind, std::string{"head"}, data_dir, s.name)
+                    s.kind, std::string{"head"},
+                    s.config.empty() ? data_dir : s.config, s.name)
           .receive([&](const envelope&) { done = true; },
                    [&](caf::error& err) { last = std::move(err); });
       if (!done) std::this_thread::sleep_for(std::chrono::milliseconds{50});

@@ -40,10 +40,12 @@ void mark_service_kind(const std::string& kind);
 bool is_service_kind(const std::string& kind);
 
 /// An actor the head spawns on itself when it starts, registered under
-/// `name`; its kind_args.config is the head's data directory.
+/// `name`; its kind_args.config is `config`, or the head's data directory
+/// when that is empty (kind_args.data_dir is the data directory either way).
 struct head_service {
   std::string kind;
   std::string name;
+  std::string config;
 };
 
 /// Everything `troupe node` accepts.

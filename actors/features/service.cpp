@@ -253,8 +253,9 @@ caf::behavior service(worker* self, kind_args args) {
     self->quit(err);
     return {};
   }
-  self->request(st->directory, caf::infinite, subscribe_atom::value)
-      .then(
+  // await: no request is handled before the service knows the nodes
+  self->request(st->directory, request_timeout, subscribe_atom::value)
+      .await(
           [=](const envelope& snap) {
             (void)snap.visit<schema::Snapshot>([&](auto s) {
               for (auto n : s.getNodes())

@@ -1,0 +1,333 @@
+#include "actors/features/cli.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "runtime/errors.hpp"
+
+namespace troupe::features {
+
+namespace {
+
+caf::expected<int64_t> parse_ttl_ms(const std::string& text) {
+  if (text.empty() || text == "0") return int64_t{0};
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  auto unit = text.substr(used);
+  double mult = 0;
+  if (unit == "ms")
+    mult = 1;
+  else if (unit == "s")
+    mult = 1e3;
+  else if (unit == "m")
+    mult = 60e3;
+  else if (unit == "h")
+    mult = 3600e3;
+  else if (unit == "d")
+    mult = 86400e3;
+  if (used == 0 || mult == 0 || v < 0)
+    return make_error(errc::invalid_argument,
+                      "--ttl '" + text + "' is not like 30d, 12h, 90m, 45s");
+  return static_cast<int64_t>(v * mult);
+}
+
+caf::expected<group_spec> spec_from(const cli_options& o) {
+  group_spec g;
+  g.name = o.group;
+  g.description = o.description;
+  if (!o.vector.empty()) {
+    auto colon = o.vector.rfind(':');
+    if (colon == std::string::npos)
+      return make_error(errc::invalid_argument,
+                        "--vector '" + o.vector + "' is not NAME:WIDTH");
+    g.vector_name = o.vector.substr(0, colon);
+    try {
+      size_t used = 0;
+      auto w = std::stoul(o.vector.substr(colon + 1), &used);
+      if (used != o.vector.size() - colon - 1 || w == 0) throw 1;
+      g.width = static_cast<uint32_t>(w);
+    } catch (...) {
+      return make_error(errc::invalid_argument, "--vector '" + o.vector +
+                                                    "': the width is not a "
+                                                    "positive integer");
+    }
+  }
+  for (auto& f : o.fields) {
+    auto colon = f.find(':');
+    if (colon == std::string::npos)
+      return make_error(errc::invalid_argument,
+                        "--field '" + f +
+                            "' is not NAME:TYPE (add ! for "
+                            "not nullable)");
+    field_spec fs;
+    fs.name = f.substr(0, colon);
+    auto type = f.substr(colon + 1);
+    if (!type.empty() && type.back() == '!') {
+      fs.nullable = false;
+      type.pop_back();
+    }
+    auto t = parse_field_type(type);
+    if (!t) return t.error();
+    fs.type = *t;
+    g.fields.push_back(fs);
+  }
+  auto ttl = parse_ttl_ms(o.ttl);
+  if (!ttl) return ttl.error();
+  g.ttl_ms = *ttl;
+  g.allow_nan = o.allow_nan;
+  if (auto err = validate_group(g)) return err;
+  return g;
+}
+
+std::string ttl_text(int64_t ms) {
+  if (ms <= 0) return "-";
+  if (ms % 86400000 == 0) return std::to_string(ms / 86400000) + "d";
+  if (ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
+  if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
+  return std::to_string(ms) + "ms";
+}
+
+void print_row(const group_spec& g, schema::FeatureRow::Reader r) {
+  using V = schema::FeatureValue;
+  std::printf("%s @ %s\n", r.getEntity().cStr(),
+              format_time(r.getEventTime()).c_str());
+  for (unsigned i = 0; i < g.fields.size() && i < r.getFields().size(); ++i) {
+    auto v = r.getFields()[i];
+    std::string text;
+    switch (v.which()) {
+    case V::MISSING:
+      text = "(missing)";
+      break;
+    case V::INT64:
+      text = std::to_string(v.getInt64());
+      break;
+    case V::FLOAT64: {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.9g", v.getFloat64());
+      text = buf;
+      break;
+    }
+    case V::TEXT:
+      text = v.getText();
+      break;
+    case V::TIMESTAMP:
+      text = format_time(v.getTimestamp());
+      break;
+    }
+    std::printf("  %s = %s\n", g.fields[i].name.c_str(), text.c_str());
+  }
+  auto vec = r.getVector();
+  if (vec.size() > 0) {
+    std::printf("  %s[%u] =", g.vector_name.c_str(), vec.size());
+    for (unsigned k = 0; k < vec.size(); ++k) {
+      if (vec.size() > 10 && k == 8) {
+        std::printf(" ...");
+        k = vec.size() - 2;
+      }
+      std::printf(" %.6g", static_cast<double>(vec[k]));
+    }
+    std::printf("\n");
+  }
+}
+
+} // namespace
+
+CLI::App* add_command(CLI::App& app, cli_options& o) {
+  auto* cmd = app.add_subcommand(
+      "features", "feature store: groups, ingest, point-in-time join, get");
+  cmd->require_subcommand(1);
+  auto store_flags = [&o](CLI::App* c) {
+    c->add_option("--cluster", o.store.cluster,
+                  "gateway HOST:PORT (default: an embedded store)");
+    c->add_option("--data-dir", o.store.data_dir, "embedded store's directory")
+        ->capture_default_str();
+    c->add_option("--shards", o.store.shards, "shards of a new embedded store")
+        ->check(CLI::Range(1, 4096))
+        ->capture_default_str();
+  };
+  o.create_cmd = cmd->add_subcommand("create", "register a feature group");
+  o.create_cmd->add_option("--group", o.group, "group name")->required();
+  o.create_cmd->add_option("--vector", o.vector,
+                           "float32 vector NAME:WIDTH, e.g. emb:5000");
+  o.create_cmd->add_option("--field", o.fields,
+                           "scalar field NAME:TYPE (int64|float64|text|"
+                           "timestamp; a trailing ! = not nullable); "
+                           "repeatable");
+  o.create_cmd->add_option("--ttl", o.ttl,
+                           "retention: 30d, 12h (default: "
+                           "keep forever)");
+  o.create_cmd->add_flag("--allow-nan", o.allow_nan, "accept NaN values");
+  o.create_cmd->add_option("--description", o.description, "free text");
+  store_flags(o.create_cmd);
+
+  o.groups_cmd = cmd->add_subcommand("groups", "list the feature groups");
+  store_flags(o.groups_cmd);
+
+  o.get_cmd = cmd->add_subcommand("get", "one entity's features");
+  o.get_cmd->add_option("group", o.group, "group")->required();
+  o.get_cmd->add_option("entity", o.entity, "entity key")->required();
+  o.get_cmd->add_option("--as-of", o.as_of,
+                        "time (ISO 8601 or seconds since 1970)");
+  store_flags(o.get_cmd);
+
+  auto& in = o.ingest;
+  o.ingest_cmd = cmd->add_subcommand("ingest", "stream a CSV into a group");
+  o.ingest_cmd->add_option("--group", in.group, "group")->required();
+  o.ingest_cmd->add_option("--file", in.file, "CSV file")->required();
+  o.ingest_cmd->add_option("--entity", in.entity_column, "entity column")
+      ->required();
+  o.ingest_cmd->add_option("--time", in.time_column, "event time column")
+      ->required();
+  o.ingest_cmd
+      ->add_option("--time-unit", in.time_unit,
+                   "unit of integer times: s|ms|us")
+      ->check(CLI::IsMember({"s", "ms", "us"}))
+      ->capture_default_str();
+  o.ingest_cmd->add_option("--on-error", in.on_error, "stop|skip")
+      ->check(CLI::IsMember({"stop", "skip"}))
+      ->capture_default_str();
+  o.ingest_cmd->add_flag("--upsert", in.upsert,
+                         "missing values keep the values in force");
+  o.ingest_cmd->add_option("--batch-rows", in.batch_rows,
+                           "rows per batch (default: about 8 MiB)");
+  o.ingest_cmd->add_flag("--quiet", in.quiet, "no progress");
+  store_flags(o.ingest_cmd);
+
+  auto& j = o.join;
+  o.join_cmd = cmd->add_subcommand(
+      "join", "label rows + features as of each row's time -> training CSV");
+  o.join_cmd->add_option("--labels", j.labels, "labels CSV")->required();
+  o.join_cmd->add_option("--entity", j.entity_column, "entity column")
+      ->required();
+  o.join_cmd->add_option("--time", j.time_column, "time column")->required();
+  o.join_cmd->add_option("--groups", o.groups, "G1,G2")->required();
+  o.join_cmd->add_option("--out", j.out, "output CSV")->required();
+  o.join_cmd
+      ->add_option("--time-unit", j.time_unit, "unit of integer times: s|ms|us")
+      ->check(CLI::IsMember({"s", "ms", "us"}))
+      ->capture_default_str();
+  o.join_cmd->add_option("--on-error", j.on_error, "stop|skip")
+      ->check(CLI::IsMember({"stop", "skip"}))
+      ->capture_default_str();
+  o.join_cmd->add_flag("--quiet", j.quiet, "no progress");
+  store_flags(o.join_cmd);
+  return cmd;
+}
+
+int run(cli_options& o, const kind_registrar& kinds) {
+  auto fail = [](const caf::error& err, int code) {
+    std::fprintf(stderr, "troupe features: %s\n", describe(err).c_str());
+    return code;
+  };
+  group_spec spec;
+  if (*o.create_cmd) {
+    auto g = spec_from(o);
+    if (!g) return fail(g.error(), 2);
+    spec = *g;
+  }
+  auto c = connect_store(o.store, kinds);
+  if (!c) return fail(c.error(), 2);
+  if (*o.create_cmd) {
+    auto g = c->create(spec);
+    if (!g) return fail(g.error(), 1);
+    std::printf(
+        "group %s: vector %s, %zu fields, ttl %s, %u shards\n", g->name.c_str(),
+        g->width
+            ? (g->vector_name + "[" + std::to_string(g->width) + "]").c_str()
+            : "-",
+        g->fields.size(), ttl_text(g->ttl_ms).c_str(), g->shards);
+    return 0;
+  }
+  if (*o.groups_cmd) {
+    auto gs = c->groups();
+    if (!gs) return fail(gs.error(), 1);
+    std::printf("%-24s %-16s %7s %6s %7s\n", "GROUP", "VECTOR", "FIELDS", "TTL",
+                "SHARDS");
+    for (auto& g : *gs)
+      std::printf(
+          "%-24s %-16s %7zu %6s %7u\n", g.name.c_str(),
+          g.width
+              ? (g.vector_name + "[" + std::to_string(g.width) + "]").c_str()
+              : "-",
+          g.fields.size(), ttl_text(g.ttl_ms).c_str(), g.shards);
+    return 0;
+  }
+  if (*o.get_cmd) {
+    auto g = c->group(o.group);
+    if (!g) return fail(g.error(), 1);
+    int64_t as_of = INT64_MAX;
+    if (!o.as_of.empty()) {
+      auto t = parse_time(o.as_of, "s");
+      if (!t) return fail(t.error(), 2);
+      as_of = *t;
+    }
+    auto r = c->call("get", [&] {
+      auto req = c->store.getAsOfRequest();
+      req.setGroup(o.group);
+      req.setEntity(o.entity);
+      req.setAsOf(as_of);
+      auto resp = c->client->wait(req.send());
+      if (!resp.getRow().getFound()) {
+        std::printf("%s: not found in %s\n", o.entity.c_str(), o.group.c_str());
+        return false;
+      }
+      print_row(*g, resp.getRow());
+      return true;
+    });
+    if (!r) return fail(r.error(), 1);
+    return *r ? 0 : 1;
+  }
+  if (*o.ingest_cmd) {
+    auto r = ingest(*c, o.ingest);
+    if (!r) return fail(r.error(), 2);
+    for (auto& e : r->errors)
+      std::fprintf(stderr, "bad row: %s\n", e.c_str());
+    if (r->bad_rows > r->errors.size())
+      std::fprintf(
+          stderr, "... and %llu more bad rows\n",
+          static_cast<unsigned long long>(r->bad_rows - r->errors.size()));
+    std::printf("ingested %llu rows into %s in %.2f s (%.0f rows/s, %llu "
+                "batches), %llu bad rows%s\n",
+                static_cast<unsigned long long>(r->rows),
+                o.ingest.group.c_str(), r->seconds,
+                r->seconds > 0 ? r->rows / r->seconds : 0.0,
+                static_cast<unsigned long long>(r->batches),
+                static_cast<unsigned long long>(r->bad_rows),
+                o.ingest.on_error == "skip" && r->bad_rows ? " skipped" : "");
+    if (!r->stopped.empty()) {
+      std::fprintf(stderr, "troupe features: ingest stopped: %s\n",
+                   r->stopped.c_str());
+      return 1;
+    }
+    return 0;
+  }
+  if (*o.join_cmd) {
+    std::stringstream ss{o.groups};
+    std::string g;
+    while (std::getline(ss, g, ','))
+      if (!g.empty()) o.join.groups.push_back(g);
+    auto r = join(*c, o.join);
+    if (!r) return fail(r.error(), 1);
+    for (auto& e : r->errors)
+      std::fprintf(stderr, "bad row: %s\n", e.c_str());
+    std::printf("joined %llu label rows with %zu group(s) in %.2f s (%.0f "
+                "rows/s): %llu matched, %llu without a version, %llu bad "
+                "rows skipped -> %s\n",
+                static_cast<unsigned long long>(r->rows), o.join.groups.size(),
+                r->seconds, r->seconds > 0 ? r->rows / r->seconds : 0.0,
+                static_cast<unsigned long long>(r->matched),
+                static_cast<unsigned long long>(r->missing),
+                static_cast<unsigned long long>(r->bad_rows),
+                o.join.out.c_str());
+    return 0;
+  }
+  return 2;
+}
+
+} // namespace troupe::features
