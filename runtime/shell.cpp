@@ -193,6 +193,20 @@ public:
     return client_->watch(on_event, max_wait, on_snapshot);
   }
 
+  caf::expected<envelope> feature_groups() override {
+    return shell_detail::feature_groups(*client_);
+  }
+
+  caf::expected<envelope> feature_group(const std::string& name) override {
+    return shell_detail::feature_group(*client_, name);
+  }
+
+  caf::expected<envelope> feature_get(const std::string& group,
+                                      const std::string& entity,
+                                      std::optional<int64_t> as_of) override {
+    return shell_detail::feature_get(*client_, group, entity, as_of);
+  }
+
 private:
   std::unique_ptr<cluster_client> client_;
 };
@@ -268,6 +282,9 @@ shell::outcome shell::execute(const std::string& command) {
       {"studies", &shell::cmd_studies},
       {"study", &shell::cmd_study},
       {"stop-study", &shell::cmd_stop_study},
+      {"groups", &shell::cmd_groups},
+      {"group", &shell::cmd_group},
+      {"get", &shell::cmd_get},
   };
   auto text = trim(command);
   if (text.empty() || text[0] == '#') return outcome::ok;
@@ -652,14 +669,19 @@ std::vector<std::string> shell::completions(const std::string& before,
       words.back().find('=') == std::string::npos)
     return {}; // completing an option's value
   static const std::vector<std::string> no_args{
-      "help", "nodes",    "actors", "kinds",      "watch",  "ping",
-      "quit", "shutdown", "exit",   "wait-nodes", "studies"};
+      "help", "nodes",    "actors", "kinds",      "watch",   "ping",
+      "quit", "shutdown", "exit",   "wait-nodes", "studies", "groups"};
   if (std::find(no_args.begin(), no_args.end(), cmd) != no_args.end())
     return {};
   if (cmd == "study" || cmd == "stop-study") {
     if (!positional.empty()) return {};
     refresh_studies();
     return complete(word, study_ids_);
+  }
+  if (cmd == "group" || cmd == "get") {
+    if (!positional.empty()) return {};
+    refresh_groups();
+    return complete(word, group_names_);
   }
   refresh_names();
   auto both = cache_.actors;

@@ -6,6 +6,7 @@
 //   split_commands / tokenize / complete / format_table  pure text functions
 //   command_table                                       names and usages
 //   format_studies / format_study / format_study_line   AutoML replies as text
+//   format_feature_groups / _group / _row               feature store replies
 //   shell          runs command lines against a shell_backend and writes to
 //                  the streams of a shell_env (fakes in tests)
 //   run_shell      connects a cluster_client, picks -c, stdin or readline
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -97,6 +99,37 @@ caf::expected<std::string> format_study_line(const envelope& status);
 /// The study ids of a StudyList, in its order.
 caf::expected<std::vector<std::string>> study_ids(const envelope& list);
 
+// -- feature store ------------------------------------------------------------
+// The shell reaches the head's "features" RPC service (a FeatureStore,
+// schemas/features.capnp) through the gateway's `service`.
+
+/// Renders a FeatureGroupList as the `groups` table: NAME VECTOR (name×width)
+/// FIELDS TTL SHARDS CREATED, one row per group, then "N groups". An error if
+/// `list` holds no FeatureGroupList.
+caf::expected<std::string> format_feature_groups(const envelope& list);
+
+/// Renders a GroupStats as `group G` prints it: the definition as aligned
+/// "key  value" lines, the fields (FIELD TYPE NULLABLE), then the shards
+/// (SHARD NODE ACTOR STATE ENTITIES VERSIONS BYTES) and their totals.
+caf::expected<std::string> format_feature_group(const envelope& stats);
+
+/// Renders a FeatureRow of the FeatureGroup `group` as `get` prints it: the
+/// entity, the event time (ISO, UTC), each field as "name = value", and the
+/// vector (its first 8 values, "…" and the last 2 when wider than 10) with
+/// its width, min, max and mean. A row that was not found renders as
+/// "ENTITY: not found in GROUP".
+caf::expected<std::string> format_feature_row(const envelope& group,
+                                              const envelope& row);
+
+/// The group names of a FeatureGroupList, in its order.
+caf::expected<std::vector<std::string>>
+feature_group_names(const envelope& list);
+
+/// Parses the AS_OF of `get`: an ISO time in UTC ("2024-03-01",
+/// "2024-03-01T12:00", "2024-03-01T12:00:00.25Z", "...+01:00") or an integer
+/// of microseconds since the epoch. Returns microseconds since the epoch.
+caf::expected<int64_t> parse_as_of(const std::string& text);
+
 // -- the shell ----------------------------------------------------------------
 
 /// What the shell needs from the cluster: a connected cluster_client in
@@ -127,6 +160,15 @@ public:
   virtual caf::expected<void> watch(const event_handler& on_event,
                                     std::chrono::milliseconds max_wait,
                                     const snapshot_handler& on_snapshot) = 0;
+
+  /// The feature store's answers as envelopes: a FeatureGroupList, a
+  /// GroupStats, a FeatureRow (the latest version, or the one in force at
+  /// `as_of` microseconds). The defaults answer that the backend has none.
+  virtual caf::expected<envelope> feature_groups();
+  virtual caf::expected<envelope> feature_group(const std::string& name);
+  virtual caf::expected<envelope> feature_get(const std::string& group,
+                                              const std::string& entity,
+                                              std::optional<int64_t> as_of);
 };
 
 /// Adapts a connected client.
@@ -173,7 +215,8 @@ public:
 
   /// Completions of `word` where `before` is the line up to it: command
   /// names for the first word, otherwise actor and node names (kinds for
-  /// spawn's KIND, study ids for study and stop-study, options after "--").
+  /// spawn's KIND, study ids for study and stop-study, feature group names
+  /// for group and get, options after "--").
   /// Names are cached for about 1 s.
   std::vector<std::string> completions(const std::string& before,
                                        const std::string& word);
@@ -196,6 +239,9 @@ private:
   outcome cmd_studies(const args& a);
   outcome cmd_study(const args& a);
   outcome cmd_stop_study(const args& a);
+  outcome cmd_groups(const args& a);
+  outcome cmd_group(const args& a);
+  outcome cmd_get(const args& a);
   outcome cmd_quit(const args& a);
 
   /// Prints `usage: ...` of `name` to err and returns failed.
@@ -212,6 +258,8 @@ private:
                                      const std::string& id);
   /// Refreshes study_ids_ for completion (at most about once a second).
   void refresh_studies();
+  /// Refreshes group_names_ for completion (at most about once a second).
+  void refresh_groups();
 
   shell_backend& backend_;
   shell_env env_;
@@ -232,6 +280,11 @@ private:
   std::vector<std::string> study_ids_;
   std::chrono::steady_clock::time_point studies_fetched_;
   bool studies_valid_ = false;
+
+  /// Feature group names of the last `groups` listing (or refresh).
+  std::vector<std::string> group_names_;
+  std::chrono::steady_clock::time_point groups_fetched_;
+  bool groups_valid_ = false;
 };
 
 } // namespace troupe

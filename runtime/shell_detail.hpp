@@ -1,8 +1,16 @@
 #pragma once
 
-// Small text helpers shared by the shell's translation units.
+// Small text helpers shared by the shell's translation units, and the
+// feature store's calls over a client.
 
+#include <cstdint>
+#include <optional>
 #include <string>
+
+#include <caf/expected.hpp>
+
+#include "runtime/client.hpp"
+#include "runtime/envelope.hpp"
 
 namespace troupe::shell_detail {
 
@@ -24,5 +32,19 @@ inline std::string trim(const std::string& text) {
 inline bool starts_with(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
 }
+
+// The production backend's feature_* (shell_features.cpp): each gets the
+// "features" service from `client` and makes one FeatureStore call; errors
+// carry the server's message.
+
+caf::expected<envelope> feature_groups(cluster_client& client);
+
+caf::expected<envelope> feature_group(cluster_client& client,
+                                      const std::string& name);
+
+caf::expected<envelope> feature_get(cluster_client& client,
+                                    const std::string& group,
+                                    const std::string& entity,
+                                    std::optional<int64_t> as_of);
 
 } // namespace troupe::shell_detail

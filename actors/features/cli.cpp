@@ -195,7 +195,7 @@ CLI::App* add_command(CLI::App& app, cli_options& o) {
   o.ingest_cmd->add_flag("--upsert", in.upsert,
                          "missing values keep the values in force");
   o.ingest_cmd->add_option("--batch-rows", in.batch_rows,
-                           "rows per batch (default: about 8 MiB)");
+                           "rows per batch (default: about 4 MiB)");
   o.ingest_cmd->add_flag("--quiet", in.quiet, "no progress");
   store_flags(o.ingest_cmd);
 

@@ -278,7 +278,9 @@ caf::expected<ingest_result> ingest(store_connection& c,
   size_t row_bytes = g->width * 4 + g->fields.size() * 24 + 96;
   size_t batch_rows = opts.batch_rows;
   if (batch_rows == 0)
-    batch_rows = std::clamp<size_t>((size_t{8} << 20) / row_bytes, 1, 4096);
+    // 4 MiB: the server reads a batch about three times (check, route,
+    // copy), within the RPC reader's limit of 64 MiB traversed per message
+    batch_rows = std::clamp<size_t>((size_t{4} << 20) / row_bytes, 1, 4096);
   ingest_result res;
   auto t0 = clock_type::now();
   progress prog{opts.quiet, "ingest " + opts.group};

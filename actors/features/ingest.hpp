@@ -21,7 +21,7 @@ struct ingest_options {
   std::string time_unit = "s";   ///< integers in the time column
   std::string on_error = "stop"; ///< stop | skip
   bool upsert = false;
-  size_t batch_rows = 0; ///< 0: about 8 MiB of rows per batch
+  size_t batch_rows = 0; ///< 0: about 4 MiB of rows per batch
   size_t in_flight = 2;  ///< batches sent before waiting for the oldest
   bool quiet = false;
 };

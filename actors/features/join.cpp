@@ -122,29 +122,35 @@ caf::expected<join_result> join(store_connection& c, const join_options& opts) {
   auto write_oldest = [&]() -> caf::error {
     auto ch = std::move(flying.front());
     flying.pop_front();
-    auto r =
-        c.call("lookup", [&] { return c.client->wait(std::move(ch.reply)); });
-    if (!r) return r.error();
-    auto gs = r->getResult().getGroups();
-    for (size_t i = 0; i < ch.records.size(); ++i) {
-      line_text.clear();
-      auto& rec = ch.records[i];
-      for (size_t j = 0; j < rec.size(); ++j) {
-        if (j) line_text.push_back(',');
-        append_csv_field(line_text, rec[j]);
+    auto done = c.call("lookup", [&] {
+      auto r = c.client->wait(std::move(ch.reply));
+      auto gs = r.getResult().getGroups();
+      // each list is fetched once: a reader counts every fetch against its
+      // traversal limit
+      std::vector<capnp::List<schema::FeatureRow>::Reader> lists;
+      for (unsigned g = 0; g < groups.size(); ++g)
+        lists.push_back(gs[g].getRows());
+      for (size_t i = 0; i < ch.records.size(); ++i) {
+        line_text.clear();
+        auto& rec = ch.records[i];
+        for (size_t j = 0; j < rec.size(); ++j) {
+          if (j) line_text.push_back(',');
+          append_csv_field(line_text, rec[j]);
+        }
+        for (unsigned g = 0; g < groups.size(); ++g) {
+          auto row = lists[g][static_cast<unsigned>(i)];
+          if (row.getFound())
+            ++res.matched;
+          else
+            ++res.missing;
+          append_row(line_text, groups[g], row);
+        }
+        line_text.push_back('\n');
+        out << line_text;
+        ++res.rows;
       }
-      for (unsigned g = 0; g < groups.size(); ++g) {
-        auto row = gs[g].getRows()[static_cast<unsigned>(i)];
-        if (row.getFound())
-          ++res.matched;
-        else
-          ++res.missing;
-        append_row(line_text, groups[g], row);
-      }
-      line_text.push_back('\n');
-      out << line_text;
-      ++res.rows;
-    }
+    });
+    if (!done) return done.error();
     return caf::none;
   };
   std::vector<int64_t> times;

@@ -277,8 +277,7 @@ public:
         auto list = sub.initRows(static_cast<unsigned>(parts[s].size()));
         for (unsigned j = 0; j < parts[s].size(); ++j)
           list.setWithCaveats(j, rows[parts[s][j]]);
-        promises.add(ask_shard(s, write_atom::value,
-                               envelope::of<schema::FeatureWrite>(mb))
+        promises.add(ordered_write(s, envelope::of<schema::FeatureWrite>(mb))
                          .then([total](envelope e) {
                            check(e.visit<schema::WriteResult>([&](auto r) {
                              total->first += r.getWritten();
@@ -393,6 +392,29 @@ private:
               });
   }
 
+  /// Sends a write to shard `s` once the writes sent to it before are done:
+  /// batches in flight never overtake each other on a shard, so the last
+  /// write of an (entity, time) wins as it does within one batch.
+  kj::Promise<envelope> ordered_write(size_t s, envelope msg) {
+    kj::Promise<void> before = kj::READY_NOW;
+    if (auto t = tails_.find(s); t != tails_.end())
+      before = t->second.addBranch();
+    auto name = layout_.shards[s].name;
+    auto done =
+        before
+            .then([this, s, msg, name] {
+              if (s >= layout_.shards.size() || layout_.shards[s].name != name)
+                throw rpc_failure("the store's layout changed: write again");
+              return ask_shard(s, write_atom::value, msg);
+            })
+            .fork();
+    tails_.erase(s);
+    tails_.emplace(
+        s,
+        done.addBranch().then([](envelope) {}, [](kj::Exception&&) {}).fork());
+    return done.addBranch();
+  }
+
   template <class Context>
   kj::Promise<void> read_one(Context ctx, std::string group, std::string entity,
                              int64_t as_of) {
@@ -430,6 +452,7 @@ private:
   layout layout_;
   bool stale_ = true;
   kj::Maybe<kj::ForkedPromise<void>> refreshing_;
+  std::map<size_t, kj::ForkedPromise<void>> tails_;
 };
 
 } // namespace

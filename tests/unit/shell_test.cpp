@@ -349,7 +349,7 @@ TEST_CASE("every command in the table is understood", "[shell]") {
   }
   CHECK(count_lines_with(f.err.str(), "unknown command") == 0);
   // Those that need arguments say how to use them.
-  CHECK(count_lines_with(f.err.str(), "usage: ") == 6);
+  CHECK(count_lines_with(f.err.str(), "usage: ") == 8);
 }
 
 TEST_CASE("nodes prints a table and a count", "[shell]") {
