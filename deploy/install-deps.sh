@@ -3,9 +3,10 @@
 # Idempotent and non-interactive: packages already present are skipped.
 #
 #   deploy/install-deps.sh           build and test dependencies
-#   deploy/install-deps.sh --bench   also the benchmarks' Python peers
-#                                    (Optuna, XGBoost, scikit-learn), run
-#                                    with /usr/bin/python3
+#   deploy/install-deps.sh --bench   also the benchmarks' peers: Python
+#                                    packages (Optuna, XGBoost, scikit-learn,
+#                                    pandas) run with /usr/bin/python3, and
+#                                    redis-server 7 with redis-tools
 set -euo pipefail
 
 bench=0
@@ -34,8 +35,10 @@ packages=(
   catch2 openssh-server openssh-client procps iproute2 netcat-openbsd
 )
 if [ "$bench" -eq 1 ]; then
-  # peers of tests/bench/*: Python 3 packages for /usr/bin/python3
-  packages+=(python3-optuna python3-xgboost python3-sklearn)
+  # peers of tests/bench/*: Python 3 packages for /usr/bin/python3, and
+  # Redis (bench_features)
+  packages+=(python3-optuna python3-xgboost python3-sklearn python3-pandas
+    redis-server redis-tools)
 fi
 
 missing=()

@@ -52,4 +52,45 @@ kj::Promise<R> ask(caf::actor_system& sys, caf::actor target,
   return std::move(paf.promise);
 }
 
+/// Like ask(), and fails at once (instead of at the timeout) when `target`
+/// is or becomes down: a request to the proxy of an actor whose node went
+/// away is otherwise answered by nobody. Costs a monitor per call.
+template <class R, class... Ts>
+kj::Promise<R> ask_watched(caf::actor_system& sys, caf::actor target,
+                           std::chrono::milliseconds timeout,
+                           std::string context, Ts... xs) {
+  auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
+  auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
+      std::move(paf.fulfiller));
+  sys.spawn([=](caf::event_based_actor* self) {
+    auto done = std::make_shared<bool>(false);
+    self->monitor(target);
+    self->set_down_handler([=](caf::down_msg& dm) {
+      if (!*done) {
+        *done = true;
+        (*f)->reject(rpc_failure(context + "not running (" +
+                                 to_string(dm.reason) + ")"));
+      }
+      self->quit();
+    });
+    self->request(target, timeout, xs...)
+        .then(
+            [=](R& r) {
+              if (!*done) {
+                *done = true;
+                (*f)->fulfill(std::move(r));
+              }
+              self->quit();
+            },
+            [=](caf::error& err) {
+              if (!*done) {
+                *done = true;
+                (*f)->reject(rpc_failure(context + describe(err)));
+              }
+              self->quit();
+            });
+  });
+  return std::move(paf.promise);
+}
+
 } // namespace troupe

@@ -1,6 +1,7 @@
 #include "actors/features/group.hpp"
 
 #include <cctype>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -63,6 +64,12 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+int days_in_month(int y, int m) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : days[m - 1];
 }
 
 bool digits(std::string_view s, size_t pos, size_t n, int& out) {
@@ -170,6 +177,9 @@ caf::error validate_group(const group_spec& g) {
     return bad(where + "has neither a vector nor fields");
   if (g.ttl_ms < 0)
     return bad(where + "ttl " + std::to_string(g.ttl_ms) + " ms is negative");
+  if (g.ttl_ms > max_ttl_ms)
+    return bad(where + "ttl " + std::to_string(g.ttl_ms) +
+               " ms is above 1,000 years (use 0 to keep versions forever)");
   std::set<std::string> names;
   if (g.width > 0) names.insert(g.vector_name);
   for (auto& f : g.fields) {
@@ -200,8 +210,9 @@ caf::error check_row(const group_spec& g, schema::FeatureRow::Reader row,
     return err;
   auto vec = row.getVector();
   if (vec.size() != g.width && !(partial && vec.size() == 0))
-    return bad(here + " (entity '" + std::string{row.getEntity().cStr()} +
-               "'): the vector has " + std::to_string(vec.size()) +
+    return bad(here + " (entity '" +
+               std::string{entity.cStr(), entity.size()} + "'): vector '" +
+               g.vector_name + "' has " + std::to_string(vec.size()) +
                " values, the group's width is " + std::to_string(g.width));
   if (!g.allow_nan)
     for (unsigned i = 0; i < vec.size(); ++i)
@@ -255,7 +266,7 @@ caf::expected<int64_t> parse_time(std::string_view s, std::string_view unit) {
   int d = 0;
   if (s.size() >= 10 && s[4] == '-' && s[7] == '-') {
     if (!digits(s, 0, 4, y) || !digits(s, 5, 2, mo) || !digits(s, 8, 2, d) ||
-        mo < 1 || mo > 12 || d < 1 || d > 31)
+        mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
       return fail();
     int64_t micros = days_from_civil(y, static_cast<unsigned>(mo),
                                      static_cast<unsigned>(d)) *
@@ -298,7 +309,8 @@ caf::expected<int64_t> parse_time(std::string_view s, std::string_view unit) {
                    s[pos + 3] == ':') {
           int oh = 0;
           int om = 0;
-          if (!digits(s, pos + 1, 2, oh) || !digits(s, pos + 4, 2, om))
+          if (!digits(s, pos + 1, 2, oh) || !digits(s, pos + 4, 2, om) ||
+              oh > 23 || om > 59)
             return fail();
           int64_t off = (oh * 3600LL + om * 60LL) * 1000000LL;
           micros += s[pos] == '+' ? -off : off;
@@ -324,11 +336,11 @@ caf::expected<int64_t> parse_time(std::string_view s, std::string_view unit) {
   }
   if (neg) v = -v;
   if (unit == "s") {
-    if (v > 9'000'000'000'000LL || v < -9'000'000'000'000LL) return fail();
+    if (v > INT64_MAX / 1000000 || v < INT64_MIN / 1000000) return fail();
     return v * 1000000;
   }
   if (unit == "ms") {
-    if (v > 9'000'000'000'000'000LL / 1000) return fail();
+    if (v > INT64_MAX / 1000 || v < INT64_MIN / 1000) return fail();
     return v * 1000;
   }
   if (unit == "us") return v;

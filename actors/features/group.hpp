@@ -54,6 +54,9 @@ struct group_spec {
 /// Longest entity key, in bytes.
 inline constexpr size_t max_entity_bytes = 255;
 
+/// Longest retention: 1,000 years (0 keeps versions forever).
+inline constexpr int64_t max_ttl_ms = int64_t{1000} * 366 * 86400 * 1000;
+
 /// Most keys of one Lookup.
 inline constexpr size_t max_lookup_keys = 10000;
 
@@ -62,7 +65,7 @@ void to_schema(const group_spec& g, schema::FeatureGroup::Builder b);
 
 /// Checks a definition: a valid name (letters, digits, '_', '-', '.'; at most
 /// 64 bytes), distinct field names, a vector name iff width > 0, width at
-/// most 1,000,000, ttl >= 0, something to store.
+/// most 1,000,000, 0 <= ttl <= max_ttl_ms, something to store.
 caf::error validate_group(const group_spec& g);
 
 /// Checks that `entity` is a usable key (1..255 bytes). `where` names the

@@ -323,7 +323,19 @@ private:
 
   /// Refreshes the cached layout when asked to or when it is stale.
   kj::Promise<void> refresh(bool force) {
-    if (!force && !stale_) return kj::READY_NOW;
+    if (!force && !stale_) {
+      // Older than a second: refresh in the background and answer with the
+      // layout at hand, so shards that stopped or came back are seen soon
+      // without a round trip on the request path.
+      if (refreshing_ == nullptr &&
+          std::chrono::steady_clock::now() - refreshed_at_ >
+              std::chrono::seconds{1}) {
+        stale_ = true;
+        background_.add(refresh(false));
+        stale_ = false;
+      }
+      return kj::READY_NOW;
+    }
     KJ_IF_MAYBE (p, refreshing_) {
       return p->addBranch();
     }
@@ -332,6 +344,7 @@ private:
                         [this](layout l) {
                           layout_ = std::move(l);
                           stale_ = false;
+                          refreshed_at_ = std::chrono::steady_clock::now();
                           refreshing_ = nullptr;
                         },
                         [this](kj::Exception&& e) {
@@ -355,7 +368,7 @@ private:
         if (!layout_.groups.count(n)) return false;
       return !layout_.shards.empty();
     };
-    if (!stale_ && known()) return kj::READY_NOW;
+    if (!stale_ && known()) return refresh(false);
     return refresh(!known()).then([this, names] {
       for (auto& n : names)
         if (!layout_.groups.count(n)) {
@@ -384,7 +397,7 @@ private:
       stale_ = true;
       throw rpc_failure(where + "not running");
     }
-    return ask<envelope>(sys_, ref.handle, timeout_, where, xs...)
+    return ask_watched<envelope>(sys_, ref.handle, timeout_, where, xs...)
         .then([](envelope e) { return e; },
               [this](kj::Exception&& e) -> envelope {
                 stale_ = true;
@@ -451,6 +464,12 @@ private:
   std::chrono::milliseconds timeout_{30000};
   layout layout_;
   bool stale_ = true;
+  std::chrono::steady_clock::time_point refreshed_at_;
+  struct ignore_errors : kj::TaskSet::ErrorHandler {
+    void taskFailed(kj::Exception&&) override {}
+  };
+  ignore_errors ignore_;
+  kj::TaskSet background_{ignore_};
   kj::Maybe<kj::ForkedPromise<void>> refreshing_;
   std::map<size_t, kj::ForkedPromise<void>> tails_;
 };

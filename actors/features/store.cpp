@@ -255,6 +255,9 @@ caf::expected<uint64_t> shard_store::write(schema::FeatureWrite::Reader batch,
     auto row = all[i];
     std::string_view entity{row.getEntity().cStr(), row.getEntity().size()};
     auto where = "row " + std::to_string(i + 1);
+    // the row as given: a partial row is fine for an upsert, but a wrong
+    // width or too many values is not, whatever the merge would make of it
+    if (auto err = check_row(g, row, where, upsert)) return err;
     capnp::MallocMessageBuilder msg;
     auto out = msg.initRoot<schema::FeatureRow>();
     out.setEntity(row.getEntity());
@@ -420,6 +423,7 @@ caf::expected<std::string> shard_store::scan_latest(
     more = cur.seek(last, k, v);
     if (more && as_view(k) == last) more = cur.next(k, v);
   }
+  if (limit == 0) limit = SIZE_MAX; // no limit
   std::string entity;
   size_t visited = 0;
   while (more && visited < limit) {
