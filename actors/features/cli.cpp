@@ -2,7 +2,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/errors.hpp"
 
@@ -217,6 +220,19 @@ CLI::App* add_command(CLI::App& app, cli_options& o) {
       ->capture_default_str();
   o.join_cmd->add_flag("--quiet", j.quiet, "no progress");
   store_flags(o.join_cmd);
+
+  o.validate_cmd = cmd->add_subcommand(
+      "validate", "validate a group's latest rows on the shards: infer a "
+                  "schema, or check one (exit 1 on blocking anomalies)");
+  o.validate_cmd->add_option("--group", o.group, "group")->required();
+  o.validate_cmd->add_option("--schema", o.schema_in,
+                             "schema JSON to check against (from troupe "
+                             "validate infer); default: infer one");
+  o.validate_cmd->add_option("--out", o.schema_out,
+                             "write the (inferred) schema here");
+  o.validate_cmd->add_option("--sample", o.sample,
+                             "rows to read at most (default: all)");
+  store_flags(o.validate_cmd);
   return cmd;
 }
 
@@ -306,6 +322,52 @@ int run(cli_options& o, const kind_registrar& kinds) {
       return 1;
     }
     return 0;
+  }
+  if (*o.validate_cmd) {
+    std::string schema_text;
+    if (!o.schema_in.empty()) {
+      std::ifstream in{o.schema_in};
+      if (!in)
+        return fail(
+            make_error(errc::not_found, "cannot read '" + o.schema_in + "'"),
+            2);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      schema_text = ss.str();
+    }
+    auto r = c->call("validate", [&] {
+      auto req = c->store.validateRequest();
+      auto v = req.initRequest();
+      v.setGroup(o.group);
+      v.setSchema(schema_text);
+      v.setSample(o.sample);
+      auto old = c->client->timeout();
+      c->client->set_timeout(std::chrono::hours{1});
+      auto resp = c->client->wait(req.send());
+      c->client->set_timeout(old);
+      auto rep = resp.getReport();
+      auto anomalies = nlohmann::json::parse(rep.getAnomalies().cStr());
+      std::printf("%s: %llu rows validated%s\n", o.group.c_str(),
+                  static_cast<unsigned long long>(rep.getRows()),
+                  schema_text.empty() ? ", schema inferred" : "");
+      for (auto& a : anomalies)
+        std::printf("  %-8s %-40s %8llu  %s\n", a.value("level", "").c_str(),
+                    a.value("id", "").c_str(),
+                    static_cast<unsigned long long>(a.value("count", 0ull)),
+                    a.value("description", "").c_str());
+      if (!schema_text.empty())
+        std::printf("%zu anomalies, %u blocking\n", anomalies.size(),
+                    rep.getBlocking());
+      if (!o.schema_out.empty()) {
+        std::ofstream out{o.schema_out + ".tmp"};
+        out << rep.getSchema().cStr() << "\n";
+        out.close();
+        std::rename((o.schema_out + ".tmp").c_str(), o.schema_out.c_str());
+      }
+      return rep.getBlocking();
+    });
+    if (!r) return fail(r.error(), 1);
+    return *r > 0 ? 1 : 0;
   }
   if (*o.join_cmd) {
     std::stringstream ss{o.groups};

@@ -30,11 +30,16 @@ struct cli_options {
   ingest_options ingest;
   join_options join;
   std::string groups; ///< G1,G2 (join)
+  // validate
+  std::string schema_in;
+  std::string schema_out;
+  uint64_t sample = 0;
   CLI::App* create_cmd = nullptr;
   CLI::App* groups_cmd = nullptr;
   CLI::App* get_cmd = nullptr;
   CLI::App* ingest_cmd = nullptr;
   CLI::App* join_cmd = nullptr;
+  CLI::App* validate_cmd = nullptr;
 };
 
 /// Adds `troupe features` and its subcommands to `app`.

@@ -210,10 +210,10 @@ caf::error check_row(const group_spec& g, schema::FeatureRow::Reader row,
     return err;
   auto vec = row.getVector();
   if (vec.size() != g.width && !(partial && vec.size() == 0))
-    return bad(here + " (entity '" +
-               std::string{entity.cStr(), entity.size()} + "'): vector '" +
-               g.vector_name + "' has " + std::to_string(vec.size()) +
-               " values, the group's width is " + std::to_string(g.width));
+    return bad(here + " (entity '" + std::string{entity.cStr(), entity.size()} +
+               "'): vector '" + g.vector_name + "' has " +
+               std::to_string(vec.size()) + " values, the group's width is " +
+               std::to_string(g.width));
   if (!g.allow_nan)
     for (unsigned i = 0; i < vec.size(); ++i)
       if (std::isnan(vec[i]))

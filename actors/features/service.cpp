@@ -24,6 +24,11 @@ namespace troupe::features {
 
 caf::behavior shard_actor(worker* self, kind_args args);
 
+caf::expected<caf::actor>
+spawn_validation(caf::actor_system& sys, const group_spec& g,
+                 std::vector<caf::actor> shards, const std::string& schema_text,
+                 uint64_t limit, caf::response_promise rp);
+
 namespace {
 
 constexpr auto request_timeout = std::chrono::seconds{30};
@@ -375,6 +380,37 @@ caf::behavior service(worker* self, kind_args args) {
                   }));
                 },
                 group_atom::value, spec.name);
+            return rp;
+          },
+          [=](validate_atom, const envelope& env) -> caf::result<envelope> {
+            std::string name;
+            std::string schema_text;
+            uint64_t sample = 0;
+            auto ok = env.visit<schema::ValidationRequest>([&](auto r) {
+              name = r.getGroup();
+              schema_text = r.getSchema();
+              sample = r.getSample();
+            });
+            if (!ok) return ok.error();
+            auto g = st->groups.find(name);
+            if (g == st->groups.end())
+              return make_error(errc::not_found,
+                                "no feature group '" + name + "'");
+            std::vector<caf::actor> shards;
+            for (auto& s : st->shards) {
+              if (!s.handle)
+                return make_error(errc::io_failure,
+                                  "validate " + name + ": shard " +
+                                      std::to_string(s.where.index) +
+                                      " on node " + s.where.node +
+                                      " is not running");
+              shards.push_back(s.handle);
+            }
+            auto rp = self->make_response_promise<envelope>();
+            auto run =
+                spawn_validation(self->system(), g->second, std::move(shards),
+                                 schema_text, sample, rp);
+            if (!run) rp.deliver(run.error());
             return rp;
           },
           [=](flush_atom) -> caf::result<bool> {

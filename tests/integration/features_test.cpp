@@ -308,3 +308,79 @@ TEST_CASE("a kill -9 during an ingest leaves no partial batch, and "
   CHECK(static_cast<size_t>(std::count(seen.begin(), seen.end(), true)) ==
         rows);
 }
+
+TEST_CASE("validation runs on a feature group's shards: a clean group has no "
+          "anomaly, a corrupted ingest is caught",
+          "[integration][features]") {
+  test::temp_dir dir;
+  auto data = std::string{TROUPE_SOURCE_DIR} + "/../shared/datasets/";
+  auto t = automl::read_csv(data + "pima_diabetes.csv");
+  REQUIRE(t);
+  // two halves of pima as feature rows; the second with glucose x 10
+  auto write_half = [&](const std::string& path, size_t from, size_t to,
+                        bool corrupt) {
+    std::ostringstream f;
+    f << "pid,ts";
+    for (auto& c : t->columns)
+      f << "," << c.name;
+    f << "\n";
+    for (size_t r = from; r < to; ++r) {
+      f << "p" << r << ",2024-01-01";
+      for (auto& c : t->columns) {
+        f << ",";
+        if (c.is_missing(r)) continue;
+        if (corrupt && c.name == "glucose")
+          f << c.numbers[r] * 10;
+        else
+          f << c.text[r];
+      }
+      f << "\n";
+    }
+    test::write_file(path, f.str());
+  };
+  auto half = t->rows() / 2;
+  write_half(dir / "clean.csv", 0, half, false);
+  write_half(dir / "bad.csv", half, t->rows(), true);
+  auto store = std::vector<std::string>{"--data-dir", dir / "store"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), store.begin(), store.end());
+    return cmd(args);
+  };
+  std::vector<std::string> create = {"features", "create", "--group", "pima"};
+  for (auto& c : t->columns) {
+    create.push_back("--field");
+    create.push_back(c.name + (c.kind == automl::column_kind::numeric
+                                   ? ":float64"
+                                   : ":text"));
+  }
+  require_ok(test::run(with(create), 60s), "create");
+  require_ok(test::run(with({"features", "ingest", "--group", "pima", "--file",
+                             dir / "clean.csv", "--entity", "pid", "--time",
+                             "ts", "--quiet"}),
+                       60s),
+             "ingest clean");
+  auto infer = test::run(with({"features", "validate", "--group", "pima",
+                               "--out", dir / "schema.json"}),
+                         60s);
+  require_ok(infer, "infer");
+  CHECK(infer.out.find(std::to_string(half) + " rows validated") !=
+        std::string::npos);
+  auto clean = test::run(with({"features", "validate", "--group", "pima",
+                               "--schema", dir / "schema.json"}),
+                         60s);
+  require_ok(clean, "check clean");
+  CHECK(clean.out.find("0 blocking") != std::string::npos);
+  require_ok(test::run(with({"features", "ingest", "--group", "pima", "--file",
+                             dir / "bad.csv", "--entity", "pid", "--time", "ts",
+                             "--quiet"}),
+                       60s),
+             "ingest corrupted");
+  auto bad = test::run(with({"features", "validate", "--group", "pima",
+                             "--schema", dir / "schema.json"}),
+                       60s);
+  INFO(bad.out << bad.err);
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("glucose:out_of_range") != std::string::npos);
+  CHECK(bad.out.find(std::to_string(t->rows()) + " rows validated") !=
+        std::string::npos);
+}
