@@ -15,6 +15,7 @@
 #include "actors/features/cli.hpp"
 #include "actors/features/rpc.hpp"
 #include "actors/features/service.hpp"
+#include "actors/validation/cli.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node.hpp"
 #include "runtime/shell.hpp"
@@ -188,6 +189,10 @@ int main(int argc, char** argv) {
   troupe::features::cli_options fe;
   auto* features_cmd = troupe::features::add_command(app, fe);
 
+  // troupe validate
+  troupe::validation::cli_options va;
+  auto* validate_cmd = troupe::validation::add_command(app, va);
+
   CLI11_PARSE(app, argc, argv);
   setvbuf(stdout, nullptr, _IOLBF, 0);
 
@@ -266,6 +271,10 @@ int main(int argc, char** argv) {
                                       ? std::getenv("TROUPE_LOG")
                                       : "error");
     return troupe::features::run(fe, register_all_kinds);
+  }
+  if (*validate_cmd) {
+    troupe::log::init("validate", "warn");
+    return troupe::validation::run(va);
   }
   if (*predict_cmd) {
     troupe::log::init("predict", "warn");
