@@ -67,6 +67,22 @@ parse_host_port(const std::string& text, const std::string& default_host,
 /// carries the server's text (without KJ's "remote exception: " prefix).
 caf::error rpc_error(const std::string& what, const kj::Exception& e);
 
+/// Runs `f()` (which makes RPC calls and waits for them) and turns a KJ
+/// failure into an error value starting with `what`.
+template <class F>
+auto rpc_call(const std::string& what, F&& f) -> caf::expected<decltype(f())> {
+  try {
+    if constexpr (std::is_void_v<decltype(f())>) {
+      f();
+      return caf::expected<void>{};
+    } else {
+      return f();
+    }
+  } catch (const kj::Exception& e) {
+    return rpc_error(what, e);
+  }
+}
+
 /// A synchronous client of the head's `Cluster` RPC gateway. Every call blocks
 /// the calling thread (never use it on a CAF scheduler thread) and returns
 /// errors as values, with the gateway's message. One client per thread: it

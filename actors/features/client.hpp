@@ -27,16 +27,7 @@ struct store_connection {
   /// error starting with `what`.
   template <class F>
   auto call(const std::string& what, F&& f) -> caf::expected<decltype(f())> {
-    try {
-      if constexpr (std::is_void_v<decltype(f())>) {
-        f();
-        return caf::expected<void>{};
-      } else {
-        return f();
-      }
-    } catch (const kj::Exception& e) {
-      return rpc_error(what, e);
-    }
+    return rpc_call(what, std::forward<F>(f));
   }
 
   /// Every group, by name.

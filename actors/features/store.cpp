@@ -122,6 +122,15 @@ bool find_version(cursor& cur, std::string_view entity, int64_t as_of,
          found.compare(0, prefix.size(), prefix) == 0;
 }
 
+/// Moves to the first key after every version of `entity`; false at the end.
+bool skip_entity(cursor& cur, std::string_view entity, MDB_val& k, MDB_val& v) {
+  // the oldest possible version of the entity, then past it
+  auto last = version_key(entity, INT64_MIN);
+  bool more = cur.seek(last, k, v);
+  if (more && as_view(k) == last) more = cur.next(k, v);
+  return more;
+}
+
 void set_missing(schema::FeatureRow::Builder out, std::string_view entity) {
   out.setEntity(capnp::Text::Reader{entity.data(), entity.size()});
   out.setFound(false);
@@ -394,11 +403,8 @@ shard_store::stats(const std::string& group) const {
   while (more) {
     ++s.entities;
     auto key = as_view(k);
-    auto len = static_cast<unsigned char>(key[0]);
-    // the oldest possible version of this entity, then past it
-    auto last = version_key(key.substr(1, len), INT64_MIN);
-    more = cur.seek(last, k, v);
-    if (more && as_view(k) == last) more = cur.next(k, v);
+    more = skip_entity(cur, key.substr(1, static_cast<unsigned char>(key[0])),
+                       k, v);
   }
   return s;
 }
@@ -419,9 +425,7 @@ caf::expected<std::string> shard_store::scan_latest(
   if (after.empty()) {
     more = cur.first(k, v);
   } else {
-    auto last = version_key(after, INT64_MIN);
-    more = cur.seek(last, k, v);
-    if (more && as_view(k) == last) more = cur.next(k, v);
+    more = skip_entity(cur, after, k, v);
   }
   if (limit == 0) limit = SIZE_MAX; // no limit
   std::string entity;
@@ -435,9 +439,7 @@ caf::expected<std::string> shard_store::scan_latest(
       f(row.row());
     }
     ++visited;
-    auto last = version_key(entity, INT64_MIN);
-    more = cur.seek(last, k, v);
-    if (more && as_view(k) == last) more = cur.next(k, v);
+    more = skip_entity(cur, entity, k, v);
   }
   return more ? entity : std::string{};
 }
