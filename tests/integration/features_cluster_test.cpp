@@ -57,7 +57,12 @@ TEST_CASE("feature shards on a 3-node cluster survive a killed worker",
         auto c = cluster_client::connect("127.0.0.1", gw, 1s);
         if (!c) return false;
         auto ns = (*c)->nodes();
-        return ns && ns->size() == 3;
+        auto as = (*c)->actors();
+        if (!ns || ns->size() != 3 || !as) return false;
+        // the head's features service is up too
+        for (auto& a : *as)
+          if (a.name == "features") return true;
+        return false;
       },
       20s));
   auto address = "127.0.0.1:" + std::to_string(gw);
