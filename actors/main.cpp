@@ -58,6 +58,10 @@ int main(int argc, char** argv) {
                    "RPC gateway port (head)")
       ->capture_default_str();
   node_cmd
+      ->add_option("--gateway-threads", node.gateway_threads,
+                   "RPC gateway threads (head; 0: one per core, at most 4)")
+      ->capture_default_str();
+  node_cmd
       ->add_option("--gateway-bind", node.gateway_bind,
                    "RPC gateway address (head)")
       ->capture_default_str();

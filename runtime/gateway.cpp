@@ -1,6 +1,12 @@
 #include "runtime/gateway.hpp"
 
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <map>
@@ -295,6 +301,52 @@ private:
   kj::TaskSet tasks_;
 };
 
+/// A listening TCP socket on bind:port (port 0: any free one), non-blocking
+/// and close-on-exec; errors name the address.
+caf::expected<int> listen_socket(const std::string& bind, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  auto where = bind + ":" + std::to_string(port);
+  if (int rc = getaddrinfo(bind.empty() ? nullptr : bind.c_str(),
+                           std::to_string(port).c_str(), &hints, &res);
+      rc != 0)
+    return make_error(errc::io_failure, "RPC gateway cannot resolve " + where +
+                                            ": " + gai_strerror(rc));
+  std::string why = "no address";
+  for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd =
+        socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+               ai->ai_protocol);
+    if (fd < 0) {
+      why = std::strerror(errno);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
+      freeaddrinfo(res);
+      return fd;
+    }
+    why = std::strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(res);
+  return make_error(errc::io_failure,
+                    "RPC gateway cannot listen on " + where + ": " + why);
+}
+
+uint16_t port_of(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET)
+    return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
 } // namespace
 
 struct gateway::impl {
@@ -302,50 +354,50 @@ struct gateway::impl {
   caf::actor directory;
   std::chrono::milliseconds timeout;
   std::vector<rpc_service> services;
-  std::thread thread;
+  size_t thread_count;
+  std::vector<std::thread> threads;
   std::mutex mtx;
-  kj::Own<kj::CrossThreadPromiseFulfiller<void>> stopper;
+  std::vector<kj::Own<kj::CrossThreadPromiseFulfiller<void>>> stoppers;
   bool stopped = false;
+  int fd = -1;
 
   impl(caf::actor_system& s, caf::actor d, std::chrono::milliseconds t,
-       std::vector<rpc_service> svcs)
-      : sys(s), directory(std::move(d)), timeout(t), services(std::move(svcs)) {
+       std::vector<rpc_service> svcs, size_t n)
+      : sys(s), directory(std::move(d)), timeout(t), services(std::move(svcs)),
+        thread_count(n) {}
+
+  ~impl() {
+    if (fd >= 0) close(fd);
   }
 
-  void run(std::string bind, uint16_t port,
-           std::shared_ptr<std::promise<caf::expected<uint16_t>>> started_ptr) {
-    auto& started = *started_ptr;
+  /// One serving thread: its own event loop, Cluster server and services,
+  /// accepting on the shared listening socket (the kernel hands each
+  /// connection to one of the threads).
+  void serve(std::shared_ptr<std::promise<void>> ready) {
     auto lg = log::get("gateway");
     try {
       auto io = kj::setupAsyncIo();
-      auto addr = io.provider->getNetwork()
-                      .parseAddress(kj::StringPtr{bind.c_str()}, port)
-                      .wait(io.waitScope);
-      auto listener = addr->listen();
-      auto bound = static_cast<uint16_t>(listener->getPort());
+      auto listener = io.lowLevelProvider->wrapListenSocketFd(
+          dup(fd), kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
       auto stop_paf = kj::newPromiseAndCrossThreadFulfiller<void>();
       {
         std::lock_guard<std::mutex> guard{mtx};
-        stopper = std::move(stop_paf.fulfiller);
-        if (stopped) stopper->fulfill();
+        if (stopped) stop_paf.fulfiller->fulfill();
+        stoppers.push_back(std::move(stop_paf.fulfiller));
       }
       auto events = std::make_shared<inbox>();
       capnp::TwoPartyServer server{
           kj::heap<cluster_server>(sys, directory, timeout, events, services)};
-      lg->info("RPC gateway listening on {}:{}", bind, bound);
-      started.set_value(bound);
+      ready->set_value();
       server.listen(*listener)
           .exclusiveJoin(std::move(stop_paf.promise))
           .wait(io.waitScope);
-      lg->info("RPC gateway stopped");
     } catch (const kj::Exception& e) {
-      auto msg = "RPC gateway cannot listen on " + bind + ":" +
-                 std::to_string(port) + ": " + e.getDescription().cStr();
-      lg->error("{}", msg);
+      lg->error("RPC gateway thread failed: {}", e.getDescription().cStr());
       try {
-        started.set_value(make_error(errc::io_failure, msg));
+        ready->set_value();
       } catch (const std::future_error&) {
-        // already started: the loop failed later
+        // it was serving
       }
     }
   }
@@ -353,9 +405,12 @@ struct gateway::impl {
 
 gateway::gateway(caf::actor_system& sys, caf::actor directory,
                  std::chrono::milliseconds call_timeout,
-                 std::vector<rpc_service> services)
-    : impl_(std::make_unique<impl>(sys, std::move(directory), call_timeout,
-                                   std::move(services))) {
+                 std::vector<rpc_service> services, size_t threads)
+    : impl_(std::make_unique<impl>(
+          sys, std::move(directory), call_timeout, std::move(services),
+          threads > 0 ? threads
+                      : std::clamp<size_t>(std::thread::hardware_concurrency(),
+                                           1, 4))) {
   // nop
 }
 
@@ -364,25 +419,40 @@ gateway::~gateway() {
 }
 
 caf::expected<uint16_t> gateway::start(const std::string& bind, uint16_t port) {
-  auto started = std::make_shared<std::promise<caf::expected<uint16_t>>>();
-  auto result = started->get_future();
-  impl_->thread = std::thread{
-      [this, bind, port, started] { impl_->run(bind, port, started); }};
-  auto r = result.get();
-  if (!r) {
-    impl_->thread.join();
+  auto fd = listen_socket(bind, port);
+  if (!fd) {
+    log::get("gateway")->error("{}", describe(fd.error()));
+    return fd.error();
   }
-  return r;
+  impl_->fd = *fd;
+  auto bound = port_of(*fd);
+  for (size_t i = 0; i < impl_->thread_count; ++i) {
+    auto ready = std::make_shared<std::promise<void>>();
+    auto done = ready->get_future();
+    impl_->threads.emplace_back([this, ready] { impl_->serve(ready); });
+    done.wait();
+  }
+  log::get("gateway")->info("RPC gateway listening on {}:{} ({} threads)", bind,
+                            bound, impl_->thread_count);
+  return bound;
 }
 
 void gateway::stop() {
   {
     std::lock_guard<std::mutex> guard{impl_->mtx};
     impl_->stopped = true;
-    if (impl_->stopper) impl_->stopper->fulfill();
-    impl_->stopper = nullptr;
+    for (auto& s : impl_->stoppers)
+      s->fulfill();
+    impl_->stoppers.clear();
   }
-  if (impl_->thread.joinable()) impl_->thread.join();
+  bool any = false;
+  for (auto& t : impl_->threads)
+    if (t.joinable()) {
+      t.join();
+      any = true;
+    }
+  impl_->threads.clear();
+  if (any) log::get("gateway")->info("RPC gateway stopped");
 }
 
 } // namespace troupe

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,8 +16,8 @@
 namespace troupe {
 
 /// Makes the server of another RPC interface the gateway serves by name
-/// (`Cluster.service(name)`). Called once, on the gateway's thread, when a
-/// client first asks for it; the server lives on that thread.
+/// (`Cluster.service(name)`). Called once on each gateway thread, when a
+/// client of that thread first asks for it; the server lives on that thread.
 using rpc_service_factory = std::function<capnp::Capability::Client(
     caf::actor_system& sys, caf::actor directory)>;
 
@@ -27,14 +28,16 @@ struct rpc_service {
 };
 
 /// The head's Cap'n Proto RPC server (`Cluster` in schemas/cluster.capnp).
-/// It runs its own KJ event loop on its own thread and meets CAF through
+/// It runs KJ event loops on threads of its own and meets CAF through
 /// short-lived bridge actors and cross-thread fulfillers, so neither side ever
 /// blocks the other. A client that sends garbage loses its connection only.
 class gateway {
 public:
+  /// Serves from `threads` threads, each with its own event loop and
+  /// servers, accepting on one listening socket (0: one per core, at most 4).
   gateway(caf::actor_system& sys, caf::actor directory,
           std::chrono::milliseconds call_timeout = std::chrono::seconds{30},
-          std::vector<rpc_service> services = {});
+          std::vector<rpc_service> services = {}, size_t threads = 0);
   ~gateway();
 
   gateway(const gateway&) = delete;

@@ -197,7 +197,8 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     return 2;
   }
-  gateway gw{sys, directory, std::chrono::seconds{30}, opts.rpc_services};
+  gateway gw{sys, directory, std::chrono::seconds{30}, opts.rpc_services,
+             opts.gateway_threads};
   auto gport = gw.start(opts.gateway_bind, opts.gateway_port);
   if (!gport) {
     lg->error("{}", describe(gport.error()));

@@ -56,6 +56,7 @@ struct node_options {
   uint16_t port = 7700;
   std::string bind = "0.0.0.0";
   uint16_t gateway_port = 7701;
+  size_t gateway_threads = 0; ///< 0: one per core, at most 4
   std::string gateway_bind = "127.0.0.1";
   std::string data_dir;
   std::string secret_file;

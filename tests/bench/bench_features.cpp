@@ -425,14 +425,21 @@ private:
 
 // -- a troupe head in its own process -----------------------------------------
 
+/// The head's RPC gateway threads: TROUPE_GATEWAY_THREADS, or one per core.
+std::string gateway_threads() {
+  auto* v = std::getenv("TROUPE_GATEWAY_THREADS");
+  return v ? v : "0";
+}
+
 class troupe_head {
 public:
   explicit troupe_head(const std::string& dir) : dir_{dir} {
     fs::create_directories(dir);
-    pid_ = spawn({TROUPE_BIN, "node", "--head", "--data-dir", dir, "--port",
-                  "0", "--gateway-port", "0", "--feature-shards", "4",
-                  "--log-level", "warn"},
-                 scratch_root + "/head.log");
+    pid_ =
+        spawn({TROUPE_BIN, "node", "--head", "--data-dir", dir, "--port", "0",
+               "--gateway-port", "0", "--feature-shards", "4",
+               "--gateway-threads", gateway_threads(), "--log-level", "warn"},
+              scratch_root + "/head.log");
     auto t0 = clock_type::now();
     for (;;) {
       std::ifstream in{dir + "/head.json"};
