@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <set>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -38,6 +39,11 @@ struct study_state {
   std::map<std::string, caf::actor> runners;
   /// (node, slot) -> the lease of the grant that gave it
   std::map<std::pair<std::string, uint32_t>, uint64_t> leases;
+  /// Nodes whose runner cancelled a trial of a running study: it is
+  /// stopping, and the service has not yet told us the node is lost. Their
+  /// slots are given back instead of used (a trial placed there would be
+  /// lost, and re-queued a second time).
+  std::set<std::string> draining;
   bool wants_sent = false;
   /// running | stopping | refitting | finished | failed
   std::string phase = "running";
@@ -230,8 +236,9 @@ caf::behavior study_behavior(study_actor_t* self,
           const caf::actor& runner, uint64_t lease) {
         auto& st = self->state;
         if (runner) st.runners[node] = runner;
-        auto a = runner ? st.core->place(node, slot, wall_ms())
-                        : std::optional<trial_assignment>{};
+        auto a = runner && !st.draining.count(node)
+                     ? st.core->place(node, slot, wall_ms())
+                     : std::optional<trial_assignment>{};
         if (a) {
           st.leases[{node, slot}] = lease;
           self->send(runner, trial_atom::value,
@@ -279,6 +286,9 @@ caf::behavior study_behavior(study_actor_t* self,
           if (!o) return false;
           auto cp = e.getCheckpoint();
           std::string node = e.getNode();
+          if (*o == trial_outcome::cancelled &&
+              st.core->phase() == study_phase::running)
+            st.draining.insert(node);
           auto current = st.core->on_end(
               e.getTrial(), e.getAttempt(), *o, e.getSteps(), e.getValue(),
               std::vector<uint8_t>(cp.begin(), cp.end()), e.getMessage(),
@@ -302,6 +312,7 @@ caf::behavior study_behavior(study_actor_t* self,
       [=](lost_atom, const std::string& node) {
         auto& st = self->state;
         st.runners.erase(node);
+        st.draining.erase(node);
         for (auto i = st.leases.begin(); i != st.leases.end();)
           i = i->first.first == node ? st.leases.erase(i) : std::next(i);
         auto ids = st.core->node_lost(node, wall_ms());
