@@ -366,6 +366,12 @@ private:
     auto known = [this, names] {
       for (auto& n : names)
         if (!layout_.groups.count(n)) return false;
+      // a shard that was not running when the layout was fetched may run
+      // now: look again (at most every 100 ms) before failing on it
+      for (auto& s : layout_.shards)
+        if (!s.handle && std::chrono::steady_clock::now() - refreshed_at_ >
+                             std::chrono::milliseconds{100})
+          return false;
       return !layout_.shards.empty();
     };
     if (!stale_ && known()) return refresh(false);

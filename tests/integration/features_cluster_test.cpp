@@ -124,6 +124,7 @@ TEST_CASE("feature shards on a 3-node cluster survive a killed worker",
       c->client->wait(req.send());
     }
   });
+  INFO((write ? std::string{} : describe(write.error())));
   REQUIRE(write);
 
   // Reads every key in one lookup; returns the error text, "" if all good.
