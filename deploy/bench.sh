@@ -5,9 +5,9 @@
 # tests/bench/results/NAME.txt (the committed result).
 #
 # Before building, it runs `deploy/install-deps.sh --bench` once, which
-# installs any missing Debian package, the benchmarks' Python peers
-# (python3-optuna, python3-xgboost, python3-sklearn) included; packages
-# already present are skipped.
+# installs any missing Debian package, the benchmarks' peers (python3-optuna,
+# python3-xgboost, python3-sklearn, python3-pandas, redis-server) included;
+# packages already present are skipped.
 #
 #   deploy/bench.sh NAME [ARGS...]   build and run one benchmark (ARGS go to
 #                                    the program; e.g. bench_remote --policy
