@@ -24,6 +24,11 @@ inline kj::Exception rpc_failure(const std::string& what) {
                        kj::str(what.c_str()));
 }
 
+/// Throws the error of `r` (a failed visit of a reply) as a KJ failure.
+inline void check(const caf::expected<void>& r) {
+  if (!r) throw rpc_failure(describe(r.error()));
+}
+
 /// Sends `xs...` to `target` from a short-lived actor and resolves the KJ
 /// promise with the reply (`R`), or rejects it with `context` followed by the
 /// error's message.

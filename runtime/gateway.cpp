@@ -241,10 +241,6 @@ private:
     void taskFailed(kj::Exception&&) override {}
   };
 
-  static void check(const caf::expected<void>& r) {
-    if (!r) throw failure(describe(r.error()));
-  }
-
   void drop_watcher(uint64_t id) {
     auto i = watchers_.find(id);
     if (i == watchers_.end()) return;

@@ -15,6 +15,7 @@
 
 #include "runtime/errors.hpp"
 #include "runtime/shell_detail.hpp"
+#include "runtime/time.hpp"
 #include "schemas/features.capnp.h"
 
 namespace troupe {
@@ -29,150 +30,13 @@ const std::string features_service = "features";
 constexpr size_t vector_head = 8;
 constexpr size_t vector_tail = 2;
 
-constexpr int64_t micros_per_day = int64_t{86'400} * 1'000'000;
-
 std::string text_of(capnp::Text::Reader x) {
   return std::string{x.cStr(), x.size()};
 }
 
-// -- time ---------------------------------------------------------------------
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-/// days_from_civil).
-int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-struct civil_date {
-  int64_t year;
-  int month;
-  int day;
-};
-
-/// The inverse of days_from_civil.
-civil_date civil_from_days(int64_t z) {
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  auto day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  auto month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  return {yoe + era * 400 + (month <= 2), month, day};
-}
-
-int days_in_month(int64_t year, int month) {
-  static constexpr int days[] = {31, 28, 31, 30, 31, 30,
-                                 31, 31, 30, 31, 30, 31};
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : days[month - 1];
-}
-
-/// "2024-03-01T12:00:00Z", with ".250" or ".250001" when the time has a
-/// fraction of a second.
+/// ISO UTC with the shortest exact fraction ("….250Z").
 std::string iso_time(int64_t micros) {
-  int64_t days = micros / micros_per_day;
-  int64_t rest = micros % micros_per_day;
-  if (rest < 0) {
-    rest += micros_per_day;
-    --days;
-  }
-  auto date = civil_from_days(days);
-  auto secs = rest / 1'000'000;
-  auto frac = rest % 1'000'000;
-  char buf[64];
-  int n =
-      std::snprintf(buf, sizeof(buf), "%04lld-%02d-%02dT%02lld:%02lld:%02lld",
-                    static_cast<long long>(date.year), date.month, date.day,
-                    static_cast<long long>(secs / 3600),
-                    static_cast<long long>(secs / 60 % 60),
-                    static_cast<long long>(secs % 60));
-  std::string result{buf, static_cast<size_t>(n)};
-  if (frac % 1000 == 0 && frac != 0)
-    std::snprintf(buf, sizeof(buf), ".%03lld",
-                  static_cast<long long>(frac / 1000));
-  else if (frac != 0)
-    std::snprintf(buf, sizeof(buf), ".%06lld", static_cast<long long>(frac));
-  else
-    buf[0] = '\0';
-  return result + buf + "Z";
-}
-
-/// Reads exactly `digits` decimal digits at text[i]; advances i.
-bool take_digits(const std::string& text, size_t& i, size_t digits,
-                 int64_t& value) {
-  if (i + digits > text.size()) return false;
-  value = 0;
-  for (size_t j = 0; j < digits; ++j) {
-    char c = text[i + j];
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + (c - '0');
-  }
-  i += digits;
-  return true;
-}
-
-/// Parses "YYYY-MM-DD[THH:MM[:SS[.F]]][Z|+HH:MM|-HH:MM]" as UTC microseconds.
-std::optional<int64_t> parse_iso(const std::string& text) {
-  size_t i = 0;
-  int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  auto expect = [&](char c) {
-    if (i < text.size() && text[i] == c) {
-      ++i;
-      return true;
-    }
-    return false;
-  };
-  if (!take_digits(text, i, 4, year) || !expect('-') ||
-      !take_digits(text, i, 2, month) || !expect('-') ||
-      !take_digits(text, i, 2, day))
-    return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 ||
-      day > days_in_month(year, static_cast<int>(month)))
-    return std::nullopt;
-  int64_t micros = 0;
-  if (expect('T') || expect('t')) {
-    if (!take_digits(text, i, 2, hour) || !expect(':') ||
-        !take_digits(text, i, 2, minute))
-      return std::nullopt;
-    if (expect(':')) {
-      if (!take_digits(text, i, 2, second)) return std::nullopt;
-      if (expect('.')) {
-        size_t digits = 0;
-        int64_t scale = 100'000;
-        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-          if (digits++ < 6) {
-            micros += (text[i] - '0') * scale;
-            scale /= 10;
-          }
-          ++i;
-        }
-        if (digits == 0) return std::nullopt;
-      }
-    }
-    if (hour > 23 || minute > 59 || second > 59) return std::nullopt;
-  }
-  int64_t offset_minutes = 0;
-  if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
-    int64_t sign = text[i++] == '-' ? -1 : 1;
-    int64_t oh = 0, om = 0;
-    if (!take_digits(text, i, 2, oh) || !expect(':') ||
-        !take_digits(text, i, 2, om) || oh > 23 || om > 59)
-      return std::nullopt;
-    offset_minutes = sign * (oh * 60 + om);
-  } else if (!expect('Z')) {
-    expect('z');
-  }
-  if (i != text.size()) return std::nullopt;
-  int64_t secs = days_from_civil(year, month, day) * 86'400 + hour * 3600 +
-                 minute * 60 + second - offset_minutes * 60;
-  return secs * 1'000'000 + micros;
+  return format_time(micros, fraction::shortest);
 }
 
 // -- numbers ------------------------------------------------------------------
@@ -442,12 +306,7 @@ feature_group_names(const envelope& list) {
 }
 
 caf::expected<int64_t> parse_as_of(const std::string& text) {
-  int64_t value = 0;
-  auto end = text.data() + text.size();
-  if (auto r = std::from_chars(text.data(), end, value);
-      !text.empty() && r.ec == std::errc{} && r.ptr == end)
-    return value;
-  if (auto micros = parse_iso(text)) return *micros;
+  if (auto t = parse_time(text, "us")) return *t;
   return make_error(errc::invalid_argument,
                     "AS_OF '" + text +
                         "' is neither an ISO time in UTC "

@@ -5,6 +5,8 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include "runtime/errors.hpp"
+
 namespace troupe::features {
 
 caf::expected<catalog> catalog::open(const std::string& dir) {
@@ -20,35 +22,53 @@ caf::expected<catalog> catalog::open(const std::string& dir) {
   return catalog{std::move(*env), *g, *s};
 }
 
-caf::expected<std::vector<group_spec>> catalog::groups() {
-  auto t = lmdb::txn::begin(env_, true);
+caf::expected<std::vector<group_spec>> read_groups(lmdb::env& env, MDB_dbi db) {
+  auto t = lmdb::txn::begin(env, true);
   if (!t) return t.error();
   std::vector<group_spec> out;
-  auto r = t->scan(groups_, "", [&](std::string_view, std::string_view v) {
+  caf::error bad;
+  auto r = t->scan(db, "", [&](std::string_view k, std::string_view v) {
     auto n = v.size() / sizeof(capnp::word);
     auto words = kj::heapArray<capnp::word>(n);
     std::memcpy(words.begin(), v.data(), n * sizeof(capnp::word));
-    capnp::FlatArrayMessageReader reader{words};
-    out.push_back(from_schema(reader.getRoot<schema::FeatureGroup>()));
+    try {
+      capnp::FlatArrayMessageReader reader{words};
+      out.push_back(from_schema(reader.getRoot<schema::FeatureGroup>()));
+    } catch (const kj::Exception& e) {
+      bad = make_error(errc::malformed_message,
+                       env.path() + ": the definition of group '" +
+                           std::string{k} +
+                           "' is damaged: " + e.getDescription().cStr());
+      return false;
+    }
     return true;
   });
   if (!r) return r.error();
+  if (bad) return bad;
   return out;
 }
 
-caf::error catalog::put_group(const group_spec& g) {
+caf::error write_group(lmdb::env& env, MDB_dbi db, const group_spec& g) {
   capnp::MallocMessageBuilder msg;
   to_schema(g, msg.initRoot<schema::FeatureGroup>());
   auto flat = capnp::messageToFlatArray(msg);
-  auto t = lmdb::txn::begin(env_, false);
+  auto t = lmdb::txn::begin(env, false);
   if (!t) return t.error();
-  if (auto r = t->put(groups_, g.name,
+  if (auto r = t->put(db, g.name,
                       {reinterpret_cast<const char*>(flat.begin()),
                        flat.size() * sizeof(capnp::word)});
       !r)
     return r.error();
   if (auto r = t->commit(); !r) return r.error();
   return caf::none;
+}
+
+caf::expected<std::vector<group_spec>> catalog::groups() {
+  return read_groups(env_, groups_);
+}
+
+caf::error catalog::put_group(const group_spec& g) {
+  return write_group(env_, groups_, g);
 }
 
 caf::expected<std::vector<placement>> catalog::placements() {

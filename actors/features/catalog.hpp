@@ -15,6 +15,14 @@
 
 namespace troupe::features {
 
+/// Every group definition in `db` (name -> FeatureGroup message): the
+/// catalog's and each shard's own copy. A damaged entry is an error naming
+/// the store and the group.
+caf::expected<std::vector<group_spec>> read_groups(lmdb::env& env, MDB_dbi db);
+
+/// Stores (or replaces) a group's definition in `db`, in one transaction.
+caf::error write_group(lmdb::env& env, MDB_dbi db, const group_spec& g);
+
 /// Where one shard lives.
 struct placement {
   uint32_t index = 0;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/errors.hpp"
+#include "runtime/shell.hpp"
 
 namespace troupe::features {
 
@@ -88,55 +89,15 @@ caf::expected<group_spec> spec_from(const cli_options& o) {
   return g;
 }
 
-std::string ttl_text(int64_t ms) {
-  if (ms <= 0) return "-";
-  if (ms % 86400000 == 0) return std::to_string(ms / 86400000) + "d";
-  if (ms % 3600000 == 0) return std::to_string(ms / 3600000) + "h";
-  if (ms % 60000 == 0) return std::to_string(ms / 60000) + "m";
-  return std::to_string(ms) + "ms";
-}
-
-void print_row(const group_spec& g, schema::FeatureRow::Reader r) {
-  using V = schema::FeatureValue;
-  std::printf("%s @ %s\n", r.getEntity().cStr(),
-              format_time(r.getEventTime()).c_str());
-  for (unsigned i = 0; i < g.fields.size() && i < r.getFields().size(); ++i) {
-    auto v = r.getFields()[i];
-    std::string text;
-    switch (v.which()) {
-    case V::MISSING:
-      text = "(missing)";
-      break;
-    case V::INT64:
-      text = std::to_string(v.getInt64());
-      break;
-    case V::FLOAT64: {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.9g", v.getFloat64());
-      text = buf;
-      break;
-    }
-    case V::TEXT:
-      text = v.getText();
-      break;
-    case V::TIMESTAMP:
-      text = format_time(v.getTimestamp());
-      break;
-    }
-    std::printf("  %s = %s\n", g.fields[i].name.c_str(), text.c_str());
-  }
-  auto vec = r.getVector();
-  if (vec.size() > 0) {
-    std::printf("  %s[%u] =", g.vector_name.c_str(), vec.size());
-    for (unsigned k = 0; k < vec.size(); ++k) {
-      if (vec.size() > 10 && k == 8) {
-        std::printf(" ...");
-        k = vec.size() - 2;
-      }
-      std::printf(" %.6g", static_cast<double>(vec[k]));
-    }
-    std::printf("\n");
-  }
+/// The groups as the shell's `groups` table prints them.
+std::string groups_table(const std::vector<group_spec>& gs) {
+  auto list = make_envelope<schema::FeatureGroupList>([&](auto b) {
+    auto out = b.initGroups(static_cast<unsigned>(gs.size()));
+    for (unsigned i = 0; i < gs.size(); ++i)
+      to_schema(gs[i], out[i]);
+  });
+  auto text = format_feature_groups(list);
+  return text ? *text : describe(text.error());
 }
 
 } // namespace
@@ -252,26 +213,13 @@ int run(cli_options& o, const kind_registrar& kinds) {
   if (*o.create_cmd) {
     auto g = c->create(spec);
     if (!g) return fail(g.error(), 1);
-    std::printf(
-        "group %s: vector %s, %zu fields, ttl %s, %u shards\n", g->name.c_str(),
-        g->width
-            ? (g->vector_name + "[" + std::to_string(g->width) + "]").c_str()
-            : "-",
-        g->fields.size(), ttl_text(g->ttl_ms).c_str(), g->shards);
+    std::printf("%s", groups_table({*g}).c_str());
     return 0;
   }
   if (*o.groups_cmd) {
     auto gs = c->groups();
     if (!gs) return fail(gs.error(), 1);
-    std::printf("%-24s %-16s %7s %6s %7s\n", "GROUP", "VECTOR", "FIELDS", "TTL",
-                "SHARDS");
-    for (auto& g : *gs)
-      std::printf(
-          "%-24s %-16s %7zu %6s %7u\n", g.name.c_str(),
-          g.width
-              ? (g.vector_name + "[" + std::to_string(g.width) + "]").c_str()
-              : "-",
-          g.fields.size(), ttl_text(g.ttl_ms).c_str(), g.shards);
+    std::printf("%s", groups_table(*gs).c_str());
     return 0;
   }
   if (*o.get_cmd) {
@@ -289,12 +237,14 @@ int run(cli_options& o, const kind_registrar& kinds) {
       req.setEntity(o.entity);
       req.setAsOf(as_of);
       auto resp = c->client->wait(req.send());
-      if (!resp.getRow().getFound()) {
-        std::printf("%s: not found in %s\n", o.entity.c_str(), o.group.c_str());
-        return false;
-      }
-      print_row(*g, resp.getRow());
-      return true;
+      // rendered as the shell's `get` renders it
+      capnp::MallocMessageBuilder mb;
+      mb.setRoot(resp.getRow());
+      auto text = format_feature_row(make_envelope<schema::FeatureGroup>(
+                                         [&](auto b) { to_schema(*g, b); }),
+                                     envelope::of<schema::FeatureRow>(mb));
+      std::printf("%s", text ? text->c_str() : describe(text.error()).c_str());
+      return resp.getRow().getFound();
     });
     if (!r) return fail(r.error(), 1);
     return *r ? 0 : 1;

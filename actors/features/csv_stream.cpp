@@ -1,6 +1,7 @@
 #include "actors/features/csv_stream.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -171,6 +172,26 @@ caf::expected<bool> csv_stream::next(std::vector<std::string>& fields,
                           " fields, the header has " +
                           std::to_string(header_.size()));
   return true;
+}
+
+file_progress::file_progress(bool quiet, std::string what)
+    : quiet_(quiet), tty_(isatty(2) != 0), what_(std::move(what)),
+      t0_(std::chrono::steady_clock::now()), last_(t0_) {
+  // nop
+}
+
+void file_progress::update(uint64_t rows, size_t done, size_t total,
+                           bool final) {
+  if (quiet_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (!final && now - last_ < std::chrono::seconds{1}) return;
+  last_ = now;
+  double s = std::chrono::duration<double>(now - t0_).count();
+  std::fprintf(stderr, "%s%s: %llu rows, %.0f rows/s, %.0f %% of the file%s",
+               tty_ ? "\r" : "", what_.c_str(),
+               static_cast<unsigned long long>(rows), s > 0 ? rows / s : 0.0,
+               total ? 100.0 * static_cast<double>(done) / total : 100.0,
+               tty_ && !final ? "   " : "\n");
 }
 
 void append_csv_field(std::string& out, const std::string& text) {

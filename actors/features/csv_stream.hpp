@@ -6,7 +6,9 @@
 // delimiters, doubled quotes and line breaks; LF or CRLF; a UTF-8 BOM is
 // skipped; blank lines are skipped.
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -61,6 +63,25 @@ private:
   size_t size_ = 0;
   size_t line_ = 1;
   std::vector<std::string> header_;
+};
+
+/// A progress line on stderr for a pass over a file, at most once a second:
+/// "WHAT: N rows, R rows/s, P % of the file" (rewritten in place on a
+/// terminal).
+class file_progress {
+public:
+  file_progress(bool quiet, std::string what);
+
+  /// Reports `rows` done after reading `done` of `total` bytes; `final`
+  /// prints now and ends the line.
+  void update(uint64_t rows, size_t done, size_t total, bool final = false);
+
+private:
+  bool quiet_;
+  bool tty_;
+  std::string what_;
+  std::chrono::steady_clock::time_point t0_;
+  std::chrono::steady_clock::time_point last_;
 };
 
 /// Appends `text` to `out` as one CSV field (quoted when needed).

@@ -12,6 +12,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "runtime/time.hpp"
 #include "schemas/features.capnp.h"
 
 namespace troupe::features {
@@ -79,15 +80,8 @@ caf::error check_entity(std::string_view entity, const std::string& where);
 caf::error check_row(const group_spec& g, schema::FeatureRow::Reader row,
                      const std::string& where, bool partial);
 
-/// Parses an event time: an ISO 8601 date-time in UTC ("2024-03-01",
-/// "2024-03-01T12:00:00", "2024-03-01 12:00:00.250", optional "Z" or
-/// "+HH:MM" offset) or an integer in `unit` ("s", "ms" or "us") since the
-/// epoch. Returns microseconds since the epoch.
-caf::expected<int64_t> parse_time(std::string_view text,
-                                  std::string_view unit = "s");
-
-/// Formats microseconds since the epoch as "2024-03-01T12:00:00.250000Z"
-/// (fraction only when not zero).
-std::string format_time(int64_t micros);
+/// Event times (runtime/time.hpp).
+using troupe::format_time;
+using troupe::parse_time;
 
 } // namespace troupe::features

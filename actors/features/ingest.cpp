@@ -230,34 +230,6 @@ caf::error fill_row(const group_spec& g, const column_map& m,
   return check_row(g, row.asReader(), "row", upsert);
 }
 
-/// Prints a progress line at most once a second.
-class progress {
-public:
-  progress(bool quiet, std::string what)
-      : quiet_(quiet), tty_(isatty(2)), what_(std::move(what)) {}
-
-  void update(uint64_t rows, size_t done, size_t total, bool final = false) {
-    if (quiet_) return;
-    auto now = clock_type::now();
-    if (!final && now - last_ < std::chrono::seconds{1}) return;
-    last_ = now;
-    double s = seconds_since(t0_);
-    std::fprintf(stderr, "%s%s: %llu rows, %.0f rows/s, %.0f %% of the file%s",
-                 tty_ ? "\r" : "", what_.c_str(),
-                 static_cast<unsigned long long>(rows), s > 0 ? rows / s : 0.0,
-                 total ? 100.0 * done / total : 100.0,
-                 tty_ && !final ? "   " : "\n");
-    if (final && tty_) std::fprintf(stderr, "\n");
-  }
-
-private:
-  bool quiet_;
-  bool tty_;
-  std::string what_;
-  clock_type::time_point t0_ = clock_type::now();
-  clock_type::time_point last_ = clock_type::now();
-};
-
 } // namespace
 
 caf::expected<ingest_result> ingest(store_connection& c,
@@ -283,7 +255,7 @@ caf::expected<ingest_result> ingest(store_connection& c,
     batch_rows = std::clamp<size_t>((size_t{4} << 20) / row_bytes, 1, 4096);
   ingest_result res;
   auto t0 = clock_type::now();
-  progress prog{opts.quiet, "ingest " + opts.group};
+  file_progress prog{opts.quiet, "ingest " + opts.group};
   struct in_flight_batch {
     kj::Promise<capnp::Response<schema::FeatureStore::WriteResults>> reply;
     size_t first_line;

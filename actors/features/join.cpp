@@ -176,8 +176,7 @@ caf::expected<join_result> join(store_connection& c, const join_options& opts) {
   };
   std::vector<std::string> rec;
   size_t line = 0;
-  bool tty = isatty(2);
-  auto last = clock_type::now();
+  file_progress prog{opts.quiet, "join"};
   for (;;) {
     auto got = in->next(rec, line);
     caf::error bad;
@@ -212,20 +211,14 @@ caf::expected<join_result> join(store_connection& c, const join_options& opts) {
         failure = err;
         break;
       }
-    if (!opts.quiet && clock_type::now() - last > std::chrono::seconds{1}) {
-      last = clock_type::now();
-      double s = std::chrono::duration<double>(last - t0).count();
-      std::fprintf(stderr, "%sjoin: %llu rows, %.0f rows/s%s", tty ? "\r" : "",
-                   static_cast<unsigned long long>(res.rows), res.rows / s,
-                   tty ? "   " : "\n");
-    }
+    prog.update(res.rows, in->bytes_read(), in->size());
   }
   if (!failure) failure = send();
   while (!flying.empty())
     if (auto err = write_oldest(); err && !failure) failure = err;
   out.close();
   res.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
-  if (tty && !opts.quiet) std::fprintf(stderr, "\n");
+  prog.update(res.rows, in->bytes_read(), in->size(), true);
   if (failure) {
     std::remove(tmp.c_str());
     return failure;

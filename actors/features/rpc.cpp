@@ -317,25 +317,21 @@ public:
   }
 
 private:
-  static void check(const caf::expected<void>& r) {
-    if (!r) throw rpc_failure(describe(r.error()));
+  /// The cached layout, fetched when missing or marked stale. A layout
+  /// older than a second is fetched again in the background while requests
+  /// go on with it, so shards that stopped or came back are seen soon
+  /// without a round trip on the request path.
+  kj::Promise<void> current_layout() {
+    if (stale_) return fetch();
+    if (std::chrono::steady_clock::now() - refreshed_at_ >
+            std::chrono::seconds{1} &&
+        refreshing_ == nullptr)
+      background_.add(fetch());
+    return kj::READY_NOW;
   }
 
-  /// Refreshes the cached layout when asked to or when it is stale.
-  kj::Promise<void> refresh(bool force) {
-    if (!force && !stale_) {
-      // Older than a second: refresh in the background and answer with the
-      // layout at hand, so shards that stopped or came back are seen soon
-      // without a round trip on the request path.
-      if (refreshing_ == nullptr &&
-          std::chrono::steady_clock::now() - refreshed_at_ >
-              std::chrono::seconds{1}) {
-        stale_ = true;
-        background_.add(refresh(false));
-        stale_ = false;
-      }
-      return kj::READY_NOW;
-    }
+  /// Fetches the layout (joining a fetch under way).
+  kj::Promise<void> fetch() {
     KJ_IF_MAYBE (p, refreshing_) {
       return p->addBranch();
     }
@@ -358,24 +354,15 @@ private:
   }
 
   kj::Promise<caf::actor> service() {
-    return refresh(false).then([this] { return layout_.service; });
+    return current_layout().then([this] { return layout_.service; });
   }
 
-  /// Makes sure every group in `names` is known (refreshing once).
+  /// Makes sure every group in `names` is known (fetching once if not).
   kj::Promise<void> with_groups(std::vector<std::string> names) {
-    auto known = [this, names] {
-      for (auto& n : names)
-        if (!layout_.groups.count(n)) return false;
-      // a shard that was not running when the layout was fetched may run
-      // now: look again (at most every 100 ms) before failing on it
-      for (auto& s : layout_.shards)
-        if (!s.handle && std::chrono::steady_clock::now() - refreshed_at_ >
-                             std::chrono::milliseconds{100})
-          return false;
-      return !layout_.shards.empty();
-    };
-    if (!stale_ && known()) return refresh(false);
-    return refresh(!known()).then([this, names] {
+    bool known = !layout_.shards.empty();
+    for (auto& n : names)
+      known = known && layout_.groups.count(n) > 0;
+    return (known ? current_layout() : fetch()).then([this, names] {
       for (auto& n : names)
         if (!layout_.groups.count(n)) {
           std::string list;
@@ -396,13 +383,19 @@ private:
 
   template <class... Ts>
   kj::Promise<envelope> ask_shard(size_t s, Ts... xs) {
+    if (layout_.shards[s].handle) return send_to_shard(s, xs...);
+    // Not running when the layout was fetched: it may run now.
+    return fetch().then([=] { return send_to_shard(s, xs...); });
+  }
+
+  template <class... Ts>
+  kj::Promise<envelope> send_to_shard(size_t s, Ts... xs) {
+    if (s >= layout_.shards.size())
+      throw rpc_failure("the store's layout changed: try again");
     auto& ref = layout_.shards[s];
     auto where = "shard " + std::to_string(ref.index) + " (" + ref.name +
                  " on node " + ref.node + "): ";
-    if (!ref.handle) {
-      stale_ = true;
-      throw rpc_failure(where + "not running");
-    }
+    if (!ref.handle) throw rpc_failure(where + "not running");
     return ask_watched<envelope>(sys_, ref.handle, timeout_, where, xs...)
         .then([](envelope e) { return e; },
               [this](kj::Exception&& e) -> envelope {

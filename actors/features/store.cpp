@@ -7,6 +7,7 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include "actors/features/catalog.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::features {
@@ -131,6 +132,21 @@ bool skip_entity(cursor& cur, std::string_view entity, MDB_val& k, MDB_val& v) {
   return more;
 }
 
+/// Calls f(row) with the live version of `entity` in force at `as_of`;
+/// false if there is none (or it expired).
+template <class F>
+bool with_version(cursor& cur, const group_spec& g, std::string_view entity,
+                  int64_t as_of, int64_t now_us, F&& f) {
+  MDB_val k;
+  MDB_val v;
+  if (!find_version(cur, entity, as_of, k, v) ||
+      expired(g, time_of_key(as_view(k)), now_us))
+    return false;
+  stored_row row{as_view(v)};
+  f(row.row());
+  return true;
+}
+
 void set_missing(schema::FeatureRow::Builder out, std::string_view entity) {
   out.setEntity(capnp::Text::Reader{entity.data(), entity.size()});
   out.setFound(false);
@@ -167,21 +183,9 @@ shard_store::open(const std::string& dir, uint32_t index) {
   if (!gdb) return gdb.error();
   auto store = std::shared_ptr<shard_store>(
       new shard_store(std::move(*env), *gdb, index));
-  std::vector<group_spec> specs;
-  {
-    auto t = lmdb::txn::begin(store->env_, true);
-    if (!t) return t.error();
-    auto scanned = t->scan(*gdb, "", [&](std::string_view, std::string_view v) {
-      auto n = v.size() / sizeof(capnp::word);
-      auto words = kj::heapArray<capnp::word>(n);
-      std::memcpy(words.begin(), v.data(), n * sizeof(capnp::word));
-      capnp::FlatArrayMessageReader r{words};
-      specs.push_back(from_schema(r.getRoot<schema::FeatureGroup>()));
-      return true;
-    });
-    if (!scanned) return scanned.error();
-  }
-  for (auto& g : specs) {
+  auto specs = read_groups(store->env_, *gdb);
+  if (!specs) return specs.error();
+  for (auto& g : *specs) {
     auto db = store->env_.open_db("g:" + g.name);
     if (!db) return db.error();
     store->groups_.emplace(g.name, group_entry{g, *db});
@@ -203,17 +207,7 @@ caf::error shard_store::add_group(const group_spec& g) {
   }
   auto db = env_.open_db("g:" + g.name);
   if (!db) return db.error();
-  capnp::MallocMessageBuilder msg;
-  to_schema(g, msg.initRoot<schema::FeatureGroup>());
-  auto flat = capnp::messageToFlatArray(msg);
-  auto t = lmdb::txn::begin(env_, false);
-  if (!t) return t.error();
-  if (auto r = t->put(groups_db_, g.name,
-                      {reinterpret_cast<const char*>(flat.begin()),
-                       flat.size() * sizeof(capnp::word)});
-      !r)
-    return r.error();
-  if (auto r = t->commit(); !r) return r.error();
+  if (auto err = write_group(env_, groups_db_, g)) return err;
   std::unique_lock<std::shared_mutex> guard{mtx_};
   groups_.emplace(g.name, group_entry{g, *db});
   return caf::none;
@@ -248,7 +242,6 @@ shard_store::entry(const std::string& name) const {
 caf::expected<uint64_t> shard_store::write(schema::FeatureWrite::Reader batch,
                                            const std::vector<uint32_t>& rows,
                                            int64_t now_us) {
-  (void)now_us;
   std::string group = batch.getGroup();
   auto e = entry(group);
   if (!e) return e.error();
@@ -280,27 +273,25 @@ caf::expected<uint64_t> shard_store::write(schema::FeatureWrite::Reader batch,
       out.setVector(row.getVector());
       out.setFields(row.getFields());
     } else {
-      MDB_val k;
-      MDB_val v;
-      std::optional<stored_row> prev;
-      if (find_version(cur, entity, row.getEventTime(), k, v) &&
-          !expired(g, time_of_key(as_view(k)), now_us))
-        prev.emplace(as_view(v));
-      if (row.getVector().size() == g.width)
-        out.setVector(row.getVector());
-      else if (prev)
-        out.setVector(prev->row().getVector());
-      else
-        out.initVector(0);
-      auto fs = out.initFields(static_cast<unsigned>(g.fields.size()));
-      for (unsigned f = 0; f < g.fields.size(); ++f) {
-        bool have =
-            f < row.getFields().size() && !row.getFields()[f].isMissing();
-        if (have)
-          fs.setWithCaveats(f, row.getFields()[f]);
-        else if (prev && f < prev->row().getFields().size())
-          fs.setWithCaveats(f, prev->row().getFields()[f]);
-      }
+      // missing values come from the version in force at the row's time
+      auto merge = [&](std::optional<schema::FeatureRow::Reader> prev) {
+        if (row.getVector().size() == g.width)
+          out.setVector(row.getVector());
+        else if (prev)
+          out.setVector(prev->getVector());
+        else
+          out.initVector(0);
+        auto fs = out.initFields(static_cast<unsigned>(g.fields.size()));
+        for (unsigned f = 0; f < g.fields.size(); ++f) {
+          if (f < row.getFields().size() && !row.getFields()[f].isMissing())
+            fs.setWithCaveats(f, row.getFields()[f]);
+          else if (prev && f < prev->getFields().size())
+            fs.setWithCaveats(f, prev->getFields()[f]);
+        }
+      };
+      if (!with_version(cur, g, entity, row.getEventTime(), now_us,
+                        [&](auto prev) { merge(prev); }))
+        merge(std::nullopt);
     }
     if (auto err = check_row(g, out.asReader(), where, false)) return err;
     auto flat = capnp::messageToFlatArray(msg);
@@ -328,84 +319,72 @@ caf::expected<uint64_t> shard_store::write(schema::FeatureWrite::Reader batch,
   return written;
 }
 
-caf::error shard_store::read(const std::string& group,
-                             capnp::List<schema::LookupKey>::Reader keys,
-                             const std::vector<uint32_t>& indices,
-                             capnp::List<schema::FeatureRow>::Builder out,
-                             int64_t now_us) const {
+template <class F>
+caf::error shard_store::in_read(const std::string& group, F&& f) const {
   auto e = entry(group);
   if (!e) return e.error();
   auto t = lmdb::txn::begin(const_cast<lmdb::env&>(env_), true);
   if (!t) return t.error();
   cursor cur{t->get(), e->db, path()};
   if (cur.error()) return cur.error();
-  for (auto i : indices) {
-    auto key = keys[i];
-    std::string_view entity{key.getEntity().cStr(), key.getEntity().size()};
-    MDB_val k;
-    MDB_val v;
-    if (find_version(cur, entity, key.getAsOf(), k, v) &&
-        !expired(e->spec, time_of_key(as_view(k)), now_us)) {
-      stored_row row{as_view(v)};
-      out.setWithCaveats(i, row.row());
-    } else {
-      set_missing(out[i], entity);
+  return f(*e, t->get(), cur);
+}
+
+caf::error shard_store::read(const std::string& group,
+                             capnp::List<schema::LookupKey>::Reader keys,
+                             const std::vector<uint32_t>& indices,
+                             capnp::List<schema::FeatureRow>::Builder out,
+                             int64_t now_us) const {
+  return in_read(group, [&](const group_entry& e, MDB_txn*, cursor& cur) {
+    for (auto i : indices) {
+      auto key = keys[i];
+      std::string_view entity{key.getEntity().cStr(), key.getEntity().size()};
+      if (!with_version(cur, e.spec, entity, key.getAsOf(), now_us,
+                        [&](auto row) { out.setWithCaveats(i, row); }))
+        set_missing(out[i], entity);
     }
-  }
-  return caf::none;
+    return caf::error{};
+  });
 }
 
 caf::error shard_store::read_one(const std::string& group,
                                  std::string_view entity, int64_t as_of,
                                  schema::FeatureRow::Builder out,
                                  int64_t now_us) const {
-  auto e = entry(group);
-  if (!e) return e.error();
-  auto t = lmdb::txn::begin(const_cast<lmdb::env&>(env_), true);
-  if (!t) return t.error();
-  cursor cur{t->get(), e->db, path()};
-  if (cur.error()) return cur.error();
-  MDB_val k;
-  MDB_val v;
-  if (find_version(cur, entity, as_of, k, v) &&
-      !expired(e->spec, time_of_key(as_view(k)), now_us)) {
-    stored_row row{as_view(v)};
-    auto r = row.row();
-    out.setEntity(r.getEntity());
-    out.setEventTime(r.getEventTime());
-    out.setVector(r.getVector());
-    out.setFields(r.getFields());
-    out.setFound(true);
-  } else {
-    set_missing(out, entity);
-  }
-  return caf::none;
+  return in_read(group, [&](const group_entry& e, MDB_txn*, cursor& cur) {
+    auto found = with_version(cur, e.spec, entity, as_of, now_us, [&](auto r) {
+      out.setEntity(r.getEntity());
+      out.setEventTime(r.getEventTime());
+      out.setVector(r.getVector());
+      out.setFields(r.getFields());
+      out.setFound(true);
+    });
+    if (!found) set_missing(out, entity);
+    return caf::error{};
+  });
 }
 
 caf::expected<shard_group_stats>
 shard_store::stats(const std::string& group) const {
-  auto e = entry(group);
-  if (!e) return e.error();
-  auto t = lmdb::txn::begin(const_cast<lmdb::env&>(env_), true);
-  if (!t) return t.error();
   shard_group_stats s;
-  MDB_stat st;
-  if (int rc = mdb_stat(t->get(), e->db, &st); rc != 0)
-    return lmdb_error(rc, "mdb_stat", path());
-  s.versions = st.ms_entries;
-  s.bytes = (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) *
-            uint64_t{st.ms_psize};
-  cursor cur{t->get(), e->db, path()};
-  if (cur.error()) return cur.error();
-  MDB_val k;
-  MDB_val v;
-  bool more = cur.first(k, v);
-  while (more) {
-    ++s.entities;
-    auto key = as_view(k);
-    more = skip_entity(cur, key.substr(1, static_cast<unsigned char>(key[0])),
-                       k, v);
-  }
+  auto err = in_read(group, [&](const group_entry& e, MDB_txn* t, cursor& cur) {
+    MDB_stat st;
+    if (int rc = mdb_stat(t, e.db, &st); rc != 0)
+      return lmdb_error(rc, "mdb_stat", path());
+    s.versions = st.ms_entries;
+    s.bytes = (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) *
+              uint64_t{st.ms_psize};
+    MDB_val k;
+    MDB_val v;
+    for (bool more = cur.first(k, v); more;) {
+      ++s.entities;
+      auto key = as_view(k);
+      more = skip_entity(cur, key.substr(1, static_cast<unsigned char>(key[0])),
+                         k, v);
+    }
+    return caf::error{};
+  });
+  if (err) return err;
   return s;
 }
 
@@ -413,35 +392,27 @@ caf::expected<std::string> shard_store::scan_latest(
     const std::string& group, const std::string& after, size_t limit,
     const std::function<void(schema::FeatureRow::Reader)>& f,
     int64_t now_us) const {
-  auto e = entry(group);
-  if (!e) return e.error();
-  auto t = lmdb::txn::begin(const_cast<lmdb::env&>(env_), true);
-  if (!t) return t.error();
-  cursor cur{t->get(), e->db, path()};
-  if (cur.error()) return cur.error();
-  MDB_val k;
-  MDB_val v;
-  bool more;
-  if (after.empty()) {
-    more = cur.first(k, v);
-  } else {
-    more = skip_entity(cur, after, k, v);
-  }
   if (limit == 0) limit = SIZE_MAX; // no limit
-  std::string entity;
-  size_t visited = 0;
-  while (more && visited < limit) {
-    auto key = as_view(k);
-    auto len = static_cast<unsigned char>(key[0]);
-    entity.assign(key.substr(1, len));
-    if (!expired(e->spec, time_of_key(key), now_us)) {
-      stored_row row{as_view(v)};
-      f(row.row());
+  std::string next;
+  auto err = in_read(group, [&](const group_entry& e, MDB_txn*, cursor& cur) {
+    MDB_val k;
+    MDB_val v;
+    bool more = after.empty() ? cur.first(k, v) : skip_entity(cur, after, k, v);
+    std::string entity;
+    for (size_t visited = 0; more && visited < limit; ++visited) {
+      auto key = as_view(k);
+      entity.assign(key.substr(1, static_cast<unsigned char>(key[0])));
+      if (!expired(e.spec, time_of_key(key), now_us)) {
+        stored_row row{as_view(v)};
+        f(row.row());
+      }
+      more = skip_entity(cur, entity, k, v);
     }
-    ++visited;
-    more = skip_entity(cur, entity, k, v);
-  }
-  return more ? entity : std::string{};
+    if (more) next = entity;
+    return caf::error{};
+  });
+  if (err) return err;
+  return next;
 }
 
 caf::expected<uint64_t> shard_store::sweep(int64_t now_us) {

@@ -109,6 +109,11 @@ private:
   /// The entry of `name`, or an error naming the group.
   caf::expected<group_entry> entry(const std::string& name) const;
 
+  /// Runs f(entry, txn, cursor) in a read transaction with a cursor on the
+  /// group's database; returns f's error (store.cpp only).
+  template <class F>
+  caf::error in_read(const std::string& group, F&& f) const;
+
   lmdb::env env_;
   MDB_dbi groups_db_;
   uint32_t index_;
