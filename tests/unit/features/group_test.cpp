@@ -10,67 +10,22 @@
 
 #include "actors/features/group.hpp"
 #include "runtime/errors.hpp"
+#include "tests/unit/features/rows.hpp"
 
 using namespace troupe;
 using namespace troupe::features;
+using namespace troupe::features::test_rows;
 
 namespace {
 
 constexpr float nan_f = std::numeric_limits<float>::quiet_NaN();
 constexpr double nan_d = std::numeric_limits<double>::quiet_NaN();
 
-/// One scalar value of a test row.
-struct val {
-  enum kind { missing, i64, f64, text, ts } k = missing;
-  int64_t i = 0;
-  double d = 0;
-  std::string s;
-};
-
-val missing() {
-  return {};
-}
-val i64(int64_t x) {
-  return {val::i64, x, 0, {}};
-}
-val f64(double x) {
-  return {val::f64, 0, x, {}};
-}
-val text(std::string x) {
-  return {val::text, 0, 0, std::move(x)};
-}
-val ts(int64_t x) {
-  return {val::ts, x, 0, {}};
-}
-
 void fill(schema::FeatureRow::Builder b, const std::string& entity,
           const std::vector<float>& vec, const std::vector<val>& fields) {
   b.setEntity(entity);
   b.setEventTime(1);
-  auto v = b.initVector(static_cast<unsigned>(vec.size()));
-  for (unsigned i = 0; i < vec.size(); ++i)
-    v.set(i, vec[i]);
-  auto fs = b.initFields(static_cast<unsigned>(fields.size()));
-  for (unsigned i = 0; i < fields.size(); ++i) {
-    auto& f = fields[i];
-    switch (f.k) {
-    case val::missing:
-      fs[i].setMissing();
-      break;
-    case val::i64:
-      fs[i].setInt64(f.i);
-      break;
-    case val::f64:
-      fs[i].setFloat64(f.d);
-      break;
-    case val::text:
-      fs[i].setText(f.s);
-      break;
-    case val::ts:
-      fs[i].setTimestamp(f.i);
-      break;
-    }
-  }
+  fill_values(b, vec, fields);
 }
 
 /// check_row on a row built from the arguments.

@@ -19,56 +19,17 @@
 #include "actors/features/store.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
+#include "tests/unit/features/rows.hpp"
 
 using namespace troupe;
 using namespace troupe::features;
+using namespace troupe::features::test_rows;
 
 namespace {
 
 constexpr int64_t sec = 1000000;
 
 // -- rows as plain values -----------------------------------------------------
-
-/// One scalar value of a row.
-struct val {
-  enum kind { missing, i64, f64, text, ts } k = missing;
-  int64_t i = 0;
-  double d = 0;
-  std::string s;
-
-  friend bool operator==(const val& a, const val& b) {
-    return a.k == b.k && a.i == b.i && a.d == b.d && a.s == b.s;
-  }
-};
-
-std::ostream& operator<<(std::ostream& os, const val& v) {
-  switch (v.k) {
-  case val::missing:
-    return os << "missing";
-  case val::i64:
-    return os << "int64 " << v.i;
-  case val::f64:
-    return os << "float64 " << v.d;
-  case val::text:
-    return os << "text '" << v.s << "'";
-  case val::ts:
-    return os << "timestamp " << v.i;
-  }
-  return os;
-}
-
-val missing() {
-  return {};
-}
-val i64(int64_t x) {
-  return {val::i64, x, 0, {}};
-}
-val f64(double x) {
-  return {val::f64, 0, x, {}};
-}
-val text(std::string x) {
-  return {val::text, 0, 0, std::move(x)};
-}
 
 /// A row to write, or a row read back.
 struct row_data {
@@ -82,30 +43,7 @@ struct row_data {
 void fill(schema::FeatureRow::Builder b, const row_data& r) {
   b.setEntity(capnp::Text::Reader{r.entity.c_str(), r.entity.size()});
   b.setEventTime(r.time);
-  auto v = b.initVector(static_cast<unsigned>(r.vec.size()));
-  for (unsigned i = 0; i < r.vec.size(); ++i)
-    v.set(i, r.vec[i]);
-  auto fs = b.initFields(static_cast<unsigned>(r.fields.size()));
-  for (unsigned i = 0; i < r.fields.size(); ++i) {
-    auto& f = r.fields[i];
-    switch (f.k) {
-    case val::missing:
-      fs[i].setMissing();
-      break;
-    case val::i64:
-      fs[i].setInt64(f.i);
-      break;
-    case val::f64:
-      fs[i].setFloat64(f.d);
-      break;
-    case val::text:
-      fs[i].setText(f.s);
-      break;
-    case val::ts:
-      fs[i].setTimestamp(f.i);
-      break;
-    }
-  }
+  fill_values(b, r.vec, r.fields);
 }
 
 row_data from_reader(schema::FeatureRow::Reader r) {
