@@ -12,6 +12,7 @@
 
 #include "actors/automl/journal.hpp"
 #include "runtime/client.hpp"
+#include "tests/support/nodes.hpp"
 #include "tests/support/process.hpp"
 
 using namespace troupe;
@@ -81,23 +82,10 @@ std::vector<std::string> quadratic_study(const std::string& id,
 TEST_CASE("a 3-node study survives a killed worker: every trial is accounted "
           "for once and its trials are re-queued once") {
   test::temp_dir dir;
-  auto port = test::free_port();
-  auto gw = test::free_port();
-  auto secret = dir / "secret";
-  test::write_file(secret, "automl-test-secret\n");
-  process head{{test::troupe_bin(), "node", "--head", "--port",
-                std::to_string(port), "--bind", "127.0.0.1", "--gateway-port",
-                std::to_string(gw), "--data-dir", dir / "head", "--secret-file",
-                secret, "--slots", "1", "--heartbeat-ms", "200",
-                "--node-timeout-ms", "2000"},
-               dir / "head.log"};
+  test::node_set nodes{dir.path(), {"--slots", "1"}};
+  auto gw = nodes.gateway_port();
   auto worker = [&](const std::string& name) {
-    return std::make_unique<process>(
-        std::vector<std::string>{test::troupe_bin(), "node", "--join",
-                                 "127.0.0.1:" + std::to_string(port), "--name",
-                                 name, "--slots", "2", "--secret-file", secret,
-                                 "--connect-timeout-ms", "10000"},
-        dir / (name + ".log"));
+    return nodes.worker(name, {"--slots", "2"});
   };
   auto w1 = worker("w1");
   auto w2 = worker("w2");
@@ -134,11 +122,11 @@ TEST_CASE("a 3-node study survives a killed worker: every trial is accounted "
   w1->signal(SIGKILL);
   REQUIRE(w1->wait(5s) == 128 + SIGKILL);
   auto code = study.wait(90s);
-  INFO("automl:\n" << study.log() << "\nhead:\n" << head.log());
+  INFO("automl:\n" << study.log() << "\nhead:\n" << nodes.head().log());
   REQUIRE(code == 0);
   CHECK_THAT(study.log(), Catch::Contains("leaderboard"));
   REQUIRE(client->shutdown());
-  CHECK(head.wait(15s) == 0);
+  CHECK(nodes.head().wait(15s) == 0);
   w2->wait(15s);
 
   auto trials = read_journal(dir / "head/journal", "s1");

@@ -14,6 +14,7 @@
 #include "schemas/cluster.capnp.h"
 #include "schemas/common.capnp.h"
 #include "schemas/demo.capnp.h"
+#include "tests/support/nodes.hpp"
 #include "tests/support/process.hpp"
 
 using namespace troupe;
@@ -25,52 +26,29 @@ namespace {
 /// A cluster of real processes in a temporary directory.
 struct cluster_fixture {
   test::temp_dir dir;
-  uint16_t port = test::free_port();
-  uint16_t gateway_port = test::free_port();
-  std::string secret_file = dir / "secret";
-  std::unique_ptr<process> head;
+  test::node_set nodes{dir.path(), {"--slots", "1"}};
+  uint16_t port = nodes.port();
+  uint16_t gateway_port = nodes.gateway_port();
+  std::string secret_file = nodes.secret_file();
   std::map<std::string, std::unique_ptr<process>> workers;
 
-  cluster_fixture() {
-    test::write_file(secret_file, "s3cret-for-tests\n");
-    head = std::make_unique<process>(
-        std::vector<std::string>{
-            test::troupe_bin(), "node", "--head", "--port",
-            std::to_string(port), "--bind", "127.0.0.1", "--gateway-port",
-            std::to_string(gateway_port), "--data-dir", dir / "head",
-            "--secret-file", secret_file, "--slots", "1", "--node-timeout-ms",
-            "2000", "--heartbeat-ms", "200"},
-        dir / "head.log");
-  }
+  process& head() { return nodes.head(); }
 
-  std::string head_addr() const { return "127.0.0.1:" + std::to_string(port); }
+  std::string head_addr() const { return nodes.head_addr(); }
 
-  std::string gateway_addr() const {
-    return "127.0.0.1:" + std::to_string(gateway_port);
-  }
+  std::string gateway_addr() const { return nodes.gateway_addr(); }
 
   process& start_worker(const std::string& name,
                         const std::string& secret = {}) {
-    std::vector<std::string> argv{test::troupe_bin(),
-                                  "node",
-                                  "--join",
-                                  head_addr(),
-                                  "--slots",
-                                  "2",
-                                  "--name",
-                                  name,
-                                  "--connect-timeout-ms",
-                                  "10000"};
-    if (secret.empty()) {
-      argv.push_back("--secret-file");
-      argv.push_back(secret_file);
-    } else if (secret != "none") {
+    std::vector<std::string> args{"--slots", "2"};
+    if (!secret.empty() && secret != "none") {
       auto f = dir / (name + ".secret");
       test::write_file(f, secret);
-      argv.push_back("--secret-file");
-      argv.push_back(f);
+      args.push_back("--secret-file");
+      args.push_back(f);
     }
-    auto p = std::make_unique<process>(argv, dir / (name + ".log"));
+    auto p = std::make_unique<process>(
+        nodes.worker_argv(name, args, secret.empty()), dir / (name + ".log"));
     auto& ref = *p;
     workers[name] = std::move(p);
     return ref;
@@ -108,7 +86,7 @@ struct cluster_fixture {
   }
 
   std::string logs() {
-    std::string out = "--- head ---\n" + head->log();
+    std::string out = "--- head ---\n" + head().log();
     for (auto& [name, p] : workers)
       out += "--- " + name + " ---\n" + p->log();
     return out;
@@ -186,7 +164,7 @@ TEST_CASE("a node process with a wrong or missing secret is refused, logged "
   INFO(f.logs());
   CHECK_FALSE(f.has_node(*c, "intruder"));
   CHECK_FALSE(f.has_node(*c, "anonymous"));
-  CHECK_THAT(f.head->log(), Catch::Contains("refused join of 'intruder'"));
+  CHECK_THAT(f.head().log(), Catch::Contains("refused join of 'intruder'"));
   CHECK_THAT(wrong.log(), Catch::Contains("refused"));
   auto ns = c->nodes();
   REQUIRE(ns);
@@ -294,7 +272,7 @@ TEST_CASE("a client writing random bytes to the gateway is dropped and other "
   auto ns = c->nodes();
   REQUIRE(ns);
   CHECK(ns->size() == 1);
-  CHECK(f.head->running());
+  CHECK(f.head().running());
   // A new client (its own thread: one KJ loop per thread) still gets in.
   bool fresh_ok = false;
   std::thread other{[&] {
@@ -340,7 +318,7 @@ TEST_CASE("shutdown through the gateway stops every node") {
   REQUIRE(test::eventually([&] { return f.node_count(*c) == 2; }, 15s));
   REQUIRE(c->shutdown());
   CHECK(w.wait(10s) == 0);
-  CHECK(f.head->wait(10s) == 0);
+  CHECK(f.head().wait(10s) == 0);
 }
 
 TEST_CASE("bad node options are refused with a message naming them") {

@@ -13,7 +13,7 @@
 
 #include "actors/features/client.hpp"
 #include "actors/features/routing.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/nodes.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
@@ -31,24 +31,10 @@ float value_of(size_t i, uint32_t k) {
 TEST_CASE("feature shards on a 3-node cluster survive a killed worker",
           "[integration][features]") {
   test::temp_dir dir;
-  auto port = test::free_port();
-  auto gw = test::free_port();
-  auto secret = dir / "secret";
-  test::write_file(secret, "features-test-secret\n");
-  process head{{test::troupe_bin(), "node", "--head", "--port",
-                std::to_string(port), "--bind", "127.0.0.1", "--gateway-port",
-                std::to_string(gw), "--data-dir", dir / "head", "--secret-file",
-                secret, "--heartbeat-ms", "200", "--node-timeout-ms", "2000",
-                "--feature-shards", "4"},
-               dir / "head.log"};
+  test::node_set cluster{dir.path(), {"--feature-shards", "4"}};
+  auto gw = cluster.gateway_port();
   auto worker = [&](const std::string& name) {
-    return std::make_unique<process>(
-        std::vector<std::string>{test::troupe_bin(), "node", "--join",
-                                 "127.0.0.1:" + std::to_string(port), "--name",
-                                 name, "--data-dir", dir / name,
-                                 "--secret-file", secret,
-                                 "--connect-timeout-ms", "10000"},
-        dir / (name + ".log"));
+    return cluster.worker(name, {"--data-dir", dir / name});
   };
   auto w1 = worker("w1");
   auto w2 = worker("w2");
