@@ -5,24 +5,13 @@
 #include <cstdio>
 
 #include "actors/validation/noise.hpp"
+#include "actors/validation/text.hpp"
 
 namespace troupe::validation {
 
 namespace {
 
 using detail::column_evidence;
-
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
-
-std::string percent(double ratio) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.2f%%", 100 * ratio);
-  return buf;
-}
 
 std::string quoted_list(const std::vector<std::string>& xs, bool more) {
   std::string out;

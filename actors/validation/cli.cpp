@@ -11,23 +11,12 @@
 #include "actors/validation/csv_data.hpp"
 #include "actors/validation/drift.hpp"
 #include "actors/validation/evolve.hpp"
+#include "actors/validation/text.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::validation {
 
 namespace {
-
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
-
-std::string percent(double ratio) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.2f%%", 100 * ratio);
-  return buf;
-}
 
 int input_error(const char* cmd, const caf::error& err) {
   std::fprintf(stderr, "troupe validate %s: %s\n", cmd, describe(err).c_str());

@@ -3,17 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "actors/validation/text.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::validation {
 
 namespace {
-
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
 
 std::string range_text(const std::optional<value_range>& r) {
   return r ? "[" + num(r->min) + ", " + num(r->max) + "]" : "none";
