@@ -140,6 +140,14 @@ caf::error lay_out(worker* self, const state_ptr& st) {
   return caf::none;
 }
 
+/// Every group, by name, into `out` (sized to the groups).
+void fill_groups(const state_ptr& st,
+                 capnp::List<schema::FeatureGroup>::Builder out) {
+  unsigned i = 0;
+  for (auto& [name, g] : st->groups)
+    to_schema(g, out[i++]);
+}
+
 envelope layout_envelope(const state_ptr& st) {
   return make_envelope<schema::StoreLayout>([&](auto b) {
     auto ss = b.initShards(static_cast<unsigned>(st->shards.size()));
@@ -148,10 +156,7 @@ envelope layout_envelope(const state_ptr& st) {
       ss[i].setNode(st->shards[i].where.node);
       ss[i].setActor(shard_name(st->shards[i].where.index));
     }
-    auto gs = b.initGroups(static_cast<unsigned>(st->groups.size()));
-    unsigned i = 0;
-    for (auto& [name, g] : st->groups)
-      to_schema(g, gs[i++]);
+    fill_groups(st, b.initGroups(static_cast<unsigned>(st->groups.size())));
     b.setVersion(st->version);
   });
 }
@@ -334,10 +339,8 @@ caf::behavior service(worker* self, kind_args args) {
           },
           [=](groups_atom, const envelope&) -> envelope {
             return make_envelope<schema::FeatureGroupList>([&](auto b) {
-              auto gs = b.initGroups(static_cast<unsigned>(st->groups.size()));
-              unsigned i = 0;
-              for (auto& [name, g] : st->groups)
-                to_schema(g, gs[i++]);
+              fill_groups(
+                  st, b.initGroups(static_cast<unsigned>(st->groups.size())));
             });
           },
           [=](layout_atom) -> caf::result<envelope> {

@@ -67,8 +67,8 @@ public:
                                 int64_t now_us);
 
   /// Reads, in one read transaction, the version of each key in force at its
-  /// asOf into out[slots[i]] (found = false when there is none or it
-  /// expired). `keys` and `slots` have the same length.
+  /// asOf: for each i in `indices`, keys[i] into out[i] (found = false when
+  /// there is none or it expired). `out` has as many rows as `keys`.
   caf::error read(const std::string& group,
                   capnp::List<schema::LookupKey>::Reader keys,
                   const std::vector<uint32_t>& indices,
