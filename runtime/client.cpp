@@ -6,6 +6,7 @@
 #include <kj/async-io.h>
 #include <kj/timer.h>
 
+#include "runtime/buffered_stream.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/cluster.capnp.h"
 
@@ -170,7 +171,7 @@ cluster_client::connect(const std::string& host, uint16_t port,
   try {
     auto addr = st->wait(st->io.provider->getNetwork().parseAddress(
         kj::StringPtr{host.c_str()}, port));
-    st->stream = st->wait(addr->connect());
+    st->stream = buffered(st->wait(addr->connect()));
     st->rpc = kj::heap<capnp::TwoPartyClient>(*st->stream);
     st->cap = st->rpc->bootstrap().castAs<schema::Cluster>();
     st->timeout = std::chrono::seconds{30};

@@ -18,6 +18,7 @@
 #include <kj/async-io.h>
 
 #include "runtime/bridge.hpp"
+#include "runtime/buffered_stream.hpp"
 #include "runtime/log.hpp"
 #include "runtime/type_ids.hpp"
 #include "schemas/cluster.capnp.h"
@@ -366,6 +367,16 @@ struct gateway::impl {
     if (fd >= 0) close(fd);
   }
 
+  /// Accepts connections until the loop stops, each read through a buffer.
+  static kj::Promise<void> accept_loop(kj::ConnectionReceiver& listener,
+                                       capnp::TwoPartyServer& server) {
+    return listener.accept().then(
+        [&listener, &server](kj::Own<kj::AsyncIoStream>&& connection) {
+          server.accept(buffered(kj::mv(connection)));
+          return accept_loop(listener, server);
+        });
+  }
+
   /// One serving thread: its own event loop, Cluster server and services,
   /// accepting on the shared listening socket (the kernel hands each
   /// connection to one of the threads).
@@ -385,7 +396,7 @@ struct gateway::impl {
       capnp::TwoPartyServer server{
           kj::heap<cluster_server>(sys, directory, timeout, events, services)};
       ready->set_value();
-      server.listen(*listener)
+      accept_loop(*listener, server)
           .exclusiveJoin(std::move(stop_paf.promise))
           .wait(io.waitScope);
     } catch (const kj::Exception& e) {

@@ -436,8 +436,14 @@ private:
                                       as_of]() mutable {
       auto s = shard_of(entity, static_cast<uint32_t>(layout_.shards.size()));
       if (auto store = local(s)) {
-        if (auto err = store->read_one(
-                group, entity, as_of, ctx.getResults().initRow(), now_micros()))
+        // Sized so that the answer is one segment: one allocation, one piece
+        // to write.
+        uint64_t words = 32 + entity.size() / 8;
+        if (auto g = layout_.groups.find(group); g != layout_.groups.end())
+          words += (g->second.width + 1) / 2 + g->second.fields.size() * 3;
+        auto results = ctx.getResults(capnp::MessageSize{words, 0});
+        if (auto err = store->read_one(group, entity, as_of, results.initRow(),
+                                       now_micros()))
           throw rpc_failure(describe(err));
         return kj::Promise<void>(kj::READY_NOW);
       }
