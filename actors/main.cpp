@@ -15,6 +15,9 @@
 #include "actors/features/cli.hpp"
 #include "actors/features/rpc.hpp"
 #include "actors/features/service.hpp"
+#include "actors/serving/cli.hpp"
+#include "actors/serving/rpc.hpp"
+#include "actors/serving/service.hpp"
 #include "actors/validation/cli.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node.hpp"
@@ -27,6 +30,20 @@ void register_all_kinds(caf::actor_system_config& cfg) {
   troupe::demo::register_kinds(cfg);
   troupe::automl::register_kinds(cfg);
   troupe::features::register_kinds(cfg);
+  troupe::serving::register_kinds(cfg);
+}
+
+/// The services every head runs, and the RPC interfaces its gateway serves.
+void add_head_services(troupe::node_options& node, uint32_t feature_shards) {
+  node.services.push_back(
+      {troupe::automl::service_kind, troupe::automl::service_name, {}});
+  node.services.push_back({troupe::features::service_kind,
+                           troupe::features::service_name,
+                           "shards=" + std::to_string(feature_shards)});
+  node.services.push_back(
+      {troupe::serving::service_kind, troupe::serving::service_name, {}});
+  node.rpc_services.push_back(troupe::features::make_rpc_service());
+  node.rpc_services.push_back(troupe::serving::make_rpc_service());
 }
 
 } // namespace
@@ -97,6 +114,14 @@ int main(int argc, char** argv) {
       ->add_option("--feature-shards", feature_shards,
                    "shards of a new feature store (head)")
       ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  node_cmd
+      ->add_option("--metrics-port", node.metrics_port,
+                   "serve Prometheus /metrics on this port (0: off)")
+      ->capture_default_str();
+  node_cmd
+      ->add_option("--metrics-bind", node.metrics_bind,
+                   "address of the metrics endpoint")
       ->capture_default_str();
 
   // troupe shell
@@ -184,10 +209,17 @@ int main(int argc, char** argv) {
   troupe::automl::predict_options pr;
   auto* predict_cmd =
       app.add_subcommand("predict", "predict with a model saved by automl");
-  predict_cmd->add_option("--model", pr.model_dir, "model directory")
-      ->required();
+  troupe::serving::cli_options sv;
+  auto* model_opt =
+      predict_cmd->add_option("--model", pr.model_dir, "model directory");
   predict_cmd->add_option("--data", pr.data_path, "CSV to predict")->required();
   predict_cmd->add_option("--out", pr.out_path, "output CSV (default stdout)");
+  troupe::serving::add_predict_options(*predict_cmd, sv);
+  (void)model_opt;
+
+  // troupe serve, models, deploy, deployments, scale, traffic, promote,
+  // rollback, undeploy, predictions
+  troupe::serving::add_commands(app, sv);
 
   // troupe features
   troupe::features::cli_options fe;
@@ -247,12 +279,7 @@ int main(int argc, char** argv) {
       }
     }
     troupe::log::init(node.name, node.log_level, node.log_file);
-    node.services.push_back(
-        {troupe::automl::service_kind, troupe::automl::service_name, {}});
-    node.services.push_back({troupe::features::service_kind,
-                             troupe::features::service_name,
-                             "shards=" + std::to_string(feature_shards)});
-    node.rpc_services.push_back(troupe::features::make_rpc_service());
+    add_head_services(node, feature_shards);
     return troupe::run_node(node, register_all_kinds);
   }
   if (*shell_cmd) {
@@ -282,7 +309,31 @@ int main(int argc, char** argv) {
   }
   if (*predict_cmd) {
     troupe::log::init("predict", "warn");
+    if (!sv.endpoint.empty()) {
+      if (!pr.model_dir.empty()) {
+        std::fprintf(stderr, "troupe predict: give --model or --endpoint, "
+                             "not both\n");
+        return 2;
+      }
+      sv.data = pr.data_path;
+      sv.out = pr.out_path;
+      return troupe::serving::run_remote_predict(sv);
+    }
+    if (pr.model_dir.empty()) {
+      std::fprintf(stderr, "troupe predict: give --model DIR (a saved model) "
+                           "or --endpoint HOST:PORT (a serving gateway)\n");
+      return 2;
+    }
     return troupe::automl::run_predict(pr);
+  }
+  if (troupe::serving::chosen(sv)) {
+    bool serve = sv.serve_cmd->parsed();
+    troupe::log::init(serve ? "serve" : "serving",
+                      std::getenv("TROUPE_LOG") ? std::getenv("TROUPE_LOG")
+                                                : (serve ? "info" : "warn"));
+    troupe::node_options base;
+    add_head_services(base, feature_shards);
+    return troupe::serving::run(sv, register_all_kinds, std::move(base));
   }
   return 2;
 }

@@ -20,6 +20,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/gateway.hpp"
 #include "runtime/log.hpp"
+#include "runtime/metrics.hpp"
 #include "runtime/type_ids.hpp"
 #include "schemas/cluster.capnp.h"
 
@@ -299,6 +300,11 @@ int run_worker(const node_options& opts, const kind_registrar& kinds,
 
 } // namespace
 
+metrics_registry& process_metrics() {
+  static metrics_registry registry;
+  return registry;
+}
+
 int run_node(const node_options& opts, const kind_registrar& kinds) {
   // Signals are taken synchronously by the main thread; every thread started
   // from here on (CAF's, KJ's) inherits the blocked mask.
@@ -308,6 +314,18 @@ int run_node(const node_options& opts, const kind_registrar& kinds) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  std::unique_ptr<metrics_server> metrics;
+  if (opts.metrics_port != 0) {
+    auto m = metrics_server::start(process_metrics(), opts.metrics_bind,
+                                   opts.metrics_port);
+    if (!m) {
+      log::get("node")->error("{}", describe(m.error()));
+      return 2;
+    }
+    metrics = std::move(*m);
+    log::get("node")->info("metrics on http://{}:{}/metrics", opts.metrics_bind,
+                           metrics->port());
+  }
   return opts.head ? run_head(opts, kinds, signals)
                    : run_worker(opts, kinds, signals);
 }

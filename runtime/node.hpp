@@ -16,6 +16,11 @@
 
 namespace troupe {
 
+class metrics_registry;
+
+/// The process's metrics registry: what `--metrics-port` serves.
+metrics_registry& process_metrics();
+
 /// Registers actor kinds (CAF actor factories) with a config. The `troupe`
 /// binary passes one that knows every actor family.
 using kind_registrar = std::function<void(caf::actor_system_config&)>;
@@ -59,6 +64,9 @@ struct node_options {
   size_t gateway_threads = 0; ///< 0: one per core, at most 4
   std::string gateway_bind = "127.0.0.1";
   std::string data_dir;
+  /// Prometheus /metrics of process_metrics() on this port (0: off).
+  uint16_t metrics_port = 0;
+  std::string metrics_bind = "127.0.0.1";
   std::string secret_file;
   uint32_t slots = 0;
   std::vector<std::pair<std::string, std::string>> labels;

@@ -1,0 +1,615 @@
+// The router of one deployment: traffic split, least-loaded replica choice,
+// retries when a replica is lost, load shedding, autoscaling (protocol in
+// service.hpp).
+
+#include "actors/serving/router.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "actors/serving/autoscaler.hpp"
+#include "actors/serving/convert.hpp"
+#include "actors/serving/service.hpp"
+#include "actors/serving/telemetry.hpp"
+#include "actors/serving/traffic.hpp"
+#include "runtime/cluster.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/log.hpp"
+#include "runtime/type_ids.hpp"
+#include "schemas/cluster.capnp.h"
+
+namespace troupe::serving {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+constexpr auto request_timeout = std::chrono::seconds{30};
+constexpr auto tick_every = std::chrono::milliseconds{250};
+constexpr uint32_t max_attempts = 3;
+constexpr size_t latency_window = 4096;
+
+enum class replica_phase { starting, ready, draining };
+
+const char* to_string(replica_phase p) {
+  switch (p) {
+  case replica_phase::starting:
+    return "starting";
+  case replica_phase::ready:
+    return "ready";
+  default:
+    return "draining";
+  }
+}
+
+struct replica_slot {
+  std::string name;
+  std::string node;
+  uint32_t version = 0;
+  caf::actor handle;
+  replica_phase phase = replica_phase::starting;
+  uint32_t in_flight = 0; ///< rows sent and not answered
+  uint64_t served = 0;
+};
+
+/// A request between its arrival and its answer.
+struct outstanding {
+  caf::typed_response_promise<envelope> rp;
+  envelope request;
+  std::string request_id;
+  uint32_t version = 0;
+  size_t rows = 0;
+  std::string replica; ///< empty while parked
+  uint32_t attempt = 0;
+  steady::time_point arrived;
+};
+
+struct router_state {
+  std::shared_ptr<spdlog::logger> log = log::get("serving");
+  router_config cfg;
+  deployment_settings spec;
+  traffic_split split;
+  least_loaded chooser;
+  std::map<uint32_t, uint32_t> weights; ///< version -> weight, as set
+  uint32_t stable = 0;
+  std::map<uint32_t, envelope> models; ///< version -> ModelVersion (content)
+  std::map<uint32_t, bool> fetching;
+  std::vector<replica_slot> replicas;
+  std::map<uint64_t, outstanding> pending;
+  std::deque<uint64_t> parked;
+  uint64_t next_request = 1;
+  uint32_t next_replica = 1;
+  std::optional<autoscaler> scaler;
+  uint32_t desired = 1;
+  // counters
+  uint64_t requests = 0, rows = 0, errors = 0, shed = 0, retries = 0;
+  std::vector<double> latencies_us;
+  size_t latency_next = 0;
+  // metrics series
+  deployment_metrics metrics;
+};
+
+using state_ptr = std::shared_ptr<router_state>;
+using router = caf::event_based_actor;
+
+double percentile(std::vector<double> xs, double q) {
+  if (xs.empty()) return 0;
+  auto k = static_cast<size_t>(q * static_cast<double>(xs.size() - 1));
+  std::nth_element(xs.begin(), xs.begin() + static_cast<long>(k), xs.end());
+  return xs[k];
+}
+
+void record_latency(const state_ptr& st, double us) {
+  if (st->latencies_us.size() < latency_window)
+    st->latencies_us.push_back(us);
+  else
+    st->latencies_us[st->latency_next++ % latency_window] = us;
+}
+
+/// Versions that take traffic now.
+std::vector<uint32_t> live_versions(const state_ptr& st) {
+  std::vector<uint32_t> out;
+  for (auto& [v, w] : st->weights)
+    if (w > 0) out.push_back(v);
+  return out;
+}
+
+size_t count_replicas(const state_ptr& st, uint32_t version,
+                      bool with_draining) {
+  size_t n = 0;
+  for (auto& r : st->replicas)
+    if (r.version == version &&
+        (with_draining || r.phase != replica_phase::draining))
+      ++n;
+  return n;
+}
+
+envelope status_of(const state_ptr& st) {
+  return make_envelope<schema::DeploymentStatus>([&](auto b) {
+    to_schema(st->spec, b.initSpec());
+    auto& w = st->weights;
+    auto tl = b.initTraffic(static_cast<unsigned>(w.size()));
+    unsigned i = 0;
+    for (auto& [v, weight] : w) {
+      tl[i].setVersion(v);
+      tl[i].setWeight(weight);
+      ++i;
+    }
+    auto rl = b.initReplicas(static_cast<unsigned>(st->replicas.size()));
+    for (unsigned k = 0; k < st->replicas.size(); ++k) {
+      auto& r = st->replicas[k];
+      rl[k].setName(r.name);
+      rl[k].setNode(r.node);
+      rl[k].setVersion(r.version);
+      rl[k].setInFlight(r.in_flight);
+      rl[k].setState(to_string(r.phase));
+      rl[k].setServed(r.served);
+    }
+    b.setDesiredReplicas(st->desired);
+    b.setRequests(st->requests);
+    b.setRows(st->rows);
+    b.setErrors(st->errors);
+    b.setShed(st->shed);
+    b.setRetries(st->retries);
+    size_t parked_rows = 0;
+    for (auto id : st->parked)
+      parked_rows += st->pending[id].rows;
+    b.setQueuedRows(static_cast<uint32_t>(parked_rows));
+    b.setP50Us(percentile(st->latencies_us, 0.5));
+    b.setP99Us(percentile(st->latencies_us, 0.99));
+    b.setStableVersion(st->stable);
+  });
+}
+
+void send_to(router* self, const state_ptr& st, uint64_t id);
+
+/// Fails request `id` with `err` (counted), unless it was answered.
+void fail(const state_ptr& st, uint64_t id, caf::error err) {
+  auto i = st->pending.find(id);
+  if (i == st->pending.end()) return;
+  ++st->errors;
+  st->metrics.errors(i->second.version);
+  i->second.rp.deliver(std::move(err));
+  st->pending.erase(i);
+}
+
+/// Sends parked requests to ready replicas.
+void unpark(router* self, const state_ptr& st) {
+  auto parked = std::move(st->parked);
+  st->parked.clear();
+  for (auto id : parked)
+    send_to(self, st, id);
+}
+
+replica_slot* find_replica(const state_ptr& st, const std::string& name) {
+  for (auto& r : st->replicas)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+/// Removes a replica; its requests go to another one.
+void lose_replica(router* self, const state_ptr& st, const std::string& name,
+                  const std::string& why) {
+  auto it = std::find_if(st->replicas.begin(), st->replicas.end(),
+                         [&](auto& r) { return r.name == name; });
+  if (it == st->replicas.end()) return;
+  st->log->warn("deployment {}: replica {} on {} lost: {}", st->spec.name, name,
+                it->node, why);
+  st->replicas.erase(it);
+  std::vector<uint64_t> again;
+  for (auto& [id, o] : st->pending)
+    if (o.replica == name) again.push_back(id);
+  for (auto id : again) {
+    auto& o = st->pending[id];
+    o.replica.clear();
+    if (o.attempt >= max_attempts) {
+      fail(st, id,
+           make_error(
+               errc::io_failure,
+               "request " + o.request_id + ": " + std::to_string(o.attempt) +
+                   " replicas were lost while serving it (last: " + name +
+                   ", " + why + ")"));
+      continue;
+    }
+    ++st->retries;
+    st->metrics.retries();
+    send_to(self, st, id);
+  }
+}
+
+void send_to(router* self, const state_ptr& st, uint64_t id) {
+  auto& o = st->pending[id];
+  std::vector<replica_load> loads;
+  for (size_t i = 0; i < st->replicas.size(); ++i) {
+    auto& r = st->replicas[i];
+    if (r.version != o.version) continue;
+    loads.push_back(
+        replica_load{i, r.in_flight, 0, r.phase == replica_phase::ready});
+  }
+  auto pick = st->chooser.pick(loads);
+  if (!pick) {
+    st->parked.push_back(id);
+    return;
+  }
+  auto& r = st->replicas[*pick];
+  r.in_flight += static_cast<uint32_t>(o.rows);
+  o.replica = r.name;
+  ++o.attempt;
+  auto attempt = o.attempt;
+  auto name = r.name;
+  self->request(r.handle, request_timeout, predict_atom::value, o.request)
+      .then(
+          [=](const envelope& answer) {
+            auto i = st->pending.find(id);
+            if (auto* rr = find_replica(st, name)) {
+              rr->in_flight -= std::min<uint32_t>(
+                  rr->in_flight, static_cast<uint32_t>(i == st->pending.end()
+                                                           ? 0
+                                                           : i->second.rows));
+              rr->served += i == st->pending.end() ? 0 : i->second.rows;
+            }
+            if (i == st->pending.end() || i->second.replica != name ||
+                i->second.attempt != attempt)
+              return; // answered by another replica after a retry
+            auto& p = i->second;
+            auto us = std::chrono::duration<double, std::micro>(steady::now() -
+                                                                p.arrived)
+                          .count();
+            record_latency(st, us);
+            ++st->requests;
+            st->rows += p.rows;
+            uint32_t batch_rows = 0;
+            (void)answer.visit<schema::PredictResponse>(
+                [&](auto r) { batch_rows = r.getBatchRows(); });
+            st->metrics.answered(p.version, p.rows, us, batch_rows);
+            if (st->cfg.log)
+              st->cfg.log->submit(st->spec.name, p.request, answer,
+                                  static_cast<int64_t>(us),
+                                  st->spec.log_inputs == "hash");
+            p.rp.deliver(answer);
+            st->pending.erase(i);
+            unpark(self, st);
+          },
+          [=](caf::error& err) {
+            auto i = st->pending.find(id);
+            if (auto* rr = find_replica(st, name))
+              rr->in_flight -= std::min<uint32_t>(
+                  rr->in_flight, static_cast<uint32_t>(i == st->pending.end()
+                                                           ? 0
+                                                           : i->second.rows));
+            if (i == st->pending.end() || i->second.replica != name ||
+                i->second.attempt != attempt)
+              return;
+            if (err == caf::sec::request_receiver_down ||
+                err == caf::sec::request_timeout ||
+                err.code() == static_cast<uint8_t>(errc::shutting_down)) {
+              lose_replica(self, st, name, describe(err));
+              return;
+            }
+            if (err.code() == static_cast<uint8_t>(errc::no_capacity)) {
+              ++st->shed;
+              st->metrics.shed();
+            }
+            fail(st, id, std::move(err));
+            unpark(self, st);
+          });
+}
+
+/// Starts one replica of `version` through the directory.
+void start_replica(router* self, const state_ptr& st, uint32_t version) {
+  auto m = st->models.find(version);
+  if (m == st->models.end()) {
+    if (st->fetching[version]) return;
+    st->fetching[version] = true;
+    self->request(st->cfg.service, request_timeout, fetch_atom::value,
+                  st->spec.model, version)
+        .then(
+            [=](const envelope& mv) {
+              st->fetching[version] = false;
+              st->models[version] = mv;
+            },
+            [=](caf::error& err) {
+              st->fetching[version] = false;
+              st->log->error("deployment {}: cannot fetch {} v{}: {}",
+                             st->spec.name, st->spec.model, version,
+                             describe(err));
+            });
+    return;
+  }
+  auto name = "serving." + st->spec.name + ".v" + std::to_string(version) +
+              "." + std::to_string(st->next_replica++);
+  st->replicas.push_back(
+      replica_slot{name, "", version, nullptr, replica_phase::starting, 0, 0});
+  auto spec = make_envelope<schema::DeploymentSpec>(
+      [&](auto b) { to_schema(st->spec, b); });
+  auto model = m->second;
+  auto gone = [=](const std::string& why) {
+    auto it = std::find_if(st->replicas.begin(), st->replicas.end(),
+                           [&](auto& r) { return r.name == name; });
+    if (it == st->replicas.end()) return;
+    st->log->warn("deployment {}: replica {} did not start: {}", st->spec.name,
+                  name, why);
+    if (it->handle)
+      self->request(st->cfg.directory, request_timeout, stop_atom::value, name)
+          .then([](caf::unit_t) {}, [](caf::error&) {});
+    st->replicas.erase(it);
+  };
+  self->request(st->cfg.directory, request_timeout, caf::spawn_atom::value,
+                std::string{replica_kind}, std::string{}, st->spec.name, name)
+      .then(
+          [=](const envelope& snap) {
+            std::string node;
+            (void)snap.visit<schema::Snapshot>([&](auto s) {
+              for (auto a : s.getActors())
+                if (a.getName() == name) node = a.getNode();
+            });
+            self->request(st->cfg.directory, request_timeout,
+                          lookup_atom::value, name)
+                .then(
+                    [=](const caf::actor& h) {
+                      auto* r = find_replica(st, name);
+                      if (!r) return;
+                      r->handle = h;
+                      r->node = node;
+                      self->monitor(h);
+                      self->request(h, request_timeout, load_atom::value, model,
+                                    spec)
+                          .then(
+                              [=](bool) {
+                                auto* r = find_replica(st, name);
+                                if (!r) return;
+                                r->phase = replica_phase::ready;
+                                st->log->info(
+                                    "deployment {}: replica {} ready on {}",
+                                    st->spec.name, name, r->node);
+                                unpark(self, st);
+                              },
+                              [=](caf::error& err) { gone(describe(err)); });
+                    },
+                    [=](caf::error& err) { gone(describe(err)); });
+          },
+          [=](caf::error& err) { gone(describe(err)); });
+}
+
+/// Drains a replica, then stops it.
+void retire_replica(router* self, const state_ptr& st, replica_slot& r) {
+  if (r.phase == replica_phase::draining) return;
+  auto name = r.name;
+  if (!r.handle) { // still starting: forget it
+    st->replicas.erase(std::find_if(st->replicas.begin(), st->replicas.end(),
+                                    [&](auto& x) { return x.name == name; }));
+    return;
+  }
+  r.phase = replica_phase::draining;
+  st->log->info("deployment {}: draining replica {}", st->spec.name, name);
+  auto stop = [=] {
+    self->request(st->cfg.directory, request_timeout, stop_atom::value, name)
+        .then([](caf::unit_t) {}, [](caf::error&) {});
+    auto it = std::find_if(st->replicas.begin(), st->replicas.end(),
+                           [&](auto& x) { return x.name == name; });
+    if (it != st->replicas.end()) {
+      self->demonitor(it->handle);
+      st->replicas.erase(it);
+    }
+  };
+  self->request(r.handle, request_timeout, drain_atom::value)
+      .then([=](bool) { stop(); }, [=](caf::error&) { stop(); });
+}
+
+/// How many replicas each live version should have now.
+std::map<uint32_t, uint32_t> targets(const state_ptr& st) {
+  std::map<uint32_t, uint32_t> out;
+  auto live = live_versions(st);
+  uint64_t total_weight = 0;
+  for (auto v : live)
+    total_weight += st->weights.at(v);
+  for (auto v : live) {
+    auto share = static_cast<double>(st->desired) *
+                 static_cast<double>(st->weights.at(v)) /
+                 static_cast<double>(total_weight);
+    out[v] = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(share)));
+  }
+  return out;
+}
+
+/// Brings the replicas in line with the targets.
+void reconcile(router* self, const state_ptr& st) {
+  auto want = targets(st);
+  for (auto& [v, n] : want) {
+    auto have = count_replicas(st, v, false);
+    for (auto k = have; k < n; ++k)
+      start_replica(self, st, v);
+    if (have > n) {
+      // retire the idlest ones (never below the target)
+      std::vector<replica_slot*> mine;
+      for (auto& r : st->replicas)
+        if (r.version == v && r.phase != replica_phase::draining)
+          mine.push_back(&r);
+      std::sort(mine.begin(), mine.end(), [](auto* a, auto* b) {
+        return (a->phase == replica_phase::ready) <
+                   (b->phase == replica_phase::ready) ||
+               ((a->phase == replica_phase::ready) ==
+                    (b->phase == replica_phase::ready) &&
+                a->in_flight < b->in_flight);
+      });
+      std::vector<std::string> names;
+      for (size_t k = 0; k < have - n; ++k)
+        names.push_back(mine[k]->name);
+      for (auto& name : names)
+        if (auto* r = find_replica(st, name)) retire_replica(self, st, *r);
+    }
+  }
+  // versions that lost their traffic
+  std::vector<std::string> old;
+  for (auto& r : st->replicas)
+    if (!want.count(r.version) && r.phase != replica_phase::draining)
+      old.push_back(r.name);
+  for (auto& name : old)
+    if (auto* r = find_replica(st, name)) retire_replica(self, st, *r);
+}
+
+void tick(router* self, const state_ptr& st) {
+  auto now = steady::now();
+  // requests parked too long fail
+  std::deque<uint64_t> keep;
+  for (auto id : st->parked) {
+    auto& o = st->pending[id];
+    if (now - o.arrived > request_timeout)
+      fail(st, id,
+           make_error(errc::timeout, "request " + o.request_id +
+                                         ": no replica of " + st->spec.name +
+                                         " v" + std::to_string(o.version) +
+                                         " became ready in 30 s"));
+    else
+      keep.push_back(id);
+  }
+  st->parked = std::move(keep);
+  uint64_t load = 0;
+  for (auto& [id, o] : st->pending)
+    load += o.rows;
+  uint32_t current = 0;
+  for (auto& r : st->replicas)
+    if (r.phase != replica_phase::draining) ++current;
+  st->desired = static_cast<uint32_t>(
+      st->scaler->observe(now, static_cast<double>(load),
+                          percentile(st->latencies_us, 0.99) / 1000.0,
+                          std::max<uint32_t>(st->desired, 1)));
+  st->metrics.gauges(static_cast<double>(current), static_cast<double>(load));
+  reconcile(self, st);
+  self->delayed_send(self, tick_every, tick_atom::value);
+}
+
+caf::error apply_status(const state_ptr& st, const envelope& status) {
+  std::map<uint32_t, uint32_t> weights;
+  auto ok = status.visit<schema::DeploymentStatus>([&](auto s) {
+    st->spec = from_schema(s.getSpec());
+    for (auto t : s.getTraffic())
+      weights[t.getVersion()] = t.getWeight();
+    st->stable = s.getStableVersion();
+  });
+  if (!ok) return ok.error();
+  if (auto err = validate(st->spec)) return err;
+  version_weights named;
+  for (auto& [v, w] : weights)
+    named[std::to_string(v)] = w;
+  if (auto err = st->split.set_weights(named)) return err;
+  st->weights = weights;
+  autoscaler_options opts;
+  opts.min_replicas = st->spec.min_replicas;
+  opts.max_replicas = st->spec.max_replicas;
+  opts.target_in_flight_per_replica = st->spec.target_in_flight;
+  opts.upscale_delay = std::chrono::milliseconds{st->spec.upscale_delay_ms};
+  opts.downscale_delay = std::chrono::milliseconds{st->spec.downscale_delay_ms};
+  if (auto err = validate(opts)) return err;
+  st->scaler.emplace(opts);
+  st->desired =
+      std::clamp(st->desired, st->spec.min_replicas, st->spec.max_replicas);
+  return caf::none;
+}
+
+caf::behavior router_actor(router* self, router_config cfg) {
+  auto st = std::make_shared<router_state>();
+  st->cfg = std::move(cfg);
+  if (auto err = apply_status(st, st->cfg.status)) {
+    st->log->error("router: {}", describe(err));
+    self->quit(err);
+    return {};
+  }
+  st->desired = st->spec.min_replicas;
+  st->metrics = deployment_metrics{st->spec.name};
+  self->set_down_handler([=](const caf::down_msg& dm) {
+    for (auto& r : st->replicas)
+      if (r.handle && r.handle.address() == dm.source) {
+        lose_replica(self, st, r.name, to_string(dm.reason));
+        return;
+      }
+  });
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    for (auto& [id, o] : st->pending)
+      o.rp.deliver(make_error(errc::shutting_down,
+                              "deployment " + st->spec.name + " stopped"));
+    st->pending.clear();
+    for (auto& r : st->replicas)
+      if (r.handle) caf::anon_send(st->cfg.directory, stop_atom::value, r.name);
+    self->quit(msg.reason);
+  });
+  reconcile(self, st);
+  self->delayed_send(self, tick_every, tick_atom::value);
+  return {
+      [=](predict_atom, const envelope& req) -> caf::result<envelope> {
+        uint32_t pinned = 0;
+        size_t rows = 0;
+        std::string rid;
+        auto ok = req.visit<schema::PredictRequest>([&](auto r) {
+          pinned = r.getVersion();
+          rows = r.getRows().size();
+          rid = r.getRequestId();
+        });
+        if (!ok) return ok.error();
+        auto version = pinned;
+        if (version == 0) {
+          auto v = st->split.pick();
+          if (!v)
+            return make_error(errc::not_found, "deployment " + st->spec.name +
+                                                   " sends traffic nowhere");
+          version = static_cast<uint32_t>(std::stoul(*v));
+        } else if (!st->weights.count(version)) {
+          return make_error(errc::not_found, "deployment " + st->spec.name +
+                                                 " does not serve version " +
+                                                 std::to_string(version));
+        }
+        // shed past the bound of the version's replicas
+        size_t queued = 0, replicas = 0;
+        for (auto& r : st->replicas)
+          if (r.version == version && r.phase != replica_phase::draining) {
+            queued += r.in_flight;
+            ++replicas;
+          }
+        for (auto id : st->parked)
+          queued += st->pending[id].rows;
+        size_t bound =
+            std::max<size_t>(replicas, 1) * st->spec.queue_bound_rows;
+        if (queued + rows > bound) {
+          ++st->shed;
+          st->metrics.shed();
+          return make_error(errc::no_capacity,
+                            "overloaded: deployment " + st->spec.name + " v" +
+                                std::to_string(version) + " has " +
+                                std::to_string(queued) +
+                                " rows waiting (bound " +
+                                std::to_string(bound) + "); retry later");
+        }
+        auto id = st->next_request++;
+        auto& o = st->pending[id];
+        o.rp = self->make_response_promise<envelope>();
+        o.request = req;
+        o.request_id =
+            rid.empty() ? st->spec.name + "-" + std::to_string(id) : rid;
+        o.version = version;
+        o.rows = rows;
+        o.arrived = steady::now();
+        auto rp = o.rp;
+        send_to(self, st, id);
+        return rp;
+      },
+      [=](status_atom) { return status_of(st); },
+      [=](configure_atom, const envelope& status) -> caf::result<envelope> {
+        if (auto err = apply_status(st, status)) return err;
+        reconcile(self, st);
+        return status_of(st);
+      },
+      [=](tick_atom) { tick(self, st); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_router(caf::actor_system& sys, router_config cfg) {
+  return sys.spawn(router_actor, std::move(cfg));
+}
+
+} // namespace troupe::serving

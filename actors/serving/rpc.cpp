@@ -1,0 +1,336 @@
+#include "actors/serving/rpc.hpp"
+
+#include <atomic>
+#include <map>
+#include <optional>
+#include <random>
+
+#include <caf/all.hpp>
+#include <capnp/message.h>
+
+#include "actors/features/rpc.hpp"
+#include "actors/serving/service.hpp"
+#include "runtime/bridge.hpp"
+#include "runtime/envelope.hpp"
+#include "runtime/type_ids.hpp"
+#include "schemas/features.capnp.h"
+#include "schemas/serving.capnp.h"
+
+namespace troupe::serving {
+
+namespace {
+
+const reader_limits big{uint64_t{1} << 30, 64};
+
+/// A prefix that makes this process's request ids unique among processes.
+const std::string& id_prefix() {
+  static const std::string prefix = [] {
+    std::random_device rd;
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "%08x", rd());
+    return std::string{buf};
+  }();
+  return prefix;
+}
+
+std::atomic<uint64_t> request_counter{0};
+
+template <class T>
+envelope wrap(typename T::Reader r) {
+  capnp::MallocMessageBuilder mb;
+  mb.setRoot(r);
+  return envelope::of<T>(mb);
+}
+
+class predictor_server final : public schema::Predictor::Server {
+public:
+  predictor_server(caf::actor_system& sys, caf::actor dir)
+      : sys_(sys), dir_(std::move(dir)) {}
+
+  kj::Promise<void> predict(PredictContext ctx) override {
+    auto req = ctx.getParams().getRequest();
+    std::string name = req.getDeployment();
+    if (name.empty()) throw rpc_failure("predict: no deployment named");
+    capnp::MallocMessageBuilder mb;
+    mb.setRoot(req);
+    auto root = mb.getRoot<schema::PredictRequest>();
+    if (root.getRequestId().size() == 0)
+      root.setRequestId(id_prefix() + "-" + std::to_string(++request_counter));
+    if (root.getEntities().size() > 0 && root.getRows().size() > 0)
+      throw rpc_failure("predict " + std::string{root.getRequestId().cStr()} +
+                        ": give rows or entities, not both");
+    auto env = envelope::of<schema::PredictRequest>(mb);
+    if (req.getEntities().size() > 0)
+      return with_features(name, env).then(
+          [this, ctx, name](envelope e) mutable {
+            return forward(ctx, name, std::move(e));
+          });
+    return forward(ctx, name, std::move(env));
+  }
+
+  kj::Promise<void> register_(RegisterContext ctx) override {
+    auto env = wrap<schema::Registration>(ctx.getParams().getRegistration());
+    return call(register_atom::value, env).then([ctx](envelope e) mutable {
+      check(e.visit<schema::ModelVersion>(
+          [&](auto r) { ctx.getResults().setVersion(r); }));
+    });
+  }
+
+  kj::Promise<void> models(ModelsContext ctx) override {
+    return call(models_atom::value, std::string{ctx.getParams().getName()})
+        .then([ctx](envelope e) mutable {
+          check(e.visit<schema::ModelList>(
+              [&](auto r) { ctx.getResults().setList(r); }, big));
+        });
+  }
+
+  kj::Promise<void> setStage(SetStageContext ctx) override {
+    auto p = ctx.getParams();
+    return call(stage_atom::value, std::string{p.getName()}, p.getVersion(),
+                std::string{p.getStage()}, p.getOn())
+        .then([ctx](envelope e) mutable {
+          check(e.visit<schema::ModelVersion>(
+              [&](auto r) { ctx.getResults().setVersion(r); }));
+        });
+  }
+
+  kj::Promise<void> deploy(DeployContext ctx) override {
+    auto env = wrap<schema::DeploymentSpec>(ctx.getParams().getSpec());
+    return status(ctx, call(deploy_atom::value, env));
+  }
+
+  kj::Promise<void> deployments(DeploymentsContext ctx) override {
+    return call(deployments_atom::value).then([ctx](envelope e) mutable {
+      check(e.visit<schema::DeploymentList>(
+          [&](auto r) { ctx.getResults().setList(r); }, big));
+    });
+  }
+
+  kj::Promise<void> deployment(DeploymentContext ctx) override {
+    return status(
+        ctx, call(status_atom::value, std::string{ctx.getParams().getName()}));
+  }
+
+  kj::Promise<void> scale(ScaleContext ctx) override {
+    auto p = ctx.getParams();
+    return status(ctx, call(scale_atom::value, std::string{p.getName()},
+                            p.getMinReplicas(), p.getMaxReplicas()));
+  }
+
+  kj::Promise<void> setTraffic(SetTrafficContext ctx) override {
+    auto p = ctx.getParams();
+    std::string text;
+    for (auto w : p.getWeights())
+      text += (text.empty() ? "" : ",") + std::to_string(w.getVersion()) + "=" +
+              std::to_string(w.getWeight());
+    return status(ctx,
+                  call(traffic_atom::value, std::string{p.getName()}, text));
+  }
+
+  kj::Promise<void> promote(PromoteContext ctx) override {
+    auto p = ctx.getParams();
+    return status(ctx, call(promote_atom::value, std::string{p.getName()},
+                            p.getVersion()));
+  }
+
+  kj::Promise<void> rollback(RollbackContext ctx) override {
+    return status(ctx, call(rollback_atom::value,
+                            std::string{ctx.getParams().getName()}));
+  }
+
+  kj::Promise<void> undeploy(UndeployContext ctx) override {
+    return service().then([this, ctx](caf::actor svc) mutable {
+      return troupe::ask<bool>(sys_, svc, timeout_, "", undeploy_atom::value,
+                               std::string{ctx.getParams().getName()})
+          .then([this, ctx](bool) mutable {
+            routers_.erase(std::string{ctx.getParams().getName()});
+          });
+    });
+  }
+
+private:
+  template <class Context>
+  kj::Promise<void> status(Context ctx, kj::Promise<envelope> p) {
+    return p.then([ctx](envelope e) mutable {
+      check(e.visit<schema::DeploymentStatus>(
+          [&](auto r) { ctx.getResults().setStatus(r); }));
+    });
+  }
+
+  kj::Promise<caf::actor> service() {
+    if (service_) return kj::Promise<caf::actor>(service_);
+    return troupe::ask<caf::actor>(sys_, dir_, timeout_,
+                                   "serving: ", lookup_atom::value,
+                                   std::string{service_name})
+        .then([this](caf::actor svc) {
+          service_ = svc;
+          return svc;
+        });
+  }
+
+  template <class... Ts>
+  kj::Promise<envelope> call(Ts... xs) {
+    return service().then([this, xs...](caf::actor svc) {
+      return troupe::ask<envelope>(sys_, svc, timeout_, "", xs...);
+    });
+  }
+
+  kj::Promise<caf::actor> router(const std::string& name) {
+    if (auto i = routers_.find(name); i != routers_.end())
+      return kj::Promise<caf::actor>(i->second);
+    return service()
+        .then([this, name](caf::actor svc) {
+          return troupe::ask<caf::actor>(sys_, svc, timeout_, "",
+                                         router_atom::value, name);
+        })
+        .then([this, name](caf::actor r) {
+          routers_[name] = r;
+          return r;
+        });
+  }
+
+  kj::Promise<void> forward(PredictContext ctx, const std::string& name,
+                            envelope env) {
+    return router(name).then([this, ctx, name, env](caf::actor r) mutable {
+      return ask_watched<envelope>(sys_, r, timeout_, "", predict_atom::value,
+                                   env)
+          .then(
+              [ctx](envelope e) mutable {
+                check(e.visit<schema::PredictResponse>(
+                    [&](auto r) { ctx.getResults().setResponse(r); }, big));
+              },
+              [this, name](kj::Exception&& e) {
+                // a router that went away (undeployed, redeployed) is
+                // looked up again next time
+                if (e.getDescription().startsWith("not running"))
+                  routers_.erase(name);
+                kj::throwFatalException(kj::mv(e));
+              });
+    });
+  }
+
+  /// The request `env` (with entities) with rows of raw cells filled from
+  /// the deployment's feature groups, named as `troupe features join`
+  /// names its columns (G.field, G.emb_i).
+  kj::Promise<envelope> with_features(const std::string& name, envelope env) {
+    return call(status_atom::value, name)
+        .then([this, env](envelope status) mutable {
+          std::vector<std::string> groups;
+          check(status.visit<schema::DeploymentStatus>([&](auto s) {
+            for (auto g : s.getSpec().getFeatureGroups())
+              groups.push_back(g);
+          }));
+          if (groups.empty())
+            throw rpc_failure("predict by entity: the deployment names no "
+                              "feature groups (deploy with --features G,...)");
+          return lookup(groups, env);
+        });
+  }
+
+  kj::Promise<envelope> lookup(std::vector<std::string> groups, envelope env) {
+    if (!features_) {
+      auto cap = features::make_rpc_service().make(sys_, dir_);
+      features_ = cap.castAs<schema::FeatureStore>();
+    }
+    auto defs = features_->groupsRequest().send();
+    return defs.then([this, groups, env](auto answer) mutable {
+      std::map<std::string, std::vector<std::string>> columns;
+      for (auto g : answer.getGroups()) {
+        std::vector<std::string> cols;
+        for (uint32_t i = 0; i < g.getWidth(); ++i)
+          cols.push_back(std::string{g.getName()} + ".emb_" +
+                         std::to_string(i));
+        for (auto f : g.getFields())
+          cols.push_back(std::string{g.getName()} + "." +
+                         std::string{f.getName()});
+        columns[g.getName()] = std::move(cols);
+      }
+      auto req = features_->lookupRequest();
+      auto l = req.initRequest();
+      auto gl = l.initGroups(static_cast<unsigned>(groups.size()));
+      for (unsigned i = 0; i < groups.size(); ++i) {
+        if (!columns.count(groups[i]))
+          throw rpc_failure("predict by entity: no feature group '" +
+                            groups[i] + "'");
+        gl.set(i, groups[i]);
+      }
+      check(env.visit<schema::PredictRequest>([&](auto r) {
+        auto keys = l.initKeys(r.getEntities().size());
+        for (unsigned k = 0; k < keys.size(); ++k)
+          keys[k].setEntity(r.getEntities()[k]);
+      }));
+      return req.send().then([env, columns, groups](auto answer) mutable {
+        capnp::MallocMessageBuilder mb;
+        check(
+            env.visit<schema::PredictRequest>([&](auto r) { mb.setRoot(r); }));
+        auto out = mb.getRoot<schema::PredictRequest>();
+        auto result = answer.getResult().getGroups();
+        size_t ncols = 0;
+        for (auto& g : groups)
+          ncols += columns.at(g).size();
+        auto cols = out.initColumns(static_cast<unsigned>(ncols));
+        unsigned c = 0;
+        for (auto& g : groups)
+          for (auto& name : columns.at(g))
+            cols.set(c++, name);
+        auto entities = out.getEntities();
+        auto rows = out.initRows(entities.size());
+        for (unsigned k = 0; k < rows.size(); ++k) {
+          auto cells = rows[k].initCells(static_cast<unsigned>(ncols));
+          unsigned at = 0;
+          for (unsigned g = 0; g < result.size(); ++g) {
+            auto row = result[g].getRows()[k];
+            auto width = columns.at(groups[g]).size() - row.getFields().size();
+            if (!row.getFound()) {
+              at += static_cast<unsigned>(columns.at(groups[g]).size());
+              continue; // every cell stays missing
+            }
+            auto vec = row.getVector();
+            for (unsigned i = 0; i < width; ++i)
+              cells[at++].setNumber(i < vec.size() ? vec[i] : NAN);
+            for (auto f : row.getFields()) {
+              using V = schema::FeatureValue;
+              switch (f.which()) {
+              case V::INT64:
+                cells[at].setNumber(static_cast<double>(f.getInt64()));
+                break;
+              case V::FLOAT64:
+                cells[at].setNumber(f.getFloat64());
+                break;
+              case V::TEXT:
+                cells[at].setText(f.getText());
+                break;
+              case V::TIMESTAMP:
+                cells[at].setNumber(static_cast<double>(f.getTimestamp()));
+                break;
+              default:
+                break;
+              }
+              ++at;
+            }
+          }
+        }
+        out.initEntities(0);
+        return envelope::of<schema::PredictRequest>(mb);
+      });
+    });
+  }
+
+  caf::actor_system& sys_;
+  caf::actor dir_;
+  std::chrono::milliseconds timeout_{30000};
+  caf::actor service_;
+  std::map<std::string, caf::actor> routers_;
+  std::optional<schema::FeatureStore::Client> features_;
+};
+
+} // namespace
+
+rpc_service make_rpc_service() {
+  return rpc_service{service_name, [](caf::actor_system& sys, caf::actor dir) {
+                       return capnp::Capability::Client{
+                           kj::heap<predictor_server>(sys, std::move(dir))};
+                     }};
+}
+
+} // namespace troupe::serving
