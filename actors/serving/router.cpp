@@ -167,6 +167,17 @@ envelope status_of(const state_ptr& st) {
 
 void send_to(router* self, const state_ptr& st, uint64_t id);
 
+/// Updates the replica and queue gauges.
+void publish_gauges(const state_ptr& st) {
+  uint64_t load = 0;
+  for (auto& [id, o] : st->pending)
+    load += o.rows;
+  uint32_t current = 0;
+  for (auto& r : st->replicas)
+    if (r.phase != replica_phase::draining) ++current;
+  st->metrics.gauges(static_cast<double>(current), static_cast<double>(load));
+}
+
 /// Fails request `id` with `err` (counted), unless it was answered.
 void fail(const state_ptr& st, uint64_t id, caf::error err) {
   auto i = st->pending.find(id);
@@ -363,6 +374,7 @@ void start_replica(router* self, const state_ptr& st, uint32_t version) {
                                 auto* r = find_replica(st, name);
                                 if (!r) return;
                                 r->phase = replica_phase::ready;
+                                publish_gauges(st);
                                 st->log->info(
                                     "deployment {}: replica {} ready on {}",
                                     st->spec.name, name, r->node);
@@ -450,6 +462,7 @@ void reconcile(router* self, const state_ptr& st) {
       old.push_back(r.name);
   for (auto& name : old)
     if (auto* r = find_replica(st, name)) retire_replica(self, st, *r);
+  publish_gauges(st);
 }
 
 void tick(router* self, const state_ptr& st) {
@@ -471,14 +484,10 @@ void tick(router* self, const state_ptr& st) {
   uint64_t load = 0;
   for (auto& [id, o] : st->pending)
     load += o.rows;
-  uint32_t current = 0;
-  for (auto& r : st->replicas)
-    if (r.phase != replica_phase::draining) ++current;
   st->desired = static_cast<uint32_t>(
       st->scaler->observe(now, static_cast<double>(load),
                           percentile(st->latencies_us, 0.99) / 1000.0,
                           std::max<uint32_t>(st->desired, 1)));
-  st->metrics.gauges(static_cast<double>(current), static_cast<double>(load));
   reconcile(self, st);
   self->delayed_send(self, tick_every, tick_atom::value);
 }

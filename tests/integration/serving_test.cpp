@@ -1,0 +1,266 @@
+// Model serving through the real binary: `troupe serve` of a model that
+// `troupe automl` saved, reached by `troupe predict --endpoint`, the
+// registry and deployment commands, the prediction log and /metrics.
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <capnp/message.h>
+
+#include "actors/automl/csv.hpp"
+#include "runtime/client.hpp"
+#include "schemas/serving.capnp.h"
+#include "tests/support/process.hpp"
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+namespace test = troupe::test;
+
+namespace {
+
+std::vector<std::string> cmd(std::vector<std::string> args) {
+  args.insert(args.begin(), test::troupe_bin());
+  return args;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// GET http://127.0.0.1:port/path: the whole answer, headers included.
+std::string http_get(uint16_t port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return {};
+  }
+  auto req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0)
+    out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+/// The value of the first series line starting with `prefix`, or -1.
+double series(const std::string& text, const std::string& prefix) {
+  std::istringstream in{text};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(prefix, 0) == 0)
+      return std::stod(line.substr(line.rfind(' ') + 1));
+  return -1;
+}
+
+/// A model of pima saved by troupe automl in `dir`; returns its directory.
+std::string train(const test::temp_dir& dir) {
+  auto r = test::run(cmd({"automl", "--data",
+                          std::string{TROUPE_SOURCE_DIR} +
+                              "/../shared/datasets/pima_diabetes.csv",
+                          "--target", "diabetes", "--trials", "2",
+                          "--max-rounds", "8", "--min-rounds", "4", "--slots",
+                          "1", "--out", dir / "runs", "--quiet"}),
+                     120s);
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  for (auto& e : fs::recursive_directory_iterator(dir / "runs"))
+    if (e.path().filename() == "model.json")
+      return e.path().parent_path().string();
+  FAIL("automl saved no model");
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("troupe serve answers what troupe predict answers locally; a bad "
+          "request fails alone; canary, promote, rollback; a corrupt model "
+          "is refused; /metrics and the low-confidence export",
+          "[integration][serving]") {
+  test::temp_dir dir;
+  auto model = train(dir);
+  auto data =
+      std::string{TROUPE_SOURCE_DIR} + "/../shared/datasets/pima_diabetes.csv";
+  auto port = test::free_port();
+  auto mport = test::free_port();
+  auto endpoint = "127.0.0.1:" + std::to_string(port);
+  test::process serve{cmd({"serve", "--model", model, "--name", "pima",
+                           "--port", std::to_string(port), "--metrics-port",
+                           std::to_string(mport), "--data-dir", dir / "node",
+                           "--replicas", "1:2", "--max-delay-us", "500"}),
+                      dir / "serve.log"};
+  REQUIRE(test::eventually(
+      [&] {
+        return serve.log().find("deployment pima on") != std::string::npos;
+      },
+      60s));
+  INFO(serve.log());
+
+  // the same predictions as the local model
+  auto local = test::run(cmd({"predict", "--model", model, "--data", data,
+                              "--out", dir / "local.csv"}),
+                         60s);
+  REQUIRE(local.code == 0);
+  auto remote =
+      test::run(cmd({"predict", "--endpoint", endpoint, "--data", data, "--out",
+                     dir / "remote.csv", "--batch-rows", "100"}),
+                60s);
+  INFO(remote.err);
+  REQUIRE(remote.code == 0);
+  CHECK(slurp(dir / "remote.csv") == slurp(dir / "local.csv"));
+
+  // a request missing features fails with a message naming one; the next
+  // good request is served
+  {
+    std::ofstream bad{dir / "bad.csv"};
+    bad << "pregnant,glucose,pressure\n6,148,72\n";
+  }
+  auto b = test::run(
+      cmd({"predict", "--endpoint", endpoint, "--data", dir / "bad.csv"}), 30s);
+  CHECK(b.code == 1);
+  CHECK(b.err.find("no column 'triceps'") != std::string::npos);
+  auto again = test::run(cmd({"predict", "--endpoint", endpoint, "--data", data,
+                              "--out", dir / "again.csv"}),
+                         60s);
+  CHECK(again.code == 0);
+  CHECK(slurp(dir / "again.csv") == slurp(dir / "local.csv"));
+
+  // a corrupt model file is refused, and v1 keeps serving
+  {
+    auto bytes = slurp(model + "/model.ubj");
+    std::ofstream out{dir / "broken.ubj", std::ios::binary};
+    out << bytes.substr(0, bytes.size() / 2);
+  }
+  auto corrupt = test::run(
+      cmd({"models", "register", "pima", "--xgboost", dir / "broken.ubj",
+           "--spec", model + "/preprocessor.json", "--cluster", endpoint}),
+      30s);
+  CHECK(corrupt.code == 1);
+  CHECK(corrupt.err.find("broken") != std::string::npos);
+  auto listed =
+      test::run(cmd({"models", "list", "pima", "--cluster", endpoint}), 30s);
+  CHECK(listed.out.find("pima v1") != std::string::npos);
+  CHECK(listed.out.find("pima v2") == std::string::npos);
+
+  // v2: the same booster registered as a plain XGBoost file
+  auto reg = test::run(
+      cmd({"models", "register", "pima", "--xgboost", model + "/model.ubj",
+           "--spec", model + "/preprocessor.json", "--cluster", endpoint}),
+      30s);
+  INFO(reg.out << reg.err);
+  REQUIRE(reg.code == 0);
+  CHECK(reg.out.find("pima v2") != std::string::npos);
+
+  // canary: 90/10 between v1 and v2, counted over 1,000 requests
+  auto tr = test::run(
+      cmd({"traffic", "pima", "1=90,2=10", "--cluster", endpoint}), 30s);
+  INFO(tr.out << tr.err);
+  REQUIRE(tr.code == 0);
+  auto client = troupe::cluster_client::connect("127.0.0.1", port);
+  REQUIRE(client);
+  auto cap = (*client)->service("serving");
+  REQUIRE(cap);
+  auto api = cap->castAs<troupe::schema::Predictor>();
+  auto versions = [&](int n) {
+    std::map<uint32_t, int> seen;
+    for (int i = 0; i < n; ++i) {
+      auto req = api.predictRequest();
+      auto r = req.initRequest();
+      r.setDeployment("pima");
+      auto row = r.initRows(1)[0].initValues(8);
+      for (unsigned k = 0; k < 8; ++k)
+        row.set(k, static_cast<float>(k + i % 7));
+      auto answer = (*client)->wait(req.send());
+      seen[answer.getResponse().getVersion()]++;
+      CHECK(answer.getResponse().getPredictions().size() == 1);
+    }
+    return seen;
+  };
+  auto split = versions(1000);
+  CHECK(split[1] >= 899);
+  CHECK(split[1] <= 901);
+  CHECK(split[2] >= 99);
+  CHECK(split[2] <= 101);
+  auto pr =
+      test::run(cmd({"promote", "pima", "2", "--cluster", endpoint}), 30s);
+  REQUIRE(pr.code == 0);
+  CHECK(versions(50)[2] == 50);
+  auto rb = test::run(cmd({"rollback", "pima", "--cluster", endpoint}), 30s);
+  REQUIRE(rb.code == 0);
+  CHECK(versions(50)[1] == 50);
+
+  // a wrong feature count is refused per request
+  {
+    auto req = api.predictRequest();
+    auto r = req.initRequest();
+    r.setDeployment("pima");
+    r.initRows(1)[0].initValues(3);
+    CHECK_THROWS_WITH((*client)->wait(req.send()),
+                      Catch::Contains("has 3 values, the model takes 8"));
+  }
+
+  // metrics
+  auto text = http_get(mport, "/metrics");
+  INFO(text);
+  CHECK(text.find("text/plain; version=0.0.4") != std::string::npos);
+  CHECK(
+      series(
+          text,
+          "troupe_serving_requests_total{deployment=\"pima\",version=\"1\"}") >=
+      900);
+  CHECK(
+      series(text,
+             "troupe_serving_rows_total{deployment=\"pima\",version=\"1\"}") >=
+      2 * 768 + 900);
+  CHECK(series(text, "troupe_serving_replicas{deployment=\"pima\"}") >= 1);
+  CHECK(series(
+            text,
+            "troupe_serving_errors_total{deployment=\"pima\",version=\"1\"}") >=
+        2);
+
+  // every logged row below 0.6 confidence comes out, and only those
+  auto t = troupe::automl::read_csv(dir / "local.csv");
+  REQUIRE(t);
+  size_t uncertain = 0;
+  for (auto p : t->find("p_pos")->numbers)
+    if (std::max(p, 1 - p) < 0.6) ++uncertain;
+  REQUIRE(test::eventually(
+      [&] {
+        auto ex =
+            test::run(cmd({"predictions", "export", "--low-confidence", "0.6",
+                           "--data-dir", dir / "node", "--deployment", "pima",
+                           "--out", dir / "low.csv"}),
+                      30s);
+        if (ex.code != 0) return false;
+        auto low = troupe::automl::read_csv(dir / "low.csv");
+        if (!low) return false;
+        for (auto c : low->find("confidence")->numbers)
+          if (c >= 0.6) return false;
+        // two full passes over pima, then the canary rows
+        return low->rows() >= 2 * uncertain;
+      },
+      10s));
+  serve.signal(SIGINT);
+  CHECK(serve.wait(30s) == 0);
+}
