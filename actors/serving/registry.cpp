@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -430,7 +431,10 @@ caf::error registry::put(lmdb::txn& t, const model_version& v) {
   auto rec = v;
   rec.artifact_dir =
       fs::path{v.artifact_dir}.lexically_relative(dir_).generic_string();
-  auto r = t.put(versions_, key(v.name, v.version), to_json(rec).dump());
+  // Invalid UTF-8 (in a description, say) is replaced rather than thrown.
+  auto text = to_json(rec).dump(-1, ' ', false,
+                                nlohmann::json::error_handler_t::replace);
+  auto r = t.put(versions_, key(v.name, v.version), text);
   if (!r) return r.error();
   return caf::none;
 }
@@ -552,6 +556,10 @@ caf::expected<model_version> registry::add(const registration& r) {
   if (auto err = check_model_name(r.name)) return err;
   for (auto& s : r.stages)
     if (auto err = check_stage(s)) return err;
+  for (auto& [k, x] : r.metrics)
+    if (!std::isfinite(x))
+      return invalid("model '" + r.name + "': metric '" + k +
+                     "' is not a finite number");
   auto files = plan(r);
   if (!files) return files.error();
   auto where = "model '" + r.name + "': cannot register " +

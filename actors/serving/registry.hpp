@@ -24,7 +24,9 @@
 //
 // LMDB makes the store safe to open from several processes (a node and the
 // CLI); within one process, open a directory once at a time. No call keeps
-// a transaction open past its return.
+// a transaction open past its return. add() and load() read, copy and sync
+// whole files and load models: run them off the CAF scheduler threads (a
+// detached actor or the compute pool).
 
 #include <cstdint>
 #include <functional>

@@ -187,6 +187,17 @@ public:
   /// classes (an XGBoost multiclass model must use multi:softprob with as
   /// many classes, a binary one binary:logistic); a prediction on zero rows
   /// is finite. Errors name the artifact and what does not fit.
+  ///
+  /// A TorchScript module's forward() takes a [rows, features] float32
+  /// tensor (run under InferenceMode, `opts.threads` intra-op threads) and
+  /// gives, by the spec's task:
+  /// - regression: [rows] or [rows, 1], the values;
+  /// - binary: [rows] or [rows, 1], the probability of class 1 (a value
+  ///   outside [0, 1] is an error: end forward() with a sigmoid), or
+  ///   [rows, 2], two class scores read like multiclass ones;
+  /// - multiclass: [rows, K], per row probabilities (each in [0, 1], summing
+  ///   to 1 within 1e-3) kept as they are, or logits, softmaxed.
+  /// The check at load runs forward() on two zero rows.
   static caf::expected<std::unique_ptr<servable>>
   load(model_format format, const std::string& artifact,
        const std::string& spec = {}, const load_options& opts = {});

@@ -94,9 +94,10 @@ std::string train(const test::temp_dir& dir) {
 
 } // namespace
 
-TEST_CASE("troupe serve answers what troupe predict answers locally; a bad "
-          "request fails alone; canary, promote, rollback; a corrupt model "
-          "is refused; /metrics and the low-confidence export",
+TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
+          "request fails alone, canary split then promote and rollback, a "
+          "corrupt model is refused, and /metrics and the low-confidence "
+          "export show the traffic",
           "[integration][serving]") {
   test::temp_dir dir;
   auto model = train(dir);

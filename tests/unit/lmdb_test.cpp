@@ -6,7 +6,7 @@
 
 using namespace troupe;
 
-TEST_CASE("committed writes survive reopening; aborted ones vanish", "[lmdb]") {
+TEST_CASE("committed writes survive reopening, aborted ones vanish", "[lmdb]") {
   test::temp_dir dir;
   auto path = dir / "store";
   {

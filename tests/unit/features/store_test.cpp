@@ -627,7 +627,7 @@ TEST_CASE("an upsert with nothing to fill from must be complete",
   CHECK(stats(*s, "emb").versions == 2);
 }
 
-TEST_CASE("a put with a missing non-nullable field fails; missing nullable "
+TEST_CASE("a put with a missing non-nullable field fails, missing nullable "
           "fields read back missing",
           "[features][store]") {
   test::temp_dir dir;
@@ -910,7 +910,7 @@ TEST_CASE("scan_latest pages through every entity once with its latest "
 
 // -- persistence --------------------------------------------------------------
 
-TEST_CASE("groups and rows persist across reopening; a group's definition "
+TEST_CASE("groups and rows persist across reopening, a group's definition "
           "cannot change",
           "[features][store]") {
   test::temp_dir dir;

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -445,6 +446,17 @@ TEST_CASE("bad names and unknown models are errors that say what exists",
   r = raw("c", a);
   r.path = tmp / "missing.ubj";
   CHECK_THAT(add_error(*reg, r), Catch::Contains("does not exist"));
+  r = raw("c", a);
+  r.metrics = {{"auc", NAN}};
+  CHECK_THAT(add_error(*reg, r),
+             Catch::Contains("metric 'auc' is not a finite number"));
+  fs::copy_file(a.ubj, tmp / "model.bin");
+  r = raw("c", a);
+  r.path = tmp / "model.bin";
+  CHECK_THAT(add_error(*reg, r), Catch::Contains("must end in .json or .ubj"));
+  auto names = reg->names();
+  REQUIRE(names);
+  CHECK(names->size() == 2);
 }
 
 TEST_CASE("records survive their JSON form", "[serving]") {

@@ -456,6 +456,21 @@ TEST_CASE("a TorchScript linear model predicts its formula", "[serving]") {
     auto d = decide(s->task(), 3, y->data(), 2);
     CHECK(d[0].label == 2);
     CHECK(d[1].label == 1);
+    // From several threads at once.
+    std::vector<int> same(4, 0);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i)
+      threads.emplace_back([&, i] {
+        bool ok = true;
+        for (int k = 0; k < 50; ++k) {
+          auto p = s->predict(x.data(), 2);
+          ok = ok && p && *p == *y;
+        }
+        same[i] = ok;
+      });
+    for (auto& t : threads)
+      t.join();
+    CHECK(same == std::vector<int>{1, 1, 1, 1});
   }
 }
 

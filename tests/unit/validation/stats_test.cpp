@@ -71,7 +71,7 @@ TEST_CASE("pima statistics match a direct computation over the CSV reader's "
   CHECK(dom[1] == std::pair<std::string, uint64_t>{"pos", 268});
 }
 
-TEST_CASE("equal-frequency bins of 1..10 hold one value each; ties merge edges",
+TEST_CASE("equal-frequency bins of 1..10 hold one value each, ties merge edges",
           "[validation][stats]") {
   std::vector<double> xs{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   auto h = quantile_bins(xs, 10);
