@@ -1,5 +1,7 @@
 #include "runtime/time.hpp"
 
+#include <chrono>
+
 #include <climits>
 #include <cstdio>
 #include <ctime>
@@ -158,6 +160,12 @@ std::string format_time(int64_t micros, fraction digits) {
   else
     buf[0] = '\0';
   return out + buf + "Z";
+}
+
+int64_t now_micros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 } // namespace troupe

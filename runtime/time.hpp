@@ -12,6 +12,9 @@
 
 namespace troupe {
 
+/// The wall clock: microseconds since the Unix epoch (UTC).
+int64_t now_micros();
+
 /// Parses a time: an ISO 8601 date-time in UTC ("2024-03-01",
 /// "2024-03-01T12:00", "2024-03-01 12:00:00.250", optional "Z" or "+HH:MM"
 /// offset; impossible dates refused) or an integer in `unit` ("s", "ms" or

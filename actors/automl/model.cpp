@@ -18,6 +18,7 @@
 
 #include "actors/automl/trainable.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 
 namespace troupe::automl {
 
@@ -33,12 +34,6 @@ caf::error invalid(std::string msg) {
   return make_error(errc::invalid_argument, std::move(msg));
 }
 
-caf::error io_error(const std::string& what, const fs::path& path,
-                    int err = errno) {
-  return make_error(errc::io_failure, "cannot " + what + " '" + path.string() +
-                                          "': " + std::strerror(err));
-}
-
 std::string shortest(float v) {
   char buf[32];
   auto res = std::to_chars(buf, buf + sizeof(buf), v);
@@ -52,47 +47,6 @@ std::string now_utc() {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-/// Writes `n` bytes to a new file and syncs it to disk.
-caf::error write_synced(const fs::path& path, const void* data, size_t n) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("create", path);
-  auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    auto w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      auto err = io_error("write", path);
-      ::close(fd);
-      return err;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    auto err = io_error("sync", path);
-    ::close(fd);
-    return err;
-  }
-  if (::close(fd) != 0) return io_error("close", path);
-  return caf::none;
-}
-
-caf::error write_synced(const fs::path& path, const std::string& text) {
-  return write_synced(path, text.data(), text.size());
-}
-
-/// Syncs a directory's entries (a rename into it) to disk.
-caf::error sync_dir(const fs::path& dir) {
-  int fd = ::open(dir.empty() ? "." : dir.c_str(),
-                  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_error("open directory", dir);
-  int rc = ::fsync(fd);
-  auto err = errno;
-  ::close(fd);
-  if (rc != 0) return io_error("sync directory", dir, err);
-  return caf::none;
 }
 
 /// `path` without a trailing separator ("out/best/" -> "out/best").

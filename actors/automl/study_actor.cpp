@@ -14,15 +14,14 @@
 #include "actors/automl/wire.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
+#include "runtime/time.hpp"
 #include "runtime/type_ids.hpp"
 #include "schemas/automl.capnp.h"
 
 namespace troupe::automl {
 
 int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return now_micros() / 1000;
 }
 
 namespace {

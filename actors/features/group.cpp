@@ -220,4 +220,14 @@ caf::error check_row(const group_spec& g, schema::FeatureRow::Reader row,
   return caf::none;
 }
 
+std::vector<std::string> joined_columns(const group_spec& g) {
+  std::vector<std::string> out;
+  out.reserve(g.fields.size() + g.width);
+  for (auto& f : g.fields)
+    out.push_back(g.name + "." + f.name);
+  for (uint32_t k = 0; k < g.width; ++k)
+    out.push_back(g.name + "." + g.vector_name + "_" + std::to_string(k));
+  return out;
+}
+
 } // namespace troupe::features

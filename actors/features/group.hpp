@@ -62,6 +62,11 @@ inline constexpr int64_t max_ttl_ms = int64_t{1000} * 366 * 86400 * 1000;
 inline constexpr size_t max_lookup_keys = 10000;
 
 group_spec from_schema(schema::FeatureGroup::Reader r);
+
+/// The column names a group's values take in a training set, in row order:
+/// each field as G.FIELD, then the vector as G.VECTOR_0 .. G.VECTOR_{w-1}.
+/// `troupe features join` writes them; serving looks features up by them.
+std::vector<std::string> joined_columns(const group_spec& g);
 void to_schema(const group_spec& g, schema::FeatureGroup::Builder b);
 
 /// Checks a definition: a valid name (letters, digits, '_', '-', '.'; at most

@@ -94,17 +94,11 @@ caf::expected<join_result> join(store_connection& c, const join_options& opts) {
     if (i) line_text.push_back(',');
     append_csv_field(line_text, in->header()[i]);
   }
-  for (auto& g : groups) {
-    for (auto& f : g.fields) {
+  for (auto& g : groups)
+    for (auto& name : joined_columns(g)) {
       line_text.push_back(',');
-      append_csv_field(line_text, g.name + "." + f.name);
+      append_csv_field(line_text, name);
     }
-    for (uint32_t k = 0; k < g.width; ++k) {
-      line_text.push_back(',');
-      append_csv_field(line_text,
-                       g.name + "." + g.vector_name + "_" + std::to_string(k));
-    }
-  }
   line_text.push_back('\n');
   out << line_text;
   size_t chunk_rows =

@@ -1,13 +1,11 @@
 #include "actors/features/routing.hpp"
 
+#include "runtime/hash.hpp"
+
 namespace troupe::features {
 
 uint64_t entity_hash(std::string_view entity) noexcept {
-  uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : entity) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
+  auto h = fnv1a64(entity);
   // splitmix64's finalizer
   h ^= h >> 30;
   h *= 0xbf58476d1ce4e5b9ull;

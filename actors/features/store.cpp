@@ -154,12 +154,6 @@ void set_missing(schema::FeatureRow::Builder out, std::string_view entity) {
 
 } // namespace
 
-int64_t now_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string version_key(std::string_view entity, int64_t time_us) {
   auto k = entity_prefix(entity);
   k += lmdb::be64(inverted(time_us));

@@ -25,6 +25,7 @@
 
 #include "actors/features/group.hpp"
 #include "runtime/lmdb.hpp"
+#include "runtime/time.hpp"
 #include "schemas/features.capnp.h"
 
 namespace troupe::features {
@@ -120,8 +121,5 @@ private:
   mutable std::shared_mutex mtx_; ///< guards groups_
   std::map<std::string, group_entry> groups_;
 };
-
-/// Microseconds since the epoch, now.
-int64_t now_micros();
 
 } // namespace troupe::features

@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "runtime/errors.hpp"
+#include "runtime/hash.hpp"
 #include "runtime/time.hpp"
 
 namespace troupe::serving {
@@ -111,18 +112,12 @@ struct reader {
 } // namespace
 
 uint64_t hash_inputs(const prediction_record& r) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  auto mix = [&h](std::string_view bytes) {
-    for (unsigned char c : bytes)
-      h = (h ^ c) * 0x100000001b3ull;
-  };
   std::string buf;
   put_floats(buf, r.inputs);
   put_varint(buf, r.input_cells.size());
   for (auto& c : r.input_cells)
     put_text(buf, c);
-  mix(buf);
-  return h;
+  return fnv1a64(buf);
 }
 
 void hash_in_place(prediction_record& r) {

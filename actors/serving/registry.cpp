@@ -19,6 +19,8 @@
 
 #include "actors/automl/model.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
+#include "runtime/time.hpp"
 
 namespace troupe::serving {
 
@@ -31,12 +33,6 @@ constexpr size_t max_name = 64;
 
 caf::error invalid(std::string msg) {
   return make_error(errc::invalid_argument, std::move(msg));
-}
-
-caf::error io_error(const std::string& what, const fs::path& path,
-                    int err = errno) {
-  return make_error(errc::io_failure, "cannot " + what + " '" + path.string() +
-                                          "': " + std::strerror(err));
 }
 
 std::string hex(uint64_t x) {
@@ -63,28 +59,11 @@ std::string prefix(const std::string& name) {
   return name + '\0';
 }
 
-int64_t system_now() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch())
-      .count();
-}
-
 /// `err` with `context` before its message, keeping a troupe error's code.
 caf::error wrap(const caf::error& err, const std::string& context) {
   auto code = err.category() == error_category ? static_cast<errc>(err.code())
                                                : errc::invalid_argument;
   return make_error(code, context + ": " + describe(err));
-}
-
-/// Syncs a directory's entries to disk.
-caf::error sync_dir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return io_error("open directory", dir);
-  int rc = ::fsync(fd);
-  auto err = errno;
-  ::close(fd);
-  if (rc != 0) return io_error("sync directory", dir, err);
-  return caf::none;
 }
 
 /// Copies `src` to the new file `dst`, synced; returns its size and
@@ -217,7 +196,7 @@ caf::error check_stage(const std::string& stage) {
 std::string temp_name() {
   static std::atomic<uint64_t> counter{0};
   return ".tmp-" + std::to_string(::getpid()) + "-" +
-         std::to_string(counter++) + "-" + hex(system_now()).substr(8);
+         std::to_string(counter++) + "-" + hex(now_micros()).substr(8);
 }
 
 } // namespace
@@ -227,15 +206,6 @@ std::string temp_name() {
 const std::vector<std::string>& stage_labels() {
   static const std::vector<std::string> all{"staging", "production", "canary"};
   return all;
-}
-
-uint64_t fnv1a64(const void* data, size_t n, uint64_t h) {
-  auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
 }
 
 caf::expected<model_file> hash_file(const std::string& path) {
@@ -386,7 +356,7 @@ caf::expected<std::unique_ptr<registry>> registry::open(const std::string& dir,
   if (!versions) return versions.error();
   auto counters = env->open_db("counters");
   if (!counters) return counters.error();
-  if (!now) now = system_now;
+  if (!now) now = now_micros;
   return std::unique_ptr<registry>{
       new registry{root.lexically_normal().string(), std::move(*env), *versions,
                    *counters, std::move(now)}};

@@ -41,6 +41,7 @@
 #include "actors/automl/csv.hpp"
 #include "actors/automl/dataset.hpp"
 #include "actors/serving/servable.hpp"
+#include "runtime/hash.hpp"
 #include "runtime/lmdb.hpp"
 
 namespace troupe::serving {
@@ -48,10 +49,6 @@ namespace troupe::serving {
 /// The stage labels a version may hold; each is held by at most one version
 /// of a model at a time.
 const std::vector<std::string>& stage_labels();
-
-/// 64-bit FNV-1a of `n` bytes, continuing from `h`.
-uint64_t fnv1a64(const void* data, size_t n,
-                 uint64_t h = 0xcbf29ce484222325ull);
 
 /// One file of an artifact.
 struct model_file {

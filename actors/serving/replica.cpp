@@ -127,8 +127,8 @@ struct replica_state {
 
 using state_ptr = std::shared_ptr<replica_state>;
 
-/// Writes the files of `mv` (with content) to `dir` unless identical files
-/// are there; checks sizes and checksums either way.
+/// Checks the files of `mv` (with content) against their sizes and
+/// checksums and writes them to `dir` (each through a temporary file).
 caf::error materialize(schema::ModelVersion::Reader mv, const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);

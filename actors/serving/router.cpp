@@ -252,17 +252,20 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
   ++o.attempt;
   auto attempt = o.attempt;
   auto name = r.name;
+  auto rows = static_cast<uint32_t>(o.rows);
+  // What this attempt put on the replica comes off it whatever the outcome,
+  // even when the request was meanwhile answered through another replica.
+  auto settle = [=](bool served) {
+    if (auto* rr = find_replica(st, name)) {
+      rr->in_flight -= std::min(rr->in_flight, rows);
+      if (served) rr->served += rows;
+    }
+  };
   self->request(r.handle, request_timeout, predict_atom::value, o.request)
       .then(
           [=](const envelope& answer) {
+            settle(true);
             auto i = st->pending.find(id);
-            if (auto* rr = find_replica(st, name)) {
-              rr->in_flight -= std::min<uint32_t>(
-                  rr->in_flight, static_cast<uint32_t>(i == st->pending.end()
-                                                           ? 0
-                                                           : i->second.rows));
-              rr->served += i == st->pending.end() ? 0 : i->second.rows;
-            }
             if (i == st->pending.end() || i->second.replica != name ||
                 i->second.attempt != attempt)
               return; // answered by another replica after a retry
@@ -286,12 +289,8 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
             unpark(self, st);
           },
           [=](caf::error& err) {
+            settle(false);
             auto i = st->pending.find(id);
-            if (auto* rr = find_replica(st, name))
-              rr->in_flight -= std::min<uint32_t>(
-                  rr->in_flight, static_cast<uint32_t>(i == st->pending.end()
-                                                           ? 0
-                                                           : i->second.rows));
             if (i == st->pending.end() || i->second.replica != name ||
                 i->second.attempt != attempt)
               return;

@@ -1,6 +1,8 @@
 #include "actors/serving/rpc.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <random>
@@ -8,6 +10,7 @@
 #include <caf/all.hpp>
 #include <capnp/message.h>
 
+#include "actors/features/group.hpp"
 #include "actors/features/rpc.hpp"
 #include "actors/serving/service.hpp"
 #include "runtime/bridge.hpp"
@@ -210,109 +213,124 @@ private:
   }
 
   /// The request `env` (with entities) with rows of raw cells filled from
-  /// the deployment's feature groups, named as `troupe features join`
-  /// names its columns (G.field, G.emb_i).
+  /// the deployment's feature groups, named as `troupe features join` names
+  /// its columns (features::joined_columns).
   kj::Promise<envelope> with_features(const std::string& name, envelope env) {
+    return deployment_groups(name).then(
+        [this, env](std::vector<std::string> groups) mutable {
+          if (groups.empty())
+            throw rpc_failure("predict by entity: the deployment names no "
+                              "feature groups (deploy with --features G,...)");
+          return group_specs(groups).then(
+              [this, groups, env]() mutable { return lookup(groups, env); });
+        });
+  }
+
+  /// The feature groups of deployment `name`, asked of the service at most
+  /// every few seconds (a redeployment may change them).
+  kj::Promise<std::vector<std::string>>
+  deployment_groups(const std::string& name) {
+    auto now = std::chrono::steady_clock::now();
+    if (auto i = deployment_groups_.find(name);
+        i != deployment_groups_.end() && now - i->second.first < groups_ttl)
+      return i->second.second;
     return call(status_atom::value, name)
-        .then([this, env](envelope status) mutable {
+        .then([this, name, now](envelope status) {
           std::vector<std::string> groups;
           check(status.visit<schema::DeploymentStatus>([&](auto s) {
             for (auto g : s.getSpec().getFeatureGroups())
               groups.push_back(g);
           }));
-          if (groups.empty())
-            throw rpc_failure("predict by entity: the deployment names no "
-                              "feature groups (deploy with --features G,...)");
-          return lookup(groups, env);
+          deployment_groups_[name] = {now, groups};
+          return groups;
         });
   }
 
+  schema::FeatureStore::Client& store() {
+    if (!features_)
+      features_ = features::make_rpc_service()
+                      .make(sys_, dir_)
+                      .castAs<schema::FeatureStore>();
+    return *features_;
+  }
+
+  /// Fetches the definitions of `groups` not known yet (a group's
+  /// definition never changes once created).
+  kj::Promise<void> group_specs(const std::vector<std::string>& groups) {
+    bool known = true;
+    for (auto& g : groups)
+      known = known && group_defs_.count(g) > 0;
+    if (known) return kj::READY_NOW;
+    return store().groupsRequest().send().then([this, groups](auto answer) {
+      for (auto g : answer.getGroups())
+        group_defs_[g.getName()] = features::from_schema(g);
+      for (auto& g : groups)
+        if (!group_defs_.count(g))
+          throw rpc_failure("predict by entity: no feature group '" + g + "'");
+    });
+  }
+
   kj::Promise<envelope> lookup(std::vector<std::string> groups, envelope env) {
-    if (!features_) {
-      auto cap = features::make_rpc_service().make(sys_, dir_);
-      features_ = cap.castAs<schema::FeatureStore>();
-    }
-    auto defs = features_->groupsRequest().send();
-    return defs.then([this, groups, env](auto answer) mutable {
-      std::map<std::string, std::vector<std::string>> columns;
-      for (auto g : answer.getGroups()) {
-        std::vector<std::string> cols;
-        for (uint32_t i = 0; i < g.getWidth(); ++i)
-          cols.push_back(std::string{g.getName()} + ".emb_" +
-                         std::to_string(i));
-        for (auto f : g.getFields())
-          cols.push_back(std::string{g.getName()} + "." +
-                         std::string{f.getName()});
-        columns[g.getName()] = std::move(cols);
-      }
-      auto req = features_->lookupRequest();
-      auto l = req.initRequest();
-      auto gl = l.initGroups(static_cast<unsigned>(groups.size()));
-      for (unsigned i = 0; i < groups.size(); ++i) {
-        if (!columns.count(groups[i]))
-          throw rpc_failure("predict by entity: no feature group '" +
-                            groups[i] + "'");
-        gl.set(i, groups[i]);
-      }
-      check(env.visit<schema::PredictRequest>([&](auto r) {
-        auto keys = l.initKeys(r.getEntities().size());
-        for (unsigned k = 0; k < keys.size(); ++k)
-          keys[k].setEntity(r.getEntities()[k]);
-      }));
-      return req.send().then([env, columns, groups](auto answer) mutable {
-        capnp::MallocMessageBuilder mb;
-        check(
-            env.visit<schema::PredictRequest>([&](auto r) { mb.setRoot(r); }));
-        auto out = mb.getRoot<schema::PredictRequest>();
-        auto result = answer.getResult().getGroups();
-        size_t ncols = 0;
-        for (auto& g : groups)
-          ncols += columns.at(g).size();
-        auto cols = out.initColumns(static_cast<unsigned>(ncols));
-        unsigned c = 0;
-        for (auto& g : groups)
-          for (auto& name : columns.at(g))
-            cols.set(c++, name);
-        auto entities = out.getEntities();
-        auto rows = out.initRows(entities.size());
-        for (unsigned k = 0; k < rows.size(); ++k) {
-          auto cells = rows[k].initCells(static_cast<unsigned>(ncols));
-          unsigned at = 0;
-          for (unsigned g = 0; g < result.size(); ++g) {
-            auto row = result[g].getRows()[k];
-            auto width = columns.at(groups[g]).size() - row.getFields().size();
-            if (!row.getFound()) {
-              at += static_cast<unsigned>(columns.at(groups[g]).size());
-              continue; // every cell stays missing
-            }
-            auto vec = row.getVector();
-            for (unsigned i = 0; i < width; ++i)
-              cells[at++].setNumber(i < vec.size() ? vec[i] : NAN);
-            for (auto f : row.getFields()) {
-              using V = schema::FeatureValue;
-              switch (f.which()) {
-              case V::INT64:
-                cells[at].setNumber(static_cast<double>(f.getInt64()));
-                break;
-              case V::FLOAT64:
-                cells[at].setNumber(f.getFloat64());
-                break;
-              case V::TEXT:
-                cells[at].setText(f.getText());
-                break;
-              case V::TIMESTAMP:
-                cells[at].setNumber(static_cast<double>(f.getTimestamp()));
-                break;
-              default:
-                break;
-              }
-              ++at;
-            }
+    auto req = store().lookupRequest();
+    auto l = req.initRequest();
+    auto gl = l.initGroups(static_cast<unsigned>(groups.size()));
+    for (unsigned i = 0; i < groups.size(); ++i)
+      gl.set(i, groups[i]);
+    check(env.visit<schema::PredictRequest>([&](auto r) {
+      auto keys = l.initKeys(r.getEntities().size());
+      for (unsigned k = 0; k < keys.size(); ++k)
+        keys[k].setEntity(r.getEntities()[k]);
+    }));
+    return req.send().then([this, env, groups](auto answer) mutable {
+      capnp::MallocMessageBuilder mb;
+      check(env.visit<schema::PredictRequest>([&](auto r) { mb.setRoot(r); }));
+      auto out = mb.getRoot<schema::PredictRequest>();
+      std::vector<std::string> names;
+      for (auto& g : groups)
+        for (auto& c : features::joined_columns(group_defs_.at(g)))
+          names.push_back(c);
+      auto cols = out.initColumns(static_cast<unsigned>(names.size()));
+      for (unsigned c = 0; c < names.size(); ++c)
+        cols.set(c, names[c]);
+      auto result = answer.getResult().getGroups();
+      auto rows = out.initRows(out.getEntities().size());
+      for (unsigned k = 0; k < rows.size(); ++k) {
+        auto cells = rows[k].initCells(static_cast<unsigned>(names.size()));
+        unsigned at = 0;
+        for (unsigned g = 0; g < result.size(); ++g) {
+          auto& def = group_defs_.at(groups[g]);
+          auto row = result[g].getRows()[k];
+          if (!row.getFound()) { // every cell of the group stays missing
+            at += static_cast<unsigned>(def.fields.size() + def.width);
+            continue;
           }
+          for (auto f : row.getFields()) {
+            using V = schema::FeatureValue;
+            switch (f.which()) {
+            case V::INT64:
+              cells[at].setNumber(static_cast<double>(f.getInt64()));
+              break;
+            case V::FLOAT64:
+              cells[at].setNumber(f.getFloat64());
+              break;
+            case V::TEXT:
+              cells[at].setText(f.getText());
+              break;
+            case V::TIMESTAMP:
+              cells[at].setNumber(static_cast<double>(f.getTimestamp()));
+              break;
+            default:
+              break;
+            }
+            ++at;
+          }
+          auto vec = row.getVector();
+          for (unsigned i = 0; i < def.width; ++i)
+            cells[at++].setNumber(i < vec.size() ? vec[i] : NAN);
         }
-        out.initEntities(0);
-        return envelope::of<schema::PredictRequest>(mb);
-      });
+      }
+      out.initEntities(0);
+      return envelope::of<schema::PredictRequest>(mb);
     });
   }
 
@@ -321,6 +339,11 @@ private:
   std::chrono::milliseconds timeout_{30000};
   caf::actor service_;
   std::map<std::string, caf::actor> routers_;
+  static constexpr auto groups_ttl = std::chrono::seconds{5};
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point,
+                                  std::vector<std::string>>>
+      deployment_groups_;
+  std::map<std::string, features::group_spec> group_defs_;
   std::optional<schema::FeatureStore::Client> features_;
 };
 

@@ -15,9 +15,9 @@
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
-#include <xgboost/c_api.h>
 
 #include "actors/automl/model.hpp"
+#include "actors/automl/xgb.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::serving {
@@ -100,31 +100,9 @@ std::string task_text(const preprocessor& p) {
 
 // -- XGBoost -----------------------------------------------------------------
 
-/// XGBGetLastError() without its time stamp, source location and stack
-/// trace: "[18:51:50] ./src/c_api/c_api.cc:1073: Check failed: ..." gives
-/// "Check failed: ...".
-std::string xgb_last_error() {
-  std::string msg = XGBGetLastError();
-  if (auto st = msg.find("Stack trace:"); st != std::string::npos)
-    msg.erase(st);
-  if (!msg.empty() && msg[0] == '[')
-    if (auto end = msg.find("] "); end != std::string::npos && end < 12)
-      msg.erase(0, end + 2);
-  if (auto colon = msg.find(": "); colon != std::string::npos) {
-    auto head = msg.substr(0, colon);
-    if (head.find(".cc:") != std::string::npos ||
-        head.find(".h:") != std::string::npos)
-      msg.erase(0, colon + 2);
-  }
-  while (!msg.empty() && std::isspace(static_cast<unsigned char>(msg.back())))
-    msg.pop_back();
-  return msg;
-}
-
-/// The one place this file turns XGBoost return codes into errors.
-caf::error xgb_check(int rc, const std::string& where, const char* call) {
-  if (rc == 0) return caf::none;
-  return invalid(where + ": XGBoost " + call + ": " + xgb_last_error());
+/// `err` with `where` before its message.
+caf::error at(const std::string& where, const caf::error& err) {
+  return invalid(where + ": " + describe(err));
 }
 
 /// ".json" or ".ubj" (in any case): the formats XGBoost loads by extension.
@@ -135,97 +113,19 @@ bool xgb_extension(const std::string& path) {
   return ext == ".json" || ext == ".ubj";
 }
 
-/// A booster handle predicting in place from dense rows (no DMatrix).
-/// automl::xgb::booster has no in-place prediction, hence this wrapper.
-///
-/// Each call hands XGBoost a proxy DMatrix taken from a pool: without one,
-/// XGBoost 1.7 builds a fresh proxy per call, whose context reads the
-/// cgroup CPU quota files (measured: a 1-row prediction of a 100-tree model
-/// costs ~30 us with a fresh proxy, ~9 us with a reused one). A proxy holds
-/// the data of one call at a time, hence the pool: concurrent calls each
-/// take their own.
-class xgb_handle {
-public:
-  xgb_handle() = default;
-  xgb_handle(const xgb_handle&) = delete;
-  xgb_handle& operator=(const xgb_handle&) = delete;
-  ~xgb_handle() {
-    for (auto p : proxies_)
-      XGDMatrixFree(p);
-    if (h_) XGBoosterFree(h_);
-  }
-
-  /// A proxy for one call (null if XGBoost cannot make one: the call then
-  /// goes without).
-  DMatrixHandle take_proxy() const {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      if (!proxies_.empty()) {
-        auto p = proxies_.back();
-        proxies_.pop_back();
-        return p;
-      }
-    }
-    DMatrixHandle p = nullptr;
-    if (XGProxyDMatrixCreate(&p) != 0) return nullptr;
-    return p;
-  }
-
-  void give_back(DMatrixHandle p) const {
-    if (!p) return;
-    std::lock_guard<std::mutex> guard{mtx_};
-    proxies_.push_back(p);
-  }
-
-  BoosterHandle h_ = nullptr;
-
-private:
-  mutable std::mutex mtx_;
-  mutable std::vector<DMatrixHandle> proxies_;
-};
-
-/// The in-place prediction configuration: normal prediction, all trees,
-/// output shaped [rows, groups], NaN for missing.
-constexpr const char* xgb_predict_config =
-    R"({"type": 0, "training": false, "iteration_begin": 0,)"
-    R"( "iteration_end": 0, "strict_shape": true, "cache_id": 0,)"
-    R"( "missing": NaN})";
-
 class xgb_servable : public servable {
 public:
   xgb_servable(model_format f, std::string source, preprocessor prep,
-               bool allow_nan, std::unique_ptr<xgb_handle> h)
+               bool allow_nan, xgb::booster b)
       : servable(f, std::move(source), std::move(prep), allow_nan),
-        h_(std::move(h)) {}
+        booster_(std::move(b)) {}
 
   /// Predicts without checking the output's shape against the spec.
   caf::expected<std::vector<float>> raw(const float* x, size_t rows,
                                         size_t& groups) const {
-    char array[160];
-    std::snprintf(
-        array, sizeof(array),
-        R"({"data": [%llu, true], "shape": [%zu, %zu],)"
-        R"( "typestr": "<f4", "version": 3})",
-        static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(x)), rows,
-        features());
-    const bst_ulong* shape = nullptr;
-    bst_ulong dim = 0;
-    const float* out = nullptr;
-    auto proxy = h_->take_proxy();
-    auto rc = XGBoosterPredictFromDense(h_->h_, array, xgb_predict_config,
-                                        proxy, &shape, &dim, &out);
-    // The output lives in the booster's per-thread buffer, not the proxy.
-    h_->give_back(proxy);
-    if (auto err = xgb_check(rc, source(), "XGBoosterPredictFromDense"))
-      return err;
-    size_t n = 1;
-    for (bst_ulong i = 0; i < dim; ++i)
-      n *= shape[i];
-    groups = dim == 2 ? shape[1] : 1;
-    if (dim == 0 || shape[0] != rows)
-      return invalid(source() + ": XGBoost gave " + std::to_string(n) +
-                     " values for " + std::to_string(rows) + " rows");
-    return std::vector<float>(out, out + n);
+    auto out = booster_.predict_dense(x, rows, features(), groups);
+    if (!out) return at(source(), out.error());
+    return out;
   }
 
 protected:
@@ -241,7 +141,7 @@ protected:
   }
 
 private:
-  std::unique_ptr<xgb_handle> h_;
+  xgb::booster booster_;
 };
 
 /// Loads an XGBoost model file and checks it against `prep`.
@@ -249,28 +149,19 @@ caf::expected<std::unique_ptr<servable>>
 load_xgboost(model_format f, const std::string& where,
              const std::string& model_file, preprocessor prep,
              const load_options& opts) {
-  auto h = std::make_unique<xgb_handle>();
-  if (auto err = xgb_check(XGBoosterCreate(nullptr, 0, &h->h_), where,
-                           "XGBoosterCreate"))
-    return err;
-  if (auto err = xgb_check(XGBoosterLoadModel(h->h_, model_file.c_str()), where,
-                           "XGBoosterLoadModel"))
-    return err;
+  auto b = xgb::booster::load(model_file);
+  if (!b) return at(where, b.error());
   auto threads = std::to_string(std::max<size_t>(opts.threads, 1));
-  if (auto err = xgb_check(XGBoosterSetParam(h->h_, "nthread", threads.c_str()),
-                           where, "XGBoosterSetParam(nthread)"))
-    return err;
+  if (auto r = b->set_param("nthread", threads); !r)
+    return at(where, r.error());
   // Reading the configuration also configures the learner, so that
   // concurrent predictions later find it ready.
-  bst_ulong len = 0;
-  const char* cfg = nullptr;
-  if (auto err = xgb_check(XGBoosterSaveJsonConfig(h->h_, &len, &cfg), where,
-                           "XGBoosterSaveJsonConfig"))
-    return err;
+  auto cfg = b->config();
+  if (!cfg) return at(where, cfg.error());
   std::string objective;
   size_t num_class = 0;
   {
-    auto j = nlohmann::json::parse(std::string(cfg, len), nullptr, false);
+    auto j = nlohmann::json::parse(*cfg, nullptr, false);
     try {
       objective = j.at("learner").at("objective").at("name").get<std::string>();
       auto nc = j.at("learner")
@@ -283,13 +174,11 @@ load_xgboost(model_format f, const std::string& where,
                      ": cannot read the booster's objective: " + e.what());
     }
   }
-  bst_ulong nfeat = 0;
-  if (auto err = xgb_check(XGBoosterGetNumFeature(h->h_, &nfeat), where,
-                           "XGBoosterGetNumFeature"))
-    return err;
+  auto nfeat = b->num_features();
+  if (!nfeat) return at(where, nfeat.error());
   auto spec_width = prep.features().size();
-  if (nfeat != spec_width)
-    return invalid(where + ": the booster takes " + std::to_string(nfeat) +
+  if (*nfeat != spec_width)
+    return invalid(where + ": the booster takes " + std::to_string(*nfeat) +
                    " features, but the spec lists " +
                    std::to_string(spec_width));
   auto k = prep.classes().size();
@@ -322,7 +211,7 @@ load_xgboost(model_format f, const std::string& where,
     break;
   }
   auto s = std::make_unique<xgb_servable>(f, where, std::move(prep),
-                                          opts.allow_nan, std::move(h));
+                                          opts.allow_nan, std::move(*b));
   std::vector<float> zeros(probe_rows * spec_width, 0.0f);
   size_t groups = 0;
   auto probe = s->raw(zeros.data(), probe_rows, groups);

@@ -6,6 +6,7 @@
 
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
+#include "runtime/time.hpp"
 #include "schemas/serving.capnp.h"
 
 namespace troupe::serving {
@@ -15,12 +16,6 @@ namespace {
 constexpr size_t max_queued = 100'000;
 constexpr auto write_every = std::chrono::milliseconds{50};
 constexpr size_t write_rows = 512;
-
-int64_t wall_micros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::vector<double> latency_buckets() {
   // 50 us .. ~3.3 s
@@ -136,28 +131,19 @@ void prediction_sink::submit(const std::string& deployment,
     std::lock_guard<std::mutex> guard{mtx_};
     if (queue_.size() >= max_queued) {
       static auto lg = log::get("serving");
-      if (submitted_ % 10000 == 0)
-        lg->warn("prediction log: writer behind, dropping records");
-      ++submitted_;
-      ++written_;
+      if (dropped_++ % 10000 == 0)
+        lg->warn("prediction log {}: writer behind, {} requests dropped so "
+                 "far",
+                 path_, dropped_);
       return;
     }
     queue_.push_back(
-        item{deployment, request, response, latency_us, wall_micros(), hash});
-    ++submitted_;
+        item{deployment, request, response, latency_us, now_micros(), hash});
   }
   cv_.notify_one();
 }
 
-void prediction_sink::flush() {
-  std::unique_lock<std::mutex> lock{mtx_};
-  auto target = submitted_;
-  cv_.notify_all();
-  flushed_.wait(lock, [&] { return written_ >= target || stop_; });
-}
-
 void prediction_sink::run() {
-  auto lg = log::get("serving");
   std::unique_lock<std::mutex> lock{mtx_};
   for (;;) {
     cv_.wait_for(lock, write_every,
@@ -169,11 +155,8 @@ void prediction_sink::run() {
     auto items = std::move(queue_);
     queue_.clear();
     lock.unlock();
-    auto n = items.size();
     write(items);
     lock.lock();
-    written_ += n;
-    flushed_.notify_all();
   }
 }
 

@@ -69,9 +69,6 @@ public:
   void submit(const std::string& deployment, const envelope& request,
               const envelope& response, int64_t latency_us, bool hash);
 
-  /// Writes everything queued now; returns once it is stored.
-  void flush();
-
   const std::string& path() const { return path_; }
 
 private:
@@ -92,10 +89,8 @@ private:
   std::string path_;
   std::mutex mtx_;
   std::condition_variable cv_;
-  std::condition_variable flushed_;
   std::deque<item> queue_;
-  uint64_t submitted_ = 0;
-  uint64_t written_ = 0;
+  uint64_t dropped_ = 0;
   bool stop_ = false;
   std::thread thread_;
 };

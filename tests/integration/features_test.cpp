@@ -290,7 +290,7 @@ TEST_CASE("a kill -9 during an ingest leaves no partial batch, and "
                       static_cast<float>(seq % 1000 + width - 1));
               seen[seq] = true;
             },
-            features::now_micros());
+            troupe::now_micros());
         REQUIRE(next);
         after = *next;
       } while (!after.empty());

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -262,6 +263,87 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
         return low->rows() >= 2 * uncertain;
       },
       10s));
+  serve.signal(SIGINT);
+  CHECK(serve.wait(30s) == 0);
+}
+
+TEST_CASE("a prediction by entity ids looks the features up in the feature "
+          "store under the names troupe features join gives them",
+          "[integration][serving]") {
+  test::temp_dir dir;
+  // 300 entities with two float fields and a vector of 2; the label leans
+  // on a - b + v_0
+  {
+    std::ofstream ents{dir / "ents.csv"}, train{dir / "train.csv"},
+        ids{dir / "ids.csv"};
+    ents << "id,ts,a,b,v\n";
+    train << "g.a,g.b,g.v_0,g.v_1,label\n";
+    ids << "id\n";
+    uint64_t x = 7;
+    auto next = [&x] {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      return static_cast<double>(x >> 11) / 9007199254740992.0;
+    };
+    for (int i = 0; i < 300; ++i) {
+      // values exact in float32, as the store keeps them
+      auto a = std::round(next() * 1024) / 1024;
+      auto b = std::round(next() * 1024) / 1024;
+      auto c = std::round(next() * 1024) / 1024;
+      auto d = std::round(next() * 1024) / 1024;
+      auto label = a - b + c + 0.3 * (next() - 0.5) > 0.5 ? "yes" : "no";
+      ents << "e" << i << ",2024-01-01," << a << "," << b << "," << c << ";"
+           << d << "\n";
+      train << a << "," << b << "," << c << "," << d << "," << label << "\n";
+      ids << "e" << i << "\n";
+    }
+  }
+  auto am =
+      test::run(cmd({"automl", "--data", dir / "train.csv", "--target", "label",
+                     "--trials", "2", "--max-rounds", "8", "--min-rounds", "4",
+                     "--slots", "1", "--out", dir / "runs", "--quiet"}),
+                120s);
+  INFO(am.out << am.err);
+  REQUIRE(am.code == 0);
+  std::string model;
+  for (auto& e : fs::recursive_directory_iterator(dir / "runs"))
+    if (e.path().filename() == "model.json")
+      model = e.path().parent_path().string();
+  REQUIRE(!model.empty());
+
+  auto port = test::free_port();
+  auto endpoint = "127.0.0.1:" + std::to_string(port);
+  test::process serve{cmd({"serve", "--model", model, "--name", "gm",
+                           "--features", "g", "--port", std::to_string(port),
+                           "--metrics-port", "0", "--data-dir", dir / "node"}),
+                      dir / "serve.log"};
+  REQUIRE(test::eventually(
+      [&] { return serve.log().find("deployment gm on") != std::string::npos; },
+      60s));
+  INFO(serve.log());
+  auto create = test::run(
+      cmd({"features", "create", "--cluster", endpoint, "--group", "g",
+           "--field", "a:float64", "--field", "b:float64", "--vector", "v:2"}),
+      30s);
+  INFO(create.out << create.err);
+  REQUIRE(create.code == 0);
+  auto ingest = test::run(cmd({"features", "ingest", "--cluster", endpoint,
+                               "--group", "g", "--file", dir / "ents.csv",
+                               "--entity", "id", "--time", "ts", "--quiet"}),
+                          60s);
+  INFO(ingest.out << ingest.err);
+  REQUIRE(ingest.code == 0);
+
+  auto local = test::run(cmd({"predict", "--model", model, "--data",
+                              dir / "train.csv", "--out", dir / "local.csv"}),
+                         60s);
+  REQUIRE(local.code == 0);
+  auto remote = test::run(cmd({"predict", "--endpoint", endpoint, "--data",
+                               dir / "ids.csv", "--entity", "id", "--out",
+                               dir / "remote.csv", "--batch-rows", "64"}),
+                          60s);
+  INFO(remote.err);
+  REQUIRE(remote.code == 0);
+  CHECK(slurp(dir / "remote.csv") == slurp(dir / "local.csv"));
   serve.signal(SIGINT);
   CHECK(serve.wait(30s) == 0);
 }
