@@ -56,6 +56,32 @@ struct replica_slot {
   uint64_t served = 0;
 };
 
+/// Rows outstanding (arrived, not answered), and their average over time
+/// since the last reading: what the autoscaler reads, since a count taken
+/// at each tick misses the requests that come and go between ticks.
+struct load_meter {
+  double rows = 0;
+  double area = 0; ///< row-seconds since `window`
+  steady::time_point since = steady::now();
+  steady::time_point window = since;
+
+  void change(double delta, steady::time_point now) {
+    area += rows * std::chrono::duration<double>(now - since).count();
+    since = now;
+    rows += delta;
+  }
+
+  /// The average since the last call.
+  double average(steady::time_point now) {
+    change(0, now);
+    auto span = std::chrono::duration<double>(now - window).count();
+    auto avg = span > 0 ? area / span : rows;
+    area = 0;
+    window = now;
+    return avg;
+  }
+};
+
 /// A request between its arrival and its answer.
 struct outstanding {
   caf::typed_response_promise<envelope> rp;
@@ -80,6 +106,7 @@ struct router_state {
   std::map<uint32_t, bool> fetching;
   std::vector<replica_slot> replicas;
   std::map<uint64_t, outstanding> pending;
+  load_meter load;
   std::deque<uint64_t> parked;
   uint64_t next_request = 1;
   uint32_t next_replica = 1;
@@ -169,13 +196,10 @@ void send_to(router* self, const state_ptr& st, uint64_t id);
 
 /// Updates the replica and queue gauges.
 void publish_gauges(const state_ptr& st) {
-  uint64_t load = 0;
-  for (auto& [id, o] : st->pending)
-    load += o.rows;
   uint32_t current = 0;
   for (auto& r : st->replicas)
     if (r.phase != replica_phase::draining) ++current;
-  st->metrics.gauges(static_cast<double>(current), static_cast<double>(load));
+  st->metrics.gauges(static_cast<double>(current), st->load.rows);
 }
 
 /// Fails request `id` with `err` (counted), unless it was answered.
@@ -185,6 +209,7 @@ void fail(const state_ptr& st, uint64_t id, caf::error err) {
   ++st->errors;
   st->metrics.errors(i->second.version);
   i->second.rp.deliver(std::move(err));
+  st->load.change(-static_cast<double>(i->second.rows), steady::now());
   st->pending.erase(i);
 }
 
@@ -285,6 +310,7 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
                                   static_cast<int64_t>(us),
                                   st->spec.log_inputs == "hash");
             p.rp.deliver(answer);
+            st->load.change(-static_cast<double>(p.rows), steady::now());
             st->pending.erase(i);
             unpark(self, st);
           },
@@ -480,13 +506,9 @@ void tick(router* self, const state_ptr& st) {
       keep.push_back(id);
   }
   st->parked = std::move(keep);
-  uint64_t load = 0;
-  for (auto& [id, o] : st->pending)
-    load += o.rows;
-  st->desired = static_cast<uint32_t>(
-      st->scaler->observe(now, static_cast<double>(load),
-                          percentile(st->latencies_us, 0.99) / 1000.0,
-                          std::max<uint32_t>(st->desired, 1)));
+  st->desired = static_cast<uint32_t>(st->scaler->observe(
+      now, st->load.average(now), percentile(st->latencies_us, 0.99) / 1000.0,
+      std::max<uint32_t>(st->desired, 1)));
   reconcile(self, st);
   self->delayed_send(self, tick_every, tick_atom::value);
 }
@@ -600,6 +622,7 @@ caf::behavior router_actor(router* self, router_config cfg) {
         o.version = version;
         o.rows = rows;
         o.arrived = steady::now();
+        st->load.change(static_cast<double>(rows), o.arrived);
         auto rp = o.rp;
         send_to(self, st, id);
         return rp;
