@@ -25,8 +25,20 @@ void put_error(char* err, size_t err_size, const std::string& msg) {
   err[n] = '\0';
 }
 
-std::string what(const c10::Error& e) {
-  return e.what_without_backtrace();
+/// Runs `f`, turning any exception into a message in `err` and `failed`:
+/// nothing throws across the C boundary.
+template <class R, class F>
+R guarded(char* err, size_t err_size, R failed, F&& f) {
+  try {
+    return f();
+  } catch (const c10::Error& e) {
+    put_error(err, err_size, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    put_error(err, err_size, e.what());
+  } catch (...) {
+    put_error(err, err_size, "unknown exception");
+  }
+  return failed;
 }
 
 /// A loaded module and the intra-op threads a forward() call may use.
@@ -55,20 +67,13 @@ __attribute__((visibility("default"))) int troupe_torch_abi_version(void) {
 
 __attribute__((visibility("default"))) void*
 troupe_torch_load(const char* path, int threads, char* err, size_t err_size) {
-  try {
+  return guarded(err, err_size, static_cast<void*>(nullptr), [&]() -> void* {
     auto m = std::make_unique<model>();
     m->module = torch::jit::load(path);
     m->module.eval();
     m->threads = std::max(threads, 1);
     return m.release();
-  } catch (const c10::Error& e) {
-    put_error(err, err_size, what(e));
-  } catch (const std::exception& e) {
-    put_error(err, err_size, e.what());
-  } catch (...) {
-    put_error(err, err_size, "unknown exception");
-  }
-  return nullptr;
+  });
 }
 
 __attribute__((visibility("default"))) void troupe_torch_free(void* handle) {
@@ -79,7 +84,7 @@ __attribute__((visibility("default"))) int
 troupe_torch_forward(void* handle, const float* x, size_t rows, size_t cols,
                      float* out, size_t out_size, int64_t* shape, size_t* ndim,
                      char* err, size_t err_size) {
-  try {
+  return guarded(err, err_size, -1, [&]() -> int {
     auto* m = static_cast<struct model*>(handle);
     use_threads(m->threads);
     c10::InferenceMode guard;
@@ -110,21 +115,14 @@ troupe_torch_forward(void* handle, const float* x, size_t rows, size_t cols,
     if (n <= out_size && n > 0)
       std::memcpy(out, y.data_ptr<float>(), n * sizeof(float));
     return 0;
-  } catch (const c10::Error& e) {
-    put_error(err, err_size, what(e));
-  } catch (const std::exception& e) {
-    put_error(err, err_size, e.what());
-  } catch (...) {
-    put_error(err, err_size, "unknown exception");
-  }
-  return -1;
+  });
 }
 
 __attribute__((visibility("default"))) int
 troupe_torch_write_linear(const char* path, const float* w, size_t outputs,
                           size_t inputs, const float* b, const char* activation,
                           int squeeze, char* err, size_t err_size) {
-  try {
+  return guarded(err, err_size, -1, [&]() -> int {
     std::string act = activation ? activation : "";
     if (act != "" && act != "sigmoid" && act != "softmax") {
       put_error(err, err_size, "unknown activation '" + act + "'");
@@ -144,14 +142,7 @@ troupe_torch_write_linear(const char* path, const float* w, size_t outputs,
     m.define("def forward(self, x):\n" + body + "    return y\n");
     m.save(path);
     return 0;
-  } catch (const c10::Error& e) {
-    put_error(err, err_size, what(e));
-  } catch (const std::exception& e) {
-    put_error(err, err_size, e.what());
-  } catch (...) {
-    put_error(err, err_size, "unknown exception");
-  }
-  return -1;
+  });
 }
 
 } // extern "C"
