@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "runtime/errors.hpp"
 
@@ -43,6 +45,45 @@ caf::error write_synced(const std::filesystem::path& path, const void* data,
 caf::error write_synced(const std::filesystem::path& path,
                         const std::string& text) {
   return write_synced(path, text.data(), text.size());
+}
+
+atomic_file::atomic_file(std::filesystem::path target)
+    : target_(std::move(target)) {
+  std::error_code ec;
+  auto st = std::filesystem::status(target_, ec);
+  if (!ec && std::filesystem::exists(st) &&
+      !std::filesystem::is_regular_file(st)) {
+    out_.open(target_, std::ios::binary);
+    return;
+  }
+  temp_ = target_;
+  temp_ += ".tmp-" + std::to_string(::getpid());
+  out_.open(temp_, std::ios::binary | std::ios::trunc);
+}
+
+atomic_file::~atomic_file() {
+  if (done_ || temp_.empty()) return;
+  out_.close();
+  std::error_code ec;
+  std::filesystem::remove(temp_, ec);
+}
+
+caf::error atomic_file::commit() {
+  done_ = true;
+  auto written = static_cast<bool>(out_.is_open() && out_.flush());
+  out_.close();
+  std::error_code ec;
+  if (!written || !out_) {
+    if (!temp_.empty()) std::filesystem::remove(temp_, ec);
+    return io_error("write", target_);
+  }
+  if (temp_.empty()) return caf::none;
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+    auto err = io_error("replace", target_);
+    std::filesystem::remove(temp_, ec);
+    return err;
+  }
+  return caf::none;
 }
 
 caf::error sync_dir(const std::filesystem::path& dir) {

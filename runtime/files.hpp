@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <caf/error.hpp>
@@ -28,5 +29,32 @@ caf::error write_synced(const std::filesystem::path& path,
 /// Syncs a directory's entries (e.g. a rename into it) to disk; an empty
 /// path is the current directory.
 caf::error sync_dir(const std::filesystem::path& dir);
+
+/// An output file written whole or not at all: the content goes to a
+/// temporary file beside `target` that commit() renames over it, so readers
+/// never see half of it and a failure leaves the old file. When `target`
+/// exists and is not a regular file (/dev/null, a FIFO, a terminal) it is
+/// written in place: renaming over a device would replace the device.
+class atomic_file {
+public:
+  explicit atomic_file(std::filesystem::path target);
+  ~atomic_file();
+
+  atomic_file(const atomic_file&) = delete;
+  atomic_file& operator=(const atomic_file&) = delete;
+
+  /// Where to write; check it (or commit's result) for failures.
+  std::ofstream& stream() { return out_; }
+
+  /// Closes the stream and puts the content in place; an error names the
+  /// target. Without a commit the temporary file is removed.
+  caf::error commit();
+
+private:
+  std::filesystem::path target_;
+  std::filesystem::path temp_; ///< empty when writing in place
+  std::ofstream out_;
+  bool done_ = false;
+};
 
 } // namespace troupe

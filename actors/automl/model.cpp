@@ -425,22 +425,9 @@ int run_predict(const predict_options& opts, std::ostream& out,
     if (!out) return fail("cannot write the predictions to stdout");
     return 0;
   }
-  auto dst = fs::path{opts.out_path};
-  auto tmp = temp_beside(dst);
-  std::ofstream file{tmp, std::ios::binary | std::ios::trunc};
-  if (!file) return fail(describe(io_error("write", dst)));
-  write_predictions(file, *p);
-  file.close();
-  std::error_code ec;
-  if (!file) {
-    fs::remove(tmp, ec);
-    return fail(describe(io_error("write", dst)));
-  }
-  if (::rename(tmp.c_str(), dst.c_str()) != 0) {
-    auto e = io_error("write", dst);
-    fs::remove(tmp, ec);
-    return fail(describe(e));
-  }
+  atomic_file file{opts.out_path};
+  write_predictions(file.stream(), *p);
+  if (auto err = file.commit()) return fail(describe(err));
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "actors/automl/metrics.hpp"
 #include "actors/automl/model.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 
 namespace troupe::automl {
 
@@ -129,20 +130,9 @@ caf::error write_json_file(const std::string& path, const nlohmann::json& j) {
   if (ec)
     return make_error(errc::io_failure, "cannot create '" + parent.string() +
                                             "': " + ec.message());
-  auto tmp = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out{tmp, std::ios::trunc};
-    if (!out) return make_error(errc::io_failure, "cannot write '" + tmp + "'");
-    out << j.dump(2) << '\n';
-    if (!out.flush())
-      return make_error(errc::io_failure, "cannot write '" + tmp + "'");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return make_error(errc::io_failure,
-                      "cannot rename '" + tmp + "' to '" + path + "'");
-  }
-  return caf::none;
+  atomic_file out{path};
+  out.stream() << j.dump(2) << '\n';
+  return out.commit();
 }
 
 } // namespace troupe::automl

@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/bridge.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 #include "runtime/shell.hpp"
 
 namespace troupe::features {
@@ -309,10 +311,9 @@ int run(cli_options& o, const kind_registrar& kinds) {
         std::printf("%zu anomalies, %u blocking\n", anomalies.size(),
                     rep.getBlocking());
       if (!o.schema_out.empty()) {
-        std::ofstream out{o.schema_out + ".tmp"};
-        out << rep.getSchema().cStr() << "\n";
-        out.close();
-        std::rename((o.schema_out + ".tmp").c_str(), o.schema_out.c_str());
+        atomic_file out{o.schema_out};
+        out.stream() << rep.getSchema().cStr() << "\n";
+        if (auto err = out.commit()) throw rpc_failure(describe(err));
       }
       return rep.getBlocking();
     });

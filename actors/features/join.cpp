@@ -13,6 +13,7 @@
 #include "actors/features/csv_stream.hpp"
 #include "actors/features/ingest.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 
 namespace troupe::features {
 
@@ -86,9 +87,9 @@ caf::expected<join_result> join(store_connection& c, const join_options& opts) {
                       opts.labels + ": no column '" +
                           (ecol < 0 ? opts.entity_column : opts.time_column) +
                           "'");
-  auto tmp = opts.out + ".partial";
-  std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
-  if (!out) return make_error(errc::io_failure, "cannot write '" + tmp + "'");
+  atomic_file file{opts.out};
+  auto& out = file.stream();
+  if (!out) return io_error("write", opts.out);
   std::string line_text;
   for (size_t i = 0; i < in->header().size(); ++i) {
     if (i) line_text.push_back(',');
@@ -210,19 +211,10 @@ caf::expected<join_result> join(store_connection& c, const join_options& opts) {
   if (!failure) failure = send();
   while (!flying.empty())
     if (auto err = write_oldest(); err && !failure) failure = err;
-  out.close();
   res.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
   prog.update(res.rows, in->bytes_read(), in->size(), true);
-  if (failure) {
-    std::remove(tmp.c_str());
-    return failure;
-  }
-  if (!out) return make_error(errc::io_failure, "cannot write '" + tmp + "'");
-  std::error_code ec;
-  std::filesystem::rename(tmp, opts.out, ec);
-  if (ec)
-    return make_error(errc::io_failure, "cannot rename '" + tmp + "' to '" +
-                                            opts.out + "': " + ec.message());
+  if (failure) return failure; // the temporary file goes with `file`
+  if (auto err = file.commit()) return err;
   return res;
 }
 

@@ -23,6 +23,7 @@
 #include "actors/serving/service.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 #include "runtime/time.hpp"
 #include "schemas/serving.capnp.h"
 
@@ -712,12 +713,11 @@ int run(cli_options& opts, const kind_registrar& kinds, node_options node) {
     if (opts.out.empty()) {
       n = (*log)->export_low_confidence(opts.low_confidence, std::cout, f);
     } else {
-      auto tmp = opts.out + ".tmp";
-      std::ofstream out{tmp};
-      n = (*log)->export_low_confidence(opts.low_confidence, out, f);
-      out.close();
-      if (n && out) fs::rename(tmp, opts.out, ec);
-      if (!n || !out || ec) fs::remove(tmp, ec);
+      atomic_file out{opts.out};
+      n = (*log)->export_low_confidence(opts.low_confidence, out.stream(), f);
+      if (n)
+        if (auto err = out.commit())
+          return fail("predictions export", describe(err));
     }
     if (!n) return fail("predictions export", describe(n.error()));
     std::fprintf(stderr, "troupe predictions export: %zu rows below %g\n", *n,
@@ -825,15 +825,9 @@ int run_remote_predict(const cli_options& opts) {
   if (opts.out.empty()) {
     automl::write_predictions(std::cout, out);
   } else {
-    auto tmp = opts.out + ".tmp";
-    {
-      std::ofstream f{tmp};
-      automl::write_predictions(f, out);
-      if (!f) return fail(cmd, "cannot write " + tmp);
-    }
-    std::error_code ec;
-    fs::rename(tmp, opts.out, ec);
-    if (ec) return fail(cmd, "cannot write " + opts.out + ": " + ec.message());
+    atomic_file file{opts.out};
+    automl::write_predictions(file.stream(), out);
+    if (auto err = file.commit()) return fail(cmd, describe(err));
   }
   return 0;
 }
