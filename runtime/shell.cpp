@@ -207,6 +207,20 @@ public:
     return shell_detail::feature_get(*client_, group, entity, as_of);
   }
 
+  caf::expected<envelope> deployments() override {
+    return shell_detail::serving_deployments(*client_);
+  }
+
+  caf::expected<envelope> deployment(const std::string& name) override {
+    return shell_detail::serving_deployment(*client_, name);
+  }
+
+  caf::expected<envelope> scale(const std::string& name, uint32_t min_replicas,
+                                uint32_t max_replicas) override {
+    return shell_detail::serving_scale(*client_, name, min_replicas,
+                                       max_replicas);
+  }
+
 private:
   std::unique_ptr<cluster_client> client_;
 };
@@ -285,6 +299,9 @@ shell::outcome shell::execute(const std::string& command) {
       {"groups", &shell::cmd_groups},
       {"group", &shell::cmd_group},
       {"get", &shell::cmd_get},
+      {"deployments", &shell::cmd_deployments},
+      {"deployment", &shell::cmd_deployment},
+      {"scale", &shell::cmd_scale},
   };
   auto text = trim(command);
   if (text.empty() || text[0] == '#') return outcome::ok;
@@ -315,6 +332,13 @@ shell::outcome shell::usage(const std::string& name) {
     }
   }
   return outcome::failed;
+}
+
+shell::outcome shell::usage(const std::string& name,
+                            const std::string& problem) {
+  out_.flush();
+  err_ << "error: " << problem << '\n';
+  return usage(name);
 }
 
 shell::outcome shell::fail(const caf::error& err) {
@@ -669,8 +693,9 @@ std::vector<std::string> shell::completions(const std::string& before,
       words.back().find('=') == std::string::npos)
     return {}; // completing an option's value
   static const std::vector<std::string> no_args{
-      "help", "nodes",    "actors", "kinds",      "watch",   "ping",
-      "quit", "shutdown", "exit",   "wait-nodes", "studies", "groups"};
+      "help",    "nodes",  "actors",     "kinds", "watch",
+      "ping",    "quit",   "shutdown",   "exit",  "wait-nodes",
+      "studies", "groups", "deployments"};
   if (std::find(no_args.begin(), no_args.end(), cmd) != no_args.end())
     return {};
   if (cmd == "study" || cmd == "stop-study") {
@@ -682,6 +707,11 @@ std::vector<std::string> shell::completions(const std::string& before,
     if (!positional.empty()) return {};
     refresh_groups();
     return complete(word, group_names_);
+  }
+  if (cmd == "deployment" || cmd == "scale") {
+    if (!positional.empty()) return {};
+    refresh_deployments();
+    return complete(word, deployment_names_);
   }
   refresh_names();
   auto both = cache_.actors;

@@ -7,6 +7,7 @@
 //   command_table                                       names and usages
 //   format_studies / format_study / format_study_line   AutoML replies as text
 //   format_feature_groups / _group / _row               feature store replies
+//   format_deployments / _deployment / _deployment_line model serving replies
 //   shell          runs command lines against a shell_backend and writes to
 //                  the streams of a shell_env (fakes in tests)
 //   run_shell      connects a cluster_client, picks -c, stdin or readline
@@ -18,6 +19,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -130,6 +132,38 @@ feature_group_names(const envelope& list);
 /// of microseconds since the epoch. Returns microseconds since the epoch.
 caf::expected<int64_t> parse_as_of(const std::string& text);
 
+// -- model serving ------------------------------------------------------------
+// The shell reaches the head's "serving" RPC service (a Predictor,
+// schemas/serving.capnp) through the gateway's `service`.
+
+/// Renders a DeploymentList as the `deployments` table: NAME MODEL VERSIONS
+/// ("1=90,2=10", the traffic split) REPLICAS ("ready/desired (min..max)")
+/// REQUESTS ERRORS SHED RETRIES QUEUED P50 P99, one row per deployment, then
+/// "N deployments". An error if `list` holds no DeploymentList.
+caf::expected<std::string> format_deployments(const envelope& list);
+
+/// Renders a DeploymentStatus as `deployment NAME` prints it: the spec
+/// (replicas as "MIN:MAX (want D, R ready)"), traffic split, stable and
+/// previous version, counters and latencies as aligned "key  value" lines, then
+/// the replicas (REPLICA NODE VERSION STATE IN-FLIGHT SERVED).
+caf::expected<std::string> format_deployment(const envelope& status);
+
+/// Renders a DeploymentStatus as one line, as `scale` prints it: "NAME:
+/// model M, replicas MIN..MAX, R/D ready, traffic 1=100, N requests".
+caf::expected<std::string> format_deployment_line(const envelope& status);
+
+/// The deployment names of a DeploymentList, in its order.
+caf::expected<std::vector<std::string>> deployment_names(const envelope& list);
+
+/// Parses the replicas of `scale`: "N" (exactly N) or "MIN:MAX", with
+/// 1 <= MIN <= MAX <= 1024. Errors name the part that is wrong.
+caf::expected<std::pair<uint32_t, uint32_t>>
+parse_replica_range(const std::string& text);
+
+/// A latency or delay in microseconds as "850us", "1.23ms", "3s"; "-" for 0,
+/// negative or NaN (no samples).
+std::string duration_text(double micros);
+
 // -- the shell ----------------------------------------------------------------
 
 /// What the shell needs from the cluster: a connected cluster_client in
@@ -169,6 +203,14 @@ public:
   virtual caf::expected<envelope> feature_get(const std::string& group,
                                               const std::string& entity,
                                               std::optional<int64_t> as_of);
+
+  /// The serving service's answers as envelopes: a DeploymentList, and a
+  /// DeploymentStatus for `deployment` and `scale` (which sets the replica
+  /// range). The defaults answer that the backend has no model serving.
+  virtual caf::expected<envelope> deployments();
+  virtual caf::expected<envelope> deployment(const std::string& name);
+  virtual caf::expected<envelope>
+  scale(const std::string& name, uint32_t min_replicas, uint32_t max_replicas);
 };
 
 /// Adapts a connected client.
@@ -216,7 +258,8 @@ public:
   /// Completions of `word` where `before` is the line up to it: command
   /// names for the first word, otherwise actor and node names (kinds for
   /// spawn's KIND, study ids for study and stop-study, feature group names
-  /// for group and get, options after "--").
+  /// for group and get, deployment names for deployment and scale, options
+  /// after "--").
   /// Names are cached for about 1 s.
   std::vector<std::string> completions(const std::string& before,
                                        const std::string& word);
@@ -242,10 +285,15 @@ private:
   outcome cmd_groups(const args& a);
   outcome cmd_group(const args& a);
   outcome cmd_get(const args& a);
+  outcome cmd_deployments(const args& a);
+  outcome cmd_deployment(const args& a);
+  outcome cmd_scale(const args& a);
   outcome cmd_quit(const args& a);
 
   /// Prints `usage: ...` of `name` to err and returns failed.
   outcome usage(const std::string& name);
+  /// Prints `error: <problem>`, then the usage of `name`; returns failed.
+  outcome usage(const std::string& name, const std::string& problem);
   /// Prints `error: <describe(err)>` and returns failed.
   outcome fail(const caf::error& err);
   /// Prints `error: <text>` and returns failed.
@@ -260,6 +308,9 @@ private:
   void refresh_studies();
   /// Refreshes group_names_ for completion (at most about once a second).
   void refresh_groups();
+  /// Refreshes deployment_names_ for completion (at most about once a
+  /// second).
+  void refresh_deployments();
 
   shell_backend& backend_;
   shell_env env_;
@@ -285,6 +336,11 @@ private:
   std::vector<std::string> group_names_;
   std::chrono::steady_clock::time_point groups_fetched_;
   bool groups_valid_ = false;
+
+  /// Deployment names of the last `deployments` listing (or refresh).
+  std::vector<std::string> deployment_names_;
+  std::chrono::steady_clock::time_point deployments_fetched_;
+  bool deployments_valid_ = false;
 };
 
 } // namespace troupe

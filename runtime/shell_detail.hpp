@@ -1,7 +1,7 @@
 #pragma once
 
 // Small text helpers shared by the shell's translation units, and the
-// feature store's calls over a client.
+// feature store's and the serving service's calls over a client.
 
 #include <cstdint>
 #include <optional>
@@ -46,5 +46,19 @@ caf::expected<envelope> feature_get(cluster_client& client,
                                     const std::string& group,
                                     const std::string& entity,
                                     std::optional<int64_t> as_of);
+
+// The production backend's deployments/deployment/scale
+// (shell_serving.cpp): each gets the "serving" service from `client` and
+// makes one Predictor call; errors carry the server's message.
+
+caf::expected<envelope> serving_deployments(cluster_client& client);
+
+caf::expected<envelope> serving_deployment(cluster_client& client,
+                                           const std::string& name);
+
+caf::expected<envelope> serving_scale(cluster_client& client,
+                                      const std::string& name,
+                                      uint32_t min_replicas,
+                                      uint32_t max_replicas);
 
 } // namespace troupe::shell_detail

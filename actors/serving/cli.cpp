@@ -244,13 +244,13 @@ void print_status(schema::DeploymentStatus::Reader s) {
     std::printf(" v%u=%u", t.getVersion(), t.getWeight());
   std::printf("  (stable v%u)\n", s.getStableVersion());
   std::printf("  requests %llu, rows %llu, errors %llu, shed %llu, retries "
-              "%llu, p50 %.0f us, p99 %.0f us\n",
+              "%llu, queued %u rows, p50 %.0f us, p99 %.0f us\n",
               static_cast<unsigned long long>(s.getRequests()),
               static_cast<unsigned long long>(s.getRows()),
               static_cast<unsigned long long>(s.getErrors()),
               static_cast<unsigned long long>(s.getShed()),
-              static_cast<unsigned long long>(s.getRetries()), s.getP50Us(),
-              s.getP99Us());
+              static_cast<unsigned long long>(s.getRetries()),
+              s.getQueuedRows(), s.getP50Us(), s.getP99Us());
   for (auto r : s.getReplicas())
     std::printf("  %-28s v%-3u %-9s on %-16s in flight %u, served %llu\n",
                 r.getName().cStr(), r.getVersion(), r.getState().cStr(),

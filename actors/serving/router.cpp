@@ -32,6 +32,9 @@ constexpr auto request_timeout = std::chrono::seconds{30};
 constexpr auto tick_every = std::chrono::milliseconds{250};
 constexpr uint32_t max_attempts = 3;
 constexpr size_t latency_window = 4096;
+/// How long a version waits before starting another replica after a start
+/// failed (no free slot, a node lost while spawning).
+constexpr auto start_backoff = std::chrono::seconds{1};
 
 enum class replica_phase { starting, ready, draining };
 
@@ -104,6 +107,9 @@ struct router_state {
   uint32_t stable = 0;
   std::map<uint32_t, envelope> models; ///< version -> ModelVersion (content)
   std::map<uint32_t, bool> fetching;
+  /// version -> no new replica is started before this time (after a start
+  /// failed, e.g. no node had a free slot)
+  std::map<uint32_t, steady::time_point> start_after;
   std::vector<replica_slot> replicas;
   std::map<uint64_t, outstanding> pending;
   load_meter load;
@@ -227,8 +233,10 @@ replica_slot* find_replica(const state_ptr& st, const std::string& name) {
   return nullptr;
 }
 
-/// Removes a replica; its requests go to another one.
-void lose_replica(router* self, const state_ptr& st, const std::string& name,
+/// Removes a replica; its requests go to another one. `name` is a copy: a
+/// caller passing a replica's own name would see it change as the replica
+/// is erased from the vector.
+void lose_replica(router* self, const state_ptr& st, std::string name,
                   const std::string& why) {
   auto it = std::find_if(st->replicas.begin(), st->replicas.end(),
                          [&](auto& r) { return r.name == name; });
@@ -337,6 +345,9 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
 
 /// Starts one replica of `version` through the directory.
 void start_replica(router* self, const state_ptr& st, uint32_t version) {
+  if (auto b = st->start_after.find(version);
+      b != st->start_after.end() && steady::now() < b->second)
+    return;
   auto m = st->models.find(version);
   if (m == st->models.end()) {
     if (st->fetching[version]) return;
@@ -367,8 +378,11 @@ void start_replica(router* self, const state_ptr& st, uint32_t version) {
     auto it = std::find_if(st->replicas.begin(), st->replicas.end(),
                            [&](auto& r) { return r.name == name; });
     if (it == st->replicas.end()) return;
-    st->log->warn("deployment {}: replica {} did not start: {}", st->spec.name,
-                  name, why);
+    st->log->warn("deployment {}: replica {} did not start: {}; next try in "
+                  "{} ms",
+                  st->spec.name, name, why,
+                  std::chrono::milliseconds{start_backoff}.count());
+    st->start_after[version] = steady::now() + start_backoff;
     if (it->handle)
       self->request(st->cfg.directory, request_timeout, stop_atom::value, name)
           .then([](caf::unit_t) {}, [](caf::error&) {});
@@ -480,10 +494,18 @@ void reconcile(router* self, const state_ptr& st) {
         if (auto* r = find_replica(st, name)) retire_replica(self, st, *r);
     }
   }
-  // versions that lost their traffic
+  // Versions that lost their traffic keep their replicas until every
+  // version that has traffic has a ready one: a promotion or a rollback
+  // never leaves the deployment without a replica to answer.
+  bool live_ready = std::all_of(want.begin(), want.end(), [&](auto& vn) {
+    return std::any_of(st->replicas.begin(), st->replicas.end(), [&](auto& r) {
+      return r.version == vn.first && r.phase == replica_phase::ready;
+    });
+  });
   std::vector<std::string> old;
   for (auto& r : st->replicas)
-    if (!want.count(r.version) && r.phase != replica_phase::draining)
+    if (!want.count(r.version) && r.phase != replica_phase::draining &&
+        (live_ready || r.phase != replica_phase::ready))
       old.push_back(r.name);
   for (auto& name : old)
     if (auto* r = find_replica(st, name)) retire_replica(self, st, *r);

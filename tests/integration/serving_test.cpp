@@ -23,18 +23,15 @@
 #include "actors/automl/csv.hpp"
 #include "runtime/client.hpp"
 #include "schemas/serving.capnp.h"
+#include "tests/integration/serving_support.hpp"
 #include "tests/support/process.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 namespace test = troupe::test;
+using test::serving::cmd;
 
 namespace {
-
-std::vector<std::string> cmd(std::vector<std::string> args) {
-  args.insert(args.begin(), test::troupe_bin());
-  return args;
-}
 
 std::string slurp(const std::string& path) {
   std::ifstream in{path};
@@ -75,24 +72,6 @@ double series(const std::string& text, const std::string& prefix) {
   return -1;
 }
 
-/// A model of pima saved by troupe automl in `dir`; returns its directory.
-std::string train(const test::temp_dir& dir) {
-  auto r = test::run(cmd({"automl", "--data",
-                          std::string{TROUPE_SOURCE_DIR} +
-                              "/../shared/datasets/pima_diabetes.csv",
-                          "--target", "diabetes", "--trials", "2",
-                          "--max-rounds", "8", "--min-rounds", "4", "--slots",
-                          "1", "--out", dir / "runs", "--quiet"}),
-                     120s);
-  INFO(r.out << r.err);
-  REQUIRE(r.code == 0);
-  for (auto& e : fs::recursive_directory_iterator(dir / "runs"))
-    if (e.path().filename() == "model.json")
-      return e.path().parent_path().string();
-  FAIL("automl saved no model");
-  return {};
-}
-
 } // namespace
 
 TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
@@ -101,7 +80,7 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
           "export show the traffic",
           "[integration][serving]") {
   test::temp_dir dir;
-  auto model = train(dir);
+  auto model = test::serving::train_pima(dir.path());
   auto data =
       std::string{TROUPE_SOURCE_DIR} + "/../shared/datasets/pima_diabetes.csv";
   auto port = test::free_port();
@@ -344,6 +323,65 @@ TEST_CASE("a prediction by entity ids looks the features up in the feature "
   INFO(remote.err);
   REQUIRE(remote.code == 0);
   CHECK(slurp(dir / "remote.csv") == slurp(dir / "local.csv"));
+  serve.signal(SIGINT);
+  CHECK(serve.wait(30s) == 0);
+}
+
+TEST_CASE("dynamic batching forms full batches under concurrent load and a "
+          "lone request waits no longer than the queue delay",
+          "[integration][serving]") {
+  test::temp_dir dir;
+  auto model = test::serving::train_pima(dir.path());
+  auto port = test::free_port();
+  auto endpoint = "127.0.0.1:" + std::to_string(port);
+  // full: batches of 8 that may wait 2 s; lone: batches of 8 within 50 ms
+  test::process serve{cmd({"serve", "--model", model, "--name", "full",
+                           "--port", std::to_string(port), "--metrics-port",
+                           "0", "--data-dir", dir / "node", "--max-batch", "8",
+                           "--max-delay-us", "2000000", "--slots", "2"}),
+                      dir / "serve.log"};
+  REQUIRE(test::eventually(
+      [&] {
+        return serve.log().find("deployment full on") != std::string::npos;
+      },
+      60s));
+  INFO(serve.log());
+  auto dep =
+      test::run(cmd({"deploy", "lone", "--model", "full", "--cluster", endpoint,
+                     "--max-batch", "8", "--max-delay-us", "50000"}),
+                30s);
+  INFO(dep.out << dep.err);
+  REQUIRE(dep.code == 0);
+
+  // 8 clients, one request each outstanding: every batch but those formed
+  // while the clients start and stop holds 8 rows (a batch waiting for a
+  // 9th client would wait 2 s per request)
+  {
+    test::serving::load eight{port, "full", 8, "full"};
+    REQUIRE(test::eventually([&] { return eight.done() >= 800; }, 60s));
+    eight.stop();
+    size_t full = 0;
+    for (auto& a : eight.answers()) {
+      INFO(a.sent_id << ": " << a.error);
+      REQUIRE(a.error.empty());
+      CHECK(a.batch_rows >= 1);
+      CHECK(a.batch_rows <= 8);
+      if (a.batch_rows == 8) ++full;
+    }
+    CHECK(full >= eight.answers().size() * 9 / 10);
+  }
+
+  // one client: each request waits the 50 ms for company, then goes alone
+  test::serving::load one{port, "lone", 1, "lone", 10};
+  REQUIRE(test::eventually([&] { return one.done() == 10; }, 60s));
+  one.stop();
+  for (auto& a : one.answers()) {
+    INFO(a.sent_id << ": " << a.error);
+    REQUIRE(a.error.empty());
+    CHECK(a.batch_rows == 1);
+    CHECK(a.latency_ms >= 50);
+    CHECK(a.latency_ms < 1050);
+  }
   serve.signal(SIGINT);
   CHECK(serve.wait(30s) == 0);
 }

@@ -164,6 +164,11 @@ temp_dir::temp_dir() {
 }
 
 temp_dir::~temp_dir() {
+  // TROUPE_KEEP_TEST_DIRS=1 keeps them (logs, data) for a post-mortem.
+  if (auto* keep = std::getenv("TROUPE_KEEP_TEST_DIRS"); keep && *keep) {
+    std::fprintf(stderr, "kept %s\n", path_.c_str());
+    return;
+  }
   std::string cmd = "rm -rf '" + path_ + "'";
   [[maybe_unused]] int r = std::system(cmd.c_str());
 }

@@ -2,15 +2,18 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <capnp/message.h>
 #include <catch2/catch.hpp>
 
 #include "runtime/errors.hpp"
 #include "schemas/automl.capnp.h"
 #include "schemas/common.capnp.h"
+#include "schemas/serving.capnp.h"
 
 using namespace std::chrono_literals;
 using troupe::actor_row;
@@ -151,6 +154,64 @@ public:
     if (failure) return failure;
     *clock += 250us;
     return {};
+  }
+
+  /// Model serving: the DeploymentList that deployments() answers (none:
+  /// the default answer, no model serving), and the last scale's arguments.
+  std::optional<troupe::envelope> deployment_list;
+  size_t serving_calls = 0;
+  words scaled; ///< name, min, max
+
+  caf::expected<troupe::envelope> deployments() override {
+    ++serving_calls;
+    if (failure) return failure;
+    if (!deployment_list) return shell_backend::deployments();
+    return *deployment_list;
+  }
+
+  caf::expected<troupe::envelope> deployment(const std::string& name) override {
+    ++serving_calls;
+    if (failure) return failure;
+    return find_deployment(name, [](auto) {});
+  }
+
+  caf::expected<troupe::envelope> scale(const std::string& name, uint32_t lo,
+                                        uint32_t hi) override {
+    ++serving_calls;
+    if (failure) return failure;
+    scaled = {name, std::to_string(lo), std::to_string(hi)};
+    return find_deployment(name, [&](auto b) {
+      b.getSpec().setMinReplicas(lo);
+      b.getSpec().setMaxReplicas(hi);
+      b.setDesiredReplicas(lo);
+    });
+  }
+
+  /// The status of `name` in deployment_list, edited by `edit`, or the
+  /// serving service's error.
+  template <class F>
+  caf::expected<troupe::envelope> find_deployment(const std::string& name,
+                                                  F&& edit) {
+    using troupe::schema::DeploymentList;
+    using troupe::schema::DeploymentStatus;
+    if (!deployment_list) return shell_backend::deployment(name);
+    auto found = deployment_list->visit<DeploymentList>(
+        [&](DeploymentList::Reader l) -> std::optional<troupe::envelope> {
+          for (auto s : l.getDeployments()) {
+            if (s.getSpec().getName() != name) continue;
+            capnp::MallocMessageBuilder message;
+            message.setRoot(s);
+            edit(message.getRoot<DeploymentStatus>());
+            return troupe::envelope::of<DeploymentStatus>(message);
+          }
+          return std::nullopt;
+        });
+    if (!found) return found.error();
+    if (!*found)
+      return troupe::make_error(troupe::errc::invalid_argument,
+                                "serving: no deployment '" + name +
+                                    "'; deployed: churn, fraud");
+    return **found;
   }
 
   caf::expected<void> watch(const event_handler& on_event,
@@ -310,7 +371,7 @@ TEST_CASE("format_table writes no trailing blanks", "[shell]") {
   CHECK(text == "A           B\nlong-value\nx\n");
 }
 
-TEST_CASE("format_table counts code points, not bytes", "[shell]") {
+TEST_CASE("format_table counts code points and not bytes", "[shell]") {
   auto text = troupe::format_table({}, {{"größe", "1"}, {"abcdef", "2"}});
   auto lines = lines_of(text);
   REQUIRE(lines.size() == 2);
@@ -349,7 +410,7 @@ TEST_CASE("every command in the table is understood", "[shell]") {
   }
   CHECK(count_lines_with(f.err.str(), "unknown command") == 0);
   // Those that need arguments say how to use them.
-  CHECK(count_lines_with(f.err.str(), "usage: ") == 8);
+  CHECK(count_lines_with(f.err.str(), "usage: ") == 10);
 }
 
 TEST_CASE("nodes prints a table and a count", "[shell]") {
@@ -386,7 +447,7 @@ TEST_CASE("kinds prints one kind per line", "[shell]") {
   CHECK(f.out.str() == "echo\ncounter\n");
 }
 
-TEST_CASE("spawn passes kind, place, name and config", "[shell]") {
+TEST_CASE("spawn passes kind and place and name and config", "[shell]") {
   fixture f;
   REQUIRE(f.sh.execute("spawn echo worker-1 --name e --config 'x = 1'") ==
           shell::outcome::ok);
@@ -448,7 +509,8 @@ TEST_CASE("a tokenizer error fails the command", "[shell]") {
                               Catch::Contains("column 8"));
 }
 
-TEST_CASE("stats, stop, ping and shutdown print their results", "[shell]") {
+TEST_CASE("stats and stop and ping and shutdown print their results",
+          "[shell]") {
   fixture f;
   REQUIRE(f.sh.execute("stats echo-1") == shell::outcome::ok);
   REQUIRE(f.sh.execute("stop echo-1") == shell::outcome::ok);
@@ -555,7 +617,8 @@ TEST_CASE("interactive watch stops on Ctrl-C", "[shell]") {
   CHECK(f.backend.watch_calls == 4); // 500 ms rounds
 }
 
-TEST_CASE("scripts run in order, skip comments and stop at quit", "[shell]") {
+TEST_CASE("scripts run in order and skip comments and stop at quit",
+          "[shell]") {
   fixture f;
   auto result = f.sh.run_script("kinds; # a comment; bogus; quit; kinds");
   CHECK(result == shell::outcome::quit);
@@ -577,9 +640,9 @@ TEST_CASE("a failing command makes the script fail", "[shell]") {
 
 TEST_CASE("the first word completes to command names", "[shell]") {
   fixture f;
-  CHECK(f.sh.completions("", "s") == words{"send", "shutdown", "spawn", "stats",
-                                           "stop", "stop-study", "studies",
-                                           "study"});
+  CHECK(f.sh.completions("", "s") == words{"scale", "send", "shutdown", "spawn",
+                                           "stats", "stop", "stop-study",
+                                           "studies", "study"});
   CHECK(f.sh.completions("nodes; ", "w") == words{"wait-nodes", "watch"});
   CHECK(f.sh.completions("help ", "ki") == words{"kinds"});
 }
@@ -749,7 +812,7 @@ TEST_CASE("study shows its fields and the leaderboard", "[shell][automl]") {
                  "lambda=1235\n");
 }
 
-TEST_CASE("a finished study shows its model dir, message and budget",
+TEST_CASE("a finished study shows its model dir and message and budget",
           "[shell][automl]") {
   auto status = troupe::make_envelope<StudyStatus>([](StudyStatus::Builder b) {
     b.setId("s2");
@@ -792,7 +855,7 @@ TEST_CASE("rendering another payload is an error naming both types",
   CHECK_FALSE(troupe::format_study_line(text));
 }
 
-TEST_CASE("studies, study and stop-study ask the automl service",
+TEST_CASE("studies and study and stop-study ask the automl service",
           "[shell][automl]") {
   fixture f;
   f.backend.answer = [&](const troupe::envelope&) {
@@ -885,4 +948,285 @@ TEST_CASE("study and stop-study complete study ids", "[shell][automl]") {
   g.backend.failure = troupe::make_error(troupe::errc::not_found, "gone");
   CHECK(g.sh.completions("study ", "").empty());
   CHECK(g.err.str().empty());
+}
+
+// -- model serving ------------------------------------------------------------
+
+namespace {
+
+using troupe::schema::DeploymentList;
+using troupe::schema::DeploymentStatus;
+
+/// "churn": a 90/10 canary of v1 and v2 between 1 and 3 replicas (2 wanted,
+/// one ready, one starting) after 1250 requests; "fraud": one replica of v4
+/// that has answered nothing yet.
+troupe::envelope deployment_list() {
+  return troupe::make_envelope<DeploymentList>([](DeploymentList::Builder l) {
+    auto ds = l.initDeployments(2);
+    auto churn = ds[0];
+    auto spec = churn.initSpec();
+    spec.setName("churn");
+    spec.setModel("churn");
+    spec.setVersion("latest");
+    spec.setMinReplicas(1);
+    spec.setMaxReplicas(3);
+    auto groups = spec.initFeatureGroups(2);
+    groups.set(0, "users");
+    groups.set(1, "clicks");
+    auto traffic = churn.initTraffic(2);
+    traffic[0].setVersion(1);
+    traffic[0].setWeight(90);
+    traffic[1].setVersion(2);
+    traffic[1].setWeight(10);
+    auto rs = churn.initReplicas(2);
+    rs[0].setName("churn.replica.1");
+    rs[0].setNode("head");
+    rs[0].setVersion(1);
+    rs[0].setState("ready");
+    rs[0].setInFlight(3);
+    rs[0].setServed(1200);
+    rs[1].setName("churn.replica.2");
+    rs[1].setNode("worker-1");
+    rs[1].setVersion(2);
+    rs[1].setState("starting");
+    churn.setDesiredReplicas(2);
+    churn.setRequests(1250);
+    churn.setRows(4000);
+    churn.setErrors(3);
+    churn.setShed(1);
+    churn.setRetries(2);
+    churn.setQueuedRows(17);
+    churn.setP50Us(850.4);
+    churn.setP99Us(12'345.6);
+    churn.setStableVersion(1);
+    auto fraud = ds[1];
+    auto fspec = fraud.initSpec();
+    fspec.setName("fraud");
+    fspec.setModel("fraud-xgb");
+    fspec.setVersion("4");
+    fspec.setMaxBatchRows(1);
+    fspec.setLogInputs("hash");
+    auto ft = fraud.initTraffic(1);
+    ft[0].setVersion(4);
+    ft[0].setWeight(100);
+    auto fr = fraud.initReplicas(1);
+    fr[0].setName("fraud.replica.1");
+    fr[0].setNode("head");
+    fr[0].setVersion(4);
+    fr[0].setState("ready");
+    fraud.setDesiredReplicas(1);
+    fraud.setStableVersion(4);
+    fraud.setPreviousVersion(3);
+  });
+}
+
+} // namespace
+
+TEST_CASE("deployments shows one row per deployment with its split and "
+          "replicas and latencies",
+          "[shell][serving]") {
+  fixture f;
+  f.backend.deployment_list = deployment_list();
+  REQUIRE(f.sh.execute("deployments") == shell::outcome::ok);
+  CHECK(f.out.str() ==
+        "NAME   MODEL      VERSIONS   REPLICAS    REQUESTS  ERRORS  SHED  "
+        "RETRIES  QUEUED  P50    P99\n"
+        "churn  churn      1=90,2=10  1/2 (1..3)  1250      3       1     "
+        "2        17      850us  12.3ms\n"
+        "fraud  fraud-xgb  4=100      1/1 (1..1)  0         0       0     "
+        "0        0       -      -\n"
+        "2 deployments\n");
+  CHECK(f.err.str().empty());
+}
+
+TEST_CASE("deployment shows the spec and split and counters and one line "
+          "per replica",
+          "[shell][serving]") {
+  fixture f;
+  f.backend.deployment_list = deployment_list();
+  REQUIRE(f.sh.execute("deployment churn") == shell::outcome::ok);
+  CHECK(f.out.str() == "deployment        churn\n"
+                       "model             churn\n"
+                       "version           latest\n"
+                       "replicas          1:3 (want 2, 1 ready)\n"
+                       "max batch rows    32\n"
+                       "max queue delay   2ms\n"
+                       "queue bound       4096 rows\n"
+                       "target in flight  16 rows\n"
+                       "upscale delay     3s\n"
+                       "downscale delay   30s\n"
+                       "feature groups    users, clicks\n"
+                       "log inputs        values\n"
+                       "traffic           1=90,2=10\n"
+                       "stable version    v1\n"
+                       "previous version  -\n"
+                       "requests          1250\n"
+                       "rows              4000\n"
+                       "errors            3\n"
+                       "shed              1\n"
+                       "retries           2\n"
+                       "queued rows       17\n"
+                       "latency           p50 850us, p99 12.3ms\n"
+                       "\n"
+                       "REPLICA          NODE      VERSION  STATE     "
+                       "IN-FLIGHT  SERVED\n"
+                       "churn.replica.1  head      v1       ready     3"
+                       "          1200\n"
+                       "churn.replica.2  worker-1  v2       starting  0"
+                       "          0\n"
+                       "2 replicas\n");
+
+  f.out.str("");
+  REQUIRE(f.sh.execute("deployment fraud") == shell::outcome::ok);
+  auto text = f.out.str();
+  CHECK_THAT(text, Catch::Contains("\nmax batch rows    1\n") &&
+                       Catch::Contains("\nfeature groups    -\n") &&
+                       Catch::Contains("\nlog inputs        hash\n") &&
+                       Catch::Contains("\nprevious version  v3\n") &&
+                       Catch::Contains("\nlatency           p50 -, p99 -\n") &&
+                       Catch::EndsWith("\n1 replicas\n"));
+}
+
+TEST_CASE("scale N sets min and max to N and MIN:MAX sets the range",
+          "[shell][serving]") {
+  fixture f;
+  f.backend.deployment_list = deployment_list();
+  REQUIRE(f.sh.execute("scale churn 2") == shell::outcome::ok);
+  CHECK(f.backend.scaled == words{"churn", "2", "2"});
+  CHECK(f.out.str() == "churn: model churn, replicas 2..2, 1/2 ready, traffic "
+                       "1=90,2=10, 1250 requests\n");
+  f.out.str("");
+  REQUIRE(f.sh.execute("scale fraud 1:1024") == shell::outcome::ok);
+  CHECK(f.backend.scaled == words{"fraud", "1", "1024"});
+  CHECK(f.out.str() == "fraud: model fraud-xgb, replicas 1..1024, 1/1 ready, "
+                       "traffic 4=100, 0 requests\n");
+  CHECK(f.err.str().empty());
+}
+
+TEST_CASE("scale names the argument that is wrong and sends nothing",
+          "[shell][serving]") {
+  fixture f;
+  f.backend.deployment_list = deployment_list();
+  const std::string use = "usage: scale NAME N|MIN:MAX\n";
+  auto error_of = [&](const std::string& command) {
+    f.err.str("");
+    CHECK(f.sh.execute(command) == shell::outcome::failed);
+    return f.err.str();
+  };
+  CHECK(error_of("scale") == "error: scale: NAME is missing\n" + use);
+  CHECK(error_of("scale '' 2") == "error: scale: NAME is missing\n" + use);
+  CHECK(error_of("scale churn") ==
+        "error: scale: N or MIN:MAX is missing\n" + use);
+  CHECK(error_of("scale churn two") ==
+        "error: scale: replicas 'two': N 'two' is not a whole number\n" + use);
+  CHECK(error_of("scale churn -1") ==
+        "error: scale: replicas '-1': N '-1' is not a whole number\n" + use);
+  CHECK(error_of("scale churn 0") ==
+        "error: scale: replicas '0': N must be at least 1\n" + use);
+  CHECK(error_of("scale churn 3:2") ==
+        "error: scale: replicas '3:2': MIN 3 is greater than MAX 2\n" + use);
+  CHECK(error_of("scale churn 0:2") ==
+        "error: scale: replicas '0:2': MIN must be at least 1\n" + use);
+  CHECK(error_of("scale churn 1:") ==
+        "error: scale: replicas '1:': MAX '' is not a whole number\n" + use);
+  CHECK(error_of("scale churn 1:2:3") ==
+        "error: scale: replicas '1:2:3': MAX '2:3' is not a whole number\n" +
+            use);
+  CHECK(error_of("scale churn 1025") ==
+        "error: scale: replicas '1025': N must be at most 1024\n" + use);
+  CHECK(error_of("scale churn 2 3") == use);
+  CHECK(error_of("deployment") ==
+        "error: deployment: NAME is missing\nusage: deployment NAME\n");
+  CHECK(error_of("deployment a b") == "usage: deployment NAME\n");
+  CHECK(error_of("deployments x") == "usage: deployments\n");
+  CHECK(f.backend.serving_calls == 0);
+  CHECK(f.backend.scaled.empty());
+  CHECK(f.out.str().empty());
+}
+
+TEST_CASE("an unknown deployment prints the serving service's message",
+          "[shell][serving]") {
+  fixture f;
+  f.backend.deployment_list = deployment_list();
+  CHECK(f.sh.execute("deployment nope") == shell::outcome::failed);
+  CHECK(f.sh.execute("scale nope 2") == shell::outcome::failed);
+  CHECK(f.err.str() ==
+        "error: serving: no deployment 'nope'; deployed: churn, fraud\n"
+        "error: serving: no deployment 'nope'; deployed: churn, fraud\n");
+  CHECK(f.out.str().empty());
+  CHECK(f.sh.failures() == 2);
+}
+
+TEST_CASE("serving commands on a backend without serving say so",
+          "[shell][serving]") {
+  fixture f; // no deployment_list: the shell_backend defaults answer
+  CHECK(f.sh.execute("deployments") == shell::outcome::failed);
+  CHECK(f.sh.execute("deployment churn") == shell::outcome::failed);
+  CHECK(f.sh.execute("scale churn 2") == shell::outcome::failed);
+  CHECK(count_lines_with(f.err.str(),
+                         "error: this shell's backend has no model serving") ==
+        3);
+  // Completion asks quietly and offers nothing.
+  CHECK(f.sh.completions("deployment ", "").empty());
+  CHECK(count_lines_with(f.err.str(), "error: ") == 3);
+}
+
+TEST_CASE("a serving reply of the wrong type is an error and not a table",
+          "[shell][serving]") {
+  troupe::register_schema<DeploymentStatus>(); // names it in errors
+  auto list = deployment_list();
+  auto status = troupe::make_envelope<DeploymentStatus>([](auto) {});
+  CHECK_FALSE(troupe::format_deployments(status));
+  CHECK_FALSE(troupe::format_deployment(list));
+  CHECK_FALSE(troupe::format_deployment_line(list));
+  auto names = troupe::deployment_names(status);
+  REQUIRE_FALSE(names);
+  CHECK_THAT(troupe::describe(names.error()),
+             Catch::Contains("DeploymentStatus") &&
+                 Catch::Contains("DeploymentList"));
+  CHECK(troupe::deployment_names(list).value() == words{"churn", "fraud"});
+}
+
+TEST_CASE("deployment and scale complete deployment names",
+          "[shell][serving]") {
+  fixture f;
+  f.backend.deployment_list = deployment_list();
+  CHECK(f.sh.completions("deployment ", "") == words{"churn", "fraud"});
+  CHECK(f.sh.completions("nodes; scale ", "f") == words{"fraud"});
+  CHECK(f.backend.serving_calls == 1); // cached for about a second
+  CHECK(f.sh.completions("scale churn ", "").empty());
+  CHECK(f.sh.completions("deployments ", "").empty());
+  CHECK(f.sh.completions("", "dep") == words{"deployment", "deployments"});
+  CHECK(f.sh.completions("help ", "sc") == words{"scale"});
+}
+
+TEST_CASE("durations pick a unit and never show an exponent",
+          "[shell][serving]") {
+  using troupe::duration_text;
+  CHECK(duration_text(0) == "-");
+  CHECK(duration_text(-3) == "-");
+  CHECK(duration_text(std::nan("")) == "-");
+  CHECK(duration_text(0.25) == "0.25us");
+  CHECK(duration_text(850.4) == "850us");
+  CHECK(duration_text(999.7) == "1ms");
+  CHECK(duration_text(1234.5) == "1.23ms");
+  CHECK(duration_text(2000) == "2ms");
+  CHECK(duration_text(3e6) == "3s");
+  CHECK(duration_text(45.5e6) == "45.5s");
+  CHECK(duration_text(2e9) == "2000s");
+}
+
+TEST_CASE("parse_replica_range takes N or MIN:MAX", "[shell][serving]") {
+  using troupe::parse_replica_range;
+  using range = std::pair<uint32_t, uint32_t>;
+  CHECK(parse_replica_range("3").value() == range{3, 3});
+  CHECK(parse_replica_range("1:4").value() == range{1, 4});
+  CHECK(parse_replica_range("2:2").value() == range{2, 2});
+  CHECK(parse_replica_range("1024").value() == range{1024, 1024});
+  CHECK_FALSE(parse_replica_range(""));
+  CHECK_FALSE(parse_replica_range(":"));
+  CHECK_FALSE(parse_replica_range(" 2"));
+  CHECK_FALSE(parse_replica_range("+2"));
+  CHECK_FALSE(parse_replica_range("2.0"));
+  CHECK_FALSE(parse_replica_range("99999999999"));
 }

@@ -1,0 +1,370 @@
+// The shell's model-serving commands: `deployments`, `deployment NAME`,
+// `scale NAME N|MIN:MAX`, the pure functions that render the Predictor's
+// answers, and the calls of the "serving" RPC service over a cluster_client.
+
+#include "runtime/shell.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <capnp/message.h>
+
+#include "runtime/errors.hpp"
+#include "runtime/shell_detail.hpp"
+#include "schemas/serving.capnp.h"
+
+namespace troupe {
+
+namespace {
+
+/// The RPC service the head's gateway serves model serving under.
+const std::string serving_service = "serving";
+
+/// The most replicas a deployment may have (as the serving service checks).
+constexpr uint64_t max_replicas = 1024;
+
+std::string text_of(capnp::Text::Reader x) {
+  return std::string{x.cStr(), x.size()};
+}
+
+/// "1=90,2=10", or "-" without a split.
+std::string traffic_text(capnp::List<schema::VersionWeight>::Reader xs) {
+  std::string result;
+  for (auto w : xs)
+    result += (result.empty() ? "" : ",") + std::to_string(w.getVersion()) +
+              "=" + std::to_string(w.getWeight());
+  return result.empty() ? "-" : result;
+}
+
+size_t ready_replicas(schema::DeploymentStatus::Reader s) {
+  size_t n = 0;
+  for (auto r : s.getReplicas())
+    if (r.getState() == "ready") ++n;
+  return n;
+}
+
+/// "2/3 (1..4)": ready of desired replicas, and the spec's range.
+std::string replicas_cell(schema::DeploymentStatus::Reader s) {
+  auto spec = s.getSpec();
+  return std::to_string(ready_replicas(s)) + "/" +
+         std::to_string(s.getDesiredReplicas()) + " (" +
+         std::to_string(spec.getMinReplicas()) + ".." +
+         std::to_string(spec.getMaxReplicas()) + ")";
+}
+
+/// "v3", or "-" for 0 (none).
+std::string version_text(uint32_t v) {
+  return v == 0 ? "-" : "v" + std::to_string(v);
+}
+
+/// "a, b", or "-" when empty.
+std::string joined(capnp::List<capnp::Text>::Reader xs) {
+  std::string result;
+  for (auto x : xs)
+    result += (result.empty() ? "" : ", ") + text_of(x);
+  return result.empty() ? "-" : result;
+}
+
+/// A whole number of at most 10 digits, or nothing.
+std::optional<uint64_t> whole(const std::string& text) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+} // namespace
+
+// -- rendering ----------------------------------------------------------------
+
+std::string duration_text(double micros) {
+  if (!(micros > 0) || !std::isfinite(micros)) return "-";
+  static const char* units[] = {"us", "ms", "s"};
+  size_t unit = 0;
+  // Moves on at 999.5 so that rounding never shows "1e+03".
+  while (micros >= 999.5 && unit + 1 < std::size(units)) {
+    micros /= 1000;
+    ++unit;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), micros >= 999.5 ? "%.0f%s" : "%.3g%s", micros,
+                units[unit]);
+  return buf;
+}
+
+caf::expected<std::string> format_deployments(const envelope& list) {
+  return list.visit<schema::DeploymentList>(
+      [](schema::DeploymentList::Reader x) {
+        std::vector<std::vector<std::string>> rows;
+        for (auto s : x.getDeployments()) {
+          auto spec = s.getSpec();
+          rows.push_back(
+              {text_of(spec.getName()), text_of(spec.getModel()),
+               traffic_text(s.getTraffic()), replicas_cell(s),
+               std::to_string(s.getRequests()), std::to_string(s.getErrors()),
+               std::to_string(s.getShed()), std::to_string(s.getRetries()),
+               std::to_string(s.getQueuedRows()), duration_text(s.getP50Us()),
+               duration_text(s.getP99Us())});
+        }
+        return format_table({"NAME", "MODEL", "VERSIONS", "REPLICAS",
+                             "REQUESTS", "ERRORS", "SHED", "RETRIES", "QUEUED",
+                             "P50", "P99"},
+                            rows) +
+               std::to_string(rows.size()) + " deployments\n";
+      });
+}
+
+caf::expected<std::string> format_deployment(const envelope& status) {
+  return status.visit<schema::DeploymentStatus>(
+      [](schema::DeploymentStatus::Reader s) {
+        auto spec = s.getSpec();
+        auto ms = [](uint32_t x) { return duration_text(x * 1000.0); };
+        std::vector<std::vector<std::string>> lines{
+            {"deployment", text_of(spec.getName())},
+            {"model", text_of(spec.getModel())},
+            {"version", text_of(spec.getVersion())},
+            {"replicas", std::to_string(spec.getMinReplicas()) + ":" +
+                             std::to_string(spec.getMaxReplicas()) + " (want " +
+                             std::to_string(s.getDesiredReplicas()) + ", " +
+                             std::to_string(ready_replicas(s)) + " ready)"},
+            {"max batch rows", std::to_string(spec.getMaxBatchRows())},
+            {"max queue delay", duration_text(spec.getMaxQueueDelayUs())},
+            {"queue bound", std::to_string(spec.getQueueBoundRows()) + " rows"},
+            {"target in flight",
+             std::to_string(spec.getTargetInFlight()) + " rows"},
+            {"upscale delay", ms(spec.getUpscaleDelayMs())},
+            {"downscale delay", ms(spec.getDownscaleDelayMs())},
+            {"feature groups", joined(spec.getFeatureGroups())},
+            {"log inputs", text_of(spec.getLogInputs())},
+            {"traffic", traffic_text(s.getTraffic())},
+            {"stable version", version_text(s.getStableVersion())},
+            {"previous version", version_text(s.getPreviousVersion())},
+            {"requests", std::to_string(s.getRequests())},
+            {"rows", std::to_string(s.getRows())},
+            {"errors", std::to_string(s.getErrors())},
+            {"shed", std::to_string(s.getShed())},
+            {"retries", std::to_string(s.getRetries())},
+            {"queued rows", std::to_string(s.getQueuedRows())},
+            {"latency", "p50 " + duration_text(s.getP50Us()) + ", p99 " +
+                            duration_text(s.getP99Us())}};
+        auto result = format_table({}, lines) + '\n';
+        std::vector<std::vector<std::string>> replicas;
+        for (auto r : s.getReplicas())
+          replicas.push_back(
+              {text_of(r.getName()), text_of(r.getNode()),
+               version_text(r.getVersion()), text_of(r.getState()),
+               std::to_string(r.getInFlight()), std::to_string(r.getServed())});
+        if (replicas.empty()) return result + "no replicas\n";
+        return result +
+               format_table({"REPLICA", "NODE", "VERSION", "STATE", "IN-FLIGHT",
+                             "SERVED"},
+                            replicas) +
+               std::to_string(replicas.size()) + " replicas\n";
+      });
+}
+
+caf::expected<std::string> format_deployment_line(const envelope& status) {
+  return status.visit<schema::DeploymentStatus>(
+      [](schema::DeploymentStatus::Reader s) {
+        auto spec = s.getSpec();
+        return text_of(spec.getName()) + ": model " + text_of(spec.getModel()) +
+               ", replicas " + std::to_string(spec.getMinReplicas()) + ".." +
+               std::to_string(spec.getMaxReplicas()) + ", " +
+               std::to_string(ready_replicas(s)) + "/" +
+               std::to_string(s.getDesiredReplicas()) + " ready, traffic " +
+               traffic_text(s.getTraffic()) + ", " +
+               std::to_string(s.getRequests()) + " requests\n";
+      });
+}
+
+caf::expected<std::vector<std::string>> deployment_names(const envelope& list) {
+  return list.visit<schema::DeploymentList>(
+      [](schema::DeploymentList::Reader x) {
+        std::vector<std::string> names;
+        for (auto s : x.getDeployments())
+          names.push_back(text_of(s.getSpec().getName()));
+        return names;
+      });
+}
+
+caf::expected<std::pair<uint32_t, uint32_t>>
+parse_replica_range(const std::string& text) {
+  auto bad = [&](const std::string& why) {
+    return make_error(errc::invalid_argument,
+                      "replicas '" + text + "': " + why);
+  };
+  auto colon = text.find(':');
+  auto number = [&](const std::string& part,
+                    const std::string& what) -> caf::expected<uint64_t> {
+    auto n = whole(part);
+    if (!n) return bad(what + " '" + part + "' is not a whole number");
+    if (*n == 0) return bad(what + " must be at least 1");
+    if (*n > max_replicas)
+      return bad(what + " must be at most " + std::to_string(max_replicas));
+    return *n;
+  };
+  if (colon == std::string::npos) {
+    auto n = number(text, "N");
+    if (!n) return n.error();
+    return std::make_pair(static_cast<uint32_t>(*n), static_cast<uint32_t>(*n));
+  }
+  auto lo = number(text.substr(0, colon), "MIN");
+  if (!lo) return lo.error();
+  auto hi = number(text.substr(colon + 1), "MAX");
+  if (!hi) return hi.error();
+  if (*lo > *hi)
+    return bad("MIN " + std::to_string(*lo) + " is greater than MAX " +
+               std::to_string(*hi));
+  return std::make_pair(static_cast<uint32_t>(*lo), static_cast<uint32_t>(*hi));
+}
+
+// -- the client's calls -------------------------------------------------------
+
+namespace shell_detail {
+
+namespace {
+
+/// Gets the Predictor from `client` and runs `call(api)`, turning a failure
+/// into an error with the server's message.
+template <class F>
+caf::expected<envelope> with_predictor(cluster_client& client, F&& call) {
+  auto cap = client.service(serving_service);
+  if (!cap) return cap.error();
+  try {
+    return call(cap->castAs<schema::Predictor>());
+  } catch (const kj::Exception& e) {
+    return rpc_error(serving_service, e);
+  }
+}
+
+template <class Status>
+envelope status_envelope(Status status) {
+  capnp::MallocMessageBuilder message;
+  message.setRoot(status);
+  return envelope::of<schema::DeploymentStatus>(message);
+}
+
+} // namespace
+
+caf::expected<envelope> serving_deployments(cluster_client& client) {
+  return with_predictor(client, [&](schema::Predictor::Client api) {
+    auto resp = client.wait(api.deploymentsRequest().send());
+    capnp::MallocMessageBuilder message;
+    message.setRoot(resp.getList());
+    return envelope::of<schema::DeploymentList>(message);
+  });
+}
+
+caf::expected<envelope> serving_deployment(cluster_client& client,
+                                           const std::string& name) {
+  return with_predictor(client, [&](schema::Predictor::Client api) {
+    auto req = api.deploymentRequest();
+    req.setName(name);
+    return status_envelope(client.wait(req.send()).getStatus());
+  });
+}
+
+caf::expected<envelope> serving_scale(cluster_client& client,
+                                      const std::string& name,
+                                      uint32_t min_replicas,
+                                      uint32_t max_replicas) {
+  return with_predictor(client, [&](schema::Predictor::Client api) {
+    auto req = api.scaleRequest();
+    req.setName(name);
+    req.setMinReplicas(min_replicas);
+    req.setMaxReplicas(max_replicas);
+    return status_envelope(client.wait(req.send()).getStatus());
+  });
+}
+
+} // namespace shell_detail
+
+// -- backend defaults ---------------------------------------------------------
+
+namespace {
+
+caf::error no_serving() {
+  return make_error(errc::not_found,
+                    "this shell's backend has no model serving");
+}
+
+} // namespace
+
+caf::expected<envelope> shell_backend::deployments() {
+  return no_serving();
+}
+
+caf::expected<envelope> shell_backend::deployment(const std::string&) {
+  return no_serving();
+}
+
+caf::expected<envelope> shell_backend::scale(const std::string&, uint32_t,
+                                             uint32_t) {
+  return no_serving();
+}
+
+// -- commands -----------------------------------------------------------------
+
+void shell::refresh_deployments() {
+  auto now = env_.now();
+  if (deployments_valid_ &&
+      now - deployments_fetched_ < std::chrono::seconds{1})
+    return;
+  deployments_valid_ = true;
+  deployments_fetched_ = now;
+  if (auto list = backend_.deployments())
+    if (auto names = deployment_names(*list))
+      deployment_names_ = std::move(*names);
+}
+
+shell::outcome shell::cmd_deployments(const args& a) {
+  if (!a.empty()) return usage("deployments");
+  auto list = backend_.deployments();
+  if (!list) return fail(list.error());
+  auto text = format_deployments(*list);
+  if (!text) return fail(text.error());
+  if (auto names = deployment_names(*list)) {
+    deployment_names_ = std::move(*names);
+    deployments_valid_ = true;
+    deployments_fetched_ = env_.now();
+  }
+  out_ << *text;
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_deployment(const args& a) {
+  if (a.empty() || a[0].empty())
+    return usage("deployment", "deployment: NAME is missing");
+  if (a.size() > 1) return usage("deployment");
+  auto status = backend_.deployment(a[0]);
+  if (!status) return fail(status.error());
+  auto text = format_deployment(*status);
+  if (!text) return fail(text.error());
+  out_ << *text;
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_scale(const args& a) {
+  if (a.empty() || a[0].empty())
+    return usage("scale", "scale: NAME is missing");
+  if (a.size() < 2) return usage("scale", "scale: N or MIN:MAX is missing");
+  if (a.size() > 2) return usage("scale");
+  auto range = parse_replica_range(a[1]);
+  if (!range) return usage("scale", "scale: " + describe(range.error()));
+  auto status = backend_.scale(a[0], range->first, range->second);
+  if (!status) return fail(status.error());
+  auto text = format_deployment_line(*status);
+  if (!text) return fail(text.error());
+  out_ << *text;
+  return outcome::ok;
+}
+
+} // namespace troupe

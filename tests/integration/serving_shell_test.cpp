@@ -1,0 +1,346 @@
+// The shell's serving commands (`deployments`, `deployment NAME`, `scale
+// NAME N|MIN:MAX`) against an in-process cluster that runs model serving
+// as `troupe serve` does (the serving service on the head, its Predictor
+// served by the gateway), with a small XGBoost model registered and deployed
+// through the Predictor RPC interface.
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <capnp/message.h>
+
+#include "actors/automl/csv.hpp"
+#include "actors/automl/dataset.hpp"
+#include "actors/automl/model.hpp"
+#include "actors/serving/convert.hpp"
+#include "actors/serving/rpc.hpp"
+#include "actors/serving/service.hpp"
+#include "runtime/client.hpp"
+#include "runtime/node.hpp"
+#include "runtime/shell.hpp"
+#include "schemas/serving.capnp.h"
+#include "tests/support/process.hpp"
+
+using namespace std::chrono_literals;
+using troupe::shell;
+using troupe::schema::Predictor;
+using words = std::vector<std::string>;
+namespace automl = troupe::automl;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+/// 200 generated rows: x0, x1 uniform in [0, 1], color red/green/blue; the
+/// target is "yes" when x0 + 0.4 (red) + noise > 0.7.
+automl::table make_table() {
+  std::mt19937_64 gen{7};
+  std::uniform_real_distribution<double> u{0, 1};
+  const char* colors[] = {"red", "green", "blue"};
+  std::ostringstream csv;
+  csv << "x0,x1,color,target\n";
+  for (int r = 0; r < 200; ++r) {
+    double x0 = u(gen), x1 = u(gen);
+    std::string color = colors[gen() % 3];
+    auto y = x0 + (color == "red" ? 0.4 : 0) + 0.2 * u(gen) > 0.7;
+    csv << x0 << ',' << x1 << ',' << color << ',' << (y ? "yes" : "no") << '\n';
+  }
+  auto t = automl::parse_csv(csv.str(), "gen.csv");
+  REQUIRE(t);
+  return std::move(*t);
+}
+
+/// A head with model serving (and 2 slots for replicas), a worker with 2
+/// more, and a client of the head's gateway.
+struct serving_fixture {
+  troupe::test::temp_dir dir;
+  std::unique_ptr<troupe::local_cluster> cluster;
+  std::unique_ptr<troupe::cluster_client> client;
+
+  serving_fixture() {
+    auto kinds = [](caf::actor_system_config& cfg) {
+      troupe::serving::register_kinds(cfg);
+    };
+    auto lc = troupe::local_cluster::start(
+        1, 2, kinds, {},
+        {{troupe::serving::service_kind, troupe::serving::service_name, {}}},
+        dir.path(), {troupe::serving::make_rpc_service()});
+    if (!lc) FAIL("local_cluster::start: " << troupe::describe(lc.error()));
+    cluster = std::move(*lc);
+    auto c =
+        troupe::cluster_client::connect("127.0.0.1", cluster->gateway_port());
+    if (!c) FAIL("connect: " << troupe::describe(c.error()));
+    client = std::move(*c);
+  }
+
+  Predictor::Client api() {
+    auto cap = client->service("serving");
+    if (!cap) FAIL("service serving: " << troupe::describe(cap.error()));
+    return cap->castAs<Predictor>();
+  }
+
+  /// Trains a binary XGBoost model (5 rounds) and registers it as `name`
+  /// v1 in the xgboost format: the booster file, then spec.json.
+  void register_model(const std::string& name) {
+    auto d =
+        automl::make_dataset(make_table(), "target", automl::task_kind::binary);
+    REQUIRE(d);
+    automl::config cfg{{"eta", 0.3}, {"max_depth", int64_t{3}}};
+    auto b = automl::refit_xgboost(*d, cfg, 5, 1, 7);
+    REQUIRE(b);
+    REQUIRE(b->save(dir / "model.ubj"));
+    REQUIRE_FALSE(d->prep.save(dir / "spec.json"));
+    auto req = api().registerRequest();
+    auto r = req.initRegistration();
+    r.setName(name);
+    r.setFormat("xgboost");
+    r.setRegisteredBy("test");
+    auto files = r.initFiles(2);
+    const char* names[] = {"model.ubj", "spec.json"};
+    std::vector<std::string> contents{slurp(dir / "model.ubj"),
+                                      slurp(dir / "spec.json")};
+    for (unsigned i = 0; i < 2; ++i) {
+      auto& bytes = contents[i];
+      files[i].setName(names[i]);
+      files[i].setSize(bytes.size());
+      files[i].setChecksum(
+          troupe::serving::checksum(bytes.data(), bytes.size()));
+      files[i].setContent(kj::arrayPtr(
+          reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
+    }
+    try {
+      auto v = client->wait(req.send()).getVersion();
+      REQUIRE(v.getVersion() == 1);
+    } catch (const kj::Exception& e) {
+      FAIL("register " << name << ": " << e.getDescription().cStr());
+    }
+  }
+
+  /// Deploys v1 of `model` as `name` with one replica.
+  void deploy(const std::string& name, const std::string& model) {
+    auto req = api().deployRequest();
+    auto spec = req.initSpec();
+    spec.setName(name);
+    spec.setModel(model);
+    spec.setVersion("1");
+    spec.setMinReplicas(1);
+    spec.setMaxReplicas(1);
+    spec.setMaxQueueDelayUs(500);
+    try {
+      client->wait(req.send());
+    } catch (const kj::Exception& e) {
+      FAIL("deploy " << name << ": " << e.getDescription().cStr());
+    }
+  }
+
+  /// Waits (at most 60 s) until deployment `name` has a ready replica.
+  bool wait_ready(const std::string& name) {
+    return troupe::test::eventually(
+        [&] {
+          auto req = api().deploymentRequest();
+          req.setName(name);
+          try {
+            for (auto r : client->wait(req.send()).getStatus().getReplicas())
+              if (r.getState() == "ready") return true;
+          } catch (const kj::Exception&) {
+          }
+          return false;
+        },
+        60s);
+  }
+
+  /// Sends one request of `rows` rows (raw cells) to deployment `name`.
+  void predict(const std::string& name, unsigned rows) {
+    auto req = api().predictRequest();
+    auto r = req.initRequest();
+    r.setDeployment(name);
+    auto cols = r.initColumns(3);
+    cols.set(0, "x0");
+    cols.set(1, "x1");
+    cols.set(2, "color");
+    auto out = r.initRows(rows);
+    for (unsigned i = 0; i < rows; ++i) {
+      auto cells = out[i].initCells(3);
+      cells[0].setNumber(0.1 * i);
+      cells[1].setNumber(0.5);
+      cells[2].setText(i % 2 ? "red" : "blue");
+    }
+    try {
+      auto answer = client->wait(req.send());
+      REQUIRE(answer.getResponse().getPredictions().size() == rows);
+    } catch (const kj::Exception& e) {
+      FAIL("predict " << name << ": " << e.getDescription().cStr());
+    }
+  }
+};
+
+/// A shell on the fixture's client (which it takes) with captured output.
+struct shell_run {
+  std::ostringstream out;
+  std::ostringstream err;
+  std::unique_ptr<troupe::shell_backend> backend;
+  std::optional<shell> sh;
+
+  explicit shell_run(std::unique_ptr<troupe::cluster_client> client)
+      : backend(troupe::make_backend(std::move(client))) {
+    troupe::shell_env env;
+    env.out = &out;
+    env.err = &err;
+    sh.emplace(*backend, env);
+  }
+
+  /// Runs one command; returns whether it succeeded, with fresh out/err.
+  bool run(const std::string& command) {
+    out.str({});
+    err.str({});
+    return sh->execute(command) == shell::outcome::ok;
+  }
+
+  /// Runs `deployment NAME` until its output has `ready` of `wanted`
+  /// replicas ready and no others listed (at most 60 s); returns whether it
+  /// did, the last output in `out`.
+  bool wait_ready(const std::string& name, size_t ready, size_t wanted) {
+    auto line = "(want " + std::to_string(wanted) + ", " +
+                std::to_string(ready) + " ready)\n";
+    auto count = "\n" + std::to_string(ready) + " replicas\n";
+    return troupe::test::eventually(
+        [&] {
+          return run("deployment " + name) &&
+                 out.str().find(line) != std::string::npos &&
+                 out.str().find(count) != std::string::npos;
+        },
+        60s);
+  }
+};
+
+/// The replica lines of `deployment` output: (node, state, served).
+std::vector<words> replica_lines(const std::string& text) {
+  static const std::regex row{
+      R"(\n\S+ +(head|worker-1) +v1 +(\S+) +\d+ +(\d+)(?=\n))"};
+  std::vector<words> result;
+  for (std::sregex_iterator i{text.begin(), text.end(), row}, end; i != end;
+       ++i)
+    result.push_back({(*i)[1], (*i)[2], (*i)[3]});
+  return result;
+}
+
+} // namespace
+
+TEST_CASE("the shell shows a served deployment with the requests it answered",
+          "[shell][serving]") {
+  serving_fixture f;
+  f.register_model("churn");
+  f.deploy("churn", "churn");
+  REQUIRE(f.wait_ready("churn"));
+  for (unsigned i = 1; i <= 4; ++i)
+    f.predict("churn", i);
+  shell_run s{std::move(f.client)};
+
+  REQUIRE(s.run("deployments"));
+  INFO(s.out.str() << s.err.str());
+  CHECK_THAT(s.out.str(),
+             Catch::StartsWith("NAME   MODEL  VERSIONS  REPLICAS    REQUESTS  "
+                               "ERRORS  SHED  RETRIES  QUEUED  P50") &&
+                 Catch::EndsWith("\n1 deployments\n"));
+  CHECK_THAT(
+      s.out.str(),
+      Catch::Matches(R"([\s\S]*\nchurn +churn +1=100 +1/1 \(1\.\.1\) +4 )"
+                     R"(+0 +0 +0 +0 +[\d.]+(us|ms|s) +[\d.]+(us|ms|s)\n)"
+                     R"([\s\S]*)"));
+
+  REQUIRE(s.run("deployment churn"));
+  auto text = s.out.str();
+  INFO(text);
+  CHECK_THAT(text, Catch::StartsWith("deployment        churn\n"
+                                     "model             churn\n"
+                                     "version           1\n"
+                                     "replicas          1:1 (want 1, 1 ready)\n"
+                                     "max batch rows    32\n"
+                                     "max queue delay   500us\n"));
+  CHECK_THAT(text, Catch::Contains("\ntraffic           1=100\n"
+                                   "stable version    v1\n"
+                                   "previous version  -\n"
+                                   "requests          4\n"
+                                   "rows              10\n"
+                                   "errors            0\n"));
+  CHECK_THAT(text, Catch::Matches(R"([\s\S]*\nlatency +p50 [\d.]+(us|ms|s), )"
+                                  R"(p99 [\d.]+(us|ms|s)\n[\s\S]*)"));
+  auto replicas = replica_lines(text);
+  REQUIRE(replicas.size() == 1);
+  CHECK(replicas[0][1] == "ready");
+  CHECK(replicas[0][2] == "10");
+  CHECK(s.err.str().empty());
+  CHECK(s.sh->failures() == 0);
+}
+
+TEST_CASE("scale in the shell brings a deployment to 2 ready replicas and "
+          "back to 1",
+          "[shell][serving]") {
+  serving_fixture f;
+  f.register_model("churn");
+  f.deploy("churn", "churn");
+  shell_run s{std::move(f.client)};
+  REQUIRE(s.wait_ready("churn", 1, 1));
+
+  REQUIRE(s.run("scale churn 2"));
+  INFO(s.out.str() << s.err.str());
+  CHECK_THAT(s.out.str(), Catch::StartsWith("churn: model churn, replicas "
+                                            "2..2, ") &&
+                              Catch::EndsWith(" ready, traffic 1=100, 0 "
+                                              "requests\n"));
+  bool two = s.wait_ready("churn", 2, 2);
+  INFO(s.out.str() << s.err.str());
+  REQUIRE(two);
+  auto replicas = replica_lines(s.out.str());
+  REQUIRE(replicas.size() == 2);
+  CHECK(replicas[0][1] == "ready");
+  CHECK(replicas[1][1] == "ready");
+
+  REQUIRE(s.run("scale churn 1:1"));
+  CHECK_THAT(s.out.str(), Catch::StartsWith("churn: model churn, replicas "
+                                            "1..1, "));
+  bool one = s.wait_ready("churn", 1, 1);
+  INFO(s.out.str() << s.err.str());
+  REQUIRE(one);
+  CHECK(replica_lines(s.out.str()).size() == 1);
+
+  REQUIRE(s.run("deployments"));
+  CHECK_THAT(s.out.str(), Catch::Contains(" 1/1 (1..1) "));
+  CHECK(s.sh->failures() == 0);
+}
+
+TEST_CASE("the shell shows the serving service's errors and completes "
+          "deployment names",
+          "[shell][serving]") {
+  serving_fixture f;
+  f.register_model("churn");
+  f.deploy("churn", "churn");
+  shell_run s{std::move(f.client)};
+
+  CHECK_FALSE(s.run("deployment nope"));
+  CHECK(s.out.str().empty());
+  CHECK(s.err.str() == "error: serving: no deployment 'nope'; deployed: "
+                       "churn\n");
+  CHECK_FALSE(s.run("scale nope 2"));
+  CHECK(s.err.str() == "error: serving: no deployment 'nope'; deployed: "
+                       "churn\n");
+  CHECK_FALSE(s.run("scale churn 0"));
+  CHECK(s.err.str() == "error: scale: replicas '0': N must be at least 1\n"
+                       "usage: scale NAME N|MIN:MAX\n");
+  CHECK(s.sh->failures() == 3);
+
+  CHECK(s.sh->completions("deployment ", "") == words{"churn"});
+  CHECK(s.sh->completions("nodes; scale ", "ch") == words{"churn"});
+  CHECK(s.sh->completions("scale churn ", "").empty());
+}
