@@ -5,6 +5,9 @@
 // fulfiller. Used by the RPC gateway and by the RPC services it hosts.
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -31,11 +34,10 @@ inline void check(const caf::expected<void>& r) {
 
 /// Sends `xs...` to `target` from a short-lived actor and resolves the KJ
 /// promise with the reply (`R`), or rejects it with `context` followed by the
-/// error's message.
-template <class R, class... Ts>
-kj::Promise<R> ask(caf::actor_system& sys, caf::actor target,
-                   std::chrono::milliseconds timeout, std::string context,
-                   Ts... xs) {
+/// error's message. `timeout` is a std::chrono duration, or caf::infinite.
+template <class R, class Timeout, class... Ts>
+kj::Promise<R> ask(caf::actor_system& sys, caf::actor target, Timeout timeout,
+                   std::string context, Ts... xs) {
   auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
   auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
       std::move(paf.fulfiller));
@@ -60,10 +62,9 @@ kj::Promise<R> ask(caf::actor_system& sys, caf::actor target,
 /// Like ask(), and fails at once (instead of at the timeout) when `target`
 /// is or becomes down: a request to the proxy of an actor whose node went
 /// away is otherwise answered by nobody. Costs a monitor per call.
-template <class R, class... Ts>
+template <class R, class Timeout, class... Ts>
 kj::Promise<R> ask_watched(caf::actor_system& sys, caf::actor target,
-                           std::chrono::milliseconds timeout,
-                           std::string context, Ts... xs) {
+                           Timeout timeout, std::string context, Ts... xs) {
   auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
   auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
       std::move(paf.fulfiller));
@@ -97,5 +98,76 @@ kj::Promise<R> ask_watched(caf::actor_system& sys, caf::actor target,
   });
   return std::move(paf.promise);
 }
+
+namespace detail {
+
+/// What the actor of an actor_bridge keeps: the calls waiting on each
+/// watched target, each with the function that fails it when the target
+/// goes down.
+struct bridge_state {
+  uint64_t next_call = 0;
+  std::map<caf::actor_addr,
+           std::map<uint64_t, std::function<void(const std::string&)>>>
+      waiting;
+
+  /// Registers a call on `target` (monitoring the target the first time).
+  uint64_t watch(caf::event_based_actor* self, const caf::actor& target,
+                 std::function<void(const std::string&)> on_down);
+
+  /// Ends a call; false if it had already failed (its target went down).
+  bool done(const caf::actor& target, uint64_t call);
+};
+
+/// A job the bridge actor runs: it makes one request and settles one KJ
+/// promise.
+using bridge_job =
+    std::function<void(caf::event_based_actor*, std::shared_ptr<bridge_state>)>;
+
+} // namespace detail
+
+/// A long-lived actor that makes requests for one KJ event loop (one per RPC
+/// service instance): a call costs two mailbox hops instead of spawning,
+/// monitoring and stopping an actor as ask_watched does. Calls fail at once
+/// when their target is or goes down. Stops its actor when destroyed; calls
+/// still waiting then fail.
+class actor_bridge {
+public:
+  explicit actor_bridge(caf::actor_system& sys);
+  ~actor_bridge();
+  actor_bridge(const actor_bridge&) = delete;
+  actor_bridge& operator=(const actor_bridge&) = delete;
+
+  /// Sends `xs...` to `target` and resolves the promise with its reply
+  /// (`R`), or rejects it with `context` followed by the error's message.
+  /// `timeout` is a std::chrono duration, or caf::infinite.
+  template <class R, class Timeout, class... Ts>
+  kj::Promise<R> ask(caf::actor target, Timeout timeout, std::string context,
+                     Ts... xs) {
+    auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
+    auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
+        std::move(paf.fulfiller));
+    detail::bridge_job job = [=](caf::event_based_actor* self,
+                                 std::shared_ptr<detail::bridge_state> st) {
+      auto call = st->watch(self, target, [f, context](const std::string& why) {
+        (*f)->reject(rpc_failure(context + "not running (" + why + ")"));
+      });
+      self->request(target, timeout, xs...)
+          .then(
+              [=](R& r) {
+                if (st->done(target, call)) (*f)->fulfill(std::move(r));
+              },
+              [=](caf::error& err) {
+                if (st->done(target, call))
+                  (*f)->reject(rpc_failure(context + describe(err)));
+              });
+    };
+    post(std::move(job));
+    return std::move(paf.promise);
+  }
+
+private:
+  void post(detail::bridge_job job);
+  caf::actor actor_;
+};
 
 } // namespace troupe

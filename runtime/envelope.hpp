@@ -96,7 +96,10 @@ private:
 /// wraps it in an envelope.
 template <class T, class F>
 envelope make_envelope(F&& fill) {
-  capnp::MallocMessageBuilder message;
+  // A small first segment (512 bytes; later ones grow with the message):
+  // capnp's default of 8 KiB, zeroed, cost a large calloc per small message
+  // on hot paths (predictions, replies), which the flat copy below repeats.
+  capnp::MallocMessageBuilder message{64};
   fill(message.initRoot<T>());
   return envelope::of<T>(message);
 }

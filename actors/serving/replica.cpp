@@ -112,10 +112,9 @@ struct replica_state {
   std::optional<batcher> queue;
   std::map<uint64_t, waiting> waiting_;
   uint64_t next_id = 1;
-  /// The batch in the engine (its requests), if any.
-  std::optional<batch> running;
-  uint64_t running_job = 0;
-  std::shared_ptr<job> running_data;
+  /// The batches handed to the engine (their requests and their job), in
+  /// the order it runs them.
+  std::deque<std::pair<batch, std::shared_ptr<job>>> running;
   /// The time the armed timer fires, if one is armed.
   std::optional<steady::time_point> armed;
   std::vector<caf::typed_response_promise<bool>> drains;
@@ -166,42 +165,45 @@ caf::error materialize(schema::ModelVersion::Reader mv, const fs::path& dir) {
   return caf::none;
 }
 
-/// Hands the next ready batch to the engine, or arms the timer for when the
-/// oldest request becomes due.
+/// Batches the engine holds at once: one running and one ready behind it,
+/// so that the engine never waits for the actor between two batches.
+constexpr size_t engine_depth = 2;
+
+/// Hands ready batches to the engine (up to engine_depth), or arms the
+/// timer for when the oldest request becomes due.
 void dispatch(caf::event_based_actor* self, const state_ptr& st) {
-  if (st->running || !st->queue) return;
-  auto now = steady::now();
-  auto b = st->queue->pop_ready(now);
-  if (!b) {
-    auto due = st->queue->deadline();
-    if (due && (!st->armed || *st->armed > *due)) {
-      st->armed = *due;
-      auto wait =
-          std::chrono::duration_cast<std::chrono::microseconds>(*due - now);
-      if (wait.count() < 0) wait = std::chrono::microseconds{0};
-      self->delayed_send(self, wait, tick_atom::value);
+  if (!st->queue) return;
+  while (st->running.size() < engine_depth) {
+    auto now = steady::now();
+    auto b = st->queue->pop_ready(now);
+    if (!b) {
+      auto due = st->queue->deadline();
+      if (due && (!st->armed || *st->armed > *due)) {
+        st->armed = *due;
+        auto wait =
+            std::chrono::duration_cast<std::chrono::microseconds>(*due - now);
+        if (wait.count() < 0) wait = std::chrono::microseconds{0};
+        self->delayed_send(self, wait, tick_atom::value);
+      }
+      return;
     }
-    return;
+    auto j = std::make_shared<job>();
+    j->id = st->next_id++;
+    j->rows = b->rows;
+    j->x.reserve(b->rows * st->loaded->features());
+    for (auto& item : b->items) {
+      auto& w = st->waiting_.at(item.id);
+      j->x.insert(j->x.end(), w.x.begin(), w.x.end());
+    }
+    st->running.emplace_back(std::move(*b), j);
+    st->runner->submit(std::move(j));
   }
-  auto j = std::make_shared<job>();
-  j->id = st->next_id++;
-  j->rows = b->rows;
-  j->x.reserve(b->rows * st->loaded->features());
-  for (auto& item : b->items) {
-    auto& w = st->waiting_.at(item.id);
-    j->x.insert(j->x.end(), w.x.begin(), w.x.end());
-  }
-  st->running = std::move(b);
-  st->running_job = j->id;
-  st->running_data = j;
-  st->runner->submit(std::move(j));
 }
 
-/// Answers the requests of the finished batch.
+/// Answers the requests of the engine's oldest batch, which it finished.
 void finish(caf::event_based_actor* self, const state_ptr& st) {
-  auto j = std::move(st->running_data);
-  auto b = std::move(*st->running);
-  st->running.reset();
+  auto [b, j] = std::move(st->running.front());
+  st->running.pop_front();
   auto outputs = st->loaded->outputs();
   size_t row = 0;
   for (auto& item : b.items) {
@@ -227,7 +229,7 @@ void finish(caf::event_based_actor* self, const state_ptr& st) {
     st->waiting_.erase(i);
   }
   dispatch(self, st);
-  if (!st->running && st->queue && st->queue->empty()) {
+  if (st->running.empty() && st->queue && st->queue->empty()) {
     for (auto& d : st->drains)
       d.deliver(true);
     st->drains.clear();
@@ -335,7 +337,8 @@ caf::behavior replica_actor(worker* self, kind_args args) {
             return rp;
           },
           [=](batch_atom, uint64_t id) {
-            if (!st->running || id != st->running_job) return;
+            if (st->running.empty() || id != st->running.front().second->id)
+              return;
             finish(self, st);
           },
           [=](tick_atom) {
@@ -343,7 +346,8 @@ caf::behavior replica_actor(worker* self, kind_args args) {
             dispatch(self, st);
           },
           [=](drain_atom) -> caf::result<bool> {
-            if (!st->running && (!st->queue || st->queue->empty())) return true;
+            if (st->running.empty() && (!st->queue || st->queue->empty()))
+              return true;
             auto rp = self->make_response_promise<bool>();
             st->drains.push_back(rp);
             return rp;

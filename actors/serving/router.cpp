@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <caf/all.hpp>
 
@@ -95,6 +96,7 @@ struct outstanding {
   std::string replica; ///< empty while parked
   uint32_t attempt = 0;
   steady::time_point arrived;
+  steady::time_point sent; ///< when the current attempt went to `replica`
 };
 
 struct router_state {
@@ -282,6 +284,7 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
   auto& r = st->replicas[*pick];
   r.in_flight += static_cast<uint32_t>(o.rows);
   o.replica = r.name;
+  o.sent = steady::now();
   ++o.attempt;
   auto attempt = o.attempt;
   auto name = r.name;
@@ -294,7 +297,9 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
       if (served) rr->served += rows;
     }
   };
-  self->request(r.handle, request_timeout, predict_atom::value, o.request)
+  // No CAF timeout (each would cost the clock thread a wake-up per
+  // request): a lost replica is seen by its monitor, a stuck one by tick().
+  self->request(r.handle, caf::infinite, predict_atom::value, o.request)
       .then(
           [=](const envelope& answer) {
             settle(true);
@@ -528,6 +533,17 @@ void tick(router* self, const state_ptr& st) {
       keep.push_back(id);
   }
   st->parked = std::move(keep);
+  // a replica that has not answered an attempt in time is stuck: stop it
+  // and retry its requests elsewhere
+  std::set<std::string> stuck;
+  for (auto& [id, o] : st->pending)
+    if (!o.replica.empty() && now - o.sent > request_timeout)
+      stuck.insert(o.replica);
+  for (auto& name : stuck) {
+    self->request(st->cfg.directory, request_timeout, stop_atom::value, name)
+        .then([](caf::unit_t) {}, [](caf::error&) {});
+    lose_replica(self, st, name, "no answer in 30 s");
+  }
   st->desired = static_cast<uint32_t>(st->scaler->observe(
       now, st->load.average(now), percentile(st->latencies_us, 0.99) / 1000.0,
       std::max<uint32_t>(st->desired, 1)));

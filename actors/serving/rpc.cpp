@@ -48,13 +48,15 @@ envelope wrap(typename T::Reader r) {
 class predictor_server final : public schema::Predictor::Server {
 public:
   predictor_server(caf::actor_system& sys, caf::actor dir)
-      : sys_(sys), dir_(std::move(dir)) {}
+      : sys_(sys), dir_(std::move(dir)), bridge_(sys) {}
 
   kj::Promise<void> predict(PredictContext ctx) override {
     auto req = ctx.getParams().getRequest();
     std::string name = req.getDeployment();
     if (name.empty()) throw rpc_failure("predict: no deployment named");
-    capnp::MallocMessageBuilder mb;
+    // one segment that fits the copy (and the request id it may get)
+    capnp::MallocMessageBuilder mb{
+        static_cast<unsigned>(req.totalSize().wordCount + 16)};
     mb.setRoot(req);
     auto root = mb.getRoot<schema::PredictRequest>();
     if (root.getRequestId().size() == 0)
@@ -195,8 +197,11 @@ private:
   kj::Promise<void> forward(PredictContext ctx, const std::string& name,
                             envelope env) {
     return router(name).then([this, ctx, name, env](caf::actor r) mutable {
-      return ask_watched<envelope>(sys_, r, timeout_, "", predict_atom::value,
-                                   env)
+      // No timeout of its own (a CAF timeout costs the clock thread a
+      // wake-up per request): the router answers every request within its
+      // bounds, and the bridge fails the call if the router goes away.
+      return bridge_
+          .ask<envelope>(r, caf::infinite, "", predict_atom::value, env)
           .then(
               [ctx](envelope e) mutable {
                 check(e.visit<schema::PredictResponse>(
@@ -336,6 +341,7 @@ private:
 
   caf::actor_system& sys_;
   caf::actor dir_;
+  actor_bridge bridge_;
   std::chrono::milliseconds timeout_{30000};
   caf::actor service_;
   std::map<std::string, caf::actor> routers_;

@@ -139,6 +139,9 @@ void prediction_sink::submit(const std::string& deployment,
     }
     queue_.push_back(
         item{deployment, request, response, latency_us, now_micros(), hash});
+    // The writer wakes by itself every write_every; waking it for each
+    // request would cost a context switch per prediction.
+    if (queue_.size() != write_rows) return;
   }
   cv_.notify_one();
 }
