@@ -292,6 +292,9 @@ int run_serve(cli_options& opts, const kind_registrar& kinds,
   node.gateway_bind = opts.bind;
   node.metrics_port = opts.metrics_port;
   node.data_dir = opts.data_dir;
+  if (opts.gateway_threads > 0) node.gateway_threads = opts.gateway_threads;
+  if (opts.scheduler_threads > 0)
+    node.scheduler.threads = opts.scheduler_threads;
   node.slots = opts.slots > 0
                    ? opts.slots
                    : std::max(1u, std::thread::hardware_concurrency());
@@ -507,6 +510,11 @@ void add_commands(CLI::App& app, cli_options& o) {
       ->capture_default_str();
   o.serve_cmd->add_option("--slots", o.slots,
                           "replica slots (default: one per core)");
+  o.serve_cmd->add_option("--gateway-threads", o.gateway_threads,
+                          "RPC gateway threads (default: one per core, at "
+                          "most 4)");
+  o.serve_cmd->add_option("--scheduler-threads", o.scheduler_threads,
+                          "actor scheduler threads (default: one per core)");
 
   o.models_cmd = app.add_subcommand("models", "the model registry");
   o.models_cmd->require_subcommand(1);

@@ -56,6 +56,8 @@ struct cli_options {
   uint16_t metrics_port = 7702;
   std::string data_dir = "runs/serving";
   uint32_t slots = 0;
+  size_t gateway_threads = 0;   ///< serve: RPC threads (0: auto)
+  size_t scheduler_threads = 0; ///< serve: actor threads (0: one per core)
   // predict
   std::string endpoint;
   std::string deployment;

@@ -385,3 +385,96 @@ TEST_CASE("dynamic batching forms full batches under concurrent load and a "
   serve.signal(SIGINT);
   CHECK(serve.wait(30s) == 0);
 }
+
+TEST_CASE("bad requests fail alone with errors naming them: NaN where the "
+          "model allows none, an unknown deployment, and overloaded past the "
+          "queue bound",
+          "[integration][serving]") {
+  test::temp_dir dir;
+  auto model = test::serving::train_pima(dir.path());
+  auto port = test::free_port();
+  // batches of 64 wait 300 ms to fill, and a replica queues at most 64
+  // rows
+  test::process serve{
+      cmd({"serve", "--model", model, "--name", "pima", "--no-nan", "--port",
+           std::to_string(port), "--metrics-port", "0", "--data-dir",
+           dir / "node", "--max-batch", "64", "--max-delay-us", "300000",
+           "--queue-bound", "64"}),
+      dir / "serve.log"};
+  REQUIRE(test::eventually(
+      [&] {
+        return serve.log().find("deployment pima on") != std::string::npos;
+      },
+      60s));
+  INFO(serve.log());
+  auto client = troupe::cluster_client::connect("127.0.0.1", port);
+  REQUIRE(client);
+  auto cap = (*client)->service("serving");
+  REQUIRE(cap);
+  auto api = cap->castAs<troupe::schema::Predictor>();
+  auto ask = [&](const std::string& deployment, std::vector<float> values) {
+    auto req = api.predictRequest();
+    auto r = req.initRequest();
+    r.setDeployment(deployment);
+    r.setRequestId("bad-1");
+    auto row = r.initRows(1)[0].initValues(8);
+    for (unsigned k = 0; k < 8; ++k)
+      row.set(k, values[k]);
+    return troupe::rpc_call("predict",
+                            [&] { (void)(*client)->wait(req.send()); });
+  };
+  auto good = test::serving::pima_row(0);
+
+  // while 4 clients keep the replica busy, bad requests fail one by one
+  {
+    test::serving::load busy{port, "pima", 4, "busy"};
+    auto nan = good;
+    nan[1] = std::nanf("");
+    auto r = ask("pima", nan);
+    REQUIRE(!r);
+    CHECK_THAT(troupe::describe(r.error()), Catch::Contains("bad-1") &&
+                                                Catch::Contains("row 0") &&
+                                                Catch::Contains("NaN"));
+    auto unknown = ask("nope", good);
+    REQUIRE(!unknown);
+    CHECK_THAT(troupe::describe(unknown.error()),
+               Catch::Contains("no deployment 'nope'"));
+    REQUIRE(test::eventually([&] { return busy.done() >= 12; }, 30s));
+    busy.stop();
+    for (auto& a : busy.answers()) {
+      INFO(a.sent_id << ": " << a.error);
+      CHECK(a.error.empty());
+    }
+  }
+
+  // past the bound: 40 rows wait for a batch of 64 (300 ms), so 40 more
+  // would queue 80 rows against a bound of 64, and are refused at once;
+  // once the first 40 are answered, 40 rows are welcome again
+  auto rows40 = [&] {
+    auto req = api.predictRequest();
+    auto r = req.initRequest();
+    r.setDeployment("pima");
+    auto rows = r.initRows(40);
+    for (unsigned i = 0; i < 40; ++i) {
+      auto values = test::serving::pima_row(i);
+      auto row = rows[i].initValues(8);
+      for (unsigned k = 0; k < 8; ++k)
+        row.set(k, values[k]);
+    }
+    return req.send();
+  };
+  auto first = rows40();
+  auto second = rows40();
+  CHECK_THROWS_WITH((*client)->wait(kj::mv(second)),
+                    Catch::Contains("overloaded") &&
+                        Catch::Contains("bound 64") &&
+                        Catch::Contains("retry later"));
+  CHECK((*client)->wait(kj::mv(first)).getResponse().getPredictions().size() ==
+        40);
+  CHECK((*client)->wait(rows40()).getResponse().getPredictions().size() == 40);
+  auto status = api.deploymentRequest();
+  status.setName("pima");
+  CHECK((*client)->wait(status.send()).getStatus().getShed() == 1);
+  serve.signal(SIGINT);
+  CHECK(serve.wait(30s) == 0);
+}
