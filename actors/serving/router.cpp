@@ -17,6 +17,7 @@
 #include "actors/serving/service.hpp"
 #include "actors/serving/telemetry.hpp"
 #include "actors/serving/traffic.hpp"
+#include "runtime/bridge.hpp"
 #include "runtime/cluster.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
@@ -86,9 +87,30 @@ struct load_meter {
   }
 };
 
+/// Where a request's answer goes: the promise of an actor's request, or the
+/// gateway's KJ promise (predict_reply).
+struct reply_to {
+  caf::typed_response_promise<envelope> rp;
+  predict_reply kj;
+
+  void deliver(envelope answer) {
+    if (kj)
+      (*kj)->fulfill(std::move(answer));
+    else
+      rp.deliver(std::move(answer));
+  }
+
+  void fail(caf::error err) {
+    if (kj)
+      (*kj)->reject(rpc_failure(describe(err)));
+    else
+      rp.deliver(std::move(err));
+  }
+};
+
 /// A request between its arrival and its answer.
 struct outstanding {
-  caf::typed_response_promise<envelope> rp;
+  reply_to reply;
   envelope request;
   std::string request_id;
   uint32_t version = 0;
@@ -216,7 +238,7 @@ void fail(const state_ptr& st, uint64_t id, caf::error err) {
   if (i == st->pending.end()) return;
   ++st->errors;
   st->metrics.errors(i->second.version);
-  i->second.rp.deliver(std::move(err));
+  i->second.reply.fail(std::move(err));
   st->load.change(-static_cast<double>(i->second.rows), steady::now());
   st->pending.erase(i);
 }
@@ -322,7 +344,7 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
               st->cfg.log->submit(st->spec.name, p.request, answer,
                                   static_cast<int64_t>(us),
                                   st->spec.log_inputs == "hash");
-            p.rp.deliver(answer);
+            p.reply.deliver(answer);
             st->load.change(-static_cast<double>(p.rows), steady::now());
             st->pending.erase(i);
             unpark(self, st);
@@ -579,6 +601,74 @@ caf::error apply_status(const state_ptr& st, const envelope& status) {
   return caf::none;
 }
 
+/// What admission found out about a request.
+struct ticket {
+  uint32_t version = 0;
+  size_t rows = 0;
+  std::string request_id;
+};
+
+/// Picks the request's version and checks it against the queue bound: the
+/// ticket, or the error to answer at once (no such version, overloaded).
+caf::expected<ticket> admit(const state_ptr& st, const envelope& req) {
+  uint32_t pinned = 0;
+  ticket t;
+  auto ok = req.visit<schema::PredictRequest>([&](auto r) {
+    pinned = r.getVersion();
+    t.rows = r.getRows().size();
+    t.request_id = r.getRequestId();
+  });
+  if (!ok) return ok.error();
+  t.version = pinned;
+  if (t.version == 0) {
+    auto v = st->split.pick();
+    if (!v)
+      return make_error(errc::not_found, "deployment " + st->spec.name +
+                                             " sends traffic nowhere");
+    t.version = static_cast<uint32_t>(std::stoul(*v));
+  } else if (!st->weights.count(t.version)) {
+    return make_error(errc::not_found, "deployment " + st->spec.name +
+                                           " does not serve version " +
+                                           std::to_string(t.version));
+  }
+  // shed past the bound of the version's replicas
+  size_t queued = 0, replicas = 0;
+  for (auto& r : st->replicas)
+    if (r.version == t.version && r.phase != replica_phase::draining) {
+      queued += r.in_flight;
+      ++replicas;
+    }
+  for (auto id : st->parked)
+    queued += st->pending[id].rows;
+  size_t bound = std::max<size_t>(replicas, 1) * st->spec.queue_bound_rows;
+  if (queued + t.rows > bound) {
+    ++st->shed;
+    st->metrics.shed();
+    return make_error(errc::no_capacity,
+                      "overloaded: deployment " + st->spec.name + " v" +
+                          std::to_string(t.version) + " has " +
+                          std::to_string(queued) + " rows waiting (bound " +
+                          std::to_string(bound) + "); retry later");
+  }
+  return t;
+}
+
+/// Sends an admitted request on its way; `reply` gets its answer.
+void start(router* self, const state_ptr& st, const envelope& req,
+           const ticket& t, reply_to reply) {
+  auto id = st->next_request++;
+  auto& o = st->pending[id];
+  o.reply = std::move(reply);
+  o.request = req;
+  o.request_id = t.request_id.empty() ? st->spec.name + "-" + std::to_string(id)
+                                      : t.request_id;
+  o.version = t.version;
+  o.rows = t.rows;
+  o.arrived = steady::now();
+  st->load.change(static_cast<double>(t.rows), o.arrived);
+  send_to(self, st, id);
+}
+
 caf::behavior router_actor(router* self, router_config cfg) {
   auto st = std::make_shared<router_state>();
   st->cfg = std::move(cfg);
@@ -598,7 +688,7 @@ caf::behavior router_actor(router* self, router_config cfg) {
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     for (auto& [id, o] : st->pending)
-      o.rp.deliver(make_error(errc::shutting_down,
+      o.reply.fail(make_error(errc::shutting_down,
                               "deployment " + st->spec.name + " stopped"));
     st->pending.clear();
     for (auto& r : st->replicas)
@@ -609,61 +699,20 @@ caf::behavior router_actor(router* self, router_config cfg) {
   self->delayed_send(self, tick_every, tick_atom::value);
   return {
       [=](predict_atom, const envelope& req) -> caf::result<envelope> {
-        uint32_t pinned = 0;
-        size_t rows = 0;
-        std::string rid;
-        auto ok = req.visit<schema::PredictRequest>([&](auto r) {
-          pinned = r.getVersion();
-          rows = r.getRows().size();
-          rid = r.getRequestId();
-        });
-        if (!ok) return ok.error();
-        auto version = pinned;
-        if (version == 0) {
-          auto v = st->split.pick();
-          if (!v)
-            return make_error(errc::not_found, "deployment " + st->spec.name +
-                                                   " sends traffic nowhere");
-          version = static_cast<uint32_t>(std::stoul(*v));
-        } else if (!st->weights.count(version)) {
-          return make_error(errc::not_found, "deployment " + st->spec.name +
-                                                 " does not serve version " +
-                                                 std::to_string(version));
-        }
-        // shed past the bound of the version's replicas
-        size_t queued = 0, replicas = 0;
-        for (auto& r : st->replicas)
-          if (r.version == version && r.phase != replica_phase::draining) {
-            queued += r.in_flight;
-            ++replicas;
-          }
-        for (auto id : st->parked)
-          queued += st->pending[id].rows;
-        size_t bound =
-            std::max<size_t>(replicas, 1) * st->spec.queue_bound_rows;
-        if (queued + rows > bound) {
-          ++st->shed;
-          st->metrics.shed();
-          return make_error(errc::no_capacity,
-                            "overloaded: deployment " + st->spec.name + " v" +
-                                std::to_string(version) + " has " +
-                                std::to_string(queued) +
-                                " rows waiting (bound " +
-                                std::to_string(bound) + "); retry later");
-        }
-        auto id = st->next_request++;
-        auto& o = st->pending[id];
-        o.rp = self->make_response_promise<envelope>();
-        o.request = req;
-        o.request_id =
-            rid.empty() ? st->spec.name + "-" + std::to_string(id) : rid;
-        o.version = version;
-        o.rows = rows;
-        o.arrived = steady::now();
-        st->load.change(static_cast<double>(rows), o.arrived);
-        auto rp = o.rp;
-        send_to(self, st, id);
+        auto ticket = admit(st, req);
+        if (!ticket) return ticket.error();
+        reply_to reply{self->make_response_promise<envelope>(), nullptr};
+        auto rp = reply.rp;
+        start(self, st, req, *ticket, std::move(reply));
         return rp;
+      },
+      [=](predict_atom, const envelope& req, const predict_reply& kj) {
+        auto ticket = admit(st, req);
+        if (!ticket) {
+          (*kj)->reject(rpc_failure(describe(ticket.error())));
+          return;
+        }
+        start(self, st, req, *ticket, reply_to{{}, kj});
       },
       [=](status_atom) { return status_of(st); },
       [=](configure_atom, const envelope& status) -> caf::result<envelope> {

@@ -145,8 +145,9 @@ public:
 
   kj::Promise<void> undeploy(UndeployContext ctx) override {
     return service().then([this, ctx](caf::actor svc) mutable {
-      return troupe::ask<bool>(sys_, svc, timeout_, "", undeploy_atom::value,
-                               std::string{ctx.getParams().getName()})
+      return bridge_
+          .ask<bool>(svc, timeout_, "", undeploy_atom::value,
+                     std::string{ctx.getParams().getName()})
           .then([this, ctx](bool) mutable {
             routers_.erase(std::string{ctx.getParams().getName()});
           });
@@ -164,9 +165,9 @@ private:
 
   kj::Promise<caf::actor> service() {
     if (service_) return kj::Promise<caf::actor>(service_);
-    return troupe::ask<caf::actor>(sys_, dir_, timeout_,
-                                   "serving: ", lookup_atom::value,
-                                   std::string{service_name})
+    return bridge_
+        .ask<caf::actor>(dir_, timeout_, "serving: ", lookup_atom::value,
+                         std::string{service_name})
         .then([this](caf::actor svc) {
           service_ = svc;
           return svc;
@@ -176,7 +177,7 @@ private:
   template <class... Ts>
   kj::Promise<envelope> call(Ts... xs) {
     return service().then([this, xs...](caf::actor svc) {
-      return troupe::ask<envelope>(sys_, svc, timeout_, "", xs...);
+      return bridge_.ask<envelope>(svc, timeout_, "", xs...);
     });
   }
 
@@ -185,8 +186,8 @@ private:
       return kj::Promise<caf::actor>(i->second);
     return service()
         .then([this, name](caf::actor svc) {
-          return troupe::ask<caf::actor>(sys_, svc, timeout_, "",
-                                         router_atom::value, name);
+          return bridge_.ask<caf::actor>(svc, timeout_, "", router_atom::value,
+                                         name);
         })
         .then([this, name](caf::actor r) {
           routers_[name] = r;
@@ -197,23 +198,30 @@ private:
   kj::Promise<void> forward(PredictContext ctx, const std::string& name,
                             envelope env) {
     return router(name).then([this, ctx, name, env](caf::actor r) mutable {
-      // No timeout of its own (a CAF timeout costs the clock thread a
-      // wake-up per request): the router answers every request within its
-      // bounds, and the bridge fails the call if the router goes away.
-      return bridge_
-          .ask<envelope>(r, caf::infinite, "", predict_atom::value, env)
-          .then(
-              [ctx](envelope e) mutable {
-                check(e.visit<schema::PredictResponse>(
-                    [&](auto r) { ctx.getResults().setResponse(r); }, big));
-              },
-              [this, name](kj::Exception&& e) {
-                // a router that went away (undeployed, redeployed) is
-                // looked up again next time
-                if (e.getDescription().startsWith("not running"))
-                  routers_.erase(name);
-                kj::throwFatalException(kj::mv(e));
-              });
+      // Straight to the router, which settles the promise itself: no actor
+      // in between and no CAF timeout (each would cost a thread wake-up per
+      // request); the router answers every request within its bounds.
+      auto paf = kj::newPromiseAndCrossThreadFulfiller<envelope>();
+      caf::anon_send(
+          r, predict_atom::value, std::move(env),
+          std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>(
+              kj::mv(paf.fulfiller)));
+      return paf.promise.then(
+          [ctx](envelope e) mutable {
+            check(e.visit<schema::PredictResponse>(
+                [&](auto r) { ctx.getResults().setResponse(r); }, big));
+          },
+          [this, name](kj::Exception&& e) {
+            // a router that went away (undeployed, redeployed) dropped the
+            // request unanswered; it is looked up again next time
+            std::string what = e.getDescription().cStr();
+            if (what.find("without fulfilling") != std::string::npos) {
+              routers_.erase(name);
+              throw rpc_failure("deployment " + name +
+                                " is not running (undeployed?); try again");
+            }
+            kj::throwFatalException(kj::mv(e));
+          });
     });
   }
 

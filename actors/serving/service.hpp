@@ -27,6 +27,10 @@
 //
 // serving router (one per deployment, on the head, spawned by the service):
 //   (predict_atom, envelope PredictRequest) -> envelope PredictResponse
+//   (predict_atom, envelope PredictRequest, predict_reply) -> ()
+//       ; the gateway's form: the answer (or error) settles the KJ promise
+//         behind predict_reply directly, without a reply hop through an
+//         actor; a router that is gone drops the message, which rejects it
 //   (status_atom)                           -> envelope DeploymentStatus
 //   (configure_atom, envelope DeploymentStatus) -> envelope DeploymentStatus
 //                                              ; new spec and traffic
@@ -45,10 +49,15 @@
 //   Requests are batched: up to maxBatchRows rows, waiting at most
 //   maxQueueDelayUs for a batch to fill; past queueBoundRows: "overloaded".
 
+#include <memory>
 #include <string>
 
 #include <caf/actor_system_config.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <kj/async.h>
+
+#include "runtime/envelope.hpp"
 
 namespace troupe::serving {
 
@@ -72,6 +81,12 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using batch_atom = caf::atom_constant<caf::atom("batch")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
+/// Where the router sends the answer of a gateway's predict: the fulfiller
+/// of a promise on the gateway's KJ thread (thread-safe). Dropping the last
+/// copy unanswered rejects the promise.
+using predict_reply =
+    std::shared_ptr<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>;
+
 inline constexpr const char* service_kind = "serving.service";
 inline constexpr const char* replica_kind = "serving.replica";
 inline constexpr const char* service_name = "serving";
@@ -81,3 +96,6 @@ inline constexpr const char* service_name = "serving";
 void register_kinds(caf::actor_system_config& cfg);
 
 } // namespace troupe::serving
+
+// A predict_reply only ever travels to a local actor, never over the wire.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(troupe::serving::predict_reply)

@@ -475,6 +475,23 @@ TEST_CASE("bad requests fail alone with errors naming them: NaN where the "
   auto status = api.deploymentRequest();
   status.setName("pima");
   CHECK((*client)->wait(status.send()).getStatus().getShed() == 1);
+
+  // undeployed: a request fails at once, naming the deployment (whether
+  // this connection's thread still knew the stopped router or not)
+  auto un = test::run(cmd({"undeploy", "pima", "--cluster",
+                           "127.0.0.1:" + std::to_string(port)}),
+                      30s);
+  INFO(un.out << un.err);
+  REQUIRE(un.code == 0);
+  auto gone = ask("pima", good);
+  REQUIRE(!gone);
+  CHECK_THAT(troupe::describe(gone.error()),
+             Catch::Contains("deployment pima is not running") ||
+                 Catch::Contains("no deployment 'pima'"));
+  auto again = ask("pima", good);
+  REQUIRE(!again);
+  CHECK_THAT(troupe::describe(again.error()),
+             Catch::Contains("no deployment 'pima'"));
   serve.signal(SIGINT);
   CHECK(serve.wait(30s) == 0);
 }

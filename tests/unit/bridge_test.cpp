@@ -52,12 +52,15 @@ TEST_CASE("actor_bridge answers calls from one actor and fails them at once "
                     Catch::Contains("slow: ") && Catch::Contains("timeout"));
 
   // waiting calls fail as soon as the target stops, without a timeout
+  // (through the watch, or CAF's own answer for a local actor, whichever
+  // comes first)
   auto waiting =
       bridge.ask<int>(target, caf::infinite, "held: ", std::string{"hold"});
   auto start = std::chrono::steady_clock::now();
   caf::anon_send(target, std::string{"quit"});
   CHECK_THROWS_WITH(waiting.wait(io.waitScope),
-                    Catch::Contains("held: not running"));
+                    Catch::Contains("held: not running") ||
+                        Catch::Contains("held: system_error"));
   CHECK(std::chrono::steady_clock::now() - start < 10s);
 
   // a call to a target already down fails too
