@@ -86,131 +86,28 @@
 #include "runtime/log.hpp"
 #include "schemas/features.capnp.h"
 #include "tests/bench/bench_common.hpp"
-
-extern char** environ;
+#include "tests/bench/bench_process.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
 using json = nlohmann::ordered_json;
 using namespace troupe::bench;
 namespace fs = std::filesystem;
 
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
+/// The failure clean-up: the last lines of the servers' logs, then the
+/// scratch directory goes.
+std::string scratch_root;
 
-void progress(const char* fmt, ...) {
-  std::va_list ap;
-  va_start(ap, fmt);
-  std::fprintf(stderr, "bench_features: ");
-  std::vfprintf(stderr, fmt, ap);
-  std::fprintf(stderr, "\n");
-  va_end(ap);
-}
-
-// -- child processes ----------------------------------------------------------
-
-/// Children to stop when this program fails or is told to stop.
-constexpr int max_children = 8;
-volatile pid_t children[max_children] = {};
-std::string scratch_root; // removed on failure
-
-void stop_children_now() {
-  for (auto& pid : children)
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      int st = 0;
-      for (int i = 0; i < 300 && waitpid(pid, &st, WNOHANG) == 0; ++i)
-        usleep(10000);
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      pid = 0;
-    }
-}
-
-[[noreturn]] void fail(const std::string& what) {
-  std::fprintf(stderr, "bench_features: FAILED: %s\n", what.c_str());
-  stop_children_now();
-  if (!scratch_root.empty()) {
-    for (auto* log : {"/head.log", "/redis.log"}) {
-      auto [rc, text] =
-          run_capture("tail -n 20 '" + scratch_root + log + "' 2>/dev/null");
-      if (!text.empty())
-        std::fprintf(stderr, "--- last lines of %s:\n%s", log, text.c_str());
-    }
-    std::error_code ec;
-    fs::remove_all(scratch_root, ec);
+void print_logs_and_clean_up() {
+  if (scratch_root.empty()) return;
+  for (auto* log : {"/head.log", "/redis.log"}) {
+    auto [rc, text] =
+        run_capture("tail -n 20 '" + scratch_root + log + "' 2>/dev/null");
+    if (!text.empty())
+      std::fprintf(stderr, "--- last lines of %s:\n%s", log, text.c_str());
   }
-  std::exit(1);
-}
-
-extern "C" void on_signal(int sig) {
-  for (auto& pid : children)
-    if (pid > 0) kill(pid, SIGTERM);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-/// Starts `args` with stdout and stderr appended to `log`.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) fail("cannot start " + args[0] + ": " + std::strerror(rc));
-  for (auto& slot : children)
-    if (slot == 0) {
-      slot = pid;
-      return pid;
-    }
-  fail("too many child processes");
-}
-
-/// SIGTERM, then waits (SIGKILL after 60 s). Returns the exit status.
-int stop_child(pid_t pid) {
-  kill(pid, SIGTERM);
-  int st = 0;
-  auto t0 = clock_type::now();
-  while (waitpid(pid, &st, WNOHANG) == 0) {
-    if (seconds_since(t0) > 60) {
-      progress("pid %d ignored SIGTERM for 60 s: SIGKILL", pid);
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      break;
-    }
-    usleep(20000);
-  }
-  for (auto& slot : children)
-    if (slot == pid) slot = 0;
-  return st;
-}
-
-bool alive(pid_t pid) {
-  int st = 0;
-  return waitpid(pid, &st, WNOHANG) == 0;
-}
-
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    fail("cannot find a free port");
-  close(fd);
-  return ntohs(a.sin_port);
+  std::error_code ec;
+  fs::remove_all(scratch_root, ec);
 }
 
 /// Runs a shell command, timing it; fails unless it exits 0.
@@ -1319,15 +1216,11 @@ void run_pit_join(const options& o, troupe_head& head) {
               static_cast<unsigned long long>(ne * 3), ne * 3 / ingest_s));
 }
 
-bool has_flag(int argc, char** argv, const char* flag) {
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], flag) == 0) return true;
-  return false;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
+  program_name = "bench_features";
+  on_failure = print_logs_and_clean_up;
   options o;
   if (has_flag(argc, argv, "--help") || has_flag(argc, argv, "-h")) {
     std::printf("usage: bench_features [--quick] [--seconds S] "

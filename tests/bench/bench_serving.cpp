@@ -92,12 +92,10 @@
 #include "schemas/cluster.capnp.h"
 #include "schemas/serving.capnp.h"
 #include "tests/bench/bench_common.hpp"
-
-extern char** environ;
+#include "tests/bench/bench_process.hpp"
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
 using json = nlohmann::ordered_json;
 using namespace troupe::bench;
 namespace fs = std::filesystem;
@@ -112,32 +110,6 @@ constexpr const char* deployment_name = "bench";
 constexpr double slo_us = 5000;
 constexpr double goal_preds_per_s = 20000;
 constexpr double goal_batching_ratio = 3;
-
-double seconds_since(clock_type::time_point t0) {
-  return std::chrono::duration<double>(clock_type::now() - t0).count();
-}
-
-void progress(const char* fmt, ...) {
-  std::va_list ap;
-  va_start(ap, fmt);
-  std::fprintf(stderr, "bench_serving: ");
-  std::vfprintf(stderr, fmt, ap);
-  std::fprintf(stderr, "\n");
-  va_end(ap);
-}
-
-std::string arg_text(int argc, char** argv, const char* flag,
-                     const std::string& fallback = {}) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], flag) == 0) return argv[i + 1];
-  return fallback;
-}
-
-bool has_flag(int argc, char** argv, const char* flag) {
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], flag) == 0) return true;
-  return false;
-}
 
 // -- the data -----------------------------------------------------------------
 
@@ -158,22 +130,7 @@ std::vector<float> request_pool() {
 
 // -- child processes (driver) -------------------------------------------------
 
-constexpr int max_children = 4;
-volatile pid_t children[max_children] = {};
 std::string scratch_root; // removed at the end and on failure
-
-void stop_children_now() {
-  for (auto& pid : children)
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      int st = 0;
-      for (int i = 0; i < 500 && waitpid(pid, &st, WNOHANG) == 0; ++i)
-        usleep(10000);
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      pid = 0;
-    }
-}
 
 void remove_scratch() {
   if (scratch_root.empty()) return;
@@ -182,9 +139,9 @@ void remove_scratch() {
   scratch_root.clear();
 }
 
-[[noreturn]] void fail(const std::string& what) {
-  std::fprintf(stderr, "bench_serving: FAILED: %s\n", what.c_str());
-  stop_children_now();
+/// The failure clean-up: the last lines of the servers' logs, then the
+/// scratch directory goes.
+void print_logs_and_clean_up() {
   if (!scratch_root.empty()) {
     auto [rc, text] =
         run_capture("tail -n 20 '" + scratch_root + "'/*.log 2>/dev/null");
@@ -193,76 +150,6 @@ void remove_scratch() {
                    text.c_str());
   }
   remove_scratch();
-  std::exit(1);
-}
-
-extern "C" void on_signal(int sig) {
-  for (auto& pid : children)
-    if (pid > 0) kill(pid, SIGTERM);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-/// Starts `args` with stdout and stderr appended to `log`.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) fail("cannot start " + args[0] + ": " + std::strerror(rc));
-  for (auto& slot : children)
-    if (slot == 0) {
-      slot = pid;
-      return pid;
-    }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  fail("too many child processes");
-}
-
-/// SIGTERM, then waits (SIGKILL after 20 s). Returns the wait status.
-int stop_child(pid_t pid) {
-  kill(pid, SIGTERM);
-  int st = 0;
-  auto t0 = clock_type::now();
-  while (waitpid(pid, &st, WNOHANG) == 0) {
-    if (seconds_since(t0) > 20) {
-      progress("pid %d ignored SIGTERM for 20 s: SIGKILL", pid);
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      break;
-    }
-    usleep(20000);
-  }
-  for (auto& slot : children)
-    if (slot == pid) slot = 0;
-  return st;
-}
-
-bool alive(pid_t pid) {
-  int st = 0;
-  return waitpid(pid, &st, WNOHANG) == 0;
-}
-
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    fail("cannot find a free port");
-  close(fd);
-  return ntohs(a.sin_port);
 }
 
 bool accepts(uint16_t port) {
@@ -922,14 +809,14 @@ public:
       rows_.push_back(std::move(r));
       if (!alive(pid)) fail(cfg.name + " died");
     }
-    stop_child(pid);
+    stop_child(pid, 20);
   }
 
   json open_loop(const server_config& cfg, double rate, size_t clients,
                  double& server_cpu_us) {
     auto [pid, port] = start(cfg, ++started_);
     auto j = load(pid, port, clients, rate, server_cpu_us);
-    stop_child(pid);
+    stop_child(pid, 20);
     return j;
   }
 
@@ -1204,6 +1091,8 @@ int run_driver(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+  program_name = "bench_serving";
+  on_failure = print_logs_and_clean_up;
   if (has_flag(argc, argv, "--peer-server")) return run_peer(argc, argv);
   if (has_flag(argc, argv, "--load")) return run_load(argc, argv);
   return run_driver(argc, argv);

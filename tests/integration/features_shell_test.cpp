@@ -22,6 +22,7 @@
 #include "runtime/shell.hpp"
 #include "schemas/features.capnp.h"
 #include "tests/support/process.hpp"
+#include "tests/support/shell_run.hpp"
 
 using namespace std::chrono_literals;
 using troupe::shell;
@@ -195,28 +196,7 @@ struct features_fixture {
   }
 };
 
-/// A shell on the fixture's client (which it takes) with captured output.
-struct shell_run {
-  std::ostringstream out;
-  std::ostringstream err;
-  std::unique_ptr<troupe::shell_backend> backend;
-  std::optional<shell> sh;
-
-  explicit shell_run(std::unique_ptr<troupe::cluster_client> client)
-      : backend(troupe::make_backend(std::move(client))) {
-    troupe::shell_env env;
-    env.out = &out;
-    env.err = &err;
-    sh.emplace(*backend, env);
-  }
-
-  /// Runs one command; returns whether it succeeded, with fresh out/err.
-  bool run(const std::string& command) {
-    out.str({});
-    err.str({});
-    return sh->execute(command) == shell::outcome::ok;
-  }
-};
+using troupe::test::shell_run;
 
 /// Sums the ENTITIES column of the shard rows ("0  head  features.shard.0
 /// up  2 ...") and counts the rows.

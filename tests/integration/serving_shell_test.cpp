@@ -28,6 +28,7 @@
 #include "runtime/shell.hpp"
 #include "schemas/serving.capnp.h"
 #include "tests/support/process.hpp"
+#include "tests/support/shell_run.hpp"
 
 using namespace std::chrono_literals;
 using troupe::shell;
@@ -185,27 +186,10 @@ struct serving_fixture {
   }
 };
 
-/// A shell on the fixture's client (which it takes) with captured output.
-struct shell_run {
-  std::ostringstream out;
-  std::ostringstream err;
-  std::unique_ptr<troupe::shell_backend> backend;
-  std::optional<shell> sh;
-
-  explicit shell_run(std::unique_ptr<troupe::cluster_client> client)
-      : backend(troupe::make_backend(std::move(client))) {
-    troupe::shell_env env;
-    env.out = &out;
-    env.err = &err;
-    sh.emplace(*backend, env);
-  }
-
-  /// Runs one command; returns whether it succeeded, with fresh out/err.
-  bool run(const std::string& command) {
-    out.str({});
-    err.str({});
-    return sh->execute(command) == shell::outcome::ok;
-  }
+/// A shell on the fixture's client (which it takes) with captured output,
+/// which can wait for a deployment's replicas.
+struct shell_run : troupe::test::shell_run {
+  using troupe::test::shell_run::shell_run;
 
   /// Runs `deployment NAME` until its output has `ready` of `wanted`
   /// replicas ready and no others listed (at most 60 s); returns whether it

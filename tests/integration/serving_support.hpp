@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,6 +44,24 @@ inline std::string train_pima(const std::filesystem::path& dir) {
       return e.path().parent_path().string();
   FAIL("automl saved no model");
   return {};
+}
+
+/// `troupe serve --model MODEL --name NAME --port PORT ARGS...` logging to
+/// dir/serve.log, once it says it serves NAME (at most 60 s).
+inline std::unique_ptr<process> serve(const std::filesystem::path& dir,
+                                      const std::string& model,
+                                      const std::string& name, uint16_t port,
+                                      std::vector<std::string> args) {
+  using namespace std::chrono_literals;
+  std::vector<std::string> argv{
+      "serve",  "--model",           model, "--name", name,
+      "--port", std::to_string(port)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto p = std::make_unique<process>(cmd(argv), (dir / "serve.log").string());
+  auto ready = "deployment " + name + " on";
+  REQUIRE(eventually([&] { return p->log().find(ready) != std::string::npos; },
+                     60s));
+  return p;
 }
 
 /// pima's 8 encoded features for row number `i` of a load generator: 16

@@ -86,17 +86,11 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
   auto port = test::free_port();
   auto mport = test::free_port();
   auto endpoint = "127.0.0.1:" + std::to_string(port);
-  test::process serve{cmd({"serve", "--model", model, "--name", "pima",
-                           "--port", std::to_string(port), "--metrics-port",
-                           std::to_string(mport), "--data-dir", dir / "node",
-                           "--replicas", "1:2", "--max-delay-us", "500"}),
-                      dir / "serve.log"};
-  REQUIRE(test::eventually(
-      [&] {
-        return serve.log().find("deployment pima on") != std::string::npos;
-      },
-      60s));
-  INFO(serve.log());
+  auto serve = test::serving::serve(dir.path(), model, "pima", port,
+                                    {"--metrics-port", std::to_string(mport),
+                                     "--data-dir", dir / "node", "--replicas",
+                                     "1:2", "--max-delay-us", "500"});
+  INFO(serve->log());
 
   // the same predictions as the local model
   auto local = test::run(cmd({"predict", "--model", model, "--data", data,
@@ -242,8 +236,8 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
         return low->rows() >= 2 * uncertain;
       },
       10s));
-  serve.signal(SIGINT);
-  CHECK(serve.wait(30s) == 0);
+  serve->signal(SIGINT);
+  CHECK(serve->wait(30s) == 0);
 }
 
 TEST_CASE("a prediction by entity ids looks the features up in the feature "
@@ -291,14 +285,10 @@ TEST_CASE("a prediction by entity ids looks the features up in the feature "
 
   auto port = test::free_port();
   auto endpoint = "127.0.0.1:" + std::to_string(port);
-  test::process serve{cmd({"serve", "--model", model, "--name", "gm",
-                           "--features", "g", "--port", std::to_string(port),
-                           "--metrics-port", "0", "--data-dir", dir / "node"}),
-                      dir / "serve.log"};
-  REQUIRE(test::eventually(
-      [&] { return serve.log().find("deployment gm on") != std::string::npos; },
-      60s));
-  INFO(serve.log());
+  auto serve = test::serving::serve(
+      dir.path(), model, "gm", port,
+      {"--features", "g", "--metrics-port", "0", "--data-dir", dir / "node"});
+  INFO(serve->log());
   auto create = test::run(
       cmd({"features", "create", "--cluster", endpoint, "--group", "g",
            "--field", "a:float64", "--field", "b:float64", "--vector", "v:2"}),
@@ -323,8 +313,8 @@ TEST_CASE("a prediction by entity ids looks the features up in the feature "
   INFO(remote.err);
   REQUIRE(remote.code == 0);
   CHECK(slurp(dir / "remote.csv") == slurp(dir / "local.csv"));
-  serve.signal(SIGINT);
-  CHECK(serve.wait(30s) == 0);
+  serve->signal(SIGINT);
+  CHECK(serve->wait(30s) == 0);
 }
 
 TEST_CASE("dynamic batching forms full batches under concurrent load and a "
@@ -335,17 +325,11 @@ TEST_CASE("dynamic batching forms full batches under concurrent load and a "
   auto port = test::free_port();
   auto endpoint = "127.0.0.1:" + std::to_string(port);
   // full: batches of 8 that may wait 2 s; lone: batches of 8 within 50 ms
-  test::process serve{cmd({"serve", "--model", model, "--name", "full",
-                           "--port", std::to_string(port), "--metrics-port",
-                           "0", "--data-dir", dir / "node", "--max-batch", "8",
-                           "--max-delay-us", "2000000", "--slots", "2"}),
-                      dir / "serve.log"};
-  REQUIRE(test::eventually(
-      [&] {
-        return serve.log().find("deployment full on") != std::string::npos;
-      },
-      60s));
-  INFO(serve.log());
+  auto serve = test::serving::serve(
+      dir.path(), model, "full", port,
+      {"--metrics-port", "0", "--data-dir", dir / "node", "--max-batch", "8",
+       "--max-delay-us", "2000000", "--slots", "2"});
+  INFO(serve->log());
   auto dep =
       test::run(cmd({"deploy", "lone", "--model", "full", "--cluster", endpoint,
                      "--max-batch", "8", "--max-delay-us", "50000"}),
@@ -382,8 +366,8 @@ TEST_CASE("dynamic batching forms full batches under concurrent load and a "
     CHECK(a.latency_ms >= 50);
     CHECK(a.latency_ms < 1050);
   }
-  serve.signal(SIGINT);
-  CHECK(serve.wait(30s) == 0);
+  serve->signal(SIGINT);
+  CHECK(serve->wait(30s) == 0);
 }
 
 TEST_CASE("bad requests fail alone with errors naming them: NaN where the "
@@ -395,18 +379,11 @@ TEST_CASE("bad requests fail alone with errors naming them: NaN where the "
   auto port = test::free_port();
   // batches of 64 wait 300 ms to fill, and a replica queues at most 64
   // rows
-  test::process serve{
-      cmd({"serve", "--model", model, "--name", "pima", "--no-nan", "--port",
-           std::to_string(port), "--metrics-port", "0", "--data-dir",
-           dir / "node", "--max-batch", "64", "--max-delay-us", "300000",
-           "--queue-bound", "64"}),
-      dir / "serve.log"};
-  REQUIRE(test::eventually(
-      [&] {
-        return serve.log().find("deployment pima on") != std::string::npos;
-      },
-      60s));
-  INFO(serve.log());
+  auto serve = test::serving::serve(
+      dir.path(), model, "pima", port,
+      {"--no-nan", "--metrics-port", "0", "--data-dir", dir / "node",
+       "--max-batch", "64", "--max-delay-us", "300000", "--queue-bound", "64"});
+  INFO(serve->log());
   auto client = troupe::cluster_client::connect("127.0.0.1", port);
   REQUIRE(client);
   auto cap = (*client)->service("serving");
@@ -492,6 +469,6 @@ TEST_CASE("bad requests fail alone with errors naming them: NaN where the "
   REQUIRE(!again);
   CHECK_THAT(troupe::describe(again.error()),
              Catch::Contains("no deployment 'pima'"));
-  serve.signal(SIGINT);
-  CHECK(serve.wait(30s) == 0);
+  serve->signal(SIGINT);
+  CHECK(serve->wait(30s) == 0);
 }
