@@ -1,8 +1,9 @@
 #pragma once
 
-// Meeting CAF from a KJ event loop: a request sent from a short-lived actor
-// whose reply (or error) resolves a KJ promise through a cross-thread
-// fulfiller. Used by the RPC gateway and by the RPC services it hosts.
+// Meeting CAF from a KJ event loop: an actor_bridge makes requests from one
+// long-lived actor, whose replies (or errors) resolve KJ promises through
+// cross-thread fulfillers. Used by the RPC gateway and by the RPC services
+// it hosts.
 
 #include <chrono>
 #include <cstdint>
@@ -32,73 +33,6 @@ inline void check(const caf::expected<void>& r) {
   if (!r) throw rpc_failure(describe(r.error()));
 }
 
-/// Sends `xs...` to `target` from a short-lived actor and resolves the KJ
-/// promise with the reply (`R`), or rejects it with `context` followed by the
-/// error's message. `timeout` is a std::chrono duration, or caf::infinite.
-template <class R, class Timeout, class... Ts>
-kj::Promise<R> ask(caf::actor_system& sys, caf::actor target, Timeout timeout,
-                   std::string context, Ts... xs) {
-  auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
-  auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
-      std::move(paf.fulfiller));
-  sys.spawn([=](caf::event_based_actor* self) {
-    if constexpr (std::is_void_v<R>) {
-      self->request(target, timeout, xs...)
-          .then([=] { (*f)->fulfill(); },
-                [=](caf::error& err) {
-                  (*f)->reject(rpc_failure(context + describe(err)));
-                });
-    } else {
-      self->request(target, timeout, xs...)
-          .then([=](R& r) { (*f)->fulfill(std::move(r)); },
-                [=](caf::error& err) {
-                  (*f)->reject(rpc_failure(context + describe(err)));
-                });
-    }
-  });
-  return std::move(paf.promise);
-}
-
-/// Like ask(), and fails at once (instead of at the timeout) when `target`
-/// is or becomes down: a request to the proxy of an actor whose node went
-/// away is otherwise answered by nobody. Costs a monitor per call.
-template <class R, class Timeout, class... Ts>
-kj::Promise<R> ask_watched(caf::actor_system& sys, caf::actor target,
-                           Timeout timeout, std::string context, Ts... xs) {
-  auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
-  auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
-      std::move(paf.fulfiller));
-  sys.spawn([=](caf::event_based_actor* self) {
-    auto done = std::make_shared<bool>(false);
-    self->monitor(target);
-    self->set_down_handler([=](caf::down_msg& dm) {
-      if (!*done) {
-        *done = true;
-        (*f)->reject(rpc_failure(context + "not running (" +
-                                 to_string(dm.reason) + ")"));
-      }
-      self->quit();
-    });
-    self->request(target, timeout, xs...)
-        .then(
-            [=](R& r) {
-              if (!*done) {
-                *done = true;
-                (*f)->fulfill(std::move(r));
-              }
-              self->quit();
-            },
-            [=](caf::error& err) {
-              if (!*done) {
-                *done = true;
-                (*f)->reject(rpc_failure(context + describe(err)));
-              }
-              self->quit();
-            });
-  });
-  return std::move(paf.promise);
-}
-
 namespace detail {
 
 /// What the actor of an actor_bridge keeps: the calls waiting on each
@@ -126,8 +60,8 @@ using bridge_job =
 } // namespace detail
 
 /// A long-lived actor that makes requests for one KJ event loop (one per RPC
-/// service instance): a call costs two mailbox hops instead of spawning,
-/// monitoring and stopping an actor as ask_watched does. Calls fail at once
+/// service instance): a call costs two mailbox hops, not the spawn,
+/// monitor and stop of an actor per call. Calls fail at once
 /// when their target is or goes down. Stops its actor when destroyed; calls
 /// still waiting then fail.
 class actor_bridge {
@@ -151,15 +85,24 @@ public:
       auto call = st->watch(self, target, [f, context](const std::string& why) {
         (*f)->reject(rpc_failure(context + "not running (" + why + ")"));
       });
-      self->request(target, timeout, xs...)
-          .then(
-              [=](R& r) {
-                if (st->done(target, call)) (*f)->fulfill(std::move(r));
-              },
-              [=](caf::error& err) {
-                if (st->done(target, call))
-                  (*f)->reject(rpc_failure(context + describe(err)));
-              });
+      auto failed = [=](caf::error& err) {
+        if (st->done(target, call))
+          (*f)->reject(rpc_failure(context + describe(err)));
+      };
+      if constexpr (std::is_void_v<R>)
+        self->request(target, timeout, xs...)
+            .then(
+                [=] {
+                  if (st->done(target, call)) (*f)->fulfill();
+                },
+                failed);
+      else
+        self->request(target, timeout, xs...)
+            .then(
+                [=](R& r) {
+                  if (st->done(target, call)) (*f)->fulfill(std::move(r));
+                },
+                failed);
     };
     post(std::move(job));
     return std::move(paf.promise);

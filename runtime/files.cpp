@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include "runtime/errors.hpp"
@@ -15,6 +16,15 @@ caf::error io_error(const std::string& what, const std::filesystem::path& path,
                     int err) {
   return make_error(errc::io_failure, "cannot " + what + " '" + path.string() +
                                           "': " + std::strerror(err));
+}
+
+caf::expected<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in) return io_error("open", path);
+  std::string bytes{std::istreambuf_iterator<char>{in},
+                    std::istreambuf_iterator<char>{}};
+  if (in.bad()) return io_error("read", path);
+  return bytes;
 }
 
 caf::error write_synced(const std::filesystem::path& path, const void* data,

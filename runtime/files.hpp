@@ -1,8 +1,8 @@
 #pragma once
 
-// Files written so that a crash leaves either the old content or the new:
-// written and fsynced, directory entries synced after a rename. Errors name
-// the operation and the path.
+// Reading and writing whole files. write_synced and sync_dir reach the disk
+// before they return (fsync); atomic_file replaces its target whole or not at
+// all (a rename), without syncing. Errors name the operation and the path.
 
 #include <cerrno>
 #include <cstddef>
@@ -11,12 +11,16 @@
 #include <string>
 
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
 
 namespace troupe {
 
 /// "cannot WHAT 'PATH': strerror(err)" as an io_failure.
 caf::error io_error(const std::string& what, const std::filesystem::path& path,
                     int err = errno);
+
+/// The whole content of `path`.
+caf::expected<std::string> read_file(const std::filesystem::path& path);
 
 /// Writes `n` bytes to `path` (created or truncated) and syncs it to disk.
 caf::error write_synced(const std::filesystem::path& path, const void* data,

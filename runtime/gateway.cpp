@@ -31,13 +31,6 @@ kj::Exception failure(const std::string& what) {
   return rpc_failure(what);
 }
 
-/// ask() without a context prefix.
-template <class R, class... Ts>
-kj::Promise<R> ask(caf::actor_system& sys, caf::actor target,
-                   std::chrono::milliseconds timeout, Ts... xs) {
-  return troupe::ask<R>(sys, std::move(target), timeout, std::string{}, xs...);
-}
-
 /// Events pushed from CAF threads to the KJ thread, drained there.
 struct inbox {
   std::mutex mtx;
@@ -60,7 +53,7 @@ public:
                  std::chrono::milliseconds timeout,
                  std::shared_ptr<inbox> events,
                  std::vector<rpc_service> services)
-      : sys_(sys), dir_(std::move(directory)), timeout_(timeout),
+      : sys_(sys), dir_(std::move(directory)), bridge_(sys), timeout_(timeout),
         events_(std::move(events)), services_(std::move(services)),
         tasks_(error_handler_) {
     tasks_.add(pump());
@@ -72,7 +65,7 @@ public:
   }
 
   kj::Promise<void> nodes(NodesContext ctx) override {
-    return ask<envelope>(sys_, dir_, timeout_, snapshot_atom::value)
+    return bridge_.ask<envelope>(dir_, timeout_, "", snapshot_atom::value)
         .then([ctx](envelope e) mutable {
           check(e.visit<schema::Snapshot>(
               [&](auto s) { ctx.getResults().setNodes(s.getNodes()); }));
@@ -80,7 +73,7 @@ public:
   }
 
   kj::Promise<void> actors(ActorsContext ctx) override {
-    return ask<envelope>(sys_, dir_, timeout_, snapshot_atom::value)
+    return bridge_.ask<envelope>(dir_, timeout_, "", snapshot_atom::value)
         .then([ctx](envelope e) mutable {
           check(e.visit<schema::Snapshot>(
               [&](auto s) { ctx.getResults().setActors(s.getActors()); }));
@@ -89,11 +82,11 @@ public:
 
   kj::Promise<void> spawn(SpawnContext ctx) override {
     auto p = ctx.getParams();
-    return ask<envelope>(sys_, dir_, timeout_, caf::spawn_atom::value,
-                         std::string{p.getKind().cStr()},
-                         std::string{p.getNode().cStr()},
-                         std::string{p.getConfig().cStr()},
-                         std::string{p.getName().cStr()})
+    return bridge_
+        .ask<envelope>(
+            dir_, timeout_, "", caf::spawn_atom::value,
+            std::string{p.getKind().cStr()}, std::string{p.getNode().cStr()},
+            std::string{p.getConfig().cStr()}, std::string{p.getName().cStr()})
         .then([ctx](envelope e) mutable {
           check(e.visit<schema::Snapshot>(
               [&](auto s) { ctx.getResults().setActors(s.getActors()); }));
@@ -147,8 +140,9 @@ public:
   }
 
   kj::Promise<void> stats(StatsContext ctx) override {
-    return ask<envelope>(sys_, dir_, timeout_, stats_atom::value,
-                         std::string{ctx.getParams().getTarget().cStr()})
+    return bridge_
+        .ask<envelope>(dir_, timeout_, "", stats_atom::value,
+                       std::string{ctx.getParams().getTarget().cStr()})
         .then([ctx](envelope e) mutable {
           check(e.visit<schema::StatsList>(
               [&](auto s) { ctx.getResults().setStats(s.getStats()); }));
@@ -156,17 +150,17 @@ public:
   }
 
   kj::Promise<void> stop(StopContext ctx) override {
-    return ask<void>(sys_, dir_, timeout_, stop_atom::value,
-                     std::string{ctx.getParams().getActor().cStr()});
+    return bridge_.ask<void>(dir_, timeout_, "", stop_atom::value,
+                             std::string{ctx.getParams().getActor().cStr()});
   }
 
   kj::Promise<void> shutdown(ShutdownContext) override {
-    return ask<void>(sys_, dir_, timeout_, shutdown_atom::value);
+    return bridge_.ask<void>(dir_, timeout_, "", shutdown_atom::value);
   }
 
   kj::Promise<void> kinds(KindsContext ctx) override {
-    return ask<std::vector<std::string>>(sys_, dir_, timeout_,
-                                         kinds_atom::value)
+    return bridge_
+        .ask<std::vector<std::string>>(dir_, timeout_, "", kinds_atom::value)
         .then([ctx](std::vector<std::string> ks) mutable {
           auto out =
               ctx.getResults().initKinds(static_cast<unsigned>(ks.size()));
@@ -176,7 +170,7 @@ public:
   }
 
   kj::Promise<void> ping(PingContext) override {
-    return ask<ping_atom>(sys_, dir_, timeout_, ping_atom::value)
+    return bridge_.ask<ping_atom>(dir_, timeout_, "", ping_atom::value)
         .then([](ping_atom) {});
   }
 
@@ -288,6 +282,8 @@ private:
 
   caf::actor_system& sys_;
   caf::actor dir_;
+  /// Makes the calls to the directory (one actor for all).
+  actor_bridge bridge_;
   std::chrono::milliseconds timeout_;
   std::shared_ptr<inbox> events_;
   std::vector<rpc_service> services_;

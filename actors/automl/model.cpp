@@ -82,14 +82,6 @@ caf::error replace_dir(const fs::path& tmp, const fs::path& dst) {
   return caf::none;
 }
 
-caf::expected<std::string> read_text(const fs::path& path) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in) return io_error("open", path);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 bool needs_quotes(const std::string& field) {
   return field.find_first_of(",\"\r\n") != std::string::npos;
 }
@@ -295,14 +287,14 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
     return invalid(where + ": " + file + ": " + why);
   };
 
-  auto text = read_text(root / info_file);
+  auto text = read_file(root / info_file);
   if (!text) return text.error();
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded()) return bad(info_file, "not valid JSON");
   auto info = model_info_from_json(j);
   if (!info) return bad(info_file, describe(info.error()));
 
-  text = read_text(root / prep_file);
+  text = read_file(root / prep_file);
   if (!text) return text.error();
   j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded()) return bad(prep_file, "not valid JSON");

@@ -107,7 +107,7 @@ std::string text(capnp::Text::Reader t) {
 class feature_server final : public schema::FeatureStore::Server {
 public:
   feature_server(caf::actor_system& sys, caf::actor dir)
-      : sys_(sys), dir_(std::move(dir)) {}
+      : sys_(sys), dir_(std::move(dir)), bridge_(sys) {}
 
   kj::Promise<void> createGroup(CreateGroupContext ctx) override {
     capnp::MallocMessageBuilder mb;
@@ -115,8 +115,8 @@ public:
     auto env = envelope::of<schema::FeatureGroup>(mb);
     return service()
         .then([this, env](caf::actor svc) {
-          return ask<envelope>(sys_, svc, timeout_, "", create_atom::value,
-                               env);
+          return bridge_.ask<envelope>(svc, timeout_, "", create_atom::value,
+                                       env);
         })
         .then([this, ctx](envelope e) mutable {
           stale_ = true;
@@ -128,8 +128,8 @@ public:
   kj::Promise<void> groups(GroupsContext ctx) override {
     return service()
         .then([this](caf::actor svc) {
-          return ask<envelope>(sys_, svc, timeout_, "", groups_atom::value,
-                               envelope{});
+          return bridge_.ask<envelope>(svc, timeout_, "", groups_atom::value,
+                                       envelope{});
         })
         .then([ctx](envelope e) mutable {
           check(e.visit<schema::FeatureGroupList>(
@@ -142,7 +142,8 @@ public:
         [&](auto b) { b.setName(ctx.getParams().getName()); });
     return service()
         .then([this, env](caf::actor svc) {
-          return ask<envelope>(sys_, svc, timeout_, "", group_atom::value, env);
+          return bridge_.ask<envelope>(svc, timeout_, "", group_atom::value,
+                                       env);
         })
         .then([ctx](envelope e) mutable {
           check(e.visit<schema::GroupStats>(
@@ -299,8 +300,8 @@ public:
     auto env = envelope::of<schema::ValidationRequest>(mb);
     return service()
         .then([this, env](caf::actor svc) {
-          return ask<envelope>(sys_, svc, std::chrono::minutes{30}, "",
-                               validate_atom::value, env);
+          return bridge_.ask<envelope>(svc, std::chrono::minutes{30}, "",
+                                       validate_atom::value, env);
         })
         .then([ctx](envelope e) mutable {
           check(e.visit<schema::ValidationReport>(
@@ -311,7 +312,7 @@ public:
   kj::Promise<void> flush(FlushContext) override {
     return service()
         .then([this](caf::actor svc) {
-          return ask<bool>(sys_, svc, timeout_, "", flush_atom::value);
+          return bridge_.ask<bool>(svc, timeout_, "", flush_atom::value);
         })
         .then([](bool) {});
   }
@@ -396,7 +397,7 @@ private:
     auto where = "shard " + std::to_string(ref.index) + " (" + ref.name +
                  " on node " + ref.node + "): ";
     if (!ref.handle) throw rpc_failure(where + "not running");
-    return ask_watched<envelope>(sys_, ref.handle, timeout_, where, xs...)
+    return bridge_.ask<envelope>(ref.handle, timeout_, where, xs...)
         .then([](envelope e) { return e; },
               [this](kj::Exception&& e) -> envelope {
                 stale_ = true;
@@ -466,6 +467,8 @@ private:
 
   caf::actor_system& sys_;
   caf::actor dir_;
+  /// Makes every call to the service and the shards (one actor for all).
+  actor_bridge bridge_;
   std::chrono::milliseconds timeout_{30000};
   layout layout_;
   bool stale_ = true;

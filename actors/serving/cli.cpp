@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -21,9 +23,11 @@
 #include "actors/serving/registry.hpp"
 #include "actors/serving/rpc.hpp"
 #include "actors/serving/service.hpp"
+#include "runtime/bridge.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
+#include "runtime/shell.hpp"
 #include "runtime/time.hpp"
 #include "schemas/serving.capnp.h"
 
@@ -38,26 +42,17 @@ int fail(const std::string& cmd, const std::string& what, int code = 1) {
   return code;
 }
 
-caf::expected<std::pair<uint32_t, uint32_t>>
-parse_replicas(const std::string& text) {
-  auto colon = text.find(':');
-  try {
-    size_t used = 0;
-    auto lo = std::stoul(text.substr(0, colon), &used);
-    auto hi = lo;
-    if (colon != std::string::npos) {
-      auto rest = text.substr(colon + 1);
-      hi = std::stoul(rest, &used);
-      if (used != rest.size()) throw std::invalid_argument("max");
-    }
-    if (lo >= 1 && hi >= lo && hi <= 1024)
-      return std::make_pair(static_cast<uint32_t>(lo),
-                            static_cast<uint32_t>(hi));
-  } catch (const std::exception&) {
-  }
-  return make_error(errc::invalid_argument,
-                    "--replicas '" + text +
-                        "' is not MIN:MAX (or N) with 1 <= MIN <= MAX <= 1024");
+/// A version number: "3" or "v3", from 1 to 2^32 - 1.
+caf::expected<uint32_t> parse_version(const std::string& text) {
+  auto digits = text.size() > 1 && text[0] == 'v' ? text.substr(1) : text;
+  uint32_t v = 0;
+  auto [end, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (digits.empty() || ec != std::errc{} ||
+      end != digits.data() + digits.size() || v == 0)
+    return make_error(errc::invalid_argument,
+                      "version '" + text + "' is not a number from 1 up");
+  return v;
 }
 
 /// The Predictor of the cluster at opts.cluster.
@@ -77,20 +72,6 @@ caf::expected<predictor_connection> connect(const std::string& address) {
   out.api = cap->template castAs<schema::Predictor>();
   out.client = std::move(*c);
   return out;
-}
-
-/// Runs `f` on the connection's loop, turning RPC failures into errors.
-template <class F>
-auto call(predictor_connection& c, const std::string& what, F&& f)
-    -> caf::expected<decltype(f())> {
-  return rpc_call(what, std::forward<F>(f));
-}
-
-caf::expected<std::string> read_file(const fs::path& p) {
-  std::ifstream in{p, std::ios::binary};
-  if (!in) return make_error(errc::io_failure, "cannot read " + p.string());
-  return std::string{std::istreambuf_iterator<char>{in},
-                     std::istreambuf_iterator<char>{}};
 }
 
 void add_file(capnp::List<schema::ModelFile>::Builder list, unsigned i,
@@ -184,7 +165,7 @@ caf::expected<deployment_settings> settings_of(const cli_options& opts,
   d.name = name;
   d.model = opts.model.empty() ? name : opts.model;
   d.version = opts.version;
-  auto r = parse_replicas(opts.replicas);
+  auto r = parse_replica_range(opts.replicas);
   if (!r) return r.error();
   d.min_replicas = r->first;
   d.max_replicas = r->second;
@@ -340,7 +321,7 @@ int run_serve(cli_options& opts, const kind_registrar& kinds,
     stop_node();
     return fail(cmd, describe(c.error()));
   }
-  auto version = call(*c, "register", [&] {
+  auto version = rpc_call("register", [&] {
     auto req = c->api.registerRequest();
     req.setRegistration(reg_msg.getRoot<schema::Registration>().asReader());
     auto answer = c->client->wait(req.send());
@@ -351,7 +332,7 @@ int run_serve(cli_options& opts, const kind_registrar& kinds,
     stop_node();
     return fail(cmd, describe(version.error()));
   }
-  auto status = call(*c, "deploy", [&] {
+  auto status = rpc_call("deploy", [&] {
     auto req = c->api.deployRequest();
     to_schema(*settings, req.initSpec());
     req.getSpec().setVersion(std::to_string(version->second));
@@ -381,7 +362,7 @@ int run_register(cli_options& opts) {
     return fail(cmd, describe(err), 2);
   auto c = connect(opts.cluster);
   if (!c) return fail(cmd, describe(c.error()));
-  auto v = call(*c, "register", [&] {
+  auto v = rpc_call("register", [&] {
     auto req = c->api.registerRequest();
     req.setRegistration(msg.getRoot<schema::Registration>().asReader());
     auto answer = c->client->wait(req.send());
@@ -395,7 +376,7 @@ int run_register(cli_options& opts) {
 int run_list(cli_options& opts) {
   auto c = connect(opts.cluster);
   if (!c) return fail("models list", describe(c.error()));
-  auto out = call(*c, "models", [&] {
+  auto out = rpc_call("models", [&] {
     auto req = c->api.modelsRequest();
     req.setName(opts.name);
     std::vector<std::string> lines;
@@ -414,14 +395,10 @@ int run_list(cli_options& opts) {
 int run_stage(cli_options& opts) {
   auto c = connect(opts.cluster);
   if (!c) return fail("models stage", describe(c.error()));
-  uint32_t version = 0;
-  try {
-    version = static_cast<uint32_t>(std::stoul(opts.version));
-  } catch (const std::exception&) {
-    return fail("models stage",
-                "version '" + opts.version + "' is not a number", 2);
-  }
-  auto out = call(*c, "stage", [&] {
+  auto parsed = parse_version(opts.version);
+  if (!parsed) return fail("models stage", describe(parsed.error()), 2);
+  auto version = *parsed;
+  auto out = rpc_call("stage", [&] {
     auto req = c->api.setStageRequest();
     req.setName(opts.name);
     req.setVersion(version);
@@ -440,7 +417,7 @@ template <class F>
 int status_call(cli_options& opts, const std::string& cmd, F&& make) {
   auto c = connect(opts.cluster);
   if (!c) return fail(cmd, describe(c.error()));
-  auto out = call(*c, cmd, [&] {
+  auto out = rpc_call(cmd, [&] {
     auto answer = make(*c);
     print_status(answer.getStatus());
     return true;
@@ -629,7 +606,7 @@ int run(cli_options& opts, const kind_registrar& kinds, node_options node) {
       });
     auto c = connect(opts.cluster);
     if (!c) return fail("deployments", describe(c.error()));
-    auto out = call(*c, "deployments", [&] {
+    auto out = rpc_call("deployments", [&] {
       auto list = c->client->wait(c->api.deploymentsRequest().send());
       for (auto s : list.getList().getDeployments())
         print_status(s);
@@ -641,7 +618,7 @@ int run(cli_options& opts, const kind_registrar& kinds, node_options node) {
     return 0;
   }
   if (opts.scale_cmd->parsed()) {
-    auto r = parse_replicas(opts.replicas);
+    auto r = parse_replica_range(opts.replicas);
     if (!r) return fail("scale", describe(r.error()), 2);
     return status_call(opts, "scale", [&](predictor_connection& c) {
       auto req = c.api.scaleRequest();
@@ -668,13 +645,9 @@ int run(cli_options& opts, const kind_registrar& kinds, node_options node) {
     });
   }
   if (opts.promote_cmd->parsed()) {
-    uint32_t v = 0;
-    try {
-      v = static_cast<uint32_t>(std::stoul(opts.version));
-    } catch (const std::exception&) {
-      return fail("promote", "version '" + opts.version + "' is not a number",
-                  2);
-    }
+    auto parsed = parse_version(opts.version);
+    if (!parsed) return fail("promote", describe(parsed.error()), 2);
+    auto v = *parsed;
     return status_call(opts, "promote", [&](predictor_connection& c) {
       auto req = c.api.promoteRequest();
       req.setName(opts.name);
@@ -691,7 +664,7 @@ int run(cli_options& opts, const kind_registrar& kinds, node_options node) {
   if (opts.undeploy_cmd->parsed()) {
     auto c = connect(opts.cluster);
     if (!c) return fail("undeploy", describe(c.error()));
-    auto out = call(*c, "undeploy", [&] {
+    auto out = rpc_call("undeploy", [&] {
       auto req = c->api.undeployRequest();
       req.setName(opts.name);
       c->client->wait(req.send());
@@ -743,7 +716,7 @@ int run_remote_predict(const cli_options& opts) {
   if (!c) return fail(cmd, describe(c.error()));
   auto deployment = opts.deployment;
   if (deployment.empty()) {
-    auto names = call(*c, "deployments", [&] {
+    auto names = rpc_call("deployments", [&] {
       std::vector<std::string> out;
       auto list = c->client->wait(c->api.deploymentsRequest().send());
       for (auto s : list.getList().getDeployments())
@@ -772,61 +745,68 @@ int run_remote_predict(const cli_options& opts) {
   size_t step = std::max<size_t>(1, opts.batch_rows);
   for (size_t at = 0; at < rows; at += step) {
     auto n = std::min(step, rows - at);
-    auto res = call(*c,
-                    "predict rows " + std::to_string(at + 1) + ".." +
-                        std::to_string(at + n),
-                    [&] {
-                      auto req = c->api.predictRequest();
-                      auto r = req.initRequest();
-                      r.setDeployment(deployment);
-                      if (entity_col) {
-                        auto es = r.initEntities(static_cast<unsigned>(n));
-                        for (unsigned i = 0; i < n; ++i)
-                          es.set(i, entity_col->text[at + i]);
-                      } else {
-                        auto cols = r.initColumns(
-                            static_cast<unsigned>(table->columns.size()));
-                        for (unsigned k = 0; k < cols.size(); ++k)
-                          cols.set(k, table->columns[k].name);
-                        auto rl = r.initRows(static_cast<unsigned>(n));
-                        for (unsigned i = 0; i < n; ++i) {
-                          auto cells = rl[i].initCells(cols.size());
-                          for (unsigned k = 0; k < cols.size(); ++k) {
-                            auto& col = table->columns[k];
-                            if (col.is_missing(at + i)) continue;
-                            if (col.kind == automl::column_kind::numeric)
-                              cells[k].setNumber(col.numbers[at + i]);
-                            else
-                              cells[k].setText(col.text[at + i]);
-                          }
-                        }
-                      }
-                      auto reply = c->client->wait(req.send());
-                      auto answer = reply.getResponse();
-                      if (out.columns.empty()) {
-                        out.columns.push_back("prediction");
-                        auto classes = answer.getClasses();
-                        if (classes.size() == 2)
-                          out.columns.push_back("p_" + std::string{classes[1]});
-                        else if (classes.size() > 2)
-                          for (auto cl : classes)
-                            out.columns.push_back("p_" + std::string{cl});
-                      }
-                      for (auto p : answer.getPredictions()) {
-                        auto scores = p.getScores();
-                        if (p.getLabel().size() > 0) {
-                          out.prediction.push_back(p.getLabel());
-                        } else {
-                          char buf[32];
-                          std::snprintf(buf, sizeof(buf), "%.9g",
-                                        scores.size() ? scores[0] : NAN);
-                          out.prediction.push_back(buf);
-                        }
-                        for (auto s : scores)
-                          out.scores.push_back(s);
-                      }
-                      return true;
-                    });
+    auto res = rpc_call(
+        "predict rows " + std::to_string(at + 1) + ".." +
+            std::to_string(at + n),
+        [&] {
+          auto req = c->api.predictRequest();
+          auto r = req.initRequest();
+          r.setDeployment(deployment);
+          if (entity_col) {
+            auto es = r.initEntities(static_cast<unsigned>(n));
+            for (unsigned i = 0; i < n; ++i)
+              es.set(i, entity_col->text[at + i]);
+          } else {
+            auto cols =
+                r.initColumns(static_cast<unsigned>(table->columns.size()));
+            for (unsigned k = 0; k < cols.size(); ++k)
+              cols.set(k, table->columns[k].name);
+            auto rl = r.initRows(static_cast<unsigned>(n));
+            for (unsigned i = 0; i < n; ++i) {
+              auto cells = rl[i].initCells(cols.size());
+              for (unsigned k = 0; k < cols.size(); ++k) {
+                auto& col = table->columns[k];
+                if (col.is_missing(at + i)) continue;
+                if (col.kind == automl::column_kind::numeric)
+                  cells[k].setNumber(col.numbers[at + i]);
+                else
+                  cells[k].setText(col.text[at + i]);
+              }
+            }
+          }
+          auto reply = c->client->wait(req.send());
+          auto answer = reply.getResponse();
+          if (answer.getPredictions().size() != n)
+            throw rpc_failure("the server answered " +
+                              std::to_string(answer.getPredictions().size()) +
+                              " predictions for " + std::to_string(n) +
+                              " rows");
+          if (out.columns.empty()) {
+            out.columns.push_back("prediction");
+            auto classes = answer.getClasses();
+            if (classes.size() == 2)
+              out.columns.push_back("p_" + std::string{classes[1]});
+            else if (classes.size() > 2)
+              for (auto cl : classes)
+                out.columns.push_back("p_" + std::string{cl});
+          }
+          for (auto p : answer.getPredictions()) {
+            auto scores = p.getScores();
+            if (p.getLabel().size() > 0) {
+              out.prediction.push_back(p.getLabel());
+            } else {
+              // the shortest text, as local `predict` writes
+              char buf[32];
+              auto end = std::to_chars(buf, buf + sizeof(buf),
+                                       scores.size() ? scores[0] : NAN)
+                             .ptr;
+              out.prediction.emplace_back(buf, end);
+            }
+            for (auto s : scores)
+              out.scores.push_back(s);
+          }
+          return true;
+        });
     if (!res) return fail(cmd, describe(res.error()));
   }
   if (out.columns.empty()) out.columns.push_back("prediction");

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 
 namespace troupe::serving {
 
@@ -179,11 +180,9 @@ caf::error to_schema(const model_version& v, schema::ModelVersion::Builder b,
     files[k].setChecksum(f.checksum);
     if (!with_content) continue;
     auto path = fs::path{v.artifact_dir} / f.name;
-    std::ifstream in{path, std::ios::binary};
-    std::string bytes{std::istreambuf_iterator<char>{in},
-                      std::istreambuf_iterator<char>{}};
-    if (!in && !in.eof())
-      return make_error(errc::io_failure, "cannot read " + path.string());
+    auto read = read_file(path);
+    if (!read) return read.error();
+    auto& bytes = *read;
     if (bytes.size() != f.size ||
         checksum(bytes.data(), bytes.size()) != f.checksum)
       return make_error(errc::malformed_message,

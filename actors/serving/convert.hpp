@@ -23,6 +23,13 @@ inline uint64_t checksum(const void* data, size_t size) {
   return fnv1a64(data, size);
 }
 
+/// Whether a model file's name is a plain file name (no directory, not "."
+/// or ".."), as files travel by name between the registry and replicas.
+inline bool valid_file_name(const std::string& name) {
+  return !name.empty() && name.find('/') == std::string::npos && name != "." &&
+         name != "..";
+}
+
 /// A deployment's settings (DeploymentSpec).
 struct deployment_settings {
   std::string name;

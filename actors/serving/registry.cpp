@@ -155,18 +155,10 @@ caf::expected<std::vector<planned_file>> plan(const registration& r) {
   return out;
 }
 
-caf::expected<std::string> read_text(const fs::path& path) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in) return io_error("open", path);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 /// A troupe model's own scores: {metric: cv_score} from model.json.
 std::map<std::string, double> troupe_metrics(const fs::path& dir) {
   std::map<std::string, double> out;
-  auto text = read_text(dir / "model.json");
+  auto text = read_file(dir / "model.json");
   if (!text) return out;
   auto j = nlohmann::json::parse(*text, nullptr, false);
   auto info = automl::model_info_from_json(j);
@@ -533,7 +525,8 @@ caf::expected<model_version> registry::add(const registration& r) {
   auto files = plan(r);
   if (!files) return files.error();
   auto where = "model '" + r.name + "': cannot register " +
-               to_string(r.format) + " model '" + r.path + "'";
+               to_string(r.format) + " model '" +
+               (r.source.empty() ? r.path : r.source) + "'";
 
   // The same content registered before: that version, with the stages.
   std::vector<model_file> hashes;
@@ -592,7 +585,9 @@ caf::expected<model_version> registry::add(const registration& r) {
   v.registered_by = r.registered_by;
   v.registered_at = now_();
   v.description = r.description;
-  {
+  if (!r.source.empty()) {
+    v.source = r.source;
+  } else {
     auto src = fs::absolute(r.path, ec);
     v.source = (ec ? fs::path{r.path} : src).lexically_normal().string();
   }

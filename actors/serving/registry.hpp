@@ -118,6 +118,9 @@ struct registration {
   std::string path;
   /// The feature spec file (xgboost, torchscript); ignored for troupe.
   std::string spec_path;
+  /// Where the model came from as its registrant named it (recorded, and
+  /// named in errors); empty: `path`. Set when `path` is a staging copy.
+  std::string source;
   std::string registered_by;
   std::string description;
   /// Merged over a troupe model's own metric.

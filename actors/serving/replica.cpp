@@ -16,6 +16,7 @@
 #include "actors/serving/servable.hpp"
 #include "actors/serving/service.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 #include "runtime/log.hpp"
 #include "runtime/worker.hpp"
 #include "schemas/serving.capnp.h"
@@ -104,10 +105,11 @@ struct replica_state {
   std::shared_ptr<spdlog::logger> log = log::get("serving");
   std::string name;
   std::string data_dir;
-  std::string deployment;
   std::string model;
   uint32_t version = 0;
   std::shared_ptr<servable> loaded;
+  /// After `loaded`: destroyed first, its thread joined before the model
+  /// goes.
   std::unique_ptr<engine> runner;
   std::optional<batcher> queue;
   std::map<uint64_t, waiting> waiting_;
@@ -118,26 +120,23 @@ struct replica_state {
   /// The time the armed timer fires, if one is armed.
   std::optional<steady::time_point> armed;
   std::vector<caf::typed_response_promise<bool>> drains;
-  uint64_t served = 0;
-  ~replica_state() {
-    runner.reset(); // joins the thread before the model goes
-  }
 };
 
 using state_ptr = std::shared_ptr<replica_state>;
 
 /// Checks the files of `mv` (with content) against their sizes and
-/// checksums and writes them to `dir` (each through a temporary file).
-caf::error materialize(schema::ModelVersion::Reader mv, const fs::path& dir) {
+/// checksums and writes them to `dir`, unless the copy there already matches
+/// (a replica restarted, or another one of the version on this node). Each
+/// file goes through a temporary file named after `replica`, so that
+/// replicas starting together on one node never write the same one.
+caf::error materialize(schema::ModelVersion::Reader mv, const fs::path& dir,
+                       const std::string& replica) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec)
-    return make_error(errc::io_failure,
-                      "cannot create " + dir.string() + ": " + ec.message());
+  if (ec) return io_error("create", dir, ec.value());
   for (auto f : mv.getFiles()) {
     std::string name = f.getName();
-    if (name.empty() || name.find('/') != std::string::npos || name == "." ||
-        name == "..")
+    if (!valid_file_name(name))
       return make_error(errc::invalid_argument,
                         "model file name '" + name + "' is not a plain name");
     auto path = dir / name;
@@ -150,17 +149,17 @@ caf::error materialize(schema::ModelVersion::Reader mv, const fs::path& dir) {
     if (checksum(content.begin(), content.size()) != f.getChecksum())
       return make_error(errc::malformed_message,
                         "model file " + name + " arrived corrupted");
-    auto tmp = path.string() + ".tmp";
-    {
-      std::ofstream out{tmp, std::ios::binary | std::ios::trunc};
-      out.write(reinterpret_cast<const char*>(content.begin()),
-                static_cast<std::streamsize>(content.size()));
-      if (!out) return make_error(errc::io_failure, "cannot write " + tmp);
-    }
+    if (auto cached = read_file(path);
+        cached && cached->size() == content.size() &&
+        checksum(cached->data(), cached->size()) == f.getChecksum())
+      continue;
+    auto tmp = path;
+    tmp += ".tmp-" + replica;
+    if (auto err = write_synced(tmp, content.begin(), content.size()))
+      return err;
     fs::rename(tmp, path, ec);
     if (ec)
-      return make_error(errc::io_failure,
-                        "cannot rename " + tmp + ": " + ec.message());
+      return io_error("rename '" + tmp.string() + "' to", path, ec.value());
   }
   return caf::none;
 }
@@ -223,7 +222,6 @@ void finish(caf::event_based_actor* self, const state_ptr& st) {
         fill_predictions(*st->loaded, j->scores.data() + row * outputs, w.rows,
                          r);
       }));
-      st->served += w.rows;
     }
     row += w.rows;
     st->waiting_.erase(i);
@@ -240,7 +238,6 @@ caf::behavior replica_actor(worker* self, kind_args args) {
   auto st = std::make_shared<replica_state>();
   st->name = args.name;
   st->data_dir = args.data_dir;
-  st->deployment = args.config;
   self->set_exit_handler([=](caf::exit_msg& msg) {
     for (auto& [id, w] : st->waiting_)
       w.rp.deliver(
@@ -277,7 +274,7 @@ caf::behavior replica_actor(worker* self, kind_args args) {
                   st->version = mv.getVersion();
                   auto where =
                       dir / st->model / ("v" + std::to_string(st->version));
-                  if (auto err = materialize(mv, where)) return err;
+                  if (auto err = materialize(mv, where, st->name)) return err;
                   auto m = load_cached(mv, where.string(), threads);
                   if (!m) return m.error();
                   return std::shared_ptr<servable>{std::move(*m)};

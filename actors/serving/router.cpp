@@ -232,12 +232,18 @@ void publish_gauges(const state_ptr& st) {
   st->metrics.gauges(static_cast<double>(current), st->load.rows);
 }
 
-/// Fails request `id` with `err` (counted), unless it was answered.
-void fail(const state_ptr& st, uint64_t id, caf::error err) {
+/// Fails request `id` with `err`, unless it was answered; counted as shed
+/// (a replica's queue was full) or as an error.
+void fail(const state_ptr& st, uint64_t id, caf::error err, bool shed = false) {
   auto i = st->pending.find(id);
   if (i == st->pending.end()) return;
-  ++st->errors;
-  st->metrics.errors(i->second.version);
+  if (shed) {
+    ++st->shed;
+    st->metrics.shed();
+  } else {
+    ++st->errors;
+    st->metrics.errors(i->second.version);
+  }
   i->second.reply.fail(std::move(err));
   st->load.change(-static_cast<double>(i->second.rows), steady::now());
   st->pending.erase(i);
@@ -361,11 +367,8 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
               lose_replica(self, st, name, describe(err));
               return;
             }
-            if (err.code() == static_cast<uint8_t>(errc::no_capacity)) {
-              ++st->shed;
-              st->metrics.shed();
-            }
-            fail(st, id, std::move(err));
+            auto shed = err.code() == static_cast<uint8_t>(errc::no_capacity);
+            fail(st, id, std::move(err), shed);
             unpark(self, st);
           });
 }
@@ -567,8 +570,8 @@ void tick(router* self, const state_ptr& st) {
     lose_replica(self, st, name, "no answer in 30 s");
   }
   st->desired = static_cast<uint32_t>(st->scaler->observe(
-      now, st->load.average(now), percentile(st->latencies_us, 0.99) / 1000.0,
-      std::max<uint32_t>(st->desired, 1)));
+      // no latency target in a DeploymentSpec (yet): the p99 goes unread
+      now, st->load.average(now), 0.0, std::max<uint32_t>(st->desired, 1)));
   reconcile(self, st);
   self->delayed_send(self, tick_every, tick_atom::value);
 }
@@ -626,10 +629,14 @@ caf::expected<ticket> admit(const state_ptr& st, const envelope& req) {
       return make_error(errc::not_found, "deployment " + st->spec.name +
                                              " sends traffic nowhere");
     t.version = static_cast<uint32_t>(std::stoul(*v));
-  } else if (!st->weights.count(t.version)) {
-    return make_error(errc::not_found, "deployment " + st->spec.name +
-                                           " does not serve version " +
-                                           std::to_string(t.version));
+  } else if (auto w = st->weights.find(t.version);
+             w == st->weights.end() || w->second == 0) {
+    // a version without traffic has no replicas to answer
+    return make_error(errc::not_found,
+                      "deployment " + st->spec.name +
+                          " does not serve version " +
+                          std::to_string(t.version) +
+                          (w == st->weights.end() ? "" : " (weight 0)"));
   }
   // shed past the bound of the version's replicas
   size_t queued = 0, replicas = 0;
@@ -639,7 +646,7 @@ caf::expected<ticket> admit(const state_ptr& st, const envelope& req) {
       ++replicas;
     }
   for (auto id : st->parked)
-    queued += st->pending[id].rows;
+    if (auto& o = st->pending[id]; o.version == t.version) queued += o.rows;
   size_t bound = std::max<size_t>(replicas, 1) * st->spec.queue_bound_rows;
   if (queued + t.rows > bound) {
     ++st->shed;

@@ -206,8 +206,7 @@ caf::expected<staged> stage(const state_ptr& st,
   std::string format = r.getFormat();
   for (auto f : r.getFiles()) {
     std::string name = f.getName();
-    if (name.empty() || name.find('/') != std::string::npos || name == "." ||
-        name == "..")
+    if (!valid_file_name(name))
       return make_error(errc::invalid_argument, "register: file name '" + name +
                                                     "' is not a plain "
                                                     "name");
@@ -283,6 +282,7 @@ caf::behavior service(worker* self, kind_args args) {
                   reg.format = *fmt;
                   reg.path = where->artifact;
                   reg.spec_path = where->spec;
+                  reg.source = r.getSource();
                   reg.registered_by = r.getRegisteredBy();
                   reg.description = r.getDescription();
                   for (auto m : r.getMetrics())
