@@ -177,6 +177,22 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
   CHECK(split[1] <= 901);
   CHECK(split[2] >= 99);
   CHECK(split[2] <= 101);
+  // v2 without traffic: a request pinned to it is refused at once (it has
+  // no replicas to wait for)
+  auto off = test::run(
+      cmd({"traffic", "pima", "1=100,2=0", "--cluster", endpoint}), 30s);
+  REQUIRE(off.code == 0);
+  {
+    auto req = api.predictRequest();
+    auto r = req.initRequest();
+    r.setDeployment("pima");
+    r.setVersion(2);
+    auto row = r.initRows(1)[0].initValues(8);
+    for (unsigned k = 0; k < 8; ++k)
+      row.set(k, static_cast<float>(k));
+    CHECK_THROWS_WITH((*client)->wait(req.send()),
+                      Catch::Contains("does not serve version 2 (weight 0)"));
+  }
   auto pr =
       test::run(cmd({"promote", "pima", "2", "--cluster", endpoint}), 30s);
   REQUIRE(pr.code == 0);
@@ -184,6 +200,29 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
   auto rb = test::run(cmd({"rollback", "pima", "--cluster", endpoint}), 30s);
   REQUIRE(rb.code == 0);
   CHECK(versions(50)[1] == 50);
+
+  // each version records where its registrant took it from
+  {
+    auto req = api.modelsRequest();
+    req.setName("pima");
+    auto answer = (*client)->wait(req.send());
+    auto list = answer.getList().getVersions();
+    REQUIRE(list.size() == 2);
+    CHECK(std::string{list[0].getSource().cStr()} ==
+          fs::absolute(model).string());
+    CHECK(std::string{list[1].getSource().cStr()} ==
+          fs::absolute(model + "/model.ubj").string());
+  }
+
+  // numbers with trailing garbage are refused before anything is sent
+  auto bad_n =
+      test::run(cmd({"scale", "pima", "3abc", "--cluster", endpoint}), 30s);
+  CHECK(bad_n.code == 2);
+  CHECK(bad_n.err.find("N '3abc' is not a whole number") != std::string::npos);
+  auto bad_v =
+      test::run(cmd({"promote", "pima", "2x", "--cluster", endpoint}), 30s);
+  CHECK(bad_v.code == 2);
+  CHECK(bad_v.err.find("version '2x' is not a number") != std::string::npos);
 
   // a wrong feature count is refused per request
   {
