@@ -376,7 +376,7 @@ struct gateway::impl {
   /// One serving thread: its own event loop, Cluster server and services,
   /// accepting on the shared listening socket (the kernel hands each
   /// connection to one of the threads).
-  void serve(std::shared_ptr<std::promise<void>> ready) {
+  void serve(std::shared_ptr<std::promise<bool>> ready) {
     auto lg = log::get("gateway");
     try {
       auto io = kj::setupAsyncIo();
@@ -391,14 +391,14 @@ struct gateway::impl {
       auto events = std::make_shared<inbox>();
       capnp::TwoPartyServer server{
           kj::heap<cluster_server>(sys, directory, timeout, events, services)};
-      ready->set_value();
+      ready->set_value(true);
       accept_loop(*listener, server)
           .exclusiveJoin(std::move(stop_paf.promise))
           .wait(io.waitScope);
     } catch (const kj::Exception& e) {
       lg->error("RPC gateway thread failed: {}", e.getDescription().cStr());
       try {
-        ready->set_value();
+        ready->set_value(false);
       } catch (const std::future_error&) {
         // it was serving
       }
@@ -430,10 +430,17 @@ caf::expected<uint16_t> gateway::start(const std::string& bind, uint16_t port) {
   impl_->fd = *fd;
   auto bound = port_of(*fd);
   for (size_t i = 0; i < impl_->thread_count; ++i) {
-    auto ready = std::make_shared<std::promise<void>>();
+    auto ready = std::make_shared<std::promise<bool>>();
     auto done = ready->get_future();
     impl_->threads.emplace_back([this, ready] { impl_->serve(ready); });
-    done.wait();
+    if (!done.get()) {
+      stop();
+      return make_error(errc::io_failure,
+                        "RPC gateway on " + bind + ":" + std::to_string(bound) +
+                            ": serving thread " + std::to_string(i + 1) +
+                            " could not start (see "
+                            "the log)");
+    }
   }
   log::get("gateway")->info("RPC gateway listening on {}:{} ({} threads)", bind,
                             bound, impl_->thread_count);
@@ -447,6 +454,10 @@ void gateway::stop() {
     for (auto& s : impl_->stoppers)
       s->fulfill();
     impl_->stoppers.clear();
+  }
+  if (impl_->fd >= 0) { // no more connections are accepted
+    close(impl_->fd);
+    impl_->fd = -1;
   }
   bool any = false;
   for (auto& t : impl_->threads)
