@@ -8,6 +8,8 @@
 #include <string>
 
 #include <caf/expected.hpp>
+#include <capnp/blob.h>
+#include <kj/exception.h>
 
 #include "runtime/client.hpp"
 #include "runtime/envelope.hpp"
@@ -31,6 +33,24 @@ inline std::string trim(const std::string& text) {
 
 inline bool starts_with(const std::string& text, const std::string& prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+inline std::string text_of(capnp::Text::Reader x) {
+  return std::string{x.cStr(), x.size()};
+}
+
+/// Gets the RPC service `name` (an `Api`) from `client` and runs
+/// `call(api)`, turning a failure into an error with the server's message.
+template <class Api, class F>
+caf::expected<envelope> with_service(cluster_client& client,
+                                     const std::string& name, F&& call) {
+  auto cap = client.service(name);
+  if (!cap) return cap.error();
+  try {
+    return call(cap->template castAs<Api>());
+  } catch (const kj::Exception& e) {
+    return rpc_error(name, e);
+  }
 }
 
 // The production backend's feature_* (shell_features.cpp): each gets the

@@ -22,6 +22,8 @@ namespace troupe {
 
 namespace {
 
+using shell_detail::text_of;
+
 /// The RPC service the head's gateway serves the feature store under.
 const std::string features_service = "features";
 
@@ -29,10 +31,6 @@ const std::string features_service = "features";
 /// last 2.
 constexpr size_t vector_head = 8;
 constexpr size_t vector_tail = 2;
-
-std::string text_of(capnp::Text::Reader x) {
-  return std::string{x.cStr(), x.size()};
-}
 
 /// ISO UTC with the shortest exact fraction ("….250Z").
 std::string iso_time(int64_t micros) {
@@ -318,64 +316,51 @@ caf::expected<int64_t> parse_as_of(const std::string& text) {
 
 namespace shell_detail {
 
-namespace {
-
-/// Gets the feature store from `client` and runs `call(store)`, turning a
-/// failure into an error with the server's message.
-template <class F>
-caf::expected<envelope> with_store(cluster_client& client, F&& call) {
-  auto cap = client.service(features_service);
-  if (!cap) return cap.error();
-  try {
-    return call(cap->castAs<schema::FeatureStore>());
-  } catch (const kj::Exception& e) {
-    return rpc_error("feature store", e);
-  }
-}
-
-} // namespace
-
 caf::expected<envelope> feature_groups(cluster_client& client) {
-  return with_store(client, [&](schema::FeatureStore::Client store) {
-    auto resp = client.wait(store.groupsRequest().send());
-    capnp::MallocMessageBuilder message;
-    message.initRoot<schema::FeatureGroupList>().setGroups(resp.getGroups());
-    return envelope::of<schema::FeatureGroupList>(message);
-  });
+  return with_service<schema::FeatureStore>(
+      client, features_service, [&](schema::FeatureStore::Client store) {
+        auto resp = client.wait(store.groupsRequest().send());
+        capnp::MallocMessageBuilder message;
+        message.initRoot<schema::FeatureGroupList>().setGroups(
+            resp.getGroups());
+        return envelope::of<schema::FeatureGroupList>(message);
+      });
 }
 
 caf::expected<envelope> feature_group(cluster_client& client,
                                       const std::string& name) {
-  return with_store(client, [&](schema::FeatureStore::Client store) {
-    auto req = store.groupRequest();
-    req.setName(name);
-    auto resp = client.wait(req.send());
-    capnp::MallocMessageBuilder message;
-    message.setRoot(resp.getStats());
-    return envelope::of<schema::GroupStats>(message);
-  });
+  return with_service<schema::FeatureStore>(
+      client, features_service, [&](schema::FeatureStore::Client store) {
+        auto req = store.groupRequest();
+        req.setName(name);
+        auto resp = client.wait(req.send());
+        capnp::MallocMessageBuilder message;
+        message.setRoot(resp.getStats());
+        return envelope::of<schema::GroupStats>(message);
+      });
 }
 
 caf::expected<envelope> feature_get(cluster_client& client,
                                     const std::string& group,
                                     const std::string& entity,
                                     std::optional<int64_t> as_of) {
-  return with_store(client, [&](schema::FeatureStore::Client store) {
-    capnp::MallocMessageBuilder message;
-    if (as_of) {
-      auto req = store.getAsOfRequest();
-      req.setGroup(group);
-      req.setEntity(entity);
-      req.setAsOf(*as_of);
-      message.setRoot(client.wait(req.send()).getRow());
-    } else {
-      auto req = store.getRequest();
-      req.setGroup(group);
-      req.setEntity(entity);
-      message.setRoot(client.wait(req.send()).getRow());
-    }
-    return envelope::of<schema::FeatureRow>(message);
-  });
+  return with_service<schema::FeatureStore>(
+      client, features_service, [&](schema::FeatureStore::Client store) {
+        capnp::MallocMessageBuilder message;
+        if (as_of) {
+          auto req = store.getAsOfRequest();
+          req.setGroup(group);
+          req.setEntity(entity);
+          req.setAsOf(*as_of);
+          message.setRoot(client.wait(req.send()).getRow());
+        } else {
+          auto req = store.getRequest();
+          req.setGroup(group);
+          req.setEntity(entity);
+          message.setRoot(client.wait(req.send()).getRow());
+        }
+        return envelope::of<schema::FeatureRow>(message);
+      });
 }
 
 } // namespace shell_detail

@@ -22,15 +22,13 @@ namespace troupe {
 
 namespace {
 
+using shell_detail::text_of;
+
 /// The RPC service the head's gateway serves model serving under.
 const std::string serving_service = "serving";
 
 /// The most replicas a deployment may have (as the serving service checks).
 constexpr uint64_t max_replicas = 1024;
-
-std::string text_of(capnp::Text::Reader x) {
-  return std::string{x.cStr(), x.size()};
-}
 
 /// "1=90,2=10", or "-" without a split.
 std::string traffic_text(capnp::List<schema::VersionWeight>::Reader xs) {
@@ -232,19 +230,6 @@ namespace shell_detail {
 
 namespace {
 
-/// Gets the Predictor from `client` and runs `call(api)`, turning a failure
-/// into an error with the server's message.
-template <class F>
-caf::expected<envelope> with_predictor(cluster_client& client, F&& call) {
-  auto cap = client.service(serving_service);
-  if (!cap) return cap.error();
-  try {
-    return call(cap->castAs<schema::Predictor>());
-  } catch (const kj::Exception& e) {
-    return rpc_error(serving_service, e);
-  }
-}
-
 template <class Status>
 envelope status_envelope(Status status) {
   capnp::MallocMessageBuilder message;
@@ -255,34 +240,37 @@ envelope status_envelope(Status status) {
 } // namespace
 
 caf::expected<envelope> serving_deployments(cluster_client& client) {
-  return with_predictor(client, [&](schema::Predictor::Client api) {
-    auto resp = client.wait(api.deploymentsRequest().send());
-    capnp::MallocMessageBuilder message;
-    message.setRoot(resp.getList());
-    return envelope::of<schema::DeploymentList>(message);
-  });
+  return with_service<schema::Predictor>(
+      client, serving_service, [&](schema::Predictor::Client api) {
+        auto resp = client.wait(api.deploymentsRequest().send());
+        capnp::MallocMessageBuilder message;
+        message.setRoot(resp.getList());
+        return envelope::of<schema::DeploymentList>(message);
+      });
 }
 
 caf::expected<envelope> serving_deployment(cluster_client& client,
                                            const std::string& name) {
-  return with_predictor(client, [&](schema::Predictor::Client api) {
-    auto req = api.deploymentRequest();
-    req.setName(name);
-    return status_envelope(client.wait(req.send()).getStatus());
-  });
+  return with_service<schema::Predictor>(
+      client, serving_service, [&](schema::Predictor::Client api) {
+        auto req = api.deploymentRequest();
+        req.setName(name);
+        return status_envelope(client.wait(req.send()).getStatus());
+      });
 }
 
 caf::expected<envelope> serving_scale(cluster_client& client,
                                       const std::string& name,
                                       uint32_t min_replicas,
                                       uint32_t max_replicas) {
-  return with_predictor(client, [&](schema::Predictor::Client api) {
-    auto req = api.scaleRequest();
-    req.setName(name);
-    req.setMinReplicas(min_replicas);
-    req.setMaxReplicas(max_replicas);
-    return status_envelope(client.wait(req.send()).getStatus());
-  });
+  return with_service<schema::Predictor>(
+      client, serving_service, [&](schema::Predictor::Client api) {
+        auto req = api.scaleRequest();
+        req.setName(name);
+        req.setMinReplicas(min_replicas);
+        req.setMaxReplicas(max_replicas);
+        return status_envelope(client.wait(req.send()).getStatus());
+      });
 }
 
 } // namespace shell_detail

@@ -15,6 +15,7 @@
 namespace troupe {
 
 using shell_detail::starts_with;
+using shell_detail::text_of;
 
 std::string clock_text(uint64_t ms) {
   auto s = static_cast<unsigned long long>(ms / 1000);
@@ -33,10 +34,6 @@ namespace {
 const std::string automl_name = "automl";
 
 using status_reader = schema::StudyStatus::Reader;
-
-std::string text_of(capnp::Text::Reader x) {
-  return std::string{x.cStr(), x.size()};
-}
 
 std::string count_text(uint64_t x) {
   return std::to_string(x);
