@@ -67,8 +67,12 @@ TEST_CASE("actor_bridge answers calls from one actor and fails them at once "
   auto late = bridge.ask<int>(target, caf::infinite, "late: ", 1);
   CHECK_THROWS_WITH(late.wait(io.waitScope), Catch::Contains("late: "));
 
-  // a new target is watched afresh
+  // a new target is watched afresh: answered, then its waiting call fails
+  // when it stops
   auto again = sys.spawn(doubler);
   CHECK(bridge.ask<int>(again, caf::infinite, "", 21).wait(io.waitScope) == 42);
-  caf::anon_send_exit(again, caf::exit_reason::user_shutdown);
+  auto held =
+      bridge.ask<int>(again, caf::infinite, "again: ", std::string{"hold"});
+  caf::anon_send(again, std::string{"quit"});
+  CHECK_THROWS_WITH(held.wait(io.waitScope), Catch::Contains("again: "));
 }

@@ -171,7 +171,17 @@ TEST_CASE("the smoothing window sees a noisy overload that single samples "
   };
   SECTION("latest sample only: the wanted count flips every tick") {
     deployment d{opts(1, 10), 1};
-    d.run(0, 60, noisy);
+    std::vector<size_t> wanted;
+    for (int s = 0; s < 60; ++s) {
+      d.run(s, s + 1, noisy);
+      wanted.push_back(d.scaler.wanted());
+    }
+    // 0 in flight wants 1, 12 wants ceil(12 / 4) = 3: neither lasts the
+    // 5 s upscale delay, so nothing changes
+    for (size_t s = 0; s < wanted.size(); ++s) {
+      INFO("second " << s);
+      CHECK(wanted[s] == (s % 2 == 0 ? 1u : 3u));
+    }
     CHECK(d.changes.empty());
   }
   SECTION("a 2 s window: ceil(6 / 4) = 2 wanted throughout") {

@@ -387,19 +387,34 @@ TEST_CASE("another process reads a consistent log while one writes",
   prediction_log_options opts;
   opts.max_records = 50;
   { REQUIRE(prediction_log::open(dir / "log", opts)); }
+  // The writer stops half-way until the reader has read once, so that at
+  // least one read surely falls in the middle of the writes.
+  int half_way[2];
+  REQUIRE(pipe(half_way) == 0);
   pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
     int rc = 0;
     auto log = prediction_log::open(dir / "log", opts);
-    for (int i = 0; log && i < 400 && rc == 0; ++i)
+    for (int i = 0; log && i < 400 && rc == 0; ++i) {
+      if (i == 200) {
+        char go = 0;
+        if (read(half_way[0], &go, 1) != 1) _exit(3);
+      }
       rc = (*log)->append({make_record(2 * i), make_record(2 * i + 1)}) ? 1 : 0;
+    }
     _exit(log ? rc : 2);
   }
   auto log = prediction_log::open(dir / "log", opts);
   REQUIRE(log);
+  REQUIRE(test::eventually(
+      [&] {
+        auto st = (*log)->stats();
+        return st && st->next_seq == 400;
+      },
+      std::chrono::seconds{30}));
   int status = 0;
-  size_t checks = 0;
+  size_t checks = 0, mid_write = 0;
   for (bool done = false; !done;) {
     done = waitpid(child, &status, WNOHANG) == child;
     // Each read is one snapshot: within the bound, contiguous, and the
@@ -411,15 +426,18 @@ TEST_CASE("another process reads a consistent log while one writes",
       REQUIRE(got[i].second.latency_us ==
               250 + static_cast<int64_t>(got[i].first));
     }
-    ++checks;
+    if (!got.empty() && got.back().first < 799) ++mid_write;
+    if (checks++ == 0) REQUIRE(write(half_way[1], "g", 1) == 1);
   }
+  close(half_way[0]);
+  close(half_way[1]);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   auto st = (*log)->stats();
   REQUIRE(st);
   CHECK(st->next_seq == 800);
   CHECK(st->records == 50);
-  CHECK(checks > 0);
+  CHECK(mid_write > 0);
 }
 
 TEST_CASE("decode refuses truncated and overlong bytes", "[serving]") {
