@@ -313,8 +313,9 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
     std::filesystem::create_directories(o.out, ec);
     if (ec)
       return fail("cannot create --out '" + o.out + "': " + ec.message(), 1);
-    auto c = local_cluster::start(
-        0, slots, kinds, {}, {{service_kind, service_name}}, absolute(o.out));
+    auto c = local_cluster::start(0, slots, kinds, {},
+                                  {{service_kind, service_name, {}}},
+                                  absolute(o.out));
     if (!c) return fail(describe(c.error()), 1);
     embedded = std::move(*c);
     port = embedded->gateway_port();

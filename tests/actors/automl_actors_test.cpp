@@ -112,7 +112,7 @@ struct automl_cluster {
   automl_cluster(const test::temp_dir& dir, size_t workers, uint32_t slots)
       : data_dir(dir.path()) {
     auto c = local_cluster::start(workers, slots, register_kinds, {},
-                                  {{service_kind, service_name}}, data_dir);
+                                  {{service_kind, service_name, {}}}, data_dir);
     if (!c) FAIL("local cluster: " << describe(c.error()));
     cluster = std::move(*c);
     auto cl = cluster_client::connect("127.0.0.1", cluster->gateway_port());

@@ -38,11 +38,6 @@ namespace automl = troupe::automl;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
-
 /// 200 generated rows: x0, x1 uniform in [0, 1], color red/green/blue; the
 /// target is "yes" when x0 + 0.4 (red) + noise > 0.7.
 automl::table make_table() {
@@ -109,8 +104,9 @@ struct serving_fixture {
     r.setRegisteredBy("test");
     auto files = r.initFiles(2);
     const char* names[] = {"model.ubj", "spec.json"};
-    std::vector<std::string> contents{slurp(dir / "model.ubj"),
-                                      slurp(dir / "spec.json")};
+    std::vector<std::string> contents{
+        troupe::test::read_file(dir / "model.ubj"),
+        troupe::test::read_file(dir / "spec.json")};
     for (unsigned i = 0; i < 2; ++i) {
       auto& bytes = contents[i];
       files[i].setName(names[i]);

@@ -33,35 +33,6 @@ using test::serving::cmd;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// GET http://127.0.0.1:port/path: the whole answer, headers included.
-std::string http_get(uint16_t port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    return {};
-  }
-  auto req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0)
-    out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
-
 /// The value of the first series line starting with `prefix`, or -1.
 double series(const std::string& text, const std::string& prefix) {
   std::istringstream in{text};
@@ -103,7 +74,8 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
                 60s);
   INFO(remote.err);
   REQUIRE(remote.code == 0);
-  CHECK(slurp(dir / "remote.csv") == slurp(dir / "local.csv"));
+  CHECK(test::read_file(dir / "remote.csv") ==
+        test::read_file(dir / "local.csv"));
 
   // a request missing features fails with a message naming one; the next
   // good request is served
@@ -119,11 +91,12 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
                               "--out", dir / "again.csv"}),
                          60s);
   CHECK(again.code == 0);
-  CHECK(slurp(dir / "again.csv") == slurp(dir / "local.csv"));
+  CHECK(test::read_file(dir / "again.csv") ==
+        test::read_file(dir / "local.csv"));
 
   // a corrupt model file is refused, and v1 keeps serving
   {
-    auto bytes = slurp(model + "/model.ubj");
+    auto bytes = test::read_file(model + "/model.ubj");
     std::ofstream out{dir / "broken.ubj", std::ios::binary};
     out << bytes.substr(0, bytes.size() / 2);
   }
@@ -235,7 +208,7 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
   }
 
   // metrics
-  auto text = http_get(mport, "/metrics");
+  auto text = test::http_get(mport, "/metrics");
   INFO(text);
   CHECK(text.find("text/plain; version=0.0.4") != std::string::npos);
   CHECK(
@@ -353,7 +326,8 @@ TEST_CASE("a prediction by entity ids looks the features up in the feature "
                           60s);
   INFO(remote.err);
   REQUIRE(remote.code == 0);
-  CHECK(slurp(dir / "remote.csv") == slurp(dir / "local.csv"));
+  CHECK(test::read_file(dir / "remote.csv") ==
+        test::read_file(dir / "local.csv"));
   serve->signal(SIGINT);
   CHECK(serve->wait(30s) == 0);
 }

@@ -1,5 +1,6 @@
 #include "tests/support/process.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -24,13 +25,6 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
     out.push_back(const_cast<char*>(a.c_str()));
   out.push_back(nullptr);
   return out;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in{path};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 } // namespace
@@ -90,7 +84,7 @@ int process::wait(std::chrono::milliseconds timeout) {
 }
 
 std::string process::log() const {
-  return slurp(log_file_);
+  return read_file(log_file_);
 }
 
 run_result run(const std::vector<std::string>& argv,
@@ -129,8 +123,8 @@ run_result run(const std::vector<std::string>& argv,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
-  res.out = slurp(out_path);
-  res.err = slurp(err_path);
+  res.out = read_file(out_path);
+  res.err = read_file(err_path);
   return res;
 }
 
@@ -179,8 +173,39 @@ std::string troupe_bin() {
 }
 
 void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out{path};
+  std::ofstream out{path, std::ios::binary | std::ios::trunc};
   out << text;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string http_get(uint16_t port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return {};
+  }
+  auto req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+             "Connection: close\r\n\r\n";
+  if (send(fd, req.data(), req.size(), 0) < 0) {
+    close(fd);
+    return {};
+  }
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;)
+    out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
 }
 
 } // namespace troupe::test

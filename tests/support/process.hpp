@@ -71,7 +71,14 @@ private:
 /// Path of the troupe binary under test.
 std::string troupe_bin();
 
-/// Writes text to a file.
+/// Writes text (or bytes) to a file.
 void write_file(const std::string& path, const std::string& text);
+
+/// The content of a file ("" if it cannot be read).
+std::string read_file(const std::string& path);
+
+/// Status line, headers and body of one HTTP/1.1 GET to 127.0.0.1:port, or
+/// "" if it could not connect.
+std::string http_get(uint16_t port, const std::string& path);
 
 } // namespace troupe::test

@@ -14,13 +14,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in{p};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 size_t entries(const fs::path& dir) {
   size_t n = 0;
   for ([[maybe_unused]] auto& e : fs::directory_iterator(dir))
@@ -37,14 +30,16 @@ TEST_CASE("an atomic file replaces its target only on commit", "[files]") {
   {
     troupe::atomic_file f{target};
     f.stream() << "new\n";
-    CHECK(slurp(target) == "old\n"); // nothing visible before the commit
+    CHECK(troupe::test::read_file(target) ==
+          "old\n"); // nothing visible before the commit
   }
-  CHECK(slurp(target) == "old\n"); // no commit: the old content stays
+  CHECK(troupe::test::read_file(target) ==
+        "old\n");                  // no commit: the old content stays
   CHECK(entries(dir.path()) == 1); // and no temporary file is left
   troupe::atomic_file f{target};
   f.stream() << "new\n";
   CHECK(!f.commit());
-  CHECK(slurp(target) == "new\n");
+  CHECK(troupe::test::read_file(target) == "new\n");
   CHECK(entries(dir.path()) == 1);
 }
 

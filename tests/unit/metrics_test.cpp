@@ -14,36 +14,12 @@
 
 #include "runtime/errors.hpp"
 #include "runtime/metrics.hpp"
+#include "tests/support/process.hpp"
 
 using namespace troupe;
+namespace test = troupe::test;
 
 namespace {
-
-/// Status line, headers and body of one HTTP/1.1 GET to 127.0.0.1:port, or
-/// "" if it could not connect.
-std::string http_get(uint16_t port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(port);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return {};
-  }
-  auto req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
-             "Connection: close\r\n\r\n";
-  if (send(fd, req.data(), req.size(), 0) < 0) {
-    close(fd);
-    return {};
-  }
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;)
-    out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
 
 std::string body_of(const std::string& response) {
   auto at = response.find("\r\n\r\n");
@@ -238,7 +214,7 @@ TEST_CASE("the metrics server answers GET /metrics and 404 elsewhere",
   auto port = (*srv)->port();
   REQUIRE(port != 0);
 
-  auto res = http_get(port, "/metrics");
+  auto res = test::http_get(port, "/metrics");
   INFO(res);
   CHECK(res.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   CHECK(res.find("Content-Type: text/plain; version=0.0.4\r\n") !=
@@ -247,7 +223,7 @@ TEST_CASE("the metrics server answers GET /metrics and 404 elsewhere",
   CHECK(body_of(res).find("troupe_requests_total{deployment=\"iris\"} 42\n") !=
         std::string::npos);
 
-  auto other = http_get(port, "/other");
+  auto other = test::http_get(port, "/other");
   CHECK(other.rfind("HTTP/1.1 404 ", 0) == 0);
 
   // A client that connected and stays silent delays stop() by a second at
@@ -264,7 +240,7 @@ TEST_CASE("the metrics server answers GET /metrics and 404 elsewhere",
   auto took = std::chrono::steady_clock::now() - t0;
   close(idle);
   CHECK(took < std::chrono::milliseconds{3500}); // httplib's default: 5 s
-  CHECK(http_get(port, "/metrics").empty());
+  CHECK(test::http_get(port, "/metrics").empty());
   (*srv)->stop(); // idempotent
 }
 

@@ -859,8 +859,9 @@ TEST_CASE("a ttl above 1,000 years is refused, and the longest one keeps "
   REQUIRE_FALSE(s->add_group(g));
   const int64_t now = 1709251200 * sec;
   REQUIRE(write(*s, g.name, {{"a", now - sec, {}, {i64(1)}}}, false, now));
-  REQUIRE(write(*s, g.name, {{"a", -500 * 365 * 86400 * sec, {}, {i64(2)}}},
-                false, now));
+  REQUIRE(write(*s, g.name,
+                {{"a", int64_t{-500} * 365 * 86400 * sec, {}, {i64(2)}}}, false,
+                now));
   CHECK(get(*s, g.name, "a", INT64_MAX, now).found);
   auto swept = s->sweep(now);
   REQUIRE(swept);

@@ -111,18 +111,6 @@ std::vector<uint32_t> numbers(registry& reg, const std::string& name) {
   return out;
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << text;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 /// The entries of a directory (names), sorted.
 std::vector<std::string> entries(const std::string& dir) {
   std::vector<std::string> out;
@@ -336,12 +324,13 @@ TEST_CASE("corrupt and incompatible artifacts are refused at registration "
   auto a = make_model(tmp / "a", task_kind::binary, 5);
   auto reg = open_registry(tmp / "reg");
   must_add(*reg, raw("churn", a));
-  auto bytes = read_text(a.ubj);
+  auto bytes = troupe::test::read_file(a.ubj);
   auto r = raw("churn", a);
   std::string why;
 
   SECTION("a truncated model file") {
-    write_text(tmp / "cut.ubj", bytes.substr(0, bytes.size() / 3));
+    troupe::test::write_file(tmp / "cut.ubj",
+                             bytes.substr(0, bytes.size() / 3));
     r.path = tmp / "cut.ubj";
     why = "XGBoosterLoadModel";
   }
@@ -350,29 +339,30 @@ TEST_CASE("corrupt and incompatible artifacts are refused at registration "
     std::string junk(2048, '\0');
     for (auto& ch : junk)
       ch = static_cast<char>(gen());
-    write_text(tmp / "junk.ubj", junk);
+    troupe::test::write_file(tmp / "junk.ubj", junk);
     r.path = tmp / "junk.ubj";
     why = "XGBoosterLoadModel";
   }
   SECTION("a spec whose feature count disagrees with the model") {
-    auto j = nlohmann::json::parse(read_text(a.spec));
+    auto j = nlohmann::json::parse(troupe::test::read_file(a.spec));
     j["features"].erase(0);
-    write_text(tmp / "narrow.json", j.dump());
+    troupe::test::write_file(tmp / "narrow.json", j.dump());
     r.spec_path = tmp / "narrow.json";
     why = "the booster takes 3 features, but the spec lists 2";
   }
   SECTION("a multiclass spec on a binary model") {
-    auto j = nlohmann::json::parse(read_text(a.spec));
+    auto j = nlohmann::json::parse(troupe::test::read_file(a.spec));
     j["task"] = "multiclass";
     j["classes"] = {"a", "b", "c"};
-    write_text(tmp / "multi.json", j.dump());
+    troupe::test::write_file(tmp / "multi.json", j.dump());
     r.spec_path = tmp / "multi.json";
     why = "the spec's task is multiclass with 3 classes";
   }
   SECTION("a troupe directory whose model.json disagrees with the booster") {
-    auto j = nlohmann::json::parse(read_text(a.model_dir + "/model.json"));
+    auto j = nlohmann::json::parse(
+        troupe::test::read_file(a.model_dir + "/model.json"));
     j["rounds"] = 99;
-    write_text(a.model_dir + "/model.json", j.dump());
+    troupe::test::write_file(a.model_dir + "/model.json", j.dump());
     r.format = model_format::troupe;
     r.path = a.model_dir;
     why = "model.json says 99 rounds";
@@ -403,9 +393,9 @@ TEST_CASE("a file changed after registration is detected at load",
   auto v = must_add(*reg, raw("churn", a));
   REQUIRE(reg->load(v));
   auto path = v.artifact_dir + "/model.ubj";
-  auto bytes = read_text(path);
+  auto bytes = troupe::test::read_file(path);
   bytes[bytes.size() / 2] ^= 0x01;
-  write_text(path, bytes);
+  troupe::test::write_file(path, bytes);
   auto s = reg->load(v);
   REQUIRE_FALSE(s);
   CHECK_THAT(describe(s.error()),
@@ -414,7 +404,7 @@ TEST_CASE("a file changed after registration is detected at load",
   fs::remove(v.artifact_dir + "/spec.json");
   CHECK_THAT(describe(reg->verify(v)),
              Catch::Contains("model.ubj changed since registration"));
-  write_text(path, read_text(a.ubj));
+  troupe::test::write_file(path, troupe::test::read_file(a.ubj));
   CHECK_THAT(describe(reg->verify(v)),
              Catch::Contains("file spec.json is missing"));
 }
@@ -499,7 +489,7 @@ TEST_CASE("a TorchScript model registers with its spec and predicts",
                       {"features",
                        {{{"name", "a"}, {"kind", "numeric"}},
                         {{"name", "b"}, {"kind", "numeric"}}}}};
-  write_text(tmp / "spec.json", spec.dump());
+  troupe::test::write_file(tmp / "spec.json", spec.dump());
   auto reg = open_registry(tmp / "reg");
   registration r;
   r.name = "lin";
@@ -513,7 +503,7 @@ TEST_CASE("a TorchScript model registers with its spec and predicts",
   auto y = (*s)->predict({"b", "a"}, {{cell::of(3.0), cell::of(1.0)}});
   REQUIRE(y);
   CHECK((*y)[0] == Approx(1 + 2 * 3 + 0.5));
-  write_text(tmp / "junk.pt", "not a zip archive");
+  troupe::test::write_file(tmp / "junk.pt", "not a zip archive");
   r.path = tmp / "junk.pt";
   CHECK_THAT(add_error(*reg, r), Catch::Contains("does not load"));
   CHECK(numbers(*reg, "lin") == std::vector<uint32_t>{1});

@@ -139,18 +139,6 @@ bool same_floats(const std::vector<float>& a, const std::vector<float>& b) {
                     });
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << text;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 /// A spec with `n` numeric features f0..f(n-1) for `task`.
 std::string numeric_spec(const std::string& path, size_t n, task_kind task,
                          std::vector<std::string> classes = {}) {
@@ -165,7 +153,7 @@ std::string numeric_spec(const std::string& path, size_t n, task_kind task,
                    {"target_numeric", false},
                    {"classes", classes},
                    {"features", features}};
-  write_text(path, j.dump());
+  troupe::test::write_file(path, j.dump());
   return path;
 }
 
@@ -325,10 +313,11 @@ TEST_CASE("corrupt and incompatible XGBoost artifacts are refused at load "
           "[serving]") {
   test::temp_dir tmp;
   auto m = train(tmp, task_kind::binary, 10);
-  auto bytes = read_text(m.ubj);
+  auto bytes = troupe::test::read_file(m.ubj);
 
   SECTION("a truncated model file") {
-    write_text(tmp / "cut.ubj", bytes.substr(0, bytes.size() / 2));
+    troupe::test::write_file(tmp / "cut.ubj",
+                             bytes.substr(0, bytes.size() / 2));
     CHECK_THAT(load_error(model_format::xgboost, tmp / "cut.ubj", m.spec),
                Catch::Contains("cut.ubj': XGBoost XGBoosterLoadModel"));
   }
@@ -337,23 +326,23 @@ TEST_CASE("corrupt and incompatible XGBoost artifacts are refused at load "
     std::string junk(4096, '\0');
     for (auto& c : junk)
       c = static_cast<char>(gen());
-    write_text(tmp / "junk.ubj", junk);
+    troupe::test::write_file(tmp / "junk.ubj", junk);
     CHECK_THAT(load_error(model_format::xgboost, tmp / "junk.ubj", m.spec),
                Catch::Contains("XGBoosterLoadModel"));
   }
   SECTION("a spec whose feature count disagrees with the model") {
-    auto j = nlohmann::json::parse(read_text(m.spec));
+    auto j = nlohmann::json::parse(troupe::test::read_file(m.spec));
     j["features"].erase(1);
-    write_text(tmp / "narrow.json", j.dump());
+    troupe::test::write_file(tmp / "narrow.json", j.dump());
     CHECK_THAT(
         load_error(model_format::xgboost, m.ubj, tmp / "narrow.json"),
         Catch::Contains("the booster takes 3 features, but the spec lists 2"));
   }
   SECTION("a multiclass spec on a binary model") {
-    auto j = nlohmann::json::parse(read_text(m.spec));
+    auto j = nlohmann::json::parse(troupe::test::read_file(m.spec));
     j["task"] = "multiclass";
     j["classes"] = {"a", "b", "c"};
-    write_text(tmp / "multi.json", j.dump());
+    troupe::test::write_file(tmp / "multi.json", j.dump());
     CHECK_THAT(load_error(model_format::xgboost, m.ubj, tmp / "multi.json"),
                Catch::Contains("objective is binary:logistic, but the spec's "
                                "task is multiclass with 3 classes"));
@@ -367,7 +356,7 @@ TEST_CASE("corrupt and incompatible XGBoost artifacts are refused at load "
   SECTION("no spec, a spec that is not JSON, a missing file") {
     CHECK_THAT(load_error(model_format::xgboost, m.ubj),
                Catch::Contains("needs its feature spec"));
-    write_text(tmp / "bad.json", "{ nope");
+    troupe::test::write_file(tmp / "bad.json", "{ nope");
     CHECK_THAT(load_error(model_format::xgboost, m.ubj, tmp / "bad.json"),
                Catch::Contains("bad.json: not valid JSON"));
     CHECK_THAT(load_error(model_format::xgboost, tmp / "none.ubj", m.spec),
@@ -481,13 +470,13 @@ TEST_CASE("corrupt and incompatible TorchScript models are refused",
   REQUIRE_FALSE(
       write_torch_linear(tmp / "lin.pt", {1, 1, 1}, 1, {0}, "", true));
   SECTION("random bytes") {
-    write_text(tmp / "junk.pt", std::string(1000, 'x'));
+    troupe::test::write_file(tmp / "junk.pt", std::string(1000, 'x'));
     CHECK_THAT(load_error(model_format::torchscript, tmp / "junk.pt", reg),
                Catch::Contains("junk.pt' does not load"));
   }
   SECTION("a truncated file") {
-    auto bytes = read_text(tmp / "lin.pt");
-    write_text(tmp / "cut.pt", bytes.substr(0, bytes.size() / 2));
+    auto bytes = troupe::test::read_file(tmp / "lin.pt");
+    troupe::test::write_file(tmp / "cut.pt", bytes.substr(0, bytes.size() / 2));
     CHECK_THAT(load_error(model_format::torchscript, tmp / "cut.pt", reg),
                Catch::Contains("does not load"));
   }
