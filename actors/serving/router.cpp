@@ -700,6 +700,7 @@ caf::behavior router_actor(router* self, router_config cfg) {
     st->pending.clear();
     for (auto& r : st->replicas)
       if (r.handle) caf::anon_send(st->cfg.directory, stop_atom::value, r.name);
+    st->metrics.retire();
     self->quit(msg.reason);
   });
   reconcile(self, st);

@@ -96,6 +96,13 @@ void deployment_metrics::retries() {
   retries_.inc();
 }
 
+void deployment_metrics::retire() {
+  if (name_.empty()) return;
+  metric_labels l{{"deployment", name_}};
+  process_metrics().remove("troupe_serving_replicas", l);
+  process_metrics().remove("troupe_serving_queued_rows", l);
+}
+
 void deployment_metrics::gauges(double replicas, double queued_rows) {
   replicas_.set(replicas);
   queued_.set(queued_rows);

@@ -37,6 +37,9 @@ public:
   void shed();
   void retries();
   void gauges(double replicas, double queued_rows);
+  /// Removes the deployment's gauges (it stopped): a scrape no longer shows
+  /// replicas that are gone. Its counters stay, as counters do.
+  void retire();
 
 private:
   struct per_version {

@@ -392,13 +392,14 @@ TEST_CASE("bad requests fail alone with errors naming them: NaN where the "
   test::temp_dir dir;
   auto model = test::serving::train_pima(dir.path());
   auto port = test::free_port();
+  auto mport = test::free_port();
   // batches of 64 wait 2 s to fill, and a replica queues at most 64
   // rows
-  auto serve =
-      test::serving::serve(dir.path(), model, "pima", port,
-                           {"--no-nan", "--metrics-port", "0", "--data-dir",
-                            dir / "node", "--max-batch", "64", "--max-delay-us",
-                            "2000000", "--queue-bound", "64"});
+  auto serve = test::serving::serve(
+      dir.path(), model, "pima", port,
+      {"--no-nan", "--metrics-port", std::to_string(mport), "--data-dir",
+       dir / "node", "--max-batch", "64", "--max-delay-us", "2000000",
+       "--queue-bound", "64"});
   INFO(serve->log());
   auto client = troupe::cluster_client::connect("127.0.0.1", port);
   REQUIRE(client);
@@ -471,6 +472,9 @@ TEST_CASE("bad requests fail alone with errors naming them: NaN where the "
 
   // undeployed: a request fails at once, naming the deployment (whether
   // this connection's thread still knew the stopped router or not)
+  CHECK(test::http_get(mport, "/metrics")
+            .find("troupe_serving_replicas{deployment=\"pima\"}") !=
+        std::string::npos);
   auto un = test::run(cmd({"undeploy", "pima", "--cluster",
                            "127.0.0.1:" + std::to_string(port)}),
                       30s);
@@ -481,6 +485,17 @@ TEST_CASE("bad requests fail alone with errors naming them: NaN where the "
   CHECK_THAT(troupe::describe(gone.error()),
              Catch::Contains("deployment pima is not running") ||
                  Catch::Contains("no deployment 'pima'"));
+  // its gauges go with it (its counters stay)
+  REQUIRE(test::eventually(
+      [&] {
+        return test::http_get(mport, "/metrics")
+                   .find("troupe_serving_replicas{deployment=\"pima\"}") ==
+               std::string::npos;
+      },
+      10s));
+  CHECK(test::http_get(mport, "/metrics")
+            .find("troupe_serving_requests_total{deployment=\"pima\"") !=
+        std::string::npos);
   auto again = ask("pima", good);
   REQUIRE(!again);
   CHECK_THAT(troupe::describe(again.error()),
