@@ -1,11 +1,9 @@
 #include "actors/automl/refit.hpp"
 
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "actors/automl/families.hpp"
 #include "actors/automl/metrics.hpp"

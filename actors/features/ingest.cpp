@@ -1,6 +1,5 @@
 #include "actors/features/ingest.hpp"
 
-#include <unistd.h>
 
 #include <charconv>
 #include <chrono>

@@ -1,13 +1,11 @@
 // `troupe features join`: label rows matched point-in-time with groups.
 
-#include <unistd.h>
 
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <deque>
-#include <filesystem>
 #include <fstream>
 
 #include "actors/features/csv_stream.hpp"
