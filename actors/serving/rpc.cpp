@@ -195,32 +195,36 @@ private:
         });
   }
 
+  /// Sends the request to the deployment's router. A router that went
+  /// away (undeployed, or redeployed through another gateway thread) drops
+  /// the request unanswered: the router is looked up once more and the
+  /// request sent again, so only a deployment that is gone fails.
   kj::Promise<void> forward(PredictContext ctx, const std::string& name,
-                            envelope env) {
-    return router(name).then([this, ctx, name, env](caf::actor r) mutable {
+                            envelope env, bool again = true) {
+    return router(name).then([this, ctx, name, env,
+                              again](caf::actor r) mutable {
       // Straight to the router, which settles the promise itself: no actor
       // in between and no CAF timeout (each would cost a thread wake-up per
       // request); the router answers every request within its bounds.
       auto paf = kj::newPromiseAndCrossThreadFulfiller<envelope>();
       caf::anon_send(
-          r, predict_atom::value, std::move(env),
+          r, predict_atom::value, env,
           std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>(
               kj::mv(paf.fulfiller)));
       return paf.promise.then(
-          [ctx](envelope e) mutable {
+          [ctx](envelope e) mutable -> kj::Promise<void> {
             check(e.visit<schema::PredictResponse>(
                 [&](auto r) { ctx.getResults().setResponse(r); }, big));
+            return kj::READY_NOW;
           },
-          [this, name](kj::Exception&& e) {
-            // a router that went away (undeployed, redeployed) dropped the
-            // request unanswered; it is looked up again next time
+          [this, ctx, name, env,
+           again](kj::Exception&& e) mutable -> kj::Promise<void> {
             std::string what = e.getDescription().cStr();
-            if (what.find("without fulfilling") != std::string::npos) {
-              routers_.erase(name);
-              throw rpc_failure("deployment " + name +
-                                " is not running (undeployed?); try again");
-            }
-            kj::throwFatalException(kj::mv(e));
+            if (what.find("without fulfilling") == std::string::npos)
+              kj::throwFatalException(kj::mv(e));
+            routers_.erase(name);
+            if (again) return forward(ctx, name, std::move(env), false);
+            throw rpc_failure("deployment " + name + " is not running");
           });
     });
   }

@@ -500,6 +500,23 @@ TEST_CASE("bad requests fail alone with errors naming them: NaN where the "
   REQUIRE(!again);
   CHECK_THAT(troupe::describe(again.error()),
              Catch::Contains("no deployment 'pima'"));
+
+  // deployed again, and again after an undeploy: this connection's thread
+  // may still know a stopped router, and still gets its answer
+  auto endpoint = "127.0.0.1:" + std::to_string(port);
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    if (round > 0)
+      REQUIRE(test::run(cmd({"undeploy", "pima", "--cluster", endpoint}), 30s)
+                  .code == 0);
+    auto dep = test::run(
+        cmd({"deploy", "pima", "--model", "pima", "--cluster", endpoint}), 30s);
+    INFO(dep.out << dep.err);
+    REQUIRE(dep.code == 0);
+    auto back = ask("pima", good);
+    INFO((back ? std::string{} : troupe::describe(back.error())));
+    CHECK(back);
+  }
   serve->signal(SIGINT);
   CHECK(serve->wait(30s) == 0);
 }
