@@ -432,7 +432,10 @@ caf::expected<uint16_t> gateway::start(const std::string& bind, uint16_t port) {
   for (size_t i = 0; i < impl_->thread_count; ++i) {
     auto ready = std::make_shared<std::promise<bool>>();
     auto done = ready->get_future();
-    impl_->threads.emplace_back([this, ready] { impl_->serve(ready); });
+    impl_->threads.emplace_back([this, ready, i] {
+      log::name_thread("troupe.gw" + std::to_string(i + 1));
+      impl_->serve(ready);
+    });
     if (!done.get()) {
       stop();
       return make_error(errc::io_failure,

@@ -3,6 +3,8 @@
 #include <mutex>
 #include <vector>
 
+#include <pthread.h>
+
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -28,6 +30,10 @@ void ensure_sinks(state& s) {
 }
 
 } // namespace
+
+void name_thread(const std::string& name) {
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+}
 
 bool valid_level(const std::string& level) {
   return level == "off" || spdlog::level::from_str(level) != spdlog::level::off;

@@ -20,4 +20,8 @@ std::shared_ptr<spdlog::logger> get(const std::string& component);
 /// True if `level` names a spdlog level.
 bool valid_level(const std::string& level);
 
+/// Names the calling thread as `top`, `perf` and /proc/PID/task/*/comm show
+/// it (cut to 15 characters).
+void name_thread(const std::string& name);
+
 } // namespace troupe::log

@@ -388,7 +388,10 @@ metrics_server::start(metrics_registry& reg, const std::string& bind,
                                               " (address in use or invalid?)");
     p->port = port;
   }
-  p->thread = std::thread{[&svr] { svr.listen_after_bind(); }};
+  p->thread = std::thread{[&svr] {
+    log::name_thread("troupe.metrics");
+    svr.listen_after_bind();
+  }};
   // httplib's stop() only acts on a running server: wait until it runs.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
   while (!svr.is_running() && std::chrono::steady_clock::now() < deadline)

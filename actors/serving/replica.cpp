@@ -2,12 +2,13 @@
 // thread that runs its batches (protocol in service.hpp).
 
 #include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 
 #include <caf/all.hpp>
 
@@ -31,19 +32,28 @@ using steady = std::chrono::steady_clock;
 
 /// One batch on its way through the engine thread.
 struct job {
-  uint64_t id = 0;
-  std::vector<float> x; ///< rows x features, row-major
-  size_t rows = 0;
+  batch requests;
+  std::vector<float> x;      ///< rows x features, row-major
   std::vector<float> scores; ///< rows x outputs, filled by the engine
   std::string error;
 };
 
-/// The thread that runs batches, so that the actor never blocks: it takes
-/// jobs in order and tells the replica (batch_atom, job id) when one is done.
+/// The thread that forms and runs the replica's batches, so that the actor
+/// never blocks and no timer message is needed. Requests wait in its
+/// batcher; whenever the thread is free it takes the ready batch (full, or
+/// its oldest request due) or sleeps until the oldest request becomes due,
+/// and a push wakes it only when it is idle or the push makes a batch ready.
+/// Finished batches wait for the actor, which one (batch_atom) message wakes
+/// for all the batches that finished before it collects them.
+///
+/// Thread hops per batch: one to the engine when it was idle, one back to
+/// the actor. An actor-side timer instead would add the clock thread's two
+/// and a message per batch (measured with tests/bench/bench_serving).
 class engine {
 public:
-  engine(std::shared_ptr<servable> model, caf::actor replica)
-      : model_(std::move(model)), replica_(std::move(replica)) {
+  engine(std::shared_ptr<servable> model, batcher_options opts,
+         caf::actor_addr replica)
+      : model_(std::move(model)), queue_(opts), replica_(std::move(replica)) {
     thread_ = std::thread([this] { run(); });
   }
 
@@ -56,40 +66,96 @@ public:
     thread_.join();
   }
 
-  void submit(std::shared_ptr<job> j) {
+  /// Queues the encoded rows `x` of request `id` (`rows` rows), as
+  /// batcher::push admits them; a refused request is not queued.
+  admission submit(uint64_t id, size_t rows, std::vector<float> x) {
+    bool wake = false;
     {
       std::lock_guard<std::mutex> guard{mtx_};
-      jobs_.push_back(std::move(j));
+      auto now = steady::now();
+      auto verdict = queue_.push(id, rows, now);
+      if (verdict != admission::accepted) return verdict;
+      inputs_.emplace(id, std::move(x));
+      wake = mode_ == mode::idle || (mode_ == mode::timed && queue_.ready(now));
+      if (wake) mode_ = mode::busy; // one wake-up is enough
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
+    return admission::accepted;
   }
 
+  /// The batches finished since the last call, in the order they ran.
+  std::vector<std::shared_ptr<job>> take_done() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    signaled_ = false;
+    return std::exchange(done_, {});
+  }
+
+  size_t queued_rows() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return queue_.queued_rows();
+  }
+
+  const batcher_options& options() const { return queue_.options(); }
+
 private:
+  /// What the thread does: runs a batch, waits for any push, or waits for
+  /// the oldest request's deadline.
+  enum class mode { busy, idle, timed };
+
   void run() {
-    for (;;) {
-      std::shared_ptr<job> j;
-      {
-        std::unique_lock<std::mutex> lock{mtx_};
-        cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
-        if (stop_) return;
-        j = std::move(jobs_.front());
-        jobs_.pop_front();
+    log::name_thread("troupe.engine");
+    std::unique_lock<std::mutex> lock{mtx_};
+    while (!stop_) {
+      auto b = queue_.pop_ready(steady::now());
+      if (!b) {
+        if (auto due = queue_.deadline()) {
+          mode_ = mode::timed;
+          cv_.wait_until(lock, *due);
+        } else {
+          mode_ = mode::idle;
+          cv_.wait(lock);
+        }
+        mode_ = mode::busy;
+        continue;
       }
-      auto scores = model_->predict(j->x.data(), j->rows);
+      auto j = std::make_shared<job>();
+      j->x.reserve(b->rows * model_->features());
+      for (auto& item : b->items) {
+        auto in = inputs_.find(item.id);
+        j->x.insert(j->x.end(), in->second.begin(), in->second.end());
+        inputs_.erase(in);
+      }
+      j->requests = std::move(*b);
+      lock.unlock();
+      auto scores = model_->predict(j->x.data(), j->requests.rows);
       if (scores)
         j->scores = std::move(*scores);
       else
         j->error = describe(scores.error());
-      caf::anon_send(replica_, batch_atom::value, j->id);
+      lock.lock();
+      done_.push_back(std::move(j));
+      if (!signaled_) {
+        signaled_ = true;
+        lock.unlock();
+        if (auto r = caf::actor_cast<caf::actor>(replica_))
+          caf::anon_send(r, batch_atom::value);
+        lock.lock();
+      }
     }
   }
 
   std::shared_ptr<servable> model_;
-  caf::actor replica_;
-  std::mutex mtx_;
+  mutable std::mutex mtx_;
   std::condition_variable cv_;
-  std::deque<std::shared_ptr<job>> jobs_;
+  batcher queue_;
+  /// The encoded rows of the queued requests, by id.
+  std::unordered_map<uint64_t, std::vector<float>> inputs_;
+  std::vector<std::shared_ptr<job>> done_;
+  /// Whether a batch_atom is on its way that take_done() has not answered.
+  bool signaled_ = false;
+  mode mode_ = mode::busy;
   bool stop_ = false;
+  caf::actor_addr replica_;
   std::thread thread_;
 };
 
@@ -97,7 +163,6 @@ private:
 struct waiting {
   caf::typed_response_promise<envelope> rp;
   std::string request_id;
-  std::vector<float> x;
   size_t rows = 0;
 };
 
@@ -111,14 +176,9 @@ struct replica_state {
   /// After `loaded`: destroyed first, its thread joined before the model
   /// goes.
   std::unique_ptr<engine> runner;
-  std::optional<batcher> queue;
+  /// The requests accepted and not answered yet, queued or running.
   std::map<uint64_t, waiting> waiting_;
   uint64_t next_id = 1;
-  /// The batches handed to the engine (their requests and their job), in
-  /// the order it runs them.
-  std::deque<std::pair<batch, std::shared_ptr<job>>> running;
-  /// The time the armed timer fires, if one is armed.
-  std::optional<steady::time_point> armed;
   std::vector<caf::typed_response_promise<bool>> drains;
 };
 
@@ -164,73 +224,30 @@ caf::error materialize(schema::ModelVersion::Reader mv, const fs::path& dir,
   return caf::none;
 }
 
-/// Batches the engine holds at once: one running and one ready behind it,
-/// so that the engine never waits for the actor between two batches.
-constexpr size_t engine_depth = 2;
-
-/// Hands ready batches to the engine (up to engine_depth), or arms the
-/// timer for when the oldest request becomes due.
-void dispatch(caf::event_based_actor* self, const state_ptr& st) {
-  if (!st->queue) return;
-  while (st->running.size() < engine_depth) {
-    auto now = steady::now();
-    auto b = st->queue->pop_ready(now);
-    if (!b) {
-      auto due = st->queue->deadline();
-      if (due && (!st->armed || *st->armed > *due)) {
-        st->armed = *due;
-        auto wait =
-            std::chrono::duration_cast<std::chrono::microseconds>(*due - now);
-        if (wait.count() < 0) wait = std::chrono::microseconds{0};
-        self->delayed_send(self, wait, tick_atom::value);
-      }
-      return;
-    }
-    auto j = std::make_shared<job>();
-    j->id = st->next_id++;
-    j->rows = b->rows;
-    j->x.reserve(b->rows * st->loaded->features());
-    for (auto& item : b->items) {
-      auto& w = st->waiting_.at(item.id);
-      j->x.insert(j->x.end(), w.x.begin(), w.x.end());
-    }
-    st->running.emplace_back(std::move(*b), j);
-    st->runner->submit(std::move(j));
-  }
-}
-
-/// Answers the requests of the engine's oldest batch, which it finished.
-void finish(caf::event_based_actor* self, const state_ptr& st) {
-  auto [b, j] = std::move(st->running.front());
-  st->running.pop_front();
+/// Answers the requests of a batch the engine finished.
+void finish(const state_ptr& st, job& j) {
   auto outputs = st->loaded->outputs();
   size_t row = 0;
-  for (auto& item : b.items) {
+  for (auto& item : j.requests.items) {
     auto i = st->waiting_.find(item.id);
     if (i == st->waiting_.end()) continue;
     auto& w = i->second;
-    if (!j->error.empty()) {
-      w.rp.deliver(make_error(errc::io_failure,
-                              "replica " + st->name + ": " + j->error));
+    if (!j.error.empty()) {
+      w.rp.deliver(
+          make_error(errc::io_failure, "replica " + st->name + ": " + j.error));
     } else {
       w.rp.deliver(make_envelope<schema::PredictResponse>([&](auto r) {
         r.setRequestId(w.request_id);
         r.setModel(st->model);
         r.setVersion(st->version);
         r.setReplica(st->name);
-        r.setBatchRows(static_cast<uint32_t>(b.rows));
-        fill_predictions(*st->loaded, j->scores.data() + row * outputs, w.rows,
+        r.setBatchRows(static_cast<uint32_t>(j.requests.rows));
+        fill_predictions(*st->loaded, j.scores.data() + row * outputs, w.rows,
                          r);
       }));
     }
     row += w.rows;
     st->waiting_.erase(i);
-  }
-  dispatch(self, st);
-  if (st->running.empty() && st->queue && st->queue->empty()) {
-    for (auto& d : st->drains)
-      d.deliver(true);
-    st->drains.clear();
   }
 }
 
@@ -282,9 +299,8 @@ caf::behavior replica_actor(worker* self, kind_args args) {
             if (!loaded) return loaded.error();
             if (!*loaded) return loaded->error();
             st->loaded = std::move(**loaded);
-            st->queue.emplace(opts);
-            st->runner = std::make_unique<engine>(
-                st->loaded, caf::actor_cast<caf::actor>(self));
+            st->runner =
+                std::make_unique<engine>(st->loaded, opts, self->address());
             st->log->info("replica {}: {} v{} loaded (batches of up to {} "
                           "rows, {} us delay)",
                           st->name, st->model, st->version, opts.max_batch_rows,
@@ -299,52 +315,52 @@ caf::behavior replica_actor(worker* self, kind_args args) {
                                 "replica " + st->name + " has no model yet");
             waiting w;
             caf::error bad_input;
+            std::vector<float> x;
             auto encoded = req.visit<schema::PredictRequest>([&](auto r) {
               w.request_id = r.getRequestId();
-              auto x = encode_request(*st->loaded, r);
-              if (!x) {
-                bad_input = x.error();
+              auto rows = encode_request(*st->loaded, r);
+              if (!rows) {
+                bad_input = rows.error();
                 return;
               }
               w.rows = r.getRows().size();
-              w.x = std::move(*x);
+              x = std::move(*rows);
             });
             if (!encoded) return encoded.error();
             if (bad_input) return bad_input;
             auto id = st->next_id++;
-            auto verdict = st->queue->push(id, w.rows, steady::now());
-            if (verdict != admission::accepted)
+            auto verdict = st->runner->submit(id, w.rows, std::move(x));
+            if (verdict != admission::accepted) {
+              auto bound = st->runner->options().queue_bound;
               return make_error(
                   errc::no_capacity,
                   verdict == admission::overloaded
                       ? "overloaded: replica " + st->name + " has " +
-                            std::to_string(st->queue->queued_rows()) +
-                            " rows queued (bound " +
-                            std::to_string(st->queue->options().queue_bound) +
+                            std::to_string(st->runner->queued_rows()) +
+                            " rows queued (bound " + std::to_string(bound) +
                             "); retry later"
                       : "request " + w.request_id + " has " +
                             std::to_string(w.rows) +
                             " rows, more than a replica queues (" +
-                            std::to_string(st->queue->options().queue_bound) +
-                            ")");
+                            std::to_string(bound) + ")");
+            }
             w.rp = self->make_response_promise<envelope>();
             auto rp = w.rp;
             st->waiting_.emplace(id, std::move(w));
-            dispatch(self, st);
             return rp;
           },
-          [=](batch_atom, uint64_t id) {
-            if (st->running.empty() || id != st->running.front().second->id)
-              return;
-            finish(self, st);
-          },
-          [=](tick_atom) {
-            st->armed.reset();
-            dispatch(self, st);
+          [=](batch_atom) {
+            if (!st->runner) return;
+            for (auto& j : st->runner->take_done())
+              finish(st, *j);
+            if (st->waiting_.empty()) {
+              for (auto& d : st->drains)
+                d.deliver(true);
+              st->drains.clear();
+            }
           },
           [=](drain_atom) -> caf::result<bool> {
-            if (st->running.empty() && (!st->queue || st->queue->empty()))
-              return true;
+            if (st->waiting_.empty()) return true;
             auto rp = self->make_response_promise<bool>();
             st->drains.push_back(rp);
             return rp;

@@ -119,7 +119,10 @@ prediction_sink::open(const std::string& dir, prediction_log_options opts) {
 
 prediction_sink::prediction_sink(std::unique_ptr<prediction_log> log)
     : log_(std::move(log)), path_(log_->path()) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    log::name_thread("troupe.predlog");
+    run();
+  });
 }
 
 prediction_sink::~prediction_sink() {

@@ -54,6 +54,9 @@
 //          --concurrency C --seconds S --warmup S [--rate R]
 // --quick: fewer configurations, 2 s windows (a smoke test). --keep: leave
 // the scratch directory (model, spec, server logs) and print its path.
+// TROUPE_BENCH_DUMP=FILE (load generator): writes each timed request's due
+// time (us from the window's start) and latency (us), to see whether slow
+// requests cluster in time.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -504,6 +507,11 @@ private:
     out["completed"] = latencies_us_.size();
     out["answered_in_window"] = answered_in_window_;
     out["answered_late"] = answered_late_;
+    if (auto dump = std::getenv("TROUPE_BENCH_DUMP")) {
+      std::ofstream f{dump};
+      for (size_t i = 0; i < latencies_us_.size(); ++i)
+        f << due_us_[i] << ' ' << latencies_us_[i] << '\n';
+    }
     out["preds_per_s"] = static_cast<double>(answered_in_window_) / seconds;
     if (!latencies_us_.empty()) {
       out["p50_us"] = quantile(latencies_us_, 0.50);
@@ -576,6 +584,9 @@ private:
                 latencies_us_.push_back(
                     std::chrono::duration<double, std::micro>(now - due)
                         .count());
+                due_us_.push_back(std::chrono::duration<double, std::micro>(
+                                      due - measure_from_)
+                                      .count());
                 batch_rows_sum_ += r.getBatchRows();
               }
               return kj::READY_NOW;
@@ -639,6 +650,7 @@ private:
   clock_type::time_point started_, measure_from_, end_;
   double cpu_at_start_ = 0;
   std::vector<double> latencies_us_;
+  std::vector<double> due_us_; ///< per timed request: due, from the window
   uint64_t answered_in_window_ = 0; ///< answers that arrived in the window
   uint64_t answered_late_ = 0;      ///< due in the window, answered after it
   uint64_t batch_rows_sum_ = 0;
