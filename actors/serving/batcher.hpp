@@ -4,16 +4,16 @@
 // batcher and Ray Serve's @serve.batch.
 //
 // Requests wait in a FIFO bounded in rows. The replica runs one batch at a
-// time; whenever it is free, the actor asks pop_ready(), which hands out the
-// batch at the front of the queue if it is ready:
+// time; whenever its engine thread is free, it asks pop_ready(), which hands
+// out the batch at the front of the queue if it is ready:
 //
 // - full: the front batch cannot grow by waiting, because it holds
 //   max_batch_rows rows or the next request in line does not fit beside it;
 // - due: the oldest request has waited max_queue_delay. With a delay of 0
 //   every request is due at once, so a free replica takes whatever is queued.
 //
-// Otherwise the actor arms a timer for deadline() and asks again then (or at
-// the next push). A free replica never takes a partial batch before the
+// Otherwise the engine sleeps until deadline() and asks again then (or when
+// a push makes the front batch full). A free replica never takes a partial batch before the
 // delay expires: the delay is the price of larger batches. While the replica
 // is busy the queue only grows; a request waits longer than max_queue_delay
 // only when the replica is still busy at its deadline.
@@ -108,7 +108,7 @@ public:
   bool ready(time_point now) const;
 
   /// When the oldest request becomes due (its push time plus the delay);
-  /// nothing if the queue is empty. The actor arms its timer for it.
+  /// nothing if the queue is empty. The engine sleeps until then.
   std::optional<time_point> deadline() const;
 
   /// Gives back every queued request, oldest first, and empties the queue.
