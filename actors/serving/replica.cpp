@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -30,6 +31,10 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
+/// From a replica's engine thread to the replica: the model is loaded (no
+/// error) or could not be.
+using loaded_atom = caf::atom_constant<caf::atom("loaded")>;
+
 /// One batch on its way through the engine thread.
 struct job {
   batch requests;
@@ -51,10 +56,26 @@ struct job {
 /// and a message per batch (measured with tests/bench/bench_serving).
 class engine {
 public:
-  engine(std::shared_ptr<servable> model, batcher_options opts,
-         caf::actor_addr replica)
-      : model_(std::move(model)), queue_(opts), replica_(std::move(replica)) {
-    thread_ = std::thread([this] { run(); });
+  using loader = std::function<caf::expected<std::shared_ptr<servable>>()>;
+
+  /// Starts the thread, which first runs `load` (writing and loading model
+  /// files takes the time of the model's size: off the actor scheduler, so
+  /// that a replica starting never stalls the routers and replicas already
+  /// serving) and tells the replica (loaded_atom, error), then runs
+  /// batches.
+  engine(loader load, batcher_options opts, caf::actor_addr replica)
+      : queue_(opts), replica_(std::move(replica)) {
+    thread_ = std::thread([this, load = std::move(load)] {
+      log::name_thread("troupe.engine");
+      auto m = load();
+      caf::error err;
+      if (m)
+        model_ = std::move(*m);
+      else
+        err = std::move(m.error());
+      tell(loaded_atom::value, std::move(err));
+      if (model_) run();
+    });
   }
 
   ~engine() {
@@ -97,13 +118,21 @@ public:
 
   const batcher_options& options() const { return queue_.options(); }
 
+  /// The model, once the replica got (loaded_atom, no error).
+  std::shared_ptr<servable> model() const { return model_; }
+
 private:
+  template <class... Ts>
+  void tell(Ts&&... xs) {
+    if (auto r = caf::actor_cast<caf::actor>(replica_))
+      caf::anon_send(r, std::forward<Ts>(xs)...);
+  }
+
   /// What the thread does: runs a batch, waits for any push, or waits for
   /// the oldest request's deadline.
   enum class mode { busy, idle, timed };
 
   void run() {
-    log::name_thread("troupe.engine");
     std::unique_lock<std::mutex> lock{mtx_};
     while (!stop_) {
       auto b = queue_.pop_ready(steady::now());
@@ -137,13 +166,13 @@ private:
       if (!signaled_) {
         signaled_ = true;
         lock.unlock();
-        if (auto r = caf::actor_cast<caf::actor>(replica_))
-          caf::anon_send(r, batch_atom::value);
+        tell(batch_atom::value);
         lock.lock();
       }
     }
   }
 
+  /// Set by the thread before it tells the replica, read after.
   std::shared_ptr<servable> model_;
   mutable std::mutex mtx_;
   std::condition_variable cv_;
@@ -174,8 +203,12 @@ struct replica_state {
   uint32_t version = 0;
   std::shared_ptr<servable> loaded;
   /// After `loaded`: destroyed first, its thread joined before the model
-  /// goes.
+  /// goes. Set from the load request on; `loaded` once the engine loaded
+  /// the model.
   std::unique_ptr<engine> runner;
+  /// The answer to the load request, while the engine loads.
+  caf::typed_response_promise<bool> loading;
+  batcher_options opts;
   /// The requests accepted and not answered yet, queued or running.
   std::map<uint64_t, waiting> waiting_;
   uint64_t next_id = 1;
@@ -260,6 +293,9 @@ caf::behavior replica_actor(worker* self, kind_args args) {
       w.rp.deliver(
           make_error(errc::shutting_down, "replica " + st->name + " stopped"));
     st->waiting_.clear();
+    if (st->loading.pending())
+      st->loading.deliver(
+          make_error(errc::shutting_down, "replica " + st->name + " stopped"));
     st->runner.reset();
     self->quit(msg.reason);
   });
@@ -268,7 +304,7 @@ caf::behavior replica_actor(worker* self, kind_args args) {
       {
           [=](load_atom, const envelope& version,
               const envelope& spec) -> caf::result<bool> {
-            if (st->loaded)
+            if (st->runner)
               return make_error(errc::already_exists,
                                 "replica " + st->name + " holds a model");
             batcher_options opts;
@@ -283,31 +319,53 @@ caf::behavior replica_actor(worker* self, kind_args args) {
             });
             if (!ok) return ok.error();
             if (auto err = validate(opts)) return err;
-            auto dir = fs::path{st->data_dir.empty() ? "run" : st->data_dir} /
-                       "serving" / "cache";
-            auto loaded = version.visit<schema::ModelVersion>(
-                [&](auto mv) -> caf::expected<std::shared_ptr<servable>> {
-                  st->model = mv.getName();
-                  st->version = mv.getVersion();
-                  auto where =
-                      dir / st->model / ("v" + std::to_string(st->version));
-                  if (auto err = materialize(mv, where, st->name)) return err;
-                  auto m = load_cached(mv, where.string(), threads);
-                  if (!m) return m.error();
-                  return std::shared_ptr<servable>{std::move(*m)};
-                });
-            if (!loaded) return loaded.error();
-            if (!*loaded) return loaded->error();
-            st->loaded = std::move(**loaded);
-            st->runner =
-                std::make_unique<engine>(st->loaded, opts, self->address());
+            auto named = version.visit<schema::ModelVersion>([&](auto mv) {
+              st->model = mv.getName();
+              st->version = mv.getVersion();
+            });
+            if (!named) return named.error();
+            auto where = fs::path{st->data_dir.empty() ? "run" : st->data_dir} /
+                         "serving" / "cache" / st->model /
+                         ("v" + std::to_string(st->version));
+            auto load = [version, where, threads, name = st->name]()
+                -> caf::expected<std::shared_ptr<servable>> {
+              caf::expected<std::shared_ptr<servable>> out{nullptr};
+              auto ok = version.visit<schema::ModelVersion>([&](auto mv) {
+                if (auto err = materialize(mv, where, name)) {
+                  out = std::move(err);
+                  return;
+                }
+                auto m = load_cached(mv, where.string(), threads);
+                if (!m)
+                  out = std::move(m.error());
+                else
+                  out = std::shared_ptr<servable>{std::move(*m)};
+              });
+              if (!ok) return ok.error();
+              return out;
+            };
+            st->loading = self->make_response_promise<bool>();
+            st->opts = opts;
+            st->runner = std::make_unique<engine>(std::move(load), opts,
+                                                  self->address());
+            return st->loading;
+          },
+          [=](loaded_atom, const caf::error& err) {
+            if (!st->runner || st->loaded) return;
+            if (err) {
+              st->runner.reset();
+              st->loading.deliver(err);
+              return;
+            }
+            st->loaded = st->runner->model();
             st->log->info("replica {}: {} v{} loaded (batches of up to {} "
                           "rows, {} us delay)",
-                          st->name, st->model, st->version, opts.max_batch_rows,
+                          st->name, st->model, st->version,
+                          st->opts.max_batch_rows,
                           std::chrono::duration_cast<std::chrono::microseconds>(
-                              opts.max_queue_delay)
+                              st->opts.max_queue_delay)
                               .count());
-            return true;
+            st->loading.deliver(true);
           },
           [=](predict_atom, const envelope& req) -> caf::result<envelope> {
             if (!st->loaded)
