@@ -263,7 +263,10 @@ void finish(const state_ptr& st, job& j) {
   size_t row = 0;
   for (auto& item : j.requests.items) {
     auto i = st->waiting_.find(item.id);
-    if (i == st->waiting_.end()) continue;
+    if (i == st->waiting_.end()) {
+      row += item.rows;
+      continue;
+    }
     auto& w = i->second;
     if (!j.error.empty()) {
       w.rp.deliver(
@@ -293,6 +296,10 @@ caf::behavior replica_actor(worker* self, kind_args args) {
       w.rp.deliver(
           make_error(errc::shutting_down, "replica " + st->name + " stopped"));
     st->waiting_.clear();
+    for (auto& d : st->drains)
+      d.deliver(
+          make_error(errc::shutting_down, "replica " + st->name + " stopped"));
+    st->drains.clear();
     if (st->loading.pending())
       st->loading.deliver(
           make_error(errc::shutting_down, "replica " + st->name + " stopped"));
@@ -358,6 +365,7 @@ caf::behavior replica_actor(worker* self, kind_args args) {
               return;
             }
             st->loaded = st->runner->model();
+            if (!st->loaded) return; // not from the engine
             st->log->info("replica {}: {} v{} loaded (batches of up to {} "
                           "rows, {} us delay)",
                           st->name, st->model, st->version,

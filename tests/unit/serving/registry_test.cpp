@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -12,89 +11,15 @@
 #include "actors/serving/registry.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
+#include "tests/unit/serving/models.hpp"
 
 using namespace troupe;
 using namespace troupe::serving;
+using namespace troupe::test_models;
 using automl::task_kind;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// 200 generated rows: x0, x1 uniform in [0, 1], color red/green/blue; the
-/// target is "yes" when x0 + 0.4 (red) + noise > 0.7 (binary), or "a"/"b"/
-/// "c" by thirds of x0 (multiclass).
-automl::table make_table(task_kind task, uint64_t seed, size_t rows = 200) {
-  std::mt19937_64 gen{seed};
-  std::uniform_real_distribution<double> u{0, 1};
-  const char* colors[] = {"red", "green", "blue"};
-  std::ostringstream csv;
-  csv << "x0,x1,color,target\n";
-  for (size_t r = 0; r < rows; ++r) {
-    double x0 = u(gen), x1 = u(gen);
-    std::string color = colors[gen() % 3];
-    std::string y;
-    if (task == task_kind::binary)
-      y = x0 + (color == "red" ? 0.4 : 0) + 0.2 * u(gen) > 0.7 ? "yes" : "no";
-    else
-      y = x0 < 0.33 ? "a" : x0 < 0.66 ? "b" : "c";
-    csv << x0 << ',' << x1 << ',' << color << ',' << y << '\n';
-  }
-  auto t = automl::parse_csv(csv.str(), "gen.csv");
-  REQUIRE(t);
-  return std::move(*t);
-}
-
-/// A model on generated data, as a troupe model directory and as a booster
-/// file with its spec, all under `dir`.
-struct artifact {
-  std::string model_dir;
-  std::string ubj;
-  std::string spec;
-};
-
-artifact make_model(const std::string& dir, task_kind task, uint64_t rounds,
-                    uint64_t seed = 1) {
-  auto d = automl::make_dataset(make_table(task, seed), "target", task);
-  REQUIRE(d);
-  automl::config cfg{{"eta", 0.3}, {"max_depth", int64_t{3}}};
-  auto b = automl::refit_xgboost(*d, cfg, rounds, 1, 7);
-  REQUIRE(b);
-  fs::create_directories(dir);
-  artifact a{dir + "/model", dir + "/model.ubj", dir + "/spec.json"};
-  automl::model_info info;
-  info.metric = "auc";
-  info.cv_score = 0.875;
-  info.params = cfg;
-  REQUIRE_FALSE(automl::save_model(a.model_dir, *b, d->prep, info));
-  REQUIRE(b->save(a.ubj));
-  REQUIRE_FALSE(d->prep.save(a.spec));
-  return a;
-}
-
-std::unique_ptr<registry> open_registry(const std::string& dir,
-                                        int64_t* now = nullptr) {
-  registry::clock clock;
-  if (now) clock = [now] { return (*now)++; };
-  auto r = registry::open(dir, clock);
-  if (!r) FAIL(describe(r.error()));
-  return std::move(*r);
-}
-
-registration raw(const std::string& name, const artifact& a) {
-  registration r;
-  r.name = name;
-  r.format = model_format::xgboost;
-  r.path = a.ubj;
-  r.spec_path = a.spec;
-  r.registered_by = "alice";
-  return r;
-}
-
-model_version must_add(registry& reg, const registration& r) {
-  auto v = reg.add(r);
-  if (!v) FAIL(describe(v.error()));
-  return std::move(*v);
-}
 
 std::string add_error(registry& reg, const registration& r) {
   auto v = reg.add(r);
