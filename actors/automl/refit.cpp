@@ -1,6 +1,5 @@
 #include "actors/automl/refit.hpp"
 
-
 #include <cmath>
 #include <cstdio>
 #include <filesystem>

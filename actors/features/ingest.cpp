@@ -1,6 +1,5 @@
 #include "actors/features/ingest.hpp"
 
-
 #include <charconv>
 #include <chrono>
 #include <cmath>

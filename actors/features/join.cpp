@@ -1,6 +1,5 @@
 // `troupe features join`: label rows matched point-in-time with groups.
 
-
 #include <charconv>
 #include <chrono>
 #include <cmath>

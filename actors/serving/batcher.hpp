@@ -13,10 +13,10 @@
 //   every request is due at once, so a free replica takes whatever is queued.
 //
 // Otherwise the engine sleeps until deadline() and asks again then (or when
-// a push makes the front batch full). A free replica never takes a partial batch before the
-// delay expires: the delay is the price of larger batches. While the replica
-// is busy the queue only grows; a request waits longer than max_queue_delay
-// only when the replica is still busy at its deadline.
+// a push makes the front batch full). A free replica never takes a partial
+// batch before the delay expires: the delay is the price of larger batches.
+// While the replica is busy the queue only grows; a request waits longer than
+// max_queue_delay only when the replica is still busy at its deadline.
 //
 // A batch takes requests from the front, in order, while their rows fit in
 // max_batch_rows; requests are never split. A request larger than
