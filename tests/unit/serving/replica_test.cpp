@@ -196,6 +196,21 @@ void must_load(caf::scoped_actor& self, const caf::actor& replica,
   REQUIRE(*ok);
 }
 
+/// Replica churn-r1 of `f`, with churn v1 loaded under these settings.
+caf::actor loaded_replica(replica_fixture& f, caf::scoped_actor& self,
+                          const envelope& settings) {
+  auto replica = f.spawn_replica("churn-r1");
+  must_load(self, replica, f.version_envelope(), settings);
+  return replica;
+}
+
+/// Sends `req` to `replica` without waiting: the handle to await its answer.
+auto predict_later(caf::scoped_actor& self, const caf::actor& replica,
+                   envelope req) {
+  return self->request(replica, answer_timeout, predict_atom::value,
+                       std::move(req));
+}
+
 } // namespace
 
 TEST_CASE_METHOD(replica_fixture,
@@ -203,10 +218,8 @@ TEST_CASE_METHOD(replica_fixture,
                  "the local model's scores in batches of the configured size",
                  "[replica]") {
   caf::scoped_actor self{sys};
-  auto replica = spawn_replica("churn-r1");
-  auto ver = version_envelope();
   auto settings = spec(4, 2'000'000, 64);
-  must_load(self, replica, ver, settings);
+  auto replica = loaded_replica(*this, self, settings);
   // The files landed in the node's cache.
   auto cached = fs::path{node_dir()} / "serving" / "cache" / "churn" / "v1";
   CHECK(fs::exists(cached / "model.ubj"));
@@ -214,12 +227,10 @@ TEST_CASE_METHOD(replica_fixture,
 
   // 8 one-row requests in flight at once: two full batches of 4, long
   // before the 2 s delay would send a partial one.
-  using handle = decltype(self->request(
-      replica, answer_timeout, predict_atom::value, std::declval<envelope>()));
+  using handle = decltype(predict_later(self, replica, envelope{}));
   std::vector<handle> pending;
   for (size_t i = 0; i < 8; ++i)
-    pending.push_back(self->request(replica, answer_timeout,
-                                    predict_atom::value,
+    pending.push_back(predict_later(self, replica,
                                     request("req-" + std::to_string(i), i, 1)));
   for (size_t i = 0; i < 8; ++i)
     check_answer(await<envelope>(pending[i]), "req-" + std::to_string(i), i, 1,
@@ -230,7 +241,8 @@ TEST_CASE_METHOD(replica_fixture,
                                request("req-many", 8, 6));
   check_answer(several, "req-many", 8, 6, "churn-r1", 6);
 
-  auto again = ask<bool>(self, replica, load_atom::value, ver, settings);
+  auto again =
+      ask<bool>(self, replica, load_atom::value, version_envelope(), settings);
   CHECK_THAT(error_of(again),
              Catch::Contains("replica churn-r1 holds a model"));
 }
@@ -239,8 +251,7 @@ TEST_CASE_METHOD(replica_fixture,
                  "a lone request waits for its batch delay and no longer",
                  "[replica]") {
   caf::scoped_actor self{sys};
-  auto replica = spawn_replica("churn-r1");
-  must_load(self, replica, version_envelope(), spec(8, 100'000, 64));
+  auto replica = loaded_replica(*this, self, spec(8, 100'000, 64));
   auto sent = steady::now();
   auto answer =
       ask<envelope>(self, replica, predict_atom::value, request("alone", 3, 1));
@@ -285,12 +296,10 @@ TEST_CASE_METHOD(replica_fixture,
                  "nothing is lost",
                  "[replica]") {
   caf::scoped_actor self{sys};
-  auto replica = spawn_replica("churn-r1");
   // Batches of 8 rows, 8 rows queued at most, and a delay no test waits
   // for: a partial batch stays queued.
-  must_load(self, replica, version_envelope(), spec(8, 30'000'000, 8));
-  auto first = self->request(replica, answer_timeout, predict_atom::value,
-                             request("five", 0, 5));
+  auto replica = loaded_replica(*this, self, spec(8, 30'000'000, 8));
+  auto first = predict_later(self, replica, request("five", 0, 5));
   // 5 + 4 rows would pass the bound while the 5 wait.
   auto refused =
       ask<envelope>(self, replica, predict_atom::value, request("four", 5, 4));
@@ -304,8 +313,7 @@ TEST_CASE_METHOD(replica_fixture,
                                              "than a replica queues (8)"));
   // The refused requests took no room: 3 more rows fill the batch exactly,
   // which runs at once, with the waiting request's rows in it.
-  auto last = self->request(replica, answer_timeout, predict_atom::value,
-                            request("three", 10, 3));
+  auto last = predict_later(self, replica, request("three", 10, 3));
   check_answer(await<envelope>(first), "five", 0, 5, "churn-r1", 8);
   check_answer(await<envelope>(last), "three", 10, 3, "churn-r1", 8);
 }
@@ -314,10 +322,9 @@ TEST_CASE_METHOD(replica_fixture,
                  "drain answers once every accepted request is answered",
                  "[replica]") {
   caf::scoped_actor self{sys};
-  auto replica = spawn_replica("churn-r1");
   // Batches of 2: the first two requests run at once, the third waits for
   // the delay.
-  must_load(self, replica, version_envelope(), spec(2, 300'000, 64));
+  auto replica = loaded_replica(*this, self, spec(2, 300'000, 64));
   auto idle = ask<bool>(self, replica, drain_atom::value);
   REQUIRE(idle);
   CHECK(*idle);
@@ -359,11 +366,9 @@ TEST_CASE_METHOD(replica_fixture,
                  "with an error",
                  "[replica]") {
   caf::scoped_actor self{sys};
-  auto replica = spawn_replica("churn-r1");
-  must_load(self, replica, version_envelope(), spec(8, 10'000'000, 64));
+  auto replica = loaded_replica(*this, self, spec(8, 10'000'000, 64));
   auto sent = steady::now();
-  auto waiting = self->request(replica, answer_timeout, predict_atom::value,
-                               request("late", 0, 1));
+  auto waiting = predict_later(self, replica, request("late", 0, 1));
   auto draining = self->request(replica, answer_timeout, drain_atom::value);
   // Sent after the requests from the same thread: the replica takes the
   // requests first.
