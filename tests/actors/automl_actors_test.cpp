@@ -24,6 +24,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/node.hpp"
 #include "schemas/automl.capnp.h"
+#include "tests/support/cluster.hpp"
 #include "tests/support/process.hpp"
 
 using namespace troupe;
@@ -111,13 +112,13 @@ envelope ref_envelope(const std::string& id) {
 struct automl_cluster {
   automl_cluster(const test::temp_dir& dir, size_t workers, uint32_t slots)
       : data_dir(dir.path()) {
-    auto c = local_cluster::start(workers, slots, register_kinds, {},
-                                  {{service_kind, service_name, {}}}, data_dir);
-    if (!c) FAIL("local cluster: " << describe(c.error()));
-    cluster = std::move(*c);
-    auto cl = cluster_client::connect("127.0.0.1", cluster->gateway_port());
-    if (!cl) FAIL("client: " << describe(cl.error()));
-    client = std::move(*cl);
+    test::service_cluster c{workers,
+                            slots,
+                            register_kinds,
+                            {service_kind, service_name, {}},
+                            data_dir};
+    cluster = std::move(c.cluster);
+    client = std::move(c.client);
     client->set_timeout(10s);
   }
 

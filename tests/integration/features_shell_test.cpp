@@ -21,6 +21,7 @@
 #include "runtime/node.hpp"
 #include "runtime/shell.hpp"
 #include "schemas/features.capnp.h"
+#include "tests/support/cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/shell_run.hpp"
 
@@ -80,17 +81,16 @@ struct features_fixture {
     auto kinds = [](caf::actor_system_config& cfg) {
       troupe::features::register_kinds(cfg);
     };
-    auto lc = troupe::local_cluster::start(
-        0, 2, kinds, {},
-        {{troupe::features::service_kind, troupe::features::service_name,
-          "shards=3"}},
-        dir.path(), {troupe::features::make_rpc_service()});
-    if (!lc) FAIL("local_cluster::start: " << troupe::describe(lc.error()));
-    cluster = std::move(*lc);
-    auto c =
-        troupe::cluster_client::connect("127.0.0.1", cluster->gateway_port());
-    if (!c) FAIL("connect: " << troupe::describe(c.error()));
-    client = std::move(*c);
+    troupe::test::service_cluster c{0,
+                                    2,
+                                    kinds,
+                                    {troupe::features::service_kind,
+                                     troupe::features::service_name,
+                                     "shards=3"},
+                                    dir.path(),
+                                    {troupe::features::make_rpc_service()}};
+    cluster = std::move(c.cluster);
+    client = std::move(c.client);
   }
 
   FeatureStore::Client store() {

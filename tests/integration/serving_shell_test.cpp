@@ -27,6 +27,7 @@
 #include "runtime/node.hpp"
 #include "runtime/shell.hpp"
 #include "schemas/serving.capnp.h"
+#include "tests/support/cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/shell_run.hpp"
 
@@ -68,16 +69,15 @@ struct serving_fixture {
     auto kinds = [](caf::actor_system_config& cfg) {
       troupe::serving::register_kinds(cfg);
     };
-    auto lc = troupe::local_cluster::start(
-        1, 2, kinds, {},
-        {{troupe::serving::service_kind, troupe::serving::service_name, {}}},
-        dir.path(), {troupe::serving::make_rpc_service()});
-    if (!lc) FAIL("local_cluster::start: " << troupe::describe(lc.error()));
-    cluster = std::move(*lc);
-    auto c =
-        troupe::cluster_client::connect("127.0.0.1", cluster->gateway_port());
-    if (!c) FAIL("connect: " << troupe::describe(c.error()));
-    client = std::move(*c);
+    troupe::test::service_cluster c{
+        1,
+        2,
+        kinds,
+        {troupe::serving::service_kind, troupe::serving::service_name, {}},
+        dir.path(),
+        {troupe::serving::make_rpc_service()}};
+    cluster = std::move(c.cluster);
+    client = std::move(c.client);
   }
 
   Predictor::Client api() {
