@@ -3,7 +3,6 @@
 
 #include <condition_variable>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -208,7 +207,6 @@ struct replica_state {
   std::unique_ptr<engine> runner;
   /// The answer to the load request, while the engine loads.
   caf::typed_response_promise<bool> loading;
-  batcher_options opts;
   /// The requests accepted and not answered yet, queued or running.
   std::map<uint64_t, waiting> waiting_;
   uint64_t next_id = 1;
@@ -352,7 +350,6 @@ caf::behavior replica_actor(worker* self, kind_args args) {
               return out;
             };
             st->loading = self->make_response_promise<bool>();
-            st->opts = opts;
             st->runner = std::make_unique<engine>(std::move(load), opts,
                                                   self->address());
             return st->loading;
@@ -369,9 +366,9 @@ caf::behavior replica_actor(worker* self, kind_args args) {
             st->log->info("replica {}: {} v{} loaded (batches of up to {} "
                           "rows, {} us delay)",
                           st->name, st->model, st->version,
-                          st->opts.max_batch_rows,
+                          st->runner->options().max_batch_rows,
                           std::chrono::duration_cast<std::chrono::microseconds>(
-                              st->opts.max_queue_delay)
+                              st->runner->options().max_queue_delay)
                               .count());
             st->loading.deliver(true);
           },
