@@ -49,6 +49,11 @@
 //               the best throughput with p99 <= 5 ms, batching on (best
 //               delay) over batching off (closed-loop points only, so the
 //               comparison is as coarse as C = 1, 8, 32, 64).
+//   bound       what batching can give here at most, from the model's own
+//               cost (in-process, one thread, 1-row vs 64-row calls: m1, m64
+//               us per row) and the cheapest load-generator CPU per request
+//               measured (g): any server gains at most (g + m1) / (g + m64)
+//               at saturation on shared cores.
 //
 // Usage: bench_serving [--seconds S] [--warmup S] [--quick] [--keep]
 //        bench_serving --peer-server --port P --model FILE
@@ -876,6 +881,43 @@ std::string met(bool ok) {
   return ok ? "met" : "NOT met";
 }
 
+/// The model's own cost, in this process on one thread (nthread 1, as the
+/// peer and troupe's replicas run it): microseconds per row when predicting
+/// 1 row per call and 64 rows per call, over the request pool. Each size is
+/// timed for `seconds` in 3 alternating rounds; the median round counts.
+struct model_cost {
+  double one_row_us = 0;
+  double batch64_row_us = 0;
+};
+
+model_cost measure_model(const std::string& file, double seconds) {
+  auto b = must(troupe::xgb::booster::load(file), "load " + file);
+  must(b.set_param("nthread", "1"), "set_param nthread");
+  auto pool = request_pool();
+  auto per_row = [&](size_t rows) {
+    size_t done = 0, at = 0, groups = 0;
+    auto t0 = clock_type::now();
+    while (seconds_since(t0) < seconds)
+      for (int i = 0; i < 50; ++i) {
+        if (at + rows > pool_rows) at = 0;
+        must(b.predict_dense(pool.data() + at * n_features, rows, n_features,
+                             groups),
+             "predict");
+        at += rows;
+        done += rows;
+      }
+    return seconds_since(t0) * 1e6 / static_cast<double>(done);
+  };
+  std::vector<double> one, many;
+  for (int k = 0; k < 3; ++k) {
+    one.push_back(per_row(1));
+    many.push_back(per_row(64));
+  }
+  std::sort(one.begin(), one.end());
+  std::sort(many.begin(), many.end());
+  return {one[1], many[1]};
+}
+
 int run_driver(int argc, char** argv) {
   bool quick = has_flag(argc, argv, "--quick");
   bool keep = has_flag(argc, argv, "--keep");
@@ -889,6 +931,10 @@ int run_driver(int argc, char** argv) {
   if (!mkdtemp(tmpl)) fail("mkdtemp failed");
   scratch_root = tmpl;
   train_model(scratch_root);
+  auto model = measure_model(scratch_root + "/model.ubj", quick ? 0.3 : 1.0);
+  progress("model alone: %.2f us/row in 1-row calls, %.2f us/row in 64-row "
+           "calls",
+           model.one_row_us, model.batch64_row_us);
 
   std::vector<server_config> configs = {
       {"peer", true},
@@ -998,6 +1044,27 @@ int run_driver(int argc, char** argv) {
                             {"peak_ratio", peak_ratio}});
   }
 
+  // What batching can give at most here. Batching saves at most the model's
+  // per-row difference (m1 - m64) per request; every request also costs the
+  // load generator g of the same cores' CPU, and any server at least m1
+  // without batching. At saturation, throughput is cores / CPU per request,
+  // so any server's gain is at most (g + m1) / (g + m64), taking the
+  // cheapest g measured. And a server that costs s per request as the peer
+  // does (model included), batching perfectly with the load generator
+  // elsewhere, gains at most s / (s - m1 + m64).
+  double gen_min = 1e18;
+  for (auto& r : rows)
+    gen_min = std::min(gen_min, r.load["gen_cpu_us_per_pred"].get<double>());
+  double peer_cpu = 0;
+  for (auto& r : rows)
+    if (r.server == "peer" &&
+        r.load["preds_per_s"].get<double>() == peak_of(rows, "peer"))
+      peer_cpu = r.server_cpu_us_per_pred;
+  double m1 = model.one_row_us, m64 = model.batch64_row_us;
+  double bound_any = (gen_min + m1) / (gen_min + m64);
+  double bound_peer =
+      peer_cpu > m1 ? peer_cpu / (peer_cpu - m1 + m64) : m1 / m64;
+
   // human lines
   std::printf("bench_serving: XGBoost %zu trees x %zu features, 1-row "
               "requests, closed loop (%g s after %g s warm-up), load "
@@ -1066,6 +1133,16 @@ int run_driver(int argc, char** argv) {
                 b["peak_ratio"].get<double>(),
                 met(b["ratio_within_slo"].get<double>() >= goal_batching_ratio)
                     .c_str());
+  std::printf("model alone (this process, 1 thread): %.2f us/row in 1-row "
+              "calls, %.2f us/row in 64-row calls (%.1fx); batching saves at "
+              "most %.1f us per request\n",
+              m1, m64, m1 / m64, m1 - m64);
+  std::printf("batching bound here: the load generator costs >= %.1f us of "
+              "the same cores per request, so any server gains at most "
+              "(g + m1) / (g + m64) = %.2fx; a server costing the peer's "
+              "%.1f us per request (model included), batching perfectly with "
+              "the load generator elsewhere: %.2fx\n",
+              gen_min, bound_any, peer_cpu, bound_peer);
 
   // the JSON line
   json out;
@@ -1133,6 +1210,15 @@ int run_driver(int argc, char** argv) {
                                      {"met", lat_ok}}},
            {"batching_ratio", json{{"goal", goal_batching_ratio},
                                    {"met", batching_seen && batching_ok}}}};
+  out["model_cost"] =
+      json{{"one_row_us_per_row", std::round(m1 * 100) / 100},
+           {"batch64_us_per_row", std::round(m64 * 100) / 100},
+           {"model_batch_gain", std::round(m1 / m64 * 100) / 100},
+           {"min_gen_cpu_us_per_pred", std::round(gen_min * 10) / 10},
+           {"peer_server_cpu_us_per_pred", std::round(peer_cpu * 10) / 10},
+           {"batching_bound_any_server", std::round(bound_any * 100) / 100},
+           {"batching_bound_peer_cost_generator_elsewhere",
+            std::round(bound_peer * 100) / 100}};
   out["peer_peak_preds_per_s"] = std::round(peer_peak);
   out["nproc"] = nproc();
   out["cpu"] = cpu_model();
