@@ -12,6 +12,14 @@
 //           the same keys, read by a RESP client written here (plain blocking
 //           sockets, one connection per thread).
 //   pandas: tests/bench/peers/pit_join.py, merge_asof(direction="backward").
+//   floor:  the "capnp floor", for the get runs only: this program with
+//           --floor-server (a fresh process per data set), one thread, one
+//           KJ event loop, a Cap'n Proto server whose bootstrap is a Cluster
+//           answering service("features") with a FeatureStore that has get
+//           alone, answered from the data set's vectors computed at start
+//           into a hash map by key; connections buffered like the gateway's.
+//           No CAF, no LMDB, no actors: the floor of Cap'n Proto RPC on this
+//           machine, read by the same client code as troupe.
 //
 // Measured, per data set (100,000 x 5,000 floats, then 1,000,000 x 500; the
 // store and Redis are emptied between them):
@@ -19,14 +27,16 @@
 //            3 MiB, 3 in flight, vs pipelined SET of the same bytes.
 //   get      one entity's vector, closed loop, C = 1 and 16 clients (one
 //            thread and one connection each), uniformly random entities (the
-//            same sequence for both), 10 s after a 2 s warm-up, 3 runs of
-//            each system alternating which goes first: the median lookups/s,
-//            and p50 and p99 latency over every timed request. Every answer
-//            is checked (found, entity, width, and the first, last and one
-//            middle float, which are a function of the entity id).
+//            same sequence for every system), 10 s after a 2 s warm-up, 3
+//            runs of troupe, redis and the capnp floor, run r starting with
+//            system r mod 3: the median lookups/s, and p50 and p99 latency
+//            over every timed request. Every answer is checked (found,
+//            entity, width, and the first, last and one middle float, which
+//            are a function of the entity id). troupe/floor and floor/redis
+//            show how much of the gap to Redis is Cap'n Proto RPC itself.
 //   batch    lookup of 1,000 random entities per request vs MGET of 1,000
-//            keys, C = 1 and 4, 3 runs of 5 s each: entities/s; every row
-//            checked the same way.
+//            keys, C = 1 and 4, 3 runs of 5 s each, alternating which goes
+//            first: entities/s; every row checked the same way (no floor).
 // Each JSON line carries the 1-minute load average: the machine may be
 // shared, and other work there moves these numbers.
 // Then, on a third fresh store:
@@ -44,6 +54,8 @@
 //          [--batch-seconds S] [--reps R] [--wide-entities N]
 //          [--narrow-entities N]
 //          [--csv-rows N] [--pit-entities N] [--labels N]
+//        bench_features --floor-server --port P --entities N --width W
+//          --group NAME
 // --quick: small data sets and short runs (a smoke test of the benchmark).
 
 #include <arpa/inet.h>
@@ -76,14 +88,20 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
+#include <capnp/any.h>
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
 #include <nlohmann/json.hpp>
 
 #include "actors/features/client.hpp"
 #include "actors/features/group.hpp"
+#include "runtime/buffered_stream.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
+#include "schemas/cluster.capnp.h"
 #include "schemas/features.capnp.h"
 #include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_process.hpp"
@@ -100,7 +118,7 @@ std::string scratch_root;
 
 void print_logs_and_clean_up() {
   if (scratch_root.empty()) return;
-  for (auto* log : {"/head.log", "/redis.log"}) {
+  for (auto* log : {"/head.log", "/redis.log", "/floor.log"}) {
     auto [rc, text] =
         run_capture("tail -n 20 '" + scratch_root + log + "' 2>/dev/null");
     if (!text.empty())
@@ -376,6 +394,189 @@ troupe::features::store_connection connect_troupe(uint16_t port) {
   return std::move(*c);
 }
 
+// -- the Cap'n Proto floor (--floor-server) -----------------------------------
+
+kj::Exception floor_failure(const std::string& what) {
+  return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                       kj::heapString(what.c_str()));
+}
+
+/// FeatureStore.get only, answered from memory: every entity's vector,
+/// computed at start, in a hash map by key. The answer is the row troupe
+/// gives (entity, event time, vector, found), sized like troupe's so that
+/// it is one segment.
+class floor_store final : public troupe::schema::FeatureStore::Server {
+public:
+  floor_store(std::string group, uint64_t n, uint32_t width)
+      : group_{std::move(group)}, width_{width} {
+    rows_.reserve(n);
+    for (uint64_t e = 0; e < n; ++e) {
+      std::vector<float> v(width);
+      for (uint32_t k = 0; k < width; ++k)
+        v[k] = value_of(e, k);
+      rows_.emplace(key_of(e), std::move(v));
+    }
+  }
+
+  kj::Promise<void> get(GetContext ctx) override {
+    auto p = ctx.getParams();
+    if (p.getGroup() != kj::StringPtr{group_.c_str()})
+      throw floor_failure("no feature group '" +
+                          std::string{p.getGroup().cStr()} +
+                          "' (groups: " + group_ + ")");
+    auto entity = p.getEntity();
+    if (entity.size() == 0 || entity.size() > 255)
+      throw floor_failure("entity: the entity key has " +
+                          std::to_string(entity.size()) +
+                          " bytes, 1 to 255 are allowed");
+    uint64_t words = 32 + entity.size() / 8 + (width_ + 1) / 2;
+    auto row = ctx.getResults(capnp::MessageSize{words, 0}).initRow();
+    row.setEntity(entity);
+    auto it = rows_.find(std::string{entity.cStr(), entity.size()});
+    if (it == rows_.end()) {
+      row.setFound(false);
+      return kj::READY_NOW;
+    }
+    row.setEventTime(base_time_s * 1000000);
+    auto v = row.initVector(width_);
+    // One copy of the floats into the answer, as troupe's copy of the stored
+    // list is (the wire format is little-endian, like this machine).
+    auto bytes = capnp::AnyList::Reader{v.asReader()}.getRawBytes();
+    std::memcpy(const_cast<capnp::byte*>(bytes.begin()), it->second.data(),
+                bytes.size());
+    row.setFound(true);
+    return kj::READY_NOW;
+  }
+
+private:
+  std::string group_;
+  uint32_t width_;
+  std::unordered_map<std::string, std::vector<float>> rows_;
+};
+
+/// The bootstrap: service("features") gives the floor's FeatureStore.
+class floor_cluster final : public troupe::schema::Cluster::Server {
+public:
+  explicit floor_cluster(troupe::schema::FeatureStore::Client store)
+      : store_{store} {}
+
+  kj::Promise<void> service(ServiceContext ctx) override {
+    if (ctx.getParams().getName() != "features")
+      throw floor_failure("unknown service '" +
+                          std::string{ctx.getParams().getName().cStr()} +
+                          "'; this server has: features");
+    ctx.getResults().setService(store_);
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
+
+private:
+  troupe::schema::FeatureStore::Client store_;
+};
+
+kj::Promise<void> floor_accept_loop(kj::ConnectionReceiver& listener,
+                                    capnp::TwoPartyServer& server) {
+  return listener.accept().then(
+      [&listener, &server](kj::Own<kj::AsyncIoStream>&& connection) {
+        server.accept(troupe::buffered(kj::mv(connection)));
+        return floor_accept_loop(listener, server);
+      });
+}
+
+/// bench_features --floor-server: one thread, one KJ event loop, a Cap'n
+/// Proto server on 127.0.0.1:PORT whose bootstrap is a floor_cluster.
+int run_floor_server(int argc, char** argv) {
+  auto port = static_cast<uint16_t>(arg_or(argc, argv, "--port", 0));
+  auto n = arg_or(argc, argv, "--entities", 0);
+  auto w = static_cast<uint32_t>(arg_or(argc, argv, "--width", 0));
+  auto group = arg_text(argc, argv, "--group");
+  if (port == 0 || n == 0 || w == 0 || group.empty()) {
+    std::fprintf(stderr, "floor: usage: bench_features --floor-server --port "
+                         "P --entities N --width W --group NAME\n");
+    return 2;
+  }
+  auto t0 = clock_type::now();
+  troupe::schema::FeatureStore::Client store =
+      kj::heap<floor_store>(group, n, w);
+  std::printf("floor: %llu entities x %u floats in memory in %.1f s\n",
+              static_cast<unsigned long long>(n), w, seconds_since(t0));
+  auto io = kj::setupAsyncIo();
+  auto addr = io.provider->getNetwork()
+                  .parseAddress("127.0.0.1", port)
+                  .wait(io.waitScope);
+  auto listener = addr->listen();
+  capnp::TwoPartyServer server{kj::heap<floor_cluster>(store)};
+  std::printf("floor: listening on 127.0.0.1:%u\n", listener->getPort());
+  std::fflush(stdout);
+  floor_accept_loop(*listener, server).wait(io.waitScope);
+  return 0;
+}
+
+/// Whether something accepts connections on 127.0.0.1:port.
+bool accepts(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  bool ok =
+      fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+/// This program with --floor-server, holding one data set, on a free
+/// loopback port; its output goes to scratch_root + "/floor.log".
+class floor_server {
+public:
+  floor_server(const std::string& group, uint64_t n, uint32_t w)
+      : log_{scratch_root + "/floor.log"} {
+    std::error_code ec;
+    auto exe = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) fail("cannot read /proc/self/exe: " + ec.message());
+    port_ = free_port();
+    pid_ = spawn({exe.string(), "--floor-server", "--port",
+                  std::to_string(port_), "--entities", std::to_string(n),
+                  "--width", std::to_string(w), "--group", group},
+                 log_);
+    auto t0 = clock_type::now();
+    while (!accepts(port_)) {
+      if (!alive(pid_))
+        fail("the capnp floor server exited at start (see " + log_ + ")");
+      if (seconds_since(t0) > 60)
+        fail("the capnp floor server did not listen in 60 s (see " + log_ +
+             ")");
+      usleep(50000);
+    }
+    progress("capnp floor server on port %u (up in %.1f s)", port_,
+             seconds_since(t0));
+  }
+  floor_server(const floor_server&) = delete;
+  floor_server& operator=(const floor_server&) = delete;
+  ~floor_server() {
+    int st = stop_child(pid_);
+    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM))
+      progress("the capnp floor server ended with status %d (see %s)", st,
+               log_.c_str());
+  }
+
+  uint16_t port() const { return port_; }
+  const std::string& log() const { return log_; }
+
+  /// Fails, naming the log, when the server is no longer running.
+  void check() {
+    if (!alive(pid_))
+      fail("the capnp floor server on port " + std::to_string(port_) +
+           " died (see " + log_ + ")");
+  }
+
+private:
+  std::string log_;
+  pid_t pid_ = 0;
+  uint16_t port_ = 0;
+};
+
 // -- closed-loop load ---------------------------------------------------------
 
 /// One client's connection: reads `keys` in one request and checks every
@@ -432,6 +633,32 @@ private:
   troupe::features::store_connection c_;
   std::string group_;
   uint32_t width_;
+};
+
+/// troupe's client (troupe_session) against the capnp floor server; a
+/// failure names the floor's log.
+class floor_session final : public session {
+public:
+  floor_session(uint16_t port, std::string group, uint32_t width,
+                std::string log)
+      : inner_{port, std::move(group), width}, log_{std::move(log)} {}
+
+  void read(const std::vector<uint64_t>& keys) override {
+    try {
+      inner_.read(keys);
+    } catch (const kj::Exception& e) {
+      throw std::runtime_error(
+          "capnp floor: " + std::string{e.getDescription().cStr()} + " (see " +
+          log_ + ")");
+    } catch (const std::exception& e) {
+      throw std::runtime_error("capnp floor: " + std::string{e.what()} +
+                               " (see " + log_ + ")");
+    }
+  }
+
+private:
+  troupe_session inner_;
+  std::string log_;
 };
 
 class redis_session final : public session {
@@ -608,31 +835,36 @@ json to_json(const series& x) {
               {"runs_entities_per_s", runs}};
 }
 
-/// `reps` runs of each system at one load, alternating which goes first;
-/// run r of both draws the same keys.
-std::pair<series, series>
-compare(const session_factory& troupe_make, const session_factory& redis_make,
-        size_t clients, size_t per_request, uint64_t entities, uint64_t seed,
-        std::chrono::milliseconds warmup, std::chrono::milliseconds measure,
-        uint64_t reps) {
-  series t;
-  series r;
-  t.per_request = r.per_request = per_request;
-  for (uint64_t i = 0; i < reps; ++i) {
-    auto run = [&](bool troupe) {
+/// A system under load: its name in progress lines and its sessions.
+struct system_under_test {
+  std::string name;
+  session_factory make;
+};
+
+/// `reps` runs of each system at one load; run r starts with system r mod
+/// k and goes on in order (two systems alternate which goes first); run r of
+/// every system draws the same keys. One series per system, in order.
+std::vector<series> compare(const std::vector<system_under_test>& systems,
+                            size_t clients, size_t per_request,
+                            uint64_t entities, uint64_t seed,
+                            std::chrono::milliseconds warmup,
+                            std::chrono::milliseconds measure, uint64_t reps) {
+  std::vector<series> out(systems.size());
+  for (auto& x : out)
+    x.per_request = per_request;
+  for (uint64_t i = 0; i < reps; ++i)
+    for (size_t j = 0; j < systems.size(); ++j) {
+      size_t at = (i + j) % systems.size();
+      auto& sys = systems[at];
       progress("  %s, %zu client%s, %zu key%s per request, run %llu of %llu",
-               troupe ? "troupe" : "redis", clients, clients == 1 ? "" : "s",
-               per_request, per_request == 1 ? "" : "s",
+               sys.name.c_str(), clients, clients == 1 ? "" : "s", per_request,
+               per_request == 1 ? "" : "s",
                static_cast<unsigned long long>(i + 1),
                static_cast<unsigned long long>(reps));
-      auto res = drive(troupe ? troupe_make : redis_make, clients, per_request,
-                       entities, seed + i, warmup, measure);
-      (troupe ? t : r).add(std::move(res));
-    };
-    run(i % 2 == 0);
-    run(i % 2 != 0);
-  }
-  return {std::move(t), std::move(r)};
+      out[at].add(drive(sys.make, clients, per_request, entities, seed + i,
+                        warmup, measure));
+    }
+  return out;
 }
 
 // -- loading ------------------------------------------------------------------
@@ -872,40 +1104,65 @@ void run_data_set(const options& o, redis_server& redis,
     session_factory r_make = [&] {
       return std::make_unique<redis_session>(redis.port(), w);
     };
-    for (size_t clients : {size_t{1}, size_t{16}}) {
-      auto [t, r] = compare(t_make, r_make, clients, 1, n, 100 * clients, warm,
-                            measure, o.reps);
-      bool p99_ok = t.p99_us() <= 1000;
-      bool rate_ok = t.requests_per_s() >= r.requests_per_s();
-      g.p99_met = g.p99_met && p99_ok;
-      g.rate_met = g.rate_met && rate_ok;
-      auto j = measurement("get");
-      j["dataset"] = ds;
-      j["value_bytes"] = w * 4;
-      j["clients"] = clients;
-      j["seconds_per_run"] = o.seconds;
-      j["runs"] = o.reps;
-      j["troupe"] = to_json(t);
-      j["redis"] = to_json(r);
-      j["ratio"] = t.requests_per_s() / r.requests_per_s();
-      j["p99_ratio"] = t.p99_us() / r.p99_us();
-      j["goal_p99_us"] = 1000;
-      j["p99_goal_met"] = p99_ok;
-      j["rate_goal_met"] = rate_ok;
-      emit(j, fmt("get %s (%u B), %zu client%s: troupe %.0f vs redis %.0f "
-                  "lookups/s = %.2fx (goal >= 1: %s); p50 %.0f vs %.0f us, "
-                  "p99 %.0f vs %.0f us (goal <= 1000: %s)",
-                  ds.c_str(), w * 4, clients, clients == 1 ? "" : "s",
-                  t.requests_per_s(), r.requests_per_s(),
-                  t.requests_per_s() / r.requests_per_s(),
-                  rate_ok ? "met" : "NOT met", t.p50_us(), r.p50_us(),
-                  t.p99_us(), r.p99_us(), p99_ok ? "met" : "NOT met"));
+    {
+      // The floor: a process of its own for this data set's get runs only.
+      floor_server floor{name, n, w};
+      session_factory f_make = [&] {
+        return std::make_unique<floor_session>(floor.port(), name, w,
+                                               floor.log());
+      };
+      for (size_t clients : {size_t{1}, size_t{16}}) {
+        floor.check();
+        auto s = compare(
+            {{"troupe", t_make}, {"redis", r_make}, {"capnp floor", f_make}},
+            clients, 1, n, 100 * clients, warm, measure, o.reps);
+        floor.check();
+        auto& t = s[0];
+        auto& r = s[1];
+        auto& f = s[2];
+        bool p99_ok = t.p99_us() <= 1000;
+        bool rate_ok = t.requests_per_s() >= r.requests_per_s();
+        g.p99_met = g.p99_met && p99_ok;
+        g.rate_met = g.rate_met && rate_ok;
+        auto j = measurement("get");
+        j["dataset"] = ds;
+        j["value_bytes"] = w * 4;
+        j["clients"] = clients;
+        j["seconds_per_run"] = o.seconds;
+        j["runs"] = o.reps;
+        j["troupe"] = to_json(t);
+        j["redis"] = to_json(r);
+        j["ratio"] = t.requests_per_s() / r.requests_per_s();
+        j["p99_ratio"] = t.p99_us() / r.p99_us();
+        j["goal_p99_us"] = 1000;
+        j["p99_goal_met"] = p99_ok;
+        j["rate_goal_met"] = rate_ok;
+        j["capnp_floor"] = to_json(f);
+        j["troupe_vs_floor"] = t.entities_per_s() / f.entities_per_s();
+        j["floor_vs_redis"] = f.entities_per_s() / r.entities_per_s();
+        emit(j, fmt("get %s (%u B), %zu client%s: troupe %.0f vs redis %.0f "
+                    "lookups/s = %.2fx (goal >= 1: %s); p50 %.0f vs %.0f us, "
+                    "p99 %.0f vs %.0f us (goal <= 1000: %s); capnp floor (a "
+                    "Cap'n Proto server answering get from memory) %.0f "
+                    "lookups/s, p50 %.0f p99 %.0f us: troupe/floor %.2fx, "
+                    "floor/redis %.2fx",
+                    ds.c_str(), w * 4, clients, clients == 1 ? "" : "s",
+                    t.requests_per_s(), r.requests_per_s(),
+                    t.requests_per_s() / r.requests_per_s(),
+                    rate_ok ? "met" : "NOT met", t.p50_us(), r.p50_us(),
+                    t.p99_us(), r.p99_us(), p99_ok ? "met" : "NOT met",
+                    f.requests_per_s(), f.p50_us(), f.p99_us(),
+                    t.entities_per_s() / f.entities_per_s(),
+                    f.entities_per_s() / r.entities_per_s()));
+      }
     }
     auto bmeasure = std::chrono::milliseconds{o.batch_seconds * 1000};
     auto bwarm = std::chrono::milliseconds{1000};
     for (size_t clients : {size_t{1}, size_t{4}}) {
-      auto [t, r] = compare(t_make, r_make, clients, 1000, n, 1000 * clients,
-                            bwarm, bmeasure, o.reps);
+      auto s = compare({{"troupe", t_make}, {"redis", r_make}}, clients, 1000,
+                       n, 1000 * clients, bwarm, bmeasure, o.reps);
+      auto& t = s[0];
+      auto& r = s[1];
       auto j = measurement("batch_lookup");
       j["dataset"] = ds;
       j["keys_per_request"] = 1000;
@@ -1219,6 +1476,8 @@ void run_pit_join(const options& o, troupe_head& head) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (has_flag(argc, argv, "--floor-server"))
+    return run_floor_server(argc, argv);
   program_name = "bench_features";
   on_failure = print_logs_and_clean_up;
   options o;
