@@ -192,11 +192,11 @@ struct staged {
   std::string spec;
 };
 
-caf::expected<staged> stage(const state_ptr& st,
+caf::expected<staged> stage(const std::string& root, uint64_t n,
                             schema::Registration::Reader r) {
   staged out;
-  out.dir = fs::path{st->dir} / "incoming" /
-            (std::to_string(getpid()) + "-" + std::to_string(++st->incoming));
+  out.dir = fs::path{root} / "incoming" /
+            (std::to_string(getpid()) + "-" + std::to_string(n));
   std::error_code ec;
   fs::remove_all(out.dir, ec);
   fs::create_directories(out.dir, ec);
@@ -226,6 +226,61 @@ caf::expected<staged> stage(const state_ptr& st,
   }
   if (format == "troupe") out.artifact = out.dir.string();
   return out;
+}
+
+/// Registers the model a Registration carries: stages its files under
+/// `root`/incoming, adds it to `models` (which checks and loads it) and
+/// answers the ModelVersion.
+caf::expected<envelope> register_model(const std::string& root, uint64_t n,
+                                       registry& models, spdlog::logger& log,
+                                       const envelope& env) {
+  auto out =
+      env.visit<schema::Registration>([&](auto r) -> caf::expected<envelope> {
+        auto where = stage(root, n, r);
+        if (!where) return where.error();
+        registration reg;
+        reg.name = r.getName();
+        auto fmt = parse_model_format(r.getFormat());
+        if (!fmt) return fmt.error();
+        reg.format = *fmt;
+        reg.path = where->artifact;
+        reg.spec_path = where->spec;
+        reg.source = r.getSource();
+        reg.registered_by = r.getRegisteredBy();
+        reg.description = r.getDescription();
+        for (auto m : r.getMetrics())
+          reg.metrics[m.getName()] = m.getValue();
+        for (auto s : r.getStages())
+          reg.stages.push_back(s);
+        reg.allow_nan = r.getAllowNan();
+        auto v = models.add(reg);
+        std::error_code ec;
+        fs::remove_all(where->dir, ec);
+        if (!v) return v.error();
+        log.info("serving: registered {} v{} ({}) by {}", v->name, v->version,
+                 r.getFormat().cStr(), v->registered_by);
+        capnp::MallocMessageBuilder msg;
+        auto b = msg.initRoot<schema::ModelVersion>();
+        if (auto err = to_schema(*v, b, false)) return err;
+        return envelope::of<schema::ModelVersion>(msg);
+      });
+  if (!out) return out.error();
+  return std::move(*out);
+}
+
+/// One registration, on a thread of its own (spawned detached): answers the
+/// register request delegated to it, then quits.
+caf::behavior registrar(caf::event_based_actor* self, std::string root,
+                        uint64_t n, std::shared_ptr<registry> models,
+                        std::shared_ptr<spdlog::logger> log) {
+  return {
+      [=](register_atom, const envelope& env) -> caf::result<envelope> {
+        self->quit();
+        auto v = register_model(root, n, *models, *log, env);
+        if (!v) return v.error();
+        return std::move(*v);
+      },
+  };
 }
 
 caf::behavior service(worker* self, kind_args args) {
@@ -271,40 +326,13 @@ caf::behavior service(worker* self, kind_args args) {
       args,
       {
           [=](register_atom, const envelope& env) -> caf::result<envelope> {
-            auto out = env.visit<schema::Registration>(
-                [&](auto r) -> caf::expected<envelope> {
-                  auto where = stage(st, r);
-                  if (!where) return where.error();
-                  registration reg;
-                  reg.name = r.getName();
-                  auto fmt = parse_model_format(r.getFormat());
-                  if (!fmt) return fmt.error();
-                  reg.format = *fmt;
-                  reg.path = where->artifact;
-                  reg.spec_path = where->spec;
-                  reg.source = r.getSource();
-                  reg.registered_by = r.getRegisteredBy();
-                  reg.description = r.getDescription();
-                  for (auto m : r.getMetrics())
-                    reg.metrics[m.getName()] = m.getValue();
-                  for (auto s : r.getStages())
-                    reg.stages.push_back(s);
-                  reg.allow_nan = r.getAllowNan();
-                  auto v = st->models->add(reg);
-                  std::error_code ec;
-                  fs::remove_all(where->dir, ec);
-                  if (!v) return v.error();
-                  st->log->info("serving: registered {} v{} ({}) by {}",
-                                v->name, v->version, r.getFormat().cStr(),
-                                v->registered_by);
-                  capnp::MallocMessageBuilder msg;
-                  auto b = msg.initRoot<schema::ModelVersion>();
-                  if (auto err = to_schema(*v, b, false)) return err;
-                  return envelope::of<schema::ModelVersion>(msg);
-                });
-            if (!out) return out.error();
-            if (!*out) return out->error();
-            return std::move(**out);
+            // Staging, checking and loading the model read, write and sync
+            // whole files: a detached actor of its own does it and answers
+            // the caller, so that routing on the scheduler goes on.
+            auto rp = self->make_response_promise<envelope>();
+            auto helper = self->spawn<caf::detached>(
+                registrar, st->dir, ++st->incoming, st->models, st->log);
+            return rp.delegate(helper, register_atom::value, env);
           },
           [=](models_atom, const std::string& name) -> caf::result<envelope> {
             std::vector<model_version> all;

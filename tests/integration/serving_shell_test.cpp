@@ -2,10 +2,12 @@
 // NAME N|MIN:MAX`) against an in-process cluster that runs model serving
 // as `troupe serve` does (the serving service on the head, its Predictor
 // served by the gateway), with a small XGBoost model registered and deployed
-// through the Predictor RPC interface.
+// through the Predictor RPC interface; and the serving service going on
+// with other requests while a registration is staged and checked.
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -323,4 +325,69 @@ TEST_CASE("the shell shows the serving service's errors and completes "
   CHECK(s.sh->completions("deployment ", "") == words{"churn"});
   CHECK(s.sh->completions("nodes; scale ", "ch") == words{"churn"});
   CHECK(s.sh->completions("scale churn ", "").empty());
+}
+
+TEST_CASE("the serving service answers other requests while a large "
+          "registration is staged and checked",
+          "[serving]") {
+  serving_fixture f;
+  f.register_model("churn");
+  // 40 MiB that is no XGBoost model: written, copied, synced and hashed,
+  // then refused when it does not load
+  std::string junk(size_t{40} << 20, '\0');
+  for (size_t i = 0; i < junk.size(); ++i)
+    junk[i] = static_cast<char>(i * 131 % 251);
+  auto spec = troupe::test::read_file(f.dir / "spec.json");
+  auto req = f.api().registerRequest();
+  auto r = req.initRegistration();
+  r.setName("junk");
+  r.setFormat("xgboost");
+  r.setRegisteredBy("test");
+  auto files = r.initFiles(2);
+  files[0].setName("model.ubj");
+  files[0].setContent(kj::arrayPtr(
+      reinterpret_cast<const kj::byte*>(junk.data()), junk.size()));
+  files[1].setName("spec.json");
+  files[1].setContent(kj::arrayPtr(
+      reinterpret_cast<const kj::byte*>(spec.data()), spec.size()));
+  using clock = std::chrono::steady_clock;
+  auto sent = clock::now();
+  clock::time_point registered_at, listed_at;
+  std::string refusal;
+  auto registered =
+      req.send().then([&](auto&&) { registered_at = clock::now(); },
+                      [&](kj::Exception&& e) {
+                        registered_at = clock::now();
+                        refusal = e.getDescription().cStr();
+                      });
+  auto list = f.api().modelsRequest();
+  list.setName("");
+  std::vector<std::string> names;
+  auto listed = list.send().then([&](auto&& resp) {
+    listed_at = clock::now();
+    for (auto v : resp.getList().getVersions())
+      names.push_back(v.getName().cStr() + std::string{" v"} +
+                      std::to_string(v.getVersion()));
+  });
+  f.client->wait(kj::mv(listed));
+  f.client->wait(kj::mv(registered));
+  // The list was answered well before the registration, not together with
+  // it (as when the service stages and checks the files itself); both wait
+  // for the 40 MiB to arrive first.
+  using ms = std::chrono::duration<double, std::milli>;
+  double reg_ms = ms(registered_at - sent).count();
+  double list_ms = ms(listed_at - sent).count();
+  INFO("registration answered after " << reg_ms << " ms, the list after "
+                                      << list_ms << " ms");
+  CHECK(list_ms < reg_ms * 0.75);
+  CHECK(names == std::vector<std::string>{"churn v1"});
+  CHECK_THAT(refusal, Catch::Contains("model 'junk': cannot register") &&
+                          Catch::Contains("model.ubj"));
+
+  // refused: nothing of it is stored
+  auto again = f.api().modelsRequest();
+  again.setName("");
+  auto all = f.client->wait(again.send()).getList().getVersions();
+  REQUIRE(all.size() == 1);
+  CHECK(std::string{all[0].getName().cStr()} == "churn");
 }
