@@ -104,6 +104,7 @@
 #include "schemas/cluster.capnp.h"
 #include "schemas/features.capnp.h"
 #include "tests/bench/bench_common.hpp"
+#include "tests/bench/bench_peer.hpp"
 #include "tests/bench/bench_process.hpp"
 
 namespace {
@@ -396,11 +397,6 @@ troupe::features::store_connection connect_troupe(uint16_t port) {
 
 // -- the Cap'n Proto floor (--floor-server) -----------------------------------
 
-kj::Exception floor_failure(const std::string& what) {
-  return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
-                       kj::heapString(what.c_str()));
-}
-
 /// FeatureStore.get only, answered from memory: every entity's vector,
 /// computed at start, in a hash map by key. The answer is the row troupe
 /// gives (entity, event time, vector, found), sized like troupe's so that
@@ -421,14 +417,14 @@ public:
   kj::Promise<void> get(GetContext ctx) override {
     auto p = ctx.getParams();
     if (p.getGroup() != kj::StringPtr{group_.c_str()})
-      throw floor_failure("no feature group '" +
-                          std::string{p.getGroup().cStr()} +
-                          "' (groups: " + group_ + ")");
+      throw peer_failure("no feature group '" +
+                         std::string{p.getGroup().cStr()} +
+                         "' (groups: " + group_ + ")");
     auto entity = p.getEntity();
     if (entity.size() == 0 || entity.size() > 255)
-      throw floor_failure("entity: the entity key has " +
-                          std::to_string(entity.size()) +
-                          " bytes, 1 to 255 are allowed");
+      throw peer_failure("entity: the entity key has " +
+                         std::to_string(entity.size()) +
+                         " bytes, 1 to 255 are allowed");
     uint64_t words = 32 + entity.size() / 8 + (width_ + 1) / 2;
     auto row = ctx.getResults(capnp::MessageSize{words, 0}).initRow();
     row.setEntity(entity);
@@ -454,38 +450,8 @@ private:
   std::unordered_map<std::string, std::vector<float>> rows_;
 };
 
-/// The bootstrap: service("features") gives the floor's FeatureStore.
-class floor_cluster final : public troupe::schema::Cluster::Server {
-public:
-  explicit floor_cluster(troupe::schema::FeatureStore::Client store)
-      : store_{store} {}
-
-  kj::Promise<void> service(ServiceContext ctx) override {
-    if (ctx.getParams().getName() != "features")
-      throw floor_failure("unknown service '" +
-                          std::string{ctx.getParams().getName().cStr()} +
-                          "'; this server has: features");
-    ctx.getResults().setService(store_);
-    return kj::READY_NOW;
-  }
-
-  kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
-
-private:
-  troupe::schema::FeatureStore::Client store_;
-};
-
-kj::Promise<void> floor_accept_loop(kj::ConnectionReceiver& listener,
-                                    capnp::TwoPartyServer& server) {
-  return listener.accept().then(
-      [&listener, &server](kj::Own<kj::AsyncIoStream>&& connection) {
-        server.accept(troupe::buffered(kj::mv(connection)));
-        return floor_accept_loop(listener, server);
-      });
-}
-
 /// bench_features --floor-server: one thread, one KJ event loop, a Cap'n
-/// Proto server on 127.0.0.1:PORT whose bootstrap is a floor_cluster.
+/// Proto server on 127.0.0.1:PORT handing out the floor_store.
 int run_floor_server(int argc, char** argv) {
   auto port = static_cast<uint16_t>(arg_or(argc, argv, "--port", 0));
   auto n = arg_or(argc, argv, "--entities", 0);
@@ -497,33 +463,12 @@ int run_floor_server(int argc, char** argv) {
     return 2;
   }
   auto t0 = clock_type::now();
-  troupe::schema::FeatureStore::Client store =
-      kj::heap<floor_store>(group, n, w);
+  auto store = kj::heap<floor_store>(group, n, w);
   std::printf("floor: %llu entities x %u floats in memory in %.1f s\n",
               static_cast<unsigned long long>(n), w, seconds_since(t0));
-  auto io = kj::setupAsyncIo();
-  auto addr = io.provider->getNetwork()
-                  .parseAddress("127.0.0.1", port)
-                  .wait(io.waitScope);
-  auto listener = addr->listen();
-  capnp::TwoPartyServer server{kj::heap<floor_cluster>(store)};
-  std::printf("floor: listening on 127.0.0.1:%u\n", listener->getPort());
-  std::fflush(stdout);
-  floor_accept_loop(*listener, server).wait(io.waitScope);
-  return 0;
-}
-
-/// Whether something accepts connections on 127.0.0.1:port.
-bool accepts(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  bool ok =
-      fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  if (fd >= 0) close(fd);
-  return ok;
+  return serve_peer("floor", port, "features", [&] {
+    return troupe::schema::FeatureStore::Client{kj::mv(store)};
+  });
 }
 
 /// This program with --floor-server, holding one data set, on a free

@@ -4,6 +4,7 @@
 // (children stopped, the program's clean-up run), starting and stopping
 // child servers, free loopback ports and command-line flags.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -133,6 +134,19 @@ inline int stop_child(pid_t pid, double grace_s = 60) {
 inline bool alive(pid_t pid) {
   int st = 0;
   return waitpid(pid, &st, WNOHANG) == 0;
+}
+
+/// Whether something accepts connections on 127.0.0.1:port.
+inline bool accepts(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  bool ok =
+      fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (fd >= 0) close(fd);
+  return ok;
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.

@@ -102,6 +102,7 @@
 #include "schemas/cluster.capnp.h"
 #include "schemas/serving.capnp.h"
 #include "tests/bench/bench_common.hpp"
+#include "tests/bench/bench_peer.hpp"
 #include "tests/bench/bench_process.hpp"
 
 namespace {
@@ -160,18 +161,6 @@ void print_logs_and_clean_up() {
                    text.c_str());
   }
   remove_scratch();
-}
-
-bool accepts(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  bool ok =
-      fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  if (fd >= 0) close(fd);
-  return ok;
 }
 
 std::string read_text(const std::string& path) {
@@ -288,11 +277,6 @@ void train_model(const std::string& dir) {
 
 // -- the naive peer (--peer-server) -------------------------------------------
 
-kj::Exception failure(const std::string& what) {
-  return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
-                       kj::heapString(what.c_str()));
-}
-
 /// Predictor.predict only: XGBoost on the request's rows, then the answer.
 class naive_predictor final : public schema::Predictor::Server {
 public:
@@ -305,16 +289,17 @@ public:
     for (unsigned r = 0; r < rows.size(); ++r) {
       auto v = rows[r].getValues();
       if (v.size() != n_features)
-        throw failure("row " + std::to_string(r) + " has " +
-                      std::to_string(v.size()) + " values, the model takes " +
-                      std::to_string(n_features));
+        throw peer_failure(
+            "row " + std::to_string(r) + " has " + std::to_string(v.size()) +
+            " values, the model takes " + std::to_string(n_features));
       for (unsigned k = 0; k < n_features; ++k)
         x_[r * n_features + k] = v[k];
     }
     size_t groups = 0;
     auto p = booster_.predict_dense(x_.data(), rows.size(), n_features, groups);
     if (!p || groups != 1)
-      throw failure(p ? "unexpected outputs" : troupe::describe(p.error()));
+      throw peer_failure(p ? "unexpected outputs"
+                           : troupe::describe(p.error()));
     auto out = ctx.getResults().initResponse();
     out.setRequestId(req.getRequestId());
     out.setModel(deployment_name);
@@ -339,33 +324,6 @@ private:
   std::vector<float> x_;
 };
 
-/// The bootstrap: service("serving") gives the Predictor.
-class naive_cluster final : public schema::Cluster::Server {
-public:
-  explicit naive_cluster(schema::Predictor::Client p) : predictor_(p) {}
-
-  kj::Promise<void> service(ServiceContext ctx) override {
-    if (ctx.getParams().getName() != "serving")
-      throw failure("unknown service; known: serving");
-    ctx.getResults().setService(predictor_);
-    return kj::READY_NOW;
-  }
-
-  kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
-
-private:
-  schema::Predictor::Client predictor_;
-};
-
-kj::Promise<void> accept_loop(kj::ConnectionReceiver& listener,
-                              capnp::TwoPartyServer& server) {
-  return listener.accept().then(
-      [&listener, &server](kj::Own<kj::AsyncIoStream>&& connection) {
-        server.accept(troupe::buffered(kj::mv(connection)));
-        return accept_loop(listener, server);
-      });
-}
-
 int run_peer(int argc, char** argv) {
   auto port = static_cast<uint16_t>(arg_or(argc, argv, "--port", 0));
   auto model = arg_text(argc, argv, "--model");
@@ -374,18 +332,9 @@ int run_peer(int argc, char** argv) {
     std::fprintf(stderr, "peer: cannot load %s\n", model.c_str());
     return 1;
   }
-  auto io = kj::setupAsyncIo();
-  auto addr = io.provider->getNetwork()
-                  .parseAddress("127.0.0.1", port)
-                  .wait(io.waitScope);
-  auto listener = addr->listen();
-  schema::Predictor::Client predictor =
-      kj::heap<naive_predictor>(std::move(*b));
-  capnp::TwoPartyServer server{kj::heap<naive_cluster>(predictor)};
-  std::printf("peer: listening on 127.0.0.1:%u\n", listener->getPort());
-  std::fflush(stdout);
-  accept_loop(*listener, server).wait(io.waitScope);
-  return 0;
+  return serve_peer("peer", port, "serving", [&] {
+    return schema::Predictor::Client{kj::heap<naive_predictor>(std::move(*b))};
+  });
 }
 
 // -- the load generator (--load) ----------------------------------------------
