@@ -201,32 +201,29 @@ private:
   /// request sent again, so only a deployment that is gone fails.
   kj::Promise<void> forward(PredictContext ctx, const std::string& name,
                             envelope env, bool again = true) {
-    return router(name).then([this, ctx, name, env,
-                              again](caf::actor r) mutable {
-      // Straight to the router, which settles the promise itself: no actor
-      // in between and no CAF timeout (each would cost a thread wake-up per
-      // request); the router answers every request within its bounds.
-      auto paf = kj::newPromiseAndCrossThreadFulfiller<envelope>();
-      caf::anon_send(
-          r, predict_atom::value, env,
-          std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>(
-              kj::mv(paf.fulfiller)));
-      return paf.promise.then(
-          [ctx](envelope e) mutable -> kj::Promise<void> {
-            check(e.visit<schema::PredictResponse>(
-                [&](auto r) { ctx.getResults().setResponse(r); }, big));
-            return kj::READY_NOW;
-          },
-          [this, ctx, name, env,
-           again](kj::Exception&& e) mutable -> kj::Promise<void> {
-            std::string what = e.getDescription().cStr();
-            if (what.find("without fulfilling") == std::string::npos)
-              kj::throwFatalException(kj::mv(e));
-            routers_.erase(name);
-            if (again) return forward(ctx, name, std::move(env), false);
-            throw rpc_failure("deployment " + name + " is not running");
-          });
-    });
+    return router(name).then(
+        [this, ctx, name, env, again](caf::actor r) mutable {
+          // Straight to the router, which settles the promise itself: no actor
+          // in between and no CAF timeout (each would cost a thread wake-up per
+          // request); the router answers every request within its bounds.
+          auto paf = kj::newPromiseAndCrossThreadFulfiller<envelope>();
+          caf::anon_send(r, predict_atom::value, env,
+                         make_predict_reply(kj::mv(paf.fulfiller)));
+          return paf.promise.then(
+              [ctx](envelope e) mutable -> kj::Promise<void> {
+                check(e.visit<schema::PredictResponse>(
+                    [&](auto r) { ctx.getResults().setResponse(r); }, big));
+                return kj::READY_NOW;
+              },
+              [this, ctx, name, env,
+               again](kj::Exception&& e) mutable -> kj::Promise<void> {
+                if (e.getType() != kj::Exception::Type::DISCONNECTED)
+                  kj::throwFatalException(kj::mv(e));
+                routers_.erase(name);
+                if (again) return forward(ctx, name, std::move(env), false);
+                throw rpc_failure("deployment " + name + " is not running");
+              });
+        });
   }
 
   /// The request `env` (with entities) with rows of raw cells filled from

@@ -82,10 +82,27 @@ using batch_atom = caf::atom_constant<caf::atom("batch")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 /// Where the router sends the answer of a gateway's predict: the fulfiller
-/// of a promise on the gateway's KJ thread (thread-safe). Dropping the last
-/// copy unanswered rejects the promise.
+/// of a promise on the gateway's KJ thread (thread-safe). Made by
+/// make_predict_reply.
 using predict_reply =
     std::shared_ptr<kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>>;
+
+/// A predict_reply for `f`. Dropping its last copy unanswered (a router
+/// that is gone drops its messages) rejects the promise with a
+/// DISCONNECTED exception, which no answer of a router carries.
+inline predict_reply
+make_predict_reply(kj::Own<kj::CrossThreadPromiseFulfiller<envelope>> f) {
+  using own = kj::Own<kj::CrossThreadPromiseFulfiller<envelope>>;
+  return predict_reply{
+      new own(kj::mv(f)), [](own* p) {
+        if ((*p)->isWaiting())
+          (*p)->reject(kj::Exception(kj::Exception::Type::DISCONNECTED,
+                                     __FILE__, __LINE__,
+                                     kj::heapString("the router dropped the "
+                                                    "request")));
+        delete p;
+      }};
+}
 
 inline constexpr const char* service_kind = "serving.service";
 inline constexpr const char* replica_kind = "serving.replica";
