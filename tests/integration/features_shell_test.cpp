@@ -7,9 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
-#include <optional>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -26,7 +24,6 @@
 #include "tests/support/shell_run.hpp"
 
 using namespace std::chrono_literals;
-using troupe::shell;
 using troupe::schema::FeatureField;
 using troupe::schema::FeatureStore;
 using words = std::vector<std::string>;

@@ -16,7 +16,6 @@
 
 using namespace troupe;
 using namespace std::chrono_literals;
-using test::process;
 using test::serving::cmd;
 
 namespace {

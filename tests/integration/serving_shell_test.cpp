@@ -8,20 +8,11 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <fstream>
-#include <iterator>
-#include <optional>
-#include <random>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <capnp/message.h>
-
-#include "actors/automl/csv.hpp"
 #include "actors/automl/dataset.hpp"
-#include "actors/automl/model.hpp"
 #include "actors/serving/convert.hpp"
 #include "actors/serving/rpc.hpp"
 #include "actors/serving/service.hpp"
@@ -32,33 +23,14 @@
 #include "tests/support/cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/shell_run.hpp"
+#include "tests/unit/serving/models.hpp"
 
 using namespace std::chrono_literals;
-using troupe::shell;
 using troupe::schema::Predictor;
 using words = std::vector<std::string>;
 namespace automl = troupe::automl;
 
 namespace {
-
-/// 200 generated rows: x0, x1 uniform in [0, 1], color red/green/blue; the
-/// target is "yes" when x0 + 0.4 (red) + noise > 0.7.
-automl::table make_table() {
-  std::mt19937_64 gen{7};
-  std::uniform_real_distribution<double> u{0, 1};
-  const char* colors[] = {"red", "green", "blue"};
-  std::ostringstream csv;
-  csv << "x0,x1,color,target\n";
-  for (int r = 0; r < 200; ++r) {
-    double x0 = u(gen), x1 = u(gen);
-    std::string color = colors[gen() % 3];
-    auto y = x0 + (color == "red" ? 0.4 : 0) + 0.2 * u(gen) > 0.7;
-    csv << x0 << ',' << x1 << ',' << color << ',' << (y ? "yes" : "no") << '\n';
-  }
-  auto t = automl::parse_csv(csv.str(), "gen.csv");
-  REQUIRE(t);
-  return std::move(*t);
-}
 
 /// A head with model serving (and 2 slots for replicas), a worker with 2
 /// more, and a client of the head's gateway.
@@ -91,14 +63,8 @@ struct serving_fixture {
   /// Trains a binary XGBoost model (5 rounds) and registers it as `name`
   /// v1 in the xgboost format: the booster file, then spec.json.
   void register_model(const std::string& name) {
-    auto d =
-        automl::make_dataset(make_table(), "target", automl::task_kind::binary);
-    REQUIRE(d);
-    automl::config cfg{{"eta", 0.3}, {"max_depth", int64_t{3}}};
-    auto b = automl::refit_xgboost(*d, cfg, 5, 1, 7);
-    REQUIRE(b);
-    REQUIRE(b->save(dir / "model.ubj"));
-    REQUIRE_FALSE(d->prep.save(dir / "spec.json"));
+    auto a = troupe::test_models::make_model(dir.path(),
+                                             automl::task_kind::binary, 5, 7);
     auto req = api().registerRequest();
     auto r = req.initRegistration();
     r.setName(name);
@@ -106,9 +72,8 @@ struct serving_fixture {
     r.setRegisteredBy("test");
     auto files = r.initFiles(2);
     const char* names[] = {"model.ubj", "spec.json"};
-    std::vector<std::string> contents{
-        troupe::test::read_file(dir / "model.ubj"),
-        troupe::test::read_file(dir / "spec.json")};
+    std::vector<std::string> contents{troupe::test::read_file(a.ubj),
+                                      troupe::test::read_file(a.spec)};
     for (unsigned i = 0; i < 2; ++i) {
       auto& bytes = contents[i];
       files[i].setName(names[i]);

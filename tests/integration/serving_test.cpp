@@ -4,11 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -17,8 +13,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <capnp/message.h>
 
 #include "actors/automl/csv.hpp"
 #include "runtime/client.hpp"

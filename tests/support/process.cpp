@@ -15,6 +15,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "runtime/errors.hpp"
+#include "runtime/files.hpp"
+
 namespace troupe::test {
 
 namespace {
@@ -25,6 +28,12 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
     out.push_back(const_cast<char*>(a.c_str()));
   out.push_back(nullptr);
   return out;
+}
+
+/// A log or output file's content; "" when there is none (yet).
+std::string read_if_any(const std::string& path) {
+  auto bytes = troupe::read_file(path);
+  return bytes ? std::move(*bytes) : std::string{};
 }
 
 } // namespace
@@ -84,7 +93,7 @@ int process::wait(std::chrono::milliseconds timeout) {
 }
 
 std::string process::log() const {
-  return read_file(log_file_);
+  return read_if_any(log_file_);
 }
 
 run_result run(const std::vector<std::string>& argv,
@@ -123,8 +132,8 @@ run_result run(const std::vector<std::string>& argv,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
-  res.out = read_file(out_path);
-  res.err = read_file(err_path);
+  res.out = read_if_any(out_path);
+  res.err = read_if_any(err_path);
   return res;
 }
 
@@ -178,14 +187,16 @@ void write_file(const std::string& path, const std::string& text) {
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto bytes = troupe::read_file(path);
+  if (!bytes) throw std::runtime_error(describe(bytes.error()));
+  return std::move(*bytes);
 }
 
 std::string http_get(uint16_t port, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  // a server that accepts and never answers ends the read after 5 s
+  timeval limit{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -74,7 +74,7 @@ std::string troupe_bin();
 /// Writes text (or bytes) to a file.
 void write_file(const std::string& path, const std::string& text);
 
-/// The content of a file ("" if it cannot be read).
+/// The content of a file; throws (failing the test) if it cannot be read.
 std::string read_file(const std::string& path);
 
 /// Status line, headers and body of one HTTP/1.1 GET to 127.0.0.1:port, or

@@ -3,8 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"

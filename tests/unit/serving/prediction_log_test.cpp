@@ -394,6 +394,7 @@ TEST_CASE("another process reads a consistent log while one writes",
   pid_t child = fork();
   REQUIRE(child >= 0);
   if (child == 0) {
+    close(half_way[1]); // a parent that fails early closes its end: EOF
     int rc = 0;
     auto log = prediction_log::open(dir / "log", opts);
     for (int i = 0; log && i < 400 && rc == 0; ++i) {
@@ -405,6 +406,12 @@ TEST_CASE("another process reads a consistent log while one writes",
     }
     _exit(log ? rc : 2);
   }
+  close(half_way[0]);
+  // Closed however this test ends, so that the writer never waits forever.
+  struct closer {
+    int fd;
+    ~closer() { close(fd); }
+  } go{half_way[1]};
   auto log = prediction_log::open(dir / "log", opts);
   REQUIRE(log);
   REQUIRE(test::eventually(
@@ -427,10 +434,8 @@ TEST_CASE("another process reads a consistent log while one writes",
               250 + static_cast<int64_t>(got[i].first));
     }
     if (!got.empty() && got.back().first < 799) ++mid_write;
-    if (checks++ == 0) REQUIRE(write(half_way[1], "g", 1) == 1);
+    if (checks++ == 0) REQUIRE(write(go.fd, "g", 1) == 1);
   }
-  close(half_way[0]);
-  close(half_way[1]);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   auto st = (*log)->stats();
