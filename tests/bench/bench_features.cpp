@@ -59,11 +59,9 @@
 // --quick: small data sets and short runs (a smoke test of the benchmark).
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,16 +90,13 @@
 #include <vector>
 
 #include <capnp/any.h>
-#include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 #include <nlohmann/json.hpp>
 
 #include "actors/features/client.hpp"
 #include "actors/features/group.hpp"
-#include "runtime/buffered_stream.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
-#include "schemas/cluster.capnp.h"
 #include "schemas/features.capnp.h"
 #include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_peer.hpp"
@@ -417,14 +412,14 @@ public:
   kj::Promise<void> get(GetContext ctx) override {
     auto p = ctx.getParams();
     if (p.getGroup() != kj::StringPtr{group_.c_str()})
-      throw peer_failure("no feature group '" +
-                         std::string{p.getGroup().cStr()} +
-                         "' (groups: " + group_ + ")");
+      throw troupe::rpc_failure("no feature group '" +
+                                std::string{p.getGroup().cStr()} +
+                                "' (groups: " + group_ + ")");
     auto entity = p.getEntity();
     if (entity.size() == 0 || entity.size() > 255)
-      throw peer_failure("entity: the entity key has " +
-                         std::to_string(entity.size()) +
-                         " bytes, 1 to 255 are allowed");
+      throw troupe::rpc_failure("entity: the entity key has " +
+                                std::to_string(entity.size()) +
+                                " bytes, 1 to 255 are allowed");
     uint64_t words = 32 + entity.size() / 8 + (width_ + 1) / 2;
     auto row = ctx.getResults(capnp::MessageSize{words, 0}).initRow();
     row.setEntity(entity);
@@ -477,13 +472,10 @@ class floor_server {
 public:
   floor_server(const std::string& group, uint64_t n, uint32_t w)
       : log_{scratch_root + "/floor.log"} {
-    std::error_code ec;
-    auto exe = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) fail("cannot read /proc/self/exe: " + ec.message());
     port_ = free_port();
-    pid_ = spawn({exe.string(), "--floor-server", "--port",
-                  std::to_string(port_), "--entities", std::to_string(n),
-                  "--width", std::to_string(w), "--group", group},
+    pid_ = spawn({self_exe(), "--floor-server", "--port", std::to_string(port_),
+                  "--entities", std::to_string(n), "--width", std::to_string(w),
+                  "--group", group},
                  log_);
     auto t0 = clock_type::now();
     while (!accepts(port_)) {

@@ -6,7 +6,8 @@
 //           gateway's KJ thread through a bridge actor to the CAF directory
 //           actor and back through a cross-thread fulfiller.
 //   peer:   a capnp::TwoPartyServer on its own thread and port whose
-//           `Cluster.ping()` returns kj::READY_NOW on its KJ thread.
+//           `Cluster.ping()` returns kj::READY_NOW on its KJ thread; its
+//           connections are buffered as the gateway's are (bench_peer.hpp).
 //
 // Both are driven by the same client code: C threads, each with its own
 // troupe::cluster_client (its own KJ loop and connection), each calling
@@ -43,6 +44,7 @@
 #include "runtime/node.hpp"
 #include "schemas/cluster.capnp.h"
 #include "tests/bench/bench_common.hpp"
+#include "tests/bench/bench_peer.hpp"
 
 namespace {
 
@@ -83,7 +85,7 @@ public:
       }
       capnp::TwoPartyServer server{kj::heap<ping_only>()};
       started.set_value(static_cast<uint16_t>(listener->getPort()));
-      server.listen(*listener)
+      troupe::bench::peer_accept_loop(*listener, server)
           .exclusiveJoin(std::move(stop.promise))
           .wait(io.waitScope);
     }};

@@ -12,16 +12,11 @@
 #include <capnp/rpc-twoparty.h>
 #include <kj/async-io.h>
 
+#include "runtime/bridge.hpp"
 #include "runtime/buffered_stream.hpp"
 #include "schemas/cluster.capnp.h"
 
 namespace troupe::bench {
-
-/// A failure a peer answers with.
-inline kj::Exception peer_failure(const std::string& what) {
-  return kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
-                       kj::heapString(what.c_str()));
-}
 
 /// The bootstrap: service(name) gives `service`; ping answers.
 class peer_cluster final : public schema::Cluster::Server {
@@ -31,9 +26,9 @@ public:
 
   kj::Promise<void> service(ServiceContext ctx) override {
     if (ctx.getParams().getName() != name_.c_str())
-      throw peer_failure("unknown service '" +
-                         std::string{ctx.getParams().getName().cStr()} +
-                         "'; this server has: " + name_);
+      throw rpc_failure("unknown service '" +
+                        std::string{ctx.getParams().getName().cStr()} +
+                        "'; this server has: " + name_);
     ctx.getResults().setService(service_);
     return kj::READY_NOW;
   }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
@@ -128,6 +129,15 @@ inline int stop_child(pid_t pid, double grace_s = 60) {
   for (auto& slot : children)
     if (slot == pid) slot = 0;
   return st;
+}
+
+/// This program's own executable, to start it again in another mode.
+inline std::string self_exe() {
+  char buf[4096];
+  auto n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0)
+    fail(std::string{"cannot read /proc/self/exe: "} + std::strerror(errno));
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 /// Whether a child has not exited yet.
