@@ -701,17 +701,17 @@ std::vector<std::string> shell::completions(const std::string& before,
   if (cmd == "study" || cmd == "stop-study") {
     if (!positional.empty()) return {};
     refresh_studies();
-    return complete(word, study_ids_);
+    return complete(word, study_ids_.names);
   }
   if (cmd == "group" || cmd == "get") {
     if (!positional.empty()) return {};
     refresh_groups();
-    return complete(word, group_names_);
+    return complete(word, group_names_.names);
   }
   if (cmd == "deployment" || cmd == "scale") {
     if (!positional.empty()) return {};
     refresh_deployments();
-    return complete(word, deployment_names_);
+    return complete(word, deployment_names_.names);
   }
   refresh_names();
   auto both = cache_.actors;

@@ -304,12 +304,9 @@ private:
   /// for people (the service is not running, or the service's message).
   caf::expected<envelope> ask_automl(const std::string& op,
                                      const std::string& id);
-  /// Refreshes study_ids_ for completion (at most about once a second).
+  /// Refresh study_ids_, group_names_ and deployment_names_ for completion.
   void refresh_studies();
-  /// Refreshes group_names_ for completion (at most about once a second).
   void refresh_groups();
-  /// Refreshes deployment_names_ for completion (at most about once a
-  /// second).
   void refresh_deployments();
 
   shell_backend& backend_;
@@ -327,20 +324,36 @@ private:
   };
   name_cache cache_;
 
-  /// Study ids of the last `studies` listing (or completion refresh).
-  std::vector<std::string> study_ids_;
-  std::chrono::steady_clock::time_point studies_fetched_;
-  bool studies_valid_ = false;
+  /// Names offered for completion, from the last listing of them (by a
+  /// command or by a refresh), fetched again when about a second old.
+  struct completion_list {
+    std::vector<std::string> names;
+    std::chrono::steady_clock::time_point fetched;
+    bool valid = false;
 
-  /// Feature group names of the last `groups` listing (or refresh).
-  std::vector<std::string> group_names_;
-  std::chrono::steady_clock::time_point groups_fetched_;
-  bool groups_valid_ = false;
+    /// Keeps `fresh` (from a listing made at `now`) when it is a list.
+    void keep(caf::expected<std::vector<std::string>> fresh,
+              std::chrono::steady_clock::time_point now) {
+      if (!fresh) return;
+      names = std::move(*fresh);
+      valid = true;
+      fetched = now;
+    }
 
-  /// Deployment names of the last `deployments` listing (or refresh).
-  std::vector<std::string> deployment_names_;
-  std::chrono::steady_clock::time_point deployments_fetched_;
-  bool deployments_valid_ = false;
+    /// Calls `fetch` (returning the names) unless the names are younger
+    /// than a second; a failed fetch is not retried within that second.
+    template <class Fetch>
+    void refresh(std::chrono::steady_clock::time_point now, Fetch&& fetch) {
+      if (valid && now - fetched < std::chrono::seconds{1}) return;
+      valid = true;
+      fetched = now;
+      if (auto fresh = fetch()) names = std::move(*fresh);
+    }
+  };
+
+  completion_list study_ids_;        ///< `studies`
+  completion_list group_names_;      ///< `groups`
+  completion_list deployment_names_; ///< `deployments`
 };
 
 } // namespace troupe

@@ -393,13 +393,12 @@ caf::expected<envelope> shell_backend::feature_get(const std::string&,
 // -- commands -----------------------------------------------------------------
 
 void shell::refresh_groups() {
-  auto now = env_.now();
-  if (groups_valid_ && now - groups_fetched_ < std::chrono::seconds{1}) return;
-  groups_valid_ = true;
-  groups_fetched_ = now;
-  if (auto list = backend_.feature_groups())
-    if (auto names = feature_group_names(*list))
-      group_names_ = std::move(*names);
+  group_names_.refresh(env_.now(),
+                       [&]() -> caf::expected<std::vector<std::string>> {
+                         auto list = backend_.feature_groups();
+                         if (!list) return list.error();
+                         return feature_group_names(*list);
+                       });
 }
 
 shell::outcome shell::cmd_groups(const args& a) {
@@ -408,11 +407,7 @@ shell::outcome shell::cmd_groups(const args& a) {
   if (!list) return fail(list.error());
   auto text = format_feature_groups(*list);
   if (!text) return fail(text.error());
-  if (auto names = feature_group_names(*list)) {
-    group_names_ = std::move(*names);
-    groups_valid_ = true;
-    groups_fetched_ = env_.now();
-  }
+  group_names_.keep(feature_group_names(*list), env_.now());
   out_ << *text;
   return outcome::ok;
 }

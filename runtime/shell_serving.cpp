@@ -302,15 +302,12 @@ caf::expected<envelope> shell_backend::scale(const std::string&, uint32_t,
 // -- commands -----------------------------------------------------------------
 
 void shell::refresh_deployments() {
-  auto now = env_.now();
-  if (deployments_valid_ &&
-      now - deployments_fetched_ < std::chrono::seconds{1})
-    return;
-  deployments_valid_ = true;
-  deployments_fetched_ = now;
-  if (auto list = backend_.deployments())
-    if (auto names = deployment_names(*list))
-      deployment_names_ = std::move(*names);
+  deployment_names_.refresh(env_.now(),
+                            [&]() -> caf::expected<std::vector<std::string>> {
+                              auto list = backend_.deployments();
+                              if (!list) return list.error();
+                              return deployment_names(*list);
+                            });
 }
 
 shell::outcome shell::cmd_deployments(const args& a) {
@@ -319,11 +316,7 @@ shell::outcome shell::cmd_deployments(const args& a) {
   if (!list) return fail(list.error());
   auto text = format_deployments(*list);
   if (!text) return fail(text.error());
-  if (auto names = deployment_names(*list)) {
-    deployment_names_ = std::move(*names);
-    deployments_valid_ = true;
-    deployments_fetched_ = env_.now();
-  }
+  deployment_names_.keep(deployment_names(*list), env_.now());
   out_ << *text;
   return outcome::ok;
 }

@@ -239,13 +239,12 @@ caf::expected<envelope> shell::ask_automl(const std::string& op,
 }
 
 void shell::refresh_studies() {
-  auto now = env_.now();
-  if (studies_valid_ && now - studies_fetched_ < std::chrono::seconds{1})
-    return;
-  studies_valid_ = true;
-  studies_fetched_ = now;
-  if (auto reply = ask_automl("list", ""))
-    if (auto ids = study_ids(*reply)) study_ids_ = std::move(*ids);
+  study_ids_.refresh(env_.now(),
+                     [&]() -> caf::expected<std::vector<std::string>> {
+                       auto reply = ask_automl("list", "");
+                       if (!reply) return reply.error();
+                       return study_ids(*reply);
+                     });
 }
 
 shell::outcome shell::cmd_studies(const args& a) {
@@ -254,11 +253,7 @@ shell::outcome shell::cmd_studies(const args& a) {
   if (!reply) return fail(reply.error());
   auto text = format_studies(*reply);
   if (!text) return fail(text.error());
-  if (auto ids = study_ids(*reply)) {
-    study_ids_ = std::move(*ids);
-    studies_valid_ = true;
-    studies_fetched_ = env_.now();
-  }
+  study_ids_.keep(study_ids(*reply), env_.now());
   out_ << *text;
   return outcome::ok;
 }
