@@ -80,6 +80,8 @@ struct DeploymentSpec {
   featureGroups @11 :List(Text); # entity requests: groups to look up
   logInputs @12 :Text = "values";    # prediction log: "values" | "hash"
   threadsPerReplica @13 :UInt32 = 1;
+  targetP99Ms @14 :UInt32 = 0;   # autoscaler: more replicas while the p99
+                                 # latency is above it (0: latency ignored)
 }
 
 struct ReplicaStatus {

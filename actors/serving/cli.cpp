@@ -173,6 +173,7 @@ caf::expected<deployment_settings> settings_of(const cli_options& opts,
   d.max_queue_delay_us = opts.max_delay_us;
   d.queue_bound_rows = opts.queue_bound;
   d.target_in_flight = opts.target_in_flight;
+  d.target_p99_ms = opts.target_p99_ms;
   d.upscale_delay_ms = opts.upscale_ms;
   d.downscale_delay_ms = opts.downscale_ms;
   size_t at = 0;
@@ -454,6 +455,10 @@ void add_commands(CLI::App& app, cli_options& o) {
         ->capture_default_str();
     c->add_option("--target-in-flight", o.target_in_flight,
                   "autoscaling: rows in flight per replica")
+        ->capture_default_str();
+    c->add_option("--target-p99-ms", o.target_p99_ms,
+                  "autoscaling: more replicas while the p99 latency is above "
+                  "it (0: latency ignored)")
         ->capture_default_str();
     c->add_option("--upscale-delay-ms", o.upscale_ms)->capture_default_str();
     c->add_option("--downscale-delay-ms", o.downscale_ms)

@@ -42,6 +42,7 @@ struct cli_options {
   uint32_t max_delay_us = 2000;
   uint32_t queue_bound = 4096;
   uint32_t target_in_flight = 16;
+  uint32_t target_p99_ms = 0;
   uint32_t upscale_ms = 3000;
   uint32_t downscale_ms = 30000;
   std::string features; ///< G1,G2

@@ -47,6 +47,7 @@ deployment_settings from_schema(schema::DeploymentSpec::Reader r) {
     d.feature_groups.push_back(g);
   d.log_inputs = r.getLogInputs();
   d.threads_per_replica = r.getThreadsPerReplica();
+  d.target_p99_ms = r.getTargetP99Ms();
   return d;
 }
 
@@ -68,6 +69,7 @@ void to_schema(const deployment_settings& d,
     g.set(i, d.feature_groups[i]);
   b.setLogInputs(d.log_inputs);
   b.setThreadsPerReplica(d.threads_per_replica);
+  b.setTargetP99Ms(d.target_p99_ms);
 }
 
 caf::error validate(const deployment_settings& d) {

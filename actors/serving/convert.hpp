@@ -46,6 +46,7 @@ struct deployment_settings {
   std::vector<std::string> feature_groups;
   std::string log_inputs = "values";
   uint32_t threads_per_replica = 1;
+  uint32_t target_p99_ms = 0; ///< 0: the autoscaler ignores latency
 };
 
 deployment_settings from_schema(schema::DeploymentSpec::Reader r);

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include <caf/all.hpp>
 
@@ -146,6 +147,8 @@ struct router_state {
   uint64_t requests = 0, rows = 0, errors = 0, shed = 0, retries = 0;
   std::vector<double> latencies_us;
   size_t latency_next = 0;
+  /// Latencies since the last tick, for a latency target (else empty).
+  std::vector<double> tick_latencies_us;
   // metrics series
   deployment_metrics metrics;
 };
@@ -161,6 +164,7 @@ double percentile(std::vector<double> xs, double q) {
 }
 
 void record_latency(const state_ptr& st, double us) {
+  if (st->spec.target_p99_ms > 0) st->tick_latencies_us.push_back(us);
   if (st->latencies_us.size() < latency_window)
     st->latencies_us.push_back(us);
   else
@@ -569,9 +573,13 @@ void tick(router* self, const state_ptr& st) {
         .then([](caf::unit_t) {}, [](caf::error&) {});
     lose_replica(self, st, name, "no answer in 30 s");
   }
+  // The p99 of the requests answered since the last tick, for a latency
+  // target (none answered: 0, no data and no vote); the upscale delay
+  // asks for it to stay high.
+  double p99_ms =
+      percentile(std::exchange(st->tick_latencies_us, {}), 0.99) / 1000.0;
   st->desired = static_cast<uint32_t>(st->scaler->observe(
-      // no latency target in a DeploymentSpec (yet): the p99 goes unread
-      now, st->load.average(now), 0.0, std::max<uint32_t>(st->desired, 1)));
+      now, st->load.average(now), p99_ms, std::max<uint32_t>(st->desired, 1)));
   reconcile(self, st);
   self->delayed_send(self, tick_every, tick_atom::value);
 }
@@ -595,6 +603,7 @@ caf::error apply_status(const state_ptr& st, const envelope& status) {
   opts.min_replicas = st->spec.min_replicas;
   opts.max_replicas = st->spec.max_replicas;
   opts.target_in_flight_per_replica = st->spec.target_in_flight;
+  opts.target_p99_ms = st->spec.target_p99_ms;
   opts.upscale_delay = std::chrono::milliseconds{st->spec.upscale_delay_ms};
   opts.downscale_delay = std::chrono::milliseconds{st->spec.downscale_delay_ms};
   if (auto err = validate(opts)) return err;

@@ -52,8 +52,10 @@
 //   bound       what batching can give here at most, from the model's own
 //               cost (in-process, one thread, 1-row vs 64-row calls: m1, m64
 //               us per row) and the cheapest load-generator CPU per request
-//               measured (g): any server gains at most (g + m1) / (g + m64)
-//               at saturation on shared cores.
+//               measured (g): at saturation on shared cores (peak
+//               throughput), any server gains at most (g + m1) / (g + m64).
+//               At equal p99 only a batching-off path that is latency-bound
+//               before the cores are full can show more.
 //
 // Usage: bench_serving [--seconds S] [--warmup S] [--quick] [--keep]
 //        bench_serving --peer-server --port P --model FILE
@@ -1069,10 +1071,13 @@ int run_driver(int argc, char** argv) {
               "most %.1f us per request\n",
               m1, m64, m1 / m64, m1 - m64);
   std::printf("batching bound here: the load generator costs >= %.1f us of "
-              "the same cores per request, so any server gains at most "
-              "(g + m1) / (g + m64) = %.2fx; a server costing the peer's "
-              "%.1f us per request (model included), batching perfectly with "
-              "the load generator elsewhere: %.2fx\n",
+              "the same cores per request, so at saturation (peak "
+              "throughput) any server gains at most (g + m1) / (g + m64) = "
+              "%.2fx; a server costing the peer's %.1f us per request (model "
+              "included), batching perfectly with the load generator "
+              "elsewhere: %.2fx. At equal p99 a gain can exceed it only where "
+              "batching off is held back by latency before the cores are "
+              "full\n",
               gen_min, bound_any, peer_cpu, bound_peer);
 
   // the JSON line

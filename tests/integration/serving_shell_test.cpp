@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <functional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -92,7 +93,11 @@ struct serving_fixture {
   }
 
   /// Deploys v1 of `model` as `name` with one replica.
-  void deploy(const std::string& name, const std::string& model) {
+  /// (`edit` changes the spec before it is sent.)
+  void
+  deploy(const std::string& name, const std::string& model,
+         const std::function<void(troupe::schema::DeploymentSpec::Builder)>&
+             edit = {}) {
     auto req = api().deployRequest();
     auto spec = req.initSpec();
     spec.setName(name);
@@ -101,6 +106,7 @@ struct serving_fixture {
     spec.setMinReplicas(1);
     spec.setMaxReplicas(1);
     spec.setMaxQueueDelayUs(500);
+    if (edit) edit(spec);
     try {
       client->wait(req.send());
     } catch (const kj::Exception& e) {
@@ -355,4 +361,51 @@ TEST_CASE("the serving service answers other requests while a large "
   auto all = f.client->wait(again.send()).getList().getVersions();
   REQUIRE(all.size() == 1);
   CHECK(std::string{all[0].getName().cStr()} == "churn");
+}
+
+TEST_CASE("a deployment with a p99 target gets a second replica while its "
+          "latency is above the target, and one without stays at one",
+          "[serving]") {
+  serving_fixture f;
+  f.register_model("churn");
+  // Each lone request waits 50 ms for its batch to fill: a p99 far above
+  // 1 ms, while a row or two in flight never asks for a second replica.
+  auto slow = [](uint32_t target_p99_ms) {
+    return [=](troupe::schema::DeploymentSpec::Builder s) {
+      s.setMaxReplicas(2);
+      s.setMaxBatchRows(64);
+      s.setMaxQueueDelayUs(50000);
+      s.setTargetInFlight(1000);
+      s.setUpscaleDelayMs(0);
+      s.setTargetP99Ms(target_p99_ms);
+    };
+  };
+  f.deploy("timed", "churn", slow(1));
+  f.deploy("untimed", "churn", slow(0));
+  REQUIRE(f.wait_ready("timed"));
+  REQUIRE(f.wait_ready("untimed"));
+  auto desired = [&](const std::string& name) {
+    auto req = f.api().deploymentRequest();
+    req.setName(name);
+    return f.client->wait(req.send()).getStatus().getDesiredReplicas();
+  };
+  CHECK(desired("timed") == 1);
+  // about 4 answers per router tick (250 ms), for at most 10 s
+  CHECK(troupe::test::eventually(
+      [&] {
+        f.predict("timed", 1);
+        return desired("timed") == 2;
+      },
+      10s));
+  // the same requests without a target: the latency has no vote
+  for (int i = 0; i < 20; ++i)
+    f.predict("untimed", 1);
+  CHECK(desired("untimed") == 1);
+  auto spec = [&](const std::string& name) {
+    auto req = f.api().deploymentRequest();
+    req.setName(name);
+    return f.client->wait(req.send()).getStatus().getSpec().getTargetP99Ms();
+  };
+  CHECK(spec("timed") == 1);
+  CHECK(spec("untimed") == 0);
 }
