@@ -275,8 +275,15 @@ int run_serve(cli_options& opts, const kind_registrar& kinds,
   node.metrics_port = opts.metrics_port;
   node.data_dir = opts.data_dir;
   if (opts.gateway_threads > 0) node.gateway_threads = opts.gateway_threads;
-  if (opts.scheduler_threads > 0)
-    node.scheduler.threads = opts.scheduler_threads;
+  // One scheduler thread unless asked: here the actors only route (each
+  // replica runs its batches on its engine thread, a registration on a
+  // detached actor, the prediction log on its writer thread), and a second
+  // worker only adds wake-ups between router and replica. Measured with
+  // bench_serving's open loop at half of peak (11,000 preds/s, batching
+  // 64/200 us), 6 alternating pairs: p99 4.7 ms with 1 thread against
+  // 6.5 ms with 2 (median), every pair lower; closed-loop peak unchanged.
+  node.scheduler.threads =
+      opts.scheduler_threads > 0 ? opts.scheduler_threads : 1;
   node.slots = opts.slots > 0
                    ? opts.slots
                    : std::max(1u, std::thread::hardware_concurrency());
@@ -495,8 +502,10 @@ void add_commands(CLI::App& app, cli_options& o) {
   o.serve_cmd->add_option("--gateway-threads", o.gateway_threads,
                           "RPC gateway threads (default: one per core, at "
                           "most 4)");
-  o.serve_cmd->add_option("--scheduler-threads", o.scheduler_threads,
-                          "actor scheduler threads (default: one per core)");
+  o.serve_cmd->add_option(
+      "--scheduler-threads", o.scheduler_threads,
+      "actor scheduler threads (default: 1; the replicas run "
+      "their batches on their own threads)");
 
   o.models_cmd = app.add_subcommand("models", "the model registry");
   o.models_cmd->require_subcommand(1);

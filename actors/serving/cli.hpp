@@ -58,7 +58,7 @@ struct cli_options {
   std::string data_dir = "runs/serving";
   uint32_t slots = 0;
   size_t gateway_threads = 0;   ///< serve: RPC threads (0: auto)
-  size_t scheduler_threads = 0; ///< serve: actor threads (0: one per core)
+  size_t scheduler_threads = 0; ///< serve: actor threads (0: 1)
   // predict
   std::string endpoint;
   std::string deployment;
