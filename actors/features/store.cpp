@@ -75,15 +75,19 @@ private:
   std::optional<capnp::FlatArrayMessageReader> reader_;
 };
 
-/// A cursor closed on destruction.
+/// A cursor closed on destruction, or by close(). LMDB frees the cursors of
+/// a write transaction when the transaction ends: such a cursor must be
+/// closed before its transaction commits, or it would be freed twice.
 class cursor {
 public:
   cursor(MDB_txn* txn, MDB_dbi db, const std::string& where) {
     if (int rc = mdb_cursor_open(txn, db, &cur_); rc != 0)
       err_ = lmdb_error(rc, "mdb_cursor_open", where);
   }
-  ~cursor() {
+  ~cursor() { close(); }
+  void close() {
     if (cur_) mdb_cursor_close(cur_);
+    cur_ = nullptr;
   }
   cursor(const cursor&) = delete;
   cursor& operator=(const cursor&) = delete;
@@ -309,6 +313,7 @@ caf::expected<uint64_t> shard_store::write(schema::FeatureWrite::Reader batch,
       if (auto err = write_one(i)) return err;
     }
   }
+  cur.close();
   if (auto r = t->commit(); !r) return r.error();
   return written;
 }
