@@ -1,0 +1,50 @@
+// The allocator troupe's programs run on: jemalloc (CMakeLists.txt's
+// troupe_malloc), or a sanitizer's own in sanitized builds.
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <dlfcn.h>
+#include <string>
+
+#include "tests/support/process.hpp"
+
+namespace {
+
+/// The file that defines the malloc this process calls.
+std::string malloc_owner() {
+  Dl_info info{};
+  // through a volatile pointer: the address of the malloc the dynamic linker
+  // bound, not a compiler builtin
+  void* (*volatile f)(size_t) = &std::malloc;
+  REQUIRE(dladdr(reinterpret_cast<void*>(f), &info) != 0);
+  return info.dli_fname ? info.dli_fname : "";
+}
+
+} // namespace
+
+TEST_CASE("troupe's programs allocate through jemalloc", "[allocator]") {
+  auto owner = malloc_owner();
+  INFO("malloc comes from " << owner);
+#ifdef TROUPE_JEMALLOC
+  CHECK(owner.find("jemalloc") != std::string::npos);
+  // jemalloc answers its own control interface: the allocation really is
+  // its, not only its symbol
+  using mallctl_fn = int (*)(const char*, void*, size_t*, void*, size_t);
+  auto mallctl = reinterpret_cast<mallctl_fn>(dlsym(RTLD_DEFAULT, "mallctl"));
+  REQUIRE(mallctl != nullptr);
+  const char* version = nullptr;
+  size_t len = sizeof(version);
+  REQUIRE(mallctl("version", &version, &len, nullptr, 0) == 0);
+  CHECK(std::string{version}.rfind("5.", 0) == 0);
+  // the troupe binary itself loads it too
+  auto ldd = troupe::test::run(
+      {"/usr/bin/env", "LD_TRACE_LOADED_OBJECTS=1", troupe::test::troupe_bin()},
+      std::chrono::seconds{10});
+  REQUIRE(ldd.code == 0);
+  CHECK(ldd.out.find("libjemalloc") != std::string::npos);
+#else
+  // sanitized build: the sanitizer's allocator, never jemalloc beside it
+  CHECK(owner.find("jemalloc") == std::string::npos);
+#endif
+}
