@@ -138,6 +138,9 @@ caf::expected<std::string> format_deployment(const envelope& status) {
             {"queue bound", std::to_string(spec.getQueueBoundRows()) + " rows"},
             {"target in flight",
              std::to_string(spec.getTargetInFlight()) + " rows"},
+            {"target p99", spec.getTargetP99Ms() > 0
+                               ? ms(spec.getTargetP99Ms())
+                               : std::string{"- (latency ignored)"}},
             {"upscale delay", ms(spec.getUpscaleDelayMs())},
             {"downscale delay", ms(spec.getDownscaleDelayMs())},
             {"feature groups", joined(spec.getFeatureGroups())},

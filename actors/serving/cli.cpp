@@ -221,6 +221,12 @@ void print_status(schema::DeploymentStatus::Reader s) {
               spec.getMinReplicas(), spec.getMaxReplicas(),
               s.getDesiredReplicas(), spec.getMaxBatchRows(),
               spec.getMaxQueueDelayUs());
+  std::printf("  autoscaling: %u rows in flight per replica, ",
+              spec.getTargetInFlight());
+  if (spec.getTargetP99Ms() > 0)
+    std::printf("p99 target %u ms\n", spec.getTargetP99Ms());
+  else
+    std::printf("latency ignored\n");
   std::printf("  traffic:");
   for (auto t : s.getTraffic())
     std::printf(" v%u=%u", t.getVersion(), t.getWeight());

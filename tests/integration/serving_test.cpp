@@ -51,11 +51,19 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
   auto port = test::free_port();
   auto mport = test::free_port();
   auto endpoint = "127.0.0.1:" + std::to_string(port);
-  auto serve = test::serving::serve(dir.path(), model, "pima", port,
-                                    {"--metrics-port", std::to_string(mport),
-                                     "--data-dir", dir / "node", "--replicas",
-                                     "1:2", "--max-delay-us", "500"});
+  auto serve = test::serving::serve(
+      dir.path(), model, "pima", port,
+      {"--metrics-port", std::to_string(mport), "--data-dir", dir / "node",
+       "--replicas", "1:2", "--max-delay-us", "500", "--target-p99-ms", "250"});
   INFO(serve->log());
+
+  // the autoscaling targets given to serve reach the deployment
+  auto shown =
+      test::run(cmd({"deployments", "pima", "--cluster", endpoint}), 30s);
+  INFO(shown.out << shown.err);
+  REQUIRE(shown.code == 0);
+  CHECK(shown.out.find("autoscaling: 16 rows in flight per replica, p99 "
+                       "target 250 ms\n") != std::string::npos);
 
   // the same predictions as the local model
   auto local = test::run(cmd({"predict", "--model", model, "--data", data,

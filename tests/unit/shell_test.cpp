@@ -970,6 +970,7 @@ troupe::envelope deployment_list() {
     spec.setVersion("latest");
     spec.setMinReplicas(1);
     spec.setMaxReplicas(3);
+    spec.setTargetP99Ms(250);
     auto groups = spec.initFeatureGroups(2);
     groups.set(0, "users");
     groups.set(1, "clicks");
@@ -1053,6 +1054,7 @@ TEST_CASE("deployment shows the spec and split and counters and one line "
                        "max queue delay   2ms\n"
                        "queue bound       4096 rows\n"
                        "target in flight  16 rows\n"
+                       "target p99        250ms\n"
                        "upscale delay     3s\n"
                        "downscale delay   30s\n"
                        "feature groups    users, clicks\n"
@@ -1079,12 +1081,14 @@ TEST_CASE("deployment shows the spec and split and counters and one line "
   f.out.str("");
   REQUIRE(f.sh.execute("deployment fraud") == shell::outcome::ok);
   auto text = f.out.str();
-  CHECK_THAT(text, Catch::Contains("\nmax batch rows    1\n") &&
-                       Catch::Contains("\nfeature groups    -\n") &&
-                       Catch::Contains("\nlog inputs        hash\n") &&
-                       Catch::Contains("\nprevious version  v3\n") &&
-                       Catch::Contains("\nlatency           p50 -, p99 -\n") &&
-                       Catch::EndsWith("\n1 replicas\n"));
+  CHECK_THAT(text,
+             Catch::Contains("\nmax batch rows    1\n") &&
+                 Catch::Contains("\nfeature groups    -\n") &&
+                 Catch::Contains("\ntarget p99        - (latency ignored)\n") &&
+                 Catch::Contains("\nlog inputs        hash\n") &&
+                 Catch::Contains("\nprevious version  v3\n") &&
+                 Catch::Contains("\nlatency           p50 -, p99 -\n") &&
+                 Catch::EndsWith("\n1 replicas\n"));
 }
 
 TEST_CASE("scale N sets min and max to N and MIN:MAX sets the range",
