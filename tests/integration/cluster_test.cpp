@@ -65,6 +65,10 @@ struct cluster_fixture {
         },
         15s);
     REQUIRE(c);
+    // The gateway listens before the head's own agent has joined the
+    // directory: a spawn on "head" made in between fails (this test failed
+    // in CI once, 0.05 s after its start).
+    REQUIRE(test::eventually([&] { return has_node(*c, "head"); }, 15s));
     return c;
   }
 
