@@ -213,37 +213,17 @@ std::string describe_version(schema::ModelVersion::Reader v) {
   return out;
 }
 
-void print_status(schema::DeploymentStatus::Reader s) {
-  auto spec = s.getSpec();
-  std::printf("%s: model %s, replicas %u..%u (want %u), batches of %u rows "
-              "within %u us\n",
-              spec.getName().cStr(), spec.getModel().cStr(),
-              spec.getMinReplicas(), spec.getMaxReplicas(),
-              s.getDesiredReplicas(), spec.getMaxBatchRows(),
-              spec.getMaxQueueDelayUs());
-  std::printf("  autoscaling: %u rows in flight per replica, ",
-              spec.getTargetInFlight());
-  if (spec.getTargetP99Ms() > 0)
-    std::printf("p99 target %u ms\n", spec.getTargetP99Ms());
-  else
-    std::printf("latency ignored\n");
-  std::printf("  traffic:");
-  for (auto t : s.getTraffic())
-    std::printf(" v%u=%u", t.getVersion(), t.getWeight());
-  std::printf("  (stable v%u)\n", s.getStableVersion());
-  std::printf("  requests %llu, rows %llu, errors %llu, shed %llu, retries "
-              "%llu, queued %u rows, p50 %.0f us, p99 %.0f us\n",
-              static_cast<unsigned long long>(s.getRequests()),
-              static_cast<unsigned long long>(s.getRows()),
-              static_cast<unsigned long long>(s.getErrors()),
-              static_cast<unsigned long long>(s.getShed()),
-              static_cast<unsigned long long>(s.getRetries()),
-              s.getQueuedRows(), s.getP50Us(), s.getP99Us());
-  for (auto r : s.getReplicas())
-    std::printf("  %-28s v%-3u %-9s on %-16s in flight %u, served %llu\n",
-                r.getName().cStr(), r.getVersion(), r.getState().cStr(),
-                r.getNode().cStr(), r.getInFlight(),
-                static_cast<unsigned long long>(r.getServed()));
+/// Prints a reply (root `T`) the way the shell shows it (`format`, from
+/// runtime/shell.hpp), so that the CLI and the shell agree; a reply that
+/// cannot be shown fails the call.
+template <class T>
+void print_as_shell(typename T::Reader r,
+                    caf::expected<std::string> (*format)(const envelope&)) {
+  capnp::MallocMessageBuilder mb;
+  mb.setRoot(r);
+  auto text = format(envelope::of<T>(mb));
+  if (!text) throw rpc_failure(describe(text.error()));
+  std::fputs(text->c_str(), stdout);
 }
 
 int run_serve(cli_options& opts, const kind_registrar& kinds,
@@ -433,7 +413,8 @@ int status_call(cli_options& opts, const std::string& cmd, F&& make) {
   if (!c) return fail(cmd, describe(c.error()));
   auto out = rpc_call(cmd, [&] {
     auto answer = make(*c);
-    print_status(answer.getStatus());
+    print_as_shell<schema::DeploymentStatus>(answer.getStatus(),
+                                             format_deployment);
     return true;
   });
   if (!out) return fail(cmd, describe(out.error()));
@@ -628,10 +609,8 @@ int run(cli_options& opts, const kind_registrar& kinds, node_options node) {
     if (!c) return fail("deployments", describe(c.error()));
     auto out = rpc_call("deployments", [&] {
       auto list = c->client->wait(c->api.deploymentsRequest().send());
-      for (auto s : list.getList().getDeployments())
-        print_status(s);
-      if (list.getList().getDeployments().size() == 0)
-        std::printf("no deployments\n");
+      print_as_shell<schema::DeploymentList>(list.getList(),
+                                             format_deployments);
       return true;
     });
     if (!out) return fail("deployments", describe(out.error()));

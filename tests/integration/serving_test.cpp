@@ -62,8 +62,8 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
       test::run(cmd({"deployments", "pima", "--cluster", endpoint}), 30s);
   INFO(shown.out << shown.err);
   REQUIRE(shown.code == 0);
-  CHECK(shown.out.find("autoscaling: 16 rows in flight per replica, p99 "
-                       "target 250 ms\n") != std::string::npos);
+  CHECK(shown.out.find("\ntarget in flight  16 rows\n"
+                       "target p99        250ms\n") != std::string::npos);
 
   // the same predictions as the local model
   auto local = test::run(cmd({"predict", "--model", model, "--data", data,
