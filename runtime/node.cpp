@@ -61,6 +61,26 @@ caf::error spawn_services(caf::actor_system& sys, const caf::actor& directory,
   return caf::none;
 }
 
+/// Waits (bounded: 5 s) until `directory` lists `count` nodes; false if it
+/// does not, or once `stopping` says so.
+bool wait_for_nodes(caf::actor_system& sys, const caf::actor& directory,
+                    size_t count, const std::function<bool()>& stopping = {}) {
+  caf::scoped_actor self{sys};
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    if (stopping && stopping()) return false;
+    size_t joined = 0;
+    self->request(directory, std::chrono::seconds{5}, snapshot_atom::value)
+        .receive(
+            [&](const envelope& snap) {
+              (void)snap.visit<schema::Snapshot>(
+                  [&](auto s) { joined = s.getNodes().size(); });
+            },
+            [&](caf::error&) {});
+    if (joined >= count) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  }
+  return false;
+}
 } // namespace
 
 void mark_service_kind(const std::string& kind) {
@@ -198,14 +218,6 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
     return 2;
   }
-  gateway gw{sys, directory, std::chrono::seconds{30}, opts.rpc_services,
-             opts.gateway_threads};
-  auto gport = gw.start(opts.gateway_bind, opts.gateway_port);
-  if (!gport) {
-    lg->error("{}", describe(gport.error()));
-    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
-    return 2;
-  }
   agent_config acfg;
   acfg.name = opts.name;
   acfg.slots = opts.slots;
@@ -216,12 +228,31 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
   acfg.on_stop = [&flag](const std::string&) { flag.set(0); };
   auto agent = spawn_agent(sys, directory, acfg);
   auto stopping = [&flag] { return flag.code.load() >= 0; };
+  // The gateway opens once the head's own node is listed: a client that
+  // connects at once may spawn on the head.
+  auto stop_head = [&] {
+    caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+  };
+  if (!wait_for_nodes(sys, directory, 1, stopping)) {
+    if (!stopping())
+      lg->error("head {}: its node did not join in 5 s", opts.name);
+    stop_head();
+    return stopping() ? flag.code.load() : 2;
+  }
+  gateway gw{sys, directory, std::chrono::seconds{30}, opts.rpc_services,
+             opts.gateway_threads};
+  auto gport = gw.start(opts.gateway_bind, opts.gateway_port);
+  if (!gport) {
+    lg->error("{}", describe(gport.error()));
+    stop_head();
+    return 2;
+  }
   if (auto err = spawn_services(sys, directory, opts.services, dir, stopping);
       err && !stopping()) {
     lg->error("{}", describe(err));
     gw.stop();
-    caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    stop_head();
     return 2;
   }
   {
@@ -417,25 +448,12 @@ local_cluster::start(size_t workers, uint32_t slots,
       wcfg.data_dir = data_dir + "/worker-" + std::to_string(i);
     m.agent = spawn_agent(*m.sys, *dir, wcfg);
   }
-  // Wait (bounded) until every node is listed.
-  caf::scoped_actor self{head};
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    size_t joined = 0;
-    self->request(st->directory, std::chrono::seconds{5}, snapshot_atom::value)
-        .receive(
-            [&](const envelope& snap) {
-              (void)snap.visit<schema::Snapshot>(
-                  [&](auto s) { joined = s.getNodes().size(); });
-            },
-            [&](caf::error&) {});
-    if (joined == workers + 1) {
-      if (auto err = spawn_services(head, st->directory, services, data_dir))
-        return err;
-      return std::unique_ptr<local_cluster>{new local_cluster(std::move(st))};
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{25});
-  }
-  return make_error(errc::timeout, "local cluster: nodes did not join in 5 s");
+  if (!wait_for_nodes(head, st->directory, workers + 1))
+    return make_error(errc::timeout,
+                      "local cluster: nodes did not join in 5 s");
+  if (auto err = spawn_services(head, st->directory, services, data_dir))
+    return err;
+  return std::unique_ptr<local_cluster>{new local_cluster(std::move(st))};
 }
 
 caf::actor_system& local_cluster::head_system() {
