@@ -944,6 +944,21 @@ json measurement(const std::string& name) {
   return json{{"bench", "bench_features"}, {"measurement", name}};
 }
 
+/// The line of a troupe-vs-Redis comparison on data set `ds`: `clients`
+/// clients, `reps` runs of `seconds` each, and both series.
+json comparison(const std::string& name, const std::string& ds, size_t clients,
+                uint64_t seconds, uint64_t reps, const series& t,
+                const series& r) {
+  auto j = measurement(name);
+  j["dataset"] = ds;
+  j["clients"] = clients;
+  j["seconds_per_run"] = seconds;
+  j["runs"] = reps;
+  j["troupe"] = to_json(t);
+  j["redis"] = to_json(r);
+  return j;
+}
+
 /// The 1-minute load average: other work on the machine shows here.
 double loadavg() {
   double l = -1;
@@ -1061,14 +1076,8 @@ void run_data_set(const options& o, redis_server& redis,
         bool rate_ok = t.requests_per_s() >= r.requests_per_s();
         g.p99_met = g.p99_met && p99_ok;
         g.rate_met = g.rate_met && rate_ok;
-        auto j = measurement("get");
-        j["dataset"] = ds;
+        auto j = comparison("get", ds, clients, o.seconds, o.reps, t, r);
         j["value_bytes"] = w * 4;
-        j["clients"] = clients;
-        j["seconds_per_run"] = o.seconds;
-        j["runs"] = o.reps;
-        j["troupe"] = to_json(t);
-        j["redis"] = to_json(r);
         j["ratio"] = t.requests_per_s() / r.requests_per_s();
         j["p99_ratio"] = t.p99_us() / r.p99_us();
         j["goal_p99_us"] = 1000;
@@ -1100,14 +1109,9 @@ void run_data_set(const options& o, redis_server& redis,
                        n, 1000 * clients, bwarm, bmeasure, o.reps);
       auto& t = s[0];
       auto& r = s[1];
-      auto j = measurement("batch_lookup");
-      j["dataset"] = ds;
+      auto j = comparison("batch_lookup", ds, clients, o.batch_seconds, o.reps,
+                          t, r);
       j["keys_per_request"] = 1000;
-      j["clients"] = clients;
-      j["seconds_per_run"] = o.batch_seconds;
-      j["runs"] = o.reps;
-      j["troupe"] = to_json(t);
-      j["redis"] = to_json(r);
       j["ratio"] = t.entities_per_s() / r.entities_per_s();
       emit(j, fmt("batch %s, 1000 keys per request, %zu client%s: troupe "
                   "lookup %.0f vs redis MGET %.0f entities/s = %.2fx; p50 "

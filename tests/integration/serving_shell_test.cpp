@@ -11,6 +11,8 @@
 #include <functional>
 #include <regex>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "actors/automl/dataset.hpp"
@@ -61,29 +63,37 @@ struct serving_fixture {
     return cap->castAs<Predictor>();
   }
 
-  /// Trains a binary XGBoost model (5 rounds) and registers it as `name`
-  /// v1 in the xgboost format: the booster file, then spec.json.
-  void register_model(const std::string& name) {
-    auto a = troupe::test_models::make_model(dir.path(),
-                                             automl::task_kind::binary, 5, 7);
+  /// A register request for `name` in the xgboost format with `files`
+  /// (name, bytes; copied into the request), each with its size and
+  /// checksum.
+  auto registration(
+      const std::string& name,
+      const std::vector<std::pair<std::string, std::string_view>>& files) {
     auto req = api().registerRequest();
     auto r = req.initRegistration();
     r.setName(name);
     r.setFormat("xgboost");
     r.setRegisteredBy("test");
-    auto files = r.initFiles(2);
-    const char* names[] = {"model.ubj", "spec.json"};
-    std::vector<std::string> contents{troupe::test::read_file(a.ubj),
-                                      troupe::test::read_file(a.spec)};
-    for (unsigned i = 0; i < 2; ++i) {
-      auto& bytes = contents[i];
-      files[i].setName(names[i]);
-      files[i].setSize(bytes.size());
-      files[i].setChecksum(
-          troupe::serving::checksum(bytes.data(), bytes.size()));
-      files[i].setContent(kj::arrayPtr(
+    auto out = r.initFiles(static_cast<unsigned>(files.size()));
+    for (unsigned i = 0; i < files.size(); ++i) {
+      auto bytes = files[i].second;
+      out[i].setName(files[i].first);
+      out[i].setSize(bytes.size());
+      out[i].setChecksum(troupe::serving::checksum(bytes.data(), bytes.size()));
+      out[i].setContent(kj::arrayPtr(
           reinterpret_cast<const kj::byte*>(bytes.data()), bytes.size()));
     }
+    return req;
+  }
+
+  /// Trains a binary XGBoost model (5 rounds) and registers it as `name`
+  /// v1 in the xgboost format: the booster file, then spec.json.
+  void register_model(const std::string& name) {
+    auto a = troupe::test_models::make_model(dir.path(),
+                                             automl::task_kind::binary, 5, 7);
+    auto ubj = troupe::test::read_file(a.ubj);
+    auto spec = troupe::test::read_file(a.spec);
+    auto req = registration(name, {{"model.ubj", ubj}, {"spec.json", spec}});
     try {
       auto v = client->wait(req.send()).getVersion();
       REQUIRE(v.getVersion() == 1);
@@ -309,18 +319,7 @@ TEST_CASE("the serving service answers other requests while a large "
   for (size_t i = 0; i < junk.size(); ++i)
     junk[i] = static_cast<char>(i * 131 % 251);
   auto spec = troupe::test::read_file(f.dir / "spec.json");
-  auto req = f.api().registerRequest();
-  auto r = req.initRegistration();
-  r.setName("junk");
-  r.setFormat("xgboost");
-  r.setRegisteredBy("test");
-  auto files = r.initFiles(2);
-  files[0].setName("model.ubj");
-  files[0].setContent(kj::arrayPtr(
-      reinterpret_cast<const kj::byte*>(junk.data()), junk.size()));
-  files[1].setName("spec.json");
-  files[1].setContent(kj::arrayPtr(
-      reinterpret_cast<const kj::byte*>(spec.data()), spec.size()));
+  auto req = f.registration("junk", {{"model.ubj", junk}, {"spec.json", spec}});
   using clock = std::chrono::steady_clock;
   auto sent = clock::now();
   clock::time_point registered_at, listed_at;
