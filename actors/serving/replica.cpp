@@ -1,6 +1,7 @@
 // serving.replica: one loaded model version, its batching queue and the
 // thread that runs its batches (protocol in service.hpp).
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -52,7 +53,9 @@ struct job {
 ///
 /// Thread hops per batch: one to the engine when it was idle, one back to
 /// the actor. An actor-side timer instead would add the clock thread's two
-/// and a message per batch (measured with tests/bench/bench_serving).
+/// and a message per batch (measured with tests/bench/bench_serving). A
+/// request that is a full batch alone, reaching an idle engine, skips both
+/// hops when the model is cheap: the actor runs it (run_inline).
 class engine {
 public:
   using loader = std::function<caf::expected<std::shared_ptr<servable>>()>;
@@ -101,6 +104,42 @@ public:
     }
     if (wake) cv_.notify_one();
     return admission::accepted;
+  }
+
+  /// Most a batch run on the actor's thread may cost by the model's
+  /// measured time per row: an actor scheduler thread also routes every
+  /// other request.
+  static constexpr std::chrono::nanoseconds inline_budget{50000};
+
+  /// Runs request `id` (its `rows` encoded rows in `x`) at once on the
+  /// calling thread when that is what the engine would do next, and cheap:
+  /// the engine is idle with nothing queued or finished but not collected,
+  /// the request fills a batch alone (rows >= max_batch_rows, within the
+  /// queue bound), and the model's measured time for `rows` rows is within
+  /// inline_budget. Returns the finished batch; null when it does not apply
+  /// (`x` untouched: submit it). Saves the two thread wake-ups to the engine
+  /// and back.
+  std::shared_ptr<job> run_inline(uint64_t id, size_t rows,
+                                  std::vector<float>& x) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto& o = queue_.options();
+      if (mode_ != mode::idle || !queue_.empty() || !done_.empty() ||
+          rows < o.max_batch_rows || rows > o.queue_bound)
+        return nullptr;
+      auto per_row = ns_per_row_.load(std::memory_order_relaxed);
+      if (per_row == 0 ||
+          per_row * static_cast<int64_t>(rows) > inline_budget.count())
+        return nullptr;
+    }
+    // The engine thread stays asleep: only submit() wakes it, and the actor
+    // (the only caller of both) is busy here.
+    auto j = std::make_shared<job>();
+    j->requests.items.push_back({id, rows, steady::now()});
+    j->requests.rows = rows;
+    j->x = std::move(x);
+    execute(*j);
+    return j;
   }
 
   /// The batches finished since the last call, in the order they ran.
@@ -155,11 +194,7 @@ private:
       }
       j->requests = std::move(*b);
       lock.unlock();
-      auto scores = model_->predict(j->x.data(), j->requests.rows);
-      if (scores)
-        j->scores = std::move(*scores);
-      else
-        j->error = describe(scores.error());
+      execute(*j);
       lock.lock();
       done_.push_back(std::move(j));
       if (!signaled_) {
@@ -171,8 +206,29 @@ private:
     }
   }
 
+  /// Runs the model on the batch `j`, and keeps its time per row (a moving
+  /// average) for run_inline.
+  void execute(job& j) {
+    auto t0 = steady::now();
+    auto scores = model_->predict(j.x.data(), j.requests.rows);
+    if (scores)
+      j.scores = std::move(*scores);
+    else
+      j.error = describe(scores.error());
+    auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - t0)
+            .count() /
+        static_cast<int64_t>(std::max<size_t>(j.requests.rows, 1));
+    auto old = ns_per_row_.load(std::memory_order_relaxed);
+    ns_per_row_.store(old == 0 ? std::max<int64_t>(ns, 1) : (7 * old + ns) / 8,
+                      std::memory_order_relaxed);
+  }
+
   /// Set by the thread before it tells the replica, read after.
   std::shared_ptr<servable> model_;
+  /// The model's time per row, averaged over recent batches; 0 until the
+  /// first batch ran.
+  std::atomic<int64_t> ns_per_row_{0};
   mutable std::mutex mtx_;
   std::condition_variable cv_;
   batcher queue_;
@@ -363,9 +419,10 @@ caf::behavior replica_actor(worker* self, kind_args args) {
             }
             st->loaded = st->runner->model();
             if (!st->loaded) return; // not from the engine
-            st->log->info("replica {}: {} v{} loaded (batches of up to {} "
-                          "rows, {} us delay)",
+            st->log->info("replica {}: {} v{} loaded, predicting with {} "
+                          "(batches of up to {} rows, {} us delay)",
                           st->name, st->model, st->version,
+                          st->loaded->predictor(),
                           st->runner->options().max_batch_rows,
                           std::chrono::duration_cast<std::chrono::microseconds>(
                               st->runner->options().max_queue_delay)
@@ -392,6 +449,13 @@ caf::behavior replica_actor(worker* self, kind_args args) {
             if (!encoded) return encoded.error();
             if (bad_input) return bad_input;
             auto id = st->next_id++;
+            if (auto j = st->runner->run_inline(id, w.rows, x)) {
+              w.rp = self->make_response_promise<envelope>();
+              auto rp = w.rp;
+              st->waiting_.emplace(id, std::move(w));
+              finish(st, *j);
+              return rp;
+            }
             auto verdict = st->runner->submit(id, w.rows, std::move(x));
             if (verdict != admission::accepted) {
               auto bound = st->runner->options().queue_bound;

@@ -12,12 +12,14 @@
 #include <filesystem>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
 #include "actors/automl/model.hpp"
 #include "actors/automl/xgb.hpp"
+#include "actors/serving/forest.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::serving {
@@ -128,9 +130,58 @@ public:
     return out;
   }
 
+  /// Compiles the booster into a forest, unless it has what the forest does
+  /// not compile or the forest's predictions on probe rows differ from
+  /// XGBoost's (by more than 1e-6, relative above 1): then XGBoost goes on
+  /// predicting, and predictor() says why.
+  caf::error compile() {
+    auto json = booster_.save_bytes("json");
+    if (!json) return at(source(), json.error());
+    auto f = forest::compile(std::string_view{
+        reinterpret_cast<const char*>(json->data()), json->size()});
+    if (!f) {
+      why_not_ = describe(f.error());
+      return caf::none;
+    }
+    if (f->groups() != outputs() || f->features() != features()) {
+      why_not_ = "compiled forest: its shape differs from XGBoost's";
+      return caf::none;
+    }
+    constexpr size_t rows = 256;
+    auto x = f->probe_rows(rows, 17);
+    size_t groups = 0;
+    auto want = raw(x.data(), rows, groups);
+    if (!want) return want.error();
+    std::vector<float> got(rows * outputs());
+    f->predict(x.data(), rows, got.data());
+    for (size_t i = 0; i < got.size(); ++i) {
+      float a = got[i], b = (*want)[i];
+      bool same = a == b || (std::isnan(a) && std::isnan(b)) ||
+                  std::fabs(a - b) <= 1e-6f * std::max(1.0f, std::fabs(b));
+      if (!same) {
+        why_not_ = "compiled forest: probe row " + std::to_string(i / groups) +
+                   " gives " + shortest(a) + ", XGBoost " + shortest(b);
+        return caf::none;
+      }
+    }
+    forest_ = std::move(*f);
+    return caf::none;
+  }
+
+  std::string predictor() const override {
+    if (forest_)
+      return "compiled forest (" + std::to_string(forest_->trees()) + " trees)";
+    return why_not_.empty() ? "XGBoost" : "XGBoost (" + why_not_ + ")";
+  }
+
 protected:
   caf::expected<std::vector<float>> run(const float* x,
                                         size_t rows) const override {
+    if (forest_) {
+      std::vector<float> out(rows * outputs());
+      forest_->predict(x, rows, out.data());
+      return out;
+    }
     size_t groups = 0;
     auto out = raw(x, rows, groups);
     if (!out) return out;
@@ -142,6 +193,8 @@ protected:
 
 private:
   xgb::booster booster_;
+  std::optional<forest> forest_;
+  std::string why_not_; ///< why the booster was not compiled
 };
 
 /// Loads an XGBoost model file and checks it against `prep`.
@@ -220,6 +273,8 @@ load_xgboost(model_format f, const std::string& where,
     return invalid(where + ": the booster gives " + std::to_string(groups) +
                    " outputs per row, but " + task_text(s->prep()));
   if (auto err = check_finite(where, *probe, groups)) return err;
+  if (opts.compile)
+    if (auto err = s->compile()) return err;
   return std::unique_ptr<servable>{std::move(s)};
 }
 
@@ -319,6 +374,8 @@ public:
         api_(api), model_(model) {}
 
   ~torch_servable() override { api_->free(model_); }
+
+  std::string predictor() const override { return "TorchScript"; }
 
   /// Runs forward(), checking that the output is [rows] or [rows, width]
   /// (width 0: learn it, for the probe at load).

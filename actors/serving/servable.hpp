@@ -167,6 +167,10 @@ struct load_options {
   /// Whether NaN (a missing value) may reach the model; predict refuses it
   /// otherwise.
   bool allow_nan = true;
+  /// Whether an XGBoost model is compiled into a forest (forest.hpp) when
+  /// it can be and the forest predicts what XGBoost predicts on probe
+  /// rows; XGBoost predicts otherwise.
+  bool compile = true;
 };
 
 /// A model ready to predict.
@@ -213,6 +217,9 @@ public:
   /// Scores per row: K for multiclass, 1 otherwise.
   size_t outputs() const;
   bool allow_nan() const { return allow_nan_; }
+  /// What runs the model, for operators: "compiled forest (100 trees)",
+  /// "XGBoost" with why it was not compiled, or "TorchScript".
+  virtual std::string predictor() const = 0;
 
   /// Scores for `rows` rows of features() floats each (row-major, NaN =
   /// missing): rows x outputs() values, the probability of class 1 (binary),

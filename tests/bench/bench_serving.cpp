@@ -50,12 +50,13 @@
 //               delay) over batching off (closed-loop points only, so the
 //               comparison is as coarse as C = 1, 8, 32, 64).
 //   bound       what batching can give here at most, from the model's own
-//               cost (in-process, one thread, 1-row vs 64-row calls: m1, m64
-//               us per row) and the cheapest load-generator CPU per request
-//               measured (g): at saturation on shared cores (peak
-//               throughput), any server gains at most (g + m1) / (g + m64).
-//               At equal p99 only a batching-off path that is latency-bound
-//               before the cores are full can show more.
+//               cost as troupe serve runs it (the compiled forest,
+//               in-process, one thread, 1-row vs 64-row calls: m1, m64 us
+//               per row; XGBoost's C API is timed beside it) and the cheapest
+//               load-generator CPU per request measured (g): at saturation on
+//               shared cores (peak throughput), any server gains at most (g +
+//               m1) / (g + m64). At equal p99 only a batching-off path that is
+//               latency-bound before the cores are full can show more.
 //
 // Usage: bench_serving [--seconds S] [--warmup S] [--quick] [--keep]
 //        bench_serving --peer-server --port P --model FILE
@@ -84,6 +85,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <capnp/rpc-twoparty.h>
@@ -91,6 +93,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/automl/xgb.hpp"
+#include "actors/serving/forest.hpp"
 #include "runtime/buffered_stream.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/cluster.capnp.h"
@@ -827,19 +830,18 @@ struct model_cost {
   double batch64_row_us = 0;
 };
 
-model_cost measure_model(const std::string& file, double seconds) {
-  auto b = must(troupe::xgb::booster::load(file), "load " + file);
-  must(b.set_param("nthread", "1"), "set_param nthread");
+/// Microseconds per row of `predict(x, rows)` in 1-row and 64-row calls
+/// (the median of 3 windows of `seconds` each).
+template <class Predict>
+model_cost time_rows(Predict predict, double seconds) {
   auto pool = request_pool();
   auto per_row = [&](size_t rows) {
-    size_t done = 0, at = 0, groups = 0;
+    size_t done = 0, at = 0;
     auto t0 = clock_type::now();
     while (seconds_since(t0) < seconds)
       for (int i = 0; i < 50; ++i) {
         if (at + rows > pool_rows) at = 0;
-        must(b.predict_dense(pool.data() + at * n_features, rows, n_features,
-                             groups),
-             "predict");
+        predict(pool.data() + at * n_features, rows);
         at += rows;
         done += rows;
       }
@@ -851,6 +853,33 @@ model_cost measure_model(const std::string& file, double seconds) {
     many.push_back(per_row(64));
   }
   return {median(one), median(many)};
+}
+
+/// The model's own cost, in this process on one thread: as the compiled
+/// forest troupe serve predicts with, and through XGBoost's C API (in-place
+/// prediction), as the peer predicts.
+struct model_costs {
+  model_cost forest;
+  model_cost xgboost;
+};
+
+model_costs measure_model(const std::string& file, double seconds) {
+  auto b = must(troupe::xgb::booster::load(file), "load " + file);
+  must(b.set_param("nthread", "1"), "set_param nthread");
+  auto bytes = must(b.save_bytes("json"), "save JSON");
+  auto f = must(troupe::serving::forest::compile(std::string_view{
+                    reinterpret_cast<const char*>(bytes.data()), bytes.size()}),
+                "compile the forest");
+  std::vector<float> out(64);
+  size_t groups = 0;
+  return {time_rows([&](const float* x,
+                        size_t rows) { f.predict(x, rows, out.data()); },
+                    seconds),
+          time_rows(
+              [&](const float* x, size_t rows) {
+                must(b.predict_dense(x, rows, n_features, groups), "predict");
+              },
+              seconds)};
 }
 
 int run_driver(int argc, char** argv) {
@@ -866,10 +895,12 @@ int run_driver(int argc, char** argv) {
   if (!mkdtemp(tmpl)) fail("mkdtemp failed");
   scratch_root = tmpl;
   train_model(scratch_root);
-  auto model = measure_model(scratch_root + "/model.ubj", quick ? 0.3 : 1.0);
-  progress("model alone: %.2f us/row in 1-row calls, %.2f us/row in 64-row "
-           "calls",
-           model.one_row_us, model.batch64_row_us);
+  auto costs = measure_model(scratch_root + "/model.ubj", quick ? 0.3 : 1.0);
+  auto& model = costs.forest;
+  progress("model alone: compiled forest %.2f us/row in 1-row calls, %.2f "
+           "us/row in 64-row calls; XGBoost %.2f and %.2f",
+           model.one_row_us, model.batch64_row_us, costs.xgboost.one_row_us,
+           costs.xgboost.batch64_row_us);
 
   std::vector<server_config> configs = {
       {"peer", true},
@@ -1066,10 +1097,14 @@ int run_driver(int argc, char** argv) {
                 b["peak_ratio"].get<double>(),
                 met(b["ratio_within_slo"].get<double>() >= goal_batching_ratio)
                     .c_str());
-  std::printf("model alone (this process, 1 thread): %.2f us/row in 1-row "
-              "calls, %.2f us/row in 64-row calls (%.1fx); batching saves at "
-              "most %.1f us per request\n",
-              m1, m64, m1 / m64, m1 - m64);
+  std::printf("model alone (this process, 1 thread): the compiled forest "
+              "troupe serve predicts with, %.2f us/row in 1-row calls, %.2f "
+              "us/row in 64-row calls (%.1fx), batching saves at most %.1f us "
+              "per request; XGBoost's C API, as the peer predicts, %.2f and "
+              "%.2f us/row (%.1fx)\n",
+              m1, m64, m1 / m64, m1 - m64, costs.xgboost.one_row_us,
+              costs.xgboost.batch64_row_us,
+              costs.xgboost.one_row_us / costs.xgboost.batch64_row_us);
   std::printf("batching bound here: the load generator costs >= %.1f us of "
               "the same cores per request, so at saturation (peak "
               "throughput) any server gains at most (g + m1) / (g + m64) = "
@@ -1150,6 +1185,10 @@ int run_driver(int argc, char** argv) {
       json{{"one_row_us_per_row", std::round(m1 * 100) / 100},
            {"batch64_us_per_row", std::round(m64 * 100) / 100},
            {"model_batch_gain", std::round(m1 / m64 * 100) / 100},
+           {"xgboost_one_row_us_per_row",
+            std::round(costs.xgboost.one_row_us * 100) / 100},
+           {"xgboost_batch64_us_per_row",
+            std::round(costs.xgboost.batch64_row_us * 100) / 100},
            {"min_gen_cpu_us_per_pred", std::round(gen_min * 10) / 10},
            {"peer_server_cpu_us_per_pred", std::round(peer_cpu * 10) / 10},
            {"batching_bound_any_server", std::round(bound_any * 100) / 100},

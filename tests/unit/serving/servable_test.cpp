@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/automl/model.hpp"
+#include "actors/automl/xgb.hpp"
 #include "actors/serving/servable.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
@@ -387,6 +388,65 @@ TEST_CASE("one XGBoost servable predicts from several threads at once",
   for (auto& t : threads)
     t.join();
   CHECK(same == std::vector<int>{1, 1, 1, 1});
+}
+
+TEST_CASE("an XGBoost model is served by a compiled forest that predicts "
+          "what XGBoost predicts",
+          "[serving][forest]") {
+  auto task =
+      GENERATE(task_kind::binary, task_kind::multiclass, task_kind::regression);
+  CAPTURE(automl::to_string(task));
+  test::temp_dir tmp;
+  auto m = train(tmp, task, 25);
+  load_options plain;
+  plain.compile = false;
+  for (auto f : {model_format::troupe, model_format::xgboost}) {
+    auto path = f == model_format::troupe ? m.model_dir : m.ubj;
+    auto compiled = must_load(f, path, m.spec);
+    auto booster = must_load(f, path, m.spec, plain);
+    CHECK(compiled->predictor() ==
+          "compiled forest (" + std::to_string(25 * compiled->outputs()) +
+              " trees)");
+    CHECK(booster->predictor() == "XGBoost");
+    // Rows it never saw, with missing values and an unseen category.
+    auto t = make_table(task, 70, 42, true);
+    auto a = compiled->predict(names_of(t), cells_of(t));
+    auto b = booster->predict(names_of(t), cells_of(t));
+    REQUIRE(a);
+    REQUIRE(b);
+    REQUIRE(a->size() == 70 * compiled->outputs());
+    CHECK(same_floats(*a, *b));
+  }
+}
+
+TEST_CASE("an XGBoost model the forest cannot compile keeps predicting with "
+          "XGBoost and says why",
+          "[serving][forest]") {
+  test::temp_dir tmp;
+  auto m = train(tmp, task_kind::binary);
+  auto& X = m.data.X;
+  auto d = xgb::dmatrix::dense(X.values.data(), X.rows, X.cols,
+                               std::vector<float>(X.rows, 1.0f));
+  REQUIRE(d);
+  auto b = xgb::booster::create(&*d);
+  REQUIRE(b);
+  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"booster", "dart"}, {"objective", "binary:logistic"}})
+    REQUIRE(b->set_param(k, v));
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(b->update(*d));
+  auto file = (tmp / "dart.ubj");
+  REQUIRE(b->save(file));
+  auto s = must_load(model_format::xgboost, file, m.spec);
+  CHECK(s->predictor() ==
+        "XGBoost (compiled forest: the dart booster is not compiled (only "
+        "gbtree is))");
+  auto p = s->predict(X.values.data(), X.rows);
+  REQUIRE(p);
+  size_t groups = 0;
+  auto want = b->predict_dense(X.values.data(), X.rows, X.cols, groups);
+  REQUIRE(want);
+  CHECK(same_floats(*p, *want));
 }
 
 TEST_CASE("model formats have names", "[serving]") {
