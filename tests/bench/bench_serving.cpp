@@ -684,6 +684,15 @@ struct row_result {
   double server_cpu_us_per_pred = 0;
 };
 
+/// How many times `what` occurs in `text`.
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + what.size()))
+    ++n;
+  return n;
+}
+
 class driver {
 public:
   driver(std::string dir, double seconds, double warmup)
@@ -779,6 +788,15 @@ public:
       if (!alive(pid)) fail(cfg.name + " died");
     }
     stop_child(pid, 20);
+    // The batching bound takes the compiled forest's cost: every replica
+    // must have predicted with it (each logs what it predicts with).
+    auto log = dir_ + "/server" + std::to_string(started_) + ".log";
+    if (!cfg.peer && count(read_text(log), "predicting with compiled forest") !=
+                         cfg.replicas)
+      fail(cfg.name +
+           ": not every replica predicted with the compiled "
+           "forest (see " +
+           log + ")");
   }
 
   json open_loop(const server_config& cfg, double rate, size_t clients,
