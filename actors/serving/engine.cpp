@@ -144,7 +144,7 @@ void engine::execute(job& j) {
           .count() /
       static_cast<int64_t>(std::max<size_t>(j.requests.rows, 1));
   auto old = ns_per_row_.load(std::memory_order_relaxed);
-  ns_per_row_.store(old == 0 ? std::max<int64_t>(ns, 1) : (7 * old + ns) / 8,
+  ns_per_row_.store(old == 0 ? std::max<int64_t>(ns, 1) : (3 * old + ns) / 4,
                     std::memory_order_relaxed);
 }
 
