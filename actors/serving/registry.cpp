@@ -605,8 +605,9 @@ caf::expected<model_version> registry::add(const registration& r) {
   }
   if (auto err = sync_dir(tmp)) return err;
   v.artifact_dir = tmp.string();
+  // Loaded to check it and read its spec, then dropped: not compiled.
   auto loaded =
-      servable::load(r.format, v.artifact(), v.spec(), {1, r.allow_nan});
+      servable::load(r.format, v.artifact(), v.spec(), {1, r.allow_nan, false});
   if (!loaded) return wrap(loaded.error(), where);
   auto& prep = (*loaded)->prep();
   v.target = prep.target();

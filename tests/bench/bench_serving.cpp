@@ -702,7 +702,7 @@ public:
   /// Starts the server of `cfg` and returns its pid and port.
   std::pair<pid_t, uint16_t> start(const server_config& cfg, size_t n) {
     auto port = free_port();
-    auto log = dir_ + "/server" + std::to_string(n) + ".log";
+    auto log = server_log(n);
     pid_t pid;
     if (cfg.peer) {
       pid = spawn({exe_, "--peer-server", "--port", std::to_string(port),
@@ -790,7 +790,7 @@ public:
     stop_child(pid, 20);
     // The batching bound takes the compiled forest's cost: every replica
     // must have predicted with it (each logs what it predicts with).
-    auto log = dir_ + "/server" + std::to_string(started_) + ".log";
+    auto log = server_log(started_);
     if (!cfg.peer && count(read_text(log), "predicting with compiled forest") !=
                          cfg.replicas)
       fail(cfg.name +
@@ -811,6 +811,10 @@ public:
 
 private:
   std::string model() const { return dir_ + "/model.ubj"; }
+  /// The log of the n-th server started.
+  std::string server_log(size_t n) const {
+    return dir_ + "/server" + std::to_string(n) + ".log";
+  }
 
   std::string dir_;
   std::string exe_;

@@ -45,13 +45,9 @@ struct engine_fixture {
     auto s = servable::load(model_format::xgboost, a.ubj, a.spec);
     if (!s) FAIL(describe(s.error()));
     model = std::move(*s);
-    auto x =
-        model->prep().transform(make_table(automl::task_kind::binary, 42, 20));
-    REQUIRE(x);
-    rows = std::move(*x);
-    auto p = model->predict(rows.values.data(), rows.rows);
-    REQUIRE(p);
-    want = std::move(*p);
+    auto scored = score_new_rows(*model);
+    rows = std::move(scored.rows);
+    want = std::move(scored.scores);
   }
 
   /// An engine with these settings whose model has loaded.

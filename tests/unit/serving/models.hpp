@@ -13,9 +13,11 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "actors/automl/model.hpp"
 #include "actors/serving/registry.hpp"
+#include "actors/serving/servable.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::test_models {
@@ -70,6 +72,23 @@ inline artifact make_model(const std::string& dir, automl::task_kind task,
   REQUIRE(b->save(a.ubj));
   REQUIRE_FALSE(d->prep.save(a.spec));
   return a;
+}
+
+/// Rows of make_table(binary, seed) encoded for `model`, and the scores it
+/// gives them (one per row).
+struct scored_rows {
+  automl::matrix rows;
+  std::vector<float> scores;
+};
+
+inline scored_rows score_new_rows(const serving::servable& model,
+                                  size_t rows = 20, uint64_t seed = 42) {
+  auto x =
+      model.prep().transform(make_table(automl::task_kind::binary, seed, rows));
+  REQUIRE(x);
+  auto p = model.predict(x->values.data(), x->rows);
+  REQUIRE(p);
+  return {std::move(*x), std::move(*p)};
 }
 
 inline std::unique_ptr<serving::registry>

@@ -67,13 +67,9 @@ struct replica_fixture {
     auto s = reg->load(version);
     if (!s) FAIL(describe(s.error()));
     local = std::move(*s);
-    auto x =
-        local->prep().transform(make_table(automl::task_kind::binary, 42, 20));
-    REQUIRE(x);
-    rows = std::move(*x);
-    auto p = local->predict(rows.values.data(), rows.rows);
-    REQUIRE(p);
-    want = std::move(*p);
+    auto scored = score_new_rows(*local);
+    rows = std::move(scored.rows);
+    want = std::move(scored.scores);
     REQUIRE(local->outputs() == 1);
     REQUIRE(want.size() == rows.rows);
   }
