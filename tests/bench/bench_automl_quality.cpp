@@ -2,7 +2,7 @@
 //
 // AutoML quality: `troupe automl` against Optuna 3.1 TPE (+ MedianPruner)
 // tuning XGBoost over the same search space, at the same wall-clock budget
-// (60 s, 2 cores), on each dataset of ../shared/datasets with a fixed,
+// (60 s, 2 cores), on each dataset of tests/data with a fixed,
 // seeded, stratified 75/25 split written to two CSV files both tools read.
 // troupe runs as a user runs it (the `troupe` binary, 2 slots of 1 thread,
 // TPE + ASHA, 3-fold CV); Optuna trains each trial with 2 threads, 3-fold CV.
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
   std::string only;
   for (int i = 1; i + 1 < argc; ++i)
     if (std::string{argv[i]} == "--only") only = argv[i + 1];
-  std::string data_dir = TROUPE_SOURCE_DIR "/../shared/datasets";
+  std::string data_dir = TROUPE_SOURCE_DIR "/tests/data";
   json results = json::array();
   size_t wins = 0, compared = 0;
   for (auto& c : cases) {

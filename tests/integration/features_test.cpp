@@ -327,7 +327,7 @@ TEST_CASE("validation runs on a feature group's shards: a clean group has no "
           "anomaly, a corrupted ingest is caught",
           "[integration][features]") {
   test::temp_dir dir;
-  auto data = std::string{TROUPE_SOURCE_DIR} + "/../shared/datasets/";
+  auto data = std::string{TROUPE_SOURCE_DIR} + "/tests/data/";
   auto t = automl::read_csv(data + "pima_diabetes.csv");
   REQUIRE(t);
   // two halves of pima as feature rows; the second with glucose x 10

@@ -32,7 +32,7 @@ inline std::string train_pima(const std::filesystem::path& dir) {
   using namespace std::chrono_literals;
   auto r = run(cmd({"automl", "--data",
                     std::string{TROUPE_SOURCE_DIR} +
-                        "/../shared/datasets/pima_diabetes.csv",
+                        "/tests/data/pima_diabetes.csv",
                     "--target", "diabetes", "--trials", "2", "--max-rounds",
                     "8", "--min-rounds", "4", "--slots", "1", "--out",
                     (dir / "runs").string(), "--quiet"}),

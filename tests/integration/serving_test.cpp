@@ -47,7 +47,7 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
   test::temp_dir dir;
   auto model = test::serving::train_pima(dir.path());
   auto data =
-      std::string{TROUPE_SOURCE_DIR} + "/../shared/datasets/pima_diabetes.csv";
+      std::string{TROUPE_SOURCE_DIR} + "/tests/data/pima_diabetes.csv";
   auto port = test::free_port();
   auto mport = test::free_port();
   auto endpoint = "127.0.0.1:" + std::to_string(port);

@@ -12,7 +12,7 @@ fail() {
 }
 [[ -n ${TROUPE_BIN:-} ]] || fail "TROUPE_BIN is not set"
 [[ -n ${TROUPE_SOURCE_DIR:-} ]] || fail "TROUPE_SOURCE_DIR is not set"
-data=$TROUPE_SOURCE_DIR/../shared/datasets/pima_diabetes.csv
+data=$TROUPE_SOURCE_DIR/tests/data/pima_diabetes.csv
 [[ -r $data ]] || fail "no dataset at $data"
 
 # Runs troupe validate with the given arguments; sets $rc and leaves stdout

@@ -18,7 +18,7 @@ using namespace troupe::automl;
 namespace {
 
 std::string shared_data(const std::string& file) {
-  return TROUPE_SOURCE_DIR "/../shared/datasets/" + file;
+  return TROUPE_SOURCE_DIR "/tests/data/" + file;
 }
 
 /// Reads a shared dataset and makes it ready with `target`.

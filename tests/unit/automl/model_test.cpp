@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string shared_data(const std::string& file) {
-  return TROUPE_SOURCE_DIR "/../shared/datasets/" + file;
+  return TROUPE_SOURCE_DIR "/tests/data/" + file;
 }
 
 /// A shared dataset's table, read once per test run.

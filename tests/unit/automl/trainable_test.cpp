@@ -8,7 +8,7 @@ using namespace troupe::automl;
 
 namespace {
 
-const std::string datasets = TROUPE_SOURCE_DIR "/../shared/datasets/";
+const std::string datasets = TROUPE_SOURCE_DIR "/tests/data/";
 
 dataset load(const std::string& file, const std::string& target) {
   auto t = read_csv(datasets + file);

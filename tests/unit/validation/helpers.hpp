@@ -19,7 +19,7 @@
 namespace troupe::validation::test {
 
 inline std::string dataset(const std::string& file) {
-  return TROUPE_SOURCE_DIR "/../shared/datasets/" + file;
+  return TROUPE_SOURCE_DIR "/tests/data/" + file;
 }
 
 /// A CSV file as text cells ("" = missing).
