@@ -9,7 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "actors/automl/cli.hpp"
-#include "actors/automl/model.hpp"
+#include "actors/automl/predict.hpp"
 #include "actors/automl/service.hpp"
 #include "actors/demo/primes.hpp"
 #include "actors/features/cli.hpp"

@@ -1,5 +1,8 @@
 #include "runtime/errors.hpp"
 
+#include <map>
+#include <mutex>
+
 #include <caf/message.hpp>
 
 namespace troupe {
@@ -37,16 +40,48 @@ caf::error make_error(errc code, std::string message) {
                     caf::make_message(std::move(message))};
 }
 
+namespace {
+
+struct category_table {
+  std::mutex mtx;
+  std::map<caf::atom_value, std::string (*)(uint8_t)> names;
+};
+
+category_table& categories() {
+  static category_table table;
+  return table;
+}
+
+std::string (*code_namer(caf::atom_value category))(uint8_t) {
+  auto& t = categories();
+  std::lock_guard<std::mutex> guard{t.mtx};
+  auto i = t.names.find(category);
+  return i == t.names.end() ? nullptr : i->second;
+}
+
+} // namespace
+
+void register_error_category(caf::atom_value category,
+                             std::string (*code_name)(uint8_t)) {
+  auto& t = categories();
+  std::lock_guard<std::mutex> guard{t.mtx};
+  t.names[category] = code_name;
+}
+
 std::string describe(const caf::error& err) {
   if (!err) return "no error";
+  std::string text;
+  auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    text = ctx.get_as<std::string>(0);
   if (err.category() == error_category) {
-    std::string text;
-    auto& ctx = err.context();
-    if (ctx.size() == 1 && ctx.match_element<std::string>(0))
-      text = ctx.get_as<std::string>(0);
     // The message names what and where; the code is only a fallback, so
     // errors that wrap other errors' messages don't pile up codes.
     return text.empty() ? to_string(static_cast<errc>(err.code())) : text;
+  }
+  if (auto name = code_namer(err.category())) {
+    if (!text.empty()) return text;
+    return caf::to_string(err.category()) + ": " + name(err.code());
   }
   return caf::to_string(err);
 }

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/errors.hpp"
 
 namespace troupe {
@@ -105,6 +107,18 @@ caf::error sync_dir(const std::filesystem::path& dir) {
   ::close(fd);
   if (rc != 0) return io_error("sync directory", dir, err);
   return caf::none;
+}
+
+caf::error write_json_file(const std::string& path, const nlohmann::json& j) {
+  std::error_code ec;
+  auto parent = std::filesystem::path{path}.parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec)
+    return make_error(errc::io_failure, "cannot create '" + parent.string() +
+                                            "': " + ec.message());
+  atomic_file out{path};
+  out.stream() << j.dump(2) << '\n';
+  return out.commit();
 }
 
 } // namespace troupe

@@ -12,6 +12,7 @@
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 namespace troupe {
 
@@ -60,5 +61,9 @@ private:
   std::ofstream out_;
   bool done_ = false;
 };
+
+/// Writes `j` (indented by 2, newline-terminated) to `path` as an
+/// atomic_file, creating its parent directories.
+caf::error write_json_file(const std::string& path, const nlohmann::json& j);
 
 } // namespace troupe

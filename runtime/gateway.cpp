@@ -47,6 +47,45 @@ struct inbox {
   }
 };
 
+/// The RPC interfaces of one gateway thread, each made when first asked for
+/// (by a client's `service` or by another interface) and kept.
+class service_table : public std::enable_shared_from_this<service_table> {
+public:
+  service_table(caf::actor_system& sys, caf::actor directory,
+                std::vector<rpc_service> services)
+      : sys_(sys), dir_(std::move(directory)), services_(std::move(services)) {}
+
+  capnp::Capability::Client get(const std::string& name) {
+    if (auto made = made_.find(name); made != made_.end()) return made->second;
+    auto i = std::find_if(services_.begin(), services_.end(),
+                          [&](const rpc_service& s) { return s.name == name; });
+    if (i == services_.end()) {
+      std::string known;
+      for (auto& s : services_)
+        known += (known.empty() ? "" : ", ") + s.name;
+      throw failure("no RPC service '" + name +
+                    "' (known: " + (known.empty() ? "none" : known) + ")");
+    }
+    // An interface holds its lookup weakly: the table owns the interfaces.
+    std::weak_ptr<service_table> self = shared_from_this();
+    rpc_context ctx{sys_, dir_, [self](const std::string& other) {
+                      auto table = self.lock();
+                      if (!table)
+                        throw failure("the gateway is stopping: no RPC "
+                                      "service '" +
+                                      other + "'");
+                      return table->get(other);
+                    }};
+    return made_.emplace(name, i->make(ctx)).first->second;
+  }
+
+private:
+  caf::actor_system& sys_;
+  caf::actor dir_;
+  std::vector<rpc_service> services_;
+  std::map<std::string, capnp::Capability::Client> made_;
+};
+
 class cluster_server final : public schema::Cluster::Server {
 public:
   cluster_server(caf::actor_system& sys, caf::actor directory,
@@ -54,7 +93,8 @@ public:
                  std::shared_ptr<inbox> events,
                  std::vector<rpc_service> services)
       : sys_(sys), dir_(std::move(directory)), bridge_(sys), timeout_(timeout),
-        events_(std::move(events)), services_(std::move(services)),
+        events_(std::move(events)), services_(std::make_shared<service_table>(
+                                        sys, dir_, std::move(services))),
         tasks_(error_handler_) {
     tasks_.add(pump());
   }
@@ -175,22 +215,7 @@ public:
   }
 
   kj::Promise<void> service(ServiceContext ctx) override {
-    std::string name = ctx.getParams().getName();
-    auto made = made_.find(name);
-    if (made == made_.end()) {
-      auto i =
-          std::find_if(services_.begin(), services_.end(),
-                       [&](const rpc_service& s) { return s.name == name; });
-      if (i == services_.end()) {
-        std::string known;
-        for (auto& s : services_)
-          known += (known.empty() ? "" : ", ") + s.name;
-        throw failure("no RPC service '" + name +
-                      "' (known: " + (known.empty() ? "none" : known) + ")");
-      }
-      made = made_.emplace(name, i->make(sys_, dir_)).first;
-    }
-    ctx.getResults().setService(made->second);
+    ctx.getResults().setService(services_->get(ctx.getParams().getName()));
     return kj::READY_NOW;
   }
 
@@ -286,8 +311,7 @@ private:
   actor_bridge bridge_;
   std::chrono::milliseconds timeout_;
   std::shared_ptr<inbox> events_;
-  std::vector<rpc_service> services_;
-  std::map<std::string, capnp::Capability::Client> made_;
+  std::shared_ptr<service_table> services_;
   std::map<uint64_t, watch_entry> watchers_;
   uint64_t next_watch_ = 1;
   ignore_errors error_handler_;

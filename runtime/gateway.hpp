@@ -15,11 +15,23 @@
 
 namespace troupe {
 
+/// What the factory of an RPC interface is given: the actor system, the
+/// cluster directory, and the other interfaces served on the same gateway
+/// thread, by name, for a server that calls another one (serving looks
+/// features up through the "features" interface); `service` throws a
+/// kj::Exception naming the known interfaces for an unknown name.
+struct rpc_context {
+  caf::actor_system& sys;
+  caf::actor directory;
+  std::function<capnp::Capability::Client(const std::string& name)> service;
+};
+
 /// Makes the server of another RPC interface the gateway serves by name
 /// (`Cluster.service(name)`). Called once on each gateway thread, when a
-/// client of that thread first asks for it; the server lives on that thread.
-using rpc_service_factory = std::function<capnp::Capability::Client(
-    caf::actor_system& sys, caf::actor directory)>;
+/// client of that thread (or another interface, through rpc_context) first
+/// asks for it; the server lives on that thread.
+using rpc_service_factory =
+    std::function<capnp::Capability::Client(const rpc_context& ctx)>;
 
 /// A named RPC interface and its factory.
 struct rpc_service {

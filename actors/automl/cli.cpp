@@ -14,17 +14,24 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/automl/families.hpp"
-#include "actors/automl/metrics.hpp"
 #include "actors/automl/service.hpp"
 #include "actors/automl/study_actor.hpp"
 #include "actors/automl/wire.hpp"
+#include "actors/models/families.hpp"
+#include "actors/tabular/metrics.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/shell.hpp"
 #include "schemas/automl.capnp.h"
 
 namespace troupe::automl {
+
+using models::shared_dataset;
+using tabular::check_metric;
+using tabular::find_metric;
+using tabular::is_classification;
+using tabular::read_csv;
+using tabular::task_kind;
 
 namespace {
 

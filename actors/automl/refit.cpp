@@ -4,13 +4,21 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "actors/automl/families.hpp"
-#include "actors/automl/metrics.hpp"
-#include "actors/automl/model.hpp"
+#include "actors/models/families.hpp"
+#include "actors/models/saved_model.hpp"
+#include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
 
 namespace troupe::automl {
+
+using models::refit_xgboost;
+using models::save_model;
+using models::shared_dataset;
+using tabular::evaluate;
+using tabular::is_classification;
+using tabular::model_info;
+using tabular::read_csv;
 
 namespace {
 
@@ -118,18 +126,6 @@ nlohmann::json study_summary(const study_core& core, const refit_result& r,
   }
   j["leaderboard"] = std::move(board);
   return j;
-}
-
-caf::error write_json_file(const std::string& path, const nlohmann::json& j) {
-  std::error_code ec;
-  auto parent = std::filesystem::path{path}.parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (ec)
-    return make_error(errc::io_failure, "cannot create '" + parent.string() +
-                                            "': " + ec.message());
-  atomic_file out{path};
-  out.stream() << j.dump(2) << '\n';
-  return out.commit();
 }
 
 } // namespace troupe::automl

@@ -36,7 +36,4 @@ caf::expected<refit_result> refit_best(const study_spec& spec,
 nlohmann::json study_summary(const study_core& core, const refit_result& r,
                              int64_t elapsed_ms, const std::string& error);
 
-/// Writes `j` to `path` atomically (temporary file, then rename).
-caf::error write_json_file(const std::string& path, const nlohmann::json& j);
-
 } // namespace troupe::automl

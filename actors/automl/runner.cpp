@@ -8,9 +8,9 @@
 
 #include <caf/all.hpp>
 
-#include "actors/automl/families.hpp"
 #include "actors/automl/service.hpp"
 #include "actors/automl/wire.hpp"
+#include "actors/models/families.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
 #include "runtime/type_ids.hpp"
@@ -18,6 +18,12 @@
 #include "schemas/automl.capnp.h"
 
 namespace troupe::automl {
+
+using tabular::dataset;
+
+using models::make_trainable;
+using models::shared_dataset;
+using models::train_context;
 
 namespace {
 

@@ -6,13 +6,15 @@
 #include <cstdlib>
 #include <limits>
 
-#include "actors/automl/metrics.hpp"
 #include "actors/automl/random_sampler.hpp"
 #include "actors/automl/tpe.hpp"
+#include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/automl.capnp.h"
 
 namespace troupe::automl {
+
+using tabular::find_metric;
 
 namespace {
 

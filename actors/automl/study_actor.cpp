@@ -13,6 +13,7 @@
 #include "actors/automl/service.hpp"
 #include "actors/automl/wire.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 #include "runtime/log.hpp"
 #include "runtime/time.hpp"
 #include "runtime/type_ids.hpp"

@@ -1,7 +1,7 @@
 #pragma once
 
-// Vocabulary shared by the AutoML pieces: parameter values, configurations,
-// trials and what a search algorithm is told about them. Plain C++, no CAF.
+// Vocabulary shared by the AutoML pieces: trials and what a search algorithm is
+// told about them. Plain C++, no CAF.
 
 #include <cstdint>
 #include <map>
@@ -10,20 +10,21 @@
 #include <variant>
 #include <vector>
 
+#include "actors/tabular/metrics.hpp"
+#include "actors/tabular/params.hpp"
+
 namespace troupe::automl {
 
-/// One hyperparameter value: a float, an integer or a category.
-using param_value = std::variant<double, int64_t, std::string>;
-
-/// A configuration: parameter name -> value. Inactive conditional
-/// parameters are absent.
-using config = std::map<std::string, param_value>;
+// Configurations and their values come from the tabular layer, the metric
+// direction from its metrics.
+using tabular::config;
+using tabular::direction;
+using tabular::param_value;
+using tabular::to_json;
+using tabular::to_string;
 
 /// Identifies a trial within a study (dense, from 0).
 using trial_id = uint64_t;
-
-/// Whether smaller or larger objective values are better.
-enum class direction { minimize, maximize };
 
 /// Life cycle of a trial.
 enum class trial_state { pending, running, paused, complete, pruned, failed };
@@ -38,8 +39,5 @@ struct trial_record {
   /// Final objective, for complete trials.
   std::optional<double> value;
 };
-
-/// Renders a value for logs and leaderboards ("0.1", "7", "gbtree").
-std::string to_string(const param_value& v);
 
 } // namespace troupe::automl

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "actors/tabular/feature_columns.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::features {
@@ -221,13 +222,10 @@ caf::error check_row(const group_spec& g, schema::FeatureRow::Reader row,
 }
 
 std::vector<std::string> joined_columns(const group_spec& g) {
-  std::vector<std::string> out;
-  out.reserve(g.fields.size() + g.width);
+  tabular::feature_layout layout{g.name, {}, g.vector_name, g.width};
   for (auto& f : g.fields)
-    out.push_back(g.name + "." + f.name);
-  for (uint32_t k = 0; k < g.width; ++k)
-    out.push_back(g.name + "." + g.vector_name + "_" + std::to_string(k));
-  return out;
+    layout.fields.push_back(f.name);
+  return layout.columns();
 }
 
 } // namespace troupe::features

@@ -63,9 +63,8 @@ inline constexpr size_t max_lookup_keys = 10000;
 
 group_spec from_schema(schema::FeatureGroup::Reader r);
 
-/// The column names a group's values take in a training set, in row order:
-/// each field as G.FIELD, then the vector as G.VECTOR_0 .. G.VECTOR_{w-1}.
-/// `troupe features join` writes them; serving looks features up by them.
+/// The column names a group's values take in a training set
+/// (tabular::feature_layout::columns).
 std::vector<std::string> joined_columns(const group_spec& g);
 void to_schema(const group_spec& g, schema::FeatureGroup::Builder b);
 

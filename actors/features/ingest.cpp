@@ -9,10 +9,13 @@
 
 #include <capnp/message.h>
 
-#include "actors/features/csv_stream.hpp"
+#include "actors/tabular/csv_stream.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::features {
+
+using tabular::csv_stream;
+using tabular::file_progress;
 
 namespace {
 

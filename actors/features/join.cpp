@@ -7,12 +7,16 @@
 #include <deque>
 #include <fstream>
 
-#include "actors/features/csv_stream.hpp"
 #include "actors/features/ingest.hpp"
+#include "actors/tabular/csv_stream.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
 
 namespace troupe::features {
+
+using tabular::append_csv_field;
+using tabular::csv_stream;
+using tabular::file_progress;
 
 namespace {
 

@@ -485,9 +485,9 @@ private:
 } // namespace
 
 rpc_service make_rpc_service() {
-  return rpc_service{service_name, [](caf::actor_system& sys, caf::actor dir) {
+  return rpc_service{service_name, [](const rpc_context& ctx) {
                        return capnp::Capability::Client{
-                           kj::heap<feature_server>(sys, std::move(dir))};
+                           kj::heap<feature_server>(ctx.sys, ctx.directory)};
                      }};
 }
 

@@ -8,9 +8,9 @@
 
 #include "actors/features/group.hpp"
 #include "actors/features/service.hpp"
-#include "actors/validation/check.hpp"
-#include "actors/validation/schema.hpp"
-#include "actors/validation/stats.hpp"
+#include "actors/tabular/check.hpp"
+#include "actors/tabular/schema.hpp"
+#include "actors/tabular/stats.hpp"
 #include "runtime/envelope.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/features.capnp.h"
@@ -33,7 +33,7 @@ std::vector<std::string> columns_of(const group_spec& g) {
   return cols;
 }
 
-void feed(validation::row_sink& sink, const group_spec& g,
+void feed(tabular::row_sink& sink, const group_spec& g,
           schema::FeatureRow::Reader r, uint64_t row,
           std::vector<double>& buf) {
   using V = schema::FeatureValue;
@@ -67,14 +67,14 @@ void feed(validation::row_sink& sink, const group_spec& g,
   sink.end_row();
 }
 
-nlohmann::json anomalies_json(const validation::check_result& res) {
+nlohmann::json anomalies_json(const tabular::check_result& res) {
   auto out = nlohmann::json::array();
   for (auto& a : res.anomalies) {
     nlohmann::json x;
     x["id"] = a.id();
     x["column"] = a.column;
-    x["kind"] = validation::to_string(a.kind);
-    x["level"] = validation::to_string(a.level);
+    x["kind"] = tabular::to_string(a.kind);
+    x["level"] = tabular::to_string(a.level);
     x["count"] = a.count;
     x["ratio"] = a.ratio;
     x["allowed"] = a.allowed;
@@ -95,9 +95,9 @@ struct run_state {
   std::string after;
   uint64_t rows = 0;
   uint64_t limit = 0;
-  std::optional<validation::schema> schema;
-  std::unique_ptr<validation::profile_builder> profile;
-  std::unique_ptr<validation::checker> checker;
+  std::optional<tabular::schema> schema;
+  std::unique_ptr<tabular::profile_builder> profile;
+  std::unique_ptr<tabular::checker> checker;
   std::vector<double> buf;
 };
 
@@ -112,10 +112,10 @@ void finish(std::shared_ptr<run_state> st, caf::response_promise& rp) {
     auto res = st->checker->finish();
     anomalies = anomalies_json(res);
     blocking = static_cast<uint32_t>(res.blocking());
-    schema_json = validation::to_json(*st->schema).dump(2);
+    schema_json = tabular::to_json(*st->schema).dump(2);
   } else {
     auto stats = st->profile->finish();
-    schema_json = validation::to_json(validation::infer_schema(stats)).dump(2);
+    schema_json = tabular::to_json(tabular::infer_schema(stats)).dump(2);
   }
   rp.deliver(make_envelope<schema::ValidationReport>([&](auto b) {
     b.setGroup(st->group.name);
@@ -141,9 +141,9 @@ void next_page(caf::event_based_actor* self, std::shared_ptr<run_state> st,
             auto ok = env.visit<schema::LookupResult>(
                 [&](auto r) {
                   auto g = r.getGroups()[0];
-                  validation::row_sink& sink =
+                  tabular::row_sink& sink =
                       st->checker
-                          ? static_cast<validation::row_sink&>(*st->checker)
+                          ? static_cast<tabular::row_sink&>(*st->checker)
                           : *st->profile;
                   for (auto row : g.getRows()) {
                     if (st->limit > 0 && st->rows >= st->limit) break;
@@ -189,12 +189,12 @@ spawn_validation(caf::actor_system& sys, const group_spec& g,
                         "validate " + g.name +
                             ": the schema is not JSON: " + e.what());
     }
-    auto s = validation::schema_from_json(j, "schema");
+    auto s = tabular::schema_from_json(j, "schema");
     if (!s) return s.error();
     st->schema = std::move(*s);
-    st->checker = std::make_unique<validation::checker>(*st->schema, cols);
+    st->checker = std::make_unique<tabular::checker>(*st->schema, cols);
   } else {
-    st->profile = std::make_unique<validation::profile_builder>(cols);
+    st->profile = std::make_unique<tabular::profile_builder>(cols);
   }
   return sys.spawn<caf::detached>(
       [st, rp](caf::event_based_actor* self) { next_page(self, st, rp); });

@@ -16,13 +16,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/automl/csv.hpp"
-#include "actors/automl/model.hpp"
+#include "actors/models/saved_model.hpp"
 #include "actors/serving/convert.hpp"
 #include "actors/serving/prediction_log.hpp"
 #include "actors/serving/registry.hpp"
 #include "actors/serving/rpc.hpp"
 #include "actors/serving/service.hpp"
+#include "actors/tabular/csv.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
@@ -709,7 +709,7 @@ int run(cli_options& opts, const kind_registrar& kinds, node_options node) {
 
 int run_remote_predict(const cli_options& opts) {
   const std::string cmd = "predict";
-  auto table = automl::read_csv(opts.data);
+  auto table = tabular::read_csv(opts.data);
   if (!table) return fail(cmd, describe(table.error()), 2);
   auto c = connect(opts.endpoint);
   if (!c) return fail(cmd, describe(c.error()));
@@ -730,7 +730,7 @@ int run_remote_predict(const cli_options& opts) {
                   2);
     deployment = names->front();
   }
-  const automl::column* entity_col = nullptr;
+  const tabular::column* entity_col = nullptr;
   if (!opts.entities_column.empty()) {
     entity_col = table->find(opts.entities_column);
     if (!entity_col)
@@ -739,7 +739,7 @@ int run_remote_predict(const cli_options& opts) {
                       " (columns: " + table->column_list() + ")",
                   2);
   }
-  automl::prediction_table out;
+  tabular::prediction_table out;
   size_t rows = table->rows();
   size_t step = std::max<size_t>(1, opts.batch_rows);
   for (size_t at = 0; at < rows; at += step) {
@@ -766,7 +766,7 @@ int run_remote_predict(const cli_options& opts) {
               for (unsigned k = 0; k < cols.size(); ++k) {
                 auto& col = table->columns[k];
                 if (col.is_missing(at + i)) continue;
-                if (col.kind == automl::column_kind::numeric)
+                if (col.kind == tabular::column_kind::numeric)
                   cells[k].setNumber(col.numbers[at + i]);
                 else
                   cells[k].setText(col.text[at + i]);
@@ -810,10 +810,10 @@ int run_remote_predict(const cli_options& opts) {
   }
   if (out.columns.empty()) out.columns.push_back("prediction");
   if (opts.out.empty()) {
-    automl::write_predictions(std::cout, out);
+    tabular::write_predictions(std::cout, out);
   } else {
     atomic_file file{opts.out};
-    automl::write_predictions(file.stream(), out);
+    tabular::write_predictions(file.stream(), out);
     if (auto err = file.commit()) return fail(cmd, describe(err));
   }
   return 0;

@@ -10,6 +10,14 @@
 
 namespace troupe::serving {
 
+using models::cell;
+using models::check_no_nan;
+using models::decide;
+using models::load_options;
+using models::model_format;
+using models::parse_model_format;
+using models::servable;
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -154,7 +162,7 @@ caf::error to_schema(const model_version& v, schema::ModelVersion::Builder b,
   b.setRegisteredAt(v.registered_at);
   b.setDescription(v.description);
   b.setSource(v.source);
-  b.setTask(automl::to_string(v.task));
+  b.setTask(tabular::to_string(v.task));
   auto cl = b.initClasses(static_cast<unsigned>(v.classes.size()));
   for (unsigned k = 0; k < cl.size(); ++k)
     cl.set(k, v.classes[k]);
@@ -162,7 +170,7 @@ caf::error to_schema(const model_version& v, schema::ModelVersion::Builder b,
   auto fk = b.initFeatureKinds(static_cast<unsigned>(v.features.size()));
   for (unsigned k = 0; k < fe.size(); ++k) {
     fe.set(k, v.features[k].name);
-    fk.set(k, v.features[k].kind == automl::column_kind::numeric
+    fk.set(k, v.features[k].kind == tabular::column_kind::numeric
                   ? "numeric"
                   : "categorical");
   }

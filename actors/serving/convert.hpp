@@ -12,11 +12,13 @@
 
 #include <caf/expected.hpp>
 
+#include "actors/models/servable.hpp"
 #include "actors/serving/registry.hpp"
-#include "actors/serving/servable.hpp"
 #include "schemas/serving.capnp.h"
 
 namespace troupe::serving {
+
+using models::servable;
 
 /// The checksum the registry records for a file's content.
 inline uint64_t checksum(const void* data, size_t size) {

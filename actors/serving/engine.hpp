@@ -21,10 +21,12 @@
 #include <caf/atom.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/models/servable.hpp"
 #include "actors/serving/batcher.hpp"
-#include "actors/serving/servable.hpp"
 
 namespace troupe::serving {
+
+using models::servable;
 
 /// From a replica's engine thread to the replica: the model is loaded (no
 /// error) or could not be.

@@ -17,15 +17,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/automl/model.hpp"
+#include "actors/models/saved_model.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
 #include "runtime/time.hpp"
 
 namespace troupe::serving {
 
+using models::model_format;
+using models::parse_model_format;
+using models::servable;
+
 namespace fs = std::filesystem;
-using automl::column_kind;
+using tabular::column_kind;
 
 namespace {
 
@@ -161,7 +165,7 @@ std::map<std::string, double> troupe_metrics(const fs::path& dir) {
   auto text = read_file(dir / "model.json");
   if (!text) return out;
   auto j = nlohmann::json::parse(*text, nullptr, false);
-  auto info = automl::model_info_from_json(j);
+  auto info = tabular::model_info_from_json(j);
   if (info && info->cv_score && !info->metric.empty())
     out[info->metric] = *info->cv_score;
   return out;
@@ -275,7 +279,7 @@ nlohmann::json to_json(const model_version& v) {
           {"source", v.source},
           {"artifact_dir", v.artifact_dir},
           {"target", v.target},
-          {"task", automl::to_string(v.task)},
+          {"task", tabular::to_string(v.task)},
           {"classes", v.classes},
           {"features", std::move(features)},
           {"allow_nan", v.allow_nan},
@@ -305,7 +309,7 @@ caf::expected<model_version> model_version_from_json(const nlohmann::json& j) {
     v.source = at(j, "source").get<std::string>();
     v.artifact_dir = at(j, "artifact_dir").get<std::string>();
     v.target = at(j, "target").get<std::string>();
-    auto task = automl::parse_task_kind(at(j, "task").get<std::string>());
+    auto task = tabular::parse_task_kind(at(j, "task").get<std::string>());
     if (!task) return task.error();
     v.task = *task;
     v.classes = at(j, "classes").get<std::vector<std::string>>();

@@ -38,13 +38,16 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include "actors/automl/csv.hpp"
-#include "actors/automl/dataset.hpp"
-#include "actors/serving/servable.hpp"
+#include "actors/models/servable.hpp"
+#include "actors/tabular/csv.hpp"
+#include "actors/tabular/dataset.hpp"
 #include "runtime/hash.hpp"
 #include "runtime/lmdb.hpp"
 
 namespace troupe::serving {
+
+using models::model_format;
+using models::servable;
 
 /// The stage labels a version may hold; each is held by at most one version
 /// of a model at a time.
@@ -63,7 +66,7 @@ caf::expected<model_file> hash_file(const std::string& path);
 /// A feature of the training-set schema.
 struct feature_info {
   std::string name;
-  automl::column_kind kind = automl::column_kind::numeric;
+  tabular::column_kind kind = tabular::column_kind::numeric;
 };
 
 /// One registered version of a model.
@@ -84,7 +87,7 @@ struct model_version {
   std::string artifact_dir;
   /// The feature spec: target, task, classes and the features.
   std::string target;
-  automl::task_kind task = automl::task_kind::regression;
+  tabular::task_kind task = tabular::task_kind::regression;
   std::vector<std::string> classes;
   std::vector<feature_info> features;
   bool allow_nan = true;

@@ -7,10 +7,10 @@
 
 #include <caf/all.hpp>
 
+#include "actors/models/servable.hpp"
 #include "actors/serving/batcher.hpp"
 #include "actors/serving/convert.hpp"
 #include "actors/serving/engine.hpp"
-#include "actors/serving/servable.hpp"
 #include "actors/serving/service.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
@@ -19,6 +19,8 @@
 #include "schemas/serving.capnp.h"
 
 namespace troupe::serving {
+
+using models::servable;
 
 namespace fs = std::filesystem;
 

@@ -10,9 +10,8 @@
 #include <caf/all.hpp>
 #include <capnp/message.h>
 
-#include "actors/features/group.hpp"
-#include "actors/features/rpc.hpp"
 #include "actors/serving/service.hpp"
+#include "actors/tabular/feature_columns.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/envelope.hpp"
 #include "runtime/type_ids.hpp"
@@ -47,8 +46,9 @@ envelope wrap(typename T::Reader r) {
 
 class predictor_server final : public schema::Predictor::Server {
 public:
-  predictor_server(caf::actor_system& sys, caf::actor dir)
-      : sys_(sys), dir_(std::move(dir)), bridge_(sys) {}
+  explicit predictor_server(const rpc_context& ctx)
+      : sys_(ctx.sys), dir_(ctx.directory), lookup_(ctx.service),
+        bridge_(ctx.sys) {}
 
   kj::Promise<void> predict(PredictContext ctx) override {
     auto req = ctx.getParams().getRequest();
@@ -228,7 +228,7 @@ private:
 
   /// The request `env` (with entities) with rows of raw cells filled from
   /// the deployment's feature groups, named as `troupe features join` names
-  /// its columns (features::joined_columns).
+  /// its columns (tabular::feature_layout).
   kj::Promise<envelope> with_features(const std::string& name, envelope env) {
     return deployment_groups(name).then(
         [this, env](std::vector<std::string> groups) mutable {
@@ -262,9 +262,7 @@ private:
 
   schema::FeatureStore::Client& store() {
     if (!features_)
-      features_ = features::make_rpc_service()
-                      .make(sys_, dir_)
-                      .castAs<schema::FeatureStore>();
+      features_ = lookup_("features").castAs<schema::FeatureStore>();
     return *features_;
   }
 
@@ -277,7 +275,7 @@ private:
     if (known) return kj::READY_NOW;
     return store().groupsRequest().send().then([this, groups](auto answer) {
       for (auto g : answer.getGroups())
-        group_defs_[g.getName()] = features::from_schema(g);
+        group_defs_[g.getName()] = tabular::layout_of(g);
       for (auto& g : groups)
         if (!group_defs_.count(g))
           throw rpc_failure("predict by entity: no feature group '" + g + "'");
@@ -301,7 +299,7 @@ private:
       auto out = mb.getRoot<schema::PredictRequest>();
       std::vector<std::string> names;
       for (auto& g : groups)
-        for (auto& c : features::joined_columns(group_defs_.at(g)))
+        for (auto& c : group_defs_.at(g).columns())
           names.push_back(c);
       auto cols = out.initColumns(static_cast<unsigned>(names.size()));
       for (unsigned c = 0; c < names.size(); ++c)
@@ -315,7 +313,7 @@ private:
           auto& def = group_defs_.at(groups[g]);
           auto row = result[g].getRows()[k];
           if (!row.getFound()) { // every cell of the group stays missing
-            at += static_cast<unsigned>(def.fields.size() + def.width);
+            at += static_cast<unsigned>(def.size());
             continue;
           }
           for (auto f : row.getFields()) {
@@ -350,6 +348,8 @@ private:
 
   caf::actor_system& sys_;
   caf::actor dir_;
+  /// The other RPC interfaces of this gateway thread ("features").
+  std::function<capnp::Capability::Client(const std::string&)> lookup_;
   actor_bridge bridge_;
   std::chrono::milliseconds timeout_{30000};
   caf::actor service_;
@@ -358,16 +358,16 @@ private:
   std::map<std::string, std::pair<std::chrono::steady_clock::time_point,
                                   std::vector<std::string>>>
       deployment_groups_;
-  std::map<std::string, features::group_spec> group_defs_;
+  std::map<std::string, tabular::feature_layout> group_defs_;
   std::optional<schema::FeatureStore::Client> features_;
 };
 
 } // namespace
 
 rpc_service make_rpc_service() {
-  return rpc_service{service_name, [](caf::actor_system& sys, caf::actor dir) {
+  return rpc_service{service_name, [](const rpc_context& ctx) {
                        return capnp::Capability::Client{
-                           kj::heap<predictor_server>(sys, std::move(dir))};
+                           kj::heap<predictor_server>(ctx)};
                      }};
 }
 

@@ -26,6 +26,8 @@
 
 namespace troupe::serving {
 
+using models::parse_model_format;
+
 void register_replica_kind(caf::actor_system_config& cfg);
 
 namespace {

@@ -8,13 +8,25 @@
 
 #include <CLI/CLI.hpp>
 
+#include "actors/tabular/text.hpp"
 #include "actors/validation/csv_data.hpp"
 #include "actors/validation/drift.hpp"
 #include "actors/validation/evolve.hpp"
-#include "actors/validation/text.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::validation {
+
+using tabular::check_options;
+using tabular::check_result;
+using tabular::column_schema;
+using tabular::dataset_stats;
+using tabular::infer_options;
+using tabular::infer_schema;
+using tabular::num;
+using tabular::percent;
+using tabular::profile_options;
+using tabular::read_schema;
+using tabular::write_schema;
 
 namespace {
 

@@ -2,7 +2,16 @@
 
 namespace troupe::validation {
 
-std::vector<std::string> column_names(const automl::table& t) {
+using tabular::check_options;
+using tabular::check_result;
+using tabular::checker;
+using tabular::dataset_stats;
+using tabular::profile_builder;
+using tabular::profile_options;
+using tabular::row_sink;
+using tabular::schema;
+
+std::vector<std::string> column_names(const tabular::table& t) {
   std::vector<std::string> out;
   out.reserve(t.columns.size());
   for (auto& c : t.columns)
@@ -10,7 +19,7 @@ std::vector<std::string> column_names(const automl::table& t) {
   return out;
 }
 
-void feed(const automl::table& t, row_sink& sink) {
+void feed(const tabular::table& t, row_sink& sink) {
   for (size_t r = 0; r < t.rows(); ++r) {
     sink.begin_row(t.lines[r]);
     for (size_t c = 0; c < t.columns.size(); ++c)
@@ -21,7 +30,7 @@ void feed(const automl::table& t, row_sink& sink) {
 
 caf::expected<dataset_stats> profile_csv(const std::string& path,
                                          const profile_options& options) {
-  auto t = automl::read_csv(path);
+  auto t = tabular::read_csv(path);
   if (!t) return t.error();
   profile_builder builder{column_names(*t), options};
   feed(*t, builder);
@@ -30,7 +39,7 @@ caf::expected<dataset_stats> profile_csv(const std::string& path,
 
 caf::expected<check_result> check_csv(const schema& s, const std::string& path,
                                       const check_options& options) {
-  auto t = automl::read_csv(path);
+  auto t = tabular::read_csv(path);
   if (!t) return t.error();
   checker c{s, column_names(*t), options};
   feed(*t, c);

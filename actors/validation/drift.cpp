@@ -4,9 +4,19 @@
 #include <cmath>
 #include <map>
 
-#include "actors/validation/noise.hpp"
+#include "actors/tabular/noise.hpp"
 
 namespace troupe::validation {
+
+using tabular::column_stats;
+using tabular::dataset_stats;
+using tabular::histogram;
+using tabular::is_numeric;
+using tabular::ks_critical;
+using tabular::linf_critical;
+using tabular::profile_options;
+using tabular::psi_critical;
+using tabular::value_type;
 
 namespace {
 

@@ -33,9 +33,13 @@
 #include <utility>
 #include <vector>
 
-#include "actors/validation/stats.hpp"
+#include "actors/tabular/stats.hpp"
 
 namespace troupe::validation {
+
+using tabular::column_stats;
+using tabular::dataset_stats;
+using tabular::histogram;
 
 /// Thresholds above which a column drifts.
 struct drift_thresholds {

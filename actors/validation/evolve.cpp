@@ -3,10 +3,23 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "actors/validation/text.hpp"
+#include "actors/tabular/text.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::validation {
+
+using tabular::allowed_missing_ratio;
+using tabular::anomaly;
+using tabular::anomaly_kind;
+using tabular::check_result;
+using tabular::dataset_stats;
+using tabular::infer_column;
+using tabular::infer_options;
+using tabular::num;
+using tabular::profile_options;
+using tabular::schema;
+using tabular::value_range;
+using tabular::value_type;
 
 namespace {
 

@@ -22,10 +22,14 @@
 
 #include <caf/expected.hpp>
 
-#include "actors/validation/check.hpp"
-#include "actors/validation/schema.hpp"
+#include "actors/tabular/check.hpp"
+#include "actors/tabular/schema.hpp"
 
 namespace troupe::validation {
+
+using tabular::check_result;
+using tabular::infer_options;
+using tabular::schema;
 
 /// One change `accept` made.
 struct schema_change {

@@ -29,6 +29,7 @@
 
 using namespace troupe;
 using namespace troupe::automl;
+using namespace troupe::tabular;
 using namespace std::chrono_literals;
 
 namespace {

@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
+#include "runtime/clock.hpp"
 #include "runtime/directory_table.hpp"
 #include "runtime/node.hpp"
 #include "runtime/type_ids.hpp"
@@ -20,8 +21,10 @@ struct actor_fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
-  /// The wall clock the actors under test see.
+  /// The wall clock the directory under test sees.
   wall_clock::time_point now = wall_clock::time_point{} + std::chrono::hours{1};
+  /// The clock injected into the actors under test (study, router, engine).
+  std::shared_ptr<manual_clock> time = std::make_shared<manual_clock>();
 
   actor_fixture() {
     cfg.set("scheduler.policy", caf::atom("testing"));
@@ -36,9 +39,10 @@ struct actor_fixture {
   /// Delivers every pending message.
   void run() { sched->run(); }
 
-  /// Moves both clocks forward and fires due timers.
+  /// Moves every clock forward and fires due timers.
   void advance(std::chrono::milliseconds d) {
     now += d;
+    time->advance(d);
     sched->advance_time(d);
     sched->run();
   }

@@ -23,9 +23,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/automl/csv.hpp"
-#include "actors/automl/dataset.hpp"
 #include "actors/automl/journal.hpp"
+#include "actors/tabular/csv.hpp"
+#include "actors/tabular/dataset.hpp"
 #include "bench_common.hpp"
 #include "runtime/errors.hpp"
 
@@ -61,9 +61,9 @@ std::string quote(const std::string& s) {
 /// train_test_split) into train.csv and test.csv under `dir`.
 std::string split_files(const std::string& path, const std::string& target,
                         uint64_t seed, const std::string& dir) {
-  auto t = automl::read_csv(path);
+  auto t = tabular::read_csv(path);
   if (!t) fail(describe(t.error()));
-  auto d = automl::make_dataset(*t, target);
+  auto d = tabular::make_dataset(*t, target);
   if (!d) fail(describe(d.error()));
   std::ifstream in{path};
   std::vector<std::string> lines;
@@ -73,7 +73,7 @@ std::string split_files(const std::string& path, const std::string& target,
     fail(path + ": " + std::to_string(lines.size() - 1) + " lines but " +
          std::to_string(d->X.rows) + " labeled rows (quoted newlines or " +
          "missing targets are not split by lines)");
-  auto split = automl::train_test_split(d->X.labels, d->task, seed, 0.25);
+  auto split = tabular::train_test_split(d->X.labels, d->task, seed, 0.25);
   if (!split) fail(describe(split.error()));
   auto write = [&](const std::string& name, const std::vector<size_t>& rows) {
     std::ofstream out{dir + "/" + name};
@@ -83,7 +83,7 @@ std::string split_files(const std::string& path, const std::string& target,
   };
   write("train.csv", split->train);
   write("test.csv", split->test);
-  return automl::to_string(d->task);
+  return tabular::to_string(d->task);
 }
 
 /// Seconds from the study's first event to each completed trial, with the

@@ -92,8 +92,8 @@
 #include <kj/async-io.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/automl/xgb.hpp"
-#include "actors/serving/forest.hpp"
+#include "actors/models/forest.hpp"
+#include "actors/models/xgb.hpp"
 #include "runtime/buffered_stream.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/cluster.capnp.h"
@@ -889,7 +889,7 @@ model_costs measure_model(const std::string& file, double seconds) {
   auto b = must(troupe::xgb::booster::load(file), "load " + file);
   must(b.set_param("nthread", "1"), "set_param nthread");
   auto bytes = must(b.save_bytes("json"), "save JSON");
-  auto f = must(troupe::serving::forest::compile(std::string_view{
+  auto f = must(troupe::models::forest::compile(std::string_view{
                     reinterpret_cast<const char*>(bytes.data()), bytes.size()}),
                 "compile the forest");
   std::vector<float> out(64);

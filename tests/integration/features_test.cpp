@@ -16,9 +16,9 @@
 #include <sstream>
 #include <thread>
 
-#include "actors/automl/csv.hpp"
 #include "actors/features/routing.hpp"
 #include "actors/features/store.hpp"
+#include "actors/tabular/csv.hpp"
 #include "tests/support/process.hpp"
 
 using namespace troupe;
@@ -154,7 +154,7 @@ TEST_CASE("the point-in-time join matches a brute-force reference on "
                 120s);
   require_ok(joined, "join");
 
-  auto t = automl::read_csv(dir / "train.csv");
+  auto t = tabular::read_csv(dir / "train.csv");
   REQUIRE(t);
   REQUIRE(t->rows() == labels.size());
   auto col = [&](const std::string& name) {
@@ -328,7 +328,7 @@ TEST_CASE("validation runs on a feature group's shards: a clean group has no "
           "[integration][features]") {
   test::temp_dir dir;
   auto data = std::string{TROUPE_SOURCE_DIR} + "/tests/data/";
-  auto t = automl::read_csv(data + "pima_diabetes.csv");
+  auto t = tabular::read_csv(data + "pima_diabetes.csv");
   REQUIRE(t);
   // two halves of pima as feature rows; the second with glucose x 10
   auto write_half = [&](const std::string& path, size_t from, size_t to,
@@ -363,7 +363,7 @@ TEST_CASE("validation runs on a feature group's shards: a clean group has no "
   std::vector<std::string> create = {"features", "create", "--group", "pima"};
   for (auto& c : t->columns) {
     create.push_back("--field");
-    create.push_back(c.name + (c.kind == automl::column_kind::numeric
+    create.push_back(c.name + (c.kind == tabular::column_kind::numeric
                                    ? ":float64"
                                    : ":text"));
   }

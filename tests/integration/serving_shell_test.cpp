@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
-#include "actors/automl/dataset.hpp"
 #include "actors/serving/convert.hpp"
 #include "actors/serving/rpc.hpp"
 #include "actors/serving/service.hpp"
+#include "actors/tabular/dataset.hpp"
 #include "runtime/client.hpp"
 #include "runtime/node.hpp"
 #include "runtime/shell.hpp"
@@ -31,7 +31,7 @@
 using namespace std::chrono_literals;
 using troupe::schema::Predictor;
 using words = std::vector<std::string>;
-namespace automl = troupe::automl;
+namespace tabular = troupe::tabular;
 
 namespace {
 
@@ -90,7 +90,7 @@ struct serving_fixture {
   /// v1 in the xgboost format: the booster file, then spec.json.
   void register_model(const std::string& name) {
     auto a = troupe::test_models::make_model(dir.path(),
-                                             automl::task_kind::binary, 5, 7);
+                                             tabular::task_kind::binary, 5, 7);
     auto ubj = troupe::test::read_file(a.ubj);
     auto spec = troupe::test::read_file(a.spec);
     auto req = registration(name, {{"model.ubj", ubj}, {"spec.json", spec}});

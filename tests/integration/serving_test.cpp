@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/automl/csv.hpp"
+#include "actors/tabular/csv.hpp"
 #include "runtime/client.hpp"
 #include "schemas/serving.capnp.h"
 #include "tests/integration/serving_support.hpp"
@@ -46,8 +46,7 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
           "[integration][serving]") {
   test::temp_dir dir;
   auto model = test::serving::train_pima(dir.path());
-  auto data =
-      std::string{TROUPE_SOURCE_DIR} + "/tests/data/pima_diabetes.csv";
+  auto data = std::string{TROUPE_SOURCE_DIR} + "/tests/data/pima_diabetes.csv";
   auto port = test::free_port();
   auto mport = test::free_port();
   auto endpoint = "127.0.0.1:" + std::to_string(port);
@@ -219,7 +218,7 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
           "troupe_serving_requests_total{deployment=\"pima\",version=\"1\"}") >=
       900);
   // two passes over pima's rows, then the canary's
-  auto local_table = troupe::automl::read_csv(dir / "local.csv");
+  auto local_table = troupe::tabular::read_csv(dir / "local.csv");
   REQUIRE(local_table);
   CHECK(
       series(text,
@@ -244,7 +243,7 @@ TEST_CASE("troupe serve answers what troupe predict answers locally, a bad "
                            "--out", dir / "low.csv"}),
                       30s);
         if (ex.code != 0) return false;
-        auto low = troupe::automl::read_csv(dir / "low.csv");
+        auto low = troupe::tabular::read_csv(dir / "low.csv");
         if (!low) return false;
         for (auto c : low->find("confidence")->numbers)
           if (c >= 0.6) return false;

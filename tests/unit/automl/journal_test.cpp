@@ -11,6 +11,7 @@
 
 using namespace troupe;
 using namespace troupe::automl;
+using namespace troupe::tabular;
 
 namespace {
 

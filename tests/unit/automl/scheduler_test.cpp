@@ -15,6 +15,7 @@
 
 using namespace troupe;
 using namespace troupe::automl;
+using namespace troupe::tabular;
 
 namespace {
 

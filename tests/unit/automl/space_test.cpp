@@ -10,6 +10,7 @@
 
 using namespace troupe;
 using namespace troupe::automl;
+using namespace troupe::tabular;
 using Catch::Matchers::Contains;
 
 namespace {

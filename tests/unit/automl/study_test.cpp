@@ -14,14 +14,16 @@
 #include <utility>
 #include <vector>
 
-#include "actors/automl/families.hpp"
 #include "actors/automl/journal.hpp"
 #include "actors/automl/study.hpp"
+#include "actors/models/families.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/automl.capnp.h"
 
 using namespace troupe;
 using namespace troupe::automl;
+using namespace troupe::tabular;
+using troupe::models::quadratic_value;
 
 namespace {
 

@@ -8,6 +8,7 @@
 #include "actors/automl/tpe.hpp"
 
 using namespace troupe::automl;
+using namespace troupe::tabular;
 
 namespace {
 

@@ -19,7 +19,9 @@
 #include "tests/unit/serving/models.hpp"
 
 using namespace troupe;
+using namespace troupe::models;
 using namespace troupe::serving;
+using namespace troupe::tabular;
 using namespace troupe::test_models;
 using namespace std::chrono_literals;
 
@@ -34,14 +36,14 @@ struct engine_config : caf::actor_system_config {
 struct engine_fixture {
   test::temp_dir tmp;
   std::shared_ptr<servable> model;
-  automl::matrix rows;
+  tabular::matrix rows;
   std::vector<float> want;
   engine_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 
   engine_fixture() {
-    auto a = make_model(tmp / "a", automl::task_kind::binary, 5);
+    auto a = make_model(tmp / "a", tabular::task_kind::binary, 5);
     auto s = servable::load(model_format::xgboost, a.ubj, a.spec);
     if (!s) FAIL(describe(s.error()));
     model = std::move(*s);

@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "actors/automl/model.hpp"
+#include "actors/models/saved_model.hpp"
+#include "actors/models/servable.hpp"
 #include "actors/serving/registry.hpp"
-#include "actors/serving/servable.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::test_models {
@@ -25,8 +25,8 @@ namespace troupe::test_models {
 /// 200 generated rows: x0, x1 uniform in [0, 1], color red/green/blue; the
 /// target is "yes" when x0 + 0.4 (red) + noise > 0.7 (binary), or "a"/"b"/
 /// "c" by thirds of x0 (multiclass).
-inline automl::table make_table(automl::task_kind task, uint64_t seed,
-                                size_t rows = 200) {
+inline tabular::table make_table(tabular::task_kind task, uint64_t seed,
+                                 size_t rows = 200) {
   std::mt19937_64 gen{seed};
   std::uniform_real_distribution<double> u{0, 1};
   const char* colors[] = {"red", "green", "blue"};
@@ -36,13 +36,13 @@ inline automl::table make_table(automl::task_kind task, uint64_t seed,
     double x0 = u(gen), x1 = u(gen);
     std::string color = colors[gen() % 3];
     std::string y;
-    if (task == automl::task_kind::binary)
+    if (task == tabular::task_kind::binary)
       y = x0 + (color == "red" ? 0.4 : 0) + 0.2 * u(gen) > 0.7 ? "yes" : "no";
     else
       y = x0 < 0.33 ? "a" : x0 < 0.66 ? "b" : "c";
     csv << x0 << ',' << x1 << ',' << color << ',' << y << '\n';
   }
-  auto t = automl::parse_csv(csv.str(), "gen.csv");
+  auto t = tabular::parse_csv(csv.str(), "gen.csv");
   REQUIRE(t);
   return std::move(*t);
 }
@@ -55,20 +55,20 @@ struct artifact {
   std::string spec;
 };
 
-inline artifact make_model(const std::string& dir, automl::task_kind task,
+inline artifact make_model(const std::string& dir, tabular::task_kind task,
                            uint64_t rounds, uint64_t seed = 1) {
-  auto d = automl::make_dataset(make_table(task, seed), "target", task);
+  auto d = tabular::make_dataset(make_table(task, seed), "target", task);
   REQUIRE(d);
-  automl::config cfg{{"eta", 0.3}, {"max_depth", int64_t{3}}};
-  auto b = automl::refit_xgboost(*d, cfg, rounds, 1, 7);
+  tabular::config cfg{{"eta", 0.3}, {"max_depth", int64_t{3}}};
+  auto b = models::refit_xgboost(*d, cfg, rounds, 1, 7);
   REQUIRE(b);
   std::filesystem::create_directories(dir);
   artifact a{dir + "/model", dir + "/model.ubj", dir + "/spec.json"};
-  automl::model_info info;
+  tabular::model_info info;
   info.metric = "auc";
   info.cv_score = 0.875;
   info.params = cfg;
-  REQUIRE_FALSE(automl::save_model(a.model_dir, *b, d->prep, info));
+  REQUIRE_FALSE(models::save_model(a.model_dir, *b, d->prep, info));
   REQUIRE(b->save(a.ubj));
   REQUIRE_FALSE(d->prep.save(a.spec));
   return a;
@@ -77,14 +77,14 @@ inline artifact make_model(const std::string& dir, automl::task_kind task,
 /// Rows of make_table(binary, seed) encoded for `model`, and the scores it
 /// gives them (one per row).
 struct scored_rows {
-  automl::matrix rows;
+  tabular::matrix rows;
   std::vector<float> scores;
 };
 
-inline scored_rows score_new_rows(const serving::servable& model,
+inline scored_rows score_new_rows(const models::servable& model,
                                   size_t rows = 20, uint64_t seed = 42) {
-  auto x =
-      model.prep().transform(make_table(automl::task_kind::binary, seed, rows));
+  auto x = model.prep().transform(
+      make_table(tabular::task_kind::binary, seed, rows));
   REQUIRE(x);
   auto p = model.predict(x->values.data(), x->rows);
   REQUIRE(p);
@@ -103,7 +103,7 @@ open_registry(const std::string& dir, int64_t* now = nullptr) {
 inline serving::registration raw(const std::string& name, const artifact& a) {
   serving::registration r;
   r.name = name;
-  r.format = serving::model_format::xgboost;
+  r.format = models::model_format::xgboost;
   r.path = a.ubj;
   r.spec_path = a.spec;
   r.registered_by = "alice";

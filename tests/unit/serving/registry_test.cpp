@@ -6,16 +6,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/automl/model.hpp"
+#include "actors/models/saved_model.hpp"
 #include "actors/serving/registry.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
 #include "tests/unit/serving/models.hpp"
 
 using namespace troupe;
+using namespace troupe::models;
 using namespace troupe::serving;
+using namespace troupe::tabular;
 using namespace troupe::test_models;
-using automl::task_kind;
+using tabular::task_kind;
 namespace fs = std::filesystem;
 
 namespace {
@@ -83,7 +85,7 @@ TEST_CASE("versions count up per name, and a reopened registry still holds "
     CHECK(v1.classes == std::vector<std::string>{"no", "yes"});
     REQUIRE(v1.features.size() == 3);
     CHECK(v1.features[2].name == "color");
-    CHECK(v1.features[2].kind == automl::column_kind::categorical);
+    CHECK(v1.features[2].kind == tabular::column_kind::categorical);
     REQUIRE(v1.files.size() == 2);
     CHECK(v1.files[0].name == "model.ubj");
     CHECK(v1.files[1].name == "spec.json");
@@ -230,7 +232,7 @@ TEST_CASE("a troupe model directory registers whole, with its metric, and "
   auto s = reg->load(v);
   REQUIRE(s);
   CHECK((*s)->outputs() == 3);
-  auto saved = automl::saved_model::load(a.model_dir);
+  auto saved = models::saved_model::load(a.model_dir);
   REQUIRE(saved);
   auto t = make_table(task_kind::multiclass, 42, 20);
   auto want = saved->predict(t);
@@ -382,7 +384,7 @@ TEST_CASE("records survive their JSON form", "[serving]") {
   v.registered_at = -5;
   v.task = task_kind::multiclass;
   v.classes = {"a", "b"};
-  v.features = {{"f", automl::column_kind::categorical}};
+  v.features = {{"f", tabular::column_kind::categorical}};
   v.allow_nan = false;
   v.metrics = {{"auc", 0.5}};
   v.files = {{"model.pt", 10, 0xffffffffffffffffull}};

@@ -28,7 +28,9 @@
 #include "tests/unit/serving/models.hpp"
 
 using namespace troupe;
+using namespace troupe::models;
 using namespace troupe::serving;
+using namespace troupe::tabular;
 using namespace troupe::test_models;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -54,14 +56,14 @@ struct replica_fixture {
   test::temp_dir tmp;
   model_version version;
   std::unique_ptr<servable> local;
-  automl::matrix rows;
+  tabular::matrix rows;
   std::vector<float> want;
   serving_config cfg;
   caf::actor_system sys{cfg};
   std::vector<caf::actor> replicas;
 
   replica_fixture() {
-    auto a = make_model(tmp / "a", automl::task_kind::binary, 5);
+    auto a = make_model(tmp / "a", tabular::task_kind::binary, 5);
     auto reg = open_registry(tmp / "reg");
     version = must_add(*reg, raw("churn", a));
     auto s = reg->load(version);

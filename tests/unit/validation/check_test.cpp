@@ -3,16 +3,17 @@
 #include <limits>
 #include <set>
 
-#include "actors/validation/check.hpp"
+#include "actors/tabular/check.hpp"
+#include "actors/tabular/schema.hpp"
 #include "actors/validation/csv_data.hpp"
 #include "actors/validation/drift.hpp"
-#include "actors/validation/schema.hpp"
 #include "tests/support/process.hpp"
-#include "tests/unit/validation/helpers.hpp"
+#include "tests/unit/tabular/helpers.hpp"
 
 using namespace troupe;
+using namespace troupe::tabular;
 using namespace troupe::validation;
-using namespace troupe::validation::test;
+using namespace troupe::tabular::test;
 
 namespace {
 

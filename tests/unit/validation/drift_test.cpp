@@ -3,15 +3,16 @@
 #include <cmath>
 #include <map>
 
+#include "actors/tabular/noise.hpp"
+#include "actors/tabular/schema.hpp"
 #include "actors/validation/drift.hpp"
-#include "actors/validation/noise.hpp"
-#include "actors/validation/schema.hpp"
 #include "tests/support/process.hpp"
-#include "tests/unit/validation/helpers.hpp"
+#include "tests/unit/tabular/helpers.hpp"
 
 using namespace troupe;
+using namespace troupe::tabular;
 using namespace troupe::validation;
-using namespace troupe::validation::test;
+using namespace troupe::tabular::test;
 
 namespace {
 

@@ -5,11 +5,12 @@
 #include "actors/validation/evolve.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
-#include "tests/unit/validation/helpers.hpp"
+#include "tests/unit/tabular/helpers.hpp"
 
 using namespace troupe;
+using namespace troupe::tabular;
 using namespace troupe::validation;
-using namespace troupe::validation::test;
+using namespace troupe::tabular::test;
 
 namespace {
 

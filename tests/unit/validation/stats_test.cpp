@@ -4,15 +4,16 @@
 #include <limits>
 #include <numeric>
 
-#include "actors/automl/csv.hpp"
+#include "actors/tabular/csv.hpp"
+#include "actors/tabular/stats.hpp"
 #include "actors/validation/csv_data.hpp"
-#include "actors/validation/stats.hpp"
 #include "runtime/errors.hpp"
-#include "tests/unit/validation/helpers.hpp"
+#include "tests/unit/tabular/helpers.hpp"
 
 using namespace troupe;
+using namespace troupe::tabular;
 using namespace troupe::validation;
-using troupe::validation::test::dataset;
+using troupe::tabular::test::dataset;
 
 TEST_CASE("cells are read as integers, floats, text or missing",
           "[validation][stats]") {
@@ -32,7 +33,7 @@ TEST_CASE("cells are read as integers, floats, text or missing",
 TEST_CASE("pima statistics match a direct computation over the CSV reader's "
           "numbers",
           "[validation][stats]") {
-  auto t = automl::read_csv(dataset("pima_diabetes.csv"));
+  auto t = tabular::read_csv(dataset("pima_diabetes.csv"));
   REQUIRE(t);
   profile_builder b{column_names(*t)};
   feed(*t, b);
@@ -45,7 +46,7 @@ TEST_CASE("pima statistics match a direct computation over the CSV reader's "
     INFO(col.name);
     CHECK(s->missing == col.missing);
     CHECK(s->count == 768 - col.missing);
-    if (col.kind != automl::column_kind::numeric) continue;
+    if (col.kind != tabular::column_kind::numeric) continue;
     std::vector<double> xs;
     for (auto v : col.numbers)
       if (!std::isnan(v)) xs.push_back(v);

@@ -1,0 +1,264 @@
+#include "actors/models/saved_model.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/models/trainable.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/files.hpp"
+
+namespace troupe::models {
+
+using tabular::model_file;
+using tabular::model_info_file;
+using tabular::model_info_from_json;
+using tabular::preprocessor_file;
+using tabular::shortest;
+using tabular::task_kind;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+caf::error invalid(std::string msg) {
+  return make_error(errc::invalid_argument, std::move(msg));
+}
+
+std::string now_utc() {
+  auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+/// `path` without a trailing separator ("out/best/" -> "out/best").
+fs::path plain(const std::string& path) {
+  fs::path p{path};
+  return p.has_filename() ? p : p.parent_path();
+}
+
+fs::path temp_beside(const fs::path& p) {
+  auto tmp = p;
+  tmp += ".tmp-" + std::to_string(::getpid());
+  return tmp;
+}
+
+/// Puts `tmp` in the place of `dst`: an atomic swap with an existing `dst`
+/// where the file system allows it (the old one is then removed), a plain
+/// rename otherwise.
+caf::error replace_dir(const fs::path& tmp, const fs::path& dst) {
+  std::error_code ec;
+  if (fs::exists(dst, ec)) {
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dst.c_str(),
+                    RENAME_EXCHANGE) == 0) {
+      fs::remove_all(tmp, ec); // the old model now
+      return caf::none;
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+      return io_error("replace", dst);
+    fs::remove_all(dst, ec);
+    if (ec) return io_error("remove the old", dst, ec.value());
+  }
+  if (::rename(tmp.c_str(), dst.c_str()) != 0)
+    return io_error("rename '" + tmp.string() + "' to", dst);
+  return caf::none;
+}
+
+} // namespace
+
+// -- refit -------------------------------------------------------------------
+
+caf::expected<xgb::booster> refit_xgboost(const dataset& data,
+                                          const config& cfg, uint64_t rounds,
+                                          size_t threads, uint64_t seed) {
+  if (rounds == 0) return invalid("refit: 0 boosting rounds");
+  auto& X = data.X;
+  if (X.rows == 0 || X.labels.size() != X.rows)
+    return invalid("refit: " + std::to_string(X.rows) + " rows and " +
+                   std::to_string(X.labels.size()) +
+                   " labels; need labeled rows");
+  auto params =
+      xgboost_params(cfg, data.task, data.classes.size(), threads, seed);
+  if (!params) return params.error();
+  auto train = xgb::dmatrix::dense(X.values.data(), X.rows, X.cols, X.labels);
+  if (!train) return train.error();
+  auto b = xgb::booster::create(&*train);
+  if (!b) return b.error();
+  for (auto& [k, v] : *params)
+    if (auto r = b->set_param(k, v); !r) return r.error();
+  for (uint64_t i = 0; i < rounds; ++i)
+    if (auto r = b->update(*train); !r) return r.error();
+  return b;
+}
+
+// -- saving ------------------------------------------------------------------
+
+caf::error save_model(const std::string& dir, const xgb::booster& model,
+                      const preprocessor& prep, const model_info& info) {
+  if (dir.empty()) return invalid("save model: no directory given");
+  auto dst = plain(dir);
+  std::error_code ec;
+  if (fs::exists(dst, ec) && !fs::is_directory(dst, ec))
+    return invalid("cannot save the model to '" + dir +
+                   "': it exists and is not a directory");
+  auto rounds = model.rounds();
+  if (!rounds) return rounds.error();
+  auto bytes = model.save_bytes("ubj");
+  if (!bytes) return bytes.error();
+  auto meta = info;
+  meta.task = prep.task();
+  meta.target = prep.target();
+  meta.classes = prep.classes();
+  meta.rounds = static_cast<uint64_t>(*rounds);
+  if (meta.xgboost_version.empty()) meta.xgboost_version = xgb::version();
+  if (meta.created.empty()) meta.created = now_utc();
+
+  auto parent = dst.parent_path();
+  if (!parent.empty()) {
+    fs::create_directories(parent, ec);
+    if (ec) return io_error("create directory", parent, ec.value());
+  }
+  auto tmp = temp_beside(dst);
+  fs::remove_all(tmp, ec);
+  if (!fs::create_directory(tmp, ec))
+    return io_error("create directory", tmp, ec.value());
+  auto write_all = [&]() -> caf::error {
+    if (auto err = write_synced(tmp / model_file, bytes->data(), bytes->size()))
+      return err;
+    if (auto err = write_synced(tmp / preprocessor_file,
+                                prep.to_json().dump(2) + "\n"))
+      return err;
+    if (auto err =
+            write_synced(tmp / model_info_file, to_json(meta).dump(2) + "\n"))
+      return err;
+    if (auto err = sync_dir(tmp)) return err;
+    if (auto err = replace_dir(tmp, dst)) return err;
+    return sync_dir(parent);
+  };
+  if (auto err = write_all()) {
+    fs::remove_all(tmp, ec);
+    return err;
+  }
+  return caf::none;
+}
+
+// -- loading -----------------------------------------------------------------
+
+caf::expected<saved_model> saved_model::load(const std::string& dir) {
+  auto where = "model directory '" + dir + "'";
+  auto root = plain(dir);
+  std::error_code ec;
+  if (!fs::exists(root, ec))
+    return make_error(errc::not_found, where + " does not exist");
+  if (!fs::is_directory(root, ec))
+    return invalid(where + " is not a directory");
+  for (auto name : {model_info_file, preprocessor_file, model_file})
+    if (!fs::exists(root / name, ec))
+      return make_error(errc::not_found,
+                        where + " has no " + name + "; is it a saved model?");
+  auto bad = [&](const std::string& file, const std::string& why) {
+    return invalid(where + ": " + file + ": " + why);
+  };
+
+  auto text = read_file(root / model_info_file);
+  if (!text) return text.error();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return bad(model_info_file, "not valid JSON");
+  auto info = model_info_from_json(j);
+  if (!info) return bad(model_info_file, describe(info.error()));
+
+  text = read_file(root / preprocessor_file);
+  if (!text) return text.error();
+  j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return bad(preprocessor_file, "not valid JSON");
+  auto prep = preprocessor::from_json(j);
+  if (!prep) return bad(preprocessor_file, describe(prep.error()));
+
+  auto b = xgb::booster::load((root / model_file).string());
+  if (!b) return bad(model_file, describe(b.error()));
+  auto rounds = b->rounds();
+  if (!rounds) return bad(model_file, describe(rounds.error()));
+
+  if (info->task != prep->task() || info->target != prep->target() ||
+      info->classes != prep->classes())
+    return invalid(where + ": " + model_info_file + " (task " +
+                   to_string(info->task) + ", target '" + info->target +
+                   "') does not match " + preprocessor_file + " (task " +
+                   to_string(prep->task()) + ", target '" + prep->target() +
+                   "')");
+  if (info->rounds != static_cast<uint64_t>(*rounds))
+    return invalid(where + ": " + model_info_file + " says " +
+                   std::to_string(info->rounds) + " rounds, but " + model_file +
+                   " holds " + std::to_string(*rounds));
+  return saved_model{dir, std::move(*b), std::move(*prep), std::move(*info)};
+}
+
+// -- predicting --------------------------------------------------------------
+
+caf::expected<prediction_table> saved_model::predict(const table& t) const {
+  prediction_table out;
+  auto m = prep_.transform(t, &out.warnings);
+  if (!m) return m.error();
+  auto& classes = prep_.classes();
+  out.columns.push_back("prediction");
+  switch (prep_.task()) {
+  case task_kind::binary:
+    out.columns.push_back("p_" + classes[1]);
+    break;
+  case task_kind::multiclass:
+    for (auto& c : classes)
+      out.columns.push_back("p_" + c);
+    break;
+  case task_kind::regression:
+    break;
+  }
+  if (m->rows == 0) return out;
+  auto d = xgb::dmatrix::dense(m->values.data(), m->rows, m->cols);
+  if (!d) return d.error();
+  auto scores = booster_.predict(*d);
+  if (!scores) return scores.error();
+  auto k = prep_.task() == task_kind::multiclass ? classes.size() : size_t{1};
+  if (scores->size() != m->rows * k)
+    return invalid("model directory '" + dir_ + "': the booster gave " +
+                   std::to_string(scores->size()) + " values for " +
+                   std::to_string(m->rows) + " rows of " + t.source +
+                   "; expected " + std::to_string(m->rows * k));
+  out.scores = std::move(*scores);
+  out.prediction.reserve(m->rows);
+  for (size_t r = 0; r < m->rows; ++r) {
+    switch (prep_.task()) {
+    case task_kind::binary:
+      out.prediction.push_back(classes[out.scores[r] >= 0.5f ? 1 : 0]);
+      break;
+    case task_kind::multiclass: {
+      auto* row = out.scores.data() + r * k;
+      size_t best = 0;
+      for (size_t c = 1; c < k; ++c)
+        if (row[c] > row[best]) best = c;
+      out.prediction.push_back(classes[best]);
+      break;
+    }
+    case task_kind::regression:
+      out.prediction.push_back(shortest(out.scores[r]));
+      break;
+    }
+  }
+  return out;
+}
+
+} // namespace troupe::models

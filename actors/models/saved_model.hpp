@@ -1,0 +1,78 @@
+#pragma once
+
+// A trained model saved as a model directory (actors/tabular/model_dir.hpp)
+// and loaded back for predicting: the XGBoost refit of a configuration, the
+// atomic save, and the predictions it makes on new tables. Plain C++, no CAF
+// actors; errors are caf::expected values.
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "actors/models/xgb.hpp"
+#include "actors/tabular/csv.hpp"
+#include "actors/tabular/dataset.hpp"
+#include "actors/tabular/model_dir.hpp"
+
+namespace troupe::models {
+
+using tabular::config;
+using tabular::dataset;
+using tabular::model_info;
+using tabular::prediction_table;
+using tabular::preprocessor;
+using tabular::table;
+
+/// Trains the final XGBoost model of configuration `cfg` on every row of
+/// `data` for `rounds` rounds, with the parameters a trial of `cfg` trains
+/// with (xgboost_params). Errors: no rounds, no rows, a bad parameter.
+caf::expected<xgb::booster> refit_xgboost(const dataset& data,
+                                          const config& cfg, uint64_t rounds,
+                                          size_t threads, uint64_t seed);
+
+/// Saves a model directory `dir` (the format of
+/// actors/tabular/model_dir.hpp). The files are
+/// written and synced into `dir.tmp-<pid>` next to it, which then takes the
+/// place of `dir` in one rename: an existing model directory is replaced
+/// (atomically swapped where the file system allows), a crash leaves either
+/// the old model or the new one, never a mix. Parent directories are created.
+/// Errors: `dir` exists and is not a directory, an I/O failure (the temporary
+/// directory is removed).
+caf::error save_model(const std::string& dir, const xgb::booster& model,
+                      const preprocessor& prep, const model_info& info);
+
+/// A model directory loaded for predicting.
+class saved_model {
+public:
+  /// Loads a model directory written by save_model. Errors name the
+  /// directory and the missing or bad file, or the mismatch between them.
+  static caf::expected<saved_model> load(const std::string& dir);
+
+  /// Encodes the features of `t` with the saved preprocessor (columns found
+  /// by name, extra columns such as the target ignored) and predicts every
+  /// row. Errors: a feature column missing from `t` (naming it and
+  /// t.source), a numeric feature's cell that is not a number.
+  caf::expected<prediction_table> predict(const table& t) const;
+
+  const std::string& dir() const { return dir_; }
+  const model_info& info() const { return info_; }
+  const preprocessor& prep() const { return prep_; }
+  const xgb::booster& booster() const { return booster_; }
+
+private:
+  saved_model(std::string dir, xgb::booster b, preprocessor p, model_info i)
+      : dir_(std::move(dir)), booster_(std::move(b)), prep_(std::move(p)),
+        info_(std::move(i)) {}
+
+  std::string dir_;
+  xgb::booster booster_;
+  preprocessor prep_;
+  model_info info_;
+};
+
+} // namespace troupe::models

@@ -1,0 +1,260 @@
+#pragma once
+
+// A model loaded for prediction: an XGBoost booster (a `troupe automl` model
+// directory or a bare .json/.ubj file) or a TorchScript module, with the
+// preprocessing that turns raw cells into the float rows it takes. Plain C++,
+// no CAF actors; errors are caf::expected values whose messages name the
+// artifact, the row and the feature.
+//
+// Every format carries the same feature spec: the automl preprocessor's JSON
+// (preprocessor::to_json: target, task, classes, features with their kinds
+// and categories). A troupe model directory holds it as preprocessor.json;
+// for an XGBoost or TorchScript file it is a separate spec file.
+//
+// LibTorch is not linked into the troupe binary (it adds ~0.7 s to every
+// process start): TorchScript models run in the plugin libtroupe_torch.so
+// (torch_servable.cpp, the only translation unit that includes torch
+// headers), which load() dlopen()s the first time a TorchScript model is
+// loaded. It is looked up in $TROUPE_TORCH_PLUGIN (a file), then next to the
+// running executable, then in the build tree it was built in.
+
+#include <cstddef>
+#include <cstdint>
+
+// -- the TorchScript plugin's C interface ------------------------------------
+// Shared by servable.cpp (the caller, through dlsym) and torch_servable.cpp
+// (the plugin, which defines TROUPE_TORCH_PLUGIN_ABI_ONLY to see only this
+// part). Messages are written, NUL-terminated, into `err` (err_size bytes).
+
+extern "C" {
+
+/// The interface version; servable.cpp refuses a plugin with another.
+#define TROUPE_TORCH_ABI_VERSION 1
+
+/// Returns TROUPE_TORCH_ABI_VERSION.
+int troupe_torch_abi_version(void);
+
+/// Loads a TorchScript file for inference, forward() to use `threads`
+/// intra-op threads; null (and a message) on failure.
+void* troupe_torch_load(const char* path, int threads, char* err,
+                        size_t err_size);
+
+/// Frees what troupe_torch_load returned.
+void troupe_torch_free(void* model);
+
+/// Runs forward() on a rows x cols float32 tensor (the data is copied). The
+/// output's shape goes to shape[0..*ndim) (at most 8 dimensions); its values,
+/// as float32, are copied to `out` when they fit in out_size floats. Returns
+/// 0, or -1 after writing the reason to `err`.
+int troupe_torch_forward(void* model, const float* x, size_t rows, size_t cols,
+                         float* out, size_t out_size, int64_t* shape,
+                         size_t* ndim, char* err, size_t err_size);
+
+/// Writes a TorchScript module whose forward(x) is x @ W^T + b (W: outputs x
+/// inputs, row-major), then `activation` ("", "sigmoid" or "softmax" over
+/// the last dimension), squeezed to [rows] when `squeeze` and outputs == 1.
+/// For tests and examples. Returns 0, or -1 with the reason in `err`.
+int troupe_torch_write_linear(const char* path, const float* w, size_t outputs,
+                              size_t inputs, const float* b,
+                              const char* activation, int squeeze, char* err,
+                              size_t err_size);
+
+} // extern "C"
+
+#ifndef TROUPE_TORCH_PLUGIN_ABI_ONLY
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/tabular/dataset.hpp"
+
+namespace troupe::models {
+
+/// What kind of artifact holds a model.
+enum class model_format {
+  troupe,      ///< a model directory saved by `troupe automl`
+  xgboost,     ///< an XGBoost model file (.json or .ubj) plus a spec file
+  torchscript, ///< a TorchScript file (.pt) plus a spec file
+};
+
+/// "troupe", "xgboost" or "torchscript".
+std::string to_string(model_format x);
+
+/// Parses the names to_string gives; the error lists them.
+caf::expected<model_format> parse_model_format(const std::string& text);
+
+/// One raw input value.
+struct cell {
+  enum class kind { missing, number, text };
+  kind k = kind::missing;
+  double number = 0; ///< kind::number's value
+  std::string text;  ///< kind::text's value
+
+  static cell none() { return {}; }
+  static cell of(double x) { return {kind::number, x, {}}; }
+  static cell of(std::string s) { return {kind::text, 0, std::move(s)}; }
+};
+
+/// Turns raw rows into the dense rows a model takes, the way the
+/// preprocessor encodes a table:
+/// - a numeric feature takes a number as it is and parses text (surrounding
+///   spaces allowed); text that is not a number is an error;
+/// - a categorical feature maps text to its code; a number is looked up in
+///   its shortest round-trip text ("3", "2.5"); a category not seen in
+///   training reads as missing (NaN) and is counted;
+/// - a missing cell, and an empty text, read as NaN.
+/// Columns are found by name; extra columns are ignored.
+class row_encoder {
+public:
+  explicit row_encoder(const tabular::preprocessor& prep);
+
+  /// Encodes `rows` (each with one cell per entry of `columns`) into
+  /// rows.size() x features floats, row-major. Errors: a feature column
+  /// missing from `columns` (naming it), a repeated column name, a row with
+  /// the wrong number of cells, a bad cell ("row R: column 'c' ..."). Adds
+  /// the number of unseen categories to `*unseen` when given.
+  caf::expected<std::vector<float>>
+  encode(const std::vector<std::string>& columns,
+         const std::vector<std::vector<cell>>& rows,
+         size_t* unseen = nullptr) const;
+
+  size_t features() const { return features_.size(); }
+
+private:
+  std::vector<tabular::preprocessor::feature> features_;
+  std::vector<std::unordered_map<std::string, float>> codes_;
+};
+
+/// row_encoder(prep).encode(columns, rows, unseen).
+caf::expected<std::vector<float>> encode_rows(
+    const tabular::preprocessor& prep, const std::vector<std::string>& columns,
+    const std::vector<std::vector<cell>>& rows, size_t* unseen = nullptr);
+
+/// Refuses NaN in `rows` x prep.features().size() floats: "row R: feature
+/// 'name' is NaN, which this model does not allow" for the first one.
+caf::error check_no_nan(const tabular::preprocessor& prep, const float* x,
+                        size_t rows);
+
+/// A row's decision, from its scores.
+struct decision {
+  /// The predicted class index; -1 for regression.
+  int32_t label = -1;
+  /// How sure the model is: binary, max(p, 1 - p) where p is the
+  /// probability of class 1 (class 1 is chosen when p >= 0.5); multiclass,
+  /// the largest probability (the first class on ties). Regression has no
+  /// confidence: NaN.
+  float confidence = 0;
+  /// Binary: p; multiclass: the chosen class's probability; regression: the
+  /// predicted value.
+  float value = 0;
+};
+
+/// The decisions for `rows` rows of scores (rows x outputs, as predict
+/// gives them) of a model of task `task` with `outputs` outputs per row.
+std::vector<decision> decide(tabular::task_kind task, size_t outputs,
+                             const float* scores, size_t rows);
+
+/// How a model is loaded.
+struct load_options {
+  /// Threads one predict call may use (XGBoost nthread, torch intra-op
+  /// threads). Replicas are parallel actors, so 1 is the default.
+  size_t threads = 1;
+  /// Whether NaN (a missing value) may reach the model; predict refuses it
+  /// otherwise.
+  bool allow_nan = true;
+  /// Whether an XGBoost model is compiled into a forest (forest.hpp) when
+  /// it can be and the forest predicts what XGBoost predicts on probe
+  /// rows; XGBoost predicts otherwise.
+  bool compile = true;
+};
+
+/// A model ready to predict.
+///
+/// Thread safety: predict() is const and may be called from several threads
+/// at once, on one object or on different ones. XGBoost (>= 1.4) keeps its
+/// prediction buffers per thread and the booster is configured at load;
+/// TorchScript's interpreter runs forward() re-entrantly. The serving layer
+/// still gives each replica its own object.
+class servable {
+public:
+  virtual ~servable();
+
+  /// Loads and checks a model: `artifact` is the model directory (troupe)
+  /// or the model file; `spec` is the feature spec file (ignored for troupe,
+  /// required otherwise). The checks: the files parse; the model's feature
+  /// count equals the spec's; its outputs per row fit the task and the
+  /// classes (an XGBoost multiclass model must use multi:softprob with as
+  /// many classes, a binary one binary:logistic); a prediction on zero rows
+  /// is finite. Errors name the artifact and what does not fit.
+  ///
+  /// A TorchScript module's forward() takes a [rows, features] float32
+  /// tensor (run under InferenceMode, `opts.threads` intra-op threads) and
+  /// gives, by the spec's task:
+  /// - regression: [rows] or [rows, 1], the values;
+  /// - binary: [rows] or [rows, 1], the probability of class 1 (a value
+  ///   outside [0, 1] is an error: end forward() with a sigmoid), or
+  ///   [rows, 2], two class scores read like multiclass ones;
+  /// - multiclass: [rows, K], per row probabilities (each in [0, 1], summing
+  ///   to 1 within 1e-3) kept as they are, or logits, softmaxed.
+  /// The check at load runs forward() on two zero rows.
+  static caf::expected<std::unique_ptr<servable>>
+  load(model_format format, const std::string& artifact,
+       const std::string& spec = {}, const load_options& opts = {});
+
+  model_format format() const { return format_; }
+  /// The artifact it was loaded from, for messages.
+  const std::string& source() const { return source_; }
+  const tabular::preprocessor& prep() const { return prep_; }
+  const row_encoder& encoder() const { return encoder_; }
+  size_t features() const { return prep_.features().size(); }
+  tabular::task_kind task() const { return prep_.task(); }
+  const std::vector<std::string>& classes() const { return prep_.classes(); }
+  /// Scores per row: K for multiclass, 1 otherwise.
+  size_t outputs() const;
+  bool allow_nan() const { return allow_nan_; }
+  /// What runs the model, for operators: "compiled forest (100 trees)",
+  /// "XGBoost" with why it was not compiled, or "TorchScript".
+  virtual std::string predictor() const = 0;
+
+  /// Scores for `rows` rows of features() floats each (row-major, NaN =
+  /// missing): rows x outputs() values, the probability of class 1 (binary),
+  /// each class's probability (multiclass) or the value (regression).
+  /// Errors: NaN when the model allows none, a failure of the model.
+  caf::expected<std::vector<float>> predict(const float* x, size_t rows) const;
+
+  /// Encodes raw rows with encoder() and predicts them.
+  caf::expected<std::vector<float>>
+  predict(const std::vector<std::string>& columns,
+          const std::vector<std::vector<cell>>& rows) const;
+
+protected:
+  servable(model_format format, std::string source, tabular::preprocessor prep,
+           bool allow_nan);
+
+  /// Runs the model on rows > 0 checked rows; rows x outputs() scores.
+  virtual caf::expected<std::vector<float>> run(const float* x,
+                                                size_t rows) const = 0;
+
+private:
+  model_format format_;
+  std::string source_;
+  tabular::preprocessor prep_;
+  row_encoder encoder_;
+  bool allow_nan_;
+};
+
+/// Writes a TorchScript linear model (see troupe_torch_write_linear) through
+/// the plugin; for tests and examples.
+caf::error write_torch_linear(const std::string& path,
+                              const std::vector<float>& w, size_t outputs,
+                              const std::vector<float>& b,
+                              const std::string& activation, bool squeeze);
+
+} // namespace troupe::models
+
+#endif // TROUPE_TORCH_PLUGIN_ABI_ONLY

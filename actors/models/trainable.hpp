@@ -1,0 +1,86 @@
+#pragma once
+
+// A trainable: one model configuration training on one dataset in steps of
+// its natural budget (boosting rounds, epochs), reporting the validation
+// metric as it goes, and able to save and restore its state so a paused or
+// re-queued trial continues where it stopped. Model families implement it;
+// a trial runner drives it on a detached thread.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/tabular/dataset.hpp"
+#include "actors/tabular/params.hpp"
+
+namespace troupe::models {
+
+// The tabular vocabulary models are trained on.
+using tabular::config;
+using tabular::dataset;
+using tabular::matrix;
+using tabular::param_value;
+using tabular::task_kind;
+using tabular::to_string;
+
+/// How a trial validates its model.
+struct validation {
+  /// 0 or 1: holdout with `holdout_fraction` of the rows; >= 2: k-fold, the
+  /// metric averaged over the folds.
+  size_t folds = 0;
+  double holdout_fraction = 0.25;
+  uint64_t seed = 0;
+};
+
+/// Called after each evaluated step with (step, metric value); returning
+/// false stops training there (the scheduler paused or pruned the trial, or
+/// the study was stopped).
+using report_fn = std::function<bool(uint64_t step, double value)>;
+
+class trainable {
+public:
+  virtual ~trainable();
+
+  /// Trains from the steps already done up to `budget` steps, evaluating
+  /// every `every` steps and at the end. Returns the last metric value.
+  virtual caf::expected<double> train_to(uint64_t budget, uint64_t every,
+                                         const report_fn& report) = 0;
+
+  /// Steps trained so far.
+  virtual uint64_t steps() const = 0;
+
+  /// The state to continue from, as bytes.
+  virtual caf::expected<std::vector<uint8_t>> checkpoint() const = 0;
+
+  /// Continues from a checkpoint of the same configuration and data.
+  virtual caf::expected<void> restore(const std::vector<uint8_t>& bytes) = 0;
+};
+
+/// What a model family needs to build trainables.
+struct train_context {
+  const dataset* data = nullptr; ///< must outlive the trainable
+  std::string metric;            ///< see metrics.hpp
+  validation valid;
+  size_t threads = 1; ///< the slot's size
+  /// Checked before every step: once true, train_to returns at once (a stop
+  /// or pause message reached the trial's runner).
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+/// Builds the XGBoost trainable for `cfg` (parameters of the "xgboost"
+/// search space). Errors name a bad parameter value.
+caf::expected<std::unique_ptr<trainable>>
+make_xgboost_trainable(const train_context& ctx, const config& cfg);
+
+/// XGBoost parameters for a configuration and task (objective, num_class,
+/// nthread, tree_method, seed and every tuned parameter), as name/value text.
+caf::expected<std::vector<std::pair<std::string, std::string>>>
+xgboost_params(const config& cfg, task_kind task, size_t classes,
+               size_t threads, uint64_t seed);
+
+} // namespace troupe::models

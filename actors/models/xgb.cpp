@@ -1,0 +1,312 @@
+#include "actors/models/xgb.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <mutex>
+
+#include <xgboost/c_api.h>
+
+#include "runtime/errors.hpp"
+
+namespace troupe::xgb {
+
+namespace {
+
+/// XGBGetLastError() without its time stamp, source location and stack
+/// trace: "[18:51:50] ./src/c_api/c_api.cc:1073: Check failed: ..." gives
+/// "Check failed: ...".
+std::string last_error() {
+  std::string msg = XGBGetLastError();
+  if (auto st = msg.find("Stack trace:"); st != std::string::npos)
+    msg.erase(st);
+  if (!msg.empty() && msg[0] == '[')
+    if (auto end = msg.find("] "); end != std::string::npos && end < 12)
+      msg.erase(0, end + 2);
+  if (auto colon = msg.find(": "); colon != std::string::npos) {
+    auto head = msg.substr(0, colon);
+    if (head.find(".cc:") != std::string::npos ||
+        head.find(".h:") != std::string::npos)
+      msg.erase(0, colon + 2);
+  }
+  while (!msg.empty() && std::isspace(static_cast<unsigned char>(msg.back())))
+    msg.pop_back();
+  return msg;
+}
+
+/// The one place XGBoost return codes become errors.
+caf::error check(int rc, const char* call) {
+  if (rc == 0) return caf::none;
+  return make_error(errc::invalid_argument,
+                    std::string{"XGBoost "} + call + ": " + last_error());
+}
+
+/// In-place prediction: normal prediction, all trees, output shaped
+/// [rows, groups], NaN for missing.
+constexpr const char* dense_predict_config =
+    R"({"type": 0, "training": false, "iteration_begin": 0,)"
+    R"( "iteration_end": 0, "strict_shape": true, "cache_id": 0,)"
+    R"( "missing": NaN})";
+
+} // namespace
+
+// -- dmatrix -----------------------------------------------------------------
+
+caf::expected<dmatrix> dmatrix::dense(const float* data, size_t rows,
+                                      size_t cols,
+                                      const std::vector<float>& labels) {
+  if (!labels.empty() && labels.size() != rows)
+    return make_error(errc::invalid_argument,
+                      "XGBoost DMatrix: " + std::to_string(labels.size()) +
+                          " labels for " + std::to_string(rows) + " rows");
+  DMatrixHandle h = nullptr;
+  if (auto err = check(XGDMatrixCreateFromMat(data, rows, cols, NAN, &h),
+                       "XGDMatrixCreateFromMat"))
+    return err;
+  dmatrix out{h, rows, cols};
+  if (!labels.empty())
+    if (auto err = check(
+            XGDMatrixSetFloatInfo(h, "label", labels.data(), labels.size()),
+            "XGDMatrixSetFloatInfo(label)"))
+      return err;
+  return out;
+}
+
+dmatrix::dmatrix(dmatrix&& other) noexcept
+    : handle_(other.handle_), rows_(other.rows_), cols_(other.cols_) {
+  other.handle_ = nullptr;
+}
+
+dmatrix& dmatrix::operator=(dmatrix&& other) noexcept {
+  std::swap(handle_, other.handle_);
+  std::swap(rows_, other.rows_);
+  std::swap(cols_, other.cols_);
+  return *this;
+}
+
+dmatrix::~dmatrix() {
+  if (handle_) XGDMatrixFree(handle_);
+}
+
+// -- booster
+// -------------------------------------------------------------------
+
+caf::expected<booster> booster::create(const dmatrix* train) {
+  BoosterHandle h = nullptr;
+  DMatrixHandle cache[1] = {train ? train->handle() : nullptr};
+  if (auto err =
+          check(XGBoosterCreate(cache, train ? 1 : 0, &h), "XGBoosterCreate"))
+    return err;
+  return booster{h};
+}
+
+caf::expected<booster> booster::from_bytes(const std::vector<uint8_t>& bytes) {
+  auto b = create(nullptr);
+  if (!b) return b.error();
+  if (auto err = check(
+          XGBoosterLoadModelFromBuffer(b->handle_, bytes.data(), bytes.size()),
+          "XGBoosterLoadModelFromBuffer"))
+    return err;
+  return b;
+}
+
+caf::expected<booster> booster::restore(const checkpoint& cp) {
+  auto b = from_bytes(cp.model);
+  if (!b) return b.error();
+  if (auto err = check(XGBoosterLoadJsonConfig(b->handle_, cp.config.c_str()),
+                       "XGBoosterLoadJsonConfig"))
+    return err;
+  return b;
+}
+
+caf::expected<checkpoint> booster::save_checkpoint() const {
+  auto model = save_bytes("ubj");
+  if (!model) return model.error();
+  auto cfg = config();
+  if (!cfg) return cfg.error();
+  return checkpoint{std::move(*model), std::move(*cfg)};
+}
+
+caf::expected<std::string> booster::config() const {
+  bst_ulong len = 0;
+  const char* cfg = nullptr;
+  if (auto err = check(XGBoosterSaveJsonConfig(handle_, &len, &cfg),
+                       "XGBoosterSaveJsonConfig"))
+    return err;
+  return std::string(cfg, len);
+}
+
+caf::expected<size_t> booster::num_features() const {
+  bst_ulong n = 0;
+  if (auto err =
+          check(XGBoosterGetNumFeature(handle_, &n), "XGBoosterGetNumFeature"))
+    return err;
+  return static_cast<size_t>(n);
+}
+
+/// Proxy matrices for in-place prediction, one per concurrent call.
+struct booster::proxy_pool {
+  std::mutex mtx;
+  std::vector<DMatrixHandle> free;
+
+  ~proxy_pool() {
+    for (auto p : free)
+      XGDMatrixFree(p);
+  }
+
+  /// A proxy for one call (null if XGBoost cannot make one: the call then
+  /// goes without).
+  DMatrixHandle take() {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      if (!free.empty()) {
+        auto p = free.back();
+        free.pop_back();
+        return p;
+      }
+    }
+    DMatrixHandle p = nullptr;
+    if (XGProxyDMatrixCreate(&p) != 0) return nullptr;
+    return p;
+  }
+
+  void give_back(DMatrixHandle p) {
+    if (!p) return;
+    std::lock_guard<std::mutex> guard{mtx};
+    free.push_back(p);
+  }
+};
+
+booster::booster(void* h)
+    : handle_(h), proxies_(std::make_unique<proxy_pool>()) {
+  // nop
+}
+
+caf::expected<std::vector<float>> booster::predict_dense(const float* x,
+                                                         size_t rows,
+                                                         size_t cols,
+                                                         size_t& groups) const {
+  char array[160];
+  std::snprintf(array, sizeof(array),
+                R"({"data": [%llu, true], "shape": [%zu, %zu],)"
+                R"( "typestr": "<f4", "version": 3})",
+                static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(x)),
+                rows, cols);
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* out = nullptr;
+  auto proxy = proxies_->take();
+  auto rc = XGBoosterPredictFromDense(handle_, array, dense_predict_config,
+                                      proxy, &shape, &dim, &out);
+  // The output lives in the booster's per-thread buffer, not the proxy.
+  proxies_->give_back(proxy);
+  if (auto err = check(rc, "XGBoosterPredictFromDense")) return err;
+  size_t n = 1;
+  for (bst_ulong i = 0; i < dim; ++i)
+    n *= shape[i];
+  groups = dim == 2 ? shape[1] : 1;
+  if (dim == 0 || shape[0] != rows)
+    return make_error(errc::invalid_argument,
+                      "XGBoost gave " + std::to_string(n) + " values for " +
+                          std::to_string(rows) + " rows");
+  return std::vector<float>(out, out + n);
+}
+
+caf::expected<booster> booster::load(const std::string& path) {
+  auto b = create(nullptr);
+  if (!b) return b.error();
+  if (auto err = check(XGBoosterLoadModel(b->handle_, path.c_str()),
+                       ("XGBoosterLoadModel(" + path + ")").c_str()))
+    return err;
+  return b;
+}
+
+booster::booster(booster&& other) noexcept
+    : handle_(other.handle_), proxies_(std::move(other.proxies_)) {
+  other.handle_ = nullptr;
+}
+
+booster& booster::operator=(booster&& other) noexcept {
+  std::swap(handle_, other.handle_);
+  std::swap(proxies_, other.proxies_);
+  return *this;
+}
+
+booster::~booster() {
+  proxies_.reset(); // the proxies go before the booster
+  if (handle_) XGBoosterFree(handle_);
+}
+
+caf::expected<void> booster::set_param(const std::string& name,
+                                       const std::string& value) {
+  if (auto err =
+          check(XGBoosterSetParam(handle_, name.c_str(), value.c_str()),
+                ("XGBoosterSetParam(" + name + "=" + value + ")").c_str()))
+    return err;
+  return {};
+}
+
+caf::expected<void> booster::update(const dmatrix& train) {
+  auto r = rounds();
+  if (!r) return r.error();
+  if (auto err = check(XGBoosterUpdateOneIter(handle_, *r, train.handle()),
+                       "XGBoosterUpdateOneIter"))
+    return err;
+  return {};
+}
+
+caf::expected<int> booster::rounds() const {
+  int n = 0;
+  if (auto err =
+          check(XGBoosterBoostedRounds(handle_, &n), "XGBoosterBoostedRounds"))
+    return err;
+  return n;
+}
+
+caf::expected<std::vector<float>> booster::predict(const dmatrix& data) const {
+  const char* cfg = R"({"type": 0, "training": false, "iteration_begin": 0,)"
+                    R"( "iteration_end": 0, "strict_shape": false})";
+  const bst_ulong* shape = nullptr;
+  bst_ulong dim = 0;
+  const float* out = nullptr;
+  if (auto err = check(XGBoosterPredictFromDMatrix(handle_, data.handle(), cfg,
+                                                   &shape, &dim, &out),
+                       "XGBoosterPredictFromDMatrix"))
+    return err;
+  size_t n = 1;
+  for (bst_ulong i = 0; i < dim; ++i)
+    n *= shape[i];
+  return std::vector<float>(out, out + n);
+}
+
+caf::expected<std::vector<uint8_t>>
+booster::save_bytes(const std::string& format) const {
+  if (format != "ubj" && format != "json")
+    return make_error(errc::invalid_argument, "XGBoost model format '" +
+                                                  format +
+                                                  "' is not ubj or json");
+  auto cfg = "{\"format\": \"" + format + "\"}";
+  bst_ulong len = 0;
+  const char* buf = nullptr;
+  if (auto err =
+          check(XGBoosterSaveModelToBuffer(handle_, cfg.c_str(), &len, &buf),
+                "XGBoosterSaveModelToBuffer"))
+    return err;
+  return std::vector<uint8_t>(reinterpret_cast<const uint8_t*>(buf),
+                              reinterpret_cast<const uint8_t*>(buf) + len);
+}
+
+caf::expected<void> booster::save(const std::string& path) const {
+  if (auto err = check(XGBoosterSaveModel(handle_, path.c_str()),
+                       ("XGBoosterSaveModel(" + path + ")").c_str()))
+    return err;
+  return {};
+}
+
+std::string version() {
+  int major = 0, minor = 0, patch = 0;
+  XGBoostVersion(&major, &minor, &patch);
+  return std::to_string(major) + "." + std::to_string(minor) + "." +
+         std::to_string(patch);
+}
+
+} // namespace troupe::xgb

@@ -1,0 +1,260 @@
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "actors/models/trainable.hpp"
+#include "actors/models/xgb.hpp"
+#include "actors/tabular/metrics.hpp"
+#include "runtime/errors.hpp"
+
+namespace troupe::models {
+
+using tabular::evaluate;
+using tabular::find_metric;
+using tabular::is_classification;
+using tabular::k_fold;
+using tabular::split_indices;
+using tabular::take_rows;
+using tabular::train_test_split;
+
+trainable::~trainable() = default;
+
+namespace {
+
+std::string text_of(const param_value& v) {
+  if (auto* d = std::get_if<double>(&v)) {
+    char buf[40];
+    std::snprintf(buf, sizeof(buf), "%.17g", *d);
+    return buf;
+  }
+  return to_string(v);
+}
+
+/// One fold: its booster and validation rows.
+struct fold {
+  std::unique_ptr<xgb::dmatrix> train;
+  std::unique_ptr<xgb::dmatrix> valid;
+  std::vector<float> valid_labels;
+  std::unique_ptr<xgb::booster> model;
+};
+
+class xgboost_trainable final : public trainable {
+public:
+  xgboost_trainable(train_context ctx,
+                    std::vector<std::pair<std::string, std::string>> params)
+      : ctx_(std::move(ctx)), params_(std::move(params)) {}
+
+  caf::error init() {
+    auto& X = ctx_.data->X;
+    std::vector<split_indices> splits;
+    if (ctx_.valid.folds >= 2) {
+      auto k =
+          k_fold(X.labels, ctx_.data->task, ctx_.valid.folds, ctx_.valid.seed);
+      if (!k) return k.error();
+      splits = std::move(*k);
+    } else {
+      auto s = train_test_split(X.labels, ctx_.data->task, ctx_.valid.seed,
+                                ctx_.valid.holdout_fraction);
+      if (!s) return s.error();
+      splits.push_back(std::move(*s));
+    }
+    for (auto& sp : splits) {
+      fold f;
+      auto tr = take_rows(X, sp.train);
+      auto va = take_rows(X, sp.test);
+      auto dtr =
+          xgb::dmatrix::dense(tr.values.data(), tr.rows, tr.cols, tr.labels);
+      if (!dtr) return dtr.error();
+      auto dva =
+          xgb::dmatrix::dense(va.values.data(), va.rows, va.cols, va.labels);
+      if (!dva) return dva.error();
+      f.train = std::make_unique<xgb::dmatrix>(std::move(*dtr));
+      f.valid = std::make_unique<xgb::dmatrix>(std::move(*dva));
+      f.valid_labels = std::move(va.labels);
+      if (auto err = fresh_model(f)) return err;
+      folds_.push_back(std::move(f));
+    }
+    return caf::none;
+  }
+
+  caf::expected<double> train_to(uint64_t budget, uint64_t every,
+                                 const report_fn& report) override {
+    every = std::max<uint64_t>(1, every);
+    double last = std::nan("");
+    while (steps_ < budget) {
+      if (ctx_.cancel && ctx_.cancel->load(std::memory_order_relaxed)) break;
+      for (auto& f : folds_)
+        if (auto r = f.model->update(*f.train); !r) return r.error();
+      ++steps_;
+      if (steps_ % every != 0 && steps_ != budget) continue;
+      auto v = evaluate();
+      if (!v) return v.error();
+      last = *v;
+      if (report && !report(steps_, last)) break;
+    }
+    if (std::isnan(last)) {
+      auto v = evaluate();
+      if (!v) return v.error();
+      last = *v;
+    }
+    return last;
+  }
+
+  uint64_t steps() const override { return steps_; }
+
+  caf::expected<std::vector<uint8_t>> checkpoint() const override {
+    // [steps][folds] then per fold [len][model][len][config], little endian.
+    std::vector<uint8_t> out;
+    auto put = [&](uint64_t x) {
+      for (int i = 0; i < 8; ++i)
+        out.push_back(static_cast<uint8_t>(x >> (8 * i)));
+    };
+    put(steps_);
+    put(folds_.size());
+    for (auto& f : folds_) {
+      auto cp = f.model->save_checkpoint();
+      if (!cp) return cp.error();
+      put(cp->model.size());
+      out.insert(out.end(), cp->model.begin(), cp->model.end());
+      put(cp->config.size());
+      out.insert(out.end(), cp->config.begin(), cp->config.end());
+    }
+    return out;
+  }
+
+  caf::expected<void> restore(const std::vector<uint8_t>& bytes) override {
+    size_t pos = 0;
+    auto bad = [&](const std::string& what) {
+      return make_error(errc::malformed_message,
+                        "XGBoost checkpoint of " +
+                            std::to_string(bytes.size()) + " bytes: " + what);
+    };
+    auto get = [&](uint64_t& x) {
+      if (pos + 8 > bytes.size()) return false;
+      x = 0;
+      for (int i = 0; i < 8; ++i)
+        x |= uint64_t{bytes[pos++]} << (8 * i);
+      return true;
+    };
+    uint64_t steps = 0;
+    uint64_t n = 0;
+    if (!get(steps) || !get(n)) return bad("truncated header");
+    if (n != folds_.size())
+      return bad("holds " + std::to_string(n) + " folds, expected " +
+                 std::to_string(folds_.size()));
+    std::vector<std::unique_ptr<xgb::booster>> models;
+    for (uint64_t i = 0; i < n; ++i) {
+      xgb::checkpoint cp;
+      uint64_t len = 0;
+      if (!get(len) || pos + len > bytes.size())
+        return bad("truncated model of fold " + std::to_string(i));
+      cp.model.assign(bytes.begin() + static_cast<std::ptrdiff_t>(pos),
+                      bytes.begin() + static_cast<std::ptrdiff_t>(pos + len));
+      pos += len;
+      if (!get(len) || pos + len > bytes.size())
+        return bad("truncated config of fold " + std::to_string(i));
+      cp.config.assign(reinterpret_cast<const char*>(bytes.data()) + pos, len);
+      pos += len;
+      auto b = xgb::booster::restore(cp);
+      if (!b) return b.error();
+      models.push_back(std::make_unique<xgb::booster>(std::move(*b)));
+    }
+    for (size_t i = 0; i < folds_.size(); ++i)
+      folds_[i].model = std::move(models[i]);
+    steps_ = steps;
+    return {};
+  }
+
+private:
+  caf::error fresh_model(fold& f) {
+    auto b = xgb::booster::create(f.train.get());
+    if (!b) return b.error();
+    for (auto& [k, v] : params_)
+      if (auto r = b->set_param(k, v); !r) return r.error();
+    f.model = std::make_unique<xgb::booster>(std::move(*b));
+    return caf::none;
+  }
+
+  caf::expected<double> evaluate() {
+    double sum = 0;
+    auto classes = is_classification(ctx_.data->task)
+                       ? ctx_.data->classes.size()
+                       : size_t{0};
+    for (auto& f : folds_) {
+      auto p = f.model->predict(*f.valid);
+      if (!p) return p.error();
+      auto v = tabular::evaluate(ctx_.metric, f.valid_labels, *p, classes);
+      if (!v) return v.error();
+      sum += *v;
+    }
+    return sum / static_cast<double>(folds_.size());
+  }
+
+  train_context ctx_;
+  std::vector<std::pair<std::string, std::string>> params_;
+  std::vector<fold> folds_;
+  uint64_t steps_ = 0;
+};
+
+} // namespace
+
+caf::expected<std::vector<std::pair<std::string, std::string>>>
+xgboost_params(const config& cfg, task_kind task, size_t classes,
+               size_t threads, uint64_t seed) {
+  static const std::set<std::string> known{"eta",
+                                           "max_depth",
+                                           "min_child_weight",
+                                           "subsample",
+                                           "colsample_bytree",
+                                           "lambda",
+                                           "alpha",
+                                           "booster",
+                                           "rate_drop",
+                                           "skip_drop",
+                                           "gamma",
+                                           "max_bin",
+                                           "colsample_bylevel"};
+  std::vector<std::pair<std::string, std::string>> out;
+  switch (task) {
+  case task_kind::binary:
+    out.emplace_back("objective", "binary:logistic");
+    break;
+  case task_kind::multiclass:
+    out.emplace_back("objective", "multi:softprob");
+    out.emplace_back("num_class", std::to_string(classes));
+    break;
+  case task_kind::regression:
+    out.emplace_back("objective", "reg:squarederror");
+    break;
+  }
+  out.emplace_back("tree_method", "hist");
+  out.emplace_back("nthread", std::to_string(std::max<size_t>(1, threads)));
+  out.emplace_back("seed", std::to_string(seed % 2147483647));
+  out.emplace_back("verbosity", "0");
+  for (auto& [name, v] : cfg) {
+    if (!known.count(name))
+      return make_error(errc::invalid_argument,
+                        "XGBoost has no tuned parameter '" + name + "'");
+    if (auto* d = std::get_if<double>(&v); d && !std::isfinite(*d))
+      return make_error(errc::invalid_argument,
+                        "XGBoost parameter '" + name + "' is not finite");
+    out.emplace_back(name, text_of(v));
+  }
+  return out;
+}
+
+caf::expected<std::unique_ptr<trainable>>
+make_xgboost_trainable(const train_context& ctx, const config& cfg) {
+  if (!ctx.data)
+    return make_error(errc::invalid_argument, "XGBoost trainable: no data");
+  auto metric = find_metric(ctx.metric);
+  if (!metric) return metric.error();
+  auto params = xgboost_params(cfg, ctx.data->task, ctx.data->classes.size(),
+                               ctx.threads, ctx.valid.seed);
+  if (!params) return params.error();
+  auto t = std::make_unique<xgboost_trainable>(ctx, std::move(*params));
+  if (auto err = t->init()) return err;
+  return std::unique_ptr<trainable>{std::move(t)};
+}
+
+} // namespace troupe::models

@@ -1,0 +1,116 @@
+#include "actors/tabular/model_dir.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/tabular/csv_stream.hpp"
+#include "runtime/errors.hpp"
+
+namespace troupe::tabular {
+
+namespace {
+
+caf::error invalid(std::string msg) {
+  return make_error(errc::invalid_argument, std::move(msg));
+}
+
+} // namespace
+
+std::string shortest(float v) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, res.ptr);
+}
+
+nlohmann::json to_json(const model_info& info) {
+  nlohmann::json j{{"format", "troupe.model"},
+                   {"version", 1},
+                   {"family", info.family},
+                   {"task", to_string(info.task)},
+                   {"target", info.target},
+                   {"classes", info.classes},
+                   {"metric", info.metric},
+                   {"config", to_json(info.params)},
+                   {"rounds", info.rounds},
+                   {"cv_score", nullptr},
+                   {"study", info.study},
+                   {"trial", nullptr},
+                   {"xgboost_version", info.xgboost_version},
+                   {"created", info.created}};
+  if (info.cv_score && std::isfinite(*info.cv_score))
+    j["cv_score"] = *info.cv_score;
+  if (info.trial) j["trial"] = *info.trial;
+  return j;
+}
+
+caf::expected<model_info> model_info_from_json(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("format") || j["format"] != "troupe.model")
+    return invalid("not a troupe.model object");
+  // The field being read, for the message when nlohmann::json throws.
+  std::string name;
+  auto field = [&](const char* key) -> const nlohmann::json& {
+    name = key;
+    return j.at(key);
+  };
+  try {
+    if (field("version") != 1)
+      return invalid("unsupported version " + j["version"].dump());
+    model_info info;
+    info.family = field("family").get<std::string>();
+    if (info.family != "xgboost")
+      return invalid("unknown model family '" + info.family + "'");
+    auto task = parse_task_kind(field("task").get<std::string>());
+    if (!task) return task.error();
+    info.task = *task;
+    info.target = field("target").get<std::string>();
+    info.classes = field("classes").get<std::vector<std::string>>();
+    info.metric = field("metric").get<std::string>();
+    auto params = config_from_json(field("config"));
+    if (!params) return params.error();
+    info.params = std::move(*params);
+    if (!field("rounds").is_number_unsigned())
+      return invalid("field 'rounds' holds " + j["rounds"].dump() +
+                     ", not a count");
+    info.rounds = j["rounds"].get<uint64_t>();
+    if (auto& s = field("cv_score"); !s.is_null())
+      info.cv_score = s.get<double>();
+    info.study = field("study").get<std::string>();
+    if (auto& t = field("trial"); !t.is_null()) {
+      if (!t.is_number_unsigned())
+        return invalid("field 'trial' holds " + t.dump() + ", not an id");
+      info.trial = t.get<uint64_t>();
+    }
+    info.xgboost_version = field("xgboost_version").get<std::string>();
+    info.created = field("created").get<std::string>();
+    return info;
+  } catch (const nlohmann::json::out_of_range&) {
+    return invalid("no field '" + name + "'");
+  } catch (const nlohmann::json::exception& e) {
+    return invalid("field '" + name + "': " + e.what());
+  }
+}
+
+void write_predictions(std::ostream& out, const prediction_table& p) {
+  auto write_field = [&out](const std::string& field) {
+    std::string quoted;
+    append_csv_field(quoted, field);
+    out << quoted;
+  };
+  for (size_t c = 0; c < p.columns.size(); ++c) {
+    if (c > 0) out << ',';
+    write_field(p.columns[c]);
+  }
+  out << '\n';
+  auto k = p.columns.size() - 1; // probability columns
+  for (size_t r = 0; r < p.rows(); ++r) {
+    write_field(p.prediction[r]);
+    for (size_t c = 0; c < k; ++c)
+      out << ',' << shortest(p.scores[r * k + c]);
+    out << '\n';
+  }
+}
+
+} // namespace troupe::tabular

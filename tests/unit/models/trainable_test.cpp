@@ -1,0 +1,124 @@
+#include <catch2/catch.hpp>
+
+#include "actors/models/trainable.hpp"
+#include "runtime/errors.hpp"
+
+using namespace troupe;
+using namespace troupe::models;
+using namespace troupe::tabular;
+
+namespace {
+
+const std::string datasets = TROUPE_SOURCE_DIR "/tests/data/";
+
+dataset load(const std::string& file, const std::string& target) {
+  auto t = read_csv(datasets + file);
+  REQUIRE(t);
+  auto d = make_dataset(*t, target);
+  REQUIRE(d);
+  return std::move(*d);
+}
+
+config small_config() {
+  return {{"eta", 0.2}, {"max_depth", int64_t{3}}, {"subsample", 0.9}};
+}
+
+} // namespace
+
+TEST_CASE("an XGBoost trial learns pima diabetes and reports each step",
+          "[trainable]") {
+  auto data = load("pima_diabetes.csv", "diabetes");
+  train_context ctx{&data, "auc", {0, 0.25, 1}, 1};
+  auto t = make_xgboost_trainable(ctx, small_config());
+  REQUIRE(t);
+  std::vector<std::pair<uint64_t, double>> reports;
+  auto auc = (*t)->train_to(30, 5, [&](uint64_t s, double v) {
+    reports.emplace_back(s, v);
+    return true;
+  });
+  REQUIRE(auc);
+  CHECK(*auc > 0.75);
+  CHECK((*t)->steps() == 30);
+  REQUIRE(reports.size() == 6);
+  CHECK(reports.front().first == 5);
+  CHECK(reports.back().first == 30);
+  CHECK(reports.back().second == *auc);
+}
+
+TEST_CASE("stopping from the report callback ends training at that step",
+          "[trainable]") {
+  auto data = load("pima_diabetes.csv", "diabetes");
+  train_context ctx{&data, "logloss", {0, 0.25, 1}, 1};
+  auto t = make_xgboost_trainable(ctx, small_config());
+  REQUIRE(t);
+  auto r = (*t)->train_to(100, 1, [](uint64_t s, double) { return s < 7; });
+  REQUIRE(r);
+  CHECK((*t)->steps() == 7);
+}
+
+TEST_CASE("a checkpointed trial continues exactly where it stopped",
+          "[trainable]") {
+  auto data = load("boston_housing.csv", "cmedv");
+  train_context ctx{&data, "rmse", {3, 0.25, 2}, 1};
+  // Row/column subsampling draws from XGBoost's process-wide RNG, which a
+  // checkpoint does not hold: exactness is checked without it.
+  auto small_config = [] {
+    return config{{"eta", 0.2}, {"max_depth", int64_t{3}}};
+  };
+  auto straight = make_xgboost_trainable(ctx, small_config());
+  REQUIRE(straight);
+  auto full = (*straight)->train_to(20, 20, {});
+  REQUIRE(full);
+  auto first = make_xgboost_trainable(ctx, small_config());
+  REQUIRE(first);
+  REQUIRE((*first)->train_to(8, 8, {}));
+  auto cp = (*first)->checkpoint();
+  REQUIRE(cp);
+  auto second = make_xgboost_trainable(ctx, small_config());
+  REQUIRE(second);
+  REQUIRE((*second)->restore(*cp));
+  CHECK((*second)->steps() == 8);
+  auto resumed = (*second)->train_to(20, 20, {});
+  REQUIRE(resumed);
+  CHECK(*resumed == Approx(*full).epsilon(1e-9));
+  CHECK(*full < 6.0); // RMSE in $1000s on a target ranging 5..50
+  std::vector<uint8_t> junk(cp->begin(), cp->begin() + 20);
+  auto bad = (*second)->restore(junk);
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(describe(bad.error()), Catch::Contains("truncated"));
+}
+
+TEST_CASE("multiclass shuttle trains with k-fold accuracy", "[trainable]") {
+  auto data = load("shuttle.csv", "Class");
+  REQUIRE(data.task == task_kind::multiclass);
+  train_context ctx{&data, "accuracy", {2, 0.25, 3}, 1};
+  auto t = make_xgboost_trainable(ctx, {{"max_depth", int64_t{4}}});
+  REQUIRE(t);
+  auto acc = (*t)->train_to(5, 5, {});
+  REQUIRE(acc);
+  CHECK(*acc > 0.99);
+}
+
+TEST_CASE("bad parameters and metrics are refused by name", "[trainable]") {
+  auto data = load("pima_diabetes.csv", "diabetes");
+  train_context ctx{&data, "auc", {}, 1};
+  auto unknown = make_xgboost_trainable(ctx, {{"learning_rat", 0.1}});
+  REQUIRE_FALSE(unknown);
+  CHECK_THAT(describe(unknown.error()), Catch::Contains("'learning_rat'"));
+  train_context wrong_metric{&data, "r2", {}, 1};
+  auto m = make_xgboost_trainable(wrong_metric, {});
+  REQUIRE_FALSE(m);
+  CHECK_THAT(describe(m.error()), Catch::Contains("'r2'"));
+  // XGBoost validates lazily: either building or the first step fails, with
+  // its own message naming the parameter.
+  auto bad_value = make_xgboost_trainable(ctx, {{"max_depth", int64_t{-3}}});
+  std::string msg;
+  if (!bad_value) {
+    msg = describe(bad_value.error());
+  } else {
+    auto r = (*bad_value)->train_to(1, 1, {});
+    REQUIRE_FALSE(r);
+    msg = describe(r.error());
+  }
+  CHECK_THAT(msg, Catch::Contains("XGBoost") && Catch::Contains("max_depth"));
+}
