@@ -136,7 +136,7 @@ public:
   std::chrono::milliseconds timeout() const;
 
   /// Another RPC interface the head serves (`Cluster.service`), e.g.
-  /// "features" (a FeatureStore). The capability is used on this client's
+  /// a family's interface. The capability is used on this client's
   /// thread, waiting with wait().
   caf::expected<capnp::Capability::Client> service(const std::string& name);
 

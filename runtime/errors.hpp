@@ -54,7 +54,7 @@ std::string to_string(errc x);
 caf::error make_error(errc code, std::string message);
 
 /// The category of a subsystem's error enum: specialize it beside the enum
-/// with `static constexpr caf::atom_value value = caf::atom("serving");`
+/// with `static constexpr caf::atom_value value = caf::atom("family");`
 /// (at most 10 characters, unique in the project) and a
 /// `static std::string name(uint8_t code)` giving a code's name.
 template <class Enum>
@@ -92,7 +92,7 @@ inline bool is(const caf::error& err, errc code) {
 }
 
 /// Renders any caf::error for people: its message when it has one, else the
-/// name of its code ("not_found", or "serving: overloaded" for a registered
+/// name of its code ("not_found", or "family: overloaded" for a registered
 /// subsystem category), else CAF's rendering.
 std::string describe(const caf::error& err);
 

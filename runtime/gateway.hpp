@@ -17,8 +17,8 @@ namespace troupe {
 
 /// What the factory of an RPC interface is given: the actor system, the
 /// cluster directory, and the other interfaces served on the same gateway
-/// thread, by name, for a server that calls another one (serving looks
-/// features up through the "features" interface); `service` throws a
+/// thread, by name, for a server that calls another one (one family's
+/// interface looking data up through another's); `service` throws a
 /// kj::Exception naming the known interfaces for an unknown name.
 struct rpc_context {
   caf::actor_system& sys;

@@ -1,7 +1,7 @@
 #pragma once
 
-// FNV-1a, 64 bits: the one byte-string hash of the project (feature-store
-// routing, model file checksums, prediction-log input hashes).
+// FNV-1a, 64 bits: the one byte-string hash of the project (shard
+// routing, file checksums, input hashes).
 
 #include <cstddef>
 #include <cstdint>

@@ -37,7 +37,7 @@ struct scheduler_options {
 };
 
 /// Marks an actor kind as a service: its actors do not take one of their
-/// node's worker slots (the AutoML service and trial runners, which hand out
+/// node's worker slots (services and workers of the families, which hand out
 /// the slots themselves). Process-wide; call it where the kind is registered.
 void mark_service_kind(const std::string& kind);
 
@@ -103,8 +103,8 @@ caf::expected<std::string> load_or_create_secret(const std::string& path,
 int run_node(const node_options& opts, const kind_registrar& kinds);
 
 /// A head and its workers inside one process, joined over loopback through
-/// the middleman as separate nodes: the embedded cluster used by the demo,
-/// the tests and the benchmarks.
+/// the middleman as separate nodes: the embedded cluster used by embedded
+/// commands, the tests and the benchmarks.
 class local_cluster {
 public:
   /// Starts a head with a gateway on an ephemeral port and `workers` worker

@@ -141,6 +141,10 @@ const std::vector<std::string> actor_headers{"NAME", "KIND", "NODE", "ID"};
 
 shell_backend::~shell_backend() = default;
 
+cluster_client* shell_backend::client() {
+  return nullptr;
+}
+
 namespace {
 
 class client_backend final : public shell_backend {
@@ -193,33 +197,7 @@ public:
     return client_->watch(on_event, max_wait, on_snapshot);
   }
 
-  caf::expected<envelope> feature_groups() override {
-    return shell_detail::feature_groups(*client_);
-  }
-
-  caf::expected<envelope> feature_group(const std::string& name) override {
-    return shell_detail::feature_group(*client_, name);
-  }
-
-  caf::expected<envelope> feature_get(const std::string& group,
-                                      const std::string& entity,
-                                      std::optional<int64_t> as_of) override {
-    return shell_detail::feature_get(*client_, group, entity, as_of);
-  }
-
-  caf::expected<envelope> deployments() override {
-    return shell_detail::serving_deployments(*client_);
-  }
-
-  caf::expected<envelope> deployment(const std::string& name) override {
-    return shell_detail::serving_deployment(*client_, name);
-  }
-
-  caf::expected<envelope> scale(const std::string& name, uint32_t min_replicas,
-                                uint32_t max_replicas) override {
-    return shell_detail::serving_scale(*client_, name, min_replicas,
-                                       max_replicas);
-  }
+  cluster_client* client() override { return client_.get(); }
 
 private:
   std::unique_ptr<cluster_client> client_;
@@ -254,10 +232,21 @@ shell_env with_defaults(shell_env env) {
 
 } // namespace
 
-shell::shell(shell_backend& backend, shell_env env)
+shell::shell(shell_backend& backend, shell_env env,
+             std::vector<shell_command> extra)
     : backend_(backend), env_(with_defaults(std::move(env))), out_(*env_.out),
       err_(*env_.err) {
-  // nop
+  // The core's commands, the families' before the last four (ping,
+  // shutdown, quit, exit).
+  auto& core = command_table();
+  auto tail = core.end() - 4;
+  table_.assign(core.begin(), tail);
+  for (auto& cmd : extra) {
+    table_.push_back(cmd.info);
+    auto name = cmd.info.name;
+    extra_.emplace(std::move(name), std::move(cmd));
+  }
+  table_.insert(table_.end(), tail, core.end());
 }
 
 shell::outcome shell::run_line(const std::string& line) {
@@ -279,29 +268,13 @@ shell::outcome shell::run_script(const std::string& text) {
 shell::outcome shell::execute(const std::string& command) {
   using handler = outcome (shell::*)(const args&);
   static const std::map<std::string, handler> handlers{
-      {"help", &shell::cmd_help},
-      {"nodes", &shell::cmd_nodes},
-      {"actors", &shell::cmd_actors},
-      {"kinds", &shell::cmd_kinds},
-      {"spawn", &shell::cmd_spawn},
-      {"send", &shell::cmd_send},
-      {"stats", &shell::cmd_stats},
-      {"stop", &shell::cmd_stop},
-      {"watch", &shell::cmd_watch},
-      {"wait-nodes", &shell::cmd_wait_nodes},
-      {"ping", &shell::cmd_ping},
-      {"shutdown", &shell::cmd_shutdown},
-      {"quit", &shell::cmd_quit},
-      {"exit", &shell::cmd_quit},
-      {"studies", &shell::cmd_studies},
-      {"study", &shell::cmd_study},
-      {"stop-study", &shell::cmd_stop_study},
-      {"groups", &shell::cmd_groups},
-      {"group", &shell::cmd_group},
-      {"get", &shell::cmd_get},
-      {"deployments", &shell::cmd_deployments},
-      {"deployment", &shell::cmd_deployment},
-      {"scale", &shell::cmd_scale},
+      {"help", &shell::cmd_help},     {"nodes", &shell::cmd_nodes},
+      {"actors", &shell::cmd_actors}, {"kinds", &shell::cmd_kinds},
+      {"spawn", &shell::cmd_spawn},   {"send", &shell::cmd_send},
+      {"stats", &shell::cmd_stats},   {"stop", &shell::cmd_stop},
+      {"watch", &shell::cmd_watch},   {"wait-nodes", &shell::cmd_wait_nodes},
+      {"ping", &shell::cmd_ping},     {"shutdown", &shell::cmd_shutdown},
+      {"quit", &shell::cmd_quit},     {"exit", &shell::cmd_quit},
   };
   auto text = trim(command);
   if (text.empty() || text[0] == '#') return outcome::ok;
@@ -310,11 +283,14 @@ shell::outcome shell::execute(const std::string& command) {
     result = fail(words.error());
   } else if (!words->empty()) {
     auto& name = words->front();
+    args rest(words->begin() + 1, words->end());
     if (auto i = handlers.find(name); i != handlers.end()) {
-      result = (this->*(i->second))(args(words->begin() + 1, words->end()));
+      result = (this->*(i->second))(rest);
+    } else if (auto j = extra_.find(name); j != extra_.end()) {
+      result = j->second.run(*this, rest);
     } else {
       out_.flush();
-      err_ << "unknown command '" << name << "'\n" << help_text();
+      err_ << "unknown command '" << name << "'\n" << help_text(table_);
       result = outcome::failed;
     }
   }
@@ -324,7 +300,7 @@ shell::outcome shell::execute(const std::string& command) {
 }
 
 shell::outcome shell::usage(const std::string& name) {
-  for (auto& cmd : command_table()) {
+  for (auto& cmd : table_) {
     if (cmd.name == name) {
       out_.flush();
       err_ << "usage: " << cmd.usage << '\n';
@@ -353,11 +329,11 @@ shell::outcome shell::fail(const std::string& text) {
 
 shell::outcome shell::cmd_help(const args& a) {
   if (a.empty()) {
-    out_ << help_text();
+    out_ << help_text(table_);
     return outcome::ok;
   }
   if (a.size() > 1) return usage("help");
-  for (auto& cmd : command_table()) {
+  for (auto& cmd : table_) {
     if (cmd.name == a[0]) {
       out_ << "usage: " << cmd.usage << "\n  " << cmd.summary << '\n';
       return outcome::ok;
@@ -664,7 +640,7 @@ std::vector<std::string> shell::completions(const std::string& before,
   auto words = loose_words(before.substr(last_command_start(before)));
   if (words.empty()) {
     std::vector<std::string> names;
-    for (auto& cmd : command_table())
+    for (auto& cmd : table_)
       names.push_back(cmd.name);
     return complete(word, names);
   }
@@ -692,27 +668,15 @@ std::vector<std::string> shell::completions(const std::string& before,
   if (words.size() > 1 && starts_with(words.back(), "--") &&
       words.back().find('=') == std::string::npos)
     return {}; // completing an option's value
+  if (auto i = extra_.find(cmd); i != extra_.end())
+    return i->second.complete
+               ? complete(word, i->second.complete(*this, positional))
+               : std::vector<std::string>{};
   static const std::vector<std::string> no_args{
-      "help",    "nodes",  "actors",     "kinds", "watch",
-      "ping",    "quit",   "shutdown",   "exit",  "wait-nodes",
-      "studies", "groups", "deployments"};
+      "help", "nodes", "actors",   "kinds", "watch",
+      "ping", "quit",  "shutdown", "exit",  "wait-nodes"};
   if (std::find(no_args.begin(), no_args.end(), cmd) != no_args.end())
     return {};
-  if (cmd == "study" || cmd == "stop-study") {
-    if (!positional.empty()) return {};
-    refresh_studies();
-    return complete(word, study_ids_.names);
-  }
-  if (cmd == "group" || cmd == "get") {
-    if (!positional.empty()) return {};
-    refresh_groups();
-    return complete(word, group_names_.names);
-  }
-  if (cmd == "deployment" || cmd == "scale") {
-    if (!positional.empty()) return {};
-    refresh_deployments();
-    return complete(word, deployment_names_.names);
-  }
   refresh_names();
   auto both = cache_.actors;
   both.insert(both.end(), cache_.nodes.begin(), cache_.nodes.end());

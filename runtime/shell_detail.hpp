@@ -1,7 +1,7 @@
 #pragma once
 
-// Small text helpers shared by the shell's translation units, and the
-// feature store's and the serving service's calls over a client.
+// Small text helpers shared by the shell's translation units and the
+// families' shell commands, and calls to an RPC interface over a client.
 
 #include <cstdint>
 #include <optional>
@@ -52,33 +52,5 @@ caf::expected<envelope> with_service(cluster_client& client,
     return rpc_error(name, e);
   }
 }
-
-// The production backend's feature_* (shell_features.cpp): each gets the
-// "features" service from `client` and makes one FeatureStore call; errors
-// carry the server's message.
-
-caf::expected<envelope> feature_groups(cluster_client& client);
-
-caf::expected<envelope> feature_group(cluster_client& client,
-                                      const std::string& name);
-
-caf::expected<envelope> feature_get(cluster_client& client,
-                                    const std::string& group,
-                                    const std::string& entity,
-                                    std::optional<int64_t> as_of);
-
-// The production backend's deployments/deployment/scale
-// (shell_serving.cpp): each gets the "serving" service from `client` and
-// makes one Predictor call; errors carry the server's message.
-
-caf::expected<envelope> serving_deployments(cluster_client& client);
-
-caf::expected<envelope> serving_deployment(cluster_client& client,
-                                           const std::string& name);
-
-caf::expected<envelope> serving_scale(cluster_client& client,
-                                      const std::string& name,
-                                      uint32_t min_replicas,
-                                      uint32_t max_replicas);
 
 } // namespace troupe::shell_detail

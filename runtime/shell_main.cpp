@@ -151,7 +151,8 @@ int run_interactive(shell& sh, const std::string& address,
 
 } // namespace
 
-int run_shell(const shell_options& opts) {
+int run_shell(const shell_options& opts,
+              const std::vector<shell_extension>& extensions) {
   auto hp = parse_host_port(opts.address, "127.0.0.1", 7701);
   if (!hp) {
     std::cerr << "troupe shell: " << describe(hp.error()) << '\n'
@@ -176,7 +177,11 @@ int run_shell(const shell_options& opts) {
   shell_env env;
   env.interactive = opts.commands.empty() && tty;
   env.interrupted = [] { return interrupted_flag != 0; };
-  shell sh{*backend, std::move(env)};
+  std::vector<shell_command> extra;
+  for (auto& extension : extensions)
+    for (auto& cmd : extension(*backend))
+      extra.push_back(std::move(cmd));
+  shell sh{*backend, std::move(env), std::move(extra)};
   if (!opts.commands.empty()) {
     sh.run_script(opts.commands);
   } else if (!tty) {

@@ -162,6 +162,17 @@ std::string format_table(const std::vector<std::string>& headers,
   return result;
 }
 
+std::string clock_text(uint64_t ms) {
+  auto s = static_cast<unsigned long long>(ms / 1000);
+  char buf[48];
+  if (s >= 3600)
+    std::snprintf(buf, sizeof(buf), "%llu:%02llu:%02llu", s / 3600, s / 60 % 60,
+                  s % 60);
+  else
+    std::snprintf(buf, sizeof(buf), "%llu:%02llu", s / 60, s % 60);
+  return buf;
+}
+
 const std::vector<command_info>& command_table() {
   static const std::vector<command_info> table{
       {"help", "help [COMMAND]", "list the commands, or show one's usage"},
@@ -180,18 +191,6 @@ const std::vector<command_info>& command_table() {
        "print directory changes (SECONDS or N of them)"},
       {"wait-nodes", "wait-nodes N [SECONDS]",
        "wait until N nodes joined (default 30 s)"},
-      {"studies", "studies", "list the AutoML studies"},
-      {"study", "study ID", "a study's status and leaderboard"},
-      {"stop-study", "stop-study ID", "stop a study; it then refits its best"},
-      {"groups", "groups", "list the feature groups"},
-      {"group", "group G", "a feature group's definition and shards"},
-      {"get", "get G ENTITY [AS_OF]",
-       "an entity's features (AS_OF: ISO time or us)"},
-      {"deployments", "deployments", "list the model deployments"},
-      {"deployment", "deployment NAME",
-       "a deployment's spec, counters and replicas"},
-      {"scale", "scale NAME N|MIN:MAX",
-       "set a deployment's replicas (N: exactly N)"},
       {"ping", "ping", "time a round trip to the head"},
       {"shutdown", "shutdown", "stop every node, then the head"},
       {"quit", "quit", "leave the shell"},
@@ -201,11 +200,15 @@ const std::vector<command_info>& command_table() {
 }
 
 std::string help_text() {
+  return help_text(command_table());
+}
+
+std::string help_text(const std::vector<command_info>& commands) {
   // Usages longer than the column get their summary on the next line, so
   // that the text fits 80 columns.
   constexpr size_t column = 28;
   std::string result = "commands:\n";
-  for (auto& cmd : command_table()) {
+  for (auto& cmd : commands) {
     result += "  " + cmd.usage;
     if (cmd.usage.size() > column)
       result += "\n" + std::string(column + 2, ' ');

@@ -1,8 +1,8 @@
 #pragma once
 
 // Event times: microseconds since the Unix epoch (UTC), read from ISO 8601
-// text or integers, and written as ISO 8601. Used by the feature store, its
-// CLI and the shell.
+// text or integers, and written as ISO 8601. Used by families that version data
+// by CLI and the shell.
 
 #include <cstdint>
 #include <string>

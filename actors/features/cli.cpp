@@ -7,10 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/features/shell.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
-#include "runtime/shell.hpp"
 
 namespace troupe::features {
 

@@ -22,12 +22,12 @@
 #include "actors/serving/registry.hpp"
 #include "actors/serving/rpc.hpp"
 #include "actors/serving/service.hpp"
+#include "actors/serving/shell.hpp"
 #include "actors/tabular/csv.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
-#include "runtime/shell.hpp"
 #include "runtime/time.hpp"
 #include "schemas/serving.capnp.h"
 
@@ -214,7 +214,7 @@ std::string describe_version(schema::ModelVersion::Reader v) {
 }
 
 /// Prints a reply (root `T`) the way the shell shows it (`format`, from
-/// runtime/shell.hpp), so that the CLI and the shell agree; a reply that
+/// actors/serving/shell.hpp), so that the CLI and the shell agree; a reply that
 /// cannot be shown fails the call.
 template <class T>
 void print_as_shell(typename T::Reader r,

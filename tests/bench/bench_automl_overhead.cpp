@@ -57,7 +57,7 @@ troupe_result run_troupe(uint64_t trials, double sleep_ms, uint32_t slots) {
   {
     auto cluster = local_cluster::start(
         0, slots, automl::register_kinds, {},
-        {{automl::service_kind, automl::service_name}}, dir);
+        {{automl::service_kind, automl::service_name, {}}}, dir);
     if (!cluster) fail(describe(cluster.error()));
     auto client =
         cluster_client::connect("127.0.0.1", (*cluster)->gateway_port());

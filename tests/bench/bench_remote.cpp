@@ -155,7 +155,8 @@ int serve(const std::string& policy, size_t threads) {
   troupe::configure(cfg, sched, {});
   caf::actor_system sys{cfg};
   auto echo = sys.spawn<caf::actor>(
-      "echo", caf::make_message(troupe::kind_args{"echo", "bench-server", ""}));
+      "echo",
+      caf::make_message(troupe::kind_args{"echo", "bench-server", "", ""}));
   if (!echo)
     fail("server: cannot spawn the echo kind: " + sys.render(echo.error()));
   auto raw = sys.spawn(raw_echo);

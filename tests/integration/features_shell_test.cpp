@@ -15,6 +15,7 @@
 
 #include "actors/features/rpc.hpp"
 #include "actors/features/service.hpp"
+#include "actors/features/shell.hpp"
 #include "runtime/client.hpp"
 #include "runtime/node.hpp"
 #include "runtime/shell.hpp"
@@ -213,7 +214,7 @@ TEST_CASE("the shell lists feature groups and shows a group's shards",
           "[shell][features]") {
   features_fixture f;
   f.populate();
-  shell_run s{std::move(f.client)};
+  shell_run s{std::move(f.client), {troupe::features::make_shell_extension()}};
 
   REQUIRE(s.run("groups"));
   INFO(s.out.str() << s.err.str());
@@ -249,7 +250,7 @@ TEST_CASE("the shell gets an entity's latest and as-of features",
           "[shell][features]") {
   features_fixture f;
   f.populate();
-  shell_run s{std::move(f.client)};
+  shell_run s{std::move(f.client), {troupe::features::make_shell_extension()}};
 
   REQUIRE(s.run("get users u1"));
   CHECK(s.out.str() == "entity      u1\n"
@@ -290,7 +291,7 @@ TEST_CASE("the shell gets an entity's latest and as-of features",
 TEST_CASE("the shell shows the feature store's errors", "[shell][features]") {
   features_fixture f;
   f.populate();
-  shell_run s{std::move(f.client)};
+  shell_run s{std::move(f.client), {troupe::features::make_shell_extension()}};
 
   CHECK_FALSE(s.run("get nope u1"));
   CHECK(s.out.str().empty());
@@ -314,7 +315,7 @@ TEST_CASE("the shell shows the feature store's errors", "[shell][features]") {
 TEST_CASE("the shell completes feature group names", "[shell][features]") {
   features_fixture f;
   f.populate();
-  shell_run s{std::move(f.client)};
+  shell_run s{std::move(f.client), {troupe::features::make_shell_extension()}};
 
   CHECK(s.sh->completions("group ", "") == words{"clicks", "users"});
   CHECK(s.sh->completions("nodes; get ", "u") == words{"users"});
@@ -326,7 +327,7 @@ TEST_CASE("the shell completes feature group names", "[shell][features]") {
 // -- pure parts (no cluster) --------------------------------------------------
 
 TEST_CASE("AS_OF is an ISO time in UTC or microseconds", "[shell]") {
-  using troupe::parse_as_of;
+  using troupe::features::parse_as_of;
   CHECK(parse_as_of("2024-03-01T12:00:00Z").value() == t1);
   CHECK(parse_as_of("2024-03-01T12:00:00").value() == t1);
   CHECK(parse_as_of("2024-03-01T12:00").value() == t1);
@@ -361,14 +362,14 @@ TEST_CASE("a feature row renders fractions, NaN and short vectors", "[shell]") {
     v.set(2, 3.0f);
     r.initFields(1)[0].setTimestamp(t1 + 250'000);
   });
-  CHECK(troupe::format_feature_row(group, row).value() ==
+  CHECK(troupe::features::format_feature_row(group, row).value() ==
         "entity      e\n"
         "event time  1969-12-31T23:59:59.999999Z\n"
         "at = 2024-03-01T12:00:00.250Z\n"
         "v = [1, nan, 3]\n"
         "  width 3, min 1, max 3, mean 2, 1 NaN\n");
   // A row of another type is an error, not a crash.
-  CHECK_FALSE(troupe::format_feature_row(row, group));
+  CHECK_FALSE(troupe::features::format_feature_row(row, group));
 }
 
 TEST_CASE("the groups table shows ttl and vector compactly", "[shell]") {
@@ -385,7 +386,7 @@ TEST_CASE("the groups table shows ttl and vector compactly", "[shell]") {
         gs[1].setTtlMs(90'000);
         gs[1].initFields(2);
       });
-  CHECK(troupe::format_feature_groups(list).value() ==
+  CHECK(troupe::features::format_feature_groups(list).value() ==
         "NAME  VECTOR  FIELDS  TTL    SHARDS  CREATED\n"
         "a     -       0       1d12h  4       2024-03-01T12:00:00Z\n"
         "bb    v×8     2       1m30s  0       -\n"

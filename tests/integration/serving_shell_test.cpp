@@ -18,6 +18,7 @@
 #include "actors/serving/convert.hpp"
 #include "actors/serving/rpc.hpp"
 #include "actors/serving/service.hpp"
+#include "actors/serving/shell.hpp"
 #include "actors/tabular/dataset.hpp"
 #include "runtime/client.hpp"
 #include "runtime/node.hpp"
@@ -168,7 +169,9 @@ struct serving_fixture {
 /// A shell on the fixture's client (which it takes) with captured output,
 /// which can wait for a deployment's replicas.
 struct shell_run : troupe::test::shell_run {
-  using troupe::test::shell_run::shell_run;
+  explicit shell_run(std::unique_ptr<troupe::cluster_client> client)
+      : troupe::test::shell_run(std::move(client),
+                                {troupe::serving::make_shell_extension()}) {}
 
   /// Runs `deployment NAME` until its output has `ready` of `wanted`
   /// replicas ready and no others listed (at most 60 s); returns whether it

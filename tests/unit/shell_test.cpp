@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -10,6 +11,9 @@
 #include <capnp/message.h>
 #include <catch2/catch.hpp>
 
+#include "actors/automl/shell.hpp"
+#include "actors/features/shell.hpp"
+#include "actors/serving/shell.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/automl.capnp.h"
 #include "schemas/common.capnp.h"
@@ -61,7 +65,8 @@ actor_row make_actor(std::string name, std::string kind, std::string node,
 
 /// A cluster in memory that records what the shell asked for. Its watch
 /// replays `events` and then lets the manual clock run to the deadline.
-class fake_backend : public troupe::shell_backend {
+class fake_backend : public troupe::shell_backend,
+                     public troupe::serving::serving_shell_backend {
 public:
   std::vector<node_row> node_list;
   std::vector<actor_row> actor_list;
@@ -165,7 +170,7 @@ public:
   caf::expected<troupe::envelope> deployments() override {
     ++serving_calls;
     if (failure) return failure;
-    if (!deployment_list) return shell_backend::deployments();
+    if (!deployment_list) return serving_shell_backend::deployments();
     return *deployment_list;
   }
 
@@ -194,7 +199,7 @@ public:
                                                   F&& edit) {
     using troupe::schema::DeploymentList;
     using troupe::schema::DeploymentStatus;
-    if (!deployment_list) return shell_backend::deployment(name);
+    if (!deployment_list) return serving_shell_backend::deployment(name);
     auto found = deployment_list->visit<DeploymentList>(
         [&](DeploymentList::Reader l) -> std::optional<troupe::envelope> {
           for (auto s : l.getDeployments()) {
@@ -231,6 +236,22 @@ public:
   }
 };
 
+/// The families' commands, in the order troupe lists its families: AutoML
+/// over the fake's `send`, a feature store that is not there, and model
+/// serving over the fake.
+std::vector<troupe::shell_command> family_commands(fake_backend& backend) {
+  auto out = troupe::automl::shell_commands(backend);
+  for (auto& cmd : troupe::features::shell_commands(
+           std::make_shared<troupe::features::feature_shell_backend>()))
+    out.push_back(std::move(cmd));
+  // Not owned: the fake outlives the shell.
+  std::shared_ptr<troupe::serving::serving_shell_backend> serving{
+      std::shared_ptr<void>{}, &backend};
+  for (auto& cmd : troupe::serving::shell_commands(serving))
+    out.push_back(std::move(cmd));
+  return out;
+}
+
 /// A shell over a fake backend, a manual clock and string streams. `tweak`
 /// may change the environment before the shell is made.
 struct fixture {
@@ -242,7 +263,8 @@ struct fixture {
   std::chrono::steady_clock::time_point now{};
   shell sh;
 
-  explicit fixture(const tweak_fn& tweak = {}) : sh{backend, make_env(tweak)} {
+  explicit fixture(const tweak_fn& tweak = {})
+      : sh{backend, make_env(tweak), family_commands(backend)} {
     backend.clock = &now;
     troupe::register_schema<troupe::schema::TextMessage>();
   }
@@ -402,7 +424,7 @@ TEST_CASE("an unknown command fails and prints the help", "[shell]") {
 
 TEST_CASE("every command in the table is understood", "[shell]") {
   fixture f;
-  for (auto& cmd : troupe::command_table()) {
+  for (auto& cmd : f.sh.commands()) {
     auto result = f.sh.execute(cmd.name);
     INFO(cmd.name);
     bool leaves = cmd.name == "quit" || cmd.name == "exit";
@@ -759,7 +781,7 @@ std::string ref_id(const troupe::envelope& e) {
 } // namespace
 
 TEST_CASE("studies shows one aligned row per study", "[shell][automl]") {
-  auto text = troupe::format_studies(study_list());
+  auto text = troupe::automl::format_studies(study_list());
   REQUIRE(text);
   auto lines = lines_of(*text);
   REQUIRE(lines.size() == 5);
@@ -783,16 +805,16 @@ TEST_CASE("studies shows one aligned row per study", "[shell][automl]") {
 TEST_CASE("an empty study list says so", "[shell][automl]") {
   auto empty =
       troupe::make_envelope<StudyList>([](StudyList::Builder b) { (void)b; });
-  auto text = troupe::format_studies(empty);
+  auto text = troupe::automl::format_studies(empty);
   REQUIRE(text);
   CHECK_THAT(*text, Catch::EndsWith("\n0 studies\n"));
-  auto ids = troupe::study_ids(study_list());
+  auto ids = troupe::automl::study_ids(study_list());
   REQUIRE(ids);
   CHECK(*ids == words{"s1", "done", "old"});
 }
 
 TEST_CASE("study shows its fields and the leaderboard", "[shell][automl]") {
-  auto text = troupe::format_study(running_status());
+  auto text = troupe::automl::format_study(running_status());
   REQUIRE(text);
   CHECK(*text == "study     s1\n"
                  "state     running\n"
@@ -823,7 +845,7 @@ TEST_CASE("a finished study shows its model dir and message and budget",
     b.setModelDir("/data/s2/best");
     b.setMessage("stopped by request");
   });
-  auto text = troupe::format_study(status);
+  auto text = troupe::automl::format_study(status);
   REQUIRE(text);
   auto lines = lines_of(*text);
   CHECK(count_lines_with(*text, "metric     rmse (lower is better)") == 1);
@@ -836,7 +858,7 @@ TEST_CASE("a finished study shows its model dir and message and budget",
 }
 
 TEST_CASE("the status line sums a study up", "[shell][automl]") {
-  auto line = troupe::format_study_line(running_status());
+  auto line = troupe::automl::format_study_line(running_status());
   REQUIRE(line);
   CHECK(*line == "study s1: running, 57 trials (40 done, 2 running, 10 "
                  "pruned, 5 failed), best auc 0.93124 (trial 12), elapsed "
@@ -847,12 +869,12 @@ TEST_CASE("rendering another payload is an error naming both types",
           "[shell][automl]") {
   auto text = troupe::make_envelope<troupe::schema::TextMessage>(
       [](auto m) { m.setText("hi"); });
-  auto list = troupe::format_studies(text);
+  auto list = troupe::automl::format_studies(text);
   REQUIRE_FALSE(list);
   CHECK_THAT(troupe::describe(list.error()),
              Catch::Contains("TextMessage") && Catch::Contains("StudyList"));
-  CHECK_FALSE(troupe::format_study(study_list()));
-  CHECK_FALSE(troupe::format_study_line(text));
+  CHECK_FALSE(troupe::automl::format_study(study_list()));
+  CHECK_FALSE(troupe::automl::format_study_line(text));
 }
 
 TEST_CASE("studies and study and stop-study ask the automl service",
@@ -1180,15 +1202,16 @@ TEST_CASE("a serving reply of the wrong type is an error and not a table",
   troupe::register_schema<DeploymentStatus>(); // names it in errors
   auto list = deployment_list();
   auto status = troupe::make_envelope<DeploymentStatus>([](auto) {});
-  CHECK_FALSE(troupe::format_deployments(status));
-  CHECK_FALSE(troupe::format_deployment(list));
-  CHECK_FALSE(troupe::format_deployment_line(list));
-  auto names = troupe::deployment_names(status);
+  CHECK_FALSE(troupe::serving::format_deployments(status));
+  CHECK_FALSE(troupe::serving::format_deployment(list));
+  CHECK_FALSE(troupe::serving::format_deployment_line(list));
+  auto names = troupe::serving::deployment_names(status);
   REQUIRE_FALSE(names);
   CHECK_THAT(troupe::describe(names.error()),
              Catch::Contains("DeploymentStatus") &&
                  Catch::Contains("DeploymentList"));
-  CHECK(troupe::deployment_names(list).value() == words{"churn", "fraud"});
+  CHECK(troupe::serving::deployment_names(list).value() ==
+        words{"churn", "fraud"});
 }
 
 TEST_CASE("deployment and scale complete deployment names",
@@ -1206,7 +1229,7 @@ TEST_CASE("deployment and scale complete deployment names",
 
 TEST_CASE("durations pick a unit and never show an exponent",
           "[shell][serving]") {
-  using troupe::duration_text;
+  using troupe::serving::duration_text;
   CHECK(duration_text(0) == "-");
   CHECK(duration_text(-3) == "-");
   CHECK(duration_text(std::nan("")) == "-");
@@ -1221,7 +1244,7 @@ TEST_CASE("durations pick a unit and never show an exponent",
 }
 
 TEST_CASE("parse_replica_range takes N or MIN:MAX", "[shell][serving]") {
-  using troupe::parse_replica_range;
+  using troupe::serving::parse_replica_range;
   using range = std::pair<uint32_t, uint32_t>;
   CHECK(parse_replica_range("3").value() == range{3, 3});
   CHECK(parse_replica_range("1:4").value() == range{1, 4});

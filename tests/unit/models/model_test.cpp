@@ -8,14 +8,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/automl/predict.hpp"
 #include "actors/models/saved_model.hpp"
+#include "actors/serving/local_predict.hpp"
 #include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
 
 using namespace troupe;
-using namespace troupe::automl;
+using troupe::serving::predict_options;
+using troupe::serving::run_predict;
 using namespace troupe::models;
 using namespace troupe::tabular;
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "actors/automl/predict.hpp"
+#include "actors/serving/local_predict.hpp"
 
 #include <iostream>
 
@@ -7,7 +7,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
 
-namespace troupe::automl {
+namespace troupe::serving {
 
 using models::saved_model;
 using tabular::read_csv;
@@ -50,4 +50,4 @@ int run_predict(const predict_options& opts) {
   return run_predict(opts, std::cout, std::cerr);
 }
 
-} // namespace troupe::automl
+} // namespace troupe::serving

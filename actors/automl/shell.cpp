@@ -1,7 +1,7 @@
 // The shell's AutoML commands: `studies`, `study ID`, `stop-study ID`, and
 // the pure functions that render the "automl" service's replies.
 
-#include "runtime/shell.hpp"
+#include "actors/automl/shell.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -12,21 +12,10 @@
 #include "runtime/shell_detail.hpp"
 #include "schemas/automl.capnp.h"
 
-namespace troupe {
+namespace troupe::automl {
 
 using shell_detail::starts_with;
 using shell_detail::text_of;
-
-std::string clock_text(uint64_t ms) {
-  auto s = static_cast<unsigned long long>(ms / 1000);
-  char buf[48];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof(buf), "%llu:%02llu:%02llu", s / 3600, s / 60 % 60,
-                  s % 60);
-  else
-    std::snprintf(buf, sizeof(buf), "%llu:%02llu", s / 60, s % 60);
-  return buf;
-}
 
 namespace {
 
@@ -217,10 +206,15 @@ caf::expected<std::vector<std::string>> study_ids(const envelope& list) {
 
 // -- commands -----------------------------------------------------------------
 
-caf::expected<envelope> shell::ask_automl(const std::string& op,
-                                          const std::string& id) {
+namespace {
+
+/// Sends (op, StudyRef{id}) to the "automl" service; errors are worded for
+/// people (the service is not running, or the service's message).
+caf::expected<envelope> ask_automl(shell_backend& backend,
+                                   const std::string& op,
+                                   const std::string& id) {
   auto ref = make_envelope<schema::StudyRef>([&](auto r) { r.setId(id); });
-  auto reply = backend_.send(automl_name, ref, op);
+  auto reply = backend.send(automl_name, ref, op);
   if (reply) return reply;
   auto text = describe(reply.error());
   if (text.find("no actor named '" + automl_name + "'") != std::string::npos)
@@ -238,44 +232,62 @@ caf::expected<envelope> shell::ask_automl(const std::string& op,
   return make_error(code, std::move(text));
 }
 
-void shell::refresh_studies() {
-  study_ids_.refresh(env_.now(),
-                     [&]() -> caf::expected<std::vector<std::string>> {
-                       auto reply = ask_automl("list", "");
-                       if (!reply) return reply.error();
-                       return study_ids(*reply);
-                     });
+/// Runs `op` on study `id` and prints the reply as `render` writes it.
+template <class Render>
+shell_outcome show(shell& sh, shell_backend& backend, const std::string& op,
+                   const std::string& id, Render&& render) {
+  auto reply = ask_automl(backend, op, id);
+  if (!reply) return sh.fail(reply.error());
+  auto text = render(*reply);
+  if (!text) return sh.fail(text.error());
+  sh.out() << *text;
+  return shell_outcome::ok;
 }
 
-shell::outcome shell::cmd_studies(const args& a) {
-  if (!a.empty()) return usage("studies");
-  auto reply = ask_automl("list", "");
-  if (!reply) return fail(reply.error());
-  auto text = format_studies(*reply);
-  if (!text) return fail(text.error());
-  study_ids_.keep(study_ids(*reply), env_.now());
-  out_ << *text;
-  return outcome::ok;
+} // namespace
+
+std::vector<shell_command> shell_commands(shell_backend& backend) {
+  using args = std::vector<std::string>;
+  // The study ids offered for completion, shared by the commands.
+  auto ids = std::make_shared<completion_list>();
+  auto complete_id = [&backend, ids](shell& sh, const args& positional) {
+    if (!positional.empty()) return std::vector<std::string>{};
+    ids->refresh(sh.now(), [&]() -> caf::expected<std::vector<std::string>> {
+      auto reply = ask_automl(backend, "list", "");
+      if (!reply) return reply.error();
+      return study_ids(*reply);
+    });
+    return ids->names;
+  };
+  std::vector<shell_command> out;
+  out.push_back({{"studies", "studies", "list the AutoML studies"},
+                 [&backend, ids](shell& sh, const args& a) {
+                   if (!a.empty()) return sh.usage("studies");
+                   auto reply = ask_automl(backend, "list", "");
+                   if (!reply) return sh.fail(reply.error());
+                   auto text = format_studies(*reply);
+                   if (!text) return sh.fail(text.error());
+                   ids->keep(study_ids(*reply), sh.now());
+                   sh.out() << *text;
+                   return shell_outcome::ok;
+                 },
+                 nullptr});
+  out.push_back({{"study", "study ID", "a study's status and leaderboard"},
+                 [&backend](shell& sh, const args& a) {
+                   if (a.size() != 1 || a[0].empty()) return sh.usage("study");
+                   return show(sh, backend, "status", a[0],
+                               [](auto& r) { return format_study(r); });
+                 },
+                 complete_id});
+  out.push_back(
+      {{"stop-study", "stop-study ID", "stop a study; it then refits its best"},
+       [&backend](shell& sh, const args& a) {
+         if (a.size() != 1 || a[0].empty()) return sh.usage("stop-study");
+         return show(sh, backend, "stop", a[0],
+                     [](auto& r) { return format_study_line(r); });
+       },
+       complete_id});
+  return out;
 }
 
-shell::outcome shell::cmd_study(const args& a) {
-  if (a.size() != 1 || a[0].empty()) return usage("study");
-  auto reply = ask_automl("status", a[0]);
-  if (!reply) return fail(reply.error());
-  auto text = format_study(*reply);
-  if (!text) return fail(text.error());
-  out_ << *text;
-  return outcome::ok;
-}
-
-shell::outcome shell::cmd_stop_study(const args& a) {
-  if (a.size() != 1 || a[0].empty()) return usage("stop-study");
-  auto reply = ask_automl("stop", a[0]);
-  if (!reply) return fail(reply.error());
-  auto text = format_study_line(*reply);
-  if (!text) return fail(text.error());
-  out_ << *text;
-  return outcome::ok;
-}
-
-} // namespace troupe
+} // namespace troupe::automl

@@ -2,7 +2,7 @@
 // `scale NAME N|MIN:MAX`, the pure functions that render the Predictor's
 // answers, and the calls of the "serving" RPC service over a cluster_client.
 
-#include "runtime/shell.hpp"
+#include "actors/serving/shell.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -18,7 +18,7 @@
 #include "runtime/shell_detail.hpp"
 #include "schemas/serving.capnp.h"
 
-namespace troupe {
+namespace troupe::serving {
 
 namespace {
 
@@ -227,9 +227,7 @@ parse_replica_range(const std::string& text) {
   return std::make_pair(static_cast<uint32_t>(*lo), static_cast<uint32_t>(*hi));
 }
 
-// -- the client's calls -------------------------------------------------------
-
-namespace shell_detail {
+// -- backends -----------------------------------------------------------------
 
 namespace {
 
@@ -240,10 +238,8 @@ envelope status_envelope(Status status) {
   return envelope::of<schema::DeploymentStatus>(message);
 }
 
-} // namespace
-
-caf::expected<envelope> serving_deployments(cluster_client& client) {
-  return with_service<schema::Predictor>(
+caf::expected<envelope> rpc_deployments(cluster_client& client) {
+  return shell_detail::with_service<schema::Predictor>(
       client, serving_service, [&](schema::Predictor::Client api) {
         auto resp = client.wait(api.deploymentsRequest().send());
         capnp::MallocMessageBuilder message;
@@ -252,9 +248,9 @@ caf::expected<envelope> serving_deployments(cluster_client& client) {
       });
 }
 
-caf::expected<envelope> serving_deployment(cluster_client& client,
-                                           const std::string& name) {
-  return with_service<schema::Predictor>(
+caf::expected<envelope> rpc_deployment(cluster_client& client,
+                                       const std::string& name) {
+  return shell_detail::with_service<schema::Predictor>(
       client, serving_service, [&](schema::Predictor::Client api) {
         auto req = api.deploymentRequest();
         req.setName(name);
@@ -262,11 +258,11 @@ caf::expected<envelope> serving_deployment(cluster_client& client,
       });
 }
 
-caf::expected<envelope> serving_scale(cluster_client& client,
-                                      const std::string& name,
-                                      uint32_t min_replicas,
-                                      uint32_t max_replicas) {
-  return with_service<schema::Predictor>(
+caf::expected<envelope> rpc_scale(cluster_client& client,
+                                  const std::string& name,
+                                  uint32_t min_replicas,
+                                  uint32_t max_replicas) {
+  return shell_detail::with_service<schema::Predictor>(
       client, serving_service, [&](schema::Predictor::Client api) {
         auto req = api.scaleRequest();
         req.setName(name);
@@ -276,11 +272,27 @@ caf::expected<envelope> serving_scale(cluster_client& client,
       });
 }
 
-} // namespace shell_detail
+/// The production backend: the head's "serving" RPC service.
+class rpc_backend final : public serving_shell_backend {
+public:
+  explicit rpc_backend(cluster_client& client) : client_(client) {}
 
-// -- backend defaults ---------------------------------------------------------
+  caf::expected<envelope> deployments() override {
+    return rpc_deployments(client_);
+  }
 
-namespace {
+  caf::expected<envelope> deployment(const std::string& name) override {
+    return rpc_deployment(client_, name);
+  }
+
+  caf::expected<envelope> scale(const std::string& name, uint32_t min_replicas,
+                                uint32_t max_replicas) override {
+    return rpc_scale(client_, name, min_replicas, max_replicas);
+  }
+
+private:
+  cluster_client& client_;
+};
 
 caf::error no_serving() {
   return make_error(errc::not_found,
@@ -289,66 +301,105 @@ caf::error no_serving() {
 
 } // namespace
 
-caf::expected<envelope> shell_backend::deployments() {
+serving_shell_backend::~serving_shell_backend() = default;
+
+caf::expected<envelope> serving_shell_backend::deployments() {
   return no_serving();
 }
 
-caf::expected<envelope> shell_backend::deployment(const std::string&) {
+caf::expected<envelope> serving_shell_backend::deployment(const std::string&) {
   return no_serving();
 }
 
-caf::expected<envelope> shell_backend::scale(const std::string&, uint32_t,
-                                             uint32_t) {
+caf::expected<envelope> serving_shell_backend::scale(const std::string&,
+                                                     uint32_t, uint32_t) {
   return no_serving();
 }
 
 // -- commands -----------------------------------------------------------------
 
-void shell::refresh_deployments() {
-  deployment_names_.refresh(env_.now(),
-                            [&]() -> caf::expected<std::vector<std::string>> {
-                              auto list = backend_.deployments();
-                              if (!list) return list.error();
-                              return deployment_names(*list);
-                            });
-}
+namespace {
 
-shell::outcome shell::cmd_deployments(const args& a) {
-  if (!a.empty()) return usage("deployments");
-  auto list = backend_.deployments();
-  if (!list) return fail(list.error());
-  auto text = format_deployments(*list);
-  if (!text) return fail(text.error());
-  deployment_names_.keep(deployment_names(*list), env_.now());
-  out_ << *text;
-  return outcome::ok;
-}
+using args = std::vector<std::string>;
 
-shell::outcome shell::cmd_deployment(const args& a) {
+shell_outcome run_deployment(shell& sh, serving_shell_backend& backend,
+                             const args& a) {
   if (a.empty() || a[0].empty())
-    return usage("deployment", "deployment: NAME is missing");
-  if (a.size() > 1) return usage("deployment");
-  auto status = backend_.deployment(a[0]);
-  if (!status) return fail(status.error());
+    return sh.usage("deployment", "deployment: NAME is missing");
+  if (a.size() > 1) return sh.usage("deployment");
+  auto status = backend.deployment(a[0]);
+  if (!status) return sh.fail(status.error());
   auto text = format_deployment(*status);
-  if (!text) return fail(text.error());
-  out_ << *text;
-  return outcome::ok;
+  if (!text) return sh.fail(text.error());
+  sh.out() << *text;
+  return shell_outcome::ok;
 }
 
-shell::outcome shell::cmd_scale(const args& a) {
+shell_outcome run_scale(shell& sh, serving_shell_backend& backend,
+                        const args& a) {
   if (a.empty() || a[0].empty())
-    return usage("scale", "scale: NAME is missing");
-  if (a.size() < 2) return usage("scale", "scale: N or MIN:MAX is missing");
-  if (a.size() > 2) return usage("scale");
+    return sh.usage("scale", "scale: NAME is missing");
+  if (a.size() < 2) return sh.usage("scale", "scale: N or MIN:MAX is missing");
+  if (a.size() > 2) return sh.usage("scale");
   auto range = parse_replica_range(a[1]);
-  if (!range) return usage("scale", "scale: " + describe(range.error()));
-  auto status = backend_.scale(a[0], range->first, range->second);
-  if (!status) return fail(status.error());
+  if (!range) return sh.usage("scale", "scale: " + describe(range.error()));
+  auto status = backend.scale(a[0], range->first, range->second);
+  if (!status) return sh.fail(status.error());
   auto text = format_deployment_line(*status);
-  if (!text) return fail(text.error());
-  out_ << *text;
-  return outcome::ok;
+  if (!text) return sh.fail(text.error());
+  sh.out() << *text;
+  return shell_outcome::ok;
 }
 
-} // namespace troupe
+} // namespace
+
+std::vector<shell_command>
+shell_commands(std::shared_ptr<serving_shell_backend> backend) {
+  // The deployment names offered for completion, shared by the commands.
+  auto names = std::make_shared<completion_list>();
+  auto complete_name = [backend, names](shell& sh, const args& positional) {
+    if (!positional.empty()) return std::vector<std::string>{};
+    names->refresh(sh.now(), [&]() -> caf::expected<std::vector<std::string>> {
+      auto list = backend->deployments();
+      if (!list) return list.error();
+      return deployment_names(*list);
+    });
+    return names->names;
+  };
+  std::vector<shell_command> out;
+  out.push_back({{"deployments", "deployments", "list the model deployments"},
+                 [backend, names](shell& sh, const args& a) {
+                   if (!a.empty()) return sh.usage("deployments");
+                   auto list = backend->deployments();
+                   if (!list) return sh.fail(list.error());
+                   auto text = format_deployments(*list);
+                   if (!text) return sh.fail(text.error());
+                   names->keep(deployment_names(*list), sh.now());
+                   sh.out() << *text;
+                   return shell_outcome::ok;
+                 },
+                 nullptr});
+  out.push_back({{"deployment", "deployment NAME",
+                  "a deployment's spec, counters and replicas"},
+                 [backend](shell& sh, const args& a) {
+                   return run_deployment(sh, *backend, a);
+                 },
+                 complete_name});
+  out.push_back({{"scale", "scale NAME N|MIN:MAX",
+                  "set a deployment's replicas (N: exactly N)"},
+                 [backend](shell& sh, const args& a) {
+                   return run_scale(sh, *backend, a);
+                 },
+                 complete_name});
+  return out;
+}
+
+shell_extension make_shell_extension() {
+  return [](shell_backend& core) {
+    auto* client = core.client();
+    return client ? shell_commands(std::make_shared<rpc_backend>(*client))
+                  : shell_commands(std::make_shared<serving_shell_backend>());
+  };
+}
+
+} // namespace troupe::serving

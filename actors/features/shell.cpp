@@ -2,7 +2,7 @@
 // [AS_OF]`, the pure functions that render the FeatureStore's answers, and
 // the calls of the "features" RPC service over a cluster_client.
 
-#include "runtime/shell.hpp"
+#include "actors/features/shell.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -18,7 +18,7 @@
 #include "runtime/time.hpp"
 #include "schemas/features.capnp.h"
 
-namespace troupe {
+namespace troupe::features {
 
 namespace {
 
@@ -312,12 +312,12 @@ caf::expected<int64_t> parse_as_of(const std::string& text) {
                         "epoch");
 }
 
-// -- the client's calls -------------------------------------------------------
+// -- backends -----------------------------------------------------------------
 
-namespace shell_detail {
+namespace {
 
-caf::expected<envelope> feature_groups(cluster_client& client) {
-  return with_service<schema::FeatureStore>(
+caf::expected<envelope> rpc_groups(cluster_client& client) {
+  return shell_detail::with_service<schema::FeatureStore>(
       client, features_service, [&](schema::FeatureStore::Client store) {
         auto resp = client.wait(store.groupsRequest().send());
         capnp::MallocMessageBuilder message;
@@ -327,9 +327,9 @@ caf::expected<envelope> feature_groups(cluster_client& client) {
       });
 }
 
-caf::expected<envelope> feature_group(cluster_client& client,
-                                      const std::string& name) {
-  return with_service<schema::FeatureStore>(
+caf::expected<envelope> rpc_group(cluster_client& client,
+                                  const std::string& name) {
+  return shell_detail::with_service<schema::FeatureStore>(
       client, features_service, [&](schema::FeatureStore::Client store) {
         auto req = store.groupRequest();
         req.setName(name);
@@ -340,11 +340,11 @@ caf::expected<envelope> feature_group(cluster_client& client,
       });
 }
 
-caf::expected<envelope> feature_get(cluster_client& client,
-                                    const std::string& group,
-                                    const std::string& entity,
-                                    std::optional<int64_t> as_of) {
-  return with_service<schema::FeatureStore>(
+caf::expected<envelope> rpc_get(cluster_client& client,
+                                const std::string& group,
+                                const std::string& entity,
+                                std::optional<int64_t> as_of) {
+  return shell_detail::with_service<schema::FeatureStore>(
       client, features_service, [&](schema::FeatureStore::Client store) {
         capnp::MallocMessageBuilder message;
         if (as_of) {
@@ -363,11 +363,26 @@ caf::expected<envelope> feature_get(cluster_client& client,
       });
 }
 
-} // namespace shell_detail
+/// The production backend: the head's "features" RPC service.
+class rpc_backend final : public feature_shell_backend {
+public:
+  explicit rpc_backend(cluster_client& client) : client_(client) {}
 
-// -- backend defaults ---------------------------------------------------------
+  caf::expected<envelope> groups() override { return rpc_groups(client_); }
 
-namespace {
+  caf::expected<envelope> group(const std::string& name) override {
+    return rpc_group(client_, name);
+  }
+
+  caf::expected<envelope> get(const std::string& group,
+                              const std::string& entity,
+                              std::optional<int64_t> as_of) override {
+    return rpc_get(client_, group, entity, as_of);
+  }
+
+private:
+  cluster_client& client_;
+};
 
 caf::error no_feature_store() {
   return make_error(errc::not_found,
@@ -376,15 +391,17 @@ caf::error no_feature_store() {
 
 } // namespace
 
-caf::expected<envelope> shell_backend::feature_groups() {
+feature_shell_backend::~feature_shell_backend() = default;
+
+caf::expected<envelope> feature_shell_backend::groups() {
   return no_feature_store();
 }
 
-caf::expected<envelope> shell_backend::feature_group(const std::string&) {
+caf::expected<envelope> feature_shell_backend::group(const std::string&) {
   return no_feature_store();
 }
 
-caf::expected<envelope> shell_backend::feature_get(const std::string&,
+caf::expected<envelope> feature_shell_backend::get(const std::string&,
                                                    const std::string&,
                                                    std::optional<int64_t>) {
   return no_feature_store();
@@ -392,51 +409,26 @@ caf::expected<envelope> shell_backend::feature_get(const std::string&,
 
 // -- commands -----------------------------------------------------------------
 
-void shell::refresh_groups() {
-  group_names_.refresh(env_.now(),
-                       [&]() -> caf::expected<std::vector<std::string>> {
-                         auto list = backend_.feature_groups();
-                         if (!list) return list.error();
-                         return feature_group_names(*list);
-                       });
-}
+namespace {
 
-shell::outcome shell::cmd_groups(const args& a) {
-  if (!a.empty()) return usage("groups");
-  auto list = backend_.feature_groups();
-  if (!list) return fail(list.error());
-  auto text = format_feature_groups(*list);
-  if (!text) return fail(text.error());
-  group_names_.keep(feature_group_names(*list), env_.now());
-  out_ << *text;
-  return outcome::ok;
-}
+using args = std::vector<std::string>;
 
-shell::outcome shell::cmd_group(const args& a) {
-  if (a.size() != 1 || a[0].empty()) return usage("group");
-  auto stats = backend_.feature_group(a[0]);
-  if (!stats) return fail(stats.error());
-  auto text = format_feature_group(*stats);
-  if (!text) return fail(text.error());
-  out_ << *text;
-  return outcome::ok;
-}
-
-shell::outcome shell::cmd_get(const args& a) {
+shell_outcome run_get(shell& sh, feature_shell_backend& backend,
+                      const args& a) {
   if (a.size() < 2 || a.size() > 3 || a[0].empty() || a[1].empty())
-    return usage("get");
+    return sh.usage("get");
   std::optional<int64_t> as_of;
   if (a.size() == 3) {
     auto t = parse_as_of(a[2]);
-    if (!t) return fail(t.error());
+    if (!t) return sh.fail(t.error());
     as_of = *t;
   }
-  auto row = backend_.feature_get(a[0], a[1], as_of);
-  if (!row) return fail(row.error());
+  auto row = backend.get(a[0], a[1], as_of);
+  if (!row) return sh.fail(row.error());
   // The row names no fields: their names and the vector's come from the
   // group's definition.
-  auto list = backend_.feature_groups();
-  if (!list) return fail(list.error());
+  auto list = backend.groups();
+  if (!list) return sh.fail(list.error());
   auto group = list->visit<schema::FeatureGroupList>(
       [&](schema::FeatureGroupList::Reader x) -> std::optional<envelope> {
         for (auto g : x.getGroups()) {
@@ -447,12 +439,68 @@ shell::outcome shell::cmd_get(const args& a) {
         }
         return std::nullopt;
       });
-  if (!group) return fail(group.error());
-  if (!*group) return fail("no feature group '" + a[0] + "'");
+  if (!group) return sh.fail(group.error());
+  if (!*group) return sh.fail("no feature group '" + a[0] + "'");
   auto text = format_feature_row(**group, *row);
-  if (!text) return fail(text.error());
-  out_ << *text;
-  return outcome::ok;
+  if (!text) return sh.fail(text.error());
+  sh.out() << *text;
+  return shell_outcome::ok;
 }
 
-} // namespace troupe
+} // namespace
+
+std::vector<shell_command>
+shell_commands(std::shared_ptr<feature_shell_backend> backend) {
+  // The group names offered for completion, shared by the commands.
+  auto names = std::make_shared<completion_list>();
+  auto complete_group = [backend, names](shell& sh, const args& positional) {
+    if (!positional.empty()) return std::vector<std::string>{};
+    names->refresh(sh.now(), [&]() -> caf::expected<std::vector<std::string>> {
+      auto list = backend->groups();
+      if (!list) return list.error();
+      return feature_group_names(*list);
+    });
+    return names->names;
+  };
+  std::vector<shell_command> out;
+  out.push_back({{"groups", "groups", "list the feature groups"},
+                 [backend, names](shell& sh, const args& a) {
+                   if (!a.empty()) return sh.usage("groups");
+                   auto list = backend->groups();
+                   if (!list) return sh.fail(list.error());
+                   auto text = format_feature_groups(*list);
+                   if (!text) return sh.fail(text.error());
+                   names->keep(feature_group_names(*list), sh.now());
+                   sh.out() << *text;
+                   return shell_outcome::ok;
+                 },
+                 nullptr});
+  out.push_back(
+      {{"group", "group G", "a feature group's definition and shards"},
+       [backend](shell& sh, const args& a) {
+         if (a.size() != 1 || a[0].empty()) return sh.usage("group");
+         auto stats = backend->group(a[0]);
+         if (!stats) return sh.fail(stats.error());
+         auto text = format_feature_group(*stats);
+         if (!text) return sh.fail(text.error());
+         sh.out() << *text;
+         return shell_outcome::ok;
+       },
+       complete_group});
+  out.push_back(
+      {{"get", "get G ENTITY [AS_OF]",
+        "an entity's features (AS_OF: ISO time or us)"},
+       [backend](shell& sh, const args& a) { return run_get(sh, *backend, a); },
+       complete_group});
+  return out;
+}
+
+shell_extension make_shell_extension() {
+  return [](shell_backend& core) {
+    auto* client = core.client();
+    return client ? shell_commands(std::make_shared<rpc_backend>(*client))
+                  : shell_commands(std::make_shared<feature_shell_backend>());
+  };
+}
+
+} // namespace troupe::features

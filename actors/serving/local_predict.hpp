@@ -6,7 +6,7 @@
 #include <iosfwd>
 #include <string>
 
-namespace troupe::automl {
+namespace troupe::serving {
 
 /// What `troupe predict` is asked to do.
 struct predict_options {
@@ -29,4 +29,4 @@ int run_predict(const predict_options& opts, std::ostream& out,
 /// run_predict on std::cout and std::cerr.
 int run_predict(const predict_options& opts);
 
-} // namespace troupe::automl
+} // namespace troupe::serving

@@ -1,0 +1,98 @@
+// The AutoML family's declaration: its actor kinds, the head's "automl"
+// service, `troupe automl` and the shell's study commands.
+
+#include "actors/automl/family.hpp"
+
+#include <cstdlib>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "actors/automl/cli.hpp"
+#include "actors/automl/service.hpp"
+#include "actors/automl/shell.hpp"
+#include "runtime/log.hpp"
+
+namespace troupe::automl {
+
+namespace {
+
+std::vector<cli_command> add_commands(CLI::App& app) {
+  auto opts = std::make_shared<automl_options>();
+  auto& am = *opts;
+  auto& sp = am.spec;
+  auto* cmd = app.add_subcommand(
+      "automl", "search models for a dataset (a study), refit the best");
+  cmd->add_option("--data", sp.data_path, "training CSV");
+  cmd->add_option("--target", sp.target, "target column");
+  cmd->add_option("--test", sp.test_path, "test CSV (scored at the end)");
+  cmd->add_option("--metric", sp.metric,
+                  "auc|logloss|accuracy|ks|rmse|mae (default by task)");
+  cmd->add_option("--task", am.task,
+                  "binary|multiclass|regression (default: inferred)");
+  auto* budget_opt = cmd->add_option(
+      "--budget", am.budget, "wall-clock budget: 90s, 10m, 1h (default 10m)");
+  budget_opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("--trials", sp.max_trials, "trial budget")
+      ->excludes(budget_opt);
+  cmd->add_option("--slots", am.slots,
+                  "embedded: parallel trials (default: one per core)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd->add_option("--scheduler", sp.scheduler,
+                  "asha|hyperband|bohb|median|none")
+      ->capture_default_str();
+  cmd->add_option("--sampler", sp.sampler, "tpe|random")->capture_default_str();
+  cmd->add_option("--cluster", am.cluster,
+                  "gateway HOST:PORT of a cluster (default: embedded)");
+  cmd->add_option("--out", am.out, "output and journal directory")
+      ->capture_default_str();
+  cmd->add_option("--seed", sp.seed, "random seed")->capture_default_str();
+  cmd->add_option("--folds", sp.folds, "k-fold CV (0: 25% holdout)")
+      ->capture_default_str();
+  cmd->add_option("--space", am.space_file,
+                  "search space override (.json or .toml)");
+  cmd->add_option("--study", sp.id, "study id (default: data-time)");
+  cmd->add_option("--resume", am.resume,
+                  "continue a study of the journal in --out");
+  cmd->add_option("--weight", am.weight, "fair-share weight")
+      ->capture_default_str();
+  cmd->add_option("--max-rounds", sp.max_resource,
+                  "boosting rounds of a full trial")
+      ->capture_default_str();
+  cmd->add_option("--min-rounds", sp.min_resource, "rounds of the first rung")
+      ->capture_default_str();
+  cmd->add_option("--eta", sp.eta, "reduction factor")->capture_default_str();
+  cmd->add_option("--every", sp.every, "report every N rounds")
+      ->capture_default_str();
+  cmd->add_option("--threads", sp.threads, "threads per slot")
+      ->capture_default_str();
+  cmd->add_option("--family", sp.family, "xgboost|quadratic")
+      ->capture_default_str();
+  cmd->add_option("--sleep-ms", sp.sleep_ms,
+                  "quadratic family: sleep per step");
+  cmd->add_flag("--quiet", am.quiet, "no progress bar");
+  cli_command automl;
+  automl.chosen = [cmd] { return cmd->parsed(); };
+  automl.run = [opts](const program_context& program) {
+    auto* level = std::getenv("TROUPE_LOG");
+    log::init("automl", level ? level : "error");
+    return run_automl(std::move(*opts), program.register_kinds);
+  };
+  return {automl};
+}
+
+} // namespace
+
+family declare_family() {
+  family f;
+  f.name = "automl";
+  f.kinds = register_kinds;
+  f.head_services = [](node_options& node) {
+    node.services.push_back({service_kind, service_name, {}});
+  };
+  f.commands = add_commands;
+  f.shell = [](shell_backend& core) { return shell_commands(core); };
+  return f;
+}
+
+} // namespace troupe::automl
