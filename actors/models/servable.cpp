@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/models/errors.hpp"
 #include "actors/models/forest.hpp"
 #include "actors/models/saved_model.hpp"
 #include "actors/models/xgb.hpp"
@@ -38,7 +39,12 @@ constexpr float nan_f = std::numeric_limits<float>::quiet_NaN();
 constexpr size_t probe_rows = 2;
 
 caf::error invalid(std::string msg) {
-  return make_error(errc::invalid_argument, std::move(msg));
+  return make_error(troupe::errc::invalid_argument, std::move(msg));
+}
+
+/// A model file that cannot be loaded or does not fit its spec.
+caf::error bad_model(std::string msg) {
+  return make_error(errc::bad_model, std::move(msg));
 }
 
 std::string shortest(double v) {
@@ -102,9 +108,10 @@ std::string task_text(const preprocessor& p) {
 
 // -- XGBoost -----------------------------------------------------------------
 
-/// `err` with `where` before its message.
+/// `err` (its code kept) with `where` before its message.
 caf::error at(const std::string& where, const caf::error& err) {
-  return invalid(where + ": " + describe(err));
+  return caf::error{err.code(), err.category(),
+                    caf::make_message(where + ": " + describe(err))};
 }
 
 /// ".json" or ".ubj" (in any case): the formats XGBoost loads by extension.
@@ -203,7 +210,7 @@ load_xgboost(model_format f, const std::string& where,
              const std::string& model_file, preprocessor prep,
              const load_options& opts) {
   auto b = xgb::booster::load(model_file);
-  if (!b) return at(where, b.error());
+  if (!b) return bad_model(where + ": " + describe(b.error()));
   auto threads = std::to_string(std::max<size_t>(opts.threads, 1));
   if (auto r = b->set_param("nthread", threads); !r)
     return at(where, r.error());
@@ -223,17 +230,17 @@ load_xgboost(model_format f, const std::string& where,
                     .get<std::string>();
       num_class = std::stoul(nc);
     } catch (const std::exception& e) {
-      return invalid(where +
-                     ": cannot read the booster's objective: " + e.what());
+      return bad_model(where +
+                       ": cannot read the booster's objective: " + e.what());
     }
   }
   auto nfeat = b->num_features();
   if (!nfeat) return at(where, nfeat.error());
   auto spec_width = prep.features().size();
   if (*nfeat != spec_width)
-    return invalid(where + ": the booster takes " + std::to_string(*nfeat) +
-                   " features, but the spec lists " +
-                   std::to_string(spec_width));
+    return bad_model(where + ": the booster takes " + std::to_string(*nfeat) +
+                     " features, but the spec lists " +
+                     std::to_string(spec_width));
   auto k = prep.classes().size();
   auto starts = [&](const char* prefix) {
     return objective.rfind(prefix, 0) == 0;
@@ -241,26 +248,26 @@ load_xgboost(model_format f, const std::string& where,
   switch (prep.task()) {
   case task_kind::binary:
     if (objective != "binary:logistic" && objective != "reg:logistic")
-      return invalid(where + ": the booster's objective is " + objective +
-                     ", but " + task_text(prep) +
-                     "; a binary model must give the probability of class 1 "
-                     "(binary:logistic)");
+      return bad_model(where + ": the booster's objective is " + objective +
+                       ", but " + task_text(prep) +
+                       "; a binary model must give the probability of class 1 "
+                       "(binary:logistic)");
     break;
   case task_kind::multiclass:
     if (objective != "multi:softprob" || num_class != k)
-      return invalid(where + ": the booster's objective is " + objective +
-                     (num_class > 0
-                          ? " with " + std::to_string(num_class) + " classes"
-                          : std::string{}) +
-                     ", but " + task_text(prep) +
-                     "; a multiclass model must give each class's probability "
-                     "(multi:softprob with num_class " +
-                     std::to_string(k) + ")");
+      return bad_model(
+          where + ": the booster's objective is " + objective +
+          (num_class > 0 ? " with " + std::to_string(num_class) + " classes"
+                         : std::string{}) +
+          ", but " + task_text(prep) +
+          "; a multiclass model must give each class's probability "
+          "(multi:softprob with num_class " +
+          std::to_string(k) + ")");
     break;
   case task_kind::regression:
     if (starts("binary:") || starts("multi:"))
-      return invalid(where + ": the booster's objective is " + objective +
-                     ", a classifier, but " + task_text(prep));
+      return bad_model(where + ": the booster's objective is " + objective +
+                       ", a classifier, but " + task_text(prep));
     break;
   }
   auto s = std::make_unique<xgb_servable>(f, where, std::move(prep),
@@ -270,8 +277,8 @@ load_xgboost(model_format f, const std::string& where,
   auto probe = s->raw(zeros.data(), probe_rows, groups);
   if (!probe) return probe.error();
   if (groups != s->outputs())
-    return invalid(where + ": the booster gives " + std::to_string(groups) +
-                   " outputs per row, but " + task_text(s->prep()));
+    return bad_model(where + ": the booster gives " + std::to_string(groups) +
+                     " outputs per row, but " + task_text(s->prep()));
   if (auto err = check_finite(where, *probe, groups)) return err;
   if (opts.compile)
     if (auto err = s->compile()) return err;
@@ -352,7 +359,7 @@ caf::expected<const torch_api*> torch_plugin() {
     api = std::move(a);
     return api.get();
   }
-  return make_error(errc::not_found,
+  return make_error(troupe::errc::not_found,
                     std::string{"TorchScript support is not available: "} +
                         plugin_name +
                         " (built by the troupe_torch target) was not found "
@@ -501,8 +508,8 @@ caf::expected<std::unique_ptr<servable>> load_torch(const std::string& where,
       where.c_str(), static_cast<int>(std::max<size_t>(opts.threads, 1)), err,
       sizeof(err));
   if (!model)
-    return invalid("TorchScript model '" + where +
-                   "' does not load: " + plugin_message(err));
+    return bad_model("TorchScript model '" + where +
+                     "' does not load: " + plugin_message(err));
   auto s = std::make_unique<torch_servable>(where, std::move(prep),
                                             opts.allow_nan, *api, model);
   if (auto e = s->probe()) return e;
@@ -567,7 +574,7 @@ row_encoder::encode(const std::vector<std::string>& columns,
   for (size_t j = 0; j < features_.size(); ++j) {
     auto it = index.find(features_[j].name);
     if (it == index.end())
-      return make_error(errc::not_found,
+      return make_error(troupe::errc::not_found,
                         "no column '" + features_[j].name +
                             "', which the model uses; columns given: " +
                             (columns.empty() ? "none" : join(columns)));
@@ -694,8 +701,9 @@ servable::load(model_format format, const std::string& artifact,
                const std::string& spec, const load_options& opts) {
   std::error_code ec;
   if (!fs::exists(artifact, ec))
-    return make_error(errc::not_found, to_string(format) + " model '" +
-                                           artifact + "' does not exist");
+    return make_error(troupe::errc::not_found, to_string(format) + " model '" +
+                                                   artifact +
+                                                   "' does not exist");
   switch (format) {
   case model_format::troupe: {
     // saved_model::load checks model.json against preprocessor.json and the
@@ -704,8 +712,8 @@ servable::load(model_format format, const std::string& artifact,
     auto m = saved_model::load(artifact);
     if (!m) return m.error();
     if (m->info().family != "xgboost")
-      return invalid("model directory '" + artifact + "': family '" +
-                     m->info().family + "' cannot be served");
+      return bad_model("model directory '" + artifact + "': family '" +
+                       m->info().family + "' cannot be served");
     auto file = (fs::path{artifact} / "model.ubj").string();
     return load_xgboost(format, "model directory '" + artifact + "'", file,
                         m->prep(), opts);
