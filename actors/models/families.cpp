@@ -9,7 +9,9 @@
 #include <thread>
 #include <tuple>
 
+#include "actors/models/checkpoint.hpp"
 #include "runtime/errors.hpp"
+#include "schemas/models.capnp.h"
 
 namespace troupe::models {
 
@@ -54,23 +56,21 @@ public:
 
   uint64_t steps() const override { return steps_; }
 
+  /// A schema::QuadraticCheckpoint message. The 8-byte little-endian
+  /// layout of older versions is not read: restoring one is an error.
   caf::expected<std::vector<uint8_t>> checkpoint() const override {
-    std::vector<uint8_t> out(8);
-    for (int i = 0; i < 8; ++i)
-      out[i] = static_cast<uint8_t>(steps_ >> (8 * i));
-    return out;
+    capnp::MallocMessageBuilder message{16};
+    message.initRoot<schema::QuadraticCheckpoint>().setSteps(steps_);
+    return checkpoint_bytes(message);
   }
 
   caf::expected<void> restore(const std::vector<uint8_t>& bytes) override {
-    if (bytes.size() != 8)
-      return make_error(errc::malformed_message,
-                        "quadratic checkpoint of " +
-                            std::to_string(bytes.size()) +
-                            " bytes, expected 8");
-    steps_ = 0;
-    for (int i = 0; i < 8; ++i)
-      steps_ |= uint64_t{bytes[i]} << (8 * i);
-    return {};
+    return read_checkpoint<schema::QuadraticCheckpoint>(
+        bytes, "quadratic checkpoint",
+        [&](schema::QuadraticCheckpoint::Reader cp) -> caf::expected<void> {
+          steps_ = cp.getSteps();
+          return {};
+        });
   }
 
 private:

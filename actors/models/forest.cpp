@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/models/errors.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::models {
@@ -15,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 caf::error refused(const std::string& what) {
-  return make_error(errc::invalid_argument, "compiled forest: " + what);
+  return make_error(errc::unsupported, "compiled forest: " + what);
 }
 
 /// A number XGBoost's JSON writes as a string ("5E-1") or as a number.

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/models/errors.hpp"
 #include "actors/models/trainable.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
@@ -34,7 +35,12 @@ namespace fs = std::filesystem;
 namespace {
 
 caf::error invalid(std::string msg) {
-  return make_error(errc::invalid_argument, std::move(msg));
+  return make_error(troupe::errc::invalid_argument, std::move(msg));
+}
+
+/// A model directory that cannot be read or does not hold together.
+caf::error bad_model(std::string msg) {
+  return make_error(errc::bad_model, std::move(msg));
 }
 
 std::string now_utc() {
@@ -164,15 +170,15 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
   auto root = plain(dir);
   std::error_code ec;
   if (!fs::exists(root, ec))
-    return make_error(errc::not_found, where + " does not exist");
+    return make_error(troupe::errc::not_found, where + " does not exist");
   if (!fs::is_directory(root, ec))
-    return invalid(where + " is not a directory");
+    return bad_model(where + " is not a directory");
   for (auto name : {model_info_file, preprocessor_file, model_file})
     if (!fs::exists(root / name, ec))
-      return make_error(errc::not_found,
+      return make_error(troupe::errc::not_found,
                         where + " has no " + name + "; is it a saved model?");
   auto bad = [&](const std::string& file, const std::string& why) {
-    return invalid(where + ": " + file + ": " + why);
+    return bad_model(where + ": " + file + ": " + why);
   };
 
   auto text = read_file(root / model_info_file);
@@ -196,15 +202,15 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
 
   if (info->task != prep->task() || info->target != prep->target() ||
       info->classes != prep->classes())
-    return invalid(where + ": " + model_info_file + " (task " +
-                   to_string(info->task) + ", target '" + info->target +
-                   "') does not match " + preprocessor_file + " (task " +
-                   to_string(prep->task()) + ", target '" + prep->target() +
-                   "')");
+    return bad_model(where + ": " + model_info_file + " (task " +
+                     to_string(info->task) + ", target '" + info->target +
+                     "') does not match " + preprocessor_file + " (task " +
+                     to_string(prep->task()) + ", target '" + prep->target() +
+                     "')");
   if (info->rounds != static_cast<uint64_t>(*rounds))
-    return invalid(where + ": " + model_info_file + " says " +
-                   std::to_string(info->rounds) + " rounds, but " + model_file +
-                   " holds " + std::to_string(*rounds));
+    return bad_model(where + ": " + model_info_file + " says " +
+                     std::to_string(info->rounds) + " rounds, but " +
+                     model_file + " holds " + std::to_string(*rounds));
   return saved_model{dir, std::move(*b), std::move(*prep), std::move(*info)};
 }
 

@@ -6,6 +6,7 @@
 
 #include <xgboost/c_api.h>
 
+#include "actors/models/errors.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::xgb {
@@ -33,10 +34,11 @@ std::string last_error() {
   return msg;
 }
 
-/// The one place XGBoost return codes become errors.
+/// The one place XGBoost return codes become errors
+/// (models::errc::xgboost_failure).
 caf::error check(int rc, const char* call) {
   if (rc == 0) return caf::none;
-  return make_error(errc::invalid_argument,
+  return make_error(models::errc::xgboost_failure,
                     std::string{"XGBoost "} + call + ": " + last_error());
 }
 
@@ -205,7 +207,7 @@ caf::expected<std::vector<float>> booster::predict_dense(const float* x,
     n *= shape[i];
   groups = dim == 2 ? shape[1] : 1;
   if (dim == 0 || shape[0] != rows)
-    return make_error(errc::invalid_argument,
+    return make_error(models::errc::xgboost_failure,
                       "XGBoost gave " + std::to_string(n) + " values for " +
                           std::to_string(rows) + " rows");
   return std::vector<float>(out, out + n);

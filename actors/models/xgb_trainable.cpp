@@ -2,10 +2,12 @@
 #include <cstring>
 #include <set>
 
+#include "actors/models/checkpoint.hpp"
 #include "actors/models/trainable.hpp"
 #include "actors/models/xgb.hpp"
 #include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
+#include "schemas/models.capnp.h"
 
 namespace troupe::models {
 
@@ -102,67 +104,49 @@ public:
 
   uint64_t steps() const override { return steps_; }
 
+  /// A schema::XgbCheckpoint message: the rounds done and each fold's
+  /// booster. The little-endian layout of older versions is not read:
+  /// restoring one is an error.
   caf::expected<std::vector<uint8_t>> checkpoint() const override {
-    // [steps][folds] then per fold [len][model][len][config], little endian.
-    std::vector<uint8_t> out;
-    auto put = [&](uint64_t x) {
-      for (int i = 0; i < 8; ++i)
-        out.push_back(static_cast<uint8_t>(x >> (8 * i)));
-    };
-    put(steps_);
-    put(folds_.size());
-    for (auto& f : folds_) {
-      auto cp = f.model->save_checkpoint();
+    capnp::MallocMessageBuilder message;
+    auto root = message.initRoot<schema::XgbCheckpoint>();
+    root.setSteps(steps_);
+    auto folds = root.initFolds(static_cast<unsigned>(folds_.size()));
+    for (unsigned i = 0; i < folds_.size(); ++i) {
+      auto cp = folds_[i].model->save_checkpoint();
       if (!cp) return cp.error();
-      put(cp->model.size());
-      out.insert(out.end(), cp->model.begin(), cp->model.end());
-      put(cp->config.size());
-      out.insert(out.end(), cp->config.begin(), cp->config.end());
+      folds[i].setModel(kj::arrayPtr(cp->model.data(), cp->model.size()));
+      folds[i].setConfig(cp->config);
     }
-    return out;
+    return checkpoint_bytes(message);
   }
 
   caf::expected<void> restore(const std::vector<uint8_t>& bytes) override {
-    size_t pos = 0;
-    auto bad = [&](const std::string& what) {
-      return make_error(errc::malformed_message,
-                        "XGBoost checkpoint of " +
-                            std::to_string(bytes.size()) + " bytes: " + what);
-    };
-    auto get = [&](uint64_t& x) {
-      if (pos + 8 > bytes.size()) return false;
-      x = 0;
-      for (int i = 0; i < 8; ++i)
-        x |= uint64_t{bytes[pos++]} << (8 * i);
-      return true;
-    };
-    uint64_t steps = 0;
-    uint64_t n = 0;
-    if (!get(steps) || !get(n)) return bad("truncated header");
-    if (n != folds_.size())
-      return bad("holds " + std::to_string(n) + " folds, expected " +
-                 std::to_string(folds_.size()));
-    std::vector<std::unique_ptr<xgb::booster>> models;
-    for (uint64_t i = 0; i < n; ++i) {
-      xgb::checkpoint cp;
-      uint64_t len = 0;
-      if (!get(len) || pos + len > bytes.size())
-        return bad("truncated model of fold " + std::to_string(i));
-      cp.model.assign(bytes.begin() + static_cast<std::ptrdiff_t>(pos),
-                      bytes.begin() + static_cast<std::ptrdiff_t>(pos + len));
-      pos += len;
-      if (!get(len) || pos + len > bytes.size())
-        return bad("truncated config of fold " + std::to_string(i));
-      cp.config.assign(reinterpret_cast<const char*>(bytes.data()) + pos, len);
-      pos += len;
-      auto b = xgb::booster::restore(cp);
-      if (!b) return b.error();
-      models.push_back(std::make_unique<xgb::booster>(std::move(*b)));
-    }
-    for (size_t i = 0; i < folds_.size(); ++i)
-      folds_[i].model = std::move(models[i]);
-    steps_ = steps;
-    return {};
+    return read_checkpoint<schema::XgbCheckpoint>(
+        bytes, "XGBoost checkpoint",
+        [&](schema::XgbCheckpoint::Reader in) -> caf::expected<void> {
+          auto folds = in.getFolds();
+          if (folds.size() != folds_.size())
+            return make_error(
+                errc::malformed_message,
+                "XGBoost checkpoint of " + std::to_string(bytes.size()) +
+                    " bytes: holds " + std::to_string(folds.size()) +
+                    " folds, expected " + std::to_string(folds_.size()));
+          std::vector<std::unique_ptr<xgb::booster>> models;
+          for (auto f : folds) {
+            xgb::checkpoint cp;
+            auto model = f.getModel();
+            cp.model.assign(model.begin(), model.end());
+            cp.config = f.getConfig();
+            auto b = xgb::booster::restore(cp);
+            if (!b) return b.error();
+            models.push_back(std::make_unique<xgb::booster>(std::move(*b)));
+          }
+          for (size_t i = 0; i < folds_.size(); ++i)
+            folds_[i].model = std::move(models[i]);
+          steps_ = in.getSteps();
+          return {};
+        });
   }
 
 private:

@@ -61,12 +61,13 @@ struct table {
 };
 
 /// Reads a CSV file: a header row naming the columns, then one record per row.
-/// Follows RFC 4180 (quoted fields may hold delimiters, doubled quotes and
-/// line breaks); lines end in LF or CRLF; a leading UTF-8 BOM is skipped;
-/// blank lines are skipped. Errors: a missing or empty file, a header without
-/// rows, a row with a different number of fields than the header, an
-/// unterminated quote, text after a closing quote, invalid UTF-8, duplicate
-/// column names.
+/// Records are read by csv_stream (actors/tabular/csv_stream.hpp), which holds
+/// the parsing rules: RFC 4180 (quoted fields may hold delimiters, doubled
+/// quotes and line breaks); lines end in LF, CRLF or CR; a leading UTF-8 BOM
+/// is skipped; blank lines are skipped. Errors: a missing or empty file, a
+/// header without rows, a row with a different number of fields than the
+/// header, an unterminated quote, text after a closing quote, invalid UTF-8,
+/// duplicate column names.
 caf::expected<table> read_csv(const std::string& path,
                               const csv_options& options = {});
 

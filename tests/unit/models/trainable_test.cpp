@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "actors/models/families.hpp"
 #include "actors/models/trainable.hpp"
 #include "runtime/errors.hpp"
 
@@ -121,4 +122,41 @@ TEST_CASE("bad parameters and metrics are refused by name", "[trainable]") {
     msg = describe(r.error());
   }
   CHECK_THAT(msg, Catch::Contains("XGBoost") && Catch::Contains("max_depth"));
+}
+
+TEST_CASE("checkpoints are Cap'n Proto messages; the old byte layouts are "
+          "refused with an error",
+          "[trainable]") {
+  train_context ctx;
+  config cfg{{"x", 0.3}, {"y", 0.7}};
+  auto first = make_trainable("quadratic", ctx, cfg, 0);
+  REQUIRE(first);
+  REQUIRE((*first)->train_to(5, 5, {}));
+  auto cp = (*first)->checkpoint();
+  REQUIRE(cp);
+  CHECK(cp->size() % 8 == 0);
+  auto second = make_trainable("quadratic", ctx, cfg, 0);
+  REQUIRE(second);
+  REQUIRE((*second)->restore(*cp));
+  CHECK((*second)->steps() == 5);
+  // the 8-byte little-endian layout of older versions
+  std::vector<uint8_t> old{5, 0, 0, 0, 0, 0, 0, 0};
+  auto bad = (*second)->restore(old);
+  REQUIRE_FALSE(bad);
+  CHECK(is(bad.error(), errc::malformed_message));
+  CHECK_THAT(describe(bad.error()), Catch::Contains("quadratic checkpoint"));
+  CHECK((*second)->steps() == 5);
+  // an XGBoost trainable refuses another family's checkpoint
+  auto data = load("pima_diabetes.csv", "diabetes");
+  train_context xctx{&data, "auc", {2, 0.25, 1}, 1};
+  auto x = make_xgboost_trainable(xctx, {{"max_depth", int64_t{2}}});
+  REQUIRE(x);
+  auto wrong = (*x)->restore(*cp);
+  REQUIRE_FALSE(wrong);
+  CHECK(is(wrong.error(), errc::malformed_message));
+  CHECK_THAT(describe(wrong.error()), Catch::Contains("XGBoost checkpoint"));
+  std::vector<uint8_t> old_xgb(16 + 8, 0);
+  old_xgb[0] = 3; // [steps][folds]... as older versions wrote it
+  old_xgb[8] = 2;
+  CHECK_FALSE((*x)->restore(old_xgb));
 }

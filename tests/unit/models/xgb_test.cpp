@@ -3,6 +3,9 @@
 #include <cmath>
 #include <random>
 
+#include "actors/models/errors.hpp"
+#include "actors/models/forest.hpp"
+#include "actors/models/saved_model.hpp"
 #include "actors/models/xgb.hpp"
 #include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
@@ -132,4 +135,25 @@ TEST_CASE("bad input to XGBoost comes back as an error naming the call",
   auto missing = xgb::booster::load("/nonexistent/model.json");
   REQUIRE_FALSE(missing);
   CHECK_THAT(describe(missing.error()), Catch::Contains("/nonexistent"));
+}
+
+TEST_CASE("XGBoost failures, bad model files and forest refusals have codes "
+          "of their own",
+          "[xgb]") {
+  auto missing = xgb::booster::load("/nonexistent/model.json");
+  REQUIRE_FALSE(missing);
+  CHECK(is(missing.error(), models::errc::xgboost_failure));
+  CHECK_THAT(describe(missing.error()), Catch::Contains("XGBoosterLoadModel"));
+  auto refused = models::forest::compile("not json");
+  REQUIRE_FALSE(refused);
+  CHECK(is(refused.error(), models::errc::unsupported));
+  CHECK_THAT(describe(refused.error()), Catch::Contains("compiled forest"));
+  test::temp_dir dir;
+  for (auto name : {"model.json", "preprocessor.json", "model.ubj"})
+    test::write_file(dir / name, "{\"format\": \"troupe.mo");
+  auto bad = models::saved_model::load(dir.path());
+  REQUIRE_FALSE(bad);
+  CHECK(is(bad.error(), models::errc::bad_model));
+  CHECK_THAT(describe(bad.error()), Catch::Contains("not valid JSON"));
+  CHECK(models::to_string(models::errc::bad_model) == "bad_model");
 }

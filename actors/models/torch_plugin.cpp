@@ -1,0 +1,317 @@
+#include "actors/models/servable.hpp"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+
+#include "actors/models/errors.hpp"
+#include "actors/models/servable_detail.hpp"
+#include "runtime/errors.hpp"
+
+// TorchScript models through the plugin libtroupe_torch.so: finding and
+// loading it, the servable that calls it, and writing linear test models.
+
+namespace troupe::models {
+
+using tabular::column_kind;
+using tabular::preprocessor;
+using tabular::task_kind;
+
+namespace fs = std::filesystem;
+using detail::bad_model;
+using detail::check_finite;
+using detail::invalid;
+using detail::probe_rows;
+using detail::shortest;
+using detail::task_text;
+
+namespace {
+
+std::string shape_text(const int64_t* shape, size_t ndim) {
+  std::string out = "[";
+  for (size_t i = 0; i < ndim; ++i)
+    out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+/// Rescales a row of K scores to probabilities: kept when they already are
+/// (each in [0, 1], summing to 1 within 1e-3), a softmax otherwise (logits).
+void to_probabilities(float* row, size_t k) {
+  float sum = 0;
+  bool probs = true;
+  for (size_t c = 0; c < k; ++c) {
+    probs = probs && row[c] >= 0 && row[c] <= 1;
+    sum += row[c];
+  }
+  if (probs && std::fabs(sum - 1) <= 1e-3f) return;
+  auto top = *std::max_element(row, row + k);
+  double total = 0;
+  for (size_t c = 0; c < k; ++c)
+    total += std::exp(static_cast<double>(row[c]) - top);
+  for (size_t c = 0; c < k; ++c)
+    row[c] =
+        static_cast<float>(std::exp(static_cast<double>(row[c]) - top) / total);
+}
+
+/// The plugin's functions, resolved once.
+struct torch_api {
+  decltype(&troupe_torch_abi_version) abi_version = nullptr;
+  decltype(&troupe_torch_load) load = nullptr;
+  decltype(&troupe_torch_free) free = nullptr;
+  decltype(&troupe_torch_forward) forward = nullptr;
+  decltype(&troupe_torch_write_linear) write_linear = nullptr;
+};
+
+constexpr const char* plugin_name = "libtroupe_torch.so";
+
+std::string exe_dir() {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return {};
+  buf[n] = '\0';
+  return fs::path{buf}.parent_path().string();
+}
+
+/// Where the plugin may be, in order.
+std::vector<std::string> plugin_candidates() {
+  std::vector<std::string> out;
+  if (auto* env = std::getenv("TROUPE_TORCH_PLUGIN"); env && *env)
+    out.emplace_back(env);
+  if (auto dir = exe_dir(); !dir.empty())
+    out.push_back(dir + "/" + plugin_name);
+#ifdef TROUPE_TORCH_PLUGIN_BUILD_PATH
+  out.emplace_back(TROUPE_TORCH_PLUGIN_BUILD_PATH);
+#endif
+  return out;
+}
+
+/// The plugin, dlopen()ed on first use and kept for the process's life.
+caf::expected<const torch_api*> torch_plugin() {
+  static std::mutex mtx;
+  static std::unique_ptr<torch_api> api;
+  std::lock_guard<std::mutex> guard{mtx};
+  if (api) return api.get();
+  std::string tried;
+  for (auto& path : plugin_candidates()) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      tried += "\n  " + path + ": no such file";
+      continue;
+    }
+    void* lib = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      tried += "\n  " + path + ": " + ::dlerror();
+      continue;
+    }
+    auto a = std::make_unique<torch_api>();
+    auto sym = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::decay_t<decltype(fn)>>(::dlsym(lib, name));
+      return fn != nullptr;
+    };
+    if (!sym(a->abi_version, "troupe_torch_abi_version") ||
+        !sym(a->load, "troupe_torch_load") ||
+        !sym(a->free, "troupe_torch_free") ||
+        !sym(a->forward, "troupe_torch_forward") ||
+        !sym(a->write_linear, "troupe_torch_write_linear")) {
+      tried += "\n  " + path + ": not a troupe torch plugin (symbols missing)";
+      continue; // never dlclose'd: LibTorch does not unload cleanly
+    }
+    if (a->abi_version() != TROUPE_TORCH_ABI_VERSION) {
+      tried += "\n  " + path + ": plugin interface " +
+               std::to_string(a->abi_version()) + ", this troupe needs " +
+               std::to_string(TROUPE_TORCH_ABI_VERSION);
+      continue;
+    }
+    api = std::move(a);
+    return api.get();
+  }
+  return make_error(troupe::errc::not_found,
+                    std::string{"TorchScript support is not available: "} +
+                        plugin_name +
+                        " (built by the troupe_torch target) was not found "
+                        "or did not load; set TROUPE_TORCH_PLUGIN to its "
+                        "path. Tried:" +
+                        tried);
+}
+
+std::string plugin_message(const char* err) {
+  return err[0] ? std::string{err} : std::string{"unknown error"};
+}
+
+class torch_servable : public servable {
+public:
+  torch_servable(std::string source, preprocessor prep, bool allow_nan,
+                 const torch_api* api, void* model)
+      : servable(model_format::torchscript, std::move(source), std::move(prep),
+                 allow_nan),
+        api_(api), model_(model) {}
+
+  ~torch_servable() override { api_->free(model_); }
+
+  std::string predictor() const override { return "TorchScript"; }
+
+  /// Runs forward(), checking that the output is [rows] or [rows, width]
+  /// (width 0: learn it, for the probe at load).
+  caf::expected<std::vector<float>> forward(const float* x, size_t rows,
+                                            size_t& width) const {
+    auto cap = rows * std::max<size_t>(width, 1);
+    std::vector<float> out(cap);
+    int64_t shape[8];
+    size_t ndim = 0;
+    char err[1024] = "";
+    if (api_->forward(model_, x, rows, features(), out.data(), out.size(),
+                      shape, &ndim, err, sizeof(err)) != 0)
+      return invalid(source() + ": forward() on " + std::to_string(rows) +
+                     " rows of " + std::to_string(features()) +
+                     " features failed: " + plugin_message(err));
+    auto r = static_cast<int64_t>(rows);
+    size_t got = 0;
+    if (ndim == 1 && shape[0] == r)
+      got = 1;
+    else if (ndim == 2 && shape[0] == r && shape[1] > 0)
+      got = static_cast<size_t>(shape[1]);
+    if (got == 0 || (width != 0 && got != width)) {
+      auto expected = width <= 1 ? "[" + std::to_string(rows) + "] or [" +
+                                       std::to_string(rows) + ", 1]"
+                                 : "[" + std::to_string(rows) + ", " +
+                                       std::to_string(width) + "]";
+      return invalid(source() + ": forward() on " + std::to_string(rows) +
+                     " rows gave a tensor of shape " + shape_text(shape, ndim) +
+                     "; expected " + expected);
+    }
+    if (width == 0) {
+      width = got;
+      out.resize(rows * got);
+      if (got > 1) // the probe's buffer was too small: run again
+        return forward(x, rows, width);
+    }
+    return out;
+  }
+
+  /// Scores as predict gives them from forward()'s output.
+  caf::expected<std::vector<float>> finish(std::vector<float> y,
+                                           size_t rows) const {
+    if (auto err = check_finite(source(), y, width_)) return err;
+    switch (task()) {
+    case task_kind::regression:
+      return y;
+    case task_kind::binary:
+      if (width_ == 1) {
+        for (size_t r = 0; r < rows; ++r)
+          if (y[r] < 0 || y[r] > 1)
+            return invalid(source() + ": row " + std::to_string(r) +
+                           ": the model's output " + shortest(y[r]) +
+                           " is not a probability in [0, 1]; a binary "
+                           "TorchScript model must give the probability of "
+                           "class 1 (end forward() with a sigmoid)");
+        return y;
+      } else {
+        std::vector<float> p(rows);
+        for (size_t r = 0; r < rows; ++r) {
+          to_probabilities(y.data() + r * 2, 2);
+          p[r] = y[r * 2 + 1];
+        }
+        return p;
+      }
+    case task_kind::multiclass:
+      for (size_t r = 0; r < rows; ++r)
+        to_probabilities(y.data() + r * width_, width_);
+      return y;
+    }
+    return y;
+  }
+
+  /// Learns the output width from a probe and checks it against the task.
+  caf::error probe() {
+    std::vector<float> zeros(probe_rows * features(), 0.0f);
+    size_t width = 0;
+    auto y = forward(zeros.data(), probe_rows, width);
+    if (!y) return y.error();
+    auto k = classes().size();
+    bool fits = task() == task_kind::regression ? width == 1
+                : task() == task_kind::binary   ? width == 1 || width == 2
+                                                : width == k;
+    if (!fits)
+      return invalid(source() + ": the model gives " + std::to_string(width) +
+                     " outputs per row, but " + task_text(prep()) +
+                     (task() == task_kind::binary
+                          ? "; a binary model gives the probability of class "
+                            "1 ([rows] or [rows, 1]) or two class scores"
+                      : task() == task_kind::multiclass
+                          ? "; a multiclass model gives one score per "
+                            "class ([rows, " +
+                                std::to_string(k) + "])"
+                          : "; a regression model gives one value per "
+                            "row ([rows] or [rows, 1])"));
+    width_ = width;
+    auto s = finish(std::move(*y), probe_rows);
+    if (!s) return s.error();
+    return caf::none;
+  }
+
+protected:
+  caf::expected<std::vector<float>> run(const float* x,
+                                        size_t rows) const override {
+    auto width = width_;
+    auto y = forward(x, rows, width);
+    if (!y) return y;
+    return finish(std::move(*y), rows);
+  }
+
+private:
+  const torch_api* api_;
+  void* model_;
+  size_t width_ = 0; ///< forward()'s values per row
+};
+
+} // namespace
+
+namespace detail {
+
+caf::expected<std::unique_ptr<servable>> load_torch(const std::string& where,
+                                                    preprocessor prep,
+                                                    const load_options& opts) {
+  auto api = torch_plugin();
+  if (!api) return api.error();
+  char err[1024] = "";
+  void* model = (*api)->load(
+      where.c_str(), static_cast<int>(std::max<size_t>(opts.threads, 1)), err,
+      sizeof(err));
+  if (!model)
+    return bad_model("TorchScript model '" + where +
+                     "' does not load: " + plugin_message(err));
+  auto s = std::make_unique<torch_servable>(where, std::move(prep),
+                                            opts.allow_nan, *api, model);
+  if (auto e = s->probe()) return e;
+  return std::unique_ptr<servable>{std::move(s)};
+}
+
+} // namespace detail
+
+caf::error write_torch_linear(const std::string& path,
+                              const std::vector<float>& w, size_t outputs,
+                              const std::vector<float>& b,
+                              const std::string& activation, bool squeeze) {
+  if (outputs == 0 || w.size() % outputs != 0 || b.size() != outputs)
+    return invalid("linear model: " + std::to_string(w.size()) +
+                   " weights and " + std::to_string(b.size()) +
+                   " biases do not make " + std::to_string(outputs) +
+                   " outputs");
+  auto api = torch_plugin();
+  if (!api) return api.error();
+  char err[1024] = "";
+  if ((*api)->write_linear(path.c_str(), w.data(), outputs, w.size() / outputs,
+                           b.data(), activation.c_str(), squeeze ? 1 : 0, err,
+                           sizeof(err)) != 0)
+    return invalid("cannot write TorchScript model '" + path +
+                   "': " + plugin_message(err));
+  return caf::none;
+}
+
+} // namespace troupe::models
