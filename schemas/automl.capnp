@@ -141,17 +141,46 @@ struct StudyRef {
 struct TrialRow {
   # One trial as the leaderboard shows it.
   id @0 :UInt64;
-  state @1 :Text;                  # pending running paused complete pruned failed
+  state @1 :Text;                  # DEPRECATED: read trialState. Still filled
+                                   # (pending running paused complete pruned
+                                   # failed) for readers older than it.
   value @2 :Float64;               # final or last value (NaN if none)
   steps @3 :UInt64;                # steps trained
   params @4 :List(ParamValue);
   node @5 :Text;                   # last node it ran on
+  trialState @6 :TrialState;       # its state; `unknown` from older writers
+                                   # (then read `state`)
+}
+
+enum TrialState {
+  # Life cycle of a trial (actors/automl/types.hpp trial_state).
+  unknown @0;                      # not set: a writer older than the enum
+  pending @1;                      # queued, or re-queued after a loss
+  running @2;                      # on a slot
+  paused @3;                       # paused by its scheduler, checkpoint kept
+  complete @4;                     # trained to the end, with a final value
+  pruned @5;                       # stopped early (scheduler, stop, budget)
+  failed @6;                       # training failed
+}
+
+enum StudyState {
+  # Where a study is (StudyStatus.studyState).
+  unknown @0;                      # not set: a writer older than the enum
+  running @1;                      # placing and running trials
+  stopping @2;                     # stopped; waiting for its running trials
+  refitting @3;                    # refitting the best configuration
+  finished @4;                     # summary written
+  failed @5;                       # the refit or the summary failed
+  stored @6;                       # in the journal, not loaded (list only)
 }
 
 struct StudyStatus {
   # The state of one study.
   id @0 :Text;
-  state @1 :Text;                  # running | stopping | refitting | finished | failed
+  state @1 :Text;                  # DEPRECATED: read studyState. Still filled
+                                   # (running | stopping | refitting |
+                                   # finished | failed | stored) for readers
+                                   # older than it.
   metric @2 :Text;
   maximize @3 :Bool;
   elapsedMs @4 :UInt64;
@@ -171,6 +200,8 @@ struct StudyStatus {
   leaderboard @18 :List(TrialRow); # best first (status of one study only)
   weight @19 :Float64;
   totalTrials @20 :UInt64;
+  studyState @21 :StudyState;      # its state; `unknown` from older writers
+                                   # (then read `state`)
 }
 
 struct StudyList {

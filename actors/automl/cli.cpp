@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/automl/service.hpp"
-#include "actors/automl/study_actor.hpp"
+#include "actors/automl/space_file.hpp"
 #include "actors/automl/wire.hpp"
 #include "actors/models/families.hpp"
 #include "actors/tabular/metrics.hpp"
@@ -65,7 +65,7 @@ caf::expected<status_view> view_of(const envelope& env) {
   return env.visit<schema::StudyStatus>([](auto s) {
     status_view v;
     v.id = s.getId();
-    v.state = s.getState();
+    v.state = state_of(s);
     v.metric = s.getMetric();
     v.message = s.getMessage();
     v.model_dir = s.getModelDir();
@@ -86,7 +86,7 @@ caf::expected<status_view> view_of(const envelope& env) {
     for (auto r : s.getLeaderboard()) {
       status_view::row x;
       x.id = r.getId();
-      x.state = r.getState();
+      x.state = trial_state_of(r);
       x.value = r.getValue();
       x.steps = r.getSteps();
       x.params = read_params(r.getParams());
@@ -306,7 +306,7 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
     if (spec.id.empty())
       spec.id = spec.family == "xgboost" ? default_study_id(spec.data_path)
                                          : default_study_id(spec.family);
-    spec.created_ms = wall_ms();
+    spec.created_ms = o.clock->wall_ms();
     if (auto err = validate(spec)) return fail(describe(err), 2);
   }
   // Embedded: a one-node cluster in this process, data in --out.
@@ -360,7 +360,7 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
   sigaction(SIGTERM, &sa, &old_term);
   bool tty = isatty(STDERR_FILENO) && !o.quiet;
   bool stop_sent = false;
-  auto last_line = std::chrono::steady_clock::now();
+  auto last_line = o.clock->now();
   status_view cur = *v;
   for (;;) {
     if (interrupts.load() > 0 && !stop_sent) {
@@ -382,7 +382,7 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
     auto sv = view_of(*s);
     if (!sv) return fail(describe(sv.error()), 1);
     cur = std::move(*sv);
-    auto now = std::chrono::steady_clock::now();
+    auto now = o.clock->now();
     if (tty) {
       std::fprintf(stderr, "\r%-110s", progress_line(cur, true).c_str());
       std::fflush(stderr);

@@ -10,6 +10,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/automl/study.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/node.hpp"
 
 namespace troupe::automl {
@@ -26,6 +27,9 @@ struct automl_options {
   uint32_t slots = 0;       ///< embedded: slots (0 = one per core)
   double weight = 1;
   bool quiet = false; ///< no progress bar
+  /// The clock of the study's creation time and the progress lines (the
+  /// embedded cluster's studies read the kinds' own clock).
+  clock_ptr clock = real_clock();
 };
 
 /// The payloads of the service's "submit" op (a StudySubmit) and of its

@@ -2,6 +2,7 @@
 
 #include <capnp/serialize.h>
 
+#include "actors/automl/errors.hpp"
 #include "actors/automl/wire.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/lmdb.hpp"
@@ -40,7 +41,7 @@ caf::expected<trial_event> decode(std::string_view bytes,
   auto env = envelope::from_bytes(capnp::typeId<schema::TrialEvent>(),
                                   bytes.data(), bytes.size());
   if (!env)
-    return make_error(errc::malformed_message,
+    return make_error(errc::journal_corrupt,
                       where + ": " + describe(env.error()));
   auto r = env->visit<schema::TrialEvent>([](auto e) {
     trial_event ev;
@@ -55,7 +56,7 @@ caf::expected<trial_event> decode(std::string_view bytes,
     return ev;
   });
   if (!r)
-    return make_error(errc::malformed_message,
+    return make_error(errc::journal_corrupt,
                       where + ": " + describe(r.error()));
   return std::move(*r);
 }
@@ -145,10 +146,10 @@ study_journal::open(const std::string& dir, bool durable) {
 caf::expected<void> study_journal::create(const std::string& study,
                                           const envelope& spec) {
   if (study.empty() || study.find('\0') != std::string::npos)
-    return make_error(errc::invalid_argument,
+    return make_error(troupe::errc::invalid_argument,
                       "study id '" + study + "' is empty or has a NUL byte");
   if (spec.type_id() != capnp::typeId<schema::StudySpec>())
-    return make_error(errc::type_mismatch,
+    return make_error(troupe::errc::type_mismatch,
                       "study spec must be a StudySpec, not " +
                           schema_name(spec.type_id()));
   auto t = lmdb::txn::begin(impl_->env, false);
@@ -156,7 +157,7 @@ caf::expected<void> study_journal::create(const std::string& study,
   auto existing = t->get(impl_->specs, study);
   if (!existing) return existing.error();
   if (*existing)
-    return make_error(errc::already_exists,
+    return make_error(troupe::errc::already_exists,
                       "study '" + study +
                           "' already exists in the journal at " +
                           impl_->env.path());
@@ -173,9 +174,9 @@ caf::expected<envelope> study_journal::spec(const std::string& study) {
   auto v = t->get(impl_->specs, study);
   if (!v) return v.error();
   if (!*v)
-    return make_error(errc::not_found, "no study '" + study +
-                                           "' in the journal at " +
-                                           impl_->env.path());
+    return make_error(troupe::errc::not_found, "no study '" + study +
+                                                   "' in the journal at " +
+                                                   impl_->env.path());
   return envelope::from_bytes(capnp::typeId<schema::StudySpec>(), (*v)->data(),
                               (*v)->size());
 }
@@ -200,7 +201,7 @@ study_journal::append(const std::string& study,
   auto known = t->get(impl_->specs, study);
   if (!known) return known.error();
   if (!*known)
-    return make_error(errc::not_found,
+    return make_error(troupe::errc::not_found,
                       "cannot append to unknown study '" + study + "'");
   auto seq = impl_->seq_of(*t, study);
   if (!seq) return seq.error();

@@ -1,4 +1,6 @@
-// automl.runner: runs trials on detached threads (see service.hpp).
+// automl.runner: runs trials on detached threads (protocol in runner.hpp).
+
+#include "actors/automl/runner.hpp"
 
 #include <atomic>
 #include <cmath>
@@ -8,7 +10,6 @@
 
 #include <caf/all.hpp>
 
-#include "actors/automl/service.hpp"
 #include "actors/automl/wire.hpp"
 #include "actors/models/families.hpp"
 #include "runtime/errors.hpp"
@@ -105,7 +106,7 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
                     const std::string& msg) {
     self->send(study, end_atom::value,
                trial_end(job, o, steps, last, cp, msg, node));
-    self->send(runner, end_atom::value, job.study, job.trial, job.attempt);
+    self->send(runner, ended_atom::value, job.study, job.trial, job.attempt);
   };
   auto fail = [&](const caf::error& err) {
     finish(outcome::FAILED, {}, describe(err));
@@ -187,46 +188,52 @@ struct runner_state {
   std::shared_ptr<spdlog::logger> log = log::get("automl");
 };
 
-caf::behavior runner(worker* self, kind_args args) {
+/// Starts a trial on its own thread.
+caf::result<void> start_trial(worker* self, const kind_args& args,
+                              runner_state& st, const envelope& env) {
+  auto job = parse_job(env);
+  if (!job) return job.error();
+  auto study = caf::actor_cast<caf::actor>(self->current_sender());
+  if (!study)
+    return make_error(errc::invalid_argument,
+                      "a trial assignment needs a sender");
+  auto flag = std::make_shared<std::atomic<bool>>(false);
+  st.running[{job->study, job->trial, job->attempt}] = flag;
+  self->system().spawn<caf::detached>(run_trial, std::move(*job), study,
+                                      caf::actor_cast<caf::actor>(self), flag,
+                                      args.node);
+  return caf::unit;
+}
+
+} // namespace
+
+caf::behavior trial_runner(worker* self, kind_args args) {
   auto st = std::make_shared<runner_state>();
   self->set_exit_handler([=](const caf::exit_msg& msg) {
     for (auto& [key, flag] : st->running)
       flag->store(true);
     self->quit(msg.reason);
   });
-  return self->with_stats(
-      args, {
-                [=](trial_atom, const envelope& env) -> caf::result<void> {
-                  auto job = parse_job(env);
-                  if (!job) return job.error();
-                  auto study =
-                      caf::actor_cast<caf::actor>(self->current_sender());
-                  if (!study)
-                    return make_error(errc::invalid_argument,
-                                      "a trial assignment needs a sender");
-                  auto flag = std::make_shared<std::atomic<bool>>(false);
-                  st->running[{job->study, job->trial, job->attempt}] = flag;
-                  self->system().spawn<caf::detached>(
-                      run_trial, std::move(*job), study,
-                      caf::actor_cast<caf::actor>(self), flag, args.node);
-                  return caf::unit;
-                },
-                [=](cancel_atom, const std::string& study, uint64_t trial) {
-                  for (auto& [key, flag] : st->running)
-                    if (std::get<0>(key) == study && std::get<1>(key) == trial)
-                      flag->store(true);
-                },
-                [=](end_atom, const std::string& study, uint64_t trial,
-                    uint32_t attempt) {
-                  st->running.erase({study, trial, attempt});
-                },
-            });
+  trial_runner_handlers::behavior_type handlers{
+      [=](trial_atom, const envelope& env) -> caf::result<void> {
+        return start_trial(self, args, *st, env);
+      },
+      [=](cancel_atom, const std::string& study, uint64_t trial) {
+        for (auto& [key, flag] : st->running)
+          if (std::get<0>(key) == study && std::get<1>(key) == trial)
+            flag->store(true);
+      },
+      [=](ended_atom, const std::string& study, uint64_t trial,
+          uint32_t attempt) {
+        st->running.erase({study, trial, attempt});
+      },
+  };
+  return self->with_stats(args, unbox_handlers(std::move(handlers)));
 }
 
-} // namespace
-
-caf::behavior automl_runner(worker* self, kind_args args) {
-  return runner(self, std::move(args));
+trial_runner_actor spawn_trial_runner(caf::actor_system& sys, kind_args args) {
+  return caf::actor_cast<trial_runner_actor>(
+      sys.spawn(trial_runner, std::move(args)));
 }
 
 } // namespace troupe::automl

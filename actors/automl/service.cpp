@@ -11,7 +11,10 @@
 #include <caf/all.hpp>
 
 #include "actors/automl/broker.hpp"
+#include "actors/automl/errors.hpp"
+#include "actors/automl/runner.hpp"
 #include "actors/automl/study_actor.hpp"
+#include "actors/automl/wire.hpp"
 #include "runtime/cluster.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
@@ -23,14 +26,13 @@
 
 namespace troupe::automl {
 
-caf::behavior automl_runner(worker* self, kind_args args);
-
 namespace {
 
 constexpr auto request_timeout = std::chrono::seconds{30};
 
 struct service_state {
   std::string data_dir;
+  clock_ptr clock;
   std::shared_ptr<study_journal> journal;
   caf::error journal_error;
   slot_broker broker;
@@ -41,7 +43,7 @@ struct service_state {
   };
   std::map<std::string, node_entry> nodes;
   struct study_entry {
-    caf::actor actor;
+    study_actor actor;
     double weight = 1;
   };
   std::map<std::string, study_entry> studies;
@@ -114,10 +116,10 @@ caf::error ensure_journal(const state_ptr& st) {
   return caf::none;
 }
 
-caf::result<envelope> status_of(worker* self, const caf::actor& study,
+caf::result<envelope> status_of(worker* self, const study_actor& study,
                                 uint64_t board) {
   auto rp = self->make_response_promise<envelope>();
-  self->request(study, request_timeout, status_atom::value, board)
+  self->request(study, request_timeout, progress_atom::value, board)
       .then([rp](const envelope& e) mutable { rp.deliver(e); },
             [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
@@ -132,12 +134,13 @@ caf::expected<std::string> ref_of(const envelope& env) {
 caf::result<envelope> launch(worker* self, const state_ptr& st,
                              const study_spec& spec, double weight,
                              const replayed_study* replay) {
-  auto core = study_core::make(spec, replay, wall_ms());
+  auto core = study_core::make(spec, replay, st->clock->wall_ms());
   if (!core) return core.error();
   study_init init;
   init.core = std::move(*core);
   init.journal = st->journal;
-  init.service = caf::actor_cast<caf::actor>(self);
+  init.service = caf::actor_cast<service_actor>(self);
+  init.clock = st->clock;
   init.out_dir =
       spec.out_dir.empty() ? st->data_dir + "/" + spec.id : spec.out_dir;
   init.weight = weight;
@@ -151,12 +154,141 @@ caf::result<envelope> launch(worker* self, const state_ptr& st,
   return status_of(self, actor, 0);
 }
 
-caf::behavior service(worker* self, kind_args args) {
-  auto st = std::make_shared<service_state>();
-  st->data_dir = std::filesystem::absolute(
-                     args.config.empty() ? std::string{"."} : args.config)
-                     .lexically_normal()
-                     .string();
+caf::result<envelope> on_submit(worker* self, const state_ptr& st,
+                                const envelope& env) {
+  if (st->journal_error) return st->journal_error;
+  double weight = 1;
+  // The nested spec, re-wrapped as a message of its own.
+  auto full = env.visit<schema::StudySubmit>([&](auto s) {
+    weight = s.getWeight() > 0 ? s.getWeight() : 1;
+    capnp::MallocMessageBuilder mb;
+    mb.setRoot(s.getSpec());
+    return envelope::of<schema::StudySpec>(mb);
+  });
+  if (!full) return full.error();
+  auto spec = spec_from(*full);
+  if (!spec) return spec.error();
+  if (spec->id == "journal")
+    return make_error(errc::reserved_id, "study id 'journal' is reserved");
+  if (auto err = validate(*spec)) return err;
+  if (st->studies.count(spec->id))
+    return make_error(errc::study_loaded,
+                      "study " + spec->id + " is already running");
+  spec->weight = weight;
+  if (auto r = st->journal->create(spec->id, to_envelope(*spec)); !r)
+    return r.error();
+  return launch(self, st, *spec, weight, nullptr);
+}
+
+caf::result<envelope> on_resume(worker* self, const state_ptr& st,
+                                const envelope& env) {
+  if (st->journal_error) return st->journal_error;
+  auto id = ref_of(env);
+  if (!id) return id.error();
+  if (st->studies.count(*id))
+    return make_error(errc::study_loaded,
+                      "study " + *id + " is already loaded");
+  auto stored = st->journal->spec(*id);
+  if (!stored) return stored.error();
+  auto spec = spec_from(*stored);
+  if (!spec) return spec.error();
+  auto replay = st->journal->replay(*id);
+  if (!replay) return replay.error();
+  return launch(self, st, *spec, spec->weight, &*replay);
+}
+
+caf::result<envelope> on_status(worker* self, const state_ptr& st,
+                                const envelope& env) {
+  auto id = ref_of(env);
+  if (!id) return id.error();
+  auto i = st->studies.find(*id);
+  if (i == st->studies.end())
+    return make_error(errc::study_not_loaded,
+                      "no study '" + *id +
+                          "' is loaded (see `studies`; stored "
+                          "studies continue with resume)");
+  return status_of(self, i->second.actor, 20);
+}
+
+caf::result<envelope> on_stop(worker* self, const state_ptr& st,
+                              const envelope& env) {
+  auto id = ref_of(env);
+  if (!id) return id.error();
+  auto i = st->studies.find(*id);
+  if (i == st->studies.end())
+    return make_error(errc::study_not_loaded,
+                      "no study '" + *id + "' is loaded");
+  self->send(i->second.actor, halt_atom::value,
+             std::string{"stopped by request"});
+  return status_of(self, i->second.actor, 0);
+}
+
+/// The statuses of the loaded studies (asked of each) and the stored ones.
+caf::result<envelope> on_list(worker* self, const state_ptr& st) {
+  struct pending_t {
+    caf::response_promise rp;
+    size_t left = 0;
+    std::map<std::string, envelope> got;
+    std::vector<std::string> stored;
+  };
+  auto p = std::make_shared<pending_t>();
+  p->rp = self->make_response_promise();
+  if (st->journal)
+    if (auto ids = st->journal->studies())
+      for (auto& id : *ids)
+        if (!st->studies.count(id)) p->stored.push_back(id);
+  auto finish = [p] {
+    p->rp.deliver(make_envelope<schema::StudyList>([&](auto b) {
+      auto list = b.initStudies(
+          static_cast<unsigned>(p->got.size() + p->stored.size()));
+      unsigned i = 0;
+      for (auto& [id, e] : p->got) {
+        (void)e.template visit<schema::StudyStatus>(
+            [&](auto s) { list.setWithCaveats(i, s); });
+        ++i;
+      }
+      for (auto& id : p->stored) {
+        list[i].setId(id);
+        list[i].setStudyState(schema::StudyState::STORED);
+        list[i].setState(to_text(schema::StudyState::STORED));
+        ++i;
+      }
+    }));
+  };
+  p->left = st->studies.size();
+  if (p->left == 0) {
+    finish();
+    return p->rp;
+  }
+  for (auto& [id, s] : st->studies) {
+    auto name = id;
+    self->request(s.actor, request_timeout, progress_atom::value, uint64_t{0})
+        .then(
+            [=](const envelope& e) {
+              p->got.emplace(name, e);
+              if (--p->left == 0) finish();
+            },
+            [=](caf::error&) {
+              if (--p->left == 0) finish();
+            });
+  }
+  return p->rp;
+}
+
+void on_directory_event(worker* self, const state_ptr& st, const envelope& ev) {
+  (void)ev.visit<schema::DirectoryEvent>([&](auto e) {
+    using K = schema::DirectoryEvent::Kind;
+    std::string node = e.getNode().getName();
+    if (e.getKind() == K::NODE_JOINED)
+      node_joined(self, st, node, e.getNode().getSlots());
+    else if (e.getKind() == K::NODE_LEFT)
+      node_gone(self, st, node, e.getReason());
+  });
+}
+
+/// Opens the journal, watches the directory and handles the deaths of
+/// runners and studies.
+void start_service(worker* self, const state_ptr& st) {
   if (auto err = ensure_journal(st)) {
     st->journal_error = err;
     st->log->error("automl: {}", describe(err));
@@ -199,149 +331,66 @@ caf::behavior service(worker* self, kind_args args) {
         return;
       }
   });
-  return self->with_stats(
-      args,
-      {
-          [=](event_atom, const envelope& ev) {
-            (void)ev.visit<schema::DirectoryEvent>([&](auto e) {
-              using K = schema::DirectoryEvent::Kind;
-              std::string node = e.getNode().getName();
-              if (e.getKind() == K::NODE_JOINED)
-                node_joined(self, st, node, e.getNode().getSlots());
-              else if (e.getKind() == K::NODE_LEFT)
-                node_gone(self, st, node, e.getReason());
-            });
-          },
-          [=](wants_atom, const std::string& study, bool wants) {
-            st->broker.set_wants(study, wants);
-            dispatch(self, st);
-          },
-          [=](release_atom, const std::string& study, const std::string& node,
-              uint32_t slot, uint64_t lease, bool wants) {
-            st->broker.release(study, {node, slot}, lease);
-            st->broker.set_wants(study, wants);
-            dispatch(self, st);
-          },
-          [=](submit_atom, const envelope& env) -> caf::result<envelope> {
-            if (st->journal_error) return st->journal_error;
-            double weight = 1;
-            // The nested spec, re-wrapped as a message of its own.
-            auto full = env.visit<schema::StudySubmit>([&](auto s) {
-              weight = s.getWeight() > 0 ? s.getWeight() : 1;
-              capnp::MallocMessageBuilder mb;
-              mb.setRoot(s.getSpec());
-              return envelope::of<schema::StudySpec>(mb);
-            });
-            if (!full) return full.error();
-            auto spec = spec_from(*full);
-            if (!spec) return spec.error();
-            if (spec->id == "journal")
-              return make_error(errc::invalid_argument,
-                                "study id 'journal' is reserved");
-            if (auto err = validate(*spec)) return err;
-            if (st->studies.count(spec->id))
-              return make_error(errc::already_exists,
-                                "study " + spec->id + " is already running");
-            spec->weight = weight;
-            if (auto r = st->journal->create(spec->id, to_envelope(*spec)); !r)
-              return r.error();
-            return launch(self, st, *spec, weight, nullptr);
-          },
-          [=](resume_atom, const envelope& env) -> caf::result<envelope> {
-            if (st->journal_error) return st->journal_error;
-            auto id = ref_of(env);
-            if (!id) return id.error();
-            if (st->studies.count(*id))
-              return make_error(errc::already_exists,
-                                "study " + *id + " is already loaded");
-            auto stored = st->journal->spec(*id);
-            if (!stored) return stored.error();
-            auto spec = spec_from(*stored);
-            if (!spec) return spec.error();
-            auto replay = st->journal->replay(*id);
-            if (!replay) return replay.error();
-            return launch(self, st, *spec, spec->weight, &*replay);
-          },
-          [=](status_atom, const envelope& env) -> caf::result<envelope> {
-            auto id = ref_of(env);
-            if (!id) return id.error();
-            auto i = st->studies.find(*id);
-            if (i == st->studies.end())
-              return make_error(errc::not_found,
-                                "no study '" + *id +
-                                    "' is loaded (see `studies`; stored "
-                                    "studies continue with resume)");
-            return status_of(self, i->second.actor, 20);
-          },
-          [=](stop_atom, const envelope& env) -> caf::result<envelope> {
-            auto id = ref_of(env);
-            if (!id) return id.error();
-            auto i = st->studies.find(*id);
-            if (i == st->studies.end())
-              return make_error(errc::not_found,
-                                "no study '" + *id + "' is loaded");
-            self->send(i->second.actor, stop_atom::value,
-                       std::string{"stopped by request"});
-            return status_of(self, i->second.actor, 0);
-          },
-          [=](list_atom, const envelope&) -> caf::result<envelope> {
-            struct pending_t {
-              caf::response_promise rp;
-              size_t left = 0;
-              std::map<std::string, envelope> got;
-              std::vector<std::string> stored;
-            };
-            auto p = std::make_shared<pending_t>();
-            p->rp = self->make_response_promise();
-            if (st->journal)
-              if (auto ids = st->journal->studies())
-                for (auto& id : *ids)
-                  if (!st->studies.count(id)) p->stored.push_back(id);
-            auto finish = [p] {
-              p->rp.deliver(make_envelope<schema::StudyList>([&](auto b) {
-                auto list = b.initStudies(
-                    static_cast<unsigned>(p->got.size() + p->stored.size()));
-                unsigned i = 0;
-                for (auto& [id, e] : p->got) {
-                  (void)e.template visit<schema::StudyStatus>(
-                      [&](auto s) { list.setWithCaveats(i, s); });
-                  ++i;
-                }
-                for (auto& id : p->stored) {
-                  list[i].setId(id);
-                  list[i].setState("stored");
-                  ++i;
-                }
-              }));
-            };
-            p->left = st->studies.size();
-            if (p->left == 0) {
-              finish();
-              return p->rp;
-            }
-            for (auto& [id, s] : st->studies) {
-              auto name = id;
-              self->request(s.actor, request_timeout, status_atom::value,
-                            uint64_t{0})
-                  .then(
-                      [=](const envelope& e) {
-                        p->got.emplace(name, e);
-                        if (--p->left == 0) finish();
-                      },
-                      [=](caf::error&) {
-                        if (--p->left == 0) finish();
-                      });
-            }
-            return p->rp;
-          },
-      });
 }
 
 } // namespace
 
+caf::behavior automl_service(worker* self, kind_args args, clock_ptr clock) {
+  auto st = std::make_shared<service_state>();
+  st->clock = clock ? std::move(clock) : real_clock();
+  st->data_dir = std::filesystem::absolute(
+                     args.config.empty() ? std::string{"."} : args.config)
+                     .lexically_normal()
+                     .string();
+  start_service(self, st);
+  service_handlers::behavior_type handlers{
+      [=](submit_atom, const envelope& env) -> caf::result<envelope> {
+        return on_submit(self, st, env);
+      },
+      [=](resume_atom, const envelope& env) -> caf::result<envelope> {
+        return on_resume(self, st, env);
+      },
+      [=](status_atom, const envelope& env) -> caf::result<envelope> {
+        return on_status(self, st, env);
+      },
+      [=](stop_atom, const envelope& env) -> caf::result<envelope> {
+        return on_stop(self, st, env);
+      },
+      [=](list_atom, const envelope&) -> caf::result<envelope> {
+        return on_list(self, st);
+      },
+      [=](event_atom, const envelope& ev) { on_directory_event(self, st, ev); },
+      [=](wants_atom, const std::string& study, bool wants) {
+        st->broker.set_wants(study, wants);
+        dispatch(self, st);
+      },
+      [=](release_atom, const std::string& study, const std::string& node,
+          uint32_t slot, uint64_t lease, bool wants) {
+        st->broker.release(study, {node, slot}, lease);
+        st->broker.set_wants(study, wants);
+        dispatch(self, st);
+      },
+  };
+  return self->with_stats(args, unbox_handlers(std::move(handlers)));
+}
+
+service_actor spawn_service(caf::actor_system& sys, kind_args args,
+                            clock_ptr clock) {
+  return caf::actor_cast<service_actor>(
+      sys.spawn(automl_service, std::move(args), std::move(clock)));
+}
+
 void register_kinds(caf::actor_system_config& cfg) {
-  cfg.add_actor_type(service_kind, service);
-  cfg.add_actor_type(runner_kind, automl_runner);
+  register_kinds_with_clock(cfg, real_clock());
+}
+
+void register_kinds_with_clock(caf::actor_system_config& cfg, clock_ptr clock) {
+  register_error_names();
+  cfg.add_actor_type(service_kind,
+                     [clock](worker* self, kind_args args) -> caf::behavior {
+                       return automl_service(self, std::move(args), clock);
+                     });
+  cfg.add_actor_type(runner_kind, trial_runner);
   mark_service_kind(service_kind);
   mark_service_kind(runner_kind);
   register_schema<schema::StudySpec>();

@@ -5,75 +5,90 @@
 // node. Embedded mode (`troupe automl` without --cluster) starts the same
 // actors in one process.
 //
-// automl.service (one per cluster, on the head, registered as "automl"; its
-// config is the head's data directory, the journal lives in DIR/automl):
-//   from the gateway's `send` or the shell (op names are atoms):
-//   (submit_atom, envelope StudySubmit)  -> envelope StudyStatus
-//   (resume_atom, envelope StudyRef)     -> envelope StudyStatus
-//   (status_atom, envelope StudyRef)     -> envelope StudyStatus (+leaderboard)
-//   (list_atom, envelope)                -> envelope StudyList
-//   (stop_atom, envelope StudyRef)       -> envelope StudyStatus
-//   from study actors:
-//   (wants_atom, string study, bool)                 ; wants slots or not
-//   (release_atom, string study, string node, uint32 slot, uint64 lease,
-//    bool wants)
-//   It subscribes to the directory, spawns a runner on every node that
-//   joins (name "automl.runner.NODE", a service kind: it takes no slot) and
-//   offers the node's slots to the studies through slot_broker (fair share).
-//   A node that leaves (or whose runner dies) takes its leases with it; every
-//   study hears (lost_atom, node) and re-queues its trials there, once.
-//
-// study actor (spawned by the service; owns a study_core):
-//   (grant_atom, string node, uint32 slot, actor runner, uint64 lease)
-//       -> places a trial there: (trial_atom, envelope TrialAssignment) to
-//          the runner, or gives the slot back
-//   (report_atom, envelope TrialReport)  -> envelope TrialDecision
-//   (end_atom, envelope TrialEnd)        ; the slot is released
-//   (lost_atom, string node)
-//   (stop_atom, string why)              ; running trials get cancel_atom
-//   (status_atom)                        -> envelope StudyStatus
-//   When the study ends it refits the best configuration on all the
-//   training data on a detached thread, saves it with its preprocessing to
-//   OUT/STUDY/best and writes OUT/STUDY/summary.json.
-//
-// Trials read the training data by path (TrialAssignment.dataPath), once
-// per process: every node must see the data at the same path (one machine,
-// or a shared file system).
-//
-// automl.runner (one per node):
-//   (trial_atom, envelope TrialAssignment)  ; runs the trial on a detached
-//       thread: trains in chunks of `every` steps, asks the study after each
-//       (report_atom), and ends with (end_atom, TrialEnd) to the study
-//   (cancel_atom, string study, uint64 trial) ; honoured before the next step
+// automl.service: one per cluster, on the head, registered as "automl"; its
+// config is the head's data directory (the journal lives in DIR/journal,
+// studies write to DIR/STUDY unless their spec names an out_dir). It
+// subscribes to the directory, spawns an automl.runner on every node that
+// joins (runner.hpp; name "automl.runner.NODE", a service kind: it takes no
+// slot) and offers the node's slots to its studies through slot_broker (fair
+// share by weight). Each study runs in a study actor (study_actor.hpp).
+// A node that leaves (or whose runner dies) takes its leases with it; every
+// study hears (lost_atom, node) and re-queues its trials there, once.
 
 #include <string>
 
 #include <caf/actor_system_config.hpp>
-#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/automl/atoms.hpp"
+#include "actors/automl/typed_worker.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/envelope.hpp"
+#include "runtime/type_ids.hpp"
+#include "runtime/worker.hpp"
 
 namespace troupe::automl {
 
-using submit_atom = caf::atom_constant<caf::atom("submit")>;
-using resume_atom = caf::atom_constant<caf::atom("resume")>;
-using status_atom = caf::atom_constant<caf::atom("status")>;
-using list_atom = caf::atom_constant<caf::atom("list")>;
-using wants_atom = caf::atom_constant<caf::atom("wants")>;
-using release_atom = caf::atom_constant<caf::atom("release")>;
-using grant_atom = caf::atom_constant<caf::atom("grant")>;
-using lost_atom = caf::atom_constant<caf::atom("lost")>;
-using trial_atom = caf::atom_constant<caf::atom("trial")>;
-using report_atom = caf::atom_constant<caf::atom("report")>;
-using end_atom = caf::atom_constant<caf::atom("end")>;
-using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using refit_atom = caf::atom_constant<caf::atom("refit")>;
+/// What the service's own handlers take (its protocol less the stats every
+/// worker answers). Errors name the study and what is wrong.
+using service_handlers = caf::typed_actor<
+    /// (submit_atom, StudySubmit) -> StudyStatus: creates the study in the
+    /// journal and starts it. Refused: an invalid spec, the reserved id
+    /// "journal", an id already running, no journal.
+    caf::replies_to<submit_atom, envelope>::with<envelope>,
+    /// (resume_atom, StudyRef) -> StudyStatus: starts a stored study again
+    /// from its journal (its interrupted trials re-queued once).
+    caf::replies_to<resume_atom, envelope>::with<envelope>,
+    /// (status_atom, StudyRef) -> StudyStatus with the top 20 of its
+    /// leaderboard; errors for a study that is not loaded.
+    caf::replies_to<status_atom, envelope>::with<envelope>,
+    /// (stop_atom, StudyRef) -> StudyStatus: the study stops (its running
+    /// trials are cancelled and end pruned) and refits its best.
+    caf::replies_to<stop_atom, envelope>::with<envelope>,
+    /// (list_atom, any envelope) -> StudyList: the loaded studies' statuses
+    /// and the stored ones (state "stored").
+    caf::replies_to<list_atom, envelope>::with<envelope>,
+    /// (event_atom, DirectoryEvent), from the directory it subscribed to:
+    /// nodes joining (a runner is spawned there) and leaving.
+    caf::reacts_to<event_atom, envelope>,
+    /// (wants_atom, study, wants), from a study actor: whether it wants
+    /// slots now.
+    caf::reacts_to<wants_atom, std::string, bool>,
+    /// (release_atom, study, node, slot, lease, wants), from a study actor:
+    /// it gives back the slot it held under `lease`, and says whether it
+    /// wants more.
+    caf::reacts_to<release_atom, std::string, std::string, uint32_t, uint64_t,
+                   bool>>;
+
+/// The service's protocol: its handlers and the worker's (stats_atom) ->
+/// ActorStats envelope.
+///
+/// The service is a `worker` kind (runtime/worker.hpp: it counts messages
+/// and answers stats) spawned by name through the directory (a caf::actor),
+/// so it cannot be spawned as a typed actor; its handlers are written as a
+/// service_handlers behavior, checked against this declaration when it
+/// compiles. Cast the handle with caf::actor_cast<service_actor>.
+using service_actor =
+    service_handlers::extend<caf::replies_to<stats_atom>::with<envelope>>;
 
 /// The kinds and the name the service is registered under.
 inline constexpr const char* service_kind = "automl.service";
 inline constexpr const char* runner_kind = "automl.runner";
 inline constexpr const char* service_name = "automl";
 
-/// Registers automl.service and automl.runner (both service kinds).
+/// Registers automl.service and automl.runner (both service kinds); the
+/// service's studies read the real clock.
 void register_kinds(caf::actor_system_config& cfg);
+
+/// Registers the kinds with the clock the service and its studies read.
+void register_kinds_with_clock(caf::actor_system_config& cfg, clock_ptr clock);
+
+/// The service kind's behavior: its config is the data directory.
+caf::behavior automl_service(worker* self, kind_args args, clock_ptr clock);
+
+/// Spawns a service in this process (clusters spawn the kind by name).
+service_actor spawn_service(caf::actor_system& sys, kind_args args,
+                            clock_ptr clock);
 
 } // namespace troupe::automl

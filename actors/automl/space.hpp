@@ -193,17 +193,17 @@ private:
   std::vector<std::optional<size_t>> parents_;
 };
 
-/// Applies a space file (format above) to `base`. The format follows the
-/// extension. Errors name the file and the parameter, and the line for TOML.
-caf::expected<search_space> apply_space_file(const search_space& base,
-                                             const std::string& path);
+/// A structural problem of a list of parameters (an unknown or cyclic
+/// parent, a condition on a choice the parent lacks), with the parameter to
+/// blame.
+struct space_problem {
+  std::string param;
+  std::string message;
+};
 
-/// Applies space-file text to `base`; `format` is "json" or "toml" and
-/// `origin` names the text in messages (a file name).
-caf::expected<search_space> apply_space_text(const search_space& base,
-                                             const std::string& text,
-                                             const std::string& format,
-                                             const std::string& origin);
+/// The first structural problem of `ps`, as search_space::make reports it;
+/// nullopt if there is none.
+std::optional<space_problem> find_space_problem(std::vector<param_spec> ps);
 
 /// Default search spaces by model family. A family adds its space with
 /// `add` (a later model family: `registry.add("mlp", mlp_space)` beside the

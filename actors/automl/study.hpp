@@ -20,60 +20,12 @@
 
 #include "actors/automl/journal.hpp"
 #include "actors/automl/sampler.hpp"
-#include "actors/automl/space.hpp"
+#include "actors/automl/space_file.hpp"
+#include "actors/automl/study_spec.hpp"
 #include "actors/automl/trial_scheduler.hpp"
 #include "runtime/envelope.hpp"
 
 namespace troupe::automl {
-
-/// Everything that defines a study (the C++ form of schema::StudySpec).
-struct study_spec {
-  std::string id;
-  /// Model family: "xgboost", or the synthetic "quadratic" (tests, benches).
-  std::string family = "xgboost";
-  std::string data_path;
-  std::string target;
-  std::string test_path;
-  /// "" until the data is read: then binary | multiclass | regression.
-  std::string task;
-  std::string metric;
-  bool maximize = false;
-  std::string sampler = "tpe";
-  std::string scheduler = "asha";
-  uint64_t budget_ms = 0;  ///< wall-clock budget, 0 = none
-  uint64_t max_trials = 0; ///< trial budget, 0 = none
-  uint64_t seed = 0;
-  /// The user's space file text (JSON or TOML, see space_format); empty:
-  /// the family's default space.
-  std::string space;
-  std::string space_format = "json";
-  int64_t created_ms = 0;
-  /// Validation: 0/1 holdout, >= 2 k-fold.
-  uint32_t folds = 3;
-  /// Fidelity: steps (boosting rounds) of a full trial, the smallest rung,
-  /// the reduction factor and the report interval.
-  uint64_t max_resource = 243;
-  uint64_t min_resource = 9;
-  uint64_t eta = 3;
-  uint64_t every = 9;
-  /// Threads per slot.
-  uint32_t threads = 1;
-  /// Where the best model and the summary go ("" = the service's data
-  /// directory / studies / id).
-  std::string out_dir;
-  /// Synthetic families: milliseconds each step sleeps.
-  double sleep_ms = 0;
-  /// Fair-share weight (kept so a resumed study keeps it).
-  double weight = 1;
-};
-
-/// The StudySpec envelope of a spec, and back (errors name the field).
-envelope to_envelope(const study_spec& spec);
-caf::expected<study_spec> spec_from(const envelope& env);
-
-/// Checks a spec: names, metric, sampler, scheduler, budgets. The error
-/// names the field and the value.
-caf::error validate(const study_spec& spec);
 
 /// A trial placed on a slot: what the runner gets.
 struct trial_assignment {

@@ -1,4 +1,5 @@
-// The study actor: one per study, owns its study_core (see service.hpp).
+// The study actor: one per study, owns its study_core (protocol in
+// study_actor.hpp).
 
 #include "actors/automl/study_actor.hpp"
 
@@ -10,20 +11,15 @@
 #include <caf/all.hpp>
 
 #include "actors/automl/refit.hpp"
-#include "actors/automl/service.hpp"
+#include "actors/automl/runner.hpp"
 #include "actors/automl/wire.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
 #include "runtime/log.hpp"
-#include "runtime/time.hpp"
 #include "runtime/type_ids.hpp"
 #include "schemas/automl.capnp.h"
 
 namespace troupe::automl {
-
-int64_t wall_ms() {
-  return now_micros() / 1000;
-}
 
 namespace {
 
@@ -32,11 +28,13 @@ constexpr auto tick_interval = std::chrono::milliseconds{100};
 struct study_state {
   std::unique_ptr<study_core> core;
   std::shared_ptr<study_journal> journal;
-  caf::actor service;
+  service_actor service;
   std::string out_dir;
   double weight = 1;
+  clock_ptr clock;
+  refit_launcher refit_with;
   /// node -> its runner, from grants
-  std::map<std::string, caf::actor> runners;
+  std::map<std::string, trial_runner_actor> runners;
   /// (node, slot) -> the lease of the grant that gave it
   std::map<std::pair<std::string, uint32_t>, uint64_t> leases;
   /// Nodes whose runner cancelled a trial of a running study: it is
@@ -46,15 +44,17 @@ struct study_state {
   std::set<std::string> draining;
   bool wants_sent = false;
   /// running | stopping | refitting | finished | failed
-  std::string phase = "running";
+  schema::StudyState phase = schema::StudyState::RUNNING;
   std::string message;
   refit_result refit;
   int64_t finished_ms = 0;
   bool refit_started = false;
   std::shared_ptr<spdlog::logger> log = log::get("automl");
+
+  int64_t wall_ms() const { return clock->wall_ms(); }
 };
 
-using study_actor_t = caf::stateful_actor<study_state>;
+using study_actor_t = study_actor::stateful_base<study_state>;
 
 envelope assignment_envelope(const study_spec& s, const trial_assignment& a) {
   return make_envelope<schema::TrialAssignment>([&](auto b) {
@@ -87,9 +87,9 @@ void flush(study_actor_t* self) {
   if (auto r = st.journal->append(st.core->spec().id, events); !r) {
     st.log->error("study {}: journal append failed: {}", st.core->spec().id,
                   describe(r.error()));
-    if (st.phase == "running") {
+    if (st.phase == schema::StudyState::RUNNING) {
       st.message = "journal: " + describe(r.error());
-      (void)st.core->stop("the journal failed", wall_ms());
+      (void)st.core->stop("the journal failed", st.wall_ms());
     }
   }
 }
@@ -110,9 +110,10 @@ void start_refit(study_actor_t* self);
 void settle(study_actor_t* self) {
   auto& st = self->state;
   flush(self);
-  auto now = wall_ms();
-  if (st.core->phase() == study_phase::stopping && st.phase == "running")
-    st.phase = "stopping";
+  auto now = st.wall_ms();
+  if (st.core->phase() == study_phase::stopping &&
+      st.phase == schema::StudyState::RUNNING)
+    st.phase = schema::StudyState::STOPPING;
   auto wants = st.core->wants_slots(now);
   if (wants != st.wants_sent) {
     st.wants_sent = wants;
@@ -125,7 +126,7 @@ void settle(study_actor_t* self) {
 void start_refit(study_actor_t* self) {
   auto& st = self->state;
   st.refit_started = true;
-  st.phase = "refitting";
+  st.phase = schema::StudyState::REFITTING;
   auto& core = *st.core;
   auto best = core.best();
   auto spec = core.spec();
@@ -138,33 +139,27 @@ void start_refit(study_actor_t* self) {
     return;
   }
   auto& t = core.trials()[*best];
-  auto params = t.rec.params;
-  auto rounds = core.best_step(*best);
-  double cv = t.score();
-  auto threads = std::max<size_t>(1, std::thread::hardware_concurrency());
-  auto id = *best;
-  auto me = caf::actor_cast<caf::actor>(self);
-  self->system().spawn<caf::detached>([=](caf::event_based_actor* worker) {
-    auto r = refit_best(spec, params, rounds, cv, id, out_dir, threads);
-    if (r)
-      worker->send(me, refit_atom::value, r->model_dir, std::string{},
-                   r->test_score.has_value(),
-                   r->test_score ? *r->test_score : 0.0);
-    else
-      worker->send(me, refit_atom::value, std::string{},
-                   "refit failed: " + describe(r.error()), false, 0.0);
-    worker->quit();
-  });
+  refit_job job;
+  job.spec = spec;
+  job.params = t.rec.params;
+  job.rounds = core.best_step(*best);
+  job.cv_score = t.score();
+  job.trial = *best;
+  job.out_dir = out_dir;
+  job.threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+  st.refit_with(self->system(), caf::actor_cast<study_actor>(self),
+                std::move(job));
 }
 
 envelope status_envelope(const study_state& st, size_t board) {
   auto& core = *st.core;
   auto& s = core.spec();
   auto c = core.counts();
-  auto now = st.finished_ms ? st.finished_ms : wall_ms();
+  auto now = st.finished_ms ? st.finished_ms : st.wall_ms();
   return make_envelope<schema::StudyStatus>([&](auto b) {
     b.setId(s.id);
-    b.setState(st.phase);
+    b.setStudyState(st.phase);
+    b.setState(to_text(st.phase));
     b.setMetric(s.metric);
     b.setMaximize(s.maximize);
     b.setElapsedMs(
@@ -194,6 +189,7 @@ envelope status_envelope(const study_state& st, size_t board) {
     for (unsigned i = 0; i < ids.size(); ++i) {
       auto& t = core.trials()[ids[i]];
       rows[i].setId(ids[i]);
+      rows[i].setTrialState(to_schema(t.rec.state));
       rows[i].setState(to_string(t.rec.state));
       rows[i].setValue(t.score());
       rows[i].setSteps(t.steps);
@@ -219,143 +215,164 @@ caf::expected<trial_outcome> outcome_of(schema::TrialEnd::Outcome o) {
   return make_error(errc::malformed_message, "unknown trial outcome");
 }
 
-caf::behavior study_behavior(study_actor_t* self,
-                             std::shared_ptr<study_init> init) {
+void on_grant(study_actor_t* self, const std::string& node, uint32_t slot,
+              const caf::actor& runner, uint64_t lease) {
+  auto& st = self->state;
+  auto typed = caf::actor_cast<trial_runner_actor>(runner);
+  if (typed) st.runners[node] = typed;
+  auto a = typed && !st.draining.count(node)
+               ? st.core->place(node, slot, st.wall_ms())
+               : std::optional<trial_assignment>{};
+  if (a) {
+    st.leases[{node, slot}] = lease;
+    self->send(typed, trial_atom::value,
+               assignment_envelope(st.core->spec(), *a));
+  } else {
+    st.wants_sent = false;
+    self->send(st.service, release_atom::value, st.core->spec().id, node, slot,
+               lease, false);
+  }
+  settle(self);
+}
+
+caf::result<envelope> on_report(study_actor_t* self, const envelope& env) {
+  auto& st = self->state;
+  auto r = env.visit<schema::TrialReport>([&](auto x) {
+    return st.core->on_report(x.getTrial(), x.getAttempt(), x.getStep(),
+                              x.getValue(), st.wall_ms());
+  });
+  if (!r) return r.error();
+  settle(self);
+  using A = schema::TrialDecision::Action;
+  A what = A::STOP;
+  switch (r->what) {
+  case study_core::answer::proceed:
+    what = A::PROCEED;
+    break;
+  case study_core::answer::pause:
+    what = A::PAUSE;
+    break;
+  case study_core::answer::stop:
+    what = A::STOP;
+    break;
+  case study_core::answer::complete:
+    what = A::COMPLETE;
+    break;
+  }
+  return make_envelope<schema::TrialDecision>([&](auto d) {
+    d.setAction(what);
+    d.setBudget(r->budget);
+  });
+}
+
+void on_end(study_actor_t* self, const envelope& env) {
+  auto& st = self->state;
+  auto& id = st.core->spec().id;
+  auto r = env.visit<schema::TrialEnd>([&](auto e) {
+    auto o = outcome_of(e.getOutcome());
+    if (!o) return false;
+    auto cp = e.getCheckpoint();
+    std::string node = e.getNode();
+    if (*o == trial_outcome::cancelled &&
+        st.core->phase() == study_phase::running)
+      st.draining.insert(node);
+    auto current = st.core->on_end(e.getTrial(), e.getAttempt(), *o,
+                                   e.getSteps(), e.getValue(),
+                                   std::vector<uint8_t>(cp.begin(), cp.end()),
+                                   e.getMessage(), st.wall_ms());
+    // A stale end (its trial was re-queued since) holds no lease.
+    if (!current) return false;
+    auto key = std::make_pair(node, e.getSlot());
+    auto lease = st.leases.find(key);
+    if (lease == st.leases.end()) return false;
+    auto wants = st.core->wants_slots(st.wall_ms());
+    self->send(st.service, release_atom::value, id, node, e.getSlot(),
+               lease->second, wants);
+    st.leases.erase(lease);
+    st.wants_sent = wants;
+    return true;
+  });
+  if (!r) st.log->warn("study {}: bad TrialEnd: {}", id, describe(r.error()));
+  settle(self);
+}
+
+void on_lost(study_actor_t* self, const std::string& node) {
+  auto& st = self->state;
+  st.runners.erase(node);
+  st.draining.erase(node);
+  for (auto i = st.leases.begin(); i != st.leases.end();)
+    i = i->first.first == node ? st.leases.erase(i) : std::next(i);
+  auto ids = st.core->node_lost(node, st.wall_ms());
+  if (!ids.empty())
+    st.log->warn("study {}: node {} lost, {} trial(s) re-queued",
+                 st.core->spec().id, node, ids.size());
+  settle(self);
+}
+
+void on_refit(study_actor_t* self, const std::string& model_dir,
+              const std::string& error, bool has_test, double test_score) {
+  auto& st = self->state;
+  st.refit.model_dir = model_dir;
+  if (has_test) st.refit.test_score = test_score;
+  st.finished_ms = st.wall_ms();
+  auto summary = study_summary(*st.core, st.refit,
+                               st.finished_ms - st.core->started_ms(), error);
+  auto path = st.out_dir + "/summary.json";
+  if (auto err = write_json_file(path, summary)) {
+    st.message = describe(err);
+    st.phase = schema::StudyState::FAILED;
+  } else {
+    auto why = st.core->stop_reason();
+    st.message = error.empty()
+                     ? (why.empty() ? "" : why + "; ") + "summary in " + path
+                     : error;
+    st.phase = error.empty() ? schema::StudyState::FINISHED
+                             : schema::StudyState::FAILED;
+  }
+  st.log->info("study {}: {}", st.core->spec().id, st.message);
+}
+
+study_actor::behavior_type study_behavior(study_actor_t* self,
+                                          std::shared_ptr<study_init> init) {
   auto& st = self->state;
   st.core = std::move(init->core);
   st.journal = std::move(init->journal);
   st.service = std::move(init->service);
   st.out_dir = std::move(init->out_dir);
   st.weight = init->weight;
+  st.clock = init->clock ? std::move(init->clock) : real_clock();
+  st.refit_with = init->refit ? std::move(init->refit) : detached_refit();
   flush(self);
-  self->delayed_send(self, tick_interval, tick_atom::value);
+  // The first tick now; each tick sets the next until the study has ended.
   self->send(self, tick_atom::value);
-  auto id = st.core->spec().id;
   return {
       [=](grant_atom, const std::string& node, uint32_t slot,
-          const caf::actor& runner, uint64_t lease) {
-        auto& st = self->state;
-        if (runner) st.runners[node] = runner;
-        auto a = runner && !st.draining.count(node)
-                     ? st.core->place(node, slot, wall_ms())
-                     : std::optional<trial_assignment>{};
-        if (a) {
-          st.leases[{node, slot}] = lease;
-          self->send(runner, trial_atom::value,
-                     assignment_envelope(st.core->spec(), *a));
-        } else {
-          st.wants_sent = false;
-          self->send(st.service, release_atom::value, id, node, slot, lease,
-                     false);
-        }
-        settle(self);
-      },
+          const caf::actor& runner,
+          uint64_t lease) { on_grant(self, node, slot, runner, lease); },
       [=](report_atom, const envelope& env) -> caf::result<envelope> {
-        auto& st = self->state;
-        auto r = env.visit<schema::TrialReport>([&](auto x) {
-          return st.core->on_report(x.getTrial(), x.getAttempt(), x.getStep(),
-                                    x.getValue(), wall_ms());
-        });
-        if (!r) return r.error();
-        settle(self);
-        using A = schema::TrialDecision::Action;
-        A what = A::STOP;
-        switch (r->what) {
-        case study_core::answer::proceed:
-          what = A::PROCEED;
-          break;
-        case study_core::answer::pause:
-          what = A::PAUSE;
-          break;
-        case study_core::answer::stop:
-          what = A::STOP;
-          break;
-        case study_core::answer::complete:
-          what = A::COMPLETE;
-          break;
-        }
-        return make_envelope<schema::TrialDecision>([&](auto d) {
-          d.setAction(what);
-          d.setBudget(r->budget);
-        });
+        return on_report(self, env);
       },
-      [=](end_atom, const envelope& env) {
+      [=](end_atom, const envelope& env) { on_end(self, env); },
+      [=](lost_atom, const std::string& node) { on_lost(self, node); },
+      [=](halt_atom, const std::string& why) {
         auto& st = self->state;
-        auto r = env.visit<schema::TrialEnd>([&](auto e) {
-          auto o = outcome_of(e.getOutcome());
-          if (!o) return false;
-          auto cp = e.getCheckpoint();
-          std::string node = e.getNode();
-          if (*o == trial_outcome::cancelled &&
-              st.core->phase() == study_phase::running)
-            st.draining.insert(node);
-          auto current = st.core->on_end(
-              e.getTrial(), e.getAttempt(), *o, e.getSteps(), e.getValue(),
-              std::vector<uint8_t>(cp.begin(), cp.end()), e.getMessage(),
-              wall_ms());
-          // A stale end (its trial was re-queued since) holds no lease.
-          if (!current) return false;
-          auto key = std::make_pair(node, e.getSlot());
-          auto lease = st.leases.find(key);
-          if (lease == st.leases.end()) return false;
-          auto wants = st.core->wants_slots(wall_ms());
-          self->send(st.service, release_atom::value, id, node, e.getSlot(),
-                     lease->second, wants);
-          st.leases.erase(lease);
-          st.wants_sent = wants;
-          return true;
-        });
-        if (!r)
-          st.log->warn("study {}: bad TrialEnd: {}", id, describe(r.error()));
-        settle(self);
-      },
-      [=](lost_atom, const std::string& node) {
-        auto& st = self->state;
-        st.runners.erase(node);
-        st.draining.erase(node);
-        for (auto i = st.leases.begin(); i != st.leases.end();)
-          i = i->first.first == node ? st.leases.erase(i) : std::next(i);
-        auto ids = st.core->node_lost(node, wall_ms());
-        if (!ids.empty())
-          st.log->warn("study {}: node {} lost, {} trial(s) re-queued", id,
-                       node, ids.size());
-        settle(self);
-      },
-      [=](stop_atom, const std::string& why) {
-        auto& st = self->state;
-        cancel_trials(self, st.core->stop(why, wall_ms()));
+        cancel_trials(self, st.core->stop(why, st.wall_ms()));
         settle(self);
       },
       [=](tick_atom) {
         auto& st = self->state;
         if (st.core->phase() == study_phase::running)
-          cancel_trials(self, st.core->tick(wall_ms()));
+          cancel_trials(self, st.core->tick(st.wall_ms()));
         settle(self);
-        if (st.phase != "finished" && st.phase != "failed")
+        if (st.phase != schema::StudyState::FINISHED &&
+            st.phase != schema::StudyState::FAILED)
           self->delayed_send(self, tick_interval, tick_atom::value);
       },
       [=](refit_atom, const std::string& model_dir, const std::string& error,
           bool has_test, double test_score) {
-        auto& st = self->state;
-        st.refit.model_dir = model_dir;
-        if (has_test) st.refit.test_score = test_score;
-        st.finished_ms = wall_ms();
-        auto summary = study_summary(
-            *st.core, st.refit, st.finished_ms - st.core->started_ms(), error);
-        auto path = st.out_dir + "/summary.json";
-        if (auto err = write_json_file(path, summary)) {
-          st.message = describe(err);
-          st.phase = "failed";
-        } else {
-          auto why = st.core->stop_reason();
-          st.message = error.empty() ? (why.empty() ? "" : why + "; ") +
-                                           "summary in " + path
-                                     : error;
-          st.phase = error.empty() ? "finished" : "failed";
-        }
-        st.log->info("study {}: {}", id, st.message);
+        on_refit(self, model_dir, error, has_test, test_score);
       },
-      [=](status_atom, uint64_t board) -> envelope {
+      [=](progress_atom, uint64_t board) -> envelope {
         return status_envelope(self->state, static_cast<size_t>(board));
       },
   };
@@ -363,7 +380,24 @@ caf::behavior study_behavior(study_actor_t* self,
 
 } // namespace
 
-caf::actor spawn_study(caf::actor_system& sys, study_init init) {
+refit_launcher detached_refit() {
+  return [](caf::actor_system& sys, const study_actor& study, refit_job job) {
+    sys.spawn<caf::detached>([study, job](caf::event_based_actor* worker) {
+      auto r = refit_best(job.spec, job.params, job.rounds, job.cv_score,
+                          job.trial, job.out_dir, job.threads);
+      if (r)
+        worker->send(study, refit_atom::value, r->model_dir, std::string{},
+                     r->test_score.has_value(),
+                     r->test_score ? *r->test_score : 0.0);
+      else
+        worker->send(study, refit_atom::value, std::string{},
+                     "refit failed: " + describe(r.error()), false, 0.0);
+      worker->quit();
+    });
+  };
+}
+
+study_actor spawn_study(caf::actor_system& sys, study_init init) {
   return sys.spawn(study_behavior,
                    std::make_shared<study_init>(std::move(init)));
 }

@@ -1,31 +1,95 @@
 #pragma once
 
-// Spawning a study actor (protocol in service.hpp).
+// The study actor: one per study, spawned by automl.service; it owns the
+// study's study_core (study.hpp) and adapts messages to it. It places trials
+// on the slots the service grants it, answers the trials' reports with the
+// scheduler's decisions, re-queues a lost node's trials, stops at its
+// budget, appends every change to the study journal and, when the study
+// ends, refits the best configuration off its own thread and writes
+// OUT/STUDY/summary.json.
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
+#include "actors/automl/atoms.hpp"
 #include "actors/automl/journal.hpp"
+#include "actors/automl/service.hpp"
 #include "actors/automl/study.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/envelope.hpp"
 
 namespace troupe::automl {
+
+/// A study actor's protocol.
+using study_actor = caf::typed_actor<
+    /// (grant_atom, node, slot, runner, lease), from the service: a slot of
+    /// `node` is the study's under `lease`. It places a trial there,
+    /// (trial_atom, TrialAssignment) to `runner` (an automl.runner, see
+    /// runner.hpp), or gives the slot back to the service (release_atom).
+    caf::reacts_to<grant_atom, std::string, uint32_t, caf::actor, uint64_t>,
+    /// (report_atom, TrialReport), from a running trial -> TrialDecision:
+    /// proceed to a budget, pause, stop or complete.
+    caf::replies_to<report_atom, envelope>::with<envelope>,
+    /// (end_atom, TrialEnd), from a trial: it left its slot (finished,
+    /// paused with a checkpoint, failed or cancelled); the slot goes back to
+    /// the service with (release_atom, ...).
+    caf::reacts_to<end_atom, envelope>,
+    /// (lost_atom, node), from the service: the node is gone with its
+    /// leases; its running trials are re-queued, once.
+    caf::reacts_to<lost_atom, std::string>,
+    /// (halt_atom, why), from the service: the study stops; running trials
+    /// are sent (cancel_atom, study, trial) and end pruned.
+    caf::reacts_to<halt_atom, std::string>,
+    /// (tick_atom), from itself every 100 ms until it has finished: checks
+    /// the time budget.
+    caf::reacts_to<tick_atom>,
+    /// (refit_atom, model_dir, error, has_test, test_score), from its refit:
+    /// the study has ended; it writes the summary and finishes (or fails).
+    caf::reacts_to<refit_atom, std::string, std::string, bool, double>,
+    /// (progress_atom, rows) -> StudyStatus with the top `rows` of the
+    /// leaderboard (0: none); its state is running | stopping | refitting |
+    /// finished | failed.
+    caf::replies_to<progress_atom, uint64_t>::with<envelope>>;
+
+/// What a finished study's refit works from.
+struct refit_job {
+  study_spec spec;
+  config params;
+  uint64_t rounds = 0;
+  double cv_score = 0;
+  trial_id trial = 0;
+  std::string out_dir;
+  size_t threads = 1;
+};
+
+/// Runs a refit off the study actor's thread and answers `study` with
+/// (refit_atom, model_dir, error, has_test, test_score) when it is done.
+using refit_launcher = std::function<void(
+    caf::actor_system& sys, const study_actor& study, refit_job job)>;
+
+/// The production refit: refit_best (refit.hpp) on a detached actor.
+refit_launcher detached_refit();
 
 /// What a study actor starts from.
 struct study_init {
   std::unique_ptr<study_core> core;
   std::shared_ptr<study_journal> journal; ///< may be null (no journal)
-  caf::actor service;                     ///< gets wants/release messages
+  service_actor service;                  ///< gets wants/release messages
   std::string out_dir;                    ///< summary.json and best/
   double weight = 1;
+  /// The clock of the study's timed decisions (budget, trial times).
+  clock_ptr clock = real_clock();
+  /// How the best configuration is refitted when the study ends.
+  refit_launcher refit = detached_refit();
 };
 
 /// Spawns the study actor. It ticks every 100 ms until it has finished.
-caf::actor spawn_study(caf::actor_system& sys, study_init init);
-
-/// Milliseconds since the epoch (the studies' clock).
-int64_t wall_ms();
+study_actor spawn_study(caf::actor_system& sys, study_init init);
 
 } // namespace troupe::automl

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "actors/automl/space.hpp"
+#include "actors/automl/space_file.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
 

@@ -1,0 +1,56 @@
+#pragma once
+
+// automl.runner: one per node (a service kind, spawned by automl.service as
+// "automl.runner.NODE"; it takes no slot). It runs each trial it is given on
+// a detached thread: the thread trains in chunks of `every` steps, asks the
+// study after each chunk with (report_atom, envelope TrialReport) and obeys
+// the TrialDecision, and ends with (end_atom, envelope TrialEnd) to the
+// study (see study_actor.hpp).
+//
+// Trials read the training data by path (TrialAssignment.dataPath), once per
+// process: every node must see the data at the same path (one machine, or a
+// shared file system).
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/automl/atoms.hpp"
+#include "actors/automl/typed_worker.hpp"
+#include "runtime/envelope.hpp"
+#include "runtime/worker.hpp"
+
+namespace troupe::automl {
+
+/// What a runner's own handlers take (its protocol less the stats every
+/// worker answers).
+using trial_runner_handlers = caf::typed_actor<
+    /// (trial_atom, TrialAssignment): runs the trial; its sender is the study
+    /// the trial reports to. An assignment that does not parse, or one
+    /// without a sender, is answered with an error.
+    caf::reacts_to<trial_atom, envelope>,
+    /// (cancel_atom, study, trial): the trial stops before its next step and
+    /// ends CANCELLED.
+    caf::reacts_to<cancel_atom, std::string, uint64_t>,
+    /// (ended_atom, study, trial, attempt): from a trial's own thread: it is
+    /// over (forget its cancel flag).
+    caf::reacts_to<ended_atom, std::string, uint64_t, uint32_t>>;
+
+/// The runner's protocol: its handlers and the worker's (stats_atom) ->
+/// ActorStats envelope.
+///
+/// The runner is a `worker` kind (runtime/worker.hpp, which counts messages
+/// and answers stats) spawned by name through the directory, so its spawned
+/// handle is a caf::actor; its handlers are a trial_runner_handlers
+/// behavior, checked against this declaration when it compiles. Cast the
+/// handle with caf::actor_cast<trial_runner_actor>.
+using trial_runner_actor =
+    trial_runner_handlers::extend<caf::replies_to<stats_atom>::with<envelope>>;
+
+/// The runner kind's behavior (registered by register_kinds in service.hpp
+/// as automl.runner); `args.node` names the node in its TrialEnd messages.
+caf::behavior trial_runner(worker* self, kind_args args);
+
+/// Spawns a runner in this process (the directory spawns the kind by name).
+trial_runner_actor spawn_trial_runner(caf::actor_system& sys, kind_args args);
+
+} // namespace troupe::automl

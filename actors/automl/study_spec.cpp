@@ -1,0 +1,194 @@
+// A study's spec: its Cap'n Proto form (schema::StudySpec) and its checks
+// (see study_spec.hpp).
+
+#include "actors/automl/study_spec.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+
+#include "actors/tabular/metrics.hpp"
+#include "runtime/errors.hpp"
+#include "schemas/automl.capnp.h"
+
+namespace troupe::automl {
+
+using tabular::find_metric;
+
+namespace {
+
+std::string fmt_double(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", x);
+  return buf;
+}
+
+bool is_id_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+         c == '.';
+}
+
+} // namespace
+
+envelope to_envelope(const study_spec& s) {
+  return make_envelope<schema::StudySpec>([&](auto b) {
+    b.setId(s.id);
+    b.setDataPath(s.data_path);
+    b.setTarget(s.target);
+    b.setTestPath(s.test_path);
+    b.setMetric(s.metric);
+    b.setMaximize(s.maximize);
+    b.setSampler(s.sampler);
+    b.setScheduler(s.scheduler);
+    b.setBudgetMs(s.budget_ms);
+    b.setMaxTrials(s.max_trials);
+    b.setSeed(s.seed);
+    b.setSpace(s.space);
+    b.setTask(s.task);
+    b.setCreatedMs(s.created_ms);
+    std::vector<std::pair<std::string, std::string>> opts{
+        {"family", s.family},
+        {"folds", std::to_string(s.folds)},
+        {"max_resource", std::to_string(s.max_resource)},
+        {"min_resource", std::to_string(s.min_resource)},
+        {"eta", std::to_string(s.eta)},
+        {"every", std::to_string(s.every)},
+        {"threads", std::to_string(s.threads)},
+        {"out_dir", s.out_dir},
+        {"space_format", s.space_format},
+        {"sleep_ms", fmt_double(s.sleep_ms)},
+        {"weight", fmt_double(s.weight)},
+    };
+    auto list = b.initOptions(static_cast<unsigned>(opts.size()));
+    for (unsigned i = 0; i < opts.size(); ++i) {
+      list[i].setKey(opts[i].first);
+      list[i].setValue(opts[i].second);
+    }
+  });
+}
+
+caf::expected<study_spec> spec_from(const envelope& env) {
+  caf::error bad;
+  auto r = env.visit<schema::StudySpec>([&](auto b) {
+    study_spec s;
+    s.id = b.getId();
+    s.data_path = b.getDataPath();
+    s.target = b.getTarget();
+    s.test_path = b.getTestPath();
+    s.metric = b.getMetric();
+    s.maximize = b.getMaximize();
+    s.sampler = b.getSampler();
+    s.scheduler = b.getScheduler();
+    s.budget_ms = b.getBudgetMs();
+    s.max_trials = b.getMaxTrials();
+    s.seed = b.getSeed();
+    s.space = b.getSpace();
+    s.task = b.getTask();
+    s.created_ms = b.getCreatedMs();
+    for (auto kv : b.getOptions()) {
+      std::string k = kv.getKey();
+      std::string v = kv.getValue();
+      auto number = [&](auto& out) {
+        using T = std::decay_t<decltype(out)>;
+        auto bad_number = [&] {
+          bad = make_error(errc::invalid_argument,
+                           "study spec option '" + k + "' = '" + v +
+                               "' is not an integer in [0, " +
+                               std::to_string(std::numeric_limits<T>::max()) +
+                               "]");
+        };
+        if (v.empty() || !std::all_of(v.begin(), v.end(), [](char c) {
+              return c >= '0' && c <= '9';
+            }))
+          return bad_number();
+        errno = 0;
+        auto x = std::strtoull(v.c_str(), nullptr, 10);
+        if (errno == ERANGE || x > std::numeric_limits<T>::max())
+          return bad_number();
+        out = static_cast<T>(x);
+      };
+      auto real = [&](double& out) {
+        char* end = nullptr;
+        errno = 0;
+        auto x = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(x))
+          bad = make_error(errc::invalid_argument,
+                           "study spec option '" + k + "' = '" + v +
+                               "' is not a finite number");
+        else
+          out = x;
+      };
+      if (k == "family")
+        s.family = v;
+      else if (k == "folds")
+        number(s.folds);
+      else if (k == "max_resource")
+        number(s.max_resource);
+      else if (k == "min_resource")
+        number(s.min_resource);
+      else if (k == "eta")
+        number(s.eta);
+      else if (k == "every")
+        number(s.every);
+      else if (k == "threads")
+        number(s.threads);
+      else if (k == "out_dir")
+        s.out_dir = v;
+      else if (k == "space_format")
+        s.space_format = v;
+      else if (k == "sleep_ms")
+        real(s.sleep_ms);
+      else if (k == "weight")
+        real(s.weight);
+      else
+        bad = make_error(errc::invalid_argument,
+                         "study spec has an unknown option '" + k + "'");
+    }
+    return s;
+  });
+  if (!r) return r.error();
+  if (bad) return bad;
+  return std::move(*r);
+}
+
+caf::error validate(const study_spec& s) {
+  auto fail = [](const std::string& what) {
+    return make_error(errc::invalid_argument, "study: " + what);
+  };
+  if (s.id.empty() || s.id.size() > 64 ||
+      !std::all_of(s.id.begin(), s.id.end(), is_id_char) || s.id[0] == '.')
+    return fail("id '" + s.id +
+                "' is invalid: use 1-64 characters from [A-Za-z0-9._-]");
+  if (s.family == "xgboost") {
+    if (s.data_path.empty()) return fail("no training data (--data)");
+    if (s.target.empty()) return fail("no target column (--target)");
+  } else if (s.family != "quadratic") {
+    return fail("unknown model family '" + s.family +
+                "' (known: xgboost, quadratic)");
+  }
+  if (auto m = find_metric(s.metric); !m && s.family == "xgboost")
+    return fail(describe(m.error()));
+  if (s.sampler != "tpe" && s.sampler != "random")
+    return fail("sampler '" + s.sampler + "' is not tpe or random");
+  if (s.scheduler != "asha" && s.scheduler != "hyperband" &&
+      s.scheduler != "bohb" && s.scheduler != "median" && s.scheduler != "none")
+    return fail("scheduler '" + s.scheduler +
+                "' is not asha, hyperband, bohb, median or none");
+  if (s.max_resource == 0) return fail("max_resource must be >= 1");
+  if (s.min_resource == 0 || s.min_resource > s.max_resource)
+    return fail("min_resource must be in [1, max_resource]");
+  if (s.eta < 2) return fail("eta must be >= 2");
+  if (s.every == 0) return fail("every must be >= 1");
+  if (s.folds == 1 || s.folds > 20) return fail("folds must be 0 or 2..20");
+  if (s.space_format != "json" && s.space_format != "toml")
+    return fail("space format '" + s.space_format + "' is not json or toml");
+  if (!(s.sleep_ms >= 0)) return fail("sleep_ms must be >= 0");
+  if (!(s.weight > 0)) return fail("weight must be > 0");
+  return caf::none;
+}
+
+} // namespace troupe::automl
