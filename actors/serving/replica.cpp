@@ -35,6 +35,8 @@ struct waiting {
 
 struct replica_state {
   std::shared_ptr<spdlog::logger> log = log::get("serving");
+  /// What the engine's batching deadlines and cost measurements read.
+  clock_ptr clock;
   std::string name;
   std::string data_dir;
   std::string model;
@@ -124,8 +126,9 @@ void finish(const state_ptr& st, job& j) {
   }
 }
 
-caf::behavior replica_actor(worker* self, kind_args args) {
+caf::behavior replica_actor(worker* self, kind_args args, clock_ptr time) {
   auto st = std::make_shared<replica_state>();
+  st->clock = std::move(time);
   st->name = args.name;
   st->data_dir = args.data_dir;
   self->set_exit_handler([=](caf::exit_msg& msg) {
@@ -189,8 +192,9 @@ caf::behavior replica_actor(worker* self, kind_args args) {
               return out;
             };
             st->loading = self->make_response_promise<bool>();
-            st->runner = std::make_unique<engine>(std::move(load), opts,
-                                                  self->address());
+            st->runner =
+                std::make_unique<engine>(std::move(load), opts, self->address(),
+                                         st->clock, engine_thread());
             return st->loading;
           },
           [=](loaded_atom, const caf::error& err) {
@@ -278,10 +282,15 @@ caf::behavior replica_actor(worker* self, kind_args args) {
       });
 }
 
+/// The replica as the directory spawns it: on the real clock.
+caf::behavior replica_kind_actor(worker* self, kind_args args) {
+  return replica_actor(self, std::move(args), real_clock());
+}
+
 } // namespace
 
 void register_replica_kind(caf::actor_system_config& cfg) {
-  cfg.add_actor_type(replica_kind, replica_actor);
+  cfg.add_actor_type(replica_kind, replica_kind_actor);
 }
 
 } // namespace troupe::serving

@@ -29,7 +29,8 @@ namespace troupe::serving {
 
 namespace {
 
-using steady = std::chrono::steady_clock;
+/// Times as the injected clock reads them.
+using steady = troupe::clock;
 
 constexpr auto request_timeout = std::chrono::seconds{30};
 constexpr auto tick_every = std::chrono::milliseconds{250};
@@ -41,7 +42,7 @@ constexpr auto start_backoff = std::chrono::seconds{1};
 
 enum class replica_phase { starting, ready, draining };
 
-const char* to_string(replica_phase p) {
+const char *to_string(replica_phase p) {
   switch (p) {
   case replica_phase::starting:
     return "starting";
@@ -68,8 +69,11 @@ struct replica_slot {
 struct load_meter {
   double rows = 0;
   double area = 0; ///< row-seconds since `window`
-  steady::time_point since = steady::now();
-  steady::time_point window = since;
+  steady::time_point since;
+  steady::time_point window;
+
+  explicit load_meter(steady::time_point start = {})
+      : since(start), window(start) {}
 
   void change(double delta, steady::time_point now) {
     area += rows * std::chrono::duration<double>(now - since).count();
@@ -125,6 +129,8 @@ struct outstanding {
 struct router_state {
   std::shared_ptr<spdlog::logger> log = log::get("serving");
   router_config cfg;
+  /// cfg.clock: what every timed decision reads.
+  clock_ptr clock;
   deployment_settings spec;
   traffic_split split;
   least_loaded chooser;
@@ -157,14 +163,16 @@ using state_ptr = std::shared_ptr<router_state>;
 using router = caf::event_based_actor;
 
 double percentile(std::vector<double> xs, double q) {
-  if (xs.empty()) return 0;
+  if (xs.empty())
+    return 0;
   auto k = static_cast<size_t>(q * static_cast<double>(xs.size() - 1));
   std::nth_element(xs.begin(), xs.begin() + static_cast<long>(k), xs.end());
   return xs[k];
 }
 
-void record_latency(const state_ptr& st, double us) {
-  if (st->spec.target_p99_ms > 0) st->tick_latencies_us.push_back(us);
+void record_latency(const state_ptr &st, double us) {
+  if (st->spec.target_p99_ms > 0)
+    st->tick_latencies_us.push_back(us);
   if (st->latencies_us.size() < latency_window)
     st->latencies_us.push_back(us);
   else
@@ -172,37 +180,38 @@ void record_latency(const state_ptr& st, double us) {
 }
 
 /// Versions that take traffic now.
-std::vector<uint32_t> live_versions(const state_ptr& st) {
+std::vector<uint32_t> live_versions(const state_ptr &st) {
   std::vector<uint32_t> out;
-  for (auto& [v, w] : st->weights)
-    if (w > 0) out.push_back(v);
+  for (auto &[v, w] : st->weights)
+    if (w > 0)
+      out.push_back(v);
   return out;
 }
 
-size_t count_replicas(const state_ptr& st, uint32_t version,
+size_t count_replicas(const state_ptr &st, uint32_t version,
                       bool with_draining) {
   size_t n = 0;
-  for (auto& r : st->replicas)
+  for (auto &r : st->replicas)
     if (r.version == version &&
         (with_draining || r.phase != replica_phase::draining))
       ++n;
   return n;
 }
 
-envelope status_of(const state_ptr& st) {
+envelope status_of(const state_ptr &st) {
   return make_envelope<schema::DeploymentStatus>([&](auto b) {
     to_schema(st->spec, b.initSpec());
-    auto& w = st->weights;
+    auto &w = st->weights;
     auto tl = b.initTraffic(static_cast<unsigned>(w.size()));
     unsigned i = 0;
-    for (auto& [v, weight] : w) {
+    for (auto &[v, weight] : w) {
       tl[i].setVersion(v);
       tl[i].setWeight(weight);
       ++i;
     }
     auto rl = b.initReplicas(static_cast<unsigned>(st->replicas.size()));
     for (unsigned k = 0; k < st->replicas.size(); ++k) {
-      auto& r = st->replicas[k];
+      auto &r = st->replicas[k];
       rl[k].setName(r.name);
       rl[k].setNode(r.node);
       rl[k].setVersion(r.version);
@@ -226,21 +235,23 @@ envelope status_of(const state_ptr& st) {
   });
 }
 
-void send_to(router* self, const state_ptr& st, uint64_t id);
+void send_to(router *self, const state_ptr &st, uint64_t id);
 
 /// Updates the replica and queue gauges.
-void publish_gauges(const state_ptr& st) {
+void publish_gauges(const state_ptr &st) {
   uint32_t current = 0;
-  for (auto& r : st->replicas)
-    if (r.phase != replica_phase::draining) ++current;
+  for (auto &r : st->replicas)
+    if (r.phase != replica_phase::draining)
+      ++current;
   st->metrics.gauges(static_cast<double>(current), st->load.rows);
 }
 
 /// Fails request `id` with `err`, unless it was answered; counted as shed
 /// (a replica's queue was full) or as an error.
-void fail(const state_ptr& st, uint64_t id, caf::error err, bool shed = false) {
+void fail(const state_ptr &st, uint64_t id, caf::error err, bool shed = false) {
   auto i = st->pending.find(id);
-  if (i == st->pending.end()) return;
+  if (i == st->pending.end())
+    return;
   if (shed) {
     ++st->shed;
     st->metrics.shed();
@@ -249,40 +260,43 @@ void fail(const state_ptr& st, uint64_t id, caf::error err, bool shed = false) {
     st->metrics.errors(i->second.version);
   }
   i->second.reply.fail(std::move(err));
-  st->load.change(-static_cast<double>(i->second.rows), steady::now());
+  st->load.change(-static_cast<double>(i->second.rows), st->clock->now());
   st->pending.erase(i);
 }
 
 /// Sends parked requests to ready replicas.
-void unpark(router* self, const state_ptr& st) {
+void unpark(router *self, const state_ptr &st) {
   auto parked = std::move(st->parked);
   st->parked.clear();
   for (auto id : parked)
     send_to(self, st, id);
 }
 
-replica_slot* find_replica(const state_ptr& st, const std::string& name) {
-  for (auto& r : st->replicas)
-    if (r.name == name) return &r;
+replica_slot *find_replica(const state_ptr &st, const std::string &name) {
+  for (auto &r : st->replicas)
+    if (r.name == name)
+      return &r;
   return nullptr;
 }
 
 /// Removes a replica; its requests go to another one. `name` is a copy: a
 /// caller passing a replica's own name would see it change as the replica
 /// is erased from the vector.
-void lose_replica(router* self, const state_ptr& st, std::string name,
-                  const std::string& why) {
+void lose_replica(router *self, const state_ptr &st, std::string name,
+                  const std::string &why) {
   auto it = std::find_if(st->replicas.begin(), st->replicas.end(),
-                         [&](auto& r) { return r.name == name; });
-  if (it == st->replicas.end()) return;
+                         [&](auto &r) { return r.name == name; });
+  if (it == st->replicas.end())
+    return;
   st->log->warn("deployment {}: replica {} on {} lost: {}", st->spec.name, name,
                 it->node, why);
   st->replicas.erase(it);
   std::vector<uint64_t> again;
-  for (auto& [id, o] : st->pending)
-    if (o.replica == name) again.push_back(id);
+  for (auto &[id, o] : st->pending)
+    if (o.replica == name)
+      again.push_back(id);
   for (auto id : again) {
-    auto& o = st->pending[id];
+    auto &o = st->pending[id];
     o.replica.clear();
     if (o.attempt >= max_attempts) {
       fail(st, id,
@@ -299,12 +313,13 @@ void lose_replica(router* self, const state_ptr& st, std::string name,
   }
 }
 
-void send_to(router* self, const state_ptr& st, uint64_t id) {
-  auto& o = st->pending[id];
+void send_to(router *self, const state_ptr &st, uint64_t id) {
+  auto &o = st->pending[id];
   std::vector<replica_load> loads;
   for (size_t i = 0; i < st->replicas.size(); ++i) {
-    auto& r = st->replicas[i];
-    if (r.version != o.version) continue;
+    auto &r = st->replicas[i];
+    if (r.version != o.version)
+      continue;
     loads.push_back(
         replica_load{i, r.in_flight, 0, r.phase == replica_phase::ready});
   }
@@ -313,10 +328,10 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
     st->parked.push_back(id);
     return;
   }
-  auto& r = st->replicas[*pick];
+  auto &r = st->replicas[*pick];
   r.in_flight += static_cast<uint32_t>(o.rows);
   o.replica = r.name;
-  o.sent = steady::now();
+  o.sent = st->clock->now();
   ++o.attempt;
   auto attempt = o.attempt;
   auto name = r.name;
@@ -324,24 +339,25 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
   // What this attempt put on the replica comes off it whatever the outcome,
   // even when the request was meanwhile answered through another replica.
   auto settle = [=](bool served) {
-    if (auto* rr = find_replica(st, name)) {
+    if (auto *rr = find_replica(st, name)) {
       rr->in_flight -= std::min(rr->in_flight, rows);
-      if (served) rr->served += rows;
+      if (served)
+        rr->served += rows;
     }
   };
   // No CAF timeout (each would cost the clock thread a wake-up per
   // request): a lost replica is seen by its monitor, a stuck one by tick().
   self->request(r.handle, caf::infinite, predict_atom::value, o.request)
       .then(
-          [=](const envelope& answer) {
+          [=](const envelope &answer) {
             settle(true);
             auto i = st->pending.find(id);
             if (i == st->pending.end() || i->second.replica != name ||
                 i->second.attempt != attempt)
               return; // answered by another replica after a retry
-            auto& p = i->second;
-            auto us = std::chrono::duration<double, std::micro>(steady::now() -
-                                                                p.arrived)
+            auto &p = i->second;
+            auto us = std::chrono::duration<double, std::micro>(
+                          st->clock->now() - p.arrived)
                           .count();
             record_latency(st, us);
             ++st->requests;
@@ -355,11 +371,11 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
                                   static_cast<int64_t>(us),
                                   st->spec.log_inputs == "hash");
             p.reply.deliver(answer);
-            st->load.change(-static_cast<double>(p.rows), steady::now());
+            st->load.change(-static_cast<double>(p.rows), st->clock->now());
             st->pending.erase(i);
             unpark(self, st);
           },
-          [=](caf::error& err) {
+          [=](caf::error &err) {
             settle(false);
             auto i = st->pending.find(id);
             if (i == st->pending.end() || i->second.replica != name ||
@@ -378,22 +394,23 @@ void send_to(router* self, const state_ptr& st, uint64_t id) {
 }
 
 /// Starts one replica of `version` through the directory.
-void start_replica(router* self, const state_ptr& st, uint32_t version) {
+void start_replica(router *self, const state_ptr &st, uint32_t version) {
   if (auto b = st->start_after.find(version);
-      b != st->start_after.end() && steady::now() < b->second)
+      b != st->start_after.end() && st->clock->now() < b->second)
     return;
   auto m = st->models.find(version);
   if (m == st->models.end()) {
-    if (st->fetching[version]) return;
+    if (st->fetching[version])
+      return;
     st->fetching[version] = true;
     self->request(st->cfg.service, request_timeout, fetch_atom::value,
                   st->spec.model, version)
         .then(
-            [=](const envelope& mv) {
+            [=](const envelope &mv) {
               st->fetching[version] = false;
               st->models[version] = mv;
             },
-            [=](caf::error& err) {
+            [=](caf::error &err) {
               st->fetching[version] = false;
               st->log->error("deployment {}: cannot fetch {} v{}: {}",
                              st->spec.name, st->spec.model, version,
@@ -408,35 +425,38 @@ void start_replica(router* self, const state_ptr& st, uint32_t version) {
   auto spec = make_envelope<schema::DeploymentSpec>(
       [&](auto b) { to_schema(st->spec, b); });
   auto model = m->second;
-  auto gone = [=](const std::string& why) {
+  auto gone = [=](const std::string &why) {
     auto it = std::find_if(st->replicas.begin(), st->replicas.end(),
-                           [&](auto& r) { return r.name == name; });
-    if (it == st->replicas.end()) return;
+                           [&](auto &r) { return r.name == name; });
+    if (it == st->replicas.end())
+      return;
     st->log->warn("deployment {}: replica {} did not start: {}; next try in "
                   "{} ms",
                   st->spec.name, name, why,
                   std::chrono::milliseconds{start_backoff}.count());
-    st->start_after[version] = steady::now() + start_backoff;
+    st->start_after[version] = st->clock->now() + start_backoff;
     if (it->handle)
       self->request(st->cfg.directory, request_timeout, stop_atom::value, name)
-          .then([](caf::unit_t) {}, [](caf::error&) {});
+          .then([](caf::unit_t) {}, [](caf::error &) {});
     st->replicas.erase(it);
   };
   self->request(st->cfg.directory, request_timeout, caf::spawn_atom::value,
                 std::string{replica_kind}, std::string{}, st->spec.name, name)
       .then(
-          [=](const envelope& snap) {
+          [=](const envelope &snap) {
             std::string node;
             (void)snap.visit<schema::Snapshot>([&](auto s) {
               for (auto a : s.getActors())
-                if (a.getName() == name) node = a.getNode();
+                if (a.getName() == name)
+                  node = a.getNode();
             });
             self->request(st->cfg.directory, request_timeout,
                           lookup_atom::value, name)
                 .then(
-                    [=](const caf::actor& h) {
-                      auto* r = find_replica(st, name);
-                      if (!r) return;
+                    [=](const caf::actor &h) {
+                      auto *r = find_replica(st, name);
+                      if (!r)
+                        return;
                       r->handle = h;
                       r->node = node;
                       self->monitor(h);
@@ -444,8 +464,9 @@ void start_replica(router* self, const state_ptr& st, uint32_t version) {
                                     spec)
                           .then(
                               [=](bool) {
-                                auto* r = find_replica(st, name);
-                                if (!r) return;
+                                auto *r = find_replica(st, name);
+                                if (!r)
+                                  return;
                                 r->phase = replica_phase::ready;
                                 publish_gauges(st);
                                 st->log->info(
@@ -453,40 +474,41 @@ void start_replica(router* self, const state_ptr& st, uint32_t version) {
                                     st->spec.name, name, r->node);
                                 unpark(self, st);
                               },
-                              [=](caf::error& err) { gone(describe(err)); });
+                              [=](caf::error &err) { gone(describe(err)); });
                     },
-                    [=](caf::error& err) { gone(describe(err)); });
+                    [=](caf::error &err) { gone(describe(err)); });
           },
-          [=](caf::error& err) { gone(describe(err)); });
+          [=](caf::error &err) { gone(describe(err)); });
 }
 
 /// Drains a replica, then stops it.
-void retire_replica(router* self, const state_ptr& st, replica_slot& r) {
-  if (r.phase == replica_phase::draining) return;
+void retire_replica(router *self, const state_ptr &st, replica_slot &r) {
+  if (r.phase == replica_phase::draining)
+    return;
   auto name = r.name;
   if (!r.handle) { // still starting: forget it
     st->replicas.erase(std::find_if(st->replicas.begin(), st->replicas.end(),
-                                    [&](auto& x) { return x.name == name; }));
+                                    [&](auto &x) { return x.name == name; }));
     return;
   }
   r.phase = replica_phase::draining;
   st->log->info("deployment {}: draining replica {}", st->spec.name, name);
   auto stop = [=] {
     self->request(st->cfg.directory, request_timeout, stop_atom::value, name)
-        .then([](caf::unit_t) {}, [](caf::error&) {});
+        .then([](caf::unit_t) {}, [](caf::error &) {});
     auto it = std::find_if(st->replicas.begin(), st->replicas.end(),
-                           [&](auto& x) { return x.name == name; });
+                           [&](auto &x) { return x.name == name; });
     if (it != st->replicas.end()) {
       self->demonitor(it->handle);
       st->replicas.erase(it);
     }
   };
   self->request(r.handle, request_timeout, drain_atom::value)
-      .then([=](bool) { stop(); }, [=](caf::error&) { stop(); });
+      .then([=](bool) { stop(); }, [=](caf::error &) { stop(); });
 }
 
 /// How many replicas each live version should have now.
-std::map<uint32_t, uint32_t> targets(const state_ptr& st) {
+std::map<uint32_t, uint32_t> targets(const state_ptr &st) {
   std::map<uint32_t, uint32_t> out;
   auto live = live_versions(st);
   uint64_t total_weight = 0;
@@ -502,19 +524,19 @@ std::map<uint32_t, uint32_t> targets(const state_ptr& st) {
 }
 
 /// Brings the replicas in line with the targets.
-void reconcile(router* self, const state_ptr& st) {
+void reconcile(router *self, const state_ptr &st) {
   auto want = targets(st);
-  for (auto& [v, n] : want) {
+  for (auto &[v, n] : want) {
     auto have = count_replicas(st, v, false);
     for (auto k = have; k < n; ++k)
       start_replica(self, st, v);
     if (have > n) {
       // retire the idlest ones (never below the target)
-      std::vector<replica_slot*> mine;
-      for (auto& r : st->replicas)
+      std::vector<replica_slot *> mine;
+      for (auto &r : st->replicas)
         if (r.version == v && r.phase != replica_phase::draining)
           mine.push_back(&r);
-      std::sort(mine.begin(), mine.end(), [](auto* a, auto* b) {
+      std::sort(mine.begin(), mine.end(), [](auto *a, auto *b) {
         return (a->phase == replica_phase::ready) <
                    (b->phase == replica_phase::ready) ||
                ((a->phase == replica_phase::ready) ==
@@ -524,34 +546,36 @@ void reconcile(router* self, const state_ptr& st) {
       std::vector<std::string> names;
       for (size_t k = 0; k < have - n; ++k)
         names.push_back(mine[k]->name);
-      for (auto& name : names)
-        if (auto* r = find_replica(st, name)) retire_replica(self, st, *r);
+      for (auto &name : names)
+        if (auto *r = find_replica(st, name))
+          retire_replica(self, st, *r);
     }
   }
   // Versions that lost their traffic keep their replicas until every
   // version that has traffic has a ready one: a promotion or a rollback
   // never leaves the deployment without a replica to answer.
-  bool live_ready = std::all_of(want.begin(), want.end(), [&](auto& vn) {
-    return std::any_of(st->replicas.begin(), st->replicas.end(), [&](auto& r) {
+  bool live_ready = std::all_of(want.begin(), want.end(), [&](auto &vn) {
+    return std::any_of(st->replicas.begin(), st->replicas.end(), [&](auto &r) {
       return r.version == vn.first && r.phase == replica_phase::ready;
     });
   });
   std::vector<std::string> old;
-  for (auto& r : st->replicas)
+  for (auto &r : st->replicas)
     if (!want.count(r.version) && r.phase != replica_phase::draining &&
         (live_ready || r.phase != replica_phase::ready))
       old.push_back(r.name);
-  for (auto& name : old)
-    if (auto* r = find_replica(st, name)) retire_replica(self, st, *r);
+  for (auto &name : old)
+    if (auto *r = find_replica(st, name))
+      retire_replica(self, st, *r);
   publish_gauges(st);
 }
 
-void tick(router* self, const state_ptr& st) {
-  auto now = steady::now();
+void tick(router *self, const state_ptr &st) {
+  auto now = st->clock->now();
   // requests parked too long fail
   std::deque<uint64_t> keep;
   for (auto id : st->parked) {
-    auto& o = st->pending[id];
+    auto &o = st->pending[id];
     if (now - o.arrived > request_timeout)
       fail(st, id,
            make_error(errc::timeout, "request " + o.request_id +
@@ -565,12 +589,12 @@ void tick(router* self, const state_ptr& st) {
   // a replica that has not answered an attempt in time is stuck: stop it
   // and retry its requests elsewhere
   std::set<std::string> stuck;
-  for (auto& [id, o] : st->pending)
+  for (auto &[id, o] : st->pending)
     if (!o.replica.empty() && now - o.sent > request_timeout)
       stuck.insert(o.replica);
-  for (auto& name : stuck) {
+  for (auto &name : stuck) {
     self->request(st->cfg.directory, request_timeout, stop_atom::value, name)
-        .then([](caf::unit_t) {}, [](caf::error&) {});
+        .then([](caf::unit_t) {}, [](caf::error &) {});
     lose_replica(self, st, name, "no answer in 30 s");
   }
   // The p99 of the requests answered since the last tick, for a latency
@@ -584,7 +608,7 @@ void tick(router* self, const state_ptr& st) {
   self->delayed_send(self, tick_every, tick_atom::value);
 }
 
-caf::error apply_status(const state_ptr& st, const envelope& status) {
+caf::error apply_status(const state_ptr &st, const envelope &status) {
   std::map<uint32_t, uint32_t> weights;
   auto ok = status.visit<schema::DeploymentStatus>([&](auto s) {
     st->spec = from_schema(s.getSpec());
@@ -592,12 +616,15 @@ caf::error apply_status(const state_ptr& st, const envelope& status) {
       weights[t.getVersion()] = t.getWeight();
     st->stable = s.getStableVersion();
   });
-  if (!ok) return ok.error();
-  if (auto err = validate(st->spec)) return err;
+  if (!ok)
+    return ok.error();
+  if (auto err = validate(st->spec))
+    return err;
   version_weights named;
-  for (auto& [v, w] : weights)
+  for (auto &[v, w] : weights)
     named[std::to_string(v)] = w;
-  if (auto err = st->split.set_weights(named)) return err;
+  if (auto err = st->split.set_weights(named))
+    return err;
   st->weights = weights;
   autoscaler_options opts;
   opts.min_replicas = st->spec.min_replicas;
@@ -606,7 +633,8 @@ caf::error apply_status(const state_ptr& st, const envelope& status) {
   opts.target_p99_ms = st->spec.target_p99_ms;
   opts.upscale_delay = std::chrono::milliseconds{st->spec.upscale_delay_ms};
   opts.downscale_delay = std::chrono::milliseconds{st->spec.downscale_delay_ms};
-  if (auto err = validate(opts)) return err;
+  if (auto err = validate(opts))
+    return err;
   st->scaler.emplace(opts);
   st->desired =
       std::clamp(st->desired, st->spec.min_replicas, st->spec.max_replicas);
@@ -622,7 +650,7 @@ struct ticket {
 
 /// Picks the request's version and checks it against the queue bound: the
 /// ticket, or the error to answer at once (no such version, overloaded).
-caf::expected<ticket> admit(const state_ptr& st, const envelope& req) {
+caf::expected<ticket> admit(const state_ptr &st, const envelope &req) {
   uint32_t pinned = 0;
   ticket t;
   auto ok = req.visit<schema::PredictRequest>([&](auto r) {
@@ -630,7 +658,8 @@ caf::expected<ticket> admit(const state_ptr& st, const envelope& req) {
     t.rows = r.getRows().size();
     t.request_id = r.getRequestId();
   });
-  if (!ok) return ok.error();
+  if (!ok)
+    return ok.error();
   t.version = pinned;
   if (t.version == 0) {
     auto v = st->split.pick();
@@ -649,13 +678,14 @@ caf::expected<ticket> admit(const state_ptr& st, const envelope& req) {
   }
   // shed past the bound of the version's replicas
   size_t queued = 0, replicas = 0;
-  for (auto& r : st->replicas)
+  for (auto &r : st->replicas)
     if (r.version == t.version && r.phase != replica_phase::draining) {
       queued += r.in_flight;
       ++replicas;
     }
   for (auto id : st->parked)
-    if (auto& o = st->pending[id]; o.version == t.version) queued += o.rows;
+    if (auto &o = st->pending[id]; o.version == t.version)
+      queued += o.rows;
   size_t bound = std::max<size_t>(replicas, 1) * st->spec.queue_bound_rows;
   if (queued + t.rows > bound) {
     ++st->shed;
@@ -670,24 +700,26 @@ caf::expected<ticket> admit(const state_ptr& st, const envelope& req) {
 }
 
 /// Sends an admitted request on its way; `reply` gets its answer.
-void start(router* self, const state_ptr& st, const envelope& req,
-           const ticket& t, reply_to reply) {
+void start(router *self, const state_ptr &st, const envelope &req,
+           const ticket &t, reply_to reply) {
   auto id = st->next_request++;
-  auto& o = st->pending[id];
+  auto &o = st->pending[id];
   o.reply = std::move(reply);
   o.request = req;
   o.request_id = t.request_id.empty() ? st->spec.name + "-" + std::to_string(id)
                                       : t.request_id;
   o.version = t.version;
   o.rows = t.rows;
-  o.arrived = steady::now();
+  o.arrived = st->clock->now();
   st->load.change(static_cast<double>(t.rows), o.arrived);
   send_to(self, st, id);
 }
 
-caf::behavior router_actor(router* self, router_config cfg) {
+caf::behavior router_actor(router *self, router_config cfg) {
   auto st = std::make_shared<router_state>();
   st->cfg = std::move(cfg);
+  st->clock = st->cfg.clock ? st->cfg.clock : real_clock();
+  st->load = load_meter{st->clock->now()};
   if (auto err = apply_status(st, st->cfg.status)) {
     st->log->error("router: {}", describe(err));
     self->quit(err);
@@ -695,35 +727,37 @@ caf::behavior router_actor(router* self, router_config cfg) {
   }
   st->desired = st->spec.min_replicas;
   st->metrics = deployment_metrics{st->spec.name};
-  self->set_down_handler([=](const caf::down_msg& dm) {
-    for (auto& r : st->replicas)
+  self->set_down_handler([=](const caf::down_msg &dm) {
+    for (auto &r : st->replicas)
       if (r.handle && r.handle.address() == dm.source) {
         lose_replica(self, st, r.name, to_string(dm.reason));
         return;
       }
   });
-  self->set_exit_handler([=](caf::exit_msg& msg) {
-    for (auto& [id, o] : st->pending)
+  self->set_exit_handler([=](caf::exit_msg &msg) {
+    for (auto &[id, o] : st->pending)
       o.reply.fail(make_error(errc::shutting_down,
                               "deployment " + st->spec.name + " stopped"));
     st->pending.clear();
-    for (auto& r : st->replicas)
-      if (r.handle) caf::anon_send(st->cfg.directory, stop_atom::value, r.name);
+    for (auto &r : st->replicas)
+      if (r.handle)
+        caf::anon_send(st->cfg.directory, stop_atom::value, r.name);
     st->metrics.retire();
     self->quit(msg.reason);
   });
   reconcile(self, st);
   self->delayed_send(self, tick_every, tick_atom::value);
   return {
-      [=](predict_atom, const envelope& req) -> caf::result<envelope> {
+      [=](predict_atom, const envelope &req) -> caf::result<envelope> {
         auto ticket = admit(st, req);
-        if (!ticket) return ticket.error();
+        if (!ticket)
+          return ticket.error();
         reply_to reply{self->make_response_promise<envelope>(), nullptr};
         auto rp = reply.rp;
         start(self, st, req, *ticket, std::move(reply));
         return rp;
       },
-      [=](predict_atom, const envelope& req, const predict_reply& kj) {
+      [=](predict_atom, const envelope &req, const predict_reply &kj) {
         auto ticket = admit(st, req);
         if (!ticket) {
           (*kj)->reject(rpc_failure(describe(ticket.error())));
@@ -732,8 +766,9 @@ caf::behavior router_actor(router* self, router_config cfg) {
         start(self, st, req, *ticket, reply_to{{}, kj});
       },
       [=](status_atom) { return status_of(st); },
-      [=](configure_atom, const envelope& status) -> caf::result<envelope> {
-        if (auto err = apply_status(st, status)) return err;
+      [=](configure_atom, const envelope &status) -> caf::result<envelope> {
+        if (auto err = apply_status(st, status))
+          return err;
         reconcile(self, st);
         return status_of(st);
       },
@@ -743,7 +778,7 @@ caf::behavior router_actor(router* self, router_config cfg) {
 
 } // namespace
 
-caf::actor spawn_router(caf::actor_system& sys, router_config cfg) {
+caf::actor spawn_router(caf::actor_system &sys, router_config cfg) {
   return sys.spawn(router_actor, std::move(cfg));
 }
 

@@ -5,6 +5,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include "runtime/clock.hpp"
 #include "runtime/envelope.hpp"
 
 namespace troupe::serving {
@@ -21,6 +22,9 @@ struct router_config {
   envelope status;
   /// Where predictions are logged (null: not logged).
   std::shared_ptr<prediction_sink> log;
+  /// What the router's timed decisions read: request and attempt ages,
+  /// start backoffs, the load average, the autoscaler's delays.
+  clock_ptr clock = real_clock();
 };
 
 /// Spawns the router of a deployment on `sys`.

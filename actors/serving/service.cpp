@@ -113,6 +113,8 @@ struct service_state {
   caf::actor directory;
   std::map<std::string, deployment> deployments;
   uint64_t incoming = 0;
+  /// What the routers' timed decisions read.
+  clock_ptr clock;
 };
 
 using state_ptr = std::shared_ptr<service_state>;
@@ -156,6 +158,7 @@ caf::actor start_router(worker* self, const state_ptr& st,
   cfg.directory = st->directory;
   cfg.status = status;
   cfg.log = st->sink;
+  cfg.clock = st->clock;
   auto r = spawn_router(self->system(), std::move(cfg));
   self->link_to(r);
   return r;
@@ -285,8 +288,9 @@ caf::behavior registrar(caf::event_based_actor* self, std::string root,
   };
 }
 
-caf::behavior service(worker* self, kind_args args) {
+caf::behavior service(worker* self, kind_args args, clock_ptr time) {
   auto st = std::make_shared<service_state>();
+  st->clock = std::move(time);
   st->dir =
       (fs::path{args.config.empty() ? args.data_dir : args.config} / "serving")
           .string();
@@ -539,10 +543,15 @@ caf::behavior service(worker* self, kind_args args) {
       });
 }
 
+/// The service as the directory spawns it: on the real clock.
+caf::behavior service_kind_actor(worker* self, kind_args args) {
+  return service(self, std::move(args), real_clock());
+}
+
 } // namespace
 
 void register_kinds(caf::actor_system_config& cfg) {
-  cfg.add_actor_type(service_kind, service);
+  cfg.add_actor_type(service_kind, service_kind_actor);
   mark_service_kind(service_kind);
   register_replica_kind(cfg);
 }
