@@ -42,13 +42,13 @@ struct world {
 };
 
 /// A replica that loads at once and answers its predicts when released.
-caf::behavior replica(caf::event_based_actor *self, std::string name,
+caf::behavior replica(caf::event_based_actor* self, std::string name,
                       std::shared_ptr<world> w) {
   auto held = std::make_shared<std::vector<
       std::pair<caf::typed_response_promise<envelope>, std::string>>>();
   return {
-      [](load_atom, const envelope &, const envelope &) { return true; },
-      [=](predict_atom, const envelope &req) -> caf::result<envelope> {
+      [](load_atom, const envelope&, const envelope&) { return true; },
+      [=](predict_atom, const envelope& req) -> caf::result<envelope> {
         std::string id;
         (void)req.visit<schema::PredictRequest>(
             [&](auto r) { id = r.getRequestId(); });
@@ -58,7 +58,7 @@ caf::behavior replica(caf::event_based_actor *self, std::string name,
         return rp;
       },
       [=](release_atom) {
-        for (auto &[rp, id] : *held)
+        for (auto& [rp, id] : *held)
           rp.deliver(make_envelope<schema::PredictResponse>([&](auto r) {
             r.setRequestId(id);
             r.setReplica(name);
@@ -71,13 +71,12 @@ caf::behavior replica(caf::event_based_actor *self, std::string name,
 }
 
 /// The serving service as far as a router asks it: model files.
-caf::behavior service(caf::event_based_actor *self, std::shared_ptr<world> w) {
+caf::behavior service(caf::event_based_actor* self, std::shared_ptr<world> w) {
   return {
-      [=](fetch_atom, const std::string &model,
+      [=](fetch_atom, const std::string& model,
           uint32_t version) -> caf::result<envelope> {
         ++w->fetches;
-        if (!w->serve_models)
-          return self->make_response_promise<envelope>();
+        if (!w->serve_models) return self->make_response_promise<envelope>();
         return make_envelope<schema::ModelVersion>([&](auto b) {
           b.setName(model);
           b.setVersion(version);
@@ -87,11 +86,11 @@ caf::behavior service(caf::event_based_actor *self, std::shared_ptr<world> w) {
 }
 
 /// The directory as far as a router asks it: spawn, look up, stop.
-caf::behavior directory(caf::event_based_actor *self,
+caf::behavior directory(caf::event_based_actor* self,
                         std::shared_ptr<world> w) {
   return {
-      [=](caf::spawn_atom, const std::string &, const std::string &,
-          const std::string &, const std::string &name) {
+      [=](caf::spawn_atom, const std::string&, const std::string&,
+          const std::string&, const std::string& name) {
         w->replicas[name] = self->spawn(replica, name, w);
         return make_envelope<schema::Snapshot>([&](auto b) {
           auto a = b.initActors(1);
@@ -99,8 +98,8 @@ caf::behavior directory(caf::event_based_actor *self,
           a[0].setNode("node-" + std::to_string(w->replicas.size()));
         });
       },
-      [=](lookup_atom, const std::string &name) { return w->replicas[name]; },
-      [=](stop_atom, const std::string &name) {
+      [=](lookup_atom, const std::string& name) { return w->replicas[name]; },
+      [=](stop_atom, const std::string& name) {
         w->stopped.push_back(name);
         if (auto r = w->replicas.find(name); r != w->replicas.end())
           self->send_exit(r->second, caf::exit_reason::user_shutdown);
@@ -124,7 +123,7 @@ envelope deployment(uint32_t replicas) {
   });
 }
 
-envelope request(const std::string &id) {
+envelope request(const std::string& id) {
   return make_envelope<schema::PredictRequest>([&](auto b) {
     b.setDeployment("churn");
     b.setRequestId(id);
@@ -154,12 +153,12 @@ struct router_fixture : test::actor_fixture {
   /// Asks the router to predict; the answer lands in the result once the
   /// test runs the scheduler.
   std::shared_ptr<std::optional<caf::expected<envelope>>>
-  predict(const std::string &id) {
+  predict(const std::string& id) {
     auto out = std::make_shared<std::optional<caf::expected<envelope>>>();
-    sys->spawn([=, r = router](caf::event_based_actor *self) {
+    sys->spawn([=, r = router](caf::event_based_actor* self) {
       self->request(r, caf::infinite, predict_atom::value, request(id))
-          .then([=](const envelope &e) { *out = e; },
-                [=](caf::error &err) { *out = std::move(err); });
+          .then([=](const envelope& e) { *out = e; },
+                [=](caf::error& err) { *out = std::move(err); });
     });
     run();
     return out;
@@ -168,9 +167,9 @@ struct router_fixture : test::actor_fixture {
   std::vector<std::string> states() {
     std::vector<std::string> out;
     auto got = std::make_shared<std::optional<envelope>>();
-    sys->spawn([=, r = router](caf::event_based_actor *self) {
+    sys->spawn([=, r = router](caf::event_based_actor* self) {
       self->request(r, caf::infinite, status_atom::value)
-          .then([=](const envelope &e) { *got = e; });
+          .then([=](const envelope& e) { *got = e; });
     });
     run();
     REQUIRE(got->has_value());
@@ -183,15 +182,17 @@ struct router_fixture : test::actor_fixture {
   }
 
   ~router_fixture() {
-    if (router)
-      caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
+    if (router) caf::anon_send_exit(router, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(dir, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(svc, caf::exit_reason::user_shutdown);
+    // replicas the directory had no time to stop before its own exit
+    for (auto& [name, r] : w->replicas)
+      caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
     run();
   }
 };
 
-std::string replica_of(const caf::expected<envelope> &answer) {
+std::string replica_of(const caf::expected<envelope>& answer) {
   std::string out;
   if (answer)
     (void)answer->visit<schema::PredictResponse>(
@@ -246,13 +247,11 @@ TEST_CASE_METHOD(router_fixture,
   REQUIRE(w->replicas.size() == 2);
   auto answer = predict("r-1");
   std::string first, second;
-  for (auto &[name, ids] : w->received)
-    if (!ids.empty())
-      first = name;
+  for (auto& [name, ids] : w->received)
+    if (!ids.empty()) first = name;
   REQUIRE(!first.empty());
-  for (auto &[name, h] : w->replicas)
-    if (name != first)
-      second = name;
+  for (auto& [name, h] : w->replicas)
+    if (name != first) second = name;
   caf::anon_send_exit(w->replicas[first], caf::exit_reason::kill);
   run();
   REQUIRE(w->received[second] == std::vector<std::string>{"r-1"});
