@@ -18,10 +18,10 @@
 #include <vector>
 
 #include <caf/actor_addr.hpp>
-#include <caf/atom.hpp>
 #include <caf/expected.hpp>
 
 #include "actors/models/servable.hpp"
+#include "actors/serving/atoms.hpp"
 #include "actors/serving/batcher.hpp"
 #include "actors/serving/executor.hpp"
 #include "runtime/clock.hpp"
@@ -29,10 +29,6 @@
 namespace troupe::serving {
 
 using models::servable;
-
-/// From a replica's engine thread to the replica: the model is loaded (no
-/// error) or could not be.
-using loaded_atom = caf::atom_constant<caf::atom("loaded")>;
 
 /// One batch on its way through the engine.
 struct job {

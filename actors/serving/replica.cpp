@@ -1,5 +1,5 @@
 // serving.replica: one loaded model version, its batching queue and the
-// thread that runs its batches (engine.hpp; protocol in service.hpp).
+// engine that runs its batches (engine.hpp; protocol in replica.hpp).
 
 #include <filesystem>
 #include <map>
@@ -11,6 +11,7 @@
 #include "actors/serving/batcher.hpp"
 #include "actors/serving/convert.hpp"
 #include "actors/serving/engine.hpp"
+#include "actors/serving/replica.hpp"
 #include "actors/serving/service.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
@@ -126,7 +127,141 @@ void finish(const state_ptr& st, job& j) {
   }
 }
 
-caf::behavior replica_actor(worker* self, kind_args args, clock_ptr time) {
+// The handlers of the replica's messages (replica.hpp).
+
+caf::result<bool> on_load(worker* self, const state_ptr& st,
+                          const envelope& version, const envelope& spec) {
+  if (st->runner)
+    return make_error(errc::already_exists,
+                      "replica " + st->name + " holds a model");
+  batcher_options opts;
+  size_t threads = 1;
+  auto ok = spec.visit<schema::DeploymentSpec>([&](auto s) {
+    threads = std::max<uint32_t>(1, s.getThreadsPerReplica());
+    opts.max_batch_rows = std::max<uint32_t>(1, s.getMaxBatchRows());
+    opts.max_queue_delay = std::chrono::microseconds{s.getMaxQueueDelayUs()};
+    opts.queue_bound =
+        std::max<size_t>(s.getQueueBoundRows(), opts.max_batch_rows);
+  });
+  if (!ok) return ok.error();
+  if (auto err = validate(opts)) return err;
+  auto named = version.visit<schema::ModelVersion>([&](auto mv) {
+    st->model = mv.getName();
+    st->version = mv.getVersion();
+  });
+  if (!named) return named.error();
+  auto where = fs::path{st->data_dir.empty() ? "run" : st->data_dir} /
+               "serving" / "cache" / st->model /
+               ("v" + std::to_string(st->version));
+  auto load = [version, where, threads,
+               name = st->name]() -> caf::expected<std::shared_ptr<servable>> {
+    caf::expected<std::shared_ptr<servable>> out{nullptr};
+    auto ok = version.visit<schema::ModelVersion>([&](auto mv) {
+      if (auto err = materialize(mv, where, name)) {
+        out = std::move(err);
+        return;
+      }
+      auto m = load_cached(mv, where.string(), threads);
+      if (!m)
+        out = std::move(m.error());
+      else
+        out = std::shared_ptr<servable>{std::move(*m)};
+    });
+    if (!ok) return ok.error();
+    return out;
+  };
+  st->loading = self->make_response_promise<bool>();
+  st->runner = std::make_unique<engine>(std::move(load), opts, self->address(),
+                                        st->clock, engine_thread());
+  return st->loading;
+}
+
+void on_loaded(worker* self, const state_ptr& st, const caf::error& err) {
+  if (!st->runner || st->loaded) return;
+  if (err) {
+    st->runner.reset();
+    st->loading.deliver(err);
+    return;
+  }
+  st->loaded = st->runner->model();
+  if (!st->loaded) return; // not from the engine
+  st->log->info("replica {}: {} v{} loaded, predicting with {} "
+                "(batches of up to {} rows, {} us delay)",
+                st->name, st->model, st->version, st->loaded->predictor(),
+                st->runner->options().max_batch_rows,
+                std::chrono::duration_cast<std::chrono::microseconds>(
+                    st->runner->options().max_queue_delay)
+                    .count());
+  st->loading.deliver(true);
+}
+
+caf::result<envelope> on_predict(worker* self, const state_ptr& st,
+                                 const envelope& req) {
+  if (!st->loaded)
+    return make_error(errc::not_found,
+                      "replica " + st->name + " has no model yet");
+  waiting w;
+  caf::error bad_input;
+  std::vector<float> x;
+  auto encoded = req.visit<schema::PredictRequest>([&](auto r) {
+    w.request_id = r.getRequestId();
+    auto rows = encode_request(*st->loaded, r);
+    if (!rows) {
+      bad_input = rows.error();
+      return;
+    }
+    w.rows = r.getRows().size();
+    x = std::move(*rows);
+  });
+  if (!encoded) return encoded.error();
+  if (bad_input) return bad_input;
+  auto id = st->next_id++;
+  if (auto j = st->runner->run_inline(id, w.rows, x)) {
+    w.rp = self->make_response_promise<envelope>();
+    auto rp = w.rp;
+    st->waiting_.emplace(id, std::move(w));
+    finish(st, *j);
+    return rp;
+  }
+  auto verdict = st->runner->submit(id, w.rows, std::move(x));
+  if (verdict != admission::accepted) {
+    auto bound = st->runner->options().queue_bound;
+    return make_error(errc::no_capacity,
+                      verdict == admission::overloaded
+                          ? "overloaded: replica " + st->name + " has " +
+                                std::to_string(st->runner->queued_rows()) +
+                                " rows queued (bound " + std::to_string(bound) +
+                                "); retry later"
+                          : "request " + w.request_id + " has " +
+                                std::to_string(w.rows) +
+                                " rows, more than a replica queues (" +
+                                std::to_string(bound) + ")");
+  }
+  w.rp = self->make_response_promise<envelope>();
+  auto rp = w.rp;
+  st->waiting_.emplace(id, std::move(w));
+  return rp;
+}
+
+void on_batch(worker* self, const state_ptr& st) {
+  if (!st->runner) return;
+  for (auto& j : st->runner->take_done())
+    finish(st, *j);
+  if (st->waiting_.empty()) {
+    for (auto& d : st->drains)
+      d.deliver(true);
+    st->drains.clear();
+  }
+}
+
+caf::result<bool> on_drain(worker* self, const state_ptr& st) {
+  if (st->waiting_.empty()) return true;
+  auto rp = self->make_response_promise<bool>();
+  st->drains.push_back(rp);
+  return rp;
+}
+
+caf::behavior replica_behavior(worker* self, kind_args args, clock_ptr time) {
   auto st = std::make_shared<replica_state>();
   st->clock = std::move(time);
   st->name = args.name;
@@ -147,144 +282,25 @@ caf::behavior replica_actor(worker* self, kind_args args, clock_ptr time) {
     self->quit(msg.reason);
   });
   return self->with_stats(
-      args,
-      {
-          [=](load_atom, const envelope& version,
-              const envelope& spec) -> caf::result<bool> {
-            if (st->runner)
-              return make_error(errc::already_exists,
-                                "replica " + st->name + " holds a model");
-            batcher_options opts;
-            size_t threads = 1;
-            auto ok = spec.visit<schema::DeploymentSpec>([&](auto s) {
-              threads = std::max<uint32_t>(1, s.getThreadsPerReplica());
-              opts.max_batch_rows = std::max<uint32_t>(1, s.getMaxBatchRows());
-              opts.max_queue_delay =
-                  std::chrono::microseconds{s.getMaxQueueDelayUs()};
-              opts.queue_bound =
-                  std::max<size_t>(s.getQueueBoundRows(), opts.max_batch_rows);
+      args, {
+                [=](load_atom, const envelope& version, const envelope& spec) {
+                  return on_load(self, st, version, spec);
+                },
+                [=](loaded_atom, const caf::error& err) {
+                  return on_loaded(self, st, err);
+                },
+                [=](predict_atom, const envelope& req) {
+                  return on_predict(self, st, req);
+                },
+                [=](batch_atom) { return on_batch(self, st); },
+                [=](drain_atom) { return on_drain(self, st); },
+
             });
-            if (!ok) return ok.error();
-            if (auto err = validate(opts)) return err;
-            auto named = version.visit<schema::ModelVersion>([&](auto mv) {
-              st->model = mv.getName();
-              st->version = mv.getVersion();
-            });
-            if (!named) return named.error();
-            auto where = fs::path{st->data_dir.empty() ? "run" : st->data_dir} /
-                         "serving" / "cache" / st->model /
-                         ("v" + std::to_string(st->version));
-            auto load = [version, where, threads, name = st->name]()
-                -> caf::expected<std::shared_ptr<servable>> {
-              caf::expected<std::shared_ptr<servable>> out{nullptr};
-              auto ok = version.visit<schema::ModelVersion>([&](auto mv) {
-                if (auto err = materialize(mv, where, name)) {
-                  out = std::move(err);
-                  return;
-                }
-                auto m = load_cached(mv, where.string(), threads);
-                if (!m)
-                  out = std::move(m.error());
-                else
-                  out = std::shared_ptr<servable>{std::move(*m)};
-              });
-              if (!ok) return ok.error();
-              return out;
-            };
-            st->loading = self->make_response_promise<bool>();
-            st->runner =
-                std::make_unique<engine>(std::move(load), opts, self->address(),
-                                         st->clock, engine_thread());
-            return st->loading;
-          },
-          [=](loaded_atom, const caf::error& err) {
-            if (!st->runner || st->loaded) return;
-            if (err) {
-              st->runner.reset();
-              st->loading.deliver(err);
-              return;
-            }
-            st->loaded = st->runner->model();
-            if (!st->loaded) return; // not from the engine
-            st->log->info("replica {}: {} v{} loaded, predicting with {} "
-                          "(batches of up to {} rows, {} us delay)",
-                          st->name, st->model, st->version,
-                          st->loaded->predictor(),
-                          st->runner->options().max_batch_rows,
-                          std::chrono::duration_cast<std::chrono::microseconds>(
-                              st->runner->options().max_queue_delay)
-                              .count());
-            st->loading.deliver(true);
-          },
-          [=](predict_atom, const envelope& req) -> caf::result<envelope> {
-            if (!st->loaded)
-              return make_error(errc::not_found,
-                                "replica " + st->name + " has no model yet");
-            waiting w;
-            caf::error bad_input;
-            std::vector<float> x;
-            auto encoded = req.visit<schema::PredictRequest>([&](auto r) {
-              w.request_id = r.getRequestId();
-              auto rows = encode_request(*st->loaded, r);
-              if (!rows) {
-                bad_input = rows.error();
-                return;
-              }
-              w.rows = r.getRows().size();
-              x = std::move(*rows);
-            });
-            if (!encoded) return encoded.error();
-            if (bad_input) return bad_input;
-            auto id = st->next_id++;
-            if (auto j = st->runner->run_inline(id, w.rows, x)) {
-              w.rp = self->make_response_promise<envelope>();
-              auto rp = w.rp;
-              st->waiting_.emplace(id, std::move(w));
-              finish(st, *j);
-              return rp;
-            }
-            auto verdict = st->runner->submit(id, w.rows, std::move(x));
-            if (verdict != admission::accepted) {
-              auto bound = st->runner->options().queue_bound;
-              return make_error(
-                  errc::no_capacity,
-                  verdict == admission::overloaded
-                      ? "overloaded: replica " + st->name + " has " +
-                            std::to_string(st->runner->queued_rows()) +
-                            " rows queued (bound " + std::to_string(bound) +
-                            "); retry later"
-                      : "request " + w.request_id + " has " +
-                            std::to_string(w.rows) +
-                            " rows, more than a replica queues (" +
-                            std::to_string(bound) + ")");
-            }
-            w.rp = self->make_response_promise<envelope>();
-            auto rp = w.rp;
-            st->waiting_.emplace(id, std::move(w));
-            return rp;
-          },
-          [=](batch_atom) {
-            if (!st->runner) return;
-            for (auto& j : st->runner->take_done())
-              finish(st, *j);
-            if (st->waiting_.empty()) {
-              for (auto& d : st->drains)
-                d.deliver(true);
-              st->drains.clear();
-            }
-          },
-          [=](drain_atom) -> caf::result<bool> {
-            if (st->waiting_.empty()) return true;
-            auto rp = self->make_response_promise<bool>();
-            st->drains.push_back(rp);
-            return rp;
-          },
-      });
 }
 
 /// The replica as the directory spawns it: on the real clock.
 caf::behavior replica_kind_actor(worker* self, kind_args args) {
-  return replica_actor(self, std::move(args), real_clock());
+  return replica_behavior(self, std::move(args), real_clock());
 }
 
 } // namespace

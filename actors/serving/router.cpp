@@ -1,7 +1,7 @@
 // The router actor of one deployment: adapts messages to router_core (the
 // decisions: traffic split, replica choice, shedding, retries, lifecycle,
 // autoscaling) and carries out what the core asks through CAF requests
-// (protocol in service.hpp).
+// (protocol in router.hpp).
 
 #include "actors/serving/router.hpp"
 
@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/serving/replica.hpp"
 #include "actors/serving/router_core.hpp"
 #include "actors/serving/service.hpp"
 #include "runtime/bridge.hpp"
@@ -23,7 +24,8 @@ namespace troupe::serving {
 
 namespace {
 
-using router = caf::event_based_actor;
+struct router_state;
+using router_pointer = router_actor::stateful_pointer<router_state>;
 
 /// Where a request's answer goes: the promise of an actor's request, or the
 /// gateway's KJ promise (predict_reply).
@@ -49,7 +51,7 @@ struct reply_to {
 /// Carries out the core's wishes as the router actor `self`.
 class actor_io final : public router_io {
 public:
-  actor_io(router* self, router_config cfg)
+  actor_io(router_actor::pointer self, router_config cfg)
       : self_(self), cfg_(std::move(cfg)) {}
 
   /// Set once the core exists (it calls back into this object).
@@ -130,8 +132,9 @@ public:
                   ->request(cfg_.directory, router_request_timeout,
                             lookup_atom::value, name)
                   .then(
-                      [=](const caf::actor& h) {
+                      [=](const caf::actor& found) {
                         if (!core->replica_placed(name, node)) return;
+                        auto h = caf::actor_cast<replica_actor>(found);
                         handles_[name] = h;
                         self_->monitor(h);
                         self_
@@ -161,27 +164,82 @@ public:
     // Fire and forget: the directory's answer changes nothing here.
     caf::anon_send(cfg_.directory, stop_atom::value, name);
     if (auto h = handles_.find(name); h != handles_.end()) {
-      self_->demonitor(h->second);
+      self_->demonitor(h->second.address());
       handles_.erase(h);
     }
   }
 
 private:
-  router* self_;
+  router_actor::pointer self_;
   router_config cfg_;
   router_core* core_ = nullptr;
   std::map<uint64_t, reply_to> replies_;
-  std::map<std::string, caf::actor> handles_;
+  std::map<std::string, replica_actor> handles_;
 };
 
 /// The router's state: the core and the adapter it calls.
 struct router_state {
+  const char* name = "serving.router";
   std::unique_ptr<actor_io> io;
   std::unique_ptr<router_core> core;
 };
 
-caf::behavior router_actor(caf::stateful_actor<router_state>* self,
-                           router_config cfg) {
+// The handlers of router_actor's messages (router.hpp).
+
+caf::result<envelope> on_predict(router_pointer self, const envelope& req) {
+  auto& st = self->state;
+  auto ticket = st.core->admit(req);
+  if (!ticket) return ticket.error();
+  auto rp = self->make_response_promise<envelope>();
+  auto id = st.core->open(req, *ticket);
+  st.io->replies().emplace(id, reply_to{rp, nullptr});
+  st.core->route(id);
+  return rp;
+}
+
+void on_relay(router_pointer self, const envelope& req,
+              const predict_reply& kj) {
+  auto& st = self->state;
+  auto ticket = st.core->admit(req);
+  if (!ticket) {
+    (*kj)->reject(rpc_failure(describe(ticket.error())));
+    return;
+  }
+  auto id = st.core->open(req, *ticket);
+  st.io->replies().emplace(id, reply_to{{}, kj});
+  st.core->route(id);
+}
+
+caf::result<envelope> on_configure(router_pointer self,
+                                   const envelope& status) {
+  auto& core = *self->state.core;
+  if (auto err = core.configure(status)) return err;
+  core.reconcile();
+  return core.status();
+}
+
+void on_tick(router_pointer self) {
+  self->state.core->tick();
+  self->delayed_send(self, router_tick_every, tick_atom::value);
+}
+
+router_actor::behavior_type handlers(router_pointer self) {
+  return {
+      [self](predict_atom, const envelope& req) {
+        return on_predict(self, req);
+      },
+      [self](relay_atom, const envelope& req, const predict_reply& kj) {
+        on_relay(self, req, kj);
+      },
+      [self](deployment_atom) { return self->state.core->status(); },
+      [self](configure_atom, const envelope& status) {
+        return on_configure(self, status);
+      },
+      [self](tick_atom) { on_tick(self); },
+  };
+}
+
+router_actor::behavior_type router_fn(router_pointer self, router_config cfg) {
   auto log = log::get("serving");
   auto time = cfg.clock ? cfg.clock : real_clock();
   auto sink = cfg.log;
@@ -193,7 +251,7 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self,
   if (auto err = st.core->configure(status)) {
     log->error("router: {}", describe(err));
     self->quit(err);
-    return {};
+    return handlers(self);
   }
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
@@ -208,46 +266,13 @@ caf::behavior router_actor(caf::stateful_actor<router_state>* self,
   });
   st.core->reconcile();
   self->delayed_send(self, router_tick_every, tick_atom::value);
-  return {
-      [self](predict_atom, const envelope& req) -> caf::result<envelope> {
-        auto& st = self->state;
-        auto ticket = st.core->admit(req);
-        if (!ticket) return ticket.error();
-        auto rp = self->make_response_promise<envelope>();
-        auto id = st.core->open(req, *ticket);
-        st.io->replies().emplace(id, reply_to{rp, nullptr});
-        st.core->route(id);
-        return rp;
-      },
-      [self](predict_atom, const envelope& req, const predict_reply& kj) {
-        auto& st = self->state;
-        auto ticket = st.core->admit(req);
-        if (!ticket) {
-          (*kj)->reject(rpc_failure(describe(ticket.error())));
-          return;
-        }
-        auto id = st.core->open(req, *ticket);
-        st.io->replies().emplace(id, reply_to{{}, kj});
-        st.core->route(id);
-      },
-      [self](status_atom) { return self->state.core->status(); },
-      [self](configure_atom, const envelope& status) -> caf::result<envelope> {
-        auto& core = *self->state.core;
-        if (auto err = core.configure(status)) return err;
-        core.reconcile();
-        return core.status();
-      },
-      [self](tick_atom) {
-        self->state.core->tick();
-        self->delayed_send(self, router_tick_every, tick_atom::value);
-      },
-  };
+  return handlers(self);
 }
 
 } // namespace
 
-caf::actor spawn_router(caf::actor_system& sys, router_config cfg) {
-  return sys.spawn(router_actor, std::move(cfg));
+router_actor spawn_router(caf::actor_system& sys, router_config cfg) {
+  return sys.spawn(router_fn, std::move(cfg));
 }
 
 } // namespace troupe::serving

@@ -209,7 +209,7 @@ private:
           // in between and no CAF timeout (each would cost a thread wake-up per
           // request); the router answers every request within its bounds.
           auto paf = kj::newPromiseAndCrossThreadFulfiller<envelope>();
-          caf::anon_send(r, predict_atom::value, env,
+          caf::anon_send(r, relay_atom::value, env,
                          make_predict_reply(kj::mv(paf.fulfiller)));
           return paf.promise.then(
               [ctx](envelope e) mutable -> kj::Promise<void> {

@@ -135,11 +135,11 @@ struct router_fixture : test::actor_fixture {
   std::shared_ptr<world> w = std::make_shared<world>();
   caf::actor dir = sys->spawn(directory, w);
   caf::actor svc = sys->spawn(service, w);
-  caf::actor router;
+  router_actor router;
 
   void start(uint32_t replicas) {
     router_config cfg;
-    cfg.service = svc;
+    cfg.service = caf::actor_cast<service_actor>(svc);
     cfg.directory = dir;
     cfg.status = deployment(replicas);
     cfg.clock = time;
@@ -168,7 +168,7 @@ struct router_fixture : test::actor_fixture {
     std::vector<std::string> out;
     auto got = std::make_shared<std::optional<envelope>>();
     sys->spawn([=, r = router](caf::event_based_actor* self) {
-      self->request(r, caf::infinite, status_atom::value)
+      self->request(r, caf::infinite, deployment_atom::value)
           .then([=](const envelope& e) { *got = e; });
     });
     run();
