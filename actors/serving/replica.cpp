@@ -11,6 +11,7 @@
 #include "actors/serving/batcher.hpp"
 #include "actors/serving/convert.hpp"
 #include "actors/serving/engine.hpp"
+#include "actors/serving/errors.hpp"
 #include "actors/serving/replica.hpp"
 #include "actors/serving/service.hpp"
 #include "runtime/errors.hpp"
@@ -70,17 +71,17 @@ caf::error materialize(schema::ModelVersion::Reader mv, const fs::path& dir,
   for (auto f : mv.getFiles()) {
     std::string name = f.getName();
     if (!valid_file_name(name))
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         "model file name '" + name + "' is not a plain name");
     auto path = dir / name;
     auto content = f.getContent();
     if (content.size() != f.getSize())
-      return make_error(errc::malformed_message,
+      return make_error(troupe::errc::malformed_message,
                         "model file " + name + ": " +
                             std::to_string(content.size()) + " bytes, " +
                             std::to_string(f.getSize()) + " expected");
     if (checksum(content.begin(), content.size()) != f.getChecksum())
-      return make_error(errc::malformed_message,
+      return make_error(troupe::errc::malformed_message,
                         "model file " + name + " arrived corrupted");
     if (auto cached = read_file(path);
         cached && cached->size() == content.size() &&
@@ -109,8 +110,8 @@ void finish(const state_ptr& st, job& j) {
     }
     auto& w = i->second;
     if (!j.error.empty()) {
-      w.rp.deliver(
-          make_error(errc::io_failure, "replica " + st->name + ": " + j.error));
+      w.rp.deliver(make_error(troupe::errc::io_failure,
+                              "replica " + st->name + ": " + j.error));
     } else {
       w.rp.deliver(make_envelope<schema::PredictResponse>([&](auto r) {
         r.setRequestId(w.request_id);
@@ -132,7 +133,7 @@ void finish(const state_ptr& st, job& j) {
 caf::result<bool> on_load(worker* self, const state_ptr& st,
                           const envelope& version, const envelope& spec) {
   if (st->runner)
-    return make_error(errc::already_exists,
+    return make_error(troupe::errc::already_exists,
                       "replica " + st->name + " holds a model");
   batcher_options opts;
   size_t threads = 1;
@@ -198,7 +199,7 @@ void on_loaded(worker* self, const state_ptr& st, const caf::error& err) {
 caf::result<envelope> on_predict(worker* self, const state_ptr& st,
                                  const envelope& req) {
   if (!st->loaded)
-    return make_error(errc::not_found,
+    return make_error(errc::not_loaded,
                       "replica " + st->name + " has no model yet");
   waiting w;
   caf::error bad_input;
@@ -226,16 +227,16 @@ caf::result<envelope> on_predict(worker* self, const state_ptr& st,
   auto verdict = st->runner->submit(id, w.rows, std::move(x));
   if (verdict != admission::accepted) {
     auto bound = st->runner->options().queue_bound;
-    return make_error(errc::no_capacity,
-                      verdict == admission::overloaded
-                          ? "overloaded: replica " + st->name + " has " +
-                                std::to_string(st->runner->queued_rows()) +
-                                " rows queued (bound " + std::to_string(bound) +
-                                "); retry later"
-                          : "request " + w.request_id + " has " +
-                                std::to_string(w.rows) +
-                                " rows, more than a replica queues (" +
-                                std::to_string(bound) + ")");
+    return make_error(
+        verdict == admission::overloaded ? errc::overloaded : errc::too_large,
+        verdict == admission::overloaded
+            ? "overloaded: replica " + st->name + " has " +
+                  std::to_string(st->runner->queued_rows()) +
+                  " rows queued (bound " + std::to_string(bound) +
+                  "); retry later"
+            : "request " + w.request_id + " has " + std::to_string(w.rows) +
+                  " rows, more than a replica queues (" +
+                  std::to_string(bound) + ")");
   }
   w.rp = self->make_response_promise<envelope>();
   auto rp = w.rp;
@@ -268,16 +269,16 @@ caf::behavior replica_behavior(worker* self, kind_args args, clock_ptr time) {
   st->data_dir = args.data_dir;
   self->set_exit_handler([=](caf::exit_msg& msg) {
     for (auto& [id, w] : st->waiting_)
-      w.rp.deliver(
-          make_error(errc::shutting_down, "replica " + st->name + " stopped"));
+      w.rp.deliver(make_error(troupe::errc::shutting_down,
+                              "replica " + st->name + " stopped"));
     st->waiting_.clear();
     for (auto& d : st->drains)
-      d.deliver(
-          make_error(errc::shutting_down, "replica " + st->name + " stopped"));
+      d.deliver(make_error(troupe::errc::shutting_down,
+                           "replica " + st->name + " stopped"));
     st->drains.clear();
     if (st->loading.pending())
-      st->loading.deliver(
-          make_error(errc::shutting_down, "replica " + st->name + " stopped"));
+      st->loading.deliver(make_error(troupe::errc::shutting_down,
+                                     "replica " + st->name + " stopped"));
     st->runner.reset();
     self->quit(msg.reason);
   });

@@ -74,7 +74,7 @@ public:
   void send(const router_attempt& a, const envelope& request) override {
     auto h = handles_.find(a.replica);
     if (h == handles_.end()) {
-      core_->on_error(a, make_error(errc::shutting_down,
+      core_->on_error(a, make_error(troupe::errc::shutting_down,
                                     "replica " + a.replica + " is gone"));
       return;
     }

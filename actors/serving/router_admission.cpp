@@ -23,13 +23,13 @@ caf::expected<router_ticket> router_core::admit(const envelope& req) {
   if (t.version == 0) {
     auto v = split_.pick();
     if (!v)
-      return make_error(errc::not_found,
+      return make_error(errc::no_traffic,
                         "deployment " + spec_.name + " sends traffic nowhere");
     t.version = static_cast<uint32_t>(std::stoul(*v));
   } else if (auto w = weights_.find(t.version);
              w == weights_.end() || w->second == 0) {
     // a version without traffic has no replicas to answer
-    return make_error(errc::not_found,
+    return make_error(errc::no_traffic,
                       "deployment " + spec_.name + " does not serve version " +
                           std::to_string(t.version) +
                           (w == weights_.end() ? "" : " (weight 0)"));
@@ -49,7 +49,7 @@ caf::expected<router_ticket> router_core::admit(const envelope& req) {
   if (queued + t.rows > bound) {
     ++shed_;
     metrics_.shed();
-    return make_error(errc::no_capacity,
+    return make_error(errc::overloaded,
                       "overloaded: deployment " + spec_.name + " v" +
                           std::to_string(t.version) + " has " +
                           std::to_string(queued) + " rows waiting (bound " +

@@ -20,10 +20,10 @@ void router_core::tick() {
     if (i == pending_.end()) continue;
     auto& o = i->second;
     if (now - o.arrived > router_request_timeout)
-      fail(id, make_error(errc::timeout, "request " + o.request_id +
-                                             ": no replica of " + spec_.name +
-                                             " v" + std::to_string(o.version) +
-                                             " became ready in 30 s"));
+      fail(id, make_error(errc::no_replica,
+                          "request " + o.request_id + ": no replica of " +
+                              spec_.name + " v" + std::to_string(o.version) +
+                              " became ready in 30 s"));
     else
       keep.push_back(id);
   }

@@ -27,6 +27,7 @@
 
 #include "actors/serving/autoscaler.hpp"
 #include "actors/serving/convert.hpp"
+#include "actors/serving/errors.hpp"
 #include "actors/serving/load_meter.hpp"
 #include "actors/serving/telemetry.hpp"
 #include "actors/serving/traffic.hpp"
@@ -148,8 +149,8 @@ public:
   // Admission (router_admission.cpp).
 
   /// Picks the request's version and checks it against the queue bound:
-  /// the ticket, or the error to answer at once (no such version: not
-  /// found; overloaded: no capacity, counted as shed).
+  /// the ticket, or the error to answer at once (errc::no_traffic: the
+  /// version takes no traffic; errc::overloaded, counted as shed).
   caf::expected<router_ticket> admit(const envelope& request);
 
   // Routing (router_routing.cpp).

@@ -88,11 +88,12 @@ void router_core::on_error(const router_attempt& a, caf::error err) {
       i->second.attempt != a.number)
     return;
   if (err == caf::sec::request_receiver_down ||
-      err == caf::sec::request_timeout || is(err, errc::shutting_down)) {
+      err == caf::sec::request_timeout ||
+      is(err, troupe::errc::shutting_down)) {
     lose_replica(a.replica, describe(err));
     return;
   }
-  auto shed = is(err, errc::no_capacity);
+  auto shed = is(err, errc::overloaded) || is(err, errc::too_large);
   fail(a.id, std::move(err), shed);
   unpark();
 }
@@ -138,7 +139,7 @@ void router_core::lose_replica(std::string name, const std::string& why) {
     auto& o = pending_[id];
     o.replica.clear();
     if (o.attempt >= router_max_attempts) {
-      fail(id, make_error(errc::io_failure,
+      fail(id, make_error(errc::replicas_lost,
                           "request " + o.request_id + ": " +
                               std::to_string(o.attempt) +
                               " replicas were lost while serving it (last: " +
@@ -153,7 +154,7 @@ void router_core::lose_replica(std::string name, const std::string& why) {
 
 void router_core::shutdown() {
   for (auto& [id, o] : pending_)
-    io_.fail(id, make_error(errc::shutting_down,
+    io_.fail(id, make_error(troupe::errc::shutting_down,
                             "deployment " + spec_.name + " stopped"));
   pending_.clear();
   parked_.clear();

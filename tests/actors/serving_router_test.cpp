@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "actors/serving/convert.hpp"
+#include "actors/serving/errors.hpp"
 #include "actors/serving/router.hpp"
 #include "actors/serving/router_core.hpp"
 #include "actors/serving/service.hpp"
@@ -234,7 +235,7 @@ TEST_CASE_METHOD(router_fixture,
   advance(2s);
   REQUIRE(answer->has_value());
   REQUIRE(!**answer);
-  CHECK(is((*answer)->error(), errc::timeout));
+  CHECK(is((*answer)->error(), serving::errc::no_replica));
   CHECK(describe((*answer)->error()).find("became ready in 30 s") !=
         std::string::npos);
 }

@@ -174,7 +174,7 @@ TEST_CASE_METHOD(core_fixture,
   time->advance(2s);
   core.tick();
   REQUIRE(io.failed.count(early) == 1);
-  CHECK(is(io.failed[early], errc::timeout));
+  CHECK(is(io.failed[early], serving::errc::no_replica));
   CHECK(describe(io.failed[early]).find("became ready in 30 s") !=
         std::string::npos);
   CHECK(core.parked() == 0);
@@ -200,14 +200,14 @@ TEST_CASE_METHOD(core_fixture,
   predict(3);
   auto refused = core.admit(request(2));
   REQUIRE(!refused);
-  CHECK(is(refused.error(), errc::no_capacity));
+  CHECK(is(refused.error(), serving::errc::overloaded));
   CHECK(describe(refused.error()).rfind("overloaded: deployment churn v1", 0) ==
         0);
   CHECK(field(&schema::DeploymentStatus::Reader::getShed) == 1);
   CHECK(core.admit(request(1)));
   auto unknown = core.admit(request(1, 7));
   REQUIRE(!unknown);
-  CHECK(is(unknown.error(), errc::not_found));
+  CHECK(is(unknown.error(), serving::errc::no_traffic));
 }
 
 TEST_CASE_METHOD(core_fixture,
@@ -228,7 +228,8 @@ TEST_CASE_METHOD(core_fixture,
   // An answer from the lost replica's attempt no longer counts.
   core.on_answer(io.sent[0].first, response(1));
   CHECK(io.answered.empty());
-  core.on_error(second, make_error(errc::shutting_down, "replica stopped"));
+  core.on_error(second,
+                make_error(troupe::errc::shutting_down, "replica stopped"));
   CHECK(io.failed.empty()); // parked: no replica is left
   CHECK(core.parked() == 1);
 }
