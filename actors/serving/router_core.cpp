@@ -29,6 +29,17 @@ double percentile(std::vector<double> xs, double q) {
   return xs[k];
 }
 
+schema::ReplicaState to_schema(replica_phase p) {
+  switch (p) {
+  case replica_phase::starting:
+    return schema::ReplicaState::STARTING;
+  case replica_phase::ready:
+    return schema::ReplicaState::READY;
+  default:
+    return schema::ReplicaState::DRAINING;
+  }
+}
+
 namespace {
 
 constexpr size_t latency_window = 4096;
@@ -97,7 +108,8 @@ envelope router_core::status() const {
       rl[k].setNode(r.node);
       rl[k].setVersion(r.version);
       rl[k].setInFlight(r.in_flight);
-      rl[k].setState(to_string(r.phase));
+      rl[k].setState(to_string(r.phase)); // deprecated, kept for old readers
+      rl[k].setStateKind(to_schema(r.phase));
       rl[k].setServed(r.served);
     }
     b.setDesiredReplicas(desired_);

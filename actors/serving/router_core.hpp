@@ -96,8 +96,11 @@ double percentile(std::vector<double> xs, double q);
 /// Where a replica of the deployment is in its life.
 enum class replica_phase { starting, ready, draining };
 
-/// "starting", "ready" or "draining" (DeploymentStatus's text).
+/// "starting", "ready" or "draining" (ReplicaStatus.state, deprecated).
 const char* to_string(replica_phase p);
+
+/// The phase as ReplicaStatus.stateKind.
+schema::ReplicaState to_schema(replica_phase p);
 
 /// A replica as the router sees it.
 struct replica_slot {
