@@ -16,11 +16,29 @@ struct ModelFile {
                         # a replica fetching its model); empty otherwise
 }
 
+enum ModelFormat {
+  # What kind of artifact holds a model.
+  unknown @0;      # not given: read the deprecated text field beside it
+  troupe @1;       # a model directory saved by `troupe automl`
+  xgboost @2;      # an XGBoost model file plus a spec file
+  torchscript @3;  # a TorchScript file plus a spec file
+}
+
+enum ReplicaState {
+  # Where a replica of a deployment is in its life.
+  unknown @0;      # not given: read the deprecated text field beside it
+  starting @1;     # spawned or loading its model
+  ready @2;        # takes requests
+  draining @3;     # answers what it holds, then stops
+}
+
 struct ModelVersion {
   # One registered version of a model.
   name @0 :Text;                 # the model's name
   version @1 :UInt32;            # 1, 2, 3, ... per name
-  format @2 :Text;               # "troupe" | "xgboost" | "torchscript"
+  format @2 :Text;               # DEPRECATED (read formatKind): "troupe" |
+                                 # "xgboost" | "torchscript"; still written
+                                 # for readers that predate formatKind
   stages @3 :List(Text);         # labels held: staging, production, canary
   registeredBy @4 :Text;         # who registered it
   registeredAt @5 :Int64;        # microseconds since the epoch (UTC)
@@ -33,6 +51,7 @@ struct ModelVersion {
   allowNan @12 :Bool;            # whether a missing (NaN) feature is allowed
   metrics @13 :List(Metric);     # e.g. the study's cv score
   files @14 :List(ModelFile);    # the artifact's files (without content)
+  formatKind @15 :ModelFormat;   # the format (unknown: read `format`)
 }
 
 struct Metric {
@@ -89,8 +108,11 @@ struct ReplicaStatus {
   node @1 :Text;
   version @2 :UInt32;
   inFlight @3 :UInt32;           # rows sent to it and not answered
-  state @4 :Text;                # "starting" | "ready" | "draining"
+  state @4 :Text;                # DEPRECATED (read stateKind): "starting" |
+                                 # "ready" | "draining"; still written for
+                                 # readers that predate stateKind
   served @5 :UInt64;             # rows answered
+  stateKind @6 :ReplicaState;    # the state (unknown: read `state`)
 }
 
 struct DeploymentStatus {

@@ -153,7 +153,8 @@ caf::error to_schema(const model_version& v, schema::ModelVersion::Builder b,
                      bool with_content) {
   b.setName(v.name);
   b.setVersion(v.version);
-  b.setFormat(to_string(v.format));
+  b.setFormat(to_string(v.format)); // deprecated, kept for old readers
+  b.setFormatKind(to_schema(v.format));
   auto st = b.initStages(static_cast<unsigned>(v.stages.size()));
   unsigned i = 0;
   for (auto& s : v.stages)
@@ -204,10 +205,35 @@ caf::error to_schema(const model_version& v, schema::ModelVersion::Builder b,
   return caf::none;
 }
 
+schema::ModelFormat to_schema(models::model_format f) {
+  switch (f) {
+  case models::model_format::troupe:
+    return schema::ModelFormat::TROUPE;
+  case models::model_format::xgboost:
+    return schema::ModelFormat::XGBOOST;
+  case models::model_format::torchscript:
+    return schema::ModelFormat::TORCHSCRIPT;
+  }
+  return schema::ModelFormat::UNKNOWN;
+}
+
+caf::expected<models::model_format> format_of(schema::ModelVersion::Reader mv) {
+  switch (mv.getFormatKind()) {
+  case schema::ModelFormat::TROUPE:
+    return models::model_format::troupe;
+  case schema::ModelFormat::XGBOOST:
+    return models::model_format::xgboost;
+  case schema::ModelFormat::TORCHSCRIPT:
+    return models::model_format::torchscript;
+  default:
+    return models::parse_model_format(mv.getFormat());
+  }
+}
+
 caf::expected<std::unique_ptr<servable>>
 load_cached(schema::ModelVersion::Reader mv, const std::string& dir,
             size_t threads) {
-  auto format = parse_model_format(mv.getFormat());
+  auto format = format_of(mv);
   if (!format) return format.error();
   load_options opts;
   opts.threads = threads;

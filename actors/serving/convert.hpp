@@ -62,6 +62,13 @@ caf::error validate(const deployment_settings& d);
 caf::error to_schema(const model_version& v, schema::ModelVersion::Builder b,
                      bool with_content);
 
+/// A model format as the schema's enum.
+schema::ModelFormat to_schema(models::model_format f);
+
+/// The format of `mv`: its formatKind, or its (deprecated) text field for a
+/// record written before formatKind; the error names the unknown text.
+caf::expected<models::model_format> format_of(schema::ModelVersion::Reader mv);
+
 /// Loads the model whose files (as described by `mv`) lie in `dir`.
 caf::expected<std::unique_ptr<servable>>
 load_cached(schema::ModelVersion::Reader mv, const std::string& dir,

@@ -1,36 +1,34 @@
 #pragma once
 
-// A replica's engine: the thread that forms and runs its batches (see
+// A replica's engine: forms and runs its batches on an executor of its own
+// (executor.hpp: a thread in production, a manual one in tests; see
 // replica.cpp for the actor around it). Plain C++ but for the two messages
 // it sends the replica: (loaded_atom, error) once the model is loaded, and
 // batch_atom when finished batches wait to be collected.
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include <caf/actor_addr.hpp>
-#include <caf/atom.hpp>
 #include <caf/expected.hpp>
 
 #include "actors/models/servable.hpp"
+#include "actors/serving/atoms.hpp"
 #include "actors/serving/batcher.hpp"
+#include "actors/serving/executor.hpp"
+#include "runtime/clock.hpp"
 
 namespace troupe::serving {
 
 using models::servable;
-
-/// From a replica's engine thread to the replica: the model is loaded (no
-/// error) or could not be.
-using loaded_atom = caf::atom_constant<caf::atom("loaded")>;
 
 /// One batch on its way through the engine.
 struct job {
@@ -40,11 +38,12 @@ struct job {
   std::string error;
 };
 
-/// The thread that forms and runs the replica's batches, so that the actor
-/// never blocks and no timer message is needed. Requests wait in its
-/// batcher; whenever the thread is free it takes the ready batch (full, or
-/// its oldest request due) or sleeps until the oldest request becomes due,
-/// and a push wakes it only when it is idle or the push makes a batch ready.
+/// Forms and runs the replica's batches on its executor (a thread of its
+/// own in production), so that the actor never blocks and no timer message
+/// is needed. Requests wait in its batcher; whenever the executor is free
+/// it takes the ready batch (full, or its oldest request due by the
+/// engine's clock) or waits until the oldest request becomes due, and a
+/// push wakes it only when it is idle or the push makes a batch ready.
 /// Finished batches wait for the actor, which one (batch_atom) message wakes
 /// for all the batches that finished before it collects them.
 ///
@@ -64,13 +63,16 @@ public:
   /// routes every other request.
   static constexpr std::chrono::nanoseconds inline_budget{50000};
 
-  /// Starts the thread, which first runs `load` (writing and loading model
-  /// files takes the time of the model's size: off the actor scheduler, so
-  /// that a replica starting never stalls the routers and replicas already
-  /// serving) and tells `replica` (loaded_atom, error), then runs batches.
-  engine(loader load, batcher_options opts, caf::actor_addr replica);
+  /// Starts `exec` on this engine, which first runs `load` (writing and
+  /// loading model files takes the time of the model's size: off the actor
+  /// scheduler, so that a replica starting never stalls the routers and
+  /// replicas already serving) and tells `replica` (loaded_atom, error),
+  /// then runs batches. `time` dates requests, decides when a batch is due
+  /// and measures the model's time per row.
+  engine(loader load, batcher_options opts, caf::actor_addr replica,
+         clock_ptr time, std::shared_ptr<engine_executor> exec);
 
-  /// Stops and joins the thread; queued requests are dropped.
+  /// Stops the executor (joins the thread); queued requests are dropped.
   ~engine();
 
   engine(const engine&) = delete;
@@ -99,27 +101,43 @@ public:
 
   const batcher_options& options() const { return queue_.options(); }
 
+  /// The clock the engine reads.
+  const clock_ptr& clock() const { return clock_; }
+
+  // What the executor calls, on its one thread.
+
+  /// Runs the loader (once) and tells the replica (loaded_atom, error);
+  /// whether the model loaded.
+  bool load();
+
+  /// Runs the batch that is ready now, if any, and tells the replica when
+  /// finished batches start waiting; whether one ran. Having found none,
+  /// the engine counts as idle (or waiting for deadline()) until a push.
+  bool run_ready();
+
+  /// When the oldest queued request becomes due (none queued: nullopt).
+  std::optional<troupe::clock::time_point> deadline() const;
+
   /// The model, once the replica got (loaded_atom, no error).
   std::shared_ptr<servable> model() const { return model_; }
 
 private:
-  /// What the thread does: runs a batch, waits for any push, or waits for
+  /// What the executor does: runs a batch, waits for any push, or waits for
   /// the oldest request's deadline.
   enum class mode { busy, idle, timed };
-
-  void run();
 
   /// Runs the model on the batch `j`, and keeps its time per row (a moving
   /// average) for run_inline.
   void execute(job& j);
 
-  /// Set by the thread before it tells the replica, read after.
+  loader load_;
+  clock_ptr clock_;
+  /// Set by the executor before it tells the replica, read after.
   std::shared_ptr<servable> model_;
   /// The model's time per row, averaged over recent batches; 0 until the
   /// first batch ran.
   std::atomic<int64_t> ns_per_row_{0};
   mutable std::mutex mtx_;
-  std::condition_variable cv_;
   batcher queue_;
   /// The encoded rows of the queued requests, by id.
   std::unordered_map<uint64_t, std::vector<float>> inputs_;
@@ -127,9 +145,9 @@ private:
   /// Whether a batch_atom is on its way that take_done() has not answered.
   bool signaled_ = false;
   mode mode_ = mode::busy;
-  bool stop_ = false;
   caf::actor_addr replica_;
-  std::thread thread_;
+  /// Last: started once the engine is complete, stopped first.
+  std::shared_ptr<engine_executor> exec_;
 };
 
 } // namespace troupe::serving

@@ -1,5 +1,5 @@
 // serving.replica: one loaded model version, its batching queue and the
-// thread that runs its batches (engine.hpp; protocol in service.hpp).
+// engine that runs its batches (engine.hpp; protocol in replica.hpp).
 
 #include <filesystem>
 #include <map>
@@ -11,6 +11,8 @@
 #include "actors/serving/batcher.hpp"
 #include "actors/serving/convert.hpp"
 #include "actors/serving/engine.hpp"
+#include "actors/serving/errors.hpp"
+#include "actors/serving/replica.hpp"
 #include "actors/serving/service.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
@@ -35,6 +37,8 @@ struct waiting {
 
 struct replica_state {
   std::shared_ptr<spdlog::logger> log = log::get("serving");
+  /// What the engine's batching deadlines and cost measurements read.
+  clock_ptr clock;
   std::string name;
   std::string data_dir;
   std::string model;
@@ -67,17 +71,17 @@ caf::error materialize(schema::ModelVersion::Reader mv, const fs::path& dir,
   for (auto f : mv.getFiles()) {
     std::string name = f.getName();
     if (!valid_file_name(name))
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         "model file name '" + name + "' is not a plain name");
     auto path = dir / name;
     auto content = f.getContent();
     if (content.size() != f.getSize())
-      return make_error(errc::malformed_message,
+      return make_error(troupe::errc::malformed_message,
                         "model file " + name + ": " +
                             std::to_string(content.size()) + " bytes, " +
                             std::to_string(f.getSize()) + " expected");
     if (checksum(content.begin(), content.size()) != f.getChecksum())
-      return make_error(errc::malformed_message,
+      return make_error(troupe::errc::malformed_message,
                         "model file " + name + " arrived corrupted");
     if (auto cached = read_file(path);
         cached && cached->size() == content.size() &&
@@ -106,8 +110,8 @@ void finish(const state_ptr& st, job& j) {
     }
     auto& w = i->second;
     if (!j.error.empty()) {
-      w.rp.deliver(
-          make_error(errc::io_failure, "replica " + st->name + ": " + j.error));
+      w.rp.deliver(make_error(troupe::errc::io_failure,
+                              "replica " + st->name + ": " + j.error));
     } else {
       w.rp.deliver(make_envelope<schema::PredictResponse>([&](auto r) {
         r.setRequestId(w.request_id);
@@ -124,164 +128,186 @@ void finish(const state_ptr& st, job& j) {
   }
 }
 
-caf::behavior replica_actor(worker* self, kind_args args) {
+// The handlers of the replica's messages (replica.hpp).
+
+caf::result<bool> on_load(worker* self, const state_ptr& st,
+                          const envelope& version, const envelope& spec) {
+  if (st->runner)
+    return make_error(troupe::errc::already_exists,
+                      "replica " + st->name + " holds a model");
+  batcher_options opts;
+  size_t threads = 1;
+  auto ok = spec.visit<schema::DeploymentSpec>([&](auto s) {
+    threads = std::max<uint32_t>(1, s.getThreadsPerReplica());
+    opts.max_batch_rows = std::max<uint32_t>(1, s.getMaxBatchRows());
+    opts.max_queue_delay = std::chrono::microseconds{s.getMaxQueueDelayUs()};
+    opts.queue_bound =
+        std::max<size_t>(s.getQueueBoundRows(), opts.max_batch_rows);
+  });
+  if (!ok) return ok.error();
+  if (auto err = validate(opts)) return err;
+  auto named = version.visit<schema::ModelVersion>([&](auto mv) {
+    st->model = mv.getName();
+    st->version = mv.getVersion();
+  });
+  if (!named) return named.error();
+  auto where = fs::path{st->data_dir.empty() ? "run" : st->data_dir} /
+               "serving" / "cache" / st->model /
+               ("v" + std::to_string(st->version));
+  auto load = [version, where, threads,
+               name = st->name]() -> caf::expected<std::shared_ptr<servable>> {
+    caf::expected<std::shared_ptr<servable>> out{nullptr};
+    auto ok = version.visit<schema::ModelVersion>([&](auto mv) {
+      if (auto err = materialize(mv, where, name)) {
+        out = std::move(err);
+        return;
+      }
+      auto m = load_cached(mv, where.string(), threads);
+      if (!m)
+        out = std::move(m.error());
+      else
+        out = std::shared_ptr<servable>{std::move(*m)};
+    });
+    if (!ok) return ok.error();
+    return out;
+  };
+  st->loading = self->make_response_promise<bool>();
+  st->runner = std::make_unique<engine>(std::move(load), opts, self->address(),
+                                        st->clock, engine_thread());
+  return st->loading;
+}
+
+void on_loaded(worker* self, const state_ptr& st, const caf::error& err) {
+  if (!st->runner || st->loaded) return;
+  if (err) {
+    st->runner.reset();
+    st->loading.deliver(err);
+    return;
+  }
+  st->loaded = st->runner->model();
+  if (!st->loaded) return; // not from the engine
+  st->log->info("replica {}: {} v{} loaded, predicting with {} "
+                "(batches of up to {} rows, {} us delay)",
+                st->name, st->model, st->version, st->loaded->predictor(),
+                st->runner->options().max_batch_rows,
+                std::chrono::duration_cast<std::chrono::microseconds>(
+                    st->runner->options().max_queue_delay)
+                    .count());
+  st->loading.deliver(true);
+}
+
+caf::result<envelope> on_predict(worker* self, const state_ptr& st,
+                                 const envelope& req) {
+  if (!st->loaded)
+    return make_error(errc::not_loaded,
+                      "replica " + st->name + " has no model yet");
+  waiting w;
+  caf::error bad_input;
+  std::vector<float> x;
+  auto encoded = req.visit<schema::PredictRequest>([&](auto r) {
+    w.request_id = r.getRequestId();
+    auto rows = encode_request(*st->loaded, r);
+    if (!rows) {
+      bad_input = rows.error();
+      return;
+    }
+    w.rows = r.getRows().size();
+    x = std::move(*rows);
+  });
+  if (!encoded) return encoded.error();
+  if (bad_input) return bad_input;
+  auto id = st->next_id++;
+  if (auto j = st->runner->run_inline(id, w.rows, x)) {
+    w.rp = self->make_response_promise<envelope>();
+    auto rp = w.rp;
+    st->waiting_.emplace(id, std::move(w));
+    finish(st, *j);
+    return rp;
+  }
+  auto verdict = st->runner->submit(id, w.rows, std::move(x));
+  if (verdict != admission::accepted) {
+    auto bound = st->runner->options().queue_bound;
+    return make_error(
+        verdict == admission::overloaded ? errc::overloaded : errc::too_large,
+        verdict == admission::overloaded
+            ? "overloaded: replica " + st->name + " has " +
+                  std::to_string(st->runner->queued_rows()) +
+                  " rows queued (bound " + std::to_string(bound) +
+                  "); retry later"
+            : "request " + w.request_id + " has " + std::to_string(w.rows) +
+                  " rows, more than a replica queues (" +
+                  std::to_string(bound) + ")");
+  }
+  w.rp = self->make_response_promise<envelope>();
+  auto rp = w.rp;
+  st->waiting_.emplace(id, std::move(w));
+  return rp;
+}
+
+void on_batch(worker* self, const state_ptr& st) {
+  if (!st->runner) return;
+  for (auto& j : st->runner->take_done())
+    finish(st, *j);
+  if (st->waiting_.empty()) {
+    for (auto& d : st->drains)
+      d.deliver(true);
+    st->drains.clear();
+  }
+}
+
+caf::result<bool> on_drain(worker* self, const state_ptr& st) {
+  if (st->waiting_.empty()) return true;
+  auto rp = self->make_response_promise<bool>();
+  st->drains.push_back(rp);
+  return rp;
+}
+
+caf::behavior replica_behavior(worker* self, kind_args args, clock_ptr time) {
   auto st = std::make_shared<replica_state>();
+  st->clock = std::move(time);
   st->name = args.name;
   st->data_dir = args.data_dir;
   self->set_exit_handler([=](caf::exit_msg& msg) {
     for (auto& [id, w] : st->waiting_)
-      w.rp.deliver(
-          make_error(errc::shutting_down, "replica " + st->name + " stopped"));
+      w.rp.deliver(make_error(troupe::errc::shutting_down,
+                              "replica " + st->name + " stopped"));
     st->waiting_.clear();
     for (auto& d : st->drains)
-      d.deliver(
-          make_error(errc::shutting_down, "replica " + st->name + " stopped"));
+      d.deliver(make_error(troupe::errc::shutting_down,
+                           "replica " + st->name + " stopped"));
     st->drains.clear();
     if (st->loading.pending())
-      st->loading.deliver(
-          make_error(errc::shutting_down, "replica " + st->name + " stopped"));
+      st->loading.deliver(make_error(troupe::errc::shutting_down,
+                                     "replica " + st->name + " stopped"));
     st->runner.reset();
     self->quit(msg.reason);
   });
   return self->with_stats(
-      args,
-      {
-          [=](load_atom, const envelope& version,
-              const envelope& spec) -> caf::result<bool> {
-            if (st->runner)
-              return make_error(errc::already_exists,
-                                "replica " + st->name + " holds a model");
-            batcher_options opts;
-            size_t threads = 1;
-            auto ok = spec.visit<schema::DeploymentSpec>([&](auto s) {
-              threads = std::max<uint32_t>(1, s.getThreadsPerReplica());
-              opts.max_batch_rows = std::max<uint32_t>(1, s.getMaxBatchRows());
-              opts.max_queue_delay =
-                  std::chrono::microseconds{s.getMaxQueueDelayUs()};
-              opts.queue_bound =
-                  std::max<size_t>(s.getQueueBoundRows(), opts.max_batch_rows);
+      args, {
+                [=](load_atom, const envelope& version, const envelope& spec) {
+                  return on_load(self, st, version, spec);
+                },
+                [=](loaded_atom, const caf::error& err) {
+                  return on_loaded(self, st, err);
+                },
+                [=](predict_atom, const envelope& req) {
+                  return on_predict(self, st, req);
+                },
+                [=](batch_atom) { return on_batch(self, st); },
+                [=](drain_atom) { return on_drain(self, st); },
+
             });
-            if (!ok) return ok.error();
-            if (auto err = validate(opts)) return err;
-            auto named = version.visit<schema::ModelVersion>([&](auto mv) {
-              st->model = mv.getName();
-              st->version = mv.getVersion();
-            });
-            if (!named) return named.error();
-            auto where = fs::path{st->data_dir.empty() ? "run" : st->data_dir} /
-                         "serving" / "cache" / st->model /
-                         ("v" + std::to_string(st->version));
-            auto load = [version, where, threads, name = st->name]()
-                -> caf::expected<std::shared_ptr<servable>> {
-              caf::expected<std::shared_ptr<servable>> out{nullptr};
-              auto ok = version.visit<schema::ModelVersion>([&](auto mv) {
-                if (auto err = materialize(mv, where, name)) {
-                  out = std::move(err);
-                  return;
-                }
-                auto m = load_cached(mv, where.string(), threads);
-                if (!m)
-                  out = std::move(m.error());
-                else
-                  out = std::shared_ptr<servable>{std::move(*m)};
-              });
-              if (!ok) return ok.error();
-              return out;
-            };
-            st->loading = self->make_response_promise<bool>();
-            st->runner = std::make_unique<engine>(std::move(load), opts,
-                                                  self->address());
-            return st->loading;
-          },
-          [=](loaded_atom, const caf::error& err) {
-            if (!st->runner || st->loaded) return;
-            if (err) {
-              st->runner.reset();
-              st->loading.deliver(err);
-              return;
-            }
-            st->loaded = st->runner->model();
-            if (!st->loaded) return; // not from the engine
-            st->log->info("replica {}: {} v{} loaded, predicting with {} "
-                          "(batches of up to {} rows, {} us delay)",
-                          st->name, st->model, st->version,
-                          st->loaded->predictor(),
-                          st->runner->options().max_batch_rows,
-                          std::chrono::duration_cast<std::chrono::microseconds>(
-                              st->runner->options().max_queue_delay)
-                              .count());
-            st->loading.deliver(true);
-          },
-          [=](predict_atom, const envelope& req) -> caf::result<envelope> {
-            if (!st->loaded)
-              return make_error(errc::not_found,
-                                "replica " + st->name + " has no model yet");
-            waiting w;
-            caf::error bad_input;
-            std::vector<float> x;
-            auto encoded = req.visit<schema::PredictRequest>([&](auto r) {
-              w.request_id = r.getRequestId();
-              auto rows = encode_request(*st->loaded, r);
-              if (!rows) {
-                bad_input = rows.error();
-                return;
-              }
-              w.rows = r.getRows().size();
-              x = std::move(*rows);
-            });
-            if (!encoded) return encoded.error();
-            if (bad_input) return bad_input;
-            auto id = st->next_id++;
-            if (auto j = st->runner->run_inline(id, w.rows, x)) {
-              w.rp = self->make_response_promise<envelope>();
-              auto rp = w.rp;
-              st->waiting_.emplace(id, std::move(w));
-              finish(st, *j);
-              return rp;
-            }
-            auto verdict = st->runner->submit(id, w.rows, std::move(x));
-            if (verdict != admission::accepted) {
-              auto bound = st->runner->options().queue_bound;
-              return make_error(
-                  errc::no_capacity,
-                  verdict == admission::overloaded
-                      ? "overloaded: replica " + st->name + " has " +
-                            std::to_string(st->runner->queued_rows()) +
-                            " rows queued (bound " + std::to_string(bound) +
-                            "); retry later"
-                      : "request " + w.request_id + " has " +
-                            std::to_string(w.rows) +
-                            " rows, more than a replica queues (" +
-                            std::to_string(bound) + ")");
-            }
-            w.rp = self->make_response_promise<envelope>();
-            auto rp = w.rp;
-            st->waiting_.emplace(id, std::move(w));
-            return rp;
-          },
-          [=](batch_atom) {
-            if (!st->runner) return;
-            for (auto& j : st->runner->take_done())
-              finish(st, *j);
-            if (st->waiting_.empty()) {
-              for (auto& d : st->drains)
-                d.deliver(true);
-              st->drains.clear();
-            }
-          },
-          [=](drain_atom) -> caf::result<bool> {
-            if (st->waiting_.empty()) return true;
-            auto rp = self->make_response_promise<bool>();
-            st->drains.push_back(rp);
-            return rp;
-          },
-      });
+}
+
+/// The replica as the directory spawns it: on the real clock.
+caf::behavior replica_kind_actor(worker* self, kind_args args) {
+  return replica_behavior(self, std::move(args), real_clock());
 }
 
 } // namespace
 
 void register_replica_kind(caf::actor_system_config& cfg) {
-  cfg.add_actor_type(replica_kind, replica_actor);
+  cfg.add_actor_type(replica_kind, replica_kind_actor);
 }
 
 } // namespace troupe::serving

@@ -13,6 +13,7 @@
 #include "actors/serving/service.hpp"
 #include "actors/tabular/feature_columns.hpp"
 #include "runtime/bridge.hpp"
+#include "runtime/clock.hpp"
 #include "runtime/envelope.hpp"
 #include "runtime/type_ids.hpp"
 #include "schemas/features.capnp.h"
@@ -46,9 +47,10 @@ envelope wrap(typename T::Reader r) {
 
 class predictor_server final : public schema::Predictor::Server {
 public:
-  explicit predictor_server(const rpc_context& ctx)
+  /// `time` dates the cached feature groups of deployments.
+  predictor_server(const rpc_context& ctx, clock_ptr time)
       : sys_(ctx.sys), dir_(ctx.directory), lookup_(ctx.service),
-        bridge_(ctx.sys) {}
+        bridge_(ctx.sys), clock_(std::move(time)) {}
 
   kj::Promise<void> predict(PredictContext ctx) override {
     auto req = ctx.getParams().getRequest();
@@ -207,7 +209,7 @@ private:
           // in between and no CAF timeout (each would cost a thread wake-up per
           // request); the router answers every request within its bounds.
           auto paf = kj::newPromiseAndCrossThreadFulfiller<envelope>();
-          caf::anon_send(r, predict_atom::value, env,
+          caf::anon_send(r, relay_atom::value, env,
                          make_predict_reply(kj::mv(paf.fulfiller)));
           return paf.promise.then(
               [ctx](envelope e) mutable -> kj::Promise<void> {
@@ -244,7 +246,7 @@ private:
   /// every few seconds (a redeployment may change them).
   kj::Promise<std::vector<std::string>>
   deployment_groups(const std::string& name) {
-    auto now = std::chrono::steady_clock::now();
+    auto now = clock_->now();
     if (auto i = deployment_groups_.find(name);
         i != deployment_groups_.end() && now - i->second.first < groups_ttl)
       return i->second.second;
@@ -355,8 +357,9 @@ private:
   caf::actor service_;
   std::map<std::string, caf::actor> routers_;
   static constexpr auto groups_ttl = std::chrono::seconds{5};
-  std::map<std::string, std::pair<std::chrono::steady_clock::time_point,
-                                  std::vector<std::string>>>
+  clock_ptr clock_;
+  std::map<std::string,
+           std::pair<troupe::clock::time_point, std::vector<std::string>>>
       deployment_groups_;
   std::map<std::string, tabular::feature_layout> group_defs_;
   std::optional<schema::FeatureStore::Client> features_;
@@ -367,7 +370,7 @@ private:
 rpc_service make_rpc_service() {
   return rpc_service{service_name, [](const rpc_context& ctx) {
                        return capnp::Capability::Client{
-                           kj::heap<predictor_server>(ctx)};
+                           kj::heap<predictor_server>(ctx, real_clock())};
                      }};
 }
 

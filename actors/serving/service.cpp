@@ -14,6 +14,7 @@
 
 #include "actors/serving/convert.hpp"
 #include "actors/serving/registry.hpp"
+#include "actors/serving/replica.hpp"
 #include "actors/serving/router.hpp"
 #include "actors/serving/telemetry.hpp"
 #include "runtime/cluster.hpp"
@@ -27,8 +28,6 @@
 namespace troupe::serving {
 
 using models::parse_model_format;
-
-void register_replica_kind(caf::actor_system_config& cfg);
 
 namespace {
 
@@ -101,7 +100,7 @@ private:
 
 struct deployment {
   envelope status; ///< as recorded
-  caf::actor router;
+  router_actor router;
 };
 
 struct service_state {
@@ -113,6 +112,8 @@ struct service_state {
   caf::actor directory;
   std::map<std::string, deployment> deployments;
   uint64_t incoming = 0;
+  /// What the routers' timed decisions read.
+  clock_ptr clock;
 };
 
 using state_ptr = std::shared_ptr<service_state>;
@@ -139,9 +140,8 @@ void set_traffic(schema::DeploymentStatus::Builder b,
 }
 
 /// Answers with what `target` answers to `xs...`.
-template <class... Ts>
-caf::result<envelope> forward(worker* self, const caf::actor& target,
-                              Ts... xs) {
+template <class Handle, class... Ts>
+caf::result<envelope> forward(worker* self, const Handle& target, Ts... xs) {
   auto rp = self->make_response_promise<envelope>();
   self->request(target, request_timeout, xs...)
       .then([=](const envelope& e) mutable { rp.deliver(e); },
@@ -149,13 +149,14 @@ caf::result<envelope> forward(worker* self, const caf::actor& target,
   return rp;
 }
 
-caf::actor start_router(worker* self, const state_ptr& st,
-                        const envelope& status) {
+router_actor start_router(worker* self, const state_ptr& st,
+                          const envelope& status) {
   router_config cfg;
-  cfg.service = caf::actor_cast<caf::actor>(self);
+  cfg.service = caf::actor_cast<service_actor>(self);
   cfg.directory = st->directory;
   cfg.status = status;
   cfg.log = st->sink;
+  cfg.clock = st->clock;
   auto r = spawn_router(self->system(), std::move(cfg));
   self->link_to(r);
   return r;
@@ -170,7 +171,7 @@ caf::result<envelope> apply(worker* self, const state_ptr& st,
   d.status = status;
   if (!d.router) {
     d.router = start_router(self, st, status);
-    return forward(self, d.router, status_atom::value);
+    return forward(self, d.router, deployment_atom::value);
   }
   return forward(self, d.router, configure_atom::value, status);
 }
@@ -285,8 +286,238 @@ caf::behavior registrar(caf::event_based_actor* self, std::string root,
   };
 }
 
-caf::behavior service(worker* self, kind_args args) {
+// The handlers of the service's messages (service.hpp).
+
+caf::result<envelope> on_register(worker* self, const state_ptr& st,
+                                  const envelope& env) {
+  // Staging, checking and loading the model read, write and sync
+  // whole files: a detached actor of its own does it and answers
+  // the caller, so that routing on the scheduler goes on.
+  auto rp = self->make_response_promise<envelope>();
+  auto helper = self->spawn<caf::detached>(registrar, st->dir, ++st->incoming,
+                                           st->models, st->log);
+  return rp.delegate(helper, register_atom::value, env);
+}
+
+caf::result<envelope> on_models(worker* self, const state_ptr& st,
+                                const std::string& name) {
+  std::vector<model_version> all;
+  std::vector<std::string> names;
+  if (name.empty()) {
+    auto ns = st->models->names();
+    if (!ns) return ns.error();
+    names = *ns;
+  } else {
+    names.push_back(name);
+  }
+  for (auto& n : names) {
+    auto vs = st->models->versions(n);
+    if (!vs) return vs.error();
+    all.insert(all.end(), vs->begin(), vs->end());
+  }
+  capnp::MallocMessageBuilder msg;
+  auto l = msg.initRoot<schema::ModelList>().initVersions(
+      static_cast<unsigned>(all.size()));
+  for (unsigned i = 0; i < all.size(); ++i)
+    if (auto err = to_schema(all[i], l[i], false)) return err;
+  return envelope::of<schema::ModelList>(msg);
+}
+
+caf::result<envelope> on_stage(worker* self, const state_ptr& st,
+                               const std::string& name, uint32_t version,
+                               const std::string& stage, bool on) {
+  auto v = on ? st->models->set_stage(name, version, stage)
+              : st->models->clear_stage(name, version, stage);
+  if (!v) return v.error();
+  capnp::MallocMessageBuilder msg;
+  if (auto err = to_schema(*v, msg.initRoot<schema::ModelVersion>(), false))
+    return err;
+  return envelope::of<schema::ModelVersion>(msg);
+}
+
+caf::result<envelope> on_fetch(worker* self, const state_ptr& st,
+                               const std::string& name, uint32_t version) {
+  auto v = st->models->get(name, version);
+  if (!v) return v.error();
+  capnp::MallocMessageBuilder msg;
+  if (auto err = to_schema(*v, msg.initRoot<schema::ModelVersion>(), true))
+    return err;
+  return envelope::of<schema::ModelVersion>(msg);
+}
+
+caf::result<envelope> on_deploy(worker* self, const state_ptr& st,
+                                const envelope& env) {
+  auto spec =
+      env.visit<schema::DeploymentSpec>([](auto r) { return from_schema(r); });
+  if (!spec) return spec.error();
+  if (spec->name.empty()) spec->name = spec->model;
+  if (auto err = validate(*spec)) return err;
+  auto v = st->models->resolve(spec->model, spec->version);
+  if (!v) return v.error();
+  auto old = st->deployments.find(spec->name);
+  uint32_t previous = 0;
+  if (old != st->deployments.end())
+    (void)old->second.status.visit<schema::DeploymentStatus>(
+        [&](auto r) { previous = r.getStableVersion(); });
+  auto status = make_envelope<schema::DeploymentStatus>([&](auto b) {
+    to_schema(*spec, b.initSpec());
+    set_traffic(b, {{v->version, 100}});
+    b.setStableVersion(v->version);
+    b.setPreviousVersion(previous == v->version ? 0 : previous);
+  });
+  st->log->info("serving: deploying {} = {} v{} ({}..{} replicas)", spec->name,
+                spec->model, v->version, spec->min_replicas,
+                spec->max_replicas);
+  return apply(self, st, spec->name, status);
+}
+
+caf::result<envelope> on_deployments(worker* self, const state_ptr& st) {
+  auto rp = self->make_response_promise<envelope>();
+  struct gather {
+    std::vector<envelope> got;
+    size_t left;
+  };
+  auto g = std::make_shared<gather>();
+  g->left = st->deployments.size();
+  auto done = [=]() mutable {
+    rp.deliver(make_envelope<schema::DeploymentList>([&](auto b) {
+      auto l = b.initDeployments(static_cast<unsigned>(g->got.size()));
+      for (unsigned i = 0; i < g->got.size(); ++i)
+        (void)g->got[i].visit<schema::DeploymentStatus>(
+            [&](auto r) { l.setWithCaveats(i, r); });
+    }));
+  };
+  if (g->left == 0) {
+    done();
+    return rp;
+  }
+  for (auto& [name, d] : st->deployments) {
+    auto recorded = d.status;
+    self->request(d.router, request_timeout, deployment_atom::value)
+        .then(
+            [=](const envelope& s) mutable {
+              g->got.push_back(s);
+              if (--g->left == 0) done();
+            },
+            [=](caf::error&) mutable {
+              g->got.push_back(recorded);
+              if (--g->left == 0) done();
+            });
+  }
+  return rp;
+}
+
+caf::result<envelope> on_status(worker* self, const state_ptr& st,
+                                const std::string& name) {
+  auto d = find(st, name);
+  if (!d) return d.error();
+  return forward(self, (*d)->router, deployment_atom::value);
+}
+
+caf::result<envelope> on_scale(worker* self, const state_ptr& st,
+                               const std::string& name, uint32_t lo,
+                               uint32_t hi) {
+  auto d = find(st, name);
+  if (!d) return d.error();
+  if (lo < 1 || hi < lo || hi > 1024)
+    return make_error(errc::invalid_argument,
+                      "scale " + name + ": replicas " + std::to_string(lo) +
+                          ":" + std::to_string(hi) +
+                          " are not 1 <= MIN <= MAX <= 1024");
+  auto status = edited((*d)->status, [&](auto b) {
+    b.getSpec().setMinReplicas(lo);
+    b.getSpec().setMaxReplicas(hi);
+  });
+  return apply(self, st, name, status);
+}
+
+caf::result<envelope> on_traffic(worker* self, const state_ptr& st,
+                                 const std::string& name,
+                                 const std::string& text) {
+  auto d = find(st, name);
+  if (!d) return d.error();
+  auto weights = parse_weights(text);
+  if (!weights) return weights.error();
+  std::string model;
+  (void)(*d)->status.visit<schema::DeploymentStatus>(
+      [&](auto r) { model = r.getSpec().getModel(); });
+  for (auto& [v, w] : *weights)
+    if (auto m = st->models->get(model, v); !m) return m.error();
+  auto status = edited((*d)->status, [&](auto b) { set_traffic(b, *weights); });
+  return apply(self, st, name, status);
+}
+
+caf::result<envelope> on_promote(worker* self, const state_ptr& st,
+                                 const std::string& name, uint32_t version) {
+  auto d = find(st, name);
+  if (!d) return d.error();
+  std::string model;
+  uint32_t stable = 0;
+  (void)(*d)->status.visit<schema::DeploymentStatus>([&](auto r) {
+    model = r.getSpec().getModel();
+    stable = r.getStableVersion();
+  });
+  if (auto m = st->models->get(model, version); !m) return m.error();
+  (void)st->models->set_stage(model, version, "production");
+  auto status = edited((*d)->status, [&](auto b) {
+    set_traffic(b, {{version, 100}});
+    if (stable != version) b.setPreviousVersion(stable);
+    b.setStableVersion(version);
+  });
+  st->log->info("serving: {} promoted to v{}", name, version);
+  return apply(self, st, name, status);
+}
+
+caf::result<envelope> on_rollback(worker* self, const state_ptr& st,
+                                  const std::string& name) {
+  auto d = find(st, name);
+  if (!d) return d.error();
+  uint32_t stable = 0, previous = 0;
+  bool only_stable = true;
+  (void)(*d)->status.visit<schema::DeploymentStatus>([&](auto r) {
+    stable = r.getStableVersion();
+    previous = r.getPreviousVersion();
+    for (auto t : r.getTraffic())
+      if (t.getVersion() != stable && t.getWeight() > 0) only_stable = false;
+  });
+  if (only_stable && previous == 0)
+    return make_error(errc::not_found, "rollback " + name + ": v" +
+                                           std::to_string(stable) +
+                                           " takes all traffic and there is no "
+                                           "earlier stable version");
+  auto target = only_stable ? previous : stable;
+  auto status = edited((*d)->status, [&](auto b) {
+    set_traffic(b, {{target, 100}});
+    b.setStableVersion(target);
+    if (only_stable) b.setPreviousVersion(0);
+  });
+  st->log->info("serving: {} rolled back to v{}", name, target);
+  return apply(self, st, name, status);
+}
+
+caf::result<bool> on_undeploy(worker* self, const state_ptr& st,
+                              const std::string& name) {
+  auto d = find(st, name);
+  if (!d) return d.error();
+  if (auto err = st->store->del(name)) return err;
+  self->unlink_from((*d)->router);
+  self->send_exit((*d)->router, caf::exit_reason::user_shutdown);
+  st->deployments.erase(name);
+  st->log->info("serving: {} undeployed", name);
+  return true;
+}
+
+caf::result<caf::actor> on_router(worker* self, const state_ptr& st,
+                                  const std::string& name) {
+  auto d = find(st, name);
+  if (!d) return d.error();
+  // the gateway holds routers dynamically (router.hpp says what they take)
+  return caf::actor_cast<caf::actor>((*d)->router);
+}
+
+caf::behavior service(worker* self, kind_args args, clock_ptr time) {
   auto st = std::make_shared<service_state>();
+  st->clock = std::move(time);
   st->dir =
       (fs::path{args.config.empty() ? args.data_dir : args.config} / "serving")
           .string();
@@ -327,222 +558,56 @@ caf::behavior service(worker* self, kind_args args) {
   return self->with_stats(
       args,
       {
-          [=](register_atom, const envelope& env) -> caf::result<envelope> {
-            // Staging, checking and loading the model read, write and sync
-            // whole files: a detached actor of its own does it and answers
-            // the caller, so that routing on the scheduler goes on.
-            auto rp = self->make_response_promise<envelope>();
-            auto helper = self->spawn<caf::detached>(
-                registrar, st->dir, ++st->incoming, st->models, st->log);
-            return rp.delegate(helper, register_atom::value, env);
+          [=](register_atom, const envelope& env) {
+            return on_register(self, st, env);
           },
-          [=](models_atom, const std::string& name) -> caf::result<envelope> {
-            std::vector<model_version> all;
-            std::vector<std::string> names;
-            if (name.empty()) {
-              auto ns = st->models->names();
-              if (!ns) return ns.error();
-              names = *ns;
-            } else {
-              names.push_back(name);
-            }
-            for (auto& n : names) {
-              auto vs = st->models->versions(n);
-              if (!vs) return vs.error();
-              all.insert(all.end(), vs->begin(), vs->end());
-            }
-            capnp::MallocMessageBuilder msg;
-            auto l = msg.initRoot<schema::ModelList>().initVersions(
-                static_cast<unsigned>(all.size()));
-            for (unsigned i = 0; i < all.size(); ++i)
-              if (auto err = to_schema(all[i], l[i], false)) return err;
-            return envelope::of<schema::ModelList>(msg);
+          [=](models_atom, const std::string& name) {
+            return on_models(self, st, name);
           },
           [=](stage_atom, const std::string& name, uint32_t version,
-              const std::string& stage, bool on) -> caf::result<envelope> {
-            auto v = on ? st->models->set_stage(name, version, stage)
-                        : st->models->clear_stage(name, version, stage);
-            if (!v) return v.error();
-            capnp::MallocMessageBuilder msg;
-            if (auto err =
-                    to_schema(*v, msg.initRoot<schema::ModelVersion>(), false))
-              return err;
-            return envelope::of<schema::ModelVersion>(msg);
+              const std::string& stage,
+              bool on) { return on_stage(self, st, name, version, stage, on); },
+          [=](fetch_atom, const std::string& name, uint32_t version) {
+            return on_fetch(self, st, name, version);
           },
-          [=](fetch_atom, const std::string& name,
-              uint32_t version) -> caf::result<envelope> {
-            auto v = st->models->get(name, version);
-            if (!v) return v.error();
-            capnp::MallocMessageBuilder msg;
-            if (auto err =
-                    to_schema(*v, msg.initRoot<schema::ModelVersion>(), true))
-              return err;
-            return envelope::of<schema::ModelVersion>(msg);
+          [=](deploy_atom, const envelope& env) {
+            return on_deploy(self, st, env);
           },
-          [=](deploy_atom, const envelope& env) -> caf::result<envelope> {
-            auto spec = env.visit<schema::DeploymentSpec>(
-                [](auto r) { return from_schema(r); });
-            if (!spec) return spec.error();
-            if (spec->name.empty()) spec->name = spec->model;
-            if (auto err = validate(*spec)) return err;
-            auto v = st->models->resolve(spec->model, spec->version);
-            if (!v) return v.error();
-            auto old = st->deployments.find(spec->name);
-            uint32_t previous = 0;
-            if (old != st->deployments.end())
-              (void)old->second.status.visit<schema::DeploymentStatus>(
-                  [&](auto r) { previous = r.getStableVersion(); });
-            auto status = make_envelope<schema::DeploymentStatus>([&](auto b) {
-              to_schema(*spec, b.initSpec());
-              set_traffic(b, {{v->version, 100}});
-              b.setStableVersion(v->version);
-              b.setPreviousVersion(previous == v->version ? 0 : previous);
-            });
-            st->log->info("serving: deploying {} = {} v{} ({}..{} replicas)",
-                          spec->name, spec->model, v->version,
-                          spec->min_replicas, spec->max_replicas);
-            return apply(self, st, spec->name, status);
+          [=](deployments_atom) { return on_deployments(self, st); },
+          [=](status_atom, const std::string& name) {
+            return on_status(self, st, name);
           },
-          [=](deployments_atom) -> caf::result<envelope> {
-            auto rp = self->make_response_promise<envelope>();
-            struct gather {
-              std::vector<envelope> got;
-              size_t left;
-            };
-            auto g = std::make_shared<gather>();
-            g->left = st->deployments.size();
-            auto done = [=]() mutable {
-              rp.deliver(make_envelope<schema::DeploymentList>([&](auto b) {
-                auto l =
-                    b.initDeployments(static_cast<unsigned>(g->got.size()));
-                for (unsigned i = 0; i < g->got.size(); ++i)
-                  (void)g->got[i].visit<schema::DeploymentStatus>(
-                      [&](auto r) { l.setWithCaveats(i, r); });
-              }));
-            };
-            if (g->left == 0) {
-              done();
-              return rp;
-            }
-            for (auto& [name, d] : st->deployments) {
-              auto recorded = d.status;
-              self->request(d.router, request_timeout, status_atom::value)
-                  .then(
-                      [=](const envelope& s) mutable {
-                        g->got.push_back(s);
-                        if (--g->left == 0) done();
-                      },
-                      [=](caf::error&) mutable {
-                        g->got.push_back(recorded);
-                        if (--g->left == 0) done();
-                      });
-            }
-            return rp;
+          [=](scale_atom, const std::string& name, uint32_t lo, uint32_t hi) {
+            return on_scale(self, st, name, lo, hi);
           },
-          [=](status_atom, const std::string& name) -> caf::result<envelope> {
-            auto d = find(st, name);
-            if (!d) return d.error();
-            return forward(self, (*d)->router, status_atom::value);
+          [=](traffic_atom, const std::string& name, const std::string& text) {
+            return on_traffic(self, st, name, text);
           },
-          [=](scale_atom, const std::string& name, uint32_t lo,
-              uint32_t hi) -> caf::result<envelope> {
-            auto d = find(st, name);
-            if (!d) return d.error();
-            if (lo < 1 || hi < lo || hi > 1024)
-              return make_error(
-                  errc::invalid_argument,
-                  "scale " + name + ": replicas " + std::to_string(lo) + ":" +
-                      std::to_string(hi) + " are not 1 <= MIN <= MAX <= 1024");
-            auto status = edited((*d)->status, [&](auto b) {
-              b.getSpec().setMinReplicas(lo);
-              b.getSpec().setMaxReplicas(hi);
-            });
-            return apply(self, st, name, status);
+          [=](promote_atom, const std::string& name, uint32_t version) {
+            return on_promote(self, st, name, version);
           },
-          [=](traffic_atom, const std::string& name,
-              const std::string& text) -> caf::result<envelope> {
-            auto d = find(st, name);
-            if (!d) return d.error();
-            auto weights = parse_weights(text);
-            if (!weights) return weights.error();
-            std::string model;
-            (void)(*d)->status.visit<schema::DeploymentStatus>(
-                [&](auto r) { model = r.getSpec().getModel(); });
-            for (auto& [v, w] : *weights)
-              if (auto m = st->models->get(model, v); !m) return m.error();
-            auto status =
-                edited((*d)->status, [&](auto b) { set_traffic(b, *weights); });
-            return apply(self, st, name, status);
+          [=](rollback_atom, const std::string& name) {
+            return on_rollback(self, st, name);
           },
-          [=](promote_atom, const std::string& name,
-              uint32_t version) -> caf::result<envelope> {
-            auto d = find(st, name);
-            if (!d) return d.error();
-            std::string model;
-            uint32_t stable = 0;
-            (void)(*d)->status.visit<schema::DeploymentStatus>([&](auto r) {
-              model = r.getSpec().getModel();
-              stable = r.getStableVersion();
-            });
-            if (auto m = st->models->get(model, version); !m) return m.error();
-            (void)st->models->set_stage(model, version, "production");
-            auto status = edited((*d)->status, [&](auto b) {
-              set_traffic(b, {{version, 100}});
-              if (stable != version) b.setPreviousVersion(stable);
-              b.setStableVersion(version);
-            });
-            st->log->info("serving: {} promoted to v{}", name, version);
-            return apply(self, st, name, status);
+          [=](undeploy_atom, const std::string& name) {
+            return on_undeploy(self, st, name);
           },
-          [=](rollback_atom, const std::string& name) -> caf::result<envelope> {
-            auto d = find(st, name);
-            if (!d) return d.error();
-            uint32_t stable = 0, previous = 0;
-            bool only_stable = true;
-            (void)(*d)->status.visit<schema::DeploymentStatus>([&](auto r) {
-              stable = r.getStableVersion();
-              previous = r.getPreviousVersion();
-              for (auto t : r.getTraffic())
-                if (t.getVersion() != stable && t.getWeight() > 0)
-                  only_stable = false;
-            });
-            if (only_stable && previous == 0)
-              return make_error(errc::not_found,
-                                "rollback " + name + ": v" +
-                                    std::to_string(stable) +
-                                    " takes all traffic and there is no "
-                                    "earlier stable version");
-            auto target = only_stable ? previous : stable;
-            auto status = edited((*d)->status, [&](auto b) {
-              set_traffic(b, {{target, 100}});
-              b.setStableVersion(target);
-              if (only_stable) b.setPreviousVersion(0);
-            });
-            st->log->info("serving: {} rolled back to v{}", name, target);
-            return apply(self, st, name, status);
+          [=](router_atom, const std::string& name) {
+            return on_router(self, st, name);
           },
-          [=](undeploy_atom, const std::string& name) -> caf::result<bool> {
-            auto d = find(st, name);
-            if (!d) return d.error();
-            if (auto err = st->store->del(name)) return err;
-            self->unlink_from((*d)->router);
-            self->send_exit((*d)->router, caf::exit_reason::user_shutdown);
-            st->deployments.erase(name);
-            st->log->info("serving: {} undeployed", name);
-            return true;
-          },
-          [=](router_atom, const std::string& name) -> caf::result<caf::actor> {
-            auto d = find(st, name);
-            if (!d) return d.error();
-            return (*d)->router;
-          },
+
       });
+}
+
+/// The service as the directory spawns it: on the real clock.
+caf::behavior service_kind_actor(worker* self, kind_args args) {
+  return service(self, std::move(args), real_clock());
 }
 
 } // namespace
 
 void register_kinds(caf::actor_system_config& cfg) {
-  cfg.add_actor_type(service_kind, service);
+  cfg.add_actor_type(service_kind, service_kind_actor);
   mark_service_kind(service_kind);
   register_replica_kind(cfg);
 }

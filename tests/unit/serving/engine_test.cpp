@@ -1,12 +1,13 @@
 // The replica's engine (actors/serving/engine.hpp) driven directly: a test
 // actor stands in for the replica and receives its loaded and batch
-// messages.
+// messages, and a manual executor runs the engine's work when the test says
+// (no engine thread: nothing races the test). The engine reads the real
+// clock: run_inline decides by the model's measured time per row.
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -41,6 +42,7 @@ struct engine_fixture {
   engine_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
+  std::shared_ptr<manual_executor> exec = std::make_shared<manual_executor>();
 
   engine_fixture() {
     auto a = make_model(tmp / "a", tabular::task_kind::binary, 5);
@@ -63,7 +65,8 @@ struct engine_fixture {
     auto m = model;
     auto e = std::make_unique<engine>(
         [m]() -> caf::expected<std::shared_ptr<servable>> { return m; }, opts,
-        self->address());
+        self->address(), real_clock(), exec);
+    REQUIRE(exec->load());
     bool loaded = false;
     self->receive([&](loaded_atom, const caf::error& err) { loaded = !err; },
                   caf::after(30s) >> [] {});
@@ -77,8 +80,10 @@ struct engine_fixture {
             rows.values.begin() + (first + n) * rows.cols};
   }
 
-  /// The batches the engine finished, once it says some are.
+  /// Runs the ready batches; the batches the engine finished, once it says
+  /// some are.
   std::vector<std::shared_ptr<job>> collect(engine& e) {
+    exec->run();
     bool told = false;
     self->receive([&](batch_atom) { told = true; }, caf::after(30s) >> [] {});
     REQUIRE(told);
@@ -109,15 +114,12 @@ TEST_CASE_METHOD(engine_fixture,
   REQUIRE(done.size() == 1);
   check_scores(*done[0], 0);
   // Now requests run at once, with the same scores, and send no message.
-  // One that finds the thread not yet idle after its batch, or the model's
-  // measured time over the budget (a loaded machine), goes to the thread,
-  // as the replica sends it.
+  // One that finds the model's measured time over the budget (a loaded
+  // machine) goes to the executor, as the replica sends it.
   size_t inline_runs = 0;
   for (size_t r = 1; r < 20; ++r) {
     auto row = x(r, 1);
-    std::shared_ptr<job> j;
-    for (int tries = 0; tries < 100 && !j; ++tries)
-      if (!(j = e->run_inline(r + 1, 1, row))) std::this_thread::sleep_for(1ms);
+    auto j = e->run_inline(r + 1, 1, row);
     if (j) {
       ++inline_runs;
       CHECK(j->requests.items.at(0).id == r + 1);
