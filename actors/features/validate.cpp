@@ -90,7 +90,6 @@ nlohmann::json anomalies_json(const tabular::check_result& res) {
 }
 
 struct run_state {
-  static inline const char* name = "features.validation";
   group_spec group;
   std::vector<shard_actor> shards;
   size_t shard = 0;
@@ -104,7 +103,14 @@ struct run_state {
   bool running = false;
 };
 
-using run_self = validation_actor::stateful_pointer<run_state>;
+/// The actor's state: the run, shared and never moved (the checker keeps a
+/// reference to the run's schema).
+struct run_actor_state {
+  static inline const char* name = "features.validation";
+  std::shared_ptr<run_state> run;
+};
+
+using run_self = validation_actor::stateful_pointer<run_actor_state>;
 using report_promise = caf::typed_response_promise<envelope>;
 
 envelope report_of(run_state& st) {
@@ -151,7 +157,7 @@ caf::error take_page(run_state& st, const envelope& env) {
 
 /// Asks for the next page, or delivers the report when all are read.
 void next_page(run_self self, report_promise rp) {
-  auto& st = self->state;
+  auto& st = *self->state.run;
   if (st.shard >= st.shards.size() || (st.limit > 0 && st.rows >= st.limit)) {
     rp.deliver(report_of(st));
     self->quit();
@@ -161,7 +167,7 @@ void next_page(run_self self, report_promise rp) {
                 st.group.name, st.after, page_rows)
       .then(
           [=](const envelope& env) mutable {
-            if (auto err = take_page(self->state, env)) {
+            if (auto err = take_page(*self->state.run, env)) {
               rp.deliver(err);
               self->quit();
               return;
@@ -169,7 +175,7 @@ void next_page(run_self self, report_promise rp) {
             next_page(self, rp);
           },
           [=](caf::error& err) mutable {
-            auto& st = self->state;
+            auto& st = *self->state.run;
             rp.deliver(make_error(errc::scan_failed,
                                   "validate " + st.group.name + ": shard " +
                                       std::to_string(st.shard) + ": " +
@@ -180,14 +186,15 @@ void next_page(run_self self, report_promise rp) {
 
 validation_actor::behavior_type run(run_self self,
                                     std::shared_ptr<run_state> init) {
-  self->state = std::move(*init);
+  self->state.run = std::move(init);
   return {
       [=](report_atom) -> caf::result<envelope> {
-        if (self->state.running)
+        auto& st = *self->state.run;
+        if (st.running)
           return make_error(troupe::errc::invalid_argument,
-                            "validate " + self->state.group.name +
+                            "validate " + st.group.name +
                                 ": the run was already asked for its report");
-        self->state.running = true;
+        st.running = true;
         auto rp = self->make_response_promise<envelope>();
         next_page(self, rp);
         return rp;
