@@ -140,7 +140,7 @@ TEST_CASE_METHOD(shard_fixture,
   caf::error why;
   sys->spawn([&, target = *h](caf::event_based_actor* self) -> caf::behavior {
     self->monitor(target);
-    self->set_down_handler([&](caf::down_msg& dm) {
+    self->set_down_handler([&why, self](caf::down_msg& dm) {
       why = dm.reason;
       self->quit();
     });
