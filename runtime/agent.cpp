@@ -1,10 +1,13 @@
+// The node agent (protocol in agent.hpp).
+
+#include "runtime/agent.hpp"
+
 #include <unistd.h>
 
 #include <set>
 
 #include <caf/all.hpp>
 
-#include "runtime/cluster.hpp"
 #include "runtime/convert.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node.hpp"
@@ -33,7 +36,7 @@ struct agent_state {
   std::shared_ptr<spdlog::logger> log = log::get("agent");
 };
 
-using agent_actor = caf::stateful_actor<agent_state>;
+using agent_self = agent_actor::stateful_pointer<agent_state>;
 
 uint32_t free_slots(const agent_state& st) {
   auto used = static_cast<uint32_t>(st.spawned.size() - st.services.size());
@@ -46,7 +49,7 @@ std::string host_name() {
   return buf;
 }
 
-void stop_agent(agent_actor* self, const std::string& reason) {
+void stop_agent(agent_self self, const std::string& reason) {
   auto& st = self->state;
   if (st.stopping) return;
   st.stopping = true;
@@ -58,7 +61,7 @@ void stop_agent(agent_actor* self, const std::string& reason) {
   self->quit(caf::exit_reason::user_shutdown);
 }
 
-void join(agent_actor* self) {
+void join(agent_self self) {
   auto& st = self->state;
   auto req = make_envelope<schema::JoinRequest>([&](auto r) {
     r.setName(st.cfg.name);
@@ -95,7 +98,7 @@ void join(agent_actor* self) {
               st.log->info(
                   "node {} joined the cluster (head {}, incarnation {})",
                   st.cfg.name, r.getHeadName().cStr(), st.incarnation);
-              if (first) self->send(self, heartbeat_atom::value);
+              if (first) self->send(self, tick_atom::value);
               return true;
             });
             if (!ok || !*ok)
@@ -110,7 +113,51 @@ void join(agent_actor* self) {
           });
 }
 
-caf::behavior agent(agent_actor* self, caf::actor directory, agent_config cfg) {
+caf::result<caf::actor, envelope> on_spawn(agent_self self,
+                                           const envelope& req) {
+  auto& st = self->state;
+  ++st.received;
+  if (self->current_sender() != st.directory.address() &&
+      self->current_sender() && self->current_sender()->node() != self->node())
+    return make_error(errc::unauthorized,
+                      "spawn requests are accepted from the head only");
+  auto args = req.visit<schema::SpawnRequest>([&](auto r) {
+    return kind_args{r.getName(), st.cfg.name,
+                     std::string{r.getConfig().cStr()}, st.cfg.data_dir};
+  });
+  if (!args) return args.error();
+  auto kind = req.visit<schema::SpawnRequest>(
+      [](auto r) { return std::string{r.getKind().cStr()}; });
+  auto service = is_service_kind(*kind);
+  if (!service && free_slots(st) == 0)
+    return make_error(errc::no_capacity,
+                      "node " + st.cfg.name + " has no free slot (" +
+                          std::to_string(st.cfg.slots) + " slots)");
+  // Kinds may be typed: spawn by name without checking the interface
+  // (the directory keeps dynamic handles; messages still reach a typed
+  // actor when they match its interface).
+  auto handle = self->system().spawn<caf::actor>(
+      *kind, caf::make_message(*args), nullptr, false);
+  if (!handle)
+    return make_error(errc::not_found,
+                      "cannot spawn kind '" + *kind + "' on node " +
+                          st.cfg.name + ": " +
+                          self->system().render(handle.error()));
+  self->monitor(*handle);
+  st.spawned.emplace(handle->address(), args->name);
+  if (service) st.services.insert(handle->address());
+  st.log->info("spawned {} as {}", *kind, args->name);
+  auto info = make_envelope<schema::ActorInfo>([&](auto a) {
+    a.setName(args->name);
+    a.setNode(st.cfg.name);
+    a.setKind(*kind);
+    a.setId(handle->id());
+  });
+  return {*handle, info};
+}
+
+agent_actor::behavior_type agent(agent_self self, caf::actor directory,
+                                 agent_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.directory = directory;
@@ -129,7 +176,7 @@ caf::behavior agent(agent_actor* self, caf::actor directory, agent_config cfg) {
   });
   join(self);
   return {
-      [=](heartbeat_atom) {
+      [=](tick_atom) {
         auto& st = self->state;
         ++st.received;
         auto hb = make_envelope<schema::Heartbeat>([&](auto h) {
@@ -137,8 +184,8 @@ caf::behavior agent(agent_actor* self, caf::actor directory, agent_config cfg) {
           h.setIncarnation(st.incarnation);
           h.setFreeSlots(free_slots(st));
         });
-        self->send(st.directory, heartbeat_atom::value, hb);
-        self->delayed_send(self, st.heartbeat, heartbeat_atom::value);
+        caf::unsafe_send_as(self, st.directory, heartbeat_atom::value, hb);
+        self->delayed_send(self, st.heartbeat, tick_atom::value);
       },
       [=](rejoin_atom) {
         ++self->state.received;
@@ -146,46 +193,7 @@ caf::behavior agent(agent_actor* self, caf::actor directory, agent_config cfg) {
                               self->state.cfg.name);
         join(self);
       },
-      [=](caf::spawn_atom,
-          const envelope& req) -> caf::result<caf::actor, envelope> {
-        auto& st = self->state;
-        ++st.received;
-        if (self->current_sender() != st.directory.address() &&
-            self->current_sender() &&
-            self->current_sender()->node() != self->node())
-          return make_error(errc::unauthorized,
-                            "spawn requests are accepted from the head only");
-        auto args = req.visit<schema::SpawnRequest>([&](auto r) {
-          return kind_args{r.getName(), st.cfg.name,
-                           std::string{r.getConfig().cStr()}, st.cfg.data_dir};
-        });
-        if (!args) return args.error();
-        auto kind = req.visit<schema::SpawnRequest>(
-            [](auto r) { return std::string{r.getKind().cStr()}; });
-        auto service = is_service_kind(*kind);
-        if (!service && free_slots(st) == 0)
-          return make_error(errc::no_capacity,
-                            "node " + st.cfg.name + " has no free slot (" +
-                                std::to_string(st.cfg.slots) + " slots)");
-        auto handle =
-            self->system().spawn<caf::actor>(*kind, caf::make_message(*args));
-        if (!handle)
-          return make_error(errc::not_found,
-                            "cannot spawn kind '" + *kind + "' on node " +
-                                st.cfg.name + ": " +
-                                self->system().render(handle.error()));
-        self->monitor(*handle);
-        st.spawned.emplace(handle->address(), args->name);
-        if (service) st.services.insert(handle->address());
-        st.log->info("spawned {} as {}", *kind, args->name);
-        auto info = make_envelope<schema::ActorInfo>([&](auto a) {
-          a.setName(args->name);
-          a.setNode(st.cfg.name);
-          a.setKind(*kind);
-          a.setId(handle->id());
-        });
-        return {*handle, info};
-      },
+      [=](caf::spawn_atom, const envelope& req) { return on_spawn(self, req); },
       [=](stats_atom) {
         auto& st = self->state;
         auto waiting = static_cast<uint64_t>(self->mailbox().size());
@@ -217,7 +225,8 @@ caf::behavior agent(agent_actor* self, caf::actor directory, agent_config cfg) {
 
 caf::actor spawn_agent(caf::actor_system& sys, caf::actor directory,
                        agent_config cfg) {
-  return sys.spawn(agent, std::move(directory), std::move(cfg));
+  return caf::actor_cast<caf::actor>(
+      sys.spawn(agent, std::move(directory), std::move(cfg)));
 }
 
 } // namespace troupe

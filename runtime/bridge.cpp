@@ -9,7 +9,7 @@ namespace troupe {
 
 namespace detail {
 
-uint64_t bridge_state::watch(caf::event_based_actor* self,
+uint64_t bridge_state::watch(bridge_actor::pointer self,
                              const caf::actor& target,
                              std::function<void(const std::string&)> on_down) {
   auto [it, fresh] = waiting.try_emplace(target.address());
@@ -28,7 +28,7 @@ bool bridge_state::done(const caf::actor& target, uint64_t call) {
 
 namespace {
 
-caf::behavior bridge_actor(caf::event_based_actor* self) {
+bridge_actor::behavior_type bridge(bridge_actor::pointer self) {
   auto st = std::make_shared<detail::bridge_state>();
   // A target that goes down fails its calls at once (a request to the proxy
   // of an actor whose node went away is otherwise answered by nobody); the
@@ -43,14 +43,14 @@ caf::behavior bridge_actor(caf::event_based_actor* self) {
       on_down(why);
   });
   return {
-      [self, st](detail::bridge_job& job) { job(self, st); },
+      [self, st](const detail::bridge_job& job) { job.run(self, st); },
   };
 }
 
 } // namespace
 
 actor_bridge::actor_bridge(caf::actor_system& sys)
-    : actor_(sys.spawn(bridge_actor)) {}
+    : actor_(sys.spawn(bridge)) {}
 
 actor_bridge::~actor_bridge() {
   caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);

@@ -15,7 +15,9 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <kj/async.h>
 
 #include "runtime/errors.hpp"
@@ -35,6 +37,20 @@ inline void check(const caf::expected<void>& r) {
 
 namespace detail {
 
+struct bridge_state;
+struct bridge_job;
+
+} // namespace detail
+
+/// The protocol of an actor_bridge's actor (local only: jobs never travel
+/// over the wire).
+using bridge_actor = caf::typed_actor<
+    /// (bridge_job): runs the job, which makes one request and settles one
+    /// KJ promise with its reply or error.
+    caf::reacts_to<detail::bridge_job>>;
+
+namespace detail {
+
 /// What the actor of an actor_bridge keeps: the calls waiting on each
 /// watched target, each with the function that fails it when the target
 /// goes down.
@@ -45,7 +61,7 @@ struct bridge_state {
       waiting;
 
   /// Registers a call on `target` (monitoring the target the first time).
-  uint64_t watch(caf::event_based_actor* self, const caf::actor& target,
+  uint64_t watch(bridge_actor::pointer self, const caf::actor& target,
                  std::function<void(const std::string&)> on_down);
 
   /// Ends a call; false if it had already failed (its target went down).
@@ -54,8 +70,9 @@ struct bridge_state {
 
 /// A job the bridge actor runs: it makes one request and settles one KJ
 /// promise.
-using bridge_job =
-    std::function<void(caf::event_based_actor*, std::shared_ptr<bridge_state>)>;
+struct bridge_job {
+  std::function<void(bridge_actor::pointer, std::shared_ptr<bridge_state>)> run;
+};
 
 } // namespace detail
 
@@ -80,8 +97,8 @@ public:
     auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
     auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
         std::move(paf.fulfiller));
-    detail::bridge_job job = [=](caf::event_based_actor* self,
-                                 std::shared_ptr<detail::bridge_state> st) {
+    detail::bridge_job job{[=](bridge_actor::pointer self,
+                               std::shared_ptr<detail::bridge_state> st) {
       auto call = st->watch(self, target, [f, context](const std::string& why) {
         (*f)->reject(rpc_failure(context + "not running (" + why + ")"));
       });
@@ -103,14 +120,14 @@ public:
                   if (st->done(target, call)) (*f)->fulfill(std::move(r));
                 },
                 failed);
-    };
+    }};
     post(std::move(job));
     return std::move(paf.promise);
   }
 
 private:
   void post(detail::bridge_job job);
-  caf::actor actor_;
+  bridge_actor actor_;
 };
 
 } // namespace troupe

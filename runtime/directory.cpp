@@ -1,8 +1,11 @@
+// The directory (protocol in directory.hpp).
+
+#include "runtime/directory.hpp"
+
 #include <memory>
 
 #include <caf/all.hpp>
 
-#include "runtime/cluster.hpp"
 #include "runtime/convert.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node.hpp"
@@ -46,7 +49,7 @@ struct directory_state {
   bool shutting_down = false;
 };
 
-using directory_actor = caf::stateful_actor<directory_state>;
+using directory_self = directory_actor::stateful_pointer<directory_state>;
 
 envelope snapshot_of(const directory_table& t, bool with_nodes,
                      bool with_actors) {
@@ -66,7 +69,7 @@ envelope snapshot_of(const directory_table& t, bool with_nodes,
   });
 }
 
-void publish(directory_actor* self,
+void publish(directory_self self,
              const std::vector<directory_change>& changes) {
   for (auto& c : changes) {
     switch (c.kind) {
@@ -90,12 +93,16 @@ void publish(directory_actor* self,
     if (self->state.watchers.empty()) continue;
     auto ev = to_event(c);
     for (auto& w : self->state.watchers)
-      self->send(w, event_atom::value, ev);
+      caf::unsafe_send_as(self, w, event_atom::value, ev);
   }
 }
 
+// The directory talks to agents and watchers through dynamic handles, keeping
+// itself as the sender (agents check it): caf::unsafe_send_as, since a typed
+// actor's send() only reaches typed actors.
+
 /// Refuses requests from processes that never joined.
-caf::error check_member(directory_actor* self) {
+caf::error check_member(directory_self self) {
   auto& src = self->current_sender();
   if (!src || src->node() == self->node() ||
       self->state.table.is_member(src->node()))
@@ -121,83 +128,283 @@ join_request parse_join(schema::JoinRequest::Reader r) {
   return req;
 }
 
-caf::behavior directory(directory_actor* self, directory_config cfg) {
+caf::result<envelope> on_join(directory_self self, const envelope& env) {
+  auto& st = self->state;
+  auto agent = caf::actor_cast<caf::actor>(self->current_sender());
+  if (!agent)
+    return make_error(errc::invalid_argument, "join without a sender");
+  auto req = env.visit<schema::JoinRequest>(parse_join);
+  if (!req) return req.error();
+  // The head's own agent lives in this process; there is one head.
+  req->is_head = req->is_head && agent.node() == self->node() &&
+                 std::none_of(st.table.nodes().begin(), st.table.nodes().end(),
+                              [](auto& kv) { return kv.second.is_head; });
+  auto changes = st.table.join(*req, agent, st.cfg.now());
+  if (!changes) {
+    st.log->warn("refused join of '{}' from {} (pid {}): {}", req->name,
+                 req->host, req->pid, describe(changes.error()));
+    return make_envelope<schema::JoinReply>([&](auto r) {
+      r.setAccepted(false);
+      r.setReason(describe(changes.error()));
+    });
+  }
+  self->monitor(agent);
+  publish(self, *changes);
+  auto* rec = st.table.find_node(req->name);
+  std::string head_name;
+  for (auto& [name, n] : st.table.nodes())
+    if (n.is_head) head_name = name;
+  return make_envelope<schema::JoinReply>([&](auto r) {
+    r.setAccepted(true);
+    r.setHeadName(head_name);
+    r.setIncarnation(rec->incarnation);
+    r.setHeartbeatMs(static_cast<uint32_t>(st.cfg.heartbeat.count()));
+  });
+}
+
+void on_heartbeat(directory_self self, const envelope& env) {
+  auto& st = self->state;
+  auto known = env.visit<schema::Heartbeat>([&](auto hb) {
+    return st.table.heartbeat(hb.getName(), hb.getIncarnation(),
+                              hb.getFreeSlots(), st.cfg.now());
+  });
+  if (!known) {
+    st.log->warn("bad heartbeat: {}", describe(known.error()));
+    return;
+  }
+  if (!*known && self->current_sender()) {
+    st.log->info("heartbeat from an unknown incarnation: asking it to "
+                 "rejoin");
+    caf::unsafe_send_as(self,
+                        caf::actor_cast<caf::actor>(self->current_sender()),
+                        rejoin_atom::value);
+  }
+}
+
+/// Checks a spawn request before any node is asked.
+caf::error check_spawn(directory_self self, const std::string& kind,
+                       const std::string& name) {
+  auto& st = self->state;
+  if (auto err = check_member(self)) return err;
+  if (st.shutting_down)
+    return make_error(errc::shutting_down, "the cluster is shutting down");
+  if (!self->system().config().actor_factories.count(kind))
+    return make_error(errc::not_found,
+                      "unknown actor kind '" + kind + "' (see `kinds`)");
+  if (!name.empty() && !valid_name(name))
+    return make_error(errc::invalid_argument,
+                      "actor name '" + name +
+                          "' is invalid: use 1-64 characters from "
+                          "[A-Za-z0-9._-]");
+  if (!name.empty() && st.table.find_actor(name))
+    return make_error(errc::already_exists,
+                      "an actor named '" + name + "' is registered");
+  return caf::none;
+}
+
+caf::result<envelope> on_spawn(directory_self self, const std::string& kind,
+                               const std::string& where,
+                               const std::string& config,
+                               const std::string& name) {
+  auto& st = self->state;
+  if (auto err = check_spawn(self, kind, name)) return err;
+  auto targets = st.table.place(where);
+  if (!targets) return targets.error();
+  if (!name.empty() && targets->size() > 1)
+    return make_error(errc::invalid_argument,
+                      "a name cannot be given with placement 'every'");
+  struct pending_t {
+    caf::typed_response_promise<envelope> rp;
+    size_t left;
+    std::vector<actor_record> done;
+    caf::error err;
+  };
+  auto pending = std::make_shared<pending_t>();
+  pending->rp = self->make_response_promise<envelope>();
+  pending->left = targets->size();
+  auto finish = [=] {
+    if (--pending->left > 0) return;
+    if (pending->err && pending->done.empty()) {
+      pending->rp.deliver(pending->err);
+      return;
+    }
+    pending->rp.deliver(make_envelope<schema::Snapshot>([&](auto s) {
+      auto list = s.initActors(static_cast<unsigned>(pending->done.size()));
+      for (unsigned i = 0; i < pending->done.size(); ++i)
+        fill(list[i], pending->done[i]);
+    }));
+  };
+  for (auto* node : *targets) {
+    auto actor_name = name.empty() ? st.table.fresh_name(kind) : name;
+    auto node_name = node->name;
+    auto req = make_envelope<schema::SpawnRequest>([&](auto r) {
+      r.setKind(kind);
+      r.setName(actor_name);
+      r.setConfig(config);
+    });
+    self->request(node->agent, st.cfg.request_timeout, caf::spawn_atom::value,
+                  req)
+        .then(
+            [=](const caf::actor& handle, const envelope&) {
+              actor_record rec{actor_name, node_name, kind, handle};
+              auto c = self->state.table.add_actor(rec);
+              if (!c) {
+                self->send_exit(handle, caf::exit_reason::user_shutdown);
+                pending->err = c.error();
+              } else {
+                // Count the slot now; the next heartbeat confirms it.
+                auto* n = self->state.table.find_node(node_name);
+                if (n && !is_service_kind(kind))
+                  self->state.table.set_free_slots(
+                      node_name, n->free_slots > 0 ? n->free_slots - 1 : 0);
+                self->monitor(handle);
+                publish(self, {*c});
+                pending->done.push_back(rec);
+              }
+              finish();
+            },
+            [=](caf::error& err) {
+              self->state.log->warn("spawn of {} on {} failed: {}", kind,
+                                    node_name, describe(err));
+              pending->err =
+                  make_error(errc::invalid_argument,
+                             "spawn of '" + kind + "' on node '" + node_name +
+                                 "' failed: " + describe(err));
+              finish();
+            });
+  }
+  return pending->rp;
+}
+
+caf::result<void> on_stop(directory_self self, const std::string& name) {
+  auto& st = self->state;
+  if (auto err = check_member(self)) return err;
+  auto* rec = st.table.find_actor(name);
+  if (!rec)
+    return make_error(errc::not_found,
+                      "no actor named '" + name + "' is registered");
+  auto handle = rec->handle;
+  self->demonitor(handle);
+  self->send_exit(handle, caf::exit_reason::user_shutdown);
+  if (auto c = st.table.remove_actor(name, "stopped by request"))
+    publish(self, {*c});
+  return caf::unit;
+}
+
+caf::result<envelope> on_stats(directory_self self, const std::string& target) {
+  auto& st = self->state;
+  if (auto err = check_member(self)) return err;
+  std::vector<caf::actor> asks;
+  if (target.empty()) {
+    for (auto& [name, n] : st.table.nodes())
+      asks.push_back(n.agent);
+  } else if (auto* a = st.table.find_actor(target)) {
+    asks.push_back(a->handle);
+  } else if (auto* n = st.table.find_node(target)) {
+    asks.push_back(n->agent);
+  } else {
+    return make_error(errc::not_found,
+                      "no actor or node named '" + target + "'");
+  }
+  struct pending_t {
+    caf::typed_response_promise<envelope> rp;
+    size_t left;
+    std::vector<envelope> got;
+    caf::error err;
+  };
+  auto pending = std::make_shared<pending_t>();
+  pending->rp = self->make_response_promise<envelope>();
+  pending->left = asks.size();
+  auto finish = [=] {
+    if (--pending->left > 0) return;
+    if (pending->err && pending->got.empty()) {
+      pending->rp.deliver(pending->err);
+      return;
+    }
+    auto out = make_envelope<schema::StatsList>([&](auto s) {
+      auto list = s.initStats(static_cast<unsigned>(pending->got.size()));
+      for (unsigned i = 0; i < pending->got.size(); ++i)
+        (void)pending->got[i].visit<schema::ActorStats>(
+            [&](auto r) { list.setWithCaveats(i, r); });
+    });
+    pending->rp.deliver(std::move(out));
+  };
+  for (auto& a : asks)
+    self->request(a, st.cfg.request_timeout, stats_atom::value)
+        .then(
+            [=](const envelope& e) {
+              pending->got.push_back(e);
+              finish();
+            },
+            [=](caf::error& err) {
+              pending->err =
+                  make_error(errc::timeout, "stats of '" + target +
+                                                "' failed: " + describe(err));
+              finish();
+            });
+  return pending->rp;
+}
+
+caf::result<envelope> on_subscribe(directory_self self) {
+  if (auto err = check_member(self)) return err;
+  auto w = caf::actor_cast<caf::actor>(self->current_sender());
+  if (w) {
+    self->monitor(w);
+    self->state.watchers.push_back(w);
+  }
+  return snapshot_of(self->state.table, true, true);
+}
+
+caf::result<void> on_shutdown(directory_self self) {
+  auto& st = self->state;
+  if (auto err = check_member(self)) return err;
+  st.log->warn("shutdown requested: stopping {} nodes",
+               st.table.nodes().size());
+  st.shutting_down = true;
+  for (auto& [name, n] : st.table.nodes()) {
+    self->demonitor(n.agent);
+    caf::unsafe_send_as(self, n.agent, shutdown_atom::value);
+  }
+  if (st.cfg.on_shutdown) {
+    // Answer first, then let the head stop.
+    auto done = st.cfg.on_shutdown;
+    self->delayed_send(self, std::chrono::milliseconds{200}, halt_atom::value);
+    self->attach_functor([done] { done(); });
+  }
+  return caf::unit;
+}
+
+void on_down(directory_self self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto gone = st.table.remove_agent(dm.source, "connection lost (" +
+                                                   to_string(dm.reason) + ")");
+  if (!gone.empty()) {
+    publish(self, gone);
+    return;
+  }
+  if (auto c =
+          st.table.remove_actor(dm.source, "exited: " + to_string(dm.reason))) {
+    publish(self, {*c});
+    return;
+  }
+  auto& ws = st.watchers;
+  ws.erase(std::remove_if(
+               ws.begin(), ws.end(),
+               [&](const caf::actor& w) { return w.address() == dm.source; }),
+           ws.end());
+}
+
+directory_actor::behavior_type directory(directory_self self,
+                                         directory_config cfg) {
   self->state.table = directory_table{cfg.secret};
   self->state.cfg = std::move(cfg);
   auto sweep_every =
       std::max(std::chrono::milliseconds{50}, self->state.cfg.node_timeout / 6);
   self->delayed_send(self, sweep_every, sweep_atom::value);
-  self->set_down_handler([=](const caf::down_msg& dm) {
-    auto& st = self->state;
-    auto gone = st.table.remove_agent(
-        dm.source, "connection lost (" + to_string(dm.reason) + ")");
-    if (!gone.empty()) {
-      publish(self, gone);
-      return;
-    }
-    if (auto c = st.table.remove_actor(dm.source,
-                                       "exited: " + to_string(dm.reason))) {
-      publish(self, {*c});
-      return;
-    }
-    auto& ws = st.watchers;
-    ws.erase(std::remove_if(
-                 ws.begin(), ws.end(),
-                 [&](const caf::actor& w) { return w.address() == dm.source; }),
-             ws.end());
-  });
+  self->set_down_handler([=](const caf::down_msg& dm) { on_down(self, dm); });
   return {
-      [=](join_atom, const envelope& env) -> caf::result<envelope> {
-        auto& st = self->state;
-        auto agent = caf::actor_cast<caf::actor>(self->current_sender());
-        if (!agent)
-          return make_error(errc::invalid_argument, "join without a sender");
-        auto req = env.visit<schema::JoinRequest>(parse_join);
-        if (!req) return req.error();
-        // The head's own agent lives in this process; there is one head.
-        req->is_head =
-            req->is_head && agent.node() == self->node() &&
-            std::none_of(st.table.nodes().begin(), st.table.nodes().end(),
-                         [](auto& kv) { return kv.second.is_head; });
-        auto changes = st.table.join(*req, agent, st.cfg.now());
-        if (!changes) {
-          st.log->warn("refused join of '{}' from {} (pid {}): {}", req->name,
-                       req->host, req->pid, describe(changes.error()));
-          return make_envelope<schema::JoinReply>([&](auto r) {
-            r.setAccepted(false);
-            r.setReason(describe(changes.error()));
-          });
-        }
-        self->monitor(agent);
-        publish(self, *changes);
-        auto* rec = st.table.find_node(req->name);
-        std::string head_name;
-        for (auto& [name, n] : st.table.nodes())
-          if (n.is_head) head_name = name;
-        return make_envelope<schema::JoinReply>([&](auto r) {
-          r.setAccepted(true);
-          r.setHeadName(head_name);
-          r.setIncarnation(rec->incarnation);
-          r.setHeartbeatMs(static_cast<uint32_t>(st.cfg.heartbeat.count()));
-        });
-      },
-      [=](heartbeat_atom, const envelope& env) {
-        auto& st = self->state;
-        auto known = env.visit<schema::Heartbeat>([&](auto hb) {
-          return st.table.heartbeat(hb.getName(), hb.getIncarnation(),
-                                    hb.getFreeSlots(), st.cfg.now());
-        });
-        if (!known) {
-          st.log->warn("bad heartbeat: {}", describe(known.error()));
-          return;
-        }
-        if (!*known && self->current_sender()) {
-          st.log->info("heartbeat from an unknown incarnation: asking it to "
-                       "rejoin");
-          self->send(caf::actor_cast<caf::actor>(self->current_sender()),
-                     rejoin_atom::value);
-        }
-      },
+      [=](join_atom, const envelope& env) { return on_join(self, env); },
+      [=](heartbeat_atom, const envelope& env) { on_heartbeat(self, env); },
       [=](sweep_atom) {
         auto& st = self->state;
         publish(self, st.table.expire(st.cfg.now(), st.cfg.node_timeout));
@@ -214,169 +421,14 @@ caf::behavior directory(directory_actor* self, directory_config cfg) {
                           "no actor named '" + name + "' is registered");
       },
       [=](caf::spawn_atom, const std::string& kind, const std::string& where,
-          const std::string& config,
-          const std::string& name) -> caf::result<envelope> {
-        auto& st = self->state;
-        if (auto err = check_member(self)) return err;
-        if (st.shutting_down)
-          return make_error(errc::shutting_down,
-                            "the cluster is shutting down");
-        if (!self->system().config().actor_factories.count(kind))
-          return make_error(errc::not_found,
-                            "unknown actor kind '" + kind + "' (see `kinds`)");
-        if (!name.empty() && !valid_name(name))
-          return make_error(errc::invalid_argument,
-                            "actor name '" + name +
-                                "' is invalid: use 1-64 characters from "
-                                "[A-Za-z0-9._-]");
-        if (!name.empty() && st.table.find_actor(name))
-          return make_error(errc::already_exists,
-                            "an actor named '" + name + "' is registered");
-        auto targets = st.table.place(where);
-        if (!targets) return targets.error();
-        if (!name.empty() && targets->size() > 1)
-          return make_error(errc::invalid_argument,
-                            "a name cannot be given with placement 'every'");
-        struct pending_t {
-          caf::response_promise rp;
-          size_t left;
-          std::vector<actor_record> done;
-          caf::error err;
-        };
-        auto pending = std::make_shared<pending_t>();
-        pending->rp = self->make_response_promise();
-        pending->left = targets->size();
-        auto finish = [=] {
-          if (--pending->left > 0) return;
-          if (pending->err && pending->done.empty()) {
-            pending->rp.deliver(pending->err);
-            return;
-          }
-          pending->rp.deliver(make_envelope<schema::Snapshot>([&](auto s) {
-            auto list =
-                s.initActors(static_cast<unsigned>(pending->done.size()));
-            for (unsigned i = 0; i < pending->done.size(); ++i)
-              fill(list[i], pending->done[i]);
-          }));
-        };
-        for (auto* node : *targets) {
-          auto actor_name = name.empty() ? st.table.fresh_name(kind) : name;
-          auto node_name = node->name;
-          auto req = make_envelope<schema::SpawnRequest>([&](auto r) {
-            r.setKind(kind);
-            r.setName(actor_name);
-            r.setConfig(config);
-          });
-          self->request(node->agent, st.cfg.request_timeout,
-                        caf::spawn_atom::value, req)
-              .then(
-                  [=](const caf::actor& handle, const envelope&) {
-                    actor_record rec{actor_name, node_name, kind, handle};
-                    auto c = self->state.table.add_actor(rec);
-                    if (!c) {
-                      self->send_exit(handle, caf::exit_reason::user_shutdown);
-                      pending->err = c.error();
-                    } else {
-                      // Count the slot now; the next heartbeat confirms it.
-                      auto* n = self->state.table.find_node(node_name);
-                      if (n && !is_service_kind(kind))
-                        self->state.table.set_free_slots(
-                            node_name,
-                            n->free_slots > 0 ? n->free_slots - 1 : 0);
-                      self->monitor(handle);
-                      publish(self, {*c});
-                      pending->done.push_back(rec);
-                    }
-                    finish();
-                  },
-                  [=](caf::error& err) {
-                    self->state.log->warn("spawn of {} on {} failed: {}", kind,
-                                          node_name, describe(err));
-                    pending->err = make_error(errc::invalid_argument,
-                                              "spawn of '" + kind +
-                                                  "' on node '" + node_name +
-                                                  "' failed: " + describe(err));
-                    finish();
-                  });
-        }
-        return pending->rp;
+          const std::string& config, const std::string& name) {
+        return on_spawn(self, kind, where, config, name);
       },
-      [=](stop_atom, const std::string& name) -> caf::result<void> {
-        auto& st = self->state;
-        if (auto err = check_member(self)) return err;
-        auto* rec = st.table.find_actor(name);
-        if (!rec)
-          return make_error(errc::not_found,
-                            "no actor named '" + name + "' is registered");
-        auto handle = rec->handle;
-        self->demonitor(handle);
-        self->send_exit(handle, caf::exit_reason::user_shutdown);
-        if (auto c = st.table.remove_actor(name, "stopped by request"))
-          publish(self, {*c});
-        return caf::unit;
+      [=](stop_atom, const std::string& name) { return on_stop(self, name); },
+      [=](stats_atom, const std::string& target) {
+        return on_stats(self, target);
       },
-      [=](stats_atom, const std::string& target) -> caf::result<envelope> {
-        auto& st = self->state;
-        if (auto err = check_member(self)) return err;
-        std::vector<caf::actor> asks;
-        if (target.empty()) {
-          for (auto& [name, n] : st.table.nodes())
-            asks.push_back(n.agent);
-        } else if (auto* a = st.table.find_actor(target)) {
-          asks.push_back(a->handle);
-        } else if (auto* n = st.table.find_node(target)) {
-          asks.push_back(n->agent);
-        } else {
-          return make_error(errc::not_found,
-                            "no actor or node named '" + target + "'");
-        }
-        struct pending_t {
-          caf::response_promise rp;
-          size_t left;
-          std::vector<envelope> got;
-          caf::error err;
-        };
-        auto pending = std::make_shared<pending_t>();
-        pending->rp = self->make_response_promise();
-        pending->left = asks.size();
-        auto finish = [=] {
-          if (--pending->left > 0) return;
-          if (pending->err && pending->got.empty()) {
-            pending->rp.deliver(pending->err);
-            return;
-          }
-          auto out = make_envelope<schema::StatsList>([&](auto s) {
-            auto list = s.initStats(static_cast<unsigned>(pending->got.size()));
-            for (unsigned i = 0; i < pending->got.size(); ++i)
-              (void)pending->got[i].visit<schema::ActorStats>(
-                  [&](auto r) { list.setWithCaveats(i, r); });
-          });
-          pending->rp.deliver(std::move(out));
-        };
-        for (auto& a : asks)
-          self->request(a, st.cfg.request_timeout, stats_atom::value)
-              .then(
-                  [=](const envelope& e) {
-                    pending->got.push_back(e);
-                    finish();
-                  },
-                  [=](caf::error& err) {
-                    pending->err = make_error(errc::timeout,
-                                              "stats of '" + target +
-                                                  "' failed: " + describe(err));
-                    finish();
-                  });
-        return pending->rp;
-      },
-      [=](subscribe_atom) -> caf::result<envelope> {
-        if (auto err = check_member(self)) return err;
-        auto w = caf::actor_cast<caf::actor>(self->current_sender());
-        if (w) {
-          self->monitor(w);
-          self->state.watchers.push_back(w);
-        }
-        return snapshot_of(self->state.table, true, true);
-      },
+      [=](subscribe_atom) { return on_subscribe(self); },
       [=](kinds_atom) -> caf::result<std::vector<std::string>> {
         std::vector<std::string> out;
         for (auto& kv : self->system().config().actor_factories)
@@ -385,26 +437,8 @@ caf::behavior directory(directory_actor* self, directory_config cfg) {
         return out;
       },
       [=](ping_atom) { return ping_atom::value; },
-      [=](shutdown_atom) -> caf::result<void> {
-        auto& st = self->state;
-        if (auto err = check_member(self)) return err;
-        st.log->warn("shutdown requested: stopping {} nodes",
-                     st.table.nodes().size());
-        st.shutting_down = true;
-        for (auto& [name, n] : st.table.nodes()) {
-          self->demonitor(n.agent);
-          self->send(n.agent, shutdown_atom::value);
-        }
-        if (st.cfg.on_shutdown) {
-          // Answer first, then let the head stop.
-          auto done = st.cfg.on_shutdown;
-          self->delayed_send(self, std::chrono::milliseconds{200},
-                             stop_atom::value);
-          self->attach_functor([done] { done(); });
-        }
-        return caf::unit;
-      },
-      [=](stop_atom) {
+      [=](shutdown_atom) { return on_shutdown(self); },
+      [=](halt_atom) {
         if (!check_member(self) && self->state.shutting_down)
           self->quit(caf::exit_reason::user_shutdown);
       },
@@ -417,7 +451,7 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg) {
   auto handle = sys.spawn(directory, std::move(cfg));
   sys.registry().put(directory_registry_key,
                      caf::actor_cast<caf::strong_actor_ptr>(handle));
-  return handle;
+  return caf::actor_cast<caf::actor>(handle);
 }
 
 } // namespace troupe

@@ -8,7 +8,7 @@
 #include <caf/type_id.hpp>
 
 #include "runtime/envelope.hpp"
-#include "runtime/worker.hpp"
+#include "runtime/kind_args.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(troupe, caf::first_custom_type_id)
 
@@ -19,7 +19,9 @@ CAF_END_TYPE_ID_BLOCK(troupe)
 
 namespace troupe {
 
-// Atoms select the handler; payloads are envelopes.
+// Atoms select the handler; payloads are envelopes. The messages each atom
+// selects are declared in the protocols of the runtime's actors
+// (directory.hpp, agent.hpp, worker.hpp).
 using call_atom = caf::atom_constant<caf::atom("call")>;
 using join_atom = caf::atom_constant<caf::atom("join")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
@@ -37,6 +39,10 @@ using kinds_atom = caf::atom_constant<caf::atom("kinds")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
+/// (halt_atom): the directory quits after a shutdown (sent to itself).
+using halt_atom = caf::atom_constant<caf::atom("halt")>;
+/// (tick_atom): a node agent sends its next heartbeat (sent to itself).
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 /// Registers troupe's message types and error category with a CAF config.
 void register_types(caf::actor_system_config& cfg);

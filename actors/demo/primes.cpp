@@ -29,38 +29,41 @@ uint64_t count_primes(uint64_t lo, uint64_t hi) {
 
 namespace {
 
-caf::behavior primes(worker* self, kind_args args) {
+using primes_self = typed_worker_of<primes_actor>::type;
+
+caf::result<envelope> on_call(const kind_args& args, const envelope& req) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto range = req.visit<schema::PrimeRange>(
+      [](auto r) { return std::make_pair(r.getLo(), r.getHi()); });
+  if (!range) return range.error();
+  auto [lo, hi] = *range;
+  if (hi < lo || hi - lo > 100'000'000)
+    return make_error(errc::invalid_argument,
+                      "PrimeRange [" + std::to_string(lo) + ", " +
+                          std::to_string(hi) +
+                          ") is reversed or wider than 1e8");
+  auto n = count_primes(lo, hi);
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - t0)
+                .count();
+  return make_envelope<schema::PrimeCount>([&](auto c) {
+    c.setLo(lo);
+    c.setHi(hi);
+    c.setCount(n);
+    c.setNode(args.node);
+    c.setActor(args.name);
+    c.setMicros(static_cast<uint64_t>(us));
+  });
+}
+
+primes_actor::behavior_type primes(primes_self* self, kind_args args) {
   register_schema<schema::PrimeRange>();
   register_schema<schema::PrimeCount>();
-  return self->with_stats(
-      args, {
-                [=](call_atom, const envelope& req) -> caf::result<envelope> {
-                  auto t0 = std::chrono::steady_clock::now();
-                  auto range = req.visit<schema::PrimeRange>([](auto r) {
-                    return std::make_pair(r.getLo(), r.getHi());
-                  });
-                  if (!range) return range.error();
-                  auto [lo, hi] = *range;
-                  if (hi < lo || hi - lo > 100'000'000)
-                    return make_error(errc::invalid_argument,
-                                      "PrimeRange [" + std::to_string(lo) +
-                                          ", " + std::to_string(hi) +
-                                          ") is reversed or wider than 1e8");
-                  auto n = count_primes(lo, hi);
-                  auto us =
-                      std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now() - t0)
-                          .count();
-                  return make_envelope<schema::PrimeCount>([&](auto c) {
-                    c.setLo(lo);
-                    c.setHi(hi);
-                    c.setCount(n);
-                    c.setNode(args.node);
-                    c.setActor(args.name);
-                    c.setMicros(static_cast<uint64_t>(us));
-                  });
-                },
-            });
+  self->identify(args);
+  return {
+      [=](call_atom, const envelope& req) { return on_call(args, req); },
+      self->stats_handler(),
+  };
 }
 
 } // namespace

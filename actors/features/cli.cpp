@@ -1,12 +1,15 @@
 #include "actors/features/cli.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/features/parse.hpp"
 #include "actors/features/shell.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/errors.hpp"
@@ -18,13 +21,12 @@ namespace {
 
 caf::expected<int64_t> parse_ttl_ms(const std::string& text) {
   if (text.empty() || text == "0") return int64_t{0};
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
+  // The number in front of the unit (what std::stod reads, without its
+  // exceptions: no number, or one out of range, uses nothing).
+  errno = 0;
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  size_t used = errno == ERANGE ? 0 : static_cast<size_t>(end - text.c_str());
   auto unit = text.substr(used);
   double mult = 0;
   if (unit == "ms")
@@ -53,16 +55,12 @@ caf::expected<group_spec> spec_from(const cli_options& o) {
       return make_error(errc::invalid_argument,
                         "--vector '" + o.vector + "' is not NAME:WIDTH");
     g.vector_name = o.vector.substr(0, colon);
-    try {
-      size_t used = 0;
-      auto w = std::stoul(o.vector.substr(colon + 1), &used);
-      if (used != o.vector.size() - colon - 1 || w == 0) throw 1;
-      g.width = static_cast<uint32_t>(w);
-    } catch (...) {
+    auto w = parse_unsigned(std::string_view{o.vector}.substr(colon + 1));
+    if (!w || *w == 0)
       return make_error(errc::invalid_argument, "--vector '" + o.vector +
                                                     "': the width is not a "
                                                     "positive integer");
-    }
+    g.width = static_cast<uint32_t>(*w);
   }
   for (auto& f : o.fields) {
     auto colon = f.find(':');
@@ -310,15 +308,20 @@ int run(cli_options& o, const kind_registrar& kinds) {
       if (!schema_text.empty())
         std::printf("%zu anomalies, %u blocking\n", anomalies.size(),
                     rep.getBlocking());
-      if (!o.schema_out.empty()) {
-        atomic_file out{o.schema_out};
-        out.stream() << rep.getSchema().cStr() << "\n";
-        if (auto err = out.commit()) throw rpc_failure(describe(err));
-      }
-      return rep.getBlocking();
+      return std::make_pair(rep.getBlocking(),
+                            std::string{rep.getSchema().cStr()});
     });
     if (!r) return fail(r.error(), 1);
-    return *r > 0 ? 1 : 0;
+    auto& [blocking, schema_json] = *r;
+    if (!o.schema_out.empty()) {
+      atomic_file out{o.schema_out};
+      out.stream() << schema_json << "\n";
+      if (auto err = out.commit())
+        return fail(
+            make_error(errc::invalid_argument, "validate: " + describe(err)),
+            1);
+    }
+    return blocking > 0 ? 1 : 0;
   }
   if (*o.join_cmd) {
     std::stringstream ss{o.groups};

@@ -106,8 +106,9 @@ std::string text(capnp::Text::Reader t) {
 
 class feature_server final : public schema::FeatureStore::Server {
 public:
-  feature_server(caf::actor_system& sys, caf::actor dir)
-      : sys_(sys), dir_(std::move(dir)), bridge_(sys) {}
+  feature_server(caf::actor_system& sys, caf::actor dir, clock_ptr clock)
+      : sys_(sys), dir_(std::move(dir)), clock_(std::move(clock)),
+        bridge_(sys) {}
 
   kj::Promise<void> createGroup(CreateGroupContext ctx) override {
     capnp::MallocMessageBuilder mb;
@@ -209,7 +210,7 @@ public:
             all_local = stores[s] != nullptr;
           }
         if (all_local) {
-          auto now = now_micros();
+          auto now = clock_->wall_ms() * 1000;
           for (size_t s = 0; s < parts.size(); ++s)
             if (!parts[s].empty())
               for (unsigned g = 0; g < names.size(); ++g)
@@ -324,8 +325,7 @@ private:
   /// without a round trip on the request path.
   kj::Promise<void> current_layout() {
     if (stale_) return fetch();
-    if (std::chrono::steady_clock::now() - refreshed_at_ >
-            std::chrono::seconds{1} &&
+    if (clock_->now() - refreshed_at_ > std::chrono::seconds{1} &&
         refreshing_ == nullptr)
       background_.add(fetch());
     return kj::READY_NOW;
@@ -341,7 +341,7 @@ private:
                         [this](layout l) {
                           layout_ = std::move(l);
                           stale_ = false;
-                          refreshed_at_ = std::chrono::steady_clock::now();
+                          refreshed_at_ = clock_->now();
                           refreshing_ = nullptr;
                         },
                         [this](kj::Exception&& e) {
@@ -444,7 +444,7 @@ private:
           words += (g->second.width + 1) / 2 + g->second.fields.size() * 3;
         auto results = ctx.getResults(capnp::MessageSize{words, 0});
         if (auto err = store->read_one(group, entity, as_of, results.initRow(),
-                                       now_micros()))
+                                       clock_->wall_ms() * 1000))
           throw rpc_failure(describe(err));
         return kj::Promise<void>(kj::READY_NOW);
       }
@@ -467,12 +467,14 @@ private:
 
   caf::actor_system& sys_;
   caf::actor dir_;
+  /// Decides when the cached layout is old.
+  clock_ptr clock_;
   /// Makes every call to the service and the shards (one actor for all).
   actor_bridge bridge_;
   std::chrono::milliseconds timeout_{30000};
   layout layout_;
   bool stale_ = true;
-  std::chrono::steady_clock::time_point refreshed_at_;
+  clock::time_point refreshed_at_;
   struct ignore_errors : kj::TaskSet::ErrorHandler {
     void taskFailed(kj::Exception&&) override {}
   };
@@ -484,11 +486,12 @@ private:
 
 } // namespace
 
-rpc_service make_rpc_service() {
-  return rpc_service{service_name, [](const rpc_context& ctx) {
-                       return capnp::Capability::Client{
-                           kj::heap<feature_server>(ctx.sys, ctx.directory)};
-                     }};
+rpc_service make_rpc_service(clock_ptr clock) {
+  return rpc_service{
+      service_name, [clock](const rpc_context& ctx) {
+        return capnp::Capability::Client{
+            kj::heap<feature_server>(ctx.sys, ctx.directory, clock)};
+      }};
 }
 
 } // namespace troupe::features

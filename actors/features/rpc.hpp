@@ -10,11 +10,13 @@
 // Writes are checked against the group before any shard sees them, so an
 // error names the row of the caller's batch.
 
+#include "runtime/clock.hpp"
 #include "runtime/gateway.hpp"
 
 namespace troupe::features {
 
-/// The gateway service "features".
-rpc_service make_rpc_service();
+/// The gateway service "features"; `clock` decides when a server's cached
+/// layout is old enough to be fetched again (after a second).
+rpc_service make_rpc_service(clock_ptr clock = real_clock());
 
 } // namespace troupe::features

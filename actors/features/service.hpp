@@ -1,72 +1,71 @@
 #pragma once
 
-// The feature store on actors.
+// features.service: the feature store's catalog and shard placement. One per
+// cluster, on the head, registered as "features"; its catalog lives in
+// DATA/features/catalog; config "shards=N" sets how many shards a new store
+// gets (4 by default).
 //
-// features.service (one per cluster, on the head, registered as "features";
-// its catalog lives in DATA/features/catalog; config "shards=N" sets how many
-// shards a new store gets, 4 by default):
-//   (create_atom, envelope FeatureGroup)    -> envelope FeatureGroup
-//   (groups_atom, envelope)                 -> envelope FeatureGroupList
-//   (group_atom, envelope GroupName)        -> envelope GroupStats
-//   (layout_atom)                           -> envelope StoreLayout
-//   (validate_atom, envelope ValidationRequest) -> envelope ValidationReport
-//   (flush_atom)                            -> bool  ; every shard syncs
-//   The first time a group is created (or the layout is asked for) it places
-//   the shards round-robin over the nodes present then and records where;
-//   later it respawns each shard on its recorded node whenever that node is
-//   in the cluster (a shard's data stays on its node's disk). It sends every
-//   group to every shard it spawns.
-//
-// features.shard (registered as "features.shard.I"; config "I"; its LMDB
-// environment lives in NODE_DATA/features/shard-I):
-//   (group_atom, envelope FeatureGroup)     -> bool  ; registers the group
-//   (write_atom, envelope FeatureWrite)     -> envelope WriteResult
-//                                              ; one transaction
-//   (read_atom, envelope Lookup)            -> envelope LookupResult
-//   (group_atom, string group)              -> envelope ShardStats
-//   (scan_atom, string group, string after, uint64 limit)
-//                                           -> envelope LookupResult
-//                                              (one group, the latest live
-//                                              rows; `next` continues it,
-//                                              "" at the end)
-//   (flush_atom)                            -> bool
-//   It sweeps expired versions every minute, and puts its store in a
-//   process-wide table so that the RPC server in the same process reads it
-//   without a message (LMDB readers do not block the writer).
+// The first time a group is created (or the layout is asked for) it places
+// the shards round-robin over the nodes present then and records where;
+// later it respawns each shard (shard.hpp) on its recorded node whenever
+// that node is in the cluster (a shard's data stays on its node's disk). It
+// sends every group to every shard it spawns.
 
 #include <memory>
 #include <string>
 
-#include <caf/actor_addr.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/features/atoms.hpp"
+#include "actors/features/shard.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/envelope.hpp"
+#include "runtime/type_ids.hpp"
+#include "runtime/worker.hpp"
 
 namespace troupe::features {
 
-class shard_store;
-
-using create_atom = caf::atom_constant<caf::atom("create")>;
-using groups_atom = caf::atom_constant<caf::atom("groups")>;
-using group_atom = caf::atom_constant<caf::atom("group")>;
-using layout_atom = caf::atom_constant<caf::atom("layout")>;
-using validate_atom = caf::atom_constant<caf::atom("validate")>;
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
-using write_atom = caf::atom_constant<caf::atom("write")>;
-using read_atom = caf::atom_constant<caf::atom("read")>;
-using scan_atom = caf::atom_constant<caf::atom("scan")>;
+/// The protocol of the features service.
+using service_actor = caf::typed_actor<
+    /// (create_atom, envelope FeatureGroup) -> envelope FeatureGroup: creates
+    /// the group (placing the shards first if needed) and registers it on
+    /// every shard; the same definition again answers the existing group,
+    /// another one under that name is troupe::errc::already_exists.
+    caf::replies_to<create_atom, envelope>::with<envelope>,
+    /// (groups_atom, envelope) -> envelope FeatureGroupList: every group, by
+    /// name (the envelope's content is ignored).
+    caf::replies_to<groups_atom, envelope>::with<envelope>,
+    /// (group_atom, envelope GroupName) -> envelope GroupStats: the group and
+    /// each shard's share (a shard that does not answer is listed down);
+    /// troupe::errc::not_found for an unknown group.
+    caf::replies_to<group_atom, envelope>::with<envelope>,
+    /// (layout_atom) -> envelope StoreLayout: the shards (placing them first
+    /// if needed), the groups and the layout's version, which changes
+    /// whenever a shard comes or goes or a group is added.
+    caf::replies_to<layout_atom>::with<envelope>,
+    /// (validate_atom, envelope ValidationRequest) -> envelope
+    /// ValidationReport: validates the group's latest rows (validate.hpp);
+    /// features::errc::shard_down when a shard is not running.
+    caf::replies_to<validate_atom, envelope>::with<envelope>,
+    /// (flush_atom) -> bool: every shard syncs; features::errc::shard_down
+    /// naming the first shard that is not running or failed.
+    caf::replies_to<flush_atom>::with<bool>,
+    /// (event_atom, envelope DirectoryEvent): a node joined (its shards
+    /// start) or left (its shards are down); sent by the directory the
+    /// service subscribed to.
+    caf::reacts_to<event_atom, envelope>>::extend_with<stats_actor>;
 
 inline constexpr const char* service_kind = "features.service";
-inline constexpr const char* shard_kind = "features.shard";
 inline constexpr const char* service_name = "features";
 
-/// The name shard `index` is registered under.
-std::string shard_name(uint32_t index);
-
 /// Registers features.service and features.shard (service kinds: they take
-/// no slot).
+/// no slot), reading the system's clocks.
 void register_kinds(caf::actor_system_config& cfg);
 
-/// The store of the shard actor at `addr` if it runs in this process.
-std::shared_ptr<shard_store> local_shard(const caf::actor_addr& addr);
+/// Registers features.service and features.shard, reading `clock` (creation
+/// times, expiry).
+void register_kinds(caf::actor_system_config& cfg, clock_ptr clock);
 
 } // namespace troupe::features

@@ -8,6 +8,7 @@
 #include <capnp/serialize.h>
 
 #include "actors/features/catalog.hpp"
+#include "actors/features/errors.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::features {
@@ -15,8 +16,8 @@ namespace troupe::features {
 namespace {
 
 caf::error lmdb_error(int rc, const char* call, const std::string& where) {
-  return make_error(errc::io_failure, std::string{call} + " on " + where +
-                                          ": " + mdb_strerror(rc));
+  return make_error(errc::storage_failure, std::string{call} + " on " + where +
+                                               ": " + mdb_strerror(rc));
 }
 
 /// Order-preserving map of a signed time to unsigned, inverted so that
@@ -197,7 +198,7 @@ caf::error shard_store::add_group(const group_spec& g) {
     auto i = groups_.find(g.name);
     if (i != groups_.end()) {
       if (i->second.spec.same_definition(g)) return caf::none;
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         "group " + g.name + " exists on shard " +
                             std::to_string(index_) +
                             " with a different definition");
@@ -231,9 +232,9 @@ shard_store::entry(const std::string& name) const {
   std::shared_lock<std::shared_mutex> guard{mtx_};
   auto i = groups_.find(name);
   if (i == groups_.end())
-    return make_error(errc::not_found, "no feature group '" + name +
-                                           "' on shard " +
-                                           std::to_string(index_));
+    return make_error(troupe::errc::not_found, "no feature group '" + name +
+                                                   "' on shard " +
+                                                   std::to_string(index_));
   return i->second;
 }
 
@@ -308,7 +309,7 @@ caf::expected<uint64_t> shard_store::write(schema::FeatureWrite::Reader batch,
   } else {
     for (auto i : rows) {
       if (i >= all.size())
-        return make_error(errc::invalid_argument,
+        return make_error(troupe::errc::invalid_argument,
                           "row index " + std::to_string(i) + " out of range");
       if (auto err = write_one(i)) return err;
     }

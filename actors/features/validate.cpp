@@ -1,13 +1,14 @@
-// Data validation as an actor step on a feature group: a detached actor
-// pages through the latest rows of every shard (scan_atom) and feeds them to
-// the validation library, inferring a schema or checking one.
+// A validation run over a feature group's shards (protocol in
+// validate.hpp).
+
+#include "actors/features/validate.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <caf/all.hpp>
 
+#include "actors/features/errors.hpp"
 #include "actors/features/group.hpp"
-#include "actors/features/service.hpp"
 #include "actors/tabular/check.hpp"
 #include "actors/tabular/schema.hpp"
 #include "actors/tabular/stats.hpp"
@@ -90,7 +91,7 @@ nlohmann::json anomalies_json(const tabular::check_result& res) {
 
 struct run_state {
   group_spec group;
-  std::vector<caf::actor> shards;
+  std::vector<shard_actor> shards;
   size_t shard = 0;
   std::string after;
   uint64_t rows = 0;
@@ -99,82 +100,127 @@ struct run_state {
   std::unique_ptr<tabular::profile_builder> profile;
   std::unique_ptr<tabular::checker> checker;
   std::vector<double> buf;
+  bool running = false;
 };
 
-void next_page(caf::event_based_actor* self, std::shared_ptr<run_state> st,
-               caf::response_promise rp);
+/// The actor's state: the run, shared and never moved (the checker keeps a
+/// reference to the run's schema).
+struct run_actor_state {
+  static inline const char* name = "features.validation";
+  std::shared_ptr<run_state> run;
+};
 
-void finish(std::shared_ptr<run_state> st, caf::response_promise& rp) {
+using run_self = validation_actor::stateful_pointer<run_actor_state>;
+using report_promise = caf::typed_response_promise<envelope>;
+
+envelope report_of(run_state& st) {
   std::string schema_json;
   nlohmann::json anomalies = nlohmann::json::array();
   uint32_t blocking = 0;
-  if (st->checker) {
-    auto res = st->checker->finish();
+  if (st.checker) {
+    auto res = st.checker->finish();
     anomalies = anomalies_json(res);
     blocking = static_cast<uint32_t>(res.blocking());
-    schema_json = tabular::to_json(*st->schema).dump(2);
+    schema_json = tabular::to_json(*st.schema).dump(2);
   } else {
-    auto stats = st->profile->finish();
+    auto stats = st.profile->finish();
     schema_json = tabular::to_json(tabular::infer_schema(stats)).dump(2);
   }
-  rp.deliver(make_envelope<schema::ValidationReport>([&](auto b) {
-    b.setGroup(st->group.name);
-    b.setRows(st->rows);
+  return make_envelope<schema::ValidationReport>([&](auto b) {
+    b.setGroup(st.group.name);
+    b.setRows(st.rows);
     b.setSchema(schema_json);
     b.setAnomalies(anomalies.dump(2));
     b.setBlocking(blocking);
-  }));
+  });
 }
 
-void next_page(caf::event_based_actor* self, std::shared_ptr<run_state> st,
-               caf::response_promise rp) {
-  if (st->shard >= st->shards.size() ||
-      (st->limit > 0 && st->rows >= st->limit)) {
-    finish(st, rp);
+/// Feeds one page of the current shard; an error when it is unreadable.
+caf::error take_page(run_state& st, const envelope& env) {
+  auto ok = env.visit<schema::LookupResult>(
+      [&](auto r) {
+        auto g = r.getGroups()[0];
+        tabular::row_sink& sink =
+            st.checker ? static_cast<tabular::row_sink&>(*st.checker)
+                       : *st.profile;
+        for (auto row : g.getRows()) {
+          if (st.limit > 0 && st.rows >= st.limit) break;
+          feed(sink, st.group, row, ++st.rows, st.buf);
+        }
+        st.after = g.getNext();
+      },
+      reader_limits{uint64_t{1} << 30, 64});
+  if (!ok) return ok.error();
+  if (st.after.empty()) ++st.shard;
+  return caf::none;
+}
+
+/// Asks for the next page, or delivers the report when all are read.
+void next_page(run_self self, report_promise rp) {
+  auto& st = *self->state.run;
+  if (st.shard >= st.shards.size() || (st.limit > 0 && st.rows >= st.limit)) {
+    rp.deliver(report_of(st));
     self->quit();
     return;
   }
-  self->request(st->shards[st->shard], page_timeout, scan_atom::value,
-                st->group.name, st->after, page_rows)
+  self->request(st.shards[st.shard], page_timeout, scan_atom::value,
+                st.group.name, st.after, page_rows)
       .then(
           [=](const envelope& env) mutable {
-            auto ok = env.visit<schema::LookupResult>(
-                [&](auto r) {
-                  auto g = r.getGroups()[0];
-                  tabular::row_sink& sink =
-                      st->checker
-                          ? static_cast<tabular::row_sink&>(*st->checker)
-                          : *st->profile;
-                  for (auto row : g.getRows()) {
-                    if (st->limit > 0 && st->rows >= st->limit) break;
-                    feed(sink, st->group, row, ++st->rows, st->buf);
-                  }
-                  st->after = g.getNext();
-                },
-                reader_limits{uint64_t{1} << 30, 64});
-            if (!ok) {
-              rp.deliver(ok.error());
+            if (auto err = take_page(*self->state.run, env)) {
+              rp.deliver(err);
               self->quit();
               return;
             }
-            if (st->after.empty()) ++st->shard;
-            next_page(self, st, rp);
+            next_page(self, rp);
           },
           [=](caf::error& err) mutable {
-            rp.deliver(make_error(errc::io_failure,
-                                  "validate " + st->group.name + ": shard " +
-                                      std::to_string(st->shard) + ": " +
+            auto& st = *self->state.run;
+            rp.deliver(make_error(errc::scan_failed,
+                                  "validate " + st.group.name + ": shard " +
+                                      std::to_string(st.shard) + ": " +
                                       describe(err)));
             self->quit();
           });
 }
 
+validation_actor::behavior_type run(run_self self,
+                                    std::shared_ptr<run_state> init) {
+  self->state.run = std::move(init);
+  return {
+      [=](report_atom) -> caf::result<envelope> {
+        auto& st = *self->state.run;
+        if (st.running)
+          return make_error(troupe::errc::invalid_argument,
+                            "validate " + st.group.name +
+                                ": the run was already asked for its report");
+        st.running = true;
+        auto rp = self->make_response_promise<envelope>();
+        next_page(self, rp);
+        return rp;
+      },
+  };
+}
+
+/// A SAX handler that builds the document as json::parse does and keeps the
+/// parse error's text instead of throwing it.
+struct json_reader : nlohmann::detail::json_sax_dom_parser<nlohmann::json> {
+  using base = nlohmann::detail::json_sax_dom_parser<nlohmann::json>;
+  explicit json_reader(nlohmann::json& out) : base(out, false) {}
+  template <class Exception>
+  bool parse_error(std::size_t, const std::string&, const Exception& ex) {
+    error = ex.what();
+    return false;
+  }
+  std::string error;
+};
+
 } // namespace
 
-caf::expected<caf::actor>
+caf::expected<validation_actor>
 spawn_validation(caf::actor_system& sys, const group_spec& g,
-                 std::vector<caf::actor> shards, const std::string& schema_text,
-                 uint64_t limit, caf::response_promise rp) {
+                 std::vector<shard_actor> shards,
+                 const std::string& schema_text, uint64_t limit) {
   auto st = std::make_shared<run_state>();
   st->group = g;
   st->shards = std::move(shards);
@@ -182,13 +228,12 @@ spawn_validation(caf::actor_system& sys, const group_spec& g,
   auto cols = columns_of(g);
   if (!schema_text.empty()) {
     nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(schema_text);
-    } catch (const std::exception& e) {
-      return make_error(errc::invalid_argument,
+    json_reader reader{j};
+    nlohmann::json::sax_parse(schema_text, &reader);
+    if (!reader.error.empty())
+      return make_error(troupe::errc::invalid_argument,
                         "validate " + g.name +
-                            ": the schema is not JSON: " + e.what());
-    }
+                            ": the schema is not JSON: " + reader.error);
     auto s = tabular::schema_from_json(j, "schema");
     if (!s) return s.error();
     st->schema = std::move(*s);
@@ -196,8 +241,7 @@ spawn_validation(caf::actor_system& sys, const group_spec& g,
   } else {
     st->profile = std::make_unique<tabular::profile_builder>(cols);
   }
-  return sys.spawn<caf::detached>(
-      [st, rp](caf::event_based_actor* self) { next_page(self, st, rp); });
+  return sys.spawn<caf::detached>(run, st);
 }
 
 } // namespace troupe::features
