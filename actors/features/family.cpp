@@ -39,7 +39,7 @@ family declare_family() {
   auto shards = std::make_shared<uint32_t>(4);
   family f;
   f.name = "features";
-  f.kinds = register_kinds;
+  f.kinds = [](caf::actor_system_config& cfg) { register_kinds(cfg); };
   f.node_flags = [shards](CLI::App& node) {
     node.add_option("--feature-shards", *shards,
                     "shards of a new feature store (head)")
