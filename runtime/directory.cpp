@@ -425,7 +425,7 @@ directory_actor::behavior_type directory(directory_self self,
         return on_spawn(self, kind, where, config, name);
       },
       [=](stop_atom, const std::string& name) { return on_stop(self, name); },
-      [=](stats_atom, const std::string& target) {
+      [=](gather_atom, const std::string& target) {
         return on_stats(self, target);
       },
       [=](subscribe_atom) { return on_subscribe(self); },

@@ -50,9 +50,10 @@ using directory_actor = caf::typed_actor<
                     std::string>::with<envelope>,
     /// (stop_atom, string actor) -> (): stops a registered actor.
     caf::replies_to<stop_atom, std::string>::with<void>,
-    /// (stats_atom, string target) -> envelope StatsList: the ActorStats of
-    /// an actor, of a node's agent, or ("") of every node's agent.
-    caf::replies_to<stats_atom, std::string>::with<envelope>,
+    /// (gather_atom, string target) -> envelope StatsList: the ActorStats
+    /// of an actor, of a node's agent, or ("") of every node's agent, each
+    /// asked with (stats_atom), which every kind answers (worker.hpp).
+    caf::replies_to<gather_atom, std::string>::with<envelope>,
     /// (subscribe_atom) -> envelope Snapshot: the state now; then the sender
     /// receives (event_atom, envelope DirectoryEvent) for every change.
     caf::replies_to<subscribe_atom>::with<envelope>,

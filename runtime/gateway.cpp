@@ -181,7 +181,7 @@ public:
 
   kj::Promise<void> stats(StatsContext ctx) override {
     return bridge_
-        .ask<envelope>(dir_, timeout_, "", stats_atom::value,
+        .ask<envelope>(dir_, timeout_, "", gather_atom::value,
                        std::string{ctx.getParams().getTarget().cStr()})
         .then([ctx](envelope e) mutable {
           check(e.visit<schema::StatsList>(

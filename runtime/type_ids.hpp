@@ -27,6 +27,7 @@ using join_atom = caf::atom_constant<caf::atom("join")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using gather_atom = caf::atom_constant<caf::atom("gather")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
 using actors_atom = caf::atom_constant<caf::atom("actors")>;
