@@ -30,13 +30,13 @@ inline std::vector<std::string> cmd(std::vector<std::string> args) {
 /// A model of pima saved by troupe automl under `dir`; returns its directory.
 inline std::string train_pima(const std::filesystem::path& dir) {
   using namespace std::chrono_literals;
-  auto r = run(cmd({"automl", "--data",
-                    std::string{TROUPE_SOURCE_DIR} +
-                        "/tests/data/pima_diabetes.csv",
-                    "--target", "diabetes", "--trials", "2", "--max-rounds",
-                    "8", "--min-rounds", "4", "--slots", "1", "--out",
-                    (dir / "runs").string(), "--quiet"}),
-               120s);
+  auto r =
+      run(cmd({"automl", "--data",
+               std::string{TROUPE_SOURCE_DIR} + "/tests/data/pima_diabetes.csv",
+               "--target", "diabetes", "--trials", "2", "--max-rounds", "8",
+               "--min-rounds", "4", "--slots", "1", "--out",
+               (dir / "runs").string(), "--quiet"}),
+          120s);
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   for (auto& e : std::filesystem::recursive_directory_iterator(dir / "runs"))
