@@ -30,9 +30,12 @@
 #include "schemas/automl.capnp.h"
 #include "tests/actors/fixture.hpp"
 #include "tests/support/process.hpp"
+#include "tests/unit/automl/checkpoints.hpp"
 
 using namespace troupe;
 using namespace troupe::automl;
+using troupe::test_studies::checkpoint_of;
+using troupe::test_studies::step_of;
 using namespace std::chrono_literals;
 using troupe::models::quadratic_value;
 
@@ -87,21 +90,6 @@ struct seen_t {
   std::vector<std::pair<std::string, trial_id>> cancels;
   std::vector<refit_job> refits;
 };
-
-/// The quadratic family's checkpoint: the step, little-endian.
-std::vector<uint8_t> checkpoint_of(uint64_t step) {
-  std::vector<uint8_t> out(8);
-  for (int i = 0; i < 8; ++i)
-    out[i] = static_cast<uint8_t>(step >> (8 * i));
-  return out;
-}
-
-uint64_t step_of(const std::vector<uint8_t>& cp) {
-  uint64_t step = 0;
-  for (size_t i = 0; i < cp.size() && i < 8; ++i)
-    step |= uint64_t{cp[i]} << (8 * i);
-  return step;
-}
 
 /// A runner that records what it is told (it speaks the runner's protocol).
 caf::actor fake_runner(caf::actor_system& sys, std::string node,

@@ -19,9 +19,12 @@
 #include "actors/models/families.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/automl.capnp.h"
+#include "tests/unit/automl/checkpoints.hpp"
 
 using namespace troupe;
 using namespace troupe::automl;
+using troupe::test_studies::checkpoint_of;
+using troupe::test_studies::step_of;
 using namespace troupe::tabular;
 using troupe::models::quadratic_value;
 
@@ -49,21 +52,6 @@ std::unique_ptr<study_core> make_core(const study_spec& spec,
   auto core = study_core::make(spec, replay, now);
   if (!core) FAIL("study_core::make: " << describe(core.error()));
   return std::move(*core);
-}
-
-/// The quadratic family's checkpoint: the step, little-endian.
-std::vector<uint8_t> checkpoint_of(uint64_t step) {
-  std::vector<uint8_t> out(8);
-  for (int i = 0; i < 8; ++i)
-    out[i] = static_cast<uint8_t>(step >> (8 * i));
-  return out;
-}
-
-uint64_t step_of(const std::vector<uint8_t>& cp) {
-  uint64_t step = 0;
-  for (size_t i = 0; i < cp.size() && i < 8; ++i)
-    step |= uint64_t{cp[i]} << (8 * i);
-  return step;
 }
 
 bool is_terminal(trial_state s) {
