@@ -189,7 +189,7 @@ struct runner_state {
 };
 
 /// Starts a trial on its own thread.
-caf::result<void> start_trial(worker* self, const kind_args& args,
+caf::result<void> start_trial(trial_runner_self* self, const kind_args& args,
                               runner_state& st, const envelope& env) {
   auto job = parse_job(env);
   if (!job) return job.error();
@@ -207,14 +207,16 @@ caf::result<void> start_trial(worker* self, const kind_args& args,
 
 } // namespace
 
-caf::behavior trial_runner(worker* self, kind_args args) {
+trial_runner_actor::behavior_type trial_runner(trial_runner_self* self,
+                                               kind_args args) {
   auto st = std::make_shared<runner_state>();
   self->set_exit_handler([=](const caf::exit_msg& msg) {
     for (auto& [key, flag] : st->running)
       flag->store(true);
     self->quit(msg.reason);
   });
-  trial_runner_handlers::behavior_type handlers{
+  self->identify(args);
+  return {
       [=](trial_atom, const envelope& env) -> caf::result<void> {
         return start_trial(self, args, *st, env);
       },
@@ -227,13 +229,12 @@ caf::behavior trial_runner(worker* self, kind_args args) {
           uint32_t attempt) {
         st->running.erase({study, trial, attempt});
       },
+      self->stats_handler(),
   };
-  return self->with_stats(args, unbox_handlers(std::move(handlers)));
 }
 
 trial_runner_actor spawn_trial_runner(caf::actor_system& sys, kind_args args) {
-  return caf::actor_cast<trial_runner_actor>(
-      sys.spawn(trial_runner, std::move(args)));
+  return sys.spawn(trial_runner, std::move(args));
 }
 
 } // namespace troupe::automl

@@ -15,15 +15,15 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/automl/atoms.hpp"
-#include "actors/automl/typed_worker.hpp"
 #include "runtime/envelope.hpp"
 #include "runtime/worker.hpp"
 
 namespace troupe::automl {
 
-/// What a runner's own handlers take (its protocol less the stats every
-/// worker answers).
-using trial_runner_handlers = caf::typed_actor<
+/// The runner's protocol. It is a typed_worker kind (runtime/worker.hpp),
+/// spawned by name through the directory as a caf::actor; cast the handle
+/// with caf::actor_cast<trial_runner_actor>.
+using trial_runner_actor = caf::typed_actor<
     /// (trial_atom, TrialAssignment): runs the trial; its sender is the study
     /// the trial reports to. An assignment that does not parse, or one
     /// without a sender, is answered with an error.
@@ -33,22 +33,16 @@ using trial_runner_handlers = caf::typed_actor<
     caf::reacts_to<cancel_atom, std::string, uint64_t>,
     /// (ended_atom, study, trial, attempt): from a trial's own thread: it is
     /// over (forget its cancel flag).
-    caf::reacts_to<ended_atom, std::string, uint64_t, uint32_t>>;
+    caf::reacts_to<ended_atom, std::string, uint64_t,
+                   uint32_t>>::extend_with<stats_actor>;
 
-/// The runner's protocol: its handlers and the worker's (stats_atom) ->
-/// ActorStats envelope.
-///
-/// The runner is a `worker` kind (runtime/worker.hpp, which counts messages
-/// and answers stats) spawned by name through the directory, so its spawned
-/// handle is a caf::actor; its handlers are a trial_runner_handlers
-/// behavior, checked against this declaration when it compiles. Cast the
-/// handle with caf::actor_cast<trial_runner_actor>.
-using trial_runner_actor =
-    trial_runner_handlers::extend<caf::replies_to<stats_atom>::with<envelope>>;
+/// The actor class of a runner.
+using trial_runner_self = typed_worker_of<trial_runner_actor>::type;
 
 /// The runner kind's behavior (registered by register_kinds in service.hpp
 /// as automl.runner); `args.node` names the node in its TrialEnd messages.
-caf::behavior trial_runner(worker* self, kind_args args);
+trial_runner_actor::behavior_type trial_runner(trial_runner_self* self,
+                                               kind_args args);
 
 /// Spawns a runner in this process (the directory spawns the kind by name).
 trial_runner_actor spawn_trial_runner(caf::actor_system& sys, kind_args args);

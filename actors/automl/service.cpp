@@ -52,7 +52,7 @@ struct service_state {
 
 using state_ptr = std::shared_ptr<service_state>;
 
-void dispatch(worker* self, const state_ptr& st) {
+void dispatch(service_self* self, const state_ptr& st) {
   while (auto g = st->broker.next()) {
     auto n = st->nodes.find(g->slot.node);
     auto s = st->studies.find(g->study);
@@ -66,7 +66,7 @@ void dispatch(worker* self, const state_ptr& st) {
   }
 }
 
-void node_gone(worker* self, const state_ptr& st, const std::string& node,
+void node_gone(service_self* self, const state_ptr& st, const std::string& node,
                const std::string& why) {
   if (!st->nodes.count(node)) return;
   st->nodes.erase(node);
@@ -78,8 +78,8 @@ void node_gone(worker* self, const state_ptr& st, const std::string& node,
   dispatch(self, st);
 }
 
-void node_joined(worker* self, const state_ptr& st, const std::string& node,
-                 uint32_t slots) {
+void node_joined(service_self* self, const state_ptr& st,
+                 const std::string& node, uint32_t slots) {
   if (slots == 0) return; // nothing to run there
   auto name = std::string{runner_kind} + "." + node;
   self->request(st->directory, request_timeout, caf::spawn_atom::value,
@@ -116,7 +116,7 @@ caf::error ensure_journal(const state_ptr& st) {
   return caf::none;
 }
 
-caf::result<envelope> status_of(worker* self, const study_actor& study,
+caf::result<envelope> status_of(service_self* self, const study_actor& study,
                                 uint64_t board) {
   auto rp = self->make_response_promise<envelope>();
   self->request(study, request_timeout, progress_atom::value, board)
@@ -131,7 +131,7 @@ caf::expected<std::string> ref_of(const envelope& env) {
 }
 
 /// Starts a study actor for `spec` (with its journal replayed if `replay`).
-caf::result<envelope> launch(worker* self, const state_ptr& st,
+caf::result<envelope> launch(service_self* self, const state_ptr& st,
                              const study_spec& spec, double weight,
                              const replayed_study* replay) {
   auto core = study_core::make(spec, replay, st->clock->wall_ms());
@@ -154,7 +154,7 @@ caf::result<envelope> launch(worker* self, const state_ptr& st,
   return status_of(self, actor, 0);
 }
 
-caf::result<envelope> on_submit(worker* self, const state_ptr& st,
+caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
                                 const envelope& env) {
   if (st->journal_error) return st->journal_error;
   double weight = 1;
@@ -180,7 +180,7 @@ caf::result<envelope> on_submit(worker* self, const state_ptr& st,
   return launch(self, st, *spec, weight, nullptr);
 }
 
-caf::result<envelope> on_resume(worker* self, const state_ptr& st,
+caf::result<envelope> on_resume(service_self* self, const state_ptr& st,
                                 const envelope& env) {
   if (st->journal_error) return st->journal_error;
   auto id = ref_of(env);
@@ -197,7 +197,7 @@ caf::result<envelope> on_resume(worker* self, const state_ptr& st,
   return launch(self, st, *spec, spec->weight, &*replay);
 }
 
-caf::result<envelope> on_status(worker* self, const state_ptr& st,
+caf::result<envelope> on_status(service_self* self, const state_ptr& st,
                                 const envelope& env) {
   auto id = ref_of(env);
   if (!id) return id.error();
@@ -210,7 +210,7 @@ caf::result<envelope> on_status(worker* self, const state_ptr& st,
   return status_of(self, i->second.actor, 20);
 }
 
-caf::result<envelope> on_stop(worker* self, const state_ptr& st,
+caf::result<envelope> on_stop(service_self* self, const state_ptr& st,
                               const envelope& env) {
   auto id = ref_of(env);
   if (!id) return id.error();
@@ -224,7 +224,7 @@ caf::result<envelope> on_stop(worker* self, const state_ptr& st,
 }
 
 /// The statuses of the loaded studies (asked of each) and the stored ones.
-caf::result<envelope> on_list(worker* self, const state_ptr& st) {
+caf::result<envelope> on_list(service_self* self, const state_ptr& st) {
   struct pending_t {
     caf::response_promise rp;
     size_t left = 0;
@@ -275,7 +275,8 @@ caf::result<envelope> on_list(worker* self, const state_ptr& st) {
   return p->rp;
 }
 
-void on_directory_event(worker* self, const state_ptr& st, const envelope& ev) {
+void on_directory_event(service_self* self, const state_ptr& st,
+                        const envelope& ev) {
   (void)ev.visit<schema::DirectoryEvent>([&](auto e) {
     using K = schema::DirectoryEvent::Kind;
     std::string node = e.getNode().getName();
@@ -288,7 +289,7 @@ void on_directory_event(worker* self, const state_ptr& st, const envelope& ev) {
 
 /// Opens the journal, watches the directory and handles the deaths of
 /// runners and studies.
-void start_service(worker* self, const state_ptr& st) {
+void start_service(service_self* self, const state_ptr& st) {
   if (auto err = ensure_journal(st)) {
     st->journal_error = err;
     st->log->error("automl: {}", describe(err));
@@ -335,7 +336,8 @@ void start_service(worker* self, const state_ptr& st) {
 
 } // namespace
 
-caf::behavior automl_service(worker* self, kind_args args, clock_ptr clock) {
+service_actor::behavior_type automl_service(service_self* self, kind_args args,
+                                            clock_ptr clock) {
   auto st = std::make_shared<service_state>();
   st->clock = clock ? std::move(clock) : real_clock();
   st->data_dir = std::filesystem::absolute(
@@ -343,7 +345,8 @@ caf::behavior automl_service(worker* self, kind_args args, clock_ptr clock) {
                      .lexically_normal()
                      .string();
   start_service(self, st);
-  service_handlers::behavior_type handlers{
+  self->identify(args);
+  return {
       [=](submit_atom, const envelope& env) -> caf::result<envelope> {
         return on_submit(self, st, env);
       },
@@ -370,14 +373,13 @@ caf::behavior automl_service(worker* self, kind_args args, clock_ptr clock) {
         st->broker.set_wants(study, wants);
         dispatch(self, st);
       },
+      self->stats_handler(),
   };
-  return self->with_stats(args, unbox_handlers(std::move(handlers)));
 }
 
 service_actor spawn_service(caf::actor_system& sys, kind_args args,
                             clock_ptr clock) {
-  return caf::actor_cast<service_actor>(
-      sys.spawn(automl_service, std::move(args), std::move(clock)));
+  return sys.spawn(automl_service, std::move(args), std::move(clock));
 }
 
 void register_kinds(caf::actor_system_config& cfg) {
@@ -386,10 +388,9 @@ void register_kinds(caf::actor_system_config& cfg) {
 
 void register_kinds_with_clock(caf::actor_system_config& cfg, clock_ptr clock) {
   register_error_names();
-  cfg.add_actor_type(service_kind,
-                     [clock](worker* self, kind_args args) -> caf::behavior {
-                       return automl_service(self, std::move(args), clock);
-                     });
+  cfg.add_actor_type(service_kind, [clock](service_self* self, kind_args args) {
+    return automl_service(self, std::move(args), clock);
+  });
   cfg.add_actor_type(runner_kind, trial_runner);
   mark_service_kind(service_kind);
   mark_service_kind(runner_kind);

@@ -22,7 +22,6 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/automl/atoms.hpp"
-#include "actors/automl/typed_worker.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/envelope.hpp"
 #include "runtime/type_ids.hpp"
@@ -30,9 +29,11 @@
 
 namespace troupe::automl {
 
-/// What the service's own handlers take (its protocol less the stats every
-/// worker answers). Errors name the study and what is wrong.
-using service_handlers = caf::typed_actor<
+/// The service's protocol; errors name the study and what is wrong. It is a
+/// typed_worker kind (runtime/worker.hpp) spawned by name through the
+/// directory as a caf::actor: cast the handle with
+/// caf::actor_cast<service_actor>.
+using service_actor = caf::typed_actor<
     /// (submit_atom, StudySubmit) -> StudyStatus: creates the study in the
     /// journal and starts it. Refused: an invalid spec, the reserved id
     /// "journal", an id already running, no journal.
@@ -59,18 +60,10 @@ using service_handlers = caf::typed_actor<
     /// it gives back the slot it held under `lease`, and says whether it
     /// wants more.
     caf::reacts_to<release_atom, std::string, std::string, uint32_t, uint64_t,
-                   bool>>;
+                   bool>>::extend_with<stats_actor>;
 
-/// The service's protocol: its handlers and the worker's (stats_atom) ->
-/// ActorStats envelope.
-///
-/// The service is a `worker` kind (runtime/worker.hpp: it counts messages
-/// and answers stats) spawned by name through the directory (a caf::actor),
-/// so it cannot be spawned as a typed actor; its handlers are written as a
-/// service_handlers behavior, checked against this declaration when it
-/// compiles. Cast the handle with caf::actor_cast<service_actor>.
-using service_actor =
-    service_handlers::extend<caf::replies_to<stats_atom>::with<envelope>>;
+/// The actor class of the service.
+using service_self = typed_worker_of<service_actor>::type;
 
 /// The kinds and the name the service is registered under.
 inline constexpr const char* service_kind = "automl.service";
@@ -85,7 +78,8 @@ void register_kinds(caf::actor_system_config& cfg);
 void register_kinds_with_clock(caf::actor_system_config& cfg, clock_ptr clock);
 
 /// The service kind's behavior: its config is the data directory.
-caf::behavior automl_service(worker* self, kind_args args, clock_ptr clock);
+service_actor::behavior_type automl_service(service_self* self, kind_args args,
+                                            clock_ptr clock);
 
 /// Spawns a service in this process (clusters spawn the kind by name).
 service_actor spawn_service(caf::actor_system& sys, kind_args args,

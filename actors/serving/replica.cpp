@@ -130,7 +130,7 @@ void finish(const state_ptr& st, job& j) {
 
 // The handlers of the replica's messages (replica.hpp).
 
-caf::result<bool> on_load(worker* self, const state_ptr& st,
+caf::result<bool> on_load(replica_self* self, const state_ptr& st,
                           const envelope& version, const envelope& spec) {
   if (st->runner)
     return make_error(troupe::errc::already_exists,
@@ -177,7 +177,7 @@ caf::result<bool> on_load(worker* self, const state_ptr& st,
   return st->loading;
 }
 
-void on_loaded(worker* self, const state_ptr& st, const caf::error& err) {
+void on_loaded(replica_self* self, const state_ptr& st, const caf::error& err) {
   if (!st->runner || st->loaded) return;
   if (err) {
     st->runner.reset();
@@ -196,7 +196,7 @@ void on_loaded(worker* self, const state_ptr& st, const caf::error& err) {
   st->loading.deliver(true);
 }
 
-caf::result<envelope> on_predict(worker* self, const state_ptr& st,
+caf::result<envelope> on_predict(replica_self* self, const state_ptr& st,
                                  const envelope& req) {
   if (!st->loaded)
     return make_error(errc::not_loaded,
@@ -244,7 +244,7 @@ caf::result<envelope> on_predict(worker* self, const state_ptr& st,
   return rp;
 }
 
-void on_batch(worker* self, const state_ptr& st) {
+void on_batch(replica_self* self, const state_ptr& st) {
   if (!st->runner) return;
   for (auto& j : st->runner->take_done())
     finish(st, *j);
@@ -255,14 +255,15 @@ void on_batch(worker* self, const state_ptr& st) {
   }
 }
 
-caf::result<bool> on_drain(worker* self, const state_ptr& st) {
+caf::result<bool> on_drain(replica_self* self, const state_ptr& st) {
   if (st->waiting_.empty()) return true;
   auto rp = self->make_response_promise<bool>();
   st->drains.push_back(rp);
   return rp;
 }
 
-caf::behavior replica_behavior(worker* self, kind_args args, clock_ptr time) {
+replica_actor::behavior_type replica_behavior(replica_self* self,
+                                              kind_args args, clock_ptr time) {
   auto st = std::make_shared<replica_state>();
   st->clock = std::move(time);
   st->name = args.name;
@@ -282,25 +283,26 @@ caf::behavior replica_behavior(worker* self, kind_args args, clock_ptr time) {
     st->runner.reset();
     self->quit(msg.reason);
   });
-  return self->with_stats(
-      args, {
-                [=](load_atom, const envelope& version, const envelope& spec) {
-                  return on_load(self, st, version, spec);
-                },
-                [=](loaded_atom, const caf::error& err) {
-                  return on_loaded(self, st, err);
-                },
-                [=](predict_atom, const envelope& req) {
-                  return on_predict(self, st, req);
-                },
-                [=](batch_atom) { return on_batch(self, st); },
-                [=](drain_atom) { return on_drain(self, st); },
-
-            });
+  self->identify(args);
+  return {
+      [=](load_atom, const envelope& version, const envelope& spec) {
+        return on_load(self, st, version, spec);
+      },
+      [=](loaded_atom, const caf::error& err) {
+        return on_loaded(self, st, err);
+      },
+      [=](predict_atom, const envelope& req) {
+        return on_predict(self, st, req);
+      },
+      [=](batch_atom) { return on_batch(self, st); },
+      [=](drain_atom) { return on_drain(self, st); },
+      self->stats_handler(),
+  };
 }
 
 /// The replica as the directory spawns it: on the real clock.
-caf::behavior replica_kind_actor(worker* self, kind_args args) {
+replica_actor::behavior_type replica_kind_actor(replica_self* self,
+                                                kind_args args) {
   return replica_behavior(self, std::move(args), real_clock());
 }
 

@@ -11,16 +11,14 @@
 
 #include "actors/serving/atoms.hpp"
 #include "runtime/envelope.hpp"
+#include "runtime/worker.hpp"
 
 namespace troupe::serving {
 
-/// What a replica accepts. The replica is a cluster kind: the directory
-/// spawns it by name as a runtime `worker` (which adds the (stats_atom)
-/// handler every kind answers) and hands out a caf::actor, so its
-/// implementation is the handler table of replica.cpp, not a
-/// typed_event_based_actor; this alias is the checked interface its
-/// callers (the router) and its engine hold it by (caf::actor_cast at the
-/// directory's edge).
+/// What a replica accepts. The replica is a typed_worker kind
+/// (runtime/worker.hpp) that the directory spawns by name and hands out as
+/// a caf::actor: its callers (the router) and its engine hold it by this
+/// interface (caf::actor_cast at the directory's edge).
 using replica_actor = caf::typed_actor<
     /// (load, ModelVersion with content, DeploymentSpec) -> true once the
     /// files are written to NODE_DATA/serving/cache/NAME/vN, checked and
@@ -36,7 +34,10 @@ using replica_actor = caf::typed_actor<
     /// could not be.
     caf::reacts_to<loaded_atom, caf::error>,
     /// (batch): from its engine, finished batches wait to be collected.
-    caf::reacts_to<batch_atom>>;
+    caf::reacts_to<batch_atom>>::extend_with<stats_actor>;
+
+/// The actor class of a replica.
+using replica_self = typed_worker_of<replica_actor>::type;
 
 /// Registers serving.replica (takes a slot) with the real clock.
 void register_replica_kind(caf::actor_system_config& cfg);

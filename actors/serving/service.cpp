@@ -141,7 +141,8 @@ void set_traffic(schema::DeploymentStatus::Builder b,
 
 /// Answers with what `target` answers to `xs...`.
 template <class Handle, class... Ts>
-caf::result<envelope> forward(worker* self, const Handle& target, Ts... xs) {
+caf::result<envelope> forward(service_self* self, const Handle& target,
+                              Ts... xs) {
   auto rp = self->make_response_promise<envelope>();
   self->request(target, request_timeout, xs...)
       .then([=](const envelope& e) mutable { rp.deliver(e); },
@@ -149,7 +150,7 @@ caf::result<envelope> forward(worker* self, const Handle& target, Ts... xs) {
   return rp;
 }
 
-router_actor start_router(worker* self, const state_ptr& st,
+router_actor start_router(service_self* self, const state_ptr& st,
                           const envelope& status) {
   router_config cfg;
   cfg.service = caf::actor_cast<service_actor>(self);
@@ -164,7 +165,7 @@ router_actor start_router(worker* self, const state_ptr& st,
 
 /// Records `status` for `name` and hands it to its router (started if
 /// needed); answers the router's view.
-caf::result<envelope> apply(worker* self, const state_ptr& st,
+caf::result<envelope> apply(service_self* self, const state_ptr& st,
                             const std::string& name, envelope status) {
   if (auto err = st->store->put(name, status)) return err;
   auto& d = st->deployments[name];
@@ -288,7 +289,7 @@ caf::behavior registrar(caf::event_based_actor* self, std::string root,
 
 // The handlers of the service's messages (service.hpp).
 
-caf::result<envelope> on_register(worker* self, const state_ptr& st,
+caf::result<envelope> on_register(service_self* self, const state_ptr& st,
                                   const envelope& env) {
   // Staging, checking and loading the model read, write and sync
   // whole files: a detached actor of its own does it and answers
@@ -299,7 +300,7 @@ caf::result<envelope> on_register(worker* self, const state_ptr& st,
   return rp.delegate(helper, register_atom::value, env);
 }
 
-caf::result<envelope> on_models(worker* self, const state_ptr& st,
+caf::result<envelope> on_models(service_self* self, const state_ptr& st,
                                 const std::string& name) {
   std::vector<model_version> all;
   std::vector<std::string> names;
@@ -323,7 +324,7 @@ caf::result<envelope> on_models(worker* self, const state_ptr& st,
   return envelope::of<schema::ModelList>(msg);
 }
 
-caf::result<envelope> on_stage(worker* self, const state_ptr& st,
+caf::result<envelope> on_stage(service_self* self, const state_ptr& st,
                                const std::string& name, uint32_t version,
                                const std::string& stage, bool on) {
   auto v = on ? st->models->set_stage(name, version, stage)
@@ -335,7 +336,7 @@ caf::result<envelope> on_stage(worker* self, const state_ptr& st,
   return envelope::of<schema::ModelVersion>(msg);
 }
 
-caf::result<envelope> on_fetch(worker* self, const state_ptr& st,
+caf::result<envelope> on_fetch(service_self* self, const state_ptr& st,
                                const std::string& name, uint32_t version) {
   auto v = st->models->get(name, version);
   if (!v) return v.error();
@@ -345,7 +346,7 @@ caf::result<envelope> on_fetch(worker* self, const state_ptr& st,
   return envelope::of<schema::ModelVersion>(msg);
 }
 
-caf::result<envelope> on_deploy(worker* self, const state_ptr& st,
+caf::result<envelope> on_deploy(service_self* self, const state_ptr& st,
                                 const envelope& env) {
   auto spec =
       env.visit<schema::DeploymentSpec>([](auto r) { return from_schema(r); });
@@ -371,7 +372,7 @@ caf::result<envelope> on_deploy(worker* self, const state_ptr& st,
   return apply(self, st, spec->name, status);
 }
 
-caf::result<envelope> on_deployments(worker* self, const state_ptr& st) {
+caf::result<envelope> on_deployments(service_self* self, const state_ptr& st) {
   auto rp = self->make_response_promise<envelope>();
   struct gather {
     std::vector<envelope> got;
@@ -407,14 +408,14 @@ caf::result<envelope> on_deployments(worker* self, const state_ptr& st) {
   return rp;
 }
 
-caf::result<envelope> on_status(worker* self, const state_ptr& st,
+caf::result<envelope> on_status(service_self* self, const state_ptr& st,
                                 const std::string& name) {
   auto d = find(st, name);
   if (!d) return d.error();
   return forward(self, (*d)->router, deployment_atom::value);
 }
 
-caf::result<envelope> on_scale(worker* self, const state_ptr& st,
+caf::result<envelope> on_scale(service_self* self, const state_ptr& st,
                                const std::string& name, uint32_t lo,
                                uint32_t hi) {
   auto d = find(st, name);
@@ -431,7 +432,7 @@ caf::result<envelope> on_scale(worker* self, const state_ptr& st,
   return apply(self, st, name, status);
 }
 
-caf::result<envelope> on_traffic(worker* self, const state_ptr& st,
+caf::result<envelope> on_traffic(service_self* self, const state_ptr& st,
                                  const std::string& name,
                                  const std::string& text) {
   auto d = find(st, name);
@@ -447,7 +448,7 @@ caf::result<envelope> on_traffic(worker* self, const state_ptr& st,
   return apply(self, st, name, status);
 }
 
-caf::result<envelope> on_promote(worker* self, const state_ptr& st,
+caf::result<envelope> on_promote(service_self* self, const state_ptr& st,
                                  const std::string& name, uint32_t version) {
   auto d = find(st, name);
   if (!d) return d.error();
@@ -468,7 +469,7 @@ caf::result<envelope> on_promote(worker* self, const state_ptr& st,
   return apply(self, st, name, status);
 }
 
-caf::result<envelope> on_rollback(worker* self, const state_ptr& st,
+caf::result<envelope> on_rollback(service_self* self, const state_ptr& st,
                                   const std::string& name) {
   auto d = find(st, name);
   if (!d) return d.error();
@@ -495,7 +496,7 @@ caf::result<envelope> on_rollback(worker* self, const state_ptr& st,
   return apply(self, st, name, status);
 }
 
-caf::result<bool> on_undeploy(worker* self, const state_ptr& st,
+caf::result<bool> on_undeploy(service_self* self, const state_ptr& st,
                               const std::string& name) {
   auto d = find(st, name);
   if (!d) return d.error();
@@ -507,7 +508,7 @@ caf::result<bool> on_undeploy(worker* self, const state_ptr& st,
   return true;
 }
 
-caf::result<caf::actor> on_router(worker* self, const state_ptr& st,
+caf::result<caf::actor> on_router(service_self* self, const state_ptr& st,
                                   const std::string& name) {
   auto d = find(st, name);
   if (!d) return d.error();
@@ -515,7 +516,8 @@ caf::result<caf::actor> on_router(worker* self, const state_ptr& st,
   return caf::actor_cast<caf::actor>((*d)->router);
 }
 
-caf::behavior service(worker* self, kind_args args, clock_ptr time) {
+service_actor::behavior_type service(service_self* self, kind_args args,
+                                     clock_ptr time) {
   auto st = std::make_shared<service_state>();
   st->clock = std::move(time);
   st->dir =
@@ -527,7 +529,7 @@ caf::behavior service(worker* self, kind_args args, clock_ptr time) {
     auto err = !reg ? reg.error() : store.error();
     st->log->error("serving: {}", describe(err));
     self->quit(err);
-    return {};
+    return stopped_behavior<service_actor>();
   }
   st->models = std::move(*reg);
   st->store.emplace(std::move(*store));
@@ -542,7 +544,7 @@ caf::behavior service(worker* self, kind_args args, clock_ptr time) {
   if (!st->directory) {
     auto err = make_error(errc::not_found, "serving: no directory here");
     self->quit(err);
-    return {};
+    return stopped_behavior<service_actor>();
   }
   // deployments recorded before a restart
   if (auto all = st->store->all()) {
@@ -555,52 +557,52 @@ caf::behavior service(worker* self, kind_args args, clock_ptr time) {
     st->log->error("serving: cannot read deployments: {}",
                    describe(all.error()));
   }
-  return self->with_stats(
-      args,
-      {
-          [=](register_atom, const envelope& env) {
-            return on_register(self, st, env);
-          },
-          [=](models_atom, const std::string& name) {
-            return on_models(self, st, name);
-          },
-          [=](stage_atom, const std::string& name, uint32_t version,
-              const std::string& stage,
-              bool on) { return on_stage(self, st, name, version, stage, on); },
-          [=](fetch_atom, const std::string& name, uint32_t version) {
-            return on_fetch(self, st, name, version);
-          },
-          [=](deploy_atom, const envelope& env) {
-            return on_deploy(self, st, env);
-          },
-          [=](deployments_atom) { return on_deployments(self, st); },
-          [=](status_atom, const std::string& name) {
-            return on_status(self, st, name);
-          },
-          [=](scale_atom, const std::string& name, uint32_t lo, uint32_t hi) {
-            return on_scale(self, st, name, lo, hi);
-          },
-          [=](traffic_atom, const std::string& name, const std::string& text) {
-            return on_traffic(self, st, name, text);
-          },
-          [=](promote_atom, const std::string& name, uint32_t version) {
-            return on_promote(self, st, name, version);
-          },
-          [=](rollback_atom, const std::string& name) {
-            return on_rollback(self, st, name);
-          },
-          [=](undeploy_atom, const std::string& name) {
-            return on_undeploy(self, st, name);
-          },
-          [=](router_atom, const std::string& name) {
-            return on_router(self, st, name);
-          },
-
-      });
+  self->identify(args);
+  return {
+      [=](register_atom, const envelope& env) {
+        return on_register(self, st, env);
+      },
+      [=](models_atom, const std::string& name) {
+        return on_models(self, st, name);
+      },
+      [=](stage_atom, const std::string& name, uint32_t version,
+          const std::string& stage,
+          bool on) { return on_stage(self, st, name, version, stage, on); },
+      [=](fetch_atom, const std::string& name, uint32_t version) {
+        return on_fetch(self, st, name, version);
+      },
+      [=](deploy_atom, const envelope& env) {
+        return on_deploy(self, st, env);
+      },
+      [=](deployments_atom) { return on_deployments(self, st); },
+      [=](status_atom, const std::string& name) {
+        return on_status(self, st, name);
+      },
+      [=](scale_atom, const std::string& name, uint32_t lo, uint32_t hi) {
+        return on_scale(self, st, name, lo, hi);
+      },
+      [=](traffic_atom, const std::string& name, const std::string& text) {
+        return on_traffic(self, st, name, text);
+      },
+      [=](promote_atom, const std::string& name, uint32_t version) {
+        return on_promote(self, st, name, version);
+      },
+      [=](rollback_atom, const std::string& name) {
+        return on_rollback(self, st, name);
+      },
+      [=](undeploy_atom, const std::string& name) {
+        return on_undeploy(self, st, name);
+      },
+      [=](router_atom, const std::string& name) {
+        return on_router(self, st, name);
+      },
+      self->stats_handler(),
+  };
 }
 
 /// The service as the directory spawns it: on the real clock.
-caf::behavior service_kind_actor(worker* self, kind_args args) {
+service_actor::behavior_type service_kind_actor(service_self* self,
+                                                kind_args args) {
   return service(self, std::move(args), real_clock());
 }
 

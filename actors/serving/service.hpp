@@ -13,17 +13,16 @@
 #include "actors/serving/atoms.hpp"
 #include "actors/serving/predict_reply.hpp"
 #include "runtime/envelope.hpp"
+#include "runtime/worker.hpp"
 
 namespace troupe::serving {
 
 /// serving.service (one per cluster, on the head, registered as "serving";
 /// its registry and deployments live in DATA/serving). Deployments are
 /// recorded in DATA/serving/deployments and started again when the head
-/// restarts. The service is a cluster kind that the directory spawns by name
-/// as a runtime `worker` (which adds the (stats_atom) handler of every kind)
-/// and hands out as a caf::actor, so its implementation is the handler
-/// table of service.cpp; this alias is the checked interface its callers
-/// hold it by (caf::actor_cast at the directory's edge).
+/// restarts. The service is a typed_worker kind (runtime/worker.hpp) that
+/// the directory spawns by name and hands out as a caf::actor: its callers
+/// hold it by this interface (caf::actor_cast at the directory's edge).
 using service_actor = caf::typed_actor<
     /// (register, Registration) -> ModelVersion
     caf::replies_to<register_atom, envelope>::with<envelope>,
@@ -53,7 +52,11 @@ using service_actor = caf::typed_actor<
     caf::replies_to<undeploy_atom, std::string>::with<bool>,
     /// (router, deployment) -> the deployment's router (router.hpp), as a
     /// caf::actor for the gateway
-    caf::replies_to<router_atom, std::string>::with<caf::actor>>;
+    caf::replies_to<router_atom,
+                    std::string>::with<caf::actor>>::extend_with<stats_actor>;
+
+/// The actor class of the service.
+using service_self = typed_worker_of<service_actor>::type;
 
 inline constexpr const char* service_kind = "serving.service";
 inline constexpr const char* replica_kind = "serving.replica";

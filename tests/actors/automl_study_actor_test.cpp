@@ -94,35 +94,36 @@ struct seen_t {
 /// A runner that records what it is told (it speaks the runner's protocol).
 caf::actor fake_runner(caf::actor_system& sys, std::string node,
                        std::shared_ptr<seen_t> seen) {
-  auto r = sys.spawn([=](trial_runner_handlers::pointer)
-                         -> trial_runner_handlers::behavior_type {
-    return {
-        [=](trial_atom, const envelope& env) -> caf::result<void> {
-          auto a = env.visit<schema::TrialAssignment>([&](auto x) {
-            assignment a;
-            a.node = node;
-            a.trial = x.getTrial();
-            a.attempt = x.getAttempt();
-            a.slot = x.getSlot();
-            a.budget = x.getBudget();
-            a.every = x.getEvery();
-            auto cp = x.getCheckpoint();
-            a.checkpoint.assign(cp.begin(), cp.end());
-            a.params = read_params(x.getParams());
-            a.study = x.getStudy();
-            a.family = x.getFamily();
-            return a;
-          });
-          if (!a) return a.error();
-          seen->assigned.push_back(std::move(*a));
-          return caf::unit;
-        },
-        [=](cancel_atom, const std::string&, uint64_t trial) {
-          seen->cancels.emplace_back(node, trial);
-        },
-        [=](ended_atom, const std::string&, uint64_t, uint32_t) {},
-    };
-  });
+  auto r = sys.spawn(
+      [=](trial_runner_self* self) -> trial_runner_actor::behavior_type {
+        return {
+            [=](trial_atom, const envelope& env) -> caf::result<void> {
+              auto a = env.visit<schema::TrialAssignment>([&](auto x) {
+                assignment a;
+                a.node = node;
+                a.trial = x.getTrial();
+                a.attempt = x.getAttempt();
+                a.slot = x.getSlot();
+                a.budget = x.getBudget();
+                a.every = x.getEvery();
+                auto cp = x.getCheckpoint();
+                a.checkpoint.assign(cp.begin(), cp.end());
+                a.params = read_params(x.getParams());
+                a.study = x.getStudy();
+                a.family = x.getFamily();
+                return a;
+              });
+              if (!a) return a.error();
+              seen->assigned.push_back(std::move(*a));
+              return caf::unit;
+            },
+            [=](cancel_atom, const std::string&, uint64_t trial) {
+              seen->cancels.emplace_back(node, trial);
+            },
+            [=](ended_atom, const std::string&, uint64_t, uint32_t) {},
+            self->stats_handler(),
+        };
+      });
   return caf::actor_cast<caf::actor>(r);
 }
 

@@ -88,7 +88,8 @@ struct replica_fixture {
   caf::actor spawn_replica(const std::string& name) {
     auto r = sys.spawn<caf::actor>(
         replica_kind,
-        caf::make_message(kind_args{name, "node-1", "churn", node_dir()}));
+        caf::make_message(kind_args{name, "node-1", "churn", node_dir()}),
+        nullptr, false);
     if (!r) FAIL(sys.render(r.error()));
     replicas.push_back(*r);
     return *r;
