@@ -79,6 +79,10 @@ struct TrialAssignment {
   threads @14 :UInt32;             # threads per slot
   slot @15 :UInt32;                # which slot of the runner
   sleepMs @16 :Float64;            # quadratic family: sleep per step
+  patience @17 :UInt64;            # stop after this many steps without a
+                                   # better validation metric (0 = never)
+  ensemble @18 :UInt32;            # > 0: send out-of-fold predictions
+                                   # with the TrialEnd of a finished trial
 }
 
 struct TrialReport {
@@ -115,6 +119,10 @@ struct TrialEnd {
   message @7 :Text;                # failed: why
   node @8 :Text;                   # the node it ran on
   slot @9 :UInt32;                 # the slot it used
+  oof @10 :List(Float32);          # finished, for a study that builds an
+                                   # ensemble: out-of-fold predictions
+                                   # (rows x groups) at step oofStep
+  oofStep @11 :UInt64;
   enum Outcome {
     finished @0;                   # completed, stopped or pruned as decided
     paused @1;                     # paused with a checkpoint

@@ -64,6 +64,12 @@ std::vector<cli_command> add_commands(CLI::App& app) {
   cmd->add_option("--eta", sp.eta, "reduction factor")->capture_default_str();
   cmd->add_option("--every", sp.every, "report every N rounds")
       ->capture_default_str();
+  cmd->add_option("--patience", sp.patience,
+                  "a trial stops after N rounds without improving (0: never)")
+      ->capture_default_str();
+  cmd->add_option("--ensemble", sp.ensemble,
+                  "ensemble selection over the N best trials (0: the best)")
+      ->capture_default_str();
   cmd->add_option("--threads", sp.threads, "threads per slot")
       ->capture_default_str();
   cmd->add_option("--family", sp.family, "xgboost|quadratic")

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "actors/models/ensemble.hpp"
 #include "actors/models/families.hpp"
 #include "actors/models/saved_model.hpp"
 #include "actors/tabular/metrics.hpp"
@@ -28,17 +29,65 @@ nlohmann::json number_or_null(double x) {
 
 } // namespace
 
-caf::expected<refit_result> refit_best(const study_spec& spec,
-                                       const config& params, uint64_t rounds,
-                                       double cv_score, trial_id trial,
-                                       const std::string& out_dir,
-                                       size_t threads) {
+namespace {
+
+/// Selects the ensemble of `candidates` on the training labels; the refit's
+/// summary of it goes to `out.ensemble`. Returns the chosen members (index,
+/// weight), or none when the best candidate alone scores as well.
+caf::expected<std::vector<std::pair<size_t, double>>>
+choose_ensemble(const study_spec& spec, const models::dataset& data,
+                const std::vector<refit_candidate>& candidates,
+                refit_result& out) {
+  std::vector<models::ensemble_candidate> oof;
+  for (auto& c : candidates)
+    oof.push_back({c.oof});
+  auto classes = is_classification(data.task) ? data.classes.size() : 0;
+  auto choice =
+      models::select_ensemble(oof, data.X.labels, spec.metric, classes);
+  if (!choice) return choice.error();
+  std::vector<std::pair<size_t, double>> members;
+  auto list = nlohmann::json::array();
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (choice->weights[i] <= 0) continue;
+    members.emplace_back(i, choice->weights[i]);
+    list.push_back({{"trial", candidates[i].trial},
+                    {"weight", choice->weights[i]},
+                    {"rounds", candidates[i].rounds},
+                    {"cv_score", number_or_null(candidates[i].cv_score)}});
+  }
+  bool used = members.size() >= 2 &&
+              (spec.maximize ? choice->score > choice->best_single
+                             : choice->score < choice->best_single);
+  out.ensemble = {
+      {"candidates", candidates.size()},
+      {"members", std::move(list)},
+      {"oof_score", number_or_null(choice->score)},
+      {"best_single_oof_score", number_or_null(choice->best_single)},
+      {"best_single_trial", candidates[choice->best_index].trial},
+      {"rows", choice->rows},
+      {"rounds", choice->rounds},
+      {"kept_round", choice->kept_round},
+      {"used", used}};
+  if (!used) members.clear();
+  return members;
+}
+
+} // namespace
+
+caf::expected<refit_result>
+refit_best(const study_spec& spec, const config& params, uint64_t rounds,
+           double cv_score, trial_id trial, const std::string& out_dir,
+           size_t threads, const std::vector<refit_candidate>& candidates) {
   refit_result out;
   if (spec.family != "xgboost") return out;
   auto data = shared_dataset(spec.data_path, spec.target, spec.task);
   if (!data) return data.error();
-  auto model = refit_xgboost(**data, params, rounds, threads, spec.seed);
-  if (!model) return model.error();
+  std::vector<std::pair<size_t, double>> members;
+  if (spec.ensemble > 1 && candidates.size() >= 2) {
+    auto chosen = choose_ensemble(spec, **data, candidates, out);
+    if (!chosen) return chosen.error();
+    members = std::move(*chosen);
+  }
   model_info info;
   info.task = (*data)->task;
   info.target = spec.target;
@@ -49,17 +98,47 @@ caf::expected<refit_result> refit_best(const study_spec& spec,
   info.study = spec.id;
   info.trial = trial;
   auto dir = out_dir + "/best";
-  if (auto err = save_model(dir, *model, (*data)->prep, info)) return err;
+  if (members.empty()) {
+    auto model = refit_xgboost(**data, params, rounds, threads, spec.seed);
+    if (!model) return model.error();
+    if (auto err = save_model(dir, *model, (*data)->prep, info)) return err;
+  } else {
+    std::vector<xgb::booster> boosters;
+    boosters.reserve(members.size());
+    std::vector<models::saved_member> saved;
+    for (auto& [index, weight] : members) {
+      auto& c = candidates[index];
+      auto model =
+          refit_xgboost(**data, c.params, c.rounds, threads, spec.seed);
+      if (!model) return model.error();
+      boosters.push_back(std::move(*model));
+      tabular::ensemble_member m;
+      m.weight = weight;
+      m.params = c.params;
+      m.cv_score = c.cv_score;
+      m.trial = c.trial;
+      saved.push_back({nullptr, std::move(m)});
+    }
+    for (size_t i = 0; i < saved.size(); ++i)
+      saved[i].model = &boosters[i];
+    info.cv_score =
+        out.ensemble["oof_score"].is_number()
+            ? std::optional<double>{out.ensemble["oof_score"].get<double>()}
+            : std::nullopt;
+    if (auto err = models::save_ensemble(dir, saved, (*data)->prep, info))
+      return err;
+  }
   out.model_dir = std::filesystem::absolute(dir).lexically_normal().string();
   if (spec.test_path.empty()) return out;
+  // Scored as `troupe predict` scores: the saved model, read back.
+  auto saved = models::saved_model::load(out.model_dir);
+  if (!saved) return saved.error();
   auto t = read_csv(spec.test_path);
   if (!t) return t.error();
   std::vector<std::string> warnings;
   auto m = (*data)->prep.transform_labeled(*t, warnings);
   if (!m) return m.error();
-  auto dm = xgb::dmatrix::dense(m->values.data(), m->rows, m->cols);
-  if (!dm) return dm.error();
-  auto pred = model->predict(*dm);
+  auto pred = saved->scores(*m);
   if (!pred) return pred.error();
   auto classes = is_classification((*data)->task) ? (*data)->classes.size() : 0;
   auto score = evaluate(spec.metric, m->labels, *pred, classes);
@@ -125,6 +204,7 @@ nlohmann::json study_summary(const study_core& core, const refit_result& r,
                      {"config", to_json(t.rec.params)}});
   }
   j["leaderboard"] = std::move(board);
+  j["ensemble"] = r.ensemble.is_null() ? nlohmann::json(nullptr) : r.ensemble;
   return j;
 }
 

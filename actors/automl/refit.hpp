@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
@@ -19,16 +20,33 @@ namespace troupe::automl {
 struct refit_result {
   std::string model_dir;            ///< OUT/STUDY/best ("" for no model)
   std::optional<double> test_score; ///< when the spec has a test file
+  /// The ensemble selection (members, weights, out-of-fold scores), as the
+  /// summary's "ensemble"; null when the study selects none.
+  nlohmann::json ensemble;
+};
+
+/// A trial the refit may put into the ensemble: its configuration, the
+/// step its out-of-fold predictions were taken at (the rounds it is refit
+/// with) and those predictions.
+struct refit_candidate {
+  trial_id trial = 0;
+  config params;
+  uint64_t rounds = 0;
+  double cv_score = 0;
+  std::vector<float> oof;
 };
 
 /// Refits `params` for `rounds` steps on all of spec.data_path, saves the
 /// model to `out_dir`/best and scores it on spec.test_path if given.
-/// Families without a model (quadratic) return an empty result.
-caf::expected<refit_result> refit_best(const study_spec& spec,
-                                       const config& params, uint64_t rounds,
-                                       double cv_score, trial_id trial,
-                                       const std::string& out_dir,
-                                       size_t threads);
+/// With spec.ensemble > 1 and two or more `candidates` (best first), it
+/// selects an ensemble from their out-of-fold predictions
+/// (models/ensemble.hpp); when the ensemble scores better out of fold than
+/// the best candidate alone, its members are refit and saved as the model
+/// instead. Families without a model (quadratic) return an empty result.
+caf::expected<refit_result>
+refit_best(const study_spec& spec, const config& params, uint64_t rounds,
+           double cv_score, trial_id trial, const std::string& out_dir,
+           size_t threads, const std::vector<refit_candidate>& candidates = {});
 
 /// The summary of a finished study (written to OUT/STUDY/summary.json):
 /// spec, counts, the best trial (config, rounds, CV score), the test score,

@@ -10,8 +10,10 @@
 
 #include <caf/all.hpp>
 
+#include "actors/automl/early_stop.hpp"
 #include "actors/automl/wire.hpp"
 #include "actors/models/families.hpp"
+#include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
 #include "runtime/type_ids.hpp"
@@ -49,6 +51,8 @@ struct trial_job {
   uint64_t seed = 0;
   uint32_t threads = 1;
   double sleep_ms = 0;
+  uint64_t patience = 0;
+  uint32_t ensemble = 0;
 };
 
 caf::expected<trial_job> parse_job(const envelope& env) {
@@ -72,6 +76,8 @@ caf::expected<trial_job> parse_job(const envelope& env) {
     j.seed = a.getSeed();
     j.threads = std::max<uint32_t>(1, a.getThreads());
     j.sleep_ms = a.getSleepMs();
+    j.patience = a.getPatience();
+    j.ensemble = a.getEnsemble();
     return j;
   });
 }
@@ -80,7 +86,8 @@ caf::expected<trial_job> parse_job(const envelope& env) {
 envelope trial_end(const trial_job& j, schema::TrialEnd::Outcome outcome,
                    uint64_t steps, double value,
                    const std::vector<uint8_t>& checkpoint,
-                   const std::string& message, const std::string& node) {
+                   const std::string& message, const std::string& node,
+                   const std::vector<float>& oof, uint64_t oof_step) {
   return make_envelope<schema::TrialEnd>([&](auto e) {
     e.setStudy(j.study);
     e.setTrial(j.trial);
@@ -92,8 +99,18 @@ envelope trial_end(const trial_job& j, schema::TrialEnd::Outcome outcome,
     e.setMessage(message);
     e.setNode(node);
     e.setSlot(j.slot);
+    if (!oof.empty()) {
+      auto list = e.initOof(static_cast<unsigned>(oof.size()));
+      for (unsigned i = 0; i < oof.size(); ++i)
+        list.set(i, oof[i]);
+      e.setOofStep(oof_step);
+    }
   });
 }
+
+/// The most out-of-fold values a TrialEnd carries (16 MB): past it, the
+/// trial is no ensemble candidate.
+constexpr size_t max_oof_values = size_t{1} << 22;
 
 /// The body of one trial, on its own detached thread.
 void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
@@ -103,9 +120,11 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
   uint64_t steps = 0;
   double last = std::nan("");
   auto finish = [&](outcome o, const std::vector<uint8_t>& cp,
-                    const std::string& msg) {
+                    const std::string& msg,
+                    const std::vector<float>& oof = std::vector<float>{},
+                    uint64_t oof_step = 0) {
     self->send(study, end_atom::value,
-               trial_end(job, o, steps, last, cp, msg, node));
+               trial_end(job, o, steps, last, cp, msg, node, oof, oof_step));
     self->send(runner, ended_atom::value, job.study, job.trial, job.attempt);
   };
   auto fail = [&](const caf::error& err) {
@@ -131,6 +150,20 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
     if (auto r = model.restore(job.checkpoint); !r) return fail(r.error());
   steps = model.steps();
   uint64_t target = job.budget;
+  auto metric = tabular::find_metric(job.metric);
+  early_stop stopper{job.patience,
+                     metric && metric->better == tabular::direction::maximize};
+  // A finished trial of a study that builds an ensemble sends its
+  // out-of-fold predictions at its best step.
+  auto finished = [&] {
+    std::vector<float> oof;
+    uint64_t at = stopper.seen() ? stopper.best_step() : steps;
+    if (job.ensemble > 0 && at > 0) {
+      if (auto p = model.out_of_fold(at); p && p->size() <= max_oof_values)
+        oof = std::move(*p);
+    }
+    return finish(outcome::FINISHED, {}, "", oof, at);
+  };
   for (;;) {
     if (cancel->load()) return finish(outcome::CANCELLED, {}, "cancelled");
     auto next = std::min(target, (model.steps() / job.every + 1) * job.every);
@@ -164,8 +197,14 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
     if (!decision)
       return finish(outcome::FAILED, {},
                     "the study did not answer a report: " + describe(lost));
+    auto stop_now = stopper.observe(steps, last);
     switch (decision->first) {
     case action::PROCEED:
+      if (stop_now) {
+        // no better for `patience` steps: end with the best
+        last = stopper.best();
+        return finished();
+      }
       target = std::max(decision->second, steps + 1);
       continue;
     case action::PAUSE: {
@@ -174,8 +213,9 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
       return finish(outcome::PAUSED, *cp, "");
     }
     case action::STOP:
-    case action::COMPLETE:
       return finish(outcome::FINISHED, {}, "");
+    case action::COMPLETE:
+      return finished();
     }
   }
 }

@@ -49,6 +49,9 @@ struct study_state {
   refit_result refit;
   int64_t finished_ms = 0;
   bool refit_started = false;
+  /// Completed trials' out-of-fold predictions (step, values), for
+  /// ensemble selection: at most 2 x spec.ensemble, the best kept.
+  std::map<trial_id, std::pair<uint64_t, std::vector<float>>> oof;
   std::shared_ptr<spdlog::logger> log = log::get("automl");
 
   int64_t wall_ms() const { return clock->wall_ms(); }
@@ -76,6 +79,8 @@ envelope assignment_envelope(const study_spec& s, const trial_assignment& a) {
     b.setThreads(s.threads);
     b.setSlot(a.slot);
     b.setSleepMs(s.sleep_ms);
+    b.setPatience(s.patience);
+    b.setEnsemble(s.ensemble);
   });
 }
 
@@ -135,7 +140,8 @@ void start_refit(study_actor_t* self) {
                core.trials().size());
   if (!best) {
     self->send(self, refit_atom::value, std::string{},
-               std::string{"no trial produced a result"}, false, 0.0);
+               std::string{"no trial produced a result"}, false, 0.0,
+               std::string{});
     return;
   }
   auto& t = core.trials()[*best];
@@ -147,6 +153,15 @@ void start_refit(study_actor_t* self) {
   job.trial = *best;
   job.out_dir = out_dir;
   job.threads = std::max<size_t>(1, std::thread::hardware_concurrency());
+  for (auto id : core.leaderboard()) {
+    if (job.candidates.size() >= spec.ensemble) break;
+    auto i = st.oof.find(id);
+    if (i == st.oof.end()) continue;
+    auto& c = core.trials()[id];
+    job.candidates.push_back({id, c.rec.params, i->second.first, c.score(),
+                              std::move(i->second.second)});
+  }
+  st.oof.clear();
   st.refit_with(self->system(), caf::actor_cast<study_actor>(self),
                 std::move(job));
 }
@@ -265,6 +280,34 @@ caf::result<envelope> on_report(study_actor_t* self, const envelope& env) {
   });
 }
 
+/// Keeps a completed trial's out-of-fold predictions while it is among the
+/// spec.ensemble best of those kept.
+template <class List>
+void keep_oof(study_state& st, trial_id id, uint64_t step, List values) {
+  auto n = st.core->spec().ensemble;
+  if (n < 2 || id >= st.core->trials().size()) return;
+  if (st.core->trials()[id].rec.state != trial_state::complete) return;
+  auto& slot = st.oof[id];
+  slot.first = step;
+  slot.second.clear();
+  slot.second.reserve(values.size());
+  for (auto v : values)
+    slot.second.push_back(v);
+  if (st.oof.size() <= 2 * static_cast<size_t>(n)) return;
+  // keep the n best by the leaderboard's order
+  size_t kept = 0;
+  std::set<trial_id> keep;
+  for (auto t : st.core->leaderboard()) {
+    if (kept == n) break;
+    if (st.oof.count(t)) {
+      keep.insert(t);
+      ++kept;
+    }
+  }
+  for (auto i = st.oof.begin(); i != st.oof.end();)
+    i = keep.count(i->first) ? std::next(i) : st.oof.erase(i);
+}
+
 void on_end(study_actor_t* self, const envelope& env) {
   auto& st = self->state;
   auto& id = st.core->spec().id;
@@ -282,6 +325,8 @@ void on_end(study_actor_t* self, const envelope& env) {
                                    e.getMessage(), st.wall_ms());
     // A stale end (its trial was re-queued since) holds no lease.
     if (!current) return false;
+    if (e.hasOof() && e.getOof().size() > 0)
+      keep_oof(st, e.getTrial(), e.getOofStep(), e.getOof());
     auto key = std::make_pair(node, e.getSlot());
     auto lease = st.leases.find(key);
     if (lease == st.leases.end()) return false;
@@ -310,9 +355,12 @@ void on_lost(study_actor_t* self, const std::string& node) {
 }
 
 void on_refit(study_actor_t* self, const std::string& model_dir,
-              const std::string& error, bool has_test, double test_score) {
+              const std::string& error, bool has_test, double test_score,
+              const std::string& ensemble) {
   auto& st = self->state;
   st.refit.model_dir = model_dir;
+  if (!ensemble.empty())
+    st.refit.ensemble = nlohmann::json::parse(ensemble, nullptr, false);
   if (has_test) st.refit.test_score = test_score;
   st.finished_ms = st.wall_ms();
   auto summary = study_summary(*st.core, st.refit,
@@ -369,8 +417,8 @@ study_actor::behavior_type study_behavior(study_actor_t* self,
           self->delayed_send(self, tick_interval, tick_atom::value);
       },
       [=](refit_atom, const std::string& model_dir, const std::string& error,
-          bool has_test, double test_score) {
-        on_refit(self, model_dir, error, has_test, test_score);
+          bool has_test, double test_score, const std::string& ensemble) {
+        on_refit(self, model_dir, error, has_test, test_score, ensemble);
       },
       [=](progress_atom, uint64_t board) -> envelope {
         return status_envelope(self->state, static_cast<size_t>(board));
@@ -384,14 +432,16 @@ refit_launcher detached_refit() {
   return [](caf::actor_system& sys, const study_actor& study, refit_job job) {
     sys.spawn<caf::detached>([study, job](caf::event_based_actor* worker) {
       auto r = refit_best(job.spec, job.params, job.rounds, job.cv_score,
-                          job.trial, job.out_dir, job.threads);
+                          job.trial, job.out_dir, job.threads, job.candidates);
       if (r)
-        worker->send(study, refit_atom::value, r->model_dir, std::string{},
-                     r->test_score.has_value(),
-                     r->test_score ? *r->test_score : 0.0);
+        worker->send(
+            study, refit_atom::value, r->model_dir, std::string{},
+            r->test_score.has_value(), r->test_score ? *r->test_score : 0.0,
+            r->ensemble.is_null() ? std::string{} : r->ensemble.dump());
       else
         worker->send(study, refit_atom::value, std::string{},
-                     "refit failed: " + describe(r.error()), false, 0.0);
+                     "refit failed: " + describe(r.error()), false, 0.0,
+                     std::string{});
       worker->quit();
     });
   };

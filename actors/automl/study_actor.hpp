@@ -19,6 +19,7 @@
 
 #include "actors/automl/atoms.hpp"
 #include "actors/automl/journal.hpp"
+#include "actors/automl/refit.hpp"
 #include "actors/automl/service.hpp"
 #include "actors/automl/study.hpp"
 #include "runtime/clock.hpp"
@@ -49,9 +50,12 @@ using study_actor = caf::typed_actor<
     /// (tick_atom), from itself every 100 ms until it has finished: checks
     /// the time budget.
     caf::reacts_to<tick_atom>,
-    /// (refit_atom, model_dir, error, has_test, test_score), from its refit:
-    /// the study has ended; it writes the summary and finishes (or fails).
-    caf::reacts_to<refit_atom, std::string, std::string, bool, double>,
+    /// (refit_atom, model_dir, error, has_test, test_score, ensemble), from
+    /// its refit: the study has ended; it writes the summary (`ensemble`:
+    /// the refit's ensemble selection as JSON text, "" for none) and
+    /// finishes (or fails).
+    caf::reacts_to<refit_atom, std::string, std::string, bool, double,
+                   std::string>,
     /// (progress_atom, rows) -> StudyStatus with the top `rows` of the
     /// leaderboard (0: none); its state is running | stopping | refitting |
     /// finished | failed.
@@ -66,10 +70,14 @@ struct refit_job {
   trial_id trial = 0;
   std::string out_dir;
   size_t threads = 1;
+  /// The best trials' out-of-fold predictions, best first, for ensemble
+  /// selection (spec.ensemble > 1; empty otherwise).
+  std::vector<refit_candidate> candidates;
 };
 
 /// Runs a refit off the study actor's thread and answers `study` with
-/// (refit_atom, model_dir, error, has_test, test_score) when it is done.
+/// (refit_atom, model_dir, error, has_test, test_score, ensemble) when it
+/// is done.
 using refit_launcher = std::function<void(
     caf::actor_system& sys, const study_actor& study, refit_job job)>;
 

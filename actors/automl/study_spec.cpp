@@ -57,6 +57,8 @@ envelope to_envelope(const study_spec& s) {
         {"min_resource", std::to_string(s.min_resource)},
         {"eta", std::to_string(s.eta)},
         {"every", std::to_string(s.every)},
+        {"patience", std::to_string(s.patience)},
+        {"ensemble", std::to_string(s.ensemble)},
         {"threads", std::to_string(s.threads)},
         {"out_dir", s.out_dir},
         {"space_format", s.space_format},
@@ -134,6 +136,10 @@ caf::expected<study_spec> spec_from(const envelope& env) {
         number(s.eta);
       else if (k == "every")
         number(s.every);
+      else if (k == "patience")
+        number(s.patience);
+      else if (k == "ensemble")
+        number(s.ensemble);
       else if (k == "threads")
         number(s.threads);
       else if (k == "out_dir")

@@ -40,10 +40,19 @@ struct study_spec {
   uint32_t folds = 3;
   /// Fidelity: steps (boosting rounds) of a full trial, the smallest rung,
   /// the reduction factor and the report interval.
-  uint64_t max_resource = 243;
+  uint64_t max_resource = 729;
   uint64_t min_resource = 9;
   uint64_t eta = 3;
   uint64_t every = 9;
+  /// Early stopping inside a trial: it ends, keeping its best step, once
+  /// its validation metric has not improved for this many steps (checked
+  /// at its reports); 0 = never. A full trial's rounds then adapt to its
+  /// learning rate instead of stopping at max_resource's cap.
+  uint64_t patience = 45;
+  /// Ensemble selection over the out-of-fold predictions of this many of
+  /// the best trials (Caruana's, with replacement); 0 or 1: the single best
+  /// trial is the model.
+  uint32_t ensemble = 20;
   /// Threads per slot.
   uint32_t threads = 1;
   /// Where the best model and the summary go ("" = the service's data

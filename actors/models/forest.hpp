@@ -11,6 +11,9 @@
 // the base margin and adds each tree's leaf in tree order, a feature that is
 // NaN takes its node's default branch, a value goes left when value <
 // split; then the objective's transform (sigmoid, softmax, exp or none).
+// A categorical split (XGBoost's native categorical support) sends a
+// category in its set right and every other value left, a negative one or
+// one past the set's range included, as XGBoost's Decision does.
 // Plain C++, no CAF actors, no XGBoost calls.
 
 #include <cstddef>
@@ -23,8 +26,13 @@
 
 namespace troupe::models {
 
-/// A compiled gbtree model. Supports numeric splits (no categorical ones),
-/// scalar leaves, and the objectives whose margin and transform it knows:
+/// XGBoost's JSON model text made valid JSON: XGBoost writes the bare
+/// literals NaN, Infinity and -Infinity (a categorical split's condition is
+/// NaN), which JSON has none of; outside strings they become null.
+std::string valid_model_json(std::string_view model_json);
+
+/// A compiled gbtree model. Supports numeric and categorical splits, scalar
+/// leaves, and the objectives whose margin and transform it knows:
 /// reg:squarederror, reg:linear, reg:squaredlogerror, reg:pseudohubererror,
 /// reg:absoluteerror, binary:logitraw (none); reg:logistic,
 /// binary:logistic (sigmoid, logit base); count:poisson, reg:gamma,
@@ -52,17 +60,28 @@ public:
 
   /// `rows` rows that reach many of its leaves, for checking it against
   /// XGBoost: each value is one of its feature's split thresholds, the
-  /// float just below one, or NaN (0 for a feature no split uses).
+  /// float just below one, or NaN (0 for a feature no split uses); for a
+  /// feature of categorical splits, a category of one of its sets, one just
+  /// past the largest, -1, or NaN.
   std::vector<float> probe_rows(size_t rows, uint64_t seed) const;
+
+  /// Whether any split is categorical.
+  bool has_categorical() const { return !cats_.empty(); }
 
   /// A flat node. A split's children are nodes_[left] and nodes_[left + 1].
   struct node {
-    float value;      ///< the split's threshold, or the leaf's value
-    uint32_t feature; ///< bit 31: NaN goes left; leaf_mark: a leaf
-    uint32_t left;    ///< the left child, from the root (the right follows)
+    /// A numeric split's threshold, or a leaf's value; a categorical
+    /// split's offset into cats_, as the float's bits.
+    float value;
+    /// The feature; bit 31: NaN goes left; bit 30: categorical;
+    /// leaf_mark: a leaf
+    uint32_t feature;
+    uint32_t left; ///< the left child, from the root (the right follows)
   };
   static constexpr uint32_t leaf_mark = 0x7fffffffu;
   static constexpr uint32_t default_left_bit = 0x80000000u;
+  static constexpr uint32_t categorical_bit = 0x40000000u;
+  static constexpr uint32_t feature_mask = 0x3fffffffu;
 
 private:
   enum class transform { none, sigmoid, exp, softmax };
@@ -70,12 +89,20 @@ private:
   forest() = default;
 
   /// Adds every tree's leaf for rows [0, n) of the block at `x` to `acc`.
+  template <bool Categorical>
   void accumulate(const float* x, size_t n, float* acc) const;
+
+  /// Whether a categorical split at `offset` into cats_ sends `v` (not NaN)
+  /// right: `v` is a category of its set.
+  bool in_set(uint32_t offset, float v) const;
 
   std::vector<node> nodes_;
   std::vector<uint32_t> roots_;     ///< per tree, its root's index in nodes_
   std::vector<uint32_t> groups_of_; ///< per tree, the output it adds to
   std::vector<float> base_;         ///< per output, the starting margin
+  /// Categorical splits' sets: at each split's offset, the number of
+  /// 32-bit words n, then n words of bits (bit c: category c is in the set).
+  std::vector<uint32_t> cats_;
   size_t features_ = 0;
   size_t groups_ = 1;
   transform transform_ = transform::none;

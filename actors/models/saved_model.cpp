@@ -16,8 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/models/ensemble.hpp"
 #include "actors/models/errors.hpp"
 #include "actors/models/trainable.hpp"
+#include "actors/models/xgb_data.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
 
@@ -101,7 +103,7 @@ caf::expected<xgb::booster> refit_xgboost(const dataset& data,
   auto params =
       xgboost_params(cfg, data.task, data.classes.size(), threads, seed);
   if (!params) return params.error();
-  auto train = xgb::dmatrix::dense(X.values.data(), X.rows, X.cols, X.labels);
+  auto train = xgboost_matrix(X, data.prep);
   if (!train) return train.error();
   auto b = xgb::booster::create(&*train);
   if (!b) return b.error();
@@ -114,23 +116,29 @@ caf::expected<xgb::booster> refit_xgboost(const dataset& data,
 
 // -- saving ------------------------------------------------------------------
 
-caf::error save_model(const std::string& dir, const xgb::booster& model,
-                      const preprocessor& prep, const model_info& info) {
+namespace {
+
+/// Writes a model directory: each booster under its file name, the
+/// preprocessor and `meta` (completed here), all or nothing.
+caf::error save_files(
+    const std::string& dir,
+    const std::vector<std::pair<std::string, const xgb::booster*>>& files,
+    const preprocessor& prep, model_info meta) {
   if (dir.empty()) return invalid("save model: no directory given");
   auto dst = plain(dir);
   std::error_code ec;
   if (fs::exists(dst, ec) && !fs::is_directory(dst, ec))
     return invalid("cannot save the model to '" + dir +
                    "': it exists and is not a directory");
-  auto rounds = model.rounds();
-  if (!rounds) return rounds.error();
-  auto bytes = model.save_bytes("ubj");
-  if (!bytes) return bytes.error();
-  auto meta = info;
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> bytes;
+  for (auto& [name, model] : files) {
+    auto b = model->save_bytes("ubj");
+    if (!b) return b.error();
+    bytes.emplace_back(name, std::move(*b));
+  }
   meta.task = prep.task();
   meta.target = prep.target();
   meta.classes = prep.classes();
-  meta.rounds = static_cast<uint64_t>(*rounds);
   if (meta.xgboost_version.empty()) meta.xgboost_version = xgb::version();
   if (meta.created.empty()) meta.created = now_utc();
 
@@ -144,8 +152,8 @@ caf::error save_model(const std::string& dir, const xgb::booster& model,
   if (!fs::create_directory(tmp, ec))
     return io_error("create directory", tmp, ec.value());
   auto write_all = [&]() -> caf::error {
-    if (auto err = write_synced(tmp / model_file, bytes->data(), bytes->size()))
-      return err;
+    for (auto& [name, b] : bytes)
+      if (auto err = write_synced(tmp / name, b.data(), b.size())) return err;
     if (auto err = write_synced(tmp / preprocessor_file,
                                 prep.to_json().dump(2) + "\n"))
       return err;
@@ -161,6 +169,57 @@ caf::error save_model(const std::string& dir, const xgb::booster& model,
     return err;
   }
   return caf::none;
+}
+
+} // namespace
+
+caf::error save_model(const std::string& dir, const xgb::booster& model,
+                      const preprocessor& prep, const model_info& info) {
+  auto rounds = model.rounds();
+  if (!rounds) return rounds.error();
+  auto meta = info;
+  meta.rounds = static_cast<uint64_t>(*rounds);
+  meta.ensemble.clear();
+  return save_files(dir, {{model_file, &model}}, prep, std::move(meta));
+}
+
+caf::error save_ensemble(const std::string& dir,
+                         const std::vector<saved_member>& members,
+                         const preprocessor& prep, const model_info& info) {
+  if (members.empty()) return invalid("save ensemble: no members");
+  double total = 0;
+  for (auto& m : members) {
+    if (!m.model || !(m.info.weight > 0))
+      return invalid("save ensemble: a member without a model or a weight");
+    total += m.info.weight;
+  }
+  // the heaviest first: it is model.ubj, what a reader of one booster gets
+  std::vector<size_t> order(members.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return members[a].info.weight > members[b].info.weight;
+  });
+  auto meta = info;
+  meta.ensemble.clear();
+  std::vector<std::pair<std::string, const xgb::booster*>> files;
+  for (size_t i = 0; i < members.size(); ++i) {
+    auto& member = members[order[i]];
+    auto rounds = member.model->rounds();
+    if (!rounds) return rounds.error();
+    auto m = member.info;
+    m.file = i == 0 ? std::string{model_file}
+                    : "member-" + std::to_string(i) + ".ubj";
+    m.weight /= total;
+    m.rounds = static_cast<uint64_t>(*rounds);
+    files.emplace_back(m.file, member.model);
+    meta.ensemble.push_back(std::move(m));
+  }
+  auto& first = meta.ensemble.front();
+  meta.rounds = first.rounds;
+  meta.params = first.params;
+  meta.trial = first.trial;
+  return save_files(dir, files, prep, std::move(meta));
 }
 
 // -- loading -----------------------------------------------------------------
@@ -199,6 +258,25 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
   if (!b) return bad(model_file, describe(b.error()));
   auto rounds = b->rounds();
   if (!rounds) return bad(model_file, describe(rounds.error()));
+  std::vector<xgb::booster> boosters;
+  std::vector<double> weights{1.0};
+  if (!info->ensemble.empty()) {
+    weights.clear();
+    for (size_t i = 0; i < info->ensemble.size(); ++i) {
+      auto& m = info->ensemble[i];
+      weights.push_back(m.weight);
+      if (i == 0) continue; // model.ubj, loaded above
+      auto mb = xgb::booster::load((root / m.file).string());
+      if (!mb) return bad(m.file, describe(mb.error()));
+      auto mr = mb->rounds();
+      if (!mr) return bad(m.file, describe(mr.error()));
+      if (m.rounds != static_cast<uint64_t>(*mr))
+        return bad_model(where + ": " + model_info_file + " says member " +
+                         m.file + " has " + std::to_string(m.rounds) +
+                         " rounds, but it holds " + std::to_string(*mr));
+      boosters.push_back(std::move(*mb));
+    }
+  }
 
   if (info->task != prep->task() || info->target != prep->target() ||
       info->classes != prep->classes())
@@ -211,10 +289,32 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
     return bad_model(where + ": " + model_info_file + " says " +
                      std::to_string(info->rounds) + " rounds, but " +
                      model_file + " holds " + std::to_string(*rounds));
-  return saved_model{dir, std::move(*b), std::move(*prep), std::move(*info)};
+  boosters.insert(boosters.begin(), std::move(*b));
+  return saved_model{dir, std::move(boosters), std::move(weights),
+                     std::move(*prep), std::move(*info)};
 }
 
 // -- predicting --------------------------------------------------------------
+
+caf::expected<std::vector<float>>
+saved_model::scores(const tabular::matrix& m) const {
+  auto d = xgboost_matrix(m, prep_);
+  if (!d) return d.error();
+  auto k = prep_.task() == task_kind::multiclass ? prep_.classes().size()
+                                                 : size_t{1};
+  std::vector<std::vector<float>> each;
+  for (size_t i = 0; i < boosters_.size(); ++i) {
+    auto s = boosters_[i].predict(*d);
+    if (!s) return s.error();
+    if (s->size() != m.rows * k)
+      return invalid("model directory '" + dir_ + "': booster " +
+                     std::to_string(i) + " gave " + std::to_string(s->size()) +
+                     " values for " + std::to_string(m.rows) +
+                     " rows; expected " + std::to_string(m.rows * k));
+    each.push_back(std::move(*s));
+  }
+  return weighted_average(each, weights_);
+}
 
 caf::expected<prediction_table> saved_model::predict(const table& t) const {
   prediction_table out;
@@ -234,16 +334,14 @@ caf::expected<prediction_table> saved_model::predict(const table& t) const {
     break;
   }
   if (m->rows == 0) return out;
-  auto d = xgb::dmatrix::dense(m->values.data(), m->rows, m->cols);
-  if (!d) return d.error();
-  auto scores = booster_.predict(*d);
-  if (!scores) return scores.error();
+  auto scores = this->scores(*m);
+  if (!scores) {
+    auto err = scores.error();
+    return caf::error{
+        err.code(), err.category(),
+        caf::make_message(describe(err) + " (rows of " + t.source + ")")};
+  }
   auto k = prep_.task() == task_kind::multiclass ? classes.size() : size_t{1};
-  if (scores->size() != m->rows * k)
-    return invalid("model directory '" + dir_ + "': the booster gave " +
-                   std::to_string(scores->size()) + " values for " +
-                   std::to_string(m->rows) + " rows of " + t.source +
-                   "; expected " + std::to_string(m->rows * k));
   out.scores = std::move(*scores);
   out.prediction.reserve(m->rows);
   for (size_t r = 0; r < m->rows; ++r) {

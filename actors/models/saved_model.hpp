@@ -46,31 +46,60 @@ caf::expected<xgb::booster> refit_xgboost(const dataset& data,
 caf::error save_model(const std::string& dir, const xgb::booster& model,
                       const preprocessor& prep, const model_info& info);
 
+/// One member of an ensemble to save: its booster and what model.json says
+/// of it (file and rounds are filled in by save_ensemble).
+struct saved_member {
+  const xgb::booster* model = nullptr;
+  tabular::ensemble_member info;
+};
+
+/// Saves an ensemble as a model directory (the format of
+/// actors/tabular/model_dir.hpp), as save_model saves one model: the
+/// members ordered by weight, heaviest first (model.ubj), weights
+/// normalized to sum to 1; `info`'s config, rounds and trial become the
+/// first member's. Errors: no members, a member without a model or a
+/// positive weight, those of save_model.
+caf::error save_ensemble(const std::string& dir,
+                         const std::vector<saved_member>& members,
+                         const preprocessor& prep, const model_info& info);
+
 /// A model directory loaded for predicting.
 class saved_model {
 public:
-  /// Loads a model directory written by save_model. Errors name the
-  /// directory and the missing or bad file, or the mismatch between them.
+  /// Loads a model directory written by save_model or save_ensemble. Errors
+  /// name the directory and the missing or bad file, or the mismatch between
+  /// them.
   static caf::expected<saved_model> load(const std::string& dir);
 
   /// Encodes the features of `t` with the saved preprocessor (columns found
   /// by name, extra columns such as the target ignored) and predicts every
-  /// row. Errors: a feature column missing from `t` (naming it and
-  /// t.source), a numeric feature's cell that is not a number.
+  /// row (an ensemble: the weighted average of its members' scores). Errors: a
+  /// feature column missing from `t` (naming it and t.source), a numeric
+  /// feature's cell that is not a number.
   caf::expected<prediction_table> predict(const table& t) const;
 
   const std::string& dir() const { return dir_; }
   const model_info& info() const { return info_; }
   const preprocessor& prep() const { return prep_; }
-  const xgb::booster& booster() const { return booster_; }
+  /// The (first) booster; an ensemble has members() of them.
+  const xgb::booster& booster() const { return boosters_.front(); }
+  const std::vector<xgb::booster>& members() const { return boosters_; }
+  /// Each member's weight (1 for a single model).
+  const std::vector<double>& weights() const { return weights_; }
+
+  /// The scores of an encoded matrix: rows x outputs (an ensemble's
+  /// weighted average).
+  caf::expected<std::vector<float>> scores(const tabular::matrix& m) const;
 
 private:
-  saved_model(std::string dir, xgb::booster b, preprocessor p, model_info i)
-      : dir_(std::move(dir)), booster_(std::move(b)), prep_(std::move(p)),
-        info_(std::move(i)) {}
+  saved_model(std::string dir, std::vector<xgb::booster> b,
+              std::vector<double> w, preprocessor p, model_info i)
+      : dir_(std::move(dir)), boosters_(std::move(b)), weights_(std::move(w)),
+        prep_(std::move(p)), info_(std::move(i)) {}
 
   std::string dir_;
-  xgb::booster booster_;
+  std::vector<xgb::booster> boosters_;
+  std::vector<double> weights_;
   preprocessor prep_;
   model_info info_;
 };

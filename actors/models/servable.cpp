@@ -115,6 +115,9 @@ servable::load(model_format format, const std::string& artifact,
     if (m->info().family != "xgboost")
       return bad_model("model directory '" + artifact + "': family '" +
                        m->info().family + "' cannot be served");
+    if (!m->info().ensemble.empty())
+      return detail::load_ensemble(artifact, m->prep(), m->info().ensemble,
+                                   opts);
     auto file = (fs::path{artifact} / "model.ubj").string();
     return detail::load_xgboost(format, "model directory '" + artifact + "'",
                                 file, m->prep(), opts);

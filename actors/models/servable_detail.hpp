@@ -1,7 +1,8 @@
 #pragma once
 
 // What the servable files (servable.cpp, model_format.cpp, row_encoder.cpp,
-// decision.cpp, xgb_servable.cpp, torch_plugin.cpp) share: message helpers,
+// decision.cpp, xgb_servable.cpp, ensemble_servable.cpp, torch_plugin.cpp)
+// share: message helpers,
 // the load-time checks and each format's loader. Internal to actors/models.
 
 #include <cstddef>
@@ -14,6 +15,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/models/servable.hpp"
+#include "actors/tabular/model_dir.hpp"
 
 namespace troupe::models::detail {
 
@@ -58,6 +60,13 @@ caf::expected<std::unique_ptr<servable>>
 load_xgboost(model_format f, const std::string& where,
              const std::string& model_file, tabular::preprocessor prep,
              const load_options& opts);
+
+/// Loads the members of an ensemble model directory (model_dir.hpp) and
+/// serves their weighted average (ensemble_servable.cpp).
+caf::expected<std::unique_ptr<servable>>
+load_ensemble(const std::string& dir, const tabular::preprocessor& prep,
+              const std::vector<tabular::ensemble_member>& members,
+              const load_options& opts);
 
 /// Loads a TorchScript file through the plugin and checks it against `prep`
 /// (torch_plugin.cpp).

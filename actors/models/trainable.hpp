@@ -59,6 +59,14 @@ public:
 
   /// Continues from a checkpoint of the same configuration and data.
   virtual caf::expected<void> restore(const std::vector<uint8_t>& bytes) = 0;
+
+  /// Out-of-fold predictions of the model as it was after `step` steps
+  /// (<= steps()): rows x groups floats in the data's row order, each row
+  /// predicted by the fold model that did not train on it, as the metric
+  /// takes them (P(y=1), class probabilities, values); NaN for rows that no
+  /// fold validates (a holdout's training rows). Ensembles are selected from
+  /// them. Families without data: an error (the default).
+  virtual caf::expected<std::vector<float>> out_of_fold(uint64_t step) const;
 };
 
 /// What a model family needs to build trainables.

@@ -73,6 +73,24 @@ caf::expected<dmatrix> dmatrix::dense(const float* data, size_t rows,
   return out;
 }
 
+caf::expected<void>
+dmatrix::set_feature_types(const std::vector<std::string>& types) {
+  if (types.size() != cols_)
+    return make_error(errc::invalid_argument,
+                      "XGBoost DMatrix: " + std::to_string(types.size()) +
+                          " feature types for " + std::to_string(cols_) +
+                          " columns");
+  std::vector<const char*> ptrs;
+  ptrs.reserve(types.size());
+  for (auto& t : types)
+    ptrs.push_back(t.c_str());
+  if (auto err = check(XGDMatrixSetStrFeatureInfo(handle_, "feature_type",
+                                                  ptrs.data(), ptrs.size()),
+                       "XGDMatrixSetStrFeatureInfo(feature_type)"))
+    return err;
+  return {};
+}
+
 dmatrix::dmatrix(dmatrix&& other) noexcept
     : handle_(other.handle_), rows_(other.rows_), cols_(other.cols_) {
   other.handle_ = nullptr;
@@ -264,15 +282,19 @@ caf::expected<int> booster::rounds() const {
   return n;
 }
 
-caf::expected<std::vector<float>> booster::predict(const dmatrix& data) const {
-  const char* cfg = R"({"type": 0, "training": false, "iteration_begin": 0,)"
-                    R"( "iteration_end": 0, "strict_shape": false})";
+caf::expected<std::vector<float>> booster::predict(const dmatrix& data,
+                                                   int rounds) const {
+  auto cfg =
+      std::string{R"({"type": 0, "training": false, "iteration_begin": 0,)"
+                  R"( "iteration_end": )"} +
+      std::to_string(std::max(rounds, 0)) + R"(, "strict_shape": false})";
   const bst_ulong* shape = nullptr;
   bst_ulong dim = 0;
   const float* out = nullptr;
-  if (auto err = check(XGBoosterPredictFromDMatrix(handle_, data.handle(), cfg,
-                                                   &shape, &dim, &out),
-                       "XGBoosterPredictFromDMatrix"))
+  if (auto err =
+          check(XGBoosterPredictFromDMatrix(handle_, data.handle(), cfg.c_str(),
+                                            &shape, &dim, &out),
+                "XGBoosterPredictFromDMatrix"))
     return err;
   size_t n = 1;
   for (bst_ulong i = 0; i < dim; ++i)

@@ -27,6 +27,11 @@ public:
   dmatrix& operator=(const dmatrix&) = delete;
   ~dmatrix();
 
+  /// Declares each column's type, one per column: "c" categorical (codes
+  /// 0..m-1, NaN missing: XGBoost's hist method then splits on sets of
+  /// categories) or "q" numeric. Errors: a count other than cols().
+  caf::expected<void> set_feature_types(const std::vector<std::string>& types);
+
   void* handle() const { return handle_; }
   size_t rows() const { return rows_; }
   size_t cols() const { return cols_; }
@@ -76,8 +81,10 @@ public:
   /// Rounds boosted so far.
   caf::expected<int> rounds() const;
 
-  /// Predictions: one value per row, or rows x classes for multi:softprob.
-  caf::expected<std::vector<float>> predict(const dmatrix& data) const;
+  /// Predictions: one value per row, or rows x classes for multi:softprob;
+  /// with `rounds` > 0, of the model's first `rounds` rounds only.
+  caf::expected<std::vector<float>> predict(const dmatrix& data,
+                                            int rounds = 0) const;
 
   /// Predictions for `rows` x `cols` row-major floats (NaN = missing) read
   /// in place, without a DMatrix: the fast path for small batches. Sets

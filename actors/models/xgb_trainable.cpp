@@ -3,8 +3,10 @@
 #include <set>
 
 #include "actors/models/checkpoint.hpp"
+#include "actors/models/errors.hpp"
 #include "actors/models/trainable.hpp"
 #include "actors/models/xgb.hpp"
+#include "actors/models/xgb_data.hpp"
 #include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/models.capnp.h"
@@ -20,6 +22,11 @@ using tabular::take_rows;
 using tabular::train_test_split;
 
 trainable::~trainable() = default;
+
+caf::expected<std::vector<float>> trainable::out_of_fold(uint64_t) const {
+  return make_error(models::errc::unsupported,
+                    "this model family gives no out-of-fold predictions");
+}
 
 namespace {
 
@@ -37,6 +44,7 @@ struct fold {
   std::unique_ptr<xgb::dmatrix> train;
   std::unique_ptr<xgb::dmatrix> valid;
   std::vector<float> valid_labels;
+  std::vector<size_t> valid_rows; ///< the data's rows, in valid's order
   std::unique_ptr<xgb::booster> model;
 };
 
@@ -64,15 +72,14 @@ public:
       fold f;
       auto tr = take_rows(X, sp.train);
       auto va = take_rows(X, sp.test);
-      auto dtr =
-          xgb::dmatrix::dense(tr.values.data(), tr.rows, tr.cols, tr.labels);
+      auto dtr = xgboost_matrix(tr, ctx_.data->prep);
       if (!dtr) return dtr.error();
-      auto dva =
-          xgb::dmatrix::dense(va.values.data(), va.rows, va.cols, va.labels);
+      auto dva = xgboost_matrix(va, ctx_.data->prep);
       if (!dva) return dva.error();
       f.train = std::make_unique<xgb::dmatrix>(std::move(*dtr));
       f.valid = std::make_unique<xgb::dmatrix>(std::move(*dva));
       f.valid_labels = std::move(va.labels);
+      f.valid_rows = sp.test;
       if (auto err = fresh_model(f)) return err;
       folds_.push_back(std::move(f));
     }
@@ -104,6 +111,33 @@ public:
 
   uint64_t steps() const override { return steps_; }
 
+  caf::expected<std::vector<float>> out_of_fold(uint64_t step) const override {
+    if (step == 0 || step > steps_)
+      return make_error(troupe::errc::invalid_argument,
+                        "out-of-fold predictions at step " +
+                            std::to_string(step) + " of a model trained " +
+                            std::to_string(steps_) + " steps");
+    auto groups = ctx_.data->task == task_kind::multiclass
+                      ? ctx_.data->classes.size()
+                      : size_t{1};
+    std::vector<float> out(ctx_.data->X.rows * groups, NAN);
+    for (auto& f : folds_) {
+      // a dart booster predicts with every tree; gbtree's rounds are its
+      // trees' groups
+      auto p = f.model->predict(*f.valid, static_cast<int>(step));
+      if (!p) return p.error();
+      if (p->size() != f.valid_rows.size() * groups)
+        return make_error(
+            troupe::errc::invalid_argument,
+            "out-of-fold predictions: " + std::to_string(p->size()) +
+                " values for " + std::to_string(f.valid_rows.size()) + " rows");
+      for (size_t i = 0; i < f.valid_rows.size(); ++i)
+        for (size_t g = 0; g < groups; ++g)
+          out[f.valid_rows[i] * groups + g] = (*p)[i * groups + g];
+    }
+    return out;
+  }
+
   /// A schema::XgbCheckpoint message: the rounds done and each fold's
   /// booster. The little-endian layout of older versions is not read:
   /// restoring one is an error.
@@ -128,7 +162,7 @@ public:
           auto folds = in.getFolds();
           if (folds.size() != folds_.size())
             return make_error(
-                errc::malformed_message,
+                troupe::errc::malformed_message,
                 "XGBoost checkpoint of " + std::to_string(bytes.size()) +
                     " bytes: holds " + std::to_string(folds.size()) +
                     " folds, expected " + std::to_string(folds_.size()));
@@ -217,10 +251,10 @@ xgboost_params(const config& cfg, task_kind task, size_t classes,
   out.emplace_back("verbosity", "0");
   for (auto& [name, v] : cfg) {
     if (!known.count(name))
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         "XGBoost has no tuned parameter '" + name + "'");
     if (auto* d = std::get_if<double>(&v); d && !std::isfinite(*d))
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         "XGBoost parameter '" + name + "' is not finite");
     out.emplace_back(name, text_of(v));
   }
@@ -230,7 +264,8 @@ xgboost_params(const config& cfg, task_kind task, size_t classes,
 caf::expected<std::unique_ptr<trainable>>
 make_xgboost_trainable(const train_context& ctx, const config& cfg) {
   if (!ctx.data)
-    return make_error(errc::invalid_argument, "XGBoost trainable: no data");
+    return make_error(troupe::errc::invalid_argument,
+                      "XGBoost trainable: no data");
   auto metric = find_metric(ctx.metric);
   if (!metric) return metric.error();
   auto params = xgboost_params(cfg, ctx.data->task, ctx.data->classes.size(),

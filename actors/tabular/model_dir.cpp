@@ -43,8 +43,32 @@ nlohmann::json to_json(const model_info& info) {
   if (info.cv_score && std::isfinite(*info.cv_score))
     j["cv_score"] = *info.cv_score;
   if (info.trial) j["trial"] = *info.trial;
+  if (!info.ensemble.empty()) {
+    auto members = nlohmann::json::array();
+    for (auto& m : info.ensemble) {
+      nlohmann::json e{{"file", m.file},      {"weight", m.weight},
+                       {"rounds", m.rounds},  {"config", to_json(m.params)},
+                       {"cv_score", nullptr}, {"trial", nullptr}};
+      if (m.cv_score && std::isfinite(*m.cv_score)) e["cv_score"] = *m.cv_score;
+      if (m.trial) e["trial"] = *m.trial;
+      members.push_back(std::move(e));
+    }
+    j["ensemble"] = std::move(members);
+  }
   return j;
 }
+
+namespace {
+
+/// A member's file name: a plain name ending in .ubj, nothing that leaves
+/// the model directory.
+bool plain_member_file(const std::string& f) {
+  return f.size() > 4 && f.compare(f.size() - 4, 4, ".ubj") == 0 &&
+         f.find('/') == std::string::npos &&
+         f.find('\\') == std::string::npos && f[0] != '.';
+}
+
+} // namespace
 
 caf::expected<model_info> model_info_from_json(const nlohmann::json& j) {
   if (!j.is_object() || !j.contains("format") || j["format"] != "troupe.model")
@@ -85,6 +109,45 @@ caf::expected<model_info> model_info_from_json(const nlohmann::json& j) {
     }
     info.xgboost_version = field("xgboost_version").get<std::string>();
     info.created = field("created").get<std::string>();
+    if (j.contains("ensemble")) {
+      auto& members = field("ensemble");
+      if (!members.is_array() || members.empty())
+        return invalid("field 'ensemble' is not a list of members");
+      double total = 0;
+      for (size_t i = 0; i < members.size(); ++i) {
+        auto& e = members[i];
+        auto where = "ensemble member " + std::to_string(i);
+        name = "ensemble";
+        ensemble_member m;
+        m.file = e.at("file").get<std::string>();
+        if (!plain_member_file(m.file))
+          return invalid(where + ": file '" + m.file +
+                         "' is not a .ubj file of the model directory");
+        m.weight = e.at("weight").get<double>();
+        if (!(m.weight > 0) || !std::isfinite(m.weight))
+          return invalid(where + ": weight " + e.at("weight").dump() +
+                         " is not positive");
+        total += m.weight;
+        if (!e.at("rounds").is_number_unsigned())
+          return invalid(where + ": rounds " + e.at("rounds").dump() +
+                         " is not a count");
+        m.rounds = e.at("rounds").get<uint64_t>();
+        auto p = config_from_json(e.at("config"));
+        if (!p) return p.error();
+        m.params = std::move(*p);
+        if (e.contains("cv_score") && !e["cv_score"].is_null())
+          m.cv_score = e["cv_score"].get<double>();
+        if (e.contains("trial") && !e["trial"].is_null())
+          m.trial = e["trial"].get<uint64_t>();
+        info.ensemble.push_back(std::move(m));
+      }
+      if (std::fabs(total - 1.0) > 1e-6)
+        return invalid("the ensemble's weights sum to " +
+                       std::to_string(total) + ", not 1");
+      if (info.ensemble[0].file != model_file)
+        return invalid("the ensemble's first member is not " +
+                       std::string{model_file});
+    }
     return info;
   } catch (const nlohmann::json::out_of_range&) {
     return invalid("no field '" + name + "'");

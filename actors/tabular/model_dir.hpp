@@ -14,9 +14,16 @@
 //                       "classes": [...], "metric",
 //                       "config": {param: value, ...}, "rounds",
 //                       "cv_score" (or null), "study", "trial" (or null),
-//                       "xgboost_version", "created" (UTC, ISO 8601)}
+//                       "xgboost_version", "created" (UTC, ISO 8601),
+//                       "ensemble" (optional, see below)}
 //
-// and is written whole or not at all (models::save_model).
+// and is written whole or not at all (models::save_model). An ensemble
+// (models::save_ensemble) holds its members' boosters as model.ubj (the
+// first member, the heaviest) and member-1.ubj, member-2.ubj, ...; model.json
+// lists them under "ensemble": [{"file", "weight", "rounds", "config",
+// "cv_score" (or null), "trial" (or null)}], weights summing to 1, and its
+// prediction is the weighted average of the members' (probabilities or
+// values); its own "config", "rounds" and "trial" are the first member's.
 
 #include <cstdint>
 #include <iosfwd>
@@ -36,6 +43,16 @@ namespace troupe::tabular {
 inline constexpr const char* model_file = "model.ubj";
 inline constexpr const char* preprocessor_file = "preprocessor.json";
 inline constexpr const char* model_info_file = "model.json";
+
+/// One member of an ensemble model.
+struct ensemble_member {
+  std::string file; ///< its booster in the model directory
+  double weight = 0;
+  uint64_t rounds = 0;
+  config params;
+  std::optional<double> cv_score;
+  std::optional<uint64_t> trial;
+};
 
 /// What model.json says about a model.
 struct model_info {
@@ -60,10 +77,9 @@ struct model_info {
   /// current time ("2024-05-01T12:00:00Z").
   std::string xgboost_version;
   std::string created;
+  /// An ensemble's members (empty: a single model).
+  std::vector<ensemble_member> ensemble;
 };
-
-/// The model.json form of `info` (format, version and all fields).
-nlohmann::json to_json(const model_info& info);
 
 /// The model.json form of `info` (format, version and all fields).
 nlohmann::json to_json(const model_info& info);

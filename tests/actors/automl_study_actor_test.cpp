@@ -196,7 +196,7 @@ struct study_fixture : test::actor_fixture {
                           refit_job job) {
       refits->refits.push_back(job);
       caf::anon_send(s, refit_atom::value, job.out_dir + "/best", std::string{},
-                     false, 0.0);
+                     false, 0.0, std::string{});
     };
     study = spawn_study(*sys, std::move(init));
     run();

@@ -712,6 +712,8 @@ TEST_CASE("a spec survives to_envelope and spec_from, field by field",
   s.min_resource = 4;
   s.eta = 4;
   s.every = 7;
+  s.patience = 21;
+  s.ensemble = 7;
   s.threads = 3;
   s.out_dir = "/tmp/out dir";
   s.sleep_ms = 0.1 + 0.2; // not exactly representable in decimal
@@ -740,6 +742,8 @@ TEST_CASE("a spec survives to_envelope and spec_from, field by field",
   CHECK(b.min_resource == s.min_resource);
   CHECK(b.eta == s.eta);
   CHECK(b.every == s.every);
+  CHECK(b.patience == s.patience);
+  CHECK(b.ensemble == s.ensemble);
   CHECK(b.threads == s.threads);
   CHECK(b.out_dir == s.out_dir);
   CHECK(b.sleep_ms == s.sleep_ms);
@@ -751,7 +755,9 @@ TEST_CASE("a spec survives to_envelope and spec_from, field by field",
   REQUIRE(db);
   CHECK(db->family == "xgboost");
   CHECK(db->folds == 3);
-  CHECK(db->max_resource == 243);
+  CHECK(db->max_resource == 729);
+  CHECK(db->patience == 45);
+  CHECK(db->ensemble == 20);
   CHECK(db->min_resource == 9);
   CHECK(db->every == 9);
   CHECK(db->sleep_ms == 0);

@@ -192,8 +192,18 @@ TEST_CASE("a compiled forest takes the default branch for NaN and goes "
   SECTION("what it does not compile is refused with the reason") {
     auto bad = model;
     auto& t = bad["learner"]["gradient_booster"]["model"]["trees"][0];
-    t["split_type"][0] = 1;
-    CHECK(refusal(bad.dump()).find("categorical splits") != std::string::npos);
+    t["split_type"][0] = 2;
+    CHECK(refusal(bad.dump()).find("tree 0: node 0 has split type 2") !=
+          std::string::npos);
+    bad = model;
+    bad["learner"]["gradient_booster"]["model"]["trees"][0]
+       ["categories_nodes"] = {7};
+    bad["learner"]["gradient_booster"]["model"]["trees"][0]
+       ["categories_segments"] = {0};
+    bad["learner"]["gradient_booster"]["model"]["trees"][0]
+       ["categories_sizes"] = {1};
+    bad["learner"]["gradient_booster"]["model"]["trees"][0]["categories"] = {3};
+    CHECK(refusal(bad.dump()).find("categorical node 7") != std::string::npos);
     bad = model;
     bad["learner"]["objective"]["name"] = "rank:pairwise";
     CHECK(refusal(bad.dump())
@@ -215,4 +225,87 @@ TEST_CASE("a dart model is not compiled", "[serving][forest]") {
   auto b = train("binary:logistic", {{"booster", "dart"}}, 3);
   CHECK(refusal(json_of(b)).find("the dart booster is not compiled") !=
         std::string::npos);
+}
+
+TEST_CASE("a compiled forest predicts what XGBoost predicts for a model with "
+          "categorical splits",
+          "[serving][forest]") {
+  // Two numeric columns and two categorical ones (12 and 40 categories,
+  // codes as the preprocessor gives them, 10% missing); the label depends on
+  // sets of categories, which partition-based splits learn.
+  constexpr size_t k = 4;
+  auto make = [](size_t rows, uint64_t seed, std::vector<float>* y) {
+    std::mt19937_64 gen{seed};
+    std::normal_distribution<float> n01;
+    std::uniform_real_distribution<float> u;
+    std::vector<float> x(rows * k);
+    for (size_t r = 0; r < rows; ++r) {
+      float* row = x.data() + r * k;
+      row[0] = n01(gen);
+      row[1] = u(gen) < 0.1f ? NAN : n01(gen);
+      row[2] = u(gen) < 0.1f ? NAN : static_cast<float>(gen() % 12);
+      row[3] = u(gen) < 0.1f ? NAN : static_cast<float>(gen() % 40);
+      if (y) {
+        auto c2 = std::isnan(row[2]) ? 0 : static_cast<int>(row[2]);
+        auto c3 = std::isnan(row[3]) ? 0 : static_cast<int>(row[3]);
+        float s = row[0] + ((c2 * 7) % 5 < 2 ? 1.5f : -1.0f) +
+                  ((c3 * 11) % 13 < 6 ? 1.0f : -1.2f);
+        y->push_back(s > 0 ? 1.0f : 0.0f);
+      }
+    }
+    return x;
+  };
+  auto onehot = GENERATE(as<std::string>{}, "1", "4");
+  CAPTURE(onehot);
+  size_t rows = 600;
+  std::vector<float> y;
+  auto x = make(rows, 5, &y);
+  auto d = xgb::dmatrix::dense(x.data(), rows, k, y);
+  REQUIRE(d);
+  REQUIRE(d->set_feature_types({"q", "q", "c", "c"}));
+  CHECK_FALSE(d->set_feature_types({"q", "c"}));
+  auto b = xgb::booster::create(&*d);
+  REQUIRE(b);
+  for (auto& [name, v] : std::vector<std::pair<std::string, std::string>>{
+           {"objective", "binary:logistic"},
+           {"tree_method", "hist"},
+           {"max_cat_to_onehot", onehot},
+           {"max_depth", "4"},
+           {"nthread", "1"},
+           {"seed", "1"}})
+    REQUIRE(b->set_param(name, v));
+  for (int i = 0; i < 15; ++i)
+    REQUIRE(b->update(*d));
+  auto text = json_of(*b);
+  // the model did learn categorical splits
+  auto doc = nlohmann::json::parse(models::valid_model_json(text));
+  size_t cat_nodes = 0;
+  for (auto& t : doc["learner"]["gradient_booster"]["model"]["trees"])
+    cat_nodes += t["categories_nodes"].size();
+  REQUIRE(cat_nodes > 0);
+  auto f = forest::compile(text);
+  if (!f) FAIL(describe(f.error()));
+  CHECK(f->has_categorical());
+  // rows it never saw, then probe rows (categories in and out of the sets,
+  // negative ones, one past the largest, NaN)
+  auto fresh = make(200, 9, nullptr);
+  auto probes = f->probe_rows(300, 4);
+  fresh.insert(fresh.end(), probes.begin(), probes.end());
+  size_t n = fresh.size() / k;
+  size_t groups = 0;
+  auto want = b->predict_dense(fresh.data(), n, k, groups);
+  REQUIRE(want);
+  REQUIRE(groups == 1);
+  std::vector<float> got(n);
+  f->predict(fresh.data(), n, got.data());
+  size_t differ = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (!(got[i] == (*want)[i]) && differ++ == 0)
+      FAIL_CHECK("row " << i << ": forest " << got[i] << ", XGBoost "
+                        << (*want)[i]);
+  CHECK(differ == 0);
+  // the probes do reach both sides of the categorical splits
+  std::vector<float> distinct(got.begin() + 200, got.end());
+  std::sort(distinct.begin(), distinct.end());
+  CHECK(std::unique(distinct.begin(), distinct.end()) - distinct.begin() > 20);
 }

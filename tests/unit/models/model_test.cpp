@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/models/forest.hpp"
 #include "actors/models/saved_model.hpp"
 #include "actors/serving/local_predict.hpp"
 #include "actors/tabular/metrics.hpp"
@@ -250,6 +251,39 @@ TEST_CASE("a regression boston model predicts values with a sane RMSE",
   CHECK(*rmse < 5.0); // $1000s, on a target ranging 5..50
 }
 
+TEST_CASE("a categorical column is split by sets of its categories: a "
+          "boston model's trees split on towns natively",
+          "[model]") {
+  auto d = make(shared_table("boston_housing.csv"), "cmedv");
+  auto& features = d.prep.features();
+  auto town = std::find_if(features.begin(), features.end(),
+                           [](auto& f) { return f.name == "town"; });
+  REQUIRE(town != features.end());
+  REQUIRE(town->kind == tabular::column_kind::categorical);
+  auto column = static_cast<int64_t>(town - features.begin());
+  auto b = refit(
+      d, 40, {{"eta", 0.3}, {"max_depth", int64_t{6}}, {"booster", "gbtree"}});
+  auto bytes = b.save_bytes("json");
+  REQUIRE(bytes);
+  auto doc = nlohmann::json::parse(models::valid_model_json(std::string_view{
+      reinterpret_cast<const char*>(bytes->data()), bytes->size()}));
+  size_t on_town = 0, numeric_on_town = 0;
+  for (auto& t : doc["learner"]["gradient_booster"]["model"]["trees"]) {
+    auto& split = t["split_indices"];
+    auto& type = t["split_type"];
+    for (size_t i = 0; i < split.size(); ++i) {
+      if (t["left_children"][i].get<int64_t>() == -1) continue;
+      if (split[i].get<int64_t>() != column) continue;
+      if (type[i].get<int>() == 1)
+        ++on_town;
+      else
+        ++numeric_on_town;
+    }
+  }
+  CHECK(on_town > 0);
+  CHECK(numeric_on_town == 0); // never as an ordinal code
+}
+
 TEST_CASE("refit trains every row with the trial's parameters, "
           "deterministically",
           "[model]") {
@@ -359,6 +393,87 @@ TEST_CASE("saving replaces an old model directory whole and leaves no "
   REQUIRE(m);
   CHECK(m->info().rounds == 5);
   CHECK(*m->booster().rounds() == 5);
+}
+
+TEST_CASE("an ensemble saved as a model directory predicts the weighted "
+          "average of its members, in troupe predict's table as in memory",
+          "[model][ensemble]") {
+  auto [train, test] = split("pima_diabetes.csv", "diabetes");
+  auto d = make(train, "diabetes");
+  test::temp_dir tmp;
+  auto a = refit(d, 10, {{"eta", 0.3}, {"max_depth", int64_t{2}}});
+  auto b = refit(d, 25, {{"eta", 0.1}, {"max_depth", int64_t{5}}});
+  auto c = refit(d, 5, {{"eta", 0.5}, {"max_depth", int64_t{3}}});
+  std::vector<saved_member> members(3);
+  members[0].model = &a;
+  members[0].info.weight = 0.2;
+  members[0].info.trial = 4;
+  members[1].model = &b;
+  members[1].info.weight = 0.6; // the heaviest: saved first, as model.ubj
+  members[1].info.trial = 9;
+  members[1].info.cv_score = 0.83;
+  members[1].info.params = {{"eta", 0.1}, {"max_depth", int64_t{5}}};
+  members[2].model = &c;
+  members[2].info.weight = 0.2;
+  REQUIRE_FALSE(save_ensemble(tmp / "best", members, d.prep, info_for("auc")));
+  CHECK(entries(tmp / "best") == names{"member-1.ubj", "member-2.ubj",
+                                       "model.json", "model.ubj",
+                                       "preprocessor.json"});
+  auto m = saved_model::load(tmp / "best");
+  if (!m) FAIL(describe(m.error()));
+  REQUIRE(m->members().size() == 3);
+  CHECK(m->weights() == std::vector<double>{0.6, 0.2, 0.2});
+  auto& info = m->info();
+  REQUIRE(info.ensemble.size() == 3);
+  CHECK(info.ensemble[0].file == "model.ubj");
+  CHECK(info.ensemble[0].trial == 9u);
+  CHECK(info.ensemble[0].rounds == 25);
+  CHECK(info.ensemble[1].file == "member-1.ubj");
+  CHECK(info.ensemble[1].rounds == 10);
+  CHECK(info.rounds == 25); // the first member's
+  CHECK(info.trial == 9u);
+  auto p = m->predict(test);
+  REQUIRE(p);
+  auto pa = predict_in_memory(a, d.prep, test);
+  auto pb = predict_in_memory(b, d.prep, test);
+  auto pc = predict_in_memory(c, d.prep, test);
+  REQUIRE(p->scores.size() == pa.size());
+  for (size_t r = 0; r < pa.size(); ++r) {
+    auto want = static_cast<float>(0.6 * static_cast<double>(pb[r]) +
+                                   0.2 * static_cast<double>(pa[r]) +
+                                   0.2 * static_cast<double>(pc[r]));
+    REQUIRE(p->scores[r] == want);
+    CHECK(p->prediction[r] == (want >= 0.5f ? "pos" : "neg"));
+  }
+  // the ensemble ranks held-out rows at least as well as a weak member
+  auto y = labels_of(d.prep, test);
+  auto ens = tabular::auc(y, p->scores);
+  auto weak = tabular::auc(y, pc);
+  REQUIRE(ens);
+  REQUIRE(weak);
+  CHECK(*ens > 0.75);
+
+  SECTION("a member file missing or tampered with is named") {
+    fs::remove(tmp / "best/member-2.ubj");
+    auto bad = saved_model::load(tmp / "best");
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(error_of(bad.error()), Catch::Contains("member-2.ubj"));
+  }
+  SECTION("weights that do not sum to 1, or a file outside the directory") {
+    auto j = nlohmann::json::parse(slurp(tmp / "best/model.json"));
+    j["ensemble"][1]["weight"] = 0.5;
+    test::write_file(tmp / "best/model.json", j.dump());
+    auto bad = saved_model::load(tmp / "best");
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(error_of(bad.error()), Catch::Contains("weights sum to"));
+    j["ensemble"][1]["weight"] = 0.2;
+    j["ensemble"][1]["file"] = "../model.ubj";
+    test::write_file(tmp / "best/model.json", j.dump());
+    bad = saved_model::load(tmp / "best");
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(error_of(bad.error()),
+               Catch::Contains("ensemble member 1: file '../model.ubj'"));
+  }
 }
 
 TEST_CASE("saving over a file that is not a directory fails and keeps it",

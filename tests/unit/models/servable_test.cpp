@@ -420,6 +420,53 @@ TEST_CASE("an XGBoost model is served by a compiled forest that predicts "
   }
 }
 
+TEST_CASE("an ensemble model directory is served by its members, each a "
+          "compiled forest, and predicts what the saved model predicts",
+          "[serving][ensemble]") {
+  auto task =
+      GENERATE(task_kind::binary, task_kind::multiclass, task_kind::regression);
+  CAPTURE(tabular::to_string(task));
+  test::temp_dir tmp;
+  auto t = make_table(task, 300, 3);
+  auto d = tabular::make_dataset(t, "target", task);
+  REQUIRE(d);
+  auto a = models::refit_xgboost(*d, {{"eta", 0.3}, {"max_depth", int64_t{2}}},
+                                 12, 1, 7);
+  auto b = models::refit_xgboost(*d, {{"eta", 0.1}, {"max_depth", int64_t{4}}},
+                                 30, 1, 7);
+  REQUIRE(a);
+  REQUIRE(b);
+  std::vector<models::saved_member> members(2);
+  members[0].model = &*a;
+  members[0].info.weight = 0.25;
+  members[1].model = &*b;
+  members[1].info.weight = 0.75;
+  tabular::model_info info;
+  info.metric = task == task_kind::regression ? "rmse" : "logloss";
+  REQUIRE_FALSE(models::save_ensemble(tmp / "ens", members, d->prep, info));
+  auto s = must_load(model_format::troupe, tmp / "ens");
+  CHECK(s->predictor().rfind("ensemble of 2: compiled forest (", 0) == 0);
+  CHECK(s->predictor().find("XGBoost") == std::string::npos);
+  auto saved = models::saved_model::load(tmp / "ens");
+  REQUIRE(saved);
+  // rows it never saw, with missing values and an unseen category
+  auto rows = make_table(task, 70, 42, true);
+  auto served = s->predict(names_of(rows), cells_of(rows));
+  REQUIRE(served);
+  auto local = saved->predict(rows);
+  REQUIRE(local);
+  REQUIRE(served->size() == local->scores.size());
+  CHECK(same_floats(*served, local->scores));
+  // unchecked by XGBoost, the same
+  load_options plain;
+  plain.compile = false;
+  auto x = must_load(model_format::troupe, tmp / "ens", {}, plain);
+  CHECK(x->predictor() == "ensemble of 2: XGBoost, XGBoost");
+  auto by_xgboost = x->predict(names_of(rows), cells_of(rows));
+  REQUIRE(by_xgboost);
+  CHECK(same_floats(*by_xgboost, *served));
+}
+
 TEST_CASE("an XGBoost model the forest cannot compile keeps predicting with "
           "XGBoost and says why",
           "[serving][forest]") {

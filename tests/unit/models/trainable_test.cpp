@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "actors/models/families.hpp"
 #include "actors/models/trainable.hpp"
+#include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
 
 using namespace troupe;
@@ -159,4 +162,62 @@ TEST_CASE("checkpoints are Cap'n Proto messages; the old byte layouts are "
   old_xgb[0] = 3; // [steps][folds]... as older versions wrote it
   old_xgb[8] = 2;
   CHECK_FALSE((*x)->restore(old_xgb));
+}
+
+TEST_CASE("out-of-fold predictions: every row predicted by the fold that did "
+          "not train on it, at any step trained so far",
+          "[trainable][ensemble]") {
+  auto data = load("pima_diabetes.csv", "diabetes");
+  train_context ctx{&data, "logloss", {3, 0.25, 4}, 1};
+  auto t = make_xgboost_trainable(ctx, small_config());
+  REQUIRE(t);
+  REQUIRE((*t)->train_to(40, 40, nullptr));
+  auto at20 = (*t)->out_of_fold(20);
+  auto at40 = (*t)->out_of_fold(40);
+  REQUIRE(at20);
+  REQUIRE(at40);
+  REQUIRE(at20->size() == data.X.rows);
+  for (auto v : *at20)
+    REQUIRE((v > 0 && v < 1)); // k-fold: every row, a probability
+  CHECK(*at20 != *at40);
+  // a model trained only 20 steps gives the step-20 predictions
+  auto fresh = make_xgboost_trainable(ctx, small_config());
+  REQUIRE(fresh);
+  REQUIRE((*fresh)->train_to(20, 20, nullptr));
+  auto same = (*fresh)->out_of_fold(20);
+  REQUIRE(same);
+  CHECK(*same == *at20);
+  // their logloss is the reported metric's neighbourhood (the folds'
+  // average of logloss equals the pooled one when folds are equal-sized)
+  auto pooled = tabular::evaluate("logloss", data.X.labels, *at40, 2);
+  REQUIRE(pooled);
+  auto reported = (*t)->train_to(40, 40, nullptr); // nothing left to train
+  REQUIRE(reported);
+  CHECK(*pooled == Approx(*reported).epsilon(0.02));
+  // a step it never trained is refused
+  CHECK_FALSE((*t)->out_of_fold(41));
+  CHECK_FALSE((*t)->out_of_fold(0));
+
+  // a holdout predicts its validation rows only
+  train_context holdout{&data, "logloss", {0, 0.25, 4}, 1};
+  auto h = make_xgboost_trainable(holdout, small_config());
+  REQUIRE(h);
+  REQUIRE((*h)->train_to(10, 10, nullptr));
+  auto oof = (*h)->out_of_fold(10);
+  REQUIRE(oof);
+  size_t predicted = 0;
+  for (auto v : *oof)
+    predicted += std::isfinite(v) ? 1 : 0;
+  CHECK(predicted == Approx(data.X.rows * 0.25).margin(3));
+
+  // a multiclass model gives one probability per class and row
+  auto shuttle = load("shuttle.csv", "Class");
+  train_context mc{&shuttle, "logloss", {3, 0.25, 1}, 1};
+  auto m =
+      make_xgboost_trainable(mc, {{"eta", 0.3}, {"max_depth", int64_t{2}}});
+  REQUIRE(m);
+  REQUIRE((*m)->train_to(2, 2, nullptr));
+  auto p = (*m)->out_of_fold(2);
+  REQUIRE(p);
+  CHECK(p->size() == shuttle.X.rows * shuttle.classes.size());
 }
