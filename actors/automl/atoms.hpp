@@ -43,6 +43,8 @@ using end_atom = caf::atom_constant<caf::atom("end")>;
 // study actor, from itself.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using refit_atom = caf::atom_constant<caf::atom("refit")>;
+/// Its warm start's lookup is done: (seeds_atom, string JSON).
+using seeds_atom = caf::atom_constant<caf::atom("seeds")>;
 
 // automl.runner.
 using trial_atom = caf::atom_constant<caf::atom("trial")>;

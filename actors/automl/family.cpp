@@ -70,6 +70,11 @@ std::vector<cli_command> add_commands(CLI::App& app) {
   cmd->add_option("--ensemble", sp.ensemble,
                   "ensemble selection over the N best trials (0: the best)")
       ->capture_default_str();
+  cmd->add_flag("--no-warm-start{false}", sp.warm_start,
+                "do not seed the study with past studies' best configurations");
+  cmd->add_option("--derived-from", sp.derived_from,
+                  "studies whose data this data derives from (A,B): their "
+                  "best configurations seed this study first");
   cmd->add_option("--threads", sp.threads, "threads per slot")
       ->capture_default_str();
   cmd->add_option("--family", sp.family, "xgboost|quadratic")

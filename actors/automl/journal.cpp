@@ -101,6 +101,7 @@ struct study_journal::impl {
   lmdb::env env;
   MDB_dbi specs = 0;
   MDB_dbi events = 0;
+  MDB_dbi metas = 0;
   std::map<std::string, uint64_t> next_seq;
 
   explicit impl(lmdb::env e) : env(std::move(e)) {}
@@ -138,8 +139,11 @@ study_journal::open(const std::string& dir, bool durable) {
   if (!specs) return specs.error();
   auto events = st->env.open_db("events");
   if (!events) return events.error();
+  auto metas = st->env.open_db("metas");
+  if (!metas) return metas.error();
   st->specs = *specs;
   st->events = *events;
+  st->metas = *metas;
   return std::unique_ptr<study_journal>{new study_journal(std::move(st))};
 }
 
@@ -179,6 +183,27 @@ caf::expected<envelope> study_journal::spec(const std::string& study) {
                                                    impl_->env.path());
   return envelope::from_bytes(capnp::typeId<schema::StudySpec>(), (*v)->data(),
                               (*v)->size());
+}
+
+caf::expected<void> study_journal::record_meta(const std::string& study,
+                                               const std::string& text) {
+  auto t = lmdb::txn::begin(impl_->env, false);
+  if (!t) return t.error();
+  if (auto r = t->put(impl_->metas, study, text); !r) return r.error();
+  return t->commit();
+}
+
+caf::expected<std::vector<std::pair<std::string, std::string>>>
+study_journal::metas() {
+  auto t = lmdb::txn::begin(impl_->env, true);
+  if (!t) return t.error();
+  std::vector<std::pair<std::string, std::string>> out;
+  auto r = t->scan(impl_->metas, "", [&](auto k, auto v) {
+    out.emplace_back(std::string{k}, std::string{v});
+    return true;
+  });
+  if (!r) return r.error();
+  return out;
 }
 
 caf::expected<std::vector<std::string>> study_journal::studies() {

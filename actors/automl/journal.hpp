@@ -87,6 +87,15 @@ public:
   /// Rebuilds the study's trials from its events.
   caf::expected<replayed_study> replay(const std::string& study);
 
+  /// Records what a finished study learned, for the warm starts of later
+  /// studies (JSON text, see warm_start.hpp); replaces the study's earlier
+  /// record. Safe beside appends from other threads.
+  caf::expected<void> record_meta(const std::string& study,
+                                  const std::string& text);
+
+  /// Every study's meta record as (study, text), sorted by study.
+  caf::expected<std::vector<std::pair<std::string, std::string>>> metas();
+
 private:
   struct impl;
   explicit study_journal(std::unique_ptr<impl> ptr);

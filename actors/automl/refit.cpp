@@ -205,6 +205,8 @@ nlohmann::json study_summary(const study_core& core, const refit_result& r,
   }
   j["leaderboard"] = std::move(board);
   j["ensemble"] = r.ensemble.is_null() ? nlohmann::json(nullptr) : r.ensemble;
+  j["warm_start"] =
+      r.warm_start.is_null() ? nlohmann::json(nullptr) : r.warm_start;
   return j;
 }
 

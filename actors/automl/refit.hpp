@@ -23,6 +23,9 @@ struct refit_result {
   /// The ensemble selection (members, weights, out-of-fold scores), as the
   /// summary's "ensemble"; null when the study selects none.
   nlohmann::json ensemble;
+  /// What the study's warm start seeded, as the summary's "warm_start";
+  /// null when it had none.
+  nlohmann::json warm_start;
 };
 
 /// A trial the refit may put into the ensemble: its configuration, the

@@ -358,10 +358,10 @@ caf::expected<search_space> xgboost_space() {
   using p = param_spec;
   return search_space::make({
       p::real("eta", 1e-3, 0.3, true),
-      p::integer("max_depth", 2, 10),
+      p::integer("max_depth", 2, 12),
       p::real("min_child_weight", 1e-2, 20, true),
       p::real("subsample", 0.5, 1),
-      p::real("colsample_bytree", 0.4, 1),
+      p::real("colsample_bytree", 0.3, 1),
       p::real("lambda", 1e-3, 10, true),
       p::real("alpha", 1e-3, 10, true),
       p::categorical("booster", {"gbtree", "dart"}),

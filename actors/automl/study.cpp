@@ -73,6 +73,11 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
   auto* raw = st.get();
   st->bohb_model_ = std::make_unique<tpe_sampler>();
   sources.random = [raw] {
+    if (!raw->seeds_.empty()) { // a warm start's configurations first
+      auto c = std::move(raw->seeds_.front());
+      raw->seeds_.pop_front();
+      return c;
+    }
     random_sampler r;
     return r.suggest(raw->space_, {}, raw->dir_, raw->rng_);
   };
@@ -232,7 +237,18 @@ void study_core::drop_pruned(int64_t now_ms) {
   }
 }
 
+size_t study_core::add_seeds(const std::vector<config>& configs) {
+  size_t taken = 0;
+  for (auto& c : configs)
+    if (!space_.check(c)) {
+      seeds_.push_back(c);
+      ++taken;
+    }
+  return taken;
+}
+
 bool study_core::wants_slots(int64_t now_ms) const {
+  if (held_) return false;
   if (phase_ != study_phase::running || sched_done_ || idle_) return false;
   if (budget_spent(now_ms)) return false; // tick() ends the study
   if (!ready_.empty() || can_start_new()) return true;
@@ -243,6 +259,7 @@ bool study_core::wants_slots(int64_t now_ms) const {
 
 std::optional<trial_assignment>
 study_core::place(const std::string& node, uint32_t slot, int64_t now_ms) {
+  if (held_) return std::nullopt;
   auto a = place_work(node, slot, now_ms);
   idle_ = !a;
   return a;
@@ -298,9 +315,15 @@ study_core::place_work(const std::string& node, uint32_t slot, int64_t now_ms) {
         id = requeued_.front();
         requeued_.pop_front();
       } else {
-        auto params = w.params
-                          ? std::move(*w.params)
-                          : sampler_->suggest(space_, history_, dir_, rng_);
+        config params;
+        if (w.params) {
+          params = std::move(*w.params);
+        } else if (!seeds_.empty()) {
+          params = std::move(seeds_.front());
+          seeds_.pop_front();
+        } else {
+          params = sampler_->suggest(space_, history_, dir_, rng_);
+        }
         id = add_trial(std::move(params), now_ms);
       }
       auto& t = trials_[id];

@@ -106,6 +106,20 @@ public:
   /// Whether place() could give work now.
   bool wants_slots(int64_t now_ms) const;
 
+  /// Seeds the study's next new trials with `configs` (a warm start), in
+  /// order, before the sampler proposes any. Configurations that do not fit
+  /// the space (another space, a removed parameter) are skipped. Returns
+  /// how many were taken.
+  size_t add_seeds(const std::vector<config>& configs);
+
+  /// Configurations seeded and not yet started.
+  size_t seeds_left() const { return seeds_.size(); }
+
+  /// While held, the study starts nothing and wants no slot (its warm start
+  /// is being looked up).
+  void hold(bool on) { held_ = on; }
+  bool held() const { return held_; }
+
   /// A running trial reported `value` at `step`; the answer is the
   /// scheduler's (or stop/complete). Stale attempts are told to stop.
   struct answer {
@@ -194,6 +208,9 @@ private:
   /// trials whose checkpoint arrived after the scheduler resumed them).
   std::deque<trial_id> ready_;
   std::vector<trial_event> events_;
+  /// Warm-start configurations to start before sampling.
+  std::deque<config> seeds_;
+  bool held_ = false;
   study_phase phase_ = study_phase::running;
   std::string stop_reason_;
   int64_t started_ms_ = 0;

@@ -12,6 +12,7 @@
 
 #include "actors/automl/refit.hpp"
 #include "actors/automl/runner.hpp"
+#include "actors/automl/warm_start.hpp"
 #include "actors/automl/wire.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
@@ -33,6 +34,8 @@ struct study_state {
   double weight = 1;
   clock_ptr clock;
   refit_launcher refit_with;
+  /// What the warm start seeded, for the summary (null: no warm start).
+  nlohmann::json warm_start;
   /// node -> its runner, from grants
   std::map<std::string, trial_runner_actor> runners;
   /// (node, slot) -> the lease of the grant that gave it
@@ -162,6 +165,14 @@ void start_refit(study_actor_t* self) {
                               std::move(i->second.second)});
   }
   st.oof.clear();
+  if (st.journal) {
+    job.journal = st.journal;
+    for (auto id : core.leaderboard()) {
+      auto& c = core.trials()[id];
+      if (job.best.size() == 5 || c.rec.state != trial_state::complete) break;
+      job.best.emplace_back(c.rec.params, c.score());
+    }
+  }
   st.refit_with(self->system(), caf::actor_cast<study_actor>(self),
                 std::move(job));
 }
@@ -354,6 +365,35 @@ void on_lost(study_actor_t* self, const std::string& node) {
   settle(self);
 }
 
+void on_seeds(study_actor_t* self, const std::string& text) {
+  auto& st = self->state;
+  auto& spec = st.core->spec();
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<config> configs;
+  nlohmann::json from = nlohmann::json::array();
+  if (!j.is_discarded() && j.contains("seeds"))
+    for (auto& s : j["seeds"]) {
+      auto c = tabular::config_from_json(s["config"]);
+      if (!c) continue;
+      configs.push_back(std::move(*c));
+      from.push_back({{"from", s["from"]}, {"distance", s["distance"]}});
+    }
+  auto taken = st.core->add_seeds(configs);
+  st.core->hold(false);
+  auto error = j.is_discarded() ? std::string{"bad lookup reply"}
+                                : j.value("error", std::string{});
+  if (!error.empty())
+    st.log->warn("study {}: no warm start: {}", spec.id, error);
+  else if (taken > 0)
+    st.log->info("study {}: warm start with {} configuration(s)", spec.id,
+                 taken);
+  st.warm_start = {
+      {"seeds", std::move(from)},
+      {"taken", taken},
+      {"error", error.empty() ? nlohmann::json() : nlohmann::json(error)}};
+  settle(self);
+}
+
 void on_refit(study_actor_t* self, const std::string& model_dir,
               const std::string& error, bool has_test, double test_score,
               const std::string& ensemble) {
@@ -361,6 +401,7 @@ void on_refit(study_actor_t* self, const std::string& model_dir,
   st.refit.model_dir = model_dir;
   if (!ensemble.empty())
     st.refit.ensemble = nlohmann::json::parse(ensemble, nullptr, false);
+  st.refit.warm_start = st.warm_start;
   if (has_test) st.refit.test_score = test_score;
   st.finished_ms = st.wall_ms();
   auto summary = study_summary(*st.core, st.refit,
@@ -390,6 +431,16 @@ study_actor::behavior_type study_behavior(study_actor_t* self,
   st.weight = init->weight;
   st.clock = init->clock ? std::move(init->clock) : real_clock();
   st.refit_with = init->refit ? std::move(init->refit) : detached_refit();
+  auto seeds_with = init->seeds ? std::move(init->seeds) : detached_seeds();
+  {
+    auto& spec = st.core->spec();
+    if (spec.warm_start && spec.family == "xgboost" && st.journal &&
+        st.core->trials().empty()) {
+      st.core->hold(true);
+      seeds_with(self->system(), caf::actor_cast<study_actor>(self), st.journal,
+                 spec);
+    }
+  }
   flush(self);
   // The first tick now; each tick sets the next until the study has ended.
   self->send(self, tick_atom::value);
@@ -420,6 +471,7 @@ study_actor::behavior_type study_behavior(study_actor_t* self,
           bool has_test, double test_score, const std::string& ensemble) {
         on_refit(self, model_dir, error, has_test, test_score, ensemble);
       },
+      [=](seeds_atom, const std::string& text) { on_seeds(self, text); },
       [=](progress_atom, uint64_t board) -> envelope {
         return status_envelope(self->state, static_cast<size_t>(board));
       },
@@ -428,11 +480,36 @@ study_actor::behavior_type study_behavior(study_actor_t* self,
 
 } // namespace
 
+seed_launcher detached_seeds() {
+  return [](caf::actor_system& sys, const study_actor& study,
+            std::shared_ptr<study_journal> journal, study_spec spec) {
+    sys.spawn<caf::detached>([=](caf::event_based_actor* worker) {
+      nlohmann::json reply{{"seeds", nlohmann::json::array()}};
+      auto seeds = find_seeds(*journal, spec);
+      if (!seeds) {
+        reply["error"] = describe(seeds.error());
+      } else {
+        for (auto& s : *seeds)
+          reply["seeds"].push_back({{"config", tabular::to_json(s.params)},
+                                    {"from", s.from},
+                                    {"distance", s.distance}});
+      }
+      worker->send(study, seeds_atom::value, reply.dump());
+      worker->quit();
+    });
+  };
+}
+
 refit_launcher detached_refit() {
   return [](caf::actor_system& sys, const study_actor& study, refit_job job) {
     sys.spawn<caf::detached>([study, job](caf::event_based_actor* worker) {
       auto r = refit_best(job.spec, job.params, job.rounds, job.cv_score,
                           job.trial, job.out_dir, job.threads, job.candidates);
+      // what later studies warm-start from
+      if (r && job.journal && !job.best.empty())
+        if (auto err = record_study(*job.journal, job.spec, job.best))
+          log::get("automl")->warn("study {}: not recorded for warm starts: {}",
+                                   job.spec.id, describe(err));
       if (r)
         worker->send(
             study, refit_atom::value, r->model_dir, std::string{},

@@ -56,6 +56,10 @@ using study_actor = caf::typed_actor<
     /// finishes (or fails).
     caf::reacts_to<refit_atom, std::string, std::string, bool, double,
                    std::string>,
+    /// (seeds_atom, JSON), from its warm start's lookup: the configurations
+    /// to start first ({"seeds": [{"config", "from", "distance"}],
+    /// "error"}); the study holds its trials until it arrives.
+    caf::reacts_to<seeds_atom, std::string>,
     /// (progress_atom, rows) -> StudyStatus with the top `rows` of the
     /// leaderboard (0: none); its state is running | stopping | refitting |
     /// finished | failed.
@@ -73,7 +77,20 @@ struct refit_job {
   /// The best trials' out-of-fold predictions, best first, for ensemble
   /// selection (spec.ensemble > 1; empty otherwise).
   std::vector<refit_candidate> candidates;
+  /// Where the study is recorded for later warm starts (null: nowhere),
+  /// with its best configurations and CV scores, best first.
+  std::shared_ptr<study_journal> journal;
+  std::vector<std::pair<config, double>> best;
 };
+
+/// Looks up a new study's warm start off the study actor's thread and
+/// answers `study` with (seeds_atom, JSON).
+using seed_launcher =
+    std::function<void(caf::actor_system& sys, const study_actor& study,
+                       std::shared_ptr<study_journal> journal, study_spec)>;
+
+/// The production lookup: find_seeds (warm_start.hpp) on a detached actor.
+seed_launcher detached_seeds();
 
 /// Runs a refit off the study actor's thread and answers `study` with
 /// (refit_atom, model_dir, error, has_test, test_score, ensemble) when it
@@ -95,6 +112,9 @@ struct study_init {
   clock_ptr clock = real_clock();
   /// How the best configuration is refitted when the study ends.
   refit_launcher refit = detached_refit();
+  /// How a new study's warm start is looked up (spec.warm_start, a family
+  /// with data, a journal, no trial yet).
+  seed_launcher seeds = detached_seeds();
 };
 
 /// Spawns the study actor. It ticks every 100 ms until it has finished.

@@ -59,6 +59,8 @@ envelope to_envelope(const study_spec& s) {
         {"every", std::to_string(s.every)},
         {"patience", std::to_string(s.patience)},
         {"ensemble", std::to_string(s.ensemble)},
+        {"warm_start", s.warm_start ? "1" : "0"},
+        {"derived_from", s.derived_from},
         {"threads", std::to_string(s.threads)},
         {"out_dir", s.out_dir},
         {"space_format", s.space_format},
@@ -140,6 +142,14 @@ caf::expected<study_spec> spec_from(const envelope& env) {
         number(s.patience);
       else if (k == "ensemble")
         number(s.ensemble);
+      else if (k == "warm_start") {
+        if (v != "0" && v != "1")
+          bad = make_error(errc::invalid_argument,
+                           "study spec option 'warm_start' = '" + v +
+                               "' is not 0 or 1");
+        s.warm_start = v == "1";
+      } else if (k == "derived_from")
+        s.derived_from = v;
       else if (k == "threads")
         number(s.threads);
       else if (k == "out_dir")

@@ -53,6 +53,13 @@ struct study_spec {
   /// the best trials (Caruana's, with replacement); 0 or 1: the single best
   /// trial is the model.
   uint32_t ensemble = 20;
+  /// Warm start: a new study seeds its first trials with the best
+  /// configurations of past studies in the journal (warm_start.hpp), of its
+  /// parents first.
+  bool warm_start = true;
+  /// The studies whose data this study's data derives from ("a,b": merged
+  /// or subsampled from them).
+  std::string derived_from;
   /// Threads per slot.
   uint32_t threads = 1;
   /// Where the best model and the summary go ("" = the service's data
