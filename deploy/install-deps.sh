@@ -31,8 +31,8 @@ packages=(
   libcaf-dev capnproto libcapnp-dev liblmdb-dev lmdb-utils libspdlog-dev libfmt-dev
   libcli11-dev libreadline-dev nlohmann-json3-dev libtomlplusplus-dev
   libxgboost-dev xgboost libtorch-dev libcpp-httplib-dev libjemalloc-dev
-  # tests
-  catch2 openssh-server openssh-client procps iproute2 netcat-openbsd
+  # tests (chromium: the study report is opened in real headless Chromium)
+  catch2 openssh-server openssh-client procps iproute2 netcat-openbsd chromium
 )
 if [ "$bench" -eq 1 ]; then
   # peers of tests/bench/*: Python 3 packages for /usr/bin/python3, and

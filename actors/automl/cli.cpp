@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/automl/report.hpp"
 #include "actors/automl/service.hpp"
 #include "actors/automl/space_file.hpp"
 #include "actors/automl/wire.hpp"
@@ -403,6 +404,25 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
     std::printf("best model: %s\n", cur.model_dir.c_str());
   std::printf("%s\n", cur.message.c_str());
   return cur.state == "finished" ? 0 : 1;
+}
+
+int run_report(const report_options& o) {
+  auto in = read_report_input(o.runs, o.study);
+  if (!in) {
+    std::fprintf(stderr, "troupe report: %s\n", describe(in.error()).c_str());
+    return 1;
+  }
+  auto html = render_report(*in);
+  std::ofstream out{o.out, std::ios::binary};
+  out << html;
+  out.close();
+  if (!out) {
+    std::fprintf(stderr, "troupe report: cannot write '%s'\n", o.out.c_str());
+    return 1;
+  }
+  std::printf("report of study %s: %s (%zu trials)\n", o.study.c_str(),
+              o.out.c_str(), in->trials.size());
+  return 0;
 }
 
 } // namespace troupe::automl

@@ -2,7 +2,8 @@
 
 // `troupe automl`: runs a study in this process (embedded cluster) or on a
 // cluster through its gateway, shows a live progress bar, and ends with a
-// leaderboard, the refitted best model and a JSON summary.
+// leaderboard, the refitted best model and a JSON summary. `troupe report`
+// writes a study's HTML report.
 
 #include <cstdint>
 #include <string>
@@ -43,5 +44,16 @@ caf::expected<uint64_t> parse_duration_ms(const std::string& text);
 /// Runs the command. `kinds` registers every actor kind (embedded mode).
 /// Returns the exit code: 0 finished, 1 failed, 2 bad arguments.
 int run_automl(automl_options opts, const kind_registrar& kinds);
+
+/// `troupe report STUDY [--runs DIR] [--out FILE]`.
+struct report_options {
+  std::string study;
+  std::string runs = "runs";
+  std::string out = "report.html";
+};
+
+/// Writes the report of a study (report.hpp); returns the exit code, after
+/// a message on stderr naming what is wrong.
+int run_report(const report_options& o);
 
 } // namespace troupe::automl

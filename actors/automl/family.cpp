@@ -89,7 +89,21 @@ std::vector<cli_command> add_commands(CLI::App& app) {
     log::init("automl", level ? level : "error");
     return run_automl(std::move(*opts), program.register_kinds);
   };
-  return {automl};
+  auto report = std::make_shared<report_options>();
+  auto* rep = app.add_subcommand(
+      "report", "write a study's report: one self-contained HTML file");
+  rep->add_option("study", report->study, "the study's id")->required();
+  rep->add_option("--runs", report->runs,
+                  "the directory holding the journal (troupe automl --out)")
+      ->capture_default_str();
+  rep->add_option("--out", report->out, "the HTML file to write")
+      ->capture_default_str();
+  cli_command report_cmd;
+  report_cmd.chosen = [rep] { return rep->parsed(); };
+  report_cmd.run = [report](const program_context&) {
+    return run_report(*report);
+  };
+  return {automl, report_cmd};
 }
 
 } // namespace
