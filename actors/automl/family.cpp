@@ -39,7 +39,7 @@ std::vector<cli_command> add_commands(CLI::App& app) {
                   "embedded: parallel trials (default: one per core)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   cmd->add_option("--scheduler", sp.scheduler,
-                  "asha|hyperband|bohb|median|none")
+                  "asha|hyperband|bohb|pbt|median|none")
       ->capture_default_str();
   cmd->add_option("--sampler", sp.sampler, "tpe|random")->capture_default_str();
   cmd->add_option("--cluster", am.cluster,

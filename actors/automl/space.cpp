@@ -354,6 +354,42 @@ std::vector<std::string> space_registry::families() const {
   return result;
 }
 
+config search_space::perturb(const config& c, std::mt19937_64& rng) const {
+  std::uniform_real_distribution<double> u{0, 1};
+  config out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!is_active(i, out)) continue;
+    auto& p = params_[i];
+    auto it = c.find(p.name);
+    if (it == c.end()) { // newly active: drawn
+      out[p.name] = sample_value(p, rng);
+      continue;
+    }
+    auto factor = u(rng) < 0.5 ? 0.8 : 1.2;
+    switch (p.kind) {
+    case param_kind::real: {
+      auto v = std::get_if<double>(&it->second) ? std::get<double>(it->second)
+                                                : p.low;
+      out[p.name] = std::clamp(v * factor, p.low, p.high);
+      break;
+    }
+    case param_kind::integer: {
+      auto v = std::get_if<int64_t>(&it->second)
+                   ? static_cast<double>(std::get<int64_t>(it->second))
+                   : p.low;
+      auto moved = std::round(v * factor);
+      if (moved == v) moved += factor > 1 ? 1 : -1;
+      out[p.name] = static_cast<int64_t>(std::clamp(moved, p.low, p.high));
+      break;
+    }
+    case param_kind::categorical:
+      out[p.name] = u(rng) < 0.25 ? sample_value(p, rng) : it->second;
+      break;
+    }
+  }
+  return out;
+}
+
 caf::expected<search_space> xgboost_space() {
   using p = param_spec;
   return search_space::make({

@@ -81,6 +81,9 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
     random_sampler r;
     return r.suggest(raw->space_, {}, raw->dir_, raw->rng_);
   };
+  sources.perturb = [raw](const config& c, std::mt19937_64& rng) {
+    return raw->space_.perturb(c, rng);
+  };
   sources.model = [raw](uint64_t, const std::vector<trial_record>& obs) {
     return raw->bohb_model_->suggest(raw->space_, obs, raw->dir_, raw->rng_);
   };
@@ -303,15 +306,20 @@ study_core::place_work(const std::string& node, uint32_t slot, int64_t now_ms) {
     case work::kind::resume: {
       if (w.id >= trials_.size()) continue;
       auto& t = trials_[w.id];
-      if (t.rec.state == trial_state::paused)
-        return assign(t, w.budget, std::move(t.checkpoint), node, slot, now_ms);
+      if (t.rec.state == trial_state::paused) {
+        // PBT keeps the last checkpoint for the children that exploit it
+        auto cp = sched_->keeps_checkpoints() ? t.checkpoint
+                                              : std::move(t.checkpoint);
+        return assign(t, w.budget, std::move(cp), node, slot, now_ms);
+      }
       if (t.rec.state == trial_state::running) t.resume_to = w.budget;
       continue; // its checkpoint is on the way; ready_ takes it then
     }
     case work::kind::start: {
       if (!can_start_new()) return std::nullopt;
       trial_id id;
-      if (!requeued_.empty()) {
+      bool fresh = requeued_.empty();
+      if (!fresh) {
         id = requeued_.front();
         requeued_.pop_front();
       } else {
@@ -328,7 +336,14 @@ study_core::place_work(const std::string& node, uint32_t slot, int64_t now_ms) {
       }
       auto& t = trials_[id];
       sched_->on_trial_add(id, t.rec.params, w.bracket);
-      return assign(t, w.budget, {}, node, slot, now_ms);
+      // PBT's exploit: a copy of the parent's checkpoint, and its steps
+      std::vector<uint8_t> from;
+      if (fresh && w.from && *w.from < trials_.size()) {
+        auto& parent = trials_[*w.from];
+        from = parent.checkpoint;
+        if (!from.empty()) t.steps = parent.steps;
+      }
+      return assign(t, w.budget, std::move(from), node, slot, now_ms);
     }
     }
   }

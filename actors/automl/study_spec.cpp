@@ -191,9 +191,10 @@ caf::error validate(const study_spec& s) {
   if (s.sampler != "tpe" && s.sampler != "random")
     return fail("sampler '" + s.sampler + "' is not tpe or random");
   if (s.scheduler != "asha" && s.scheduler != "hyperband" &&
-      s.scheduler != "bohb" && s.scheduler != "median" && s.scheduler != "none")
+      s.scheduler != "bohb" && s.scheduler != "pbt" &&
+      s.scheduler != "median" && s.scheduler != "none")
     return fail("scheduler '" + s.scheduler +
-                "' is not asha, hyperband, bohb, median or none");
+                "' is not asha, hyperband, bohb, pbt, median or none");
   if (s.max_resource == 0) return fail("max_resource must be >= 1");
   if (s.min_resource == 0 || s.min_resource > s.max_resource)
     return fail("min_resource must be in [1, max_resource]");

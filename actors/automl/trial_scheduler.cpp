@@ -3,6 +3,7 @@
 #include "actors/automl/asha.hpp"
 #include "actors/automl/hyperband.hpp"
 #include "actors/automl/median_stop.hpp"
+#include "actors/automl/pbt.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::automl {
@@ -76,6 +77,15 @@ make_scheduler(std::string_view name, const budget_options& opts,
     o.seed = seed;
     return ptr{new bohb(o, std::move(sources))};
   }
+  if (name == "pbt") {
+    if (!sources.perturb)
+      return make_error(errc::invalid_argument,
+                        "scheduler: pbt needs a way to perturb configurations");
+    pbt::options o;
+    static_cast<budget_options&>(o) = opts;
+    o.seed = seed;
+    return ptr{new pbt(o, sources.perturb)};
+  }
   if (name == "median") {
     median_stop::options o;
     o.dir = opts.dir;
@@ -83,9 +93,10 @@ make_scheduler(std::string_view name, const budget_options& opts,
     o.max_resource = opts.max_resource;
     return ptr{new median_stop(o)};
   }
-  return make_error(errc::invalid_argument,
-                    "scheduler: unknown scheduler '" + std::string{name} +
-                        "' (expected asha, hyperband, bohb, median or none)");
+  return make_error(
+      errc::invalid_argument,
+      "scheduler: unknown scheduler '" + std::string{name} +
+          "' (expected asha, hyperband, bohb, pbt, median or none)");
 }
 
 } // namespace troupe::automl

@@ -34,6 +34,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,9 @@ struct work {
   int64_t bracket = -1;
   /// start: the configuration to use (BOHB); empty: the study samples one.
   std::optional<config> params;
+  /// start: begin from a copy of this paused trial's checkpoint (PBT's
+  /// exploit) instead of from scratch.
+  std::optional<trial_id> from;
 };
 
 /// Budget settings shared by the resource-aware schedulers.
@@ -109,6 +113,10 @@ public:
 
   /// Paused trials the scheduler has stopped since the last call.
   virtual std::vector<trial_id> take_pruned() { return {}; }
+
+  /// Whether a resumed trial's last checkpoint is kept (PBT copies it into
+  /// the children that exploit the trial while it trains on).
+  virtual bool keeps_checkpoints() const { return false; }
 };
 
 /// The scheduler for `--scheduler none`: every trial trains to max_resource
@@ -147,6 +155,8 @@ struct config_sources {
   std::function<config(uint64_t budget,
                        const std::vector<trial_record>& observations)>
       model;
+  /// A configuration near `c` (PBT's explore).
+  std::function<config(const config& c, std::mt19937_64& rng)> perturb;
 };
 
 /// Maps a reported value to a loss: smaller is better whatever the

@@ -174,6 +174,10 @@ public:
             cp.config = f.getConfig();
             auto b = xgb::booster::restore(cp);
             if (!b) return b.error();
+            // this trial's parameters, not the checkpoint's: PBT continues
+            // another configuration's model with perturbed ones
+            for (auto& [k, v] : params_)
+              if (auto r = b->set_param(k, v); !r) return r.error();
             models.push_back(std::make_unique<xgb::booster>(std::move(*b)));
           }
           for (size_t i = 0; i < folds_.size(); ++i)

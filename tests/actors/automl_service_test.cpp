@@ -133,9 +133,9 @@ TEST_CASE_METHOD(service_fixture,
   CHECK(is(reserved.error(), automl::errc::reserved_id));
   CHECK_THAT(describe(reserved.error()), Catch::Contains("reserved"));
   auto bad = quadratic("bad");
-  bad.scheduler = "pbt";
+  bad.scheduler = "tournament";
   auto refused = submit(bad);
   REQUIRE_FALSE(refused);
   CHECK(is(refused.error(), troupe::errc::invalid_argument));
-  CHECK_THAT(describe(refused.error()), Catch::Contains("'pbt'"));
+  CHECK_THAT(describe(refused.error()), Catch::Contains("'tournament'"));
 }

@@ -256,10 +256,10 @@ TEST_CASE("a study on a cluster places its trials on several nodes and "
     REQUIRE_FALSE(again);
     CHECK_THAT(describe(again.error()), Catch::Contains("already"));
     auto bad = quadratic("bad", n, 2);
-    bad.scheduler = "pbt";
+    bad.scheduler = "tournament";
     auto refused = c.call(submit_envelope(bad, 1), "submit");
     REQUIRE_FALSE(refused);
-    CHECK_THAT(describe(refused.error()), Catch::Contains("'pbt'"));
+    CHECK_THAT(describe(refused.error()), Catch::Contains("'tournament'"));
     auto unknown = c.call(ref_envelope("nope"), "status");
     REQUIRE_FALSE(unknown);
     CHECK_THAT(describe(unknown.error()), Catch::Contains("'nope'"));

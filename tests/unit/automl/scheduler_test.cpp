@@ -553,9 +553,9 @@ TEST_CASE("make_scheduler builds the CLI's schedulers and names bad settings",
   REQUIRE(s);
   CHECK((*s)->name() == "bohb");
   CHECK_FALSE(make_scheduler("bohb", o));
-  auto unknown = make_scheduler("pbt", o);
+  auto unknown = make_scheduler("tournament", o);
   REQUIRE_FALSE(unknown);
-  CHECK_THAT(describe(unknown.error()), Catch::Contains("'pbt'"));
+  CHECK_THAT(describe(unknown.error()), Catch::Contains("'tournament'"));
   o.eta = 1;
   auto bad = make_scheduler("asha", o);
   REQUIRE_FALSE(bad);

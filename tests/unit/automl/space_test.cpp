@@ -330,3 +330,31 @@ TEST_CASE("space file errors name the file, the parameter and the line",
   CHECK_THAT(describe(missing.error()), Contains("none.toml"));
   CHECK_THAT(err("space.yaml", "x: 1"), Contains(".json or .toml"));
 }
+
+TEST_CASE("perturbing a configuration moves numbers by 0.8 or 1.2 within "
+          "bounds and keeps conditions consistent",
+          "[space][pbt]") {
+  auto space = search_space::make(
+      {param_spec::real("lr", 1e-3, 1, true),
+       param_spec::integer("depth", 2, 10),
+       param_spec::categorical("kind", {"a", "b"}),
+       param_spec::real("only_b", 0, 1).only_if("kind", {"b"})});
+  REQUIRE(space);
+  std::mt19937_64 gen{11};
+  config c{{"lr", 0.5}, {"depth", int64_t{10}}, {"kind", std::string{"a"}}};
+  size_t kind_changed = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto p = space->perturb(c, gen);
+    CHECK_FALSE(space->check(p)); // a valid configuration
+    auto lr = std::get<double>(p.at("lr"));
+    CHECK((lr == Approx(0.4) || lr == Approx(0.6)));
+    auto depth = std::get<int64_t>(p.at("depth"));
+    CHECK((depth == 8 || depth == 10)); // 12 clamps to 10
+    if (std::get<std::string>(p.at("kind")) == "b") {
+      ++kind_changed;
+      CHECK(p.count("only_b") == 1); // newly active: drawn
+    }
+  }
+  CHECK(kind_changed > 5); // redrawn a quarter of the time, half to "b"
+  CHECK(kind_changed < 60);
+}

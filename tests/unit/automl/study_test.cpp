@@ -812,9 +812,9 @@ TEST_CASE("validate() names the field and the value", "[study]") {
              Catch::Contains("sampler") && Catch::Contains("'grid'"));
 
   s = good;
-  s.scheduler = "pbt";
+  s.scheduler = "tournament";
   CHECK_THAT(validation_error(s),
-             Catch::Contains("scheduler") && Catch::Contains("'pbt'"));
+             Catch::Contains("scheduler") && Catch::Contains("'tournament'"));
 
   s = good;
   s.id = "a/b";
@@ -871,10 +871,10 @@ TEST_CASE("validate() names the field and the value", "[study]") {
 
   // make() refuses what validate() refuses.
   s = good;
-  s.scheduler = "pbt";
+  s.scheduler = "tournament";
   auto core = study_core::make(s, nullptr, 0);
   REQUIRE_FALSE(core);
-  CHECK_THAT(describe(core.error()), Catch::Contains("'pbt'"));
+  CHECK_THAT(describe(core.error()), Catch::Contains("'tournament'"));
 }
 
 // -- the leaderboard ----------------------------------------------------------
@@ -1015,4 +1015,63 @@ TEST_CASE("wants_slots() holds only when place() has work", "[study]") {
     c.round();
   }
   CHECK(disagreements == 0);
+}
+
+// -- population-based training ------------------------------------------------
+
+TEST_CASE("PBT: a trial that exploits another starts from that trial's "
+          "checkpoint with its configuration perturbed",
+          "[study][pbt]") {
+  auto spec = quadratic_spec("pbt", 40);
+  spec.min_resource = 3; // the interval: members pause every 3 steps
+  spec.max_resource = 9;
+  auto core = make_core(spec);
+  fake_cluster c{*core, {{"a", 3}}};
+  // who paused with which configuration, by the step of its checkpoint
+  std::map<trial_id, config> params;
+  size_t children = 0;
+  for (int round = 0; round < 10000; ++round) {
+    if (core->phase() == study_phase::finished) break;
+    auto before = c.placed.size();
+    c.fill();
+    for (auto i = before; i < c.placed.size(); ++i) {
+      auto& a = c.placed[i];
+      params[a.id] = a.params;
+      if (a.checkpoint.empty() || c.paused_at.count(a.id)) continue;
+      // a new trial with a checkpoint: a child. Its parent paused at that
+      // step (PBT keeps the checkpoint while the parent trains on) with
+      // a configuration each of whose values is 0.8 or 1.2 times the
+      // child's, clamped to [0, 1]
+      ++children;
+      auto step = step_of(a.checkpoint);
+      CHECK(step % 3 == 0);
+      CHECK(a.budget == step + 3);
+      bool found = false;
+      for (auto& [p, at] : c.paused_at) {
+        if (p == a.id) continue;
+        auto& pp = params.at(p);
+        auto near = [&](const char* k) {
+          auto x = std::get<double>(pp.at(k));
+          auto y = std::get<double>(a.params.at(k));
+          return y == std::clamp(x * 0.8, 0.0, 1.0) ||
+                 y == std::clamp(x * 1.2, 0.0, 1.0);
+        };
+        found = found || (near("x") && near("y"));
+      }
+      CHECK(found);
+    }
+    if (c.running() == 0) break;
+    c.round();
+  }
+  CHECK(core->phase() == study_phase::finished);
+  CHECK(children > 0);
+  // the replaced members ended pruned; every trial ended once
+  auto n = core->counts();
+  CHECK(n.pruned >= children);
+  CHECK(n.complete + n.pruned + n.failed == n.total);
+  // PBT's children reach the top: the best trial is better than the
+  // population's first members' average
+  auto best = core->best();
+  REQUIRE(best);
+  CHECK(core->trials()[*best].score() < 0.2);
 }
