@@ -250,19 +250,6 @@ size_t study_core::add_seeds(const std::vector<config>& configs) {
   return taken;
 }
 
-size_t study_core::add_prior(const std::vector<trial_record>& observations) {
-  size_t taken = 0;
-  for (auto r : observations) {
-    if (!r.value || !std::isfinite(*r.value) || space_.check(r.params))
-      continue;
-    r.state = trial_state::complete;
-    r.intermediate.clear();
-    prior_.push_back(std::move(r));
-    ++taken;
-  }
-  return taken;
-}
-
 bool study_core::wants_slots(int64_t now_ms) const {
   if (held_) return false;
   if (phase_ != study_phase::running || sched_done_ || idle_) return false;
@@ -342,12 +329,8 @@ study_core::place_work(const std::string& node, uint32_t slot, int64_t now_ms) {
         } else if (!seeds_.empty()) {
           params = std::move(seeds_.front());
           seeds_.pop_front();
-        } else if (prior_.empty()) {
-          params = sampler_->suggest(space_, history_, dir_, rng_);
         } else {
-          auto seen = prior_;
-          seen.insert(seen.end(), history_.begin(), history_.end());
-          params = sampler_->suggest(space_, seen, dir_, rng_);
+          params = sampler_->suggest(space_, history_, dir_, rng_);
         }
         id = add_trial(std::move(params), now_ms);
       }

@@ -115,14 +115,6 @@ public:
   /// Configurations seeded and not yet started.
   size_t seeds_left() const { return seeds_.size(); }
 
-  /// Observations of past studies (complete records with their values) the
-  /// sampler sees before this study's own trials, so that TPE starts from a
-  /// model instead of random draws (a warm start). Records whose
-  /// configuration does not fit the space, or without a finite value, are
-  /// skipped. Returns how many were taken.
-  size_t add_prior(const std::vector<trial_record>& observations);
-  size_t prior_size() const { return prior_.size(); }
-
   /// While held, the study starts nothing and wants no slot (its warm start
   /// is being looked up).
   void hold(bool on) { held_ = on; }
@@ -218,8 +210,6 @@ private:
   std::vector<trial_event> events_;
   /// Warm-start configurations to start before sampling.
   std::deque<config> seeds_;
-  /// Warm-start observations the sampler sees first.
-  std::vector<trial_record> prior_;
   bool held_ = false;
   study_phase phase_ = study_phase::running;
   std::string stop_reason_;

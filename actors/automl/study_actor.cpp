@@ -169,7 +169,7 @@ void start_refit(study_actor_t* self) {
     job.journal = st.journal;
     for (auto id : core.leaderboard()) {
       auto& c = core.trials()[id];
-      if (job.best.size() == 30 || c.rec.state != trial_state::complete) break;
+      if (job.best.size() == 5 || c.rec.state != trial_state::complete) break;
       job.best.emplace_back(c.rec.params, c.score());
     }
   }
@@ -379,18 +379,6 @@ void on_seeds(study_actor_t* self, const std::string& text) {
       from.push_back({{"from", s["from"]}, {"distance", s["distance"]}});
     }
   auto taken = st.core->add_seeds(configs);
-  std::vector<trial_record> prior;
-  if (!j.is_discarded() && j.contains("prior"))
-    for (auto& p : j["prior"]) {
-      auto c = tabular::config_from_json(p["config"]);
-      if (!c || !p["value"].is_number()) continue;
-      trial_record r;
-      r.id = prior.size();
-      r.params = std::move(*c);
-      r.value = p["value"].get<double>();
-      prior.push_back(std::move(r));
-    }
-  auto prior_taken = st.core->add_prior(prior);
   st.core->hold(false);
   auto error = j.is_discarded() ? std::string{"bad lookup reply"}
                                 : j.value("error", std::string{});
@@ -402,7 +390,6 @@ void on_seeds(study_actor_t* self, const std::string& text) {
   st.warm_start = {
       {"seeds", std::move(from)},
       {"taken", taken},
-      {"prior", prior_taken},
       {"error", error.empty() ? nlohmann::json() : nlohmann::json(error)}};
   settle(self);
 }
@@ -502,15 +489,10 @@ seed_launcher detached_seeds() {
       if (!seeds) {
         reply["error"] = describe(seeds.error());
       } else {
-        for (auto& s : seeds->seeds)
+        for (auto& s : *seeds)
           reply["seeds"].push_back({{"config", tabular::to_json(s.params)},
                                     {"from", s.from},
                                     {"distance", s.distance}});
-        auto prior = nlohmann::json::array();
-        for (auto& p : seeds->prior)
-          prior.push_back(
-              {{"config", tabular::to_json(p.params)}, {"value", *p.value}});
-        reply["prior"] = std::move(prior);
       }
       worker->send(study, seeds_atom::value, reply.dump());
       worker->quit();

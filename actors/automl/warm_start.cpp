@@ -178,46 +178,8 @@ std::vector<seed> choose_seeds(const std::vector<study_record>& past,
   return out;
 }
 
-std::vector<trial_record>
-choose_prior(const std::vector<study_record>& past, const std::string& family,
-             const std::string& task, const std::string& metric,
-             const meta_features& features,
-             const std::vector<std::string>& parents) {
-  auto fits = [&](const study_record& r) {
-    return r.family == family && r.task == task && r.metric == metric;
-  };
-  std::vector<const study_record*> from;
-  for (auto& p : parents)
-    for (auto& r : past)
-      if (r.study == p && fits(r)) from.push_back(&r);
-  const study_record* nearest = nullptr;
-  double best = INFINITY;
-  for (auto& r : past) {
-    if (!fits(r) ||
-        std::find(parents.begin(), parents.end(), r.study) != parents.end())
-      continue;
-    if (auto d = meta_distance(r.features, features); d < best) {
-      best = d;
-      nearest = &r;
-    }
-  }
-  if (nearest) from.push_back(nearest);
-  std::vector<trial_record> out;
-  for (auto* r : from)
-    for (auto& [cfg, score] : r->best) {
-      if (!std::isfinite(score)) continue;
-      trial_record t;
-      t.id = out.size();
-      t.params = cfg;
-      t.state = trial_state::complete;
-      t.value = score;
-      out.push_back(std::move(t));
-    }
-  return out;
-}
-
-caf::expected<warm_start_plan> find_seeds(study_journal& journal,
-                                          const study_spec& spec) {
+caf::expected<std::vector<seed>> find_seeds(study_journal& journal,
+                                            const study_spec& spec) {
   auto texts = journal.metas();
   if (!texts) return texts.error();
   std::vector<study_record> past;
@@ -227,17 +189,11 @@ caf::expected<warm_start_plan> find_seeds(study_journal& journal,
     if (j.is_discarded()) continue;
     if (auto r = study_record::from_json(j)) past.push_back(std::move(*r));
   }
-  if (past.empty()) return warm_start_plan{};
+  if (past.empty()) return std::vector<seed>{};
   auto data = models::shared_dataset(spec.data_path, spec.target, spec.task);
   if (!data) return data.error();
-  auto task = tabular::to_string((*data)->task);
-  auto features = describe_dataset(**data);
-  auto parents = split_names(spec.derived_from);
-  warm_start_plan plan;
-  plan.seeds = choose_seeds(past, spec.family, task, features, parents);
-  plan.prior =
-      choose_prior(past, spec.family, task, spec.metric, features, parents);
-  return plan;
+  return choose_seeds(past, spec.family, tabular::to_string((*data)->task),
+                      describe_dataset(**data), split_names(spec.derived_from));
 }
 
 caf::error

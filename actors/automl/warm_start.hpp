@@ -78,35 +78,17 @@ std::vector<seed> choose_seeds(const std::vector<study_record>& past,
                                const std::vector<std::string>& parents,
                                size_t nearest = 3, size_t per_study = 3);
 
-/// The observations a new study's sampler sees first: the best
-/// configurations, with their CV scores, of its parents and of the nearest
-/// past study, each of the same family, task and metric (so that scores
-/// compare).
-std::vector<trial_record> choose_prior(const std::vector<study_record>& past,
-                                       const std::string& family,
-                                       const std::string& task,
-                                       const std::string& metric,
-                                       const meta_features& features,
-                                       const std::vector<std::string>& parents);
-
-/// What a new study starts from.
-struct warm_start_plan {
-  std::vector<seed> seeds;
-  std::vector<trial_record> prior;
-};
-
 /// Parses "a,b" (spaces around names dropped, empty names skipped).
 std::vector<std::string> split_names(const std::string& text);
 
 /// The seeds of a new study `spec` from the records in `journal`: reads the
 /// study's data (shared_dataset) for its meta-features. Records that do not
 /// parse are skipped.
-caf::expected<warm_start_plan> find_seeds(study_journal& journal,
-                                          const study_spec& spec);
+caf::expected<std::vector<seed>> find_seeds(study_journal& journal,
+                                            const study_spec& spec);
 
 /// Records a finished study `spec` in `journal`: its data's meta-features
-/// and `best` (its best complete configurations with their CV scores, best
-/// first; up to 30 are kept).
+/// and `best` (its best configurations with their CV scores, best first).
 caf::error
 record_study(study_journal& journal, const study_spec& spec,
              const std::vector<std::pair<tabular::config, double>>& best);

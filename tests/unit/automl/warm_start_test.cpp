@@ -5,12 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <random>
 
 #include "actors/automl/journal.hpp"
 #include "actors/automl/study.hpp"
 #include "actors/automl/warm_start.hpp"
-#include "actors/models/families.hpp"
 #include "actors/tabular/csv.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
@@ -147,87 +145,24 @@ TEST_CASE("a finished study's record goes to the journal and reads back",
   CHECK(r->task == "binary");
   CHECK(r->derived_from == std::vector<std::string>{"a", "b"});
   CHECK(r->best == best);
-  // a new study of a subsample finds it: its seeds and, as the sampler's
-  // prior, the recorded configurations with their scores
+  // a new study of a subsample finds it
   spec.id = "half";
-  auto plan = find_seeds(**j, spec);
-  REQUIRE(plan);
-  REQUIRE(plan->seeds.size() == 2);
-  CHECK(plan->seeds[0].params == best[0].first);
-  CHECK(plan->seeds[0].from == "full");
-  REQUIRE(plan->prior.size() == 2);
-  CHECK(plan->prior[1].params == best[1].first);
-  CHECK(plan->prior[1].value == 0.83);
-  CHECK(plan->prior[1].state == trial_state::complete);
-  // another metric's scores do not compare: seeds, but no prior
-  spec.metric = "logloss";
-  plan = find_seeds(**j, spec);
-  REQUIRE(plan);
-  CHECK(plan->seeds.size() == 2);
-  CHECK(plan->prior.empty());
-  spec.metric = "auc";
+  auto seeds = find_seeds(**j, spec);
+  REQUIRE(seeds);
+  REQUIRE(seeds->size() == 2);
+  CHECK((*seeds)[0].params == best[0].first);
+  CHECK((*seeds)[0].from == "full");
   // a study finds no record of itself
   spec.id = "full";
-  plan = find_seeds(**j, spec);
-  REQUIRE(plan);
-  CHECK(plan->seeds.empty());
+  seeds = find_seeds(**j, spec);
+  REQUIRE(seeds);
+  CHECK(seeds->empty());
   // a broken record is skipped, not fatal
   REQUIRE((*j)->record_meta("broken", "{not json"));
   spec.id = "third";
-  plan = find_seeds(**j, spec);
-  REQUIRE(plan);
-  CHECK(plan->seeds.size() == 2);
-}
-
-TEST_CASE("a prior of past observations steers TPE's first proposals toward "
-          "where the past study did well",
-          "[automl][warm-start]") {
-  study_spec s;
-  s.id = "prior";
-  s.family = "quadratic"; // best at x = 0.3, y = 0.7
-  s.metric = "value";
-  s.sampler = "tpe";
-  s.scheduler = "none";
-  s.max_trials = 20;
-  s.max_resource = 1;
-  s.min_resource = 1;
-  s.every = 1;
-  s.seed = 9;
-  // a past study's 40 observations of the same function
-  std::mt19937_64 gen{4};
-  std::uniform_real_distribution<double> u{0, 1};
-  std::vector<trial_record> prior;
-  for (trial_id i = 0; i < 40; ++i) {
-    trial_record r;
-    r.id = i;
-    r.params = {{"x", u(gen)}, {"y", u(gen)}};
-    r.value = models::quadratic_value(r.params, 1000);
-    prior.push_back(std::move(r));
-  }
-  trial_record bad; // outside the space: skipped
-  bad.params = {{"x", 2.0}, {"y", 0.5}};
-  bad.value = 0.0;
-  prior.push_back(bad);
-  auto distance = [](const config& c) {
-    auto dx = std::get<double>(c.at("x")) - 0.3;
-    auto dy = std::get<double>(c.at("y")) - 0.7;
-    return std::sqrt(dx * dx + dy * dy);
-  };
-  auto first_ten = [&](bool with_prior) {
-    auto core = study_core::make(s, nullptr, 0);
-    REQUIRE(core);
-    if (with_prior) CHECK((*core)->add_prior(prior) == 40);
-    double sum = 0;
-    for (uint32_t i = 0; i < 10; ++i) {
-      auto a = (*core)->place("n", i, 0);
-      REQUIRE(a);
-      sum += distance(a->params);
-    }
-    return sum / 10;
-  };
-  auto cold = first_ten(false), warm = first_ten(true);
-  CAPTURE(cold, warm);
-  CHECK(warm < cold * 0.6);
+  seeds = find_seeds(**j, spec);
+  REQUIRE(seeds);
+  CHECK(seeds->size() == 2);
 }
 
 TEST_CASE("a study core starts its seeds before sampling, skips those that "
