@@ -167,7 +167,8 @@ int main(int argc, char** argv) {
       auto warm_c = reach(warm, cold_final, c.maximize);
       auto cold_c = reach(cold, cold_final, c.maximize);
       auto ratio = warm_c / cold_c;
-      if (std::isfinite(ratio)) ratios.push_back(ratio);
+      // a warm study that never gets there counts as infinitely slow
+      ratios.push_back(std::isfinite(ratio) ? ratio : INFINITY);
       std::printf(
           "bench_warm_start: %s %s: reach the cold study's final CV %.5f: "
           "warm %s vs cold %s (%.0f%%); reach the first study's final CV "
@@ -193,14 +194,18 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(dir);
   }
   auto med = ratios.empty() ? NAN : bench::median(ratios);
+  size_t never = 0;
+  for (auto r : ratios)
+    never += std::isinf(r) ? 1 : 0;
   std::printf("bench_warm_start: warm/cold time to the cold study's final CV, "
-              "median %.0f%% over %zu (goal <= 30%%)\n",
-              100 * med, ratios.size());
+              "median %.0f%% over %zu cases, %zu never (goal <= 30%%)\n",
+              100 * med, ratios.size(), never);
   json j;
   j["bench"] = "bench_warm_start";
   j["budget_s"] = budget;
   j["results"] = results;
   j["median_ratio"] = std::isfinite(med) ? json(med) : json();
+  j["never"] = never;
   j["goal_met"] = std::isfinite(med) && med <= 0.3;
   j["nproc"] = bench::nproc();
   j["cpu"] = bench::cpu_model();
