@@ -55,6 +55,13 @@ select_ensemble(const std::vector<ensemble_candidate>& candidates,
     return make_error(errc::invalid_argument,
                       "ensemble selection: no row that every candidate "
                       "predicts");
+  if (rows.size() > max_selection_rows) { // an even sample
+    auto k = (rows.size() + max_selection_rows - 1) / max_selection_rows;
+    size_t w = 0;
+    for (size_t i = 0; i < rows.size(); i += k)
+      rows[w++] = rows[i];
+    rows.resize(w);
+  }
   std::vector<float> labels;
   labels.reserve(rows.size());
   for (auto r : rows)

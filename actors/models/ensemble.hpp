@@ -38,7 +38,8 @@ struct ensemble_choice {
   /// Rounds run, and the round whose ensemble was kept.
   size_t rounds = 0;
   size_t kept_round = 0;
-  /// Rows scored (those every candidate predicts).
+  /// Rows scored: those every candidate predicts, every k-th of them past
+  /// max_selection_rows.
   size_t rows = 0;
 };
 
@@ -49,6 +50,10 @@ struct ensemble_choice {
 std::vector<float>
 weighted_average(const std::vector<std::vector<float>>& scores,
                  const std::vector<double>& weights);
+
+/// The most rows selection scores: each round evaluates the metric once per
+/// candidate, so larger data is scored on an even sample of its rows.
+inline constexpr size_t max_selection_rows = 200000;
 
 /// Selects an ensemble of `candidates` for labels `y` under metric `metric`
 /// (see tabular/metrics.hpp; `classes` 0 for regression, 2 for binary).

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -135,4 +136,39 @@ TEST_CASE("without patience a trial trains to max_resource",
     REQUIRE_FALSE(t.reported.empty());
     CHECK(t.reported.back().first == 45);
   }
+}
+
+TEST_CASE("a PBT study on real data: children continue their parents' "
+          "XGBoost models with perturbed parameters, and the study finishes",
+          "[integration][automl][pbt]") {
+  test::temp_dir dir;
+  auto data = std::string{TROUPE_SOURCE_DIR} + "/tests/data/pima_diabetes.csv";
+  auto r =
+      test::run({test::troupe_bin(), "automl",   "--data",       data,
+                 "--target",         "diabetes", "--scheduler",  "pbt",
+                 "--trials",         "24",       "--min-rounds", "9",
+                 "--max-rounds",     "45",       "--every",      "9",
+                 "--patience",       "0",        "--slots",      "2",
+                 "--study",          "p",        "--out",        dir.path(),
+                 "--quiet"},
+                170s);
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);
+  auto trials = reports(dir / "journal", "p");
+  REQUIRE(trials.size() == 24);
+  // children: trials whose first report comes after their first interval
+  // (they started from a parent's checkpoint at step 9 or later)
+  size_t children = 0, completed = 0;
+  for (auto& [id, t] : trials) {
+    CAPTURE(id);
+    if (t.completed) ++completed;
+    if (!t.reported.empty() && t.reported.front().first > 9) ++children;
+    for (auto& [step, value] : t.reported)
+      CHECK(std::isfinite(value));
+  }
+  CHECK(children > 0);
+  CHECK(completed > 0);
+  auto summary = nlohmann::json::parse(test::read_file(dir / "p/summary.json"));
+  CHECK(summary["best"].is_object());
+  CHECK(summary["model_dir"].is_string());
 }

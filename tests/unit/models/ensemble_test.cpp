@@ -128,3 +128,14 @@ TEST_CASE("ensemble selection refuses what it cannot score, naming it",
   CHECK(msg(select_ensemble({noisy(y, 1, 1)}, y, "r2", 0)).find("r2") !=
         std::string::npos);
 }
+
+TEST_CASE("ensemble selection scores an even sample of very many rows",
+          "[ensemble]") {
+  auto y = targets(450000);
+  auto e =
+      select_ensemble({noisy(y, 1.0f, 1), noisy(y, 1.0f, 2)}, y, "rmse", 0, 3);
+  REQUIRE(e);
+  CHECK(e->rows == 150000); // every third row
+  CHECK(e->rows <= models::max_selection_rows);
+  CHECK(e->score < e->best_single);
+}
