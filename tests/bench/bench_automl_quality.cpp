@@ -9,6 +9,9 @@
 //           write: eta, depth, child weight, sampling, L1/L2 and 20-600
 //           rounds as a parameter, native categorical splits, 3-fold CV, 2
 //           trials at once of 1 thread each, no pruner;
+//   cash    Optuna over a CASH space: XGBoost, random forest, extra trees,
+//           k-NN and a linear model, with their imputation, encoding and
+//           scaling, 2 trials at once of 1 thread each;
 //   troupe  Optuna over troupe's own space and fidelity (243 rounds, reports
 //           every 9 to a MedianPruner), 1 trial of 2 threads.
 // Reported per dataset: each tool's CV and test score side by side, the
@@ -16,7 +19,7 @@
 // final CV score (from its journal).
 //
 //   bench_automl_quality [--budget-s 60] [--seed 0] [--only NAME]
-//                        [--peer user|troupe]
+//                        [--peer user|cash|troupe]
 
 #include <unistd.h>
 
@@ -131,9 +134,11 @@ int main(int argc, char** argv) {
   std::string peer = "user";
   for (int i = 1; i + 1 < argc; ++i)
     if (std::string{argv[i]} == "--peer") peer = argv[i + 1];
-  if (peer != "user" && peer != "troupe") fail("--peer is user or troupe");
-  auto peer_args = peer == "user"
-                       ? std::string{" --space user --jobs 2 --threads 1"}
+  if (peer != "user" && peer != "troupe" && peer != "cash")
+    fail("--peer is user, cash or troupe");
+  auto peer_args =
+      peer == "user"   ? std::string{" --space user --jobs 2 --threads 1"}
+      : peer == "cash" ? std::string{" --space cash --jobs 2 --threads 1"}
                        : std::string{" --space troupe --threads 2 --every 9"};
   std::string data_dir = TROUPE_SOURCE_DIR "/tests/data";
   json results = json::array();
@@ -248,6 +253,10 @@ int main(int argc, char** argv) {
       peer == "user"
           ? "Optuna 3.1 TPESampler over the user's space (20-600 rounds, "
             "native categorical), 3-fold CV, n_jobs 2 x nthread 1"
+      : peer == "cash"
+          ? "Optuna 3.1 TPESampler over a CASH space (XGBoost, random "
+            "forest, extra trees, k-NN, linear; imputation, encoding, "
+            "scaling), 3-fold CV, n_jobs 2 x 1 thread"
           : "Optuna 3.1 TPESampler + MedianPruner over troupe's space, "
             "3-fold CV, nthread 2";
   j["datasets"] = results;

@@ -12,6 +12,13 @@ Two peers, chosen by --space:
   3-fold CV, no pruner, study.optimize(n_jobs=--jobs) with --threads XGBoost
   threads per trial; the best configuration refit on the training split.
 - `troupe`: troupe's own space and fidelity, described below.
+- `cash`: Optuna TPE over one conditional space of estimators and their
+  preprocessing (auto-sklearn's CASH): XGBoost (native categorical),
+  scikit-learn's random forest, extra trees, k-nearest neighbours and a
+  linear model (logistic regression or ridge, L1/L2/elastic net), each after
+  a chosen imputation (mean, median), categorical encoding (one-hot,
+  ordinal) and, for the linear model and k-NN, scaling (standard, none);
+  3-fold CV, study.optimize(n_jobs=--jobs), one thread per trial.
 
 Tunes XGBoost (python3-xgboost, hist trees) with Optuna 3.1's TPESampler(seed)
 and MedianPruner (defaults) for a wall-clock budget, refits the best
@@ -310,7 +317,7 @@ def main():
                         help="boosting rounds of a full trial [%(default)s]")
     parser.add_argument("--every", type=int, default=10,
                         help="rounds between reports to the pruner [%(default)s]")
-    parser.add_argument("--space", choices=["user", "troupe"], default="user",
+    parser.add_argument("--space", choices=["user", "troupe", "cash"], default="user",
                         help="which peer (see above) [%(default)s]")
     parser.add_argument("--jobs", type=int, default=1,
                         help="--space user: trials at once [%(default)s]")
@@ -337,6 +344,9 @@ def main():
     params = base_params(args, n_classes)
     if args.space == "user":
         return main_user(args, start, enc, X, y, X_test, y_test, params, metric,
+                         direction)
+    if args.space == "cash":
+        return main_cash(args, start, enc, X, y, X_test, y_test, params, metric,
                          direction)
     folds = make_folds(args, X, y)
 
@@ -465,6 +475,143 @@ def main_user(args, start, enc, X, y, X_test, y_test, params, metric, direction)
                 "seed": args.seed, "train_rows": int(len(y)), "test_rows": int(len(y_test)),
                 "features": len(enc.features),
                 "categorical": sum(1 for t in types if t == "c"),
+                "tuning_s": round(tuning_s, 3), "refit_s": round(refit_s, 3),
+                "elapsed_s": round(time.perf_counter() - start, 3),
+                "optuna_version": optuna.__version__, "xgboost_version": xgb.__version__})
+    json.dump(out, sys.stdout)
+    print()
+
+
+def main_cash(args, start, enc, X, y, X_test, y_test, params, metric, direction):
+    """Optuna over a CASH space of scikit-learn and XGBoost (--space cash)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
+                                  RandomForestClassifier, RandomForestRegressor)
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    types = feature_types(enc)
+    cat = [i for i, t in enumerate(types) if t == "c"]
+    num = [i for i, t in enumerate(types) if t == "q"]
+    classify = args.task != "regression"
+
+    def scores_of(model, rows):
+        if not classify:
+            return model.predict(rows)
+        p = model.predict_proba(rows)
+        return p[:, 1] if args.task == "binary" else p
+
+    def build(trial):
+        family = trial.suggest_categorical(
+            "family", ["xgboost", "random_forest", "extra_trees", "knn", "linear"])
+        if family == "xgboost":
+            cfg = suggest_user(trial)
+            rounds = cfg.pop("n_rounds")
+            return ("xgboost", {**params, **cfg, "nthread": 1}, rounds)
+        imputer = trial.suggest_categorical("imputer", ["mean", "median"])
+        encoding = trial.suggest_categorical("encoding", ["onehot", "ordinal"])
+        scale = family in ("knn", "linear") and \
+            trial.suggest_categorical("scaling", ["standard", "none"]) == "standard"
+        parts = []
+        if num:
+            steps = [("impute", SimpleImputer(strategy=imputer))]
+            if scale:
+                steps.append(("scale", StandardScaler()))
+            parts.append(("num", Pipeline(steps), num))
+        if cat:
+            steps = [("impute", SimpleImputer(strategy="most_frequent"))]
+            if encoding == "onehot":
+                steps.append(("onehot", OneHotEncoder(handle_unknown="ignore")))
+            parts.append(("cat", Pipeline(steps), cat))
+        prep = ColumnTransformer(parts)
+        if family in ("random_forest", "extra_trees"):
+            kw = dict(n_estimators=trial.suggest_int(family + "_trees", 50, 400, log=True),
+                      max_features=trial.suggest_float(family + "_max_features", 0.1, 1.0),
+                      min_samples_leaf=trial.suggest_int(family + "_min_leaf", 1, 20, log=True),
+                      n_jobs=1, random_state=args.seed)
+            cls = {("random_forest", True): RandomForestClassifier,
+                   ("random_forest", False): RandomForestRegressor,
+                   ("extra_trees", True): ExtraTreesClassifier,
+                   ("extra_trees", False): ExtraTreesRegressor}[(family, classify)]
+            est = cls(**kw)
+        elif family == "knn":
+            kw = dict(n_neighbors=trial.suggest_int("knn_k", 1, 50, log=True),
+                      weights=trial.suggest_categorical("knn_weights", ["uniform", "distance"]))
+            est = KNeighborsClassifier(**kw) if classify else KNeighborsRegressor(**kw)
+        else:
+            strength = trial.suggest_float("linear_c", 1e-4, 1e3, log=True)
+            if classify:
+                l1 = trial.suggest_float("linear_l1_ratio", 0, 1)
+                est = LogisticRegression(C=strength, penalty="elasticnet", solver="saga",
+                                         l1_ratio=l1, max_iter=300)
+            else:
+                est = Ridge(alpha=1.0 / strength)
+        return ("sklearn", Pipeline([("prep", prep), ("model", est)]), None)
+
+    def fit_score(built, Xtr, ytr, Xva, yva):
+        kind, model, rounds = built
+        if kind == "xgboost":
+            dtr = xgb.DMatrix(Xtr, label=ytr, missing=np.nan, nthread=1,
+                              feature_types=types, enable_categorical=True)
+            dva = xgb.DMatrix(Xva, missing=np.nan, nthread=1,
+                              feature_types=types, enable_categorical=True)
+            b = xgb.train(model, dtr, num_boost_round=rounds)
+            return metric(yva, b.predict(dva))
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(Xtr, ytr if not classify else ytr.astype(int))
+        return metric(yva, scores_of(model, Xva))
+
+    if args.task == "regression":
+        splitter = KFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
+    else:
+        splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
+    folds = list(splitter.split(X, y))
+
+    def objective(trial):
+        built = build(trial)
+        scores = []
+        for tr, va in folds:
+            if time.perf_counter() - tuning_start > args.budget_s:
+                raise optuna.TrialPruned()
+            scores.append(fit_score(built, X[tr], y[tr], X[va], y[va]))
+        return float(np.mean(scores))
+
+    tuning_start = time.perf_counter()
+    trace = []
+
+    def record(study, trial):
+        if trial.state == optuna.trial.TrialState.COMPLETE:
+            trace.append([round(time.perf_counter() - tuning_start, 3), study.best_value])
+
+    study = optuna.create_study(direction=direction,
+                                sampler=optuna.samplers.TPESampler(seed=args.seed))
+    study.optimize(objective, timeout=args.budget_s, n_jobs=args.jobs, callbacks=[record],
+                   catch=(ValueError,))
+    tuning_s = time.perf_counter() - tuning_start
+    states = Counter(t.state for t in study.trials)
+    TrialState = optuna.trial.TrialState
+    complete = states[TrialState.COMPLETE]
+    out = {"tool": "optuna", "space": "cash", "cv_score": None, "test_score": None,
+           "trials": sum(states.values()), "complete": complete,
+           "pruned": states[TrialState.PRUNED], "failed": states[TrialState.FAIL],
+           "best_params": None, "trace": trace}
+    refit_s = 0.0
+    if complete:
+        best = study.best_trial
+        out["cv_score"] = best.value
+        out["best_params"] = best.params
+        refit_start = time.perf_counter()
+        built = build(optuna.trial.FixedTrial(best.params))
+        out["test_score"] = fit_score(built, X, y, X_test, y_test)
+        refit_s = time.perf_counter() - refit_start
+    out.update({"metric": args.metric, "task": args.task, "budget_s": args.budget_s,
+                "folds": args.folds, "jobs": args.jobs, "seed": args.seed,
+                "train_rows": int(len(y)), "test_rows": int(len(y_test)),
                 "tuning_s": round(tuning_s, 3), "refit_s": round(refit_s, 3),
                 "elapsed_s": round(time.perf_counter() - start, 3),
                 "optuna_version": optuna.__version__, "xgboost_version": xgb.__version__})
