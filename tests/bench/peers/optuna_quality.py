@@ -268,18 +268,10 @@ def base_params(args, n_classes):
 
 def make_folds(args, X, y):
     """[(dtrain, dvalid, yvalid)] of the cross-validation."""
-    if args.task == "regression":
-        splitter = KFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
-    else:
-        splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
-    folds = []
-    for tr, va in splitter.split(X, y):
-        folds.append((
-            xgb.DMatrix(X[tr], label=y[tr], missing=np.nan, nthread=args.threads),
-            xgb.DMatrix(X[va], label=y[va], missing=np.nan, nthread=args.threads),
-            y[va],
-        ))
-    return folds
+    return [(xgb.DMatrix(X[tr], label=y[tr], missing=np.nan, nthread=args.threads),
+             xgb.DMatrix(X[va], label=y[va], missing=np.nan, nthread=args.threads),
+             y[va])
+            for tr, va in cv_splits(args, X, y)]
 
 
 def suggest_user(trial):
@@ -414,33 +406,19 @@ def main():
     print()
 
 
-def main_user(args, start, enc, X, y, X_test, y_test, params, metric, direction):
-    """The plain Optuna script over the user's space (--space user)."""
-    types = feature_types(enc)
-
-    def matrix(rows, labels=None):
-        return xgb.DMatrix(rows, label=labels, missing=np.nan, nthread=args.threads,
-                           feature_types=types, enable_categorical=True)
-
+def cv_splits(args, X, y):
+    """The cross-validation's (train, valid) row indices."""
     if args.task == "regression":
         splitter = KFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
     else:
         splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
-    folds = [(matrix(X[tr], y[tr]), matrix(X[va]), y[va]) for tr, va in splitter.split(X, y)]
+    return list(splitter.split(X, y))
 
-    def objective(trial):
-        cfg = suggest_user(trial)
-        rounds = cfg.pop("n_rounds")
-        scores = []
-        for dtrain, dvalid, yvalid in folds:
-            # the same wall-clock budget as troupe's: a trial still training
-            # when it is spent does not count
-            if time.perf_counter() - tuning_start > args.budget_s:
-                raise optuna.TrialPruned()
-            b = xgb.train({**params, **cfg}, dtrain, num_boost_round=rounds)
-            scores.append(metric(yvalid, b.predict(dvalid)))
-        return float(np.mean(scores))
 
+def tune_and_report(args, start, space, objective, direction, test_score_of, extra,
+                    catch=()):
+    """Runs the TPE study within the budget, refits its best configuration
+    (test_score_of(best_params) -> test score) and prints the JSON result."""
     tuning_start = time.perf_counter()
     trace = []
 
@@ -448,14 +426,20 @@ def main_user(args, start, enc, X, y, X_test, y_test, params, metric, direction)
         if trial.state == optuna.trial.TrialState.COMPLETE:
             trace.append([round(time.perf_counter() - tuning_start, 3), study.best_value])
 
+    def timed(trial):
+        # the same wall-clock budget as troupe's: a trial still training when
+        # it is spent does not count
+        return objective(trial, lambda: time.perf_counter() - tuning_start > args.budget_s)
+
     study = optuna.create_study(direction=direction,
                                 sampler=optuna.samplers.TPESampler(seed=args.seed))
-    study.optimize(objective, timeout=args.budget_s, n_jobs=args.jobs, callbacks=[record])
+    study.optimize(timed, timeout=args.budget_s, n_jobs=args.jobs, callbacks=[record],
+                   catch=catch)
     tuning_s = time.perf_counter() - tuning_start
     states = Counter(t.state for t in study.trials)
     TrialState = optuna.trial.TrialState
     complete = states[TrialState.COMPLETE]
-    out = {"tool": "optuna", "space": "user", "cv_score": None, "test_score": None,
+    out = {"tool": "optuna", "space": space, "cv_score": None, "test_score": None,
            "trials": sum(states.values()), "complete": complete,
            "pruned": states[TrialState.PRUNED], "failed": states[TrialState.FAIL],
            "best_params": None, "trace": trace}
@@ -465,21 +449,49 @@ def main_user(args, start, enc, X, y, X_test, y_test, params, metric, direction)
         out["cv_score"] = best.value
         out["best_params"] = best.params
         refit_start = time.perf_counter()
-        cfg = dict(best.params)
-        rounds = cfg.pop("n_rounds")
-        model = xgb.train({**params, **cfg}, matrix(X, y), num_boost_round=rounds)
-        out["test_score"] = metric(y_test, model.predict(matrix(X_test)))
+        out["test_score"] = test_score_of(best.params)
         refit_s = time.perf_counter() - refit_start
     out.update({"metric": args.metric, "task": args.task, "budget_s": args.budget_s,
                 "folds": args.folds, "threads": args.threads, "jobs": args.jobs,
-                "seed": args.seed, "train_rows": int(len(y)), "test_rows": int(len(y_test)),
-                "features": len(enc.features),
-                "categorical": sum(1 for t in types if t == "c"),
+                "seed": args.seed, **extra,
                 "tuning_s": round(tuning_s, 3), "refit_s": round(refit_s, 3),
                 "elapsed_s": round(time.perf_counter() - start, 3),
                 "optuna_version": optuna.__version__, "xgboost_version": xgb.__version__})
     json.dump(out, sys.stdout)
     print()
+
+
+def main_user(args, start, enc, X, y, X_test, y_test, params, metric, direction):
+    """The plain Optuna script over the user's space (--space user)."""
+    types = feature_types(enc)
+
+    def matrix(rows, labels=None):
+        return xgb.DMatrix(rows, label=labels, missing=np.nan, nthread=args.threads,
+                           feature_types=types, enable_categorical=True)
+
+    folds = [(matrix(X[tr], y[tr]), matrix(X[va]), y[va]) for tr, va in cv_splits(args, X, y)]
+
+    def objective(trial, spent):
+        cfg = suggest_user(trial)
+        rounds = cfg.pop("n_rounds")
+        scores = []
+        for dtrain, dvalid, yvalid in folds:
+            if spent():
+                raise optuna.TrialPruned()
+            b = xgb.train({**params, **cfg}, dtrain, num_boost_round=rounds)
+            scores.append(metric(yvalid, b.predict(dvalid)))
+        return float(np.mean(scores))
+
+    def test_score_of(best):
+        cfg = dict(best)
+        rounds = cfg.pop("n_rounds")
+        model = xgb.train({**params, **cfg}, matrix(X, y), num_boost_round=rounds)
+        return metric(y_test, model.predict(matrix(X_test)))
+
+    tune_and_report(args, start, "user", objective, direction, test_score_of,
+                    {"train_rows": int(len(y)), "test_rows": int(len(y_test)),
+                     "features": len(enc.features),
+                     "categorical": sum(1 for t in types if t == "c")})
 
 
 def main_cash(args, start, enc, X, y, X_test, y_test, params, metric, direction):
@@ -566,57 +578,24 @@ def main_cash(args, start, enc, X, y, X_test, y_test, params, metric, direction)
             model.fit(Xtr, ytr if not classify else ytr.astype(int))
         return metric(yva, scores_of(model, Xva))
 
-    if args.task == "regression":
-        splitter = KFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
-    else:
-        splitter = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
-    folds = list(splitter.split(X, y))
+    folds = cv_splits(args, X, y)
 
-    def objective(trial):
+    def objective(trial, spent):
         built = build(trial)
         scores = []
         for tr, va in folds:
-            if time.perf_counter() - tuning_start > args.budget_s:
+            if spent():
                 raise optuna.TrialPruned()
             scores.append(fit_score(built, X[tr], y[tr], X[va], y[va]))
         return float(np.mean(scores))
 
-    tuning_start = time.perf_counter()
-    trace = []
+    def test_score_of(best):
+        return fit_score(build(optuna.trial.FixedTrial(best)), X, y, X_test, y_test)
 
-    def record(study, trial):
-        if trial.state == optuna.trial.TrialState.COMPLETE:
-            trace.append([round(time.perf_counter() - tuning_start, 3), study.best_value])
-
-    study = optuna.create_study(direction=direction,
-                                sampler=optuna.samplers.TPESampler(seed=args.seed))
-    study.optimize(objective, timeout=args.budget_s, n_jobs=args.jobs, callbacks=[record],
-                   catch=(ValueError,))
-    tuning_s = time.perf_counter() - tuning_start
-    states = Counter(t.state for t in study.trials)
-    TrialState = optuna.trial.TrialState
-    complete = states[TrialState.COMPLETE]
-    out = {"tool": "optuna", "space": "cash", "cv_score": None, "test_score": None,
-           "trials": sum(states.values()), "complete": complete,
-           "pruned": states[TrialState.PRUNED], "failed": states[TrialState.FAIL],
-           "best_params": None, "trace": trace}
-    refit_s = 0.0
-    if complete:
-        best = study.best_trial
-        out["cv_score"] = best.value
-        out["best_params"] = best.params
-        refit_start = time.perf_counter()
-        built = build(optuna.trial.FixedTrial(best.params))
-        out["test_score"] = fit_score(built, X, y, X_test, y_test)
-        refit_s = time.perf_counter() - refit_start
-    out.update({"metric": args.metric, "task": args.task, "budget_s": args.budget_s,
-                "folds": args.folds, "jobs": args.jobs, "seed": args.seed,
-                "train_rows": int(len(y)), "test_rows": int(len(y_test)),
-                "tuning_s": round(tuning_s, 3), "refit_s": round(refit_s, 3),
-                "elapsed_s": round(time.perf_counter() - start, 3),
-                "optuna_version": optuna.__version__, "xgboost_version": xgb.__version__})
-    json.dump(out, sys.stdout)
-    print()
+    tune_and_report(args, start, "cash", objective, direction, test_score_of,
+                    {"train_rows": int(len(y)), "test_rows": int(len(y_test)),
+                     "features": len(enc.features)},
+                    catch=(ValueError,))
 
 
 if __name__ == "__main__":
