@@ -1,0 +1,94 @@
+#pragma once
+
+// Feature engineering as part of the search: the steps between the
+// preprocessor's encoded matrix (numeric values, categorical ordinal codes,
+// NaN = missing) and a model family, each chosen by a configuration:
+//
+//   fe.impute     none | mean | median | most_frequent (numeric columns;
+//                 a categorical column's missing cells become a level of
+//                 their own)
+//   fe.encoding   native | ordinal | onehot | target  (categorical columns;
+//                 target: the mean label per level, smoothed toward the
+//                 global mean; on the training rows it is computed out of
+//                 fold, so that a row's own label never encodes it)
+//   fe.scaling    none | standard | minmax | quantile (numeric columns)
+//   fe.transform  none | log (sign(x) * log1p(|x|) on skewed numeric columns)
+//   fe.crosses    k in 0..8: pairwise products and ratios of the k numeric
+//                 columns most informative about the label
+//   fe.select     fraction in (0, 1]: the share of columns kept, ranked by
+//                 their information about the label
+//
+// A pipeline is fitted on a training matrix (with labels) and then replays
+// exactly on any matrix the same preprocessor encoded: at trial time, at
+// refit, in `troupe predict` and in `troupe serve`. It travels with a saved
+// model as JSON. Plain C++, no CAF actors; errors are caf::expected values
+// naming the parameter and the value.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/tabular/dataset.hpp"
+#include "actors/tabular/params.hpp"
+
+namespace troupe::tabular {
+
+/// The pipeline's choices (see the list above).
+struct pipeline_options {
+  std::string impute = "none";
+  std::string encoding = "native";
+  std::string scaling = "none";
+  std::string transform = "none";
+  uint32_t crosses = 0;
+  double select = 1.0;
+  /// One-hot encoding gives a column more levels than this one ordinal
+  /// column instead.
+  uint32_t max_onehot_levels = 32;
+  /// Folds of the out-of-fold target encoding on training rows.
+  uint32_t target_folds = 5;
+
+  /// The options a configuration chooses: its "fe.*" keys (others are
+  /// ignored), defaults for keys it lacks. Errors name the key and value.
+  static caf::expected<pipeline_options> from_config(const config& cfg);
+};
+
+/// A fitted feature pipeline.
+class feature_pipeline {
+public:
+  /// The identity pipeline (passes matrices through).
+  feature_pipeline() = default;
+
+  /// Fits the pipeline on `train` (which has labels; `prep` encoded it and
+  /// gives each column's kind) and returns it with `train` transformed:
+  /// target encodings of the training rows out of fold (seeded by `seed`).
+  static caf::expected<std::pair<feature_pipeline, matrix>>
+  fit_transform(const matrix& train, const preprocessor& prep, task_kind task,
+                size_t classes, const pipeline_options& opts, uint64_t seed);
+
+  /// `m` (encoded by the same preprocessor) transformed as the fitted
+  /// pipeline transforms new rows. Labels are kept. Errors: a column count
+  /// that differs from the one fitted on.
+  caf::expected<matrix> transform(const matrix& m) const;
+
+  /// Each output column's XGBoost feature type: "c" for a categorical
+  /// column left native, "q" otherwise.
+  const std::vector<std::string>& feature_types() const { return types_; }
+
+  /// Whether the identity pipeline (nothing fitted, nothing changed).
+  bool identity() const { return steps_.is_null() || steps_.empty(); }
+
+  /// The JSON form, and back (errors name the bad field).
+  nlohmann::json to_json() const;
+  static caf::expected<feature_pipeline> from_json(const nlohmann::json& j);
+
+private:
+  size_t input_cols_ = 0;
+  std::vector<std::string> types_;
+  /// The fitted steps, in the JSON form they are saved in.
+  nlohmann::json steps_;
+};
+
+} // namespace troupe::tabular
