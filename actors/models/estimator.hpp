@@ -50,8 +50,8 @@ public:
 
   /// Trains one more step (an epoch, a batch of trees) on `train`, which is
   /// the same matrix (features and labels) at every call of one estimator:
-  /// the first call may precompute what it needs from it. `threads` is the
-  /// number of threads it may use.
+  /// the first call may precompute what it needs from it. It uses at most
+  /// ctx.threads threads.
   virtual caf::error fit_step(const tabular::matrix& train) = 0;
 
   /// Steps trained so far.
