@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "actors/automl/cash_space.hpp"
 #include "actors/automl/space_file.hpp"
 #include "runtime/errors.hpp"
 
@@ -413,7 +414,7 @@ caf::expected<search_space> quadratic_space() {
 
 caf::expected<search_space> load_space(const std::string& family,
                                        const std::string& override_path) {
-  auto base = space_registry::global().get(family);
+  auto base = family_space(family);
   if (!base || override_path.empty()) return base;
   return apply_space_file(*base, override_path);
 }

@@ -249,8 +249,9 @@ caf::expected<search_space> xgboost_space();
 /// The synthetic "quadratic" family's space: x and y, floats in [0, 1].
 caf::expected<search_space> quadratic_space();
 
-/// The default space of `family` from the global registry, with the space
-/// file at `override_path` applied unless it is empty.
+/// The default space of a study's family text (family_space in
+/// cash_space.hpp: one family's, or the CASH space of several), with the
+/// space file at `override_path` applied unless it is empty.
 caf::expected<search_space> load_space(const std::string& family,
                                        const std::string& override_path = {});
 

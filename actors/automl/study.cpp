@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "actors/automl/family_gate.hpp"
+#include "actors/models/model_choice.hpp"
 #include "actors/automl/errors.hpp"
 #include "actors/automl/random_sampler.hpp"
 #include "actors/automl/tpe.hpp"
@@ -60,6 +62,10 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
     if (!space) return space.error();
   }
   st->space_ = std::move(*space);
+  st->gate_ = std::make_unique<family_gate>(
+      models::is_cash(spec.family) ? models::family_list(spec.family)
+                                   : std::vector<std::string>{},
+      st->dir_);
   if (spec.sampler == "tpe")
     st->sampler_ = std::make_unique<tpe_sampler>();
   else
@@ -79,13 +85,20 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
       return c;
     }
     random_sampler r;
-    return r.suggest(raw->space_, {}, raw->dir_, raw->rng_);
+    return raw->gate_->choose(
+        [&] { return r.suggest(raw->space_, {}, raw->dir_, raw->rng_); },
+        raw->history_, raw->space_, raw->rng_);
   };
   sources.perturb = [raw](const config& c, std::mt19937_64& rng) {
     return raw->space_.perturb(c, rng);
   };
   sources.model = [raw](uint64_t, const std::vector<trial_record>& obs) {
-    return raw->bohb_model_->suggest(raw->space_, obs, raw->dir_, raw->rng_);
+    return raw->gate_->choose(
+        [&] {
+          return raw->bohb_model_->suggest(raw->space_, obs, raw->dir_,
+                                           raw->rng_);
+        },
+        raw->history_, raw->space_, raw->rng_);
   };
   auto sched = make_scheduler(spec.scheduler, opts, sources, spec.seed);
   if (!sched) return sched.error();
@@ -330,7 +343,9 @@ study_core::place_work(const std::string& node, uint32_t slot, int64_t now_ms) {
           params = std::move(seeds_.front());
           seeds_.pop_front();
         } else {
-          params = sampler_->suggest(space_, history_, dir_, rng_);
+          params = gate_->choose(
+              [&] { return sampler_->suggest(space_, history_, dir_, rng_); },
+              history_, space_, rng_);
         }
         id = add_trial(std::move(params), now_ms);
       }

@@ -18,6 +18,7 @@
 
 #include <caf/expected.hpp>
 
+#include "actors/automl/family_gate.hpp"
 #include "actors/automl/journal.hpp"
 #include "actors/automl/sampler.hpp"
 #include "actors/automl/space_file.hpp"
@@ -196,6 +197,8 @@ private:
   direction dir_ = direction::minimize;
   search_space space_;
   std::unique_ptr<sampler> sampler_;
+  /// CASH: keeps clearly losing families from getting trials.
+  std::unique_ptr<family_gate> gate_;
   std::unique_ptr<trial_scheduler> sched_;
   std::unique_ptr<sampler> bohb_model_;
   std::mt19937_64 rng_;

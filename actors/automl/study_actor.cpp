@@ -84,6 +84,7 @@ envelope assignment_envelope(const study_spec& s, const trial_assignment& a) {
     b.setSleepMs(s.sleep_ms);
     b.setPatience(s.patience);
     b.setEnsemble(s.ensemble);
+    b.setMaxResource(s.max_resource);
   });
 }
 
@@ -434,7 +435,7 @@ study_actor::behavior_type study_behavior(study_actor_t* self,
   auto seeds_with = init->seeds ? std::move(init->seeds) : detached_seeds();
   {
     auto& spec = st.core->spec();
-    if (spec.warm_start && spec.family == "xgboost" && st.journal &&
+    if (spec.warm_start && spec.family != "quadratic" && st.journal &&
         st.core->trials().empty()) {
       st.core->hold(true);
       seeds_with(self->system(), caf::actor_cast<study_actor>(self), st.journal,
