@@ -25,6 +25,7 @@
 // naming the parameter and the value.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@
 #include "actors/tabular/params.hpp"
 
 namespace troupe::tabular {
+
+namespace fe {
+struct fitted;
+} // namespace fe
 
 /// The pipeline's choices (see the list above).
 struct pipeline_options {
@@ -78,17 +83,21 @@ public:
   const std::vector<std::string>& feature_types() const { return types_; }
 
   /// Whether the identity pipeline (nothing fitted, nothing changed).
-  bool identity() const { return steps_.is_null() || steps_.empty(); }
+  bool identity() const { return identity_; }
 
   /// The JSON form, and back (errors name the bad field).
   nlohmann::json to_json() const;
   static caf::expected<feature_pipeline> from_json(const nlohmann::json& j);
 
 private:
-  size_t input_cols_ = 0;
+  explicit feature_pipeline(std::shared_ptr<const fe::fitted> steps);
+
+  /// The fitted steps (pipeline_steps.hpp); null for the identity pipeline
+  /// made by the default constructor. Immutable once fitted, so copies
+  /// share it and threads may transform at once.
+  std::shared_ptr<const fe::fitted> steps_;
+  bool identity_ = true;
   std::vector<std::string> types_;
-  /// The fitted steps, in the JSON form they are saved in.
-  nlohmann::json steps_;
 };
 
 } // namespace troupe::tabular
