@@ -62,33 +62,6 @@ caf::error check(const pipeline_options& o) {
   return {};
 }
 
-/// Columns of a matrix as doubles.
-std::vector<double> column(const matrix& m, size_t c) {
-  std::vector<double> out(m.rows);
-  for (size_t r = 0; r < m.rows; ++r)
-    out[r] = m.values[r * m.cols + c];
-  return out;
-}
-
-/// The slot of each row's cell in categorical column `c`.
-std::vector<size_t> slots(const matrix& m, size_t c, size_t levels) {
-  std::vector<size_t> out(m.rows);
-  for (size_t r = 0; r < m.rows; ++r)
-    out[r] = fe::slot_of(m.values[r * m.cols + c], levels);
-  return out;
-}
-
-/// Indexes of the `k` highest scores, highest first; ties keep the lower
-/// index first.
-std::vector<size_t> top(const std::vector<double>& score, size_t k) {
-  std::vector<size_t> idx(score.size());
-  std::iota(idx.begin(), idx.end(), size_t{0});
-  std::stable_sort(idx.begin(), idx.end(),
-                   [&](size_t a, size_t b) { return score[a] > score[b]; });
-  idx.resize(std::min(k, idx.size()));
-  return idx;
-}
-
 /// Checks what fit_transform is given.
 caf::error check_training(const matrix& train, const preprocessor& prep,
                           task_kind task, size_t classes) {
@@ -124,131 +97,6 @@ caf::error check_training(const matrix& train, const preprocessor& prep,
                      " is not a class index 0.." + std::to_string(classes - 1));
   }
   return {};
-}
-
-/// Fits the steps of numeric columns and returns their prepared training
-/// values (after log and imputation), one vector per input column (empty
-/// for categorical ones).
-std::vector<std::vector<double>> fit_numeric(fe::fitted& f, const matrix& train,
-                                             fe::scaling scaling) {
-  auto& o = f.options;
-  std::vector<std::vector<double>> prepared(f.inputs.size());
-  for (size_t j = 0; j < f.inputs.size(); ++j) {
-    if (f.inputs[j].categorical) continue;
-    fe::numeric_step s;
-    s.column = j;
-    auto raw = column(train, j);
-    if (o.transform == "log") s.log = std::fabs(fe::skewness(raw)) > 1;
-    auto& v = prepared[j];
-    v.resize(train.rows);
-    for (size_t r = 0; r < train.rows; ++r)
-      v[r] = s.prepare(train.values[r * train.cols + j]);
-    if (o.impute != "none") {
-      s.fill = fe::fill_value(o.impute, v);
-      for (size_t r = 0; r < train.rows; ++r)
-        v[r] = s.prepare(train.values[r * train.cols + j]);
-    }
-    s.scale = fe::scaler::fit(scaling, v);
-    f.numeric.push_back(std::move(s));
-  }
-  return prepared;
-}
-
-/// Chooses the crosses: the top `crosses` numeric columns by information,
-/// each pair (a ranked above b) giving a * b and a / (|b| + eps).
-void fit_crosses(fe::fitted& f, const matrix& train,
-                 const std::vector<std::vector<double>>& prepared,
-                 fe::scaling scaling) {
-  std::vector<size_t> numeric_cols;
-  std::vector<double> score;
-  for (size_t j = 0; j < f.inputs.size(); ++j) {
-    if (f.inputs[j].categorical) continue;
-    auto s = fe::information(prepared[j], train.labels, f.task, f.classes);
-    if (s > 0) {
-      numeric_cols.push_back(j);
-      score.push_back(s);
-    }
-  }
-  std::vector<size_t> chosen;
-  for (auto i : top(score, f.options.crosses))
-    chosen.push_back(numeric_cols[i]);
-  if (chosen.size() < 2) return;
-  for (size_t i = 0; i < chosen.size(); ++i)
-    for (size_t k = i + 1; k < chosen.size(); ++k)
-      for (bool ratio : {false, true}) {
-        fe::cross_step c;
-        c.a = chosen[i];
-        c.b = chosen[k];
-        c.ratio = ratio;
-        if (ratio) {
-          double sum = 0;
-          size_t n = 0;
-          for (auto v : prepared[c.b])
-            if (std::isfinite(v)) {
-              sum += std::fabs(v);
-              ++n;
-            }
-          double eps = n > 0 ? 1e-6 * sum / static_cast<double>(n) : 0;
-          c.eps = eps > 0 && std::isfinite(eps) ? eps : 1e-6;
-        }
-        std::vector<double> v(train.rows);
-        for (size_t r = 0; r < train.rows; ++r)
-          v[r] = c.apply(prepared[c.a][r], prepared[c.b][r]);
-        c.scale = fe::scaler::fit(scaling, v);
-        f.crosses.push_back(std::move(c));
-      }
-}
-
-/// Fits each categorical column's encoding on the training rows.
-void fit_categorical(fe::fitted& f, const matrix& train) {
-  fe::encoding enc;
-  fe::parse_encoding(f.options.encoding, enc);
-  std::vector<size_t> all(train.rows);
-  std::iota(all.begin(), all.end(), size_t{0});
-  for (size_t j = 0; j < f.inputs.size(); ++j) {
-    if (!f.inputs[j].categorical) continue;
-    fe::categorical_step s;
-    s.column = j;
-    s.levels = f.inputs[j].levels;
-    s.enc = enc;
-    auto sl = slots(train, j, s.levels);
-    if (enc == fe::encoding::onehot) {
-      std::vector<bool> seen(s.levels + 1, false);
-      for (auto x : sl)
-        if (x <= s.levels) seen[x] = true;
-      for (size_t x = 0; x <= s.levels; ++x)
-        if (seen[x]) s.onehot.push_back(x);
-      if (s.onehot.size() > f.options.max_onehot_levels) {
-        s.enc = fe::encoding::ordinal;
-        s.onehot.clear();
-      }
-    } else if (enc == fe::encoding::target) {
-      fe::fit_target(s, sl, train.labels, all, f.task, f.classes);
-    }
-    f.categorical.push_back(std::move(s));
-  }
-}
-
-/// The out-of-fold target encoding of categorical column `step` on the
-/// training rows: rows x width values, row-major.
-std::vector<double> out_of_fold(const fe::fitted& f,
-                                const fe::categorical_step& step,
-                                const matrix& train,
-                                const std::vector<split_indices>& folds) {
-  auto sl = slots(train, step.column, step.levels);
-  fe::categorical_step fold_step = step;
-  fe::fit_target(fold_step, sl, train.labels, {}, f.task, f.classes);
-  std::vector<double> out(train.rows * fold_step.width);
-  for (auto& fold : folds) {
-    fe::fit_target(fold_step, sl, train.labels, fold.train, f.task, f.classes);
-    std::vector<float> cell(fold_step.width);
-    for (auto r : fold.test) {
-      fold_step.encode(train.values[r * train.cols + step.column], cell.data());
-      for (size_t k = 0; k < fold_step.width; ++k)
-        out[r * fold_step.width + k] = cell[k];
-    }
-  }
-  return out;
 }
 
 } // namespace
@@ -313,27 +161,11 @@ feature_pipeline::fit_transform(const matrix& train, const preprocessor& prep,
   if (auto err = check(opts)) return err;
   if (task == task_kind::regression) classes = 0;
   if (auto err = check_training(train, prep, task, classes)) return err;
-  auto f = std::make_shared<fe::fitted>();
-  f->task = task;
-  f->classes = classes;
-  f->options = opts;
-  for (auto& feat : prep.features())
-    f->inputs.push_back({feat.name, feat.kind == column_kind::categorical,
-                         feat.categories.size()});
-  fe::scaling scaling;
-  fe::parse_scaling(opts.scaling, scaling);
-  auto prepared = fit_numeric(*f, train, scaling);
-  if (opts.crosses > 0) fit_crosses(*f, train, prepared, scaling);
-  fit_categorical(*f, train);
-  f->index();
-  // Every column of the training rows, target encodings out of fold.
-  std::vector<float> full(train.rows * f->full_cols);
-  std::vector<double> scratch(f->inputs.size());
-  for (size_t r = 0; r < train.rows; ++r)
-    f->apply_row(train.row(r), scratch.data(), full.data() + r * f->full_cols);
   std::vector<split_indices> folds;
-  bool need_folds = opts.encoding == "target" || opts.select < 1;
-  if (need_folds && !f->categorical.empty()) {
+  bool has_categorical = false;
+  for (auto& feat : prep.features())
+    has_categorical |= feat.kind == column_kind::categorical;
+  if ((opts.encoding == "target" || opts.select < 1) && has_categorical) {
     if (train.rows < 2)
       return invalid("feature pipeline: target encoding out of fold needs at "
                      "least 2 training rows");
@@ -342,53 +174,14 @@ feature_pipeline::fit_transform(const matrix& train, const preprocessor& prep,
     if (!made) return made.error();
     folds = std::move(*made);
   }
-  // Scores for selection: a native categorical column is scored by its
-  // out-of-fold target encoding (its codes are no quantity).
-  std::vector<double> score(f->full_cols, 0.0);
-  size_t first = 0;
-  for (size_t j = 0; j < f->inputs.size(); ++j) {
-    if (!f->inputs[j].categorical) {
-      ++first;
-      continue;
-    }
-    auto& c = f->categorical[f->step_of[j]];
-    if (c.enc == fe::encoding::target) {
-      auto oof = out_of_fold(*f, c, train, folds);
-      for (size_t r = 0; r < train.rows; ++r)
-        for (size_t k = 0; k < c.width; ++k)
-          full[r * f->full_cols + first + k] =
-              static_cast<float>(oof[r * c.width + k]);
-    } else if (c.enc == fe::encoding::native && opts.select < 1) {
-      auto oof = out_of_fold(*f, c, train, folds);
-      size_t width = oof.size() / train.rows;
-      for (size_t k = 0; k < width; ++k) {
-        std::vector<double> x(train.rows);
-        for (size_t r = 0; r < train.rows; ++r)
-          x[r] = oof[r * width + k];
-        score[first] = std::max(
-            score[first], fe::information(x, train.labels, task, classes));
-      }
-    }
-    first += c.outputs();
-  }
-  // Selection.
+  auto f = std::make_shared<fe::fitted>(
+      fe::fit_steps(train, prep, task, classes, opts));
+  auto full = fe::training_columns(*f, train, folds);
   f->kept.resize(f->full_cols);
   std::iota(f->kept.begin(), f->kept.end(), size_t{0});
+  if (opts.select < 1) f->kept = fe::select_columns(*f, train, full, folds);
   auto types = f->full_types();
   auto names = f->full_names(prep);
-  if (opts.select < 1) {
-    for (size_t c = 0; c < f->full_cols; ++c) {
-      if (types[c] == "c") continue; // scored above
-      std::vector<double> x(train.rows);
-      for (size_t r = 0; r < train.rows; ++r)
-        x[r] = full[r * f->full_cols + c];
-      score[c] = fe::information(x, train.labels, task, classes);
-    }
-    auto want = static_cast<size_t>(
-        std::ceil(opts.select * static_cast<double>(f->full_cols) - 1e-9));
-    f->kept = top(score, std::max<size_t>(want, 1));
-    std::sort(f->kept.begin(), f->kept.end());
-  }
   for (auto c : f->kept) {
     f->names.push_back(names[c]);
     f->types.push_back(types[c]);

@@ -165,6 +165,23 @@ void fit_target(categorical_step& step, const std::vector<size_t>& slots,
                 const std::vector<size_t>& rows, task_kind task,
                 size_t classes);
 
+/// Fits every step on `train` (checked by fit_transform) but the
+/// selection: `kept` is left empty, `names` and `types` too.
+fitted fit_steps(const matrix& train, const preprocessor& prep, task_kind task,
+                 size_t classes, const pipeline_options& opts);
+
+/// Every column of the training rows before selection (rows x full_cols),
+/// target encodings out of fold: row r's from the rows outside the fold
+/// that holds r.
+std::vector<float> training_columns(const fitted& f, const matrix& train,
+                                    const std::vector<split_indices>& folds);
+
+/// The columns that selection keeps (ascending): the ceil(select * cols)
+/// (at least 1) most informative about the label, ties to the first.
+std::vector<size_t> select_columns(const fitted& f, const matrix& train,
+                                   const std::vector<float>& full,
+                                   const std::vector<split_indices>& folds);
+
 /// Parses names of the choices.
 bool parse_scaling(const std::string& name, scaling& out);
 bool parse_encoding(const std::string& name, encoding& out);
