@@ -21,6 +21,10 @@ using json = nlohmann::json;
 constexpr const char* format_name = "troupe.pipeline";
 constexpr int format_version = 1;
 
+/// Bounds that keep sizes computed from a file from overflowing.
+constexpr size_t max_levels = size_t{1} << 31;
+constexpr size_t max_classes = 100000;
+
 json scaler_json(const fe::scaler& s) {
   json j{{"kind", fe::to_string(s.kind)}};
   if (s.kind == fe::scaling::standard || s.kind == fe::scaling::minmax) {
@@ -146,7 +150,7 @@ void read_inputs(fe::fitted& f, const json& j) {
     if (kind != "numeric" && kind != "categorical")
       fail(path + ".kind", "'" + kind + "' is neither numeric nor categorical");
     c.categorical = kind == "categorical";
-    c.levels = count(at(e, path, "levels"), path + ".levels", SIZE_MAX);
+    c.levels = count(at(e, path, "levels"), path + ".levels", max_levels);
     if (!c.categorical && c.levels != 0)
       fail(path + ".levels", "is not 0 for a numeric column");
     f.inputs.push_back(std::move(c));
@@ -238,7 +242,7 @@ fe::fitted read_fitted(const json& j) {
   auto task = parse_task_kind(text(at(j, "", "task"), "task"));
   if (!task) fail("task", describe(task.error()));
   f.task = *task;
-  f.classes = count(at(j, "", "classes"), "classes", SIZE_MAX);
+  f.classes = count(at(j, "", "classes"), "classes", max_classes);
   if (f.task == task_kind::regression
           ? f.classes != 0
           : (f.classes < 2 || (f.task == task_kind::binary && f.classes != 2)))

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "actors/tabular/pipeline.hpp"
+#include "actors/tabular/pipeline_steps.hpp"
 #include "tests/unit/tabular/pipeline_data.hpp"
 
 using namespace troupe;
@@ -36,7 +37,7 @@ fit(const matrix& m, const preprocessor& prep, const pipeline_options& o,
 
 /// The pipeline's output for new rows.
 matrix replay(const feature_pipeline& p,
-             const std::vector<std::vector<float>>& rows) {
+              const std::vector<std::vector<float>>& rows) {
   auto out = p.transform(make_matrix(rows));
   REQUIRE(out);
   return std::move(*out);
@@ -322,4 +323,50 @@ TEST_CASE("selection scores a native categorical column by its out-of-fold "
   auto [p, out] = fit(make_matrix(rows, y), prep, o);
   CHECK(out.feature_names == std::vector<std::string>{"c"});
   CHECK(p.feature_types() == std::vector<std::string>{"c"});
+}
+
+TEST_CASE("regression target encoding is the smoothed mean label per level",
+          "[pipeline]") {
+  auto prep =
+      make_prep({categorical_column("c", {"x", "y"})}, task_kind::regression);
+  auto m = make_matrix({{0}, {0}, {1}, {1}, {1}}, {1.5f, 2.5f, 10, 20, 30});
+  auto [p, out] =
+      fit(m, prep, options("none", "target"), task_kind::regression, 0);
+  double prior = 64.0 / 5.0;
+  CHECK(replay(p, {{0}, {1}, {nan_f}}).values ==
+        std::vector<float>{static_cast<float>((4 + 10 * prior) / (2 + 10)),
+                           static_cast<float>((60 + 10 * prior) / (3 + 10)),
+                           static_cast<float>(prior)});
+}
+
+TEST_CASE("information about the label is r^2 or the correlation ratio, "
+          "over the rows a column has",
+          "[pipeline]") {
+  std::vector<double> x{1, 2, 3, 4, fe::nan_d};
+  std::vector<float> y{0, 0, 1, 1, 1};
+  // Class means 1.5 and 3.5 around 2.5: 4 of the 5 squared deviations.
+  CHECK(fe::information(x, y, task_kind::binary, 2) == Approx(0.8));
+  CHECK(fe::information(x, y, task_kind::regression, 0) == Approx(0.8));
+  std::vector<float> three{0, 1, 2, 0, 0};
+  // Classes {1, 4}, {2}, {3}: means 2.5, 2, 3; SSB = 0 + 0.25 + 0.25.
+  CHECK(fe::information(x, three, task_kind::multiclass, 3) == Approx(0.1));
+  CHECK(fe::information({5, 5, 5}, {0, 1, 0}, task_kind::binary, 2) == 0);
+  CHECK(fe::information({fe::nan_d, 1}, {0, 1}, task_kind::binary, 2) == 0);
+}
+
+TEST_CASE("multiclass selection keeps the column whose class means differ",
+          "[pipeline]") {
+  auto prep = make_prep({numeric_column("flat"), numeric_column("signal")},
+                        task_kind::multiclass, {"a", "b", "c"});
+  std::vector<std::vector<float>> rows;
+  std::vector<float> y;
+  for (int i = 0; i < 30; ++i) {
+    float cls = static_cast<float>(i % 3);
+    rows.push_back({static_cast<float>(i / 3 % 2), cls * 2 + (i % 2)});
+    y.push_back(cls);
+  }
+  auto o = options();
+  o.select = 0.5;
+  auto [p, out] = fit(make_matrix(rows, y), prep, o, task_kind::multiclass, 3);
+  CHECK(out.feature_names == std::vector<std::string>{"signal"});
 }
