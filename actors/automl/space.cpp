@@ -316,6 +316,9 @@ space_registry space_registry::with_builtins() {
   space_registry r;
   r.add("xgboost", xgboost_space);
   r.add("quadratic", quadratic_space);
+  r.add("linear", linear_space);
+  r.add("knn", knn_space);
+  r.add("rf", rf_space);
   return r;
 }
 
@@ -404,6 +407,33 @@ caf::expected<search_space> xgboost_space() {
       p::categorical("booster", {"gbtree", "dart"}),
       p::real("rate_drop", 0, 0.3).only_if("booster", {"dart"}),
       p::real("skip_drop", 0, 0.5).only_if("booster", {"dart"}),
+  });
+}
+
+caf::expected<search_space> linear_space() {
+  using p = param_spec;
+  return search_space::make({
+      p::real("alpha", 1e-6, 10, true),
+      p::real("l1_ratio", 0, 1),
+  });
+}
+
+caf::expected<search_space> knn_space() {
+  using p = param_spec;
+  return search_space::make({
+      p::integer("n_neighbors", 1, 64, true),
+      p::categorical("weights", {"uniform", "distance"}),
+      p::categorical("metric", {"manhattan", "euclidean"}),
+  });
+}
+
+caf::expected<search_space> rf_space() {
+  using p = param_spec;
+  return search_space::make({
+      p::integer("max_depth", 4, 16),
+      p::real("min_child_weight", 1e-2, 20, true),
+      p::real("subsample", 0.5, 0.95),
+      p::real("colsample_bynode", 0.1, 1),
   });
 }
 

@@ -246,6 +246,18 @@ private:
 /// skip_drop.
 caf::expected<search_space> xgboost_space();
 
+/// The linear family's default space (actors/models/linear_family.cpp):
+/// alpha (penalty strength, log 1e-6..10) and l1_ratio (0..1).
+caf::expected<search_space> linear_space();
+
+/// The knn family's default space: n_neighbors (log 1..64), weights
+/// (uniform, distance) and metric (manhattan, euclidean).
+caf::expected<search_space> knn_space();
+
+/// The rf family's default space: max_depth (4..16), min_child_weight (log
+/// 0.01..20), subsample (0.5..0.95) and colsample_bynode (0.1..1).
+caf::expected<search_space> rf_space();
+
 /// The synthetic "quadratic" family's space: x and y, floats in [0, 1].
 caf::expected<search_space> quadratic_space();
 

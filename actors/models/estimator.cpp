@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "actors/models/builtin_estimators.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::models {
@@ -25,6 +26,9 @@ struct registry {
 /// The built-in families, each defined in its own file.
 std::vector<estimator_family> builtin_families() {
   std::vector<estimator_family> out;
+  out.push_back(linear_family());
+  out.push_back(knn_family());
+  out.push_back(rf_family());
   return out;
 }
 

@@ -208,14 +208,16 @@ TEST_CASE("a registry takes new families and names the known ones", "[space]") {
   CHECK(reg.add("mlp", [] {
     return search_space::make({p::integer("width", 16, 1024, true)});
   }) == caf::none);
-  CHECK(reg.families() ==
-        std::vector<std::string>{"mlp", "quadratic", "xgboost"});
+  CHECK(reg.families() == std::vector<std::string>{"knn", "linear", "mlp",
+                                                   "quadratic", "rf",
+                                                   "xgboost"});
   CHECK(reg.get("mlp"));
   CHECK(reg.add("mlp", [] { return search_space::make({}); }) != caf::none);
   auto missing = reg.get("svm");
   REQUIRE(!missing);
   CHECK_THAT(describe(missing.error()),
-             Contains("'svm'") && Contains("mlp, quadratic, xgboost"));
+             Contains("'svm'") &&
+                 Contains("knn, linear, mlp, quadratic, rf, xgboost"));
 }
 
 TEST_CASE("a JSON file replaces, adds and removes parameters", "[space]") {
