@@ -38,8 +38,8 @@ caf::expected<std::string> resolve_families(const std::string& text) {
     if (n == "quadratic" && names.size() == 1) return n;
     if (std::find(all.begin(), all.end(), n) == all.end())
       return make_error(errc::invalid_argument,
-                        "unknown model family '" + n + "' (known: " +
-                            known_text() + ", or all)");
+                        "unknown model family '" + n +
+                            "' (known: " + known_text() + ", or all)");
     if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
   }
   std::string joined;

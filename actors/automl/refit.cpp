@@ -6,6 +6,7 @@
 
 #include "actors/models/ensemble.hpp"
 #include "actors/models/families.hpp"
+#include "actors/models/model_choice.hpp"
 #include "actors/models/saved_model.hpp"
 #include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
@@ -15,6 +16,7 @@ namespace troupe::automl {
 
 using models::save_model;
 using models::shared_dataset;
+using models::family_list;
 using tabular::evaluate;
 using tabular::is_classification;
 using tabular::model_info;
@@ -49,7 +51,11 @@ choose_ensemble(const study_spec& spec, const models::dataset& data,
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (choice->weights[i] <= 0) continue;
     members.emplace_back(i, choice->weights[i]);
+    auto f = candidates[i].params.find(models::family_key);
     list.push_back({{"trial", candidates[i].trial},
+                    {"family", f != candidates[i].params.end()
+                                   ? tabular::to_string(f->second)
+                                   : family_list(spec.family).front()},
                     {"weight", choice->weights[i]},
                     {"rounds", candidates[i].rounds},
                     {"cv_score", number_or_null(candidates[i].cv_score)}});

@@ -5,15 +5,29 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <set>
 
-#include "actors/automl/family_gate.hpp"
-#include "actors/models/model_choice.hpp"
 #include "actors/automl/errors.hpp"
+#include "actors/automl/family_gate.hpp"
 #include "actors/automl/random_sampler.hpp"
 #include "actors/automl/tpe.hpp"
+#include "actors/models/model_choice.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::automl {
+
+namespace {
+
+/// The family a CASH configuration chose ("" for other studies).
+std::string family_name(const config& c) {
+  auto i = c.find(models::family_key);
+  if (i == c.end()) return {};
+  auto* s = std::get_if<std::string>(&i->second);
+  return s ? *s : std::string{};
+}
+
+} // namespace
 
 std::string to_string(study_phase x) {
   switch (x) {
@@ -624,6 +638,35 @@ std::vector<trial_id> study_core::leaderboard() const {
     return rank_key(trials_[a]) < rank_key(trials_[b]);
   });
   return ids;
+}
+
+std::vector<trial_id>
+study_core::ensemble_pool(size_t n, const std::function<bool(trial_id)>& has,
+                          size_t per_family) const {
+  std::vector<trial_id> out;
+  std::set<trial_id> taken;
+  auto board = leaderboard();
+  for (auto id : board) {
+    if (out.size() >= n) break;
+    if (!has(id)) continue;
+    out.push_back(id);
+    taken.insert(id);
+  }
+  if (!models::is_cash(spec_.family)) return out;
+  // a CASH study's best trials may all be one family's near-copies: each
+  // family's best join the pool, so that selection can mix families
+  std::map<std::string, size_t> per;
+  for (auto id : out)
+    ++per[family_name(trials_[id].rec.params)];
+  for (auto id : board) {
+    if (taken.count(id) || !has(id)) continue;
+    auto& k = per[family_name(trials_[id].rec.params)];
+    if (k >= per_family) continue;
+    ++k;
+    out.push_back(id);
+    taken.insert(id);
+  }
+  return out;
 }
 
 std::optional<trial_id> study_core::best() const {

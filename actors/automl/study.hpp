@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -163,6 +164,13 @@ public:
 
   /// Trial ids ordered best first (trials with a value only).
   std::vector<trial_id> leaderboard() const;
+
+  /// The trials an ensemble is selected from: the `n` best of those whose
+  /// out-of-fold predictions are kept (`has`), and in a CASH study also the
+  /// `per_family` best of each family, so that selection can mix families.
+  std::vector<trial_id> ensemble_pool(size_t n,
+                                      const std::function<bool(trial_id)>& has,
+                                      size_t per_family = 3) const;
 
   /// Why the study stopped ("" while running).
   const std::string& stop_reason() const { return stop_reason_; }

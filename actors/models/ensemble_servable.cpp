@@ -4,9 +4,9 @@
 
 #include "actors/models/ensemble.hpp"
 #include "actors/models/member.hpp"
+#include "actors/models/servable_detail.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
-#include "actors/models/servable_detail.hpp"
 
 // The ensemble servable: a troupe model directory holding an ensemble, or a
 // model in the members layout (model_dir.hpp), is served by its members:
@@ -106,7 +106,8 @@ load_ensemble(const std::string& dir, const tabular::preprocessor& prep,
     auto file = (fs::path{dir} / m.file).string();
     auto name = where + " member " + m.file;
     if (m.family == "xgboost" && m.pipeline.is_null()) {
-      auto s = load_xgboost(model_format::troupe, name, file, prep, member_opts);
+      auto s =
+          load_xgboost(model_format::troupe, name, file, prep, member_opts);
       if (!s) return s.error();
       loaded.push_back(std::move(*s));
     } else {

@@ -61,9 +61,9 @@ public:
       auto& sp = splits[i];
       est_fold f;
       auto tr = take_rows(X, sp.train);
-      auto fitted = feature_pipeline::fit_transform(
-          tr, ctx_.data->prep, ctx_.data->task, classes, fe_,
-          ctx_.valid.seed + i);
+      auto fitted =
+          feature_pipeline::fit_transform(tr, ctx_.data->prep, ctx_.data->task,
+                                          classes, fe_, ctx_.valid.seed + i);
       if (!fitted) return fitted.error();
       auto va = fitted->first.transform(take_rows(X, sp.test));
       if (!va) return va.error();
@@ -110,12 +110,11 @@ public:
   caf::expected<std::vector<float>> out_of_fold(uint64_t step) const override {
     if (step == best_step_ && !best_oof_.empty()) return best_oof_;
     if (step == evaluated_step_ && !last_oof_.empty()) return last_oof_;
-    return make_error(troupe::errc::invalid_argument,
-                      "out-of-fold predictions at step " +
-                          std::to_string(step) +
-                          ": kept only at the best step (" +
-                          std::to_string(best_step_) + ") and the last (" +
-                          std::to_string(evaluated_step_) + ")");
+    return make_error(
+        troupe::errc::invalid_argument,
+        "out-of-fold predictions at step " + std::to_string(step) +
+            ": kept only at the best step (" + std::to_string(best_step_) +
+            ") and the last (" + std::to_string(evaluated_step_) + ")");
   }
 
   caf::expected<std::vector<uint8_t>> checkpoint() const override {
@@ -171,7 +170,8 @@ private:
 
   uint64_t family_target(uint64_t budget) const {
     if (ctx_.max_resource == 0)
-      return std::min<uint64_t>(budget, std::max<uint64_t>(1, family_.max_steps));
+      return std::min<uint64_t>(budget,
+                                std::max<uint64_t>(1, family_.max_steps));
     return family_steps(family_, budget, ctx_.max_resource);
   }
 
@@ -248,11 +248,9 @@ private:
 
 } // namespace
 
-caf::expected<std::unique_ptr<trainable>>
-make_estimator_trainable(const train_context& ctx,
-                         const estimator_family& family,
-                         const tabular::config& params,
-                         const tabular::pipeline_options& fe) {
+caf::expected<std::unique_ptr<trainable>> make_estimator_trainable(
+    const train_context& ctx, const estimator_family& family,
+    const tabular::config& params, const tabular::pipeline_options& fe) {
   if (!ctx.data)
     return make_error(troupe::errc::invalid_argument,
                       family.name + " trainable: no data");

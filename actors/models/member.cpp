@@ -28,8 +28,8 @@ estimator_context estimator_context_of(const tabular::preprocessor& prep,
                                                         : size_t{0};
   ctx.threads = std::max<size_t>(1, threads);
   ctx.seed = seed;
-  ctx.feature_types = pipe.identity() ? xgboost_feature_types(prep)
-                                      : pipe.feature_types();
+  ctx.feature_types =
+      pipe.identity() ? xgboost_feature_types(prep) : pipe.feature_types();
   return ctx;
 }
 
@@ -76,8 +76,8 @@ fitted_member::from_bytes(const std::string& family,
   auto fam = find_estimator_family(family);
   if (!fam) return fam.error();
   // the seed only matters for further training
-  auto e = (*fam)->load(bytes, estimator_context_of(prep, m.pipeline_,
-                                                    threads, 0));
+  auto e =
+      (*fam)->load(bytes, estimator_context_of(prep, m.pipeline_, threads, 0));
   if (!e) return e.error();
   m.model_ = std::move(*e);
   return m;
@@ -103,8 +103,9 @@ fitted_member::scores(const tabular::matrix& m,
     x = &transformed;
   }
   if (booster_) {
-    auto d = pipeline_.identity() ? xgboost_matrix(*x, prep)
-                                  : xgboost_matrix(*x, pipeline_.feature_types());
+    auto d = pipeline_.identity()
+                 ? xgboost_matrix(*x, prep)
+                 : xgboost_matrix(*x, pipeline_.feature_types());
     if (!d) return d.error();
     return booster_->predict(*d);
   }
@@ -141,8 +142,7 @@ caf::expected<fitted_member> refit_member(const tabular::dataset& data,
     auto m = fitted_member::of_booster(std::move(*b));
     return m;
   }
-  if (steps == 0)
-    return make_error(errc::invalid_argument, "refit: 0 steps");
+  if (steps == 0) return make_error(errc::invalid_argument, "refit: 0 steps");
   auto& X = data.X;
   if (X.rows == 0 || X.labels.size() != X.rows)
     return make_error(errc::invalid_argument,
@@ -153,17 +153,16 @@ caf::expected<fitted_member> refit_member(const tabular::dataset& data,
   if (!fam) return fam.error();
   auto opts = pipeline_options::from_config(choice->fe);
   if (!opts) return opts.error();
-  auto classes = tabular::is_classification(data.task) ? data.classes.size()
-                                                       : size_t{0};
+  auto classes =
+      tabular::is_classification(data.task) ? data.classes.size() : size_t{0};
   auto fitted = feature_pipeline::fit_transform(
       X, data.prep, data.task, classes, pipeline_for(**fam, *opts), seed);
   if (!fitted) return fitted.error();
   auto ctx = estimator_context_of(data, fitted->first, threads, seed);
   auto e = (*fam)->make(choice->params, ctx);
   if (!e) return e.error();
-  auto target = max_resource == 0
-                    ? std::min<uint64_t>(steps, (*fam)->max_steps)
-                    : family_steps(**fam, steps, max_resource);
+  auto target = max_resource == 0 ? std::min<uint64_t>(steps, (*fam)->max_steps)
+                                  : family_steps(**fam, steps, max_resource);
   for (uint64_t i = 0; i < target; ++i)
     if (auto err = (*e)->fit_step(fitted->second)) return err;
   return fitted_member::of_estimator(choice->family, std::move(fitted->first),

@@ -39,11 +39,12 @@ caf::expected<model_choice> split_choice(const tabular::config& cfg,
   std::string prefix;
   if (cash) {
     auto i = cfg.find(family_key);
-    auto* name = i == cfg.end() ? nullptr : std::get_if<std::string>(&i->second);
+    auto* name =
+        i == cfg.end() ? nullptr : std::get_if<std::string>(&i->second);
     if (!name)
       return make_error(errc::invalid_argument,
-                        "a configuration of a search over families '" +
-                            family + "' has no '" + family_key + "'");
+                        "a configuration of a search over families '" + family +
+                            "' has no '" + family_key + "'");
     if (std::find(families.begin(), families.end(), *name) == families.end())
       return make_error(errc::invalid_argument,
                         "the configuration's family '" + *name +
@@ -62,8 +63,9 @@ caf::expected<model_choice> split_choice(const tabular::config& cfg,
     if (cash) {
       if (key.rfind(prefix, 0) != 0)
         return make_error(errc::invalid_argument,
-                          "parameter '" + key + "' does not belong to family '" +
-                              out.family + "'");
+                          "parameter '" + key +
+                              "' does not belong to family '" + out.family +
+                              "'");
       out.params.emplace(key.substr(prefix.size()), value);
     } else {
       out.params.emplace(key, value);

@@ -323,8 +323,7 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
       if (fm->steps() != m.rounds)
         return bad_model(where + ": " + model_info_file + " says member " +
                          m.file + " has " + std::to_string(m.rounds) +
-                         " steps, but it holds " +
-                         std::to_string(fm->steps()));
+                         " steps, but it holds " + std::to_string(fm->steps()));
       members.push_back(std::move(*fm));
       weights.push_back(m.weight);
     }
@@ -333,8 +332,7 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
   }
 
   if (!fs::exists(root / model_file, ec))
-    return make_error(troupe::errc::not_found, where + " has no " +
-                                                   model_file +
+    return make_error(troupe::errc::not_found, where + " has no " + model_file +
                                                    "; is it a saved model?");
   auto b = xgb::booster::load((root / model_file).string());
   if (!b) return bad(model_file, describe(b.error()));

@@ -1,7 +1,7 @@
 #include "actors/tabular/model_dir.hpp"
 
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <ostream>
 
@@ -147,8 +147,7 @@ caf::expected<model_info> model_info_from_json(const nlohmann::json& j) {
         if (e.contains("family")) {
           m.family = e["family"].get<std::string>();
           if (!plain_name(m.family))
-            return invalid(where + ": family '" + m.family +
-                           "' is not a name");
+            return invalid(where + ": family '" + m.family + "' is not a name");
         }
         if (e.contains("pipeline")) {
           m.pipeline = e["pipeline"];
