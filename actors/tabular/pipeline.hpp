@@ -12,7 +12,9 @@
 //   fe.encoding   native | ordinal | onehot | target  (categorical columns;
 //                 target: the mean label per level, smoothed toward the
 //                 global mean; on the training rows it is computed out of
-//                 fold, so that a row's own label never encodes it)
+//                 fold, so that a row's own label never encodes it, and
+//                 smoothed toward the mean of all training rows, the same
+//                 constant for every row)
 //   fe.scaling    none | standard | minmax | quantile (numeric columns)
 //   fe.transform  none | log (sign(x) * log1p(|x|) on numeric columns whose
 //                 training skewness |skew| > 1)
