@@ -152,6 +152,7 @@ feature_pipeline::feature_pipeline(std::shared_ptr<const fe::fitted> steps)
     : steps_(std::move(steps)) {
   identity_ = steps_->is_identity();
   types_ = steps_->types;
+  names_ = steps_->names;
 }
 
 caf::expected<std::pair<feature_pipeline, matrix>>

@@ -102,6 +102,10 @@ public:
   /// column left native, "q" otherwise.
   const std::vector<std::string>& feature_types() const { return types_; }
 
+  /// Each output column's name (as transform's matrices carry them); empty
+  /// for the default identity pipeline.
+  const std::vector<std::string>& feature_names() const { return names_; }
+
   /// Whether the pipeline changes nothing: the default one, or one fitted
   /// with options that leave every column as it is (native, no imputation,
   /// scaling, transform, crosses or selection).
@@ -120,6 +124,7 @@ private:
   std::shared_ptr<const fe::fitted> steps_;
   bool identity_ = true;
   std::vector<std::string> types_;
+  std::vector<std::string> names_;
 };
 
 } // namespace troupe::tabular

@@ -171,6 +171,7 @@ TEST_CASE("a saved pipeline replays bit for bit, one row at a time or in a "
     REQUIRE(loaded);
     CHECK(loaded->to_json().dump() == text);
     CHECK(loaded->feature_types() == p.feature_types());
+    CHECK(loaded->feature_names() == train_out.feature_names);
     CHECK(loaded->identity() == p.identity());
     auto replayed = loaded->transform(d.test);
     REQUIRE(replayed);
