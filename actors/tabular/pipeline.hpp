@@ -49,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/error.hpp>
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
@@ -97,6 +98,18 @@ public:
   /// pipeline transforms new rows. Labels are kept. Errors: a column count
   /// that differs from the one fitted on.
   caf::expected<matrix> transform(const matrix& m) const;
+
+  /// The serving path: `rows` x `cols` row-major values (NaN = missing)
+  /// transformed into `out`, which holds rows x output_cols() values (rows
+  /// x cols for the default identity pipeline, which copies). The same bits
+  /// as transform, without a matrix or its names. Errors: `cols` other than
+  /// the count fitted on.
+  caf::error transform_into(const float* in, size_t rows, size_t cols,
+                            float* out) const;
+
+  /// Output columns; 0 for the default identity pipeline (which passes any
+  /// width through).
+  size_t output_cols() const { return types_.size(); }
 
   /// Each output column's XGBoost feature type: "c" for a categorical
   /// column left native, "q" otherwise.

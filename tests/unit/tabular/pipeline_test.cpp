@@ -186,6 +186,16 @@ TEST_CASE("a saved pipeline replays bit for bit, one row at a time or in a "
       single.insert(single.end(), out->values.begin(), out->values.end());
     }
     CHECK(same_bits(single, batch->values));
+    // And without a matrix, as a servable calls it.
+    REQUIRE(p.output_cols() == batch->cols);
+    std::vector<float> row_out(p.output_cols());
+    std::vector<float> direct;
+    for (size_t r = 0; r < d.test.rows; ++r) {
+      REQUIRE_FALSE(
+          p.transform_into(d.test.row(r), 1, d.test.cols, row_out.data()));
+      direct.insert(direct.end(), row_out.begin(), row_out.end());
+    }
+    CHECK(same_bits(direct, batch->values));
     // Training rows replay as fitted, except out-of-fold target encodings.
     auto again = p.transform(d.train);
     REQUIRE(again);
