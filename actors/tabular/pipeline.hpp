@@ -90,6 +90,10 @@ public:
   /// Fits the pipeline on `train` (which has labels; `prep` encoded it and
   /// gives each column's kind) and returns it with `train` transformed:
   /// target encodings of the training rows out of fold (seeded by `seed`).
+  /// `classes`: 2 for binary, the classes for multiclass (labels are class
+  /// indices), ignored for regression. Errors: options out of range (naming
+  /// the fe.* key), a column count other than prep's, labels missing, not
+  /// finite or no class index.
   static caf::expected<std::pair<feature_pipeline, matrix>>
   fit_transform(const matrix& train, const preprocessor& prep, task_kind task,
                 size_t classes, const pipeline_options& opts, uint64_t seed);
