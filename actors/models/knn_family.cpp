@@ -185,10 +185,12 @@ private:
   }
 
   /// The column-major copy of the training rows, block by block, padded
-  /// with NaN rows that search() never reports.
+  /// with rows of zeros that search() never reports.
   void build_blocks() {
     auto blocks = (rows_ + train_block - 1) / train_block;
-    blocked_.assign(blocks * cols_ * train_block, NAN);
+    blocked_.assign(blocks * cols_ * train_block, 0.0f);
+    has_nan_ = std::any_of(values_.begin(), values_.end(),
+                           [](float x) { return std::isnan(x); });
     for (size_t i = 0; i < rows_; ++i) {
       auto* block = blocked_.data() + (i / train_block) * cols_ * train_block;
       for (size_t j = 0; j < cols_; ++j)
@@ -216,17 +218,19 @@ private:
           auto v = x[j];
           if (std::isnan(v)) continue;
           auto* col = block + j * train_block;
-          if (params_.euclidean) {
+          // the loops without NaN checks vectorize
+          if (params_.euclidean && !has_nan_) {
             for (size_t t = 0; t < train_block; ++t) {
               auto d = v - col[t];
-              d = d == d ? d : 0.0f;
               dist[t] += d * d;
             }
+          } else if (!has_nan_) {
+            for (size_t t = 0; t < train_block; ++t)
+              dist[t] += std::fabs(v - col[t]);
           } else {
             for (size_t t = 0; t < train_block; ++t) {
-              auto d = std::fabs(v - col[t]);
-              d = d == d ? d : 0.0f;
-              dist[t] += d;
+              auto d = std::isnan(col[t]) ? 0.0f : v - col[t];
+              dist[t] += params_.euclidean ? d * d : std::fabs(d);
             }
           }
         }
@@ -296,6 +300,7 @@ private:
   std::vector<float> values_; ///< rows x cols, row-major
   std::vector<float> labels_;
   std::vector<float> blocked_; ///< see build_blocks()
+  bool has_nan_ = false;       ///< whether a training cell is NaN
 };
 
 caf::expected<std::unique_ptr<estimator>>

@@ -8,13 +8,14 @@
 // share of class 1, as a classic random forest's leaf does); multiclass
 // forests take one Newton step of the softmax loss from uniform
 // probabilities (a leaf's margin for a class rises with the class's share
-// of its rows). Missing values and categorical columns (ctx.feature_types
-// "c") are split natively.
+// of its rows). A binary probability is smoothed a little toward 1/2, so
+// that no row gets probability 0 or 1. Missing values and categorical columns
+// (ctx.feature_types "c") are split natively.
 //
-// A booster is kept as its saved bytes read back: training leaves a
-// prediction cache of the training rows in a booster, which the reloaded one
-// lacks, and a saved and reloaded estimator then predicts exactly as the
-// one that trained.
+// Each step's booster is saved to bytes and read back at once: the trained
+// booster would hold a prediction cache of every training row for as long
+// as it lives, and the read-back one predicts exactly as a loaded estimator
+// will.
 
 #include <algorithm>
 #include <cmath>
@@ -35,6 +36,9 @@ using tabular::task_kind;
 constexpr const char* family_name = "rf";
 constexpr uint32_t format_version = 1;
 constexpr const char* saved_what = "saved rf estimator";
+/// Binary: added to both classes' shares before renormalising, so that no
+/// row gets probability 0 or 1 (a pure leaf's share is).
+constexpr double smoothing = 1e-3;
 
 struct rf_params {
   uint32_t max_depth = 0;
@@ -162,7 +166,8 @@ public:
     auto n = static_cast<double>(steps_.size());
     for (size_t i = 0; i < sum.size(); ++i) {
       auto x = sum[i] / n;
-      if (ctx_.task == task_kind::binary) x = std::clamp(x, 0.0, 1.0);
+      if (ctx_.task == task_kind::binary)
+        x = (std::clamp(x, 0.0, 1.0) + smoothing) / (1.0 + 2.0 * smoothing);
       out[i] = static_cast<float>(x);
     }
     return out;
