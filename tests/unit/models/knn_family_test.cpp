@@ -170,6 +170,7 @@ TEST_CASE("a saved k-NN model predicts as the original", "[estimator][knn]") {
   auto back = reloaded("knn", *e, ctx);
   CHECK(back->steps() == 1);
   CHECK(same_bits(scores(*back, d.test), scores(*e, d.test)));
+  CHECK(*back->save() == *e->save());
   // a second step keeps the same rows
   fit(*back, d.train, 1);
   CHECK(back->steps() == 2);
