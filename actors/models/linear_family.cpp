@@ -97,20 +97,16 @@ public:
   }
 
   caf::error fit_step(const tabular::matrix& train) override {
-    if (!fitted()) {
+    // the first step of this object (fresh or loaded) checks the matrix and
+    // computes the margins of the last two iterates as every later step
+    // computes them; later steps get the same matrix
+    bool first = margins_x_.size() != train.rows * outputs_ ||
+                 train.labels.size() != train.rows || train.cols != cols_;
+    if (first) {
       if (auto err = detail::check_train(train, ctx_, family_name)) return err;
-      init(train);
-    } else {
+      if (!fitted()) init(train);
       if (auto err = detail::check_columns(train, cols_, family_name))
         return err;
-      if (train.labels.size() != train.rows)
-        return make_error(errc::invalid_argument,
-                          std::string{family_name} +
-                              ": the training matrix has no labels");
-    }
-    if (margins_x_.size() != train.rows * outputs_) {
-      // first step of this object (fresh or loaded): margins of the last
-      // two iterates, computed as every later step computes them
       margins_x_ = margins(x_, train);
       margins_prev_ = margins(prev_, train);
     }

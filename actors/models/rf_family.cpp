@@ -101,28 +101,34 @@ public:
         feature_types_(ctx_.feature_types) {}
 
   caf::error fit_step(const tabular::matrix& train) override {
-    if (cols_ == 0) {
-      if (auto err = detail::check_train(train, ctx_, family_name)) return err;
-      if (!feature_types_.empty() && feature_types_.size() != train.cols)
-        return make_error(errc::invalid_argument,
-                          std::string{family_name} + ": " +
-                              std::to_string(feature_types_.size()) +
-                              " feature types for " +
-                              std::to_string(train.cols) + " columns");
-      cols_ = train.cols;
-      if (ctx_.task != task_kind::multiclass) {
-        double sum = 0;
-        for (auto y : train.labels)
-          sum += y;
-        base_score_ = sum / static_cast<double>(train.rows);
-      }
-    } else if (auto err = detail::check_columns(train, cols_, family_name)) {
-      return err;
-    }
+    // the first step of this object (fresh or loaded) checks the matrix and
+    // builds its DMatrix; later steps get the same matrix
     if (!train_) {
+      if (auto err = detail::check_train(train, ctx_, family_name)) return err;
+      if (cols_ == 0) {
+        if (!feature_types_.empty() && feature_types_.size() != train.cols)
+          return make_error(errc::invalid_argument,
+                            std::string{family_name} + ": " +
+                                std::to_string(feature_types_.size()) +
+                                " feature types for " +
+                                std::to_string(train.cols) + " columns");
+        cols_ = train.cols;
+        if (ctx_.task != task_kind::multiclass) {
+          double sum = 0;
+          for (auto y : train.labels)
+            sum += y;
+          base_score_ = sum / static_cast<double>(train.rows);
+        }
+      }
+      if (auto err = detail::check_columns(train, cols_, family_name))
+        return err;
       auto d = matrix_of(train, true);
       if (!d) return d.error();
       train_ = std::make_unique<xgb::dmatrix>(std::move(*d));
+    } else if (train.cols != cols_ || train.rows != train_->rows()) {
+      return make_error(errc::invalid_argument,
+                        std::string{family_name} +
+                            ": a later step's matrix differs from the first's");
     }
     auto b = xgb::booster::create(train_.get());
     if (!b) return b.error();

@@ -119,4 +119,14 @@ TEST_CASE("the rf family names bad parameters and inputs", "[estimator][rf]") {
   REQUIRE(f);
   std::vector<uint8_t> junk(64, 0);
   CHECK(!(*f)->load(junk, ctx));
+  // a loaded forest checks the matrix it grows on
+  auto good = make("rf", {{"trees_per_step", int64_t{2}}}, ctx);
+  fit(*good, d.train, 1);
+  auto back = reloaded("rf", *good, ctx);
+  auto bad_label = d.train;
+  bad_label.labels[4] = 2;
+  err = back->fit_step(bad_label);
+  REQUIRE(err);
+  CHECK_THAT(describe(err), Contains("training row 4"));
+  CHECK(back->steps() == 1);
 }
