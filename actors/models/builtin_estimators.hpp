@@ -18,7 +18,12 @@
 //           (0..1], lambda (>= 0), trees_per_step (1..1024).
 //
 // Parameters a configuration leaves out take their defaults; a name the
-// family does not know is an error naming it.
+// family does not know is an error naming it (troupe::errc::
+// invalid_argument, as are bad values and matrices that do not fit). Each
+// family saves an estimator as a Cap'n Proto struct of
+// schemas/estimators.capnp; loading bytes that are no such message fails
+// with troupe::errc::malformed_message, a message whose content does not fit
+// (another version, task, class count or sizes) with models::errc::bad_model.
 
 #include <cstdint>
 #include <vector>

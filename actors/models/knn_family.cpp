@@ -19,6 +19,7 @@
 
 #include "actors/models/builtin_estimators.hpp"
 #include "actors/models/checkpoint.hpp"
+#include "actors/models/errors.hpp"
 #include "actors/models/estimator_support.hpp"
 #include "runtime/errors.hpp"
 
@@ -90,7 +91,7 @@ public:
   caf::expected<std::vector<float>>
   predict(const tabular::matrix& m) const override {
     if (rows_ == 0)
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         std::string{family_name} +
                             ": predict before the first training step");
     if (auto err = detail::check_columns(m, cols_, family_name)) return err;
@@ -144,7 +145,7 @@ public:
   /// Reads save()'s training rows into this estimator.
   caf::error restore(schema::KnnEstimator::Reader in) {
     auto bad = [](const std::string& why) {
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} + ": " + why);
     };
     steps_ = in.getSteps();
@@ -328,7 +329,7 @@ load_knn(const std::vector<uint8_t>& bytes, const estimator_context& ctx) {
       [&](schema::KnnEstimator::Reader in)
           -> caf::expected<std::unique_ptr<estimator>> {
         auto bad = [](const std::string& why) {
-          return make_error(errc::invalid_argument,
+          return make_error(models::errc::bad_model,
                             std::string{saved_what} + ": " + why);
         };
         if (in.getVersion() != format_version)

@@ -23,6 +23,7 @@
 
 #include "actors/models/builtin_estimators.hpp"
 #include "actors/models/checkpoint.hpp"
+#include "actors/models/errors.hpp"
 #include "actors/models/estimator_support.hpp"
 #include "actors/models/xgb.hpp"
 #include "runtime/errors.hpp"
@@ -107,7 +108,7 @@ public:
       if (auto err = detail::check_train(train, ctx_, family_name)) return err;
       if (cols_ == 0) {
         if (!feature_types_.empty() && feature_types_.size() != train.cols)
-          return make_error(errc::invalid_argument,
+          return make_error(troupe::errc::invalid_argument,
                             std::string{family_name} + ": " +
                                 std::to_string(feature_types_.size()) +
                                 " feature types for " +
@@ -126,7 +127,7 @@ public:
       if (!d) return d.error();
       train_ = std::make_unique<xgb::dmatrix>(std::move(*d));
     } else if (train.cols != cols_ || train.rows != train_->rows()) {
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         std::string{family_name} +
                             ": a later step's matrix differs from the first's");
     }
@@ -148,7 +149,7 @@ public:
   caf::expected<std::vector<float>>
   predict(const tabular::matrix& m) const override {
     if (steps_.empty())
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         std::string{family_name} +
                             ": predict before the first training step");
     if (auto err = detail::check_columns(m, cols_, family_name)) return err;
@@ -161,7 +162,7 @@ public:
       auto p = s.model->predict(*d);
       if (!p) return p.error();
       if (p->size() != sum.size())
-        return make_error(errc::invalid_argument,
+        return make_error(troupe::errc::invalid_argument,
                           std::string{family_name} + ": a forest gave " +
                               std::to_string(p->size()) + " scores for " +
                               std::to_string(m.rows) + " rows");
@@ -217,29 +218,29 @@ public:
     for (auto t : in.getFeatureTypes()) {
       std::string s = t;
       if (s != "q" && s != "c")
-        return make_error(errc::invalid_argument, std::string{saved_what} +
-                                                      ": feature type '" + s +
-                                                      "' (not q or c)");
+        return make_error(models::errc::bad_model, std::string{saved_what} +
+                                                       ": feature type '" + s +
+                                                       "' (not q or c)");
       feature_types_.push_back(std::move(s));
     }
     if (!feature_types_.empty() && feature_types_.size() != cols_)
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} + ": " +
                             std::to_string(feature_types_.size()) +
                             " feature types for " + std::to_string(cols_) +
                             " features");
     if (!ctx_.feature_types.empty() && ctx_.feature_types != feature_types_)
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} +
                             ": its feature types differ from the context's");
     if (in.getBoosters().size() != in.getSteps())
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} + ": " +
                             std::to_string(in.getBoosters().size()) +
                             " forests for " + std::to_string(in.getSteps()) +
                             " steps");
     if (in.getSteps() > 0 && cols_ == 0)
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} + ": no features");
     for (auto b : in.getBoosters()) {
       auto step = reload(std::vector<uint8_t>(b.begin(), b.end()));
@@ -247,7 +248,7 @@ public:
       auto f = step->model->num_features();
       if (!f) return f.error();
       if (*f != cols_)
-        return make_error(errc::invalid_argument,
+        return make_error(models::errc::bad_model,
                           std::string{saved_what} + ": a forest takes " +
                               std::to_string(*f) + " features, not " +
                               std::to_string(cols_));
@@ -329,9 +330,9 @@ make_rf(const tabular::config& cfg, const estimator_context& ctx) {
   if (auto err = detail::check_context(ctx, family_name)) return err;
   for (auto& t : ctx.feature_types)
     if (t != "q" && t != "c")
-      return make_error(errc::invalid_argument, std::string{family_name} +
-                                                    ": feature type '" + t +
-                                                    "' (not q or c)");
+      return make_error(troupe::errc::invalid_argument,
+                        std::string{family_name} + ": feature type '" + t +
+                            "' (not q or c)");
   auto p = read_params(cfg);
   if (!p) return p.error();
   return std::unique_ptr<estimator>{new rf_estimator(*p, ctx)};
@@ -345,7 +346,7 @@ load_rf(const std::vector<uint8_t>& bytes, const estimator_context& ctx) {
       [&](schema::ForestEstimator::Reader in)
           -> caf::expected<std::unique_ptr<estimator>> {
         auto bad = [](const std::string& why) {
-          return make_error(errc::invalid_argument,
+          return make_error(models::errc::bad_model,
                             std::string{saved_what} + ": " + why);
         };
         if (in.getVersion() != format_version)

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "actors/models/builtin_estimators.hpp"
+#include "actors/models/errors.hpp"
 #include "tests/unit/models/estimator_data.hpp"
 
 using namespace troupe;
@@ -183,6 +184,7 @@ TEST_CASE("the linear family names bad parameters and inputs",
   auto wrong = (*f)->load(*bytes, other);
   REQUIRE(!wrong);
   CHECK_THAT(describe(wrong.error()), Contains("binary"));
+  CHECK(is(wrong.error(), models::errc::bad_model));
   // a loaded model checks the matrix it trains on
   auto back = reloaded("linear", *e, ctx);
   auto bad_label = d.train;
