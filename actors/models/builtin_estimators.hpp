@@ -9,8 +9,9 @@
 //           elastic-net penalty, trained by FISTA; one step is one epoch.
 //           Parameters: alpha (penalty strength, >= 0), l1_ratio (0..1).
 //   knn     k-nearest neighbours by brute force; one step stores the
-//           training rows. Parameters: n_neighbors (>= 1), weights
-//           (uniform | distance), metric (manhattan | euclidean).
+//           training rows. Parameters: n_neighbors (>= 1; more than the
+//           training rows: all of them), weights (uniform | distance),
+//           metric (manhattan | euclidean).
 //   rf      XGBoost random forests; each step grows one forest of trees in
 //           a single round and predictions average the forests.
 //           Parameters: max_depth (0 = unlimited, else 1..64),

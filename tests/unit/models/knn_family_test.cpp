@@ -50,6 +50,7 @@ std::vector<double> reference(const tabular::matrix& train,
     all.emplace_back(euclidean ? std::sqrt(d) : d, i);
   }
   std::sort(all.begin(), all.end());
+  k = std::min(k, train.rows); // more neighbours than rows: all of them
   all.resize(k);
   std::vector<double> w(k, 1.0);
   if (by_distance) {
@@ -89,7 +90,7 @@ TEST_CASE("k-NN finds exactly the neighbours its definition names",
     ctx.threads = 3;
     for (auto weights : {"uniform", "distance"})
       for (auto metric : {"manhattan", "euclidean"})
-        for (int64_t k : {1, 4, 9}) {
+        for (int64_t k : {1, 4, 9, 1000}) {
           auto e = make("knn", knn_config(k, weights, metric), ctx);
           fit(*e, train, 1);
           auto p = scores(*e, test);
