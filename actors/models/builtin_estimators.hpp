@@ -9,8 +9,9 @@
 //           elastic-net penalty, trained by FISTA; one step is one epoch.
 //           Parameters: alpha (penalty strength, >= 0), l1_ratio (0..1).
 //   knn     k-nearest neighbours by brute force; one step stores the
-//           training rows. Parameters: n_neighbors (>= 1), weights
-//           (uniform | distance), metric (manhattan | euclidean).
+//           training rows. Parameters: n_neighbors (>= 1; more than the
+//           training rows: all of them), weights (uniform | distance),
+//           metric (manhattan | euclidean).
 //   rf      XGBoost random forests; each step grows one forest of trees in
 //           a single round and predictions average the forests.
 //           Parameters: max_depth (0 = unlimited, else 1..64),
@@ -18,7 +19,12 @@
 //           (0..1], lambda (>= 0), trees_per_step (1..1024).
 //
 // Parameters a configuration leaves out take their defaults; a name the
-// family does not know is an error naming it.
+// family does not know is an error naming it (troupe::errc::
+// invalid_argument, as are bad values and matrices that do not fit). Each
+// family saves an estimator as a Cap'n Proto struct of
+// schemas/estimators.capnp; loading bytes that are no such message fails
+// with troupe::errc::malformed_message, a message whose content does not fit
+// (another version, task, class count or sizes) with models::errc::bad_model.
 
 #include <cstdint>
 #include <vector>

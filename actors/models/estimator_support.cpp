@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include "actors/models/errors.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::models::detail {
@@ -29,8 +30,9 @@ caf::error param_reader::bad(const std::string& name,
   auto it = cfg_.find(name);
   auto shown =
       it == cfg_.end() ? std::string{"?"} : tabular::to_string(it->second);
-  return make_error(errc::invalid_argument, family_ + ": parameter '" + name +
-                                                "' = " + shown + " " + why);
+  return make_error(troupe::errc::invalid_argument, family_ + ": parameter '" +
+                                                        name + "' = " + shown +
+                                                        " " + why);
 }
 
 caf::expected<double> param_reader::real(const std::string& name,
@@ -96,7 +98,7 @@ caf::error param_reader::unknown() const {
     std::string list;
     for (auto& k : known_)
       list += (list.empty() ? "" : ", ") + k;
-    return make_error(errc::invalid_argument,
+    return make_error(troupe::errc::invalid_argument,
                       family_ + ": unknown parameter '" + name +
                           "' (the family's parameters: " + list + ")");
   }
@@ -107,11 +109,11 @@ caf::error check_context(const estimator_context& ctx,
                          const std::string& family) {
   using tabular::task_kind;
   if (ctx.task == task_kind::binary && ctx.classes != 2)
-    return make_error(errc::invalid_argument,
+    return make_error(troupe::errc::invalid_argument,
                       family + ": a binary task has 2 classes, not " +
                           std::to_string(ctx.classes));
   if (ctx.task == task_kind::multiclass && ctx.classes < 2)
-    return make_error(errc::invalid_argument,
+    return make_error(troupe::errc::invalid_argument,
                       family +
                           ": a multiclass task needs at least 2 "
                           "classes, not " +
@@ -122,18 +124,18 @@ caf::error check_context(const estimator_context& ctx,
 caf::error check_train(const tabular::matrix& m, const estimator_context& ctx,
                        const std::string& family) {
   if (m.rows == 0 || m.cols == 0)
-    return make_error(errc::invalid_argument,
+    return make_error(troupe::errc::invalid_argument,
                       family + ": the training matrix is empty (" +
                           std::to_string(m.rows) + " rows, " +
                           std::to_string(m.cols) + " columns)");
   if (m.values.size() != m.rows * m.cols)
-    return make_error(errc::invalid_argument,
+    return make_error(troupe::errc::invalid_argument,
                       family + ": the training matrix holds " +
                           std::to_string(m.values.size()) + " values for " +
                           std::to_string(m.rows) + " x " +
                           std::to_string(m.cols));
   if (m.labels.size() != m.rows)
-    return make_error(errc::invalid_argument,
+    return make_error(troupe::errc::invalid_argument,
                       family + ": the training matrix has " +
                           std::to_string(m.labels.size()) + " labels for " +
                           std::to_string(m.rows) + " rows");
@@ -145,7 +147,7 @@ caf::error check_train(const tabular::matrix& m, const estimator_context& ctx,
       ok = y >= 0 && y < classes && std::floor(y) == y;
     if (!ok)
       return make_error(
-          errc::invalid_argument,
+          troupe::errc::invalid_argument,
           family + ": the label of training row " + std::to_string(i) + " is " +
               number(y) +
               (tabular::is_classification(ctx.task)
@@ -158,12 +160,12 @@ caf::error check_train(const tabular::matrix& m, const estimator_context& ctx,
 caf::error check_columns(const tabular::matrix& m, size_t cols,
                          const std::string& family) {
   if (m.cols != cols)
-    return make_error(errc::invalid_argument,
+    return make_error(troupe::errc::invalid_argument,
                       family + ": the matrix has " + std::to_string(m.cols) +
                           " columns, the model was trained on " +
                           std::to_string(cols));
   if (m.values.size() != m.rows * m.cols)
-    return make_error(errc::invalid_argument,
+    return make_error(troupe::errc::invalid_argument,
                       family + ": the matrix holds " +
                           std::to_string(m.values.size()) + " values for " +
                           std::to_string(m.rows) + " x " +
@@ -221,7 +223,7 @@ caf::error check_loaded(tabular::task_kind task, size_t classes,
                         const estimator_context& ctx, const std::string& what) {
   auto ctx_classes = tabular::is_classification(ctx.task) ? ctx.classes : 0;
   if (task != ctx.task || classes != ctx_classes)
-    return make_error(errc::invalid_argument,
+    return make_error(models::errc::bad_model,
                       what + " was trained for a " + tabular::to_string(task) +
                           " task with " + std::to_string(classes) +
                           " classes, not the " + tabular::to_string(ctx.task) +

@@ -19,6 +19,7 @@
 
 #include "actors/models/builtin_estimators.hpp"
 #include "actors/models/checkpoint.hpp"
+#include "actors/models/errors.hpp"
 #include "actors/models/estimator_support.hpp"
 #include "runtime/errors.hpp"
 
@@ -76,9 +77,8 @@ public:
       if (auto err = detail::check_train(train, ctx_, family_name)) return err;
       rows_ = train.rows;
       cols_ = train.cols;
-      values_ = train.values;
       labels_ = train.labels;
-      build_blocks();
+      build_blocks(train.values);
     } else if (auto err = detail::check_columns(train, cols_, family_name)) {
       return err;
     }
@@ -91,7 +91,7 @@ public:
   caf::expected<std::vector<float>>
   predict(const tabular::matrix& m) const override {
     if (rows_ == 0)
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         std::string{family_name} +
                             ": predict before the first training step");
     if (auto err = detail::check_columns(m, cols_, family_name)) return err;
@@ -134,7 +134,7 @@ public:
       auto list = values.init(static_cast<unsigned>(l),
                               static_cast<unsigned>(end - begin));
       for (size_t i = begin; i < end; ++i)
-        list.set(static_cast<unsigned>(i - begin), values_[i]);
+        list.set(static_cast<unsigned>(i - begin), value(i / cols_, i % cols_));
     }
     auto labels = root.initLabels(static_cast<unsigned>(labels_.size()));
     for (size_t i = 0; i < labels_.size(); ++i)
@@ -145,7 +145,7 @@ public:
   /// Reads save()'s training rows into this estimator.
   caf::error restore(schema::KnnEstimator::Reader in) {
     auto bad = [](const std::string& why) {
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} + ": " + why);
     };
     steps_ = in.getSteps();
@@ -153,13 +153,13 @@ public:
     auto cols = size_t{in.getFeatures()};
     if (rows == 0) return caf::none; // never trained
     if (cols == 0) return bad("no features");
-    values_.clear();
-    values_.reserve(rows * cols);
+    std::vector<float> values;
+    values.reserve(rows * cols);
     for (auto list : in.getValues())
       for (auto x : list)
-        values_.push_back(x);
-    if (values_.size() != rows * cols || in.getLabels().size() != rows)
-      return bad(std::to_string(values_.size()) + " values and " +
+        values.push_back(x);
+    if (values.size() != rows * cols || in.getLabels().size() != rows)
+      return bad(std::to_string(values.size()) + " values and " +
                  std::to_string(in.getLabels().size()) + " labels for " +
                  std::to_string(rows) + " rows of " + std::to_string(cols) +
                  " features");
@@ -175,7 +175,7 @@ public:
                      std::to_string(classes()));
     rows_ = rows;
     cols_ = cols;
-    build_blocks();
+    build_blocks(values);
     return caf::none;
   }
 
@@ -184,16 +184,25 @@ private:
     return tabular::is_classification(ctx_.task) ? ctx_.classes : 0;
   }
 
-  /// The column-major copy of the training rows, block by block, padded
-  /// with NaN rows that search() never reports.
-  void build_blocks() {
+  /// Keeps the training rows `values` (rows_ x cols_, row-major) column by
+  /// column in blocks of rows, the last block padded with rows of zeros
+  /// that search() never reports.
+  void build_blocks(const std::vector<float>& values) {
     auto blocks = (rows_ + train_block - 1) / train_block;
-    blocked_.assign(blocks * cols_ * train_block, NAN);
+    blocked_.assign(blocks * cols_ * train_block, 0.0f);
+    has_nan_ = std::any_of(values.begin(), values.end(),
+                           [](float x) { return std::isnan(x); });
     for (size_t i = 0; i < rows_; ++i) {
       auto* block = blocked_.data() + (i / train_block) * cols_ * train_block;
       for (size_t j = 0; j < cols_; ++j)
-        block[j * train_block + i % train_block] = values_[i * cols_ + j];
+        block[j * train_block + i % train_block] = values[i * cols_ + j];
     }
+  }
+
+  /// Training row `i`'s value in column `j`.
+  float value(size_t i, size_t j) const {
+    return blocked_[(i / train_block) * cols_ * train_block + j * train_block +
+                    i % train_block];
   }
 
   /// Fills `heaps` with the neighbours of query rows [begin, end) of `m`,
@@ -203,6 +212,7 @@ private:
     auto k = std::min<size_t>(params_.neighbors, rows_);
     for (auto& h : heaps)
       h.reserve(k + 1);
+    constexpr auto inf = std::numeric_limits<float>::infinity();
     float dist[train_block];
     auto blocks = (rows_ + train_block - 1) / train_block;
     for (size_t b = 0; b < blocks; ++b) {
@@ -216,23 +226,27 @@ private:
           auto v = x[j];
           if (std::isnan(v)) continue;
           auto* col = block + j * train_block;
-          if (params_.euclidean) {
+          // the loops without NaN checks vectorize
+          if (params_.euclidean && !has_nan_) {
             for (size_t t = 0; t < train_block; ++t) {
               auto d = v - col[t];
-              d = d == d ? d : 0.0f;
               dist[t] += d * d;
             }
+          } else if (!has_nan_) {
+            for (size_t t = 0; t < train_block; ++t)
+              dist[t] += std::fabs(v - col[t]);
           } else {
             for (size_t t = 0; t < train_block; ++t) {
-              auto d = std::fabs(v - col[t]);
-              d = d == d ? d : 0.0f;
-              dist[t] += d;
+              auto d = std::isnan(col[t]) ? 0.0f : v - col[t];
+              dist[t] += params_.euclidean ? d * d : std::fabs(d);
             }
           }
         }
         auto& heap = heaps[q - begin];
         for (size_t t = 0; t < count; ++t) {
-          candidate c{dist[t], first + t};
+          // inf - inf in a distance is NaN: the farthest there is
+          auto dt = std::isnan(dist[t]) ? inf : dist[t];
+          candidate c{dt, first + t};
           if (heap.size() < k) {
             heap.push_back(c);
             std::push_heap(heap.begin(), heap.end());
@@ -293,9 +307,10 @@ private:
   uint64_t steps_ = 0;
   size_t rows_ = 0;
   size_t cols_ = 0;
-  std::vector<float> values_; ///< rows x cols, row-major
   std::vector<float> labels_;
-  std::vector<float> blocked_; ///< see build_blocks()
+  /// The training rows (see build_blocks()).
+  std::vector<float> blocked_;
+  bool has_nan_ = false; ///< whether a training cell is NaN
 };
 
 caf::expected<std::unique_ptr<estimator>>
@@ -314,7 +329,7 @@ load_knn(const std::vector<uint8_t>& bytes, const estimator_context& ctx) {
       [&](schema::KnnEstimator::Reader in)
           -> caf::expected<std::unique_ptr<estimator>> {
         auto bad = [](const std::string& why) {
-          return make_error(errc::invalid_argument,
+          return make_error(models::errc::bad_model,
                             std::string{saved_what} + ": " + why);
         };
         if (in.getVersion() != format_version)

@@ -29,6 +29,7 @@
 
 #include "actors/models/builtin_estimators.hpp"
 #include "actors/models/checkpoint.hpp"
+#include "actors/models/errors.hpp"
 #include "actors/models/estimator_support.hpp"
 #include "runtime/errors.hpp"
 
@@ -97,20 +98,16 @@ public:
   }
 
   caf::error fit_step(const tabular::matrix& train) override {
-    if (!fitted()) {
+    // the first step of this object (fresh or loaded) checks the matrix and
+    // computes the margins of the last two iterates as every later step
+    // computes them; later steps get the same matrix
+    bool first = margins_x_.size() != train.rows * outputs_ ||
+                 train.labels.size() != train.rows || train.cols != cols_;
+    if (first) {
       if (auto err = detail::check_train(train, ctx_, family_name)) return err;
-      init(train);
-    } else {
+      if (!fitted()) init(train);
       if (auto err = detail::check_columns(train, cols_, family_name))
         return err;
-      if (train.labels.size() != train.rows)
-        return make_error(errc::invalid_argument,
-                          std::string{family_name} +
-                              ": the training matrix has no labels");
-    }
-    if (margins_x_.size() != train.rows * outputs_) {
-      // first step of this object (fresh or loaded): margins of the last
-      // two iterates, computed as every later step computes them
       margins_x_ = margins(x_, train);
       margins_prev_ = margins(prev_, train);
     }
@@ -124,7 +121,7 @@ public:
   caf::expected<std::vector<float>>
   predict(const tabular::matrix& m) const override {
     if (!fitted())
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         std::string{family_name} +
                             ": predict before the first training step");
     if (auto err = detail::check_columns(m, cols_, family_name)) return err;
@@ -188,7 +185,7 @@ public:
   /// Reads save()'s message into this estimator.
   caf::error restore(schema::LinearEstimator::Reader in) {
     auto bad = [](const std::string& why) {
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} + ": " + why);
     };
     if (in.getVersion() != format_version)
@@ -519,7 +516,7 @@ load_linear(const std::vector<uint8_t>& bytes, const estimator_context& ctx) {
       [&](schema::LinearEstimator::Reader in)
           -> caf::expected<std::unique_ptr<estimator>> {
         if (static_cast<uint16_t>(in.getTask()) > 2)
-          return make_error(errc::invalid_argument,
+          return make_error(models::errc::bad_model,
                             std::string{saved_what} + ": unknown task");
         auto task = detail::from_schema(in.getTask());
         if (auto err =
@@ -527,7 +524,7 @@ load_linear(const std::vector<uint8_t>& bytes, const estimator_context& ctx) {
           return err;
         linear_params p{in.getAlpha(), in.getL1Ratio()};
         if (!(p.alpha >= 0) || !(p.l1_ratio >= 0 && p.l1_ratio <= 1))
-          return make_error(errc::invalid_argument,
+          return make_error(models::errc::bad_model,
                             std::string{saved_what} +
                                 ": invalid alpha or l1_ratio");
         auto est = std::make_unique<linear_estimator>(p, ctx);

@@ -8,13 +8,14 @@
 // share of class 1, as a classic random forest's leaf does); multiclass
 // forests take one Newton step of the softmax loss from uniform
 // probabilities (a leaf's margin for a class rises with the class's share
-// of its rows). Missing values and categorical columns (ctx.feature_types
-// "c") are split natively.
+// of its rows). A binary probability is smoothed a little toward 1/2, so
+// that no row gets probability 0 or 1. Missing values and categorical columns
+// (ctx.feature_types "c") are split natively.
 //
-// A booster is kept as its saved bytes read back: training leaves a
-// prediction cache of the training rows in a booster, which the reloaded one
-// lacks, and a saved and reloaded estimator then predicts exactly as the
-// one that trained.
+// Each step's booster is saved to bytes and read back at once: the trained
+// booster would hold a prediction cache of every training row for as long
+// as it lives, and the read-back one predicts exactly as a loaded estimator
+// will.
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +23,7 @@
 
 #include "actors/models/builtin_estimators.hpp"
 #include "actors/models/checkpoint.hpp"
+#include "actors/models/errors.hpp"
 #include "actors/models/estimator_support.hpp"
 #include "actors/models/xgb.hpp"
 #include "runtime/errors.hpp"
@@ -35,6 +37,9 @@ using tabular::task_kind;
 constexpr const char* family_name = "rf";
 constexpr uint32_t format_version = 1;
 constexpr const char* saved_what = "saved rf estimator";
+/// Binary: added to both classes' shares before renormalising, so that no
+/// row gets probability 0 or 1 (a pure leaf's share is).
+constexpr double smoothing = 1e-3;
 
 struct rf_params {
   uint32_t max_depth = 0;
@@ -97,28 +102,34 @@ public:
         feature_types_(ctx_.feature_types) {}
 
   caf::error fit_step(const tabular::matrix& train) override {
-    if (cols_ == 0) {
-      if (auto err = detail::check_train(train, ctx_, family_name)) return err;
-      if (!feature_types_.empty() && feature_types_.size() != train.cols)
-        return make_error(errc::invalid_argument,
-                          std::string{family_name} + ": " +
-                              std::to_string(feature_types_.size()) +
-                              " feature types for " +
-                              std::to_string(train.cols) + " columns");
-      cols_ = train.cols;
-      if (ctx_.task != task_kind::multiclass) {
-        double sum = 0;
-        for (auto y : train.labels)
-          sum += y;
-        base_score_ = sum / static_cast<double>(train.rows);
-      }
-    } else if (auto err = detail::check_columns(train, cols_, family_name)) {
-      return err;
-    }
+    // the first step of this object (fresh or loaded) checks the matrix and
+    // builds its DMatrix; later steps get the same matrix
     if (!train_) {
+      if (auto err = detail::check_train(train, ctx_, family_name)) return err;
+      if (cols_ == 0) {
+        if (!feature_types_.empty() && feature_types_.size() != train.cols)
+          return make_error(troupe::errc::invalid_argument,
+                            std::string{family_name} + ": " +
+                                std::to_string(feature_types_.size()) +
+                                " feature types for " +
+                                std::to_string(train.cols) + " columns");
+        cols_ = train.cols;
+        if (ctx_.task != task_kind::multiclass) {
+          double sum = 0;
+          for (auto y : train.labels)
+            sum += y;
+          base_score_ = sum / static_cast<double>(train.rows);
+        }
+      }
+      if (auto err = detail::check_columns(train, cols_, family_name))
+        return err;
       auto d = matrix_of(train, true);
       if (!d) return d.error();
       train_ = std::make_unique<xgb::dmatrix>(std::move(*d));
+    } else if (train.cols != cols_ || train.rows != train_->rows()) {
+      return make_error(troupe::errc::invalid_argument,
+                        std::string{family_name} +
+                            ": a later step's matrix differs from the first's");
     }
     auto b = xgb::booster::create(train_.get());
     if (!b) return b.error();
@@ -138,7 +149,7 @@ public:
   caf::expected<std::vector<float>>
   predict(const tabular::matrix& m) const override {
     if (steps_.empty())
-      return make_error(errc::invalid_argument,
+      return make_error(troupe::errc::invalid_argument,
                         std::string{family_name} +
                             ": predict before the first training step");
     if (auto err = detail::check_columns(m, cols_, family_name)) return err;
@@ -151,7 +162,7 @@ public:
       auto p = s.model->predict(*d);
       if (!p) return p.error();
       if (p->size() != sum.size())
-        return make_error(errc::invalid_argument,
+        return make_error(troupe::errc::invalid_argument,
                           std::string{family_name} + ": a forest gave " +
                               std::to_string(p->size()) + " scores for " +
                               std::to_string(m.rows) + " rows");
@@ -162,7 +173,8 @@ public:
     auto n = static_cast<double>(steps_.size());
     for (size_t i = 0; i < sum.size(); ++i) {
       auto x = sum[i] / n;
-      if (ctx_.task == task_kind::binary) x = std::clamp(x, 0.0, 1.0);
+      if (ctx_.task == task_kind::binary)
+        x = (std::clamp(x, 0.0, 1.0) + smoothing) / (1.0 + 2.0 * smoothing);
       out[i] = static_cast<float>(x);
     }
     return out;
@@ -206,29 +218,29 @@ public:
     for (auto t : in.getFeatureTypes()) {
       std::string s = t;
       if (s != "q" && s != "c")
-        return make_error(errc::invalid_argument, std::string{saved_what} +
-                                                      ": feature type '" + s +
-                                                      "' (not q or c)");
+        return make_error(models::errc::bad_model, std::string{saved_what} +
+                                                       ": feature type '" + s +
+                                                       "' (not q or c)");
       feature_types_.push_back(std::move(s));
     }
     if (!feature_types_.empty() && feature_types_.size() != cols_)
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} + ": " +
                             std::to_string(feature_types_.size()) +
                             " feature types for " + std::to_string(cols_) +
                             " features");
     if (!ctx_.feature_types.empty() && ctx_.feature_types != feature_types_)
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} +
                             ": its feature types differ from the context's");
     if (in.getBoosters().size() != in.getSteps())
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} + ": " +
                             std::to_string(in.getBoosters().size()) +
                             " forests for " + std::to_string(in.getSteps()) +
                             " steps");
     if (in.getSteps() > 0 && cols_ == 0)
-      return make_error(errc::invalid_argument,
+      return make_error(models::errc::bad_model,
                         std::string{saved_what} + ": no features");
     for (auto b : in.getBoosters()) {
       auto step = reload(std::vector<uint8_t>(b.begin(), b.end()));
@@ -236,7 +248,7 @@ public:
       auto f = step->model->num_features();
       if (!f) return f.error();
       if (*f != cols_)
-        return make_error(errc::invalid_argument,
+        return make_error(models::errc::bad_model,
                           std::string{saved_what} + ": a forest takes " +
                               std::to_string(*f) + " features, not " +
                               std::to_string(cols_));
@@ -318,9 +330,9 @@ make_rf(const tabular::config& cfg, const estimator_context& ctx) {
   if (auto err = detail::check_context(ctx, family_name)) return err;
   for (auto& t : ctx.feature_types)
     if (t != "q" && t != "c")
-      return make_error(errc::invalid_argument, std::string{family_name} +
-                                                    ": feature type '" + t +
-                                                    "' (not q or c)");
+      return make_error(troupe::errc::invalid_argument,
+                        std::string{family_name} + ": feature type '" + t +
+                            "' (not q or c)");
   auto p = read_params(cfg);
   if (!p) return p.error();
   return std::unique_ptr<estimator>{new rf_estimator(*p, ctx)};
@@ -334,7 +346,7 @@ load_rf(const std::vector<uint8_t>& bytes, const estimator_context& ctx) {
       [&](schema::ForestEstimator::Reader in)
           -> caf::expected<std::unique_ptr<estimator>> {
         auto bad = [](const std::string& why) {
-          return make_error(errc::invalid_argument,
+          return make_error(models::errc::bad_model,
                             std::string{saved_what} + ": " + why);
         };
         if (in.getVersion() != format_version)

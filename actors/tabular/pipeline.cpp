@@ -152,6 +152,7 @@ feature_pipeline::feature_pipeline(std::shared_ptr<const fe::fitted> steps)
     : steps_(std::move(steps)) {
   identity_ = steps_->is_identity();
   types_ = steps_->types;
+  names_ = steps_->names;
 }
 
 caf::expected<std::pair<feature_pipeline, matrix>>
@@ -198,33 +199,43 @@ feature_pipeline::fit_transform(const matrix& train, const preprocessor& prep,
   return std::make_pair(feature_pipeline{std::move(f)}, std::move(out));
 }
 
+caf::error feature_pipeline::transform_into(const float* in, size_t rows,
+                                            size_t cols, float* out) const {
+  if (!steps_) {
+    std::copy(in, in + rows * cols, out);
+    return {};
+  }
+  auto& f = *steps_;
+  if (cols != f.inputs.size())
+    return invalid("feature pipeline: the matrix has " + std::to_string(cols) +
+                   " columns, but the pipeline was fitted on " +
+                   std::to_string(f.inputs.size()));
+  std::vector<float> full(f.full_cols);
+  std::vector<double> scratch(f.inputs.size());
+  for (size_t r = 0; r < rows; ++r) {
+    f.apply_row(in + r * cols, scratch.data(), full.data());
+    float* dst = out + r * f.kept.size();
+    for (size_t i = 0; i < f.kept.size(); ++i)
+      dst[i] = full[f.kept[i]];
+  }
+  return {};
+}
+
 caf::expected<matrix> feature_pipeline::transform(const matrix& m) const {
   if (!steps_) return m;
-  auto& f = *steps_;
-  if (m.cols != f.inputs.size())
-    return invalid("feature pipeline: the matrix has " +
-                   std::to_string(m.cols) +
-                   " columns, but the pipeline was "
-                   "fitted on " +
-                   std::to_string(f.inputs.size()));
   if (m.values.size() != m.rows * m.cols)
     return invalid("feature pipeline: the matrix holds " +
                    std::to_string(m.values.size()) + " values for " +
                    std::to_string(m.rows) + " x " + std::to_string(m.cols));
   matrix out;
   out.rows = m.rows;
-  out.cols = f.kept.size();
-  out.labels = m.labels;
-  out.feature_names = f.names;
+  out.cols = steps_->kept.size();
   out.values.resize(out.rows * out.cols);
-  std::vector<float> full(f.full_cols);
-  std::vector<double> scratch(f.inputs.size());
-  for (size_t r = 0; r < m.rows; ++r) {
-    f.apply_row(m.row(r), scratch.data(), full.data());
-    float* dst = out.values.data() + r * out.cols;
-    for (size_t i = 0; i < f.kept.size(); ++i)
-      dst[i] = full[f.kept[i]];
-  }
+  if (auto err =
+          transform_into(m.values.data(), m.rows, m.cols, out.values.data()))
+    return err;
+  out.labels = m.labels;
+  out.feature_names = names_;
   return out;
 }
 

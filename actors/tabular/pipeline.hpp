@@ -12,7 +12,9 @@
 //   fe.encoding   native | ordinal | onehot | target  (categorical columns;
 //                 target: the mean label per level, smoothed toward the
 //                 global mean; on the training rows it is computed out of
-//                 fold, so that a row's own label never encodes it)
+//                 fold, so that a row's own label never encodes it, and
+//                 smoothed toward the mean of all training rows, the same
+//                 constant for every row)
 //   fe.scaling    none | standard | minmax | quantile (numeric columns)
 //   fe.transform  none | log (sign(x) * log1p(|x|) on numeric columns whose
 //                 training skewness |skew| > 1)
@@ -47,6 +49,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/error.hpp>
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
@@ -87,6 +90,10 @@ public:
   /// Fits the pipeline on `train` (which has labels; `prep` encoded it and
   /// gives each column's kind) and returns it with `train` transformed:
   /// target encodings of the training rows out of fold (seeded by `seed`).
+  /// `classes`: 2 for binary, the classes for multiclass (labels are class
+  /// indices), ignored for regression. Errors: options out of range (naming
+  /// the fe.* key), a column count other than prep's, labels missing, not
+  /// finite or no class index.
   static caf::expected<std::pair<feature_pipeline, matrix>>
   fit_transform(const matrix& train, const preprocessor& prep, task_kind task,
                 size_t classes, const pipeline_options& opts, uint64_t seed);
@@ -96,9 +103,25 @@ public:
   /// that differs from the one fitted on.
   caf::expected<matrix> transform(const matrix& m) const;
 
+  /// The serving path: `rows` x `cols` row-major values (NaN = missing)
+  /// transformed into `out`, which holds rows x output_cols() values (rows
+  /// x cols for the default identity pipeline, which copies). The same bits
+  /// as transform, without a matrix or its names. Errors: `cols` other than
+  /// the count fitted on.
+  caf::error transform_into(const float* in, size_t rows, size_t cols,
+                            float* out) const;
+
+  /// Output columns; 0 for the default identity pipeline (which passes any
+  /// width through).
+  size_t output_cols() const { return types_.size(); }
+
   /// Each output column's XGBoost feature type: "c" for a categorical
   /// column left native, "q" otherwise.
   const std::vector<std::string>& feature_types() const { return types_; }
+
+  /// Each output column's name (as transform's matrices carry them); empty
+  /// for the default identity pipeline.
+  const std::vector<std::string>& feature_names() const { return names_; }
 
   /// Whether the pipeline changes nothing: the default one, or one fitted
   /// with options that leave every column as it is (native, no imputation,
@@ -118,6 +141,7 @@ private:
   std::shared_ptr<const fe::fitted> steps_;
   bool identity_ = true;
   std::vector<std::string> types_;
+  std::vector<std::string> names_;
 };
 
 } // namespace troupe::tabular

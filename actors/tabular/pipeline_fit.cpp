@@ -149,11 +149,19 @@ std::vector<double> out_of_fold(const fitted& f, const categorical_step& step,
                                 const matrix& train,
                                 const std::vector<split_indices>& folds) {
   auto sl = slots(train, step.column, step.levels);
+  // Every fold smooths toward the prior of all training rows: one constant
+  // for all rows, where a fold's own prior would vary against the labels
+  // of the rows it encodes (a fold with more positives would get a lower
+  // prior from the others).
+  std::vector<size_t> all(train.rows);
+  std::iota(all.begin(), all.end(), size_t{0});
   categorical_step fold_step = step;
-  fit_target(fold_step, sl, train.labels, {}, f.task, f.classes);
+  fit_target(fold_step, sl, train.labels, all, f.task, f.classes);
+  auto prior = fold_step.prior;
   std::vector<double> out(train.rows * fold_step.width);
   for (auto& fold : folds) {
-    fit_target(fold_step, sl, train.labels, fold.train, f.task, f.classes);
+    fit_target(fold_step, sl, train.labels, fold.train, f.task, f.classes,
+               &prior);
     std::vector<float> cell(fold_step.width);
     for (auto r : fold.test) {
       fold_step.encode(train.values[r * train.cols + step.column], cell.data());

@@ -160,8 +160,8 @@ void categorical_step::encode(float code, float* out) const {
 
 void fit_target(categorical_step& step, const std::vector<size_t>& slots,
                 const std::vector<float>& labels,
-                const std::vector<size_t>& rows, task_kind task,
-                size_t classes) {
+                const std::vector<size_t>& rows, task_kind task, size_t classes,
+                const std::vector<double>* prior) {
   bool multi = task == task_kind::multiclass;
   size_t width = multi ? classes : 1;
   size_t n_slots = step.levels + 1;
@@ -180,7 +180,9 @@ void fit_target(categorical_step& step, const std::vector<size_t>& slots,
   }
   step.width = width;
   step.prior.assign(width, 0.0);
-  if (!rows.empty())
+  if (prior != nullptr)
+    step.prior = *prior;
+  else if (!rows.empty())
     for (size_t k = 0; k < width; ++k)
       step.prior[k] = total[k] / static_cast<double>(rows.size());
   step.table.assign(n_slots * width, 0.0);

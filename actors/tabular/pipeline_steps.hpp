@@ -159,11 +159,13 @@ double skewness(const std::vector<double>& x);
 double fill_value(const std::string& how, const std::vector<double>& x);
 
 /// A target encoding fitted on the rows `rows` of `slots` and `labels`:
-/// sets `step`'s width, table and prior.
+/// sets `step`'s width, table and prior. The prior (what levels are
+/// smoothed toward, and what an unseen level gets) is the rows' mean label,
+/// or `prior` (width values) when given.
 void fit_target(categorical_step& step, const std::vector<size_t>& slots,
                 const std::vector<float>& labels,
-                const std::vector<size_t>& rows, task_kind task,
-                size_t classes);
+                const std::vector<size_t>& rows, task_kind task, size_t classes,
+                const std::vector<double>* prior = nullptr);
 
 /// Fits every step on `train` (checked by fit_transform) but the
 /// selection: `kept` is left empty, `names` and `types` too.

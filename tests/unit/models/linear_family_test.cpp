@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "actors/models/builtin_estimators.hpp"
+#include "actors/models/errors.hpp"
 #include "tests/unit/models/estimator_data.hpp"
 
 using namespace troupe;
@@ -183,4 +184,19 @@ TEST_CASE("the linear family names bad parameters and inputs",
   auto wrong = (*f)->load(*bytes, other);
   REQUIRE(!wrong);
   CHECK_THAT(describe(wrong.error()), Contains("binary"));
+  CHECK(is(wrong.error(), models::errc::bad_model));
+  // a loaded model checks the matrix it trains on
+  auto back = reloaded("linear", *e, ctx);
+  auto bad_label = d.train;
+  bad_label.labels[3] = 5;
+  auto err = back->fit_step(bad_label);
+  REQUIRE(err);
+  CHECK_THAT(describe(err), Contains("training row 3"));
+  auto fewer = tabular::take_rows(d.train, {0, 1, 2});
+  fewer.cols -= 1;
+  fewer.values.resize(fewer.rows * fewer.cols);
+  err = back->fit_step(fewer);
+  REQUIRE(err);
+  CHECK_THAT(describe(err), Contains("columns"));
+  CHECK(back->steps() == 2);
 }

@@ -131,14 +131,14 @@ TEST_CASE("binary target encoding is the smoothed mean label per level, "
                            static_cast<float>((1 + 10 * prior) / (2 + 10)),
                            static_cast<float>((1 + 10 * prior) / (1 + 10)),
                            static_cast<float>(prior)});
-  // Out of fold: row r is encoded by the other five rows alone.
+  // Out of fold: row r's level is counted on the other five rows alone,
+  // smoothed toward the prior of all training rows (the same for every
+  // row, so it tells nothing about one).
   auto loo = [&](size_t r) {
-    double total = 0;
     double sum = 0;
     double n = 0;
     for (size_t i = 0; i < y.size(); ++i) {
       if (i == r) continue;
-      total += y[i];
       bool same = std::isnan(m.values[i]) ? std::isnan(m.values[r])
                                           : m.values[i] == m.values[r];
       if (same) {
@@ -146,9 +146,7 @@ TEST_CASE("binary target encoding is the smoothed mean label per level, "
         n += 1;
       }
     }
-    double fold_prior = total / 5.0;
-    return static_cast<float>(n > 0 ? (sum + 10 * fold_prior) / (n + 10)
-                                    : fold_prior);
+    return static_cast<float>(n > 0 ? (sum + 10 * prior) / (n + 10) : prior);
   };
   for (size_t r = 0; r < y.size(); ++r)
     CHECK(out.at(r, 0) == loo(r));

@@ -9,6 +9,7 @@
 
 #include "actors/tabular/metrics.hpp"
 #include "actors/tabular/pipeline.hpp"
+#include "actors/tabular/pipeline_steps.hpp"
 #include "runtime/errors.hpp"
 #include "tests/unit/tabular/pipeline_data.hpp"
 
@@ -170,6 +171,7 @@ TEST_CASE("a saved pipeline replays bit for bit, one row at a time or in a "
     REQUIRE(loaded);
     CHECK(loaded->to_json().dump() == text);
     CHECK(loaded->feature_types() == p.feature_types());
+    CHECK(loaded->feature_names() == train_out.feature_names);
     CHECK(loaded->identity() == p.identity());
     auto replayed = loaded->transform(d.test);
     REQUIRE(replayed);
@@ -184,6 +186,16 @@ TEST_CASE("a saved pipeline replays bit for bit, one row at a time or in a "
       single.insert(single.end(), out->values.begin(), out->values.end());
     }
     CHECK(same_bits(single, batch->values));
+    // And without a matrix, as a servable calls it.
+    REQUIRE(p.output_cols() == batch->cols);
+    std::vector<float> row_out(p.output_cols());
+    std::vector<float> direct;
+    for (size_t r = 0; r < d.test.rows; ++r) {
+      REQUIRE_FALSE(
+          p.transform_into(d.test.row(r), 1, d.test.cols, row_out.data()));
+      direct.insert(direct.end(), row_out.begin(), row_out.end());
+    }
+    CHECK(same_bits(direct, batch->values));
     // Training rows replay as fitted, except out-of-fold target encodings.
     auto again = p.transform(d.train);
     REQUIRE(again);
@@ -348,5 +360,63 @@ TEST_CASE("target encoding out of fold does not make a column of pure noise "
     auto replay = p.transform(train.m);
     REQUIRE(replay);
     CHECK(same_bits(replay->values, leaky));
+  }
+}
+
+TEST_CASE("target encoding out of fold does not leak regression or "
+          "multiclass labels either",
+          "[pipeline][leakage]") {
+  noise_data base{1000, 2000, 21};
+  std::mt19937_64 rng{22};
+  SECTION("regression: the encoding does not correlate with the label") {
+    std::normal_distribution<float> normal;
+    auto m = base.m;
+    for (auto& y : m.labels)
+      y = normal(rng);
+    auto prep = make_prep(
+        {categorical_column("noise", base.prep.features()[0].categories)},
+        task_kind::regression);
+    pipeline_options o;
+    o.encoding = "target";
+    auto fitted = feature_pipeline::fit_transform(
+        m, prep, task_kind::regression, 0, o, 4);
+    REQUIRE(fitted);
+    auto r2 = [&](const std::vector<float>& x) {
+      std::vector<double> xd(x.begin(), x.end());
+      return fe::information(xd, m.labels, task_kind::regression, 0);
+    };
+    CHECK(r2(fitted->second.values) < 0.01);
+    // In fold, the level means are mostly the row's own label.
+    auto replay = fitted->first.transform(m);
+    REQUIRE(replay);
+    CHECK(r2(replay->values) > 0.25);
+  }
+  SECTION("multiclass: no class column tells the class") {
+    auto m = base.m;
+    for (auto& y : m.labels)
+      y = static_cast<float>(rng() % 3);
+    auto prep = make_prep(
+        {categorical_column("noise", base.prep.features()[0].categories)},
+        task_kind::multiclass, {"a", "b", "c"});
+    pipeline_options o;
+    o.encoding = "target";
+    auto fitted = feature_pipeline::fit_transform(
+        m, prep, task_kind::multiclass, 3, o, 4);
+    REQUIRE(fitted);
+    auto& out = fitted->second;
+    REQUIRE(out.cols == 3);
+    auto replay = fitted->first.transform(m);
+    REQUIRE(replay);
+    for (size_t k = 0; k < 3; ++k) {
+      CAPTURE(k);
+      auto eta2 = [&](const matrix& x) {
+        std::vector<double> col;
+        for (size_t r = 0; r < x.rows; ++r)
+          col.push_back(x.at(r, k));
+        return fe::information(col, m.labels, task_kind::multiclass, 3);
+      };
+      CHECK(eta2(out) < 0.02);
+      CHECK(eta2(*replay) > 0.1); // in fold it would
+    }
   }
 }
