@@ -315,6 +315,9 @@ space_registry space_registry::with_builtins() {
   space_registry r;
   r.add("xgboost", xgboost_space);
   r.add("quadratic", quadratic_space);
+#ifdef TROUPE_WITH_TORCH
+  r.add("mlp", mlp_space);
+#endif
   return r;
 }
 
@@ -403,6 +406,19 @@ caf::expected<search_space> xgboost_space() {
       p::categorical("booster", {"gbtree", "dart"}),
       p::real("rate_drop", 0, 0.3).only_if("booster", {"dart"}),
       p::real("skip_drop", 0, 0.5).only_if("booster", {"dart"}),
+  });
+}
+
+caf::expected<search_space> mlp_space() {
+  using p = param_spec;
+  return search_space::make({
+      p::integer("layers", 1, 4),
+      p::integer("width", 16, 512, true),
+      p::categorical("activation", {"relu", "gelu", "tanh"}),
+      p::real("dropout", 0, 0.5),
+      p::real("lr", 1e-4, 3e-2, true),
+      p::real("weight_decay", 1e-7, 1e-2, true),
+      p::integer("batch_size", 32, 512, true),
   });
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "actors/models/mlp_family.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::models {
@@ -25,6 +26,9 @@ struct registry {
 /// The built-in families, each defined in its own file.
 std::vector<estimator_family> builtin_families() {
   std::vector<estimator_family> out;
+#ifdef TROUPE_WITH_TORCH
+  out.push_back(mlp_family());
+#endif
   return out;
 }
 
