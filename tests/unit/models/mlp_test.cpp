@@ -248,6 +248,13 @@ TEST_CASE("a seed fixes an MLP's training; another seed changes it", "[mlp]") {
     fit(*e, s.train, 2);
   CHECK(predict(*one, s.test) == predict(*two, s.test));
   CHECK(predict(*one, s.test) != predict(*other, s.test));
+  auto ctx = context_of(s.data, 11);
+  ctx.threads = 2;
+  auto par1 = make(pima_config(), ctx);
+  auto par2 = make(pima_config(), ctx);
+  for (auto* e : {par1.get(), par2.get()})
+    fit(*e, s.train, 2);
+  CHECK(predict(*par1, s.test) == predict(*par2, s.test));
 }
 
 TEST_CASE("an exported MLP serves as TorchScript with the same scores",
