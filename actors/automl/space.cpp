@@ -319,6 +319,9 @@ space_registry space_registry::with_builtins() {
   r.add("linear", linear_space);
   r.add("knn", knn_space);
   r.add("rf", rf_space);
+#ifdef TROUPE_WITH_TORCH
+  r.add("mlp", mlp_space);
+#endif
   return r;
 }
 
@@ -434,6 +437,16 @@ caf::expected<search_space> rf_space() {
       p::real("min_child_weight", 1e-2, 20, true),
       p::real("subsample", 0.5, 0.95),
       p::real("colsample_bynode", 0.1, 1),
+caf::expected<search_space> mlp_space() {
+  using p = param_spec;
+  return search_space::make({
+      p::integer("layers", 1, 4),
+      p::integer("width", 16, 512, true),
+      p::categorical("activation", {"relu", "gelu", "tanh"}),
+      p::real("dropout", 0, 0.5),
+      p::real("lr", 1e-4, 3e-2, true),
+      p::real("weight_decay", 1e-7, 1e-2, true),
+      p::integer("batch_size", 32, 512, true),
   });
 }
 

@@ -213,8 +213,8 @@ struct space_problem {
 std::optional<space_problem> find_space_problem(std::vector<param_spec> ps);
 
 /// Default search spaces by model family. A family adds its space with
-/// `add` (a later model family: `registry.add("mlp", mlp_space)` beside the
-/// built-ins listed in `with_builtins`). Thread-safe.
+/// `add` (a built-in one is listed in `with_builtins`, as "mlp" is with
+/// `mlp_space`). Thread-safe.
 class space_registry {
 public:
   using factory = std::function<caf::expected<search_space>()>;
@@ -257,6 +257,11 @@ caf::expected<search_space> knn_space();
 /// The rf family's default space: max_depth (4..16), min_child_weight (log
 /// 0.01..20), subsample (0.5..0.95) and colsample_bynode (0.1..1).
 caf::expected<search_space> rf_space();
+/// The mlp estimator family's space (actors/models/mlp_family.hpp):
+/// layers 1..4, width 16..512 (log), activation relu|gelu|tanh, dropout
+/// 0..0.5, lr 1e-4..3e-2 (log), weight_decay 1e-7..1e-2 (log), batch_size
+/// 32..512 (log). Registered as "mlp" where LibTorch is built.
+caf::expected<search_space> mlp_space();
 
 /// The synthetic "quadratic" family's space: x and y, floats in [0, 1].
 caf::expected<search_space> quadratic_space();

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "actors/models/builtin_estimators.hpp"
+#include "actors/models/mlp_family.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::models {
@@ -29,6 +30,9 @@ std::vector<estimator_family> builtin_families() {
   out.push_back(linear_family());
   out.push_back(knn_family());
   out.push_back(rf_family());
+#ifdef TROUPE_WITH_TORCH
+  out.push_back(mlp_family());
+#endif
   return out;
 }
 
