@@ -437,6 +437,9 @@ caf::expected<search_space> rf_space() {
       p::real("min_child_weight", 1e-2, 20, true),
       p::real("subsample", 0.5, 0.95),
       p::real("colsample_bynode", 0.1, 1),
+  });
+}
+
 caf::expected<search_space> mlp_space() {
   using p = param_spec;
   return search_space::make({
