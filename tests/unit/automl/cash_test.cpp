@@ -76,7 +76,8 @@ TEST_CASE("the CASH space roots every family's parameters under its choice "
   CHECK_FALSE(xgb->find("fe.impute"));
 }
 
-TEST_CASE("--families resolves all and names an unknown family", "[cash]") {
+TEST_CASE("a families text resolves all and names an unknown family",
+          "[cash]") {
   auto all = resolve_families("all");
   REQUIRE(all);
   auto names = models::family_list(*all);
