@@ -443,8 +443,8 @@ caf::expected<search_space> rf_space() {
 caf::expected<search_space> mlp_space() {
   using p = param_spec;
   return search_space::make({
-      p::integer("layers", 1, 4),
-      p::integer("width", 16, 512, true),
+      p::integer("layers", 1, 3),
+      p::integer("width", 16, 256, true),
       p::categorical("activation", {"relu", "gelu", "tanh"}),
       p::real("dropout", 0, 0.5),
       p::real("lr", 1e-4, 3e-2, true),

@@ -258,7 +258,8 @@ caf::expected<search_space> knn_space();
 /// 0.01..20), subsample (0.5..0.95) and colsample_bynode (0.1..1).
 caf::expected<search_space> rf_space();
 /// The mlp estimator family's space (actors/models/mlp_family.hpp):
-/// layers 1..4, width 16..512 (log), activation relu|gelu|tanh, dropout
+/// layers 1..3, width 16..256 (log: wider nets cost minutes an epoch on a
+/// CPU slot), activation relu|gelu|tanh, dropout
 /// 0..0.5, lr 1e-4..3e-2 (log), weight_decay 1e-7..1e-2 (log), batch_size
 /// 32..512 (log). Registered as "mlp" where LibTorch is built.
 caf::expected<search_space> mlp_space();
