@@ -161,6 +161,8 @@ struct net::walker {
     auto h = x.view({-1, a.in, a.image, a.image});
     h = (h / 255.0 - pixel_mean) / pixel_std;
     if (a.kind == "lenet") return lenet(h);
+    // Channels-last: oneDNN's depthwise convolutions train ~3x faster so.
+    h = h.contiguous(torch::MemoryFormat::ChannelsLast);
     h = torch::relu(bn(conv(h, "stem", a.stem, a.in, 3, 1), "stem.bn", a.stem));
     int64_t c = a.stem;
     for (size_t si = 0; si < a.stages.size(); ++si) {
