@@ -75,6 +75,139 @@ nlohmann::json arch_json(const search_space* space, const genes* g,
   return j;
 }
 
+/// One run's inputs, shared by its steps.
+struct run_context {
+  const nas_options& opts;
+  const clock_ptr& clk;
+  const std::function<void(const std::string&)>& say;
+  search_space space;
+  data_parts data;
+
+  /// The options of a training of `epochs` epochs, reporting each epoch as
+  /// "  WHAT epoch E/N: loss L (T s)" with T counted from `t0`.
+  train_options training(size_t epochs, uint64_t seed, const std::string& what,
+                         const clock::time_point& t0) const {
+    train_options o;
+    o.epochs = epochs;
+    o.batch = opts.batch;
+    o.lr = opts.lr;
+    o.seed = seed;
+    o.on_epoch = [this, what, epochs, &t0](size_t e, double loss) {
+      say("  " + what + " epoch " + std::to_string(e) + "/" +
+          std::to_string(epochs) + ": loss " + fixed(loss, 4) + " (" +
+          fixed(seconds_since(clk, t0), 1) + " s)");
+    };
+    return o;
+  }
+};
+
+/// Step 1: the supernet, trained with a sub-network within the limits drawn
+/// for every batch.
+caf::expected<network> train_supernet_step(const run_context& rc,
+                                           double& seconds) {
+  auto& opts = rc.opts;
+  sampler draw{rc.space, opts.lim, opts.seed};
+  auto largest = rc.space.largest();
+  auto supernet = network::create(largest, opts.seed);
+  if (!supernet) return supernet.error();
+  rc.say("supernet (" + to_string(opts.space) +
+         " space): " + std::to_string(count_params(largest)) +
+         " parameters at its largest; " + std::to_string(opts.supernet_epochs) +
+         " epochs, one sub-network within the limits per batch");
+  auto t0 = rc.clk->now();
+  if (opts.supernet_epochs > 0) {
+    auto l = train_supernet(
+        *supernet, rc.data.train,
+        rc.training(opts.supernet_epochs, opts.seed + 1, "supernet", t0), draw);
+    if (!l) return l.error();
+  }
+  seconds = seconds_since(rc.clk, t0);
+  return supernet;
+}
+
+/// Step 2: the search, each candidate scored on the validation images with
+/// the supernet's weights.
+caf::expected<search_result>
+search_step(const run_context& rc, const network& supernet, double& seconds) {
+  auto& opts = rc.opts;
+  auto t0 = rc.clk->now();
+  caf::error eval_error;
+  size_t evaluated = 0;
+  evaluator eval = [&](const genes& g) -> double {
+    if (eval_error) return 0;
+    auto a = rc.space.resolve(g);
+    auto acc = accuracy(supernet, &a, rc.data.validation, true);
+    if (!acc) {
+      eval_error = acc.error();
+      return 0;
+    }
+    ++evaluated;
+    if (evaluated % 8 == 0)
+      rc.say("  search: " + std::to_string(evaluated) + "/" +
+             std::to_string(opts.candidates) + " candidates scored (" +
+             fixed(seconds_since(rc.clk, t0), 1) + " s)");
+    return *acc;
+  };
+  rc.say("search (" + to_string(opts.strategy) + "): " +
+         std::to_string(opts.candidates) + " candidates, each scored on " +
+         std::to_string(rc.data.validation.rows) +
+         " validation images with the supernet's weights");
+  search_result found;
+  sampler draw{rc.space, opts.lim, opts.seed + 2};
+  if (opts.strategy == strategy_kind::evolution) {
+    evolution_options eo;
+    eo.budget = opts.candidates;
+    eo.population =
+        std::max<size_t>(4, std::min<size_t>(16, opts.candidates / 3));
+    eo.parents = std::max<size_t>(2, eo.population / 4);
+    found = evolve(draw, eval, eo);
+  } else {
+    controller_options co;
+    co.budget = opts.candidates;
+    found = search_rl(draw, eval, co);
+  }
+  if (eval_error) return eval_error;
+  seconds = seconds_since(rc.clk, t0);
+  return found;
+}
+
+/// Trains a whole network for opts.epochs epochs and re-estimates its
+/// batch-norm statistics.
+caf::error train_whole(const run_context& rc, network& net, uint64_t seed,
+                       const std::string& what, double& seconds) {
+  auto t0 = rc.clk->now();
+  if (auto l = train(net, rc.data.train,
+                     rc.training(rc.opts.epochs, seed, what, t0));
+      !l)
+    return l.error();
+  auto rows = std::min<size_t>(rc.data.train.rows, 4096);
+  if (auto err = net.calibrate(rc.data.train.pixels.data(), rows, 256))
+    return err;
+  seconds = seconds_since(rc.clk, t0);
+  return caf::none;
+}
+
+/// Step 5: the hand-designed baseline, same data and epochs; its summary.
+caf::expected<nlohmann::json> baseline_step(const run_context& rc) {
+  auto base_arch = lenet_baseline();
+  auto base = network::create(base_arch, rc.opts.seed + 5);
+  if (!base) return base.error();
+  double secs = 0;
+  if (auto err = train_whole(rc, *base, rc.opts.seed + 4, "baseline", secs))
+    return err;
+  auto test = accuracy(*base, nullptr, rc.data.test, false);
+  if (!test) return test.error();
+  rc.say("baseline (LeNet-5-like CNN, " +
+         std::to_string(count_params(base_arch)) +
+         " parameters): test accuracy " + fixed(*test, 4) + " after " +
+         std::to_string(rc.opts.epochs) + " epochs (" + fixed(secs, 1) + " s)");
+  auto j = arch_json(nullptr, nullptr, base_arch);
+  j["name"] = "LeNet-5-like CNN";
+  j["test_accuracy"] = *test;
+  j["seconds"] = secs;
+  return j;
+}
+
 } // namespace
 
 caf::expected<nlohmann::json>
@@ -88,101 +221,29 @@ run_nas(const nas_options& opts, const clock_ptr& clk,
   say("data: " + std::to_string(data->train.rows) + " training, " +
       std::to_string(data->validation.rows) + " validation, " +
       std::to_string(data->test.rows) + " test images from " + opts.data_dir);
+  run_context rc{opts, clk, say, space, std::move(*data)};
 
-  // 1. The supernet, trained with a sub-network drawn for every batch.
-  sampler draw{space, opts.lim, opts.seed};
-  auto largest = space.largest();
-  auto supernet = network::create(largest, opts.seed);
+  // 1. The supernet; 2. the search.
+  double supernet_s = 0, search_s = 0, retrain_s = 0;
+  auto supernet = train_supernet_step(rc, supernet_s);
   if (!supernet) return supernet.error();
-  say("supernet (" + to_string(opts.space) +
-      " space): " + std::to_string(count_params(largest)) +
-      " parameters at its largest; " + std::to_string(opts.supernet_epochs) +
-      " epochs, one sub-network within the limits per batch");
-  auto t0 = clk->now();
-  train_options sup;
-  sup.epochs = opts.supernet_epochs;
-  sup.batch = opts.batch;
-  sup.lr = opts.lr;
-  sup.seed = opts.seed + 1;
-  sup.on_epoch = [&](size_t e, double loss) {
-    say("  supernet epoch " + std::to_string(e) + "/" +
-        std::to_string(opts.supernet_epochs) + ": loss " + fixed(loss, 4) +
-        " (" + fixed(seconds_since(clk, t0), 1) + " s)");
-  };
-  if (opts.supernet_epochs > 0) {
-    auto l = train_supernet(*supernet, data->train, sup, draw);
-    if (!l) return l.error();
-  }
-  auto supernet_s = seconds_since(clk, t0);
-
-  // 2. The search: candidates scored with the supernet's weights.
-  t0 = clk->now();
-  caf::error eval_error;
-  size_t evaluated = 0;
-  evaluator eval = [&](const genes& g) -> double {
-    if (eval_error) return 0;
-    auto a = space.resolve(g);
-    auto acc = accuracy(*supernet, &a, data->validation, true);
-    if (!acc) {
-      eval_error = acc.error();
-      return 0;
-    }
-    ++evaluated;
-    if (evaluated % 8 == 0)
-      say("  search: " + std::to_string(evaluated) + "/" +
-          std::to_string(opts.candidates) + " candidates scored (" +
-          fixed(seconds_since(clk, t0), 1) + " s)");
-    return *acc;
-  };
-  say("search (" + to_string(opts.strategy) +
-      "): " + std::to_string(opts.candidates) + " candidates, each scored on " +
-      std::to_string(data->validation.rows) +
-      " validation images with the supernet's weights");
-  search_result found;
-  sampler search_draw{space, opts.lim, opts.seed + 2};
-  if (opts.strategy == strategy_kind::evolution) {
-    evolution_options eo;
-    eo.budget = opts.candidates;
-    eo.population =
-        std::max<size_t>(4, std::min<size_t>(16, opts.candidates / 3));
-    eo.parents = std::max<size_t>(2, eo.population / 4);
-    found = evolve(search_draw, eval, eo);
-  } else {
-    controller_options co;
-    co.budget = opts.candidates;
-    found = search_rl(search_draw, eval, co);
-  }
-  if (eval_error) return eval_error;
-  auto search_s = seconds_since(clk, t0);
-  auto best = space.resolve(found.best.g);
+  auto found = search_step(rc, *supernet, search_s);
+  if (!found) return found.error();
+  auto best = space.resolve(found->best.g);
   say("best: " + describe(best) + "; " + std::to_string(count_params(best)) +
-      " parameters, " + fixed(count_flops(best) / 1e6, 2) +
-      " MFLOPs, validation accuracy " + fixed(found.best.score, 4) +
+      " parameters, " + fixed(static_cast<double>(count_flops(best)) / 1e6, 2) +
+      " MFLOPs, validation accuracy " + fixed(found->best.score, 4) +
       " with the supernet's weights");
 
   // 3. Extract and retrain the best sub-network.
   auto net = opts.from_scratch ? network::create(best, opts.seed + 3)
                                : supernet->extract(best);
   if (!net) return net.error();
-  t0 = clk->now();
-  train_options ro;
-  ro.epochs = opts.epochs;
-  ro.batch = opts.batch;
-  ro.lr = opts.lr;
-  ro.seed = opts.seed + 4;
-  ro.on_epoch = [&](size_t e, double loss) {
-    say("  retrain epoch " + std::to_string(e) + "/" +
-        std::to_string(opts.epochs) + ": loss " + fixed(loss, 4) + " (" +
-        fixed(seconds_since(clk, t0), 1) + " s)");
-  };
-  if (auto l = train(*net, data->train, ro); !l) return l.error();
-  auto calib_rows = std::min<size_t>(data->train.rows, 4096);
-  if (auto err = net->calibrate(data->train.pixels.data(), calib_rows, 256))
+  if (auto err = train_whole(rc, *net, opts.seed + 4, "retrain", retrain_s))
     return err;
-  auto retrain_s = seconds_since(clk, t0);
-  auto val_acc = accuracy(*net, nullptr, data->validation, false);
+  auto val_acc = accuracy(*net, nullptr, rc.data.validation, false);
   if (!val_acc) return val_acc.error();
-  auto test_acc = accuracy(*net, nullptr, data->test, false);
+  auto test_acc = accuracy(*net, nullptr, rc.data.test, false);
   if (!test_acc) return test_acc.error();
   say("searched network: validation accuracy " + fixed(*val_acc, 4) +
       ", test accuracy " + fixed(*test_acc, 4) + " after " +
@@ -195,10 +256,12 @@ run_nas(const nas_options& opts, const clock_ptr& clk,
   // What the search cost, in full trainings of the final network: wall
   // clock, and image passes (a scoring pass counted as 1/3 of a training
   // pass: forward only, against forward and backward).
-  auto full_images = static_cast<double>(opts.epochs * data->train.rows);
+  auto train_rows = rc.data.train.rows;
+  auto full_images = static_cast<double>(opts.epochs * train_rows);
   auto search_images =
-      static_cast<double>(opts.supernet_epochs * data->train.rows) +
-      static_cast<double>(evaluated * data->validation.rows) / 3.0;
+      static_cast<double>(opts.supernet_epochs * train_rows) +
+      static_cast<double>(found->history.size() * rc.data.validation.rows) /
+          3.0;
   nlohmann::json summary;
   summary["space"] = to_string(opts.space);
   summary["strategy"] = to_string(opts.strategy);
@@ -206,13 +269,13 @@ run_nas(const nas_options& opts, const clock_ptr& clk,
   summary["limits"] = {{"max_params", opts.lim.max_params},
                        {"max_flops", opts.lim.max_flops}};
   summary["data"] = {{"dir", opts.data_dir},
-                     {"train", data->train.rows},
-                     {"validation", data->validation.rows},
-                     {"test", data->test.rows}};
-  summary["supernet"] = arch_json(nullptr, nullptr, largest);
-  summary["best"] = arch_json(&space, &found.best.g, best);
-  summary["candidates_scored"] = found.history.size();
-  summary["accuracy"] = {{"supernet_validation", found.best.score},
+                     {"train", train_rows},
+                     {"validation", rc.data.validation.rows},
+                     {"test", rc.data.test.rows}};
+  summary["supernet"] = arch_json(nullptr, nullptr, space.largest());
+  summary["best"] = arch_json(&space, &found->best.g, best);
+  summary["candidates_scored"] = found->history.size();
+  summary["accuracy"] = {{"supernet_validation", found->best.score},
                          {"validation", *val_acc},
                          {"test", *test_acc}};
   summary["epochs"] = opts.epochs;
@@ -229,7 +292,7 @@ run_nas(const nas_options& opts, const clock_ptr& clk,
                                     "/model.pt --spec " + model_dir +
                                     "/spec.json"}};
   nlohmann::json history = nlohmann::json::array();
-  for (auto& c : found.history) {
+  for (auto& c : found->history) {
     auto a = space.resolve(c.g);
     history.push_back({{"score", c.score},
                        {"params", count_params(a)},
@@ -240,30 +303,9 @@ run_nas(const nas_options& opts, const clock_ptr& clk,
 
   // 5. The hand-designed baseline, same data and epochs.
   if (opts.baseline) {
-    auto base_arch = lenet_baseline();
-    auto base = network::create(base_arch, opts.seed + 5);
+    auto base = baseline_step(rc);
     if (!base) return base.error();
-    t0 = clk->now();
-    train_options bo = ro;
-    bo.on_epoch = [&](size_t e, double loss) {
-      say("  baseline epoch " + std::to_string(e) + "/" +
-          std::to_string(opts.epochs) + ": loss " + fixed(loss, 4) + " (" +
-          fixed(seconds_since(clk, t0), 1) + " s)");
-    };
-    if (auto l = train(*base, data->train, bo); !l) return l.error();
-    if (auto err = base->calibrate(data->train.pixels.data(), calib_rows, 256))
-      return err;
-    auto base_s = seconds_since(clk, t0);
-    auto base_test = accuracy(*base, nullptr, data->test, false);
-    if (!base_test) return base_test.error();
-    say("baseline (LeNet-5-like CNN, " +
-        std::to_string(count_params(base_arch)) +
-        " parameters): test accuracy " + fixed(*base_test, 4) + " after " +
-        std::to_string(opts.epochs) + " epochs (" + fixed(base_s, 1) + " s)");
-    summary["baseline"] = arch_json(nullptr, nullptr, base_arch);
-    summary["baseline"]["name"] = "LeNet-5-like CNN";
-    summary["baseline"]["test_accuracy"] = *base_test;
-    summary["baseline"]["seconds"] = base_s;
+    summary["baseline"] = std::move(*base);
   }
 
   auto path = opts.out + "/summary.json";
