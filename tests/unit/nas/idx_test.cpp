@@ -16,7 +16,7 @@ std::string small_dir() {
 
 } // namespace
 
-TEST_CASE("the committed Fashion-MNIST subset reads as 1,000 + 500 images",
+TEST_CASE("nas: the committed Fashion-MNIST subset reads as 1,000 + 500 images",
           "[nas][idx]") {
   image_set train, test;
   REQUIRE(!read_fashion_mnist(small_dir(), train, test));
@@ -42,7 +42,7 @@ TEST_CASE("the committed Fashion-MNIST subset reads as 1,000 + 500 images",
   CHECK(fashion_classes()[9] == "Ankle boot");
 }
 
-TEST_CASE("a missing data directory is named", "[nas][idx]") {
+TEST_CASE("nas: a missing data directory is named", "[nas][idx]") {
   image_set train, test;
   auto err = read_fashion_mnist("/nonexistent/fmnist", train, test);
   REQUIRE(err);
@@ -52,7 +52,7 @@ TEST_CASE("a missing data directory is named", "[nas][idx]") {
                              "exist"));
 }
 
-TEST_CASE("a truncated or foreign IDX file is named", "[nas][idx]") {
+TEST_CASE("nas: a truncated or foreign IDX file is named", "[nas][idx]") {
   troupe::test::temp_dir dir;
   auto labels = small_dir() + "/train-labels-idx1-ubyte.gz";
   // Not IDX at all.

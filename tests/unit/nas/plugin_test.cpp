@@ -54,9 +54,10 @@ network trained_supernet(const search_space& s, sampler& draw) {
 
 } // namespace
 
-TEST_CASE("LibTorch's parameter count of a sub-network equals the analytic "
-          "count",
-          "[nas][plugin]") {
+TEST_CASE(
+    "nas: LibTorch's parameter count of a sub-network equals the analytic "
+    "count",
+    "[nas][plugin]") {
   REQUIRE(!set_torch_threads(1));
   for (auto kind : {space_kind::mobilenet, space_kind::resnet}) {
     auto s = search_space::of(kind);
@@ -75,9 +76,10 @@ TEST_CASE("LibTorch's parameter count of a sub-network equals the analytic "
   CHECK(get(base.param_count(nullptr)) == count_params(lenet_baseline()));
 }
 
-TEST_CASE("an extracted network's weights and outputs equal the supernet's "
-          "slice before retraining",
-          "[nas][plugin]") {
+TEST_CASE(
+    "nas: an extracted network's weights and outputs equal the supernet's "
+    "slice before retraining",
+    "[nas][plugin]") {
   REQUIRE(!set_torch_threads(1));
   for (auto kind : {space_kind::mobilenet, space_kind::resnet}) {
     auto s = search_space::of(kind);
@@ -104,7 +106,7 @@ TEST_CASE("an extracted network's weights and outputs equal the supernet's "
   }
 }
 
-TEST_CASE("a sub-network that is not a slice of the supernet is refused",
+TEST_CASE("nas: a sub-network that is not a slice of the supernet is refused",
           "[nas][plugin]") {
   auto s = search_space::mobilenet();
   auto super = get(network::create(s.largest(), 1));
@@ -117,9 +119,10 @@ TEST_CASE("a sub-network that is not a slice of the supernet is refused",
                  Catch::Contains("the network's is"));
 }
 
-TEST_CASE("the exported model loads as a TorchScript servable and predicts "
-          "what the network predicts",
-          "[nas][plugin]") {
+TEST_CASE(
+    "nas: the exported model loads as a TorchScript servable and predicts "
+    "what the network predicts",
+    "[nas][plugin]") {
   REQUIRE(!set_torch_threads(1));
   auto s = search_space::mobilenet();
   sampler draw{s, {100000, 0}, 41};

@@ -39,7 +39,7 @@ void check_within(const search_space& s, const search_result& r,
 
 } // namespace
 
-TEST_CASE("evolution returns and scores only networks within the limits",
+TEST_CASE("nas: evolution returns and scores only networks within the limits",
           "[nas][search]") {
   for (auto kind : {space_kind::mobilenet, space_kind::resnet}) {
     auto s = search_space::of(kind);
@@ -58,7 +58,7 @@ TEST_CASE("evolution returns and scores only networks within the limits",
   }
 }
 
-TEST_CASE("evolution improves on its first population", "[nas][search]") {
+TEST_CASE("nas: evolution improves on its first population", "[nas][search]") {
   auto s = search_space::mobilenet();
   limits lim{100000, 0};
   sampler draw{s, lim, 9};
@@ -73,7 +73,7 @@ TEST_CASE("evolution improves on its first population", "[nas][search]") {
   CHECK(r.best.score > 0.9); // within 10% of the limit
 }
 
-TEST_CASE("the RL controller returns and scores only networks within the "
+TEST_CASE("nas: the RL controller returns and scores only networks within the "
           "limits",
           "[nas][search]") {
   for (auto kind : {space_kind::mobilenet, space_kind::resnet}) {
@@ -88,7 +88,7 @@ TEST_CASE("the RL controller returns and scores only networks within the "
   }
 }
 
-TEST_CASE("a REINFORCE step makes the rewarded option more probable",
+TEST_CASE("nas: a REINFORCE step makes the rewarded option more probable",
           "[nas][search]") {
   auto s = search_space::mobilenet();
   controller_options co;
@@ -112,7 +112,7 @@ TEST_CASE("a REINFORCE step makes the rewarded option more probable",
   CHECK(ctl.mode()[0] == 2);
 }
 
-TEST_CASE("unknown strategy names are refused by name", "[nas][search]") {
+TEST_CASE("nas: unknown strategy names are refused by name", "[nas][search]") {
   auto x = parse_strategy_kind("bayes");
   REQUIRE(!x);
   CHECK_THAT(troupe::describe(x.error()),

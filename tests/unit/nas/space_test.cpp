@@ -31,7 +31,8 @@ bool is_slice_of(const net_arch& a, const net_arch& big) {
 
 } // namespace
 
-TEST_CASE("the hand-designed baseline has 99,470 parameters", "[nas][space]") {
+TEST_CASE("nas: the hand-designed baseline has 99,470 parameters",
+          "[nas][space]") {
   auto a = lenet_baseline();
   // conv 1->20 5x5 + BN, conv 20->40 5x5 + BN, fc 1960->40, fc 40->10
   CHECK(count_params(a) == 500 + 40 + 20000 + 80 + 1960 * 40 + 40 + 410);
@@ -40,7 +41,7 @@ TEST_CASE("the hand-designed baseline has 99,470 parameters", "[nas][space]") {
         28 * 28 * 20 * 25 + 14 * 14 * 40 * 20 * 25 + 1960 * 40 + 400);
 }
 
-TEST_CASE("a MobileNet-like network's parameters and FLOPs count every "
+TEST_CASE("nas: a MobileNet-like network's parameters and FLOPs count every "
           "convolution, batch norm and the classifier",
           "[nas][space]") {
   net_arch a;
@@ -59,9 +60,10 @@ TEST_CASE("a MobileNet-like network's parameters and FLOPs count every "
   CHECK(count_flops(a) == flops);
 }
 
-TEST_CASE("a ResNet-like block counts its projection shortcut only when the "
-          "shape changes",
-          "[nas][space]") {
+TEST_CASE(
+    "nas: a ResNet-like block counts its projection shortcut only when the "
+    "shape changes",
+    "[nas][space]") {
   net_arch a;
   a.kind = space_kind::resnet;
   a.stem = 8;
@@ -72,7 +74,7 @@ TEST_CASE("a ResNet-like block counts its projection shortcut only when the "
   CHECK(count_params(a) == stem + first + second + 16 * 10 + 10);
 }
 
-TEST_CASE("every network of a space is a slice of its supernet",
+TEST_CASE("nas: every network of a space is a slice of its supernet",
           "[nas][space]") {
   for (auto kind : {space_kind::mobilenet, space_kind::resnet}) {
     auto s = search_space::of(kind);
@@ -87,8 +89,9 @@ TEST_CASE("every network of a space is a slice of its supernet",
   }
 }
 
-TEST_CASE("every sampled sub-network respects the parameter and FLOP limits",
-          "[nas][space]") {
+TEST_CASE(
+    "nas: every sampled sub-network respects the parameter and FLOP limits",
+    "[nas][space]") {
   struct setting {
     space_kind kind;
     limits lim;
@@ -120,7 +123,7 @@ TEST_CASE("every sampled sub-network respects the parameter and FLOP limits",
   }
 }
 
-TEST_CASE("repair brings any network within the limits by lowering "
+TEST_CASE("nas: repair brings any network within the limits by lowering "
           "decisions",
           "[nas][space]") {
   auto s = search_space::mobilenet();
@@ -135,7 +138,7 @@ TEST_CASE("repair brings any network within the limits by lowering "
     CHECK(g[i] <= all_max[i]);
 }
 
-TEST_CASE("limits below the smallest network are refused as impossible",
+TEST_CASE("nas: limits below the smallest network are refused as impossible",
           "[nas][space]") {
   auto s = search_space::resnet();
   auto small = s.resolve(s.smallest());
@@ -151,7 +154,7 @@ TEST_CASE("limits below the smallest network are refused as impossible",
   CHECK(!check_feasible(s, {count_params(small), count_flops(small)}));
 }
 
-TEST_CASE("unknown space names are refused by name", "[nas][space]") {
+TEST_CASE("nas: unknown space names are refused by name", "[nas][space]") {
   auto s = parse_space_kind("vgg");
   REQUIRE(!s);
   CHECK_THAT(troupe::describe(s.error()),
@@ -160,7 +163,7 @@ TEST_CASE("unknown space names are refused by name", "[nas][space]") {
   CHECK(parse_space_kind("resnet").value() == space_kind::resnet);
 }
 
-TEST_CASE("a decision of a block slot past its stage's depth is inactive",
+TEST_CASE("nas: a decision of a block slot past its stage's depth is inactive",
           "[nas][space]") {
   auto s = search_space::mobilenet();
   auto g = s.smallest(); // depth 1 everywhere
