@@ -12,13 +12,12 @@
 // searched network's is higher) and the search's cost in multiples of one
 // full training of the searched network (wall clock, and image passes with
 // a scoring pass counted as a third of a training pass). CPU only. The
-// defaults (1 epoch each, 16 candidates, 1 intra-op thread) are sized for
-// the 25 minutes a benchmark may take on this machine, whose 2 cores are
-// shared by several sessions: a first run with 2 epochs and 2 intra-op
-// threads got 23% of a core and had not finished the supernet's epoch
-// after 12 minutes.
+// defaults (2 epochs each, 16 candidates, 1 intra-op thread) took 22 minutes
+// on this machine's 2 cores, shared by several sessions (1 epoch each: 10
+// minutes); a first try with 2 intra-op threads got 23% of a core and had
+// not finished the supernet's first epoch after 12 minutes.
 //
-//   bench_nas [--epochs 1] [--supernet-epochs 1] [--candidates 16]
+//   bench_nas [--epochs 2] [--supernet-epochs 2] [--candidates 16]
 //             [--validation 2000] [--train-images 0] [--threads 1]
 //             [--seed 0] [--strategy evolution|rl] [--from-scratch 0|1]
 //             [--data /usr/share/datasets/fashion-mnist]
@@ -48,8 +47,8 @@ std::string arg_text(int argc, char** argv, const char* flag,
 
 int main(int argc, char** argv) {
   using troupe::bench::arg_or;
-  auto epochs = arg_or(argc, argv, "--epochs", 1);
-  auto supernet_epochs = arg_or(argc, argv, "--supernet-epochs", 1);
+  auto epochs = arg_or(argc, argv, "--epochs", 2);
+  auto supernet_epochs = arg_or(argc, argv, "--supernet-epochs", 2);
   auto candidates = arg_or(argc, argv, "--candidates", 16);
   auto validation = arg_or(argc, argv, "--validation", 2000);
   auto train_images = arg_or(argc, argv, "--train-images", 0);
