@@ -6,6 +6,7 @@
 #include "actors/automl/family.hpp"
 #include "actors/demo/family.hpp"
 #include "actors/features/family.hpp"
+#include "actors/nas/family.hpp"
 #include "actors/serving/family.hpp"
 #include "actors/validation/family.hpp"
 #include "runtime/family.hpp"
@@ -18,5 +19,6 @@ int main(int argc, char** argv) {
                                  troupe::features::declare_family(),
                                  troupe::validation::declare_family(),
                                  troupe::serving::declare_family(),
+                                 troupe::nas::declare_family(),
                              });
 }

@@ -6,7 +6,8 @@
 #   deploy/install-deps.sh --bench   also the benchmarks' peers: Python
 #                                    packages (Optuna, XGBoost, scikit-learn,
 #                                    pandas) run with /usr/bin/python3, and
-#                                    redis-server 7 with redis-tools
+#                                    redis-server 7 with redis-tools, and
+#                                    dataset-fashion-mnist (bench_nas)
 set -euo pipefail
 
 bench=0
@@ -31,14 +32,16 @@ packages=(
   libcaf-dev capnproto libcapnp-dev liblmdb-dev lmdb-utils libspdlog-dev libfmt-dev
   libcli11-dev libreadline-dev nlohmann-json3-dev libtomlplusplus-dev
   libxgboost-dev xgboost libtorch-dev libcpp-httplib-dev libjemalloc-dev
+  zlib1g-dev
   # tests (chromium: the study report is opened in real headless Chromium)
   catch2 openssh-server openssh-client procps iproute2 netcat-openbsd chromium
 )
 if [ "$bench" -eq 1 ]; then
   # peers of tests/bench/*: Python 3 packages for /usr/bin/python3, and
-  # Redis (bench_features)
+  # Redis (bench_features); Fashion-MNIST (bench_nas: the full 60,000 + 10,000
+  # images in /usr/share/datasets/fashion-mnist)
   packages+=(python3-optuna python3-xgboost python3-sklearn python3-pandas
-    redis-server redis-tools)
+    redis-server redis-tools dataset-fashion-mnist)
 fi
 
 missing=()
