@@ -328,7 +328,10 @@ std::string pareto_section(const report_input& in) {
     line.emplace_back(xs[i], ys[i]);
   std::sort(line.begin(), line.end());
   c.points(rest, "#bbbbbb", rest_tips);
-  c.line(line, "#d62728", 1.2, 0.7, "the Pareto front");
+  // with two objectives the front is a staircase in the chart; with more,
+  // the chart is a projection and a line through it means nothing
+  if (s.objectives.size() == 1)
+    c.line(line, "#d62728", 1.2, 0.7, "the Pareto front");
   c.points(front, "#d62728", front_tips, 4);
   std::ostringstream out;
   out << "<p>" << front_idx.size() << " of " << done.size()
@@ -339,7 +342,11 @@ std::string pareto_section(const report_input& in) {
   for (auto& o : s.objectives)
     out << ", " << html_escape(o) << " lower";
   out << ". The chart plots " << html_escape(s.metric) << " against "
-      << html_escape(s.objectives[0]) << "; the front is red.</p>\n"
+      << html_escape(s.objectives[0]) << "; the front is red"
+      << (s.objectives.size() > 1 ? " (non-dominated in all objectives, "
+                                    "not only in the two shown)"
+                                  : "")
+      << ".</p>\n"
       << c.str();
   if (!in.summary.is_null() && in.summary["best"].is_object())
     out << "<p class=\"note\">The saved model is trial "
