@@ -102,6 +102,33 @@ TEST_CASE("multi-objective ASHA keeps the top 1/eta by NDS rank, then "
   CHECK(multi.on_result_objectives(5, 1, {0.65, 450}).what == action::stop);
 }
 
+TEST_CASE("multi-objective ASHA in promote mode promotes the top 1/eta of "
+          "a rung by NDS order",
+          "[scheduler][pareto]") {
+  auto o = auc_asha();
+  o.mode = asha_mode::promote;
+  asha multi{o};
+  // six results on the first rung; by AUC alone 0 and 1 would go up, by
+  // NDS the front {0, 2} does (1 is dominated by 0, 3..5 by 2)
+  std::vector<std::vector<double>> results{{0.95, 900}, {0.94, 1000},
+                                           {0.60, 10},  {0.50, 20},
+                                           {0.55, 30},  {0.40, 40}};
+  // (all six run before anyone asks for work: exactly the top 1/eta go up)
+  for (trial_id id = 0; id < results.size(); ++id)
+    multi.on_trial_add(id, {}, -1);
+  for (trial_id id = 0; id < results.size(); ++id)
+    CHECK(multi.on_result_objectives(id, 1, results[id]).what == action::pause);
+  auto first = multi.next();
+  CHECK(first.what == work::kind::resume);
+  CHECK(first.id == 0);
+  CHECK(first.budget == 3);
+  auto second = multi.next();
+  CHECK(second.what == work::kind::resume);
+  CHECK(second.id == 2);
+  CHECK(multi.next().what == work::kind::start);
+  CHECK(multi.promoted(0) == 2);
+}
+
 TEST_CASE("multi-objective ASHA never stops a trial no recorded result "
           "dominates",
           "[scheduler][pareto]") {
