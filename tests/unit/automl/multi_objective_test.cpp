@@ -239,6 +239,47 @@ TEST_CASE("a multi-objective study keeps each trial's objectives and gives a "
   CHECK(with == reported);
 }
 
+TEST_CASE("a multi-objective study goes on with a trial on the front that a "
+          "single-objective study prunes",
+          "[study][pareto]") {
+  // One slot, so trial 0 runs to the end before trial 1 starts. Trial 1 has
+  // the worse metric at every step but the smaller model.
+  auto run = [](bool multi) {
+    auto spec = mo_spec(2);
+    if (!multi) spec.objectives.clear();
+    auto core = study_core::make(spec, nullptr, 0);
+    REQUIRE(core);
+    auto& c = **core;
+    std::vector<study_core::answer::kind> answers;
+    for (trial_id id = 0; id < 2; ++id) {
+      auto a = c.place("n", 0, 0);
+      REQUIRE(a);
+      REQUIRE(a->id == id);
+      uint64_t step = a->budget;
+      for (;;) {
+        double value = (id == 0 ? 0.1 : 0.5) + 1.0 / static_cast<double>(step);
+        std::vector<double> size{id == 0 ? 1000.0 : 100.0};
+        auto ans = c.on_report(id, a->attempt, step, value, 0,
+                               multi ? size : std::vector<double>{});
+        if (id == 1) answers.push_back(ans.what);
+        if (ans.what != study_core::answer::proceed) {
+          c.on_end(id, a->attempt, trial_outcome::finished, step, value, {}, "",
+                   0);
+          break;
+        }
+        step = ans.budget;
+      }
+    }
+    return std::make_pair(answers, c.trials()[1].rec.state);
+  };
+  auto [single_answers, single_state] = run(false);
+  CHECK(single_state == trial_state::pruned); // ranked below trial 0
+  CHECK(single_answers.front() == study_core::answer::stop);
+  auto [multi_answers, multi_state] = run(true);
+  CHECK(multi_state == trial_state::complete); // nothing dominates it
+  CHECK(multi_answers.back() == study_core::answer::complete);
+}
+
 TEST_CASE("a multi-objective report without its objectives fails the trial, "
           "naming what is missing",
           "[study][pareto]") {
