@@ -74,7 +74,7 @@ struct TrialAssignment {
   budget @4 :UInt64;               # train to this step, report there
   every @5 :UInt64;                # report every this many steps
   checkpoint @6 :Data;             # state to continue from (resumed trials)
-  family @7 :Text;                 # model family: xgboost or quadratic
+  family @7 :Text;                 # model family (families.hpp)
   dataPath @8 :Text;               # training CSV
   target @9 :Text;                 # target column
   task @10 :Text;                  # binary | multiclass | regression
@@ -88,7 +88,9 @@ struct TrialAssignment {
                                    # better validation metric (0 = never)
   ensemble @18 :UInt32;            # > 0: send out-of-fold predictions
                                    # with the TrialEnd of a finished trial
-  objectives @19 :List(Text);      # secondary objectives to measure with
+  maxResource @19 :UInt64;         # the study's full budget in steps, which
+                                   # estimator families map to their own
+  objectives @20 :List(Text);      # secondary objectives to measure with
                                    # each report and at the end (latency,
                                    # model-size); empty: the metric only
 }

@@ -24,3 +24,11 @@ struct XgbCheckpoint {
   steps @0 :UInt64;                    # boosting rounds done
   folds @1 :List(XgbFoldCheckpoint);  # one per fold, in fold order
 }
+
+struct EstimatorCheckpoint {
+  # A trial of an estimator family (models/estimator.hpp).
+  steps @0 :UInt64;        # study steps (resource units) done
+  familySteps @1 :UInt64;  # the family's own steps done
+  family @2 :Text;         # the family's name
+  folds @3 :List(Data);    # each fold's estimator bytes, in fold order
+}

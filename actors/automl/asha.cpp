@@ -160,7 +160,7 @@ work asha::next() {
       auto top = r.results.size() / opts_.eta;
       if (top == 0) continue;
       auto order = ranked_ids(k);
-      for (size_t i = 0; i < top; ++i) {
+      for (size_t i = 0; i < top && i < order.size(); ++i) {
         auto id = order[i];
         auto& t = trials_.at(id);
         if (r.promoted.count(id) != 0 || t.st != state::paused) continue;

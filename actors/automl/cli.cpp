@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/automl/cash_space.hpp"
 #include "actors/automl/report.hpp"
 #include "actors/automl/service.hpp"
 #include "actors/automl/space_file.hpp"
@@ -238,14 +239,26 @@ caf::error prepare_spec(automl_options& o) {
                             o.objectives +
                             "' name different metrics (the "
                             "first objective is the metric)");
-    if (s.family != "xgboost" && multi_objective(s))
-      return make_error(errc::invalid_argument,
-                        "--objectives: the " + s.family +
-                            " family cannot measure '" + s.objectives[0] +
-                            "' (only xgboost measures latency and "
-                            "model-size)");
+    // "all" (the default) means every family that can measure them
+    if (multi_objective(s) && s.family == "all") {
+      s.family = "xgboost";
+      std::fprintf(stderr,
+                   "troupe automl: --objectives %s: of the model families, "
+                   "only xgboost measures them; the study searches xgboost\n",
+                   o.objectives.c_str());
+    }
   }
-  if (s.family != "xgboost") {
+  auto families = resolve_families(s.family);
+  if (!families) return families.error();
+  s.family = *families;
+  if (multi_objective(s) && s.family != "xgboost")
+    return make_error(errc::invalid_argument,
+                      "--objectives '" + o.objectives + "': the families '" +
+                          s.family + "' cannot all measure '" +
+                          s.objectives[0] +
+                          "' (only xgboost measures latency and model-size): "
+                          "use --families xgboost");
+  if (s.family == "quadratic") {
     if (s.metric.empty()) s.metric = "value";
     return caf::none;
   }
@@ -353,15 +366,17 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
       spec.space.assign(std::istreambuf_iterator<char>{in}, {});
       auto ext = std::filesystem::path{o.space_file}.extension().string();
       spec.space_format = ext == ".toml" ? "toml" : "json";
-      auto base = load_space(spec.family);
+      auto families = resolve_families(spec.family);
+      if (!families) return fail(describe(families.error()), 2);
+      auto base = load_space(*families);
       if (!base) return fail(describe(base.error()), 2);
       if (auto s = apply_space_file(*base, o.space_file); !s)
         return fail(describe(s.error()), 2);
     }
     if (auto err = prepare_spec(o)) return fail(describe(err), 2);
     if (spec.id.empty())
-      spec.id = spec.family == "xgboost" ? default_study_id(spec.data_path)
-                                         : default_study_id(spec.family);
+      spec.id = spec.family != "quadratic" ? default_study_id(spec.data_path)
+                                           : default_study_id(spec.family);
     spec.created_ms = o.clock->wall_ms();
     if (auto err = validate(spec)) return fail(describe(err), 2);
   }

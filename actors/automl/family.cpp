@@ -80,7 +80,11 @@ std::vector<cli_command> add_commands(CLI::App& app) {
                   "best configurations seed this study first");
   cmd->add_option("--threads", sp.threads, "threads per slot")
       ->capture_default_str();
-  cmd->add_option("--family", sp.family, "xgboost|quadratic")
+  sp.family = "all";
+  cmd->add_option("--families,--family", sp.family,
+                  "model families searched together (CASH): all, or a list "
+                  "of xgboost,rf,linear,knn,mlp; one family tunes only it "
+                  "(quadratic: the synthetic test family)")
       ->capture_default_str();
   cmd->add_option("--sleep-ms", sp.sleep_ms,
                   "quadratic family: sleep per step");

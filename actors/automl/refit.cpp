@@ -6,6 +6,7 @@
 
 #include "actors/models/ensemble.hpp"
 #include "actors/models/families.hpp"
+#include "actors/models/model_choice.hpp"
 #include "actors/models/saved_model.hpp"
 #include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
@@ -13,9 +14,9 @@
 
 namespace troupe::automl {
 
-using models::refit_xgboost;
 using models::save_model;
 using models::shared_dataset;
+using models::family_list;
 using tabular::evaluate;
 using tabular::is_classification;
 using tabular::model_info;
@@ -61,7 +62,11 @@ choose_ensemble(const study_spec& spec, const models::dataset& data,
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (choice->weights[i] <= 0) continue;
     members.emplace_back(i, choice->weights[i]);
+    auto f = candidates[i].params.find(models::family_key);
     list.push_back({{"trial", candidates[i].trial},
+                    {"family", f != candidates[i].params.end()
+                                   ? tabular::to_string(f->second)
+                                   : family_list(spec.family).front()},
                     {"weight", choice->weights[i]},
                     {"rounds", candidates[i].rounds},
                     {"cv_score", number_or_null(candidates[i].cv_score)}});
@@ -90,7 +95,7 @@ refit_best(const study_spec& spec, const config& params, uint64_t rounds,
            double cv_score, trial_id trial, const std::string& out_dir,
            size_t threads, const std::vector<refit_candidate>& candidates) {
   refit_result out;
-  if (spec.family != "xgboost") return out;
+  if (!models::family_needs_data(spec.family)) return out;
   auto data = shared_dataset(spec.data_path, spec.target, spec.task);
   if (!data) return data.error();
   std::vector<std::pair<size_t, double>> members;
@@ -109,34 +114,59 @@ refit_best(const study_spec& spec, const config& params, uint64_t rounds,
   info.study = spec.id;
   info.trial = trial;
   auto dir = out_dir + "/best";
+  // (configuration, study steps, cv score, trial, weight) of each member
+  struct chosen {
+    const config* params;
+    uint64_t rounds;
+    double cv_score;
+    trial_id trial;
+    double weight;
+  };
+  std::vector<chosen> picks;
   if (members.empty()) {
-    auto model = refit_xgboost(**data, params, rounds, threads, spec.seed);
-    if (!model) return model.error();
-    if (auto err = save_model(dir, *model, (*data)->prep, info)) return err;
+    picks.push_back({&params, rounds, cv_score, trial, 1.0});
   } else {
-    std::vector<xgb::booster> boosters;
-    boosters.reserve(members.size());
-    std::vector<models::saved_member> saved;
     for (auto& [index, weight] : members) {
       auto& c = candidates[index];
-      auto model =
-          refit_xgboost(**data, c.params, c.rounds, threads, spec.seed);
-      if (!model) return model.error();
-      boosters.push_back(std::move(*model));
-      tabular::ensemble_member m;
-      m.weight = weight;
-      m.params = c.params;
-      m.cv_score = c.cv_score;
-      m.trial = c.trial;
-      saved.push_back({nullptr, std::move(m)});
+      picks.push_back({&c.params, c.rounds, c.cv_score, c.trial, weight});
     }
-    for (size_t i = 0; i < saved.size(); ++i)
-      saved[i].model = &boosters[i];
     info.cv_score =
         out.ensemble["oof_score"].is_number()
             ? std::optional<double>{out.ensemble["oof_score"].get<double>()}
             : std::nullopt;
+  }
+  std::vector<models::fitted_member> fitted;
+  fitted.reserve(picks.size());
+  bool plain_xgboost = true;
+  for (auto& p : picks) {
+    auto m = models::refit_member(**data, spec.family, *p.params, p.rounds,
+                                  spec.max_resource, threads, spec.seed);
+    if (!m) return m.error();
+    plain_xgboost = plain_xgboost && m->booster() && m->pipeline().identity();
+    fitted.push_back(std::move(*m));
+  }
+  auto member_info = [&](size_t i) {
+    tabular::ensemble_member m;
+    m.weight = picks[i].weight;
+    m.params = *picks[i].params;
+    m.cv_score = picks[i].cv_score;
+    m.trial = picks[i].trial;
+    return m;
+  };
+  if (plain_xgboost && members.empty()) {
+    if (auto err = save_model(dir, *fitted[0].booster(), (*data)->prep, info))
+      return err;
+  } else if (plain_xgboost) {
+    std::vector<models::saved_member> saved;
+    for (size_t i = 0; i < fitted.size(); ++i)
+      saved.push_back({fitted[i].booster(), member_info(i)});
     if (auto err = models::save_ensemble(dir, saved, (*data)->prep, info))
+      return err;
+  } else {
+    std::vector<models::member_to_save> saved;
+    for (size_t i = 0; i < fitted.size(); ++i)
+      saved.push_back({&fitted[i], member_info(i)});
+    if (auto err = models::save_members(dir, saved, (*data)->prep, info))
       return err;
   }
   out.model_dir = std::filesystem::absolute(dir).lexically_normal().string();

@@ -53,6 +53,7 @@ struct trial_job {
   double sleep_ms = 0;
   uint64_t patience = 0;
   uint32_t ensemble = 0;
+  uint64_t max_resource = 0;
   /// Secondary objectives to measure with each report and at the end.
   std::vector<std::string> objectives;
 };
@@ -80,6 +81,7 @@ caf::expected<trial_job> parse_job(const envelope& env) {
     j.sleep_ms = a.getSleepMs();
     j.patience = a.getPatience();
     j.ensemble = a.getEnsemble();
+    j.max_resource = a.getMaxResource();
     for (auto name : a.getObjectives())
       j.objectives.emplace_back(name.cStr());
     return j;
@@ -143,7 +145,7 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
     finish(outcome::FAILED, {}, describe(err));
   };
   std::shared_ptr<const dataset> data;
-  if (job.family == "xgboost") {
+  if (models::family_needs_data(job.family)) {
     auto d = shared_dataset(job.data_path, job.target, job.task);
     if (!d) return fail(d.error());
     data = *d;
@@ -154,6 +156,7 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
   ctx.valid.folds = job.folds;
   ctx.valid.seed = job.seed;
   ctx.threads = job.threads;
+  ctx.max_resource = job.max_resource;
   ctx.cancel = cancel.get();
   auto tr = make_trainable(job.family, ctx, job.params, job.sleep_ms);
   if (!tr) return fail(tr.error());

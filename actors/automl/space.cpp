@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "actors/automl/cash_space.hpp"
 #include "actors/automl/space_file.hpp"
 #include "runtime/errors.hpp"
 
@@ -315,6 +316,12 @@ space_registry space_registry::with_builtins() {
   space_registry r;
   r.add("xgboost", xgboost_space);
   r.add("quadratic", quadratic_space);
+  r.add("linear", linear_space);
+  r.add("knn", knn_space);
+  r.add("rf", rf_space);
+#ifdef TROUPE_WITH_TORCH
+  r.add("mlp", mlp_space);
+#endif
   return r;
 }
 
@@ -406,6 +413,46 @@ caf::expected<search_space> xgboost_space() {
   });
 }
 
+caf::expected<search_space> linear_space() {
+  using p = param_spec;
+  return search_space::make({
+      p::real("alpha", 1e-6, 10, true),
+      p::real("l1_ratio", 0, 1),
+  });
+}
+
+caf::expected<search_space> knn_space() {
+  using p = param_spec;
+  return search_space::make({
+      p::integer("n_neighbors", 1, 64, true),
+      p::categorical("weights", {"uniform", "distance"}),
+      p::categorical("metric", {"manhattan", "euclidean"}),
+  });
+}
+
+caf::expected<search_space> rf_space() {
+  using p = param_spec;
+  return search_space::make({
+      p::integer("max_depth", 4, 16),
+      p::real("min_child_weight", 1e-2, 20, true),
+      p::real("subsample", 0.5, 0.95),
+      p::real("colsample_bynode", 0.1, 1),
+  });
+}
+
+caf::expected<search_space> mlp_space() {
+  using p = param_spec;
+  return search_space::make({
+      p::integer("layers", 1, 4),
+      p::integer("width", 16, 512, true),
+      p::categorical("activation", {"relu", "gelu", "tanh"}),
+      p::real("dropout", 0, 0.5),
+      p::real("lr", 1e-4, 3e-2, true),
+      p::real("weight_decay", 1e-7, 1e-2, true),
+      p::integer("batch_size", 32, 512, true),
+  });
+}
+
 caf::expected<search_space> quadratic_space() {
   return search_space::make(
       {param_spec::real("x", 0, 1), param_spec::real("y", 0, 1)});
@@ -413,7 +460,7 @@ caf::expected<search_space> quadratic_space() {
 
 caf::expected<search_space> load_space(const std::string& family,
                                        const std::string& override_path) {
-  auto base = space_registry::global().get(family);
+  auto base = family_space(family);
   if (!base || override_path.empty()) return base;
   return apply_space_file(*base, override_path);
 }

@@ -213,8 +213,8 @@ struct space_problem {
 std::optional<space_problem> find_space_problem(std::vector<param_spec> ps);
 
 /// Default search spaces by model family. A family adds its space with
-/// `add` (a later model family: `registry.add("mlp", mlp_space)` beside the
-/// built-ins listed in `with_builtins`). Thread-safe.
+/// `add` (a built-in one is listed in `with_builtins`, as "mlp" is with
+/// `mlp_space`). Thread-safe.
 class space_registry {
 public:
   using factory = std::function<caf::expected<search_space>()>;
@@ -246,11 +246,29 @@ private:
 /// skip_drop.
 caf::expected<search_space> xgboost_space();
 
+/// The linear family's default space (actors/models/linear_family.cpp):
+/// alpha (penalty strength, log 1e-6..10) and l1_ratio (0..1).
+caf::expected<search_space> linear_space();
+
+/// The knn family's default space: n_neighbors (log 1..64), weights
+/// (uniform, distance) and metric (manhattan, euclidean).
+caf::expected<search_space> knn_space();
+
+/// The rf family's default space: max_depth (4..16), min_child_weight (log
+/// 0.01..20), subsample (0.5..0.95) and colsample_bynode (0.1..1).
+caf::expected<search_space> rf_space();
+/// The mlp estimator family's space (actors/models/mlp_family.hpp):
+/// layers 1..4, width 16..512 (log), activation relu|gelu|tanh, dropout
+/// 0..0.5, lr 1e-4..3e-2 (log), weight_decay 1e-7..1e-2 (log), batch_size
+/// 32..512 (log). Registered as "mlp" where LibTorch is built.
+caf::expected<search_space> mlp_space();
+
 /// The synthetic "quadratic" family's space: x and y, floats in [0, 1].
 caf::expected<search_space> quadratic_space();
 
-/// The default space of `family` from the global registry, with the space
-/// file at `override_path` applied unless it is empty.
+/// The default space of a study's family text (family_space in
+/// cash_space.hpp: one family's, or the CASH space of several), with the
+/// space file at `override_path` applied unless it is empty.
 caf::expected<search_space> load_space(const std::string& family,
                                        const std::string& override_path = {});
 

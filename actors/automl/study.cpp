@@ -5,14 +5,30 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <set>
 
 #include "actors/automl/errors.hpp"
+#include "actors/automl/family_gate.hpp"
 #include "actors/automl/pareto.hpp"
 #include "actors/automl/random_sampler.hpp"
 #include "actors/automl/tpe.hpp"
+#include "actors/models/model_choice.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::automl {
+
+namespace {
+
+/// The family a CASH configuration chose ("" for other studies).
+std::string family_name(const config& c) {
+  auto i = c.find(models::family_key);
+  if (i == c.end()) return {};
+  auto* s = std::get_if<std::string>(&i->second);
+  return s ? *s : std::string{};
+}
+
+} // namespace
 
 std::string to_string(study_phase x) {
   switch (x) {
@@ -61,6 +77,10 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
     if (!space) return space.error();
   }
   st->space_ = std::move(*space);
+  st->gate_ = std::make_unique<family_gate>(
+      models::is_cash(spec.family) ? models::family_list(spec.family)
+                                   : std::vector<std::string>{},
+      st->dir_);
   if (spec.sampler == "tpe")
     st->sampler_ = std::make_unique<tpe_sampler>();
   else
@@ -80,13 +100,20 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
       return c;
     }
     random_sampler r;
-    return r.suggest(raw->space_, {}, raw->dir_, raw->rng_);
+    return raw->gate_->choose(
+        [&] { return r.suggest(raw->space_, {}, raw->dir_, raw->rng_); },
+        raw->history_, raw->space_, raw->rng_);
   };
   sources.perturb = [raw](const config& c, std::mt19937_64& rng) {
     return raw->space_.perturb(c, rng);
   };
   sources.model = [raw](uint64_t, const std::vector<trial_record>& obs) {
-    return raw->bohb_model_->suggest(raw->space_, obs, raw->dir_, raw->rng_);
+    return raw->gate_->choose(
+        [&] {
+          return raw->bohb_model_->suggest(raw->space_, obs, raw->dir_,
+                                           raw->rng_);
+        },
+        raw->history_, raw->space_, raw->rng_);
   };
   auto sched = make_scheduler(spec.scheduler, opts, sources, spec.seed);
   if (!sched) return sched.error();
@@ -346,7 +373,9 @@ study_core::place_work(const std::string& node, uint32_t slot, int64_t now_ms) {
           params = std::move(seeds_.front());
           seeds_.pop_front();
         } else {
-          params = sampler_->suggest(space_, history_, dir_, rng_);
+          params = gate_->choose(
+              [&] { return sampler_->suggest(space_, history_, dir_, rng_); },
+              history_, space_, rng_);
         }
         id = add_trial(std::move(params), now_ms);
       }
@@ -711,6 +740,35 @@ std::optional<trial_id> study_core::chosen() const {
     if (!front.empty()) return front.front();
   }
   return best();
+}
+
+std::vector<trial_id>
+study_core::ensemble_pool(size_t n, const std::function<bool(trial_id)>& has,
+                          size_t per_family) const {
+  std::vector<trial_id> out;
+  std::set<trial_id> taken;
+  auto board = leaderboard();
+  for (auto id : board) {
+    if (out.size() >= n) break;
+    if (!has(id)) continue;
+    out.push_back(id);
+    taken.insert(id);
+  }
+  if (!models::is_cash(spec_.family)) return out;
+  // a CASH study's best trials may all be one family's near-copies: each
+  // family's best join the pool, so that selection can mix families
+  std::map<std::string, size_t> per;
+  for (auto id : out)
+    ++per[family_name(trials_[id].rec.params)];
+  for (auto id : board) {
+    if (taken.count(id) || !has(id)) continue;
+    auto& k = per[family_name(trials_[id].rec.params)];
+    if (k >= per_family) continue;
+    ++k;
+    out.push_back(id);
+    taken.insert(id);
+  }
+  return out;
 }
 
 std::optional<trial_id> study_core::best() const {

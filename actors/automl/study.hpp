@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include <caf/expected.hpp>
 
+#include "actors/automl/family_gate.hpp"
 #include "actors/automl/journal.hpp"
 #include "actors/automl/sampler.hpp"
 #include "actors/automl/space_file.hpp"
@@ -188,6 +190,13 @@ public:
   /// on the metric, else best().
   std::optional<trial_id> chosen() const;
 
+  /// The trials an ensemble is selected from: the `n` best of those whose
+  /// out-of-fold predictions are kept (`has`), and in a CASH study also the
+  /// `per_family` best of each family, so that selection can mix families.
+  std::vector<trial_id> ensemble_pool(size_t n,
+                                      const std::function<bool(trial_id)>& has,
+                                      size_t per_family = 3) const;
+
   /// Why the study stopped ("" while running).
   const std::string& stop_reason() const { return stop_reason_; }
 
@@ -228,6 +237,8 @@ private:
   direction dir_ = direction::minimize;
   search_space space_;
   std::unique_ptr<sampler> sampler_;
+  /// CASH: keeps clearly losing families from getting trials.
+  std::unique_ptr<family_gate> gate_;
   std::unique_ptr<trial_scheduler> sched_;
   std::unique_ptr<sampler> bohb_model_;
   std::mt19937_64 rng_;

@@ -85,6 +85,7 @@ envelope assignment_envelope(const study_spec& s, const trial_assignment& a) {
     b.setPatience(s.patience);
     // a multi-objective study saves one trial of its front: no ensemble
     b.setEnsemble(multi_objective(s) ? 0 : s.ensemble);
+    b.setMaxResource(s.max_resource);
     if (multi_objective(s)) {
       auto names = b.initObjectives(static_cast<unsigned>(s.objectives.size()));
       for (unsigned i = 0; i < s.objectives.size(); ++i)
@@ -163,10 +164,13 @@ void start_refit(study_actor_t* self) {
   job.out_dir = out_dir;
   job.threads = std::max<size_t>(1, std::thread::hardware_concurrency());
   // a weighted ensemble would change the latency and size the front holds
-  for (auto id : core.multi() ? std::vector<trial_id>{} : core.leaderboard()) {
-    if (job.candidates.size() >= spec.ensemble) break;
+  auto pool = core.multi()
+                  ? std::vector<trial_id>{}
+                  : core.ensemble_pool(spec.ensemble, [&](trial_id id) {
+                      return st.oof.count(id) > 0;
+                    });
+  for (auto id : pool) {
     auto i = st.oof.find(id);
-    if (i == st.oof.end()) continue;
     auto& c = core.trials()[id];
     job.candidates.push_back({id, c.rec.params, i->second.first, c.score(),
                               std::move(i->second.second)});
@@ -331,17 +335,12 @@ void keep_oof(study_state& st, trial_id id, uint64_t step, List values) {
   slot.second.reserve(values.size());
   for (auto v : values)
     slot.second.push_back(v);
-  if (st.oof.size() <= 2 * static_cast<size_t>(n)) return;
-  // keep the n best by the leaderboard's order
-  size_t kept = 0;
-  std::set<trial_id> keep;
-  for (auto t : st.core->leaderboard()) {
-    if (kept == n) break;
-    if (st.oof.count(t)) {
-      keep.insert(t);
-      ++kept;
-    }
-  }
+  if (st.oof.size() <= 2 * static_cast<size_t>(n) + 32) return;
+  // keep the ensemble's pool: the n best by the leaderboard's order (and in
+  // CASH each family's best)
+  auto pool = st.core->ensemble_pool(
+      n, [&](trial_id t) { return st.oof.count(t) > 0; });
+  std::set<trial_id> keep(pool.begin(), pool.end());
   for (auto i = st.oof.begin(); i != st.oof.end();)
     i = keep.count(i->first) ? std::next(i) : st.oof.erase(i);
 }
@@ -464,7 +463,7 @@ study_actor::behavior_type study_behavior(study_actor_t* self,
   auto seeds_with = init->seeds ? std::move(init->seeds) : detached_seeds();
   {
     auto& spec = st.core->spec();
-    if (spec.warm_start && spec.family == "xgboost" && st.journal &&
+    if (spec.warm_start && spec.family != "quadratic" && st.journal &&
         st.core->trials().empty()) {
       st.core->hold(true);
       seeds_with(self->system(), caf::actor_cast<study_actor>(self), st.journal,

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "actors/automl/cash_space.hpp"
 #include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/automl.capnp.h"
@@ -256,15 +257,16 @@ caf::error validate(const study_spec& s) {
       !std::all_of(s.id.begin(), s.id.end(), is_id_char) || s.id[0] == '.')
     return fail("id '" + s.id +
                 "' is invalid: use 1-64 characters from [A-Za-z0-9._-]");
-  if (s.family == "xgboost") {
+  if (s.family != "quadratic") {
+    auto families = resolve_families(s.family);
+    if (!families) return fail(describe(families.error()));
+    if (*families != s.family)
+      return fail("family '" + s.family + "' is not in its resolved form '" +
+                  *families + "'");
     if (s.data_path.empty()) return fail("no training data (--data)");
     if (s.target.empty()) return fail("no target column (--target)");
-  } else if (s.family != "quadratic") {
-    return fail("unknown model family '" + s.family +
-                "' (known: xgboost, quadratic)");
+    if (auto m = find_metric(s.metric); !m) return fail(describe(m.error()));
   }
-  if (auto m = find_metric(s.metric); !m && s.family == "xgboost")
-    return fail(describe(m.error()));
   if (s.sampler != "tpe" && s.sampler != "random")
     return fail("sampler '" + s.sampler + "' is not tpe or random");
   if (s.scheduler != "asha" && s.scheduler != "hyperband" &&

@@ -3,12 +3,18 @@
 #include <filesystem>
 
 #include "actors/models/ensemble.hpp"
+#include "actors/models/member.hpp"
 #include "actors/models/servable_detail.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 
-// The ensemble servable: a troupe model directory holding an ensemble
-// (model_dir.hpp) is served by its members, each an XGBoost servable
-// (compiled into a forest where it can be), every batch predicted by every
-// member and combined by weighted_average, as saved_model predicts.
+// The ensemble servable: a troupe model directory holding an ensemble, or a
+// model in the members layout (model_dir.hpp), is served by its members:
+// an XGBoost member without a feature pipeline as an XGBoost servable
+// (compiled into a forest where it can be), any other member (an estimator
+// family, or a pipeline before the model) by the member itself; every batch
+// is predicted by every member and combined by weighted_average, as
+// saved_model predicts. A single member is served as it is.
 
 namespace troupe::models {
 
@@ -51,6 +57,36 @@ private:
   std::vector<double> weights_;
 };
 
+/// A member of any family behind its pipeline, scoring rows as
+/// saved_model does.
+class member_servable : public servable {
+public:
+  member_servable(std::string source, tabular::preprocessor prep,
+                  bool allow_nan, fitted_member member, size_t threads)
+      : servable(model_format::troupe, std::move(source), std::move(prep),
+                 allow_nan),
+        member_(std::move(member)), threads_(threads) {}
+
+  std::string predictor() const override {
+    return member_.family() +
+           (member_.pipeline().identity() ? "" : " behind a feature pipeline");
+  }
+
+protected:
+  caf::expected<std::vector<float>> run(const float* x,
+                                        size_t rows) const override {
+    tabular::matrix m;
+    m.rows = rows;
+    m.cols = features();
+    m.values.assign(x, x + rows * m.cols);
+    return member_.scores(m, prep(), threads_);
+  }
+
+private:
+  fitted_member member_;
+  size_t threads_;
+};
+
 } // namespace
 
 namespace detail {
@@ -67,12 +103,26 @@ load_ensemble(const std::string& dir, const tabular::preprocessor& prep,
     // by the ensemble
     auto member_opts = opts;
     member_opts.allow_nan = true;
-    auto s = load_xgboost(model_format::troupe, where + " member " + m.file,
-                          (fs::path{dir} / m.file).string(), prep, member_opts);
-    if (!s) return s.error();
-    loaded.push_back(std::move(*s));
+    auto file = (fs::path{dir} / m.file).string();
+    auto name = where + " member " + m.file;
+    if (m.family == "xgboost" && m.pipeline.is_null()) {
+      auto s =
+          load_xgboost(model_format::troupe, name, file, prep, member_opts);
+      if (!s) return s.error();
+      loaded.push_back(std::move(*s));
+    } else {
+      auto bytes = read_file(file);
+      if (!bytes) return bytes.error();
+      std::vector<uint8_t> b(bytes->begin(), bytes->end());
+      auto fm = fitted_member::from_bytes(m.family, m.pipeline, b, prep,
+                                          opts.threads);
+      if (!fm) return bad_model(name + ": " + describe(fm.error()));
+      loaded.push_back(std::make_unique<member_servable>(
+          name, prep, true, std::move(*fm), opts.threads));
+    }
     weights.push_back(m.weight);
   }
+  if (loaded.size() == 1 && opts.allow_nan) return std::move(loaded.front());
   return std::unique_ptr<servable>{std::make_unique<ensemble_servable>(
       where, prep, opts.allow_nan, std::move(loaded), std::move(weights))};
 }

@@ -12,6 +12,8 @@ std::string to_string(errc x) {
     return "bad_model";
   case errc::unsupported:
     return "unsupported";
+  case errc::torch_failure:
+    return "torch_failure";
   }
   return "models_error_" + std::to_string(static_cast<int>(x));
 }

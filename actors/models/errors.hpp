@@ -2,7 +2,8 @@
 
 // Failures of the shared model layer (actors/models), in the "models" error
 // category. Bad input from a caller stays troupe::errc::invalid_argument;
-// these codes say that XGBoost, a model file or the compiled forest failed.
+// these codes say that XGBoost, LibTorch, a model file or the compiled
+// forest failed.
 // Numbers never change once released; new codes take new numbers.
 
 #include <cstdint>
@@ -24,6 +25,9 @@ enum class errc : uint8_t {
   /// The compiled forest refuses a model it cannot evaluate exactly; the
   /// caller falls back to XGBoost.
   unsupported = 3,
+  /// LibTorch failed in the torch plugin (the message holds its reason),
+  /// for instance an MLP whose training diverged.
+  torch_failure = 4,
 };
 
 /// Name of an error code ("xgboost_failure").

@@ -4,6 +4,8 @@
 #include <map>
 #include <mutex>
 
+#include "actors/models/builtin_estimators.hpp"
+#include "actors/models/mlp_family.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::models {
@@ -25,6 +27,12 @@ struct registry {
 /// The built-in families, each defined in its own file.
 std::vector<estimator_family> builtin_families() {
   std::vector<estimator_family> out;
+  out.push_back(linear_family());
+  out.push_back(knn_family());
+  out.push_back(rf_family());
+#ifdef TROUPE_WITH_TORCH
+  out.push_back(mlp_family());
+#endif
   return out;
 }
 

@@ -10,6 +10,8 @@
 #include <tuple>
 
 #include "actors/models/checkpoint.hpp"
+#include "actors/models/estimator.hpp"
+#include "actors/models/model_choice.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/models.capnp.h"
 
@@ -121,15 +123,30 @@ shared_dataset(const std::string& path, const std::string& target,
   return ptr;
 }
 
+bool family_needs_data(const std::string& family) {
+  return family != "quadratic";
+}
+
 caf::expected<std::unique_ptr<trainable>>
 make_trainable(const std::string& family, const train_context& ctx,
                const config& cfg, double sleep_ms) {
-  if (family == "xgboost") return make_xgboost_trainable(ctx, cfg);
   if (family == "quadratic")
     return std::unique_ptr<trainable>{
         std::make_unique<quadratic_trainable>(cfg, sleep_ms, ctx.cancel)};
-  return make_error(errc::invalid_argument,
-                    "unknown model family '" + family + "'");
+  auto choice = split_choice(cfg, family);
+  if (!choice) return choice.error();
+  if (choice->family == "xgboost") {
+    if (!choice->fe.empty())
+      return make_error(errc::invalid_argument,
+                        "the xgboost family takes no feature pipeline "
+                        "parameters (fe.*)");
+    return make_xgboost_trainable(ctx, choice->params);
+  }
+  auto fam = find_estimator_family(choice->family);
+  if (!fam) return fam.error();
+  auto fe = tabular::pipeline_options::from_config(choice->fe);
+  if (!fe) return fe.error();
+  return make_estimator_trainable(ctx, **fam, choice->params, *fe);
 }
 
 } // namespace troupe::models

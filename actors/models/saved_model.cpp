@@ -122,7 +122,7 @@ namespace {
 /// preprocessor and `meta` (completed here), all or nothing.
 caf::error save_files(
     const std::string& dir,
-    const std::vector<std::pair<std::string, const xgb::booster*>>& files,
+    const std::vector<std::pair<std::string, std::vector<uint8_t>>>& bytes,
     const preprocessor& prep, model_info meta) {
   if (dir.empty()) return invalid("save model: no directory given");
   auto dst = plain(dir);
@@ -130,12 +130,6 @@ caf::error save_files(
   if (fs::exists(dst, ec) && !fs::is_directory(dst, ec))
     return invalid("cannot save the model to '" + dir +
                    "': it exists and is not a directory");
-  std::vector<std::pair<std::string, std::vector<uint8_t>>> bytes;
-  for (auto& [name, model] : files) {
-    auto b = model->save_bytes("ubj");
-    if (!b) return b.error();
-    bytes.emplace_back(name, std::move(*b));
-  }
   meta.task = prep.task();
   meta.target = prep.target();
   meta.classes = prep.classes();
@@ -180,7 +174,9 @@ caf::error save_model(const std::string& dir, const xgb::booster& model,
   auto meta = info;
   meta.rounds = static_cast<uint64_t>(*rounds);
   meta.ensemble.clear();
-  return save_files(dir, {{model_file, &model}}, prep, std::move(meta));
+  auto b = model.save_bytes("ubj");
+  if (!b) return b.error();
+  return save_files(dir, {{model_file, std::move(*b)}}, prep, std::move(meta));
 }
 
 caf::error save_ensemble(const std::string& dir,
@@ -202,7 +198,7 @@ caf::error save_ensemble(const std::string& dir,
   });
   auto meta = info;
   meta.ensemble.clear();
-  std::vector<std::pair<std::string, const xgb::booster*>> files;
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
   for (size_t i = 0; i < members.size(); ++i) {
     auto& member = members[order[i]];
     auto rounds = member.model->rounds();
@@ -210,11 +206,61 @@ caf::error save_ensemble(const std::string& dir,
     auto m = member.info;
     m.file = i == 0 ? std::string{model_file}
                     : "member-" + std::to_string(i) + ".ubj";
+    m.family = "xgboost";
+    m.pipeline = nullptr;
     m.weight /= total;
     m.rounds = static_cast<uint64_t>(*rounds);
-    files.emplace_back(m.file, member.model);
+    auto b = member.model->save_bytes("ubj");
+    if (!b) return b.error();
+    files.emplace_back(m.file, std::move(*b));
     meta.ensemble.push_back(std::move(m));
   }
+  auto& first = meta.ensemble.front();
+  meta.rounds = first.rounds;
+  meta.params = first.params;
+  meta.trial = first.trial;
+  return save_files(dir, files, prep, std::move(meta));
+}
+
+caf::error save_members(const std::string& dir,
+                        const std::vector<member_to_save>& members,
+                        const preprocessor& prep, const model_info& info) {
+  if (members.empty()) return invalid("save model: no members");
+  double total = 0;
+  for (auto& m : members) {
+    if (!m.model || !(m.info.weight > 0))
+      return invalid("save model: a member without a model or a weight");
+    total += m.info.weight;
+  }
+  std::vector<size_t> order(members.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return members[a].info.weight > members[b].info.weight;
+  });
+  auto meta = info;
+  meta.ensemble.clear();
+  meta.family = members[order[0]].model->family();
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
+  for (size_t i = 0; i < members.size(); ++i) {
+    auto& member = members[order[i]];
+    auto m = member.info;
+    m.family = member.model->family();
+    if (m.family != meta.family) meta.family = "ensemble";
+    m.pipeline = member.model->pipeline().identity()
+                     ? nlohmann::json(nullptr)
+                     : member.model->pipeline().to_json();
+    m.file = "member-" + std::to_string(i) + member.model->extension();
+    m.weight /= total;
+    m.rounds = member.model->steps();
+    auto b = member.model->bytes();
+    if (!b) return b.error();
+    files.emplace_back(m.file, std::move(*b));
+    meta.ensemble.push_back(std::move(m));
+  }
+  // the members layout even for plain XGBoost members: a reader that looks
+  // for model.ubj finds none rather than a part of the model
+  if (meta.family == "xgboost") meta.family = "ensemble";
   auto& first = meta.ensemble.front();
   meta.rounds = first.rounds;
   meta.params = first.params;
@@ -232,7 +278,7 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
     return make_error(troupe::errc::not_found, where + " does not exist");
   if (!fs::is_directory(root, ec))
     return bad_model(where + " is not a directory");
-  for (auto name : {model_info_file, preprocessor_file, model_file})
+  for (auto name : {model_info_file, preprocessor_file})
     if (!fs::exists(root / name, ec))
       return make_error(troupe::errc::not_found,
                         where + " has no " + name + "; is it a saved model?");
@@ -253,13 +299,51 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
   if (j.is_discarded()) return bad(preprocessor_file, "not valid JSON");
   auto prep = preprocessor::from_json(j);
   if (!prep) return bad(preprocessor_file, describe(prep.error()));
+  if (info->task != prep->task() || info->target != prep->target() ||
+      info->classes != prep->classes())
+    return bad_model(where + ": " + model_info_file + " (task " +
+                     to_string(info->task) + ", target '" + info->target +
+                     "') does not match " + preprocessor_file + " (task " +
+                     to_string(prep->task()) + ", target '" + prep->target() +
+                     "')");
 
+  std::vector<fitted_member> members;
+  std::vector<double> weights;
+  if (info->members_layout()) {
+    for (auto& m : info->ensemble) {
+      if (!fs::exists(root / m.file, ec))
+        return make_error(troupe::errc::not_found,
+                          where + " has no " + m.file + ", which " +
+                              model_info_file + " lists");
+      auto bytes = read_file(root / m.file);
+      if (!bytes) return bytes.error();
+      std::vector<uint8_t> b(bytes->begin(), bytes->end());
+      auto fm = fitted_member::from_bytes(m.family, m.pipeline, b, *prep, 1);
+      if (!fm) return bad(m.file, describe(fm.error()));
+      if (fm->steps() != m.rounds)
+        return bad_model(where + ": " + model_info_file + " says member " +
+                         m.file + " has " + std::to_string(m.rounds) +
+                         " steps, but it holds " + std::to_string(fm->steps()));
+      members.push_back(std::move(*fm));
+      weights.push_back(m.weight);
+    }
+    return saved_model{dir, std::move(members), std::move(weights),
+                       std::move(*prep), std::move(*info)};
+  }
+
+  if (!fs::exists(root / model_file, ec))
+    return make_error(troupe::errc::not_found, where + " has no " + model_file +
+                                                   "; is it a saved model?");
   auto b = xgb::booster::load((root / model_file).string());
   if (!b) return bad(model_file, describe(b.error()));
   auto rounds = b->rounds();
   if (!rounds) return bad(model_file, describe(rounds.error()));
-  std::vector<xgb::booster> boosters;
-  std::vector<double> weights{1.0};
+  if (info->rounds != static_cast<uint64_t>(*rounds))
+    return bad_model(where + ": " + model_info_file + " says " +
+                     std::to_string(info->rounds) + " rounds, but " +
+                     model_file + " holds " + std::to_string(*rounds));
+  members.push_back(fitted_member::of_booster(std::move(*b)));
+  weights.push_back(1.0);
   if (!info->ensemble.empty()) {
     weights.clear();
     for (size_t i = 0; i < info->ensemble.size(); ++i) {
@@ -274,23 +358,10 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
         return bad_model(where + ": " + model_info_file + " says member " +
                          m.file + " has " + std::to_string(m.rounds) +
                          " rounds, but it holds " + std::to_string(*mr));
-      boosters.push_back(std::move(*mb));
+      members.push_back(fitted_member::of_booster(std::move(*mb)));
     }
   }
-
-  if (info->task != prep->task() || info->target != prep->target() ||
-      info->classes != prep->classes())
-    return bad_model(where + ": " + model_info_file + " (task " +
-                     to_string(info->task) + ", target '" + info->target +
-                     "') does not match " + preprocessor_file + " (task " +
-                     to_string(prep->task()) + ", target '" + prep->target() +
-                     "')");
-  if (info->rounds != static_cast<uint64_t>(*rounds))
-    return bad_model(where + ": " + model_info_file + " says " +
-                     std::to_string(info->rounds) + " rounds, but " +
-                     model_file + " holds " + std::to_string(*rounds));
-  boosters.insert(boosters.begin(), std::move(*b));
-  return saved_model{dir, std::move(boosters), std::move(weights),
+  return saved_model{dir, std::move(members), std::move(weights),
                      std::move(*prep), std::move(*info)};
 }
 
@@ -298,16 +369,27 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
 
 caf::expected<std::vector<float>>
 saved_model::scores(const tabular::matrix& m) const {
-  auto d = xgboost_matrix(m, prep_);
-  if (!d) return d.error();
   auto k = prep_.task() == task_kind::multiclass ? prep_.classes().size()
                                                  : size_t{1};
+  // XGBoost members without a pipeline share one DMatrix
+  std::optional<xgb::dmatrix> shared;
   std::vector<std::vector<float>> each;
-  for (size_t i = 0; i < boosters_.size(); ++i) {
-    auto s = boosters_[i].predict(*d);
+  for (size_t i = 0; i < members_.size(); ++i) {
+    auto& member = members_[i];
+    caf::expected<std::vector<float>> s = std::vector<float>{};
+    if (member.booster() && member.pipeline().identity()) {
+      if (!shared) {
+        auto d = xgboost_matrix(m, prep_);
+        if (!d) return d.error();
+        shared.emplace(std::move(*d));
+      }
+      s = member.booster()->predict(*shared);
+    } else {
+      s = member.scores(m, prep_);
+    }
     if (!s) return s.error();
     if (s->size() != m.rows * k)
-      return invalid("model directory '" + dir_ + "': booster " +
+      return invalid("model directory '" + dir_ + "': member " +
                      std::to_string(i) + " gave " + std::to_string(s->size()) +
                      " values for " + std::to_string(m.rows) +
                      " rows; expected " + std::to_string(m.rows * k));

@@ -14,6 +14,7 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include "actors/models/member.hpp"
 #include "actors/models/xgb.hpp"
 #include "actors/tabular/csv.hpp"
 #include "actors/tabular/dataset.hpp"
@@ -63,10 +64,27 @@ caf::error save_ensemble(const std::string& dir,
                          const std::vector<saved_member>& members,
                          const preprocessor& prep, const model_info& info);
 
+/// A member of any family to save (see save_members).
+struct member_to_save {
+  const fitted_member* model = nullptr;
+  tabular::ensemble_member info;
+};
+
+/// Saves a model of any family, or an ensemble of any families, in the
+/// members layout of actors/tabular/model_dir.hpp: each member's bytes
+/// (member-K.ubj or member-K.bin, heaviest first), its family and its
+/// pipeline; weights normalized to sum to 1; `info`'s config, rounds and
+/// trial become the first member's. Errors: no members, a member without a
+/// model or a positive weight, those of save_model.
+caf::error save_members(const std::string& dir,
+                        const std::vector<member_to_save>& members,
+                        const preprocessor& prep, const model_info& info);
+
 /// A model directory loaded for predicting.
 class saved_model {
 public:
-  /// Loads a model directory written by save_model or save_ensemble. Errors
+  /// Loads a model directory written by save_model, save_ensemble or
+  /// save_members (estimator families must be registered). Errors
   /// name the directory and the missing or bad file, or the mismatch between
   /// them.
   static caf::expected<saved_model> load(const std::string& dir);
@@ -81,9 +99,10 @@ public:
   const std::string& dir() const { return dir_; }
   const model_info& info() const { return info_; }
   const preprocessor& prep() const { return prep_; }
-  /// The (first) booster; an ensemble has members() of them.
-  const xgb::booster& booster() const { return boosters_.front(); }
-  const std::vector<xgb::booster>& members() const { return boosters_; }
+  /// The first member's booster (an XGBoost model's); an ensemble has
+  /// members() of them.
+  const xgb::booster& booster() const { return *members_.front().booster(); }
+  const std::vector<fitted_member>& members() const { return members_; }
   /// Each member's weight (1 for a single model).
   const std::vector<double>& weights() const { return weights_; }
 
@@ -92,13 +111,13 @@ public:
   caf::expected<std::vector<float>> scores(const tabular::matrix& m) const;
 
 private:
-  saved_model(std::string dir, std::vector<xgb::booster> b,
+  saved_model(std::string dir, std::vector<fitted_member> m,
               std::vector<double> w, preprocessor p, model_info i)
-      : dir_(std::move(dir)), boosters_(std::move(b)), weights_(std::move(w)),
+      : dir_(std::move(dir)), members_(std::move(m)), weights_(std::move(w)),
         prep_(std::move(p)), info_(std::move(i)) {}
 
   std::string dir_;
-  std::vector<xgb::booster> boosters_;
+  std::vector<fitted_member> members_;
   std::vector<double> weights_;
   preprocessor prep_;
   model_info info_;

@@ -112,9 +112,6 @@ servable::load(model_format format, const std::string& artifact,
     // prediction.
     auto m = saved_model::load(artifact);
     if (!m) return m.error();
-    if (m->info().family != "xgboost")
-      return bad_model("model directory '" + artifact + "': family '" +
-                       m->info().family + "' cannot be served");
     if (!m->info().ensemble.empty())
       return detail::load_ensemble(artifact, m->prep(), m->info().ensemble,
                                    opts);

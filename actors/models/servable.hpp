@@ -29,7 +29,8 @@
 extern "C" {
 
 /// The interface version; servable.cpp refuses a plugin with another.
-#define TROUPE_TORCH_ABI_VERSION 1
+/// 2: the MLP functions (troupe_torch_mlp_*).
+#define TROUPE_TORCH_ABI_VERSION 2
 
 /// Returns TROUPE_TORCH_ABI_VERSION.
 int troupe_torch_abi_version(void);
@@ -58,6 +59,78 @@ int troupe_torch_write_linear(const char* path, const float* w, size_t outputs,
                               size_t inputs, const float* b,
                               const char* activation, int squeeze, char* err,
                               size_t err_size);
+
+// -- the "mlp" estimator family (mlp_family.cpp calls, torch_mlp.cpp
+// defines): a feed-forward net trained an epoch at a time. Every function
+// that can fail returns 0 (or a handle), or -1 (or null) with the reason in
+// `err`.
+
+/// An MLP's hyperparameters; mlp_family.cpp checks them before create.
+typedef struct troupe_torch_mlp_params {
+  int32_t layers;      ///< hidden layers, >= 1
+  int32_t width;       ///< units per hidden layer, >= 1
+  int32_t activation;  ///< 0 relu, 1 gelu, 2 tanh
+  int32_t batch_size;  ///< rows per optimizer step, >= 1
+  double dropout;      ///< after each hidden layer, in [0, 1)
+  double lr;           ///< AdamW's learning rate, > 0
+  double weight_decay; ///< AdamW's decoupled weight decay, >= 0
+} troupe_torch_mlp_params;
+
+/// What an MLP is: its shape, task, seed and epochs trained.
+typedef struct troupe_torch_mlp_info {
+  troupe_torch_mlp_params params;
+  uint64_t inputs;  ///< input columns
+  uint64_t outputs; ///< scores per row: 1, or the classes (multiclass)
+  int32_t task;     ///< 0 binary, 1 multiclass, 2 regression
+  uint64_t seed;
+  uint64_t epochs; ///< epochs trained
+} troupe_torch_mlp_info;
+
+/// A fresh MLP with weights drawn from `seed`: `inputs` columns in, for
+/// `task` (0 binary, 1 multiclass with `classes` classes, 2 regression).
+void* troupe_torch_mlp_create(const troupe_torch_mlp_params* params,
+                              size_t inputs, size_t classes, int task,
+                              uint64_t seed, char* err, size_t err_size);
+
+/// Trains one epoch on rows x cols features `x` (row-major, no NaN) and
+/// their labels `y` (class indices or values), in mini-batches shuffled by
+/// the seed and the epoch number, with `threads` intra-op threads. The
+/// first epoch of a fresh MLP learns the input (and regression target)
+/// scaling from `x` and `y`.
+int troupe_torch_mlp_fit_epoch(void* mlp, const float* x, const float* y,
+                               size_t rows, size_t cols, int threads, char* err,
+                               size_t err_size);
+
+/// Scores rows x cols features into `out` (rows x outputs floats, which
+/// out_size must hold): P(class 1), class probabilities, or values.
+int troupe_torch_mlp_predict(const void* mlp, const float* x, size_t rows,
+                             size_t cols, int threads, float* out,
+                             size_t out_size, char* err, size_t err_size);
+
+/// Fills `info`.
+void troupe_torch_mlp_describe(const void* mlp, troupe_torch_mlp_info* info);
+
+/// Serializes the MLP (parameters, weights, scaling, AdamW's state, the
+/// epoch) by calls of write(sink, data, size).
+int troupe_torch_mlp_save(const void* mlp, void* sink,
+                          void (*write)(void* sink, const void* data,
+                                        size_t size),
+                          char* err, size_t err_size);
+
+/// An MLP from troupe_torch_mlp_save's bytes, ready to predict and to train
+/// on where it stopped.
+void* troupe_torch_mlp_load(const void* bytes, size_t size, char* err,
+                            size_t err_size);
+
+/// Writes the trained net as a TorchScript module for troupe_torch_load:
+/// forward() takes raw [rows, inputs] float32 rows (the input scaling, and
+/// a regression target's, are folded into the weights) and gives [rows]
+/// P(class 1), [rows, K] class probabilities or [rows] values.
+int troupe_torch_mlp_export(const void* mlp, const char* path, char* err,
+                            size_t err_size);
+
+/// Frees what troupe_torch_mlp_create or _load returned.
+void troupe_torch_mlp_free(void* mlp);
 
 } // extern "C"
 

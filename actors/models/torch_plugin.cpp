@@ -12,10 +12,12 @@
 
 #include "actors/models/errors.hpp"
 #include "actors/models/servable_detail.hpp"
+#include "actors/models/torch_plugin.hpp"
 #include "runtime/errors.hpp"
 
 // TorchScript models through the plugin libtroupe_torch.so: finding and
-// loading it, the servable that calls it, and writing linear test models.
+// loading it (torch_plugin.hpp; mlp_family.cpp calls it too), the servable
+// that calls it, and writing linear test models.
 
 namespace troupe::models {
 
@@ -27,9 +29,12 @@ namespace fs = std::filesystem;
 using detail::bad_model;
 using detail::check_finite;
 using detail::invalid;
+using detail::plugin_message;
 using detail::probe_rows;
 using detail::shortest;
 using detail::task_text;
+using detail::torch_api;
+using detail::torch_plugin;
 
 namespace {
 
@@ -59,15 +64,6 @@ void to_probabilities(float* row, size_t k) {
         static_cast<float>(std::exp(static_cast<double>(row[c]) - top) / total);
 }
 
-/// The plugin's functions, resolved once.
-struct torch_api {
-  decltype(&troupe_torch_abi_version) abi_version = nullptr;
-  decltype(&troupe_torch_load) load = nullptr;
-  decltype(&troupe_torch_free) free = nullptr;
-  decltype(&troupe_torch_forward) forward = nullptr;
-  decltype(&troupe_torch_write_linear) write_linear = nullptr;
-};
-
 constexpr const char* plugin_name = "libtroupe_torch.so";
 
 std::string exe_dir() {
@@ -89,59 +85,6 @@ std::vector<std::string> plugin_candidates() {
   out.emplace_back(TROUPE_TORCH_PLUGIN_BUILD_PATH);
 #endif
   return out;
-}
-
-/// The plugin, dlopen()ed on first use and kept for the process's life.
-caf::expected<const torch_api*> torch_plugin() {
-  static std::mutex mtx;
-  static std::unique_ptr<torch_api> api;
-  std::lock_guard<std::mutex> guard{mtx};
-  if (api) return api.get();
-  std::string tried;
-  for (auto& path : plugin_candidates()) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-      tried += "\n  " + path + ": no such file";
-      continue;
-    }
-    void* lib = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-      tried += "\n  " + path + ": " + ::dlerror();
-      continue;
-    }
-    auto a = std::make_unique<torch_api>();
-    auto sym = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::decay_t<decltype(fn)>>(::dlsym(lib, name));
-      return fn != nullptr;
-    };
-    if (!sym(a->abi_version, "troupe_torch_abi_version") ||
-        !sym(a->load, "troupe_torch_load") ||
-        !sym(a->free, "troupe_torch_free") ||
-        !sym(a->forward, "troupe_torch_forward") ||
-        !sym(a->write_linear, "troupe_torch_write_linear")) {
-      tried += "\n  " + path + ": not a troupe torch plugin (symbols missing)";
-      continue; // never dlclose'd: LibTorch does not unload cleanly
-    }
-    if (a->abi_version() != TROUPE_TORCH_ABI_VERSION) {
-      tried += "\n  " + path + ": plugin interface " +
-               std::to_string(a->abi_version()) + ", this troupe needs " +
-               std::to_string(TROUPE_TORCH_ABI_VERSION);
-      continue;
-    }
-    api = std::move(a);
-    return api.get();
-  }
-  return make_error(troupe::errc::not_found,
-                    std::string{"TorchScript support is not available: "} +
-                        plugin_name +
-                        " (built by the troupe_torch target) was not found "
-                        "or did not load; set TROUPE_TORCH_PLUGIN to its "
-                        "path. Tried:" +
-                        tried);
-}
-
-std::string plugin_message(const char* err) {
-  return err[0] ? std::string{err} : std::string{"unknown error"};
 }
 
 class torch_servable : public servable {
@@ -273,6 +216,68 @@ private:
 } // namespace
 
 namespace detail {
+
+caf::expected<const torch_api*> torch_plugin() {
+  static std::mutex mtx;
+  static std::unique_ptr<torch_api> api;
+  std::lock_guard<std::mutex> guard{mtx};
+  if (api) return api.get();
+  std::string tried;
+  for (auto& path : plugin_candidates()) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      tried += "\n  " + path + ": no such file";
+      continue;
+    }
+    void* lib = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      tried += "\n  " + path + ": " + ::dlerror();
+      continue;
+    }
+    auto a = std::make_unique<torch_api>();
+    auto sym = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::decay_t<decltype(fn)>>(::dlsym(lib, name));
+      return fn != nullptr;
+    };
+    if (!sym(a->abi_version, "troupe_torch_abi_version") ||
+        !sym(a->load, "troupe_torch_load") ||
+        !sym(a->free, "troupe_torch_free") ||
+        !sym(a->forward, "troupe_torch_forward") ||
+        !sym(a->write_linear, "troupe_torch_write_linear") ||
+        !sym(a->mlp_create, "troupe_torch_mlp_create") ||
+        !sym(a->mlp_fit_epoch, "troupe_torch_mlp_fit_epoch") ||
+        !sym(a->mlp_predict, "troupe_torch_mlp_predict") ||
+        !sym(a->mlp_describe, "troupe_torch_mlp_describe") ||
+        !sym(a->mlp_save, "troupe_torch_mlp_save") ||
+        !sym(a->mlp_load, "troupe_torch_mlp_load") ||
+        !sym(a->mlp_export, "troupe_torch_mlp_export") ||
+        !sym(a->mlp_free, "troupe_torch_mlp_free")) {
+      tried += "\n  " + path + ": not a troupe torch plugin (symbols missing)";
+      continue; // never dlclose'd: LibTorch does not unload cleanly
+    }
+    if (a->abi_version() != TROUPE_TORCH_ABI_VERSION) {
+      tried += "\n  " + path + ": plugin interface " +
+               std::to_string(a->abi_version()) + ", this troupe needs " +
+               std::to_string(TROUPE_TORCH_ABI_VERSION);
+      continue;
+    }
+    api = std::move(a);
+    return api.get();
+  }
+  return make_error(
+      troupe::errc::not_found,
+      std::string{"LibTorch support (TorchScript models, the mlp family) "
+                  "is not available: "} +
+          plugin_name +
+          " (built by the troupe_torch target) was not found "
+          "or did not load; set TROUPE_TORCH_PLUGIN to its "
+          "path. Tried:" +
+          tried);
+}
+
+std::string plugin_message(const char* err) {
+  return err[0] ? std::string{err} : std::string{"unknown error"};
+}
 
 caf::expected<std::unique_ptr<servable>> load_torch(const std::string& where,
                                                     preprocessor prep,

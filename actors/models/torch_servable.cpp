@@ -1,11 +1,14 @@
-// The TorchScript plugin (libtroupe_torch.so): the only translation unit
-// that includes LibTorch. servable.cpp dlopen()s it when a TorchScript model
-// is loaded; its interface is the C functions declared at the top of
-// servable.hpp. Every c10::Error (and any other exception) is caught here and
-// turned into a message; nothing throws across the C boundary.
+// The TorchScript part of the plugin libtroupe_torch.so (torch_mlp.cpp is
+// the MLP part; only these two translation units include LibTorch).
+// servable.cpp dlopen()s it when a TorchScript model is loaded; its
+// interface is the C functions declared at the top of servable.hpp. Every
+// c10::Error (and any other exception) is caught here and turned into a
+// message; nothing throws across the C boundary.
 
 #define TROUPE_TORCH_PLUGIN_ABI_ONLY
 #include "actors/models/servable.hpp"
+
+#include "actors/models/torch_guard.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -18,44 +21,15 @@
 
 namespace {
 
-void put_error(char* err, size_t err_size, const std::string& msg) {
-  if (err == nullptr || err_size == 0) return;
-  auto n = std::min(msg.size(), err_size - 1);
-  std::memcpy(err, msg.data(), n);
-  err[n] = '\0';
-}
-
-/// Runs `f`, turning any exception into a message in `err` and `failed`:
-/// nothing throws across the C boundary.
-template <class R, class F>
-R guarded(char* err, size_t err_size, R failed, F&& f) {
-  try {
-    return f();
-  } catch (const c10::Error& e) {
-    put_error(err, err_size, e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    put_error(err, err_size, e.what());
-  } catch (...) {
-    put_error(err, err_size, "unknown exception");
-  }
-  return failed;
-}
+using troupe::models::torch_plugin::guarded;
+using troupe::models::torch_plugin::put_error;
+using troupe::models::torch_plugin::use_threads;
 
 /// A loaded module and the intra-op threads a forward() call may use.
 struct model {
   torch::jit::Module module;
   int threads = 1;
 };
-
-/// Sets the intra-op threads of the calling thread (OpenMP's count is per
-/// thread): replicas are parallel actors, and intra-op threads on top of
-/// them would oversubscribe the cores, hence 1 by default.
-void use_threads(int n) {
-  thread_local int current = 0;
-  if (current == n) return;
-  at::set_num_threads(n);
-  current = n;
-}
 
 } // namespace
 

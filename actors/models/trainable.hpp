@@ -17,6 +17,7 @@
 
 #include "actors/tabular/dataset.hpp"
 #include "actors/tabular/params.hpp"
+#include "actors/tabular/pipeline.hpp"
 
 namespace troupe::models {
 
@@ -85,6 +86,9 @@ struct train_context {
   std::string metric;            ///< see metrics.hpp
   validation valid;
   size_t threads = 1; ///< the slot's size
+  /// The study's full budget in steps: estimator families map a budget of
+  /// it to their own steps (family_steps); 0: budgets are their own steps.
+  uint64_t max_resource = 0;
   /// Checked before every step: once true, train_to returns at once (a stop
   /// or pause message reached the trial's runner).
   const std::atomic<bool>* cancel = nullptr;
@@ -94,6 +98,17 @@ struct train_context {
 /// search space). Errors name a bad parameter value.
 caf::expected<std::unique_ptr<trainable>>
 make_xgboost_trainable(const train_context& ctx, const config& cfg);
+
+struct estimator_family;
+
+/// Builds the trainable of an estimator family (estimator.hpp) for its own
+/// parameters `params` behind a feature pipeline of options `fe`
+/// (pipeline_for adapts them to the family). Errors name a bad parameter.
+caf::expected<std::unique_ptr<trainable>>
+make_estimator_trainable(const train_context& ctx,
+                         const estimator_family& family,
+                         const tabular::config& params,
+                         const tabular::pipeline_options& fe);
 
 /// XGBoost parameters for a configuration and task (objective, num_class,
 /// nthread, tree_method, seed and every tuned parameter), as name/value text.

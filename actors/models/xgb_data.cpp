@@ -21,16 +21,24 @@ bool has_categorical(const tabular::preprocessor& prep) {
 
 caf::expected<xgb::dmatrix> xgboost_matrix(const tabular::matrix& m,
                                            const tabular::preprocessor& prep) {
-  if (m.cols != prep.features().size())
+  return xgboost_matrix(m, xgboost_feature_types(prep));
+}
+
+caf::expected<xgb::dmatrix>
+xgboost_matrix(const tabular::matrix& m,
+               const std::vector<std::string>& types) {
+  if (!types.empty() && m.cols != types.size())
     return make_error(errc::invalid_argument,
                       "XGBoost matrix: " + std::to_string(m.cols) +
-                          " columns, but the preprocessor encodes " +
-                          std::to_string(prep.features().size()));
+                          " columns, but the encoding gives " +
+                          std::to_string(types.size()));
   auto d = xgb::dmatrix::dense(m.values.data(), m.rows, m.cols, m.labels);
   if (!d) return d.error();
-  if (has_categorical(prep))
-    if (auto r = d->set_feature_types(xgboost_feature_types(prep)); !r)
-      return r.error();
+  bool categorical = false;
+  for (auto& t : types)
+    categorical = categorical || t == "c";
+  if (categorical)
+    if (auto r = d->set_feature_types(types); !r) return r.error();
   return d;
 }
 

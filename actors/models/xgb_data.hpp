@@ -30,4 +30,9 @@ bool has_categorical(const tabular::preprocessor& prep);
 caf::expected<xgb::dmatrix> xgboost_matrix(const tabular::matrix& m,
                                            const tabular::preprocessor& prep);
 
+/// The same with the column types given ("c" or "q" each; empty: all
+/// numeric), for matrices a feature pipeline transformed.
+caf::expected<xgb::dmatrix>
+xgboost_matrix(const tabular::matrix& m, const std::vector<std::string>& types);
+
 } // namespace troupe::models

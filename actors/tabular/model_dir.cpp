@@ -1,5 +1,6 @@
 #include "actors/tabular/model_dir.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <ostream>
@@ -23,6 +24,13 @@ std::string shortest(float v) {
   char buf[32];
   auto res = std::to_chars(buf, buf + sizeof(buf), v);
   return std::string(buf, res.ptr);
+}
+
+bool model_info::members_layout() const {
+  if (family != "xgboost") return true;
+  for (auto& m : ensemble)
+    if (m.family != "xgboost" || !m.pipeline.is_null()) return true;
+  return false;
 }
 
 nlohmann::json to_json(const model_info& info) {
@@ -51,6 +59,10 @@ nlohmann::json to_json(const model_info& info) {
                        {"cv_score", nullptr}, {"trial", nullptr}};
       if (m.cv_score && std::isfinite(*m.cv_score)) e["cv_score"] = *m.cv_score;
       if (m.trial) e["trial"] = *m.trial;
+      if (info.members_layout()) {
+        e["family"] = m.family;
+        e["pipeline"] = m.pipeline;
+      }
       members.push_back(std::move(e));
     }
     j["ensemble"] = std::move(members);
@@ -60,12 +72,24 @@ nlohmann::json to_json(const model_info& info) {
 
 namespace {
 
-/// A member's file name: a plain name ending in .ubj, nothing that leaves
-/// the model directory.
-bool plain_member_file(const std::string& f) {
-  return f.size() > 4 && f.compare(f.size() - 4, 4, ".ubj") == 0 &&
+/// A member's file name: a plain name ending in .ubj (or, in the members
+/// layout, .bin), nothing that leaves the model directory.
+bool plain_member_file(const std::string& f, bool members_layout) {
+  auto ends = [&](const char* ext) {
+    return f.size() > 4 && f.compare(f.size() - 4, 4, ext) == 0;
+  };
+  return (ends(".ubj") || (members_layout && ends(".bin"))) &&
          f.find('/') == std::string::npos &&
          f.find('\\') == std::string::npos && f[0] != '.';
+}
+
+/// A family name: letters, digits, '_' and '-', not empty.
+bool plain_name(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+      return false;
+  return true;
 }
 
 } // namespace
@@ -84,8 +108,8 @@ caf::expected<model_info> model_info_from_json(const nlohmann::json& j) {
       return invalid("unsupported version " + j["version"].dump());
     model_info info;
     info.family = field("family").get<std::string>();
-    if (info.family != "xgboost")
-      return invalid("unknown model family '" + info.family + "'");
+    if (!plain_name(info.family))
+      return invalid("model family '" + info.family + "' is not a name");
     auto task = parse_task_kind(field("task").get<std::string>());
     if (!task) return task.error();
     info.task = *task;
@@ -120,7 +144,19 @@ caf::expected<model_info> model_info_from_json(const nlohmann::json& j) {
         name = "ensemble";
         ensemble_member m;
         m.file = e.at("file").get<std::string>();
-        if (!plain_member_file(m.file))
+        if (e.contains("family")) {
+          m.family = e["family"].get<std::string>();
+          if (!plain_name(m.family))
+            return invalid(where + ": family '" + m.family + "' is not a name");
+        }
+        if (e.contains("pipeline")) {
+          m.pipeline = e["pipeline"];
+          if (!m.pipeline.is_null() && !m.pipeline.is_object())
+            return invalid(where + ": pipeline is not an object");
+        }
+        bool layout = info.family != "xgboost" || m.family != "xgboost" ||
+                      !m.pipeline.is_null();
+        if (!plain_member_file(m.file, layout))
           return invalid(where + ": file '" + m.file +
                          "' is not a .ubj file of the model directory");
         m.weight = e.at("weight").get<double>();
@@ -144,10 +180,13 @@ caf::expected<model_info> model_info_from_json(const nlohmann::json& j) {
       if (std::fabs(total - 1.0) > 1e-6)
         return invalid("the ensemble's weights sum to " +
                        std::to_string(total) + ", not 1");
-      if (info.ensemble[0].file != model_file)
+      if (!info.members_layout() && info.ensemble[0].file != model_file)
         return invalid("the ensemble's first member is not " +
                        std::string{model_file});
     }
+    if (info.family != "xgboost" && info.ensemble.empty())
+      return invalid("a model of family '" + info.family +
+                     "' lists no members under 'ensemble'");
     return info;
   } catch (const nlohmann::json::out_of_range&) {
     return invalid("no field '" + name + "'");

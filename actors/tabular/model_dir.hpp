@@ -24,6 +24,15 @@
 // "cv_score" (or null), "trial" (or null)}], weights summing to 1, and its
 // prediction is the weighted average of the members' (probabilities or
 // values); its own "config", "rounds" and "trial" are the first member's.
+//
+// A model of another family (linear, knn, rf, mlp: models/estimator.hpp),
+// or one whose features pass a feature pipeline (tabular/pipeline.hpp), is
+// saved as a list of members even when it has one: "family" names the
+// family (or "ensemble" when members differ), and each member of
+// "ensemble" adds "family" and "pipeline" (the fitted pipeline's JSON, or
+// null) to the fields above; its file is member-K.ubj (an XGBoost booster)
+// or member-K.bin (the family's own bytes), K from 0, and model.ubj is then
+// absent.
 
 #include <cstdint>
 #include <iosfwd>
@@ -32,7 +41,7 @@
 #include <vector>
 
 #include <caf/expected.hpp>
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/tabular/dataset.hpp"
 #include "actors/tabular/params.hpp"
@@ -46,7 +55,11 @@ inline constexpr const char* model_info_file = "model.json";
 
 /// One member of an ensemble model.
 struct ensemble_member {
-  std::string file; ///< its booster in the model directory
+  std::string file; ///< its model in the model directory
+  /// Its family ("xgboost" unless the model uses the members layout).
+  std::string family = "xgboost";
+  /// Its fitted feature pipeline's JSON; null: none.
+  nlohmann::json pipeline;
   double weight = 0;
   uint64_t rounds = 0;
   config params;
@@ -56,7 +69,8 @@ struct ensemble_member {
 
 /// What model.json says about a model.
 struct model_info {
-  /// The model family; only "xgboost" is known.
+  /// The model family ("xgboost", an estimator family's name, or
+  /// "ensemble" for members of several families).
   std::string family = "xgboost";
   /// Task, target and classes: save_model writes the preprocessor's, load
   /// reads them back (and checks them against the preprocessor).
@@ -77,8 +91,12 @@ struct model_info {
   /// current time ("2024-05-01T12:00:00Z").
   std::string xgboost_version;
   std::string created;
-  /// An ensemble's members (empty: a single model).
+  /// An ensemble's members (empty: a single XGBoost model).
   std::vector<ensemble_member> ensemble;
+
+  /// Whether the model uses the members layout (see above): a family other
+  /// than XGBoost, or a member with a feature pipeline.
+  bool members_layout() const;
 };
 
 /// The model.json form of `info` (format, version and all fields).

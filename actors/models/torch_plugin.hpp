@@ -1,0 +1,42 @@
+#pragma once
+
+// Finding and loading the torch plugin libtroupe_torch.so (see the C
+// interface at the top of servable.hpp): shared by the TorchScript servable
+// (torch_plugin.cpp) and the "mlp" estimator family (mlp_family.cpp).
+// Internal to actors/models; includes no torch header.
+
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "actors/models/servable.hpp"
+
+namespace troupe::models::detail {
+
+/// The plugin's functions, resolved once.
+struct torch_api {
+  decltype(&troupe_torch_abi_version) abi_version = nullptr;
+  decltype(&troupe_torch_load) load = nullptr;
+  decltype(&troupe_torch_free) free = nullptr;
+  decltype(&troupe_torch_forward) forward = nullptr;
+  decltype(&troupe_torch_write_linear) write_linear = nullptr;
+  decltype(&troupe_torch_mlp_create) mlp_create = nullptr;
+  decltype(&troupe_torch_mlp_fit_epoch) mlp_fit_epoch = nullptr;
+  decltype(&troupe_torch_mlp_predict) mlp_predict = nullptr;
+  decltype(&troupe_torch_mlp_describe) mlp_describe = nullptr;
+  decltype(&troupe_torch_mlp_save) mlp_save = nullptr;
+  decltype(&troupe_torch_mlp_load) mlp_load = nullptr;
+  decltype(&troupe_torch_mlp_export) mlp_export = nullptr;
+  decltype(&troupe_torch_mlp_free) mlp_free = nullptr;
+};
+
+/// The plugin, dlopen()ed on first use and kept for the process's life. It
+/// is looked up in $TROUPE_TORCH_PLUGIN (a file), then next to the running
+/// executable, then in the build tree it was built in; the error (not
+/// found) lists what was tried and why each failed.
+caf::expected<const torch_api*> torch_plugin();
+
+/// A message the plugin wrote into `err`, or "unknown error" when empty.
+std::string plugin_message(const char* err);
+
+} // namespace troupe::models::detail
