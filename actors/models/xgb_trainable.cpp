@@ -196,9 +196,12 @@ public:
             auto b = xgb::booster::restore(cp);
             if (!b) return b.error();
             // this trial's parameters, not the checkpoint's: PBT continues
-            // another configuration's model with perturbed ones
+            // another configuration's model with perturbed ones. The booster
+            // kind is the model's own: a dart model told it is gbtree (or
+            // the reverse) predicts from freed trees, so it is kept.
             for (auto& [k, v] : params_)
-              if (auto r = b->set_param(k, v); !r) return r.error();
+              if (k != "booster")
+                if (auto r = b->set_param(k, v); !r) return r.error();
             models.push_back(std::make_unique<xgb::booster>(std::move(*b)));
           }
           for (size_t i = 0; i < folds_.size(); ++i)

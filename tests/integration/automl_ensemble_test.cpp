@@ -32,11 +32,11 @@ nlohmann::json ensemble_study(const test::temp_dir& dir, const study_case& c,
                               const std::vector<std::string>& extra = {}) {
   auto data = std::string{TROUPE_SOURCE_DIR} + "/tests/data/" + c.file;
   std::vector<std::string> args{
-      "automl", "--data",   data, "--target",    c.target,   "--metric",
-      c.metric, "--trials", "10", "--scheduler", "none",     "--max-rounds",
-      "27",     "--every",  "9",  "--ensemble",  "8",        "--slots",
-      "2",      "--study",  "e",  "--out",       dir.path(), "--seed",
-      "2",      "--quiet"};
+      "automl",   "--data",       data,     "--target", c.target, "--families",
+      "xgboost",  "--metric",     c.metric, "--trials", "10",     "--scheduler",
+      "none",     "--max-rounds", "27",     "--every",  "9",      "--ensemble",
+      "8",        "--slots",      "2",      "--study",  "e",      "--out",
+      dir.path(), "--seed",       "2",      "--quiet"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = test::run(cmd(args), 170s);
   INFO(c.file << "\n" << r.out << r.err);
@@ -89,9 +89,13 @@ TEST_CASE("an ensemble scores out of fold at least as well as its best "
   check_ensemble({"shuttle.csv", "Class", "logloss", false});
 }
 
-TEST_CASE("a saved ensemble predicts the same in troupe predict, in troupe "
-          "serve and in the study that scored it",
-          "[integration][automl][ensemble]") {
+namespace {
+
+/// Trains on pima's first rows with `families` (and --ensemble 8), then
+/// checks that the saved model's predictions agree in `troupe predict`, in
+/// `troupe serve` and with the study's own test score.
+void check_agreement(const std::string& families) {
+  CAPTURE(families);
   test::temp_dir dir;
   // a test file: pima's last 200 rows, the study trains on the rest
   auto all = test::read_file(std::string{TROUPE_SOURCE_DIR} +
@@ -110,6 +114,8 @@ TEST_CASE("a saved ensemble predicts the same in troupe predict, in troupe "
   train.close();
   test_file.close();
   auto r = test::run(cmd({"automl",
+                          "--families",
+                          families,
                           "--data",
                           dir / "train.csv",
                           "--test",
@@ -181,4 +187,19 @@ TEST_CASE("a saved ensemble predicts the same in troupe predict, in troupe "
   REQUIRE(remote.code == 0);
   CHECK(test::read_file(dir / "remote.csv") ==
         test::read_file(dir / "local.csv"));
+}
+
+} // namespace
+
+TEST_CASE("a saved ensemble predicts the same in troupe predict, in troupe "
+          "serve and in the study that scored it",
+          "[integration][automl][ensemble]") {
+  check_agreement("xgboost");
+}
+
+TEST_CASE("a saved CASH ensemble of several families behind their feature "
+          "pipelines predicts the same in troupe predict, in troupe serve "
+          "and in the study that scored it",
+          "[integration][automl][ensemble][cash]") {
+  check_agreement("linear,knn,rf");
 }

@@ -31,11 +31,11 @@ TEST_CASE("troupe report writes one self-contained HTML file that headless "
           "[integration][automl][report]") {
   test::temp_dir dir;
   auto data = std::string{TROUPE_SOURCE_DIR} + "/tests/data/pima_diabetes.csv";
-  auto r =
-      test::run({test::troupe_bin(), "automl", "--data", data, "--target",
-                 "diabetes", "--trials", "30", "--max-rounds", "81", "--slots",
-                 "2", "--study", "rep", "--out", dir.path(), "--quiet"},
-                170s);
+  auto r = test::run({test::troupe_bin(), "automl", "--data", data, "--target",
+                      "diabetes", "--families", "xgboost", "--trials", "30",
+                      "--max-rounds", "81", "--slots", "2", "--study", "rep",
+                      "--out", dir.path(), "--quiet"},
+                     170s);
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   auto html_path = dir / "report.html";

@@ -61,32 +61,15 @@ TEST_CASE("a trial stops once its validation metric stops improving, ends "
       "min_child_weight": {"type": "float", "low": 0.01, "high": 0.1}}
   })");
   auto data = std::string{TROUPE_SOURCE_DIR} + "/tests/data/pima_diabetes.csv";
-  auto r = test::run({test::troupe_bin(),
-                      "automl",
-                      "--data",
-                      data,
-                      "--target",
-                      "diabetes",
-                      "--trials",
-                      "3",
-                      "--scheduler",
-                      "none",
-                      "--max-rounds",
-                      "729",
-                      "--every",
-                      "9",
-                      "--patience",
-                      "27",
-                      "--space",
-                      dir / "space.json",
-                      "--study",
-                      "es",
-                      "--out",
-                      dir.path(),
-                      "--seed",
-                      "5",
-                      "--quiet"},
-                     300s);
+  auto r = test::run(
+      {test::troupe_bin(), "automl", "--families",  "xgboost",
+       "--data",           data,     "--target",    "diabetes",
+       "--trials",         "3",      "--scheduler", "none",
+       "--max-rounds",     "729",    "--every",     "9",
+       "--patience",       "27",     "--space",     dir / "space.json",
+       "--study",          "es",     "--out",       dir.path(),
+       "--seed",           "5",      "--quiet"},
+      300s);
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   auto summary =
@@ -120,14 +103,30 @@ TEST_CASE("without patience a trial trains to max_resource",
           "[integration][automl]") {
   test::temp_dir dir;
   auto data = std::string{TROUPE_SOURCE_DIR} + "/tests/data/pima_diabetes.csv";
-  auto r =
-      test::run({test::troupe_bin(), "automl",   "--data",       data,
-                 "--target",         "diabetes", "--trials",     "2",
-                 "--scheduler",      "none",     "--max-rounds", "45",
-                 "--every",          "9",        "--patience",   "0",
-                 "--study",          "full",     "--out",        dir.path(),
-                 "--quiet"},
-                300s);
+  auto r = test::run({test::troupe_bin(),
+                      "automl",
+                      "--families",
+                      "xgboost",
+                      "--data",
+                      data,
+                      "--target",
+                      "diabetes",
+                      "--trials",
+                      "2",
+                      "--scheduler",
+                      "none",
+                      "--max-rounds",
+                      "45",
+                      "--every",
+                      "9",
+                      "--patience",
+                      "0",
+                      "--study",
+                      "full",
+                      "--out",
+                      dir.path(),
+                      "--quiet"},
+                     300s);
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   for (auto& [id, t] : reports(dir / "journal", "full")) {
@@ -143,15 +142,34 @@ TEST_CASE("a PBT study on real data: children continue their parents' "
           "[integration][automl][pbt]") {
   test::temp_dir dir;
   auto data = std::string{TROUPE_SOURCE_DIR} + "/tests/data/pima_diabetes.csv";
-  auto r =
-      test::run({test::troupe_bin(), "automl",   "--data",       data,
-                 "--target",         "diabetes", "--scheduler",  "pbt",
-                 "--trials",         "24",       "--min-rounds", "9",
-                 "--max-rounds",     "45",       "--every",      "9",
-                 "--patience",       "0",        "--slots",      "2",
-                 "--study",          "p",        "--out",        dir.path(),
-                 "--quiet"},
-                170s);
+  auto r = test::run({test::troupe_bin(),
+                      "automl",
+                      "--families",
+                      "xgboost",
+                      "--data",
+                      data,
+                      "--target",
+                      "diabetes",
+                      "--scheduler",
+                      "pbt",
+                      "--trials",
+                      "24",
+                      "--min-rounds",
+                      "9",
+                      "--max-rounds",
+                      "45",
+                      "--every",
+                      "9",
+                      "--patience",
+                      "0",
+                      "--slots",
+                      "2",
+                      "--study",
+                      "p",
+                      "--out",
+                      dir.path(),
+                      "--quiet"},
+                     170s);
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   auto trials = reports(dir / "journal", "p");

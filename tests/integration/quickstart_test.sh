@@ -20,9 +20,18 @@ grep -q "leaderboard (auc, higher is better)" "$log" || fail "no leaderboard in:
 grep -q "best model: " "$log" || fail "no best model line"
 study_dir=$(find "$out" -mindepth 1 -maxdepth 1 -name 'pima-*' -type d | head -n 1)
 [[ -n $study_dir ]] || fail "no study folder under $out"
-for f in best/model.ubj best/model.json best/preprocessor.json summary.json predictions.csv; do
+for f in best/model.json best/preprocessor.json summary.json predictions.csv; do
   [[ -s $study_dir/$f ]] || fail "missing $study_dir/$f"
 done
+# the model's own files: model.ubj, or each member model.json lists
+/usr/bin/env python3 - "$study_dir/best" <<'PY' || fail "a model file is missing"
+import json, os, sys
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "model.json")))
+files = [e["file"] for e in m.get("ensemble", [])] or ["model.ubj"]
+for f in files:
+    assert os.path.getsize(os.path.join(d, f)) > 0, f
+PY
 [[ $(head -n 1 "$study_dir/predictions.csv") == "prediction,p_pos" ]] \
   || fail "predictions header is $(head -n 1 "$study_dir/predictions.csv")"
 rows=$(($(wc -l <"$study_dir/predictions.csv") - 1))

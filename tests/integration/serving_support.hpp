@@ -33,9 +33,9 @@ inline std::string train_pima(const std::filesystem::path& dir) {
   auto r =
       run(cmd({"automl", "--data",
                std::string{TROUPE_SOURCE_DIR} + "/tests/data/pima_diabetes.csv",
-               "--target", "diabetes", "--trials", "2", "--max-rounds", "8",
-               "--min-rounds", "4", "--slots", "1", "--out",
-               (dir / "runs").string(), "--quiet"}),
+               "--target", "diabetes", "--families", "xgboost", "--trials", "2",
+               "--max-rounds", "8", "--min-rounds", "4", "--slots", "1",
+               "--out", (dir / "runs").string(), "--quiet"}),
           120s);
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
