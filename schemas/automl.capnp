@@ -45,6 +45,11 @@ struct TrialEvent {
   node @5 :Text;                  # node that ran it (started)
   atMs @6 :Int64;                 # wall-clock ms
   message @7 :Text;               # why (failed, pruned, requeued)
+  objectives @8 :List(Float64);   # a multi-objective study's secondary
+                                  # objectives (StudySpec option
+                                  # "objectives", minimized) at `step`
+                                  # (reported) or of the final value
+                                  # (completed); empty otherwise
   enum Kind {
     created @0;     # sampled and queued
     started @1;     # placed on a slot
@@ -85,6 +90,9 @@ struct TrialAssignment {
                                    # with the TrialEnd of a finished trial
   maxResource @19 :UInt64;         # the study's full budget in steps, which
                                    # estimator families map to their own
+  objectives @20 :List(Text);      # secondary objectives to measure with
+                                   # each report and at the end (latency,
+                                   # model-size); empty: the metric only
 }
 
 struct TrialReport {
@@ -95,6 +103,8 @@ struct TrialReport {
   attempt @2 :UInt32;
   step @3 :UInt64;                 # steps trained
   value @4 :Float64;               # validation metric at `step`
+  objectives @5 :List(Float64);    # the assignment's secondary objectives
+                                   # at `step`, in its order
 }
 
 struct TrialDecision {
@@ -125,6 +135,8 @@ struct TrialEnd {
                                    # ensemble: out-of-fold predictions
                                    # (rows x groups) at step oofStep
   oofStep @11 :UInt64;
+  objectives @12 :List(Float64);   # finished: the secondary objectives of
+                                   # the model `value` was measured on
   enum Outcome {
     finished @0;                   # completed, stopped or pruned as decided
     paused @1;                     # paused with a checkpoint
@@ -160,6 +172,8 @@ struct TrialRow {
   node @5 :Text;                   # last node it ran on
   trialState @6 :TrialState;       # its state; `unknown` from older writers
                                    # (then read `state`)
+  objectives @7 :List(Float64);    # multi-objective studies: its secondary
+                                   # objectives (StudyStatus.objectives)
 }
 
 enum TrialState {
@@ -212,6 +226,11 @@ struct StudyStatus {
   totalTrials @20 :UInt64;
   studyState @21 :StudyState;      # its state; `unknown` from older writers
                                    # (then read `state`)
+  objectives @22 :List(Text);      # secondary objectives (minimized) after
+                                   # the metric; empty: single-objective
+  paretoFront @23 :List(TrialRow); # multi-objective: the complete trials
+                                   # no other complete trial dominates,
+                                   # best metric first
 }
 
 struct StudyList {

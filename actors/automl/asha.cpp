@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "actors/automl/pareto.hpp"
+
 namespace troupe::automl {
 
 asha::asha(options opts) : opts_(opts) {
@@ -76,6 +78,77 @@ void asha::on_complete(trial_id id, double) {
 
 void asha::on_error(trial_id id) {
   info(id).st = state::failed;
+  latest_.erase(id);
+}
+
+std::vector<trial_id> asha::ranked_ids(size_t k) const {
+  auto& r = rungs_[k];
+  std::vector<trial_id> ids;
+  if (r.losses.empty()) {
+    for (auto& [loss, id] : r.ranked)
+      ids.push_back(id);
+    return ids;
+  }
+  std::vector<std::vector<double>> points;
+  for (auto& [id, l] : r.losses) {
+    ids.push_back(id);
+    points.push_back(l);
+  }
+  std::vector<trial_id> out;
+  for (auto i : nds_order(points, ids))
+    out.push_back(ids[i]);
+  return out;
+}
+
+bool asha::on_front(trial_id id, const std::vector<double>& losses) const {
+  for (auto& [other, l] : latest_)
+    if (other != id && dominates(l, losses)) return false;
+  return true;
+}
+
+decision asha::on_result_objectives(trial_id id, uint64_t step,
+                                    const std::vector<double>& values) {
+  if (values.size() < 2)
+    return on_result(id, step, values.empty() ? std::nan("") : values[0]);
+  auto& t = info(id);
+  if (t.st == state::stopped || t.st == state::failed) return {action::stop, 0};
+  if (t.st == state::paused) return {action::pause, 0};
+  if (step >= opts_.max_resource) return {action::proceed, opts_.max_resource};
+  auto losses = to_losses(opts_.dir, values);
+  if (opts_.mode == asha_mode::promote) {
+    auto target = budget_of(t.rung);
+    if (step < target || t.rung >= milestones_.size())
+      return {action::proceed, target};
+    record(t.rung, id, losses[0]);
+    rungs_[t.rung].losses.emplace(id, losses);
+    latest_[id] = losses;
+    t.st = state::paused;
+    return {action::pause, 0};
+  }
+  auto above = std::upper_bound(milestones_.begin(), milestones_.end(), step);
+  decision go{action::proceed,
+              budget_of(static_cast<size_t>(above - milestones_.begin()))};
+  if (above == milestones_.begin()) return go;
+  // Judged once, at the highest rung passed, as in the single-objective rule.
+  auto k = static_cast<size_t>(above - milestones_.begin()) - 1;
+  auto& r = rungs_[k];
+  if (r.results.count(id) != 0) return go;
+  record(k, id, losses[0]);
+  r.losses.emplace(id, losses);
+  latest_[id] = losses;
+  auto keep = std::max<size_t>(1, r.results.size() / opts_.eta);
+  auto order = ranked_ids(k);
+  auto rank = static_cast<size_t>(std::find(order.begin(), order.end(), id) -
+                                  order.begin());
+  if (rank < keep || on_front(id, losses)) return go;
+  t.st = state::stopped;
+  return {action::stop, 0};
+}
+
+void asha::on_complete_objectives(trial_id id,
+                                  const std::vector<double>& values) {
+  if (values.size() >= 2) latest_[id] = to_losses(opts_.dir, values);
+  info(id).st = state::complete;
 }
 
 work asha::next() {
@@ -85,9 +158,10 @@ work asha::next() {
     for (size_t k = rungs_.size(); k-- > 0;) {
       auto& r = rungs_[k];
       auto top = r.results.size() / opts_.eta;
-      auto it = r.ranked.begin();
-      for (size_t i = 0; i < top; ++i, ++it) {
-        auto id = it->second;
+      if (top == 0) continue;
+      auto order = ranked_ids(k);
+      for (size_t i = 0; i < top && i < order.size(); ++i) {
+        auto id = order[i];
         auto& t = trials_.at(id);
         if (r.promoted.count(id) != 0 || t.st != state::paused) continue;
         r.promoted.insert(id);

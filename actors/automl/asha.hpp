@@ -24,6 +24,14 @@
 //
 // Ties rank the earlier trial id first. ASHA never answers wait or done: the
 // study's trial or time budget ends the search.
+//
+// Multi-objective studies (on_result_objectives with two or more values):
+// a rung ranks its results by non-dominated sorting (pareto.hpp): NDS rank,
+// then crowding distance (larger first), then trial id; "the top 1/η" is
+// taken in that order. In stop mode a trial whose result no recorded result
+// dominates (each trial's latest rung result, or its final one once
+// complete) is on the current front and is never stopped, whatever its
+// place in the rung.
 
 #include <cstdint>
 #include <map>
@@ -54,6 +62,10 @@ public:
   decision on_result(trial_id id, uint64_t step, double value) override;
   void on_complete(trial_id id, double value) override;
   void on_error(trial_id id) override;
+  decision on_result_objectives(trial_id id, uint64_t step,
+                                const std::vector<double>& values) override;
+  void on_complete_objectives(trial_id id,
+                              const std::vector<double>& values) override;
   work next() override;
 
   /// The rung budgets r·η^k < R, lowest first.
@@ -79,6 +91,8 @@ private:
     std::set<std::pair<double, trial_id>> ranked;
     std::map<trial_id, double> results;
     std::set<trial_id> promoted;
+    /// Multi-objective: every result's losses, by trial.
+    std::map<trial_id, std::vector<double>> losses;
   };
 
   trial_info& info(trial_id id);
@@ -88,11 +102,18 @@ private:
   decision on_result_promote(trial_id id, trial_info& t, uint64_t step,
                              double loss);
   void record(size_t k, trial_id id, double loss);
+  /// Rung k's trials best first: by loss, or (multi-objective) by NDS.
+  std::vector<trial_id> ranked_ids(size_t k) const;
+  /// Whether no recorded result of another trial dominates `losses`.
+  bool on_front(trial_id id, const std::vector<double>& losses) const;
 
   options opts_;
   std::vector<uint64_t> milestones_;
   std::vector<rung> rungs_;
   std::map<trial_id, trial_info> trials_;
+  /// Multi-objective: each trial's latest recorded losses (a rung result,
+  /// or its final result once complete); failed trials are dropped.
+  std::map<trial_id, std::vector<double>> latest_;
 };
 
 } // namespace troupe::automl

@@ -59,8 +59,12 @@ struct status_view {
     double value = 0;
     uint64_t steps = 0;
     config params;
+    std::vector<double> objectives; ///< secondary ones
   };
   std::vector<row> board;
+  /// Multi-objective: the secondary objectives and the Pareto front.
+  std::vector<std::string> objectives;
+  std::vector<row> front;
 };
 
 caf::expected<status_view> view_of(const envelope& env) {
@@ -85,15 +89,23 @@ caf::expected<status_view> view_of(const envelope& env) {
     v.has_best = s.getHasBest();
     v.best_value = s.getBestValue();
     v.best_trial = s.getBestTrial();
-    for (auto r : s.getLeaderboard()) {
+    auto row_of = [](auto r) {
       status_view::row x;
       x.id = r.getId();
       x.state = trial_state_of(r);
       x.value = r.getValue();
       x.steps = r.getSteps();
       x.params = read_params(r.getParams());
-      v.board.push_back(std::move(x));
-    }
+      for (auto o : r.getObjectives())
+        x.objectives.push_back(o);
+      return x;
+    };
+    for (auto r : s.getLeaderboard())
+      v.board.push_back(row_of(r));
+    for (auto name : s.getObjectives())
+      v.objectives.emplace_back(name.cStr());
+    for (auto r : s.getParetoFront())
+      v.front.push_back(row_of(r));
     return v;
   });
 }
@@ -167,6 +179,30 @@ void print_leaderboard(const status_view& v) {
   if (v.board.empty()) std::printf("  (no trial produced a result)\n");
 }
 
+/// A multi-objective study's result: its Pareto front.
+void print_front(const status_view& v) {
+  if (v.objectives.empty()) return;
+  std::string names = v.metric;
+  for (auto& o : v.objectives)
+    names += ", " + o;
+  std::printf("\npareto front (%s; %s: %s is better, the others lower)\n",
+              names.c_str(), v.metric.c_str(), v.maximize ? "higher" : "lower");
+  std::printf("%6s  %10s", "trial", v.metric.c_str());
+  for (auto& o : v.objectives)
+    std::printf("  %12s", o.c_str());
+  std::printf("  %6s  %s\n", "steps", "config");
+  for (auto& r : v.front) {
+    std::printf("%6llu  %10.5g", static_cast<unsigned long long>(r.id),
+                r.value);
+    for (size_t k = 0; k < v.objectives.size(); ++k)
+      std::printf("  %12.5g",
+                  k < r.objectives.size() ? r.objectives[k] : std::nan(""));
+    std::printf("  %6llu  %s\n", static_cast<unsigned long long>(r.steps),
+                params_text(r.params).c_str());
+  }
+  if (v.front.empty()) std::printf("  (no trial completed)\n");
+}
+
 std::string default_study_id(const std::string& data_path) {
   auto stem = std::filesystem::path{data_path}.stem().string();
   std::string clean;
@@ -193,9 +229,35 @@ std::string absolute(const std::string& path) {
 /// default metric and checks the test file's header.
 caf::error prepare_spec(automl_options& o) {
   auto& s = o.spec;
+  bool from_objectives = !o.objectives.empty();
+  if (from_objectives) {
+    auto metric = s.metric;
+    if (auto err = set_objectives(s, o.objectives)) return err;
+    if (!metric.empty() && metric != s.metric)
+      return make_error(errc::invalid_argument,
+                        "--metric '" + metric + "' and --objectives '" +
+                            o.objectives +
+                            "' name different metrics (the "
+                            "first objective is the metric)");
+    // "all" (the default) means every family that can measure them
+    if (multi_objective(s) && s.family == "all") {
+      s.family = "xgboost";
+      std::fprintf(stderr,
+                   "troupe automl: --objectives %s: of the model families, "
+                   "only xgboost measures them; the study searches xgboost\n",
+                   o.objectives.c_str());
+    }
+  }
   auto families = resolve_families(s.family);
   if (!families) return families.error();
   s.family = *families;
+  if (multi_objective(s) && s.family != "xgboost")
+    return make_error(errc::invalid_argument,
+                      "--objectives '" + o.objectives + "': the families '" +
+                          s.family + "' cannot all measure '" +
+                          s.objectives[0] +
+                          "' (only xgboost measures latency and model-size): "
+                          "use --families xgboost");
   if (s.family == "quadratic") {
     if (s.metric.empty()) s.metric = "value";
     return caf::none;
@@ -219,9 +281,11 @@ caf::error prepare_spec(automl_options& o) {
   if (!m) return m.error();
   auto classes = is_classification(task) ? (*data)->classes.size() : 0;
   if (auto err = check_metric(s.metric, classes))
-    return make_error(errc::invalid_argument, "--metric: " + describe(err) +
-                                                  " (the target '" + s.target +
-                                                  "' is " + s.task + ")");
+    return make_error(
+        errc::invalid_argument,
+        std::string{from_objectives ? "--objectives" : "--metric"} + ": " +
+            describe(err) + " (the target '" + s.target + "' is " + s.task +
+            ")");
   s.maximize = m->better == direction::maximize;
   if (!s.test_path.empty()) {
     s.test_path = absolute(s.test_path);
@@ -405,6 +469,7 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
   if (tty) std::fputc('\n', stderr);
   if (!o.quiet) std::fprintf(stderr, "%s\n", progress_line(cur, false).c_str());
   print_leaderboard(cur);
+  print_front(cur);
   std::printf("\n");
   if (!cur.model_dir.empty())
     std::printf("best model: %s\n", cur.model_dir.c_str());

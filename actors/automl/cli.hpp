@@ -28,6 +28,9 @@ struct automl_options {
   uint32_t slots = 0;       ///< embedded: slots (0 = one per core)
   double weight = 1;
   bool quiet = false; ///< no progress bar
+  /// "metric,latency,model-size": a multi-objective study (see
+  /// set_objectives in study_spec.hpp); "" = the metric alone.
+  std::string objectives;
   /// The clock of the study's creation time and the progress lines (the
   /// embedded cluster's studies read the kinds' own clock).
   clock_ptr clock = real_clock();

@@ -28,6 +28,9 @@ std::vector<cli_command> add_commands(CLI::App& app) {
   cmd->add_option("--test", sp.test_path, "test CSV (scored at the end)");
   cmd->add_option("--metric", sp.metric,
                   "auc|logloss|accuracy|ks|rmse|mae (default by task)");
+  cmd->add_option("--objectives", am.objectives,
+                  "multi-objective: METRIC[,latency][,model-size]; the "
+                  "result is the Pareto front (secondary ones minimized)");
   cmd->add_option("--task", am.task,
                   "binary|multiclass|regression (default: inferred)");
   auto* budget_opt = cmd->add_option(

@@ -30,6 +30,11 @@ std::string encode(const trial_event& ev) {
   e.setNode(ev.node);
   e.setAtMs(ev.at_ms);
   e.setMessage(ev.message);
+  if (!ev.objectives.empty()) {
+    auto list = e.initObjectives(static_cast<unsigned>(ev.objectives.size()));
+    for (unsigned i = 0; i < ev.objectives.size(); ++i)
+      list.set(i, ev.objectives[i]);
+  }
   auto words = capnp::messageToFlatArray(mb);
   auto bytes = words.asBytes();
   return std::string(reinterpret_cast<const char*>(bytes.begin()),
@@ -53,6 +58,8 @@ caf::expected<trial_event> decode(std::string_view bytes,
     ev.node = e.getNode();
     ev.at_ms = e.getAtMs();
     ev.message = e.getMessage();
+    for (auto v : e.getObjectives()) // absent in older journals: none
+      ev.objectives.push_back(v);
     return ev;
   });
   if (!r)
@@ -77,6 +84,7 @@ void apply_event(std::map<trial_id, trial_record>& trials,
     break;
   case event_kind::reported:
     t.intermediate[ev.step] = ev.value;
+    if (!ev.objectives.empty()) t.secondary[ev.step] = ev.objectives;
     break;
   case event_kind::paused:
     t.state = trial_state::paused;
@@ -84,6 +92,7 @@ void apply_event(std::map<trial_id, trial_record>& trials,
   case event_kind::completed:
     t.state = trial_state::complete;
     t.value = ev.value;
+    t.secondary_value = ev.objectives;
     break;
   case event_kind::pruned:
     t.state = trial_state::pruned;

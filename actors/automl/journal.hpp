@@ -40,6 +40,9 @@ struct trial_event {
   std::string node;    ///< started
   int64_t at_ms = 0;   ///< wall-clock ms
   std::string message; ///< failed, pruned, requeued
+  /// Multi-objective studies: the secondary objectives at `step`
+  /// (reported) or of the final value (completed).
+  std::vector<double> objectives;
 };
 
 /// Trials rebuilt from a study's events.

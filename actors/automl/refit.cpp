@@ -28,6 +28,17 @@ nlohmann::json number_or_null(double x) {
   return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
 }
 
+/// A trial's objectives by name ({"auc": 0.83, "model-size": 5120}).
+nlohmann::json objectives_json(const study_spec& s, const trial_info& t) {
+  nlohmann::json o = nlohmann::json::object();
+  o[s.metric] = number_or_null(t.score());
+  auto& sec = t.secondary();
+  for (size_t k = 0; k < s.objectives.size(); ++k)
+    o[s.objectives[k]] =
+        k < sec.size() ? number_or_null(sec[k]) : nlohmann::json(nullptr);
+  return o;
+}
+
 } // namespace
 
 namespace {
@@ -193,6 +204,7 @@ nlohmann::json study_summary(const study_core& core, const refit_result& r,
                                   : nlohmann::json(s.test_path);
   j["metric"] = s.metric;
   j["direction"] = s.maximize ? "maximize" : "minimize";
+  j["objectives"] = objective_names(s);
   j["sampler"] = s.sampler;
   j["scheduler"] = s.scheduler;
   j["validation"] = s.folds >= 2 ? std::to_string(s.folds) + "-fold"
@@ -205,7 +217,7 @@ nlohmann::json study_summary(const study_core& core, const refit_result& r,
   j["trials"] = {{"total", c.total},       {"complete", c.complete},
                  {"pruned", c.pruned},     {"failed", c.failed},
                  {"requeued", c.requeued}, {"paused", c.paused}};
-  auto best = core.best();
+  auto best = core.chosen();
   if (best) {
     auto& t = core.trials()[*best];
     double cv = t.score();
@@ -214,6 +226,13 @@ nlohmann::json study_summary(const study_core& core, const refit_result& r,
                  {"config", to_json(t.rec.params)},
                  {"rounds", core.best_step(*best)},
                  {"cv_score", number_or_null(cv)}};
+    if (core.multi()) {
+      j["best"]["objectives"] = objectives_json(s, t);
+      j["best"]["chosen_by"] =
+          "the Pareto front's best " + s.metric +
+          " (a multi-objective study saves one trial of its front; no "
+          "ensemble)";
+    }
   } else {
     j["best"] = nullptr;
   }
@@ -232,8 +251,22 @@ nlohmann::json study_summary(const study_core& core, const refit_result& r,
                      {"value", number_or_null(v)},
                      {"steps", t.steps},
                      {"config", to_json(t.rec.params)}});
+    if (core.multi()) board.back()["objectives"] = objectives_json(s, t);
   }
   j["leaderboard"] = std::move(board);
+  if (core.multi()) {
+    auto front = nlohmann::json::array();
+    for (auto id : core.pareto_front()) {
+      auto& t = core.trials()[id];
+      front.push_back({{"trial", id},
+                       {"objectives", objectives_json(s, t)},
+                       {"steps", t.steps},
+                       {"config", to_json(t.rec.params)}});
+    }
+    j["pareto_front"] = std::move(front);
+  } else {
+    j["pareto_front"] = nullptr;
+  }
   j["ensemble"] = r.ensemble.is_null() ? nlohmann::json(nullptr) : r.ensemble;
   j["warm_start"] =
       r.warm_start.is_null() ? nlohmann::json(nullptr) : r.warm_start;

@@ -53,7 +53,11 @@ refit_best(const study_spec& spec, const config& params, uint64_t rounds,
 
 /// The summary of a finished study (written to OUT/STUDY/summary.json):
 /// spec, counts, the best trial (config, rounds, CV score), the test score,
-/// the model directory and the top of the leaderboard.
+/// the model directory and the top of the leaderboard; "objectives" (the
+/// metric, then the secondary ones) and, for a multi-objective study,
+/// "pareto_front" (each member's objectives by name; null otherwise), each
+/// leaderboard row's "objectives", and the refitted trial (the front's best
+/// metric) as "best" with "chosen_by".
 nlohmann::json study_summary(const study_core& core, const refit_result& r,
                              int64_t elapsed_ms, const std::string& error);
 

@@ -16,6 +16,24 @@ namespace troupe::automl {
 
 namespace {
 
+std::string value_text(const param_value& v) {
+  if (auto* d = std::get_if<double>(&v)) return short_number(*d);
+  if (auto* n = std::get_if<int64_t>(&v)) return std::to_string(*n);
+  if (auto* s = std::get_if<std::string>(&v)) return *s;
+  return "?";
+}
+
+} // namespace
+
+std::string config_text(const config& c) {
+  std::string out;
+  for (auto& [k, v] : c)
+    out += (out.empty() ? "" : ", ") + k + "=" + value_text(v);
+  return out;
+}
+
+namespace {
+
 const char* state_color(trial_state s) {
   switch (s) {
   case trial_state::complete:
@@ -27,20 +45,6 @@ const char* state_color(trial_state s) {
   default:
     return "#ff7f0e";
   }
-}
-
-std::string value_text(const param_value& v) {
-  if (auto* d = std::get_if<double>(&v)) return short_number(*d);
-  if (auto* n = std::get_if<int64_t>(&v)) return std::to_string(*n);
-  if (auto* s = std::get_if<std::string>(&v)) return *s;
-  return "?";
-}
-
-std::string config_text(const config& c) {
-  std::string out;
-  for (auto& [k, v] : c)
-    out += (out.empty() ? "" : ", ") + k + "=" + value_text(v);
-  return out;
 }
 
 bool better(const study_spec& s, double a, double b) {
@@ -358,8 +362,14 @@ std::string render_report(const report_input& in) {
       << "<dt>target</dt><dd>" << html_escape(s.target) << " ("
       << html_escape(s.task) << ")</dd>"
       << "<dt>metric</dt><dd>" << html_escape(s.metric) << ", "
-      << (s.maximize ? "higher" : "lower") << " is better</dd>"
-      << "<dt>search</dt><dd>" << html_escape(s.family) << ", "
+      << (s.maximize ? "higher" : "lower") << " is better</dd>";
+  if (!s.objectives.empty()) {
+    out << "<dt>objectives</dt><dd>" << html_escape(s.metric);
+    for (auto& o : s.objectives)
+      out << ", " << html_escape(o) << " (lower is better)";
+    out << "</dd>";
+  }
+  out << "<dt>search</dt><dd>" << html_escape(s.family) << ", "
       << html_escape(s.sampler) << " + " << html_escape(s.scheduler) << ", "
       << s.folds << "-fold CV</dd>"
       << "<dt>trials</dt><dd>" << in.trials.size() << " (" << complete
@@ -381,8 +391,11 @@ std::string render_report(const report_input& in) {
   out << "<h2>Leaderboard</h2>\n" << leaderboard_section(in);
   out << "<h2>Ensemble</h2>\n" << ensemble_section(in);
   out << "<h2>Warm start</h2>\n" << warm_start_section(in);
-  out << "<h2>Pareto front</h2>\n<p>A single-objective study (metric "
-      << html_escape(s.metric) << ") has no front.</p>\n";
+  if (s.objectives.empty())
+    out << "<h2>Pareto front</h2>\n<p>A single-objective study (metric "
+        << html_escape(s.metric) << ") has no front.</p>\n";
+  else
+    out << "<h2>Pareto front</h2>\n" << pareto_section(in);
   out << "</body></html>\n";
   return out.str();
 }

@@ -44,4 +44,13 @@ caf::expected<report_input> read_report_input(const std::string& runs_dir,
 /// The report's HTML.
 std::string render_report(const report_input& in);
 
+/// A configuration as the report's tables show it: "name=value, ...".
+std::string config_text(const config& c);
+
+/// The Pareto-front section of a multi-objective study (report_pareto.cpp):
+/// a scatter of the metric against the first secondary objective, the
+/// front in red (joined when there are two objectives), and the front's
+/// table.
+std::string pareto_section(const report_input& in);
+
 } // namespace troupe::automl

@@ -54,6 +54,8 @@ struct trial_job {
   uint64_t patience = 0;
   uint32_t ensemble = 0;
   uint64_t max_resource = 0;
+  /// Secondary objectives to measure with each report and at the end.
+  std::vector<std::string> objectives;
 };
 
 caf::expected<trial_job> parse_job(const envelope& env) {
@@ -80,6 +82,8 @@ caf::expected<trial_job> parse_job(const envelope& env) {
     j.patience = a.getPatience();
     j.ensemble = a.getEnsemble();
     j.max_resource = a.getMaxResource();
+    for (auto name : a.getObjectives())
+      j.objectives.emplace_back(name.cStr());
     return j;
   });
 }
@@ -89,7 +93,8 @@ envelope trial_end(const trial_job& j, schema::TrialEnd::Outcome outcome,
                    uint64_t steps, double value,
                    const std::vector<uint8_t>& checkpoint,
                    const std::string& message, const std::string& node,
-                   const std::vector<float>& oof, uint64_t oof_step) {
+                   const std::vector<float>& oof, uint64_t oof_step,
+                   const std::vector<double>& objectives) {
   return make_envelope<schema::TrialEnd>([&](auto e) {
     e.setStudy(j.study);
     e.setTrial(j.trial);
@@ -106,6 +111,11 @@ envelope trial_end(const trial_job& j, schema::TrialEnd::Outcome outcome,
       for (unsigned i = 0; i < oof.size(); ++i)
         list.set(i, oof[i]);
       e.setOofStep(oof_step);
+    }
+    if (!objectives.empty()) {
+      auto list = e.initObjectives(static_cast<unsigned>(objectives.size()));
+      for (unsigned i = 0; i < objectives.size(); ++i)
+        list.set(i, objectives[i]);
     }
   });
 }
@@ -124,9 +134,11 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
   auto finish = [&](outcome o, const std::vector<uint8_t>& cp,
                     const std::string& msg,
                     const std::vector<float>& oof = std::vector<float>{},
-                    uint64_t oof_step = 0) {
+                    uint64_t oof_step = 0,
+                    const std::vector<double>& objectives = {}) {
     self->send(study, end_atom::value,
-               trial_end(job, o, steps, last, cp, msg, node, oof, oof_step));
+               trial_end(job, o, steps, last, cp, msg, node, oof, oof_step,
+                         objectives));
     self->send(runner, ended_atom::value, job.study, job.trial, job.attempt);
   };
   auto fail = [&](const caf::error& err) {
@@ -156,8 +168,19 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
   auto metric = tabular::find_metric(job.metric);
   early_stop stopper{job.patience,
                      metric && metric->better == tabular::direction::maximize};
+  // A multi-objective study's secondary objectives of the model at `step`.
+  auto measure = [&](uint64_t step) -> caf::expected<std::vector<double>> {
+    std::vector<double> out;
+    for (auto& name : job.objectives) {
+      auto v = model.objective(name, step);
+      if (!v) return v.error();
+      out.push_back(*v);
+    }
+    return out;
+  };
   // A finished trial of a study that builds an ensemble sends its
-  // out-of-fold predictions at its best step.
+  // out-of-fold predictions at its best step; one of a multi-objective
+  // study, its objectives there.
   auto finished = [&] {
     std::vector<float> oof;
     uint64_t at = stopper.seen() ? stopper.best_step() : steps;
@@ -165,7 +188,13 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
       if (auto p = model.out_of_fold(at); p && p->size() <= max_oof_values)
         oof = std::move(*p);
     }
-    return finish(outcome::FINISHED, {}, "", oof, at);
+    std::vector<double> objectives;
+    if (!job.objectives.empty() && at > 0) {
+      auto m = measure(at);
+      if (!m) return fail(m.error());
+      objectives = std::move(*m);
+    }
+    return finish(outcome::FINISHED, {}, "", oof, at, objectives);
   };
   for (;;) {
     if (cancel->load()) return finish(outcome::CANCELLED, {}, "cancelled");
@@ -175,12 +204,19 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
     steps = model.steps();
     last = *v;
     if (cancel->load()) return finish(outcome::CANCELLED, {}, "cancelled");
+    auto objectives = measure(steps);
+    if (!objectives) return fail(objectives.error());
     auto report = make_envelope<schema::TrialReport>([&](auto r) {
       r.setStudy(job.study);
       r.setTrial(job.trial);
       r.setAttempt(job.attempt);
       r.setStep(steps);
       r.setValue(last);
+      if (!objectives->empty()) {
+        auto list = r.initObjectives(static_cast<unsigned>(objectives->size()));
+        for (unsigned i = 0; i < objectives->size(); ++i)
+          list.set(i, (*objectives)[i]);
+      }
     });
     using action = schema::TrialDecision::Action;
     std::optional<std::pair<action, uint64_t>> decision;

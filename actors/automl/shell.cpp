@@ -156,6 +156,12 @@ caf::expected<std::string> format_study(const envelope& status) {
         {"elapsed", clock_text(s.getElapsedMs())},
         {"budget", budget_text(s)},
     };
+    if (s.getObjectives().size() > 0) {
+      std::string names = metric.empty() ? std::string{"-"} : metric;
+      for (auto o : s.getObjectives())
+        names += ", " + text_of(o) + " (lower is better)";
+      fields.push_back({"objectives", names});
+    }
     if (s.getWeight() > 0)
       fields.push_back({"weight", format_number(s.getWeight())});
     if (s.hasModelDir() && s.getModelDir().size() > 0)
@@ -175,10 +181,32 @@ caf::expected<std::string> format_study(const envelope& status) {
                       node.empty() ? std::string{"-"} : node,
                       config_text(t.getParams())});
     }
-    return result + "\n" +
-           format_table({"RANK", "TRIAL", "STATE", value_header(s), "STEPS",
-                         "NODE", "CONFIG"},
-                        rows);
+    result += "\n" + format_table({"RANK", "TRIAL", "STATE", value_header(s),
+                                   "STEPS", "NODE", "CONFIG"},
+                                  rows);
+    if (s.getObjectives().size() == 0) return result;
+    // a multi-objective study's result: its Pareto front
+    std::vector<std::string> header{"TRIAL", value_header(s)};
+    for (auto o : s.getObjectives()) {
+      auto name = text_of(o);
+      for (auto& c : name)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      header.push_back(name);
+    }
+    header.push_back("STEPS");
+    header.push_back("CONFIG");
+    std::vector<std::vector<std::string>> front;
+    for (auto t : s.getParetoFront()) {
+      std::vector<std::string> row{std::to_string(t.getId()),
+                                   metric_text(t.getValue())};
+      for (auto v : t.getObjectives())
+        row.push_back(format_number(v));
+      row.resize(header.size() - 2);
+      row.push_back(std::to_string(t.getSteps()));
+      row.push_back(config_text(t.getParams()));
+      front.push_back(std::move(row));
+    }
+    return result + "\npareto front\n" + format_table(header, front);
   });
 }
 

@@ -10,6 +10,7 @@
 
 #include "actors/automl/errors.hpp"
 #include "actors/automl/family_gate.hpp"
+#include "actors/automl/pareto.hpp"
 #include "actors/automl/random_sampler.hpp"
 #include "actors/automl/tpe.hpp"
 #include "actors/models/model_choice.hpp"
@@ -131,6 +132,8 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
         t.steps = std::max(t.steps, step);
         t.last = v;
       }
+      if (!rec.secondary.empty())
+        t.last_secondary = rec.secondary.rbegin()->second;
       st->trials_.push_back(std::move(t));
       st->history_.push_back(rec);
     }
@@ -139,12 +142,22 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
       if (st->terminal(t)) {
         if (!feed) continue;
         st->sched_->on_trial_add(id, t.rec.params, -1);
-        for (auto& [step, v] : t.rec.intermediate)
-          if (step < spec.max_resource)
+        for (auto& [step, v] : t.rec.intermediate) {
+          if (step >= spec.max_resource) continue;
+          auto sec = t.rec.secondary.find(step);
+          if (st->multi() && sec != t.rec.secondary.end())
+            (void)st->sched_->on_result_objectives(
+                id, step, st->objective_values(v, sec->second));
+          else
             (void)st->sched_->on_result(id, step, v);
-        if (t.rec.state == trial_state::complete && t.rec.value)
-          st->sched_->on_complete(id, *t.rec.value);
-        else
+        }
+        if (t.rec.state == trial_state::complete && t.rec.value) {
+          if (st->multi() && !t.rec.secondary_value.empty())
+            st->sched_->on_complete_objectives(
+                id, st->objective_values(*t.rec.value, t.rec.secondary_value));
+          else
+            st->sched_->on_complete(id, *t.rec.value);
+        } else
           st->sched_->on_error(id);
         continue;
       }
@@ -152,6 +165,8 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
       // from scratch, in place of a new trial (the new scheduler never saw
       // it).
       t.rec.intermediate.clear();
+      t.rec.secondary.clear();
+      t.last_secondary.clear();
       t.steps = 0;
       t.last = std::numeric_limits<double>::quiet_NaN();
       st->history_[id] = t.rec;
@@ -245,6 +260,7 @@ void study_core::end_trial(trial_info& t, trial_state st,
   case trial_state::complete:
     ev.kind = event_kind::completed;
     ev.value = t.score();
+    ev.objectives = t.rec.secondary_value;
     break;
   case trial_state::failed:
     ev.kind = event_kind::failed;
@@ -379,9 +395,32 @@ study_core::place_work(const std::string& node, uint32_t slot, int64_t now_ms) {
   return std::nullopt;
 }
 
+std::vector<double>
+study_core::objective_values(double value,
+                             const std::vector<double>& secondary) const {
+  std::vector<double> out{value};
+  out.insert(out.end(), secondary.begin(), secondary.end());
+  return out;
+}
+
+std::string study_core::check_secondary(const std::vector<double>& secondary,
+                                        uint64_t step) const {
+  auto& names = spec_.objectives;
+  if (secondary.size() != names.size())
+    return "the trial measured " + std::to_string(secondary.size()) + " of " +
+           std::to_string(names.size()) + " secondary objectives at step " +
+           std::to_string(step);
+  for (size_t k = 0; k < names.size(); ++k)
+    if (!std::isfinite(secondary[k]))
+      return "objective '" + names[k] + "' is not finite at step " +
+             std::to_string(step);
+  return {};
+}
+
 study_core::answer study_core::on_report(trial_id id, uint32_t attempt,
                                          uint64_t step, double value,
-                                         int64_t now_ms) {
+                                         int64_t now_ms,
+                                         const std::vector<double>& secondary) {
   answer stop{answer::stop, 0};
   idle_ = false;
   if (id >= trials_.size()) return stop;
@@ -391,29 +430,46 @@ study_core::answer study_core::on_report(trial_id id, uint32_t attempt,
   t.last = value;
   t.rec.intermediate[step] = value;
   history_[id].intermediate[step] = value;
+  auto bad_secondary = multi() ? check_secondary(secondary, step) : "";
   trial_event ev;
   ev.trial = id;
   ev.kind = event_kind::reported;
   ev.step = step;
   ev.value = value;
   ev.at_ms = now_ms;
+  if (multi() && bad_secondary.empty()) {
+    t.last_secondary = secondary;
+    t.rec.secondary[step] = secondary;
+    history_[id].secondary[step] = secondary;
+    ev.objectives = secondary;
+  }
   emit(std::move(ev));
   if (phase_ != study_phase::running) return stop;
-  if (!std::isfinite(value)) {
+  if (!std::isfinite(value) || !bad_secondary.empty()) {
     sched_->on_error(id);
     end_trial(t, trial_state::failed,
-              "the metric is not finite at step " + std::to_string(step),
+              bad_secondary.empty()
+                  ? "the metric is not finite at step " + std::to_string(step)
+                  : bad_secondary,
               now_ms);
     return stop;
   }
   if (step >= spec_.max_resource) {
     t.rec.value = value;
     history_[id].value = value;
-    sched_->on_complete(id, value);
+    if (multi()) {
+      t.rec.secondary_value = secondary;
+      history_[id].secondary_value = secondary;
+      sched_->on_complete_objectives(id, objective_values(value, secondary));
+    } else {
+      sched_->on_complete(id, value);
+    }
     end_trial(t, trial_state::complete, "", now_ms);
     return {answer::complete, 0};
   }
-  auto d = sched_->on_result(id, step, value);
+  auto d = multi() ? sched_->on_result_objectives(
+                         id, step, objective_values(value, secondary))
+                   : sched_->on_result(id, step, value);
   switch (d.what) {
   case action::proceed: {
     auto budget = std::min(std::max(d.budget, step + 1), spec_.max_resource);
@@ -435,7 +491,8 @@ study_core::answer study_core::on_report(trial_id id, uint32_t attempt,
 bool study_core::on_end(trial_id id, uint32_t attempt, trial_outcome outcome,
                         uint64_t steps, double value,
                         std::vector<uint8_t> checkpoint,
-                        const std::string& message, int64_t now_ms) {
+                        const std::string& message, int64_t now_ms,
+                        const std::vector<double>& secondary) {
   if (id >= trials_.size()) return false;
   auto& t = trials_[id];
   if (t.attempt != attempt) return false;
@@ -450,7 +507,22 @@ bool study_core::on_end(trial_id id, uint32_t attempt, trial_outcome outcome,
         // It ended on its own before max_resource (e.g. no more rounds).
         t.rec.value = value;
         history_[id].value = value;
-        sched_->on_complete(id, value);
+        if (multi()) {
+          // the objectives of the model it ends with (its best step), else
+          // those of its last report
+          auto& sec =
+              secondary.empty() || !check_secondary(secondary, steps).empty()
+                  ? t.last_secondary
+                  : secondary;
+          t.rec.secondary_value = sec;
+          history_[id].secondary_value = sec;
+          if (sec.empty())
+            sched_->on_complete(id, value);
+          else
+            sched_->on_complete_objectives(id, objective_values(value, sec));
+        } else {
+          sched_->on_complete(id, value);
+        }
         end_trial(t, trial_state::complete, "", now_ms);
       } else {
         sched_->on_error(id);
@@ -638,6 +710,36 @@ std::vector<trial_id> study_core::leaderboard() const {
     return rank_key(trials_[a]) < rank_key(trials_[b]);
   });
   return ids;
+}
+
+std::vector<trial_id> study_core::pareto_front() const {
+  std::vector<trial_id> ids;
+  if (!multi()) return ids;
+  std::vector<objective_vector> points;
+  for (auto& t : trials_) {
+    if (t.rec.state != trial_state::complete || !t.rec.value ||
+        !std::isfinite(*t.rec.value) ||
+        !check_secondary(t.rec.secondary_value, 0).empty())
+      continue;
+    ids.push_back(t.rec.id);
+    points.push_back(
+        to_losses(dir_, objective_values(*t.rec.value, t.rec.secondary_value)));
+  }
+  std::vector<trial_id> front;
+  for (auto i : automl::pareto_front(points))
+    front.push_back(ids[i]);
+  std::sort(front.begin(), front.end(), [&](trial_id a, trial_id b) {
+    return rank_key(trials_[a]) < rank_key(trials_[b]);
+  });
+  return front;
+}
+
+std::optional<trial_id> study_core::chosen() const {
+  if (multi()) {
+    auto front = pareto_front();
+    if (!front.empty()) return front.front();
+  }
+  return best();
 }
 
 std::vector<trial_id>

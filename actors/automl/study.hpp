@@ -66,6 +66,8 @@ struct trial_info {
   uint64_t steps = 0;
   /// The last reported value, NaN if none.
   double last = std::numeric_limits<double>::quiet_NaN();
+  /// Multi-objective studies: the secondary objectives of the last report.
+  std::vector<double> last_secondary;
   std::string node;
   uint32_t slot = 0;
   uint32_t attempt = 0;
@@ -84,6 +86,10 @@ struct trial_info {
 
   /// Its final value, or the last reported one (NaN if none).
   double score() const { return rec.value ? *rec.value : last; }
+  /// The secondary objectives of score() (empty if not measured).
+  const std::vector<double>& secondary() const {
+    return rec.value ? rec.secondary_value : last_secondary;
+  }
 };
 
 /// A study's search state.
@@ -128,13 +134,20 @@ public:
     enum kind { proceed, pause, stop, complete } what = proceed;
     uint64_t budget = 0;
   };
+  /// In a multi-objective study `secondary` holds the secondary objectives
+  /// at `step` (spec().objectives' order); a report without them, or with
+  /// one that is not finite, fails the trial.
   answer on_report(trial_id id, uint32_t attempt, uint64_t step, double value,
-                   int64_t now_ms);
+                   int64_t now_ms, const std::vector<double>& secondary = {});
 
   /// A trial left its slot. Stale attempts are ignored (returns false).
+  /// `secondary`: a multi-objective study's secondary objectives of the
+  /// model `value` was measured on (a finished trial); when absent, those of
+  /// its last report are kept.
   bool on_end(trial_id id, uint32_t attempt, trial_outcome outcome,
               uint64_t steps, double value, std::vector<uint8_t> checkpoint,
-              const std::string& message, int64_t now_ms);
+              const std::string& message, int64_t now_ms,
+              const std::vector<double>& secondary = {});
 
   /// `node` is gone: its running trials go back to the queue, each exactly
   /// once per loss. Returns them.
@@ -164,6 +177,18 @@ public:
 
   /// Trial ids ordered best first (trials with a value only).
   std::vector<trial_id> leaderboard() const;
+
+  /// Whether the study has secondary objectives (spec().objectives).
+  bool multi() const { return multi_objective(spec_); }
+
+  /// A multi-objective study's Pareto front: the complete trials with every
+  /// objective measured that no other such trial dominates, best metric
+  /// first. Empty for a single-objective study.
+  std::vector<trial_id> pareto_front() const;
+
+  /// The trial a study refits: in a multi-objective study the front's best
+  /// on the metric, else best().
+  std::optional<trial_id> chosen() const;
 
   /// The trials an ensemble is selected from: the `n` best of those whose
   /// out-of-fold predictions are kept (`has`), and in a CASH study also the
@@ -197,6 +222,13 @@ private:
   void requeue(trial_info& t, const std::string& node, const std::string& why,
                int64_t now_ms);
   void drop_pruned(int64_t now_ms);
+  /// {value, secondary...}: what a multi-objective scheduler judges.
+  std::vector<double>
+  objective_values(double value, const std::vector<double>& secondary) const;
+  /// Why `secondary` is not a full, finite set of the spec's secondary
+  /// objectives at `step`; "" when it is.
+  std::string check_secondary(const std::vector<double>& secondary,
+                              uint64_t step) const;
   void maybe_finish(int64_t now_ms);
   bool can_start_new() const;
   bool terminal(const trial_info& t) const;

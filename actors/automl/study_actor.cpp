@@ -83,8 +83,14 @@ envelope assignment_envelope(const study_spec& s, const trial_assignment& a) {
     b.setSlot(a.slot);
     b.setSleepMs(s.sleep_ms);
     b.setPatience(s.patience);
-    b.setEnsemble(s.ensemble);
+    // a multi-objective study saves one trial of its front: no ensemble
+    b.setEnsemble(multi_objective(s) ? 0 : s.ensemble);
     b.setMaxResource(s.max_resource);
+    if (multi_objective(s)) {
+      auto names = b.initObjectives(static_cast<unsigned>(s.objectives.size()));
+      for (unsigned i = 0; i < s.objectives.size(); ++i)
+        names.set(i, s.objectives[i]);
+    }
   });
 }
 
@@ -137,7 +143,7 @@ void start_refit(study_actor_t* self) {
   st.refit_started = true;
   st.phase = schema::StudyState::REFITTING;
   auto& core = *st.core;
-  auto best = core.best();
+  auto best = core.chosen();
   auto spec = core.spec();
   auto out_dir = st.out_dir;
   st.log->info("study {} ended ({}): {} trials", spec.id, core.stop_reason(),
@@ -157,8 +163,12 @@ void start_refit(study_actor_t* self) {
   job.trial = *best;
   job.out_dir = out_dir;
   job.threads = std::max<size_t>(1, std::thread::hardware_concurrency());
-  auto pool = core.ensemble_pool(
-      spec.ensemble, [&](trial_id id) { return st.oof.count(id) > 0; });
+  // a weighted ensemble would change the latency and size the front holds
+  auto pool = core.multi()
+                  ? std::vector<trial_id>{}
+                  : core.ensemble_pool(spec.ensemble, [&](trial_id id) {
+                      return st.oof.count(id) > 0;
+                    });
   for (auto id : pool) {
     auto i = st.oof.find(id);
     auto& c = core.trials()[id];
@@ -209,21 +219,38 @@ envelope status_envelope(const study_state& st, size_t board) {
       b.setBestTrial(*best);
       b.setBestValue(t.score());
     }
+    if (core.multi()) {
+      auto names = b.initObjectives(static_cast<unsigned>(s.objectives.size()));
+      for (unsigned i = 0; i < s.objectives.size(); ++i)
+        names.set(i, s.objectives[i]);
+    }
     if (board == 0) return;
     auto ids = core.leaderboard();
     if (ids.size() > board) ids.resize(board);
-    auto rows = b.initLeaderboard(static_cast<unsigned>(ids.size()));
-    for (unsigned i = 0; i < ids.size(); ++i) {
-      auto& t = core.trials()[ids[i]];
-      rows[i].setId(ids[i]);
-      rows[i].setTrialState(to_schema(t.rec.state));
-      rows[i].setState(to_string(t.rec.state));
-      rows[i].setValue(t.score());
-      rows[i].setSteps(t.steps);
-      write_params(
-          rows[i].initParams(static_cast<unsigned>(t.rec.params.size())),
-          t.rec.params);
-      rows[i].setNode(t.node);
+    auto fill = [&](auto rows, const std::vector<trial_id>& which) {
+      for (unsigned i = 0; i < which.size(); ++i) {
+        auto& t = core.trials()[which[i]];
+        rows[i].setId(which[i]);
+        rows[i].setTrialState(to_schema(t.rec.state));
+        rows[i].setState(to_string(t.rec.state));
+        rows[i].setValue(t.score());
+        rows[i].setSteps(t.steps);
+        write_params(
+            rows[i].initParams(static_cast<unsigned>(t.rec.params.size())),
+            t.rec.params);
+        rows[i].setNode(t.node);
+        auto& sec = t.secondary();
+        if (!sec.empty()) {
+          auto list = rows[i].initObjectives(static_cast<unsigned>(sec.size()));
+          for (unsigned k = 0; k < sec.size(); ++k)
+            list.set(k, sec[k]);
+        }
+      }
+    };
+    fill(b.initLeaderboard(static_cast<unsigned>(ids.size())), ids);
+    if (core.multi()) {
+      auto front = core.pareto_front();
+      fill(b.initParetoFront(static_cast<unsigned>(front.size())), front);
     }
   });
 }
@@ -265,8 +292,11 @@ void on_grant(study_actor_t* self, const std::string& node, uint32_t slot,
 caf::result<envelope> on_report(study_actor_t* self, const envelope& env) {
   auto& st = self->state;
   auto r = env.visit<schema::TrialReport>([&](auto x) {
+    std::vector<double> secondary;
+    for (auto v : x.getObjectives())
+      secondary.push_back(v);
     return st.core->on_report(x.getTrial(), x.getAttempt(), x.getStep(),
-                              x.getValue(), st.wall_ms());
+                              x.getValue(), st.wall_ms(), secondary);
   });
   if (!r) return r.error();
   settle(self);
@@ -326,10 +356,13 @@ void on_end(study_actor_t* self, const envelope& env) {
     if (*o == trial_outcome::cancelled &&
         st.core->phase() == study_phase::running)
       st.draining.insert(node);
+    std::vector<double> secondary;
+    for (auto v : e.getObjectives())
+      secondary.push_back(v);
     auto current = st.core->on_end(e.getTrial(), e.getAttempt(), *o,
                                    e.getSteps(), e.getValue(),
                                    std::vector<uint8_t>(cp.begin(), cp.end()),
-                                   e.getMessage(), st.wall_ms());
+                                   e.getMessage(), st.wall_ms(), secondary);
     // A stale end (its trial was re-queued since) holds no lease.
     if (!current) return false;
     if (e.hasOof() && e.getOof().size() > 0)

@@ -33,7 +33,80 @@ bool is_id_char(char c) {
          c == '.';
 }
 
+std::string join(const std::vector<std::string>& xs) {
+  std::string out;
+  for (auto& x : xs)
+    out += (out.empty() ? "" : ",") + x;
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    auto comma = text.find(',', start);
+    auto item = text.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    out.push_back(b == std::string::npos ? "" : item.substr(b, e - b + 1));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 } // namespace
+
+const std::vector<std::string>& secondary_objectives() {
+  static const std::vector<std::string> names{"latency", "model-size"};
+  return names;
+}
+
+std::vector<std::string> objective_names(const study_spec& s) {
+  std::vector<std::string> out{s.metric};
+  out.insert(out.end(), s.objectives.begin(), s.objectives.end());
+  return out;
+}
+
+caf::error set_objectives(study_spec& s, const std::string& list) {
+  auto names = split_list(list);
+  auto fail = [&](const std::string& what) {
+    return make_error(errc::invalid_argument,
+                      "--objectives '" + list + "': " + what);
+  };
+  auto& known = secondary_objectives();
+  auto known_text = [&] {
+    std::string out;
+    for (auto& k : known)
+      out += (out.empty() ? "" : " or ") + k;
+    return out;
+  };
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto& n = names[i];
+    if (n.empty())
+      return fail("objective " + std::to_string(i + 1) + " is empty");
+    for (size_t j = 0; j < i; ++j)
+      if (names[j] == n) return fail("objective '" + n + "' is named twice");
+    bool secondary = std::find(known.begin(), known.end(), n) != known.end();
+    if (i == 0) {
+      if (secondary)
+        return fail("the first objective is the study's metric (auc, "
+                    "logloss, accuracy, rmse, mae or ks), not '" +
+                    n + "'");
+      if (auto m = find_metric(n); !m)
+        return fail("unknown objective '" + n +
+                    "': the first is a metric (auc, logloss, accuracy, rmse, "
+                    "mae or ks)");
+    } else if (!secondary) {
+      return fail("unknown objective '" + n + "': after the metric, use " +
+                  known_text());
+    }
+  }
+  s.metric = names[0];
+  s.objectives.assign(names.begin() + 1, names.end());
+  return caf::none;
+}
 
 envelope to_envelope(const study_spec& s) {
   return make_envelope<schema::StudySpec>([&](auto b) {
@@ -68,6 +141,8 @@ envelope to_envelope(const study_spec& s) {
         {"sleep_ms", fmt_double(s.sleep_ms)},
         {"weight", fmt_double(s.weight)},
     };
+    if (!s.objectives.empty())
+      opts.emplace_back("objectives", join(s.objectives));
     auto list = b.initOptions(static_cast<unsigned>(opts.size()));
     for (unsigned i = 0; i < opts.size(); ++i) {
       list[i].setKey(opts[i].first);
@@ -161,6 +236,8 @@ caf::expected<study_spec> spec_from(const envelope& env) {
         real(s.sleep_ms);
       else if (k == "weight")
         real(s.weight);
+      else if (k == "objectives")
+        s.objectives = v.empty() ? std::vector<std::string>{} : split_list(v);
       else
         bad = make_error(errc::invalid_argument,
                          "study spec has an unknown option '" + k + "'");
@@ -207,6 +284,21 @@ caf::error validate(const study_spec& s) {
     return fail("space format '" + s.space_format + "' is not json or toml");
   if (!(s.sleep_ms >= 0)) return fail("sleep_ms must be >= 0");
   if (!(s.weight > 0)) return fail("weight must be > 0");
+  auto& known = secondary_objectives();
+  for (size_t i = 0; i < s.objectives.size(); ++i) {
+    auto& o = s.objectives[i];
+    if (std::find(known.begin(), known.end(), o) == known.end())
+      return fail("unknown objective '" + o +
+                  "' (after the metric: latency "
+                  "or model-size)");
+    if (std::find(s.objectives.begin(), s.objectives.begin() + i, o) !=
+        s.objectives.begin() + i)
+      return fail("objective '" + o + "' is named twice");
+  }
+  if (!s.objectives.empty() && s.scheduler != "asha" && s.scheduler != "none")
+    return fail("scheduler '" + s.scheduler +
+                "' judges one objective: a multi-objective study (objectives " +
+                join(objective_names(s)) + ") needs asha or none");
   return caf::none;
 }
 

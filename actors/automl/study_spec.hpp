@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -26,6 +27,12 @@ struct study_spec {
   std::string task;
   std::string metric;
   bool maximize = false;
+  /// Secondary objectives of a multi-objective study, after the metric, each
+  /// minimized: "latency" (microseconds per row to predict the validation
+  /// rows) or "model-size" (bytes of the serialized model). Empty: the
+  /// study has one objective, the metric. Stored as the StudySpec option
+  /// "objectives" ("latency,model-size").
+  std::vector<std::string> objectives;
   std::string sampler = "tpe";
   std::string scheduler = "asha";
   uint64_t budget_ms = 0;  ///< wall-clock budget, 0 = none
@@ -70,6 +77,23 @@ struct study_spec {
   /// Fair-share weight (kept so a resumed study keeps it).
   double weight = 1;
 };
+
+/// The secondary objectives a study may have, in their CLI spelling.
+const std::vector<std::string>& secondary_objectives();
+
+/// Whether a study has more than one objective.
+inline bool multi_objective(const study_spec& s) {
+  return !s.objectives.empty();
+}
+
+/// Every objective of a study: the metric, then the secondary ones.
+std::vector<std::string> objective_names(const study_spec& s);
+
+/// Sets the metric and the secondary objectives of `s` from a list like
+/// "auc,latency" (`--objectives`): the first must be a metric, the rest
+/// secondary objectives; errors name an unknown or a repeated objective.
+/// Whether the task can have the metric is checked where the data is read.
+caf::error set_objectives(study_spec& s, const std::string& list);
 
 /// The StudySpec envelope of a spec, and back (errors name the field).
 envelope to_envelope(const study_spec& spec);

@@ -108,6 +108,21 @@ public:
   /// Tells that a trial failed or was removed; it never runs again.
   virtual void on_error(trial_id id) = 0;
 
+  /// Multi-objective studies: judges a result with every objective's value,
+  /// `values[0]` the metric as reported (its direction is
+  /// budget_options::dir), then the secondary objectives (minimized). The
+  /// default judges by the metric alone; ASHA ranks by non-dominated sort.
+  virtual decision on_result_objectives(trial_id id, uint64_t step,
+                                        const std::vector<double>& values) {
+    return on_result(id, step, values.empty() ? std::nan("") : values[0]);
+  }
+
+  /// Multi-objective studies: on_complete with every objective's value.
+  virtual void on_complete_objectives(trial_id id,
+                                      const std::vector<double>& values) {
+    on_complete(id, values.empty() ? std::nan("") : values[0]);
+  }
+
   /// Chooses what a free slot runs next.
   virtual work next() = 0;
 
@@ -164,6 +179,20 @@ struct config_sources {
 inline double to_loss(direction dir, double value) {
   if (std::isnan(value)) return std::numeric_limits<double>::infinity();
   return dir == direction::minimize ? value : -value;
+}
+
+/// Maps a multi-objective result to losses: the metric through to_loss, the
+/// secondary objectives as they are (minimized); NaN is worse than anything.
+inline std::vector<double> to_losses(direction dir,
+                                     const std::vector<double>& values) {
+  std::vector<double> out;
+  out.reserve(values.size());
+  for (size_t k = 0; k < values.size(); ++k)
+    out.push_back(k == 0 ? to_loss(dir, values[k])
+                  : std::isnan(values[k])
+                      ? std::numeric_limits<double>::infinity()
+                      : values[k]);
+  return out;
 }
 
 /// Names of an action and a work kind, for logs and tests.

@@ -38,6 +38,10 @@ struct trial_record {
   std::map<uint64_t, double> intermediate;
   /// Final objective, for complete trials.
   std::optional<double> value;
+  /// Multi-objective studies: the secondary objectives (study_spec::
+  /// objectives, minimized) at each reported step, and of the final value.
+  std::map<uint64_t, std::vector<double>> secondary;
+  std::vector<double> secondary_value;
 };
 
 } // namespace troupe::automl

@@ -68,6 +68,16 @@ public:
   /// fold validates (a holdout's training rows). Ensembles are selected from
   /// them. Families without data: an error (the default).
   virtual caf::expected<std::vector<float>> out_of_fold(uint64_t step) const;
+
+  /// A secondary objective of a multi-objective study, measured on the
+  /// model as it was after `step` steps (<= steps()); smaller is better:
+  /// - "latency": microseconds per row to predict the validation rows (the
+  ///   median of a few timings, one thread as trained);
+  /// - "model-size": bytes of the serialized model (the mean over the
+  ///   folds' models).
+  /// Families that cannot measure `name`: an error naming it (the default).
+  virtual caf::expected<double> objective(const std::string& name,
+                                          uint64_t step) const;
 };
 
 /// What a model family needs to build trainables.

@@ -319,6 +319,14 @@ booster::save_bytes(const std::string& format) const {
                               reinterpret_cast<const uint8_t*>(buf) + len);
 }
 
+caf::expected<booster> booster::slice(int rounds) const {
+  BoosterHandle out = nullptr;
+  if (auto err =
+          check(XGBoosterSlice(handle_, 0, rounds, 1, &out), "XGBoosterSlice"))
+    return err;
+  return booster{out};
+}
+
 caf::expected<void> booster::save(const std::string& path) const {
   if (auto err = check(XGBoosterSaveModel(handle_, path.c_str()),
                        ("XGBoosterSaveModel(" + path + ")").c_str()))

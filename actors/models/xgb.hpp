@@ -106,6 +106,9 @@ public:
   caf::expected<std::vector<uint8_t>>
   save_bytes(const std::string& format = "ubj") const;
 
+  /// A new booster holding the first `rounds` rounds of this one.
+  caf::expected<booster> slice(int rounds) const;
+
   /// Model and configuration, to continue training later.
   caf::expected<checkpoint> save_checkpoint() const;
 

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -26,6 +28,13 @@ trainable::~trainable() = default;
 caf::expected<std::vector<float>> trainable::out_of_fold(uint64_t) const {
   return make_error(models::errc::unsupported,
                     "this model family gives no out-of-fold predictions");
+}
+
+caf::expected<double> trainable::objective(const std::string& name,
+                                           uint64_t) const {
+  return make_error(models::errc::unsupported,
+                    "this model family cannot measure the objective '" + name +
+                        "'");
 }
 
 namespace {
@@ -138,6 +147,18 @@ public:
     return out;
   }
 
+  caf::expected<double> objective(const std::string& name,
+                                  uint64_t step) const override {
+    if (name != "latency" && name != "model-size")
+      return trainable::objective(name, step);
+    if (step == 0 || step > steps_)
+      return make_error(troupe::errc::invalid_argument,
+                        "objective '" + name + "' at step " +
+                            std::to_string(step) + " of a model trained " +
+                            std::to_string(steps_) + " steps");
+    return name == "latency" ? latency_us(step) : model_bytes(step);
+  }
+
   /// A schema::XgbCheckpoint message: the rounds done and each fold's
   /// booster. The little-endian layout of older versions is not read:
   /// restoring one is an error.
@@ -198,6 +219,58 @@ private:
       if (auto r = b->set_param(k, v); !r) return r.error();
     f.model = std::make_unique<xgb::booster>(std::move(*b));
     return caf::none;
+  }
+
+  /// Microseconds per row to predict every fold's validation rows with its
+  /// first `step` rounds: the median of a few timings. (A measurement, not a
+  /// timed decision: it reads the steady clock itself.)
+  caf::expected<double> latency_us(uint64_t step) const {
+    constexpr int timings = 5;
+    size_t rows = 0;
+    for (auto& f : folds_)
+      rows += f.valid_rows.size();
+    if (rows == 0)
+      return make_error(troupe::errc::invalid_argument,
+                        "objective 'latency': no validation rows");
+    std::vector<double> per_row;
+    for (int i = 0; i < timings; ++i) {
+      std::chrono::duration<double, std::micro> took{0};
+      for (auto& f : folds_) {
+        // a DMatrix XGBoost has not seen (it caches the predictions of one
+        // it has), built outside the timing
+        auto fresh = xgboost_matrix(take_rows(ctx_.data->X, f.valid_rows),
+                                    ctx_.data->prep);
+        if (!fresh) return fresh.error();
+        auto start = std::chrono::steady_clock::now();
+        if (auto p = f.model->predict(*fresh, static_cast<int>(step)); !p)
+          return p.error();
+        took += std::chrono::steady_clock::now() - start;
+      }
+      per_row.push_back(took.count() / static_cast<double>(rows));
+    }
+    std::sort(per_row.begin(), per_row.end());
+    return per_row[per_row.size() / 2];
+  }
+
+  /// Bytes of the folds' models (UBJSON) with their first `step` rounds,
+  /// averaged over the folds.
+  caf::expected<double> model_bytes(uint64_t step) const {
+    double sum = 0;
+    for (auto& f : folds_) {
+      auto rounds = f.model->rounds();
+      if (!rounds) return rounds.error();
+      caf::expected<std::vector<uint8_t>> bytes = std::vector<uint8_t>{};
+      if (static_cast<uint64_t>(*rounds) <= step) {
+        bytes = f.model->save_bytes("ubj");
+      } else {
+        auto part = f.model->slice(static_cast<int>(step));
+        if (!part) return part.error();
+        bytes = part->save_bytes("ubj");
+      }
+      if (!bytes) return bytes.error();
+      sum += static_cast<double>(bytes->size());
+    }
+    return sum / static_cast<double>(folds_.size());
   }
 
   caf::expected<double> evaluate() {

@@ -66,3 +66,56 @@ TEST_CASE("troupe automl names an unknown family, a metric the task cannot "
     CHECK(ids->empty());
   }
 }
+
+TEST_CASE("troupe automl names an unknown objective, a repeated one and a "
+          "first objective the task cannot have",
+          "[integration][automl][pareto]") {
+  test::temp_dir dir;
+  auto unknown = run_automl(dir, {"--objectives", "auc,speed"});
+  CHECK(unknown.code == 2);
+  CHECK(unknown.err.find("unknown objective 'speed'") != std::string::npos);
+  CHECK(unknown.err.find("latency or model-size") != std::string::npos);
+
+  auto twice = run_automl(dir, {"--objectives", "auc,latency,latency"});
+  CHECK(twice.code == 2);
+  CHECK(twice.err.find("'latency' is named twice") != std::string::npos);
+
+  auto clash = run_automl(
+      dir, {"--metric", "logloss", "--objectives", "auc,model-size"});
+  CHECK(clash.code == 2);
+  CHECK(clash.err.find("name different metrics") != std::string::npos);
+
+  // auc on a regression target: the objective and the task are named
+  auto regression = test::run(
+      {test::troupe_bin(), "automl", "--data",
+       std::string{TROUPE_SOURCE_DIR} + "/tests/data/boston_housing.csv",
+       "--target", "cmedv", "--trials", "2", "--objectives", "auc,latency",
+       "--out", dir.path(), "--quiet"},
+      60s);
+  CHECK(regression.code == 2);
+  CHECK(regression.err.find("--objectives") != std::string::npos);
+  CHECK(regression.err.find("'auc'") != std::string::npos);
+  CHECK(regression.err.find("regression") != std::string::npos);
+
+  // a family that cannot measure a secondary objective
+  auto family = run_automl(
+      dir, {"--families", "rf,xgboost", "--objectives", "auc,latency"});
+  CHECK(family.code == 2);
+  CHECK(family.err.find("cannot all measure 'latency'") != std::string::npos);
+  CHECK(family.err.find("--families xgboost") != std::string::npos);
+
+  // a scheduler that judges one objective
+  auto sched = run_automl(
+      dir, {"--objectives", "auc,latency", "--scheduler", "hyperband"});
+  CHECK(sched.code == 2);
+  CHECK(sched.err.find("'hyperband'") != std::string::npos);
+
+  // none of them left a study behind
+  if (std::filesystem::exists(dir / "journal")) {
+    auto j = automl::study_journal::open(dir / "journal", false);
+    REQUIRE(j);
+    auto ids = (*j)->studies();
+    REQUIRE(ids);
+    CHECK(ids->empty());
+  }
+}

@@ -1,5 +1,6 @@
 #include "runtime/shell.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -832,6 +833,51 @@ TEST_CASE("study shows its fields and the leaderboard", "[shell][automl]") {
                  "max_depth=6 booster=gbtree\n"
                  "2     7      running   -        9      -     eta=0.1 "
                  "lambda=1235\n");
+}
+
+TEST_CASE("a multi-objective study shows its objectives and its Pareto "
+          "front after the leaderboard",
+          "[shell][automl][pareto]") {
+  auto status = troupe::make_envelope<StudyStatus>([](StudyStatus::Builder b) {
+    fill_running(b);
+    auto names = b.initObjectives(1);
+    names.set(0, "model-size");
+    auto board = b.initLeaderboard(1);
+    board[0].setId(3);
+    board[0].setState("complete");
+    board[0].setValue(0.91);
+    board[0].setSteps(27);
+    board[0].initObjectives(1).set(0, 20480);
+    auto front = b.initParetoFront(1);
+    front[0].setId(3);
+    front[0].setState("complete");
+    front[0].setValue(0.91);
+    front[0].setSteps(27);
+    front[0].initObjectives(1).set(0, 20480);
+    auto p = front[0].initParams(1);
+    p[0].setName("max_depth");
+    p[0].setInteger(4);
+  });
+  auto text = troupe::automl::format_study(status);
+  REQUIRE(text);
+  INFO(*text);
+  CHECK(count_lines_with(*text, "objectives") == 1);
+  CHECK(count_lines_with(*text, "auc, model-size (lower is better)") == 1);
+  auto lines = lines_of(*text);
+  auto at = std::find(lines.begin(), lines.end(), "pareto front");
+  REQUIRE(at != lines.end());
+  REQUIRE(lines.end() - at == 3);
+  CHECK_THAT(at[1], Catch::StartsWith("TRIAL") && Catch::Contains("AUC") &&
+                        Catch::Contains("MODEL-SIZE") &&
+                        Catch::Contains("CONFIG"));
+  CHECK_THAT(at[2], Catch::StartsWith("3 ") && Catch::Contains("0.91") &&
+                        Catch::Contains("20480") &&
+                        Catch::Contains("max_depth=4"));
+  // a single-objective study shows neither
+  auto single = troupe::automl::format_study(running_status());
+  REQUIRE(single);
+  CHECK(single->find("objectives") == std::string::npos);
+  CHECK(single->find("pareto front") == std::string::npos);
 }
 
 TEST_CASE("a finished study shows its model dir and message and budget",

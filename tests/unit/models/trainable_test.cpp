@@ -221,3 +221,44 @@ TEST_CASE("out-of-fold predictions: every row predicted by the fold that did "
   REQUIRE(p);
   CHECK(p->size() == shuttle.X.rows * shuttle.classes.size());
 }
+
+TEST_CASE("an XGBoost trial measures its model's size and prediction latency "
+          "at a step; other families name what they cannot measure",
+          "[trainable][pareto]") {
+  auto data = load("pima_diabetes.csv", "diabetes");
+  train_context ctx{&data, "auc", {3, 0.25, 1}, 1};
+  auto t = make_xgboost_trainable(ctx, small_config());
+  REQUIRE(t);
+  REQUIRE((*t)->train_to(20, 20, {}));
+  auto small = (*t)->objective("model-size", 2);
+  auto full = (*t)->objective("model-size", 20);
+  REQUIRE(small);
+  REQUIRE(full);
+  CHECK(*small > 0);
+  CHECK(*full > 2 * *small); // ten times the trees
+  // a model trained to step 2 has the size the full one had at step 2
+  auto early = make_xgboost_trainable(ctx, small_config());
+  REQUIRE(early);
+  REQUIRE((*early)->train_to(2, 2, {}));
+  auto early_size = (*early)->objective("model-size", 2);
+  REQUIRE(early_size);
+  CHECK(*early_size == Approx(*small).epsilon(0.05));
+  auto latency = (*t)->objective("latency", 20);
+  REQUIRE(latency);
+  CHECK(*latency > 0);
+  CHECK(*latency < 1e5); // microseconds per row
+  // past the steps trained, or a name it does not know: errors that say so
+  auto ahead = (*t)->objective("latency", 21);
+  REQUIRE_FALSE(ahead);
+  CHECK(describe(ahead.error()).find("step 21") != std::string::npos);
+  auto unknown = (*t)->objective("flops", 20);
+  REQUIRE_FALSE(unknown);
+  CHECK(describe(unknown.error()).find("'flops'") != std::string::npos);
+  auto q = make_trainable("quadratic", ctx, config{{"x", 0.5}}, 0);
+  REQUIRE(q);
+  REQUIRE((*q)->train_to(3, 3, {}));
+  auto none = (*q)->objective("latency", 3);
+  REQUIRE_FALSE(none);
+  CHECK(describe(none.error()).find("cannot measure the objective 'latency'") !=
+        std::string::npos);
+}
