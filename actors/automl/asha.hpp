@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -71,11 +72,11 @@ public:
   /// The rung budgets r·η^k < R, lowest first.
   const std::vector<uint64_t>& rungs() const { return milestones_; }
 
-  /// How many results are recorded at rung k.
-  size_t recorded(size_t k) const { return rungs_.at(k).results.size(); }
+  /// How many results are recorded at rung k (over every group).
+  size_t recorded(size_t k) const;
 
   /// How many trials were promoted out of rung k (promote mode).
-  size_t promoted(size_t k) const { return rungs_.at(k).promoted.size(); }
+  size_t promoted(size_t k) const;
 
 private:
   enum class state { running, paused, stopped, complete, failed };
@@ -84,6 +85,12 @@ private:
     state st = state::running;
     /// promote mode: the rung the trial trains toward.
     size_t rung = 0;
+    /// Its group: a CASH configuration's family, "" otherwise. Trials are
+    /// ranked only against their own group's at a rung: families reach
+    /// their quality at different fidelities (a boosted model at 9 rounds
+    /// is far from its best, a k-NN model is at it), so one ranking would
+    /// stop every slow starter.
+    std::string group;
   };
 
   struct rung {
@@ -96,20 +103,25 @@ private:
   };
 
   trial_info& info(trial_id id);
+  /// The rungs of `id`'s group.
+  std::vector<rung>& rungs_of(trial_id id);
   uint64_t budget_of(size_t k) const;
   decision on_result_stop(trial_id id, trial_info& t, uint64_t step,
                           double loss);
   decision on_result_promote(trial_id id, trial_info& t, uint64_t step,
                              double loss);
   void record(size_t k, trial_id id, double loss);
-  /// Rung k's trials best first: by loss, or (multi-objective) by NDS.
-  std::vector<trial_id> ranked_ids(size_t k) const;
+  /// Rung k's trials of a group best first: by loss, or
+  /// (multi-objective) by NDS.
+  std::vector<trial_id> ranked_ids(const std::vector<rung>& rungs,
+                                   size_t k) const;
   /// Whether no recorded result of another trial dominates `losses`.
   bool on_front(trial_id id, const std::vector<double>& losses) const;
 
   options opts_;
   std::vector<uint64_t> milestones_;
-  std::vector<rung> rungs_;
+  /// Each group's rungs.
+  std::map<std::string, std::vector<rung>> rungs_;
   std::map<trial_id, trial_info> trials_;
   /// Multi-objective: each trial's latest recorded losses (a rung result,
   /// or its final result once complete); failed trials are dropped.

@@ -239,25 +239,14 @@ caf::error prepare_spec(automl_options& o) {
                             o.objectives +
                             "' name different metrics (the "
                             "first objective is the metric)");
-    // "all" (the default) means every family that can measure them
-    if (multi_objective(s) && s.family == "all") {
-      s.family = "xgboost";
-      std::fprintf(stderr,
-                   "troupe automl: --objectives %s: of the model families, "
-                   "only xgboost measures them; the study searches xgboost\n",
-                   o.objectives.c_str());
-    }
   }
   auto families = resolve_families(s.family);
   if (!families) return families.error();
   s.family = *families;
-  if (multi_objective(s) && s.family != "xgboost")
+  if (multi_objective(s) && s.family == "quadratic")
     return make_error(errc::invalid_argument,
-                      "--objectives '" + o.objectives + "': the families '" +
-                          s.family + "' cannot all measure '" +
-                          s.objectives[0] +
-                          "' (only xgboost measures latency and model-size): "
-                          "use --families xgboost");
+                      "--objectives '" + o.objectives +
+                          "': the quadratic family has no model to measure");
   if (s.family == "quadratic") {
     if (s.metric.empty()) s.metric = "value";
     return caf::none;

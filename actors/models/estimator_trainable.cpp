@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "actors/models/checkpoint.hpp"
@@ -115,6 +117,49 @@ public:
         "out-of-fold predictions at step " + std::to_string(step) +
             ": kept only at the best step (" + std::to_string(best_step_) +
             ") and the last (" + std::to_string(evaluated_step_) + ")");
+  }
+
+  /// Estimators keep only their latest state: the objectives are those of
+  /// the model as it is now (`step` is the current or the best reported
+  /// step, which early stopping keeps close to it).
+  caf::expected<double> objective(const std::string& name,
+                                  uint64_t step) const override {
+    if (name != "latency" && name != "model-size")
+      return trainable::objective(name, step);
+    if (folds_.empty() || family_steps_ == 0)
+      return make_error(troupe::errc::invalid_argument,
+                        "objective '" + name + "' of an untrained " +
+                            family_.name + " model");
+    if (name == "model-size") {
+      double sum = 0;
+      for (auto& f : folds_) {
+        auto b = f.model->save();
+        if (!b) return b.error();
+        sum += static_cast<double>(b->size());
+      }
+      return sum / static_cast<double>(folds_.size());
+    }
+    // microseconds per row to predict the validation rows: the median of a
+    // few timings (a measurement, not a timed decision: it reads the
+    // steady clock itself)
+    size_t rows = 0;
+    for (auto& f : folds_)
+      rows += f.valid.rows;
+    if (rows == 0)
+      return make_error(troupe::errc::invalid_argument,
+                        "objective 'latency': no validation rows");
+    std::vector<double> per_row;
+    for (int i = 0; i < 5; ++i) {
+      std::chrono::duration<double, std::micro> took{0};
+      for (auto& f : folds_) {
+        auto start = std::chrono::steady_clock::now();
+        if (auto p = f.model->predict(f.valid); !p) return p.error();
+        took += std::chrono::steady_clock::now() - start;
+      }
+      per_row.push_back(took.count() / static_cast<double>(rows));
+    }
+    std::sort(per_row.begin(), per_row.end());
+    return per_row[per_row.size() / 2];
   }
 
   caf::expected<std::vector<uint8_t>> checkpoint() const override {

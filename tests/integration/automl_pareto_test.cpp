@@ -52,6 +52,8 @@ TEST_CASE("troupe automl --objectives auc,model-size ends with a "
                       "diabetes",
                       "--objectives",
                       "auc,model-size",
+                      "--families",
+                      "xgboost,linear,rf",
                       "--trials",
                       "16",
                       "--max-rounds",

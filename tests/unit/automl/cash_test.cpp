@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "actors/automl/asha.hpp"
 #include "actors/automl/cash_space.hpp"
 #include "actors/automl/family_gate.hpp"
 #include "actors/automl/study.hpp"
@@ -169,4 +170,33 @@ TEST_CASE("a CASH study stops giving trials to a losing family", "[cash]") {
   // linear (behind, but its best is above the leader's median? no: 0.85 <
   // 0.9) is dropped too once it has its trials; xgboost takes the rest
   CHECK(by_family["xgboost"].size() > 80);
+}
+
+TEST_CASE("ASHA ranks a CASH trial only against its own family's at a rung",
+          "[cash]") {
+  asha::options o;
+  o.dir = direction::minimize;
+  o.min_resource = 9;
+  o.max_resource = 729;
+  o.eta = 3;
+  asha a{o};
+  auto knn = config{{"family", std::string{"knn"}}};
+  auto xgb = config{{"family", std::string{"xgboost"}}};
+  // k-NN is at its best at the first rung: low losses
+  for (trial_id id = 0; id < 6; ++id) {
+    a.on_trial_add(id, knn, -1);
+    a.on_result(id, 9, 0.01 + 0.001 * static_cast<double>(id));
+  }
+  // a boosted model at 9 rounds is far from its best: ten times the loss,
+  // yet the best XGBoost trial so far goes on, and only its group judges it
+  a.on_trial_add(10, xgb, -1);
+  CHECK(a.on_result(10, 9, 0.3).what == action::proceed);
+  a.on_trial_add(11, xgb, -1);
+  CHECK(a.on_result(11, 9, 0.2).what == action::proceed);
+  a.on_trial_add(12, xgb, -1);
+  CHECK(a.on_result(12, 9, 0.5).what == action::stop);
+  // within k-NN, the rule is the usual one: the 7th is not in the top third
+  a.on_trial_add(6, knn, -1);
+  CHECK(a.on_result(6, 9, 0.02).what == action::stop);
+  CHECK(a.recorded(0) == 10);
 }
