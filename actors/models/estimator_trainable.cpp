@@ -21,11 +21,9 @@ namespace troupe::models {
 
 using tabular::feature_pipeline;
 using tabular::is_classification;
-using tabular::k_fold;
 using tabular::pipeline_options;
 using tabular::split_indices;
 using tabular::take_rows;
-using tabular::train_test_split;
 
 namespace {
 
@@ -46,18 +44,9 @@ public:
 
   caf::error init() {
     auto& X = ctx_.data->X;
-    std::vector<split_indices> splits;
-    if (ctx_.valid.folds >= 2) {
-      auto k =
-          k_fold(X.labels, ctx_.data->task, ctx_.valid.folds, ctx_.valid.seed);
-      if (!k) return k.error();
-      splits = std::move(*k);
-    } else {
-      auto s = train_test_split(X.labels, ctx_.data->task, ctx_.valid.seed,
-                                ctx_.valid.holdout_fraction);
-      if (!s) return s.error();
-      splits.push_back(std::move(*s));
-    }
+    auto found = validation_splits(*ctx_.data, ctx_.valid);
+    if (!found) return found.error();
+    auto& splits = *found;
     auto classes = ctx_.data->classes.size();
     for (size_t i = 0; i < splits.size(); ++i) {
       auto& sp = splits[i];

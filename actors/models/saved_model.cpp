@@ -165,6 +165,27 @@ caf::error save_files(
   return caf::none;
 }
 
+/// Checks that every member has a model and a positive weight; returns the
+/// members' indices heaviest first and their total weight.
+template <class Member>
+caf::expected<std::pair<std::vector<size_t>, double>>
+by_weight(const std::vector<Member>& members, const std::string& what) {
+  if (members.empty()) return invalid(what + ": no members");
+  double total = 0;
+  for (auto& m : members) {
+    if (!m.model || !(m.info.weight > 0))
+      return invalid(what + ": a member without a model or a weight");
+    total += m.info.weight;
+  }
+  std::vector<size_t> order(members.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return members[a].info.weight > members[b].info.weight;
+  });
+  return std::make_pair(std::move(order), total);
+}
+
 } // namespace
 
 caf::error save_model(const std::string& dir, const xgb::booster& model,
@@ -182,20 +203,10 @@ caf::error save_model(const std::string& dir, const xgb::booster& model,
 caf::error save_ensemble(const std::string& dir,
                          const std::vector<saved_member>& members,
                          const preprocessor& prep, const model_info& info) {
-  if (members.empty()) return invalid("save ensemble: no members");
-  double total = 0;
-  for (auto& m : members) {
-    if (!m.model || !(m.info.weight > 0))
-      return invalid("save ensemble: a member without a model or a weight");
-    total += m.info.weight;
-  }
   // the heaviest first: it is model.ubj, what a reader of one booster gets
-  std::vector<size_t> order(members.size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return members[a].info.weight > members[b].info.weight;
-  });
+  auto sorted = by_weight(members, "save ensemble");
+  if (!sorted) return sorted.error();
+  auto& [order, total] = *sorted;
   auto meta = info;
   meta.ensemble.clear();
   std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
@@ -225,19 +236,9 @@ caf::error save_ensemble(const std::string& dir,
 caf::error save_members(const std::string& dir,
                         const std::vector<member_to_save>& members,
                         const preprocessor& prep, const model_info& info) {
-  if (members.empty()) return invalid("save model: no members");
-  double total = 0;
-  for (auto& m : members) {
-    if (!m.model || !(m.info.weight > 0))
-      return invalid("save model: a member without a model or a weight");
-    total += m.info.weight;
-  }
-  std::vector<size_t> order(members.size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return members[a].info.weight > members[b].info.weight;
-  });
+  auto sorted = by_weight(members, "save model");
+  if (!sorted) return sorted.error();
+  auto& [order, total] = *sorted;
   auto meta = info;
   meta.ensemble.clear();
   meta.family = members[order[0]].model->family();

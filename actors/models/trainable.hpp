@@ -99,16 +99,19 @@ struct train_context {
 caf::expected<std::unique_ptr<trainable>>
 make_xgboost_trainable(const train_context& ctx, const config& cfg);
 
+/// The row splits a trial validates on: `valid.folds` >= 2 k-fold splits,
+/// else one seeded holdout split (both stratified for classification).
+caf::expected<std::vector<tabular::split_indices>>
+validation_splits(const dataset& data, const validation& valid);
+
 struct estimator_family;
 
 /// Builds the trainable of an estimator family (estimator.hpp) for its own
 /// parameters `params` behind a feature pipeline of options `fe`
 /// (pipeline_for adapts them to the family). Errors name a bad parameter.
-caf::expected<std::unique_ptr<trainable>>
-make_estimator_trainable(const train_context& ctx,
-                         const estimator_family& family,
-                         const tabular::config& params,
-                         const tabular::pipeline_options& fe);
+caf::expected<std::unique_ptr<trainable>> make_estimator_trainable(
+    const train_context& ctx, const estimator_family& family,
+    const tabular::config& params, const tabular::pipeline_options& fe);
 
 /// XGBoost parameters for a configuration and task (objective, num_class,
 /// nthread, tree_method, seed and every tuned parameter), as name/value text.

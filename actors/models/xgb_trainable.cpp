@@ -30,6 +30,17 @@ caf::expected<std::vector<float>> trainable::out_of_fold(uint64_t) const {
                     "this model family gives no out-of-fold predictions");
 }
 
+caf::expected<std::vector<split_indices>>
+validation_splits(const dataset& data, const validation& valid) {
+  auto& X = data.X;
+  if (valid.folds >= 2)
+    return k_fold(X.labels, data.task, valid.folds, valid.seed);
+  auto s =
+      train_test_split(X.labels, data.task, valid.seed, valid.holdout_fraction);
+  if (!s) return s.error();
+  return std::vector<split_indices>{std::move(*s)};
+}
+
 caf::expected<double> trainable::objective(const std::string& name,
                                            uint64_t) const {
   return make_error(models::errc::unsupported,
@@ -65,19 +76,9 @@ public:
 
   caf::error init() {
     auto& X = ctx_.data->X;
-    std::vector<split_indices> splits;
-    if (ctx_.valid.folds >= 2) {
-      auto k =
-          k_fold(X.labels, ctx_.data->task, ctx_.valid.folds, ctx_.valid.seed);
-      if (!k) return k.error();
-      splits = std::move(*k);
-    } else {
-      auto s = train_test_split(X.labels, ctx_.data->task, ctx_.valid.seed,
-                                ctx_.valid.holdout_fraction);
-      if (!s) return s.error();
-      splits.push_back(std::move(*s));
-    }
-    for (auto& sp : splits) {
+    auto splits = validation_splits(*ctx_.data, ctx_.valid);
+    if (!splits) return splits.error();
+    for (auto& sp : *splits) {
       fold f;
       auto tr = take_rows(X, sp.train);
       auto va = take_rows(X, sp.test);
