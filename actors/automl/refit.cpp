@@ -14,9 +14,9 @@
 
 namespace troupe::automl {
 
+using models::family_list;
 using models::save_model;
 using models::shared_dataset;
-using models::family_list;
 using tabular::evaluate;
 using tabular::is_classification;
 using tabular::model_info;
