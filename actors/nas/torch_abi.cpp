@@ -11,6 +11,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "actors/models/torch_guard.hpp"
 #include "actors/nas/torch_net.hpp"
 
 namespace {
@@ -20,26 +21,9 @@ using troupe::nas::plugin::layout;
 using troupe::nas::plugin::net;
 using troupe::nas::plugin::parse_layout;
 
-void put_error(char* err, size_t err_size, const std::string& msg) {
-  if (err == nullptr || err_size == 0) return;
-  auto n = std::min(msg.size(), err_size - 1);
-  std::memcpy(err, msg.data(), n);
-  err[n] = '\0';
-}
-
-template <class R, class F>
-R guarded(char* err, size_t err_size, R failed, F&& f) {
-  try {
-    return f();
-  } catch (const c10::Error& e) {
-    put_error(err, err_size, e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    put_error(err, err_size, e.what());
-  } catch (...) {
-    put_error(err, err_size, "unknown exception");
-  }
-  return failed;
-}
+// the C boundary's error handling, shared with libtroupe_torch.so
+using troupe::models::torch_plugin::guarded;
+using troupe::models::torch_plugin::put_error;
 
 /// The parsed `active` layout, or none for the whole network.
 struct active_layout {
