@@ -73,6 +73,11 @@ std::vector<cli_command> add_commands(CLI::App& app) {
   cmd->add_option("--ensemble", sp.ensemble,
                   "ensemble selection over the N best trials (0: the best)")
       ->capture_default_str();
+  cmd->add_option("--ensemble-method", sp.ensemble_method,
+                  "caruana (weighted greedy selection) or stacking (a "
+                  "linear meta-model, kept when it beats caruana out of "
+                  "fold)")
+      ->capture_default_str();
   cmd->add_flag("--no-warm-start{false}", sp.warm_start,
                 "do not seed the study with past studies' best configurations");
   cmd->add_option("--derived-from", sp.derived_from,

@@ -1,13 +1,16 @@
 #include "actors/automl/refit.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "actors/models/ensemble.hpp"
 #include "actors/models/families.hpp"
 #include "actors/models/model_choice.hpp"
 #include "actors/models/saved_model.hpp"
+#include "actors/models/stacking.hpp"
 #include "actors/tabular/metrics.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
@@ -43,10 +46,23 @@ nlohmann::json objectives_json(const study_spec& s, const trial_info& t) {
 
 namespace {
 
-/// Selects the ensemble of `candidates` on the training labels; the refit's
-/// summary of it goes to `out.ensemble`. Returns the chosen members (index,
-/// weight), or none when the best candidate alone scores as well.
-caf::expected<std::vector<std::pair<size_t, double>>>
+/// The most candidates a stacker combines: the best ones, by CV score. A
+/// stacker weights every member it is given, and each is refit on all the
+/// data, so more would cost refits for what a ridge penalty shrinks away.
+constexpr size_t max_stacked = 8;
+
+/// What the refit saves: members (candidate index, weight) and, for a
+/// stacked ensemble, its stacker over them in their order; no members: the
+/// best trial alone.
+struct ensemble_plan {
+  std::vector<std::pair<size_t, double>> members;
+  std::optional<models::stacking_choice> stack;
+};
+
+/// Selects the ensemble of `candidates` on the training labels (and, with
+/// the stacking method, a stacker over the best of them); the refit's
+/// summary of it goes to `out.ensemble`.
+caf::expected<ensemble_plan>
 choose_ensemble(const study_spec& spec, const models::dataset& data,
                 const std::vector<refit_candidate>& candidates,
                 refit_result& out) {
@@ -57,24 +73,29 @@ choose_ensemble(const study_spec& spec, const models::dataset& data,
   auto choice =
       models::select_ensemble(oof, data.X.labels, spec.metric, classes);
   if (!choice) return choice.error();
-  std::vector<std::pair<size_t, double>> members;
+  auto better = [&](double a, double b) {
+    return spec.maximize ? a > b : a < b;
+  };
+  auto family_of = [&](const refit_candidate& c) {
+    auto f = c.params.find(models::family_key);
+    return f != c.params.end() ? tabular::to_string(f->second)
+                               : family_list(spec.family).front();
+  };
+  ensemble_plan plan;
   auto list = nlohmann::json::array();
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (choice->weights[i] <= 0) continue;
-    members.emplace_back(i, choice->weights[i]);
-    auto f = candidates[i].params.find(models::family_key);
+    plan.members.emplace_back(i, choice->weights[i]);
     list.push_back({{"trial", candidates[i].trial},
-                    {"family", f != candidates[i].params.end()
-                                   ? tabular::to_string(f->second)
-                                   : family_list(spec.family).front()},
+                    {"family", family_of(candidates[i])},
                     {"weight", choice->weights[i]},
                     {"rounds", candidates[i].rounds},
                     {"cv_score", number_or_null(candidates[i].cv_score)}});
   }
-  bool used = members.size() >= 2 &&
-              (spec.maximize ? choice->score > choice->best_single
-                             : choice->score < choice->best_single);
+  bool used =
+      plan.members.size() >= 2 && better(choice->score, choice->best_single);
   out.ensemble = {
+      {"method", "caruana"},
       {"candidates", candidates.size()},
       {"members", std::move(list)},
       {"oof_score", number_or_null(choice->score)},
@@ -84,8 +105,53 @@ choose_ensemble(const study_spec& spec, const models::dataset& data,
       {"rounds", choice->rounds},
       {"kept_round", choice->kept_round},
       {"used", used}};
-  if (!used) members.clear();
-  return members;
+  if (!used) plan.members.clear();
+  if (spec.ensemble_method != "stacking") return plan;
+
+  // Stacking: a stacker over the best distinct candidates (a configuration
+  // drawn twice gives the same predictions, a column the stacker cannot
+  // use and a refit for nothing), kept when its cross-fitted score beats
+  // what Caruana's selection keeps.
+  std::vector<size_t> picked;
+  std::vector<models::ensemble_candidate> best;
+  for (size_t i = 0; i < candidates.size() && picked.size() < max_stacked;
+       ++i) {
+    bool same = false;
+    for (auto j : picked)
+      same = same || candidates[j].oof == candidates[i].oof;
+    if (same) continue;
+    picked.push_back(i);
+    best.push_back(oof[i]);
+  }
+  if (picked.size() < 2) return plan;
+  auto stack = models::select_stacker(best, data.X.labels, spec.metric,
+                                      data.task, classes, spec.seed);
+  if (!stack) return stack.error();
+  auto kept = used ? choice->score : choice->best_single;
+  bool stacked = better(stack->score, kept);
+  auto members = nlohmann::json::array();
+  for (auto i : picked)
+    members.push_back({{"trial", candidates[i].trial},
+                       {"family", family_of(candidates[i])},
+                       {"weight", 1.0 / static_cast<double>(picked.size())},
+                       {"rounds", candidates[i].rounds},
+                       {"cv_score", number_or_null(candidates[i].cv_score)}});
+  out.ensemble["stacking"] = {{"oof_score", number_or_null(stack->score)},
+                              {"alpha", stack->alpha},
+                              {"rows", stack->rows},
+                              {"members", std::move(members)},
+                              {"used", stacked}};
+  if (!stacked) return plan;
+  out.ensemble["method"] = "stacking";
+  out.ensemble["caruana_oof_score"] = out.ensemble["oof_score"];
+  out.ensemble["used"] = true;
+  out.ensemble["oof_score"] = number_or_null(stack->score);
+  out.ensemble["members"] = out.ensemble["stacking"]["members"];
+  plan.members.clear();
+  for (auto i : picked)
+    plan.members.emplace_back(i, 1.0 / static_cast<double>(picked.size()));
+  plan.stack = std::move(*stack);
+  return plan;
 }
 
 } // namespace
@@ -98,12 +164,13 @@ refit_best(const study_spec& spec, const config& params, uint64_t rounds,
   if (!models::family_needs_data(spec.family)) return out;
   auto data = shared_dataset(spec.data_path, spec.target, spec.task);
   if (!data) return data.error();
-  std::vector<std::pair<size_t, double>> members;
+  ensemble_plan plan;
   if (spec.ensemble > 1 && candidates.size() >= 2) {
     auto chosen = choose_ensemble(spec, **data, candidates, out);
     if (!chosen) return chosen.error();
-    members = std::move(*chosen);
+    plan = std::move(*chosen);
   }
+  auto& members = plan.members;
   model_info info;
   info.task = (*data)->task;
   info.target = spec.target;
@@ -153,10 +220,10 @@ refit_best(const study_spec& spec, const config& params, uint64_t rounds,
     m.trial = picks[i].trial;
     return m;
   };
-  if (plain_xgboost && members.empty()) {
+  if (plain_xgboost && members.empty() && !plan.stack) {
     if (auto err = save_model(dir, *fitted[0].booster(), (*data)->prep, info))
       return err;
-  } else if (plain_xgboost) {
+  } else if (plain_xgboost && !plan.stack) {
     std::vector<models::saved_member> saved;
     for (size_t i = 0; i < fitted.size(); ++i)
       saved.push_back({fitted[i].booster(), member_info(i)});
@@ -166,7 +233,8 @@ refit_best(const study_spec& spec, const config& params, uint64_t rounds,
     std::vector<models::member_to_save> saved;
     for (size_t i = 0; i < fitted.size(); ++i)
       saved.push_back({&fitted[i], member_info(i)});
-    if (auto err = models::save_members(dir, saved, (*data)->prep, info))
+    if (auto err = models::save_members(dir, saved, (*data)->prep, info,
+                                        plan.stack ? &*plan.stack : nullptr))
       return err;
   }
   out.model_dir = std::filesystem::absolute(dir).lexically_normal().string();

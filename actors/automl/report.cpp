@@ -242,7 +242,21 @@ std::string ensemble_section(const report_input& in) {
       << short_number(e.value("best_single_oof_score", NAN)) << "; "
       << (e.value("used", false) ? "the saved model is the ensemble"
                                  : "the best trial alone was kept")
-      << ".</p>\n<table><tr><th>trial</th><th>weight</th><th>rounds</th>"
+      << ".</p>\n";
+  if (e.contains("stacking") && e["stacking"].is_object()) {
+    auto& st = e["stacking"];
+    out << "<p>Stacking (a linear meta-model over "
+        << st.value("members", nlohmann::json::array()).size()
+        << " members, ridge penalty " << short_number(st.value("alpha", NAN))
+        << "): cross-fitted out-of-fold " << html_escape(in.spec.metric) << " "
+        << short_number(st.value("oof_score", NAN)) << "; "
+        << (e.value("method", "") == "stacking"
+                ? "kept, over Caruana's ensemble (" +
+                      short_number(e.value("caruana_oof_score", NAN)) + ")"
+                : std::string{"not kept"})
+        << ".</p>\n";
+  }
+  out << "<table><tr><th>trial</th><th>weight</th><th>rounds</th>"
          "<th>CV score</th></tr>\n";
   for (auto& m : e["members"])
     out << "<tr><td>" << m.value("trial", uint64_t{0}) << "</td><td>"

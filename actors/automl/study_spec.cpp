@@ -133,6 +133,7 @@ envelope to_envelope(const study_spec& s) {
         {"every", std::to_string(s.every)},
         {"patience", std::to_string(s.patience)},
         {"ensemble", std::to_string(s.ensemble)},
+        {"ensemble_method", s.ensemble_method},
         {"warm_start", s.warm_start ? "1" : "0"},
         {"derived_from", s.derived_from},
         {"threads", std::to_string(s.threads)},
@@ -218,6 +219,8 @@ caf::expected<study_spec> spec_from(const envelope& env) {
         number(s.patience);
       else if (k == "ensemble")
         number(s.ensemble);
+      else if (k == "ensemble_method")
+        s.ensemble_method = v;
       else if (k == "warm_start") {
         if (v != "0" && v != "1")
           bad = make_error(errc::invalid_argument,
@@ -274,6 +277,9 @@ caf::error validate(const study_spec& s) {
       s.scheduler != "median" && s.scheduler != "none")
     return fail("scheduler '" + s.scheduler +
                 "' is not asha, hyperband, bohb, pbt, median or none");
+  if (s.ensemble_method != "caruana" && s.ensemble_method != "stacking")
+    return fail("ensemble method '" + s.ensemble_method +
+                "' is not caruana or stacking");
   if (s.max_resource == 0) return fail("max_resource must be >= 1");
   if (s.min_resource == 0 || s.min_resource > s.max_resource)
     return fail("min_resource must be in [1, max_resource]");

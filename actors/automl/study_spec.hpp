@@ -60,6 +60,11 @@ struct study_spec {
   /// the best trials (Caruana's, with replacement); 0 or 1: the single best
   /// trial is the model.
   uint32_t ensemble = 20;
+  /// How the ensemble is built from those trials: "caruana" (greedy
+  /// selection, a weighted average), or "stacking" (a linear meta-model over
+  /// them, models/stacking.hpp, kept when it scores better out of fold than
+  /// Caruana's ensemble and the best single trial).
+  std::string ensemble_method = "caruana";
   /// Warm start: a new study seeds its first trials with the best
   /// configurations of past studies in the journal (warm_start.hpp), of its
   /// parents first.

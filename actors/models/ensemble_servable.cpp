@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
-#include "actors/models/ensemble.hpp"
 #include "actors/models/member.hpp"
 #include "actors/models/servable_detail.hpp"
+#include "actors/models/stacking.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
 
@@ -13,7 +13,8 @@
 // an XGBoost member without a feature pipeline as an XGBoost servable
 // (compiled into a forest where it can be), any other member (an estimator
 // family, or a pipeline before the model) by the member itself; every batch
-// is predicted by every member and combined by weighted_average, as
+// is predicted by every member and combined by combine_members (the
+// stacker of a stacked ensemble, the weighted average otherwise), as
 // saved_model predicts. A single member is served as it is.
 
 namespace troupe::models {
@@ -27,13 +28,16 @@ public:
   ensemble_servable(std::string source, tabular::preprocessor prep,
                     bool allow_nan,
                     std::vector<std::unique_ptr<servable>> members,
-                    std::vector<double> weights)
+                    std::vector<double> weights,
+                    std::shared_ptr<const stacker> stack)
       : servable(model_format::troupe, std::move(source), std::move(prep),
                  allow_nan),
-        members_(std::move(members)), weights_(std::move(weights)) {}
+        members_(std::move(members)), weights_(std::move(weights)),
+        stack_(std::move(stack)) {}
 
   std::string predictor() const override {
-    std::string out = "ensemble of " + std::to_string(members_.size()) + ": ";
+    std::string out = std::string{stack_ ? "stacked " : ""} + "ensemble of " +
+                      std::to_string(members_.size()) + ": ";
     for (size_t i = 0; i < members_.size(); ++i)
       out += (i ? ", " : "") + members_[i]->predictor();
     return out;
@@ -49,12 +53,13 @@ protected:
       if (!s) return s.error();
       each.push_back(std::move(*s));
     }
-    return weighted_average(each, weights_);
+    return combine_members(each, weights_, stack_.get());
   }
 
 private:
   std::vector<std::unique_ptr<servable>> members_;
   std::vector<double> weights_;
+  std::shared_ptr<const stacker> stack_;
 };
 
 /// A member of any family behind its pipeline, scoring rows as
@@ -94,7 +99,7 @@ namespace detail {
 caf::expected<std::unique_ptr<servable>>
 load_ensemble(const std::string& dir, const tabular::preprocessor& prep,
               const std::vector<tabular::ensemble_member>& members,
-              const load_options& opts) {
+              std::shared_ptr<const stacker> stack, const load_options& opts) {
   auto where = "model directory '" + dir + "'";
   std::vector<std::unique_ptr<servable>> loaded;
   std::vector<double> weights;
@@ -122,9 +127,11 @@ load_ensemble(const std::string& dir, const tabular::preprocessor& prep,
     }
     weights.push_back(m.weight);
   }
-  if (loaded.size() == 1 && opts.allow_nan) return std::move(loaded.front());
+  if (loaded.size() == 1 && opts.allow_nan && !stack)
+    return std::move(loaded.front());
   return std::unique_ptr<servable>{std::make_unique<ensemble_servable>(
-      where, prep, opts.allow_nan, std::move(loaded), std::move(weights))};
+      where, prep, opts.allow_nan, std::move(loaded), std::move(weights),
+      std::move(stack))};
 }
 
 } // namespace detail

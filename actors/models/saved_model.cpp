@@ -235,14 +235,31 @@ caf::error save_ensemble(const std::string& dir,
 
 caf::error save_members(const std::string& dir,
                         const std::vector<member_to_save>& members,
-                        const preprocessor& prep, const model_info& info) {
+                        const preprocessor& prep, const model_info& info,
+                        const stacking_choice* stack) {
   auto sorted = by_weight(members, "save model");
   if (!sorted) return sorted.error();
   auto& [order, total] = *sorted;
   auto meta = info;
   meta.ensemble.clear();
-  meta.family = members[order[0]].model->family();
+  meta.stacker = nullptr;
   std::vector<std::pair<std::string, std::vector<uint8_t>>> files;
+  if (stack) { // the stacker's features follow the members' order
+    if (!stack->model || stack->model->members() != members.size())
+      return invalid(
+          "save model: a stacker over " +
+          std::to_string(stack->model ? stack->model->members() : 0) +
+          " members for " + std::to_string(members.size()));
+    for (size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    auto b = stack->model->save();
+    if (!b) return b.error();
+    files.emplace_back("stacker.bin", std::move(*b));
+    meta.stacker = {{"family", stacker_family},
+                    {"file", "stacker.bin"},
+                    {"alpha", stack->alpha}};
+  }
+  meta.family = members[order[0]].model->family();
   for (size_t i = 0; i < members.size(); ++i) {
     auto& member = members[order[i]];
     auto m = member.info;
@@ -328,8 +345,30 @@ caf::expected<saved_model> saved_model::load(const std::string& dir) {
       members.push_back(std::move(*fm));
       weights.push_back(m.weight);
     }
-    return saved_model{dir, std::move(members), std::move(weights),
-                       std::move(*prep), std::move(*info)};
+    std::shared_ptr<const stacker> stack;
+    if (!info->stacker.is_null()) {
+      auto file = info->stacker["file"].get<std::string>();
+      if (info->stacker["family"] != stacker_family)
+        return bad(model_info_file, "stacker family " +
+                                        info->stacker["family"].dump() +
+                                        " is not " + stacker_family);
+      if (!fs::exists(root / file, ec))
+        return make_error(troupe::errc::not_found,
+                          where + " has no " + file + ", which " +
+                              model_info_file + " names as its stacker");
+      auto bytes = read_file(root / file);
+      if (!bytes) return bytes.error();
+      auto st = stacker::load({bytes->begin(), bytes->end()}, info->task,
+                              info->classes.size(), members.size());
+      if (!st) return bad(file, describe(st.error()));
+      stack = std::make_shared<const stacker>(std::move(*st));
+    }
+    return saved_model{dir,
+                       std::move(members),
+                       std::move(weights),
+                       std::move(*prep),
+                       std::move(*info),
+                       std::move(stack)};
   }
 
   if (!fs::exists(root / model_file, ec))
@@ -396,7 +435,7 @@ saved_model::scores(const tabular::matrix& m) const {
                      " rows; expected " + std::to_string(m.rows * k));
     each.push_back(std::move(*s));
   }
-  return weighted_average(each, weights_);
+  return combine_members(each, weights_, stacker_.get());
 }
 
 caf::expected<prediction_table> saved_model::predict(const table& t) const {

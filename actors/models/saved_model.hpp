@@ -15,6 +15,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "actors/models/member.hpp"
+#include "actors/models/stacking.hpp"
 #include "actors/models/xgb.hpp"
 #include "actors/tabular/csv.hpp"
 #include "actors/tabular/dataset.hpp"
@@ -74,11 +75,15 @@ struct member_to_save {
 /// members layout of actors/tabular/model_dir.hpp: each member's bytes
 /// (member-K.ubj or member-K.bin, heaviest first), its family and its
 /// pipeline; weights normalized to sum to 1; `info`'s config, rounds and
-/// trial become the first member's. Errors: no members, a member without a
-/// model or a positive weight, those of save_model.
+/// trial become the first member's. With `stack`, a stacker over the
+/// members in their order (models/stacking.hpp), the members keep that
+/// order and the stacker is saved beside them (stacker.bin). Errors: no
+/// members, a member without a model or a positive weight, a stacker over
+/// another number of members, those of save_model.
 caf::error save_members(const std::string& dir,
                         const std::vector<member_to_save>& members,
-                        const preprocessor& prep, const model_info& info);
+                        const preprocessor& prep, const model_info& info,
+                        const stacking_choice* stack = nullptr);
 
 /// A model directory loaded for predicting.
 class saved_model {
@@ -105,22 +110,26 @@ public:
   const std::vector<fitted_member>& members() const { return members_; }
   /// Each member's weight (1 for a single model).
   const std::vector<double>& weights() const { return weights_; }
+  /// A stacked ensemble's meta-model; null: the weighted average.
+  const std::shared_ptr<const stacker>& stack() const { return stacker_; }
 
   /// The scores of an encoded matrix: rows x outputs (an ensemble's
-  /// weighted average).
+  /// members combined by combine_members).
   caf::expected<std::vector<float>> scores(const tabular::matrix& m) const;
 
 private:
   saved_model(std::string dir, std::vector<fitted_member> m,
-              std::vector<double> w, preprocessor p, model_info i)
+              std::vector<double> w, preprocessor p, model_info i,
+              std::shared_ptr<const stacker> st = nullptr)
       : dir_(std::move(dir)), members_(std::move(m)), weights_(std::move(w)),
-        prep_(std::move(p)), info_(std::move(i)) {}
+        prep_(std::move(p)), info_(std::move(i)), stacker_(std::move(st)) {}
 
   std::string dir_;
   std::vector<fitted_member> members_;
   std::vector<double> weights_;
   preprocessor prep_;
   model_info info_;
+  std::shared_ptr<const stacker> stacker_;
 };
 
 } // namespace troupe::models

@@ -114,7 +114,7 @@ servable::load(model_format format, const std::string& artifact,
     if (!m) return m.error();
     if (!m->info().ensemble.empty())
       return detail::load_ensemble(artifact, m->prep(), m->info().ensemble,
-                                   opts);
+                                   m->stack(), opts);
     auto file = (fs::path{artifact} / "model.ubj").string();
     return detail::load_xgboost(format, "model directory '" + artifact + "'",
                                 file, m->prep(), opts);

@@ -15,6 +15,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/models/servable.hpp"
+#include "actors/models/stacking.hpp"
 #include "actors/tabular/model_dir.hpp"
 
 namespace troupe::models::detail {
@@ -62,11 +63,13 @@ load_xgboost(model_format f, const std::string& where,
              const load_options& opts);
 
 /// Loads the members of an ensemble model directory (model_dir.hpp) and
-/// serves their weighted average (ensemble_servable.cpp).
+/// serves them combined as saved models combine them: by `stack` when the
+/// ensemble is stacked, their weighted average otherwise
+/// (ensemble_servable.cpp).
 caf::expected<std::unique_ptr<servable>>
 load_ensemble(const std::string& dir, const tabular::preprocessor& prep,
               const std::vector<tabular::ensemble_member>& members,
-              const load_options& opts);
+              std::shared_ptr<const stacker> stack, const load_options& opts);
 
 /// Loads a TorchScript file through the plugin and checks it against `prep`
 /// (torch_plugin.cpp).

@@ -27,7 +27,7 @@ std::string shortest(float v) {
 }
 
 bool model_info::members_layout() const {
-  if (family != "xgboost") return true;
+  if (family != "xgboost" || !stacker.is_null()) return true;
   for (auto& m : ensemble)
     if (m.family != "xgboost" || !m.pipeline.is_null()) return true;
   return false;
@@ -67,6 +67,7 @@ nlohmann::json to_json(const model_info& info) {
     }
     j["ensemble"] = std::move(members);
   }
+  if (!info.stacker.is_null()) j["stacker"] = info.stacker;
   return j;
 }
 
@@ -183,6 +184,22 @@ caf::expected<model_info> model_info_from_json(const nlohmann::json& j) {
       if (!info.members_layout() && info.ensemble[0].file != model_file)
         return invalid("the ensemble's first member is not " +
                        std::string{model_file});
+    }
+    if (j.contains("stacker") && !j["stacker"].is_null()) {
+      auto& st = field("stacker");
+      if (!st.is_object() || !st.contains("family") || !st.contains("file") ||
+          !st["family"].is_string() || !st["file"].is_string())
+        return invalid("field 'stacker' is not an object with a family and "
+                       "a file");
+      if (!plain_name(st["family"].get<std::string>()))
+        return invalid("stacker family " + st["family"].dump() +
+                       " is not a name");
+      if (!plain_member_file(st["file"].get<std::string>(), true))
+        return invalid("stacker file " + st["file"].dump() +
+                       " is not a .bin file of the model directory");
+      if (info.ensemble.size() < 2)
+        return invalid("a stacker over fewer than two members");
+      info.stacker = st;
     }
     if (info.family != "xgboost" && info.ensemble.empty())
       return invalid("a model of family '" + info.family +

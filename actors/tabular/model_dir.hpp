@@ -33,6 +33,12 @@
 // null) to the fields above; its file is member-K.ubj (an XGBoost booster)
 // or member-K.bin (the family's own bytes), K from 0, and model.ubj is then
 // absent.
+//
+// A stacked ensemble (models/stacking.hpp) is a members-layout ensemble
+// whose model.json adds "stacker": {"family": "linear", "file":
+// "stacker.bin", "alpha"}: the meta-model that combines the members'
+// scores, in the order "ensemble" lists them, instead of their weights
+// (which then only say that the members count alike).
 
 #include <cstdint>
 #include <iosfwd>
@@ -93,6 +99,9 @@ struct model_info {
   std::string created;
   /// An ensemble's members (empty: a single XGBoost model).
   std::vector<ensemble_member> ensemble;
+  /// A stacked ensemble's meta-model ({"family", "file", "alpha"}); null:
+  /// the members' weighted average.
+  nlohmann::json stacker;
 
   /// Whether the model uses the members layout (see above): a family other
   /// than XGBoost, or a member with a feature pipeline.

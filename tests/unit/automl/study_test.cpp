@@ -714,6 +714,7 @@ TEST_CASE("a spec survives to_envelope and spec_from, field by field",
   s.every = 7;
   s.patience = 21;
   s.ensemble = 7;
+  s.ensemble_method = "stacking";
   s.threads = 3;
   s.out_dir = "/tmp/out dir";
   s.sleep_ms = 0.1 + 0.2; // not exactly representable in decimal
@@ -744,6 +745,7 @@ TEST_CASE("a spec survives to_envelope and spec_from, field by field",
   CHECK(b.every == s.every);
   CHECK(b.patience == s.patience);
   CHECK(b.ensemble == s.ensemble);
+  CHECK(b.ensemble_method == s.ensemble_method);
   CHECK(b.threads == s.threads);
   CHECK(b.out_dir == s.out_dir);
   CHECK(b.sleep_ms == s.sleep_ms);
@@ -758,6 +760,7 @@ TEST_CASE("a spec survives to_envelope and spec_from, field by field",
   CHECK(db->max_resource == 729);
   CHECK(db->patience == 45);
   CHECK(db->ensemble == 20);
+  CHECK(db->ensemble_method == "caruana");
   CHECK(db->min_resource == 9);
   CHECK(db->every == 9);
   CHECK(db->sleep_ms == 0);
@@ -815,6 +818,14 @@ TEST_CASE("validate() names the field and the value", "[study]") {
   s.scheduler = "tournament";
   CHECK_THAT(validation_error(s),
              Catch::Contains("scheduler") && Catch::Contains("'tournament'"));
+
+  s = good;
+  s.ensemble_method = "blending";
+  CHECK_THAT(validation_error(s),
+             Catch::Contains("ensemble method 'blending'") &&
+                 Catch::Contains("caruana or stacking"));
+  s.ensemble_method = "stacking";
+  CHECK(validation_error(s).empty());
 
   s = good;
   s.id = "a/b";
