@@ -178,10 +178,15 @@ void start_refit(study_actor_t* self) {
   st.oof.clear();
   if (st.journal) {
     job.journal = st.journal;
+    // its best distinct configurations, for later studies' warm starts
+    std::set<std::string> seen;
     for (auto id : core.leaderboard()) {
       auto& c = core.trials()[id];
-      if (job.best.size() == 5 || c.rec.state != trial_state::complete) break;
-      job.best.emplace_back(c.rec.params, c.score());
+      if (job.best.size() == recorded_best ||
+          c.rec.state != trial_state::complete)
+        break;
+      if (seen.insert(tabular::to_json(c.rec.params).dump()).second)
+        job.best.emplace_back(c.rec.params, c.score());
     }
   }
   st.refit_with(self->system(), caf::actor_cast<study_actor>(self),

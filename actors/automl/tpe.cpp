@@ -1,5 +1,7 @@
 #include "actors/automl/tpe.hpp"
 
+#include "actors/automl/pareto.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -308,12 +310,45 @@ void split_into(const std::vector<trial_record>& history, direction dir,
   ranked.clear();
   out.good.clear();
   out.bad.clear();
+  // A multi-objective study (complete trials carry secondary objectives):
+  // complete trials rank by their place in non-dominated order (rank, then
+  // crowding distance), as MOTPE splits them.
+  std::vector<size_t> complete;
+  bool multi = false;
+  for (size_t i = 0; i < history.size(); ++i) {
+    auto& t = history[i];
+    if (t.state == trial_state::complete && t.value && !std::isnan(*t.value)) {
+      complete.push_back(i);
+      multi = multi || !t.secondary_value.empty();
+    }
+  }
+  std::vector<double> place(history.size(), 0.0);
+  if (multi) {
+    size_t width = 0;
+    for (auto i : complete)
+      width = std::max(width, history[i].secondary_value.size());
+    std::vector<objective_vector> points;
+    std::vector<uint64_t> ids;
+    for (auto i : complete) {
+      auto& t = history[i];
+      objective_vector p{sign * *t.value};
+      for (size_t k = 0; k < width; ++k) {
+        auto v = k < t.secondary_value.size() ? t.secondary_value[k] : inf;
+        p.push_back(std::isnan(v) ? inf : v);
+      }
+      points.push_back(std::move(p));
+      ids.push_back(t.id);
+    }
+    auto order = nds_order(points, ids);
+    for (size_t k = 0; k < order.size(); ++k)
+      place[complete[order[k]]] = static_cast<double>(k);
+  }
   for (size_t i = 0; i < history.size(); ++i) {
     auto& t = history[i];
     auto st = t.state;
     if (st == trial_state::complete) {
       if (t.value && !std::isnan(*t.value))
-        ranked.push_back({{0, -inf, sign * *t.value}, i});
+        ranked.push_back({{0, -inf, multi ? place[i] : sign * *t.value}, i});
     } else if (st == trial_state::pruned ||
                (st == trial_state::paused && !t.intermediate.empty())) {
       if (t.intermediate.empty()) {

@@ -11,6 +11,12 @@
 //    configuration is drawn at random.
 // 2. Split. The finished trials are ranked, best first:
 //      - complete trials with a value, by value (a NaN value is ignored);
+//        in a multi-objective study (complete trials carry secondary
+//        objectives), by their place in non-dominated order instead:
+//        non-dominated rank, then crowding distance, then id (pareto.hpp),
+//        as MOTPE (Ozaki et al., GECCO 2020) splits them, except that the
+//        last rank that fits is cut by crowding rather than by hypervolume
+//        contribution;
 //      - then pruned and paused trials that reported intermediate values:
 //        first by their last reported step, later steps ranking better, then
 //        by the value at that step (NaN worst), as Optuna ranks them;

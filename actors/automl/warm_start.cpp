@@ -146,35 +146,41 @@ std::vector<seed> choose_seeds(const std::vector<study_record>& past,
                                const std::string& task,
                                const meta_features& features,
                                const std::vector<std::string>& parents,
-                               size_t nearest, size_t per_study) {
+                               size_t nearest, size_t per_study, size_t limit) {
   std::vector<seed> out;
   std::set<std::string> seen; // configurations already chosen, as JSON
-  auto take = [&](const study_record& r, double distance) {
-    size_t n = 0;
-    for (auto& [cfg, score] : r.best) {
-      if (n == per_study) break;
-      ++n;
-      if (seen.insert(tabular::to_json(cfg).dump()).second)
-        out.push_back({cfg, r.study, distance});
-    }
-  };
+  // the studies of one group take turns, best configuration first
+  auto take =
+      [&](const std::vector<std::pair<const study_record*, double>>& group) {
+        for (size_t rank = 0; rank < per_study; ++rank)
+          for (auto& [r, distance] : group) {
+            if (out.size() >= limit) return;
+            if (rank >= r->best.size()) continue;
+            auto& cfg = r->best[rank].first;
+            if (seen.insert(tabular::to_json(cfg).dump()).second)
+              out.push_back({cfg, r->study, distance});
+          }
+      };
   auto fits = [&](const study_record& r) {
     return r.family == family && r.task == task;
   };
   // the parents first, in the order given
+  std::vector<std::pair<const study_record*, double>> group;
   for (auto& p : parents)
     for (auto& r : past)
-      if (r.study == p && fits(r)) take(r, meta_distance(r.features, features));
+      if (r.study == p && fits(r))
+        group.emplace_back(&r, meta_distance(r.features, features));
+  take(group);
   // then the nearest others
-  std::vector<std::pair<double, const study_record*>> by_distance;
+  std::vector<std::pair<const study_record*, double>> by_distance;
   for (auto& r : past)
     if (fits(r) &&
         std::find(parents.begin(), parents.end(), r.study) == parents.end())
-      by_distance.emplace_back(meta_distance(r.features, features), &r);
+      by_distance.emplace_back(&r, meta_distance(r.features, features));
   std::stable_sort(by_distance.begin(), by_distance.end(),
-                   [](auto& a, auto& b) { return a.first < b.first; });
-  for (size_t i = 0; i < by_distance.size() && i < nearest; ++i)
-    take(*by_distance[i].second, by_distance[i].first);
+                   [](auto& a, auto& b) { return a.second < b.second; });
+  if (by_distance.size() > nearest) by_distance.resize(nearest);
+  take(by_distance);
   return out;
 }
 
@@ -193,7 +199,8 @@ caf::expected<std::vector<seed>> find_seeds(study_journal& journal,
   auto data = models::shared_dataset(spec.data_path, spec.target, spec.task);
   if (!data) return data.error();
   return choose_seeds(past, spec.family, tabular::to_string((*data)->task),
-                      describe_dataset(**data), split_names(spec.derived_from));
+                      describe_dataset(**data), split_names(spec.derived_from),
+                      3, recorded_best, warm_start_seeds);
 }
 
 caf::error

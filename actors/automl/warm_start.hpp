@@ -67,16 +67,27 @@ struct seed {
   double distance = 0;
 };
 
+/// How many configurations a warm start seeds: as many as TPE draws at
+/// random before it models (tpe_options::n_startup_trials), so that past
+/// studies' best configurations replace the random initial design, as
+/// auto-sklearn's meta-learned initial design replaces SMAC's.
+inline constexpr size_t warm_start_seeds = 10;
+
+/// How many best configurations a finished study records.
+inline constexpr size_t recorded_best = 10;
+
 /// The configurations a new study of `family` and `task` on a dataset with
-/// `features` starts with: the best `per_study` of each study in `parents`
-/// (by id, any distance), then those of the `nearest` past studies closest
-/// in meta-feature space (of the same family and task); duplicates once.
-std::vector<seed> choose_seeds(const std::vector<study_record>& past,
-                               const std::string& family,
-                               const std::string& task,
-                               const meta_features& features,
-                               const std::vector<std::string>& parents,
-                               size_t nearest = 3, size_t per_study = 3);
+/// `features` starts with, at most `limit`: those of the studies in
+/// `parents` (by id, any distance) first, then those of the `nearest` past
+/// studies closest in meta-feature space (of the same family and task). In
+/// each group the studies take turns, best configuration first (a merge of
+/// A1 and A2 gets A1's best, A2's best, A1's second, ...), each giving at
+/// most `per_study`; duplicates once.
+std::vector<seed>
+choose_seeds(const std::vector<study_record>& past, const std::string& family,
+             const std::string& task, const meta_features& features,
+             const std::vector<std::string>& parents, size_t nearest = 3,
+             size_t per_study = 3, size_t limit = warm_start_seeds);
 
 /// Parses "a,b" (spaces around names dropped, empty names skipped).
 std::vector<std::string> split_names(const std::string& text);

@@ -299,9 +299,10 @@ TEST_CASE("a multi-objective report without its objectives fails the trial, "
         std::string::npos);
 }
 
-TEST_CASE("objectives survive the journal and a resumed study's replay; old "
-          "events without them replay as before",
-          "[journal][pareto]") {
+TEST_CASE(
+    "objectives survive the journal and a resumed study's replay, and old "
+    "events without them replay as before",
+    "[journal][pareto]") {
   test::temp_dir dir;
   auto j = study_journal::open(dir / "j");
   REQUIRE(j);

@@ -159,6 +159,40 @@ TEST_CASE("the split ranks complete before pruned trials, and liars are bad",
   CHECK(std::count(no_liar.bad.begin(), no_liar.bad.end(), 20) == 0);
 }
 
+TEST_CASE("a multi-objective study's split follows non-dominated order "
+          "(MOTPE)",
+          "[tpe]") {
+  // 12 complete trials, minimizing (metric, model-size): five on the front
+  // (values 0..4 against sizes 40..0), seven behind it.
+  std::vector<trial_record> h;
+  for (int i = 0; i < 5; ++i) {
+    auto t = complete(i, {}, i);
+    t.secondary_value = {40.0 - 10 * i};
+    h.push_back(t);
+  }
+  for (int i = 5; i < 12; ++i) {
+    auto t = complete(i, {}, 0.5 + i); // trial 0 (0, 40) is better in both
+    t.secondary_value = {45.0};
+    h.push_back(t);
+  }
+  // gamma(12) = 2: by the metric alone, trials 0 and 1; by non-dominated
+  // order, the front's two ends (infinite crowding distance): 0 and 4
+  auto s = split_trials(h, direction::minimize);
+  CHECK(s.good == std::vector<size_t>{0, 4});
+  // the same trials without secondary objectives: the metric alone
+  for (auto& t : h)
+    t.secondary_value.clear();
+  CHECK(split_trials(h, direction::minimize).good == std::vector<size_t>{0, 1});
+  // a maximized metric: each of trials 0..3 is dominated by the next one
+  // (a larger metric and a smaller size), and trials 5..10 by trial 11; the
+  // front is trial 4 (the smallest size) and trial 11 (the largest metric)
+  for (int i = 0; i < 12; ++i)
+    h[i].secondary_value = {i < 5 ? 40.0 - 10 * i : 45.0};
+  auto up = split_trials(h, direction::maximize);
+  CHECK(std::count(up.good.begin(), up.good.end(), 11) == 1);
+  CHECK(std::count(up.good.begin(), up.good.end(), 4) == 1);
+}
+
 TEST_CASE("pruned trials that got further rank better", "[tpe]") {
   std::vector<trial_record> h;
   for (int i = 0; i < 20; ++i) {

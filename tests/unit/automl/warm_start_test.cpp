@@ -116,6 +116,19 @@ TEST_CASE("seeds come from the parents first, then the nearest studies of "
   CHECK(seeds[1].from == "far"); // as far as "parent", listed first
   CHECK(seeds[0].distance < seeds[1].distance);
   CHECK(choose_seeds(past, "xgboost", "multiclass", here, {}, 3, 3).empty());
+  // two parents (a merge) take turns, best first, and the seeds stop at the
+  // limit: A1's best, A2's best, A1's second, ...
+  past.push_back(record("a1", near, {0.11, 0.12, 0.13}));
+  past.push_back(record("a2", near, {0.21, 0.22, 0.23}));
+  seeds = choose_seeds(past, "xgboost", "binary", here, {"a1", "a2"}, 3, 10, 5);
+  etas.clear();
+  for (auto& s : seeds)
+    etas.push_back(std::get<double>(s.params.at("eta")));
+  CHECK(etas == std::vector<double>{0.11, 0.21, 0.12, 0.22, 0.13});
+  // the default fills TPE's random start-up with past configurations
+  seeds = choose_seeds(past, "xgboost", "binary", here, {"a1", "a2"}, 3, 10);
+  CHECK(seeds.size() == warm_start_seeds);
+  CHECK(seeds[6].from == "near"); // the parents' six, then the nearest
   CHECK(split_names(" a, b,,c ") == std::vector<std::string>{"a", "b", "c"});
 }
 

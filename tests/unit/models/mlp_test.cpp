@@ -239,7 +239,8 @@ TEST_CASE("3 epochs, a save, a load and 2 more epochs equal 5 epochs",
     REQUIRE(a[i] == Approx(b[i]).margin(1e-6));
 }
 
-TEST_CASE("a seed fixes an MLP's training; another seed changes it", "[mlp]") {
+TEST_CASE("a seed fixes an MLP's training and another seed changes it",
+          "[mlp]") {
   auto s = load_split("pima_diabetes.csv", "diabetes");
   auto one = make(pima_config(), context_of(s.data, 11));
   auto two = make(pima_config(), context_of(s.data, 11));

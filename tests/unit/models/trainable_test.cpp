@@ -127,7 +127,7 @@ TEST_CASE("bad parameters and metrics are refused by name", "[trainable]") {
   CHECK_THAT(msg, Catch::Contains("XGBoost") && Catch::Contains("max_depth"));
 }
 
-TEST_CASE("checkpoints are Cap'n Proto messages; the old byte layouts are "
+TEST_CASE("checkpoints are Cap'n Proto messages, and the old byte layouts are "
           "refused with an error",
           "[trainable]") {
   train_context ctx;
@@ -223,7 +223,7 @@ TEST_CASE("out-of-fold predictions: every row predicted by the fold that did "
 }
 
 TEST_CASE("an XGBoost trial measures its model's size and prediction latency "
-          "at a step; other families name what they cannot measure",
+          "at a step, and other families name what they cannot measure",
           "[trainable][pareto]") {
   auto data = load("pima_diabetes.csv", "diabetes");
   train_context ctx{&data, "auc", {3, 0.25, 1}, 1};
