@@ -126,7 +126,11 @@ choose_ensemble(const study_spec& spec, const models::dataset& data,
   if (picked.size() < 2) return plan;
   auto stack = models::select_stacker(best, data.X.labels, spec.metric,
                                       data.task, classes, spec.seed);
-  if (!stack) return stack.error();
+  if (!stack) { // too few rows to cross-fit, say: Caruana's choice stands
+    out.ensemble["stacking"] = {{"error", describe(stack.error())},
+                                {"used", false}};
+    return plan;
+  }
   auto kept = used ? choice->score : choice->best_single;
   bool stacked = better(stack->score, kept);
   auto members = nlohmann::json::array();

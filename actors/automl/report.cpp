@@ -243,7 +243,11 @@ std::string ensemble_section(const report_input& in) {
       << (e.value("used", false) ? "the saved model is the ensemble"
                                  : "the best trial alone was kept")
       << ".</p>\n";
-  if (e.contains("stacking") && e["stacking"].is_object()) {
+  if (e.contains("stacking") && e["stacking"].is_object() &&
+      e["stacking"].contains("error")) {
+    out << "<p>Stacking was not fitted: "
+        << html_escape(e["stacking"].value("error", "")) << ".</p>\n";
+  } else if (e.contains("stacking") && e["stacking"].is_object()) {
     auto& st = e["stacking"];
     out << "<p>Stacking (a linear meta-model over "
         << st.value("members", nlohmann::json::array()).size()

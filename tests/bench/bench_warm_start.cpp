@@ -17,8 +17,9 @@
 // parents left (so that one warm B does not seed the next). A cold B that
 // never reaches the target within the budget counts as taking the budget
 // (the ratio is then an upper bound, marked "<="); a warm B that never
-// reaches it counts as infinitely slow. Each study runs --budget-s seconds
-// (default 30).
+// reaches it counts as infinitely slow; a run where neither reaches it is
+// counted apart (it says nothing of their speed). Each study runs --budget-s
+// seconds (default 30).
 //
 //   bench_warm_start [--budget-s 30] [--repeats 3] [--only NAME]
 
@@ -143,15 +144,25 @@ int main(int argc, char** argv) {
   // per target: every (dataset, scenario, repeat)'s warm/cold ratio
   std::vector<double> first_ratios, cold_ratios;
   size_t first_never = 0, cold_never = 0;
-  auto ratio_of = [&](double warm_s, double cold_s, size_t& never) -> double {
-    if (!std::isfinite(warm_s)) {
-      ++never;
-      return INFINITY;
+  // A run where neither study reaches the target says nothing of their
+  // speed: it is counted apart, not as a ratio.
+  size_t first_neither = 0, cold_neither = 0;
+  auto ratio_of = [&](double warm_s, double cold_s, size_t& never,
+                      size_t& neither, std::vector<double>& into) -> double {
+    if (!std::isfinite(warm_s) && !std::isfinite(cold_s)) {
+      ++neither;
+      return NAN;
     }
-    // a cold study that never got there took more than the budget
-    return warm_s / (std::isfinite(cold_s) ? cold_s : double(budget));
+    double r = INFINITY;
+    if (!std::isfinite(warm_s))
+      ++never;
+    else // a cold study that never got there took more than the budget
+      r = warm_s / (std::isfinite(cold_s) ? cold_s : double(budget));
+    into.push_back(r);
+    return r;
   };
   auto pct = [](double r) {
+    if (std::isnan(r)) return std::string{"neither"};
     if (!std::isfinite(r)) return std::string{"never"};
     char buf[32];
     std::snprintf(buf, sizeof(buf), "%.0f%%", 100 * r);
@@ -214,10 +225,8 @@ int main(int argc, char** argv) {
         auto cf = reach(cold[r], first_final, c.maximize);
         auto wc = reach(warm[r], cold_median, c.maximize);
         auto cc = reach(cold[r], cold_median, c.maximize);
-        auto rf = ratio_of(wf, cf, first_never);
-        auto rc = ratio_of(wc, cc, cold_never);
-        first_ratios.push_back(rf);
-        cold_ratios.push_back(rc);
+        auto rf = ratio_of(wf, cf, first_never, first_neither, first_ratios);
+        auto rc = ratio_of(wc, cc, cold_never, cold_neither, cold_ratios);
         std::printf(
             "bench_warm_start: %s %s seed %llu: reach the first study's final "
             "CV %.5f: warm %s vs cold %s (%s%s); reach the cold studies' "
@@ -250,21 +259,21 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(dir);
   }
   auto summary = [&](const char* what, const std::vector<double>& rs,
-                     size_t never) {
+                     size_t never, size_t neither) {
     auto med = rs.empty() ? NAN : bench::median(rs);
     auto lo = rs.empty() ? NAN : bench::quantile(rs, 0.25);
     auto hi = rs.empty() ? NAN : bench::quantile(rs, 0.75);
     std::printf("bench_warm_start: warm/cold time to %s: median %s "
-                "(quartiles %s-%s) over %zu runs, warm never in %zu "
-                "(goal <= 30%%)\n",
+                "(quartiles %s-%s) over %zu runs, warm never in %zu, "
+                "neither in %zu more (goal <= 30%%)\n",
                 what, pct(med).c_str(), pct(lo).c_str(), pct(hi).c_str(),
-                rs.size(), never);
+                rs.size(), never, neither);
     return med;
   };
-  auto med_first =
-      summary("the first study's final CV", first_ratios, first_never);
-  auto med_cold =
-      summary("the cold studies' median final CV", cold_ratios, cold_never);
+  auto med_first = summary("the first study's final CV", first_ratios,
+                           first_never, first_neither);
+  auto med_cold = summary("the cold studies' median final CV", cold_ratios,
+                          cold_never, cold_neither);
   auto num = [](double x) { return std::isfinite(x) ? json(x) : json(); };
   json j;
   j["bench"] = "bench_warm_start";
@@ -275,6 +284,8 @@ int main(int argc, char** argv) {
   j["median_ratio_cold_median"] = num(med_cold);
   j["warm_never_first"] = first_never;
   j["warm_never_cold_median"] = cold_never;
+  j["neither_first"] = first_neither;
+  j["neither_cold_median"] = cold_neither;
   j["goal_met_first"] = std::isfinite(med_first) && med_first <= 0.3;
   j["nproc"] = bench::nproc();
   j["cpu"] = bench::cpu_model();
