@@ -232,4 +232,20 @@ caf::error check_loaded(tabular::task_kind task, size_t classes,
   return caf::none;
 }
 
+caf::error bad_saved(const std::string& what, const std::string& why) {
+  return make_error(models::errc::bad_model, what + ": " + why);
+}
+
+caf::error check_header(uint32_t saved_version, uint32_t version, uint16_t task,
+                        uint32_t classes, const estimator_context& ctx,
+                        const std::string& what) {
+  if (saved_version != version)
+    return bad_saved(what, "version " + std::to_string(saved_version) +
+                               " (this troupe reads version " +
+                               std::to_string(version) + ")");
+  if (task > 2) return bad_saved(what, "unknown task");
+  return check_loaded(from_schema(static_cast<schema::EstimatorTask>(task)),
+                      classes, ctx, what);
+}
+
 } // namespace troupe::models::detail

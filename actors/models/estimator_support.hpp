@@ -87,4 +87,23 @@ tabular::task_kind from_schema(schema::EstimatorTask task);
 caf::error check_loaded(tabular::task_kind task, size_t classes,
                         const estimator_context& ctx, const std::string& what);
 
+/// A saved estimator whose bytes are wrong: "WHAT: WHY", errc::bad_model.
+caf::error bad_saved(const std::string& what, const std::string& why);
+
+/// Checks the header every saved estimator struct begins with (version @0,
+/// task @1, classes @2 in schemas/estimators.capnp): the format `version`
+/// this troupe reads, a known task, and the task and classes of `ctx`.
+caf::error check_header(uint32_t saved_version, uint32_t version, uint16_t task,
+                        uint32_t classes, const estimator_context& ctx,
+                        const std::string& what);
+
+/// check_header for a Cap'n Proto reader of such a struct.
+template <class Reader>
+caf::error check_saved(const Reader& in, uint32_t version,
+                       const estimator_context& ctx, const std::string& what) {
+  return check_header(in.getVersion(), version,
+                      static_cast<uint16_t>(in.getTask()), in.getClasses(), ctx,
+                      what);
+}
+
 } // namespace troupe::models::detail

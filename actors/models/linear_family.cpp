@@ -515,18 +515,11 @@ load_linear(const std::vector<uint8_t>& bytes, const estimator_context& ctx) {
       bytes, saved_what,
       [&](schema::LinearEstimator::Reader in)
           -> caf::expected<std::unique_ptr<estimator>> {
-        if (static_cast<uint16_t>(in.getTask()) > 2)
-          return make_error(models::errc::bad_model,
-                            std::string{saved_what} + ": unknown task");
-        auto task = detail::from_schema(in.getTask());
-        if (auto err =
-                detail::check_loaded(task, in.getClasses(), ctx, saved_what))
+        if (auto err = detail::check_saved(in, format_version, ctx, saved_what))
           return err;
         linear_params p{in.getAlpha(), in.getL1Ratio()};
         if (!(p.alpha >= 0) || !(p.l1_ratio >= 0 && p.l1_ratio <= 1))
-          return make_error(models::errc::bad_model,
-                            std::string{saved_what} +
-                                ": invalid alpha or l1_ratio");
+          return detail::bad_saved(saved_what, "invalid alpha or l1_ratio");
         auto est = std::make_unique<linear_estimator>(p, ctx);
         if (auto err = est->restore(in)) return err;
         return std::unique_ptr<estimator>{std::move(est)};

@@ -346,16 +346,9 @@ load_rf(const std::vector<uint8_t>& bytes, const estimator_context& ctx) {
       [&](schema::ForestEstimator::Reader in)
           -> caf::expected<std::unique_ptr<estimator>> {
         auto bad = [](const std::string& why) {
-          return make_error(models::errc::bad_model,
-                            std::string{saved_what} + ": " + why);
+          return detail::bad_saved(saved_what, why);
         };
-        if (in.getVersion() != format_version)
-          return bad("version " + std::to_string(in.getVersion()) +
-                     " (this troupe reads version 1)");
-        if (static_cast<uint16_t>(in.getTask()) > 2) return bad("unknown task");
-        auto task = detail::from_schema(in.getTask());
-        if (auto err =
-                detail::check_loaded(task, in.getClasses(), ctx, saved_what))
+        if (auto err = detail::check_saved(in, format_version, ctx, saved_what))
           return err;
         rf_params p;
         p.max_depth = in.getMaxDepth();

@@ -1,19 +1,16 @@
 #include "actors/models/servable.hpp"
 
-#include <dlfcn.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
 
 #include "actors/models/errors.hpp"
 #include "actors/models/servable_detail.hpp"
 #include "actors/models/torch_plugin.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/plugin.hpp"
 
 // TorchScript models through the plugin libtroupe_torch.so: finding and
 // loading it (torch_plugin.hpp; mlp_family.cpp calls it too), the servable
@@ -25,7 +22,6 @@ using tabular::column_kind;
 using tabular::preprocessor;
 using tabular::task_kind;
 
-namespace fs = std::filesystem;
 using detail::bad_model;
 using detail::check_finite;
 using detail::invalid;
@@ -65,27 +61,6 @@ void to_probabilities(float* row, size_t k) {
 }
 
 constexpr const char* plugin_name = "libtroupe_torch.so";
-
-std::string exe_dir() {
-  char buf[4096];
-  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return {};
-  buf[n] = '\0';
-  return fs::path{buf}.parent_path().string();
-}
-
-/// Where the plugin may be, in order.
-std::vector<std::string> plugin_candidates() {
-  std::vector<std::string> out;
-  if (auto* env = std::getenv("TROUPE_TORCH_PLUGIN"); env && *env)
-    out.emplace_back(env);
-  if (auto dir = exe_dir(); !dir.empty())
-    out.push_back(dir + "/" + plugin_name);
-#ifdef TROUPE_TORCH_PLUGIN_BUILD_PATH
-  out.emplace_back(TROUPE_TORCH_PLUGIN_BUILD_PATH);
-#endif
-  return out;
-}
 
 class torch_servable : public servable {
 public:
@@ -222,48 +197,38 @@ caf::expected<const torch_api*> torch_plugin() {
   static std::unique_ptr<torch_api> api;
   std::lock_guard<std::mutex> guard{mtx};
   if (api) return api.get();
+#ifdef TROUPE_TORCH_PLUGIN_BUILD_PATH
+  std::string build_path = TROUPE_TORCH_PLUGIN_BUILD_PATH;
+#else
+  std::string build_path;
+#endif
   std::string tried;
-  for (auto& path : plugin_candidates()) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-      tried += "\n  " + path + ": no such file";
-      continue;
-    }
-    void* lib = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-      tried += "\n  " + path + ": " + ::dlerror();
-      continue;
-    }
+  auto bind = [&](void* lib) -> std::string {
     auto a = std::make_unique<torch_api>();
-    auto sym = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::decay_t<decltype(fn)>>(::dlsym(lib, name));
-      return fn != nullptr;
-    };
-    if (!sym(a->abi_version, "troupe_torch_abi_version") ||
-        !sym(a->load, "troupe_torch_load") ||
-        !sym(a->free, "troupe_torch_free") ||
-        !sym(a->forward, "troupe_torch_forward") ||
-        !sym(a->write_linear, "troupe_torch_write_linear") ||
-        !sym(a->mlp_create, "troupe_torch_mlp_create") ||
-        !sym(a->mlp_fit_epoch, "troupe_torch_mlp_fit_epoch") ||
-        !sym(a->mlp_predict, "troupe_torch_mlp_predict") ||
-        !sym(a->mlp_describe, "troupe_torch_mlp_describe") ||
-        !sym(a->mlp_save, "troupe_torch_mlp_save") ||
-        !sym(a->mlp_load, "troupe_torch_mlp_load") ||
-        !sym(a->mlp_export, "troupe_torch_mlp_export") ||
-        !sym(a->mlp_free, "troupe_torch_mlp_free")) {
-      tried += "\n  " + path + ": not a troupe torch plugin (symbols missing)";
-      continue; // never dlclose'd: LibTorch does not unload cleanly
-    }
-    if (a->abi_version() != TROUPE_TORCH_ABI_VERSION) {
-      tried += "\n  " + path + ": plugin interface " +
-               std::to_string(a->abi_version()) + ", this troupe needs " +
-               std::to_string(TROUPE_TORCH_ABI_VERSION);
-      continue;
-    }
+    if (!plugin_symbol(lib, a->abi_version, "troupe_torch_abi_version") ||
+        !plugin_symbol(lib, a->load, "troupe_torch_load") ||
+        !plugin_symbol(lib, a->free, "troupe_torch_free") ||
+        !plugin_symbol(lib, a->forward, "troupe_torch_forward") ||
+        !plugin_symbol(lib, a->write_linear, "troupe_torch_write_linear") ||
+        !plugin_symbol(lib, a->mlp_create, "troupe_torch_mlp_create") ||
+        !plugin_symbol(lib, a->mlp_fit_epoch, "troupe_torch_mlp_fit_epoch") ||
+        !plugin_symbol(lib, a->mlp_predict, "troupe_torch_mlp_predict") ||
+        !plugin_symbol(lib, a->mlp_describe, "troupe_torch_mlp_describe") ||
+        !plugin_symbol(lib, a->mlp_save, "troupe_torch_mlp_save") ||
+        !plugin_symbol(lib, a->mlp_load, "troupe_torch_mlp_load") ||
+        !plugin_symbol(lib, a->mlp_export, "troupe_torch_mlp_export") ||
+        !plugin_symbol(lib, a->mlp_free, "troupe_torch_mlp_free"))
+      return "not a troupe torch plugin (symbols missing)";
+    if (a->abi_version() != TROUPE_TORCH_ABI_VERSION)
+      return "plugin interface " + std::to_string(a->abi_version()) +
+             ", this troupe needs " + std::to_string(TROUPE_TORCH_ABI_VERSION);
     api = std::move(a);
+    return {};
+  };
+  if (open_plugin(
+          plugin_candidates("TROUPE_TORCH_PLUGIN", plugin_name, build_path),
+          bind, tried))
     return api.get();
-  }
   return make_error(
       troupe::errc::not_found,
       std::string{"LibTorch support (TorchScript models, the mlp family) "

@@ -1,19 +1,14 @@
 #include "actors/nas/plugin.hpp"
 
-#include <dlfcn.h>
-#include <unistd.h>
-
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 
 #include "actors/nas/errors.hpp"
 #include "actors/nas/plugin_abi.hpp"
+#include "runtime/plugin.hpp"
 
 namespace troupe::nas {
-
-namespace fs = std::filesystem;
 
 /// The plugin's functions, resolved once.
 struct plugin_api {
@@ -41,26 +36,6 @@ std::string message(const char* err) {
   return err[0] ? std::string{err} : std::string{"unknown error"};
 }
 
-std::string exe_dir() {
-  char buf[4096];
-  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return {};
-  buf[n] = '\0';
-  return fs::path{buf}.parent_path().string();
-}
-
-std::vector<std::string> candidates() {
-  std::vector<std::string> out;
-  if (auto* env = std::getenv("TROUPE_NAS_PLUGIN"); env && *env)
-    out.emplace_back(env);
-  if (auto dir = exe_dir(); !dir.empty())
-    out.push_back(dir + "/" + plugin_name);
-#ifdef TROUPE_NAS_PLUGIN_BUILD_PATH
-  out.emplace_back(TROUPE_NAS_PLUGIN_BUILD_PATH);
-#endif
-  return out;
-}
-
 /// The layout text of `sub`, or "" for the whole network.
 std::string active_text(const net_arch* sub) {
   return sub ? layout_json(*sub) : std::string{};
@@ -73,45 +48,35 @@ caf::expected<const plugin_api*> load_plugin() {
   static std::unique_ptr<plugin_api> api;
   std::lock_guard<std::mutex> guard{mtx};
   if (api) return api.get();
+#ifdef TROUPE_NAS_PLUGIN_BUILD_PATH
+  std::string build_path = TROUPE_NAS_PLUGIN_BUILD_PATH;
+#else
+  std::string build_path;
+#endif
   std::string tried;
-  for (auto& path : candidates()) {
-    std::error_code ec;
-    if (!fs::exists(path, ec)) {
-      tried += "\n  " + path + ": no such file";
-      continue;
-    }
-    void* lib = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-      tried += "\n  " + path + ": " + ::dlerror();
-      continue;
-    }
+  auto bind = [&](void* lib) -> std::string {
     auto a = std::make_unique<plugin_api>();
-    auto sym = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::decay_t<decltype(fn)>>(::dlsym(lib, name));
-      return fn != nullptr;
-    };
-    if (!sym(a->abi_version, "troupe_nas_abi_version") ||
-        !sym(a->set_threads, "troupe_nas_set_threads") ||
-        !sym(a->net_new, "troupe_nas_net_new") ||
-        !sym(a->net_free, "troupe_nas_net_free") ||
-        !sym(a->extract, "troupe_nas_net_extract") ||
-        !sym(a->train_step, "troupe_nas_net_train_step") ||
-        !sym(a->forward, "troupe_nas_net_forward") ||
-        !sym(a->calibrate, "troupe_nas_net_calibrate") ||
-        !sym(a->weights, "troupe_nas_net_weights") ||
-        !sym(a->save, "troupe_nas_net_save")) {
-      tried += "\n  " + path + ": not a troupe NAS plugin (symbols missing)";
-      continue; // never dlclose'd: LibTorch does not unload cleanly
-    }
-    if (a->abi_version() != TROUPE_NAS_ABI_VERSION) {
-      tried += "\n  " + path + ": plugin interface " +
-               std::to_string(a->abi_version()) + ", this troupe needs " +
-               std::to_string(TROUPE_NAS_ABI_VERSION);
-      continue;
-    }
+    if (!plugin_symbol(lib, a->abi_version, "troupe_nas_abi_version") ||
+        !plugin_symbol(lib, a->set_threads, "troupe_nas_set_threads") ||
+        !plugin_symbol(lib, a->net_new, "troupe_nas_net_new") ||
+        !plugin_symbol(lib, a->net_free, "troupe_nas_net_free") ||
+        !plugin_symbol(lib, a->extract, "troupe_nas_net_extract") ||
+        !plugin_symbol(lib, a->train_step, "troupe_nas_net_train_step") ||
+        !plugin_symbol(lib, a->forward, "troupe_nas_net_forward") ||
+        !plugin_symbol(lib, a->calibrate, "troupe_nas_net_calibrate") ||
+        !plugin_symbol(lib, a->weights, "troupe_nas_net_weights") ||
+        !plugin_symbol(lib, a->save, "troupe_nas_net_save"))
+      return "not a troupe NAS plugin (symbols missing)";
+    if (a->abi_version() != TROUPE_NAS_ABI_VERSION)
+      return "plugin interface " + std::to_string(a->abi_version()) +
+             ", this troupe needs " + std::to_string(TROUPE_NAS_ABI_VERSION);
     api = std::move(a);
+    return {};
+  };
+  if (open_plugin(
+          plugin_candidates("TROUPE_NAS_PLUGIN", plugin_name, build_path), bind,
+          tried))
     return api.get();
-  }
   return torch_error(std::string{"neural architecture search needs "} +
                      plugin_name +
                      " (built by the troupe_nas_plugin target), which was "

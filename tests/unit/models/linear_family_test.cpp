@@ -1,9 +1,15 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
 
 #include "actors/models/builtin_estimators.hpp"
+#include "actors/models/checkpoint.hpp"
 #include "actors/models/errors.hpp"
+#include "schemas/estimators.capnp.h"
 #include "tests/unit/models/estimator_data.hpp"
 
 using namespace troupe;
@@ -185,6 +191,21 @@ TEST_CASE("the linear family names bad parameters and inputs",
   REQUIRE(!wrong);
   CHECK_THAT(describe(wrong.error()), Contains("binary"));
   CHECK(is(wrong.error(), models::errc::bad_model));
+  // bytes of a format version this troupe does not read: named
+  {
+    auto words =
+        kj::heapArray<capnp::word>(bytes->size() / sizeof(capnp::word));
+    std::memcpy(words.begin(), bytes->data(), bytes->size());
+    capnp::FlatArrayMessageReader reader{words};
+    capnp::MallocMessageBuilder builder;
+    builder.setRoot(reader.getRoot<schema::LinearEstimator>());
+    builder.getRoot<schema::LinearEstimator>().setVersion(2);
+    auto later = checkpoint_bytes(builder);
+    auto refused = (*f)->load(later, ctx);
+    REQUIRE(!refused);
+    CHECK_THAT(describe(refused.error()),
+               Contains("version 2") && Contains("reads version 1"));
+  }
   // a loaded model checks the matrix it trains on
   auto back = reloaded("linear", *e, ctx);
   auto bad_label = d.train;
