@@ -1,15 +1,15 @@
 #pragma once
 
 // Fair sharing of the cluster's worker slots between studies, as a plain
-// class the AutoML service drives (no CAF, no clock).
-//
-// Every node offers slots; a study that wants slots is granted them one at a
-// time. The next grant goes to the wanting study that holds the fewest slots
-// for its weight ((held + 1) / weight smallest); among equals, to the one
-// granted least recently, so equal studies take turns (round-robin by study)
-// and a study of weight 2 holds twice the slots of a study of weight 1 while
-// both want more. The slot is taken from the node with the most free slots
-// (then by name), so trials spread over the cluster.
+// class the AutoML service drives (no CAF, no clock): studies that want
+// slots, one at a time, on runtime/slot_scheduler.hpp, the cluster's one
+// scheduler, whose fair share this is. The next grant goes to the wanting
+// study that holds the fewest slots for its weight ((held + 1) / weight
+// smallest); among equals, to the one granted least recently, so equal
+// studies take turns (round-robin by study) and a study of weight 2 holds
+// twice the slots of a study of weight 1 while both want more. The slot is
+// taken from the node with the most free slots (then by name), so trials
+// spread over the cluster.
 
 #include <cstdint>
 #include <map>
@@ -18,19 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "runtime/slot_scheduler.hpp"
+
 namespace troupe::automl {
 
-/// One slot of one node.
-struct slot_ref {
-  std::string node;
-  uint32_t index = 0;
-  friend bool operator<(const slot_ref& a, const slot_ref& b) {
-    return a.node != b.node ? a.node < b.node : a.index < b.index;
-  }
-  friend bool operator==(const slot_ref& a, const slot_ref& b) {
-    return a.node == b.node && a.index == b.index;
-  }
-};
+using troupe::slot_ref;
 
 /// A slot handed to a study. `lease` is unique per grant: a release must
 /// name it, so a late release of an older lease on the same slot (its node
@@ -71,25 +63,12 @@ public:
   size_t total_slots() const;
   /// Slots a study holds now.
   size_t held(const std::string& study) const;
-  bool has_node(const std::string& node) const { return nodes_.count(node); }
+  bool has_node(const std::string& node) const { return slots_.has_node(node); }
 
 private:
-  struct study_state {
-    double weight = 1;
-    bool wants = false;
-    size_t held = 0;
-    uint64_t last_grant = 0; ///< sequence number of its last grant
-    uint64_t order = 0;      ///< when it was added
-  };
-  struct node_state {
-    uint32_t slots = 0;
-    /// slot index -> the study holding it and the lease
-    std::map<uint32_t, std::pair<std::string, uint64_t>> leased;
-  };
-  std::map<std::string, study_state> studies_;
-  std::map<std::string, node_state> nodes_;
-  uint64_t seq_ = 0;
-  uint64_t added_ = 0;
+  slot_scheduler slots_;
+  /// Studies that want slots now (each then has one pending request).
+  std::set<std::string> wanting_;
 };
 
 } // namespace troupe::automl
