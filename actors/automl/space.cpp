@@ -361,7 +361,8 @@ std::vector<std::string> space_registry::families() const {
   return result;
 }
 
-config search_space::perturb(const config& c, std::mt19937_64& rng) const {
+config search_space::perturb(const config& c, std::mt19937_64& rng,
+                             bool keep_categorical) const {
   std::uniform_real_distribution<double> u{0, 1};
   config out;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -390,7 +391,8 @@ config search_space::perturb(const config& c, std::mt19937_64& rng) const {
       break;
     }
     case param_kind::categorical:
-      out[p.name] = u(rng) < 0.25 ? sample_value(p, rng) : it->second;
+      out[p.name] = !keep_categorical && u(rng) < 0.25 ? sample_value(p, rng)
+                                                       : it->second;
       break;
     }
   }

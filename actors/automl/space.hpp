@@ -187,9 +187,10 @@ public:
   /// A configuration near `c` (PBT's explore): each real or integer value
   /// multiplied by 0.8 or 1.2 (as Ray Tune's PBT does) and
   /// clamped to its bounds, integers rounded; each categorical value
-  /// redrawn with probability 0.25; children that become active drawn,
-  /// those that become inactive dropped.
-  config perturb(const config& c, std::mt19937_64& rng) const;
+  /// redrawn with probability 0.25 unless `keep_categorical`; children that
+  /// become active drawn, those that become inactive dropped.
+  config perturb(const config& c, std::mt19937_64& rng,
+                 bool keep_categorical = false) const;
 
   friend bool operator==(const search_space& x, const search_space& y) {
     return x.params_ == y.params_;

@@ -104,8 +104,12 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
         [&] { return r.suggest(raw->space_, {}, raw->dir_, raw->rng_); },
         raw->history_, raw->space_, raw->rng_);
   };
+  // PBT's explore: a child continues its parent's checkpoint, whose model
+  // a categorical choice shapes (the family in a CASH space, XGBoost's
+  // booster, the fitted feature pipeline's encodings): those stay the
+  // parent's, so that the child's configuration is the model it trains.
   sources.perturb = [raw](const config& c, std::mt19937_64& rng) {
-    return raw->space_.perturb(c, rng);
+    return raw->space_.perturb(c, rng, true);
   };
   sources.model = [raw](uint64_t, const std::vector<trial_record>& obs) {
     return raw->gate_->choose(

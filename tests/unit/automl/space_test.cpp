@@ -365,4 +365,10 @@ TEST_CASE("perturbing a configuration moves numbers by 0.8 or 1.2 within "
   }
   CHECK(kind_changed > 5); // redrawn a quarter of the time, half to "b"
   CHECK(kind_changed < 60);
+  // PBT keeps categorical choices (a child continues its parent's model)
+  for (int i = 0; i < 50; ++i) {
+    auto p = space->perturb(c, gen, true);
+    CHECK(std::get<std::string>(p.at("kind")) == "a");
+    CHECK(p.count("only_b") == 0);
+  }
 }
