@@ -1,13 +1,13 @@
 #include "actors/automl/tpe.hpp"
 
-#include "actors/automl/pareto.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <tuple>
+
+#include "actors/automl/pareto.hpp"
 
 namespace troupe::automl {
 
