@@ -155,9 +155,9 @@ slot_scheduler::place(const request_state& r,
   return out;
 }
 
-std::vector<std::string> slot_scheduler::ranked() const {
+std::vector<std::pair<std::string, size_t>> slot_scheduler::ranked() const {
   using key = std::tuple<int, double, uint64_t, uint64_t>;
-  std::vector<std::pair<key, std::string>> keyed;
+  std::vector<std::pair<key, std::pair<std::string, size_t>>> keyed;
   for (auto& [name, c] : consumers_) {
     // its first request that could ever fit (later ones wait behind it)
     auto head = std::find_if(c.queue.begin(), c.queue.end(),
@@ -166,12 +166,12 @@ std::vector<std::string> slot_scheduler::ranked() const {
     keyed.push_back(
         {{-c.opts.priority, static_cast<double>(c.held + 1) / c.opts.weight,
           c.last_grant, c.order},
-         name});
+         {name, static_cast<size_t>(head - c.queue.begin())}});
   }
   std::sort(keyed.begin(), keyed.end());
-  std::vector<std::string> out;
-  for (auto& [k, name] : keyed)
-    out.push_back(name);
+  std::vector<std::pair<std::string, size_t>> out;
+  for (auto& [k, entry] : keyed)
+    out.push_back(entry);
   return out;
 }
 
@@ -179,16 +179,16 @@ std::optional<slot_lease> slot_scheduler::next() {
   auto order = ranked();
   if (order.empty()) return std::nullopt;
   // no backfill: the first in order is served or nobody is
-  auto& c = consumers_.at(order.front());
-  auto head = std::find_if(c.queue.begin(), c.queue.end(),
-                           [&](auto& r) { return placeable(r); });
+  auto& c = consumers_.at(order.front().first);
+  auto head =
+      c.queue.begin() + static_cast<std::ptrdiff_t>(order.front().second);
   std::map<std::string, uint32_t> free;
   for (auto& [name, n] : nodes_)
     free[name] = n.free();
   auto counts = place(*head, free);
   if (counts.empty()) return std::nullopt;
   slot_lease l;
-  l.consumer = order.front();
+  l.consumer = order.front().first;
   l.id = ++seq_;
   l.request = head->id;
   for (auto& [node, k] : counts) { // the node's lowest free slots
@@ -210,10 +210,9 @@ std::optional<slot_lease> slot_scheduler::next() {
 std::vector<slot_lease> slot_scheduler::preempt() {
   auto order = ranked();
   if (order.empty()) return {};
-  auto& name = order.front();
-  auto& c = consumers_.at(name);
-  auto head = std::find_if(c.queue.begin(), c.queue.end(),
-                           [&](auto& r) { return placeable(r); });
+  auto& c = consumers_.at(order.front().first);
+  auto head =
+      c.queue.begin() + static_cast<std::ptrdiff_t>(order.front().second);
   std::map<std::string, uint32_t> free;
   for (auto& [node, n] : nodes_)
     free[node] = n.free();

@@ -160,8 +160,9 @@ private:
   std::map<std::string, uint32_t>
   place(const request_state& r,
         const std::map<std::string, uint32_t>& free) const;
-  /// Consumers with a placeable head request, in service order.
-  std::vector<std::string> ranked() const;
+  /// Consumers with a placeable request, in service order, each with the
+  /// index in its queue of its first placeable request.
+  std::vector<std::pair<std::string, size_t>> ranked() const;
   /// Frees a lease's slots and forgets it.
   void drop_lease(uint64_t id);
 

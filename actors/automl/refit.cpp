@@ -76,21 +76,23 @@ choose_ensemble(const study_spec& spec, const models::dataset& data,
   auto better = [&](double a, double b) {
     return spec.maximize ? a > b : a < b;
   };
-  auto family_of = [&](const refit_candidate& c) {
+  // a member as the summary lists it
+  auto member_json = [&](const refit_candidate& c, double weight) {
     auto f = c.params.find(models::family_key);
-    return f != c.params.end() ? tabular::to_string(f->second)
-                               : family_list(spec.family).front();
+    return nlohmann::json{{"trial", c.trial},
+                          {"family", f != c.params.end()
+                                         ? tabular::to_string(f->second)
+                                         : family_list(spec.family).front()},
+                          {"weight", weight},
+                          {"rounds", c.rounds},
+                          {"cv_score", number_or_null(c.cv_score)}};
   };
   ensemble_plan plan;
   auto list = nlohmann::json::array();
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (choice->weights[i] <= 0) continue;
     plan.members.emplace_back(i, choice->weights[i]);
-    list.push_back({{"trial", candidates[i].trial},
-                    {"family", family_of(candidates[i])},
-                    {"weight", choice->weights[i]},
-                    {"rounds", candidates[i].rounds},
-                    {"cv_score", number_or_null(candidates[i].cv_score)}});
+    list.push_back(member_json(candidates[i], choice->weights[i]));
   }
   bool used =
       plan.members.size() >= 2 && better(choice->score, choice->best_single);
@@ -135,11 +137,8 @@ choose_ensemble(const study_spec& spec, const models::dataset& data,
   bool stacked = better(stack->score, kept);
   auto members = nlohmann::json::array();
   for (auto i : picked)
-    members.push_back({{"trial", candidates[i].trial},
-                       {"family", family_of(candidates[i])},
-                       {"weight", 1.0 / static_cast<double>(picked.size())},
-                       {"rounds", candidates[i].rounds},
-                       {"cv_score", number_or_null(candidates[i].cv_score)}});
+    members.push_back(
+        member_json(candidates[i], 1.0 / static_cast<double>(picked.size())));
   out.ensemble["stacking"] = {{"oof_score", number_or_null(stack->score)},
                               {"alpha", stack->alpha},
                               {"rows", stack->rows},

@@ -23,6 +23,27 @@ weighted_average(const std::vector<std::vector<float>>& scores,
   return out;
 }
 
+std::vector<size_t> rows_every_candidate_predicts(
+    const std::vector<const std::vector<float>*>& scores, size_t n,
+    size_t groups, size_t cap) {
+  std::vector<size_t> rows;
+  for (size_t r = 0; r < n; ++r) {
+    bool all = true;
+    for (auto* c : scores)
+      for (size_t g = 0; g < groups && all; ++g)
+        all = std::isfinite((*c)[r * groups + g]);
+    if (all) rows.push_back(r);
+  }
+  if (cap > 0 && rows.size() > cap) { // an even sample
+    auto k = (rows.size() + cap - 1) / cap;
+    size_t w = 0;
+    for (size_t i = 0; i < rows.size(); i += k)
+      rows[w++] = rows[i];
+    rows.resize(w);
+  }
+  return rows;
+}
+
 caf::expected<ensemble_choice>
 select_ensemble(const std::vector<ensemble_candidate>& candidates,
                 const std::vector<float>& y, const std::string& metric,
@@ -42,26 +63,15 @@ select_ensemble(const std::vector<ensemble_candidate>& candidates,
                             " has " + std::to_string(candidates[c].oof.size()) +
                             " predictions for " + std::to_string(n) +
                             " rows x " + std::to_string(groups));
-  // The rows every candidate predicts.
-  std::vector<size_t> rows;
-  for (size_t r = 0; r < n; ++r) {
-    bool all = true;
-    for (auto& c : candidates)
-      for (size_t g = 0; g < groups && all; ++g)
-        all = std::isfinite(c.oof[r * groups + g]);
-    if (all) rows.push_back(r);
-  }
+  std::vector<const std::vector<float>*> each;
+  for (auto& c : candidates)
+    each.push_back(&c.oof);
+  auto rows =
+      rows_every_candidate_predicts(each, n, groups, max_selection_rows);
   if (rows.empty())
     return make_error(errc::invalid_argument,
                       "ensemble selection: no row that every candidate "
                       "predicts");
-  if (rows.size() > max_selection_rows) { // an even sample
-    auto k = (rows.size() + max_selection_rows - 1) / max_selection_rows;
-    size_t w = 0;
-    for (size_t i = 0; i < rows.size(); i += k)
-      rows[w++] = rows[i];
-    rows.resize(w);
-  }
   std::vector<float> labels;
   labels.reserve(rows.size());
   for (auto r : rows)

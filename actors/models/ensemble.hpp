@@ -51,6 +51,13 @@ std::vector<float>
 weighted_average(const std::vector<std::vector<float>>& scores,
                  const std::vector<double>& weights);
 
+/// The rows (of `n`) that every one of `scores` predicts (each n x groups
+/// values, NaN where it has none), ascending; past `cap` rows, an even
+/// sample of them (every k-th). Selection and stacking score on these.
+std::vector<size_t> rows_every_candidate_predicts(
+    const std::vector<const std::vector<float>*>& scores, size_t n,
+    size_t groups, size_t cap);
+
 /// The most rows selection scores: each round evaluates the metric once per
 /// candidate, so larger data is scored on an even sample of its rows.
 inline constexpr size_t max_selection_rows = 200000;

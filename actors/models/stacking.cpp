@@ -162,26 +162,11 @@ select_stacker(const std::vector<ensemble_candidate>& candidates,
                      std::to_string(width));
     each.push_back(&candidates[c].oof);
   }
-  // the rows every candidate predicts, an even sample of them past the cap
-  std::vector<size_t> rows;
-  for (size_t r = 0; r < n; ++r) {
-    bool all = true;
-    for (auto* c : each)
-      for (size_t g = 0; g < width && all; ++g)
-        all = std::isfinite((*c)[r * width + g]);
-    if (all) rows.push_back(r);
-  }
+  auto rows = rows_every_candidate_predicts(each, n, width, max_stacking_rows);
   if (rows.size() < 2 * folds)
     return invalid(std::to_string(rows.size()) +
                    " rows predicted by every candidate; need " +
                    std::to_string(2 * folds));
-  if (rows.size() > max_stacking_rows) {
-    auto k = (rows.size() + max_stacking_rows - 1) / max_stacking_rows;
-    size_t w = 0;
-    for (size_t i = 0; i < rows.size(); i += k)
-      rows[w++] = rows[i];
-    rows.resize(w);
-  }
   auto x = features(each, rows, width, task);
   for (auto r : rows)
     x.labels.push_back(y[r]);
