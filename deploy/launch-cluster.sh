@@ -15,7 +15,8 @@
 #            port from head.json, start the workers (--join HEADHOST:PORT) and
 #            wait until all nodes joined (`troupe shell` on the head host: the
 #            gateway binds 127.0.0.1 there)
-#   status   each node's pid and whether it is alive, plus the head's `nodes`
+#   status   each node's pid and whether it is alive, plus `troupe status` on
+#            the head (its nodes, and who holds each slot)
 #   stop     SIGTERM every node (workers first), SIGKILL leftovers after
 #            TROUPE_STOP_TIMEOUT seconds, remove the pid files
 #   --dry-run  print every command that would run, one per line prefixed
@@ -64,7 +65,8 @@ usage() {
 usage: $PROG HOSTS_FILE start|status|stop [--dry-run]
   HOSTS_FILE  one [user@]host[:sshport] per line, the first one runs the head
   start       start the head and one worker per other line, wait until all joined
-  status      show each node's pid and liveness, and the head's node table
+  status      show each node's pid and liveness, the head's node table and
+              who holds each slot
   stop        stop every node
   --dry-run   print the commands (prefixed with '+ ') instead of running them
 EOF
@@ -414,7 +416,7 @@ cmd_status() {
     gw=$(json_int gateway_port <<<"$json")
     gw=${gw:-$GATEWAY_PORT}
     echo
-    if ! rsh 0 "$(shell_cmd "$gw" nodes)"; then
+    if ! rsh 0 "$(printf '%s status 127.0.0.1:%s' "$Q_BIN" "$gw")"; then
       warn "the head does not answer on 127.0.0.1:$gw ($(where 0))"
       rc=1
     fi

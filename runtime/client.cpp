@@ -223,6 +223,16 @@ caf::expected<std::vector<node_row>> cluster_client::nodes() {
   });
 }
 
+caf::expected<std::vector<slot_row>> cluster_client::slots() {
+  return impl_->call("slots", [&] {
+    auto resp = impl_->wait(impl_->cap.slotsRequest().send());
+    std::vector<slot_row> out;
+    for (auto s : resp.getSlots())
+      out.push_back({s.getNode(), s.getIndex(), s.getConsumer(), s.getLease()});
+    return out;
+  });
+}
+
 caf::expected<std::vector<actor_row>> cluster_client::actors() {
   return impl_->call("actors", [&] {
     auto resp = impl_->wait(impl_->cap.actorsRequest().send());

@@ -48,6 +48,14 @@ struct stats_row {
   uint64_t uptime_ms = 0;
 };
 
+/// One slot of the cluster and who holds it (consumer empty: free).
+struct slot_row {
+  std::string node;
+  uint32_t index = 0;
+  std::string consumer;
+  uint64_t lease = 0;
+};
+
 /// One directory change pushed by `watch`.
 struct event_row {
   std::string kind; ///< node-joined, node-left, actor-registered, actor-removed
@@ -116,6 +124,8 @@ public:
 
   /// Counters of an actor, a node, or every node (empty target).
   caf::expected<std::vector<stats_row>> stats(const std::string& target = {});
+  /// Every slot of every node and who holds it.
+  caf::expected<std::vector<slot_row>> slots();
 
   caf::expected<void> stop(const std::string& actor);
   caf::expected<void> shutdown();

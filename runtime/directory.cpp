@@ -3,9 +3,11 @@
 #include "runtime/directory.hpp"
 
 #include <memory>
+#include <set>
 
 #include <caf/all.hpp>
 
+#include "runtime/cluster_slots.hpp"
 #include "runtime/convert.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node.hpp"
@@ -43,6 +45,9 @@ namespace {
 struct directory_state {
   static inline const char* name = "troupe.directory";
   directory_table table{std::string{}};
+  cluster_slots slots;
+  /// Actors that own slot consumers (monitored once each).
+  std::set<caf::actor_addr> slot_owners;
   directory_config cfg;
   std::vector<caf::actor> watchers;
   std::shared_ptr<spdlog::logger> log = log::get("directory");
@@ -51,9 +56,19 @@ struct directory_state {
 
 using directory_self = directory_actor::stateful_pointer<directory_state>;
 
-envelope snapshot_of(const directory_table& t, bool with_nodes,
-                     bool with_actors) {
+envelope snapshot_of(const directory_table& t, const cluster_slots& slots,
+                     bool with_nodes, bool with_actors) {
   return make_envelope<schema::Snapshot>([&](auto s) {
+    if (with_nodes) {
+      auto held = slots.holders();
+      auto list = s.initSlots(static_cast<unsigned>(held.size()));
+      for (unsigned i = 0; i < held.size(); ++i) {
+        list[i].setNode(held[i].node);
+        list[i].setIndex(held[i].index);
+        list[i].setConsumer(held[i].consumer);
+        list[i].setLease(held[i].lease);
+      }
+    }
     if (with_nodes) {
       auto nodes = s.initNodes(static_cast<unsigned>(t.nodes().size()));
       unsigned i = 0;
@@ -69,8 +84,63 @@ envelope snapshot_of(const directory_table& t, bool with_nodes,
   });
 }
 
+envelope lease_envelope(const slot_lease& l) {
+  return make_envelope<schema::SlotLease>([&](auto out) {
+    out.setConsumer(l.consumer);
+    out.setId(l.id);
+    auto list = out.initSlots(static_cast<unsigned>(l.slots.size()));
+    for (unsigned i = 0; i < l.slots.size(); ++i) {
+      list[i].setNode(l.slots[i].node);
+      list[i].setIndex(l.slots[i].index);
+    }
+  });
+}
+
+/// Sends the grants and preemption notices due, and shows each node's free
+/// slots as the scheduler counts them (the agents count only actors).
+void dispatch_slots(directory_self self) {
+  auto& st = self->state;
+  for (auto& g : st.slots.grants())
+    if (g.owner)
+      caf::unsafe_send_as(self, g.owner, slot_grant_atom::value,
+                          lease_envelope(g.lease));
+  for (auto& p : st.slots.preemptions()) {
+    st.log->info("asking {} to give back lease {} for higher-priority work",
+                 p.lease.consumer, p.lease.id);
+    caf::unsafe_send_as(self, p.owner, preempt_atom::value,
+                        lease_envelope(p.lease));
+  }
+  for (auto& [name, n] : st.table.nodes())
+    st.table.set_free_slots(name, st.slots.free_on(name));
+}
+
+/// Keeps the cluster's slots in step with membership and actors.
+void apply_to_slots(directory_self self,
+                    const std::vector<directory_change>& changes) {
+  auto& slots = self->state.slots;
+  for (auto& c : changes) {
+    switch (c.kind) {
+    case directory_change::node_joined:
+      slots.add_node(c.node.name, c.node.slots);
+      break;
+    case directory_change::node_left:
+      for (auto& l : slots.remove_node(c.node.name))
+        self->state.log->warn("lease {} of {} lost with node {}", l.id,
+                              l.consumer, c.node.name);
+      break;
+    case directory_change::actor_registered:
+      break;
+    case directory_change::actor_removed:
+      slots.actor_gone(c.actor.name);
+      break;
+    }
+  }
+  if (!changes.empty()) dispatch_slots(self);
+}
+
 void publish(directory_self self,
              const std::vector<directory_change>& changes) {
+  apply_to_slots(self, changes);
   for (auto& c : changes) {
     switch (c.kind) {
     case directory_change::node_joined:
@@ -172,6 +242,13 @@ void on_heartbeat(directory_self self, const envelope& env) {
     st.log->warn("bad heartbeat: {}", describe(known.error()));
     return;
   }
+  // the scheduler's count, not the agent's, is the node's free slots
+  (void)env.visit<schema::Heartbeat>([&](auto hb) {
+    std::string name = hb.getName();
+    if (st.table.find_node(name))
+      st.table.set_free_slots(name, st.slots.free_on(name));
+    return true;
+  });
   if (!*known && self->current_sender()) {
     st.log->info("heartbeat from an unknown incarnation: asking it to "
                  "rejoin");
@@ -234,9 +311,17 @@ caf::result<envelope> on_spawn(directory_self self, const std::string& kind,
         fill(list[i], pending->done[i]);
     }));
   };
+  auto takes_slot = !is_service_kind(kind);
   for (auto* node : *targets) {
     auto actor_name = name.empty() ? st.table.fresh_name(kind) : name;
     auto node_name = node->name;
+    if (takes_slot) {
+      if (auto err = st.slots.take_for_actor(actor_name, node_name)) {
+        pending->err = err;
+        finish();
+        continue;
+      }
+    }
     auto req = make_envelope<schema::SpawnRequest>([&](auto r) {
       r.setKind(kind);
       r.setName(actor_name);
@@ -251,12 +336,9 @@ caf::result<envelope> on_spawn(directory_self self, const std::string& kind,
               if (!c) {
                 self->send_exit(handle, caf::exit_reason::user_shutdown);
                 pending->err = c.error();
+                self->state.slots.actor_gone(actor_name);
+                dispatch_slots(self);
               } else {
-                // Count the slot now; the next heartbeat confirms it.
-                auto* n = self->state.table.find_node(node_name);
-                if (n && !is_service_kind(kind))
-                  self->state.table.set_free_slots(
-                      node_name, n->free_slots > 0 ? n->free_slots - 1 : 0);
                 self->monitor(handle);
                 publish(self, {*c});
                 pending->done.push_back(rec);
@@ -266,6 +348,8 @@ caf::result<envelope> on_spawn(directory_self self, const std::string& kind,
             [=](caf::error& err) {
               self->state.log->warn("spawn of {} on {} failed: {}", kind,
                                     node_name, describe(err));
+              self->state.slots.actor_gone(actor_name);
+              dispatch_slots(self);
               pending->err =
                   make_error(errc::invalid_argument,
                              "spawn of '" + kind + "' on node '" + node_name +
@@ -352,7 +436,7 @@ caf::result<envelope> on_subscribe(directory_self self) {
     self->monitor(w);
     self->state.watchers.push_back(w);
   }
-  return snapshot_of(self->state.table, true, true);
+  return snapshot_of(self->state.table, self->state.slots, true, true);
 }
 
 caf::result<void> on_shutdown(directory_self self) {
@@ -374,8 +458,41 @@ caf::result<void> on_shutdown(directory_self self) {
   return caf::unit;
 }
 
+caf::result<void> on_slot_want(directory_self self, const envelope& env) {
+  auto& st = self->state;
+  if (auto err = check_member(self)) return err;
+  auto owner = caf::actor_cast<caf::actor>(self->current_sender());
+  if (!owner)
+    return make_error(errc::invalid_argument, "a slot want without a sender");
+  auto w = env.visit<schema::SlotWant>([](auto r) {
+    slot_want w;
+    w.consumer = r.getConsumer();
+    w.opts.weight = r.getWeight();
+    w.opts.priority = r.getPriority();
+    w.opts.preemptible = r.getPreemptible();
+    w.size = r.getSize();
+    using p = schema::SlotWant::Placement;
+    w.where = r.getPlacement() == p::PACK     ? gang_placement::pack
+              : r.getPlacement() == p::SPREAD ? gang_placement::spread
+                                              : gang_placement::any;
+    w.node = r.getNode();
+    w.wants = r.getWants();
+    w.leave = r.getLeave();
+    return w;
+  });
+  if (!w) return w.error();
+  if (auto err = st.slots.want(owner, *w)) return err;
+  if (st.slot_owners.insert(owner.address()).second) self->monitor(owner);
+  dispatch_slots(self);
+  return caf::unit;
+}
+
 void on_down(directory_self self, const caf::down_msg& dm) {
   auto& st = self->state;
+  if (st.slot_owners.erase(dm.source) > 0) {
+    st.slots.owner_down(dm.source);
+    dispatch_slots(self);
+  }
   auto gone = st.table.remove_agent(dm.source, "connection lost (" +
                                                    to_string(dm.reason) + ")");
   if (!gone.empty()) {
@@ -412,7 +529,7 @@ directory_actor::behavior_type directory(directory_self self,
       },
       [=](snapshot_atom) -> caf::result<envelope> {
         if (auto err = check_member(self)) return err;
-        return snapshot_of(self->state.table, true, true);
+        return snapshot_of(self->state.table, self->state.slots, true, true);
       },
       [=](lookup_atom, const std::string& name) -> caf::result<caf::actor> {
         if (auto err = check_member(self)) return err;
@@ -435,6 +552,14 @@ directory_actor::behavior_type directory(directory_self self,
           out.push_back(kv.first);
         std::sort(out.begin(), out.end());
         return out;
+      },
+      [=](slot_want_atom, const envelope& env) -> caf::result<void> {
+        return on_slot_want(self, env);
+      },
+      [=](slot_release_atom, const std::string& consumer, uint64_t lease) {
+        if (check_member(self)) return;
+        self->state.slots.release(consumer, lease);
+        dispatch_slots(self);
       },
       [=](ping_atom) { return ping_atom::value; },
       [=](shutdown_atom) { return on_shutdown(self); },

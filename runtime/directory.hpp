@@ -36,7 +36,7 @@ using directory_actor = caf::typed_actor<
     /// (sweep_atom): removes the nodes not heard from for node_timeout (the
     /// directory sends it to itself every node_timeout / 6, 50 ms at least).
     caf::reacts_to<sweep_atom>,
-    /// (snapshot_atom) -> envelope Snapshot: every node and actor.
+    /// (snapshot_atom) -> envelope Snapshot: every node, actor and slot.
     caf::replies_to<snapshot_atom>::with<envelope>,
     /// (lookup_atom, string name) -> caf::actor: the registered actor;
     /// troupe::errc::not_found when none has that name.
@@ -45,7 +45,10 @@ using directory_actor = caf::typed_actor<
     /// -> envelope Snapshot: spawns `kind` on the node(s) `where` names
     /// ("", "every", a node or label=value: directory_table::place), with
     /// `config`, registered as `name` (fresh names when empty); the
-    /// Snapshot lists the actors spawned.
+    /// Snapshot lists the actors spawned. A kind that takes a slot takes
+    /// one of the cluster's slots on its node first (freed when the actor
+    /// goes): troupe::errc::no_capacity, naming the holders, when the node
+    /// has none free.
     caf::replies_to<caf::spawn_atom, std::string, std::string, std::string,
                     std::string>::with<envelope>,
     /// (stop_atom, string actor) -> (): stops a registered actor.
@@ -59,6 +62,17 @@ using directory_actor = caf::typed_actor<
     caf::replies_to<subscribe_atom>::with<envelope>,
     /// (kinds_atom) -> vector<string>: the actor kinds this system knows.
     caf::replies_to<kinds_atom>::with<std::vector<std::string>>,
+    /// (slot_want_atom, envelope SlotWant) -> (): a consumer of slots (a
+    /// study, a job) registers, says which gangs it wants, stops wanting,
+    /// or leaves (cluster_slots.hpp). While it wants, the sender receives
+    /// (slot_grant_atom, envelope SlotLease) for each gang granted, and
+    /// (preempt_atom, envelope SlotLease) when higher-priority work needs
+    /// a preemptible consumer's lease back. When the sender goes down its
+    /// consumers leave. Errors name a bad want.
+    caf::replies_to<slot_want_atom, envelope>::with<void>,
+    /// (slot_release_atom, string consumer, uint64 lease): the consumer
+    /// gives a lease back.
+    caf::reacts_to<slot_release_atom, std::string, uint64_t>,
     /// (ping_atom) -> ping_atom: liveness.
     caf::replies_to<ping_atom>::with<ping_atom>,
     /// (shutdown_atom) -> (): every node is told to stop, then (after the

@@ -33,7 +33,10 @@ struct schema_table {
                    capnp::Schema::from<schema::ActorStats>(),
                    capnp::Schema::from<schema::StatsList>(),
                    capnp::Schema::from<schema::Snapshot>(),
-                   capnp::Schema::from<schema::DirectoryEvent>()})
+                   capnp::Schema::from<schema::DirectoryEvent>(),
+                   capnp::Schema::from<schema::SlotWant>(),
+                   capnp::Schema::from<schema::SlotLease>(),
+                   capnp::Schema::from<schema::SlotHolder>()})
       by_id.emplace(s.getProto().getId(), s);
   }
 };

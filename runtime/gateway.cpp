@@ -112,6 +112,14 @@ public:
         });
   }
 
+  kj::Promise<void> slots(SlotsContext ctx) override {
+    return bridge_.ask<envelope>(dir_, timeout_, "", snapshot_atom::value)
+        .then([ctx](envelope e) mutable {
+          check(e.visit<schema::Snapshot>(
+              [&](auto s) { ctx.getResults().setSlots(s.getSlots()); }));
+        });
+  }
+
   kj::Promise<void> actors(ActorsContext ctx) override {
     return bridge_.ask<envelope>(dir_, timeout_, "", snapshot_atom::value)
         .then([ctx](envelope e) mutable {

@@ -181,6 +181,12 @@ int run_program(int argc, char** argv, const std::vector<family>& families) {
   shell_cmd->add_option("--history-file", shell.history_file,
                         "history file (default ~/.troupe_history)");
 
+  shell_options status;
+  auto* status_cmd = app.add_subcommand(
+      "status", "the cluster's nodes, and who holds each of their slots");
+  status_cmd->add_option("address", status.address, "gateway HOST:PORT")
+      ->capture_default_str();
+
   std::vector<cli_command> commands;
   for (auto& f : families)
     if (f.commands)
@@ -203,6 +209,11 @@ int run_program(int argc, char** argv, const std::vector<family>& families) {
     for (auto& f : families)
       if (f.shell) extensions.push_back(f.shell);
     return run_shell(shell, extensions);
+  }
+  if (*status_cmd) {
+    log::init("shell", "warn");
+    status.commands = "nodes; slots";
+    return run_shell(status, {});
   }
   for (auto& c : commands)
     if (c.chosen()) return c.run(program);

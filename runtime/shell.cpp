@@ -162,6 +162,10 @@ public:
     return client_->actors();
   }
 
+  caf::expected<std::vector<slot_row>> slots() override {
+    return client_->slots();
+  }
+
   caf::expected<std::vector<std::string>> kinds() override {
     return client_->kinds();
   }
@@ -268,13 +272,21 @@ shell::outcome shell::run_script(const std::string& text) {
 shell::outcome shell::execute(const std::string& command) {
   using handler = outcome (shell::*)(const args&);
   static const std::map<std::string, handler> handlers{
-      {"help", &shell::cmd_help},     {"nodes", &shell::cmd_nodes},
-      {"actors", &shell::cmd_actors}, {"kinds", &shell::cmd_kinds},
-      {"spawn", &shell::cmd_spawn},   {"send", &shell::cmd_send},
-      {"stats", &shell::cmd_stats},   {"stop", &shell::cmd_stop},
-      {"watch", &shell::cmd_watch},   {"wait-nodes", &shell::cmd_wait_nodes},
-      {"ping", &shell::cmd_ping},     {"shutdown", &shell::cmd_shutdown},
-      {"quit", &shell::cmd_quit},     {"exit", &shell::cmd_quit},
+      {"help", &shell::cmd_help},
+      {"nodes", &shell::cmd_nodes},
+      {"slots", &shell::cmd_slots},
+      {"actors", &shell::cmd_actors},
+      {"kinds", &shell::cmd_kinds},
+      {"spawn", &shell::cmd_spawn},
+      {"send", &shell::cmd_send},
+      {"stats", &shell::cmd_stats},
+      {"stop", &shell::cmd_stop},
+      {"watch", &shell::cmd_watch},
+      {"wait-nodes", &shell::cmd_wait_nodes},
+      {"ping", &shell::cmd_ping},
+      {"shutdown", &shell::cmd_shutdown},
+      {"quit", &shell::cmd_quit},
+      {"exit", &shell::cmd_quit},
   };
   auto text = trim(command);
   if (text.empty() || text[0] == '#') return outcome::ok;
@@ -366,6 +378,32 @@ shell::outcome shell::cmd_nodes(const args& a) {
                         "LABELS", "LAST-SEEN"},
                        rows)
        << xs->size() << " nodes\n";
+  return outcome::ok;
+}
+
+shell::outcome shell::cmd_slots(const args& a) {
+  if (!a.empty()) return usage("slots");
+  auto xs = backend_.slots();
+  if (!xs) return fail(xs.error());
+  std::vector<std::vector<std::string>> rows;
+  std::map<std::string, size_t> held;
+  size_t free = 0;
+  for (auto& x : *xs) {
+    rows.push_back({x.node, std::to_string(x.index),
+                    x.consumer.empty() ? "-" : x.consumer,
+                    x.lease ? std::to_string(x.lease) : "-"});
+    if (x.consumer.empty())
+      ++free;
+    else
+      ++held[x.consumer];
+  }
+  out_ << format_table({"NODE", "SLOT", "HELD-BY", "LEASE"}, rows) << xs->size()
+       << " slots, " << free << " free";
+  std::string who;
+  for (auto& [consumer, k] : held)
+    who += (who.empty() ? "" : ", ") + consumer + " " + std::to_string(k);
+  if (!who.empty()) out_ << "; held: " << who;
+  out_ << '\n';
   return outcome::ok;
 }
 
@@ -673,8 +711,8 @@ std::vector<std::string> shell::completions(const std::string& before,
                ? complete(word, i->second.complete(*this, positional))
                : std::vector<std::string>{};
   static const std::vector<std::string> no_args{
-      "help", "nodes", "actors",   "kinds", "watch",
-      "ping", "quit",  "shutdown", "exit",  "wait-nodes"};
+      "help", "nodes", "actors",   "kinds", "watch",     "ping",
+      "quit", "slots", "shutdown", "exit",  "wait-nodes"};
   if (std::find(no_args.begin(), no_args.end(), cmd) != no_args.end())
     return {};
   refresh_names();

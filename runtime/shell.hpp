@@ -95,6 +95,7 @@ public:
 
   virtual caf::expected<std::vector<node_row>> nodes() = 0;
   virtual caf::expected<std::vector<actor_row>> actors() = 0;
+  virtual caf::expected<std::vector<slot_row>> slots() = 0;
   virtual caf::expected<std::vector<std::string>> kinds() = 0;
   virtual caf::expected<std::vector<actor_row>>
   spawn(const std::string& kind, const std::string& where,
@@ -246,6 +247,7 @@ private:
 
   outcome cmd_help(const args& a);
   outcome cmd_nodes(const args& a);
+  outcome cmd_slots(const args& a);
   outcome cmd_actors(const args& a);
   outcome cmd_kinds(const args& a);
   outcome cmd_spawn(const args& a);

@@ -177,6 +177,7 @@ const std::vector<command_info>& command_table() {
   static const std::vector<command_info> table{
       {"help", "help [COMMAND]", "list the commands, or show one's usage"},
       {"nodes", "nodes", "list the nodes of the cluster"},
+      {"slots", "slots", "every node's slots and who holds each of them"},
       {"actors", "actors", "list the registered actors"},
       {"kinds", "kinds", "list the actor kinds that can be spawned"},
       {"spawn",

@@ -43,10 +43,11 @@ void slot_scheduler::remove_consumer(const std::string& name) {
 }
 
 uint64_t slot_scheduler::request(const std::string& consumer, uint32_t size,
-                                 gang_placement where) {
+                                 gang_placement where,
+                                 const std::string& node) {
   auto c = consumers_.find(consumer);
   if (c == consumers_.end() || size == 0) return 0;
-  c->second.queue.push_back({++requests_, size, where});
+  c->second.queue.push_back({++requests_, size, where, node});
   return requests_;
 }
 
@@ -91,6 +92,7 @@ void slot_scheduler::drop_lease(uint64_t id) {
 bool slot_scheduler::placeable(const request_state& r) const {
   size_t total = 0, largest = 0, nodes = 0;
   for (auto& [name, n] : nodes_) {
+    if (!r.node.empty() && name != r.node) continue;
     total += n.slots;
     largest = std::max<size_t>(largest, n.slots);
     nodes += n.slots > 0 ? 1 : 0;
@@ -104,6 +106,14 @@ bool slot_scheduler::placeable(const request_state& r) const {
     break;
   }
   return r.size <= total;
+}
+
+std::map<std::string, uint32_t>
+slot_scheduler::free_for(const request_state& r) const {
+  std::map<std::string, uint32_t> free;
+  for (auto& [name, n] : nodes_)
+    if (r.node.empty() || name == r.node) free[name] = n.free();
+  return free;
 }
 
 std::map<std::string, uint32_t>
@@ -182,10 +192,7 @@ std::optional<slot_lease> slot_scheduler::next() {
   auto& c = consumers_.at(order.front().first);
   auto head =
       c.queue.begin() + static_cast<std::ptrdiff_t>(order.front().second);
-  std::map<std::string, uint32_t> free;
-  for (auto& [name, n] : nodes_)
-    free[name] = n.free();
-  auto counts = place(*head, free);
+  auto counts = place(*head, free_for(*head));
   if (counts.empty()) return std::nullopt;
   slot_lease l;
   l.consumer = order.front().first;
@@ -213,13 +220,11 @@ std::vector<slot_lease> slot_scheduler::preempt() {
   auto& c = consumers_.at(order.front().first);
   auto head =
       c.queue.begin() + static_cast<std::ptrdiff_t>(order.front().second);
-  std::map<std::string, uint32_t> free;
-  for (auto& [node, n] : nodes_)
-    free[node] = n.free();
+  auto free = free_for(*head);
   // slots already on their way back count as free
   for (auto id : preempting_)
     for (auto& s : leases_.at(id).slots)
-      ++free[s.node];
+      if (free.count(s.node)) ++free[s.node];
   if (!place(*head, free).empty()) return {};
   // victims: lower priority, preemptible, not yet named; lowest priority
   // first, then newest
@@ -238,8 +243,13 @@ std::vector<slot_lease> slot_scheduler::preempt() {
   });
   std::vector<slot_lease> out;
   for (auto* v : victims) {
+    bool helps = false;
     for (auto& s : v->slots)
-      ++free[s.node];
+      if (free.count(s.node)) {
+        ++free[s.node];
+        helps = true;
+      }
+    if (!helps) continue; // its slots are on nodes the gang cannot take
     out.push_back(*v);
     if (!place(*head, free).empty()) break;
   }
@@ -248,7 +258,7 @@ std::vector<slot_lease> slot_scheduler::preempt() {
   for (size_t i = out.size(); i-- > 0;) {
     auto trial = free;
     for (auto& s : out[i].slots)
-      --trial[s.node];
+      if (trial.count(s.node)) --trial[s.node];
     if (!place(*head, trial).empty()) {
       free = std::move(trial);
       out.erase(out.begin() + static_cast<std::ptrdiff_t>(i));
@@ -264,6 +274,11 @@ size_t slot_scheduler::free_slots() const {
   for (auto& [name, node] : nodes_)
     n += node.free();
   return n;
+}
+
+uint32_t slot_scheduler::free_on(const std::string& node) const {
+  auto n = nodes_.find(node);
+  return n == nodes_.end() ? 0 : n->second.free();
 }
 
 size_t slot_scheduler::total_slots() const {

@@ -90,9 +90,11 @@ public:
   void remove_consumer(const std::string& name);
 
   /// Queues a gang request of `size` slots for `consumer`, after its
-  /// earlier ones; returns its id, or 0 for an unknown consumer or size 0.
+  /// earlier ones, on node `node` only when it is not empty; returns its
+  /// id, or 0 for an unknown consumer or size 0.
   uint64_t request(const std::string& consumer, uint32_t size = 1,
-                   gang_placement where = gang_placement::any);
+                   gang_placement where = gang_placement::any,
+                   const std::string& node = {});
 
   /// Drops a pending request (unknown ids are ignored).
   void cancel(const std::string& consumer, uint64_t request);
@@ -119,6 +121,8 @@ public:
 
   size_t free_slots() const;
   size_t total_slots() const;
+  /// Free slots of one node (0 for an unknown one).
+  uint32_t free_on(const std::string& node) const;
   /// Slots a consumer holds now.
   size_t held(const std::string& consumer) const;
   bool has_node(const std::string& node) const { return nodes_.count(node); }
@@ -136,6 +140,7 @@ private:
     uint64_t id = 0;
     uint32_t size = 1;
     gang_placement where = gang_placement::any;
+    std::string node; ///< the only node it may take, when not empty
   };
   struct consumer_state {
     consumer_options opts;
@@ -155,6 +160,8 @@ private:
 
   /// Whether a gang could fit an empty cluster.
   bool placeable(const request_state& r) const;
+  /// Each node's free slots, of request `r`'s node only if it names one.
+  std::map<std::string, uint32_t> free_for(const request_state& r) const;
   /// How many slots a gang takes on which nodes, given each node's free
   /// slots; empty when it does not fit.
   std::map<std::string, uint32_t>

@@ -44,6 +44,12 @@ using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;
 using halt_atom = caf::atom_constant<caf::atom("halt")>;
 /// (tick_atom): a node agent sends its next heartbeat (sent to itself).
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// The cluster's slots (directory.hpp): a consumer's want, the directory's
+/// grant and preemption notices, a consumer's release.
+using slot_want_atom = caf::atom_constant<caf::atom("slotwant")>;
+using slot_grant_atom = caf::atom_constant<caf::atom("slotgrant")>;
+using preempt_atom = caf::atom_constant<caf::atom("preempt")>;
+using slot_release_atom = caf::atom_constant<caf::atom("slotfree")>;
 
 /// Registers troupe's message types and error category with a CAF config.
 void register_types(caf::actor_system_config& cfg);

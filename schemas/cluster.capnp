@@ -82,6 +82,53 @@ struct Snapshot {
   # The whole directory at one moment.
   nodes @0 :List(NodeInfo);    # every live node
   actors @1 :List(ActorInfo);  # every registered actor
+  slots @2 :List(SlotHolder);  # every slot of every node, and who holds it
+}
+
+# -- the cluster's slots ------------------------------------------------------
+# One scheduler, kept by the directory (runtime/slot_scheduler.hpp), leases
+# every node's slots to every consumer: studies' trials, jobs' workers, and
+# the actors of kinds that take a slot (deployments' replicas).
+
+struct SlotRef {
+  # One slot of one node.
+  node @0 :Text;
+  index @1 :UInt32;
+}
+
+struct SlotWant {
+  # A consumer tells the directory what it wants (lease_atom). While
+  # `wants` is true it is granted one gang after another as slots free up,
+  # each as a SlotLease sent to the actor that asked (grant_atom).
+  consumer @0 :Text;     # unique name, e.g. "automl/STUDY"
+  weight @1 :Float64;    # fair-share weight (> 0)
+  priority @2 :Int32;    # higher is served first
+  preemptible @3 :Bool;  # its leases may be taken back (preempt_atom)
+  size @4 :UInt32;       # slots per gang (0 is taken as 1)
+  placement @5 :Placement;
+  node @6 :Text;         # the only node its gangs may use; empty: any
+  wants @7 :Bool;        # false: no more gangs (a pending one is dropped)
+  leave @8 :Bool;        # the consumer is done: its leases are freed
+  enum Placement {
+    any @0;     # one slot at a time from the node with the most free
+    pack @1;    # all on one node
+    spread @2;  # each on a different node
+  }
+}
+
+struct SlotLease {
+  # Slots granted together; a release names `id`.
+  consumer @0 :Text;
+  id @1 :UInt64;
+  slots @2 :List(SlotRef);
+}
+
+struct SlotHolder {
+  # One slot and who holds it (consumer empty: free).
+  node @0 :Text;
+  index @1 :UInt32;
+  consumer @2 :Text;
+  lease @3 :UInt64;
 }
 
 struct DirectoryEvent {
@@ -128,4 +175,6 @@ interface Cluster {
   service @10 (name :Text) -> (service :Capability);
   # Another RPC interface the head serves, by name: "features" is a
   # FeatureStore. Unknown names fail with the list of known ones.
+  slots @11 () -> (slots :List(SlotHolder));
+  # Every slot of every node and who holds it (the scheduler's leases).
 }

@@ -10,7 +10,6 @@
 
 #include <caf/all.hpp>
 
-#include "actors/automl/broker.hpp"
 #include "actors/automl/errors.hpp"
 #include "actors/automl/runner.hpp"
 #include "actors/automl/study_actor.hpp"
@@ -35,7 +34,6 @@ struct service_state {
   clock_ptr clock;
   std::shared_ptr<study_journal> journal;
   caf::error journal_error;
-  slot_broker broker;
   caf::actor directory;
   struct node_entry {
     uint32_t slots = 0;
@@ -45,37 +43,118 @@ struct service_state {
   struct study_entry {
     study_actor actor;
     double weight = 1;
+    bool wants = false;
   };
   std::map<std::string, study_entry> studies;
+  /// A study's lease: its slot.
+  struct held_lease {
+    std::string study;
+    std::string node;
+    uint32_t slot = 0;
+  };
+  /// Leases handed to studies, by id.
+  std::map<uint64_t, held_lease> leases;
+  /// Leases on nodes whose runner is not up yet, handed over when it is.
+  std::map<uint64_t, held_lease> parked;
   std::shared_ptr<spdlog::logger> log = log::get("automl");
 };
 
 using state_ptr = std::shared_ptr<service_state>;
+using held_lease = service_state::held_lease;
 
-void dispatch(service_self* self, const state_ptr& st) {
-  while (auto g = st->broker.next()) {
-    auto n = st->nodes.find(g->slot.node);
-    auto s = st->studies.find(g->study);
-    if (n == st->nodes.end() || s == st->studies.end()) {
-      st->broker.release(g->study, g->slot, g->lease);
-      st->broker.set_wants(g->study, false);
-      continue;
-    }
-    self->send(s->second.actor, grant_atom::value, g->slot.node, g->slot.index,
-               n->second.runner, g->lease);
+/// The name of a study's slot consumer.
+std::string consumer_of(const std::string& study) {
+  return "automl/" + study;
+}
+
+/// Tells the directory what a study wants (or that it leaves).
+void send_want(service_self* self, const state_ptr& st,
+               const std::string& study, double weight, bool wants,
+               bool leave = false) {
+  if (!st->directory) return;
+  auto env = make_envelope<schema::SlotWant>([&](auto w) {
+    w.setConsumer(consumer_of(study));
+    w.setWeight(weight);
+    w.setSize(1);
+    w.setWants(wants);
+    w.setLeave(leave);
+  });
+  self->request(st->directory, request_timeout, slot_want_atom::value, env)
+      .then([] {},
+            [=](caf::error& err) {
+              st->log->warn("automl: the directory refused study {}'s slot "
+                            "want: {}",
+                            study, describe(err));
+            });
+}
+
+void release_lease(service_self* self, const state_ptr& st,
+                   const std::string& study, uint64_t lease) {
+  st->leases.erase(lease);
+  st->parked.erase(lease);
+  if (st->directory)
+    caf::unsafe_send_as(self, st->directory, slot_release_atom::value,
+                        consumer_of(study), lease);
+}
+
+/// Hands a lease to its study, or gives it back when the study no longer
+/// wants it; parks it while its node has no runner yet.
+void hand_over(service_self* self, const state_ptr& st, uint64_t lease,
+               const held_lease& h) {
+  auto s = st->studies.find(h.study);
+  if (s == st->studies.end() || !s->second.wants) {
+    release_lease(self, st, h.study, lease);
+    return;
   }
+  auto n = st->nodes.find(h.node);
+  if (n == st->nodes.end()) {
+    st->parked[lease] = h;
+    return;
+  }
+  st->parked.erase(lease);
+  st->leases[lease] = h;
+  self->send(s->second.actor, grant_atom::value, h.node, h.slot,
+             n->second.runner, lease);
+}
+
+void on_slot_grant(service_self* self, const state_ptr& st,
+                   const envelope& env) {
+  auto got = env.visit<schema::SlotLease>([&](auto l) {
+    held_lease h;
+    std::string consumer = l.getConsumer();
+    auto prefix = consumer_of("");
+    if (consumer.compare(0, prefix.size(), prefix) == 0)
+      h.study = consumer.substr(prefix.size());
+    if (l.getSlots().size() > 0) {
+      h.node = l.getSlots()[0].getNode();
+      h.slot = l.getSlots()[0].getIndex();
+    }
+    return std::make_pair(l.getId(), h);
+  });
+  if (!got) {
+    st->log->warn("automl: a bad slot lease: {}", describe(got.error()));
+    return;
+  }
+  hand_over(self, st, got->first, got->second);
 }
 
 void node_gone(service_self* self, const state_ptr& st, const std::string& node,
                const std::string& why) {
   if (!st->nodes.count(node)) return;
   st->nodes.erase(node);
-  auto lost = st->broker.remove_node(node);
+  // the directory drops a lost node's leases itself; a node whose runner
+  // stopped stays, so its leases are given back
+  std::vector<std::pair<uint64_t, std::string>> gone;
+  for (auto& [id, h] : st->leases)
+    if (h.node == node) gone.emplace_back(id, h.study);
+  for (auto& [id, h] : st->parked)
+    if (h.node == node) gone.emplace_back(id, h.study);
+  for (auto& [id, study] : gone)
+    release_lease(self, st, study, id);
   st->log->warn("automl: node {} gone ({}), {} slot(s) in use lost", node, why,
-                lost.size());
+                gone.size());
   for (auto& [id, s] : st->studies)
     self->send(s.actor, lost_atom::value, node);
-  dispatch(self, st);
 }
 
 void node_joined(service_self* self, const state_ptr& st,
@@ -92,10 +171,13 @@ void node_joined(service_self* self, const state_ptr& st,
                     [=](const caf::actor& runner) {
                       self->monitor(runner);
                       st->nodes[node] = {slots, runner};
-                      st->broker.add_node(node, slots);
                       st->log->info("automl: runner on {} with {} slot(s)",
                                     node, slots);
-                      dispatch(self, st);
+                      std::vector<std::pair<uint64_t, held_lease>> ready;
+                      for (auto& [id, h] : st->parked)
+                        if (h.node == node) ready.emplace_back(id, h);
+                      for (auto& [id, h] : ready)
+                        hand_over(self, st, id, h);
                     },
                     [=](caf::error& err) {
                       st->log->warn("automl: no runner on {}: {}", node,
@@ -106,6 +188,15 @@ void node_joined(service_self* self, const state_ptr& st,
             st->log->warn("automl: cannot start a runner on {}: {}", node,
                           describe(err));
           });
+}
+
+/// A study says whether it wants slots; the directory hears of changes.
+void set_wants(service_self* self, const state_ptr& st,
+               const std::string& study, bool wants) {
+  auto s = st->studies.find(study);
+  if (s == st->studies.end() || s->second.wants == wants) return;
+  s->second.wants = wants;
+  send_want(self, st, study, s->second.weight, wants);
 }
 
 caf::error ensure_journal(const state_ptr& st) {
@@ -146,8 +237,8 @@ caf::result<envelope> launch(service_self* self, const state_ptr& st,
   init.weight = weight;
   auto actor = spawn_study(self->system(), std::move(init));
   self->monitor(actor);
-  st->studies[spec.id] = {actor, weight};
-  st->broker.add_study(spec.id, weight);
+  st->studies[spec.id] = {actor, weight, false};
+  send_want(self, st, spec.id, weight, false);
   st->log->info("automl: study {} {} (sampler {}, scheduler {}, weight {})",
                 spec.id, replay ? "resumed" : "started", spec.sampler,
                 spec.scheduler, weight);
@@ -326,9 +417,13 @@ void start_service(service_self* self, const state_ptr& st) {
       }
     for (auto i = st->studies.begin(); i != st->studies.end(); ++i)
       if (i->second.actor.address() == dm.source) {
-        st->broker.remove_study(i->first);
+        auto study = i->first;
         st->studies.erase(i);
-        dispatch(self, st);
+        for (auto l = st->leases.begin(); l != st->leases.end();)
+          l = l->second.study == study ? st->leases.erase(l) : std::next(l);
+        for (auto l = st->parked.begin(); l != st->parked.end();)
+          l = l->second.study == study ? st->parked.erase(l) : std::next(l);
+        send_want(self, st, study, 1, false, true);
         return;
       }
   });
@@ -364,14 +459,18 @@ service_actor::behavior_type automl_service(service_self* self, kind_args args,
       },
       [=](event_atom, const envelope& ev) { on_directory_event(self, st, ev); },
       [=](wants_atom, const std::string& study, bool wants) {
-        st->broker.set_wants(study, wants);
-        dispatch(self, st);
+        set_wants(self, st, study, wants);
       },
       [=](release_atom, const std::string& study, const std::string& node,
           uint32_t slot, uint64_t lease, bool wants) {
-        st->broker.release(study, {node, slot}, lease);
-        st->broker.set_wants(study, wants);
-        dispatch(self, st);
+        auto h = st->leases.find(lease);
+        if (h != st->leases.end() && h->second.study == study &&
+            h->second.node == node && h->second.slot == slot)
+          release_lease(self, st, study, lease);
+        set_wants(self, st, study, wants);
+      },
+      [=](slot_grant_atom, const envelope& env) {
+        on_slot_grant(self, st, env);
       },
       self->stats_handler(),
   };

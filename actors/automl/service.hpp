@@ -10,10 +10,14 @@
 // studies write to DIR/STUDY unless their spec names an out_dir). It
 // subscribes to the directory, spawns an automl.runner on every node that
 // joins (runner.hpp; name "automl.runner.NODE", a service kind: it takes no
-// slot) and offers the node's slots to its studies through slot_broker (fair
-// share by weight). Each study runs in a study actor (study_actor.hpp).
-// A node that leaves (or whose runner dies) takes its leases with it; every
-// study hears (lost_atom, node) and re-queues its trials there, once.
+// slot). Each study is a consumer of the cluster's slots, "automl/STUDY",
+// which the directory's one scheduler leases to it (runtime/cluster_slots:
+// fair share by weight with jobs and other studies, never a slot a replica
+// holds); the service passes the study's wants on and hands each lease to
+// the study with the runner of its node. Each study runs in a study actor
+// (study_actor.hpp). A node that leaves (or whose runner dies) takes its
+// leases with it; every study hears (lost_atom, node) and re-queues its
+// trials there, once.
 
 #include <string>
 
@@ -60,7 +64,10 @@ using service_actor = caf::typed_actor<
     /// it gives back the slot it held under `lease`, and says whether it
     /// wants more.
     caf::reacts_to<release_atom, std::string, std::string, uint32_t, uint64_t,
-                   bool>>::extend_with<stats_actor>;
+                   bool>,
+    /// (slot_grant_atom, SlotLease), from the directory: a study's lease
+    /// (studies are not preemptible: no preempt_atom comes).
+    caf::reacts_to<slot_grant_atom, envelope>>::extend_with<stats_actor>;
 
 /// The actor class of the service.
 using service_self = typed_worker_of<service_actor>::type;

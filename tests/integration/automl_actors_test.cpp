@@ -336,6 +336,88 @@ TEST_CASE("two studies share the slots by weight", "[automl-actors]") {
   CHECK(h.done == heavy_n);
 }
 
+namespace {
+
+/// Slots held by each consumer ("" for free ones), and on which nodes.
+std::map<std::string, size_t> holders(cluster_client& client,
+                                      std::set<std::string>* nodes_of = nullptr,
+                                      const std::string& consumer = {}) {
+  auto xs = client.slots();
+  if (!xs) FAIL("slots: " << describe(xs.error()));
+  std::map<std::string, size_t> out;
+  for (auto& x : *xs) {
+    ++out[x.consumer];
+    if (nodes_of && x.consumer == consumer) nodes_of->insert(x.node);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a study and actors that take slots share the cluster's slots "
+          "through one scheduler, never oversubscribing a node",
+          "[automl-actors]") {
+  test::temp_dir dir;
+  automl_cluster c{dir, 1, 2}; // 4 slots: head 2, worker-1 2
+  auto& client = *c.client;
+  // an actor of a kind that takes a slot (as a deployment's replica does)
+  auto echo = client.spawn("echo", "worker-1", "", "echo-a");
+  REQUIRE(echo);
+  std::set<std::string> echo_nodes;
+  auto held = holders(client, &echo_nodes, "echo-a");
+  CHECK(held["echo-a"] == 1);
+  CHECK(echo_nodes == std::set<std::string>{"worker-1"});
+  CHECK(held[""] == 3);
+  // a study that wants every slot gets the three left, not four
+  c.submit(quadratic("busy", 200, 30, "none"));
+  auto deadline = clock_type::now() + 20s;
+  while (holders(client)["automl/busy"] < 3 && clock_type::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  size_t most = 0;
+  for (int i = 0; i < 15; ++i) {
+    held = holders(client);
+    most = std::max(most, held["automl/busy"]);
+    CHECK(held["echo-a"] == 1);
+    CHECK(held["automl/busy"] + held["echo-a"] + held[""] == 4);
+    auto s = c.status("busy");
+    CHECK(s.running <= 3);
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(most == 3);
+  // the nodes show the scheduler's count: none free while the study wants
+  auto nodes = client.nodes();
+  REQUIRE(nodes);
+  uint32_t free = 0;
+  for (auto& n : *nodes)
+    free += n.free_slots;
+  CHECK(free <= 1); // a slot may be between two trials
+  // another slot-taking actor is refused on a full node, naming who holds it
+  auto refused = client.spawn("echo", "head", "", "echo-b");
+  if (!refused) {
+    CHECK_THAT(describe(refused.error()), Catch::Contains("no free slot") &&
+                                              Catch::Contains("automl/busy"));
+  } else {
+    // it came in between two trials: it holds a slot of its own all the same
+    CHECK(holders(client)["echo-b"] == 1);
+    REQUIRE(client.stop("echo-b"));
+  }
+  // the actor's slot goes back to the cluster when it stops
+  REQUIRE(client.stop("echo-a"));
+  deadline = clock_type::now() + 20s;
+  while (holders(client)["automl/busy"] < 4 && clock_type::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  held = holders(client);
+  CHECK(held["automl/busy"] == 4);
+  CHECK(held.count("echo-a") == 0);
+  // a stopped study gives its slots back
+  REQUIRE(c.call(ref_envelope("busy"), "stop"));
+  c.wait_ended("busy");
+  deadline = clock_type::now() + 20s;
+  while (holders(client)[""] < 4 && clock_type::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(holders(client)[""] == 4);
+}
+
 TEST_CASE("stopping a running study ends it, pruning what ran",
           "[automl-actors]") {
   test::temp_dir dir;

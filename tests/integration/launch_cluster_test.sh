@@ -268,6 +268,8 @@ for n in head worker-1 worker-2; do
     fail "status does not show $n (pid ${pid[$n]}) alive"
 done
 grep -Eq '(^|[^0-9])3 nodes' <<<"$out" || fail "status does not show the head's nodes table with 3 nodes"
+grep -Eq '^[0-9]+ slots, [0-9]+ free' <<<"$out" || fail "status does not show the head's slots table"
+grep -Eq '^NODE[[:space:]]+SLOT[[:space:]]+HELD-BY' <<<"$out" || fail "status does not show who holds the slots"
 
 rc=0; run_capture out "$LAUNCH" "$HOSTS" start || rc=$?
 echo "$out"

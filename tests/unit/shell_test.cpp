@@ -105,6 +105,13 @@ public:
     return actor_list;
   }
 
+  std::vector<troupe::slot_row> slot_list;
+
+  caf::expected<std::vector<troupe::slot_row>> slots() override {
+    if (failure) return failure;
+    return slot_list;
+  }
+
   caf::expected<std::vector<std::string>> kinds() override {
     if (failure) return failure;
     return kind_list;
@@ -455,6 +462,30 @@ TEST_CASE("nodes prints a table and a count", "[shell]") {
   CHECK(lines[2].substr(col, 8) == "10.0.0.1");
 }
 
+TEST_CASE("slots prints who holds each slot, the free count and each "
+          "holder's share",
+          "[shell]") {
+  fixture f;
+  f.backend.slot_list = {{"head", 0, "automl/s1", 4},
+                         {"head", 1, "serving.replica-1", 2},
+                         {"worker-1", 0, "automl/s1", 5},
+                         {"worker-1", 1, "", 0}};
+  REQUIRE(f.sh.execute("slots") == shell::outcome::ok);
+  CHECK(f.out.str() == "NODE      SLOT  HELD-BY            LEASE\n"
+                       "head      0     automl/s1          4\n"
+                       "head      1     serving.replica-1  2\n"
+                       "worker-1  0     automl/s1          5\n"
+                       "worker-1  1     -                  -\n"
+                       "4 slots, 1 free; held: automl/s1 2, "
+                       "serving.replica-1 1\n");
+  f.out.str("");
+  CHECK(f.sh.execute("slots head") == shell::outcome::failed);
+  f.backend.failure =
+      troupe::make_error(troupe::errc::timeout, "the head is slow");
+  CHECK(f.sh.execute("slots") == shell::outcome::failed);
+  CHECK_THAT(f.err.str(), Catch::Contains("the head is slow"));
+}
+
 TEST_CASE("actors prints NAME KIND NODE ID and a count", "[shell]") {
   fixture f;
   f.backend.actor_list = {make_actor("echo-1", "echo", "head", 9)};
@@ -663,9 +694,9 @@ TEST_CASE("a failing command makes the script fail", "[shell]") {
 
 TEST_CASE("the first word completes to command names", "[shell]") {
   fixture f;
-  CHECK(f.sh.completions("", "s") == words{"scale", "send", "shutdown", "spawn",
-                                           "stats", "stop", "stop-study",
-                                           "studies", "study"});
+  CHECK(f.sh.completions("", "s") == words{"scale", "send", "shutdown", "slots",
+                                           "spawn", "stats", "stop",
+                                           "stop-study", "studies", "study"});
   CHECK(f.sh.completions("nodes; ", "w") == words{"wait-nodes", "watch"});
   CHECK(f.sh.completions("help ", "ki") == words{"kinds"});
 }

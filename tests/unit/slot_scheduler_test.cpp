@@ -254,3 +254,44 @@ TEST_CASE("a node that leaves takes its leases whole, and a consumer that "
   CHECK(s.free_slots() == 2);
   CHECK(s.leases().empty());
 }
+
+TEST_CASE("a request for one node takes slots there only, and preemption "
+          "for it names leases on that node",
+          "[slot_scheduler]") {
+  slot_scheduler s;
+  s.add_node("a", 2);
+  s.add_node("b", 2);
+  consumer_options low;
+  low.preemptible = true;
+  s.add_consumer("study", low);
+  consumer_options high;
+  high.priority = 10;
+  s.add_consumer("replica", high);
+  REQUIRE(s.request("study", 2, gang_placement::any, "b") != 0);
+  auto got = drain(s);
+  REQUIRE(got.size() == 1);
+  CHECK(nodes_of(got[0]) == std::set<std::string>{"b"});
+  CHECK(s.free_on("a") == 2);
+  CHECK(s.free_on("b") == 0);
+  CHECK(s.free_on("nowhere") == 0);
+  // a gang for a node that does not exist never fits and blocks nobody
+  REQUIRE(s.request("replica", 1, gang_placement::any, "nowhere") != 0);
+  REQUIRE(s.request("study", 1) != 0);
+  got = drain(s);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].consumer == "study");
+  CHECK(nodes_of(got[0]) == std::set<std::string>{"a"});
+  s.cancel_all("replica");
+  // b is full: the replica that must run there preempts the study's gang
+  // on b, not its slot on a
+  REQUIRE(s.request("replica", 1, gang_placement::any, "b") != 0);
+  CHECK_FALSE(s.next());
+  auto victims = s.preempt();
+  REQUIRE(victims.size() == 1);
+  CHECK(nodes_of(victims[0]) == std::set<std::string>{"b"});
+  REQUIRE(s.release("study", victims[0].id));
+  got = drain(s);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].consumer == "replica");
+  CHECK(nodes_of(got[0]) == std::set<std::string>{"b"});
+}
