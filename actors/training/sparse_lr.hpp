@@ -1,0 +1,58 @@
+#pragma once
+
+// Logistic regression over hashed sparse features, as parameter-server
+// workers train it: a minibatch names the keys it touches, the worker pulls
+// their weights, and pushes one summed gradient per distinct key. Plain C++:
+// the same functions run in a worker actor and in a single process, so that
+// a synchronous job with one worker equals in-process training exactly.
+
+#include <cstdint>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/training/sparse_table.hpp"
+
+namespace troupe::training {
+
+/// The key every row carries: the model's bias.
+inline constexpr uint64_t bias_key = 0;
+
+/// One example: the keys of its active features (each with value 1; a key
+/// may repeat, adding up) and its label, 0 or 1.
+struct sparse_row {
+  std::vector<uint64_t> keys;
+  float label = 0;
+};
+
+/// What a worker pulls for a minibatch: its distinct keys (the bias first),
+/// sorted after it.
+std::vector<uint64_t> keys_of(const std::vector<sparse_row>& rows, size_t begin,
+                              size_t end);
+
+/// A minibatch's gradient: one summed value per distinct key, in the order
+/// of `keys`, and the minibatch's summed logloss before the update.
+struct sparse_gradient {
+  std::vector<uint64_t> keys;
+  std::vector<float> grads;
+  double loss = 0;
+  size_t rows = 0;
+};
+
+/// The gradient of rows [begin, end) given the pulled weights of `keys`
+/// (keys_of's order). Errors: sizes that do not match, a key not pulled.
+caf::expected<sparse_gradient> gradient(const std::vector<sparse_row>& rows,
+                                        size_t begin, size_t end,
+                                        const std::vector<uint64_t>& keys,
+                                        const std::vector<float>& weights);
+
+/// P(label = 1) of a row under `table`.
+float predict(const sparse_table& table, const sparse_row& row);
+
+/// Trains `table` in one process: minibatches of `batch` rows in order, one
+/// pull and one push per minibatch, for `epochs` passes.
+caf::error train_in_process(sparse_table& table,
+                            const std::vector<sparse_row>& rows, size_t batch,
+                            size_t epochs);
+
+} // namespace troupe::training
