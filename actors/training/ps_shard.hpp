@@ -1,0 +1,43 @@
+#pragma once
+
+// A parameter-server shard: one contiguous range of the key space
+// (sparse_table.hpp's shard_of), holding only the keys that were pushed.
+// Workers pull the weights of a minibatch's keys and push one gradient per
+// key; the shard applies FTRL-Proximal or AdaGrad.
+
+#include <cstdint>
+
+#include <caf/actor_system.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/training/atoms.hpp"
+#include "actors/training/sparse_table.hpp"
+#include "runtime/envelope.hpp"
+
+namespace troupe::training {
+
+using ps_shard_actor = caf::typed_actor<
+    /// (ps_pull_atom, SparseKeys) -> SparseValues: each key's weight (0 for
+    /// keys never pushed), in order. A key outside the shard's range is
+    /// refused, naming it and the range.
+    caf::replies_to<ps_pull_atom, envelope>::with<envelope>,
+    /// (ps_push_atom, SparseValues) -> (): applies one gradient per key, all
+    /// or none (a bad push names the key).
+    caf::replies_to<ps_push_atom, envelope>::with<void>,
+    /// (ps_dump_atom) -> SparseValues: every stored key and its weight,
+    /// by key.
+    caf::replies_to<ps_dump_atom>::with<envelope>>;
+
+struct ps_shard_config {
+  uint32_t index = 0;  ///< this shard
+  uint32_t shards = 1; ///< how many the key space is cut into
+  sparse_params params;
+};
+
+ps_shard_actor spawn_ps_shard(caf::actor_system& sys, ps_shard_config cfg);
+
+/// Registers the family's Cap'n Proto messages for envelopes' text form.
+void register_training_schemas();
+
+} // namespace troupe::training

@@ -1,0 +1,231 @@
+#include "actors/training/ps_worker.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include <caf/all.hpp>
+
+#include "actors/training/step_clock.hpp"
+#include "runtime/errors.hpp"
+#include "schemas/training.capnp.h"
+
+namespace troupe::training {
+
+namespace {
+
+constexpr auto request_timeout = std::chrono::seconds{60};
+
+// -- the gate -----------------------------------------------------------------
+
+struct gate_state {
+  static inline const char* name = "troupe.ps_gate";
+  step_clock clock;
+  std::map<std::string, caf::typed_response_promise<uint64_t>> waiting;
+};
+
+using gate_self = ps_gate_actor::stateful_pointer<gate_state>;
+
+void release(gate_self self, const std::vector<std::string>& workers) {
+  auto& st = self->state;
+  for (auto& w : workers) {
+    auto p = st.waiting.find(w);
+    if (p == st.waiting.end()) continue;
+    p->second.deliver(st.clock.clock(w));
+    st.waiting.erase(p);
+  }
+}
+
+// -- a worker -----------------------------------------------------------------
+
+struct worker_state {
+  static inline const char* name = "troupe.ps_worker";
+  ps_worker_config cfg;
+  caf::typed_response_promise<uint64_t, double> done;
+  bool running = false;
+  size_t next = 0; ///< first row of the next minibatch
+  size_t epoch = 0;
+  uint64_t rows = 0;
+  double loss = 0;
+};
+
+using worker_self = ps_worker_actor::stateful_pointer<worker_state>;
+
+/// One minibatch in flight: its keys by shard and the weights pulled.
+struct step_ctx {
+  size_t begin = 0, end = 0;
+  std::vector<uint64_t> keys;
+  std::vector<float> weights;
+  /// per shard: positions in `keys`
+  std::vector<std::vector<size_t>> at;
+  size_t pending = 0;
+  bool failed = false;
+};
+
+void run_step(worker_self self);
+
+void fail(worker_self self, const caf::error& err) {
+  auto& st = self->state;
+  if (!st.running) return;
+  st.running = false;
+  self->send(st.cfg.gate, ps_leave_atom::value, st.cfg.name);
+  st.done.deliver(err);
+}
+
+void after_push(worker_self self) {
+  auto& st = self->state;
+  self->request(st.cfg.gate, caf::infinite, ps_step_atom::value, st.cfg.name)
+      .then([=](uint64_t) { run_step(self); },
+            [=](caf::error& err) { fail(self, err); });
+}
+
+void after_pull(worker_self self, const std::shared_ptr<step_ctx>& ctx) {
+  auto& st = self->state;
+  auto g =
+      gradient(*st.cfg.rows, ctx->begin, ctx->end, ctx->keys, ctx->weights);
+  if (!g) return fail(self, g.error());
+  st.loss += g->loss;
+  st.rows += g->rows;
+  auto n = st.cfg.shards.size();
+  auto left = std::make_shared<size_t>(0);
+  std::vector<envelope> pushes(n);
+  for (size_t s = 0; s < n; ++s) {
+    auto& pos = ctx->at[s];
+    if (pos.empty()) continue;
+    pushes[s] = make_envelope<schema::SparseValues>([&](auto out) {
+      auto k = out.initKeys(static_cast<unsigned>(pos.size()));
+      auto v = out.initValues(static_cast<unsigned>(pos.size()));
+      for (unsigned i = 0; i < pos.size(); ++i) {
+        k.set(i, g->keys[pos[i]]);
+        v.set(i, g->grads[pos[i]]);
+      }
+    });
+    ++*left;
+  }
+  for (size_t s = 0; s < n; ++s) {
+    if (ctx->at[s].empty()) continue;
+    self->request(st.cfg.shards[s], request_timeout, ps_push_atom::value,
+                  pushes[s])
+        .then(
+            [=] {
+              if (--*left == 0 && self->state.running) after_push(self);
+            },
+            [=](caf::error& err) { fail(self, err); });
+  }
+}
+
+void run_step(worker_self self) {
+  auto& st = self->state;
+  if (!st.running) return;
+  auto& rows = *st.cfg.rows;
+  if (st.next >= rows.size()) {
+    st.next = 0;
+    ++st.epoch;
+  }
+  if (st.epoch >= st.cfg.epochs || rows.empty()) {
+    st.running = false;
+    self->send(st.cfg.gate, ps_leave_atom::value, st.cfg.name);
+    st.done.deliver(st.rows, st.loss);
+    return;
+  }
+  auto ctx = std::make_shared<step_ctx>();
+  ctx->begin = st.next;
+  ctx->end = std::min(rows.size(), st.next + st.cfg.batch);
+  st.next = ctx->end;
+  ctx->keys = keys_of(rows, ctx->begin, ctx->end);
+  ctx->weights.assign(ctx->keys.size(), 0.f);
+  auto n = static_cast<uint32_t>(st.cfg.shards.size());
+  ctx->at.resize(n);
+  for (size_t i = 0; i < ctx->keys.size(); ++i)
+    ctx->at[shard_of(ctx->keys[i], n)].push_back(i);
+  for (auto& pos : ctx->at)
+    ctx->pending += pos.empty() ? 0 : 1;
+  for (uint32_t s = 0; s < n; ++s) {
+    auto& pos = ctx->at[s];
+    if (pos.empty()) continue;
+    auto req = make_envelope<schema::SparseKeys>([&](auto out) {
+      auto k = out.initKeys(static_cast<unsigned>(pos.size()));
+      for (unsigned i = 0; i < pos.size(); ++i)
+        k.set(i, ctx->keys[pos[i]]);
+    });
+    self->request(st.cfg.shards[s], request_timeout, ps_pull_atom::value, req)
+        .then(
+            [=](const envelope& reply) {
+              if (ctx->failed) return;
+              auto ok = reply.visit<schema::SparseValues>([&](auto r) {
+                auto vs = r.getValues();
+                if (vs.size() != ctx->at[s].size()) return false;
+                for (unsigned i = 0; i < vs.size(); ++i)
+                  ctx->weights[ctx->at[s][i]] = vs[i];
+                return true;
+              });
+              if (!ok || !*ok) {
+                ctx->failed = true;
+                return fail(self, make_error(errc::invalid_argument,
+                                             "shard " + std::to_string(s) +
+                                                 " answered a pull with the "
+                                                 "wrong number of weights"));
+              }
+              if (--ctx->pending == 0) after_pull(self, ctx);
+            },
+            [=](caf::error& err) {
+              ctx->failed = true;
+              fail(self, err);
+            });
+  }
+}
+
+} // namespace
+
+ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
+                            std::vector<std::string> workers,
+                            std::optional<uint64_t> staleness) {
+  return sys.spawn([=](gate_self self) -> ps_gate_actor::behavior_type {
+    self->state.clock = step_clock{staleness};
+    for (auto& w : workers)
+      self->state.clock.add(w);
+    return {
+        [=](ps_step_atom, const std::string& w) -> caf::result<uint64_t> {
+          auto& st = self->state;
+          if (std::find(workers.begin(), workers.end(), w) == workers.end())
+            return make_error(errc::not_found,
+                              "no worker '" + w + "' in this job's gate");
+          release(self, st.clock.finish(w));
+          if (st.clock.may_start(w)) return st.clock.clock(w);
+          st.clock.wait(w);
+          auto rp = self->make_response_promise<uint64_t>();
+          st.waiting[w] = rp;
+          return rp;
+        },
+        [=](ps_leave_atom, const std::string& w) {
+          release(self, self->state.clock.remove(w));
+        },
+    };
+  });
+}
+
+ps_worker_actor spawn_ps_worker(caf::actor_system& sys, ps_worker_config cfg) {
+  return sys.spawn<caf::detached>(
+      [cfg](worker_self self) -> ps_worker_actor::behavior_type {
+        self->state.cfg = cfg;
+        return {
+            [=](ps_train_atom) -> caf::result<uint64_t, double> {
+              auto& st = self->state;
+              if (st.running)
+                return make_error(errc::invalid_argument,
+                                  "worker " + st.cfg.name +
+                                      " is training already");
+              if (st.cfg.shards.empty() || st.cfg.batch == 0 || !st.cfg.rows)
+                return make_error(errc::invalid_argument,
+                                  "worker " + st.cfg.name +
+                                      " needs shards, rows and a batch > 0");
+              st.running = true;
+              st.done = self->make_response_promise<uint64_t, double>();
+              run_step(self);
+              return st.done;
+            },
+        };
+      });
+}
+
+} // namespace troupe::training

@@ -1,0 +1,59 @@
+#pragma once
+
+// Parameter-server training on actors: worker actors that train on their own
+// rows, pulling a minibatch's weights from the shards that hold its keys
+// (ps_shard.hpp) and pushing one gradient per key, and the step gate that
+// holds them to the job's consistency (step_clock.hpp: sync, async or
+// bounded staleness). The computations are sparse_lr.hpp's, so that a
+// synchronous job with one worker equals in-process training exactly.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/training/atoms.hpp"
+#include "actors/training/ps_shard.hpp"
+#include "actors/training/sparse_lr.hpp"
+
+namespace troupe::training {
+
+using ps_gate_actor = caf::typed_actor<
+    /// (ps_step_atom, string worker) -> uint64 clock: the worker pushed a
+    /// step; answered with its clock once it may start the next one.
+    /// Unknown workers are refused.
+    caf::replies_to<ps_step_atom, std::string>::with<uint64_t>,
+    /// (ps_leave_atom, string worker): the worker is done (or lost); it no
+    /// longer holds the others back.
+    caf::reacts_to<ps_leave_atom, std::string>>;
+
+/// A gate for `workers`, each at step 0; `staleness` as step_clock takes it.
+ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
+                            std::vector<std::string> workers,
+                            std::optional<uint64_t> staleness);
+
+using ps_worker_actor = caf::typed_actor<
+    /// (ps_train_atom) -> (uint64 rows, double loss): trains on its rows for
+    /// its epochs, minibatch after minibatch (pull, gradient, push, step),
+    /// then leaves the gate; `loss` sums each minibatch's logloss before
+    /// its update. Errors (a shard's refusal, a timeout) end it.
+    caf::replies_to<ps_train_atom>::with<uint64_t, double>>;
+
+struct ps_worker_config {
+  std::string name;
+  std::shared_ptr<const std::vector<sparse_row>> rows;
+  size_t batch = 32;
+  size_t epochs = 1;
+  /// Shard i holds shard_of(key, shards.size()) == i.
+  std::vector<ps_shard_actor> shards;
+  ps_gate_actor gate;
+};
+
+ps_worker_actor spawn_ps_worker(caf::actor_system& sys, ps_worker_config cfg);
+
+} // namespace troupe::training
