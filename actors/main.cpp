@@ -8,6 +8,7 @@
 #include "actors/features/family.hpp"
 #include "actors/nas/family.hpp"
 #include "actors/serving/family.hpp"
+#include "actors/training/family.hpp"
 #include "actors/validation/family.hpp"
 #include "runtime/family.hpp"
 
@@ -20,5 +21,6 @@ int main(int argc, char** argv) {
                                  troupe::validation::declare_family(),
                                  troupe::serving::declare_family(),
                                  troupe::nas::declare_family(),
+                                 troupe::training::declare_family(),
                              });
 }

@@ -1,0 +1,260 @@
+#include "actors/training/job_config.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "actors/training/step_clock.hpp"
+#include "runtime/errors.hpp"
+
+namespace troupe::training {
+
+namespace {
+
+caf::error bad(const std::string& origin, size_t line,
+               const std::string& what) {
+  return make_error(errc::invalid_argument,
+                    origin + ":" + std::to_string(line) + ": " + what);
+}
+
+/// Reads the keys of one table with setters; unknown keys are named.
+struct reader {
+  const std::string& origin;
+
+  template <class Setter>
+  caf::error each(const toml::table& t, const std::string& section,
+                  const Setter& set) {
+    for (auto& [key, node] : t) {
+      std::string k{key.str()};
+      auto line = node.source().begin.line;
+      auto name = section.empty() ? k : section + "." + k;
+      if (auto err = set(k, name, node, line)) return err;
+    }
+    return caf::none;
+  }
+
+  caf::expected<double> number(const toml::node& n, const std::string& name,
+                               size_t line) {
+    if (auto* i = n.as_integer()) return static_cast<double>(i->get());
+    if (auto* f = n.as_floating_point()) return f->get();
+    return bad(origin, line, "'" + name + "' must be a number");
+  }
+
+  caf::expected<uint64_t> count(const toml::node& n, const std::string& name,
+                                size_t line, uint64_t low, uint64_t high) {
+    auto* i = n.as_integer();
+    if (!i || i->get() < static_cast<int64_t>(low) ||
+        static_cast<uint64_t>(i->get()) > high)
+      return bad(origin, line,
+                 "'" + name + "' must be an integer " + std::to_string(low) +
+                     ".." + std::to_string(high));
+    return static_cast<uint64_t>(i->get());
+  }
+
+  caf::expected<std::string> text(const toml::node& n, const std::string& name,
+                                  size_t line) {
+    if (auto* s = n.as_string()) return std::string{s->get()};
+    return bad(origin, line, "'" + name + "' must be a string");
+  }
+};
+
+caf::error unknown(const std::string& origin, size_t line,
+                   const std::string& name, const std::string& known) {
+  return bad(origin, line,
+             "unknown key '" + name + "' (expected " + known + ")");
+}
+
+} // namespace
+
+caf::expected<job_config> parse_job_config(const std::string& text,
+                                           const std::string& origin) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    return bad(origin, e.source().begin.line,
+               "invalid TOML: " + std::string{e.description()});
+  }
+  job_config cfg;
+  cfg.source = origin;
+  reader r{origin};
+  auto base = std::filesystem::path{origin}.parent_path();
+  auto path_of = [&](const std::string& p) {
+    return std::filesystem::path{p}.is_absolute() || base.empty()
+               ? p
+               : (base / p).string();
+  };
+  bool has_family = false;
+  auto err = r.each(
+      doc, "",
+      [&](const std::string& k, const std::string& name, const toml::node& n,
+          size_t line) -> caf::error {
+        if (k == "family") {
+          auto v = r.text(n, name, line);
+          if (!v) return v.error();
+          if (*v != "sparse-lr")
+            return bad(origin, line,
+                       "unknown family '" + *v + "' (expected sparse-lr)");
+          cfg.family = *v;
+          has_family = true;
+          return caf::none;
+        }
+        auto* t = n.as_table();
+        if (!t &&
+            (k == "data" || k == "features" || k == "model" || k == "run"))
+          return bad(origin, line, "'" + k + "' must be a table");
+        if (k == "data")
+          return r.each(*t, k,
+                        [&](const std::string& k, const std::string& name,
+                            const toml::node& n, size_t line) -> caf::error {
+                          if (k == "valid_fraction") {
+                            auto v = r.number(n, name, line);
+                            if (!v) return v.error();
+                            if (!(*v > 0 && *v < 1))
+                              return bad(origin, line,
+                                         "'" + name + "' must be in (0, 1)");
+                            cfg.valid_fraction = *v;
+                            return caf::none;
+                          }
+                          if (k != "train" && k != "valid" && k != "target")
+                            return unknown(origin, line, name,
+                                           "train, valid, target or "
+                                           "valid_fraction");
+                          auto v = r.text(n, name, line);
+                          if (!v) return v.error();
+                          (k == "train"   ? cfg.train
+                           : k == "valid" ? cfg.valid
+                                          : cfg.target) =
+                              k == "target" ? *v : path_of(*v);
+                          return caf::none;
+                        });
+        if (k == "features")
+          return r.each(
+              *t, k,
+              [&](const std::string& k, const std::string& name,
+                  const toml::node& n, size_t line) -> caf::error {
+                if (k == "bits" || k == "buckets") {
+                  auto v = k == "bits" ? r.count(n, name, line, 1, 64)
+                                       : r.count(n, name, line, 2, 1024);
+                  if (!v) return v.error();
+                  (k == "bits" ? cfg.features.bits : cfg.features.buckets) =
+                      static_cast<uint32_t>(*v);
+                  return caf::none;
+                }
+                if (k == "text_tokens") {
+                  auto v = r.number(n, name, line);
+                  if (!v) return v.error();
+                  cfg.features.text_tokens = *v;
+                  return caf::none;
+                }
+                if (k != "crosses")
+                  return unknown(origin, line, name,
+                                 "bits, buckets, crosses or "
+                                 "text_tokens");
+                auto* a = n.as_array();
+                if (!a)
+                  return bad(origin, line, "'" + name + "' must be a list");
+                for (auto& pair : *a) {
+                  auto* p = pair.as_array();
+                  if (!p || p->size() != 2 || !(*p)[0].as_string() ||
+                      !(*p)[1].as_string())
+                    return bad(origin, pair.source().begin.line,
+                               "each of '" + name +
+                                   "' must be a pair of column names, e.g. "
+                                   "[\"a\", \"b\"]");
+                  cfg.features.crosses.emplace_back((*p)[0].as_string()->get(),
+                                                    (*p)[1].as_string()->get());
+                }
+                return caf::none;
+              });
+        if (k == "model")
+          return r.each(*t, k,
+                        [&](const std::string& k, const std::string& name,
+                            const toml::node& n, size_t line) -> caf::error {
+                          if (k == "optimizer") {
+                            auto v = r.text(n, name, line);
+                            if (!v) return v.error();
+                            auto o = parse_sparse_optimizer(*v);
+                            if (!o)
+                              return bad(origin, line, describe(o.error()));
+                            cfg.model.optimizer = *o;
+                            return caf::none;
+                          }
+                          double* slot = k == "alpha"  ? &cfg.model.alpha
+                                         : k == "beta" ? &cfg.model.beta
+                                         : k == "l1"   ? &cfg.model.l1
+                                         : k == "l2"   ? &cfg.model.l2
+                                                       : nullptr;
+                          if (!slot)
+                            return unknown(origin, line, name,
+                                           "optimizer, alpha, beta, l1 or l2");
+                          auto v = r.number(n, name, line);
+                          if (!v) return v.error();
+                          *slot = *v;
+                          sparse_params probe = cfg.model;
+                          if (auto e = probe.check())
+                            return bad(origin, line, describe(e));
+                          return caf::none;
+                        });
+        if (k == "run")
+          return r.each(
+              *t, k,
+              [&](const std::string& k, const std::string& name,
+                  const toml::node& n, size_t line) -> caf::error {
+                if (k == "consistency") {
+                  auto v = r.text(n, name, line);
+                  if (!v) return v.error();
+                  auto s = parse_consistency(*v);
+                  if (!s) return bad(origin, line, describe(s.error()));
+                  cfg.consistency = *v;
+                  cfg.staleness = *s;
+                  return caf::none;
+                }
+                if (k == "workers" || k == "shards") {
+                  auto v = r.count(n, name, line, 1, 256);
+                  if (!v) return v.error();
+                  (k == "workers" ? cfg.workers : cfg.shards) =
+                      static_cast<uint32_t>(*v);
+                  return caf::none;
+                }
+                if (k == "batch" || k == "epochs") {
+                  auto v = r.count(n, name, line, 1, 1u << 20);
+                  if (!v) return v.error();
+                  (k == "batch" ? cfg.batch : cfg.epochs) =
+                      static_cast<uint32_t>(*v);
+                  return caf::none;
+                }
+                if (k == "seed") {
+                  auto v = r.count(n, name, line, 0, uint64_t{1} << 53);
+                  if (!v) return v.error();
+                  cfg.seed = *v;
+                  return caf::none;
+                }
+                return unknown(
+                    origin, line, name,
+                    "workers, shards, consistency, batch, epochs or seed");
+              });
+        return unknown(origin, line, name,
+                       "family, data, features, model or run");
+      });
+  if (err) return err;
+  if (!has_family)
+    return bad(origin, 1, "no 'family' (expected family = \"sparse-lr\")");
+  if (cfg.train.empty()) return bad(origin, 1, "no [data] train file");
+  if (cfg.target.empty()) return bad(origin, 1, "no [data] target column");
+  return cfg;
+}
+
+caf::expected<job_config> read_job_config(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return make_error(errc::not_found, "cannot read job config '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_job_config(text.str(), path);
+}
+
+} // namespace troupe::training

@@ -1,0 +1,59 @@
+#pragma once
+
+// A training job's config file (`troupe train --config job.toml`). For now
+// one family, "sparse-lr": Prophet's logistic regression over hashed
+// features, trained by parameter-server workers.
+//
+//   family = "sparse-lr"
+//   [data]     train = "train.csv"   valid = "valid.csv" (or valid_fraction)
+//              target = "label"
+//   [features] bits = 24   buckets = 16   crosses = [["a", "b"]]
+//   [model]    optimizer = "ftrl"   alpha   beta   l1   l2
+//   [run]      workers = 2   shards = 2   consistency = "sync"
+//              batch = 64   epochs = 3   seed = 0
+//
+// Relative paths are relative to the config file. Errors name the file, the
+// line and the key.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <caf/expected.hpp>
+
+#include "actors/training/hashed_features.hpp"
+#include "actors/training/sparse_table.hpp"
+
+namespace troupe::training {
+
+struct job_config {
+  std::string family = "sparse-lr";
+  std::string source; ///< the config file, for messages
+  // [data]
+  std::string train;
+  std::string valid;
+  std::string target;
+  double valid_fraction = 0.2;
+  // [features]
+  hashing_options features;
+  // [model]
+  sparse_params model;
+  // [run]
+  uint32_t workers = 1;
+  uint32_t shards = 1;
+  std::string consistency = "sync";
+  std::optional<uint64_t> staleness = 0;
+  uint32_t batch = 64;
+  uint32_t epochs = 3;
+  uint64_t seed = 0;
+};
+
+/// Reads and checks a job config from TOML text; `origin` names it and
+/// anchors relative paths.
+caf::expected<job_config> parse_job_config(const std::string& text,
+                                           const std::string& origin);
+
+/// Reads the file at `path`.
+caf::expected<job_config> read_job_config(const std::string& path);
+
+} // namespace troupe::training

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `troupe train` as a user runs it: a sparse-lr job (parameter-server
+# logistic regression over hashed features) on the shipped spam data, two
+# workers and two shards, writes a model and a summary whose validation AUC
+# shows it learnt; bad configs are refused with exit 2, naming the file, the
+# line and the key.
+set -euo pipefail
+fail() {
+  echo "train_cli_test: $*" >&2
+  exit 1
+}
+[[ -n ${TROUPE_BIN:-} ]] || fail "TROUPE_BIN is not set"
+[[ -n ${TROUPE_SOURCE_DIR:-} ]] || fail "TROUPE_SOURCE_DIR is not set"
+data=$TROUPE_SOURCE_DIR/tests/data/spam.csv
+[[ -r $data ]] || fail "no dataset at $data"
+
+cp "$data" spam.csv
+cat >job.toml <<'TOML'
+family = "sparse-lr"
+[data]
+train = "spam.csv"   # relative to this file
+target = "type"
+valid_fraction = 0.25
+[features]
+bits = 22
+buckets = 16
+crosses = [["remove", "free"], ["hp", "george"]]
+[model]
+optimizer = "ftrl"
+alpha = 0.1
+l1 = 0.5
+l2 = 1.0
+[run]
+workers = 2
+shards = 2
+consistency = "ssp:2"
+batch = 16
+epochs = 3
+TOML
+rc=0
+"$TROUPE_BIN" train --config job.toml --out out >out.txt 2>err.txt || rc=$?
+((rc == 0)) || fail "troupe train exited $rc: $(cat err.txt)"
+grep -q "validation: logloss" out.txt || fail "no validation line in: $(cat out.txt)"
+[[ -s out/model.json && -s out/summary.json ]] || fail "no model.json or summary.json in out/"
+python3 - out/summary.json out/model.json <<'PY' || fail "the summary does not show a trained model"
+import json, sys
+s = json.load(open(sys.argv[1]))
+m = json.load(open(sys.argv[2]))
+assert s["workers"] == 2 and s["shards"] == 2, s
+assert s["train_rows"] + s["valid_rows"] == 4601, s
+assert s["examples"] == 3 * s["train_rows"], s
+assert s["valid"]["auc"] > 0.95, s["valid"]
+assert s["valid"]["logloss"] < 0.3, s["valid"]
+assert m["format"] == "troupe.sparse_lr" and len(m["keys"]) == len(m["weights"]) > 50
+assert m["transform"]["target"] == "type"
+PY
+
+# bad configs: exit 2, file:line: and the key
+expect_refused() {
+  local what=$1 want=$2
+  rc=0
+  "$TROUPE_BIN" train --config bad.toml --out bad >out.txt 2>err.txt || rc=$?
+  ((rc == 2)) || fail "$what: exit $rc, expected 2: $(cat err.txt)"
+  grep -qF -- "$want" err.txt || fail "$what: expected '$want' in: $(cat err.txt)"
+}
+printf 'family = "sparse-lr"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[run]\nwrkers = 2\n' >bad.toml
+expect_refused "a misspelt key" "bad.toml:6: unknown key 'run.wrkers'"
+printf 'family = "deep-forest"\n' >bad.toml
+expect_refused "an unknown family" "bad.toml:1: unknown family 'deep-forest'"
+printf 'family = "sparse-lr"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[run]\nconsistency = "eventual"\n' >bad.toml
+expect_refused "a bad consistency" "bad.toml:6: consistency 'eventual'"
+printf 'family = "sparse-lr"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[model]\nalpha = -1\n' >bad.toml
+expect_refused "a negative alpha" "bad.toml:6: alpha"
+printf 'family = "sparse-lr"\n[data]\ntrain = "spam.csv"\ntarget = "nope"\n' >bad.toml
+expect_refused "an unknown target" "no target column 'nope'"
+[[ ! -e bad/model.json ]] || fail "a refused job wrote a model"
+echo "train_cli_test: PASS"
