@@ -22,6 +22,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/type_ids.hpp"
 #include "schemas/training.capnp.h"
+#include "tests/unit/training/planted.hpp"
 
 using namespace troupe;
 using namespace troupe::training;
@@ -29,31 +30,7 @@ using namespace troupe::training;
 namespace {
 
 std::vector<sparse_row> planted(size_t n, uint64_t seed) {
-  std::mt19937_64 rng{42};
-  const size_t features = 800;
-  std::vector<uint64_t> key(features);
-  std::vector<double> w(features);
-  std::normal_distribution<double> normal{0, 1};
-  for (size_t f = 0; f < features; ++f) {
-    key[f] = 1 + rng();
-    w[f] = normal(rng);
-  }
-  std::mt19937_64 draw{seed};
-  std::uniform_int_distribution<size_t> pick{0, features - 1};
-  std::uniform_real_distribution<double> unit{0, 1};
-  std::vector<sparse_row> rows(n);
-  for (auto& r : rows) {
-    std::set<size_t> fs;
-    while (fs.size() < 10)
-      fs.insert(pick(draw));
-    double margin = 0.2;
-    for (auto f : fs) {
-      r.keys.push_back(key[f]);
-      margin += w[f];
-    }
-    r.label = unit(draw) < 1 / (1 + std::exp(-margin)) ? 1.f : 0.f;
-  }
-  return rows;
+  return test::planted(n, 800, 10, seed, 0.2);
 }
 
 struct system_fixture {

@@ -17,40 +17,16 @@
 #include "actors/training/sparse_table.hpp"
 #include "actors/training/step_clock.hpp"
 #include "runtime/errors.hpp"
+#include "tests/unit/training/planted.hpp"
 
 using namespace troupe;
 using namespace troupe::training;
 
 namespace {
 
-/// Rows from a planted logistic model over `features` hashed keys in a
-/// 2^32 key space: each row has `active` distinct keys.
 std::vector<sparse_row> planted(size_t n, size_t features, size_t active,
                                 uint64_t seed) {
-  std::mt19937_64 rng{42}; // the model is the same for every seed
-  std::vector<uint64_t> key(features);
-  std::vector<double> w(features);
-  std::normal_distribution<double> normal{0, 1};
-  for (size_t f = 0; f < features; ++f) {
-    key[f] = 1 + (rng() & 0xffffffffull);
-    w[f] = normal(rng);
-  }
-  std::mt19937_64 draw{seed};
-  std::uniform_int_distribution<size_t> pick{0, features - 1};
-  std::uniform_real_distribution<double> unit{0, 1};
-  std::vector<sparse_row> rows(n);
-  for (auto& r : rows) {
-    std::set<size_t> fs;
-    while (fs.size() < active)
-      fs.insert(pick(draw));
-    double margin = -0.3;
-    for (auto f : fs) {
-      r.keys.push_back(key[f]);
-      margin += w[f];
-    }
-    r.label = unit(draw) < 1 / (1 + std::exp(-margin)) ? 1.f : 0.f;
-  }
-  return rows;
+  return test::planted(n, features, active, seed, -0.3, 0xffffffffull);
 }
 
 /// FTRL-Proximal per coordinate, one example at a time, as Algorithm 1 of
