@@ -1,7 +1,8 @@
 #pragma once
 
 // The atoms of the training family, one message each (the protocols that
-// use them are declared in ps_shard.hpp and ps_worker.hpp).
+// use them are declared in ps_shard.hpp, ps_worker.hpp, job.hpp and
+// service.hpp).
 
 #include <caf/atom.hpp>
 
@@ -16,5 +17,18 @@ using ps_dump_atom = caf::atom_constant<caf::atom("psdump")>;
 using ps_step_atom = caf::atom_constant<caf::atom("psstep")>;
 using ps_leave_atom = caf::atom_constant<caf::atom("psleave")>;
 using ps_train_atom = caf::atom_constant<caf::atom("pstrain")>;
+using ps_setup_atom = caf::atom_constant<caf::atom("pssetup")>;
+using ps_clock_atom = caf::atom_constant<caf::atom("psclock")>;
+
+// the training service and its jobs (service.hpp, job.hpp); the service's
+// atoms are named as the gateway's `send` ops are
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+/// (job_prepared_atom): a job's data is read and hashed (sent by its helper).
+using job_prepared_atom = caf::atom_constant<caf::atom("jobready")>;
+/// (job_placed_atom): every actor of a job's gang is spawned.
+using job_placed_atom = caf::atom_constant<caf::atom("jobplaced")>;
 
 } // namespace troupe::training

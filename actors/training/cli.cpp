@@ -1,63 +1,206 @@
 #include "actors/training/cli.hpp"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
 #include <cstdio>
-#include <iostream>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
 
-#include "actors/training/ps_shard.hpp"
-#include "actors/training/sparse_job.hpp"
+#include "actors/training/job_config.hpp"
+#include "actors/training/service.hpp"
+#include "runtime/client.hpp"
 #include "runtime/errors.hpp"
-#include "runtime/type_ids.hpp"
+#include "schemas/training.capnp.h"
 
 namespace troupe::training {
+
+namespace {
+
+struct status_view {
+  std::string id, state, message, consistency, summary;
+  uint64_t step = 0, steps = 0, examples = 0, elapsed_ms = 0;
+  double per_second = 0, logloss = NAN, auc = NAN, ks = NAN;
+  uint32_t workers = 0, shards = 0;
+  bool bad_input = false;
+  std::vector<std::string> placement;
+};
+
+std::string state_text(schema::JobState s) {
+  switch (s) {
+  case schema::JobState::WAITING:
+    return "waiting";
+  case schema::JobState::RUNNING:
+    return "running";
+  case schema::JobState::FINISHED:
+    return "finished";
+  case schema::JobState::FAILED:
+    return "failed";
+  case schema::JobState::STOPPED:
+    return "stopped";
+  case schema::JobState::UNKNOWN:
+    break;
+  }
+  return "unknown";
+}
+
+caf::expected<status_view> view_of(const envelope& env) {
+  return env.visit<schema::JobStatus>([](auto s) {
+    status_view v;
+    v.id = s.getId();
+    v.state = state_text(s.getState());
+    v.message = s.getMessage();
+    v.consistency = s.getConsistency();
+    v.summary = s.getSummary();
+    v.step = s.getStep();
+    v.steps = s.getSteps();
+    v.examples = s.getExamples();
+    v.elapsed_ms = s.getElapsedMs();
+    v.per_second = s.getExamplesPerSecond();
+    v.logloss = s.getValidLogloss();
+    v.auc = s.getValidAuc();
+    v.ks = s.getValidKs();
+    v.workers = s.getWorkers();
+    v.shards = s.getShards();
+    v.bad_input = s.getBadInput();
+    for (auto p : s.getPlacement())
+      v.placement.emplace_back(p.cStr());
+    return v;
+  });
+}
+
+std::string progress_line(const status_view& v) {
+  char buf[256];
+  auto pct = v.steps ? 100.0 * static_cast<double>(v.step) / v.steps : 0.0;
+  double eta = v.step && v.steps > v.step
+                   ? v.elapsed_ms / 1000.0 * (v.steps - v.step) / v.step
+                   : 0;
+  std::snprintf(buf, sizeof(buf),
+                "job %s %s: step %llu/%llu (%.0f%%), %llu examples, %.0f "
+                "examples/s, ETA %.0fs",
+                v.id.c_str(), v.state.c_str(),
+                static_cast<unsigned long long>(v.step),
+                static_cast<unsigned long long>(v.steps), pct,
+                static_cast<unsigned long long>(v.examples), v.per_second, eta);
+  return buf;
+}
+
+std::string absolute(const std::string& p) {
+  return std::filesystem::absolute(p).lexically_normal().string();
+}
+
+} // namespace
 
 CLI::App* add_train_command(CLI::App& app, train_options& o) {
   auto* cmd = app.add_subcommand(
       "train", "run a training job (sparse-lr: a parameter-server logistic "
                "regression over hashed features)");
   cmd->add_option("--config", o.config, "the job's TOML file")->required();
+  cmd->add_option("--cluster", o.cluster,
+                  "gateway HOST:PORT of a cluster (default: embedded)");
   cmd->add_option("--out", o.out, "where model.json and summary.json go")
       ->capture_default_str();
+  cmd->add_option("--job", o.id, "the job's id (default: train-N)");
+  cmd->add_option("--slots", o.slots,
+                  "embedded: slots of the one node (default: what the job "
+                  "needs, at least one per core)");
+  cmd->add_flag("--quiet", o.quiet, "no progress line");
   return cmd;
 }
 
-int run_train_command(const train_options& o) {
-  auto cfg = read_job_config(o.config);
-  if (!cfg) {
-    std::cerr << "troupe train: " << describe(cfg.error()) << '\n';
-    return 2;
-  }
-  caf::actor_system_config sys_cfg;
-  register_types(sys_cfg);
-  register_training_schemas();
-  caf::actor_system sys{sys_cfg};
-  std::cout << "troupe train: " << cfg->family << " on " << cfg->train << ", "
-            << cfg->workers << " worker(s), " << cfg->shards << " shard(s), "
-            << cfg->consistency << ", " << cfg->epochs << " epoch(s)\n";
-  auto summary = run_sparse_job(sys, *cfg, o.out);
-  if (!summary) {
-    std::cerr << "troupe train: " << describe(summary.error()) << '\n';
-    return summary.error().code() ==
-                   static_cast<uint8_t>(errc::invalid_argument)
-               ? 2
-               : 1;
-  }
-  auto& s = *summary;
-  auto fmt = [](const nlohmann::json& v) {
-    return v.is_number() ? std::to_string(v.get<double>()) : std::string{"-"};
+int run_train_command(const train_options& o, const kind_registrar& kinds) {
+  auto fail = [](const std::string& what, int code) {
+    std::fprintf(stderr, "troupe train: %s\n", what.c_str());
+    return code;
   };
-  std::cout << "trained " << s["examples"] << " examples in "
-            << fmt(s["train_seconds"]) << " s ("
-            << fmt(s["examples_per_second"]) << " examples/s), " << s["keys"]
-            << " keys\n"
-            << "validation: logloss " << fmt(s["valid"]["logloss"]) << ", AUC "
-            << fmt(s["valid"]["auc"]) << ", KS " << fmt(s["valid"]["ks"])
-            << '\n'
-            << "model: " << s["model"].get<std::string>()
-            << "; summary: " << o.out << "/summary.json\n";
+  std::ifstream in{o.config, std::ios::binary};
+  if (!in) return fail("cannot read job config '" + o.config + "'", 2);
+  std::ostringstream text;
+  text << in.rdbuf();
+  // checked here first, so that a bad config never starts a cluster
+  auto cfg = parse_job_config(text.str(), absolute(o.config));
+  if (!cfg) return fail(describe(cfg.error()), 2);
+  std::unique_ptr<local_cluster> embedded;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  if (o.cluster.empty()) {
+    auto need = cfg->workers + cfg->shards;
+    auto slots =
+        o.slots ? o.slots : std::max(need, std::thread::hardware_concurrency());
+    if (slots < need)
+      return fail("--slots " + std::to_string(slots) + ": the job needs " +
+                      std::to_string(need) + " (workers + shards)",
+                  2);
+    std::error_code ec;
+    std::filesystem::create_directories(o.out, ec);
+    if (ec)
+      return fail("cannot create --out '" + o.out + "': " + ec.message(), 1);
+    auto c = local_cluster::start(0, slots, kinds, {},
+                                  {{service_kind, service_name, {}}},
+                                  absolute(o.out));
+    if (!c) return fail(describe(c.error()), 1);
+    embedded = std::move(*c);
+    port = embedded->gateway_port();
+  } else {
+    auto hp = parse_host_port(o.cluster, "127.0.0.1", 7701);
+    if (!hp) return fail(describe(hp.error()), 2);
+    host = hp->first;
+    port = hp->second;
+  }
+  auto client = cluster_client::connect(host, port);
+  if (!client) return fail(describe(client.error()), 1);
+  auto out_dir = embedded || o.out != "runs/train" ? absolute(o.out) : "";
+  auto submit = make_envelope<schema::JobSubmit>([&](auto s) {
+    s.setId(o.id);
+    s.setConfig(text.str());
+    s.setOrigin(absolute(o.config));
+    s.setOutDir(out_dir);
+  });
+  auto first = (*client)->send(service_name, submit, "submit");
+  if (!first) return fail(describe(first.error()), 2);
+  auto v = view_of(*first);
+  if (!v) return fail(describe(v.error()), 1);
+  auto id = v->id;
+  std::printf("job %s: %s, %u worker(s), %u shard(s), %s\n", id.c_str(),
+              cfg->family.c_str(), cfg->workers, cfg->shards,
+              cfg->consistency.c_str());
+  std::fflush(stdout);
+  bool tty = isatty(STDERR_FILENO) && !o.quiet;
+  auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
+  auto last_line = std::chrono::steady_clock::now();
+  for (;;) {
+    auto s = (*client)->send(service_name, ref, "status");
+    if (!s) return fail(describe(s.error()), 1);
+    auto sv = view_of(*s);
+    if (!sv) return fail(describe(sv.error()), 1);
+    v = std::move(sv);
+    if (tty) {
+      std::fprintf(stderr, "\r%-100s", progress_line(*v).c_str());
+      std::fflush(stderr);
+    } else if (!o.quiet && std::chrono::steady_clock::now() - last_line >=
+                               std::chrono::seconds{5}) {
+      std::fprintf(stderr, "%s\n", progress_line(*v).c_str());
+      last_line = std::chrono::steady_clock::now();
+    }
+    if (v->state == "finished" || v->state == "failed" || v->state == "stopped")
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  if (tty) std::fputc('\n', stderr);
+  if (v->state != "finished")
+    return fail("job " + id + " " + v->state + ": " + v->message,
+                v->bad_input ? 2 : 1);
+  std::printf("trained %llu examples, %.0f examples/s, on",
+              static_cast<unsigned long long>(v->examples), v->per_second);
+  for (auto& p : v->placement)
+    std::printf(" %s", p.c_str());
+  std::printf("\nvalidation: logloss %.6f, AUC %.6f, KS %.6f\n%s\n", v->logloss,
+              v->auc, v->ks, v->message.c_str());
   return 0;
 }
 

@@ -6,9 +6,8 @@
 
 namespace troupe::training {
 
-/// `troupe train`. Its parameter-server shards, workers and step gate are
-/// spawned by the job in its own process for now; the training-job layer
-/// places them on the cluster's slots.
+/// `troupe train`, the head's "training" service, and the kinds its jobs
+/// place on the cluster's slots (training.worker, training.ps_shard).
 family declare_family();
 
 } // namespace troupe::training

@@ -5,7 +5,11 @@
 
 #include <caf/all.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/errors.hpp"
+#include "runtime/kind_args.hpp"
+#include "runtime/node.hpp"
 #include "schemas/training.capnp.h"
 
 namespace troupe::training {
@@ -20,7 +24,8 @@ struct shard_state {
   uint64_t last = 0;  ///< last key of the range (inclusive)
 };
 
-using shard_self = ps_shard_actor::stateful_pointer<shard_state>;
+using shard_self =
+    caf::stateful_actor<shard_state, typed_worker_of<ps_shard_actor>::type>*;
 
 caf::error out_of_range(const shard_state& st, uint64_t key) {
   return make_error(errc::invalid_argument,
@@ -45,65 +50,133 @@ envelope values_envelope(const std::vector<uint64_t>& keys,
 
 } // namespace
 
+namespace {
+
+ps_shard_actor::behavior_type shard_behavior(shard_self self,
+                                             ps_shard_config cfg) {
+  auto& st = self->state;
+  st.cfg = cfg;
+  st.table = sparse_table{cfg.params};
+  st.first = first_key_of(cfg.index, cfg.shards);
+  st.last = cfg.index + 1 >= cfg.shards
+                ? ~uint64_t{0}
+                : first_key_of(cfg.index + 1, cfg.shards) - 1;
+  return {
+      [=](ps_pull_atom, const envelope& env) -> caf::result<envelope> {
+        auto& st = self->state;
+        std::vector<uint64_t> keys;
+        auto ok = env.visit<schema::SparseKeys>([&](auto r) {
+          for (auto k : r.getKeys())
+            keys.push_back(k);
+          return true;
+        });
+        if (!ok) return ok.error();
+        for (auto k : keys)
+          if (k < st.first || k > st.last) return out_of_range(st, k);
+        return values_envelope(keys, st.table.pull(keys));
+      },
+      [=](ps_push_atom, const envelope& env) -> caf::result<void> {
+        auto& st = self->state;
+        std::vector<uint64_t> keys;
+        std::vector<float> grads;
+        auto ok = env.visit<schema::SparseValues>([&](auto r) {
+          for (auto k : r.getKeys())
+            keys.push_back(k);
+          for (auto g : r.getValues())
+            grads.push_back(g);
+          return true;
+        });
+        if (!ok) return ok.error();
+        for (auto k : keys)
+          if (k < st.first || k > st.last) return out_of_range(st, k);
+        if (auto err = st.table.push(keys, grads)) return err;
+        return caf::unit;
+      },
+      [=](ps_dump_atom) -> envelope {
+        auto entries = self->state.table.entries();
+        std::sort(entries.begin(), entries.end(),
+                  [](auto& a, auto& b) { return a.key < b.key; });
+        std::vector<uint64_t> keys;
+        std::vector<float> weights;
+        for (auto& e : entries) {
+          keys.push_back(e.key);
+          weights.push_back(self->state.table.weight(e.key));
+        }
+        return values_envelope(keys, weights);
+      },
+      self->stats_handler(),
+  };
+}
+
+} // namespace
+
 ps_shard_actor spawn_ps_shard(caf::actor_system& sys, ps_shard_config cfg) {
-  return sys.spawn([cfg](shard_self self) -> ps_shard_actor::behavior_type {
-    auto& st = self->state;
-    st.cfg = cfg;
-    st.table = sparse_table{cfg.params};
-    st.first = first_key_of(cfg.index, cfg.shards);
-    st.last = cfg.index + 1 >= cfg.shards
-                  ? ~uint64_t{0}
-                  : first_key_of(cfg.index + 1, cfg.shards) - 1;
-    return {
-        [=](ps_pull_atom, const envelope& env) -> caf::result<envelope> {
-          auto& st = self->state;
-          std::vector<uint64_t> keys;
-          auto ok = env.visit<schema::SparseKeys>([&](auto r) {
-            for (auto k : r.getKeys())
-              keys.push_back(k);
-            return true;
-          });
-          if (!ok) return ok.error();
-          for (auto k : keys)
-            if (k < st.first || k > st.last) return out_of_range(st, k);
-          return values_envelope(keys, st.table.pull(keys));
-        },
-        [=](ps_push_atom, const envelope& env) -> caf::result<void> {
-          auto& st = self->state;
-          std::vector<uint64_t> keys;
-          std::vector<float> grads;
-          auto ok = env.visit<schema::SparseValues>([&](auto r) {
-            for (auto k : r.getKeys())
-              keys.push_back(k);
-            for (auto g : r.getValues())
-              grads.push_back(g);
-            return true;
-          });
-          if (!ok) return ok.error();
-          for (auto k : keys)
-            if (k < st.first || k > st.last) return out_of_range(st, k);
-          if (auto err = st.table.push(keys, grads)) return err;
-          return caf::unit;
-        },
-        [=](ps_dump_atom) -> envelope {
-          auto entries = self->state.table.entries();
-          std::sort(entries.begin(), entries.end(),
-                    [](auto& a, auto& b) { return a.key < b.key; });
-          std::vector<uint64_t> keys;
-          std::vector<float> weights;
-          for (auto& e : entries) {
-            keys.push_back(e.key);
-            weights.push_back(self->state.table.weight(e.key));
-          }
-          return values_envelope(keys, weights);
-        },
-    };
-  });
+  return sys.spawn(shard_behavior, cfg);
+}
+
+std::string ps_shard_config_json(const ps_shard_config& cfg) {
+  return nlohmann::json{{"index", cfg.index},
+                        {"shards", cfg.shards},
+                        {"optimizer", to_string(cfg.params.optimizer)},
+                        {"alpha", cfg.params.alpha},
+                        {"beta", cfg.params.beta},
+                        {"l1", cfg.params.l1},
+                        {"l2", cfg.params.l2}}
+      .dump();
+}
+
+caf::expected<ps_shard_config> parse_ps_shard_config(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto bad = [&](const std::string& why) {
+    return make_error(errc::invalid_argument,
+                      "shard config '" + text + "': " + why);
+  };
+  if (!j.is_object()) return bad("not a JSON object");
+  ps_shard_config cfg;
+  try {
+    cfg.index = j.at("index").get<uint32_t>();
+    cfg.shards = j.at("shards").get<uint32_t>();
+    auto opt = parse_sparse_optimizer(j.at("optimizer").get<std::string>());
+    if (!opt) return bad(describe(opt.error()));
+    cfg.params.optimizer = *opt;
+    cfg.params.alpha = j.at("alpha").get<double>();
+    cfg.params.beta = j.at("beta").get<double>();
+    cfg.params.l1 = j.at("l1").get<double>();
+    cfg.params.l2 = j.at("l2").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+  if (cfg.shards == 0 || cfg.index >= cfg.shards)
+    return bad("index " + std::to_string(cfg.index) + " of " +
+               std::to_string(cfg.shards) + " shards");
+  if (auto err = cfg.params.check()) return bad(describe(err));
+  return cfg;
+}
+
+void register_shard_kind(caf::actor_system_config& cfg) {
+  cfg.add_actor_type(
+      shard_kind,
+      [](shard_self self, kind_args args) -> ps_shard_actor::behavior_type {
+        self->identify(args);
+        auto parsed = parse_ps_shard_config(args.config);
+        if (!parsed) {
+          self->quit(parsed.error());
+          return stopped_behavior<ps_shard_actor>();
+        }
+        return shard_behavior(self, *parsed);
+      });
+  mark_service_kind(shard_kind);
 }
 
 void register_training_schemas() {
   register_schema<schema::SparseKeys>();
   register_schema<schema::SparseValues>();
+  register_schema<schema::SparseRow>();
+  register_schema<schema::WorkerSetup>();
+  register_schema<schema::JobSubmit>();
+  register_schema<schema::JobRef>();
+  register_schema<schema::JobStatus>();
+  register_schema<schema::JobList>();
 }
 
 } // namespace troupe::training

@@ -6,14 +6,17 @@
 // key; the shard applies FTRL-Proximal or AdaGrad.
 
 #include <cstdint>
+#include <string>
 
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "actors/training/atoms.hpp"
 #include "actors/training/sparse_table.hpp"
 #include "runtime/envelope.hpp"
+#include "runtime/worker.hpp"
 
 namespace troupe::training {
 
@@ -27,7 +30,7 @@ using ps_shard_actor = caf::typed_actor<
     caf::replies_to<ps_push_atom, envelope>::with<void>,
     /// (ps_dump_atom) -> SparseValues: every stored key and its weight,
     /// by key.
-    caf::replies_to<ps_dump_atom>::with<envelope>>;
+    caf::replies_to<ps_dump_atom>::with<envelope>>::extend_with<stats_actor>;
 
 struct ps_shard_config {
   uint32_t index = 0;  ///< this shard
@@ -36,6 +39,18 @@ struct ps_shard_config {
 };
 
 ps_shard_actor spawn_ps_shard(caf::actor_system& sys, ps_shard_config cfg);
+
+/// The kind of a shard spawned through the directory, its config text
+/// ps_shard_config_json's. A service kind: it runs in a slot its job leased.
+inline constexpr const char* shard_kind = "training.ps_shard";
+
+/// A shard's kind config as JSON text: its index, the shard count and the
+/// update rule; parsing names what is wrong.
+std::string ps_shard_config_json(const ps_shard_config& cfg);
+caf::expected<ps_shard_config> parse_ps_shard_config(const std::string& text);
+
+/// Registers training.ps_shard.
+void register_shard_kind(caf::actor_system_config& cfg);
 
 /// Registers the family's Cap'n Proto messages for envelopes' text form.
 void register_training_schemas();

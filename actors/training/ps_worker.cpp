@@ -8,6 +8,8 @@
 
 #include "actors/training/step_clock.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/kind_args.hpp"
+#include "runtime/node.hpp"
 #include "schemas/training.capnp.h"
 
 namespace troupe::training {
@@ -21,6 +23,7 @@ constexpr auto request_timeout = std::chrono::seconds{60};
 struct gate_state {
   static inline const char* name = "troupe.ps_gate";
   step_clock clock;
+  uint64_t steps = 0; ///< pushed by all workers together
   std::map<std::string, caf::typed_response_promise<uint64_t>> waiting;
 };
 
@@ -49,7 +52,8 @@ struct worker_state {
   double loss = 0;
 };
 
-using worker_self = ps_worker_actor::stateful_pointer<worker_state>;
+using worker_self =
+    caf::stateful_actor<worker_state, typed_worker_of<ps_worker_actor>::type>*;
 
 /// One minibatch in flight: its keys by shard and the weights pulled.
 struct step_ctx {
@@ -190,6 +194,7 @@ ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
           if (std::find(workers.begin(), workers.end(), w) == workers.end())
             return make_error(errc::not_found,
                               "no worker '" + w + "' in this job's gate");
+          ++st.steps;
           release(self, st.clock.finish(w));
           if (st.clock.may_start(w)) return st.clock.clock(w);
           st.clock.wait(w);
@@ -200,32 +205,104 @@ ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
         [=](ps_leave_atom, const std::string& w) {
           release(self, self->state.clock.remove(w));
         },
+        [=](ps_clock_atom) {
+          auto& st = self->state;
+          return caf::make_result(st.clock.slowest(), st.steps);
+        },
     };
   });
 }
 
+namespace {
+
+caf::result<void> on_setup(worker_self self, const envelope& env,
+                           const std::vector<caf::actor>& shards,
+                           const caf::actor& gate) {
+  auto& st = self->state;
+  if (st.running)
+    return make_error(errc::invalid_argument,
+                      "worker " + st.cfg.name + " is training already");
+  auto rows = std::make_shared<std::vector<sparse_row>>();
+  auto ok = env.visit<schema::WorkerSetup>([&](auto r) {
+    st.cfg.name = r.getName();
+    st.cfg.batch = r.getBatch();
+    st.cfg.epochs = r.getEpochs();
+    rows->reserve(r.getRows().size());
+    for (auto x : r.getRows()) {
+      sparse_row row;
+      row.label = x.getLabel();
+      row.keys.reserve(x.getKeys().size());
+      for (auto k : x.getKeys())
+        row.keys.push_back(k);
+      rows->push_back(std::move(row));
+    }
+    return true;
+  });
+  if (!ok) return ok.error();
+  st.cfg.rows = std::move(rows);
+  st.cfg.shards.clear();
+  for (auto& s : shards)
+    st.cfg.shards.push_back(caf::actor_cast<ps_shard_actor>(s));
+  st.cfg.gate = caf::actor_cast<ps_gate_actor>(gate);
+  return caf::unit;
+}
+
+ps_worker_actor::behavior_type worker_behavior(worker_self self,
+                                               ps_worker_config cfg) {
+  self->state.cfg = std::move(cfg);
+  return {
+      [=](ps_setup_atom, const envelope& env,
+          const std::vector<caf::actor>& shards,
+          const caf::actor& gate) -> caf::result<void> {
+        return on_setup(self, env, shards, gate);
+      },
+      [=](ps_train_atom) -> caf::result<uint64_t, double> {
+        auto& st = self->state;
+        if (st.running)
+          return make_error(errc::invalid_argument,
+                            "worker " + st.cfg.name + " is training already");
+        if (st.cfg.shards.empty() || st.cfg.batch == 0 || !st.cfg.rows)
+          return make_error(errc::invalid_argument,
+                            "worker " + st.cfg.name +
+                                " needs shards, rows and a batch > 0");
+        st.running = true;
+        st.done = self->make_response_promise<uint64_t, double>();
+        run_step(self);
+        return st.done;
+      },
+      self->stats_handler(),
+  };
+}
+
+} // namespace
+
 ps_worker_actor spawn_ps_worker(caf::actor_system& sys, ps_worker_config cfg) {
-  return sys.spawn<caf::detached>(
-      [cfg](worker_self self) -> ps_worker_actor::behavior_type {
-        self->state.cfg = cfg;
-        return {
-            [=](ps_train_atom) -> caf::result<uint64_t, double> {
-              auto& st = self->state;
-              if (st.running)
-                return make_error(errc::invalid_argument,
-                                  "worker " + st.cfg.name +
-                                      " is training already");
-              if (st.cfg.shards.empty() || st.cfg.batch == 0 || !st.cfg.rows)
-                return make_error(errc::invalid_argument,
-                                  "worker " + st.cfg.name +
-                                      " needs shards, rows and a batch > 0");
-              st.running = true;
-              st.done = self->make_response_promise<uint64_t, double>();
-              run_step(self);
-              return st.done;
-            },
-        };
-      });
+  return sys.spawn<caf::detached>(worker_behavior, std::move(cfg));
+}
+
+envelope worker_setup(const std::string& name, size_t batch, size_t epochs,
+                      const std::vector<sparse_row>& rows) {
+  return make_envelope<schema::WorkerSetup>([&](auto w) {
+    w.setName(name);
+    w.setBatch(static_cast<uint32_t>(batch));
+    w.setEpochs(static_cast<uint32_t>(epochs));
+    auto list = w.initRows(static_cast<unsigned>(rows.size()));
+    for (unsigned i = 0; i < rows.size(); ++i) {
+      list[i].setLabel(rows[i].label);
+      auto keys = list[i].initKeys(static_cast<unsigned>(rows[i].keys.size()));
+      for (unsigned k = 0; k < rows[i].keys.size(); ++k)
+        keys.set(k, rows[i].keys[k]);
+    }
+  });
+}
+
+void register_ps_kinds(caf::actor_system_config& cfg) {
+  cfg.add_actor_type(worker_kind, [](worker_self self, kind_args args) {
+    self->identify(args);
+    return worker_behavior(self, ps_worker_config{});
+  });
+  mark_service_kind(worker_kind);
+  register_shard_kind(cfg);
 }
 
 } // namespace troupe::training

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -30,7 +31,10 @@ using ps_gate_actor = caf::typed_actor<
     caf::replies_to<ps_step_atom, std::string>::with<uint64_t>,
     /// (ps_leave_atom, string worker): the worker is done (or lost); it no
     /// longer holds the others back.
-    caf::reacts_to<ps_leave_atom, std::string>>;
+    caf::reacts_to<ps_leave_atom, std::string>,
+    /// (ps_clock_atom) -> (uint64 slowest, uint64 steps): the slowest
+    /// worker's clock and the steps pushed by all workers together.
+    caf::replies_to<ps_clock_atom>::with<uint64_t, uint64_t>>;
 
 /// A gate for `workers`, each at step 0; `staleness` as step_clock takes it.
 ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
@@ -38,11 +42,17 @@ ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
                             std::optional<uint64_t> staleness);
 
 using ps_worker_actor = caf::typed_actor<
+    /// (ps_setup_atom, WorkerSetup, shards, gate) -> (): what a worker
+    /// spawned as the kind "training.worker" trains on: its name, batch,
+    /// epochs and rows, shard i of the key space's cut, and the job's gate.
+    caf::replies_to<ps_setup_atom, envelope, std::vector<caf::actor>,
+                    caf::actor>::with<void>,
     /// (ps_train_atom) -> (uint64 rows, double loss): trains on its rows for
     /// its epochs, minibatch after minibatch (pull, gradient, push, step),
     /// then leaves the gate; `loss` sums each minibatch's logloss before
     /// its update. Errors (a shard's refusal, a timeout) end it.
-    caf::replies_to<ps_train_atom>::with<uint64_t, double>>;
+    caf::replies_to<ps_train_atom>::with<uint64_t,
+                                         double>>::extend_with<stats_actor>;
 
 struct ps_worker_config {
   std::string name;
@@ -55,5 +65,16 @@ struct ps_worker_config {
 };
 
 ps_worker_actor spawn_ps_worker(caf::actor_system& sys, ps_worker_config cfg);
+
+/// The kind of a worker set up by its job (ps_setup_atom). A service
+/// kind: it runs in a slot its job leased as part of one gang.
+inline constexpr const char* worker_kind = "training.worker";
+
+/// Registers training.worker and training.ps_shard.
+void register_ps_kinds(caf::actor_system_config& cfg);
+
+/// Rows as a WorkerSetup carries them, and back.
+envelope worker_setup(const std::string& name, size_t batch, size_t epochs,
+                      const std::vector<sparse_row>& rows);
 
 } // namespace troupe::training

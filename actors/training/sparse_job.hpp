@@ -1,27 +1,58 @@
 #pragma once
 
-// A sparse-lr training job run in this process: the config's data hashed
-// (hashed_features.hpp), its training rows dealt to parameter-server
-// workers, the key space cut into shards, all of them actors of `sys`
-// (ps_shard.hpp, ps_worker.hpp), then validated (logloss, AUC, KS) and
-// written out: model.json (the transform and every non-zero weight) and
-// summary.json. Placement on a cluster's slots, checkpoints and resume come
-// with the training-job layer.
+// The data and results of a sparse-lr job (job.hpp runs it): the config's
+// CSV read and hashed (hashed_features.hpp) and split into training and
+// validation rows, the training rows dealt to workers; at the end, the
+// trained weights validated (logloss, AUC, KS) and written out: model.json
+// (the transform and every non-zero weight) and summary.json. Plain
+// functions: reading and hashing block, so the job runs them off its
+// scheduler threads.
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
-#include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/training/hashed_features.hpp"
 #include "actors/training/job_config.hpp"
 
 namespace troupe::training {
 
-/// Runs the job; returns the summary (also written to OUT/summary.json).
-/// Errors name the file, column or step that failed.
-caf::expected<nlohmann::json> run_sparse_job(caf::actor_system& sys,
-                                             const job_config& cfg,
-                                             const std::string& out_dir);
+struct sparse_data {
+  hashed_transform transform;
+  std::vector<sparse_row> train;
+  std::vector<sparse_row> valid;
+};
+
+/// Reads, hashes and splits the config's data. Errors name the file or
+/// column (errc::invalid_argument for bad data, not_found for a missing
+/// file).
+caf::expected<sparse_data> prepare_sparse_data(const job_config& cfg);
+
+/// The training rows of worker w: every workers-th row from w.
+std::vector<sparse_row> rows_of_worker(const std::vector<sparse_row>& train,
+                                       uint32_t w, uint32_t workers);
+
+/// What the job's actors produced.
+struct sparse_outcome {
+  std::vector<uint64_t> keys; ///< every stored key
+  std::vector<float> weights; ///< their weights
+  uint64_t examples = 0;      ///< minibatch rows trained, all epochs
+  double loss = 0;            ///< their summed logloss before each update
+  double train_seconds = 0;
+};
+
+/// Validation metrics of the outcome's weights: logloss, auc, ks.
+nlohmann::json validate_sparse(const sparse_data& data,
+                               const sparse_outcome& out);
+
+/// Writes OUT/model.json and OUT/summary.json; returns the summary.
+caf::expected<nlohmann::json> write_sparse_results(const job_config& cfg,
+                                                   const std::string& out_dir,
+                                                   const sparse_data& data,
+                                                   const sparse_outcome& out,
+                                                   double elapsed_seconds);
 
 } // namespace troupe::training

@@ -1,0 +1,58 @@
+#pragma once
+
+// A training job (the control layer, first part): one coordinator actor per
+// job, in the training service's process, and a gang of actors it places
+// through the cluster's one scheduler (the directory's slots, consumer
+// "train/JOB"). For sparse-lr: the coordinator reads and hashes the data
+// off its scheduler threads, leases workers + shards slots as one gang,
+// spawns a parameter-server shard (training.ps_shard) on each of the first
+// `shards` slots and a worker (training.worker) on each of the others,
+// ships each worker its rows (datasets travel with the work: no node reads
+// the file but the head), holds the workers to the job's consistency with
+// a step gate, then dumps the shards, validates and writes model.json and
+// summary.json. A shard or worker that stops fails the job, naming it and
+// its node; its actors are stopped and its slots released whatever the
+// ending. Checkpoints, resume and elastic regrouping come next.
+
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/training/atoms.hpp"
+#include "actors/training/job_config.hpp"
+#include "runtime/envelope.hpp"
+#include "runtime/type_ids.hpp"
+
+namespace troupe::training {
+
+using job_actor = caf::typed_actor<
+    /// (status_atom) -> JobStatus.
+    caf::replies_to<status_atom>::with<envelope>,
+    /// (stop_atom): the job stops (state "stopped"): its actors are
+    /// stopped and its slots released.
+    caf::reacts_to<stop_atom>,
+    /// (slot_grant_atom, SlotLease), from the directory: the job's gang.
+    caf::reacts_to<slot_grant_atom, envelope>,
+    /// (job_prepared_atom), from its helper: the data is read and hashed.
+    caf::reacts_to<job_prepared_atom>,
+    /// (job_placed_atom), to itself: every actor of the gang is spawned.
+    caf::reacts_to<job_placed_atom>>;
+
+struct job_init {
+  std::string id;
+  job_config cfg;
+  std::string out_dir;
+  caf::actor directory;
+};
+
+job_actor spawn_job(caf::actor_system& sys, job_init init);
+
+/// The slot consumer a job leases its gang as.
+inline std::string job_consumer(const std::string& id) {
+  return "train/" + id;
+}
+
+} // namespace troupe::training

@@ -1,0 +1,177 @@
+#include "actors/training/service.hpp"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include <caf/all.hpp>
+
+#include "actors/training/job.hpp"
+#include "actors/training/ps_shard.hpp"
+#include "actors/training/ps_worker.hpp"
+#include "runtime/directory.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/kind_args.hpp"
+#include "runtime/log.hpp"
+#include "runtime/node.hpp"
+#include "schemas/training.capnp.h"
+
+namespace troupe::training {
+
+namespace {
+
+constexpr auto request_timeout = std::chrono::seconds{30};
+
+struct service_state {
+  std::string data_dir;
+  caf::actor directory;
+  std::map<std::string, job_actor> jobs;
+  uint64_t next_id = 1;
+  std::shared_ptr<spdlog::logger> log = log::get("training");
+};
+
+using service_self = typed_worker_of<service_actor>::type;
+using state_ptr = std::shared_ptr<service_state>;
+
+caf::expected<std::string> ref_of(const envelope& env) {
+  return env.visit<schema::JobRef>(
+      [](auto r) { return std::string{r.getId().cStr()}; });
+}
+
+caf::result<envelope> ask(service_self* self, const job_actor& job) {
+  auto rp = self->make_response_promise<envelope>();
+  self->request(job, request_timeout, status_atom::value)
+      .then([rp](const envelope& e) mutable { rp.deliver(e); },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
+                                const envelope& env) {
+  struct submit {
+    std::string id, config, origin, out_dir;
+  };
+  auto sub = env.visit<schema::JobSubmit>([](auto r) {
+    return submit{r.getId(), r.getConfig(), r.getOrigin(), r.getOutDir()};
+  });
+  if (!sub) return sub.error();
+  auto cfg = parse_job_config(
+      sub->config, sub->origin.empty() ? std::string{"job.toml"} : sub->origin);
+  if (!cfg) return cfg.error();
+  auto id = sub->id;
+  if (id.empty()) {
+    do
+      id = "train-" + std::to_string(st->next_id++);
+    while (st->jobs.count(id));
+  } else if (!valid_name(id)) {
+    return make_error(errc::invalid_argument,
+                      "job id '" + id +
+                          "' is invalid: use 1-64 characters from "
+                          "[A-Za-z0-9._-]");
+  } else if (st->jobs.count(id)) {
+    return make_error(errc::already_exists,
+                      "a job named '" + id + "' exists already");
+  }
+  if (!st->directory)
+    return make_error(errc::not_found, "no directory in this process");
+  job_init init;
+  init.id = id;
+  init.cfg = std::move(*cfg);
+  init.out_dir = sub->out_dir.empty() ? st->data_dir + "/" + id : sub->out_dir;
+  init.directory = st->directory;
+  auto job = spawn_job(self->system(), std::move(init));
+  st->jobs[id] = job;
+  st->log->info("job {} submitted", id);
+  return ask(self, job);
+}
+
+caf::result<envelope> on_list(service_self* self, const state_ptr& st) {
+  struct pending_t {
+    caf::typed_response_promise<envelope> rp;
+    size_t left = 0;
+    std::map<std::string, envelope> got;
+  };
+  auto p = std::make_shared<pending_t>();
+  p->rp = self->make_response_promise<envelope>();
+  p->left = st->jobs.size();
+  auto done = [p] {
+    p->rp.deliver(make_envelope<schema::JobList>([&](auto l) {
+      auto list = l.initJobs(static_cast<unsigned>(p->got.size()));
+      unsigned i = 0;
+      for (auto& [id, e] : p->got)
+        (void)e.template visit<schema::JobStatus>([&](auto r) {
+          list.setWithCaveats(i++, r);
+          return true;
+        });
+    }));
+  };
+  if (p->left == 0) {
+    done();
+    return p->rp;
+  }
+  for (auto& [id, job] : st->jobs) {
+    auto name = id;
+    self->request(job, request_timeout, status_atom::value)
+        .then(
+            [=](const envelope& e) {
+              p->got.emplace(name, e);
+              if (--p->left == 0) done();
+            },
+            [=](caf::error&) {
+              if (--p->left == 0) done();
+            });
+  }
+  return p->rp;
+}
+
+service_actor::behavior_type training_service(service_self* self,
+                                              kind_args args) {
+  self->identify(args);
+  auto st = std::make_shared<service_state>();
+  st->data_dir = std::filesystem::absolute(
+                     args.config.empty() ? std::string{"."} : args.config)
+                     .lexically_normal()
+                     .string();
+  if (auto h = self->system().registry().get(directory_registry_key))
+    st->directory = caf::actor_cast<caf::actor>(h);
+  self->attach_functor([st] {
+    for (auto& [id, job] : st->jobs)
+      caf::anon_send_exit(job, caf::exit_reason::user_shutdown);
+  });
+  auto unknown = [st](const std::string& id) {
+    return make_error(errc::not_found, "no job '" + id + "' (see `jobs`)");
+  };
+  return {
+      [=](submit_atom, const envelope& env) {
+        return on_submit(self, st, env);
+      },
+      [=](status_atom, const envelope& env) -> caf::result<envelope> {
+        auto id = ref_of(env);
+        if (!id) return id.error();
+        auto j = st->jobs.find(*id);
+        if (j == st->jobs.end()) return unknown(*id);
+        return ask(self, j->second);
+      },
+      [=](list_atom, const envelope&) { return on_list(self, st); },
+      [=](stop_atom, const envelope& env) -> caf::result<envelope> {
+        auto id = ref_of(env);
+        if (!id) return id.error();
+        auto j = st->jobs.find(*id);
+        if (j == st->jobs.end()) return unknown(*id);
+        self->send(j->second, stop_atom::value);
+        return ask(self, j->second);
+      },
+      self->stats_handler(),
+  };
+}
+
+} // namespace
+
+void register_kinds(caf::actor_system_config& cfg) {
+  cfg.add_actor_type(service_kind, training_service);
+  mark_service_kind(service_kind);
+  register_ps_kinds(cfg);
+  register_training_schemas();
+}
+
+} // namespace troupe::training

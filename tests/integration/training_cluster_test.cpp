@@ -1,0 +1,304 @@
+// Training jobs on an in-process cluster (a head and workers joined over
+// loopback), submitted to the head's "training" service through the
+// gateway as `troupe train --cluster` does: a sparse-lr job's shards and
+// workers are placed through the cluster's one scheduler as one gang over
+// several nodes, are shipped their rows, learn spam, and give their slots
+// back; a job that needs more slots than the cluster has waits until it is
+// stopped; a node lost under a running job fails it, naming the actor and
+// the node; bad configs and unknown jobs are named.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/training/service.hpp"
+#include "actors/training/shell.hpp"
+#include "runtime/client.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/node.hpp"
+#include "runtime/shell.hpp"
+#include "schemas/training.capnp.h"
+#include "tests/support/cluster.hpp"
+#include "tests/support/process.hpp"
+
+using namespace troupe;
+using namespace std::chrono_literals;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::string job_toml(uint32_t workers, uint32_t shards, uint32_t epochs,
+                     uint32_t batch = 16) {
+  return "family = \"sparse-lr\"\n"
+         "[data]\n"
+         "train = \"" TROUPE_SOURCE_DIR "/tests/data/spam.csv\"\n"
+         "target = \"type\"\n"
+         "[features]\n"
+         "bits = 22\n"
+         "crosses = [[\"remove\", \"free\"]]\n"
+         "[model]\n"
+         "alpha = 0.1\n"
+         "l1 = 0.5\n"
+         "l2 = 1.0\n"
+         "[run]\n"
+         "workers = " +
+         std::to_string(workers) + "\nshards = " + std::to_string(shards) +
+         "\nepochs = " + std::to_string(epochs) +
+         "\nbatch = " + std::to_string(batch) + "\nconsistency = \"sync\"\n";
+}
+
+struct view {
+  std::string id, state, message, summary;
+  uint64_t step = 0, steps = 0, examples = 0;
+  double auc = NAN;
+  bool bad_input = false;
+  std::vector<std::string> placement;
+  bool ended() const {
+    return state == "finished" || state == "failed" || state == "stopped";
+  }
+};
+
+std::string state_text(schema::JobState s) {
+  switch (s) {
+  case schema::JobState::WAITING:
+    return "waiting";
+  case schema::JobState::RUNNING:
+    return "running";
+  case schema::JobState::FINISHED:
+    return "finished";
+  case schema::JobState::FAILED:
+    return "failed";
+  case schema::JobState::STOPPED:
+    return "stopped";
+  case schema::JobState::UNKNOWN:
+    break;
+  }
+  return "unknown";
+}
+
+view view_of(const envelope& env) {
+  auto v = env.visit<schema::JobStatus>([](auto s) {
+    view v;
+    v.id = s.getId();
+    v.state = state_text(s.getState());
+    v.message = s.getMessage();
+    v.summary = s.getSummary();
+    v.step = s.getStep();
+    v.steps = s.getSteps();
+    v.examples = s.getExamples();
+    v.auc = s.getValidAuc();
+    v.bad_input = s.getBadInput();
+    for (auto p : s.getPlacement())
+      v.placement.emplace_back(p.cStr());
+    return v;
+  });
+  if (!v) FAIL("not a JobStatus: " << describe(v.error()));
+  return *v;
+}
+
+struct training_cluster {
+  training_cluster(const test::temp_dir& dir, size_t workers, uint32_t slots)
+      : c{workers,
+          slots,
+          training::register_kinds,
+          {training::service_kind, training::service_name, {}},
+          dir.path()} {
+    c.client->set_timeout(10s);
+  }
+
+  caf::expected<envelope> call(const envelope& e, const std::string& op) {
+    return c.client->send(training::service_name, e, op);
+  }
+
+  caf::expected<view> submit(const std::string& id, const std::string& toml) {
+    auto e = make_envelope<schema::JobSubmit>([&](auto s) {
+      s.setId(id);
+      s.setConfig(toml);
+      s.setOrigin("job.toml");
+    });
+    auto r = call(e, "submit");
+    if (!r) return r.error();
+    return view_of(*r);
+  }
+
+  view status(const std::string& id) {
+    auto r = call(ref(id), "status");
+    if (!r) FAIL("status " << id << ": " << describe(r.error()));
+    return view_of(*r);
+  }
+
+  static envelope ref(const std::string& id) {
+    return make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
+  }
+
+  view wait_for(const std::string& id,
+                const std::function<bool(const view&)>& p,
+                std::chrono::milliseconds limit = 60s) {
+    auto deadline = clock_type::now() + limit;
+    auto v = status(id);
+    while (!p(v) && clock_type::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+      v = status(id);
+    }
+    return v;
+  }
+
+  /// Slots held by each consumer ("" for free ones).
+  std::map<std::string, size_t> holders() {
+    auto xs = c.client->slots();
+    if (!xs) FAIL("slots: " << describe(xs.error()));
+    std::map<std::string, size_t> out;
+    for (auto& x : *xs)
+      ++out[x.consumer];
+    return out;
+  }
+
+  test::service_cluster c;
+};
+
+} // namespace
+
+TEST_CASE("a sparse-lr job places its shards and workers as one gang over "
+          "several nodes, learns spam and gives its slots back",
+          "[training-cluster]") {
+  test::temp_dir dir;
+  training_cluster t{dir, 2, 2}; // 6 slots over 3 nodes
+  auto first = t.submit("spam", job_toml(2, 2, 3));
+  REQUIRE(first);
+  CHECK(first->id == "spam");
+  auto v = t.wait_for("spam", [](const view& v) { return v.ended(); });
+  INFO(v.state << ": " << v.message);
+  REQUIRE(v.state == "finished");
+  CHECK(v.auc > 0.95);
+  CHECK(v.step == v.steps);
+  CHECK(v.steps > 0);
+  REQUIRE(v.placement.size() == 4);
+  std::set<std::string> nodes;
+  for (auto& p : v.placement)
+    nodes.insert(p.substr(p.find('@') + 1));
+  INFO("placed on " << nodes.size() << " node(s)");
+  CHECK(nodes.size() >= 2); // four slots do not fit one node of two
+  auto summary = nlohmann::json::parse(v.summary);
+  CHECK(summary["examples"].get<uint64_t>() ==
+        3 * summary["train_rows"].get<uint64_t>());
+  CHECK(std::filesystem::exists(dir.path() + "/spam/model.json"));
+  CHECK(std::filesystem::exists(dir.path() + "/spam/summary.json"));
+  // its slots and actors are given back
+  auto deadline = clock_type::now() + 10s;
+  while (t.holders()[""] < 6 && clock_type::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(t.holders()[""] == 6);
+  auto actors = t.c.client->actors();
+  REQUIRE(actors);
+  for (auto& a : *actors)
+    CHECK(a.name.rfind("spam.", 0) != 0);
+  // the same id again is refused; a bad config is named with its line
+  auto again = t.submit("spam", job_toml(1, 1, 1));
+  REQUIRE_FALSE(again);
+  CHECK_THAT(describe(again.error()), Catch::Contains("'spam' exists"));
+  auto bad = t.submit("", "family = \"sparse-lr\"\n[run]\nworkers = 0\n");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(describe(bad.error()),
+             Catch::Contains("job.toml:3") && Catch::Contains("run.workers"));
+  auto unknown = t.call(training_cluster::ref("nope"), "status");
+  REQUIRE_FALSE(unknown);
+  CHECK_THAT(describe(unknown.error()), Catch::Contains("no job 'nope'"));
+  // a target that is not in the data fails the job as bad input
+  auto wrong = job_toml(1, 1, 1);
+  wrong.replace(wrong.find("\"type\""), 6, "\"nope\"");
+  auto w = t.submit("wrong", wrong);
+  REQUIRE(w);
+  auto wv = t.wait_for("wrong", [](const view& v) { return v.ended(); });
+  CHECK(wv.state == "failed");
+  CHECK(wv.bad_input);
+  CHECK_THAT(wv.message, Catch::Contains("no target column 'nope'"));
+  // the shell shows them
+  {
+    // (one client per thread: the shell takes the test's)
+    auto backend = make_backend(std::move(t.c.client));
+    std::ostringstream out, err;
+    shell_env env;
+    env.out = &out;
+    env.err = &err;
+    shell sh{*backend, env, training::shell_commands(*backend)};
+    REQUIRE(sh.execute("jobs") == shell::outcome::ok);
+    CHECK_THAT(out.str(), Catch::StartsWith("ID     FAMILY     STATE") &&
+                              Catch::Contains("spam   sparse-lr  finished") &&
+                              Catch::EndsWith("2 jobs\n"));
+    out.str("");
+    REQUIRE(sh.execute("job spam") == shell::outcome::ok);
+    CHECK_THAT(out.str(), Catch::Contains("state       finished") &&
+                              Catch::Contains("spam.worker-1@") &&
+                              Catch::Contains("AUC 0.9"));
+    CHECK(sh.execute("stop-job nope") == shell::outcome::failed);
+    CHECK_THAT(err.str(), Catch::Contains("no job 'nope'"));
+    CHECK(sh.execute("job") == shell::outcome::failed);
+  }
+}
+
+TEST_CASE("a job that needs more slots than the cluster has waits for its "
+          "gang, and stops when asked",
+          "[training-cluster]") {
+  test::temp_dir dir;
+  training_cluster t{dir, 0, 2}; // the head's 2 slots
+  auto first = t.submit("big", job_toml(2, 2, 1));
+  REQUIRE(first);
+  auto v = t.wait_for(
+      "big", [](const view& v) { return v.state != "unknown"; }, 2s);
+  // it reads its data, then waits for 4 slots that never come
+  std::this_thread::sleep_for(300ms);
+  v = t.status("big");
+  CHECK(v.state == "waiting");
+  CHECK(t.holders()[""] == 2); // nothing taken in part
+  auto stopped = t.call(training_cluster::ref("big"), "stop");
+  REQUIRE(stopped);
+  v = t.wait_for("big", [](const view& v) { return v.ended(); });
+  CHECK(v.state == "stopped");
+  // the list shows it
+  auto list = t.call(training_cluster::ref(""), "list");
+  REQUIRE(list);
+  auto ids = list->visit<schema::JobList>([](auto l) {
+    std::vector<std::string> out;
+    for (auto j : l.getJobs())
+      out.emplace_back(j.getId().cStr());
+    return out;
+  });
+  REQUIRE(ids);
+  CHECK(*ids == std::vector<std::string>{"big"});
+}
+
+TEST_CASE("a node lost under a running job fails it, naming the actor and "
+          "its node, and the job's other slots are given back",
+          "[training-cluster]") {
+  test::temp_dir dir;
+  training_cluster t{dir, 2, 2};
+  // long enough to be running when the node goes: many small minibatches
+  auto first = t.submit("long", job_toml(2, 4, 400, 4));
+  REQUIRE(first);
+  auto v = t.wait_for("long", [](const view& v) {
+    return v.state == "running" && v.step > 10;
+  });
+  REQUIRE(v.state == "running");
+  bool on_worker_1 = false;
+  for (auto& p : v.placement)
+    on_worker_1 = on_worker_1 || p.find("@worker-1") != std::string::npos;
+  REQUIRE(on_worker_1); // six actors on three nodes of two slots
+  REQUIRE_FALSE(t.c.cluster->stop_node(1));
+  v = t.wait_for("long", [](const view& v) { return v.ended(); });
+  CHECK(v.state == "failed");
+  CHECK_THAT(v.message, Catch::Contains("on node worker-1 stopped"));
+  auto deadline = clock_type::now() + 10s;
+  while (t.holders().count("train/long") && clock_type::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(t.holders().count("train/long") == 0);
+}
