@@ -28,6 +28,42 @@ struct WorkerSetup {
   batch @1 :UInt32;           # rows per minibatch
   epochs @2 :UInt32;          # passes over its rows
   rows @3 :List(SparseRow);   # its share of the training rows
+  startStep @4 :UInt64;       # steps already trained (a resumed job)
+}
+
+struct ShardState {
+  # A parameter-server shard's optimizer state, for checkpoints: per key
+  # FTRL's z and n (AdaGrad: the weight and n).
+  index @0 :UInt32;
+  keys @1 :List(UInt64);
+  z @2 :List(Float64);
+  n @3 :List(Float64);
+}
+
+struct JobCheckpoint {
+  # A consistent cut of a job: every worker has pushed exactly `step`
+  # steps (or ended), and the shards hold their state after them.
+  step @0 :UInt64;
+  attempt @1 :UInt32;   # which placement of the job wrote it
+  atMs @2 :Int64;
+  shards @3 :List(ShardState);
+}
+
+struct JobEvent {
+  # One line of a job's history in its journal.
+  kind @0 :Kind;
+  step @1 :UInt64;
+  attempt @2 :UInt32;
+  atMs @3 :Int64;
+  message @4 :Text;
+  enum Kind {
+    started @0;      # an attempt's gang is placed, training from `step`
+    checkpoint @1;   # a checkpoint at `step` is stored
+    lost @2;         # an actor of the gang went; the job regroups
+    finished @3;
+    failed @4;
+    stopped @5;
+  }
 }
 
 struct JobSubmit {
@@ -71,6 +107,8 @@ struct JobStatus {
   placement @16 :List(Text);   # "actor@node" of its shards and workers
   summary @17 :Text;           # summary.json's text once finished
   badInput @18 :Bool;          # it failed on its config or data
+  checkpointStep @19 :UInt64;  # the step of its last checkpoint
+  attempt @20 :UInt32;         # placements so far (1 + regroups)
 }
 
 struct JobList {

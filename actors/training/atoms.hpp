@@ -12,6 +12,8 @@ namespace troupe::training {
 using ps_pull_atom = caf::atom_constant<caf::atom("pspull")>;
 using ps_push_atom = caf::atom_constant<caf::atom("pspush")>;
 using ps_dump_atom = caf::atom_constant<caf::atom("psdump")>;
+using ps_snapshot_atom = caf::atom_constant<caf::atom("pssnap")>;
+using ps_restore_atom = caf::atom_constant<caf::atom("psrestore")>;
 
 // the step gate and the workers (ps_worker.hpp)
 using ps_step_atom = caf::atom_constant<caf::atom("psstep")>;
@@ -19,6 +21,8 @@ using ps_leave_atom = caf::atom_constant<caf::atom("psleave")>;
 using ps_train_atom = caf::atom_constant<caf::atom("pstrain")>;
 using ps_setup_atom = caf::atom_constant<caf::atom("pssetup")>;
 using ps_clock_atom = caf::atom_constant<caf::atom("psclock")>;
+using ps_hold_atom = caf::atom_constant<caf::atom("pshold")>;
+using ps_go_atom = caf::atom_constant<caf::atom("psgo")>;
 
 // the training service and its jobs (service.hpp, job.hpp); the service's
 // atoms are named as the gateway's `send` ops are
@@ -26,6 +30,9 @@ using submit_atom = caf::atom_constant<caf::atom("submit")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 using list_atom = caf::atom_constant<caf::atom("list")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+/// (job_checkpoint_atom): a job's timer: time to checkpoint.
+using job_checkpoint_atom = caf::atom_constant<caf::atom("jobckpt")>;
 /// (job_prepared_atom): a job's data is read and hashed (sent by its helper).
 using job_prepared_atom = caf::atom_constant<caf::atom("jobready")>;
 /// (job_placed_atom): every actor of a job's gang is spawned.

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "actors/training/job_config.hpp"
+#include "actors/training/job_journal.hpp"
 #include "actors/training/service.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
@@ -27,6 +28,7 @@ struct status_view {
   uint64_t step = 0, steps = 0, examples = 0, elapsed_ms = 0;
   double per_second = 0, logloss = NAN, auc = NAN, ks = NAN;
   uint32_t workers = 0, shards = 0;
+  uint64_t checkpoint_step = 0;
   bool bad_input = false;
   std::vector<std::string> placement;
 };
@@ -68,6 +70,7 @@ caf::expected<status_view> view_of(const envelope& env) {
     v.workers = s.getWorkers();
     v.shards = s.getShards();
     v.bad_input = s.getBadInput();
+    v.checkpoint_step = s.getCheckpointStep();
     for (auto p : s.getPlacement())
       v.placement.emplace_back(p.cStr());
     return v;
@@ -100,7 +103,11 @@ CLI::App* add_train_command(CLI::App& app, train_options& o) {
   auto* cmd = app.add_subcommand(
       "train", "run a training job (sparse-lr: a parameter-server logistic "
                "regression over hashed features)");
-  cmd->add_option("--config", o.config, "the job's TOML file")->required();
+  auto* config = cmd->add_option("--config", o.config, "the job's TOML file");
+  cmd->add_option("--resume", o.resume,
+                  "continue job ID of the journal in --out (or on "
+                  "--cluster) from its last checkpoint")
+      ->excludes(config);
   cmd->add_option("--cluster", o.cluster,
                   "gateway HOST:PORT of a cluster (default: embedded)");
   cmd->add_option("--out", o.out, "where model.json and summary.json go")
@@ -118,18 +125,42 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
     std::fprintf(stderr, "troupe train: %s\n", what.c_str());
     return code;
   };
-  std::ifstream in{o.config, std::ios::binary};
-  if (!in) return fail("cannot read job config '" + o.config + "'", 2);
-  std::ostringstream text;
-  text << in.rdbuf();
+  if (o.config.empty() && o.resume.empty())
+    return fail("give --config FILE, or --resume JOB", 2);
+  std::string toml, origin;
+  if (!o.resume.empty()) {
+    if (o.cluster.empty()) {
+      // the job's config is in the journal of --out (read, then closed:
+      // the embedded head opens it again)
+      auto journal = job_journal::open(o.out + "/jobs");
+      if (!journal) return fail(describe(journal.error()), 2);
+      auto stored = (*journal)->job(o.resume);
+      if (!stored) return fail(describe(stored.error()), 2);
+      auto sub = stored->visit<schema::JobSubmit>([](auto r) {
+        return std::make_pair(std::string{r.getConfig().cStr()},
+                              std::string{r.getOrigin().cStr()});
+      });
+      if (!sub) return fail(describe(sub.error()), 1);
+      toml = sub->first;
+      origin = sub->second;
+    }
+  } else {
+    std::ifstream in{o.config, std::ios::binary};
+    if (!in) return fail("cannot read job config '" + o.config + "'", 2);
+    std::ostringstream text;
+    text << in.rdbuf();
+    toml = text.str();
+    origin = absolute(o.config);
+  }
   // checked here first, so that a bad config never starts a cluster
-  auto cfg = parse_job_config(text.str(), absolute(o.config));
+  auto cfg = toml.empty() ? caf::expected<job_config>{job_config{}}
+                          : parse_job_config(toml, origin);
   if (!cfg) return fail(describe(cfg.error()), 2);
   std::unique_ptr<local_cluster> embedded;
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   if (o.cluster.empty()) {
-    auto need = cfg->workers + cfg->shards;
+    auto need = std::max(1u, cfg->workers + cfg->shards);
     auto slots =
         o.slots ? o.slots : std::max(need, std::thread::hardware_concurrency());
     if (slots < need)
@@ -155,20 +186,31 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
   auto client = cluster_client::connect(host, port);
   if (!client) return fail(describe(client.error()), 1);
   auto out_dir = embedded || o.out != "runs/train" ? absolute(o.out) : "";
-  auto submit = make_envelope<schema::JobSubmit>([&](auto s) {
-    s.setId(o.id);
-    s.setConfig(text.str());
-    s.setOrigin(absolute(o.config));
-    s.setOutDir(out_dir);
-  });
-  auto first = (*client)->send(service_name, submit, "submit");
+  caf::expected<envelope> first = caf::error{};
+  if (!o.resume.empty()) {
+    auto ref =
+        make_envelope<schema::JobRef>([&](auto r) { r.setId(o.resume); });
+    first = (*client)->send(service_name, ref, "resume");
+  } else {
+    auto submit = make_envelope<schema::JobSubmit>([&](auto s) {
+      s.setId(o.id);
+      s.setConfig(toml);
+      s.setOrigin(origin);
+      s.setOutDir(out_dir);
+    });
+    first = (*client)->send(service_name, submit, "submit");
+  }
   if (!first) return fail(describe(first.error()), 2);
   auto v = view_of(*first);
   if (!v) return fail(describe(v.error()), 1);
   auto id = v->id;
   std::printf("job %s: %s, %u worker(s), %u shard(s), %s\n", id.c_str(),
-              cfg->family.c_str(), cfg->workers, cfg->shards,
-              cfg->consistency.c_str());
+              cfg->family.c_str(), v->workers, v->shards,
+              v->consistency.c_str());
+  if (!o.resume.empty())
+    std::printf("job %s: resumed from step %llu\n", id.c_str(),
+                static_cast<unsigned long long>(v->checkpoint_step));
+  auto shown_checkpoint = v->checkpoint_step;
   std::fflush(stdout);
   bool tty = isatty(STDERR_FILENO) && !o.quiet;
   auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
@@ -179,6 +221,13 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
     auto sv = view_of(*s);
     if (!sv) return fail(describe(sv.error()), 1);
     v = std::move(sv);
+    if (v->checkpoint_step != shown_checkpoint) {
+      shown_checkpoint = v->checkpoint_step;
+      if (tty) std::fputc('\n', stderr);
+      std::printf("job %s: checkpoint at step %llu\n", id.c_str(),
+                  static_cast<unsigned long long>(shown_checkpoint));
+      std::fflush(stdout);
+    }
     if (tty) {
       std::fprintf(stderr, "\r%-100s", progress_line(*v).c_str());
       std::fflush(stderr);

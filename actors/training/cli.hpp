@@ -1,7 +1,9 @@
 #pragma once
 
 // `troupe train --config job.toml [--cluster HOST:PORT] [--out DIR]
-// [--slots N] [--job ID]`: submits a training job to the training service
+// [--slots N] [--job ID]`, or `troupe train --resume JOB [--out DIR]`
+// after the job's process died: submits (or resumes) a training job on the
+// training service
 // (service.hpp) of a cluster, or of a one-node cluster embedded in this
 // process by default, shows its progress and prints its results.
 
@@ -18,6 +20,7 @@ namespace troupe::training {
 
 struct train_options {
   std::string config;
+  std::string resume;
   std::string out = "runs/train";
   std::string cluster;
   std::string id;

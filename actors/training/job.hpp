@@ -12,8 +12,19 @@
 // a step gate, then dumps the shards, validates and writes model.json and
 // summary.json. A shard or worker that stops fails the job, naming it and
 // its node; its actors are stopped and its slots released whatever the
-// ending. Checkpoints, resume and elastic regrouping come next.
+// ending.
+//
+// Checkpoints: every `checkpoint_seconds` the gate holds every worker once
+// it has pushed the same step (a consistent cut), the shards' optimizer
+// state is written to the job journal (job_journal.hpp) in one transaction,
+// and the workers go on. A shard or worker that stops (its node died)
+// regroups the job: its other actors are stopped, its slots given back, a
+// new gang leased, the shards restored from the last checkpoint and the
+// workers started at its step; a job resumed after its process died
+// (`resume`) does the same from the journal. Nothing before the last
+// checkpoint is lost, and no step before it is trained again.
 
+#include <memory>
 #include <string>
 
 #include <caf/actor.hpp>
@@ -39,13 +50,22 @@ using job_actor = caf::typed_actor<
     /// (job_prepared_atom), from its helper: the data is read and hashed.
     caf::reacts_to<job_prepared_atom>,
     /// (job_placed_atom), to itself: every actor of the gang is spawned.
-    caf::reacts_to<job_placed_atom>>;
+    caf::reacts_to<job_placed_atom>,
+    /// (job_checkpoint_atom), to itself: time for a checkpoint.
+    caf::reacts_to<job_checkpoint_atom>>;
+
+class job_journal;
 
 struct job_init {
   std::string id;
   job_config cfg;
   std::string out_dir;
   caf::actor directory;
+  std::shared_ptr<job_journal> journal;
+  /// A JobCheckpoint to start from (a resumed job), or empty.
+  envelope resume;
+  /// Placements before this one (a resumed job's journal counts them).
+  uint32_t attempts = 0;
 };
 
 job_actor spawn_job(caf::actor_system& sys, job_init init);

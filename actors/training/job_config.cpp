@@ -227,6 +227,20 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                       static_cast<uint32_t>(*v);
                   return caf::none;
                 }
+                if (k == "checkpoint_seconds") {
+                  auto v = r.number(n, name, line);
+                  if (!v) return v.error();
+                  if (!(*v >= 0) || !std::isfinite(*v))
+                    return bad(origin, line, "'" + name + "' must be >= 0");
+                  cfg.checkpoint_seconds = *v;
+                  return caf::none;
+                }
+                if (k == "max_attempts") {
+                  auto v = r.count(n, name, line, 1, 1000);
+                  if (!v) return v.error();
+                  cfg.max_attempts = static_cast<uint32_t>(*v);
+                  return caf::none;
+                }
                 if (k == "seed") {
                   auto v = r.count(n, name, line, 0, uint64_t{1} << 53);
                   if (!v) return v.error();

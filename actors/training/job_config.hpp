@@ -11,6 +11,7 @@
 //   [model]    optimizer = "ftrl"   alpha   beta   l1   l2
 //   [run]      workers = 2   shards = 2   consistency = "sync"
 //              batch = 64   epochs = 3   seed = 0
+//              checkpoint_seconds = 10   max_attempts = 5
 //
 // Relative paths are relative to the config file. Errors name the file, the
 // line and the key.
@@ -46,6 +47,10 @@ struct job_config {
   uint32_t batch = 64;
   uint32_t epochs = 3;
   uint64_t seed = 0;
+  /// A checkpoint this often while training (0: none).
+  double checkpoint_seconds = 10;
+  /// Placements a job may try (a lost node regroups it) before it fails.
+  uint32_t max_attempts = 5;
 };
 
 /// Reads and checks a job config from TOML text; `origin` names it and

@@ -104,6 +104,48 @@ ps_shard_actor::behavior_type shard_behavior(shard_self self,
         }
         return values_envelope(keys, weights);
       },
+      [=](ps_snapshot_atom) -> envelope {
+        auto& st = self->state;
+        auto entries = st.table.entries();
+        std::sort(entries.begin(), entries.end(),
+                  [](auto& a, auto& b) { return a.key < b.key; });
+        return make_envelope<schema::ShardState>([&](auto out) {
+          out.setIndex(st.cfg.index);
+          auto n = static_cast<unsigned>(entries.size());
+          auto k = out.initKeys(n);
+          auto z = out.initZ(n);
+          auto nn = out.initN(n);
+          for (unsigned i = 0; i < n; ++i) {
+            k.set(i, entries[i].key);
+            z.set(i, entries[i].z);
+            nn.set(i, entries[i].n);
+          }
+        });
+      },
+      [=](ps_restore_atom, const envelope& env) -> caf::result<void> {
+        auto& st = self->state;
+        std::vector<sparse_table::entry> xs;
+        auto ok = env.visit<schema::ShardState>([&](auto r) {
+          auto k = r.getKeys();
+          auto z = r.getZ();
+          auto n = r.getN();
+          if (z.size() != k.size() || n.size() != k.size()) return false;
+          for (unsigned i = 0; i < k.size(); ++i)
+            xs.push_back({k[i], z[i], n[i]});
+          return true;
+        });
+        if (!ok) return ok.error();
+        if (!*ok)
+          return make_error(errc::invalid_argument,
+                            "a shard state whose keys, z and n differ in "
+                            "length");
+        for (auto& e : xs)
+          if (e.key < st.first || e.key > st.last)
+            return out_of_range(st, e.key);
+        st.table = sparse_table{st.cfg.params};
+        st.table.restore(xs);
+        return caf::unit;
+      },
       self->stats_handler(),
   };
 }
@@ -177,6 +219,9 @@ void register_training_schemas() {
   register_schema<schema::JobRef>();
   register_schema<schema::JobStatus>();
   register_schema<schema::JobList>();
+  register_schema<schema::ShardState>();
+  register_schema<schema::JobCheckpoint>();
+  register_schema<schema::JobEvent>();
 }
 
 } // namespace troupe::training

@@ -30,7 +30,14 @@ using ps_shard_actor = caf::typed_actor<
     caf::replies_to<ps_push_atom, envelope>::with<void>,
     /// (ps_dump_atom) -> SparseValues: every stored key and its weight,
     /// by key.
-    caf::replies_to<ps_dump_atom>::with<envelope>>::extend_with<stats_actor>;
+    caf::replies_to<ps_dump_atom>::with<envelope>,
+    /// (ps_snapshot_atom) -> ShardState: every stored key's optimizer
+    /// state, for a checkpoint.
+    caf::replies_to<ps_snapshot_atom>::with<envelope>,
+    /// (ps_restore_atom, ShardState) -> (): replaces the table with a
+    /// checkpoint's state (keys outside the shard's range are refused).
+    caf::replies_to<ps_restore_atom,
+                    envelope>::with<void>>::extend_with<stats_actor>;
 
 struct ps_shard_config {
   uint32_t index = 0;  ///< this shard

@@ -25,6 +25,10 @@ struct gate_state {
   step_clock clock;
   uint64_t steps = 0; ///< pushed by all workers together
   std::map<std::string, caf::typed_response_promise<uint64_t>> waiting;
+  /// A hold: workers that reach `hold` wait in `held` until go.
+  uint64_t hold = 0;
+  caf::typed_response_promise<uint64_t> hold_done;
+  std::map<std::string, caf::typed_response_promise<uint64_t>> held;
 };
 
 using gate_self = ps_gate_actor::stateful_pointer<gate_state>;
@@ -37,6 +41,15 @@ void release(gate_self self, const std::vector<std::string>& workers) {
     p->second.deliver(st.clock.clock(w));
     st.waiting.erase(p);
   }
+}
+
+/// Answers a hold once every remaining worker is held at it (the workers
+/// behind are never blocked by the held ones: staleness holds back only the
+/// fast).
+void check_hold(gate_self self) {
+  auto& st = self->state;
+  if (st.hold == 0 || !st.hold_done.pending()) return;
+  if (st.held.size() == st.clock.size()) st.hold_done.deliver(st.hold);
 }
 
 // -- a worker -----------------------------------------------------------------
@@ -183,11 +196,11 @@ void run_step(worker_self self) {
 
 ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
                             std::vector<std::string> workers,
-                            std::optional<uint64_t> staleness) {
+                            std::optional<uint64_t> staleness, uint64_t at) {
   return sys.spawn([=](gate_self self) -> ps_gate_actor::behavior_type {
     self->state.clock = step_clock{staleness};
     for (auto& w : workers)
-      self->state.clock.add(w);
+      self->state.clock.add(w, at);
     return {
         [=](ps_step_atom, const std::string& w) -> caf::result<uint64_t> {
           auto& st = self->state;
@@ -196,6 +209,12 @@ ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
                               "no worker '" + w + "' in this job's gate");
           ++st.steps;
           release(self, st.clock.finish(w));
+          if (st.hold > 0 && st.clock.clock(w) >= st.hold) {
+            auto rp = self->make_response_promise<uint64_t>();
+            st.held[w] = rp;
+            check_hold(self);
+            return rp;
+          }
           if (st.clock.may_start(w)) return st.clock.clock(w);
           st.clock.wait(w);
           auto rp = self->make_response_promise<uint64_t>();
@@ -203,7 +222,37 @@ ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
           return rp;
         },
         [=](ps_leave_atom, const std::string& w) {
-          release(self, self->state.clock.remove(w));
+          auto& st = self->state;
+          st.waiting.erase(w);
+          st.held.erase(w);
+          release(self, st.clock.remove(w));
+          check_hold(self);
+        },
+        [=](ps_hold_atom) -> caf::result<uint64_t> {
+          auto& st = self->state;
+          if (st.hold > 0)
+            return make_error(errc::invalid_argument,
+                              "the gate holds already at step " +
+                                  std::to_string(st.hold));
+          st.hold = st.clock.fastest() + 1;
+          st.hold_done = self->make_response_promise<uint64_t>();
+          auto rp = st.hold_done;
+          check_hold(self);
+          return rp;
+        },
+        [=](ps_go_atom) {
+          auto& st = self->state;
+          st.hold = 0;
+          auto held = std::move(st.held);
+          st.held.clear();
+          for (auto& [w, p] : held) {
+            if (st.clock.may_start(w)) {
+              p.deliver(st.clock.clock(w));
+            } else {
+              st.clock.wait(w);
+              st.waiting[w] = p;
+            }
+          }
         },
         [=](ps_clock_atom) {
           auto& st = self->state;
@@ -227,6 +276,7 @@ caf::result<void> on_setup(worker_self self, const envelope& env,
     st.cfg.name = r.getName();
     st.cfg.batch = r.getBatch();
     st.cfg.epochs = r.getEpochs();
+    st.cfg.start_step = r.getStartStep();
     rows->reserve(r.getRows().size());
     for (auto x : r.getRows()) {
       sparse_row row;
@@ -267,6 +317,13 @@ ps_worker_actor::behavior_type worker_behavior(worker_self self,
                                 " needs shards, rows and a batch > 0");
         st.running = true;
         st.done = self->make_response_promise<uint64_t, double>();
+        // a resumed job starts after the steps its checkpoint holds
+        auto n = st.cfg.rows->size();
+        if (n > 0 && st.cfg.start_step > 0) {
+          auto per_epoch = (n + st.cfg.batch - 1) / st.cfg.batch;
+          st.epoch = st.cfg.start_step / per_epoch;
+          st.next = (st.cfg.start_step % per_epoch) * st.cfg.batch;
+        }
         run_step(self);
         return st.done;
       },
@@ -280,10 +337,23 @@ ps_worker_actor spawn_ps_worker(caf::actor_system& sys, ps_worker_config cfg) {
   return sys.spawn<caf::detached>(worker_behavior, std::move(cfg));
 }
 
+uint64_t rows_after(size_t n, size_t batch, uint64_t steps) {
+  if (n == 0 || batch == 0) return 0;
+  auto per_epoch = (n + batch - 1) / batch;
+  auto part = std::min<uint64_t>(n, (steps % per_epoch) * batch);
+  return (steps / per_epoch) * n + part;
+}
+
+uint64_t steps_of(size_t n, size_t batch, size_t epochs) {
+  return batch == 0 ? 0 : epochs * ((n + batch - 1) / batch);
+}
+
 envelope worker_setup(const std::string& name, size_t batch, size_t epochs,
-                      const std::vector<sparse_row>& rows) {
+                      const std::vector<sparse_row>& rows,
+                      uint64_t start_step) {
   return make_envelope<schema::WorkerSetup>([&](auto w) {
     w.setName(name);
+    w.setStartStep(start_step);
     w.setBatch(static_cast<uint32_t>(batch));
     w.setEpochs(static_cast<uint32_t>(epochs));
     auto list = w.initRows(static_cast<unsigned>(rows.size()));

@@ -34,12 +34,19 @@ using ps_gate_actor = caf::typed_actor<
     caf::reacts_to<ps_leave_atom, std::string>,
     /// (ps_clock_atom) -> (uint64 slowest, uint64 steps): the slowest
     /// worker's clock and the steps pushed by all workers together.
-    caf::replies_to<ps_clock_atom>::with<uint64_t, uint64_t>>;
+    caf::replies_to<ps_clock_atom>::with<uint64_t, uint64_t>,
+    /// (ps_hold_atom) -> uint64 step: holds every worker once it has pushed
+    /// `step` (the fastest worker's clock + 1) and answers `step` when all
+    /// that remain are held there: a consistent cut for a checkpoint.
+    caf::replies_to<ps_hold_atom>::with<uint64_t>,
+    /// (ps_go_atom): the held workers go on.
+    caf::reacts_to<ps_go_atom>>;
 
-/// A gate for `workers`, each at step 0; `staleness` as step_clock takes it.
+/// A gate for `workers`, each at step `at` (0, or a checkpoint's step);
+/// `staleness` as step_clock takes it.
 ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
                             std::vector<std::string> workers,
-                            std::optional<uint64_t> staleness);
+                            std::optional<uint64_t> staleness, uint64_t at = 0);
 
 using ps_worker_actor = caf::typed_actor<
     /// (ps_setup_atom, WorkerSetup, shards, gate) -> (): what a worker
@@ -62,7 +69,16 @@ struct ps_worker_config {
   /// Shard i holds shard_of(key, shards.size()) == i.
   std::vector<ps_shard_actor> shards;
   ps_gate_actor gate;
+  /// Steps already trained (a resumed job starts after them).
+  uint64_t start_step = 0;
 };
+
+/// Rows a worker of `n` rows has trained after `steps` minibatches of
+/// `batch` (whole epochs, then the part of the current one).
+uint64_t rows_after(size_t n, size_t batch, uint64_t steps);
+
+/// Minibatches a worker of `n` rows trains in `epochs`.
+uint64_t steps_of(size_t n, size_t batch, size_t epochs);
 
 ps_worker_actor spawn_ps_worker(caf::actor_system& sys, ps_worker_config cfg);
 
@@ -75,6 +91,7 @@ void register_ps_kinds(caf::actor_system_config& cfg);
 
 /// Rows as a WorkerSetup carries them, and back.
 envelope worker_setup(const std::string& name, size_t batch, size_t epochs,
-                      const std::vector<sparse_row>& rows);
+                      const std::vector<sparse_row>& rows,
+                      uint64_t start_step = 0);
 
 } // namespace troupe::training

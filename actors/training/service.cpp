@@ -1,5 +1,6 @@
 #include "actors/training/service.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -7,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "actors/training/job.hpp"
+#include "actors/training/job_journal.hpp"
 #include "actors/training/ps_shard.hpp"
 #include "actors/training/ps_worker.hpp"
 #include "runtime/directory.hpp"
@@ -24,6 +26,8 @@ constexpr auto request_timeout = std::chrono::seconds{30};
 
 struct service_state {
   std::string data_dir;
+  std::shared_ptr<job_journal> journal;
+  caf::error journal_error;
   caf::actor directory;
   std::map<std::string, job_actor> jobs;
   uint64_t next_id = 1;
@@ -58,19 +62,28 @@ caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
   auto cfg = parse_job_config(
       sub->config, sub->origin.empty() ? std::string{"job.toml"} : sub->origin);
   if (!cfg) return cfg.error();
+  if (st->journal_error) return st->journal_error;
+  auto stored = st->journal->ids();
+  if (!stored) return stored.error();
+  auto taken = [&](const std::string& id) {
+    return st->jobs.count(id) > 0 ||
+           std::find(stored->begin(), stored->end(), id) != stored->end();
+  };
   auto id = sub->id;
   if (id.empty()) {
     do
       id = "train-" + std::to_string(st->next_id++);
-    while (st->jobs.count(id));
+    while (taken(id));
   } else if (!valid_name(id)) {
     return make_error(errc::invalid_argument,
                       "job id '" + id +
                           "' is invalid: use 1-64 characters from "
                           "[A-Za-z0-9._-]");
-  } else if (st->jobs.count(id)) {
+  } else if (taken(id)) {
     return make_error(errc::already_exists,
-                      "a job named '" + id + "' exists already");
+                      "a job named '" + id +
+                          "' exists already (a stored one continues with "
+                          "resume)");
   }
   if (!st->directory)
     return make_error(errc::not_found, "no directory in this process");
@@ -79,9 +92,67 @@ caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
   init.cfg = std::move(*cfg);
   init.out_dir = sub->out_dir.empty() ? st->data_dir + "/" + id : sub->out_dir;
   init.directory = st->directory;
+  init.journal = st->journal;
+  auto stored_submit = make_envelope<schema::JobSubmit>([&](auto b) {
+    b.setId(id);
+    b.setConfig(sub->config);
+    b.setOrigin(sub->origin);
+    b.setOutDir(init.out_dir);
+  });
+  if (auto err = st->journal->add_job(id, stored_submit)) return err;
   auto job = spawn_job(self->system(), std::move(init));
   st->jobs[id] = job;
   st->log->info("job {} submitted", id);
+  return ask(self, job);
+}
+
+caf::result<envelope> on_resume(service_self* self, const state_ptr& st,
+                                const envelope& env) {
+  if (st->journal_error) return st->journal_error;
+  auto id = ref_of(env);
+  if (!id) return id.error();
+  if (st->jobs.count(*id))
+    return make_error(errc::already_exists,
+                      "job '" + *id + "' is loaded here already");
+  auto stored = st->journal->job(*id);
+  if (!stored) return stored.error();
+  struct submit {
+    std::string config, origin, out_dir;
+  };
+  auto sub = stored->visit<schema::JobSubmit>([](auto r) {
+    return submit{r.getConfig(), r.getOrigin(), r.getOutDir()};
+  });
+  if (!sub) return sub.error();
+  auto cfg = parse_job_config(sub->config, sub->origin);
+  if (!cfg) return cfg.error();
+  auto ckpt = st->journal->checkpoint(*id);
+  if (!ckpt) return ckpt.error();
+  auto events = st->journal->events(*id);
+  if (!events) return events.error();
+  uint32_t attempts = 0;
+  bool finished = false;
+  for (auto& e : *events)
+    (void)e.visit<schema::JobEvent>([&](auto r) {
+      attempts = std::max(attempts, r.getAttempt());
+      finished = r.getKind() == schema::JobEvent::Kind::FINISHED;
+      return true;
+    });
+  if (finished)
+    return make_error(errc::invalid_argument,
+                      "job '" + *id +
+                          "' finished already (its results are in " +
+                          sub->out_dir + "): nothing to resume");
+  job_init init;
+  init.id = *id;
+  init.cfg = std::move(*cfg);
+  init.out_dir = sub->out_dir;
+  init.directory = st->directory;
+  init.journal = st->journal;
+  if (*ckpt) init.resume = **ckpt;
+  init.attempts = attempts;
+  auto job = spawn_job(self->system(), std::move(init));
+  st->jobs[*id] = job;
+  st->log->info("job {} resumed", *id);
   return ask(self, job);
 }
 
@@ -134,6 +205,12 @@ service_actor::behavior_type training_service(service_self* self,
                      .string();
   if (auto h = self->system().registry().get(directory_registry_key))
     st->directory = caf::actor_cast<caf::actor>(h);
+  if (auto j = job_journal::open(st->data_dir + "/jobs")) {
+    st->journal = std::move(*j);
+  } else {
+    st->journal_error = j.error();
+    st->log->error("training: no job journal: {}", describe(j.error()));
+  }
   self->attach_functor([st] {
     for (auto& [id, job] : st->jobs)
       caf::anon_send_exit(job, caf::exit_reason::user_shutdown);
@@ -160,6 +237,9 @@ service_actor::behavior_type training_service(service_self* self,
         if (j == st->jobs.end()) return unknown(*id);
         self->send(j->second, stop_atom::value);
         return ask(self, j->second);
+      },
+      [=](resume_atom, const envelope& env) {
+        return on_resume(self, st, env);
       },
       self->stats_handler(),
   };

@@ -1,10 +1,12 @@
 #pragma once
 
 // training.service: one per cluster, on the head, registered as "training";
-// its config is the head's data directory (a job writes to DIR/JOB unless
-// its submit names an out dir). It checks each submitted job's config,
-// starts a coordinator for it (job.hpp), and answers for its jobs over RPC
-// (`send training submit|status|list|stop`) and to the shell.
+// its config is the head's data directory (the job journal lives in
+// DIR/jobs; a job writes to DIR/JOB unless its submit names an out dir). It
+// checks each submitted job's config, records it in the journal, starts a
+// coordinator for it (job.hpp), resumes a journal's job from its last
+// checkpoint, and answers for its jobs over RPC
+// (`send training submit|status|list|stop|resume`) and to the shell.
 
 #include <caf/actor_system_config.hpp>
 #include <caf/replies_to.hpp>
@@ -26,7 +28,11 @@ using service_actor = caf::typed_actor<
     /// (list_atom, any envelope) -> JobList: every job's status.
     caf::replies_to<list_atom, envelope>::with<envelope>,
     /// (stop_atom, JobRef) -> JobStatus: the job stops.
-    caf::replies_to<stop_atom,
+    caf::replies_to<stop_atom, envelope>::with<envelope>,
+    /// (resume_atom, JobRef) -> JobStatus: a job of the journal whose
+    /// process died starts again from its last checkpoint (refused for a
+    /// job running here, or one the journal does not hold).
+    caf::replies_to<resume_atom,
                     envelope>::with<envelope>>::extend_with<stats_actor>;
 
 inline constexpr const char* service_kind = "training.service";

@@ -42,6 +42,9 @@ struct sparse_outcome {
   uint64_t examples = 0;      ///< minibatch rows trained, all epochs
   double loss = 0;            ///< their summed logloss before each update
   double train_seconds = 0;
+  uint64_t start_step = 0;      ///< the checkpoint the last placement began at
+  uint64_t examples_before = 0; ///< of `examples`, those the checkpoint had
+  uint32_t attempts = 1;        ///< placements (1 + regroups and resumes)
 };
 
 /// Validation metrics of the outcome's weights: logloss, auc, ks.

@@ -41,6 +41,13 @@ uint64_t step_clock::slowest() const {
   return clocks_.empty() ? 0 : low;
 }
 
+uint64_t step_clock::fastest() const {
+  uint64_t high = 0;
+  for (auto& [w, c] : clocks_)
+    high = std::max(high, c);
+  return high;
+}
+
 uint64_t step_clock::clock(const std::string& worker) const {
   auto i = clocks_.find(worker);
   return i == clocks_.end() ? 0 : i->second;

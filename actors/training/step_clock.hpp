@@ -48,6 +48,10 @@ public:
   uint64_t clock(const std::string& worker) const;
   /// The slowest worker's clock (0 with no workers).
   uint64_t slowest() const;
+  /// The fastest worker's clock (0 with no workers).
+  uint64_t fastest() const;
+  /// Workers in the clock.
+  size_t size() const { return clocks_.size(); }
 
 private:
   std::vector<std::string> released();

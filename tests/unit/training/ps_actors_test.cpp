@@ -210,3 +210,52 @@ TEST_CASE("a shard refuses keys outside its range and bad pushes, and the "
   self->send_exit(shard, caf::exit_reason::user_shutdown);
   self->send_exit(gate, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("a hold stops every worker at the same step, for a consistent "
+          "checkpoint, and go lets them on",
+          "[training][ps-actors]") {
+  system_fixture f;
+  auto gate = spawn_ps_gate(f.sys, {"a", "b"}, std::nullopt); // async
+  caf::scoped_actor a{f.sys}, b{f.sys}, coordinator{f.sys};
+  auto step = [&](caf::scoped_actor& w, const std::string& name) {
+    uint64_t clock = 0;
+    w->request(gate, caf::infinite, ps_step_atom::value, name)
+        .receive([&](uint64_t c) { clock = c; },
+                 [&](caf::error& err) { FAIL(describe(err)); });
+    return clock;
+  };
+  CHECK(step(a, "a") == 1);
+  CHECK(step(a, "a") == 2);
+  CHECK(step(a, "a") == 3); // async: a runs ahead
+  coordinator->send(gate, ps_hold_atom::value);
+  // a pushes step 4 and is held there
+  a->send(gate, ps_step_atom::value, std::string{"a"});
+  CHECK(step(b, "b") == 1);
+  CHECK(step(b, "b") == 2);
+  CHECK(step(b, "b") == 3);
+  // nothing answered yet: b is not at 4
+  coordinator->receive([&](uint64_t) { FAIL("the hold answered early"); },
+                       caf::after(std::chrono::milliseconds{50}) >> [] {});
+  b->send(gate, ps_step_atom::value, std::string{"b"});
+  coordinator->receive([&](uint64_t at) { CHECK(at == 4); },
+                       caf::after(std::chrono::seconds{10}) >>
+                           [] { FAIL("the hold never answered"); });
+  a->receive([&](uint64_t) { FAIL("a went on during the hold"); },
+             caf::after(std::chrono::milliseconds{50}) >> [] {});
+  coordinator->send(gate, ps_go_atom::value);
+  for (auto* w : {&a, &b})
+    (*w)->receive([&](uint64_t c) { CHECK(c == 4); },
+                  caf::after(std::chrono::seconds{10}) >>
+                      [] { FAIL("a held worker never went on"); });
+  uint64_t slowest = 0, steps = 0;
+  coordinator->request(gate, caf::infinite, ps_clock_atom::value)
+      .receive(
+          [&](uint64_t s, uint64_t n) {
+            slowest = s;
+            steps = n;
+          },
+          [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(slowest == 4);
+  CHECK(steps == 8);
+  coordinator->send_exit(gate, caf::exit_reason::user_shutdown);
+}

@@ -1,0 +1,125 @@
+// A training job on a cluster of real processes (a head and two workers,
+// `troupe node`), submitted as `troupe train --cluster` does: kill -9 of a
+// node that holds part of the job's gang while it trains; the job regroups
+// on the slots left from its last checkpoint, finishes, and its model
+// equals the model of the same job run without interruption.
+
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/client.hpp"
+#include "runtime/errors.hpp"
+#include "schemas/training.capnp.h"
+#include "tests/integration/training_support.hpp"
+#include "tests/support/nodes.hpp"
+#include "tests/support/process.hpp"
+
+using namespace troupe;
+using namespace troupe::test::training_jobs;
+using namespace std::chrono_literals;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+caf::expected<view> submit(cluster_client& c, const std::string& id,
+                           const std::string& toml) {
+  auto e = make_envelope<schema::JobSubmit>([&](auto s) {
+    s.setId(id);
+    s.setConfig(toml);
+    s.setOrigin("job.toml");
+  });
+  auto r = c.send("training", e, "submit");
+  if (!r) return r.error();
+  return view_of(*r);
+}
+
+view status(cluster_client& c, const std::string& id) {
+  auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
+  auto r = c.send("training", ref, "status");
+  if (!r) FAIL("status " << id << ": " << describe(r.error()));
+  return view_of(*r);
+}
+
+view wait_for(cluster_client& c, const std::string& id,
+              const std::function<bool(const view&)>& p,
+              std::chrono::milliseconds limit = 60s) {
+  auto deadline = clock_type::now() + limit;
+  auto v = status(c, id);
+  while (!p(v) && clock_type::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    v = status(c, id);
+  }
+  return v;
+}
+
+} // namespace
+
+TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
+          "from its last checkpoint and ends with the weights of an "
+          "uninterrupted run",
+          "[training-nodes]") {
+  test::temp_dir dir;
+  test::node_set nodes{dir.path(), {"--slots", "1"}};
+  auto w1 = nodes.worker("w1", {"--slots", "2"});
+  auto w2 = nodes.worker("w2", {"--slots", "2"});
+  std::unique_ptr<cluster_client> client;
+  REQUIRE(test::eventually(
+      [&] {
+        auto c = cluster_client::connect("127.0.0.1", nodes.gateway_port(), 1s);
+        if (!c) return false;
+        auto ns = (*c)->nodes();
+        if (!ns || ns->size() != 3) return false;
+        client = std::move(*c);
+        return true;
+      },
+      20s));
+  client->set_timeout(10s);
+  // one worker and two shards (3 of the 5 slots), synchronous
+  auto toml = job_toml(1, 2, 20, 4) + "checkpoint_seconds = 0.05\n";
+  REQUIRE(submit(*client, "killed", toml));
+  auto v = wait_for(*client, "killed", [](const view& v) {
+    return v.state == "running" && v.checkpoint_step > 0;
+  });
+  INFO("head:\n" << nodes.head().log());
+  REQUIRE(v.state == "running");
+  // the scheduler takes one slot at a time from the node with the most
+  // free: the gang has a member on w1
+  bool on_w1 = false;
+  for (auto& p : v.placement)
+    on_w1 = on_w1 || p.find("@w1") != std::string::npos;
+  REQUIRE(on_w1);
+  w1->signal(SIGKILL);
+  REQUIRE(w1->wait(5s) == 128 + SIGKILL);
+  v = wait_for(*client, "killed", [](const view& v) { return v.ended(); });
+  INFO(v.message);
+  REQUIRE(v.state == "finished");
+  CHECK(v.attempt == 2);
+  for (auto& p : v.placement)
+    CHECK(p.find("@w1") == std::string::npos);
+  auto summary = nlohmann::json::parse(v.summary);
+  CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
+  // the same job, never interrupted, on what is left
+  REQUIRE(submit(*client, "straight", toml));
+  v = wait_for(*client, "straight", [](const view& v) { return v.ended(); });
+  REQUIRE(v.state == "finished");
+  auto read = [&](const std::string& job) {
+    std::ifstream in{dir.path() + "/head/" + job + "/model.json"};
+    return nlohmann::json::parse(in);
+  };
+  auto a = read("killed");
+  auto b = read("straight");
+  CHECK(a["keys"] == b["keys"]);
+  CHECK(a["weights"] == b["weights"]);
+  REQUIRE(client->shutdown());
+  CHECK(nodes.head().wait(15s) == 0);
+  w2->wait(15s);
+}
