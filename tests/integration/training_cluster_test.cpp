@@ -29,9 +29,9 @@
 #include "runtime/node.hpp"
 #include "runtime/shell.hpp"
 #include "schemas/training.capnp.h"
+#include "tests/integration/training_support.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/support/process.hpp"
-#include "tests/integration/training_support.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;

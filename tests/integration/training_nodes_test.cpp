@@ -78,6 +78,13 @@ TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
         if (!c) return false;
         auto ns = (*c)->nodes();
         if (!ns || ns->size() != 3) return false;
+        auto as = (*c)->actors();
+        if (!as) return false;
+        bool service = false;
+        for (auto& a : *as)
+          service = service || a.name == "training";
+        // one client per thread: keep it once the cluster is ready
+        if (!service) return false;
         client = std::move(*c);
         return true;
       },
@@ -85,7 +92,8 @@ TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
   client->set_timeout(10s);
   // one worker and two shards (3 of the 5 slots), synchronous
   auto toml = job_toml(1, 2, 20, 4) + "checkpoint_seconds = 0.05\n";
-  REQUIRE(submit(*client, "killed", toml));
+  auto first = submit(*client, "killed", toml);
+  if (!first) FAIL("submit: " << describe(first.error()));
   auto v = wait_for(*client, "killed", [](const view& v) {
     return v.state == "running" && v.checkpoint_step > 0;
   });

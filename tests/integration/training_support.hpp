@@ -16,7 +16,7 @@
 namespace troupe::test::training_jobs {
 
 inline std::string job_toml(uint32_t workers, uint32_t shards, uint32_t epochs,
-                     uint32_t batch = 16) {
+                            uint32_t batch = 16) {
   return "family = \"sparse-lr\"\n"
          "[data]\n"
          "train = \"" TROUPE_SOURCE_DIR "/tests/data/spam.csv\"\n"
