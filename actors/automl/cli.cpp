@@ -22,6 +22,7 @@
 #include "actors/models/families.hpp"
 #include "actors/tabular/metrics.hpp"
 #include "runtime/client.hpp"
+#include "runtime/command_cluster.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/shell.hpp"
 #include "schemas/automl.capnp.h"
@@ -370,39 +371,26 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
     if (auto err = validate(spec)) return fail(describe(err), 2);
   }
   // Embedded: a one-node cluster in this process, data in --out.
-  std::unique_ptr<local_cluster> embedded;
-  std::string host = "127.0.0.1";
-  uint16_t port = 0;
-  if (o.cluster.empty()) {
-    auto slots =
-        o.slots ? o.slots : std::max(1u, std::thread::hardware_concurrency());
-    std::error_code ec;
-    std::filesystem::create_directories(o.out, ec);
-    if (ec)
-      return fail("cannot create --out '" + o.out + "': " + ec.message(), 1);
-    auto c = local_cluster::start(0, slots, kinds, {},
-                                  {{service_kind, service_name, {}}},
-                                  absolute(o.out));
-    if (!c) return fail(describe(c.error()), 1);
-    embedded = std::move(*c);
-    port = embedded->gateway_port();
-  } else {
-    auto hp = parse_host_port(o.cluster, "127.0.0.1", 7701);
-    if (!hp) return fail(describe(hp.error()), 2);
-    host = hp->first;
-    port = hp->second;
-    if (!resuming && o.out != "runs")
-      spec.out_dir = absolute(o.out) + "/" + spec.id;
-  }
-  auto client = cluster_client::connect(host, port);
-  if (!client) return fail(describe(client.error()), 1);
+  auto slots =
+      o.slots ? o.slots : std::max(1u, std::thread::hardware_concurrency());
+  auto cluster = open_command_cluster(
+      o.cluster, slots, kinds, {{service_kind, service_name, {}}}, o.out);
+  if (!cluster)
+    return fail(describe(cluster.error()),
+                cluster.error().code() ==
+                        static_cast<uint8_t>(errc::invalid_argument)
+                    ? 2
+                    : 1);
+  if (!o.cluster.empty() && !resuming && o.out != "runs")
+    spec.out_dir = absolute(o.out) + "/" + spec.id;
+  auto& client = cluster->client;
   caf::expected<envelope> first = caf::error{};
   if (resuming) {
-    first = (*client)->send(service_name, ref_envelope(o.resume), "resume");
+    first = client->send(service_name, ref_envelope(o.resume), "resume");
   } else {
     auto sub = submit_envelope(spec, o.weight);
     if (!sub) return fail(describe(sub.error()), 1);
-    first = (*client)->send(service_name, *sub, "submit");
+    first = client->send(service_name, *sub, "submit");
   }
   if (!first) return fail(describe(first.error()), 1);
   auto v = view_of(*first);
@@ -429,7 +417,7 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
                    "\ntroupe automl: stopping study %s (Ctrl-C again "
                    "to leave it running)\n",
                    id.c_str());
-      (void)(*client)->send(service_name, ref_envelope(id), "stop");
+      (void)client->send(service_name, ref_envelope(id), "stop");
     }
     if (interrupts.load() > 1) {
       if (tty) std::fputc('\n', stderr);
@@ -437,7 +425,7 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
       sigaction(SIGTERM, &old_term, nullptr);
       return fail("interrupted", 1);
     }
-    auto s = (*client)->send(service_name, ref_envelope(id), "status");
+    auto s = client->send(service_name, ref_envelope(id), "status");
     if (!s) return fail(describe(s.error()), 1);
     auto sv = view_of(*s);
     if (!sv) return fail(describe(sv.error()), 1);

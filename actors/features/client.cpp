@@ -6,6 +6,7 @@
 
 #include "actors/features/rpc.hpp"
 #include "actors/features/service.hpp"
+#include "runtime/command_cluster.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::features {
@@ -49,32 +50,13 @@ caf::expected<void> store_connection::flush() {
 caf::expected<store_connection> connect_store(const store_options& opts,
                                               const kind_registrar& kinds) {
   store_connection c;
-  std::string host = "127.0.0.1";
-  uint16_t port = 0;
-  if (opts.cluster.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(opts.data_dir, ec);
-    if (ec)
-      return make_error(errc::io_failure, "cannot create the data directory '" +
-                                              opts.data_dir +
-                                              "': " + ec.message());
-    auto dir = std::filesystem::absolute(opts.data_dir).string();
-    auto lc = local_cluster::start(
-        0, 1, kinds, {},
-        {{service_kind, service_name, "shards=" + std::to_string(opts.shards)}},
-        dir, {make_rpc_service()});
-    if (!lc) return lc.error();
-    port = (*lc)->gateway_port();
-    c.embedded = std::move(*lc);
-  } else {
-    auto hp = parse_host_port(opts.cluster, "127.0.0.1", 7701);
-    if (!hp) return hp.error();
-    host = hp->first;
-    port = hp->second;
-  }
-  auto client = cluster_client::connect(host, port);
-  if (!client) return client.error();
-  c.client = std::move(*client);
+  auto cluster = open_command_cluster(
+      opts.cluster, 1, kinds,
+      {{service_kind, service_name, "shards=" + std::to_string(opts.shards)}},
+      opts.data_dir, {make_rpc_service()});
+  if (!cluster) return cluster.error();
+  c.embedded = std::move(cluster->embedded);
+  c.client = std::move(cluster->client);
   auto cap = c.client->service(service_name);
   if (!cap) return cap.error();
   c.store = cap->castAs<schema::FeatureStore>();

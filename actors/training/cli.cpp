@@ -15,7 +15,9 @@
 #include "actors/training/job_config.hpp"
 #include "actors/training/job_journal.hpp"
 #include "actors/training/service.hpp"
+#include "actors/training/wire.hpp"
 #include "runtime/client.hpp"
+#include "runtime/command_cluster.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/training.capnp.h"
 
@@ -33,29 +35,11 @@ struct status_view {
   std::vector<std::string> placement;
 };
 
-std::string state_text(schema::JobState s) {
-  switch (s) {
-  case schema::JobState::WAITING:
-    return "waiting";
-  case schema::JobState::RUNNING:
-    return "running";
-  case schema::JobState::FINISHED:
-    return "finished";
-  case schema::JobState::FAILED:
-    return "failed";
-  case schema::JobState::STOPPED:
-    return "stopped";
-  case schema::JobState::UNKNOWN:
-    break;
-  }
-  return "unknown";
-}
-
 caf::expected<status_view> view_of(const envelope& env) {
   return env.visit<schema::JobStatus>([](auto s) {
     status_view v;
     v.id = s.getId();
-    v.state = state_text(s.getState());
+    v.state = to_text(s.getState());
     v.message = s.getMessage();
     v.consistency = s.getConsistency();
     v.summary = s.getSummary();
@@ -156,41 +140,30 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
   auto cfg = toml.empty() ? caf::expected<job_config>{job_config{}}
                           : parse_job_config(toml, origin);
   if (!cfg) return fail(describe(cfg.error()), 2);
-  std::unique_ptr<local_cluster> embedded;
-  std::string host = "127.0.0.1";
-  uint16_t port = 0;
-  if (o.cluster.empty()) {
-    auto need = std::max(1u, cfg->workers + cfg->shards);
-    auto slots =
-        o.slots ? o.slots : std::max(need, std::thread::hardware_concurrency());
-    if (slots < need)
-      return fail("--slots " + std::to_string(slots) + ": the job needs " +
-                      std::to_string(need) + " (workers + shards)",
-                  2);
-    std::error_code ec;
-    std::filesystem::create_directories(o.out, ec);
-    if (ec)
-      return fail("cannot create --out '" + o.out + "': " + ec.message(), 1);
-    auto c = local_cluster::start(0, slots, kinds, {},
-                                  {{service_kind, service_name, {}}},
-                                  absolute(o.out));
-    if (!c) return fail(describe(c.error()), 1);
-    embedded = std::move(*c);
-    port = embedded->gateway_port();
-  } else {
-    auto hp = parse_host_port(o.cluster, "127.0.0.1", 7701);
-    if (!hp) return fail(describe(hp.error()), 2);
-    host = hp->first;
-    port = hp->second;
-  }
-  auto client = cluster_client::connect(host, port);
-  if (!client) return fail(describe(client.error()), 1);
-  auto out_dir = embedded || o.out != "runs/train" ? absolute(o.out) : "";
+  auto need = std::max(1u, cfg->workers + cfg->shards);
+  auto slots =
+      o.slots ? o.slots : std::max(need, std::thread::hardware_concurrency());
+  if (o.cluster.empty() && slots < need)
+    return fail("--slots " + std::to_string(slots) + ": the job needs " +
+                    std::to_string(need) + " (workers + shards)",
+                2);
+  // embedded: a one-node cluster in this process, data in --out
+  auto cluster = open_command_cluster(
+      o.cluster, slots, kinds, {{service_kind, service_name, {}}}, o.out);
+  if (!cluster)
+    return fail(describe(cluster.error()),
+                cluster.error().code() ==
+                        static_cast<uint8_t>(errc::invalid_argument)
+                    ? 2
+                    : 1);
+  auto& client = cluster->client;
+  auto out_dir =
+      cluster->embedded || o.out != "runs/train" ? absolute(o.out) : "";
   caf::expected<envelope> first = caf::error{};
   if (!o.resume.empty()) {
     auto ref =
         make_envelope<schema::JobRef>([&](auto r) { r.setId(o.resume); });
-    first = (*client)->send(service_name, ref, "resume");
+    first = client->send(service_name, ref, "resume");
   } else {
     auto submit = make_envelope<schema::JobSubmit>([&](auto s) {
       s.setId(o.id);
@@ -198,7 +171,7 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
       s.setOrigin(origin);
       s.setOutDir(out_dir);
     });
-    first = (*client)->send(service_name, submit, "submit");
+    first = client->send(service_name, submit, "submit");
   }
   if (!first) return fail(describe(first.error()), 2);
   auto v = view_of(*first);
@@ -216,7 +189,7 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
   auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
   auto last_line = std::chrono::steady_clock::now();
   for (;;) {
-    auto s = (*client)->send(service_name, ref, "status");
+    auto s = client->send(service_name, ref, "status");
     if (!s) return fail(describe(s.error()), 1);
     auto sv = view_of(*s);
     if (!sv) return fail(describe(sv.error()), 1);

@@ -6,30 +6,13 @@
 #include <cstdio>
 
 #include "actors/training/service.hpp"
+#include "actors/training/wire.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/training.capnp.h"
 
 namespace troupe::training {
 
 namespace {
-
-std::string state_text(schema::JobState s) {
-  switch (s) {
-  case schema::JobState::WAITING:
-    return "waiting";
-  case schema::JobState::RUNNING:
-    return "running";
-  case schema::JobState::FINISHED:
-    return "finished";
-  case schema::JobState::FAILED:
-    return "failed";
-  case schema::JobState::STOPPED:
-    return "stopped";
-  case schema::JobState::UNKNOWN:
-    break;
-  }
-  return "unknown";
-}
 
 std::string number(double x, const char* fmt = "%.4g") {
   if (std::isnan(x)) return "-";
@@ -63,7 +46,7 @@ caf::expected<std::string> format_jobs(const envelope& list) {
     std::vector<std::vector<std::string>> rows;
     for (auto s : l.getJobs())
       rows.push_back(
-          {s.getId().cStr(), s.getFamily().cStr(), state_text(s.getState()),
+          {s.getId().cStr(), s.getFamily().cStr(), to_text(s.getState()),
            step_text(s), std::to_string(s.getExamples()),
            number(s.getExamplesPerSecond(), "%.0f"), number(s.getValidAuc())});
     return format_table(
@@ -78,7 +61,7 @@ caf::expected<std::string> format_job(const envelope& status) {
     std::vector<std::pair<std::string, std::string>> kv{
         {"id", s.getId().cStr()},
         {"family", s.getFamily().cStr()},
-        {"state", state_text(s.getState())},
+        {"state", to_text(s.getState())},
         {"message", s.getMessage().cStr()},
         {"gang", std::to_string(s.getWorkers()) + " worker(s), " +
                      std::to_string(s.getShards()) + " shard(s), " +

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "actors/training/wire.hpp"
 #include "runtime/envelope.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/training.capnp.h"
@@ -47,29 +48,11 @@ struct view {
   }
 };
 
-inline std::string state_text(schema::JobState s) {
-  switch (s) {
-  case schema::JobState::WAITING:
-    return "waiting";
-  case schema::JobState::RUNNING:
-    return "running";
-  case schema::JobState::FINISHED:
-    return "finished";
-  case schema::JobState::FAILED:
-    return "failed";
-  case schema::JobState::STOPPED:
-    return "stopped";
-  case schema::JobState::UNKNOWN:
-    break;
-  }
-  return "unknown";
-}
-
 inline view view_of(const envelope& env) {
   auto v = env.visit<schema::JobStatus>([](auto s) {
     view v;
     v.id = s.getId();
-    v.state = state_text(s.getState());
+    v.state = training::to_text(s.getState());
     v.message = s.getMessage();
     v.summary = s.getSummary();
     v.step = s.getStep();
