@@ -31,6 +31,9 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 // study actor, from the service.
 using grant_atom = caf::atom_constant<caf::atom("grant")>;
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
+/// (yield_atom, node, slot, lease): a preemptible study gives a slot back
+/// for higher-priority work.
+using yield_atom = caf::atom_constant<caf::atom("yield")>;
 /// Stops a study: (halt_atom, string why).
 using halt_atom = caf::atom_constant<caf::atom("halt")>;
 /// A study's status for the service: (progress_atom, uint64 rows).

@@ -59,6 +59,12 @@ std::vector<cli_command> add_commands(CLI::App& app) {
                   "continue a study of the journal in --out");
   cmd->add_option("--weight", am.weight, "fair-share weight")
       ->capture_default_str();
+  cmd->add_option("--priority", sp.priority,
+                  "priority among the cluster's work (higher first)")
+      ->capture_default_str();
+  cmd->add_flag("--preemptible", sp.preemptible,
+                "higher-priority work may take the study's slots back (their "
+                "trials are re-queued)");
   cmd->add_option("--max-rounds", sp.max_resource,
                   "boosting rounds of a full trial")
       ->capture_default_str();

@@ -44,6 +44,8 @@ struct service_state {
     study_actor actor;
     double weight = 1;
     bool wants = false;
+    int priority = 0;
+    bool preemptible = false;
   };
   std::map<std::string, study_entry> studies;
   /// A study's lease: its slot.
@@ -69,12 +71,17 @@ std::string consumer_of(const std::string& study) {
 
 /// Tells the directory what a study wants (or that it leaves).
 void send_want(service_self* self, const state_ptr& st,
-               const std::string& study, double weight, bool wants,
-               bool leave = false) {
+               const std::string& study, bool wants, bool leave = false) {
   if (!st->directory) return;
+  auto s = st->studies.find(study);
+  auto weight = s == st->studies.end() ? 1.0 : s->second.weight;
   auto env = make_envelope<schema::SlotWant>([&](auto w) {
     w.setConsumer(consumer_of(study));
     w.setWeight(weight);
+    if (s != st->studies.end()) {
+      w.setPriority(s->second.priority);
+      w.setPreemptible(s->second.preemptible);
+    }
     w.setSize(1);
     w.setWants(wants);
     w.setLeave(leave);
@@ -138,6 +145,24 @@ void on_slot_grant(service_self* self, const state_ptr& st,
   hand_over(self, st, got->first, got->second);
 }
 
+/// The directory wants a preemptible study's lease back for higher-priority
+/// work: the study gives the slot back (its trial there is re-queued).
+void on_preempt(service_self* self, const state_ptr& st, const envelope& env) {
+  auto id = env.visit<schema::SlotLease>([](auto l) { return l.getId(); });
+  if (!id) return;
+  if (auto p = st->parked.find(*id); p != st->parked.end()) {
+    auto study = p->second.study;
+    return release_lease(self, st, study, *id);
+  }
+  auto h = st->leases.find(*id);
+  if (h == st->leases.end()) return;
+  auto s = st->studies.find(h->second.study);
+  if (s == st->studies.end())
+    return release_lease(self, st, h->second.study, *id);
+  self->send(s->second.actor, yield_atom::value, h->second.node, h->second.slot,
+             *id);
+}
+
 void node_gone(service_self* self, const state_ptr& st, const std::string& node,
                const std::string& why) {
   if (!st->nodes.count(node)) return;
@@ -196,7 +221,7 @@ void set_wants(service_self* self, const state_ptr& st,
   auto s = st->studies.find(study);
   if (s == st->studies.end() || s->second.wants == wants) return;
   s->second.wants = wants;
-  send_want(self, st, study, s->second.weight, wants);
+  send_want(self, st, study, wants);
 }
 
 caf::error ensure_journal(const state_ptr& st) {
@@ -237,8 +262,9 @@ caf::result<envelope> launch(service_self* self, const state_ptr& st,
   init.weight = weight;
   auto actor = spawn_study(self->system(), std::move(init));
   self->monitor(actor);
-  st->studies[spec.id] = {actor, weight, false};
-  send_want(self, st, spec.id, weight, false);
+  st->studies[spec.id] = {actor, weight, false, spec.priority,
+                          spec.preemptible};
+  send_want(self, st, spec.id, false);
   st->log->info("automl: study {} {} (sampler {}, scheduler {}, weight {})",
                 spec.id, replay ? "resumed" : "started", spec.sampler,
                 spec.scheduler, weight);
@@ -423,7 +449,7 @@ void start_service(service_self* self, const state_ptr& st) {
           l = l->second.study == study ? st->leases.erase(l) : std::next(l);
         for (auto l = st->parked.begin(); l != st->parked.end();)
           l = l->second.study == study ? st->parked.erase(l) : std::next(l);
-        send_want(self, st, study, 1, false, true);
+        send_want(self, st, study, false, true);
         return;
       }
   });
@@ -472,6 +498,7 @@ service_actor::behavior_type automl_service(service_self* self, kind_args args,
       [=](slot_grant_atom, const envelope& env) {
         on_slot_grant(self, st, env);
       },
+      [=](preempt_atom, const envelope& env) { on_preempt(self, st, env); },
       self->stats_handler(),
   };
 }

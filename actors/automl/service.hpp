@@ -65,9 +65,12 @@ using service_actor = caf::typed_actor<
     /// wants more.
     caf::reacts_to<release_atom, std::string, std::string, uint32_t, uint64_t,
                    bool>,
-    /// (slot_grant_atom, SlotLease), from the directory: a study's lease
-    /// (studies are not preemptible: no preempt_atom comes).
-    caf::reacts_to<slot_grant_atom, envelope>>::extend_with<stats_actor>;
+    /// (slot_grant_atom, SlotLease), from the directory: a study's lease.
+    caf::reacts_to<slot_grant_atom, envelope>,
+    /// (preempt_atom, SlotLease), from the directory: a preemptible study
+    /// (--preemptible) gives the lease's slot back for higher-priority
+    /// work; its trial there is re-queued.
+    caf::reacts_to<preempt_atom, envelope>>::extend_with<stats_actor>;
 
 /// The actor class of the service.
 using service_self = typed_worker_of<service_actor>::type;

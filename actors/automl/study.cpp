@@ -596,6 +596,22 @@ void study_core::requeue(trial_info& t, const std::string& node,
     end_trial(t, trial_state::pruned, stop_reason_, now_ms);
 }
 
+std::vector<trial_id> study_core::slot_lost(const std::string& node,
+                                            uint32_t slot,
+                                            const std::string& why,
+                                            int64_t now_ms) {
+  std::vector<trial_id> out;
+  idle_ = false;
+  for (auto& t : trials_) {
+    if (t.rec.state != trial_state::running || t.node != node || t.slot != slot)
+      continue;
+    requeue(t, node, why, now_ms);
+    out.push_back(t.rec.id);
+  }
+  maybe_finish(now_ms);
+  return out;
+}
+
 std::vector<trial_id> study_core::node_lost(const std::string& node,
                                             int64_t now_ms) {
   std::vector<trial_id> out;

@@ -149,6 +149,11 @@ public:
               const std::string& message, int64_t now_ms,
               const std::vector<double>& secondary = {});
 
+  /// The study gave slot (node, slot) back: its running trial is
+  /// re-queued; returns it (empty if none ran there).
+  std::vector<trial_id> slot_lost(const std::string& node, uint32_t slot,
+                                  const std::string& why, int64_t now_ms);
+
   /// `node` is gone: its running trials go back to the queue, each exactly
   /// once per loss. Returns them.
   std::vector<trial_id> node_lost(const std::string& node, int64_t now_ms);

@@ -358,9 +358,6 @@ void on_end(study_actor_t* self, const envelope& env) {
     if (!o) return false;
     auto cp = e.getCheckpoint();
     std::string node = e.getNode();
-    if (*o == trial_outcome::cancelled &&
-        st.core->phase() == study_phase::running)
-      st.draining.insert(node);
     std::vector<double> secondary;
     for (auto v : e.getObjectives())
       secondary.push_back(v);
@@ -368,8 +365,12 @@ void on_end(study_actor_t* self, const envelope& env) {
                                    e.getSteps(), e.getValue(),
                                    std::vector<uint8_t>(cp.begin(), cp.end()),
                                    e.getMessage(), st.wall_ms(), secondary);
-    // A stale end (its trial was re-queued since) holds no lease.
+    // A stale end (its trial was re-queued since: its node was lost, or the
+    // study gave its slot back) holds no lease.
     if (!current) return false;
+    if (*o == trial_outcome::cancelled &&
+        st.core->phase() == study_phase::running)
+      st.draining.insert(node);
     if (e.hasOof() && e.getOof().size() > 0)
       keep_oof(st, e.getTrial(), e.getOofStep(), e.getOof());
     auto key = std::make_pair(node, e.getSlot());
@@ -396,6 +397,29 @@ void on_lost(study_actor_t* self, const std::string& node) {
   if (!ids.empty())
     st.log->warn("study {}: node {} lost, {} trial(s) re-queued",
                  st.core->spec().id, node, ids.size());
+  settle(self);
+}
+
+void on_yield(study_actor_t* self, const std::string& node, uint32_t slot,
+              uint64_t lease) {
+  auto& st = self->state;
+  auto key = std::make_pair(node, slot);
+  auto held = st.leases.find(key);
+  if (held == st.leases.end() || held->second != lease) return;
+  auto ids = st.core->slot_lost(node, slot,
+                                "slot " + node + "/" + std::to_string(slot) +
+                                    " preempted for higher-priority work",
+                                st.wall_ms());
+  cancel_trials(self, ids);
+  st.leases.erase(held);
+  auto wants = st.core->wants_slots(st.wall_ms());
+  self->send(st.service, release_atom::value, st.core->spec().id, node, slot,
+             lease, wants);
+  st.wants_sent = wants;
+  if (!ids.empty())
+    st.log->info("study {}: gave slot {}/{} back for higher-priority work, "
+                 "trial {} re-queued",
+                 st.core->spec().id, node, slot, ids.front());
   settle(self);
 }
 
@@ -487,6 +511,9 @@ study_actor::behavior_type study_behavior(study_actor_t* self,
       },
       [=](end_atom, const envelope& env) { on_end(self, env); },
       [=](lost_atom, const std::string& node) { on_lost(self, node); },
+      [=](yield_atom, const std::string& node, uint32_t slot, uint64_t lease) {
+        on_yield(self, node, slot, lease);
+      },
       [=](halt_atom, const std::string& why) {
         auto& st = self->state;
         cancel_trials(self, st.core->stop(why, st.wall_ms()));

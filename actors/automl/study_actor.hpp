@@ -44,6 +44,11 @@ using study_actor = caf::typed_actor<
     /// (lost_atom, node), from the service: the node is gone with its
     /// leases; its running trials are re-queued, once.
     caf::reacts_to<lost_atom, std::string>,
+    /// (yield_atom, node, slot, lease), from the service: a preemptible
+    /// study gives the slot back for higher-priority work; the trial
+    /// running there is cancelled and re-queued (it resumes from its last
+    /// checkpoint, if it paused with one, or starts again).
+    caf::reacts_to<yield_atom, std::string, uint32_t, uint64_t>,
     /// (halt_atom, why), from the service: the study stops; running trials
     /// are sent (cancel_atom, study, trial) and end pruned.
     caf::reacts_to<halt_atom, std::string>,

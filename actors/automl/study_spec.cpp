@@ -141,6 +141,8 @@ envelope to_envelope(const study_spec& s) {
         {"space_format", s.space_format},
         {"sleep_ms", fmt_double(s.sleep_ms)},
         {"weight", fmt_double(s.weight)},
+        {"priority", std::to_string(s.priority)},
+        {"preemptible", s.preemptible ? "1" : "0"},
     };
     if (!s.objectives.empty())
       opts.emplace_back("objectives", join(s.objectives));
@@ -239,7 +241,21 @@ caf::expected<study_spec> spec_from(const envelope& env) {
         real(s.sleep_ms);
       else if (k == "weight")
         real(s.weight);
-      else if (k == "objectives")
+      else if (k == "priority") {
+        double p = 0;
+        real(p);
+        if (p != std::floor(p) || std::abs(p) > 1e6)
+          bad = make_error(errc::invalid_argument,
+                           "study spec option 'priority' = '" + v +
+                               "' is not an integer");
+        s.priority = static_cast<int>(p);
+      } else if (k == "preemptible") {
+        if (v != "0" && v != "1")
+          bad = make_error(errc::invalid_argument,
+                           "study spec option 'preemptible' = '" + v +
+                               "' is not 0 or 1");
+        s.preemptible = v == "1";
+      } else if (k == "objectives")
         s.objectives = v.empty() ? std::vector<std::string>{} : split_list(v);
       else
         bad = make_error(errc::invalid_argument,

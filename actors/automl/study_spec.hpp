@@ -81,6 +81,11 @@ struct study_spec {
   double sleep_ms = 0;
   /// Fair-share weight (kept so a resumed study keeps it).
   double weight = 1;
+  /// Priority among the cluster's consumers of slots (higher first), and
+  /// whether higher-priority work may take its slots back (its trials are
+  /// then re-queued).
+  int priority = 0;
+  bool preemptible = false;
 };
 
 /// The secondary objectives a study may have, in their CLI spelling.

@@ -105,6 +105,7 @@ void send_want(job_self self, bool wants, bool leave) {
   auto env = make_envelope<schema::SlotWant>([&](auto w) {
     w.setConsumer(job_consumer(st.init.id));
     w.setWeight(1);
+    w.setPriority(st.init.cfg.priority);
     w.setSize(st.init.cfg.workers + st.init.cfg.shards);
     w.setPlacement(schema::SlotWant::Placement::ANY);
     w.setWants(wants);

@@ -241,15 +241,25 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   cfg.max_attempts = static_cast<uint32_t>(*v);
                   return caf::none;
                 }
+                if (k == "priority") {
+                  auto* i = n.as_integer();
+                  if (!i || i->get() < -1000000 || i->get() > 1000000)
+                    return bad(origin, line,
+                               "'" + name +
+                                   "' must be an integer (higher runs first)");
+                  cfg.priority = static_cast<int32_t>(i->get());
+                  return caf::none;
+                }
                 if (k == "seed") {
                   auto v = r.count(n, name, line, 0, uint64_t{1} << 53);
                   if (!v) return v.error();
                   cfg.seed = *v;
                   return caf::none;
                 }
-                return unknown(
-                    origin, line, name,
-                    "workers, shards, consistency, batch, epochs or seed");
+                return unknown(origin, line, name,
+                               "workers, shards, consistency, batch, epochs, "
+                               "seed, checkpoint_seconds, max_attempts or "
+                               "priority");
               });
         return unknown(origin, line, name,
                        "family, data, features, model or run");

@@ -11,7 +11,7 @@
 //   [model]    optimizer = "ftrl"   alpha   beta   l1   l2
 //   [run]      workers = 2   shards = 2   consistency = "sync"
 //              batch = 64   epochs = 3   seed = 0
-//              checkpoint_seconds = 10   max_attempts = 5
+//              checkpoint_seconds = 10   max_attempts = 5   priority = 0
 //
 // Relative paths are relative to the config file. Errors name the file, the
 // line and the key.
@@ -51,6 +51,9 @@ struct job_config {
   double checkpoint_seconds = 10;
   /// Placements a job may try (a lost node regroups it) before it fails.
   uint32_t max_attempts = 5;
+  /// Priority among the cluster's work: a job of higher priority than a
+  /// preemptible study takes that study's slots back when it needs them.
+  int32_t priority = 0;
 };
 
 /// Reads and checks a job config from TOML text; `origin` names it and

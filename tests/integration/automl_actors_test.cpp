@@ -20,10 +20,12 @@
 #include "actors/automl/journal.hpp"
 #include "actors/automl/service.hpp"
 #include "actors/automl/study.hpp"
+#include "actors/training/service.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/node.hpp"
 #include "schemas/automl.capnp.h"
+#include "tests/integration/training_support.hpp"
 #include "tests/support/cluster.hpp"
 #include "tests/support/process.hpp"
 
@@ -416,6 +418,83 @@ TEST_CASE("a study and actors that take slots share the cluster's slots "
   while (holders(client)[""] < 4 && clock_type::now() < deadline)
     std::this_thread::sleep_for(20ms);
   CHECK(holders(client)[""] == 4);
+}
+
+TEST_CASE("a job of higher priority takes a preemptible study's slots back, "
+          "whose trials there are re-queued while it still finishes, and a "
+          "study that is not preemptible keeps its slots",
+          "[automl-actors]") {
+  test::temp_dir dir;
+  auto kinds = [](caf::actor_system_config& cfg) {
+    automl::register_kinds(cfg);
+    training::register_kinds(cfg);
+  };
+  auto lc = local_cluster::start(
+      0, 3, kinds, {},
+      {{automl::service_kind, automl::service_name, {}},
+       {training::service_kind, training::service_name, {}}},
+      dir.path());
+  REQUIRE(lc);
+  auto c = cluster_client::connect("127.0.0.1", (*lc)->gateway_port());
+  REQUIRE(c);
+  auto& client = **c;
+  client.set_timeout(10s);
+  auto held = [&](const std::string& consumer) {
+    return holders(client)[consumer];
+  };
+  auto study_status = [&](const std::string& id) {
+    auto r = client.send(automl::service_name, ref_envelope(id), "status");
+    if (!r) FAIL("status " << id << ": " << describe(r.error()));
+    return view_of(*r);
+  };
+  auto run_job = [&](const std::string& id) {
+    auto toml = test::training_jobs::job_toml(1, 1, 3) + "priority = 5\n";
+    auto e = make_envelope<schema::JobSubmit>([&](auto s) {
+      s.setId(id);
+      s.setConfig(toml);
+      s.setOrigin("job.toml");
+    });
+    auto r = client.send(training::service_name, e, "submit");
+    if (!r) FAIL("submit " << id << ": " << describe(r.error()));
+    auto ref = make_envelope<schema::JobRef>([&](auto x) { x.setId(id); });
+    auto deadline = clock_type::now() + 30s;
+    test::training_jobs::view v;
+    do {
+      std::this_thread::sleep_for(20ms);
+      auto s = client.send(training::service_name, ref, "status");
+      if (!s) FAIL("job status: " << describe(s.error()));
+      v = test::training_jobs::view_of(*s);
+    } while (!v.ended() && clock_type::now() < deadline);
+    return v;
+  };
+  for (bool preemptible : {true, false}) {
+    auto id = std::string{preemptible ? "yields" : "keeps"};
+    auto spec = quadratic(id, 18, 40, "none"); // 9 steps of 40 ms a trial
+    spec.preemptible = preemptible;
+    auto r = client.send(automl::service_name, submit_envelope(spec, 1),
+                         "submit");
+    if (!r) FAIL("submit: " << describe(r.error()));
+    auto deadline = clock_type::now() + 20s;
+    while (held("automl/" + id) < 3 && clock_type::now() < deadline)
+      std::this_thread::sleep_for(10ms);
+    REQUIRE(held("automl/" + id) == 3);
+    // a job of priority 5 wants 2 of the 3 slots the study holds
+    auto job = run_job("job-" + id);
+    INFO(job.message);
+    CHECK(job.state == "finished");
+    auto s = study_status(id);
+    deadline = clock_type::now() + 30s;
+    while (!s.ended() && clock_type::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+      s = study_status(id);
+    }
+    REQUIRE(s.state == "finished");
+    CHECK(s.done == 18);
+    if (preemptible)
+      CHECK(s.requeued >= 2); // the two slots the job took back
+    else
+      CHECK(s.requeued == 0); // the job waited for trials to end
+  }
 }
 
 TEST_CASE("stopping a running study ends it, pruning what ran",
