@@ -527,7 +527,8 @@ void on_checkpoint_timer(job_self self) {
             if (st.shards.empty()) again();
           },
           [=](caf::error& err) {
-            self->state.checkpointing = false;
+            auto& st = self->state;
+            st.checkpointing = false;
             st.log->warn("job {}: no checkpoint: {}", st.init.id,
                          describe(err));
           });
