@@ -17,12 +17,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <csignal>
-#include <map>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -178,11 +178,13 @@ int main(int argc, char** argv) {
     for (;;) {
       v = status(**client, id);
       if (v.state == "failed") fail(id + " failed: " + v.message);
-      if (v.attempt >= 2 && v.state == "running" && v.step > v.checkpoint_step) {
+      if (v.attempt >= 2 && v.state == "running" &&
+          v.step > v.checkpoint_step) {
         from = v.checkpoint_step;
         break;
       }
-      if (seconds_since(killed) > 120) fail(id + " did not train again in 120 s");
+      if (seconds_since(killed) > 120)
+        fail(id + " did not train again in 120 s");
       usleep(2000);
     }
     auto secs = seconds_since(killed);

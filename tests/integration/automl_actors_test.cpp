@@ -471,8 +471,8 @@ TEST_CASE("a job of higher priority takes a preemptible study's slots back, "
     auto id = std::string{preemptible ? "yields" : "keeps"};
     auto spec = quadratic(id, 18, 40, "none"); // 9 steps of 40 ms a trial
     spec.preemptible = preemptible;
-    auto r = client.send(automl::service_name, submit_envelope(spec, 1),
-                         "submit");
+    auto r =
+        client.send(automl::service_name, submit_envelope(spec, 1), "submit");
     if (!r) FAIL("submit: " << describe(r.error()));
     auto deadline = clock_type::now() + 20s;
     while (held("automl/" + id) < 3 && clock_type::now() < deadline)
