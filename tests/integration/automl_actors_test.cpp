@@ -387,12 +387,18 @@ TEST_CASE("a study and actors that take slots share the cluster's slots "
   }
   CHECK(most == 3);
   // the nodes show the scheduler's count: none free while the study wants
-  auto nodes = client.nodes();
-  REQUIRE(nodes);
-  uint32_t free = 0;
-  for (auto& n : *nodes)
-    free += n.free_slots;
-  CHECK(free <= 1); // a slot may be between two trials
+  // (a slot is free for a moment between two trials: the fewest seen)
+  uint32_t fewest = 4;
+  for (int i = 0; i < 20 && fewest > 0; ++i) {
+    auto nodes = client.nodes();
+    REQUIRE(nodes);
+    uint32_t free = 0;
+    for (auto& n : *nodes)
+      free += n.free_slots;
+    fewest = std::min(fewest, free);
+    std::this_thread::sleep_for(10ms);
+  }
+  CHECK(fewest == 0);
   // another slot-taking actor is refused on a full node, naming who holds it
   auto refused = client.spawn("echo", "head", "", "echo-b");
   if (!refused) {
