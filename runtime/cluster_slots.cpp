@@ -38,8 +38,7 @@ caf::error cluster_slots::want(const caf::actor& owner, const slot_want& w) {
   consumers_[want.consumer] = {owner, want};
   // the gang asked for may have changed: ask again
   sched_.cancel_all(want.consumer);
-  if (want.wants)
-    sched_.request(want.consumer, want.size, want.where, want.node);
+  if (want.wants) ask(want);
   return caf::none;
 }
 
@@ -78,12 +77,7 @@ caf::error cluster_slots::take_for_actor(const std::string& actor,
   while (auto l = sched_.next()) {
     if (l->consumer == actor) return caf::none;
     // (only a gang that fitted already could come first: kept for grants)
-    auto c = consumers_.find(l->consumer);
-    if (c == consumers_.end()) continue;
-    if (c->second.want.wants)
-      sched_.request(l->consumer, c->second.want.size, c->second.want.where,
-                     c->second.want.node);
-    ready_.push_back({c->second.owner, *l});
+    granted(*l, ready_);
   }
   sched_.remove_consumer(actor);
   consumers_.erase(actor);
@@ -111,15 +105,22 @@ void cluster_slots::actor_gone(const std::string& actor) {
 std::vector<owned_lease> cluster_slots::grants() {
   auto out = std::move(ready_);
   ready_.clear();
-  while (auto l = sched_.next()) {
-    auto c = consumers_.find(l->consumer);
-    if (c == consumers_.end()) continue;
-    if (c->second.want.wants)
-      sched_.request(l->consumer, c->second.want.size, c->second.want.where,
-                     c->second.want.node);
-    out.push_back({c->second.owner, *l});
-  }
+  while (auto l = sched_.next())
+    granted(*l, out);
   return out;
+}
+
+void cluster_slots::granted(const slot_lease& l,
+                            std::vector<owned_lease>& into) {
+  auto c = consumers_.find(l.consumer);
+  if (c == consumers_.end()) return;
+  // a consumer that still wants asks for its next gang
+  if (c->second.want.wants) ask(c->second.want);
+  into.push_back({c->second.owner, l});
+}
+
+void cluster_slots::ask(const slot_want& w) {
+  sched_.request(w.consumer, w.size, w.where, w.node);
 }
 
 std::vector<owned_lease> cluster_slots::preemptions() {

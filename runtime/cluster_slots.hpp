@@ -91,6 +91,12 @@ public:
   const slot_scheduler& scheduler() const { return sched_; }
 
 private:
+  /// Queues the gang a want asks for.
+  void ask(const slot_want& w);
+  /// A lease granted: its owner's, into `into`; its consumer asks again if
+  /// it still wants.
+  void granted(const slot_lease& l, std::vector<owned_lease>& into);
+
   struct consumer_entry {
     caf::actor owner; ///< null for actors' own slots
     slot_want want;

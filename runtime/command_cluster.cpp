@@ -37,4 +37,11 @@ caf::expected<command_cluster> open_command_cluster(
   return out;
 }
 
+int command_exit_code(const caf::error& err) {
+  return err.category() == caf::atom("troupe") &&
+                 err.code() == static_cast<uint8_t>(errc::invalid_argument)
+             ? 2
+             : 1;
+}
+
 } // namespace troupe

@@ -33,4 +33,8 @@ caf::expected<command_cluster> open_command_cluster(
     std::vector<head_service> services, const std::string& data_dir,
     std::vector<rpc_service> rpc = {});
 
+/// How a command exits after open_command_cluster failed: 2 for a bad
+/// address (a usage error), 1 otherwise.
+int command_exit_code(const caf::error& err);
+
 } // namespace troupe

@@ -234,21 +234,17 @@ caf::result<envelope> on_join(directory_self self, const envelope& env) {
 
 void on_heartbeat(directory_self self, const envelope& env) {
   auto& st = self->state;
+  // the scheduler's count, not the agent's (which knows only the actors
+  // spawned there), is the node's free slots
   auto known = env.visit<schema::Heartbeat>([&](auto hb) {
-    return st.table.heartbeat(hb.getName(), hb.getIncarnation(),
-                              hb.getFreeSlots(), st.cfg.now());
+    std::string name = hb.getName();
+    return st.table.heartbeat(name, hb.getIncarnation(), st.slots.free_on(name),
+                              st.cfg.now());
   });
   if (!known) {
     st.log->warn("bad heartbeat: {}", describe(known.error()));
     return;
   }
-  // the scheduler's count, not the agent's, is the node's free slots
-  (void)env.visit<schema::Heartbeat>([&](auto hb) {
-    std::string name = hb.getName();
-    if (st.table.find_node(name))
-      st.table.set_free_slots(name, st.slots.free_on(name));
-    return true;
-  });
   if (!*known && self->current_sender()) {
     st.log->info("heartbeat from an unknown incarnation: asking it to "
                  "rejoin");

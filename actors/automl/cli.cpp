@@ -376,11 +376,7 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
   auto cluster = open_command_cluster(
       o.cluster, slots, kinds, {{service_kind, service_name, {}}}, o.out);
   if (!cluster)
-    return fail(describe(cluster.error()),
-                cluster.error().code() ==
-                        static_cast<uint8_t>(errc::invalid_argument)
-                    ? 2
-                    : 1);
+    return fail(describe(cluster.error()), command_exit_code(cluster.error()));
   if (!o.cluster.empty() && !resuming && o.out != "runs")
     spec.out_dir = absolute(o.out) + "/" + spec.id;
   auto& client = cluster->client;

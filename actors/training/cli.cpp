@@ -25,43 +25,7 @@ namespace troupe::training {
 
 namespace {
 
-struct status_view {
-  std::string id, state, message, consistency, summary;
-  uint64_t step = 0, steps = 0, examples = 0, elapsed_ms = 0;
-  double per_second = 0, logloss = NAN, auc = NAN, ks = NAN;
-  uint32_t workers = 0, shards = 0;
-  uint64_t checkpoint_step = 0;
-  bool bad_input = false;
-  std::vector<std::string> placement;
-};
-
-caf::expected<status_view> view_of(const envelope& env) {
-  return env.visit<schema::JobStatus>([](auto s) {
-    status_view v;
-    v.id = s.getId();
-    v.state = to_text(s.getState());
-    v.message = s.getMessage();
-    v.consistency = s.getConsistency();
-    v.summary = s.getSummary();
-    v.step = s.getStep();
-    v.steps = s.getSteps();
-    v.examples = s.getExamples();
-    v.elapsed_ms = s.getElapsedMs();
-    v.per_second = s.getExamplesPerSecond();
-    v.logloss = s.getValidLogloss();
-    v.auc = s.getValidAuc();
-    v.ks = s.getValidKs();
-    v.workers = s.getWorkers();
-    v.shards = s.getShards();
-    v.bad_input = s.getBadInput();
-    v.checkpoint_step = s.getCheckpointStep();
-    for (auto p : s.getPlacement())
-      v.placement.emplace_back(p.cStr());
-    return v;
-  });
-}
-
-std::string progress_line(const status_view& v) {
+std::string progress_line(const job_view& v) {
   char buf[256];
   auto pct = v.steps ? 100.0 * static_cast<double>(v.step) / v.steps : 0.0;
   double eta = v.step && v.steps > v.step
@@ -151,11 +115,7 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
   auto cluster = open_command_cluster(
       o.cluster, slots, kinds, {{service_kind, service_name, {}}}, o.out);
   if (!cluster)
-    return fail(describe(cluster.error()),
-                cluster.error().code() ==
-                        static_cast<uint8_t>(errc::invalid_argument)
-                    ? 2
-                    : 1);
+    return fail(describe(cluster.error()), command_exit_code(cluster.error()));
   auto& client = cluster->client;
   auto out_dir =
       cluster->embedded || o.out != "runs/train" ? absolute(o.out) : "";
@@ -174,7 +134,7 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
     first = client->send(service_name, submit, "submit");
   }
   if (!first) return fail(describe(first.error()), 2);
-  auto v = view_of(*first);
+  auto v = job_view_of(*first);
   if (!v) return fail(describe(v.error()), 1);
   auto id = v->id;
   std::printf("job %s: %s, %u worker(s), %u shard(s), %s\n", id.c_str(),
@@ -191,7 +151,7 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
   for (;;) {
     auto s = client->send(service_name, ref, "status");
     if (!s) return fail(describe(s.error()), 1);
-    auto sv = view_of(*s);
+    auto sv = job_view_of(*s);
     if (!sv) return fail(describe(sv.error()), 1);
     v = std::move(sv);
     if (v->checkpoint_step != shown_checkpoint) {

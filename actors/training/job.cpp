@@ -1,5 +1,6 @@
 #include "actors/training/job.hpp"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -63,6 +64,10 @@ struct job_state {
   sparse_outcome outcome;
   uint64_t steps_per_worker = 0;
   std::string summary;
+  /// Validation logloss, AUC and KS once finished (NaN before).
+  std::array<double, 3> valid{std::numeric_limits<double>::quiet_NaN(),
+                              std::numeric_limits<double>::quiet_NaN(),
+                              std::numeric_limits<double>::quiet_NaN()};
   /// The last checkpoint (a JobCheckpoint) and its step.
   envelope ckpt;
   uint64_t ckpt_step = 0;
@@ -212,7 +217,8 @@ void on_prepared(job_self self) {
     std::lock_guard<std::mutex> guard{st.box->mtx};
     if (!st.box->data) {
       auto err = st.box->data.error();
-      st.bad_input = err.code() == static_cast<uint8_t>(errc::invalid_argument);
+      st.bad_input = err.category() == caf::atom("troupe") &&
+                     err.code() == static_cast<uint8_t>(errc::invalid_argument);
       end(self, schema::JobState::FAILED, describe(err));
       return;
     }
@@ -220,7 +226,7 @@ void on_prepared(job_self self) {
   }
   auto& cfg = st.init.cfg;
   for (uint32_t w = 0; w < cfg.workers; ++w) {
-    auto n = (st.data->train.size() + cfg.workers - 1 - w) / cfg.workers;
+    auto n = rows_dealt(st.data->train.size(), w, cfg.workers);
     st.steps_per_worker = std::max<uint64_t>(
         st.steps_per_worker, steps_of(n, cfg.batch, cfg.epochs));
   }
@@ -330,8 +336,7 @@ void finish(job_self self) {
               auto& cfg = st.init.cfg;
               // the rows the checkpoint it started from had trained
               for (uint32_t w = 0; w < cfg.workers; ++w) {
-                auto n =
-                    (st.data->train.size() + cfg.workers - 1 - w) / cfg.workers;
+                auto n = rows_dealt(st.data->train.size(), w, cfg.workers);
                 st.outcome.examples_before +=
                     rows_after(n, cfg.batch, st.start_step);
               }
@@ -345,6 +350,12 @@ void finish(job_self self) {
                   st.init.cfg, st.init.out_dir, *st.data, st.outcome, elapsed);
               if (!summary) return fail(self, summary.error());
               st.summary = summary->dump(2);
+              auto metric = [&](const char* k) {
+                auto& v = (*summary)["valid"][k];
+                return v.is_number() ? v.get<double>()
+                                     : std::numeric_limits<double>::quiet_NaN();
+              };
+              st.valid = {metric("logloss"), metric("auc"), metric("ks")};
               end(self, schema::JobState::FINISHED,
                   "finished; summary in " + st.init.out_dir + "/summary.json");
             },
@@ -568,21 +579,9 @@ envelope status_of(const job_state& st, uint64_t step, uint64_t steps_done) {
                   .count();
     if (st.outcome.train_seconds > 0) training = st.outcome.train_seconds;
     s.setExamplesPerSecond(training > 0 ? examples / training : 0);
-    auto nan = std::numeric_limits<double>::quiet_NaN();
-    double logloss = nan, auc = nan, ks = nan;
-    if (!st.summary.empty()) {
-      auto j = nlohmann::json::parse(st.summary, nullptr, false);
-      auto get = [&](const char* k) {
-        auto& v = j["valid"][k];
-        return v.is_number() ? v.get<double>() : nan;
-      };
-      logloss = get("logloss");
-      auc = get("auc");
-      ks = get("ks");
-    }
-    s.setValidLogloss(logloss);
-    s.setValidAuc(auc);
-    s.setValidKs(ks);
+    s.setValidLogloss(st.valid[0]);
+    s.setValidAuc(st.valid[1]);
+    s.setValidKs(st.valid[2]);
     auto placement =
         s.initPlacement(static_cast<unsigned>(st.placement.size()));
     for (unsigned i = 0; i < st.placement.size(); ++i)

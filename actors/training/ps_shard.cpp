@@ -27,13 +27,26 @@ struct shard_state {
 using shard_self =
     caf::stateful_actor<shard_state, typed_worker_of<ps_shard_actor>::type>*;
 
-caf::error out_of_range(const shard_state& st, uint64_t key) {
-  return make_error(errc::invalid_argument,
-                    "key " + std::to_string(key) + " is not in shard " +
-                        std::to_string(st.cfg.index) + " of " +
-                        std::to_string(st.cfg.shards) + " (keys " +
-                        std::to_string(st.first) + ".." +
-                        std::to_string(st.last) + ")");
+/// Refuses the first key outside the shard's range, naming it and the range.
+caf::error check_range(const shard_state& st,
+                       const std::vector<uint64_t>& keys) {
+  for (auto key : keys)
+    if (key < st.first || key > st.last)
+      return make_error(errc::invalid_argument,
+                        "key " + std::to_string(key) + " is not in shard " +
+                            std::to_string(st.cfg.index) + " of " +
+                            std::to_string(st.cfg.shards) + " (keys " +
+                            std::to_string(st.first) + ".." +
+                            std::to_string(st.last) + ")");
+  return caf::none;
+}
+
+/// The table's entries, by key.
+std::vector<sparse_table::entry> sorted_entries(const sparse_table& t) {
+  auto entries = t.entries();
+  std::sort(entries.begin(), entries.end(),
+            [](auto& a, auto& b) { return a.key < b.key; });
+  return entries;
 }
 
 envelope values_envelope(const std::vector<uint64_t>& keys,
@@ -71,8 +84,7 @@ ps_shard_actor::behavior_type shard_behavior(shard_self self,
           return true;
         });
         if (!ok) return ok.error();
-        for (auto k : keys)
-          if (k < st.first || k > st.last) return out_of_range(st, k);
+        if (auto err = check_range(st, keys)) return err;
         return values_envelope(keys, st.table.pull(keys));
       },
       [=](ps_push_atom, const envelope& env) -> caf::result<void> {
@@ -87,15 +99,12 @@ ps_shard_actor::behavior_type shard_behavior(shard_self self,
           return true;
         });
         if (!ok) return ok.error();
-        for (auto k : keys)
-          if (k < st.first || k > st.last) return out_of_range(st, k);
+        if (auto err = check_range(st, keys)) return err;
         if (auto err = st.table.push(keys, grads)) return err;
         return caf::unit;
       },
       [=](ps_dump_atom) -> envelope {
-        auto entries = self->state.table.entries();
-        std::sort(entries.begin(), entries.end(),
-                  [](auto& a, auto& b) { return a.key < b.key; });
+        auto entries = sorted_entries(self->state.table);
         std::vector<uint64_t> keys;
         std::vector<float> weights;
         for (auto& e : entries) {
@@ -106,9 +115,7 @@ ps_shard_actor::behavior_type shard_behavior(shard_self self,
       },
       [=](ps_snapshot_atom) -> envelope {
         auto& st = self->state;
-        auto entries = st.table.entries();
-        std::sort(entries.begin(), entries.end(),
-                  [](auto& a, auto& b) { return a.key < b.key; });
+        auto entries = sorted_entries(st.table);
         return make_envelope<schema::ShardState>([&](auto out) {
           out.setIndex(st.cfg.index);
           auto n = static_cast<unsigned>(entries.size());
@@ -125,13 +132,16 @@ ps_shard_actor::behavior_type shard_behavior(shard_self self,
       [=](ps_restore_atom, const envelope& env) -> caf::result<void> {
         auto& st = self->state;
         std::vector<sparse_table::entry> xs;
+        std::vector<uint64_t> keys;
         auto ok = env.visit<schema::ShardState>([&](auto r) {
           auto k = r.getKeys();
           auto z = r.getZ();
           auto n = r.getN();
           if (z.size() != k.size() || n.size() != k.size()) return false;
-          for (unsigned i = 0; i < k.size(); ++i)
+          for (unsigned i = 0; i < k.size(); ++i) {
             xs.push_back({k[i], z[i], n[i]});
+            keys.push_back(k[i]);
+          }
           return true;
         });
         if (!ok) return ok.error();
@@ -139,9 +149,7 @@ ps_shard_actor::behavior_type shard_behavior(shard_self self,
           return make_error(errc::invalid_argument,
                             "a shard state whose keys, z and n differ in "
                             "length");
-        for (auto& e : xs)
-          if (e.key < st.first || e.key > st.last)
-            return out_of_range(st, e.key);
+        if (auto err = check_range(st, keys)) return err;
         st.table = sparse_table{st.cfg.params};
         st.table.restore(xs);
         return caf::unit;

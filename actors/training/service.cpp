@@ -50,14 +50,31 @@ caf::result<envelope> ask(service_self* self, const job_actor& job) {
   return rp;
 }
 
-caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
-                                const envelope& env) {
-  struct submit {
-    std::string id, config, origin, out_dir;
-  };
-  auto sub = env.visit<schema::JobSubmit>([](auto r) {
+/// A JobSubmit as read (from a client, or from the journal).
+struct submit {
+  std::string id, config, origin, out_dir;
+};
+
+caf::expected<submit> submit_of(const envelope& env) {
+  return env.visit<schema::JobSubmit>([](auto r) {
     return submit{r.getId(), r.getConfig(), r.getOrigin(), r.getOutDir()};
   });
+}
+
+/// Starts a job's coordinator, with the service's directory and journal.
+caf::result<envelope> start_job(service_self* self, const state_ptr& st,
+                                job_init init) {
+  init.directory = st->directory;
+  init.journal = st->journal;
+  auto id = init.id;
+  auto job = spawn_job(self->system(), std::move(init));
+  st->jobs[id] = job;
+  return ask(self, job);
+}
+
+caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
+                                const envelope& env) {
+  auto sub = submit_of(env);
   if (!sub) return sub.error();
   auto cfg = parse_job_config(
       sub->config, sub->origin.empty() ? std::string{"job.toml"} : sub->origin);
@@ -91,8 +108,6 @@ caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
   init.id = id;
   init.cfg = std::move(*cfg);
   init.out_dir = sub->out_dir.empty() ? st->data_dir + "/" + id : sub->out_dir;
-  init.directory = st->directory;
-  init.journal = st->journal;
   auto stored_submit = make_envelope<schema::JobSubmit>([&](auto b) {
     b.setId(id);
     b.setConfig(sub->config);
@@ -100,10 +115,8 @@ caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
     b.setOutDir(init.out_dir);
   });
   if (auto err = st->journal->add_job(id, stored_submit)) return err;
-  auto job = spawn_job(self->system(), std::move(init));
-  st->jobs[id] = job;
   st->log->info("job {} submitted", id);
-  return ask(self, job);
+  return start_job(self, st, std::move(init));
 }
 
 caf::result<envelope> on_resume(service_self* self, const state_ptr& st,
@@ -116,12 +129,7 @@ caf::result<envelope> on_resume(service_self* self, const state_ptr& st,
                       "job '" + *id + "' is loaded here already");
   auto stored = st->journal->job(*id);
   if (!stored) return stored.error();
-  struct submit {
-    std::string config, origin, out_dir;
-  };
-  auto sub = stored->visit<schema::JobSubmit>([](auto r) {
-    return submit{r.getConfig(), r.getOrigin(), r.getOutDir()};
-  });
+  auto sub = submit_of(*stored);
   if (!sub) return sub.error();
   auto cfg = parse_job_config(sub->config, sub->origin);
   if (!cfg) return cfg.error();
@@ -146,14 +154,10 @@ caf::result<envelope> on_resume(service_self* self, const state_ptr& st,
   init.id = *id;
   init.cfg = std::move(*cfg);
   init.out_dir = sub->out_dir;
-  init.directory = st->directory;
-  init.journal = st->journal;
   if (*ckpt) init.resume = **ckpt;
   init.attempts = attempts;
-  auto job = spawn_job(self->system(), std::move(init));
-  st->jobs[*id] = job;
   st->log->info("job {} resumed", *id);
-  return ask(self, job);
+  return start_job(self, st, std::move(init));
 }
 
 caf::result<envelope> on_list(service_self* self, const state_ptr& st) {

@@ -60,13 +60,13 @@ nlohmann::json validate_sparse(const sparse_data& data,
   for (size_t i = 0; i < out.keys.size(); ++i)
     by_key.emplace(out.keys[i], out.weights[i]);
   std::vector<float> y, p;
+  auto weight = [&](uint64_t k) {
+    auto w = by_key.find(k);
+    return w == by_key.end() ? 0.f : w->second;
+  };
   for (auto& r : data.valid) {
-    double m = 0;
-    if (auto b = by_key.find(bias_key); b != by_key.end()) m += b->second;
-    for (auto k : r.keys)
-      if (auto w = by_key.find(k); w != by_key.end()) m += w->second;
     y.push_back(r.label);
-    p.push_back(static_cast<float>(1 / (1 + std::exp(-m))));
+    p.push_back(predict_with(r, weight));
   }
   nlohmann::json metrics;
   for (auto name : {"logloss", "auc", "ks"}) {

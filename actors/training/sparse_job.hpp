@@ -35,6 +35,11 @@ caf::expected<sparse_data> prepare_sparse_data(const job_config& cfg);
 std::vector<sparse_row> rows_of_worker(const std::vector<sparse_row>& train,
                                        uint32_t w, uint32_t workers);
 
+/// How many rows rows_of_worker deals worker w of `rows` training rows.
+inline size_t rows_dealt(size_t rows, uint32_t w, uint32_t workers) {
+  return w < rows ? (rows - w + workers - 1) / workers : 0;
+}
+
 /// What the job's actors produced.
 struct sparse_outcome {
   std::vector<uint64_t> keys; ///< every stored key

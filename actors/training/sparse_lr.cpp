@@ -76,10 +76,7 @@ caf::expected<sparse_gradient> gradient(const std::vector<sparse_row>& rows,
 }
 
 float predict(const sparse_table& table, const sparse_row& row) {
-  double margin = table.weight(bias_key);
-  for (auto k : row.keys)
-    margin += table.weight(k);
-  return static_cast<float>(sigmoid(margin));
+  return predict_with(row, [&](uint64_t k) { return table.weight(k); });
 }
 
 caf::error train_in_process(sparse_table& table,

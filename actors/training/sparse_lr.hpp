@@ -6,6 +6,7 @@
 // the same functions run in a worker actor and in a single process, so that
 // a synchronous job with one worker equals in-process training exactly.
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -45,6 +46,18 @@ caf::expected<sparse_gradient> gradient(const std::vector<sparse_row>& rows,
                                         size_t begin, size_t end,
                                         const std::vector<uint64_t>& keys,
                                         const std::vector<float>& weights);
+
+/// P(label = 1) of a row whose keys weigh `weight(key)` (0 for unknown
+/// keys): the sigmoid of the bias and the row's keys.
+template <class Weight>
+float predict_with(const sparse_row& row, Weight&& weight) {
+  double margin = weight(bias_key);
+  for (auto k : row.keys)
+    margin += weight(k);
+  return static_cast<float>(margin >= 0
+                                ? 1 / (1 + std::exp(-margin))
+                                : std::exp(margin) / (1 + std::exp(margin)));
+}
 
 /// P(label = 1) of a row under `table`.
 float predict(const sparse_table& table, const sparse_row& row);

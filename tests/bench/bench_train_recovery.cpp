@@ -29,6 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/training/wire.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/training.capnp.h"
@@ -40,40 +41,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct job_view {
-  std::string state, message;
-  uint64_t step = 0, checkpoint_step = 0;
-  uint32_t attempt = 0;
-  std::vector<std::string> placement;
-};
+using training::job_view;
 
 job_view status(cluster_client& c, const std::string& id) {
   auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
   auto r = c.send("training", ref, "status");
   if (!r) fail("status of " + id + ": " + describe(r.error()));
-  auto v = r->visit<schema::JobStatus>([](auto s) {
-    job_view v;
-    switch (s.getState()) {
-    case schema::JobState::RUNNING:
-      v.state = "running";
-      break;
-    case schema::JobState::FINISHED:
-      v.state = "finished";
-      break;
-    case schema::JobState::FAILED:
-      v.state = "failed";
-      break;
-    default:
-      v.state = "other";
-    }
-    v.message = s.getMessage();
-    v.step = s.getStep();
-    v.checkpoint_step = s.getCheckpointStep();
-    v.attempt = s.getAttempt();
-    for (auto p : s.getPlacement())
-      v.placement.emplace_back(p.cStr());
-    return v;
-  });
+  auto v = training::job_view_of(*r);
   if (!v) fail("not a JobStatus: " + describe(v.error()));
   return *v;
 }

@@ -3,7 +3,6 @@
 // What the training-job tests share: a sparse-lr job's TOML on the shipped
 // spam data, and a JobStatus as the tests look at it.
 
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -36,36 +35,11 @@ inline std::string job_toml(uint32_t workers, uint32_t shards, uint32_t epochs,
          "\nbatch = " + std::to_string(batch) + "\nconsistency = \"sync\"\n";
 }
 
-struct view {
-  std::string id, state, message, summary;
-  uint64_t step = 0, steps = 0, examples = 0, checkpoint_step = 0;
-  uint32_t attempt = 0;
-  double auc = NAN;
-  bool bad_input = false;
-  std::vector<std::string> placement;
-  bool ended() const {
-    return state == "finished" || state == "failed" || state == "stopped";
-  }
-};
+using view = training::job_view;
 
+/// A JobStatus read, or the test fails.
 inline view view_of(const envelope& env) {
-  auto v = env.visit<schema::JobStatus>([](auto s) {
-    view v;
-    v.id = s.getId();
-    v.state = training::to_text(s.getState());
-    v.message = s.getMessage();
-    v.summary = s.getSummary();
-    v.step = s.getStep();
-    v.steps = s.getSteps();
-    v.examples = s.getExamples();
-    v.auc = s.getValidAuc();
-    v.bad_input = s.getBadInput();
-    v.checkpoint_step = s.getCheckpointStep();
-    v.attempt = s.getAttempt();
-    for (auto p : s.getPlacement())
-      v.placement.emplace_back(p.cStr());
-    return v;
-  });
+  auto v = training::job_view_of(env);
   if (!v) FAIL("not a JobStatus: " << describe(v.error()));
   return *v;
 }
