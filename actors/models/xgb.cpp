@@ -334,6 +334,45 @@ caf::expected<void> booster::save(const std::string& path) const {
   return {};
 }
 
+// -- collective --------------------------------------------------------------
+
+caf::expected<collective> collective::join(const std::string& host, int port,
+                                           int world, const std::string& task) {
+  if (world < 1 || port <= 0 || host.empty())
+    return make_error(errc::invalid_argument,
+                      "XGBoost collective: tracker " + host + ":" +
+                          std::to_string(port) + " and world size " +
+                          std::to_string(world) + " make no job");
+  // keys and values as text: rabit takes its settings as name=value pairs
+  auto quoted = [](const std::string& text) {
+    std::string out = "\"";
+    for (char c : text) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out + "\"";
+  };
+  auto config = std::string{"{"} + R"("xgboost_communicator": "rabit", )" +
+                R"("rabit_tracker_uri": )" + quoted(host) + ", " +
+                R"("rabit_tracker_port": )" + std::to_string(port) + ", " +
+                R"("rabit_world_size": )" + std::to_string(world) + ", " +
+                R"("rabit_task_id": )" + quoted(task) + "}";
+  if (auto err =
+          check(XGCommunicatorInit(config.c_str()), "XGCommunicatorInit"))
+    return err;
+  collective out{XGCommunicatorGetRank(), XGCommunicatorGetWorldSize()};
+  return out;
+}
+
+collective::collective(collective&& other) noexcept
+    : joined_(other.joined_), rank_(other.rank_), world_(other.world_) {
+  other.joined_ = false;
+}
+
+collective::~collective() {
+  if (joined_) XGCommunicatorFinalize();
+}
+
 std::string version() {
   int major = 0, minor = 0, patch = 0;
   XGBoostVersion(&major, &minor, &patch);

@@ -122,6 +122,35 @@ private:
   std::unique_ptr<proxy_pool> proxies_;
 };
 
+/// XGBoost's collective (rabit in 1.7) joined for the life of the object:
+/// the training calls made on this thread afterwards sum their histograms
+/// and sketches with the other workers' (data parallelism). The
+/// communicator is thread-local: create, train and destroy on one thread.
+class collective {
+public:
+  /// Joins the job whose rabit tracker listens at host:port as one of
+  /// `world` workers; `task` orders the ranks (workers are ranked by it).
+  /// Errors: the tracker cannot be reached, XGBoost's own.
+  static caf::expected<collective> join(const std::string& host, int port,
+                                        int world, const std::string& task);
+
+  collective(collective&& other) noexcept;
+  collective& operator=(collective&& other) = delete;
+  collective(const collective&) = delete;
+  collective& operator=(const collective&) = delete;
+  /// Leaves the job (tells the tracker this worker is done).
+  ~collective();
+
+  int rank() const { return rank_; }
+  int world() const { return world_; }
+
+private:
+  collective(int rank, int world) : rank_(rank), world_(world) {}
+  bool joined_ = true;
+  int rank_ = 0;
+  int world_ = 1;
+};
+
 /// The XGBoost library version, "major.minor.patch".
 std::string version();
 
