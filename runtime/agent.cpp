@@ -123,7 +123,8 @@ caf::result<caf::actor, envelope> on_spawn(agent_self self,
                       "spawn requests are accepted from the head only");
   auto args = req.visit<schema::SpawnRequest>([&](auto r) {
     return kind_args{r.getName(), st.cfg.name,
-                     std::string{r.getConfig().cStr()}, st.cfg.data_dir};
+                     std::string{r.getConfig().cStr()}, st.cfg.data_dir,
+                     st.cfg.head_host};
   });
   if (!args) return args.error();
   auto kind = req.visit<schema::SpawnRequest>(

@@ -50,6 +50,8 @@ struct agent_config {
   bool is_head = false;
   /// The node's data directory, handed to the actors it spawns.
   std::string data_dir;
+  /// The host this node reaches the head at (kind_args::head_host).
+  std::string head_host = "127.0.0.1";
   /// Called when the directory refuses the node (with the reason).
   std::function<void(const std::string&)> on_refused;
   /// Called when the agent stops: shutdown request or head lost (reason).

@@ -225,6 +225,7 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
   acfg.secret = *secret;
   acfg.is_head = true;
   acfg.data_dir = dir;
+  if (opts.bind != "0.0.0.0" && opts.bind != "::") acfg.head_host = opts.bind;
   acfg.on_stop = [&flag](const std::string&) { flag.set(0); };
   auto agent = spawn_agent(sys, directory, acfg);
   auto stopping = [&flag] { return flag.code.load() >= 0; };
@@ -318,6 +319,7 @@ int run_worker(const node_options& opts, const kind_registrar& kinds,
   acfg.labels = opts.labels;
   acfg.secret = secret;
   acfg.data_dir = opts.data_dir.empty() ? "run/" + opts.name : opts.data_dir;
+  acfg.head_host = hp->first;
   acfg.on_refused = [&flag](const std::string&) { flag.set(3); };
   acfg.on_stop = [&flag](const std::string& why) {
     flag.set(why == "shutdown requested" ? 0 : 4);

@@ -41,12 +41,39 @@ struct ShardState {
 }
 
 struct JobCheckpoint {
-  # A consistent cut of a job: every worker has pushed exactly `step`
-  # steps (or ended), and the shards hold their state after them.
+  # A consistent cut of a job. Parameter server: every worker has pushed
+  # exactly `step` steps (or ended), and the shards hold their state after
+  # them. Data-parallel XGBoost: the model after `step` boosting rounds.
   step @0 :UInt64;
   attempt @1 :UInt32;   # which placement of the job wrote it
   atMs @2 :Int64;
   shards @3 :List(ShardState);
+  model @4 :Data;         # a booster's UBJSON bytes
+  modelConfig @5 :Text;   # its learner configuration (JSON)
+}
+
+struct XgbPart {
+  # What one data-parallel XGBoost worker trains, sent by its job.
+  attempt @0 :UInt32;       # the job's placement (echoed in reports)
+  task @1 :Text;            # orders the ranks: "worker-K"
+  trackerHost @2 :Text;     # the job's rabit tracker (empty: the host the
+                            # worker's node reaches the head at)
+  trackerPort @3 :UInt16;
+  world @4 :UInt32;         # workers in the job
+  params @5 :List(Param);   # XGBoost parameters
+  types @6 :List(Text);     # "c" or "q" per column
+  rounds @7 :UInt32;        # rounds the model has at the end
+  cols @8 :UInt32;
+  values @9 :List(Float32); # its rows, row-major, NaN = missing
+  labels @10 :List(Float32);
+  startModel @11 :Data;     # continue from this model (empty: scratch)
+  startConfig @12 :Text;
+  checkpointSeconds @13 :Float64;  # the first worker sends the model this often
+  reports @14 :Bool;        # the first worker: progress and checkpoints
+  struct Param {
+    name @0 :Text;
+    value @1 :Text;
+  }
 }
 
 struct JobEvent {

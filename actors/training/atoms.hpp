@@ -37,5 +37,12 @@ using job_checkpoint_atom = caf::atom_constant<caf::atom("jobckpt")>;
 using job_prepared_atom = caf::atom_constant<caf::atom("jobready")>;
 /// (job_placed_atom): every actor of a job's gang is spawned.
 using job_placed_atom = caf::atom_constant<caf::atom("jobplaced")>;
+/// (job_progress_atom, attempt, step, loss): a gang member's progress.
+using job_progress_atom = caf::atom_constant<caf::atom("jobprog")>;
+/// (job_regroup_atom, attempt, why): a delayed regroup (job_xgb.cpp).
+using job_regroup_atom = caf::atom_constant<caf::atom("jobregrp")>;
+
+// data-parallel XGBoost workers (xgb_worker.hpp)
+using xgb_train_atom = caf::atom_constant<caf::atom("xgbtrain")>;
 
 } // namespace troupe::training

@@ -1,19 +1,14 @@
 #include "actors/training/job.hpp"
 
-#include <array>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <limits>
 #include <memory>
-#include <mutex>
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/training/job_journal.hpp"
-#include "actors/training/ps_shard.hpp"
-#include "actors/training/ps_worker.hpp"
-#include "actors/training/sparse_job.hpp"
+#include "actors/training/job_run.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
 #include "schemas/cluster.capnp.h"
@@ -21,66 +16,11 @@
 
 namespace troupe::training {
 
-namespace {
-
-using steady = std::chrono::steady_clock;
-constexpr auto request_timeout = std::chrono::seconds{30};
-
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-/// The data, filled by the job's helper thread.
-struct prepared {
-  std::mutex mtx;
-  caf::expected<sparse_data> data = caf::error{};
-};
-
-/// One actor of the gang.
-struct member {
-  std::string name;
-  std::string node;
-  caf::actor handle;
-};
-
-struct job_state {
-  static inline const char* name = "troupe.training_job";
-  job_init init;
-  schema::JobState phase = schema::JobState::WAITING;
-  std::string message;
-  bool bad_input = false;
-  std::shared_ptr<prepared> box = std::make_shared<prepared>();
-  std::shared_ptr<sparse_data> data;
-  uint64_t lease = 0;
-  std::vector<std::string> nodes; ///< of the gang's slots, in order
-  std::vector<member> shards, workers;
-  size_t to_place = 0;
-  ps_gate_actor gate;
-  steady::time_point started = steady::now();
-  steady::time_point training_since;
-  size_t workers_done = 0;
-  sparse_outcome outcome;
-  uint64_t steps_per_worker = 0;
-  std::string summary;
-  /// Validation logloss, AUC and KS once finished (NaN before).
-  std::array<double, 3> valid{std::numeric_limits<double>::quiet_NaN(),
-                              std::numeric_limits<double>::quiet_NaN(),
-                              std::numeric_limits<double>::quiet_NaN()};
-  /// The last checkpoint (a JobCheckpoint) and its step.
-  envelope ckpt;
-  uint64_t ckpt_step = 0;
-  /// The step the current placement started at.
-  uint64_t start_step = 0;
-  uint32_t attempt = 0;
-  bool checkpointing = false;
-  /// "actor@node" of the last placed gang (kept after it is disbanded).
-  std::vector<std::string> placement;
-  std::shared_ptr<spdlog::logger> log = log::get("training");
-};
-
-using job_self = job_actor::stateful_pointer<job_state>;
 
 bool ended(const job_state& st) {
   return st.phase == schema::JobState::FINISHED ||
@@ -104,21 +44,25 @@ void record(job_self self, schema::JobEvent::Kind kind, uint64_t step,
                  describe(err));
 }
 
+namespace {
+
 void send_want(job_self self, bool wants, bool leave) {
   auto& st = self->state;
-  if (!st.init.directory) return;
+  if (!st.init.directory || !st.plan) return;
+  auto size = st.prepared ? st.plan->gang_size() : 1;
   auto env = make_envelope<schema::SlotWant>([&](auto w) {
     w.setConsumer(job_consumer(st.init.id));
     w.setWeight(1);
     w.setPriority(st.init.cfg.priority);
-    w.setSize(st.init.cfg.workers + st.init.cfg.shards);
+    w.setSize(size);
     w.setPlacement(schema::SlotWant::Placement::ANY);
     w.setWants(wants);
     w.setLeave(leave);
   });
   auto log = st.log;
   auto id = st.init.id;
-  self->request(st.init.directory, request_timeout, slot_want_atom::value, env)
+  self->request(st.init.directory, job_request_timeout, slot_want_atom::value,
+                env)
       .then([] {},
             [log, id](caf::error& err) {
               log->warn("job {}: the directory refused its slot want: {}", id,
@@ -132,29 +76,26 @@ void stop_member(job_self self, const std::string& name) {
   if (!dir) return;
   // a request, not a send: the directory's answer (an error when the actor
   // went with its node) must not reach the job as an unexpected error
-  self->request(dir, request_timeout, stop_atom::value, name)
+  self->request(dir, job_request_timeout, stop_atom::value, name)
       .then([] {}, [](caf::error&) {});
 }
 
 /// Stops the gang's actors and gives their slots back.
 void disband(job_self self) {
   auto& st = self->state;
-  for (auto* group : {&st.workers, &st.shards})
-    for (auto& m : *group) {
-      if (m.handle) self->demonitor(m.handle);
-      stop_member(self, m.name);
-    }
-  st.workers.clear();
-  st.shards.clear();
-  if (st.gate) self->send_exit(st.gate, caf::exit_reason::user_shutdown);
-  st.gate = nullptr;
+  if (st.plan && st.prepared) st.plan->disband(self);
+  for (auto& m : st.gang) {
+    if (m.handle) self->demonitor(m.handle);
+    stop_member(self, m.name);
+  }
+  st.gang.clear();
   if (st.lease != 0 && st.init.directory)
     caf::unsafe_send_as(self, st.init.directory, slot_release_atom::value,
                         job_consumer(st.init.id), st.lease);
   st.lease = 0;
-  st.workers_done = 0;
-  st.checkpointing = false;
 }
+
+} // namespace
 
 void end(job_self self, schema::JobState phase, const std::string& message) {
   auto& st = self->state;
@@ -175,8 +116,10 @@ void end(job_self self, schema::JobState phase, const std::string& message) {
   send_want(self, false, true);
 }
 
-/// A gang member went: the job regroups from its last checkpoint, or fails
-/// after max_attempts placements.
+void fail(job_self self, const caf::error& err) {
+  end(self, schema::JobState::FAILED, describe(err));
+}
+
 void regroup(job_self self, const std::string& why) {
   auto& st = self->state;
   if (ended(st) || st.phase != schema::JobState::RUNNING) return;
@@ -196,12 +139,6 @@ void regroup(job_self self, const std::string& why) {
   send_want(self, true, false);
 }
 
-void fail(job_self self, const caf::error& err) {
-  end(self, schema::JobState::FAILED, describe(err));
-}
-
-/// A request of the running gang failed: a member that went (its node)
-/// regroups the job, anything else fails it.
 void gang_error(job_self self, const caf::error& err) {
   if (err.category() == caf::atom("system") &&
       (err.code() == static_cast<uint8_t>(caf::sec::request_receiver_down) ||
@@ -210,52 +147,71 @@ void gang_error(job_self self, const caf::error& err) {
   fail(self, err);
 }
 
+caf::error keep_checkpoint(job_self self, const envelope& ckpt, uint64_t step) {
+  auto& st = self->state;
+  if (st.init.journal)
+    if (auto err = st.init.journal->put_checkpoint(st.init.id, ckpt, step,
+                                                   st.attempt, wall_ms()))
+      return err;
+  st.ckpt = ckpt;
+  st.ckpt_step = step;
+  return caf::none;
+}
+
+void arm_checkpoint_timer(job_self self) {
+  auto secs = self->state.init.cfg.checkpoint_seconds;
+  if (secs > 0)
+    self->delayed_send(
+        self, std::chrono::milliseconds{static_cast<int64_t>(secs * 1000)},
+        job_checkpoint_atom::value);
+}
+
+void finish_job(job_self self, const nlohmann::json& summary) {
+  auto& st = self->state;
+  st.summary = summary.dump(2);
+  auto metric = [&](const char* k) {
+    if (!summary.contains("valid")) return std::nan("");
+    auto& v = summary["valid"];
+    return v.contains(k) && v[k].is_number() ? v[k].get<double>()
+                                             : std::nan("");
+  };
+  st.valid = {metric("logloss"), metric("auc"), metric("ks")};
+  end(self, schema::JobState::FINISHED,
+      "finished; summary in " + st.init.out_dir + "/summary.json");
+}
+
+namespace {
+
 void on_prepared(job_self self) {
   auto& st = self->state;
   if (ended(st)) return;
-  {
-    std::lock_guard<std::mutex> guard{st.box->mtx};
-    if (!st.box->data) {
-      auto err = st.box->data.error();
-      st.bad_input = err.category() == caf::atom("troupe") &&
-                     err.code() == static_cast<uint8_t>(errc::invalid_argument);
-      end(self, schema::JobState::FAILED, describe(err));
-      return;
-    }
-    st.data = std::make_shared<sparse_data>(std::move(*st.box->data));
+  if (auto err = st.plan->prepare_error) {
+    st.bad_input = err.category() == caf::atom("troupe") &&
+                   err.code() == static_cast<uint8_t>(errc::invalid_argument);
+    return end(self, schema::JobState::FAILED, describe(err));
   }
-  auto& cfg = st.init.cfg;
-  for (uint32_t w = 0; w < cfg.workers; ++w) {
-    auto n = rows_dealt(st.data->train.size(), w, cfg.workers);
-    st.steps_per_worker = std::max<uint64_t>(
-        st.steps_per_worker, steps_of(n, cfg.batch, cfg.epochs));
-  }
-  st.log->info("job {}: {} training and {} validation rows; asking for {} "
-               "slot(s)",
-               st.init.id, st.data->train.size(), st.data->valid.size(),
-               cfg.workers + cfg.shards);
+  st.prepared = true;
+  st.log->info("job {}: {}; asking for {} slot(s)", st.init.id,
+               st.plan->data_line(), st.plan->gang_size());
   send_want(self, true, false);
 }
 
-void spawn_member(job_self self, member m, const std::string& kind,
-                  const std::string& config, bool is_shard, size_t index,
-                  uint32_t attempt) {
+void spawn_member(job_self self, size_t index, uint32_t attempt) {
   auto& st = self->state;
   auto dir = st.init.directory;
-  self->request(dir, request_timeout, caf::spawn_atom::value, kind, m.node,
-                config, m.name)
+  auto m = st.gang[index];
+  self->request(dir, job_request_timeout, caf::spawn_atom::value, m.kind,
+                m.node, m.config, m.name)
       .then(
           [=](const envelope&) {
-            self->request(dir, request_timeout, lookup_atom::value, m.name)
+            self->request(dir, job_request_timeout, lookup_atom::value, m.name)
                 .then(
                     [=](const caf::actor& handle) {
                       auto& st = self->state;
                       if (ended(st) || st.attempt != attempt)
                         return stop_member(self, m.name);
                       self->monitor(handle);
-                      auto& slot =
-                          is_shard ? st.shards[index] : st.workers[index];
-                      slot.handle = handle;
+                      st.gang[index].handle = handle;
                       if (--st.to_place == 0)
                         self->send(self, job_placed_atom::value);
                     },
@@ -281,271 +237,42 @@ void on_grant(job_self self, const envelope& env) {
     return std::make_pair(l.getId(), nodes);
   });
   if (!lease) return;
-  auto& cfg = st.init.cfg;
-  if (ended(st) || st.phase != schema::JobState::WAITING || !st.data ||
-      lease->second.size() != cfg.workers + cfg.shards) {
+  if (ended(st) || st.phase != schema::JobState::WAITING || !st.prepared ||
+      lease->second.size() != st.plan->gang_size()) {
     caf::unsafe_send_as(self, st.init.directory, slot_release_atom::value,
                         job_consumer(st.init.id), lease->first);
     return;
   }
   st.lease = lease->first;
-  st.nodes = lease->second;
   send_want(self, false, false); // one gang is all it needs
   st.phase = schema::JobState::RUNNING;
   ++st.attempt;
-  st.to_place = cfg.workers + cfg.shards;
   // names carry the attempt: a regrouped gang's actors are new actors
   auto prefix =
       st.init.id + (st.attempt > 1 ? ".a" + std::to_string(st.attempt) + "."
                                    : std::string{"."});
-  for (uint32_t s = 0; s < cfg.shards; ++s)
-    st.shards.push_back(
-        {prefix + "shard-" + std::to_string(s), st.nodes[s], {}});
-  for (uint32_t w = 0; w < cfg.workers; ++w)
-    st.workers.push_back(
-        {prefix + "worker-" + std::to_string(w), st.nodes[cfg.shards + w], {}});
-  for (uint32_t s = 0; s < cfg.shards; ++s)
-    spawn_member(self, st.shards[s], shard_kind,
-                 ps_shard_config_json({s, cfg.shards, cfg.model}), true, s,
-                 st.attempt);
-  for (uint32_t w = 0; w < cfg.workers; ++w)
-    spawn_member(self, st.workers[w], worker_kind, {}, false, w, st.attempt);
-}
-
-void finish(job_self self) {
-  auto& st = self->state;
-  auto left = std::make_shared<size_t>(st.shards.size());
-  auto attempt = st.attempt;
-  st.outcome.keys.clear();
-  st.outcome.weights.clear();
-  for (auto& s : st.shards)
-    self->request(caf::actor_cast<ps_shard_actor>(s.handle), request_timeout,
-                  ps_dump_atom::value)
-        .then(
-            [=](const envelope& e) {
-              auto& st = self->state;
-              if (st.attempt != attempt || ended(st)) return;
-              (void)e.visit<schema::SparseValues>([&](auto r) {
-                for (unsigned i = 0; i < r.getKeys().size(); ++i) {
-                  st.outcome.keys.push_back(r.getKeys()[i]);
-                  st.outcome.weights.push_back(r.getValues()[i]);
-                }
-                return true;
-              });
-              if (--*left > 0) return;
-              auto& cfg = st.init.cfg;
-              // the rows the checkpoint it started from had trained
-              for (uint32_t w = 0; w < cfg.workers; ++w) {
-                auto n = rows_dealt(st.data->train.size(), w, cfg.workers);
-                st.outcome.examples_before +=
-                    rows_after(n, cfg.batch, st.start_step);
-              }
-              st.outcome.examples += st.outcome.examples_before;
-              st.outcome.start_step = st.start_step;
-              st.outcome.attempts = st.attempt;
-              auto elapsed =
-                  std::chrono::duration<double>(steady::now() - st.started)
-                      .count();
-              auto summary = write_sparse_results(
-                  st.init.cfg, st.init.out_dir, *st.data, st.outcome, elapsed);
-              if (!summary) return fail(self, summary.error());
-              st.summary = summary->dump(2);
-              auto metric = [&](const char* k) {
-                auto& v = (*summary)["valid"][k];
-                return v.is_number() ? v.get<double>()
-                                     : std::numeric_limits<double>::quiet_NaN();
-              };
-              st.valid = {metric("logloss"), metric("auc"), metric("ks")};
-              end(self, schema::JobState::FINISHED,
-                  "finished; summary in " + st.init.out_dir + "/summary.json");
-            },
-            [=](caf::error& err) {
-              if (self->state.attempt == attempt) gang_error(self, err);
-            });
-}
-
-void start_workers(job_self self) {
-  auto& st = self->state;
-  auto& cfg = st.init.cfg;
-  auto attempt = st.attempt;
-  std::vector<std::string> names;
-  for (auto& w : st.workers)
-    names.push_back(w.name);
-  st.gate = spawn_ps_gate(self->system(), names, cfg.staleness, st.start_step);
-  std::vector<caf::actor> shards;
-  for (auto& s : st.shards)
-    shards.push_back(s.handle);
-  st.training_since = steady::now();
-  st.outcome = sparse_outcome{};
-  st.placement.clear();
-  for (auto* group : {&st.shards, &st.workers})
-    for (auto& m : *group)
-      st.placement.push_back(m.name + "@" + m.node);
-  record(self, schema::JobEvent::Kind::STARTED, st.start_step,
-         std::to_string(st.shards.size()) + " shard(s), " +
-             std::to_string(st.workers.size()) + " worker(s)");
-  st.log->info("job {}: attempt {}: {} shard(s) and {} worker(s) placed, "
-               "training from step {}",
-               st.init.id, st.attempt, st.shards.size(), st.workers.size(),
-               st.start_step);
-  for (uint32_t w = 0; w < cfg.workers; ++w) {
-    auto worker = caf::actor_cast<ps_worker_actor>(st.workers[w].handle);
-    auto setup = worker_setup(st.workers[w].name, cfg.batch, cfg.epochs,
-                              rows_of_worker(st.data->train, w, cfg.workers),
-                              st.start_step);
-    self->request(worker, request_timeout, ps_setup_atom::value, setup, shards,
-                  caf::actor_cast<caf::actor>(st.gate))
-        .then(
-            [=] {
-              self->request(worker, caf::infinite, ps_train_atom::value)
-                  .then(
-                      [=](uint64_t rows, double loss) {
-                        auto& st = self->state;
-                        if (st.attempt != attempt || ended(st)) return;
-                        st.outcome.examples += rows;
-                        st.outcome.loss += loss;
-                        if (++st.workers_done < st.workers.size()) return;
-                        st.outcome.train_seconds =
-                            std::chrono::duration<double>(steady::now() -
-                                                          st.training_since)
-                                .count();
-                        finish(self);
-                      },
-                      [=](caf::error& err) {
-                        if (self->state.attempt == attempt)
-                          gang_error(self, err);
-                      });
-            },
-            [=](caf::error& err) {
-              if (self->state.attempt == attempt) gang_error(self, err);
-            });
-  }
-  if (cfg.checkpoint_seconds > 0)
-    self->delayed_send(self,
-                       std::chrono::milliseconds{
-                           static_cast<int64_t>(cfg.checkpoint_seconds * 1000)},
-                       job_checkpoint_atom::value);
+  st.gang = st.plan->members(lease->second, prefix);
+  st.to_place = st.gang.size();
+  for (size_t i = 0; i < st.gang.size(); ++i)
+    spawn_member(self, i, st.attempt);
 }
 
 void on_placed(job_self self) {
   auto& st = self->state;
   if (ended(st) || st.phase != schema::JobState::RUNNING) return;
-  if (st.ckpt.empty()) return start_workers(self);
-  // restore every shard from the checkpoint, then train from its step
-  auto attempt = st.attempt;
-  auto left = std::make_shared<size_t>(st.shards.size());
-  auto states = st.ckpt.visit<schema::JobCheckpoint>([&](auto c) {
-    std::vector<envelope> out(st.shards.size());
-    for (auto s : c.getShards())
-      if (s.getIndex() < out.size())
-        out[s.getIndex()] = make_envelope<schema::ShardState>([&](auto b) {
-          b.setIndex(s.getIndex());
-          b.setKeys(s.getKeys());
-          b.setZ(s.getZ());
-          b.setN(s.getN());
-        });
-    return out;
-  });
-  if (!states) return fail(self, states.error());
-  for (size_t i = 0; i < st.shards.size(); ++i) {
-    auto state = (*states)[i];
-    if (state.empty())
-      state = make_envelope<schema::ShardState>(
-          [&](auto b) { b.setIndex(static_cast<uint32_t>(i)); });
-    self->request(caf::actor_cast<ps_shard_actor>(st.shards[i].handle),
-                  request_timeout, ps_restore_atom::value, state)
-        .then(
-            [=] {
-              if (self->state.attempt != attempt) return;
-              if (--*left == 0) start_workers(self);
-            },
-            [=](caf::error& err) {
-              if (self->state.attempt == attempt) gang_error(self, err);
-            });
-  }
+  st.training_since = steady::now();
+  st.placement.clear();
+  for (auto& m : st.gang)
+    st.placement.push_back(m.name + "@" + m.node);
+  record(self, schema::JobEvent::Kind::STARTED, st.start_step,
+         std::to_string(st.gang.size()) + " actor(s)");
+  st.log->info("job {}: attempt {}: {} actor(s) placed, training from step {}",
+               st.init.id, st.attempt, st.gang.size(), st.start_step);
+  st.plan->start(self);
 }
 
-/// Holds the workers at one step, snapshots the shards into the journal,
-/// and lets the workers go on.
-void on_checkpoint_timer(job_self self) {
-  auto& st = self->state;
-  if (ended(st) || st.phase != schema::JobState::RUNNING || !st.gate ||
-      st.checkpointing)
-    return;
-  st.checkpointing = true;
-  auto attempt = st.attempt;
-  auto again = [=] {
-    auto& st = self->state;
-    st.checkpointing = false;
-    if (st.gate) self->send(st.gate, ps_go_atom::value);
-    if (!ended(st) && st.attempt == attempt)
-      self->delayed_send(self,
-                         std::chrono::milliseconds{static_cast<int64_t>(
-                             st.init.cfg.checkpoint_seconds * 1000)},
-                         job_checkpoint_atom::value);
-  };
-  self->request(st.gate, caf::infinite, ps_hold_atom::value)
-      .then(
-          [=](uint64_t step) {
-            auto& st = self->state;
-            if (st.attempt != attempt || ended(st)) return;
-            auto shards =
-                std::make_shared<std::vector<envelope>>(st.shards.size());
-            auto left = std::make_shared<size_t>(st.shards.size());
-            for (size_t i = 0; i < st.shards.size(); ++i)
-              self->request(
-                      caf::actor_cast<ps_shard_actor>(st.shards[i].handle),
-                      request_timeout, ps_snapshot_atom::value)
-                  .then(
-                      [=](const envelope& e) {
-                        auto& st = self->state;
-                        if (st.attempt != attempt || ended(st)) return;
-                        (*shards)[i] = e;
-                        if (--*left > 0) return;
-                        auto at = wall_ms();
-                        auto ckpt =
-                            make_envelope<schema::JobCheckpoint>([&](auto c) {
-                              c.setStep(step);
-                              c.setAttempt(st.attempt);
-                              c.setAtMs(at);
-                              auto list = c.initShards(
-                                  static_cast<unsigned>(shards->size()));
-                              for (unsigned k = 0; k < shards->size(); ++k)
-                                (void)(*shards)[k].visit<schema::ShardState>(
-                                    [&](auto r) {
-                                      list.setWithCaveats(k, r);
-                                      return true;
-                                    });
-                            });
-                        if (st.init.journal) {
-                          if (auto err = st.init.journal->put_checkpoint(
-                                  st.init.id, ckpt, step, st.attempt, at)) {
-                            st.log->error("job {}: checkpoint at step {} "
-                                          "not stored: {}",
-                                          st.init.id, step, describe(err));
-                            return again();
-                          }
-                        }
-                        st.ckpt = ckpt;
-                        st.ckpt_step = step;
-                        again();
-                      },
-                      [=](caf::error& err) {
-                        again();
-                        if (self->state.attempt == attempt)
-                          gang_error(self, err);
-                      });
-            if (st.shards.empty()) again();
-          },
-          [=](caf::error& err) {
-            auto& st = self->state;
-            st.checkpointing = false;
-            st.log->warn("job {}: no checkpoint: {}", st.init.id,
-                         describe(err));
-          });
-}
-
-envelope status_of(const job_state& st, uint64_t step, uint64_t steps_done) {
+envelope status_of(const job_state& st,
+                   const std::function<void(schema::JobStatus::Builder)>& fam) {
   auto& cfg = st.init.cfg;
   return make_envelope<schema::JobStatus>([&](auto s) {
     s.setId(st.init.id);
@@ -553,32 +280,13 @@ envelope status_of(const job_state& st, uint64_t step, uint64_t steps_done) {
     s.setState(st.phase);
     s.setMessage(st.message);
     s.setWorkers(cfg.workers);
-    s.setShards(cfg.shards);
-    s.setConsistency(cfg.consistency);
-    s.setEpochs(cfg.epochs);
-    s.setStep(step);
-    s.setSteps(st.steps_per_worker);
     s.setCheckpointStep(st.ckpt_step);
+    s.setStep(st.ckpt_step);
     s.setAttempt(st.attempt);
-    uint64_t examples = 0;
-    if (!st.summary.empty()) {
-      examples = st.outcome.examples;
-    } else if (st.data) {
-      auto total = static_cast<uint64_t>(st.data->train.size()) * cfg.epochs;
-      examples = std::min<uint64_t>(total, steps_done * cfg.batch);
-    }
-    s.setExamples(examples);
-    auto elapsed = steady::now() - st.started;
     s.setElapsedMs(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(elapsed)
+        std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() -
+                                                              st.started)
             .count()));
-    double training =
-        st.training_since == steady::time_point{}
-            ? 0
-            : std::chrono::duration<double>(steady::now() - st.training_since)
-                  .count();
-    if (st.outcome.train_seconds > 0) training = st.outcome.train_seconds;
-    s.setExamplesPerSecond(training > 0 ? examples / training : 0);
     s.setValidLogloss(st.valid[0]);
     s.setValidAuc(st.valid[1]);
     s.setValidKs(st.valid[2]);
@@ -588,7 +296,13 @@ envelope status_of(const job_state& st, uint64_t step, uint64_t steps_done) {
       placement.set(i, st.placement[i]);
     s.setSummary(st.summary);
     s.setBadInput(st.bad_input);
+    if (fam) fam(s);
   });
+}
+
+std::shared_ptr<job_plan> make_plan(const job_config& cfg) {
+  if (cfg.family == "xgboost") return make_xgb_plan(cfg);
+  return make_sparse_plan(cfg);
 }
 
 } // namespace
@@ -600,6 +314,7 @@ job_actor spawn_job(caf::actor_system& sys, job_init init) {
         auto& st = self->state;
         st.init = init;
         st.attempt = init.attempts;
+        st.plan = make_plan(init.cfg);
         if (!init.resume.empty()) {
           st.ckpt = init.resume;
           auto step = init.resume.visit<schema::JobCheckpoint>(
@@ -608,25 +323,19 @@ job_actor spawn_job(caf::actor_system& sys, job_init init) {
           st.start_step = st.ckpt_step;
           st.message = "resuming from step " + std::to_string(st.ckpt_step);
         }
-        // reading and hashing block: a thread of its own does it
-        auto box = st.box;
-        auto cfg = init.cfg;
+        // reading the data blocks: a thread of its own does it
+        auto plan = st.plan;
         auto me = caf::actor_cast<job_actor>(self);
-        self->system().spawn<caf::detached>([box, cfg, me] {
-          auto data = prepare_sparse_data(cfg);
-          {
-            std::lock_guard<std::mutex> guard{box->mtx};
-            box->data = std::move(data);
-          }
+        self->system().spawn<caf::detached>([plan, me] {
+          plan->prepare_error = plan->prepare();
           caf::anon_send(me, job_prepared_atom::value);
         });
         self->set_down_handler([=](const caf::down_msg& dm) {
           auto& st = self->state;
-          for (auto* group : {&st.shards, &st.workers})
-            for (auto& m : *group)
-              if (m.handle && m.handle.address() == dm.source)
-                return regroup(self, m.name + " on node " + m.node +
-                                         " stopped: " + to_string(dm.reason));
+          for (auto& m : st.gang)
+            if (m.handle && m.handle.address() == dm.source)
+              return regroup(self, m.name + " on node " + m.node +
+                                       " stopped: " + to_string(dm.reason));
         });
         self->attach_functor([=] {
           // the service went: leave nothing behind
@@ -638,23 +347,11 @@ job_actor spawn_job(caf::actor_system& sys, job_init init) {
         return {
             [=](status_atom) -> caf::result<envelope> {
               auto& st = self->state;
-              if (!st.gate || ended(st)) {
-                auto step =
-                    !st.summary.empty() ? st.steps_per_worker : st.ckpt_step;
-                return status_of(st, step, 0);
-              }
+              if (!st.prepared) return status_of(st, {});
               auto rp = self->make_response_promise<envelope>();
-              self->request(st.gate, request_timeout, ps_clock_atom::value)
-                  .then(
-                      [=](uint64_t slowest, uint64_t steps) mutable {
-                        auto& st = self->state;
-                        // steps counts this placement's; add the checkpoint's
-                        auto before = st.start_step * st.workers.size();
-                        rp.deliver(status_of(st, slowest, steps + before));
-                      },
-                      [=](caf::error&) mutable {
-                        rp.deliver(status_of(self->state, 0, 0));
-                      });
+              st.plan->status(self, [=](auto fam) mutable {
+                rp.deliver(status_of(self->state, fam));
+              });
               return rp;
             },
             [=](stop_atom) {
@@ -663,7 +360,32 @@ job_actor spawn_job(caf::actor_system& sys, job_init init) {
             [=](slot_grant_atom, const envelope& env) { on_grant(self, env); },
             [=](job_prepared_atom) { on_prepared(self); },
             [=](job_placed_atom) { on_placed(self); },
-            [=](job_checkpoint_atom) { on_checkpoint_timer(self); },
+            [=](job_checkpoint_atom) {
+              auto& st = self->state;
+              if (!ended(st) && st.phase == schema::JobState::RUNNING)
+                st.plan->on_checkpoint_timer(self);
+            },
+            [=](job_checkpoint_atom, const envelope& ckpt) {
+              auto& st = self->state;
+              auto at = ckpt.visit<schema::JobCheckpoint>([](auto c) {
+                return std::make_pair(c.getAttempt(), c.getStep());
+              });
+              if (!at || ended(st) || st.phase != schema::JobState::RUNNING ||
+                  at->first != st.attempt || at->second <= st.ckpt_step)
+                return;
+              if (auto err = keep_checkpoint(self, ckpt, at->second))
+                st.log->error("job {}: checkpoint at step {} not stored: {}",
+                              st.init.id, at->second, describe(err));
+            },
+            [=](job_progress_atom, uint32_t attempt, uint64_t step,
+                double loss) {
+              auto& st = self->state;
+              if (!ended(st) && attempt == st.attempt && st.prepared)
+                st.plan->on_progress(self, step, loss);
+            },
+            [=](job_regroup_atom, uint32_t attempt, const std::string& why) {
+              if (self->state.attempt == attempt) regroup(self, why);
+            },
         };
       });
 }

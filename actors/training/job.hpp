@@ -1,9 +1,17 @@
 #pragma once
 
-// A training job (the control layer, first part): one coordinator actor per
-// job, in the training service's process, and a gang of actors it places
-// through the cluster's one scheduler (the directory's slots, consumer
-// "train/JOB"). For sparse-lr: the coordinator reads and hashes the data
+// A training job (the control layer): one coordinator actor per job, in the
+// training service's process, and a gang of actors it places through the
+// cluster's one scheduler (the directory's slots, consumer "train/JOB").
+// What the gang is depends on the job's family (job_run.hpp's plans).
+//
+// For xgboost (job_xgb.cpp): the coordinator reads the data, runs a rabit
+// tracker, and places one training.xgb_worker per slot, each with its block
+// of the rows; they boost one model together (xgb_parallel.hpp), the first
+// worker sends the model back every checkpoint_seconds and at the end, and
+// the coordinator saves it as a model directory that `troupe serve` loads.
+//
+// For sparse-lr: the coordinator reads and hashes the data
 // off its scheduler threads, leases workers + shards slots as one gang,
 // spawns a parameter-server shard (training.ps_shard) on each of the first
 // `shards` slots and a worker (training.worker) on each of the others,
@@ -52,7 +60,16 @@ using job_actor = caf::typed_actor<
     /// (job_placed_atom), to itself: every actor of the gang is spawned.
     caf::reacts_to<job_placed_atom>,
     /// (job_checkpoint_atom), to itself: time for a checkpoint.
-    caf::reacts_to<job_checkpoint_atom>>;
+    caf::reacts_to<job_checkpoint_atom>,
+    /// (job_checkpoint_atom, JobCheckpoint), from a gang member that holds
+    /// the whole model (data-parallel XGBoost's first worker): kept when it
+    /// is of the current placement.
+    caf::reacts_to<job_checkpoint_atom, envelope>,
+    /// (job_progress_atom, attempt, step, loss), from a gang member.
+    caf::reacts_to<job_progress_atom, uint32_t, uint64_t, double>,
+    /// (job_regroup_atom, attempt, why), to itself: regroup if the
+    /// placement `attempt` is still running.
+    caf::reacts_to<job_regroup_atom, uint32_t, std::string>>;
 
 class job_journal;
 

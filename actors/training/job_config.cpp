@@ -1,5 +1,6 @@
 #include "actors/training/job_config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -88,20 +89,28 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                : (base / p).string();
   };
   bool has_family = false;
+  if (auto* f = doc.get("family")) {
+    auto line = f->source().begin.line;
+    auto v = r.text(*f, "family", line);
+    if (!v) return v.error();
+    if (*v != "sparse-lr" && *v != "xgboost")
+      return bad(origin, line,
+                 "unknown family '" + *v + "' (expected sparse-lr or xgboost)");
+    cfg.family = *v;
+    has_family = true;
+  }
+  const bool boosting = cfg.family == "xgboost";
+  if (boosting) cfg.shards = 0;
+  // a key of the other family is named as such
+  auto not_here = [&](size_t line, const std::string& name) {
+    return bad(origin, line,
+               "'" + name + "' is not a setting of family " + cfg.family);
+  };
   auto err = r.each(
       doc, "",
       [&](const std::string& k, const std::string& name, const toml::node& n,
           size_t line) -> caf::error {
-        if (k == "family") {
-          auto v = r.text(n, name, line);
-          if (!v) return v.error();
-          if (*v != "sparse-lr")
-            return bad(origin, line,
-                       "unknown family '" + *v + "' (expected sparse-lr)");
-          cfg.family = *v;
-          has_family = true;
-          return caf::none;
-        }
+        if (k == "family") return caf::none; // read first, above
         auto* t = n.as_table();
         if (!t &&
             (k == "data" || k == "features" || k == "model" || k == "run"))
@@ -131,6 +140,56 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                               k == "target" ? *v : path_of(*v);
                           return caf::none;
                         });
+        if (k == "features" && boosting)
+          return bad(origin, line,
+                     "[features] is for sparse-lr; family xgboost takes the "
+                     "columns as they are (categorical ones natively)");
+        if (k == "model" && boosting)
+          return r.each(
+              *t, k,
+              [&](const std::string& k, const std::string& name,
+                  const toml::node& n, size_t line) -> caf::error {
+                if (k == "rounds") {
+                  auto v = r.count(n, name, line, 1, 1000000);
+                  if (!v) return v.error();
+                  cfg.rounds = static_cast<uint32_t>(*v);
+                  return caf::none;
+                }
+                static const char* known[] = {"eta",
+                                              "max_depth",
+                                              "min_child_weight",
+                                              "subsample",
+                                              "colsample_bytree",
+                                              "colsample_bylevel",
+                                              "lambda",
+                                              "alpha",
+                                              "gamma",
+                                              "max_bin"};
+                if (std::find(std::begin(known), std::end(known), k) ==
+                    std::end(known))
+                  return unknown(origin, line, name,
+                                 "rounds, eta, max_depth, "
+                                 "min_child_weight, subsample, "
+                                 "colsample_bytree, colsample_bylevel, "
+                                 "lambda, alpha, gamma or max_bin");
+                auto v = r.number(n, name, line);
+                if (!v) return v.error();
+                bool whole = k == "max_depth" || k == "max_bin";
+                bool fraction = k == "subsample" || k == "eta" ||
+                                k.rfind("colsample", 0) == 0;
+                if (!std::isfinite(*v) || *v < 0 ||
+                    (whole && (*v != std::floor(*v) || *v > 65536 ||
+                               (k == "max_bin" && *v < 2))) ||
+                    (fraction && (*v <= 0 || *v > 1)))
+                  return bad(origin, line,
+                             "'" + name + "' = " + std::to_string(*v) +
+                                 " is out of range" +
+                                 (fraction ? " (0, 1]"
+                                  : whole  ? " (a whole number)"
+                                           : " (>= 0)"));
+                cfg.boost.emplace_back(k, *v);
+                return caf::none;
+              });
         if (k == "features")
           return r.each(
               *t, k,
@@ -213,6 +272,16 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   cfg.staleness = *s;
                   return caf::none;
                 }
+                if (boosting && (k == "consistency" || k == "shards" ||
+                                 k == "batch" || k == "epochs"))
+                  return not_here(line, name);
+                if (!boosting && k == "threads") return not_here(line, name);
+                if (k == "threads") {
+                  auto v = r.count(n, name, line, 1, 256);
+                  if (!v) return v.error();
+                  cfg.threads = static_cast<uint32_t>(*v);
+                  return caf::none;
+                }
                 if (k == "workers" || k == "shards") {
                   auto v = r.count(n, name, line, 1, 256);
                   if (!v) return v.error();
@@ -257,16 +326,21 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   return caf::none;
                 }
                 return unknown(origin, line, name,
-                               "workers, shards, consistency, batch, epochs, "
-                               "seed, checkpoint_seconds, max_attempts or "
-                               "priority");
+                               boosting
+                                   ? "workers, threads, seed, "
+                                     "checkpoint_seconds, max_attempts or "
+                                     "priority"
+                                   : "workers, shards, consistency, batch, "
+                                     "epochs, seed, checkpoint_seconds, "
+                                     "max_attempts or priority");
               });
         return unknown(origin, line, name,
                        "family, data, features, model or run");
       });
   if (err) return err;
   if (!has_family)
-    return bad(origin, 1, "no 'family' (expected family = \"sparse-lr\")");
+    return bad(origin, 1,
+               "no 'family' (expected family = \"sparse-lr\" or \"xgboost\")");
   if (cfg.train.empty()) return bad(origin, 1, "no [data] train file");
   if (cfg.target.empty()) return bad(origin, 1, "no [data] target column");
   return cfg;

@@ -1,8 +1,9 @@
 #pragma once
 
-// A training job's config file (`troupe train --config job.toml`). For now
-// one family, "sparse-lr": Prophet's logistic regression over hashed
-// features, trained by parameter-server workers.
+// A training job's config file (`troupe train --config job.toml`). Two
+// families: "sparse-lr", Prophet's logistic regression over hashed
+// features trained by parameter-server workers, and "xgboost", one booster
+// trained by data-parallel workers (each holds a block of the rows).
 //
 //   family = "sparse-lr"
 //   [data]     train = "train.csv"   valid = "valid.csv" (or valid_fraction)
@@ -13,12 +14,22 @@
 //              batch = 64   epochs = 3   seed = 0
 //              checkpoint_seconds = 10   max_attempts = 5   priority = 0
 //
-// Relative paths are relative to the config file. Errors name the file, the
-// line and the key.
+//   family = "xgboost"
+//   [data]     as above
+//   [model]    rounds = 100   eta   max_depth   min_child_weight   subsample
+//              colsample_bytree   colsample_bylevel   lambda   alpha
+//              gamma   max_bin
+//   [run]      workers = 2   threads = 1 (per worker)   seed
+//              checkpoint_seconds   max_attempts   priority
+//
+// A key of the other family is an error that names it. Relative paths are
+// relative to the config file. Errors name the file, the line and the key.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/expected.hpp>
 
@@ -39,8 +50,14 @@ struct job_config {
   hashing_options features;
   // [model]
   sparse_params model;
+  // [model], xgboost
+  uint32_t rounds = 100;
+  /// XGBoost parameters as given (name, value), checked for range.
+  std::vector<std::pair<std::string, double>> boost;
   // [run]
   uint32_t workers = 1;
+  /// xgboost: XGBoost threads per worker.
+  uint32_t threads = 1;
   uint32_t shards = 1;
   std::string consistency = "sync";
   std::optional<uint64_t> staleness = 0;

@@ -230,6 +230,7 @@ void register_training_schemas() {
   register_schema<schema::ShardState>();
   register_schema<schema::JobCheckpoint>();
   register_schema<schema::JobEvent>();
+  register_schema<schema::XgbPart>();
 }
 
 } // namespace troupe::training

@@ -11,6 +11,7 @@
 #include "actors/training/job_journal.hpp"
 #include "actors/training/ps_shard.hpp"
 #include "actors/training/ps_worker.hpp"
+#include "actors/training/xgb_worker.hpp"
 #include "runtime/directory.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/kind_args.hpp"
@@ -255,6 +256,7 @@ void register_kinds(caf::actor_system_config& cfg) {
   cfg.add_actor_type(service_kind, training_service);
   mark_service_kind(service_kind);
   register_ps_kinds(cfg);
+  register_xgb_kinds(cfg);
   register_training_schemas();
 }
 

@@ -1,0 +1,142 @@
+#pragma once
+
+// Inside a job's coordinator (job.hpp): its state and the steps every kind
+// of job takes the same way (lease a gang, spawn it through the directory,
+// regroup it from the last checkpoint when a member goes, end), and the
+// plan a family plugs in for what differs: its data, its gang's members,
+// how they train, checkpoint and report. job.cpp is the coordinator;
+// job_sparse.cpp (parameter server) and job_xgb.cpp (data-parallel
+// XGBoost) are the plans. Not a public header: only those files include it.
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "actors/training/job.hpp"
+#include "runtime/log.hpp"
+#include "schemas/training.capnp.h"
+
+namespace troupe::training {
+
+using steady = std::chrono::steady_clock;
+inline constexpr auto job_request_timeout = std::chrono::seconds{30};
+/// Reader limits for messages that carry data or a model: any size the
+/// wire accepts.
+inline constexpr reader_limits whole_message{max_envelope_bytes / 8 + 1024, 64};
+
+/// One actor of the gang: its name, the node of its slot, and what the
+/// directory spawns there.
+struct member {
+  std::string name;
+  std::string node;
+  std::string kind;
+  std::string config;
+  caf::actor handle;
+};
+
+class job_plan;
+
+struct job_state {
+  static inline const char* name = "troupe.training_job";
+  job_init init;
+  schema::JobState phase = schema::JobState::WAITING;
+  std::string message;
+  bool bad_input = false;
+  /// The family's plan; its helper thread prepares it until `prepared`.
+  std::shared_ptr<job_plan> plan;
+  bool prepared = false;
+  uint64_t lease = 0;
+  /// The placed gang, in the order of the lease's slots.
+  std::vector<member> gang;
+  size_t to_place = 0;
+  steady::time_point started = steady::now();
+  steady::time_point training_since;
+  std::string summary;
+  /// Validation logloss, AUC and KS once finished (NaN where none).
+  std::array<double, 3> valid{std::numeric_limits<double>::quiet_NaN(),
+                              std::numeric_limits<double>::quiet_NaN(),
+                              std::numeric_limits<double>::quiet_NaN()};
+  /// The last checkpoint (a JobCheckpoint) and its step.
+  envelope ckpt;
+  uint64_t ckpt_step = 0;
+  /// The step the current placement started at.
+  uint64_t start_step = 0;
+  uint32_t attempt = 0;
+  /// "actor@node" of the last placed gang (kept after it is disbanded).
+  std::vector<std::string> placement;
+  std::shared_ptr<spdlog::logger> log = log::get("training");
+};
+
+using job_self = job_actor::stateful_pointer<job_state>;
+
+/// What a family does in a job.
+class job_plan {
+public:
+  virtual ~job_plan() = default;
+  /// Reads and prepares the data; runs on a helper thread, before the
+  /// coordinator calls anything else. Errors name the file or column
+  /// (errc::invalid_argument: bad input).
+  virtual caf::error prepare() = 0;
+  /// Slots the gang takes.
+  virtual uint32_t gang_size() const = 0;
+  /// A line on the prepared data, for the log.
+  virtual std::string data_line() const = 0;
+  /// The gang's members, one on each of `nodes`, named from `prefix`.
+  virtual std::vector<member> members(const std::vector<std::string>& nodes,
+                                      const std::string& prefix) const = 0;
+  /// Every member is placed: restores the gang from st.ckpt when there is
+  /// one and trains from st.start_step; ends with finish_job or fails.
+  virtual void start(job_self self) = 0;
+  /// The checkpoint timer (every checkpoint_seconds while training).
+  virtual void on_checkpoint_timer(job_self) {}
+  /// A member reports its progress (job_progress_atom).
+  virtual void on_progress(job_self, uint64_t /*step*/, double /*loss*/) {}
+  /// The gang is being disbanded: drop what its placement held.
+  virtual void disband(job_self) {}
+  /// Fills the status's family fields (workers, shards, consistency,
+  /// epochs, step, steps, examples, examplesPerSecond); may ask the gang
+  /// first, then calls `done`.
+  virtual void
+  status(job_self self,
+         std::function<void(std::function<void(schema::JobStatus::Builder)>)>
+             done) = 0;
+
+  /// What prepare() returned (set by the coordinator's helper thread).
+  caf::error prepare_error;
+};
+
+std::shared_ptr<job_plan> make_sparse_plan(const job_config& cfg);
+std::shared_ptr<job_plan> make_xgb_plan(const job_config& cfg);
+
+int64_t wall_ms();
+bool ended(const job_state& st);
+/// Appends a JobEvent to the job's journal.
+void record(job_self self, schema::JobEvent::Kind kind, uint64_t step,
+            const std::string& message);
+/// Ends the job (finished, failed or stopped): its gang is disbanded and
+/// its slot want withdrawn.
+void end(job_self self, schema::JobState phase, const std::string& message);
+void fail(job_self self, const caf::error& err);
+/// A member went: the job regroups from its last checkpoint, or fails after
+/// max_attempts placements.
+void regroup(job_self self, const std::string& why);
+/// A request of the running gang failed: a member that went regroups the
+/// job, anything else fails it.
+void gang_error(job_self self, const caf::error& err);
+/// Stores a JobCheckpoint at `step` in the journal and keeps it as the one
+/// to regroup from. Errors: the journal's.
+caf::error keep_checkpoint(job_self self, const envelope& ckpt, uint64_t step);
+/// The checkpoint timer again in checkpoint_seconds (if any).
+void arm_checkpoint_timer(job_self self);
+/// The gang trained to the end: `summary` (summary.json, written) and its
+/// validation metrics finish the job.
+void finish_job(job_self self, const nlohmann::json& summary);
+
+} // namespace troupe::training

@@ -1,0 +1,330 @@
+// A sparse-lr job's plan (job_run.hpp): parameter-server shards on the
+// gang's first `shards` slots and workers on the others, held to the job's
+// consistency by a step gate; checkpoints are consistent cuts of the
+// shards' optimizer state.
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/training/job_run.hpp"
+#include "actors/training/ps_shard.hpp"
+#include "actors/training/ps_worker.hpp"
+#include "actors/training/sparse_job.hpp"
+#include "runtime/errors.hpp"
+
+namespace troupe::training {
+
+namespace {
+
+class sparse_plan : public job_plan {
+public:
+  explicit sparse_plan(job_config cfg) : cfg_(std::move(cfg)) {}
+
+  caf::error prepare() override {
+    auto data = prepare_sparse_data(cfg_);
+    if (!data) return data.error();
+    data_ = std::make_shared<sparse_data>(std::move(*data));
+    for (uint32_t w = 0; w < cfg_.workers; ++w) {
+      auto n = rows_dealt(data_->train.size(), w, cfg_.workers);
+      steps_per_worker_ = std::max<uint64_t>(
+          steps_per_worker_, steps_of(n, cfg_.batch, cfg_.epochs));
+    }
+    return caf::none;
+  }
+
+  uint32_t gang_size() const override { return cfg_.workers + cfg_.shards; }
+
+  std::string data_line() const override {
+    return std::to_string(data_->train.size()) + " training and " +
+           std::to_string(data_->valid.size()) + " validation rows";
+  }
+
+  std::vector<member> members(const std::vector<std::string>& nodes,
+                              const std::string& prefix) const override {
+    std::vector<member> out;
+    for (uint32_t s = 0; s < cfg_.shards; ++s)
+      out.push_back({prefix + "shard-" + std::to_string(s),
+                     nodes[s],
+                     shard_kind,
+                     ps_shard_config_json({s, cfg_.shards, cfg_.model}),
+                     {}});
+    for (uint32_t w = 0; w < cfg_.workers; ++w)
+      out.push_back({prefix + "worker-" + std::to_string(w),
+                     nodes[cfg_.shards + w],
+                     worker_kind,
+                     {},
+                     {}});
+    return out;
+  }
+
+  void start(job_self self) override {
+    auto& st = self->state;
+    if (st.ckpt.empty()) return start_workers(self);
+    // restore every shard from the checkpoint, then train from its step
+    auto attempt = st.attempt;
+    auto left = std::make_shared<size_t>(cfg_.shards);
+    auto states = st.ckpt.visit<schema::JobCheckpoint>([&](auto c) {
+      std::vector<envelope> out(cfg_.shards);
+      for (auto s : c.getShards())
+        if (s.getIndex() < out.size())
+          out[s.getIndex()] = make_envelope<schema::ShardState>([&](auto b) {
+            b.setIndex(s.getIndex());
+            b.setKeys(s.getKeys());
+            b.setZ(s.getZ());
+            b.setN(s.getN());
+          });
+      return out;
+    });
+    if (!states) return fail(self, states.error());
+    for (size_t i = 0; i < cfg_.shards; ++i) {
+      auto state = (*states)[i];
+      if (state.empty())
+        state = make_envelope<schema::ShardState>(
+            [&](auto b) { b.setIndex(static_cast<uint32_t>(i)); });
+      self->request(shard(self, i), job_request_timeout, ps_restore_atom::value,
+                    state)
+          .then(
+              [=] {
+                if (self->state.attempt != attempt) return;
+                if (--*left == 0) start_workers(self);
+              },
+              [=](caf::error& err) {
+                if (self->state.attempt == attempt) gang_error(self, err);
+              });
+    }
+  }
+
+  /// Holds the workers at one step, snapshots the shards into the journal,
+  /// and lets the workers go on.
+  void on_checkpoint_timer(job_self self) override {
+    auto& st = self->state;
+    if (!gate_ || checkpointing_) return;
+    checkpointing_ = true;
+    auto attempt = st.attempt;
+    auto again = [=] {
+      checkpointing_ = false;
+      if (gate_) self->send(gate_, ps_go_atom::value);
+      if (!ended(self->state) && self->state.attempt == attempt)
+        arm_checkpoint_timer(self);
+    };
+    self->request(gate_, caf::infinite, ps_hold_atom::value)
+        .then(
+            [=](uint64_t step) {
+              auto& st = self->state;
+              if (st.attempt != attempt || ended(st)) return;
+              auto shards =
+                  std::make_shared<std::vector<envelope>>(cfg_.shards);
+              auto left = std::make_shared<size_t>(cfg_.shards);
+              for (size_t i = 0; i < cfg_.shards; ++i)
+                self->request(shard(self, i), job_request_timeout,
+                              ps_snapshot_atom::value)
+                    .then(
+                        [=](const envelope& e) {
+                          auto& st = self->state;
+                          if (st.attempt != attempt || ended(st)) return;
+                          (*shards)[i] = e;
+                          if (--*left > 0) return;
+                          if (auto err = keep_checkpoint(
+                                  self, cut(step, st.attempt, *shards), step))
+                            st.log->error("job {}: checkpoint at step {} "
+                                          "not stored: {}",
+                                          st.init.id, step, describe(err));
+                          again();
+                        },
+                        [=](caf::error& err) {
+                          again();
+                          if (self->state.attempt == attempt)
+                            gang_error(self, err);
+                        });
+              if (cfg_.shards == 0) again();
+            },
+            [=](caf::error& err) {
+              checkpointing_ = false;
+              self->state.log->warn("job {}: no checkpoint: {}",
+                                    self->state.init.id, describe(err));
+            });
+  }
+
+  void disband(job_self self) override {
+    if (gate_) self->send_exit(gate_, caf::exit_reason::user_shutdown);
+    gate_ = nullptr;
+    workers_done_ = 0;
+    checkpointing_ = false;
+  }
+
+  void
+  status(job_self self,
+         std::function<void(std::function<void(schema::JobStatus::Builder)>)>
+             done) override {
+    auto& st = self->state;
+    if (!gate_ || ended(st)) {
+      auto step = !st.summary.empty() ? steps_per_worker_ : st.ckpt_step;
+      return done([=](auto s) { fill(self->state, s, step, 0); });
+    }
+    self->request(gate_, job_request_timeout, ps_clock_atom::value)
+        .then(
+            [=](uint64_t slowest, uint64_t steps) {
+              // steps counts this placement's; add the checkpoint's
+              auto before = self->state.start_step * cfg_.workers;
+              done([=](auto s) {
+                fill(self->state, s, slowest, steps + before);
+              });
+            },
+            [=](caf::error&) {
+              done([=](auto s) { fill(self->state, s, 0, 0); });
+            });
+  }
+
+private:
+  static ps_shard_actor shard(job_self self, size_t i) {
+    return caf::actor_cast<ps_shard_actor>(self->state.gang[i].handle);
+  }
+
+  static envelope cut(uint64_t step, uint32_t attempt,
+                      const std::vector<envelope>& shards) {
+    return make_envelope<schema::JobCheckpoint>([&](auto c) {
+      c.setStep(step);
+      c.setAttempt(attempt);
+      c.setAtMs(wall_ms());
+      auto list = c.initShards(static_cast<unsigned>(shards.size()));
+      for (unsigned k = 0; k < shards.size(); ++k)
+        (void)shards[k].visit<schema::ShardState>([&](auto r) {
+          list.setWithCaveats(k, r);
+          return true;
+        });
+    });
+  }
+
+  void fill(const job_state& st, schema::JobStatus::Builder s, uint64_t step,
+            uint64_t steps_done) const {
+    s.setShards(cfg_.shards);
+    s.setConsistency(cfg_.consistency);
+    s.setEpochs(cfg_.epochs);
+    s.setStep(step);
+    s.setSteps(steps_per_worker_);
+    uint64_t examples = 0;
+    if (!st.summary.empty()) {
+      examples = outcome_.examples;
+    } else if (data_) {
+      auto total = static_cast<uint64_t>(data_->train.size()) * cfg_.epochs;
+      examples = std::min<uint64_t>(total, steps_done * cfg_.batch);
+    }
+    s.setExamples(examples);
+    double training =
+        st.training_since == steady::time_point{}
+            ? 0
+            : std::chrono::duration<double>(steady::now() - st.training_since)
+                  .count();
+    if (outcome_.train_seconds > 0) training = outcome_.train_seconds;
+    s.setExamplesPerSecond(training > 0 ? examples / training : 0);
+  }
+
+  void start_workers(job_self self) {
+    auto& st = self->state;
+    auto attempt = st.attempt;
+    std::vector<std::string> names;
+    for (uint32_t w = 0; w < cfg_.workers; ++w)
+      names.push_back(st.gang[cfg_.shards + w].name);
+    gate_ = spawn_ps_gate(self->system(), names, cfg_.staleness, st.start_step);
+    std::vector<caf::actor> shards;
+    for (uint32_t s = 0; s < cfg_.shards; ++s)
+      shards.push_back(st.gang[s].handle);
+    outcome_ = sparse_outcome{};
+    workers_done_ = 0;
+    for (uint32_t w = 0; w < cfg_.workers; ++w) {
+      auto& m = st.gang[cfg_.shards + w];
+      auto worker = caf::actor_cast<ps_worker_actor>(m.handle);
+      auto setup = worker_setup(m.name, cfg_.batch, cfg_.epochs,
+                                rows_of_worker(data_->train, w, cfg_.workers),
+                                st.start_step);
+      self->request(worker, job_request_timeout, ps_setup_atom::value, setup,
+                    shards, caf::actor_cast<caf::actor>(gate_))
+          .then(
+              [=] {
+                self->request(worker, caf::infinite, ps_train_atom::value)
+                    .then(
+                        [=](uint64_t rows, double loss) {
+                          auto& st = self->state;
+                          if (st.attempt != attempt || ended(st)) return;
+                          outcome_.examples += rows;
+                          outcome_.loss += loss;
+                          if (++workers_done_ < cfg_.workers) return;
+                          outcome_.train_seconds =
+                              std::chrono::duration<double>(steady::now() -
+                                                            st.training_since)
+                                  .count();
+                          finish(self);
+                        },
+                        [=](caf::error& err) {
+                          if (self->state.attempt == attempt)
+                            gang_error(self, err);
+                        });
+              },
+              [=](caf::error& err) {
+                if (self->state.attempt == attempt) gang_error(self, err);
+              });
+    }
+    arm_checkpoint_timer(self);
+  }
+
+  void finish(job_self self) {
+    auto left = std::make_shared<size_t>(cfg_.shards);
+    auto attempt = self->state.attempt;
+    outcome_.keys.clear();
+    outcome_.weights.clear();
+    for (size_t i = 0; i < cfg_.shards; ++i)
+      self->request(shard(self, i), job_request_timeout, ps_dump_atom::value)
+          .then(
+              [=](const envelope& e) {
+                auto& st = self->state;
+                if (st.attempt != attempt || ended(st)) return;
+                (void)e.visit<schema::SparseValues>([&](auto r) {
+                  for (unsigned i = 0; i < r.getKeys().size(); ++i) {
+                    outcome_.keys.push_back(r.getKeys()[i]);
+                    outcome_.weights.push_back(r.getValues()[i]);
+                  }
+                  return true;
+                });
+                if (--*left > 0) return;
+                // the rows the checkpoint it started from had trained
+                for (uint32_t w = 0; w < cfg_.workers; ++w) {
+                  auto n = rows_dealt(data_->train.size(), w, cfg_.workers);
+                  outcome_.examples_before +=
+                      rows_after(n, cfg_.batch, st.start_step);
+                }
+                outcome_.examples += outcome_.examples_before;
+                outcome_.start_step = st.start_step;
+                outcome_.attempts = st.attempt;
+                auto elapsed =
+                    std::chrono::duration<double>(steady::now() - st.started)
+                        .count();
+                auto summary = write_sparse_results(cfg_, st.init.out_dir,
+                                                    *data_, outcome_, elapsed);
+                if (!summary) return fail(self, summary.error());
+                finish_job(self, *summary);
+              },
+              [=](caf::error& err) {
+                if (self->state.attempt == attempt) gang_error(self, err);
+              });
+  }
+
+  job_config cfg_;
+  std::shared_ptr<sparse_data> data_;
+  uint64_t steps_per_worker_ = 0;
+  ps_gate_actor gate_;
+  size_t workers_done_ = 0;
+  bool checkpointing_ = false;
+  sparse_outcome outcome_;
+};
+
+} // namespace
+
+std::shared_ptr<job_plan> make_sparse_plan(const job_config& cfg) {
+  return std::make_shared<sparse_plan>(cfg);
+}
+
+} // namespace troupe::training

@@ -1,0 +1,322 @@
+// A data-parallel XGBoost job's plan (job_run.hpp): the coordinator reads
+// the table once, fits the preprocessor (so categorical columns reach
+// XGBoost as categories) and runs a rabit tracker; each slot of the gang
+// gets a training.xgb_worker and a contiguous block of the training rows.
+// The workers boost one model together (xgb_parallel.hpp); the first
+// reports each round and sends the model every checkpoint_seconds, which
+// the coordinator keeps in the journal. A lost worker regroups the job:
+// the new gang gets new blocks of the rows and continues from the last
+// checkpoint's model. At the end the model is validated and saved as a
+// model directory (OUT/model) that `troupe serve` and `troupe predict`
+// load.
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/models/saved_model.hpp"
+#include "actors/models/trainable.hpp"
+#include "actors/models/xgb_data.hpp"
+#include "actors/tabular/csv.hpp"
+#include "actors/tabular/metrics.hpp"
+#include "actors/training/job_run.hpp"
+#include "actors/training/rabit_tracker.hpp"
+#include "actors/training/xgb_parallel.hpp"
+#include "actors/training/xgb_worker.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/files.hpp"
+
+namespace troupe::training {
+
+namespace {
+
+class xgb_plan : public job_plan {
+public:
+  explicit xgb_plan(job_config cfg) : cfg_(std::move(cfg)) {}
+
+  caf::error prepare() override {
+    auto table = tabular::read_csv(cfg_.train);
+    if (!table) return table.error();
+    auto ds = tabular::make_dataset(*table, cfg_.target);
+    if (!ds) return ds.error();
+    data_ = std::move(*ds);
+    if (!cfg_.valid.empty()) {
+      auto vt = tabular::read_csv(cfg_.valid);
+      if (!vt) return vt.error();
+      std::vector<std::string> warnings;
+      auto v = data_.prep.transform_labeled(*vt, warnings);
+      if (!v) return v.error();
+      valid_ = std::move(*v);
+    } else {
+      auto split = tabular::train_test_split(data_.X.labels, data_.task,
+                                             cfg_.seed, cfg_.valid_fraction);
+      if (!split) return split.error();
+      valid_ = tabular::take_rows(data_.X, split->test);
+      data_.X = tabular::take_rows(data_.X, split->train);
+    }
+    if (data_.X.rows < cfg_.workers || valid_.rows == 0)
+      return make_error(errc::invalid_argument,
+                        cfg_.train + ": " + std::to_string(data_.X.rows) +
+                            " training and " + std::to_string(valid_.rows) +
+                            " validation rows for " +
+                            std::to_string(cfg_.workers) +
+                            " worker(s): each worker needs rows, and "
+                            "validation some");
+    for (auto& [k, v] : cfg_.boost)
+      if (k == "max_depth" || k == "max_bin")
+        params_[k] = static_cast<int64_t>(v);
+      else
+        params_[k] = v;
+    auto p = models::xgboost_params(params_, data_.task, data_.classes.size(),
+                                    cfg_.threads, cfg_.seed);
+    if (!p) return p.error();
+    xgb_params_ = std::move(*p);
+    types_ = models::xgboost_feature_types(data_.prep);
+    return caf::none;
+  }
+
+  uint32_t gang_size() const override { return cfg_.workers; }
+
+  std::string data_line() const override {
+    return std::to_string(data_.X.rows) + " training and " +
+           std::to_string(valid_.rows) + " validation rows, " +
+           std::to_string(data_.X.cols) + " columns";
+  }
+
+  std::vector<member> members(const std::vector<std::string>& nodes,
+                              const std::string& prefix) const override {
+    std::vector<member> out;
+    for (size_t w = 0; w < nodes.size(); ++w)
+      out.push_back({prefix + "worker-" + std::to_string(w),
+                     nodes[w],
+                     xgb_worker_kind,
+                     {},
+                     {}});
+    return out;
+  }
+
+  void start(job_self self) override {
+    auto& st = self->state;
+    auto tracker = rabit_tracker::start(
+        "0.0.0.0", static_cast<int>(cfg_.workers), std::chrono::seconds{10});
+    if (!tracker) return fail(self, tracker.error());
+    tracker_ = std::move(*tracker);
+    rounds_done_ = st.start_step;
+    done_ = 0;
+    model_ = envelope{};
+    auto attempt = st.attempt;
+    std::vector<uint8_t> start_model;
+    std::string start_config;
+    if (!st.ckpt.empty())
+      (void)st.ckpt.visit<schema::JobCheckpoint>(
+          [&](auto c) {
+            auto m = c.getModel();
+            start_model.assign(m.begin(), m.end());
+            start_config = c.getModelConfig().cStr();
+            return true;
+          },
+          whole_message);
+    auto me = caf::actor_cast<caf::actor>(self);
+    for (uint32_t w = 0; w < cfg_.workers; ++w) {
+      auto part = part_of(w, attempt, start_model, start_config);
+      auto worker = caf::actor_cast<xgb_worker_actor>(st.gang[w].handle);
+      self->request(worker, caf::infinite, xgb_train_atom::value, part, me)
+          .then(
+              [=](const envelope& model) {
+                auto& st = self->state;
+                if (st.attempt != attempt || ended(st)) return;
+                if (w == 0) model_ = model;
+                if (++done_ < cfg_.workers) return;
+                train_seconds_ = std::chrono::duration<double>(
+                                     steady::now() - st.training_since)
+                                     .count();
+                finish(self);
+              },
+              [=](caf::error& err) {
+                auto& st = self->state;
+                if (st.attempt != attempt || ended(st)) return;
+                if (err.category() == caf::atom("troupe") &&
+                    err.code() == static_cast<uint8_t>(errc::io_failure)) {
+                  // a peer went: its down message names it, if it comes
+                  self->delayed_send(self, std::chrono::seconds{1},
+                                     job_regroup_atom::value, attempt,
+                                     describe(err));
+                  return;
+                }
+                gang_error(self, err);
+              });
+    }
+  }
+
+  void on_progress(job_self, uint64_t step, double) override {
+    rounds_done_ = std::max(rounds_done_, step);
+  }
+
+  void disband(job_self) override {
+    // the tracker's thread may be talking to a worker: let it end aside
+    if (tracker_) std::thread{[t = std::move(tracker_)] {}}.detach();
+    tracker_.reset();
+    done_ = 0;
+  }
+
+  void
+  status(job_self self,
+         std::function<void(std::function<void(schema::JobStatus::Builder)>)>
+             done) override {
+    done([=](auto s) {
+      auto& st = self->state;
+      auto step = !st.summary.empty() ? uint64_t{cfg_.rounds}
+                  : st.phase == schema::JobState::RUNNING ? rounds_done_
+                                                          : st.ckpt_step;
+      s.setShards(0);
+      s.setConsistency("allreduce");
+      s.setEpochs(0);
+      s.setStep(step);
+      s.setSteps(cfg_.rounds);
+      s.setExamples(step * data_.X.rows);
+      auto secs =
+          train_seconds_ > 0 ? train_seconds_
+          : st.training_since == steady::time_point{}
+              ? 0.0
+              : std::chrono::duration<double>(steady::now() - st.training_since)
+                    .count();
+      auto trained = step > st.start_step ? step - st.start_step : 0;
+      s.setExamplesPerSecond(secs > 0 ? trained * data_.X.rows / secs : 0);
+    });
+  }
+
+private:
+  envelope part_of(uint32_t w, uint32_t attempt,
+                   const std::vector<uint8_t>& start_model,
+                   const std::string& start_config) const {
+    auto [begin, end] = block_of(data_.X.rows, w, cfg_.workers);
+    auto& X = data_.X;
+    return make_envelope<schema::XgbPart>([&](auto p) {
+      p.setAttempt(attempt);
+      char task[32];
+      std::snprintf(task, sizeof task, "worker-%05u", w);
+      p.setTask(task);
+      p.setTrackerPort(static_cast<uint16_t>(tracker_->port()));
+      p.setWorld(cfg_.workers);
+      auto params = p.initParams(static_cast<unsigned>(xgb_params_.size()));
+      for (unsigned i = 0; i < xgb_params_.size(); ++i) {
+        params[i].setName(xgb_params_[i].first);
+        params[i].setValue(xgb_params_[i].second);
+      }
+      auto types = p.initTypes(static_cast<unsigned>(types_.size()));
+      for (unsigned i = 0; i < types_.size(); ++i)
+        types.set(i, types_[i]);
+      p.setRounds(cfg_.rounds);
+      p.setCols(static_cast<uint32_t>(X.cols));
+      auto values = p.initValues(static_cast<unsigned>((end - begin) * X.cols));
+      for (size_t i = 0; i < (end - begin) * X.cols; ++i)
+        values.set(static_cast<unsigned>(i), X.values[begin * X.cols + i]);
+      auto labels = p.initLabels(static_cast<unsigned>(end - begin));
+      for (size_t i = begin; i < end; ++i)
+        labels.set(static_cast<unsigned>(i - begin), X.labels[i]);
+      p.setStartModel(kj::arrayPtr(start_model.data(), start_model.size()));
+      p.setStartConfig(start_config);
+      p.setCheckpointSeconds(cfg_.checkpoint_seconds);
+      p.setReports(w == 0);
+    });
+  }
+
+  /// Validation metrics of the model's predictions of the validation rows.
+  caf::expected<nlohmann::json> validate(const xgb::booster& b) const {
+    auto dm = models::xgboost_matrix(valid_, types_);
+    if (!dm) return dm.error();
+    auto pred = b.predict(*dm);
+    if (!pred) return pred.error();
+    nlohmann::json out = nlohmann::json::object();
+    auto classes = data_.classes.size();
+    std::vector<const char*> names;
+    if (data_.task == tabular::task_kind::binary)
+      names = {"logloss", "auc", "ks", "accuracy"};
+    else if (data_.task == tabular::task_kind::multiclass)
+      names = {"logloss", "accuracy"};
+    else
+      names = {"rmse", "mae"};
+    for (auto* n : names) {
+      auto v = tabular::evaluate(
+          n, valid_.labels, *pred,
+          data_.task == tabular::task_kind::regression ? 0 : classes);
+      if (v) out[n] = *v;
+    }
+    return out;
+  }
+
+  void finish(job_self self) {
+    auto& st = self->state;
+    auto cp = model_.visit<schema::JobCheckpoint>(
+        [](auto c) {
+          auto m = c.getModel();
+          return xgb::checkpoint{std::vector<uint8_t>(m.begin(), m.end()),
+                                 c.getModelConfig().cStr()};
+        },
+        whole_message);
+    if (!cp) return fail(self, cp.error());
+    auto b = xgb::booster::restore(*cp);
+    if (!b) return fail(self, b.error());
+    auto valid = validate(*b);
+    if (!valid) return fail(self, valid.error());
+    tabular::model_info info;
+    info.family = "xgboost";
+    info.params = params_;
+    info.study = st.init.id;
+    auto dir = st.init.out_dir + "/model";
+    if (auto err = models::save_model(dir, *b, data_.prep, info))
+      return fail(self, err);
+    auto trained = cfg_.rounds - std::min<uint64_t>(cfg_.rounds, st.start_step);
+    nlohmann::json params = nlohmann::json::object();
+    for (auto& [k, v] : xgb_params_)
+      params[k] = v;
+    nlohmann::json summary{
+        {"family", cfg_.family},
+        {"config", cfg_.source},
+        {"train_rows", data_.X.rows},
+        {"valid_rows", valid_.rows},
+        {"columns", data_.X.cols},
+        {"workers", cfg_.workers},
+        {"threads", cfg_.threads},
+        {"rounds", cfg_.rounds},
+        {"params", params},
+        {"train_seconds", train_seconds_},
+        {"rounds_per_second",
+         train_seconds_ > 0 ? static_cast<double>(trained) / train_seconds_
+                            : 0.0},
+        {"resumed_from_step", st.start_step},
+        {"attempts", st.attempt},
+        {"valid", *valid},
+        {"elapsed_seconds",
+         std::chrono::duration<double>(steady::now() - st.started).count()},
+        {"model", dir}};
+    if (auto err = write_json_file(st.init.out_dir + "/summary.json", summary))
+      return fail(self, err);
+    finish_job(self, summary);
+  }
+
+  job_config cfg_;
+  tabular::dataset data_;
+  tabular::matrix valid_;
+  tabular::config params_;
+  std::vector<std::pair<std::string, std::string>> xgb_params_;
+  std::vector<std::string> types_;
+  std::unique_ptr<rabit_tracker> tracker_;
+  uint64_t rounds_done_ = 0;
+  uint32_t done_ = 0;
+  envelope model_;
+  double train_seconds_ = 0;
+};
+
+} // namespace
+
+std::shared_ptr<job_plan> make_xgb_plan(const job_config& cfg) {
+  return std::make_shared<xgb_plan>(cfg);
+}
+
+} // namespace troupe::training
