@@ -8,6 +8,7 @@
 
 #include "actors/models/errors.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/log.hpp"
 
 namespace troupe::xgb {
 
@@ -357,6 +358,11 @@ caf::expected<collective> collective::join(const std::string& host, int port,
                 R"("rabit_tracker_port": )" + std::to_string(port) + ", " +
                 R"("rabit_world_size": )" + std::to_string(world) + ", " +
                 R"("rabit_task_id": )" + quoted(task) + "}";
+  // rabit prints each rank it hands out to the console: XGBoost's messages
+  // go to troupe's log instead (debug: XGBoost's warnings are turned off
+  // per booster anyway); the callback is thread-local, as the communicator
+  XGBRegisterLogCallback(
+      [](const char* msg) { log::get("xgboost")->debug("{}", msg); });
   if (auto err =
           check(XGCommunicatorInit(config.c_str()), "XGCommunicatorInit"))
     return err;

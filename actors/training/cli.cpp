@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "actors/training/job_config.hpp"
 #include "actors/training/job_journal.hpp"
@@ -137,9 +138,13 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
   auto v = job_view_of(*first);
   if (!v) return fail(describe(v.error()), 1);
   auto id = v->id;
-  std::printf("job %s: %s, %u worker(s), %u shard(s), %s\n", id.c_str(),
-              cfg->family.c_str(), v->workers, v->shards,
-              v->consistency.c_str());
+  if (cfg->family == "xgboost")
+    std::printf("job %s: xgboost, %u worker(s) x %u thread(s), %u rounds\n",
+                id.c_str(), cfg->workers, cfg->threads, cfg->rounds);
+  else
+    std::printf("job %s: %s, %u worker(s), %u shard(s), %s\n", id.c_str(),
+                cfg->family.c_str(), cfg->workers, cfg->shards,
+                cfg->consistency.c_str());
   if (!o.resume.empty())
     std::printf("job %s: resumed from step %llu\n", id.c_str(),
                 static_cast<unsigned long long>(v->checkpoint_step));
@@ -181,8 +186,22 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
               static_cast<unsigned long long>(v->examples), v->per_second);
   for (auto& p : v->placement)
     std::printf(" %s", p.c_str());
-  std::printf("\nvalidation: logloss %.6f, AUC %.6f, KS %.6f\n%s\n", v->logloss,
-              v->auc, v->ks, v->message.c_str());
+  std::printf("\nvalidation:");
+  // the summary's metrics, in a fixed order (they depend on the task)
+  auto summary = nlohmann::json::parse(v->summary, nullptr, false);
+  const char* sep = " ";
+  if (summary.is_object() && summary.contains("valid"))
+    for (auto [k, label] : {std::pair{"logloss", "logloss"},
+                            {"auc", "AUC"},
+                            {"ks", "KS"},
+                            {"accuracy", "accuracy"},
+                            {"rmse", "RMSE"},
+                            {"mae", "MAE"}})
+      if (summary["valid"].contains(k) && summary["valid"][k].is_number()) {
+        std::printf("%s%s %.6f", sep, label, summary["valid"][k].get<double>());
+        sep = ", ";
+      }
+  std::printf("\n%s\n", v->message.c_str());
   return 0;
 }
 

@@ -21,9 +21,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/models/trainable.hpp"
+#include "actors/models/xgb_data.hpp"
 #include "actors/training/job_journal.hpp"
 #include "actors/training/service.hpp"
 #include "actors/training/shell.hpp"
+#include "actors/training/xgb_parallel.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/node.hpp"
@@ -287,4 +290,65 @@ TEST_CASE("a node lost under a running job regroups it from its last "
   CHECK(lost);
   CHECK(restarted_at == lost_at);
   CHECK(restarted_at > 0);
+}
+
+TEST_CASE("a data-parallel XGBoost job trains one booster over several "
+          "nodes that predicts bit for bit what one process trains",
+          "[training-cluster]") {
+  test::temp_dir dir;
+  training_cluster t{dir, 2, 1}; // 3 slots over 3 nodes
+  auto csv = dir.path() + "/few.csv";
+  write_few_values_csv(csv, 3000, 5);
+  auto first = t.submit("boost", xgb_toml(csv, 3, 40, 0.01));
+  REQUIRE(first);
+  auto v = t.wait_for("boost", [](const view& v) { return v.ended(); });
+  INFO(v.state << ": " << v.message);
+  REQUIRE(v.state == "finished");
+  CHECK(v.step == 40);
+  CHECK(v.steps == 40);
+  REQUIRE(v.placement.size() == 3);
+  std::set<std::string> nodes;
+  for (auto& p : v.placement)
+    nodes.insert(p.substr(p.find('@') + 1));
+  CHECK(nodes.size() == 3); // one slot per node
+  auto summary = nlohmann::json::parse(v.summary);
+  CHECK(summary["valid"]["auc"].get<double>() > 0.8);
+  CHECK(summary["rounds"] == 40);
+  // one process on the same training rows, with the same parameters
+  auto table = tabular::read_csv(csv);
+  REQUIRE(table);
+  auto data = tabular::make_dataset(*table, "y");
+  REQUIRE(data);
+  auto split = tabular::train_test_split(data->X.labels, data->task, 0, 0.2);
+  REQUIRE(split);
+  training::xgb_part part;
+  auto params =
+      models::xgboost_params({{"eta", 0.1}, {"max_depth", int64_t{6}}},
+                             data->task, data->classes.size(), 1, 0);
+  REQUIRE(params);
+  part.params = *params;
+  part.types = models::xgboost_feature_types(data->prep);
+  part.rounds = 40;
+  auto one =
+      training::train_part(part, tabular::take_rows(data->X, split->train));
+  REQUIRE(one);
+  auto b = xgb::booster::restore(*one);
+  REQUIRE(b);
+  size_t groups = 0;
+  auto expected = b->predict_dense(data->X.values.data(), data->X.rows,
+                                   data->X.cols, groups);
+  REQUIRE(expected);
+  CHECK(same_bits(model_predictions(dir.path() + "/boost", csv), *expected));
+  // its slots are given back
+  auto deadline = clock_type::now() + 10s;
+  while (t.holders()[""] < 3 && clock_type::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(t.holders()[""] == 3);
+  // a key of the other family is named with its line
+  auto bad = t.submit("", xgb_toml(csv, 2, 5) + "batch = 3\n");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(describe(bad.error()),
+             Catch::Contains("job.toml:") &&
+                 Catch::Contains("'run.batch' is not a setting of family "
+                                 "xgboost"));
 }

@@ -131,3 +131,65 @@ TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
   CHECK(nodes.head().wait(15s) == 0);
   w2->wait(15s);
 }
+
+TEST_CASE("kill -9 of a worker node under a data-parallel XGBoost job: the "
+          "job regroups from its last checkpoint's model and predicts bit "
+          "for bit as an uninterrupted run",
+          "[training-nodes]") {
+  test::temp_dir dir;
+  test::node_set nodes{dir.path(), {"--slots", "1"}};
+  auto w1 = nodes.worker("w1", {"--slots", "2"});
+  auto w2 = nodes.worker("w2", {"--slots", "2"});
+  std::unique_ptr<cluster_client> client;
+  REQUIRE(test::eventually(
+      [&] {
+        auto c = cluster_client::connect("127.0.0.1", nodes.gateway_port(), 1s);
+        if (!c) return false;
+        auto ns = (*c)->nodes();
+        if (!ns || ns->size() != 3) return false;
+        auto as = (*c)->actors();
+        if (!as) return false;
+        bool service = false;
+        for (auto& a : *as)
+          service = service || a.name == "training";
+        if (!service) return false;
+        client = std::move(*c);
+        return true;
+      },
+      20s));
+  client->set_timeout(10s);
+  auto csv = dir.path() + "/few.csv";
+  write_few_values_csv(csv, 4000, 11);
+  auto toml = xgb_toml(csv, 2, 800, 0.05);
+  REQUIRE(submit(*client, "killed", toml));
+  auto v = wait_for(*client, "killed", [](const view& v) {
+    return v.state == "running" && v.checkpoint_step > 0;
+  });
+  INFO("head:\n" << nodes.head().log());
+  REQUIRE(v.state == "running");
+  REQUIRE(v.checkpoint_step < 800);
+  bool on_w1 = false;
+  for (auto& p : v.placement)
+    on_w1 = on_w1 || p.find("@w1") != std::string::npos;
+  REQUIRE(on_w1);
+  w1->signal(SIGKILL);
+  REQUIRE(w1->wait(5s) == 128 + SIGKILL);
+  v = wait_for(*client, "killed", [](const view& v) { return v.ended(); });
+  INFO(v.message);
+  REQUIRE(v.state == "finished");
+  CHECK(v.attempt == 2);
+  for (auto& p : v.placement)
+    CHECK(p.find("@w1") == std::string::npos);
+  auto summary = nlohmann::json::parse(v.summary);
+  CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
+  // the same job, never interrupted, on what is left
+  REQUIRE(submit(*client, "straight", toml));
+  v = wait_for(*client, "straight", [](const view& v) { return v.ended(); });
+  REQUIRE(v.state == "finished");
+  CHECK(v.attempt == 1);
+  CHECK(same_bits(model_predictions(dir.path() + "/head/killed", csv),
+                  model_predictions(dir.path() + "/head/straight", csv)));
+  REQUIRE(client->shutdown());
+  CHECK(nodes.head().wait(15s) == 0);
+  w2->wait(15s);
+}
