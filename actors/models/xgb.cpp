@@ -357,7 +357,8 @@ caf::expected<collective> collective::join(const std::string& host, int port,
                 R"("rabit_tracker_uri": )" + quoted(host) + ", " +
                 R"("rabit_tracker_port": )" + std::to_string(port) + ", " +
                 R"("rabit_world_size": )" + std::to_string(world) + ", " +
-                R"("rabit_task_id": )" + quoted(task) + "}";
+                R"("rabit_task_id": )" + quoted(task) + ", " +
+                R"("rabit_enable_tcp_no_delay": "true")" + "}";
   // rabit prints each rank it hands out to the console: XGBoost's messages
   // go to troupe's log instead (debug: XGBoost's warnings are turned off
   // per booster anyway); the callback is thread-local, as the communicator

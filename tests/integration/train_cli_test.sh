@@ -2,8 +2,9 @@
 # `troupe train` as a user runs it: a sparse-lr job (parameter-server
 # logistic regression over hashed features) on the shipped spam data, two
 # workers and two shards, writes a model and a summary whose validation AUC
-# shows it learnt; bad configs are refused with exit 2, naming the file, the
-# line and the key.
+# shows it learnt; a data-parallel XGBoost job (two workers) on the Boston
+# housing data writes a model directory that `troupe predict` loads; bad
+# configs are refused with exit 2, naming the file, the line and the key.
 set -euo pipefail
 fail() {
   echo "train_cli_test: $*" >&2
@@ -73,5 +74,43 @@ printf 'family = "sparse-lr"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[mode
 expect_refused "a negative alpha" "bad.toml:6: alpha"
 printf 'family = "sparse-lr"\n[data]\ntrain = "spam.csv"\ntarget = "nope"\n' >bad.toml
 expect_refused "an unknown target" "no target column 'nope'"
+printf 'family = "xgboost"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[features]\nbits = 20\n' >bad.toml
+expect_refused "hashing for xgboost" "bad.toml:5: [features] is for sparse-lr"
+printf 'family = "xgboost"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[model]\neta = 2\n' >bad.toml
+expect_refused "an eta above 1" "bad.toml:6: 'model.eta' = 2.000000 is out of range (0, 1]"
+printf 'family = "xgboost"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[model]\ndepth = 3\n' >bad.toml
+expect_refused "a misspelt XGBoost key" "bad.toml:6: unknown key 'model.depth' (expected rounds, eta, max_depth"
 [[ ! -e bad/model.json ]] || fail "a refused job wrote a model"
+
+# data-parallel XGBoost: a regression on Boston housing, two workers
+cp "$TROUPE_SOURCE_DIR/tests/data/boston_housing.csv" boston.csv
+cat >boost.toml <<'TOML'
+family = "xgboost"
+[data]
+train = "boston.csv"
+target = "cmedv"   # the median house value
+valid_fraction = 0.2
+[model]
+rounds = 120
+eta = 0.1
+max_depth = 4
+[run]
+workers = 2
+checkpoint_seconds = 0.01
+TOML
+rc=0
+"$TROUPE_BIN" train --config boost.toml --out boost >out.txt 2>err.txt || rc=$?
+((rc == 0)) || fail "troupe train (xgboost) exited $rc: $(cat err.txt)"
+grep -q "xgboost, 2 worker(s) x 1 thread(s), 120 rounds" out.txt || fail "no job line in: $(cat out.txt)"
+grep -q "validation: RMSE" out.txt || fail "no RMSE in: $(cat out.txt)"
+[[ -s boost/model/model.ubj && -s boost/model/preprocessor.json ]] || fail "no model directory in boost/"
+python3 - boost/summary.json <<'PY' || fail "the xgboost summary does not show a trained model"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["family"] == "xgboost" and s["workers"] == 2 and s["rounds"] == 120, s
+assert s["train_rows"] + s["valid_rows"] == 506, s
+assert s["valid"]["rmse"] < 5.0, s["valid"]
+PY
+"$TROUPE_BIN" predict --model boost/model --data boston.csv --out pred.csv 2>err.txt || fail "troupe predict refused the job's model: $(cat err.txt)"
+(($(wc -l <pred.csv) == 507)) || fail "troupe predict wrote $(wc -l <pred.csv) lines, expected 507"
 echo "train_cli_test: PASS"

@@ -1,0 +1,300 @@
+// bench_xgb_parallel: data-parallel XGBoost as a troupe training job (2
+// workers x 1 thread, in two processes) against one process training the
+// same booster with 2 threads, in boosting rounds per second (issue 18's
+// goal: >= 0.9x).
+//
+// A cluster of real processes on loopback: `troupe node --head` (1 slot)
+// and one worker node (1 slot); the job's two workers take one slot each,
+// so each is its own process, and they sum their histograms through
+// XGBoost's collective (rabit), whose tracker troupe runs itself. The job's
+// time is its coordinator's train_seconds: from the gang placed to every
+// worker done, which includes shipping each worker its rows and building
+// its DMatrix. The peer, in this process: the same training rows (the job's
+// own seeded split), the same parameters with nthread = 2, timed from
+// building the DMatrix to the last round. Runs alternate; medians and the
+// spread are reported for each dataset:
+//
+//   - shuttle: the shipped Statlog shuttle data (58,000 rows, 9 numeric
+//     columns, 7 classes: multi:softprob, 7 trees a round);
+//   - generated-N: N rows (--rows, a comma list; default 200,000 and
+//     1,000,000) of 28 standard normal columns and a binary label from a
+//     planted logistic model with pairwise interactions (seed 7), the shape
+//     of the HIGGS benchmark.
+//
+// Every job and peer trains on 80% of the rows (the job's seeded split).
+//
+//   bench_xgb_parallel [--repeats 3] [--rounds 50] [--rows 200000,1000000]
+// bench-timeout: 1500
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/models/trainable.hpp"
+#include "actors/models/xgb_data.hpp"
+#include "actors/tabular/csv.hpp"
+#include "actors/tabular/dataset.hpp"
+#include "actors/training/wire.hpp"
+#include "actors/training/xgb_parallel.hpp"
+#include "runtime/client.hpp"
+#include "runtime/errors.hpp"
+#include "schemas/training.capnp.h"
+#include "tests/bench/bench_common.hpp"
+#include "tests/bench/bench_process.hpp"
+
+using namespace troupe;
+using namespace troupe::bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_generated(const std::string& path, size_t rows) {
+  std::mt19937_64 rng{7};
+  std::normal_distribution<double> normal{0, 1};
+  constexpr int cols = 28;
+  std::vector<double> w(cols), v(cols);
+  for (auto& x : w)
+    x = normal(rng);
+  std::ofstream out{path};
+  for (int c = 0; c < cols; ++c)
+    out << "f" << c << ',';
+  out << "label\n";
+  std::uniform_real_distribution<double> unit{0, 1};
+  char buf[32];
+  for (size_t r = 0; r < rows; ++r) {
+    double z = 0;
+    for (int c = 0; c < cols; ++c) {
+      v[c] = normal(rng);
+      z += 0.3 * w[c] * v[c];
+    }
+    z += 0.8 * v[0] * v[1] - 0.6 * v[2] * v[3] + 0.5 * std::abs(v[4]);
+    for (int c = 0; c < cols; ++c) {
+      std::snprintf(buf, sizeof buf, "%.5g,", v[c]);
+      out << buf;
+    }
+    out << (unit(rng) < 1 / (1 + std::exp(-z)) ? 1 : 0) << '\n';
+  }
+}
+
+training::job_view status(cluster_client& c, const std::string& id) {
+  auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
+  auto r = c.send("training", ref, "status");
+  if (!r) fail("status of " + id + ": " + describe(r.error()));
+  auto v = training::job_view_of(*r);
+  if (!v) fail("not a JobStatus: " + describe(v.error()));
+  return *v;
+}
+
+struct dataset_run {
+  std::string name, csv, target;
+  std::vector<double> troupe_rps, peer_rps;
+};
+
+/// The job's training rows and parameters (its seeded split), read once.
+struct peer_data {
+  tabular::matrix rows;
+  training::xgb_part part;
+};
+
+const peer_data& peer_data_of(const std::string& csv,
+                              const std::string& target) {
+  static std::map<std::string, peer_data> cache;
+  if (auto it = cache.find(csv); it != cache.end()) return it->second;
+  auto table = tabular::read_csv(csv);
+  if (!table) fail(describe(table.error()));
+  auto data = tabular::make_dataset(*table, target);
+  if (!data) fail(describe(data.error()));
+  auto split = tabular::train_test_split(data->X.labels, data->task, 0, 0.2);
+  if (!split) fail(describe(split.error()));
+  auto params = models::xgboost_params(
+      {{"eta", 0.1}, {"max_depth", int64_t{6}}}, data->task,
+      data->classes.size(), 2, 0);
+  if (!params) fail(describe(params.error()));
+  peer_data d;
+  d.rows = tabular::take_rows(data->X, split->train);
+  d.part.params = *params;
+  d.part.types = models::xgboost_feature_types(data->prep);
+  return cache[csv] = std::move(d);
+}
+
+/// One process, two threads, the job's training rows: rounds per second,
+/// from building the DMatrix to the last round.
+double peer_run(const std::string& csv, const std::string& target,
+                uint32_t rounds) {
+  auto& d = peer_data_of(csv, target);
+  auto part = d.part;
+  part.rounds = rounds;
+  auto t0 = clock_type::now();
+  auto out = training::train_part(part, d.rows);
+  auto secs = seconds_since(t0);
+  if (!out) fail(describe(out.error()));
+  return rounds / secs;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  program_name = "bench_xgb_parallel";
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  int repeats = std::stoi(arg_text(argc, argv, "--repeats", "3"));
+  auto rounds =
+      static_cast<uint32_t>(std::stoul(arg_text(argc, argv, "--rounds", "50")));
+  std::vector<size_t> gen_rows;
+  {
+    std::string list = arg_text(argc, argv, "--rows", "200000,1000000");
+    for (size_t at = 0; at < list.size();) {
+      auto comma = list.find(',', at);
+      if (comma == std::string::npos) comma = list.size();
+      gen_rows.push_back(std::stoul(list.substr(at, comma - at)));
+      at = comma + 1;
+    }
+  }
+  char tmpl[] = "/tmp/bench_xgb_parallel.XXXXXX";
+  if (!mkdtemp(tmpl)) fail("cannot make a scratch directory");
+  std::string root = tmpl;
+  on_failure = [root] { progress("logs in %s", root.c_str()); };
+  auto secret = root + "/secret";
+  {
+    std::ofstream out{secret};
+    out << "bench-secret\n";
+  }
+  chmod(secret.c_str(), 0600);
+  std::vector<dataset_run> sets{
+      {"shuttle", std::string{TROUPE_SOURCE_DIR} + "/tests/data/shuttle.csv",
+       "Class",
+       {},
+       {}}};
+  for (auto n : gen_rows) {
+    auto name = "generated-" + std::to_string(n);
+    sets.push_back({name, root + "/" + name + ".csv", "label", {}, {}});
+    progress("writing %zu generated rows", n);
+    write_generated(sets.back().csv, n);
+  }
+
+  auto head = spawn({TROUPE_BIN, "node", "--head", "--data-dir", root + "/head",
+                     "--port", "0", "--gateway-port", "0", "--slots", "1",
+                     "--secret-file", secret, "--log-level", "warn"},
+                    root + "/head.log");
+  uint16_t port = 0, gateway = 0;
+  auto t0 = clock_type::now();
+  while (gateway == 0) {
+    std::ifstream in{root + "/head/head.json"};
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_discarded() && j.contains("gateway_port")) {
+      port = j["port"].get<uint16_t>();
+      gateway = j["gateway_port"].get<uint16_t>();
+    }
+    if (!alive(head)) fail("the head exited at start (see head.log)");
+    if (seconds_since(t0) > 60) fail("the head did not start in 60 s");
+    usleep(50000);
+  }
+  auto worker = spawn({TROUPE_BIN, "node", "--join",
+                       "127.0.0.1:" + std::to_string(port), "--name", "w1",
+                       "--slots", "1", "--secret-file", secret, "--data-dir",
+                       root + "/w1", "--log-level", "warn"},
+                      root + "/w1.log");
+  auto client = cluster_client::connect("127.0.0.1", gateway);
+  if (!client) fail(describe(client.error()));
+  (*client)->set_timeout(std::chrono::seconds{30});
+  for (auto t = clock_type::now();;) {
+    auto ns = (*client)->nodes();
+    auto as = (*client)->actors();
+    bool service = false;
+    if (as)
+      for (auto& a : *as)
+        service = service || a.name == "training";
+    if (ns && ns->size() == 2 && service) break;
+    if (seconds_since(t) > 30) fail("the cluster did not form in 30 s");
+    usleep(50000);
+  }
+
+  int job = 0;
+  auto troupe_run = [&](const dataset_run& d) {
+    auto id = "job-" + std::to_string(job++);
+    auto toml = "family = \"xgboost\"\n[data]\ntrain = \"" + d.csv +
+                "\"\ntarget = \"" + d.target + "\"\n[model]\nrounds = " +
+                std::to_string(rounds) +
+                "\neta = 0.1\nmax_depth = 6\n[run]\nworkers = 2\nthreads = "
+                "1\ncheckpoint_seconds = 0\n";
+    auto submit = make_envelope<schema::JobSubmit>([&](auto s) {
+      s.setId(id);
+      s.setConfig(toml);
+      s.setOrigin("job.toml");
+    });
+    auto first = (*client)->send("training", submit, "submit");
+    if (!first) fail("submit: " + describe(first.error()));
+    training::job_view v;
+    auto t = clock_type::now();
+    do {
+      usleep(50000);
+      v = status(**client, id);
+      if (seconds_since(t) > 900) fail(id + " did not finish in 900 s");
+    } while (!v.ended());
+    if (v.state != "finished") fail(id + " " + v.state + ": " + v.message);
+    auto s = nlohmann::json::parse(v.summary);
+    std::set<std::string> nodes;
+    for (auto& p : v.placement)
+      nodes.insert(p.substr(p.find('@') + 1));
+    if (nodes.size() != 2) fail(id + ": its workers share a node");
+    return s["rounds_per_second"].get<double>();
+  };
+
+  for (auto& d : sets)
+    for (int r = 0; r < repeats; ++r) {
+      // alternate which side runs first
+      double a = 0, b = 0;
+      if (r % 2 == 0) {
+        a = troupe_run(d);
+        b = peer_run(d.csv, d.target, rounds);
+      } else {
+        b = peer_run(d.csv, d.target, rounds);
+        a = troupe_run(d);
+      }
+      d.troupe_rps.push_back(a);
+      d.peer_rps.push_back(b);
+      progress("%s repeat %d: troupe 2 workers x 1 thread %.2f rounds/s, one "
+               "process x 2 threads %.2f rounds/s (%.2fx)",
+               d.name.c_str(), r + 1, a, b, a / b);
+    }
+
+  nlohmann::json out{{"bench", "bench_xgb_parallel"},
+                     {"rounds", rounds},
+                     {"repeats", repeats}};
+  bool met = true;
+  for (auto& d : sets) {
+    std::vector<double> ratios;
+    for (size_t i = 0; i < d.troupe_rps.size(); ++i)
+      ratios.push_back(d.troupe_rps[i] / d.peer_rps[i]);
+    auto ratio = median(ratios);
+    auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+    met = met && ratio >= 0.9;
+    std::printf("bench_xgb_parallel: %s: troupe 2 workers x 1 thread %.2f "
+                "rounds/s, one process x 2 threads %.2f rounds/s (medians); "
+                "ratio %.2fx (spread %.2f-%.2f; goal >= 0.9x: %s)\n",
+                d.name.c_str(), median(d.troupe_rps), median(d.peer_rps), ratio,
+                *lo, *hi, ratio >= 0.9 ? "met" : "not met");
+    out[d.name] = {{"troupe_rounds_per_s", d.troupe_rps},
+                   {"peer_rounds_per_s", d.peer_rps},
+                   {"median_ratio", ratio}};
+  }
+  out["goal_met"] = met;
+  std::printf("%s\n", out.dump().c_str());
+  (void)(*client)->shutdown();
+  stop_child(head, 20);
+  stop_child(worker, 20);
+  fs::remove_all(root);
+  return 0;
+}
