@@ -31,7 +31,7 @@ packages=(
   # runtime libraries
   libcaf-dev capnproto libcapnp-dev liblmdb-dev lmdb-utils libspdlog-dev libfmt-dev
   libcli11-dev libreadline-dev nlohmann-json3-dev libtomlplusplus-dev
-  libxgboost-dev xgboost libtorch-dev libcpp-httplib-dev libjemalloc-dev
+  libxgboost-dev xgboost libtorch-dev libgloo-dev libcpp-httplib-dev libjemalloc-dev
   zlib1g-dev
   # tests (chromium: the study report is opened in real headless Chromium)
   catch2 openssh-server openssh-client procps iproute2 netcat-openbsd chromium

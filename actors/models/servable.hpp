@@ -30,7 +30,8 @@ extern "C" {
 
 /// The interface version; servable.cpp refuses a plugin with another.
 /// 2: the MLP functions (troupe_torch_mlp_*).
-#define TROUPE_TORCH_ABI_VERSION 2
+/// 3: data-parallel MLPs (troupe_torch_store_*, _group_*, _mlp_fit_group).
+#define TROUPE_TORCH_ABI_VERSION 3
 
 /// Returns TROUPE_TORCH_ABI_VERSION.
 int troupe_torch_abi_version(void);
@@ -131,6 +132,54 @@ int troupe_torch_mlp_export(const void* mlp, const char* path, char* err,
 
 /// Frees what troupe_torch_mlp_create or _load returned.
 void troupe_torch_mlp_free(void* mlp);
+
+// -- data-parallel MLPs (torch_parallel.cpp): a job's coordinator serves a
+// rendezvous store; each worker joins a process group (c10d's gloo backend)
+// through it and trains its replica on its own rows, the gradients averaged
+// every step.
+
+/// Serves c10d's TCPStore on host:0 for a group of `world` workers; sets
+/// *port to the port taken. Null (and a message) on failure.
+void* troupe_torch_store_serve(const char* host, int world, double timeout_s,
+                               uint16_t* port, char* err, size_t err_size);
+
+/// Stops a store troupe_torch_store_serve started.
+void troupe_torch_store_free(void* store);
+
+/// Joins process group `prefix` (a job's placement) of `world` workers as
+/// `rank`: rendezvous at the store on store_host:store_port, gloo's links
+/// over this worker's address `self_host`. Waits up to timeout_s for the
+/// others. Null (and a message) on failure.
+void* troupe_torch_group_join(const char* store_host, uint16_t store_port,
+                              const char* prefix, int rank, int world,
+                              const char* self_host, double timeout_s,
+                              char* err, size_t err_size);
+
+/// Leaves a group.
+void troupe_torch_group_free(void* group);
+
+/// Copies every parameter of `mlp`, flattened in the order of the net's
+/// parameters(), into `out` (out_size floats; *count is set to how many
+/// there are, also when out is too small, then -1).
+int troupe_torch_mlp_weights(const void* mlp, float* out, size_t out_size,
+                             size_t* count, char* err, size_t err_size);
+
+/// Trains `mlp` for `steps` steps of one epoch, data-parallel: each step
+/// takes this worker's next `local_batch` rows of x/y (rows x cols; with
+/// `shuffle`, in an order drawn from the seed, the epoch and the rank) and
+/// weighs its loss by local_batch / global_batch (the group's rows per
+/// step), so that the gradients summed over the group are those of the
+/// global batch's mean loss. Gradients travel in buckets of about
+/// `bucket_bytes`, each allreduced as soon as backward has produced it,
+/// while backward goes on. The first epoch of a fresh MLP learns the input
+/// (and regression target) scaling from every worker's rows together.
+/// `group` null: one process, as if alone in a group of one.
+int troupe_torch_mlp_fit_group(void* mlp, void* group, const float* x,
+                               const float* y, size_t rows, size_t cols,
+                               size_t local_batch, size_t global_batch,
+                               size_t steps, int shuffle, size_t bucket_bytes,
+                               int threads, double* loss, char* err,
+                               size_t err_size);
 
 } // extern "C"
 

@@ -16,6 +16,7 @@
 
 #include "actors/models/torch_guard.hpp"
 #include "actors/models/torch_mlp_net.hpp"
+#include "actors/models/torch_mlp_state.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -29,6 +30,9 @@
 
 namespace {
 
+using troupe::models::torch_mlp::make_gen;
+using troupe::models::torch_mlp::mix;
+using troupe::models::torch_mlp::mlp;
 using troupe::models::torch_nn::mlp_activation;
 using troupe::models::torch_nn::mlp_net;
 using troupe::models::torch_nn::mlp_net_options;
@@ -43,31 +47,6 @@ constexpr int64_t format_version = 1;
 
 /// Rows scored per forward() call when predicting, to bound memory.
 constexpr int64_t predict_chunk = 8192;
-
-/// One MLP: its net, its optimizer and where training stands.
-struct mlp {
-  troupe_torch_mlp_params params{};
-  int32_t task = 0;
-  uint64_t inputs = 0;
-  uint64_t outputs = 0;
-  uint64_t seed = 0;
-  uint64_t epochs = 0;
-  mlp_net net{nullptr};
-  std::unique_ptr<torch::optim::AdamW> opt;
-};
-
-/// SplitMix64's finalizer: a well-mixed 64-bit value from `x`.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-/// A generator of its own, seeded with `seed`.
-at::Generator make_gen(uint64_t seed) {
-  return at::make_generator<at::CPUGeneratorImpl>(seed);
-}
 
 /// Why `p` (for `task` with `classes` classes and `inputs` columns) cannot
 /// make an MLP; empty when it can.

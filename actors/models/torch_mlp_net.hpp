@@ -90,6 +90,18 @@ public:
     }
   }
 
+  /// Sets the scaling learnt elsewhere (data-parallel workers compute it
+  /// over every worker's rows): the inputs' mean and std ([inputs]) and a
+  /// regression target's ([1]).
+  void set_scaling(const torch::Tensor& x_mean, const torch::Tensor& x_std,
+                   const torch::Tensor& y_mean, const torch::Tensor& y_std) {
+    torch::NoGradGuard no_grad;
+    x_mean_.copy_(x_mean);
+    x_std_.copy_(x_std);
+    y_mean_.copy_(y_mean.reshape({1}));
+    y_std_.copy_(y_std.reshape({1}));
+  }
+
   /// The logits (the standardised value for regression) of raw rows `x`,
   /// [rows, outputs]. Dropout applies when `dropout_gen` is given (training)
   /// and draws from it.

@@ -217,7 +217,13 @@ caf::expected<const torch_api*> torch_plugin() {
         !plugin_symbol(lib, a->mlp_save, "troupe_torch_mlp_save") ||
         !plugin_symbol(lib, a->mlp_load, "troupe_torch_mlp_load") ||
         !plugin_symbol(lib, a->mlp_export, "troupe_torch_mlp_export") ||
-        !plugin_symbol(lib, a->mlp_free, "troupe_torch_mlp_free"))
+        !plugin_symbol(lib, a->mlp_free, "troupe_torch_mlp_free") ||
+        !plugin_symbol(lib, a->store_serve, "troupe_torch_store_serve") ||
+        !plugin_symbol(lib, a->store_free, "troupe_torch_store_free") ||
+        !plugin_symbol(lib, a->group_join, "troupe_torch_group_join") ||
+        !plugin_symbol(lib, a->group_free, "troupe_torch_group_free") ||
+        !plugin_symbol(lib, a->mlp_fit_group, "troupe_torch_mlp_fit_group") ||
+        !plugin_symbol(lib, a->mlp_weights, "troupe_torch_mlp_weights"))
       return "not a troupe torch plugin (symbols missing)";
     if (a->abi_version() != TROUPE_TORCH_ABI_VERSION)
       return "plugin interface " + std::to_string(a->abi_version()) +

@@ -28,6 +28,12 @@ struct torch_api {
   decltype(&troupe_torch_mlp_load) mlp_load = nullptr;
   decltype(&troupe_torch_mlp_export) mlp_export = nullptr;
   decltype(&troupe_torch_mlp_free) mlp_free = nullptr;
+  decltype(&troupe_torch_store_serve) store_serve = nullptr;
+  decltype(&troupe_torch_store_free) store_free = nullptr;
+  decltype(&troupe_torch_group_join) group_join = nullptr;
+  decltype(&troupe_torch_group_free) group_free = nullptr;
+  decltype(&troupe_torch_mlp_fit_group) mlp_fit_group = nullptr;
+  decltype(&troupe_torch_mlp_weights) mlp_weights = nullptr;
 };
 
 /// The plugin, dlopen()ed on first use and kept for the process's life. It

@@ -1,0 +1,156 @@
+// Data-parallel MLPs (actors/models/parallel_mlp, the plugin's
+// torch_parallel.cpp): N replicas in a gloo group, each on its own rows
+// with a local batch of B/N, end with the weights one process trains with
+// batch B on the same rows (relative difference <= 1e-5), for a binary and
+// a regression task; the rendezvous and the group name their bad input.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "actors/models/parallel_mlp.hpp"
+#include "runtime/errors.hpp"
+
+using namespace troupe;
+using namespace troupe::models;
+
+namespace {
+
+constexpr size_t cols = 8;
+
+/// rows x cols normal features and labels from a planted model (binary,
+/// or a regression value).
+void planted(size_t rows, bool binary, uint64_t seed, std::vector<float>& x,
+             std::vector<float>& y) {
+  std::mt19937_64 rng{seed};
+  std::normal_distribution<float> n{0, 1};
+  for (size_t r = 0; r < rows; ++r) {
+    float z = 0;
+    for (size_t c = 0; c < cols; ++c) {
+      float v = n(rng) * (1 + c) + static_cast<float>(c);
+      x.push_back(v);
+      z += (c % 2 ? 0.3f : -0.2f) * (v - c);
+    }
+    y.push_back(binary ? (z + 0.5f * n(rng) > 0 ? 1.f : 0.f) : 3 * z + 10);
+  }
+}
+
+troupe_torch_mlp_params params() {
+  troupe_torch_mlp_params p{};
+  p.layers = 2;
+  p.width = 16;
+  p.activation = 2; // tanh: smooth, so float rounding stays rounding
+  p.batch_size = 32;
+  p.dropout = 0;
+  p.lr = 1e-2;
+  p.weight_decay = 1e-4;
+  return p;
+}
+
+double relative_difference(const std::vector<float>& a,
+                           const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
+    scale = std::max(scale, static_cast<double>(std::fabs(b[i])));
+  }
+  return diff / scale;
+}
+
+} // namespace
+
+TEST_CASE("N data-parallel MLP replicas end with the weights of one process "
+          "with the global batch",
+          "[models][parallel_mlp]") {
+  for (bool binary : {true, false})
+    for (int world : {2, 3}) {
+      INFO((binary ? "binary" : "regression") << ", " << world << " workers");
+      const size_t local = 16, steps = 12, epochs = 3;
+      const size_t global = local * world;
+      // each worker's own rows
+      std::vector<std::vector<float>> xs(world), ys(world);
+      for (int w = 0; w < world; ++w)
+        planted(local * steps, binary, 100 + w, xs[w], ys[w]);
+      // one process: step s takes every worker's s-th local batch
+      std::vector<float> x1, y1;
+      for (size_t s = 0; s < steps; ++s)
+        for (int w = 0; w < world; ++w) {
+          x1.insert(x1.end(), xs[w].begin() + s * local * cols,
+                    xs[w].begin() + (s + 1) * local * cols);
+          y1.insert(y1.end(), ys[w].begin() + s * local,
+                    ys[w].begin() + (s + 1) * local);
+        }
+      auto task =
+          binary ? tabular::task_kind::binary : tabular::task_kind::regression;
+      auto one = mlp_replica::create(params(), cols, 2, task, 7);
+      REQUIRE(one);
+      parallel_epoch e1{global, global, steps, false, 1 << 20, 1};
+      for (size_t k = 0; k < epochs; ++k)
+        REQUIRE(one->fit_epoch(nullptr, x1.data(), y1.data(), global * steps,
+                               cols, e1));
+      auto expected = one->weights();
+      REQUIRE(expected);
+
+      auto store = torch_rendezvous::serve("127.0.0.1", world, 30);
+      REQUIRE(store);
+      std::vector<caf::expected<std::vector<float>>> got(world, caf::error{});
+      std::vector<std::thread> threads;
+      for (int w = 0; w < world; ++w)
+        threads.emplace_back([&, w] {
+          auto g = torch_group::join("127.0.0.1", store->port(), "test", w,
+                                     world, "127.0.0.1", 30);
+          if (!g) {
+            got[w] = g.error();
+            return;
+          }
+          auto m = mlp_replica::create(params(), cols, 2, task, 7);
+          if (!m) {
+            got[w] = m.error();
+            return;
+          }
+          // small buckets: several allreduces per step, overlapping backward
+          parallel_epoch e{local, global, steps, false, 256, 1};
+          for (size_t k = 0; k < epochs; ++k)
+            if (auto l = m->fit_epoch(&*g, xs[w].data(), ys[w].data(),
+                                      local * steps, cols, e);
+                !l) {
+              got[w] = l.error();
+              return;
+            }
+          got[w] = m->weights();
+        });
+      for (auto& t : threads)
+        t.join();
+      for (int w = 0; w < world; ++w) {
+        if (!got[w]) FAIL("worker " << w << ": " << describe(got[w].error()));
+        CHECK(relative_difference(*got[w], *expected) <= 1e-5);
+      }
+      // and the replicas moved: they are not the initial weights
+      auto fresh = mlp_replica::create(params(), cols, 2, task, 7);
+      REQUIRE(fresh);
+      CHECK(relative_difference(*fresh->weights(), *expected) > 1e-2);
+    }
+}
+
+TEST_CASE("data-parallel MLPs: bad input is named", "[models][parallel_mlp]") {
+  SECTION("more steps than a worker's rows") {
+    auto m =
+        mlp_replica::create(params(), cols, 2, tabular::task_kind::binary, 1);
+    REQUIRE(m);
+    std::vector<float> x(10 * cols, 1.f), y(10, 1.f);
+    parallel_epoch e{8, 8, 2, true, 1 << 20, 1};
+    auto r = m->fit_epoch(nullptr, x.data(), y.data(), 10, cols, e);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(describe(r.error()), Catch::Contains("2 steps of 8 rows") &&
+                                        Catch::Contains("10 rows"));
+  }
+  SECTION("a rank outside the group") {
+    auto g = torch_group::join("127.0.0.1", 1, "x", 3, 2, "127.0.0.1", 1);
+    REQUIRE_FALSE(g);
+    CHECK_THAT(describe(g.error()), Catch::Contains("rank 3 of 2"));
+  }
+}
