@@ -8,7 +8,7 @@
 #include "actors/nas/controller.hpp"
 #include "actors/nas/errors.hpp"
 #include "actors/nas/evolution.hpp"
-#include "actors/nas/idx.hpp"
+
 #include "actors/nas/model_export.hpp"
 #include "actors/nas/plugin.hpp"
 #include "actors/nas/trainer.hpp"

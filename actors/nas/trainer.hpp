@@ -11,11 +11,18 @@
 
 #include <caf/expected.hpp>
 
-#include "actors/nas/idx.hpp"
 #include "actors/nas/plugin.hpp"
 #include "actors/nas/sampler.hpp"
+#include "actors/tabular/idx.hpp"
 
 namespace troupe::nas {
+
+// Fashion-MNIST comes through the tabular layer's IDX reader.
+using tabular::fashion_classes;
+using tabular::image_set;
+using tabular::read_fashion_mnist;
+using tabular::read_idx;
+using tabular::take;
 
 /// How a network is trained.
 struct train_options {

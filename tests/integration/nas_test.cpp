@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/models/servable.hpp"
-#include "actors/nas/idx.hpp"
+#include "actors/nas/trainer.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
 

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "actors/models/servable.hpp"
-#include "actors/nas/idx.hpp"
+
 #include "actors/nas/model_export.hpp"
 #include "actors/nas/plugin.hpp"
 #include "actors/nas/sampler.hpp"

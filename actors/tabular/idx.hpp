@@ -2,7 +2,8 @@
 
 // Fashion-MNIST as troupe reads it: the IDX files (gzip-compressed, as
 // Debian's dataset-fashion-mnist installs them, or plain) of images and
-// labels, read with zlib. Plain C++.
+// labels, read with zlib. Shared by neural architecture search and
+// data-parallel training jobs. Plain C++.
 
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +12,7 @@
 
 #include <caf/expected.hpp>
 
-namespace troupe::nas {
+namespace troupe::tabular {
 
 /// Images and their labels.
 struct image_set {
@@ -34,9 +35,9 @@ image_set take(const image_set& s, const std::vector<size_t>& which);
 const std::vector<std::string>& fashion_classes();
 
 /// Reads an IDX image file (magic 0x00000803) and its label file (magic
-/// 0x00000801), either gzip-compressed or plain. Errors (nas::errc::bad_data)
-/// name the file and what is wrong: missing, not IDX, truncated, counts that
-/// differ, a label over 9.
+/// 0x00000801), either gzip-compressed or plain. Errors
+/// (errc::invalid_argument) name the file and what is wrong: missing, not IDX,
+/// truncated, counts that differ, a label over 9.
 caf::expected<image_set> read_idx(const std::string& images_path,
                                   const std::string& labels_path);
 
@@ -47,4 +48,4 @@ caf::expected<image_set> read_idx(const std::string& images_path,
 caf::error read_fashion_mnist(const std::string& dir, image_set& train,
                               image_set& test);
 
-} // namespace troupe::nas
+} // namespace troupe::tabular

@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include "actors/nas/errors.hpp"
-#include "actors/nas/idx.hpp"
+#include "actors/tabular/idx.hpp"
 #include "tests/support/process.hpp"
 
-using namespace troupe::nas;
+using namespace troupe::tabular;
 
 namespace {
 
@@ -46,7 +46,7 @@ TEST_CASE("nas: a missing data directory is named", "[nas][idx]") {
   image_set train, test;
   auto err = read_fashion_mnist("/nonexistent/fmnist", train, test);
   REQUIRE(err);
-  CHECK(troupe::is(err, errc::bad_data));
+  CHECK(troupe::is(err, troupe::errc::invalid_argument));
   CHECK_THAT(troupe::describe(err),
              Catch::Contains("data directory '/nonexistent/fmnist' does not "
                              "exist"));

@@ -1,17 +1,17 @@
-#include "actors/nas/idx.hpp"
+#include "actors/tabular/idx.hpp"
 
 #include <zlib.h>
 
 #include <filesystem>
 
-#include "actors/nas/errors.hpp"
+#include "runtime/errors.hpp"
 
-namespace troupe::nas {
+namespace troupe::tabular {
 
 namespace {
 
 caf::error bad(const std::string& what) {
-  return make_error(errc::bad_data, what);
+  return make_error(errc::invalid_argument, what);
 }
 
 /// The whole (decompressed) content of a file.
@@ -134,4 +134,4 @@ caf::error read_fashion_mnist(const std::string& dir, image_set& train,
   return caf::none;
 }
 
-} // namespace troupe::nas
+} // namespace troupe::tabular
