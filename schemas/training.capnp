@@ -141,3 +141,34 @@ struct JobStatus {
 struct JobList {
   jobs @0 :List(JobStatus);
 }
+
+struct MlpPart {
+  # What one data-parallel MLP worker trains, sent by its job.
+  attempt @0 :UInt32;       # the job's placement (echoed in reports)
+  rank @1 :UInt32;
+  world @2 :UInt32;
+  storeHost @3 :Text;       # the job's rendezvous (empty: the host the
+                            # worker's node reaches the head at)
+  storePort @4 :UInt16;
+  group @5 :Text;           # the process group's name (job and attempt)
+  layers @6 :UInt32;
+  width @7 :UInt32;
+  activation @8 :Text;      # relu, gelu or tanh
+  dropout @9 :Float64;
+  lr @10 :Float64;
+  weightDecay @11 :Float64;
+  task @12 :Text;           # binary, multiclass or regression
+  classes @13 :UInt32;
+  seed @14 :UInt64;
+  epochs @15 :UInt32;       # epochs the model has at the end
+  localBatch @16 :UInt32;   # this worker's rows per step
+  globalBatch @17 :UInt32;  # the group's rows per step
+  steps @18 :UInt64;        # steps per epoch (the same on every worker)
+  threads @19 :UInt32;
+  cols @20 :UInt32;
+  values @21 :Data;         # its rows: rows x cols float32, row-major
+  labels @22 :Data;         # rows float32: class indices or values
+  startModel @23 :Data;     # continue from this MLP (empty: fresh)
+  checkpointSeconds @24 :Float64;
+  reports @25 :Bool;        # the first worker: progress and checkpoints
+}

@@ -42,7 +42,7 @@ using job_progress_atom = caf::atom_constant<caf::atom("jobprog")>;
 /// (job_regroup_atom, attempt, why): a delayed regroup (job_xgb.cpp).
 using job_regroup_atom = caf::atom_constant<caf::atom("jobregrp")>;
 
-// data-parallel XGBoost workers (xgb_worker.hpp)
-using xgb_train_atom = caf::atom_constant<caf::atom("xgbtrain")>;
+// data-parallel workers (part_worker.hpp)
+using part_train_atom = caf::atom_constant<caf::atom("parttrain")>;
 
 } // namespace troupe::training

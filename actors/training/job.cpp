@@ -9,6 +9,7 @@
 
 #include "actors/training/job_journal.hpp"
 #include "actors/training/job_run.hpp"
+#include "actors/training/part_worker.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
 #include "schemas/cluster.capnp.h"
@@ -164,6 +165,39 @@ void arm_checkpoint_timer(job_self self) {
     self->delayed_send(
         self, std::chrono::milliseconds{static_cast<int64_t>(secs * 1000)},
         job_checkpoint_atom::value);
+}
+
+void train_parts(job_self self, const std::vector<envelope>& parts,
+                 std::function<void(const envelope&)> done) {
+  auto& st = self->state;
+  auto attempt = st.attempt;
+  auto left = std::make_shared<size_t>(parts.size());
+  auto first = std::make_shared<envelope>();
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (size_t i = 0; i < parts.size() && i < st.gang.size(); ++i) {
+    auto worker = caf::actor_cast<part_worker_actor>(st.gang[i].handle);
+    self->request(worker, caf::infinite, part_train_atom::value, parts[i], me)
+        .then(
+            [=](const envelope& model) {
+              auto& st = self->state;
+              if (st.attempt != attempt || ended(st)) return;
+              if (i == 0) *first = model;
+              if (--*left == 0) done(*first);
+            },
+            [=](caf::error& err) {
+              auto& st = self->state;
+              if (st.attempt != attempt || ended(st)) return;
+              if (err.category() == caf::atom("troupe") &&
+                  err.code() == static_cast<uint8_t>(errc::io_failure)) {
+                // a peer went: its down message names it, if one comes
+                self->delayed_send(self, std::chrono::seconds{1},
+                                   job_regroup_atom::value, attempt,
+                                   describe(err));
+                return;
+              }
+              gang_error(self, err);
+            });
+  }
 }
 
 void finish_job(job_self self, const nlohmann::json& summary) {

@@ -93,14 +93,16 @@ caf::expected<job_config> parse_job_config(const std::string& text,
     auto line = f->source().begin.line;
     auto v = r.text(*f, "family", line);
     if (!v) return v.error();
-    if (*v != "sparse-lr" && *v != "xgboost")
+    if (*v != "sparse-lr" && *v != "xgboost" && *v != "mlp")
       return bad(origin, line,
-                 "unknown family '" + *v + "' (expected sparse-lr or xgboost)");
+                 "unknown family '" + *v +
+                     "' (expected sparse-lr, xgboost or mlp)");
     cfg.family = *v;
     has_family = true;
   }
   const bool boosting = cfg.family == "xgboost";
-  if (boosting) cfg.shards = 0;
+  const bool neural = cfg.family == "mlp";
+  if (boosting || neural) cfg.shards = 0;
   // a key of the other family is named as such
   auto not_here = [&](size_t line, const std::string& name) {
     return bad(origin, line,
@@ -128,10 +130,19 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                             cfg.valid_fraction = *v;
                             return caf::none;
                           }
+                          if (k == "images") {
+                            if (!neural) return not_here(line, name);
+                            auto v = r.text(n, name, line);
+                            if (!v) return v.error();
+                            cfg.images = path_of(*v);
+                            return caf::none;
+                          }
                           if (k != "train" && k != "valid" && k != "target")
                             return unknown(origin, line, name,
-                                           "train, valid, target or "
-                                           "valid_fraction");
+                                           neural ? "train, valid, target, "
+                                                    "valid_fraction or images"
+                                                  : "train, valid, target or "
+                                                    "valid_fraction");
                           auto v = r.text(n, name, line);
                           if (!v) return v.error();
                           (k == "train"   ? cfg.train
@@ -140,10 +151,56 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                               k == "target" ? *v : path_of(*v);
                           return caf::none;
                         });
-        if (k == "features" && boosting)
+        if (k == "features" && (boosting || neural))
           return bad(origin, line,
-                     "[features] is for sparse-lr; family xgboost takes the "
-                     "columns as they are (categorical ones natively)");
+                     "[features] is for sparse-lr; family " + cfg.family +
+                         " takes the columns as they are");
+        if (k == "model" && neural)
+          return r.each(
+              *t, k,
+              [&](const std::string& k, const std::string& name,
+                  const toml::node& n, size_t line) -> caf::error {
+                if (k == "activation") {
+                  auto v = r.text(n, name, line);
+                  if (!v) return v.error();
+                  if (*v != "relu" && *v != "gelu" && *v != "tanh")
+                    return bad(origin, line,
+                               "'" + name + "' = '" + *v +
+                                   "' (expected relu, gelu or tanh)");
+                  cfg.net.activation = *v;
+                  return caf::none;
+                }
+                if (k == "layers" || k == "width") {
+                  auto v = k == "layers" ? r.count(n, name, line, 1, 16)
+                                         : r.count(n, name, line, 1, 4096);
+                  if (!v) return v.error();
+                  (k == "layers" ? cfg.net.layers : cfg.net.width) =
+                      static_cast<uint32_t>(*v);
+                  return caf::none;
+                }
+                double* slot = k == "dropout"        ? &cfg.net.dropout
+                               : k == "lr"           ? &cfg.net.lr
+                               : k == "weight_decay" ? &cfg.net.weight_decay
+                                                     : nullptr;
+                if (!slot)
+                  return unknown(origin, line, name,
+                                 "layers, width, activation, dropout, lr or "
+                                 "weight_decay");
+                auto v = r.number(n, name, line);
+                if (!v) return v.error();
+                bool ok = k == "dropout" ? (*v >= 0 && *v < 0.95)
+                          : k == "lr"    ? (*v > 0 && *v <= 1)
+                                         : (*v >= 0 && *v <= 1);
+                if (!ok || !std::isfinite(*v))
+                  return bad(origin, line,
+                             "'" + name + "' = " + std::to_string(*v) +
+                                 " is out of range" +
+                                 (k == "dropout" ? " [0, 0.95)"
+                                  : k == "lr"    ? " (0, 1]"
+                                                 : " [0, 1]"));
+                *slot = *v;
+                return caf::none;
+              });
         if (k == "model" && boosting)
           return r.each(
               *t, k,
@@ -272,10 +329,13 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   cfg.staleness = *s;
                   return caf::none;
                 }
-                if (boosting && (k == "consistency" || k == "shards" ||
-                                 k == "batch" || k == "epochs"))
+                if ((boosting || neural) &&
+                    (k == "consistency" || k == "shards"))
                   return not_here(line, name);
-                if (!boosting && k == "threads") return not_here(line, name);
+                if (boosting && (k == "batch" || k == "epochs"))
+                  return not_here(line, name);
+                if (!boosting && !neural && k == "threads")
+                  return not_here(line, name);
                 if (k == "threads") {
                   auto v = r.count(n, name, line, 1, 256);
                   if (!v) return v.error();
@@ -326,8 +386,11 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   return caf::none;
                 }
                 return unknown(origin, line, name,
-                               boosting
-                                   ? "workers, threads, seed, "
+                               boosting ? "workers, threads, seed, "
+                                          "checkpoint_seconds, max_attempts or "
+                                          "priority"
+                               : neural
+                                   ? "workers, batch, epochs, threads, seed, "
                                      "checkpoint_seconds, max_attempts or "
                                      "priority"
                                    : "workers, shards, consistency, batch, "
@@ -340,7 +403,15 @@ caf::expected<job_config> parse_job_config(const std::string& text,
   if (err) return err;
   if (!has_family)
     return bad(origin, 1,
-               "no 'family' (expected family = \"sparse-lr\" or \"xgboost\")");
+               "no 'family' (expected family = \"sparse-lr\", \"xgboost\" "
+               "or \"mlp\")");
+  if (neural && !cfg.images.empty()) {
+    if (!cfg.train.empty() || !cfg.target.empty())
+      return bad(origin, 1,
+                 "[data] images and train/target exclude each other: images "
+                 "names a Fashion-MNIST directory with its own labels");
+    return cfg;
+  }
   if (cfg.train.empty()) return bad(origin, 1, "no [data] train file");
   if (cfg.target.empty()) return bad(origin, 1, "no [data] target column");
   return cfg;

@@ -22,7 +22,17 @@
 //   [run]      workers = 2   threads = 1 (per worker)   seed
 //              checkpoint_seconds   max_attempts   priority
 //
-// A key of the other family is an error that names it. Relative paths are
+//   family = "mlp"
+//   [data]     train, target, valid / valid_fraction as above, or
+//              images = "DIR" (Fashion-MNIST's IDX files: the train set
+//              trains, the t10k set validates)
+//   [model]    layers = 2   width = 64   activation = "relu"   dropout = 0
+//              lr = 1e-3   weight_decay = 1e-5
+//   [run]      workers   batch = 64 (the global batch, over every worker)
+//              epochs   threads (per worker)   seed   checkpoint_seconds
+//              max_attempts   priority
+//
+// A key of another family is an error that names it. Relative paths are
 // relative to the config file. Errors name the file, the line and the key.
 
 #include <cstdint>
@@ -50,6 +60,17 @@ struct job_config {
   hashing_options features;
   // [model]
   sparse_params model;
+  /// mlp: a Fashion-MNIST directory instead of train/target.
+  std::string images;
+  // [model], mlp
+  struct net_params {
+    uint32_t layers = 2;
+    uint32_t width = 64;
+    std::string activation = "relu";
+    double dropout = 0;
+    double lr = 1e-3;
+    double weight_decay = 1e-5;
+  } net;
   // [model], xgboost
   uint32_t rounds = 100;
   /// XGBoost parameters as given (name, value), checked for range.

@@ -135,6 +135,13 @@ void gang_error(job_self self, const caf::error& err);
 caf::error keep_checkpoint(job_self self, const envelope& ckpt, uint64_t step);
 /// The checkpoint timer again in checkpoint_seconds (if any).
 void arm_checkpoint_timer(job_self self);
+/// Sends gang member i `parts[i]` (part_train_atom, part_worker.hpp) and,
+/// once every member has answered, calls `done` with the first member's
+/// answer (the model). A member's io_failure (a peer of the collective
+/// went) regroups the job a second later, unless the lost member's down
+/// message regroups it first; any other error fails it.
+void train_parts(job_self self, const std::vector<envelope>& parts,
+                 std::function<void(const envelope&)> done);
 /// The gang trained to the end: `summary` (summary.json, written) and its
 /// validation metrics finish the job.
 void finish_job(job_self self, const nlohmann::json& summary);

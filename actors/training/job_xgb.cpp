@@ -107,7 +107,6 @@ public:
     if (!tracker) return fail(self, tracker.error());
     tracker_ = std::move(*tracker);
     rounds_done_ = st.start_step;
-    done_ = 0;
     model_ = envelope{};
     auto attempt = st.attempt;
     std::vector<uint8_t> start_model;
@@ -121,36 +120,16 @@ public:
             return true;
           },
           whole_message);
-    auto me = caf::actor_cast<caf::actor>(self);
-    for (uint32_t w = 0; w < cfg_.workers; ++w) {
-      auto part = part_of(w, attempt, start_model, start_config);
-      auto worker = caf::actor_cast<xgb_worker_actor>(st.gang[w].handle);
-      self->request(worker, caf::infinite, xgb_train_atom::value, part, me)
-          .then(
-              [=](const envelope& model) {
-                auto& st = self->state;
-                if (st.attempt != attempt || ended(st)) return;
-                if (w == 0) model_ = model;
-                if (++done_ < cfg_.workers) return;
-                train_seconds_ = std::chrono::duration<double>(
-                                     steady::now() - st.training_since)
-                                     .count();
-                finish(self);
-              },
-              [=](caf::error& err) {
-                auto& st = self->state;
-                if (st.attempt != attempt || ended(st)) return;
-                if (err.category() == caf::atom("troupe") &&
-                    err.code() == static_cast<uint8_t>(errc::io_failure)) {
-                  // a peer went: its down message names it, if it comes
-                  self->delayed_send(self, std::chrono::seconds{1},
-                                     job_regroup_atom::value, attempt,
-                                     describe(err));
-                  return;
-                }
-                gang_error(self, err);
-              });
-    }
+    std::vector<envelope> parts;
+    for (uint32_t w = 0; w < cfg_.workers; ++w)
+      parts.push_back(part_of(w, attempt, start_model, start_config));
+    train_parts(self, parts, [=](const envelope& model) {
+      model_ = model;
+      train_seconds_ = std::chrono::duration<double>(steady::now() -
+                                                     self->state.training_since)
+                           .count();
+      finish(self);
+    });
   }
 
   void on_progress(job_self, uint64_t step, double) override {
@@ -161,7 +140,6 @@ public:
     // the tracker's thread may be talking to a worker: let it end aside
     if (tracker_) std::thread{[t = std::move(tracker_)] {}}.detach();
     tracker_.reset();
-    done_ = 0;
   }
 
   void
@@ -308,7 +286,6 @@ private:
   std::vector<std::string> types_;
   std::unique_ptr<rabit_tracker> tracker_;
   uint64_t rounds_done_ = 0;
-  uint32_t done_ = 0;
   envelope model_;
   double train_seconds_ = 0;
 };

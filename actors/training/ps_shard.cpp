@@ -231,6 +231,7 @@ void register_training_schemas() {
   register_schema<schema::JobCheckpoint>();
   register_schema<schema::JobEvent>();
   register_schema<schema::XgbPart>();
+  register_schema<schema::MlpPart>();
 }
 
 } // namespace troupe::training

@@ -1,0 +1,109 @@
+#include "actors/training/part_worker.hpp"
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "runtime/errors.hpp"
+#include "runtime/node.hpp"
+#include "schemas/training.capnp.h"
+
+namespace troupe::training {
+
+namespace {
+
+struct part_worker_state {
+  static inline const char* name = "troupe.part_worker";
+  kind_args args;
+  bool running = false;
+  caf::typed_response_promise<envelope> done;
+  /// Tells the training thread to stop at its next report.
+  std::shared_ptr<std::atomic<bool>> cancel =
+      std::make_shared<std::atomic<bool>>(false);
+};
+
+using part_worker_self =
+    caf::stateful_actor<part_worker_state,
+                        typed_worker_of<part_worker_actor>::type>*;
+
+part_worker_actor::behavior_type
+part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
+  self->identify(args);
+  self->state.args = args;
+  auto cancel = self->state.cancel;
+  self->attach_functor([cancel] { cancel->store(true); });
+  return {
+      [=](part_train_atom, const envelope& part,
+          const caf::actor& job) -> caf::result<envelope> {
+        auto& st = self->state;
+        if (st.running)
+          return make_error(errc::invalid_argument,
+                            "worker " + st.args.name + " is training already");
+        st.running = true;
+        st.done = self->make_response_promise<envelope>();
+        auto me = caf::actor_cast<caf::actor>(self);
+        auto a = st.args;
+        auto stop = st.cancel;
+        // off the actor's scheduler: a step blocks, and the collectives
+        // are per thread
+        std::thread{[=] {
+          part_context ctx{a, job, *stop};
+          auto out = trainer(part, ctx);
+          if (out)
+            caf::anon_send(me, part_train_atom::value, *out, caf::error{});
+          else
+            caf::anon_send(me, part_train_atom::value, envelope{}, out.error());
+        }}.detach();
+        return st.done;
+      },
+      [=](part_train_atom, const envelope& model, const caf::error& err) {
+        auto& st = self->state;
+        if (!st.running) return;
+        st.running = false;
+        if (err)
+          st.done.deliver(err);
+        else
+          st.done.deliver(model);
+      },
+      self->stats_handler(),
+  };
+}
+
+} // namespace
+
+void register_part_kind(caf::actor_system_config& cfg, const char* kind,
+                        part_trainer trainer) {
+  cfg.add_actor_type(kind, [trainer](part_worker_self self, kind_args args) {
+    return part_worker(self, std::move(args), trainer);
+  });
+  mark_service_kind(kind);
+}
+
+caf::error peer_lost_as_io(const std::string& who, caf::error err,
+                           std::initializer_list<const char*> words) {
+  if (err.category() == caf::atom("troupe")) return err;
+  auto text = describe(err);
+  for (auto* w : words)
+    if (text.find(w) != std::string::npos)
+      return make_error(errc::io_failure,
+                        who + ": a peer of the collective went away: " + text);
+  return err;
+}
+
+envelope model_checkpoint(uint64_t step, uint32_t attempt,
+                          const std::vector<uint8_t>& model,
+                          const std::string& config) {
+  return make_envelope<schema::JobCheckpoint>([&](auto c) {
+    c.setStep(step);
+    c.setAttempt(attempt);
+    c.setAtMs(std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count());
+    c.setModel(kj::arrayPtr(model.data(), model.size()));
+    c.setModelConfig(config);
+  });
+}
+
+} // namespace troupe::training

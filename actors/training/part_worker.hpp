@@ -1,0 +1,69 @@
+#pragma once
+
+// A gang member that trains its part of a data-parallel job: the kinds
+// training.xgb_worker (xgb_worker.hpp) and training.mlp_worker
+// (mlp_worker.hpp). Given its part (an XgbPart or MlpPart: its rows, the
+// parameters, where the job's collective meets) it trains on a thread of
+// its own (XGBoost's communicator and c10d's groups are per thread, and a
+// step blocks) and answers with the model. The first worker reports its
+// progress to the job and sends it the model every checkpointSeconds. When
+// the worker is stopped, its thread stops at its next report.
+
+#include <atomic>
+#include <functional>
+#include <initializer_list>
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/training/atoms.hpp"
+#include "runtime/envelope.hpp"
+#include "runtime/kind_args.hpp"
+#include "runtime/type_ids.hpp"
+#include "runtime/worker.hpp"
+
+namespace troupe::training {
+
+using part_worker_actor = caf::typed_actor<
+    /// (part_train_atom, part, job) -> JobCheckpoint: trains its part and
+    /// answers the model after the last step. Errors: bad input
+    /// (invalid_argument), the library's own, io_failure when a peer of
+    /// the collective went away (the job regroups).
+    caf::replies_to<part_train_atom, envelope, caf::actor>::with<envelope>,
+    /// (part_train_atom, JobCheckpoint, error), from its own training
+    /// thread: the outcome.
+    caf::reacts_to<part_train_atom, envelope,
+                   caf::error>>::extend_with<stats_actor>;
+
+/// What a part's thread has at hand: the job to report to, its kind
+/// args, and whether it should stop.
+struct part_context {
+  const kind_args& args;
+  caf::actor job;
+  const std::atomic<bool>& cancel;
+};
+
+/// Trains a part (on the worker's thread): the final JobCheckpoint, or an
+/// error.
+using part_trainer =
+    std::function<caf::expected<envelope>(const envelope&, part_context&)>;
+
+/// Registers `kind`, whose actors train their parts with `trainer`.
+void register_part_kind(caf::actor_system_config& cfg, const char* kind,
+                        part_trainer trainer);
+
+/// `err`, or io_failure naming `who` when its message has one of `words`
+/// (the library's words for a collective that lost a peer).
+caf::error peer_lost_as_io(const std::string& who, caf::error err,
+                           std::initializer_list<const char*> words);
+
+/// A JobCheckpoint of `step` and `attempt` holding `model` (and its
+/// config, for boosters).
+envelope model_checkpoint(uint64_t step, uint32_t attempt,
+                          const std::vector<uint8_t>& model,
+                          const std::string& config = {});
+
+} // namespace troupe::training
