@@ -5,8 +5,9 @@
 // regroup it from the last checkpoint when a member goes, end), and the
 // plan a family plugs in for what differs: its data, its gang's members,
 // how they train, checkpoint and report. job.cpp is the coordinator;
-// job_sparse.cpp (parameter server) and job_xgb.cpp (data-parallel
-// XGBoost) are the plans. Not a public header: only those files include it.
+// job_sparse.cpp (parameter server), job_xgb.cpp (data-parallel XGBoost)
+// and job_mlp.cpp (data-parallel LibTorch MLPs) are the plans. Not a public
+// header: only those files include it.
 
 #include <array>
 #include <chrono>
@@ -114,6 +115,7 @@ public:
 
 std::shared_ptr<job_plan> make_sparse_plan(const job_config& cfg);
 std::shared_ptr<job_plan> make_xgb_plan(const job_config& cfg);
+std::shared_ptr<job_plan> make_mlp_plan(const job_config& cfg);
 
 int64_t wall_ms();
 bool ended(const job_state& st);

@@ -9,6 +9,7 @@
 
 #include "actors/training/job.hpp"
 #include "actors/training/job_journal.hpp"
+#include "actors/training/mlp_worker.hpp"
 #include "actors/training/ps_shard.hpp"
 #include "actors/training/ps_worker.hpp"
 #include "actors/training/xgb_worker.hpp"
@@ -257,6 +258,7 @@ void register_kinds(caf::actor_system_config& cfg) {
   mark_service_kind(service_kind);
   register_ps_kinds(cfg);
   register_xgb_kinds(cfg);
+  register_mlp_kinds(cfg);
   register_training_schemas();
 }
 

@@ -3,8 +3,10 @@
 # logistic regression over hashed features) on the shipped spam data, two
 # workers and two shards, writes a model and a summary whose validation AUC
 # shows it learnt; a data-parallel XGBoost job (two workers) on the Boston
-# housing data writes a model directory that `troupe predict` loads; bad
-# configs are refused with exit 2, naming the file, the line and the key.
+# housing data writes a model directory that `troupe predict` loads; a
+# data-parallel MLP job (two workers) on the shipped Fashion-MNIST subset
+# writes a TorchScript model; bad configs are refused with exit 2, naming
+# the file, the line and the key.
 set -euo pipefail
 fail() {
   echo "train_cli_test: $*" >&2
@@ -80,6 +82,10 @@ printf 'family = "xgboost"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[model]
 expect_refused "an eta above 1" "bad.toml:6: 'model.eta' = 2.000000 is out of range (0, 1]"
 printf 'family = "xgboost"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[model]\ndepth = 3\n' >bad.toml
 expect_refused "a misspelt XGBoost key" "bad.toml:6: unknown key 'model.depth' (expected rounds, eta, max_depth"
+printf 'family = "mlp"\n[data]\nimages = "fm"\n[model]\nactivation = "sigmoid"\n' >bad.toml
+expect_refused "an unknown activation" "bad.toml:5: 'model.activation' = 'sigmoid' (expected relu, gelu or tanh)"
+printf 'family = "mlp"\n[data]\nimages = "fm"\n[run]\nshards = 2\n' >bad.toml
+expect_refused "shards for an mlp" "bad.toml:5: 'run.shards' is not a setting of family mlp"
 [[ ! -e bad/model.json ]] || fail "a refused job wrote a model"
 
 # data-parallel XGBoost: a regression on Boston housing, two workers
@@ -113,4 +119,31 @@ assert s["valid"]["rmse"] < 5.0, s["valid"]
 PY
 "$TROUPE_BIN" predict --model boost/model --data boston.csv --out pred.csv 2>err.txt || fail "troupe predict refused the job's model: $(cat err.txt)"
 (($(wc -l <pred.csv) == 507)) || fail "troupe predict wrote $(wc -l <pred.csv) lines, expected 507"
+
+# data-parallel MLP: Fashion-MNIST (the shipped 1,000 + 500 images), two workers
+cat >net.toml <<TOML
+family = "mlp"
+[data]
+images = "$TROUPE_SOURCE_DIR/tests/data/fashion-mnist-small"
+[model]
+width = 32
+lr = 0.002
+[run]
+workers = 2
+batch = 64
+epochs = 4
+TOML
+rc=0
+"$TROUPE_BIN" train --config net.toml --out net >out.txt 2>err.txt || rc=$?
+((rc == 0)) || fail "troupe train (mlp) exited $rc: $(cat err.txt)"
+grep -q "mlp, 2 worker(s) x 1 thread(s), global batch 64, 4 epochs" out.txt || fail "no job line in: $(cat out.txt)"
+grep -q "validation: logloss .*accuracy" out.txt || fail "no accuracy in: $(cat out.txt)"
+[[ -s net/model.pt && -s net/model.mlp ]] || fail "no model.pt or model.mlp in net/"
+python3 - net/summary.json <<'PY' || fail "the mlp summary does not show a trained net"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["family"] == "mlp" and s["workers"] == 2 and s["epochs"] == 4, s
+assert s["train_rows"] == 1000 and s["valid_rows"] == 500, s
+assert s["valid"]["accuracy"] > 0.7, s["valid"]
+PY
 echo "train_cli_test: PASS"

@@ -19,11 +19,15 @@
 #include <string>
 #include <thread>
 
+#include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/models/parallel_mlp.hpp"
 #include "actors/models/trainable.hpp"
 #include "actors/models/xgb_data.hpp"
 #include "actors/training/job_journal.hpp"
+#include "actors/training/mlp_worker.hpp"
+#include "actors/training/part_worker.hpp"
 #include "actors/training/service.hpp"
 #include "actors/training/shell.hpp"
 #include "actors/training/xgb_parallel.hpp"
@@ -31,6 +35,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/node.hpp"
 #include "runtime/shell.hpp"
+#include "runtime/type_ids.hpp"
 #include "schemas/training.capnp.h"
 #include "tests/integration/training_support.hpp"
 #include "tests/support/cluster.hpp"
@@ -351,4 +356,87 @@ TEST_CASE("a data-parallel XGBoost job trains one booster over several "
              Catch::Contains("job.toml:") &&
                  Catch::Contains("'run.batch' is not a setting of family "
                                  "xgboost"));
+}
+
+TEST_CASE("a data-parallel MLP job trains one net over several nodes, and a "
+          "worker whose LibTorch throws fails with the message while its "
+          "node keeps running",
+          "[training-cluster]") {
+  test::temp_dir dir;
+  training_cluster t{dir, 2, 1}; // 3 slots over 3 nodes
+  auto toml = std::string{"family = \"mlp\"\n[data]\nimages = \""} +
+              TROUPE_SOURCE_DIR +
+              "/tests/data/fashion-mnist-small\"\n[model]\nwidth = 32\n"
+              "lr = 0.002\n[run]\nworkers = 3\nbatch = 60\nepochs = 4\n"
+              "checkpoint_seconds = 0.01\n";
+  REQUIRE(t.submit("net", toml));
+  auto v = t.wait_for("net", [](const view& v) { return v.ended(); });
+  INFO(v.state << ": " << v.message);
+  REQUIRE(v.state == "finished");
+  CHECK(v.step == 4);
+  REQUIRE(v.placement.size() == 3);
+  std::set<std::string> nodes;
+  for (auto& p : v.placement)
+    nodes.insert(p.substr(p.find('@') + 1));
+  CHECK(nodes.size() == 3);
+  auto summary = nlohmann::json::parse(v.summary);
+  CHECK(summary["global_batch"] == 60);
+  CHECK(summary["steps_per_epoch"] == 333 / 20);
+  CHECK(summary["valid"]["accuracy"].get<double>() > 0.7);
+  CHECK(std::isfinite(summary["train_loss"].get<double>()));
+  CHECK(std::filesystem::file_size(dir.path() + "/net/model.pt") > 0);
+  CHECK(std::filesystem::file_size(dir.path() + "/net/model.mlp") > 0);
+  // a worker given labels its net has no class for: LibTorch throws
+  auto& sys = t.c.cluster->head_system();
+  caf::scoped_actor self{sys};
+  auto dir_actor = t.c.cluster->directory();
+  self->request(dir_actor, 10s, caf::spawn_atom::value,
+                std::string{training::mlp_worker_kind}, std::string{"worker-1"},
+                std::string{}, std::string{"thrower"})
+      .receive([](const envelope&) {},
+               [](caf::error& err) { FAIL("spawn: " << describe(err)); });
+  caf::actor worker;
+  self->request(dir_actor, 10s, lookup_atom::value, std::string{"thrower"})
+      .receive([&](const caf::actor& a) { worker = a; },
+               [](caf::error& err) { FAIL("lookup: " << describe(err)); });
+  auto store = models::torch_rendezvous::serve("127.0.0.1", 1, 30);
+  REQUIRE(store);
+  std::vector<float> x(40 * 4, 1.f), y(40, 9.f); // classes 0..2 only
+  auto part = make_envelope<schema::MlpPart>([&](auto p) {
+    p.setWorld(1);
+    p.setStorePort(store->port());
+    p.setGroup("thrower");
+    p.setLayers(1);
+    p.setWidth(4);
+    p.setActivation("relu");
+    p.setLr(0.01);
+    p.setTask("multiclass");
+    p.setClasses(3);
+    p.setEpochs(1);
+    p.setLocalBatch(8);
+    p.setGlobalBatch(8);
+    p.setSteps(2);
+    p.setThreads(1);
+    p.setCols(4);
+    p.setValues(kj::arrayPtr(reinterpret_cast<const uint8_t*>(x.data()),
+                             x.size() * sizeof(float)));
+    p.setLabels(kj::arrayPtr(reinterpret_cast<const uint8_t*>(y.data()),
+                             y.size() * sizeof(float)));
+  });
+  std::string message;
+  self->request(caf::actor_cast<training::part_worker_actor>(worker), 60s,
+                training::part_train_atom::value, part, caf::actor{})
+      .receive([](const envelope&) { FAIL("the part trained"); },
+               [&](caf::error& err) { message = describe(err); });
+  CHECK_THAT(message, Catch::Contains("out of bounds"));
+  // the node is still there, and so is the worker
+  auto ns = t.c.client->nodes();
+  REQUIRE(ns);
+  CHECK(ns->size() == 3);
+  auto as = t.c.client->actors();
+  REQUIRE(as);
+  bool thrower = false;
+  for (auto& a : *as)
+    thrower = thrower || a.name == "thrower";
+  CHECK(thrower);
 }

@@ -193,3 +193,62 @@ TEST_CASE("kill -9 of a worker node under a data-parallel XGBoost job: the "
   CHECK(nodes.head().wait(15s) == 0);
   w2->wait(15s);
 }
+
+TEST_CASE("kill -9 of a worker node under a data-parallel MLP job: the job "
+          "regroups from its last checkpoint's net and finishes",
+          "[training-nodes]") {
+  test::temp_dir dir;
+  test::node_set nodes{dir.path(), {"--slots", "1"}};
+  auto w1 = nodes.worker("w1", {"--slots", "2"});
+  auto w2 = nodes.worker("w2", {"--slots", "2"});
+  std::unique_ptr<cluster_client> client;
+  REQUIRE(test::eventually(
+      [&] {
+        auto c = cluster_client::connect("127.0.0.1", nodes.gateway_port(), 1s);
+        if (!c) return false;
+        auto ns = (*c)->nodes();
+        if (!ns || ns->size() != 3) return false;
+        auto as = (*c)->actors();
+        if (!as) return false;
+        bool service = false;
+        for (auto& a : *as)
+          service = service || a.name == "training";
+        if (!service) return false;
+        client = std::move(*c);
+        return true;
+      },
+      20s));
+  client->set_timeout(10s);
+  auto toml = std::string{"family = \"mlp\"\n[data]\nimages = \""} +
+              TROUPE_SOURCE_DIR +
+              "/tests/data/fashion-mnist-small\"\n[model]\nwidth = 32\n"
+              "lr = 0.002\n[run]\nworkers = 2\nbatch = 32\nepochs = 40\n"
+              "checkpoint_seconds = 0.05\n";
+  REQUIRE(submit(*client, "killed", toml));
+  auto v = wait_for(*client, "killed", [](const view& v) {
+    return v.state == "running" && v.checkpoint_step > 0;
+  });
+  INFO("head:\n" << nodes.head().log());
+  REQUIRE(v.state == "running");
+  REQUIRE(v.checkpoint_step < 40);
+  bool on_w1 = false;
+  for (auto& p : v.placement)
+    on_w1 = on_w1 || p.find("@w1") != std::string::npos;
+  REQUIRE(on_w1);
+  w1->signal(SIGKILL);
+  REQUIRE(w1->wait(5s) == 128 + SIGKILL);
+  v = wait_for(
+      *client, "killed", [](const view& v) { return v.ended(); }, 120s);
+  INFO(v.message);
+  REQUIRE(v.state == "finished");
+  CHECK(v.attempt == 2);
+  CHECK(v.step == 40);
+  for (auto& p : v.placement)
+    CHECK(p.find("@w1") == std::string::npos);
+  auto summary = nlohmann::json::parse(v.summary);
+  CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
+  CHECK(summary["valid"]["accuracy"].get<double>() > 0.7);
+  REQUIRE(client->shutdown());
+  CHECK(nodes.head().wait(15s) == 0);
+  w2->wait(15s);
+}

@@ -1,0 +1,343 @@
+// A data-parallel MLP job's plan (job_run.hpp): the coordinator reads the
+// data once (a CSV through the tabular preprocessor, or Fashion-MNIST's IDX
+// files), shuffles the training rows, serves the group's rendezvous (c10d's
+// TCPStore, through the torch plugin) and gives each slot of the gang a
+// training.mlp_worker with a contiguous block of the rows. Each step every
+// worker takes batch / workers rows of its own, and the gradients are
+// averaged over the group, so the replicas stay one net: the one a single
+// process trains with the global batch. The first worker reports each
+// epoch and sends the net (weights, AdamW's state, the epoch) every
+// checkpoint_seconds; a lost worker regroups the job from it, the rows dealt
+// again over the new gang. At the end the net is validated and written as
+// OUT/model.pt (TorchScript, which `troupe serve --torchscript` serves) and
+// OUT/model.mlp (the net and optimizer, to train on).
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <numeric>
+#include <random>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/models/parallel_mlp.hpp"
+#include "actors/tabular/csv.hpp"
+#include "actors/tabular/idx.hpp"
+#include "actors/tabular/metrics.hpp"
+#include "actors/training/job_run.hpp"
+#include "actors/training/mlp_worker.hpp"
+#include "actors/training/xgb_parallel.hpp"
+#include "runtime/errors.hpp"
+#include "runtime/files.hpp"
+
+namespace troupe::training {
+
+namespace {
+
+caf::error invalid(std::string msg) {
+  return make_error(errc::invalid_argument, std::move(msg));
+}
+
+class mlp_plan : public job_plan {
+public:
+  explicit mlp_plan(job_config cfg) : cfg_(std::move(cfg)) {}
+
+  caf::error prepare() override {
+    if (auto err = cfg_.images.empty() ? read_table() : read_images())
+      return err;
+    // deal shuffled rows: a file sorted by label would give each worker
+    // one class
+    std::vector<size_t> order(train_.rows);
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::mt19937_64 rng{cfg_.seed};
+    std::shuffle(order.begin(), order.end(), rng);
+    train_ = tabular::take_rows(train_, order);
+    local_batch_ = cfg_.batch / cfg_.workers;
+    if (local_batch_ == 0)
+      return invalid(cfg_.source + ": [run] batch " +
+                     std::to_string(cfg_.batch) + " is smaller than its " +
+                     std::to_string(cfg_.workers) +
+                     " workers: each takes batch / workers rows a step");
+    auto smallest = block_of(train_.rows, cfg_.workers - 1, cfg_.workers);
+    steps_ = (smallest.second - smallest.first) / local_batch_;
+    if (steps_ == 0)
+      return invalid(cfg_.source + ": " + std::to_string(train_.rows) +
+                     " training rows make no step of " +
+                     std::to_string(local_batch_) + " rows on each of " +
+                     std::to_string(cfg_.workers) + " workers");
+    return caf::none;
+  }
+
+  uint32_t gang_size() const override { return cfg_.workers; }
+
+  std::string data_line() const override {
+    return std::to_string(train_.rows) + " training and " +
+           std::to_string(valid_.rows) + " validation rows, " +
+           std::to_string(train_.cols) + " columns, " + std::to_string(steps_) +
+           " steps of " + std::to_string(local_batch_ * cfg_.workers) +
+           " rows an epoch";
+  }
+
+  std::vector<member> members(const std::vector<std::string>& nodes,
+                              const std::string& prefix) const override {
+    std::vector<member> out;
+    for (size_t w = 0; w < nodes.size(); ++w)
+      out.push_back({prefix + "worker-" + std::to_string(w),
+                     nodes[w],
+                     mlp_worker_kind,
+                     {},
+                     {}});
+    return out;
+  }
+
+  void start(job_self self) override {
+    auto& st = self->state;
+    auto store = models::torch_rendezvous::serve(
+        "0.0.0.0", static_cast<int>(cfg_.workers), 60);
+    if (!store) return fail(self, store.error());
+    store_ = std::make_unique<models::torch_rendezvous>(std::move(*store));
+    epochs_done_ = st.start_step;
+    std::vector<uint8_t> start_model;
+    if (!st.ckpt.empty())
+      (void)st.ckpt.visit<schema::JobCheckpoint>(
+          [&](auto c) {
+            auto m = c.getModel();
+            start_model.assign(m.begin(), m.end());
+            return true;
+          },
+          whole_message);
+    std::vector<envelope> parts;
+    for (uint32_t w = 0; w < cfg_.workers; ++w)
+      parts.push_back(part_of(self, w, start_model));
+    train_parts(self, parts, [=](const envelope& model) {
+      train_seconds_ = std::chrono::duration<double>(steady::now() -
+                                                     self->state.training_since)
+                           .count();
+      finish(self, model);
+    });
+  }
+
+  void on_progress(job_self, uint64_t step, double loss) override {
+    epochs_done_ = std::max(epochs_done_, step);
+    last_loss_ = loss;
+  }
+
+  void disband(job_self) override { store_.reset(); }
+
+  void
+  status(job_self self,
+         std::function<void(std::function<void(schema::JobStatus::Builder)>)>
+             done) override {
+    done([=](auto s) {
+      auto& st = self->state;
+      auto step = !st.summary.empty() ? uint64_t{cfg_.epochs}
+                  : st.phase == schema::JobState::RUNNING ? epochs_done_
+                                                          : st.ckpt_step;
+      s.setShards(0);
+      s.setConsistency("allreduce");
+      s.setEpochs(cfg_.epochs);
+      s.setStep(step);
+      s.setSteps(cfg_.epochs);
+      auto per_epoch = steps_ * local_batch_ * cfg_.workers;
+      s.setExamples(step * per_epoch);
+      auto secs =
+          train_seconds_ > 0 ? train_seconds_
+          : st.training_since == steady::time_point{}
+              ? 0.0
+              : std::chrono::duration<double>(steady::now() - st.training_since)
+                    .count();
+      auto trained = step > st.start_step ? step - st.start_step : 0;
+      s.setExamplesPerSecond(secs > 0 ? trained * per_epoch / secs : 0);
+    });
+  }
+
+private:
+  caf::error read_table() {
+    auto table = tabular::read_csv(cfg_.train);
+    if (!table) return table.error();
+    auto ds = tabular::make_dataset(*table, cfg_.target);
+    if (!ds) return ds.error();
+    task_ = ds->task;
+    classes_ = ds->classes.size();
+    train_ = std::move(ds->X);
+    if (!cfg_.valid.empty()) {
+      auto vt = tabular::read_csv(cfg_.valid);
+      if (!vt) return vt.error();
+      std::vector<std::string> warnings;
+      auto v = ds->prep.transform_labeled(*vt, warnings);
+      if (!v) return v.error();
+      valid_ = std::move(*v);
+    } else {
+      auto split = tabular::train_test_split(train_.labels, task_, cfg_.seed,
+                                             cfg_.valid_fraction);
+      if (!split) return split.error();
+      valid_ = tabular::take_rows(train_, split->test);
+      train_ = tabular::take_rows(train_, split->train);
+    }
+    // a net takes numbers: a missing cell is named, not guessed
+    for (auto* m : {&train_, &valid_})
+      for (size_t r = 0; r < m->rows; ++r)
+        for (size_t c = 0; c < m->cols; ++c)
+          if (std::isnan(m->at(r, c)))
+            return invalid(
+                (m == &train_         ? cfg_.train
+                 : cfg_.valid.empty() ? cfg_.train
+                                      : cfg_.valid) +
+                ": column '" + m->feature_names[c] +
+                "' has a missing (or unseen categorical) value; an mlp job "
+                "takes complete rows");
+    return caf::none;
+  }
+
+  caf::error read_images() {
+    tabular::image_set tr, te;
+    if (auto err = tabular::read_fashion_mnist(cfg_.images, tr, te)) return err;
+    auto to_matrix = [](const tabular::image_set& s) {
+      tabular::matrix m;
+      m.rows = s.rows;
+      m.cols = s.features();
+      m.values = s.pixels;
+      m.labels.reserve(s.rows);
+      for (auto l : s.labels)
+        m.labels.push_back(static_cast<float>(l));
+      for (size_t c = 0; c < m.cols; ++c)
+        m.feature_names.push_back("pixel" + std::to_string(c));
+      return m;
+    };
+    train_ = to_matrix(tr);
+    valid_ = to_matrix(te);
+    task_ = tabular::task_kind::multiclass;
+    classes_ = tabular::fashion_classes().size();
+    return caf::none;
+  }
+
+  envelope part_of(job_self self, uint32_t w,
+                   const std::vector<uint8_t>& start_model) const {
+    auto& st = self->state;
+    auto [begin, end] = block_of(train_.rows, w, cfg_.workers);
+    auto cols = train_.cols;
+    return make_envelope<schema::MlpPart>([&](auto p) {
+      p.setAttempt(st.attempt);
+      p.setRank(w);
+      p.setWorld(cfg_.workers);
+      p.setStorePort(store_->port());
+      p.setGroup(st.init.id + ".a" + std::to_string(st.attempt));
+      p.setLayers(cfg_.net.layers);
+      p.setWidth(cfg_.net.width);
+      p.setActivation(cfg_.net.activation);
+      p.setDropout(cfg_.net.dropout);
+      p.setLr(cfg_.net.lr);
+      p.setWeightDecay(cfg_.net.weight_decay);
+      p.setTask(tabular::to_string(task_));
+      p.setClasses(static_cast<uint32_t>(std::max<size_t>(classes_, 2)));
+      p.setSeed(cfg_.seed);
+      p.setEpochs(cfg_.epochs);
+      p.setLocalBatch(static_cast<uint32_t>(local_batch_));
+      p.setGlobalBatch(static_cast<uint32_t>(local_batch_ * cfg_.workers));
+      p.setSteps(steps_);
+      p.setThreads(cfg_.threads);
+      p.setCols(static_cast<uint32_t>(cols));
+      p.setValues(kj::arrayPtr(
+          reinterpret_cast<const uint8_t*>(train_.values.data() + begin * cols),
+          (end - begin) * cols * sizeof(float)));
+      p.setLabels(kj::arrayPtr(
+          reinterpret_cast<const uint8_t*>(train_.labels.data() + begin),
+          (end - begin) * sizeof(float)));
+      p.setStartModel(kj::arrayPtr(start_model.data(), start_model.size()));
+      p.setCheckpointSeconds(cfg_.checkpoint_seconds);
+      p.setReports(w == 0);
+    });
+  }
+
+  void finish(job_self self, const envelope& model) {
+    auto& st = self->state;
+    auto bytes = model.visit<schema::JobCheckpoint>(
+        [](auto c) {
+          auto m = c.getModel();
+          return std::vector<uint8_t>(m.begin(), m.end());
+        },
+        whole_message);
+    if (!bytes) return fail(self, bytes.error());
+    auto net = models::mlp_replica::load(*bytes);
+    if (!net) return fail(self, net.error());
+    auto pred = net->predict(valid_.values.data(), valid_.rows, valid_.cols,
+                             static_cast<int>(cfg_.threads));
+    if (!pred) return fail(self, pred.error());
+    nlohmann::json valid = nlohmann::json::object();
+    std::vector<const char*> names;
+    if (task_ == tabular::task_kind::binary)
+      names = {"logloss", "auc", "ks", "accuracy"};
+    else if (task_ == tabular::task_kind::multiclass)
+      names = {"logloss", "accuracy"};
+    else
+      names = {"rmse", "mae"};
+    for (auto* n : names) {
+      auto v = tabular::evaluate(
+          n, valid_.labels, *pred,
+          task_ == tabular::task_kind::regression ? 0 : classes_);
+      if (v) valid[n] = *v;
+    }
+    auto pt = st.init.out_dir + "/model.pt";
+    auto mlp = st.init.out_dir + "/model.mlp";
+    std::error_code ec;
+    std::filesystem::create_directories(st.init.out_dir, ec);
+    if (ec)
+      return fail(self, io_error("cannot create the directory", st.init.out_dir,
+                                 ec.value()));
+    if (auto err = net->export_torchscript(pt)) return fail(self, err);
+    if (auto err = write_synced(mlp, bytes->data(), bytes->size()))
+      return fail(self, err);
+    auto trained = cfg_.epochs - std::min<uint64_t>(cfg_.epochs, st.start_step);
+    auto per_epoch = steps_ * local_batch_ * cfg_.workers;
+    nlohmann::json summary{
+        {"family", cfg_.family},
+        {"config", cfg_.source},
+        {"train_rows", train_.rows},
+        {"valid_rows", valid_.rows},
+        {"columns", train_.cols},
+        {"task", tabular::to_string(task_)},
+        {"workers", cfg_.workers},
+        {"threads", cfg_.threads},
+        {"epochs", cfg_.epochs},
+        {"global_batch", local_batch_ * cfg_.workers},
+        {"steps_per_epoch", steps_},
+        {"train_loss", last_loss_},
+        {"train_seconds", train_seconds_},
+        {"examples_per_second",
+         train_seconds_ > 0
+             ? static_cast<double>(trained * per_epoch) / train_seconds_
+             : 0.0},
+        {"resumed_from_step", st.start_step},
+        {"attempts", st.attempt},
+        {"valid", valid},
+        {"elapsed_seconds",
+         std::chrono::duration<double>(steady::now() - st.started).count()},
+        {"model", pt},
+        {"net", mlp}};
+    if (auto err = write_json_file(st.init.out_dir + "/summary.json", summary))
+      return fail(self, err);
+    finish_job(self, summary);
+  }
+
+  job_config cfg_;
+  tabular::matrix train_, valid_;
+  tabular::task_kind task_ = tabular::task_kind::binary;
+  size_t classes_ = 0;
+  size_t local_batch_ = 0;
+  uint64_t steps_ = 0;
+  std::unique_ptr<models::torch_rendezvous> store_;
+  uint64_t epochs_done_ = 0;
+  double last_loss_ = std::nan("");
+  double train_seconds_ = 0;
+};
+
+} // namespace
+
+std::shared_ptr<job_plan> make_mlp_plan(const job_config& cfg) {
+  return std::make_shared<mlp_plan>(cfg);
+}
+
+} // namespace troupe::training

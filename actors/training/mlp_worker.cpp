@@ -1,0 +1,161 @@
+#include "actors/training/mlp_worker.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include <caf/all.hpp>
+
+#include "actors/models/parallel_mlp.hpp"
+#include "actors/training/job_run.hpp"
+#include "actors/training/part_worker.hpp"
+#include "runtime/errors.hpp"
+#include "schemas/training.capnp.h"
+
+namespace troupe::training {
+
+namespace {
+
+struct mlp_job {
+  uint32_t attempt = 0, rank = 0, world = 1;
+  std::string store_host, group;
+  uint16_t store_port = 0;
+  troupe_torch_mlp_params params{};
+  tabular::task_kind task = tabular::task_kind::binary;
+  uint32_t classes = 2;
+  uint64_t seed = 0;
+  uint32_t epochs = 0;
+  models::parallel_epoch epoch;
+  size_t cols = 0, rows = 0;
+  std::vector<float> x, y;
+  std::vector<uint8_t> start;
+  double checkpoint_seconds = 0;
+  bool reports = false;
+};
+
+std::vector<float> floats_of(capnp::Data::Reader d) {
+  std::vector<float> out(d.size() / sizeof(float));
+  std::memcpy(out.data(), d.begin(), out.size() * sizeof(float));
+  return out;
+}
+
+caf::expected<mlp_job> read_part(const envelope& env,
+                                 const std::string& head_host) {
+  auto r = env.visit<schema::MlpPart>(
+      [&](auto p) -> caf::expected<mlp_job> {
+        mlp_job j;
+        j.attempt = p.getAttempt();
+        j.rank = p.getRank();
+        j.world = p.getWorld();
+        j.store_host = p.getStoreHost().cStr();
+        if (j.store_host.empty()) j.store_host = head_host;
+        j.store_port = p.getStorePort();
+        j.group = p.getGroup().cStr();
+        j.params.layers = static_cast<int32_t>(p.getLayers());
+        j.params.width = static_cast<int32_t>(p.getWidth());
+        std::string act = p.getActivation().cStr();
+        j.params.activation = act == "gelu" ? 1 : act == "tanh" ? 2 : 0;
+        j.params.dropout = p.getDropout();
+        j.params.lr = p.getLr();
+        j.params.weight_decay = p.getWeightDecay();
+        j.params.batch_size = static_cast<int32_t>(p.getLocalBatch());
+        auto task = tabular::parse_task_kind(p.getTask().cStr());
+        if (!task) return task.error();
+        j.task = *task;
+        j.classes = p.getClasses();
+        j.seed = p.getSeed();
+        j.epochs = p.getEpochs();
+        j.epoch.local_batch = p.getLocalBatch();
+        j.epoch.global_batch = p.getGlobalBatch();
+        j.epoch.steps = p.getSteps();
+        j.epoch.threads = static_cast<int>(std::max(1u, p.getThreads()));
+        j.cols = p.getCols();
+        j.x = floats_of(p.getValues());
+        j.y = floats_of(p.getLabels());
+        if (j.cols == 0 || j.y.size() * j.cols != j.x.size())
+          return make_error(errc::invalid_argument,
+                            "MlpPart for rank " + std::to_string(j.rank) +
+                                ": " + std::to_string(j.x.size()) +
+                                " values, " + std::to_string(j.y.size()) +
+                                " labels and " + std::to_string(j.cols) +
+                                " columns do not make a matrix");
+        j.rows = j.y.size();
+        auto start = p.getStartModel();
+        j.start.assign(start.begin(), start.end());
+        j.checkpoint_seconds = p.getCheckpointSeconds();
+        j.reports = p.getReports();
+        return j;
+      },
+      whole_message);
+  if (!r) return r.error();
+  return std::move(*r);
+}
+
+/// This worker's address for gloo's links: loopback when the cluster is on
+/// loopback, else the machine's host name.
+std::string self_host(const std::string& head_host) {
+  if (head_host.rfind("127.", 0) == 0 || head_host == "localhost")
+    return "127.0.0.1";
+  char name[256] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "127.0.0.1";
+  return name;
+}
+
+caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
+  auto job = read_part(env, ctx.args.head_host);
+  if (!job) return job.error();
+  auto who = "worker " + std::to_string(job->rank);
+  auto lost = [&](caf::error err) {
+    return peer_lost_as_io(who, std::move(err),
+                           {"Connection", "connection", "closed", "Timed out",
+                            "timed out", "reset by peer", "Broken pipe",
+                            "Socket", "socket", "gloo"});
+  };
+  auto group = models::torch_group::join(
+      job->store_host, job->store_port, job->group, static_cast<int>(job->rank),
+      static_cast<int>(job->world), self_host(ctx.args.head_host), 60);
+  if (!group) return lost(group.error());
+  auto replica =
+      job->start.empty()
+          ? models::mlp_replica::create(job->params, job->cols, job->classes,
+                                        job->task, job->seed)
+          : models::mlp_replica::load(job->start);
+  if (!replica) return replica.error();
+  using clock = std::chrono::steady_clock;
+  auto last = clock::now();
+  for (auto e = replica->epochs(); e < job->epochs; ++e) {
+    if (ctx.cancel.load())
+      return make_error(errc::shutting_down, who + " was stopped");
+    auto loss = replica->fit_epoch(&*group, job->x.data(), job->y.data(),
+                                   job->rows, job->cols, job->epoch);
+    if (!loss) return lost(loss.error());
+    if (!job->reports) continue;
+    caf::anon_send(ctx.job, job_progress_atom::value, job->attempt, e + 1,
+                   *loss);
+    if (job->checkpoint_seconds > 0 && e + 1 < job->epochs &&
+        clock::now() - last >=
+            std::chrono::duration<double>(job->checkpoint_seconds)) {
+      if (auto bytes = replica->save())
+        caf::anon_send(ctx.job, job_checkpoint_atom::value,
+                       model_checkpoint(e + 1, job->attempt, *bytes));
+      last = clock::now();
+    }
+  }
+  // every replica holds the same net: the first sends it
+  std::vector<uint8_t> bytes;
+  if (job->rank == 0) {
+    auto b = replica->save();
+    if (!b) return b.error();
+    bytes = std::move(*b);
+  }
+  return model_checkpoint(job->epochs, job->attempt, bytes);
+}
+
+} // namespace
+
+void register_mlp_kinds(caf::actor_system_config& cfg) {
+  register_part_kind(cfg, mlp_worker_kind, train_mlp_part);
+}
+
+} // namespace troupe::training
