@@ -112,17 +112,25 @@ public:
     std::vector<envelope> parts;
     for (uint32_t w = 0; w < cfg_.workers; ++w)
       parts.push_back(part_of(self, w, start_model));
+    stepping_since_ = {};
     train_parts(self, parts, [=](const envelope& model) {
-      train_seconds_ = std::chrono::duration<double>(steady::now() -
-                                                     self->state.training_since)
-                           .count();
+      auto now = steady::now();
+      train_seconds_ =
+          std::chrono::duration<double>(now - self->state.training_since)
+              .count();
+      step_seconds_ =
+          stepping_since_ == steady::time_point{}
+              ? train_seconds_
+              : std::chrono::duration<double>(now - stepping_since_).count();
       finish(self, model);
     });
   }
 
   void on_progress(job_self, uint64_t step, double loss) override {
+    if (stepping_since_ == steady::time_point{})
+      stepping_since_ = steady::now();
     epochs_done_ = std::max(epochs_done_, step);
-    last_loss_ = loss;
+    if (!std::isnan(loss)) last_loss_ = loss;
   }
 
   void disband(job_self) override { store_.reset(); }
@@ -310,6 +318,12 @@ private:
          train_seconds_ > 0
              ? static_cast<double>(trained * per_epoch) / train_seconds_
              : 0.0},
+        // from the first step on: without shipping the rows and joining
+        {"step_seconds", step_seconds_},
+        {"examples_per_second_stepping",
+         step_seconds_ > 0
+             ? static_cast<double>(trained * per_epoch) / step_seconds_
+             : 0.0},
         {"resumed_from_step", st.start_step},
         {"attempts", st.attempt},
         {"valid", valid},
@@ -332,6 +346,8 @@ private:
   uint64_t epochs_done_ = 0;
   double last_loss_ = std::nan("");
   double train_seconds_ = 0;
+  steady::time_point stepping_since_;
+  double step_seconds_ = 0;
 };
 
 } // namespace

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 
 #include <caf/all.hpp>
@@ -124,6 +125,11 @@ caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
   if (!replica) return replica.error();
   using clock = std::chrono::steady_clock;
   auto last = clock::now();
+  // the first report, before the first step: the job times the steps
+  // from here (the rows are shipped, the group is joined)
+  if (job->reports)
+    caf::anon_send(ctx.job, job_progress_atom::value, job->attempt,
+                   replica->epochs(), std::nan(""));
   for (auto e = replica->epochs(); e < job->epochs; ++e) {
     if (ctx.cancel.load())
       return make_error(errc::shutting_down, who + " was stopped");

@@ -1,0 +1,231 @@
+// bench_torch_parallel: data-parallel LibTorch as a troupe training job
+// (family mlp) against PyTorch DDP (python3-torch, gloo backend) with the
+// same model, global batch, epochs and threads, at 1 and 2 workers (issue
+// 18's goals: >= 1.0x DDP's examples/s, test accuracy equal within 0.3
+// points).
+//
+// Data: Fashion-MNIST, all 60,000 training and 10,000 test images
+// (Debian's dataset-fashion-mnist, /usr/share/datasets/fashion-mnist, or
+// --data DIR). Model: the mlp family's net (inputs standardised inside it,
+// --layers hidden layers of --width units, ReLU), AdamW (lr 1e-3, weight
+// decay 1e-5), global batch --batch, --epochs epochs, one intra-op thread
+// per worker.
+//
+// troupe: a cluster of real processes on loopback, `troupe node --head`
+// (1 slot) and one worker node (1 slot): a job of 1 worker takes one slot,
+// a job of 2 one on each node, so every worker is its own process, as
+// DDP's are. Its examples/s are counted from the first worker's first step
+// to the last reply (summary.json's examples_per_second_stepping): without
+// shipping the rows to the workers or joining the group, as the peer's
+// time leaves out reading the data and building the model; the job's
+// whole time (examples_per_second, from placement) is printed beside it.
+// The peer: tests/bench/peers/ddp_mlp.py, DDP over gloo in --workers
+// processes. Runs alternate; medians and the spread are reported.
+//
+//   bench_torch_parallel [--repeats 3] [--epochs 2] [--batch 128]
+//                        [--width 128] [--layers 2] [--data DIR]
+// bench-timeout: 1800
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/training/wire.hpp"
+#include "runtime/client.hpp"
+#include "runtime/errors.hpp"
+#include "schemas/training.capnp.h"
+#include "tests/bench/bench_common.hpp"
+#include "tests/bench/bench_process.hpp"
+
+using namespace troupe;
+using namespace troupe::bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+training::job_view status(cluster_client& c, const std::string& id) {
+  auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
+  auto r = c.send("training", ref, "status");
+  if (!r) fail("status of " + id + ": " + describe(r.error()));
+  auto v = training::job_view_of(*r);
+  if (!v) fail("not a JobStatus: " + describe(v.error()));
+  return *v;
+}
+
+struct side {
+  std::vector<double> rate, accuracy, whole;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  program_name = "bench_torch_parallel";
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  int repeats = std::stoi(arg_text(argc, argv, "--repeats", "3"));
+  auto epochs = arg_text(argc, argv, "--epochs", "2");
+  auto batch = arg_text(argc, argv, "--batch", "128");
+  auto width = arg_text(argc, argv, "--width", "128");
+  auto layers = arg_text(argc, argv, "--layers", "2");
+  auto data =
+      arg_text(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
+  if (!fs::exists(data))
+    fail("no Fashion-MNIST at " + data +
+         " (apt-get install dataset-fashion-mnist, or --data DIR)");
+  char tmpl[] = "/tmp/bench_torch_parallel.XXXXXX";
+  if (!mkdtemp(tmpl)) fail("cannot make a scratch directory");
+  std::string root = tmpl;
+  on_failure = [root] { progress("logs in %s", root.c_str()); };
+  auto secret = root + "/secret";
+  {
+    std::ofstream out{secret};
+    out << "bench-secret\n";
+  }
+  chmod(secret.c_str(), 0600);
+  auto head = spawn({TROUPE_BIN, "node", "--head", "--data-dir", root + "/head",
+                     "--port", "0", "--gateway-port", "0", "--slots", "1",
+                     "--secret-file", secret, "--log-level", "warn"},
+                    root + "/head.log");
+  uint16_t port = 0, gateway = 0;
+  auto t0 = clock_type::now();
+  while (gateway == 0) {
+    std::ifstream in{root + "/head/head.json"};
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_discarded() && j.contains("gateway_port")) {
+      port = j["port"].get<uint16_t>();
+      gateway = j["gateway_port"].get<uint16_t>();
+    }
+    if (!alive(head)) fail("the head exited at start (see head.log)");
+    if (seconds_since(t0) > 60) fail("the head did not start in 60 s");
+    usleep(50000);
+  }
+  auto worker =
+      spawn({TROUPE_BIN, "node", "--join", "127.0.0.1:" + std::to_string(port),
+             "--name", "w1", "--slots", "1", "--secret-file", secret,
+             "--data-dir", root + "/w1", "--log-level", "warn"},
+            root + "/w1.log");
+  auto client = cluster_client::connect("127.0.0.1", gateway);
+  if (!client) fail(describe(client.error()));
+  (*client)->set_timeout(std::chrono::seconds{60});
+  for (auto t = clock_type::now();;) {
+    auto ns = (*client)->nodes();
+    auto as = (*client)->actors();
+    bool service = false;
+    if (as)
+      for (auto& a : *as)
+        service = service || a.name == "training";
+    if (ns && ns->size() == 2 && service) break;
+    if (seconds_since(t) > 30) fail("the cluster did not form in 30 s");
+    usleep(50000);
+  }
+
+  int job = 0;
+  auto troupe_run = [&](int workers, side& s) {
+    auto id = "job-" + std::to_string(job++);
+    auto toml = "family = \"mlp\"\n[data]\nimages = \"" + data +
+                "\"\n[model]\nlayers = " + layers + "\nwidth = " + width +
+                "\nlr = 0.001\nweight_decay = 0.00001\n[run]\nworkers = " +
+                std::to_string(workers) + "\nbatch = " + batch +
+                "\nepochs = " + epochs +
+                "\nthreads = 1\nseed = 0\ncheckpoint_seconds = 0\n";
+    auto submit = make_envelope<schema::JobSubmit>([&](auto x) {
+      x.setId(id);
+      x.setConfig(toml);
+      x.setOrigin("job.toml");
+    });
+    auto first = (*client)->send("training", submit, "submit");
+    if (!first) fail("submit: " + describe(first.error()));
+    training::job_view v;
+    auto t = clock_type::now();
+    do {
+      usleep(100000);
+      v = status(**client, id);
+      if (seconds_since(t) > 1200) fail(id + " did not finish in 1200 s");
+    } while (!v.ended());
+    if (v.state != "finished") fail(id + " " + v.state + ": " + v.message);
+    std::set<std::string> nodes;
+    for (auto& p : v.placement)
+      nodes.insert(p.substr(p.find('@') + 1));
+    if (nodes.size() != static_cast<size_t>(workers))
+      fail(id + ": its workers share a node");
+    auto sum = nlohmann::json::parse(v.summary);
+    s.rate.push_back(sum["examples_per_second_stepping"].get<double>());
+    s.whole.push_back(sum["examples_per_second"].get<double>());
+    s.accuracy.push_back(sum["valid"]["accuracy"].get<double>());
+  };
+  auto peer_run = [&](int workers, side& s) {
+    auto cmd = std::string{"/usr/bin/python3 "} + TROUPE_SOURCE_DIR +
+               "/tests/bench/peers/ddp_mlp.py --data " + data + " --workers " +
+               std::to_string(workers) + " --epochs " + epochs + " --batch " +
+               batch + " --width " + width + " --layers " + layers + " 2>" +
+               root + "/peer.err";
+    auto [rc, out] = run_capture(cmd);
+    if (rc != 0) fail("the DDP peer failed (see " + root + "/peer.err)");
+    auto j = nlohmann::json::parse(out, nullptr, false);
+    if (j.is_discarded()) fail("the DDP peer printed no JSON: " + out);
+    s.rate.push_back(j["examples_per_s"].get<double>());
+    s.accuracy.push_back(j["test_accuracy"].get<double>());
+  };
+
+  nlohmann::json out{
+      {"bench", "bench_torch_parallel"},  {"epochs", std::stoi(epochs)},
+      {"global_batch", std::stoi(batch)}, {"width", std::stoi(width)},
+      {"layers", std::stoi(layers)},      {"repeats", repeats}};
+  bool met = true;
+  for (int workers : {1, 2}) {
+    side t, p;
+    for (int r = 0; r < repeats; ++r) {
+      if (r % 2 == 0) {
+        troupe_run(workers, t);
+        peer_run(workers, p);
+      } else {
+        peer_run(workers, p);
+        troupe_run(workers, t);
+      }
+      progress("%d worker(s), repeat %d: troupe %.0f examples/s (%.0f from "
+               "placement), accuracy %.4f; DDP %.0f examples/s, accuracy %.4f",
+               workers, r + 1, t.rate.back(), t.whole.back(), t.accuracy.back(),
+               p.rate.back(), p.accuracy.back());
+    }
+    std::vector<double> ratios;
+    for (size_t i = 0; i < t.rate.size(); ++i)
+      ratios.push_back(t.rate[i] / p.rate[i]);
+    auto ratio = median(ratios);
+    auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+    auto gap = 100 * (median(t.accuracy) - median(p.accuracy));
+    bool ok = ratio >= 1.0 && std::abs(gap) <= 0.3;
+    met = met && ok;
+    std::printf("bench_torch_parallel: %d worker(s): troupe %.0f examples/s, "
+                "DDP %.0f examples/s (medians), ratio %.2fx (spread "
+                "%.2f-%.2f; goal >= 1.0x); test accuracy troupe %.4f, DDP "
+                "%.4f (%+.2f points; goal within 0.3); %s\n",
+                workers, median(t.rate), median(p.rate), ratio, *lo, *hi,
+                median(t.accuracy), median(p.accuracy), gap,
+                ok ? "met" : "not met");
+    out[std::to_string(workers) + "_workers"] = {
+        {"troupe_examples_per_s", t.rate},
+        {"troupe_examples_per_s_from_placement", t.whole},
+        {"troupe_accuracy", t.accuracy},
+        {"ddp_examples_per_s", p.rate},
+        {"ddp_accuracy", p.accuracy},
+        {"median_ratio", ratio},
+        {"accuracy_gap_points", gap}};
+  }
+  out["goal_met"] = met;
+  std::printf("%s\n", out.dump().c_str());
+  (void)(*client)->shutdown();
+  stop_child(head, 20);
+  stop_child(worker, 20);
+  fs::remove_all(root);
+  return 0;
+}

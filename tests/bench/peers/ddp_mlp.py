@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+"""PyTorch DDP's side of the data-parallel LibTorch benchmark.
+
+Trains the MLP of troupe's mlp jobs on Fashion-MNIST with
+torch.nn.parallel.DistributedDataParallel over the gloo backend, in
+--workers processes of one intra-op thread each (torch.set_num_threads(1)),
+started here and joined through a TCP rendezvous on 127.0.0.1.
+
+The model is troupe's: the inputs standardised inside forward() by the
+training set's per-pixel mean and std, --layers hidden Linear layers of
+--width units with ReLU, a Linear head of 10 logits, PyTorch's default
+Linear initialisation (uniform +-1/sqrt(fan_in), as troupe draws it),
+softmax cross-entropy, AdamW(lr, weight_decay). Each epoch every worker
+shuffles its own contiguous block of the training rows and takes
+--batch / --workers rows a step, as troupe's workers do; DDP averages the
+gradients in its buckets while backward runs.
+
+The time counts the epochs (steps, allreduces, optimizer), not the
+interpreter's start, reading the data or building the model; examples/s is
+the rows trained per second over every worker. Worker 0 then scores the
+10,000 test images.
+
+Output, one JSON object on stdout:
+
+  {"tool": "pytorch-ddp", "workers": W, "epochs": E, "global_batch": B,
+   "steps_per_epoch": S, "train_s": T, "examples_per_s": E*S*B/T,
+   "test_accuracy": A, "torch_version": "1.13.1"}
+
+Run with Debian's interpreter (python3-torch):
+
+  /usr/bin/python3 tests/bench/peers/ddp_mlp.py --data DIR --workers 2
+"""
+
+import argparse
+import gzip
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+import torch.nn as nn
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack(">I", data[:4])[0]
+    if magic == 0x803:
+        n, h, w = struct.unpack(">III", data[4:16])
+        return np.frombuffer(data, np.uint8, offset=16).reshape(n, h * w)
+    if magic == 0x801:
+        (n,) = struct.unpack(">I", data[4:8])
+        return np.frombuffer(data, np.uint8, offset=8)
+    raise ValueError(f"{path}: not an IDX file (magic {magic:#x})")
+
+
+def load(data_dir, name):
+    def find(stem):
+        for p in (stem + ".gz", stem):
+            full = os.path.join(data_dir, p)
+            if os.path.exists(full):
+                return full
+        raise FileNotFoundError(os.path.join(data_dir, stem))
+
+    x = read_idx(find(f"{name}-images-idx3-ubyte")).astype(np.float32)
+    y = read_idx(find(f"{name}-labels-idx1-ubyte")).astype(np.int64)
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+class Net(nn.Module):
+    def __init__(self, inputs, layers, width, mean, std):
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+        dims = [inputs] + [width] * layers
+        self.hidden = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.head = nn.Linear(dims[-1], 10)
+        for l in list(self.hidden) + [self.head]:
+            bound = 1.0 / l.weight.size(1) ** 0.5
+            nn.init.uniform_(l.weight, -bound, bound)
+            nn.init.uniform_(l.bias, -bound, bound)
+
+    def forward(self, x):
+        h = (x - self.mean) / self.std
+        for l in self.hidden:
+            h = torch.relu(l(h))
+        return self.head(h)
+
+
+def worker(rank, args, port, out):
+    torch.set_num_threads(1)
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(port)
+    dist.init_process_group("gloo", rank=rank, world_size=args.workers)
+    x, y = load(args.data, "train")
+    g = torch.Generator().manual_seed(args.seed)
+    order = torch.randperm(x.size(0), generator=g)
+    x, y = x[order], y[order]
+    mean = x.double().mean(0)
+    std = (x.double() - mean).square().mean(0).sqrt()
+    std = torch.where(std > 1e-12, std, torch.ones_like(std))
+    torch.manual_seed(args.seed)
+    net = Net(x.size(1), args.layers, args.width, mean.float(), std.float())
+    model = nn.parallel.DistributedDataParallel(net)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr,
+                            weight_decay=args.weight_decay)
+    n = x.size(0)
+    begin = rank * n // args.workers
+    end = (rank + 1) * n // args.workers
+    xs, ys = x[begin:end], y[begin:end]
+    local = args.batch // args.workers
+    steps = (n // args.workers) // local
+    loss_fn = nn.CrossEntropyLoss()
+    dist.barrier()
+    t0 = time.perf_counter()
+    for epoch in range(args.epochs):
+        perm = torch.randperm(xs.size(0),
+                              generator=torch.Generator().manual_seed(
+                                  args.seed * 1000 + epoch * 10 + rank))
+        for s in range(steps):
+            idx = perm[s * local:(s + 1) * local]
+            opt.zero_grad()
+            loss = loss_fn(model(xs[idx]), ys[idx])
+            loss.backward()
+            opt.step()
+    dist.barrier()
+    train_s = time.perf_counter() - t0
+    if rank == 0:
+        tx, ty = load(args.data, "t10k")
+        with torch.no_grad():
+            acc = (net(tx).argmax(1) == ty).float().mean().item()
+        out.put({
+            "tool": "pytorch-ddp",
+            "workers": args.workers,
+            "epochs": args.epochs,
+            "global_batch": local * args.workers,
+            "steps_per_epoch": steps,
+            "train_s": train_s,
+            "examples_per_s": args.epochs * steps * local * args.workers /
+            train_s,
+            "test_accuracy": acc,
+            "torch_version": torch.__version__,
+        })
+    dist.destroy_process_group()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="Fashion-MNIST directory")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--width", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-5)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ctx = mp.get_context("spawn")
+    out = ctx.SimpleQueue()
+    procs = [ctx.Process(target=worker, args=(r, args, port, out))
+             for r in range(args.workers)]
+    for pr in procs:
+        pr.start()
+    for pr in procs:
+        pr.join()
+        if pr.exitcode != 0:
+            sys.exit(f"ddp_mlp: worker exited with {pr.exitcode}")
+    print(json.dumps(out.get()))
+
+
+if __name__ == "__main__":
+    main()
