@@ -9,7 +9,7 @@
 // --data DIR). Model: the mlp family's net (inputs standardised inside it,
 // --layers hidden layers of --width units, ReLU), AdamW (lr 1e-3, weight
 // decay 1e-5), global batch --batch, --epochs epochs, one intra-op thread
-// per worker.
+// per worker; repeat r uses seed r on both sides.
 //
 // troupe: a cluster of real processes on loopback, `troupe node --head`
 // (1 slot) and one worker node (1 slot): a job of 1 worker takes one slot,
@@ -22,7 +22,7 @@
 // The peer: tests/bench/peers/ddp_mlp.py, DDP over gloo in --workers
 // processes. Runs alternate; medians and the spread are reported.
 //
-//   bench_torch_parallel [--repeats 3] [--epochs 2] [--batch 128]
+//   bench_torch_parallel [--repeats 3] [--epochs 3] [--batch 128]
 //                        [--width 128] [--layers 2] [--data DIR]
 // bench-timeout: 1800
 
@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   int repeats = std::stoi(arg_text(argc, argv, "--repeats", "3"));
-  auto epochs = arg_text(argc, argv, "--epochs", "2");
+  auto epochs = arg_text(argc, argv, "--epochs", "3");
   auto batch = arg_text(argc, argv, "--batch", "128");
   auto width = arg_text(argc, argv, "--width", "128");
   auto layers = arg_text(argc, argv, "--layers", "2");
@@ -130,14 +130,15 @@ int main(int argc, char** argv) {
   }
 
   int job = 0;
-  auto troupe_run = [&](int workers, side& s) {
+  auto troupe_run = [&](int workers, int seed, side& s) {
     auto id = "job-" + std::to_string(job++);
     auto toml = "family = \"mlp\"\n[data]\nimages = \"" + data +
                 "\"\n[model]\nlayers = " + layers + "\nwidth = " + width +
                 "\nlr = 0.001\nweight_decay = 0.00001\n[run]\nworkers = " +
                 std::to_string(workers) + "\nbatch = " + batch +
                 "\nepochs = " + epochs +
-                "\nthreads = 1\nseed = 0\ncheckpoint_seconds = 0\n";
+                "\nthreads = 1\nseed = " + std::to_string(seed) +
+                "\ncheckpoint_seconds = 0\n";
     auto submit = make_envelope<schema::JobSubmit>([&](auto x) {
       x.setId(id);
       x.setConfig(toml);
@@ -163,7 +164,7 @@ int main(int argc, char** argv) {
     s.whole.push_back(sum["examples_per_second"].get<double>());
     s.accuracy.push_back(sum["valid"]["accuracy"].get<double>());
   };
-  auto peer_run = [&](int workers, side& s) {
+  auto peer_run = [&](int workers, int seed, side& s) {
     auto cmd = std::string{"/usr/bin/python3 "} + TROUPE_SOURCE_DIR +
                "/tests/bench/peers/ddp_mlp.py --data " + data + " --workers " +
                std::to_string(workers) + " --epochs " + epochs + " --batch " +
@@ -185,12 +186,14 @@ int main(int argc, char** argv) {
   for (int workers : {1, 2}) {
     side t, p;
     for (int r = 0; r < repeats; ++r) {
+      // each repeat a seed of its own (weights, shuffles), the same for
+      // both sides: accuracies are compared over seeds
       if (r % 2 == 0) {
-        troupe_run(workers, t);
-        peer_run(workers, p);
+        troupe_run(workers, r, t);
+        peer_run(workers, r, p);
       } else {
-        peer_run(workers, p);
-        troupe_run(workers, t);
+        peer_run(workers, r, p);
+        troupe_run(workers, r, t);
       }
       progress("%d worker(s), repeat %d: troupe %.0f examples/s (%.0f from "
                "placement), accuracy %.4f; DDP %.0f examples/s, accuracy %.4f",
