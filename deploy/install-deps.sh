@@ -37,9 +37,10 @@ packages=(
   catch2 openssh-server openssh-client procps iproute2 netcat-openbsd chromium
 )
 if [ "$bench" -eq 1 ]; then
-  # peers of tests/bench/*: Python 3 packages for /usr/bin/python3, and
-  # Redis (bench_features); Fashion-MNIST (bench_nas: the full 60,000 + 10,000
-  # images in /usr/share/datasets/fashion-mnist)
+  # peers of tests/bench/*: Python 3 packages for /usr/bin/python3 (PyTorch:
+  # bench_torch_parallel's DDP), and Redis (bench_features); Fashion-MNIST
+  # (bench_nas, bench_torch_parallel: the full 60,000 + 10,000 images in
+  # /usr/share/datasets/fashion-mnist)
   packages+=(python3-optuna python3-xgboost python3-sklearn python3-pandas python3-torch
     redis-server redis-tools dataset-fashion-mnist)
 fi

@@ -72,7 +72,7 @@ caf::error cluster_slots::take_for_actor(const std::string& actor,
   sched_.add_consumer(actor, opts);
   consumers_[actor] = {
       caf::actor{},
-      slot_want{actor, opts, 1, gang_placement::any, node, false, false}};
+      slot_want{actor, opts, 1, 0, gang_placement::any, node, false, false}};
   sched_.request(actor, 1, gang_placement::any, node);
   while (auto l = sched_.next()) {
     if (l->consumer == actor) return caf::none;
@@ -120,7 +120,7 @@ void cluster_slots::granted(const slot_lease& l,
 }
 
 void cluster_slots::ask(const slot_want& w) {
-  sched_.request(w.consumer, w.size, w.where, w.node);
+  sched_.request(w.consumer, w.size, w.where, w.node, w.min_size);
 }
 
 std::vector<owned_lease> cluster_slots::preemptions() {

@@ -33,6 +33,8 @@ struct slot_want {
   std::string consumer;
   consumer_options opts;
   uint32_t size = 1;
+  /// An elastic gang's least (0: size).
+  uint32_t min_size = 0;
   gang_placement where = gang_placement::any;
   std::string node;
   bool wants = false;

@@ -467,6 +467,7 @@ caf::result<void> on_slot_want(directory_self self, const envelope& env) {
     w.opts.priority = r.getPriority();
     w.opts.preemptible = r.getPreemptible();
     w.size = r.getSize();
+    w.min_size = r.getMinSize();
     using p = schema::SlotWant::Placement;
     w.where = r.getPlacement() == p::PACK     ? gang_placement::pack
               : r.getPlacement() == p::SPREAD ? gang_placement::spread

@@ -43,11 +43,12 @@ void slot_scheduler::remove_consumer(const std::string& name) {
 }
 
 uint64_t slot_scheduler::request(const std::string& consumer, uint32_t size,
-                                 gang_placement where,
-                                 const std::string& node) {
+                                 gang_placement where, const std::string& node,
+                                 uint32_t min_size) {
   auto c = consumers_.find(consumer);
   if (c == consumers_.end() || size == 0) return 0;
-  c->second.queue.push_back({++requests_, size, where, node});
+  auto least = min_size > 0 && min_size < size ? min_size : size;
+  c->second.queue.push_back({++requests_, size, least, where, node});
   return requests_;
 }
 
@@ -89,7 +90,10 @@ void slot_scheduler::drop_lease(uint64_t id) {
   leases_.erase(l);
 }
 
-bool slot_scheduler::placeable(const request_state& r) const {
+bool slot_scheduler::placeable(const request_state& whole) const {
+  // an elastic gang is placeable at its least
+  auto r = whole;
+  r.size = whole.min_size;
   size_t total = 0, largest = 0, nodes = 0;
   for (auto& [name, n] : nodes_) {
     if (!r.node.empty() && name != r.node) continue;
@@ -192,7 +196,14 @@ std::optional<slot_lease> slot_scheduler::next() {
   auto& c = consumers_.at(order.front().first);
   auto head =
       c.queue.begin() + static_cast<std::ptrdiff_t>(order.front().second);
-  auto counts = place(*head, free_for(*head));
+  auto free = free_for(*head);
+  auto counts = place(*head, free);
+  // an elastic gang takes the most that fits, down to its least
+  for (auto k = head->size; counts.empty() && k > head->min_size;) {
+    auto smaller = *head;
+    smaller.size = --k;
+    counts = place(smaller, free);
+  }
   if (counts.empty()) return std::nullopt;
   slot_lease l;
   l.consumer = order.front().first;

@@ -8,7 +8,9 @@
 //
 // - A request is a gang: `size` slots granted together or not at all,
 //   anywhere (`any`: one at a time from the node with the most free slots),
-//   all on one node (`pack`) or each on a different node (`spread`).
+//   all on one node (`pack`) or each on a different node (`spread`). An
+//   elastic gang (`min_size` < size) takes as many as fit, at least
+//   min_size, when the whole gang does not.
 // - Consumers have a weight and a priority. Pending gangs are served in
 //   order of priority (higher first), then fair share: the consumer holding
 //   the fewest slots for its weight ((held + 1) / weight smallest, whatever
@@ -90,11 +92,12 @@ public:
   void remove_consumer(const std::string& name);
 
   /// Queues a gang request of `size` slots for `consumer`, after its
-  /// earlier ones, on node `node` only when it is not empty; returns its
-  /// id, or 0 for an unknown consumer or size 0.
+  /// earlier ones, on node `node` only when it is not empty; elastic down
+  /// to `min_size` slots when that is 1..size-1. Returns its id, or 0 for
+  /// an unknown consumer or size 0.
   uint64_t request(const std::string& consumer, uint32_t size = 1,
                    gang_placement where = gang_placement::any,
-                   const std::string& node = {});
+                   const std::string& node = {}, uint32_t min_size = 0);
 
   /// Drops a pending request (unknown ids are ignored).
   void cancel(const std::string& consumer, uint64_t request);
@@ -139,6 +142,7 @@ private:
   struct request_state {
     uint64_t id = 0;
     uint32_t size = 1;
+    uint32_t min_size = 1; ///< size, unless elastic
     gang_placement where = gang_placement::any;
     std::string node; ///< the only node it may take, when not empty
   };

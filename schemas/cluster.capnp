@@ -109,6 +109,8 @@ struct SlotWant {
   node @6 :Text;         # the only node its gangs may use; empty: any
   wants @7 :Bool;        # false: no more gangs (a pending one is dropped)
   leave @8 :Bool;        # the consumer is done: its leases are freed
+  minSize @9 :UInt32;    # elastic gangs: as many slots as fit, at least
+                         # this many, when `size` do not (0: size)
   enum Placement {
     any @0;     # one slot at a time from the node with the most free
     pack @1;    # all on one node

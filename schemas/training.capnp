@@ -99,6 +99,8 @@ struct JobSubmit {
   config @1 :Text;    # the job's TOML
   origin @2 :Text;    # the config file's path (messages, relative paths)
   outDir @3 :Text;    # where model.json and summary.json go (on the head)
+  workers @4 :Text;   # "N" or "MIN:MAX" instead of the config's [run]
+                      # workers (troupe train --workers); empty: the config's
 }
 
 struct JobRef {

@@ -63,6 +63,10 @@ CLI::App* add_train_command(CLI::App& app, train_options& o) {
   cmd->add_option("--out", o.out, "where model.json and summary.json go")
       ->capture_default_str();
   cmd->add_option("--job", o.id, "the job's id (default: train-N)");
+  cmd->add_option("--workers", o.workers,
+                  "N or MIN:MAX workers instead of the config's: an elastic "
+                  "gang (xgboost, mlp) regroups on MIN..MAX slots")
+      ->excludes("--resume");
   cmd->add_option("--slots", o.slots,
                   "embedded: slots of the one node (default: what the job "
                   "needs, at least one per core)");
@@ -106,6 +110,9 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
   auto cfg = toml.empty() ? caf::expected<job_config>{job_config{}}
                           : parse_job_config(toml, origin);
   if (!cfg) return fail(describe(cfg.error()), 2);
+  if (!o.workers.empty())
+    if (auto err = override_workers(*cfg, o.workers))
+      return fail("--workers: " + describe(err), 2);
   auto need = std::max(1u, cfg->workers + cfg->shards);
   auto slots =
       o.slots ? o.slots : std::max(need, std::thread::hardware_concurrency());
@@ -132,6 +139,7 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
       s.setConfig(toml);
       s.setOrigin(origin);
       s.setOutDir(out_dir);
+      s.setWorkers(o.workers);
     });
     first = client->send(service_name, submit, "submit");
   }

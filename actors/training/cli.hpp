@@ -25,6 +25,8 @@ struct train_options {
   std::string cluster;
   std::string id;
   uint32_t slots = 0;
+  /// "N" or "MIN:MAX" instead of the config's [run] workers.
+  std::string workers;
   bool quiet = false;
 };
 

@@ -51,11 +51,13 @@ void send_want(job_self self, bool wants, bool leave) {
   auto& st = self->state;
   if (!st.init.directory || !st.plan) return;
   auto size = st.prepared ? st.plan->gang_size() : 1;
+  auto least = st.prepared ? st.plan->least_gang_size() : 1;
   auto env = make_envelope<schema::SlotWant>([&](auto w) {
     w.setConsumer(job_consumer(st.init.id));
     w.setWeight(1);
     w.setPriority(st.init.cfg.priority);
     w.setSize(size);
+    w.setMinSize(least);
     w.setPlacement(schema::SlotWant::Placement::ANY);
     w.setWants(wants);
     w.setLeave(leave);
@@ -272,7 +274,8 @@ void on_grant(job_self self, const envelope& env) {
   });
   if (!lease) return;
   if (ended(st) || st.phase != schema::JobState::WAITING || !st.prepared ||
-      lease->second.size() != st.plan->gang_size()) {
+      lease->second.size() > st.plan->gang_size() ||
+      lease->second.size() < st.plan->least_gang_size()) {
     caf::unsafe_send_as(self, st.init.directory, slot_release_atom::value,
                         job_consumer(st.init.id), lease->first);
     return;
@@ -313,7 +316,8 @@ envelope status_of(const job_state& st,
     s.setFamily(cfg.family);
     s.setState(st.phase);
     s.setMessage(st.message);
-    s.setWorkers(cfg.workers);
+    s.setWorkers(st.gang.empty() ? cfg.workers
+                                 : static_cast<uint32_t>(st.gang.size()));
     s.setCheckpointStep(st.ckpt_step);
     s.setStep(st.ckpt_step);
     s.setAttempt(st.attempt);

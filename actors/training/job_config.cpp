@@ -342,6 +342,21 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   cfg.threads = static_cast<uint32_t>(*v);
                   return caf::none;
                 }
+                if (k == "workers" && n.as_string()) {
+                  // elastic: "MIN:MAX"
+                  auto range = parse_workers(n.as_string()->get());
+                  if (!range)
+                    return bad(origin, line,
+                               "'" + name + "': " + describe(range.error()));
+                  if (!boosting && !neural)
+                    return bad(origin, line,
+                               "'" + name +
+                                   "': elastic workers need a data-parallel "
+                                   "family (xgboost or mlp)");
+                  cfg.min_workers = range->first;
+                  cfg.workers = range->second;
+                  return caf::none;
+                }
                 if (k == "workers" || k == "shards") {
                   auto v = r.count(n, name, line, 1, 256);
                   if (!v) return v.error();
@@ -401,6 +416,8 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                        "family, data, features, model or run");
       });
   if (err) return err;
+  if (cfg.min_workers == 0 || cfg.min_workers > cfg.workers)
+    cfg.min_workers = cfg.workers;
   if (!has_family)
     return bad(origin, 1,
                "no 'family' (expected family = \"sparse-lr\", \"xgboost\" "
@@ -415,6 +432,37 @@ caf::expected<job_config> parse_job_config(const std::string& text,
   if (cfg.train.empty()) return bad(origin, 1, "no [data] train file");
   if (cfg.target.empty()) return bad(origin, 1, "no [data] target column");
   return cfg;
+}
+
+caf::expected<std::pair<uint32_t, uint32_t>>
+parse_workers(const std::string& text) {
+  auto colon = text.find(':');
+  auto number = [](const std::string& t) -> int64_t {
+    if (t.empty() || t.size() > 4 ||
+        t.find_first_not_of("0123456789") != std::string::npos)
+      return -1;
+    return std::stoll(t);
+  };
+  auto lo = number(text.substr(0, colon));
+  auto hi = colon == std::string::npos ? lo : number(text.substr(colon + 1));
+  if (lo < 1 || hi < lo || hi > 256)
+    return make_error(errc::invalid_argument,
+                      "workers '" + text +
+                          "' (expected N or MIN:MAX, 1 <= MIN <= MAX <= 256)");
+  return std::make_pair(static_cast<uint32_t>(lo), static_cast<uint32_t>(hi));
+}
+
+caf::error override_workers(job_config& cfg, const std::string& text) {
+  auto range = parse_workers(text);
+  if (!range) return range.error();
+  if (range->first != range->second && cfg.family == "sparse-lr")
+    return make_error(errc::invalid_argument,
+                      "workers '" + text +
+                          "': elastic workers need a data-parallel family "
+                          "(xgboost or mlp), not sparse-lr");
+  cfg.min_workers = range->first;
+  cfg.workers = range->second;
+  return caf::none;
 }
 
 caf::expected<job_config> read_job_config(const std::string& path) {

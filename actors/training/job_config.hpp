@@ -19,7 +19,8 @@
 //   [model]    rounds = 100   eta   max_depth   min_child_weight   subsample
 //              colsample_bytree   colsample_bylevel   lambda   alpha
 //              gamma   max_bin
-//   [run]      workers = 2   threads = 1 (per worker)   seed
+//   [run]      workers = 2 (or "MIN:MAX": elastic)   threads = 1 (per
+//              worker)   seed
 //              checkpoint_seconds   max_attempts   priority
 //
 //   family = "mlp"
@@ -76,7 +77,11 @@ struct job_config {
   /// XGBoost parameters as given (name, value), checked for range.
   std::vector<std::pair<std::string, double>> boost;
   // [run]
+  /// Workers: the most a gang has, and the fewest (elastic, for xgboost
+  /// and mlp: `workers = "MIN:MAX"`; a lost node regroups the job on the
+  /// slots left when MIN of them are free). 0: as many as `workers`.
   uint32_t workers = 1;
+  uint32_t min_workers = 0;
   /// xgboost: XGBoost threads per worker.
   uint32_t threads = 1;
   uint32_t shards = 1;
@@ -98,6 +103,14 @@ struct job_config {
 /// anchors relative paths.
 caf::expected<job_config> parse_job_config(const std::string& text,
                                            const std::string& origin);
+
+/// "N" or "MIN:MAX" workers.
+caf::expected<std::pair<uint32_t, uint32_t>>
+parse_workers(const std::string& text);
+
+/// Sets the workers from "N" or "MIN:MAX" (troupe train --workers).
+/// Errors: bad text, an elastic range for sparse-lr.
+caf::error override_workers(job_config& cfg, const std::string& text);
 
 /// Reads the file at `path`.
 caf::expected<job_config> read_job_config(const std::string& path);

@@ -55,29 +55,19 @@ public:
     std::mt19937_64 rng{cfg_.seed};
     std::shuffle(order.begin(), order.end(), rng);
     train_ = tabular::take_rows(train_, order);
-    local_batch_ = cfg_.batch / cfg_.workers;
-    if (local_batch_ == 0)
-      return invalid(cfg_.source + ": [run] batch " +
-                     std::to_string(cfg_.batch) + " is smaller than its " +
-                     std::to_string(cfg_.workers) +
-                     " workers: each takes batch / workers rows a step");
-    auto smallest = block_of(train_.rows, cfg_.workers - 1, cfg_.workers);
-    steps_ = (smallest.second - smallest.first) / local_batch_;
-    if (steps_ == 0)
-      return invalid(cfg_.source + ": " + std::to_string(train_.rows) +
-                     " training rows make no step of " +
-                     std::to_string(local_batch_) + " rows on each of " +
-                     std::to_string(cfg_.workers) + " workers");
-    return caf::none;
+    // the smallest gang and the largest must both make steps
+    if (auto err = shape(cfg_.min_workers)) return err;
+    return shape(cfg_.workers);
   }
 
   uint32_t gang_size() const override { return cfg_.workers; }
+  uint32_t least_gang_size() const override { return cfg_.min_workers; }
 
   std::string data_line() const override {
     return std::to_string(train_.rows) + " training and " +
            std::to_string(valid_.rows) + " validation rows, " +
            std::to_string(train_.cols) + " columns, " + std::to_string(steps_) +
-           " steps of " + std::to_string(local_batch_ * cfg_.workers) +
+           " steps of " + std::to_string(local_batch_ * workers_) +
            " rows an epoch";
   }
 
@@ -95,8 +85,11 @@ public:
 
   void start(job_self self) override {
     auto& st = self->state;
+    // an elastic gang may have fewer workers than asked: the global batch
+    // stays, each worker's share grows
+    (void)shape(static_cast<uint32_t>(st.gang.size()));
     auto store = models::torch_rendezvous::serve(
-        "0.0.0.0", static_cast<int>(cfg_.workers), 60);
+        "0.0.0.0", static_cast<int>(workers_), 60);
     if (!store) return fail(self, store.error());
     store_ = std::make_unique<models::torch_rendezvous>(std::move(*store));
     epochs_done_ = st.start_step;
@@ -110,7 +103,7 @@ public:
           },
           whole_message);
     std::vector<envelope> parts;
-    for (uint32_t w = 0; w < cfg_.workers; ++w)
+    for (uint32_t w = 0; w < workers_; ++w)
       parts.push_back(part_of(self, w, start_model));
     stepping_since_ = {};
     train_parts(self, parts, [=](const envelope& model) {
@@ -149,7 +142,7 @@ public:
       s.setEpochs(cfg_.epochs);
       s.setStep(step);
       s.setSteps(cfg_.epochs);
-      auto per_epoch = steps_ * local_batch_ * cfg_.workers;
+      auto per_epoch = steps_ * local_batch_ * workers_;
       s.setExamples(step * per_epoch);
       auto secs =
           train_seconds_ > 0 ? train_seconds_
@@ -163,6 +156,25 @@ public:
   }
 
 private:
+  /// Each worker's rows a step and the steps an epoch, for `workers`.
+  caf::error shape(uint32_t workers) {
+    workers_ = workers;
+    local_batch_ = cfg_.batch / workers;
+    if (local_batch_ == 0)
+      return invalid(cfg_.source + ": [run] batch " +
+                     std::to_string(cfg_.batch) + " is smaller than " +
+                     std::to_string(workers) +
+                     " workers: each takes batch / workers rows a step");
+    auto smallest = block_of(train_.rows, workers - 1, workers);
+    steps_ = (smallest.second - smallest.first) / local_batch_;
+    if (steps_ == 0)
+      return invalid(cfg_.source + ": " + std::to_string(train_.rows) +
+                     " training rows make no step of " +
+                     std::to_string(local_batch_) + " rows on each of " +
+                     std::to_string(workers) + " workers");
+    return caf::none;
+  }
+
   caf::error read_table() {
     auto table = tabular::read_csv(cfg_.train);
     if (!table) return table.error();
@@ -225,12 +237,12 @@ private:
   envelope part_of(job_self self, uint32_t w,
                    const std::vector<uint8_t>& start_model) const {
     auto& st = self->state;
-    auto [begin, end] = block_of(train_.rows, w, cfg_.workers);
+    auto [begin, end] = block_of(train_.rows, w, workers_);
     auto cols = train_.cols;
     return make_envelope<schema::MlpPart>([&](auto p) {
       p.setAttempt(st.attempt);
       p.setRank(w);
-      p.setWorld(cfg_.workers);
+      p.setWorld(workers_);
       p.setStorePort(store_->port());
       p.setGroup(st.init.id + ".a" + std::to_string(st.attempt));
       p.setLayers(cfg_.net.layers);
@@ -244,7 +256,7 @@ private:
       p.setSeed(cfg_.seed);
       p.setEpochs(cfg_.epochs);
       p.setLocalBatch(static_cast<uint32_t>(local_batch_));
-      p.setGlobalBatch(static_cast<uint32_t>(local_batch_ * cfg_.workers));
+      p.setGlobalBatch(static_cast<uint32_t>(local_batch_ * workers_));
       p.setSteps(steps_);
       p.setThreads(cfg_.threads);
       p.setCols(static_cast<uint32_t>(cols));
@@ -299,7 +311,7 @@ private:
     if (auto err = write_synced(mlp, bytes->data(), bytes->size()))
       return fail(self, err);
     auto trained = cfg_.epochs - std::min<uint64_t>(cfg_.epochs, st.start_step);
-    auto per_epoch = steps_ * local_batch_ * cfg_.workers;
+    auto per_epoch = steps_ * local_batch_ * workers_;
     nlohmann::json summary{
         {"family", cfg_.family},
         {"config", cfg_.source},
@@ -307,10 +319,10 @@ private:
         {"valid_rows", valid_.rows},
         {"columns", train_.cols},
         {"task", tabular::to_string(task_)},
-        {"workers", cfg_.workers},
+        {"workers", workers_},
         {"threads", cfg_.threads},
         {"epochs", cfg_.epochs},
-        {"global_batch", local_batch_ * cfg_.workers},
+        {"global_batch", local_batch_ * workers_},
         {"steps_per_epoch", steps_},
         {"train_loss", last_loss_},
         {"train_seconds", train_seconds_},
@@ -340,6 +352,7 @@ private:
   tabular::matrix train_, valid_;
   tabular::task_kind task_ = tabular::task_kind::binary;
   size_t classes_ = 0;
+  uint32_t workers_ = 0; ///< of the current placement
   size_t local_batch_ = 0;
   uint64_t steps_ = 0;
   std::unique_ptr<models::torch_rendezvous> store_;

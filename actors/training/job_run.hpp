@@ -85,8 +85,10 @@ public:
   /// coordinator calls anything else. Errors name the file or column
   /// (errc::invalid_argument: bad input).
   virtual caf::error prepare() = 0;
-  /// Slots the gang takes.
+  /// Slots the gang takes, and the fewest it can do with (elastic gangs:
+  /// a placement may have any number in between).
   virtual uint32_t gang_size() const = 0;
+  virtual uint32_t least_gang_size() const { return gang_size(); }
   /// A line on the prepared data, for the log.
   virtual std::string data_line() const = 0;
   /// The gang's members, one on each of `nodes`, named from `prefix`.

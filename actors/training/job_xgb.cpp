@@ -81,6 +81,7 @@ public:
   }
 
   uint32_t gang_size() const override { return cfg_.workers; }
+  uint32_t least_gang_size() const override { return cfg_.min_workers; }
 
   std::string data_line() const override {
     return std::to_string(data_.X.rows) + " training and " +
@@ -102,11 +103,14 @@ public:
 
   void start(job_self self) override {
     auto& st = self->state;
+    // an elastic gang may have fewer workers than asked
+    workers_ = static_cast<uint32_t>(st.gang.size());
     auto tracker = rabit_tracker::start(
-        "0.0.0.0", static_cast<int>(cfg_.workers), std::chrono::seconds{10});
+        "0.0.0.0", static_cast<int>(workers_), std::chrono::seconds{10});
     if (!tracker) return fail(self, tracker.error());
     tracker_ = std::move(*tracker);
     rounds_done_ = st.start_step;
+    first_round_at_ = last_round_at_ = {};
     model_ = envelope{};
     auto attempt = st.attempt;
     std::vector<uint8_t> start_model;
@@ -121,7 +125,7 @@ public:
           },
           whole_message);
     std::vector<envelope> parts;
-    for (uint32_t w = 0; w < cfg_.workers; ++w)
+    for (uint32_t w = 0; w < workers_; ++w)
       parts.push_back(part_of(w, attempt, start_model, start_config));
     train_parts(self, parts, [=](const envelope& model) {
       model_ = model;
@@ -132,7 +136,15 @@ public:
     });
   }
 
-  void on_progress(job_self, uint64_t step, double) override {
+  void on_progress(job_self self, uint64_t step, double) override {
+    // the first worker reports each round's end: the rounds after the
+    // first are timed report to report, without setup
+    auto now = steady::now();
+    if (step == self->state.start_step + 1) {
+      first_round_at_ = now;
+      first_round_ = step;
+    }
+    if (step > rounds_done_) last_round_at_ = now;
     rounds_done_ = std::max(rounds_done_, step);
   }
 
@@ -172,7 +184,7 @@ private:
   envelope part_of(uint32_t w, uint32_t attempt,
                    const std::vector<uint8_t>& start_model,
                    const std::string& start_config) const {
-    auto [begin, end] = block_of(data_.X.rows, w, cfg_.workers);
+    auto [begin, end] = block_of(data_.X.rows, w, workers_);
     auto& X = data_.X;
     return make_envelope<schema::XgbPart>([&](auto p) {
       p.setAttempt(attempt);
@@ -180,7 +192,7 @@ private:
       std::snprintf(task, sizeof task, "worker-%05u", w);
       p.setTask(task);
       p.setTrackerPort(static_cast<uint16_t>(tracker_->port()));
-      p.setWorld(cfg_.workers);
+      p.setWorld(workers_);
       auto params = p.initParams(static_cast<unsigned>(xgb_params_.size()));
       for (unsigned i = 0; i < xgb_params_.size(); ++i) {
         params[i].setName(xgb_params_[i].first);
@@ -259,7 +271,7 @@ private:
         {"train_rows", data_.X.rows},
         {"valid_rows", valid_.rows},
         {"columns", data_.X.cols},
-        {"workers", cfg_.workers},
+        {"workers", workers_},
         {"threads", cfg_.threads},
         {"rounds", cfg_.rounds},
         {"params", params},
@@ -267,6 +279,9 @@ private:
         {"rounds_per_second",
          train_seconds_ > 0 ? static_cast<double>(trained) / train_seconds_
                             : 0.0},
+        // a round's time once training runs: from the first round's end to
+        // the last's, over the rounds between
+        {"round_seconds", round_seconds()},
         {"resumed_from_step", st.start_step},
         {"attempts", st.attempt},
         {"valid", *valid},
@@ -285,7 +300,19 @@ private:
   std::vector<std::pair<std::string, std::string>> xgb_params_;
   std::vector<std::string> types_;
   std::unique_ptr<rabit_tracker> tracker_;
+  double round_seconds() const {
+    if (first_round_at_ == steady::time_point{} ||
+        rounds_done_ <= first_round_)
+      return std::nan("");
+    return std::chrono::duration<double>(last_round_at_ - first_round_at_)
+               .count() /
+           static_cast<double>(rounds_done_ - first_round_);
+  }
+
+  uint32_t workers_ = 0; ///< of the current placement
   uint64_t rounds_done_ = 0;
+  steady::time_point first_round_at_, last_round_at_;
+  uint64_t first_round_ = 0;
   envelope model_;
   double train_seconds_ = 0;
 };

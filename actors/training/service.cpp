@@ -54,13 +54,24 @@ caf::result<envelope> ask(service_self* self, const job_actor& job) {
 
 /// A JobSubmit as read (from a client, or from the journal).
 struct submit {
-  std::string id, config, origin, out_dir;
+  std::string id, config, origin, out_dir, workers;
 };
 
 caf::expected<submit> submit_of(const envelope& env) {
   return env.visit<schema::JobSubmit>([](auto r) {
-    return submit{r.getId(), r.getConfig(), r.getOrigin(), r.getOutDir()};
+    return submit{r.getId(), r.getConfig(), r.getOrigin(), r.getOutDir(),
+                  r.getWorkers()};
   });
+}
+
+/// The submit's config, with its workers override.
+caf::expected<job_config> config_of(const submit& sub) {
+  auto cfg = parse_job_config(
+      sub.config, sub.origin.empty() ? std::string{"job.toml"} : sub.origin);
+  if (!cfg) return cfg.error();
+  if (!sub.workers.empty())
+    if (auto err = override_workers(*cfg, sub.workers)) return err;
+  return cfg;
 }
 
 /// Starts a job's coordinator, with the service's directory and journal.
@@ -78,8 +89,7 @@ caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
                                 const envelope& env) {
   auto sub = submit_of(env);
   if (!sub) return sub.error();
-  auto cfg = parse_job_config(
-      sub->config, sub->origin.empty() ? std::string{"job.toml"} : sub->origin);
+  auto cfg = config_of(*sub);
   if (!cfg) return cfg.error();
   if (st->journal_error) return st->journal_error;
   auto stored = st->journal->ids();
@@ -115,6 +125,7 @@ caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
     b.setConfig(sub->config);
     b.setOrigin(sub->origin);
     b.setOutDir(init.out_dir);
+    b.setWorkers(sub->workers);
   });
   if (auto err = st->journal->add_job(id, stored_submit)) return err;
   st->log->info("job {} submitted", id);
@@ -133,7 +144,7 @@ caf::result<envelope> on_resume(service_self* self, const state_ptr& st,
   if (!stored) return stored.error();
   auto sub = submit_of(*stored);
   if (!sub) return sub.error();
-  auto cfg = parse_job_config(sub->config, sub->origin);
+  auto cfg = config_of(*sub);
   if (!cfg) return cfg.error();
   auto ckpt = st->journal->checkpoint(*id);
   if (!ckpt) return ckpt.error();

@@ -1,0 +1,305 @@
+// bench_train_overhead: what troupe costs a running training job (issue
+// 18's coordination overhead goal: a 2-worker job of 100 ms steps against
+// the same steps with no troupe in between, <= 1%).
+//
+// The steps: rounds of data-parallel XGBoost on --rows generated rows (28
+// standard normal columns, a binary label from a planted logistic model
+// with interactions, seed 7; 800,000 rows make rounds of about 100 ms on
+// this machine's two workers), depth 6, eta 0.1, one thread per worker.
+//
+// troupe: a cluster of real processes on loopback, `troupe node --head`
+// (1 slot) and a worker node (1 slot); the job's two workers take one slot
+// each. Bare: the same two workers' parts (the job's own training split,
+// the same blocks of rows) trained by two threads of this process through
+// troupe's rabit tracker, no actor, no cluster. Both are timed the same
+// way: from the end of the first round to the end of the last, over the
+// rounds between (troupe: the first worker's per-round reports as the
+// coordinator receives them, summary.json's round_seconds; bare: the first
+// worker's after-round callback). The whole job (placement to model, which
+// adds shipping the rows and joining the collective) is printed beside it.
+// Runs alternate; medians and the spread are reported.
+//
+//   bench_train_overhead [--repeats 5] [--rounds 30] [--rows 800000]
+// bench-timeout: 1800
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/models/trainable.hpp"
+#include "actors/models/xgb_data.hpp"
+#include "actors/tabular/csv.hpp"
+#include "actors/tabular/dataset.hpp"
+#include "actors/training/rabit_tracker.hpp"
+#include "actors/training/wire.hpp"
+#include "actors/training/xgb_parallel.hpp"
+#include "runtime/client.hpp"
+#include "runtime/errors.hpp"
+#include "schemas/training.capnp.h"
+#include "tests/bench/bench_common.hpp"
+#include "tests/bench/bench_process.hpp"
+
+using namespace troupe;
+using namespace troupe::bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_generated(const std::string& path, size_t rows) {
+  std::mt19937_64 rng{7};
+  std::normal_distribution<double> normal{0, 1};
+  constexpr int cols = 28;
+  std::vector<double> w(cols), v(cols);
+  for (auto& x : w)
+    x = normal(rng);
+  std::ofstream out{path};
+  for (int c = 0; c < cols; ++c)
+    out << "f" << c << ',';
+  out << "label\n";
+  std::uniform_real_distribution<double> unit{0, 1};
+  char buf[32];
+  for (size_t r = 0; r < rows; ++r) {
+    double z = 0;
+    for (int c = 0; c < cols; ++c) {
+      v[c] = normal(rng);
+      z += 0.3 * w[c] * v[c];
+    }
+    z += 0.8 * v[0] * v[1] - 0.6 * v[2] * v[3] + 0.5 * std::abs(v[4]);
+    for (int c = 0; c < cols; ++c) {
+      std::snprintf(buf, sizeof buf, "%.5g,", v[c]);
+      out << buf;
+    }
+    out << (unit(rng) < 1 / (1 + std::exp(-z)) ? 1 : 0) << '\n';
+  }
+}
+
+training::job_view status(cluster_client& c, const std::string& id) {
+  auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
+  auto r = c.send("training", ref, "status");
+  if (!r) fail("status of " + id + ": " + describe(r.error()));
+  auto v = training::job_view_of(*r);
+  if (!v) fail("not a JobStatus: " + describe(v.error()));
+  return *v;
+}
+
+/// The job's two parts, as its coordinator deals them.
+struct bare_parts {
+  std::vector<tabular::matrix> rows;
+  training::xgb_part part;
+};
+
+bare_parts parts_of(const std::string& csv) {
+  auto table = tabular::read_csv(csv);
+  if (!table) fail(describe(table.error()));
+  auto data = tabular::make_dataset(*table, "label");
+  if (!data) fail(describe(data.error()));
+  auto split = tabular::train_test_split(data->X.labels, data->task, 0, 0.2);
+  if (!split) fail(describe(split.error()));
+  auto train = tabular::take_rows(data->X, split->train);
+  bare_parts out;
+  for (size_t w = 0; w < 2; ++w) {
+    auto [b, e] = training::block_of(train.rows, w, 2);
+    std::vector<size_t> which;
+    for (auto i = b; i < e; ++i)
+      which.push_back(i);
+    out.rows.push_back(tabular::take_rows(train, which));
+  }
+  auto params = models::xgboost_params(
+      {{"eta", 0.1}, {"max_depth", int64_t{6}}}, data->task,
+      data->classes.size(), 1, 0);
+  if (!params) fail(describe(params.error()));
+  out.part.params = *params;
+  out.part.types = models::xgboost_feature_types(data->prep);
+  return out;
+}
+
+struct timing {
+  double round_s = 0; ///< per round, after the first
+  double whole_s = 0; ///< the whole run
+};
+
+timing bare_run(const bare_parts& p, uint32_t rounds) {
+  auto tracker = training::rabit_tracker::start("127.0.0.1", 2);
+  if (!tracker) fail(describe(tracker.error()));
+  clock_type::time_point first, last;
+  std::vector<caf::error> errs(2);
+  auto t0 = clock_type::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w)
+    threads.emplace_back([&, w] {
+      auto part = p.part;
+      part.tracker_host = "127.0.0.1";
+      part.tracker_port = (*tracker)->port();
+      part.world = 2;
+      part.task = "worker-" + std::to_string(w);
+      part.rounds = rounds;
+      if (w == 0)
+        part.after_round = [&](uint32_t r, const xgb::booster&) {
+          auto now = clock_type::now();
+          if (r == 1) first = now;
+          last = now;
+          return true;
+        };
+      auto out = training::train_part(part, p.rows[static_cast<size_t>(w)]);
+      if (!out) errs[static_cast<size_t>(w)] = out.error();
+    });
+  for (auto& t : threads)
+    t.join();
+  for (auto& e : errs)
+    if (e) fail("bare run: " + describe(e));
+  timing t;
+  t.whole_s = seconds_since(t0);
+  t.round_s =
+      std::chrono::duration<double>(last - first).count() / (rounds - 1);
+  return t;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  program_name = "bench_train_overhead";
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  int repeats = std::stoi(arg_text(argc, argv, "--repeats", "5"));
+  auto rounds =
+      static_cast<uint32_t>(std::stoul(arg_text(argc, argv, "--rounds", "30")));
+  auto rows = std::stoul(arg_text(argc, argv, "--rows", "800000"));
+  char tmpl[] = "/tmp/bench_train_overhead.XXXXXX";
+  if (!mkdtemp(tmpl)) fail("cannot make a scratch directory");
+  std::string root = tmpl;
+  on_failure = [root] { progress("logs in %s", root.c_str()); };
+  auto secret = root + "/secret";
+  {
+    std::ofstream out{secret};
+    out << "bench-secret\n";
+  }
+  chmod(secret.c_str(), 0600);
+  auto csv = root + "/generated.csv";
+  progress("writing %lu generated rows", rows);
+  write_generated(csv, rows);
+  auto bare = parts_of(csv);
+
+  auto head = spawn({TROUPE_BIN, "node", "--head", "--data-dir", root + "/head",
+                     "--port", "0", "--gateway-port", "0", "--slots", "1",
+                     "--secret-file", secret, "--log-level", "warn"},
+                    root + "/head.log");
+  uint16_t port = 0, gateway = 0;
+  auto t0 = clock_type::now();
+  while (gateway == 0) {
+    std::ifstream in{root + "/head/head.json"};
+    auto j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_discarded() && j.contains("gateway_port")) {
+      port = j["port"].get<uint16_t>();
+      gateway = j["gateway_port"].get<uint16_t>();
+    }
+    if (!alive(head)) fail("the head exited at start (see head.log)");
+    if (seconds_since(t0) > 60) fail("the head did not start in 60 s");
+    usleep(50000);
+  }
+  auto worker = spawn({TROUPE_BIN, "node", "--join",
+                       "127.0.0.1:" + std::to_string(port), "--name", "w1",
+                       "--slots", "1", "--secret-file", secret, "--data-dir",
+                       root + "/w1", "--log-level", "warn"},
+                      root + "/w1.log");
+  auto client = cluster_client::connect("127.0.0.1", gateway);
+  if (!client) fail(describe(client.error()));
+  (*client)->set_timeout(std::chrono::seconds{30});
+  for (auto t = clock_type::now();;) {
+    auto ns = (*client)->nodes();
+    auto as = (*client)->actors();
+    bool service = false;
+    if (as)
+      for (auto& a : *as)
+        service = service || a.name == "training";
+    if (ns && ns->size() == 2 && service) break;
+    if (seconds_since(t) > 30) fail("the cluster did not form in 30 s");
+    usleep(50000);
+  }
+
+  int job = 0;
+  auto troupe_run = [&]() {
+    auto id = "job-" + std::to_string(job++);
+    auto toml = "family = \"xgboost\"\n[data]\ntrain = \"" + csv +
+                "\"\ntarget = \"label\"\n[model]\nrounds = " +
+                std::to_string(rounds) +
+                "\neta = 0.1\nmax_depth = 6\n[run]\nworkers = 2\nthreads = "
+                "1\ncheckpoint_seconds = 0\n";
+    auto submit = make_envelope<schema::JobSubmit>([&](auto s) {
+      s.setId(id);
+      s.setConfig(toml);
+      s.setOrigin("job.toml");
+    });
+    auto first = (*client)->send("training", submit, "submit");
+    if (!first) fail("submit: " + describe(first.error()));
+    training::job_view v;
+    auto t = clock_type::now();
+    do {
+      usleep(100000);
+      v = status(**client, id);
+      if (seconds_since(t) > 900) fail(id + " did not finish in 900 s");
+    } while (!v.ended());
+    if (v.state != "finished") fail(id + " " + v.state + ": " + v.message);
+    auto s = nlohmann::json::parse(v.summary);
+    if (!s["round_seconds"].is_number()) fail(id + ": no round_seconds");
+    return timing{s["round_seconds"].get<double>(),
+                  s["train_seconds"].get<double>()};
+  };
+
+  std::vector<double> t_round, b_round, t_whole, b_whole, over;
+  for (int r = 0; r < repeats; ++r) {
+    timing a, b;
+    if (r % 2 == 0) {
+      a = troupe_run();
+      b = bare_run(bare, rounds);
+    } else {
+      b = bare_run(bare, rounds);
+      a = troupe_run();
+    }
+    t_round.push_back(a.round_s);
+    b_round.push_back(b.round_s);
+    t_whole.push_back(a.whole_s);
+    b_whole.push_back(b.whole_s);
+    over.push_back(100 * (a.round_s / b.round_s - 1));
+    progress("repeat %d: a round %.1f ms in troupe, %.1f ms bare (%+.2f%%); "
+             "whole runs %.2f s and %.2f s",
+             r + 1, 1000 * a.round_s, 1000 * b.round_s, over.back(), a.whole_s,
+             b.whole_s);
+  }
+  auto overhead = median(over);
+  auto [lo, hi] = std::minmax_element(over.begin(), over.end());
+  bool met = overhead <= 1.0;
+  std::printf("bench_train_overhead: a round of a 2-worker job: troupe %.1f "
+              "ms, bare %.1f ms (medians); overhead %+.2f%% (spread %+.2f%% "
+              "to %+.2f%%; goal <= 1%%: %s); whole runs %.2f s and %.2f s "
+              "(troupe's ships the rows to the workers)\n",
+              1000 * median(t_round), 1000 * median(b_round), overhead, *lo,
+              *hi, met ? "met" : "not met", median(t_whole), median(b_whole));
+  nlohmann::json out{{"bench", "bench_train_overhead"},
+                     {"rounds", rounds},
+                     {"rows", rows},
+                     {"troupe_round_s", t_round},
+                     {"bare_round_s", b_round},
+                     {"troupe_whole_s", t_whole},
+                     {"bare_whole_s", b_whole},
+                     {"overhead_percent", over},
+                     {"median_overhead_percent", overhead},
+                     {"goal_met", met}};
+  std::printf("%s\n", out.dump().c_str());
+  (void)(*client)->shutdown();
+  stop_child(head, 20);
+  stop_child(worker, 20);
+  fs::remove_all(root);
+  return 0;
+}
