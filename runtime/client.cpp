@@ -144,6 +144,7 @@ struct cluster_client::impl {
 
   template <class T>
   T wait(kj::Promise<T> p) {
+    io.waitScope.poll(); // the timer's clock, up to date (see timed())
     auto deadline = io.provider->getTimer().timeoutAfter(
         timeout.count() * kj::MILLISECONDS, std::move(p));
     return deadline.wait(io.waitScope);

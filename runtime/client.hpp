@@ -160,8 +160,12 @@ public:
 private:
   kj::WaitScope& wait_scope();
   kj::Timer& timer();
+  /// `p` with the per-call deadline. The loop's timer reads the clock only
+  /// when the loop runs, so it is polled first: after an idle spell the
+  /// deadline would otherwise count from the last call and have passed.
   template <class T>
   kj::Promise<T> timed(kj::Promise<T> p) {
+    wait_scope().poll();
     return timer().timeoutAfter(timeout().count() * kj::MILLISECONDS,
                                 std::move(p));
   }

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -291,8 +292,10 @@ __attribute__((visibility("default"))) int troupe_torch_mlp_fit_group(
     auto lb = static_cast<int64_t>(local_batch);
     auto weight =
         static_cast<double>(local_batch) / static_cast<double>(global_batch);
-    bucketed_allreduce reduce{g, m.net->parameters(),
-                              std::max<size_t>(bucket_bytes, 1)};
+    // alone, the gradients are the group's already: no buckets, no hooks
+    std::optional<bucketed_allreduce> reduce;
+    if (g && g->world > 1)
+      reduce.emplace(g, m.net->parameters(), std::max<size_t>(bucket_bytes, 1));
     double total = 0;
     for (size_t s = 0; s < steps; ++s) {
       auto idx = order.slice(0, static_cast<int64_t>(s) * lb,
@@ -300,10 +303,10 @@ __attribute__((visibility("default"))) int troupe_torch_mlp_fit_group(
       auto xb = X.index_select(0, idx);
       auto yb = Y.index_select(0, idx);
       m.opt->zero_grad();
-      reduce.reset();
+      if (reduce) reduce->reset();
       auto l = m.net->loss(m.net->forward(xb, gen), yb) * weight;
       l.backward();
-      reduce.finish();
+      if (reduce) reduce->finish();
       m.opt->step();
       total += l.item<double>();
     }

@@ -114,11 +114,12 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
     if (auto err = override_workers(*cfg, o.workers))
       return fail("--workers: " + describe(err), 2);
   auto need = std::max(1u, cfg->workers + cfg->shards);
+  auto least = std::max(1u, cfg->min_workers + cfg->shards);
   auto slots =
       o.slots ? o.slots : std::max(need, std::thread::hardware_concurrency());
-  if (o.cluster.empty() && slots < need)
+  if (o.cluster.empty() && slots < least)
     return fail("--slots " + std::to_string(slots) + ": the job needs " +
-                    std::to_string(need) + " (workers + shards)",
+                    std::to_string(least) + " (workers + shards)",
                 2);
   // embedded: a one-node cluster in this process, data in --out
   auto cluster = open_command_cluster(

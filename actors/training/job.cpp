@@ -316,8 +316,10 @@ envelope status_of(const job_state& st,
     s.setFamily(cfg.family);
     s.setState(st.phase);
     s.setMessage(st.message);
-    s.setWorkers(st.gang.empty() ? cfg.workers
-                                 : static_cast<uint32_t>(st.gang.size()));
+    // an elastic gang's size: its last placement's (shards have none)
+    s.setWorkers(cfg.shards == 0 && !st.placement.empty()
+                     ? static_cast<uint32_t>(st.placement.size())
+                     : cfg.workers);
     s.setCheckpointStep(st.ckpt_step);
     s.setStep(st.ckpt_step);
     s.setAttempt(st.attempt);

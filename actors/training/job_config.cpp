@@ -348,7 +348,7 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   if (!range)
                     return bad(origin, line,
                                "'" + name + "': " + describe(range.error()));
-                  if (!boosting && !neural)
+                  if (!boosting && !neural && range->first != range->second)
                     return bad(origin, line,
                                "'" + name +
                                    "': elastic workers need a data-parallel "

@@ -105,8 +105,8 @@ public:
     auto& st = self->state;
     // an elastic gang may have fewer workers than asked
     workers_ = static_cast<uint32_t>(st.gang.size());
-    auto tracker = rabit_tracker::start(
-        "0.0.0.0", static_cast<int>(workers_), std::chrono::seconds{10});
+    auto tracker = rabit_tracker::start("0.0.0.0", static_cast<int>(workers_),
+                                        std::chrono::seconds{10});
     if (!tracker) return fail(self, tracker.error());
     tracker_ = std::move(*tracker);
     rounds_done_ = st.start_step;
@@ -301,8 +301,7 @@ private:
   std::vector<std::string> types_;
   std::unique_ptr<rabit_tracker> tracker_;
   double round_seconds() const {
-    if (first_round_at_ == steady::time_point{} ||
-        rounds_done_ <= first_round_)
+    if (first_round_at_ == steady::time_point{} || rounds_done_ <= first_round_)
       return std::nan("");
     return std::chrono::duration<double>(last_round_at_ - first_round_at_)
                .count() /

@@ -168,8 +168,8 @@ int main(int argc, char** argv) {
     auto cmd = std::string{"/usr/bin/python3 "} + TROUPE_SOURCE_DIR +
                "/tests/bench/peers/ddp_mlp.py --data " + data + " --workers " +
                std::to_string(workers) + " --epochs " + epochs + " --batch " +
-               batch + " --width " + width + " --layers " + layers + " 2>" +
-               root + "/peer.err";
+               batch + " --width " + width + " --layers " + layers +
+               " --seed " + std::to_string(seed) + " 2>" + root + "/peer.err";
     auto [rc, out] = run_capture(cmd);
     if (rc != 0) fail("the DDP peer failed (see " + root + "/peer.err)");
     auto j = nlohmann::json::parse(out, nullptr, false);

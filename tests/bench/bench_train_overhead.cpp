@@ -116,9 +116,9 @@ bare_parts parts_of(const std::string& csv) {
       which.push_back(i);
     out.rows.push_back(tabular::take_rows(train, which));
   }
-  auto params = models::xgboost_params(
-      {{"eta", 0.1}, {"max_depth", int64_t{6}}}, data->task,
-      data->classes.size(), 1, 0);
+  auto params =
+      models::xgboost_params({{"eta", 0.1}, {"max_depth", int64_t{6}}},
+                             data->task, data->classes.size(), 1, 0);
   if (!params) fail(describe(params.error()));
   out.part.params = *params;
   out.part.types = models::xgboost_feature_types(data->prep);
@@ -208,11 +208,11 @@ int main(int argc, char** argv) {
     if (seconds_since(t0) > 60) fail("the head did not start in 60 s");
     usleep(50000);
   }
-  auto worker = spawn({TROUPE_BIN, "node", "--join",
-                       "127.0.0.1:" + std::to_string(port), "--name", "w1",
-                       "--slots", "1", "--secret-file", secret, "--data-dir",
-                       root + "/w1", "--log-level", "warn"},
-                      root + "/w1.log");
+  auto worker =
+      spawn({TROUPE_BIN, "node", "--join", "127.0.0.1:" + std::to_string(port),
+             "--name", "w1", "--slots", "1", "--secret-file", secret,
+             "--data-dir", root + "/w1", "--log-level", "warn"},
+            root + "/w1.log");
   auto client = cluster_client::connect("127.0.0.1", gateway);
   if (!client) fail(describe(client.error()));
   (*client)->set_timeout(std::chrono::seconds{30});
@@ -231,11 +231,11 @@ int main(int argc, char** argv) {
   int job = 0;
   auto troupe_run = [&]() {
     auto id = "job-" + std::to_string(job++);
-    auto toml = "family = \"xgboost\"\n[data]\ntrain = \"" + csv +
-                "\"\ntarget = \"label\"\n[model]\nrounds = " +
-                std::to_string(rounds) +
-                "\neta = 0.1\nmax_depth = 6\n[run]\nworkers = 2\nthreads = "
-                "1\ncheckpoint_seconds = 0\n";
+    auto toml =
+        "family = \"xgboost\"\n[data]\ntrain = \"" + csv +
+        "\"\ntarget = \"label\"\n[model]\nrounds = " + std::to_string(rounds) +
+        "\neta = 0.1\nmax_depth = 6\n[run]\nworkers = 2\nthreads = "
+        "1\ncheckpoint_seconds = 0\n";
     auto submit = make_envelope<schema::JobSubmit>([&](auto s) {
       s.setId(id);
       s.setConfig(toml);

@@ -35,8 +35,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <set>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -118,9 +118,9 @@ const peer_data& peer_data_of(const std::string& csv,
   if (!data) fail(describe(data.error()));
   auto split = tabular::train_test_split(data->X.labels, data->task, 0, 0.2);
   if (!split) fail(describe(split.error()));
-  auto params = models::xgboost_params(
-      {{"eta", 0.1}, {"max_depth", int64_t{6}}}, data->task,
-      data->classes.size(), 2, 0);
+  auto params =
+      models::xgboost_params({{"eta", 0.1}, {"max_depth", int64_t{6}}},
+                             data->task, data->classes.size(), 2, 0);
   if (!params) fail(describe(params.error()));
   peer_data d;
   d.rows = tabular::take_rows(data->X, split->train);
@@ -173,7 +173,8 @@ int main(int argc, char** argv) {
   }
   chmod(secret.c_str(), 0600);
   std::vector<dataset_run> sets{
-      {"shuttle", std::string{TROUPE_SOURCE_DIR} + "/tests/data/shuttle.csv",
+      {"shuttle",
+       std::string{TROUPE_SOURCE_DIR} + "/tests/data/shuttle.csv",
        "Class",
        {},
        {}}};
@@ -201,11 +202,11 @@ int main(int argc, char** argv) {
     if (seconds_since(t0) > 60) fail("the head did not start in 60 s");
     usleep(50000);
   }
-  auto worker = spawn({TROUPE_BIN, "node", "--join",
-                       "127.0.0.1:" + std::to_string(port), "--name", "w1",
-                       "--slots", "1", "--secret-file", secret, "--data-dir",
-                       root + "/w1", "--log-level", "warn"},
-                      root + "/w1.log");
+  auto worker =
+      spawn({TROUPE_BIN, "node", "--join", "127.0.0.1:" + std::to_string(port),
+             "--name", "w1", "--slots", "1", "--secret-file", secret,
+             "--data-dir", root + "/w1", "--log-level", "warn"},
+            root + "/w1.log");
   auto client = cluster_client::connect("127.0.0.1", gateway);
   if (!client) fail(describe(client.error()));
   (*client)->set_timeout(std::chrono::seconds{30});
@@ -225,8 +226,8 @@ int main(int argc, char** argv) {
   auto troupe_run = [&](const dataset_run& d) {
     auto id = "job-" + std::to_string(job++);
     auto toml = "family = \"xgboost\"\n[data]\ntrain = \"" + d.csv +
-                "\"\ntarget = \"" + d.target + "\"\n[model]\nrounds = " +
-                std::to_string(rounds) +
+                "\"\ntarget = \"" + d.target +
+                "\"\n[model]\nrounds = " + std::to_string(rounds) +
                 "\neta = 0.1\nmax_depth = 6\n[run]\nworkers = 2\nthreads = "
                 "1\ncheckpoint_seconds = 0\n";
     auto submit = make_envelope<schema::JobSubmit>([&](auto s) {

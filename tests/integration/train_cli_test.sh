@@ -120,6 +120,18 @@ PY
 "$TROUPE_BIN" predict --model boost/model --data boston.csv --out pred.csv 2>err.txt || fail "troupe predict refused the job's model: $(cat err.txt)"
 (($(wc -l <pred.csv) == 507)) || fail "troupe predict wrote $(wc -l <pred.csv) lines, expected 507"
 
+# elastic: 1 to 4 workers on a node of 2 slots trains on 2
+rc=0
+"$TROUPE_BIN" train --config boost.toml --out elastic --workers 1:4 --slots 2 >out.txt 2>err.txt || rc=$?
+((rc == 0)) || fail "troupe train --workers 1:4 exited $rc: $(cat err.txt)"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["workers"] == 2, s' elastic/summary.json || fail "the elastic job did not train on the 2 slots there are"
+rc=0
+"$TROUPE_BIN" train --config boost.toml --out bad --workers 3:2 >out.txt 2>err.txt || rc=$?
+((rc == 2)) && grep -qF "workers '3:2'" err.txt || fail "--workers 3:2: exit $rc: $(cat err.txt)"
+rc=0
+"$TROUPE_BIN" train --config job.toml --out bad --workers 1:2 >out.txt 2>err.txt || rc=$?
+((rc == 2)) && grep -qF "elastic workers need a data-parallel family" err.txt || fail "an elastic sparse-lr job: exit $rc: $(cat err.txt)"
+
 # data-parallel MLP: Fashion-MNIST (the shipped 1,000 + 500 images), two workers
 cat >net.toml <<TOML
 family = "mlp"

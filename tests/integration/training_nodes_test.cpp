@@ -111,11 +111,14 @@ TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
   INFO(v.message);
   REQUIRE(v.state == "finished");
   CHECK(v.attempt == 2);
+  CHECK(v.placement.size() == 3);
+  CHECK(v.workers == 3);
   for (auto& p : v.placement)
     CHECK(p.find("@w1") == std::string::npos);
   auto summary = nlohmann::json::parse(v.summary);
   CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
-  // the same job, never interrupted, on what is left
+  CHECK(summary["workers"] == 3);
+  // the same job, never interrupted, on what is left (3 workers)
   REQUIRE(submit(*client, "straight", toml));
   v = wait_for(*client, "straight", [](const view& v) { return v.ended(); });
   REQUIRE(v.state == "finished");
@@ -132,9 +135,9 @@ TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
   w2->wait(15s);
 }
 
-TEST_CASE("kill -9 of a worker node under a data-parallel XGBoost job: the "
-          "job regroups from its last checkpoint's model and predicts bit "
-          "for bit as an uninterrupted run",
+TEST_CASE("kill -9 of a worker node under an elastic data-parallel XGBoost "
+          "job: the job regroups on fewer workers from its last checkpoint's "
+          "model and predicts bit for bit as an uninterrupted run",
           "[training-nodes]") {
   test::temp_dir dir;
   test::node_set nodes{dir.path(), {"--slots", "1"}};
@@ -160,7 +163,8 @@ TEST_CASE("kill -9 of a worker node under a data-parallel XGBoost job: the "
   client->set_timeout(10s);
   auto csv = dir.path() + "/few.csv";
   write_few_values_csv(csv, 4000, 11);
-  auto toml = xgb_toml(csv, 2, 800, 0.05);
+  // 2 to 4 workers: 4 of the 5 slots, then the 3 left after the kill
+  auto toml = xgb_toml(csv, "2:4", 800, 0.05);
   REQUIRE(submit(*client, "killed", toml));
   auto v = wait_for(*client, "killed", [](const view& v) {
     return v.state == "running" && v.checkpoint_step > 0;
@@ -168,6 +172,7 @@ TEST_CASE("kill -9 of a worker node under a data-parallel XGBoost job: the "
   INFO("head:\n" << nodes.head().log());
   REQUIRE(v.state == "running");
   REQUIRE(v.checkpoint_step < 800);
+  CHECK(v.workers == 4);
   bool on_w1 = false;
   for (auto& p : v.placement)
     on_w1 = on_w1 || p.find("@w1") != std::string::npos;
@@ -178,11 +183,14 @@ TEST_CASE("kill -9 of a worker node under a data-parallel XGBoost job: the "
   INFO(v.message);
   REQUIRE(v.state == "finished");
   CHECK(v.attempt == 2);
+  CHECK(v.placement.size() == 3);
+  CHECK(v.workers == 3);
   for (auto& p : v.placement)
     CHECK(p.find("@w1") == std::string::npos);
   auto summary = nlohmann::json::parse(v.summary);
   CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
-  // the same job, never interrupted, on what is left
+  CHECK(summary["workers"] == 3);
+  // the same job, never interrupted, on what is left (3 workers)
   REQUIRE(submit(*client, "straight", toml));
   v = wait_for(*client, "straight", [](const view& v) { return v.ended(); });
   REQUIRE(v.state == "finished");

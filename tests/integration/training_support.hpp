@@ -67,13 +67,19 @@ inline void write_few_values_csv(const std::string& path, size_t rows,
   }
 }
 
-inline std::string xgb_toml(const std::string& csv, uint32_t workers,
+/// An xgboost job's TOML; `workers` is "N" or "MIN:MAX" (elastic).
+inline std::string xgb_toml(const std::string& csv, const std::string& workers,
                             uint32_t rounds, double checkpoint_seconds = 0) {
   return "family = \"xgboost\"\n[data]\ntrain = \"" + csv +
          "\"\ntarget = \"y\"\n[model]\nrounds = " + std::to_string(rounds) +
-         "\neta = 0.1\nmax_depth = 6\n[run]\nworkers = " +
-         std::to_string(workers) +
-         "\ncheckpoint_seconds = " + std::to_string(checkpoint_seconds) + "\n";
+         "\neta = 0.1\nmax_depth = 6\n[run]\nworkers = \"" + workers +
+         "\"\ncheckpoint_seconds = " + std::to_string(checkpoint_seconds) +
+         "\n";
+}
+
+inline std::string xgb_toml(const std::string& csv, uint32_t workers,
+                            uint32_t rounds, double checkpoint_seconds = 0) {
+  return xgb_toml(csv, std::to_string(workers), rounds, checkpoint_seconds);
 }
 
 /// The predictions of the model a job saved in DIR/model on every row of

@@ -295,3 +295,50 @@ TEST_CASE("a request for one node takes slots there only, and preemption "
   CHECK(got[0].consumer == "replica");
   CHECK(nodes_of(got[0]) == std::set<std::string>{"b"});
 }
+
+TEST_CASE("an elastic gang takes the most slots that fit, never fewer than "
+          "its least",
+          "[slot_scheduler]") {
+  slot_scheduler s;
+  s.add_node("a", 2);
+  s.add_node("b", 1);
+  s.add_consumer("job");
+  s.add_consumer("study");
+  s.request("study", 1, gang_placement::any, "b");
+  REQUIRE(s.next()); // b is full: 2 slots free
+  // 4 wanted, 2 at least: it takes the 2 there are
+  auto r = s.request("job", 4, gang_placement::any, {}, 2);
+  auto l = s.next();
+  REQUIRE(l);
+  CHECK(l->request == r);
+  CHECK(l->slots.size() == 2);
+  CHECK(s.free_slots() == 0);
+  // 3 at least, 1 free: it waits, whole
+  CHECK(s.release("job", l->id));
+  s.request("study", 1);
+  REQUIRE(s.next()); // 1 free
+  s.request("job", 4, gang_placement::any, {}, 3);
+  CHECK_FALSE(s.next());
+  CHECK(s.held("job") == 0);
+  // an elastic spread takes one slot on each node there is
+  slot_scheduler t;
+  t.add_node("a", 2);
+  t.add_node("b", 2);
+  t.add_consumer("job");
+  t.request("job", 3, gang_placement::spread, {}, 2);
+  auto spread = t.next();
+  REQUIRE(spread);
+  CHECK(spread->slots.size() == 2);
+  CHECK(nodes_of(*spread) == std::set<std::string>{"a", "b"});
+  // a least larger than the cluster never fits; a least of 0 is the size
+  slot_scheduler u;
+  u.add_node("a", 2);
+  u.add_consumer("job");
+  u.request("job", 5, gang_placement::any, {}, 3);
+  CHECK_FALSE(u.next());
+  u.cancel_all("job");
+  u.request("job", 2, gang_placement::any, {}, 0);
+  auto whole = u.next();
+  REQUIRE(whole);
+  CHECK(whole->slots.size() == 2);
+}
