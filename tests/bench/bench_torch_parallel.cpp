@@ -225,6 +225,9 @@ int main(int argc, char** argv) {
         {"accuracy_gap_points", gap}};
   }
   out["goal_met"] = met;
+  out["nproc"] = nproc();
+  out["cpu"] = cpu_model();
+  out["date"] = utc_now();
   std::printf("%s\n", out.dump().c_str());
   (void)(*client)->shutdown();
   stop_child(head, 20);

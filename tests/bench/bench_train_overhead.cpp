@@ -10,8 +10,9 @@
 // troupe: a cluster of real processes on loopback, `troupe node --head`
 // (1 slot) and a worker node (1 slot); the job's two workers take one slot
 // each. Bare: the same two workers' parts (the job's own training split,
-// the same blocks of rows) trained by two threads of this process through
-// troupe's rabit tracker, no actor, no cluster. Both are timed the same
+// the same blocks of rows) trained by this process and a second one (this
+// program again), through troupe's rabit tracker: two processes, as the
+// job's workers are, but no actor and no cluster. Both are timed the same
 // way: from the end of the first round to the end of the last, over the
 // rounds between (troupe: the first worker's per-round reports as the
 // coordinator receives them, summary.json's round_seconds; bare: the first
@@ -23,6 +24,7 @@
 // bench-timeout: 1800
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -130,35 +132,58 @@ struct timing {
   double whole_s = 0; ///< the whole run
 };
 
-timing bare_run(const bare_parts& p, uint32_t rounds) {
+/// Worker 1 of a bare run, in a process of its own (this program again,
+/// with --bare-worker CSV PORT ROUNDS): exits 0 when it trained.
+int bare_worker(const std::string& csv, int port, uint32_t rounds) {
+  auto p = parts_of(csv);
+  auto part = p.part;
+  part.tracker_host = "127.0.0.1";
+  part.tracker_port = port;
+  part.world = 2;
+  part.task = "worker-1";
+  part.rounds = rounds;
+  auto out = training::train_part(part, p.rows[1]);
+  if (!out)
+    std::fprintf(stderr, "bare worker: %s\n", describe(out.error()).c_str());
+  return out ? 0 : 3;
+}
+
+/// The two parts with no troupe in between: worker 0 in this process,
+/// worker 1 in another, through a rabit tracker in this one.
+timing bare_run(const bare_parts& p, const std::string& csv, uint32_t rounds,
+                const std::string& log) {
   auto tracker = training::rabit_tracker::start("127.0.0.1", 2);
   if (!tracker) fail(describe(tracker.error()));
+  auto child =
+      spawn({self_exe(), "--bare-worker", csv,
+             std::to_string((*tracker)->port()), std::to_string(rounds)},
+            log);
   clock_type::time_point first, last;
-  std::vector<caf::error> errs(2);
   auto t0 = clock_type::now();
-  std::vector<std::thread> threads;
-  for (int w = 0; w < 2; ++w)
-    threads.emplace_back([&, w] {
-      auto part = p.part;
-      part.tracker_host = "127.0.0.1";
-      part.tracker_port = (*tracker)->port();
-      part.world = 2;
-      part.task = "worker-" + std::to_string(w);
-      part.rounds = rounds;
-      if (w == 0)
-        part.after_round = [&](uint32_t r, const xgb::booster&) {
-          auto now = clock_type::now();
-          if (r == 1) first = now;
-          last = now;
-          return true;
-        };
-      auto out = training::train_part(part, p.rows[static_cast<size_t>(w)]);
-      if (!out) errs[static_cast<size_t>(w)] = out.error();
-    });
-  for (auto& t : threads)
-    t.join();
-  for (auto& e : errs)
-    if (e) fail("bare run: " + describe(e));
+  auto part = p.part;
+  part.tracker_host = "127.0.0.1";
+  part.tracker_port = (*tracker)->port();
+  part.world = 2;
+  part.task = "worker-0";
+  part.rounds = rounds;
+  part.after_round = [&](uint32_t r, const xgb::booster&) {
+    auto now = clock_type::now();
+    if (r == 1) first = now;
+    last = now;
+    return true;
+  };
+  auto out = training::train_part(part, p.rows[0]);
+  if (!out) fail("bare run: " + describe(out.error()));
+  // the other worker ends with this one: wait for it, do not stop it
+  int st = 0;
+  for (auto w = clock_type::now(); waitpid(child, &st, WNOHANG) == 0;) {
+    if (seconds_since(w) > 60) fail("the bare worker did not end in 60 s");
+    usleep(10000);
+  }
+  for (auto& slot : children)
+    if (slot == child) slot = 0;
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    fail("the bare worker failed (see " + log + ")");
   timing t;
   t.whole_s = seconds_since(t0);
   t.round_s =
@@ -170,6 +195,9 @@ timing bare_run(const bare_parts& p, uint32_t rounds) {
 
 int main(int argc, char** argv) {
   program_name = "bench_train_overhead";
+  if (argc == 5 && std::string{argv[1]} == "--bare-worker")
+    return bare_worker(argv[2], std::stoi(argv[3]),
+                       static_cast<uint32_t>(std::stoul(argv[4])));
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   int repeats = std::stoi(arg_text(argc, argv, "--repeats", "5"));
@@ -262,9 +290,9 @@ int main(int argc, char** argv) {
     timing a, b;
     if (r % 2 == 0) {
       a = troupe_run();
-      b = bare_run(bare, rounds);
+      b = bare_run(bare, csv, rounds, root + "/bare.log");
     } else {
-      b = bare_run(bare, rounds);
+      b = bare_run(bare, csv, rounds, root + "/bare.log");
       a = troupe_run();
     }
     t_round.push_back(a.round_s);
@@ -296,6 +324,9 @@ int main(int argc, char** argv) {
                      {"overhead_percent", over},
                      {"median_overhead_percent", overhead},
                      {"goal_met", met}};
+  out["nproc"] = nproc();
+  out["cpu"] = cpu_model();
+  out["date"] = utc_now();
   std::printf("%s\n", out.dump().c_str());
   (void)(*client)->shutdown();
   stop_child(head, 20);

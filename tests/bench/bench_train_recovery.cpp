@@ -33,6 +33,7 @@
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/training.capnp.h"
+#include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_process.hpp"
 
 using namespace troupe;
@@ -183,6 +184,9 @@ int main(int argc, char** argv) {
                      {"seconds", times},
                      {"median_s", median},
                      {"goal_met", median <= 10}};
+  out["nproc"] = nproc();
+  out["cpu"] = cpu_model();
+  out["date"] = utc_now();
   std::printf("%s\n", out.dump().c_str());
   (void)(*client)->shutdown();
   stop_child(head, 20);
