@@ -23,6 +23,16 @@ int64_t wall_ms() {
       .count();
 }
 
+std::vector<member> workers_of(const std::vector<std::string>& nodes,
+                               const std::string& prefix,
+                               const std::string& kind) {
+  std::vector<member> out;
+  for (size_t w = 0; w < nodes.size(); ++w)
+    out.push_back(
+        {prefix + "worker-" + std::to_string(w), nodes[w], kind, {}, {}});
+  return out;
+}
+
 bool ended(const job_state& st) {
   return st.phase == schema::JobState::FINISHED ||
          st.phase == schema::JobState::FAILED ||

@@ -119,6 +119,11 @@ std::shared_ptr<job_plan> make_sparse_plan(const job_config& cfg);
 std::shared_ptr<job_plan> make_xgb_plan(const job_config& cfg);
 std::shared_ptr<job_plan> make_mlp_plan(const job_config& cfg);
 
+/// One worker of `kind` on each of `nodes`, named PREFIX + "worker-K".
+std::vector<member> workers_of(const std::vector<std::string>& nodes,
+                               const std::string& prefix,
+                               const std::string& kind);
+
 int64_t wall_ms();
 bool ended(const job_state& st);
 /// Appends a JobEvent to the job's journal.

@@ -91,14 +91,7 @@ public:
 
   std::vector<member> members(const std::vector<std::string>& nodes,
                               const std::string& prefix) const override {
-    std::vector<member> out;
-    for (size_t w = 0; w < nodes.size(); ++w)
-      out.push_back({prefix + "worker-" + std::to_string(w),
-                     nodes[w],
-                     xgb_worker_kind,
-                     {},
-                     {}});
-    return out;
+    return workers_of(nodes, prefix, xgb_worker_kind);
   }
 
   void start(job_self self) override {

@@ -46,21 +46,13 @@
 #include "schemas/training.capnp.h"
 #include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_process.hpp"
+#include "tests/bench/bench_training.hpp"
 
 using namespace troupe;
 using namespace troupe::bench;
 namespace fs = std::filesystem;
 
 namespace {
-
-training::job_view status(cluster_client& c, const std::string& id) {
-  auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
-  auto r = c.send("training", ref, "status");
-  if (!r) fail("status of " + id + ": " + describe(r.error()));
-  auto v = training::job_view_of(*r);
-  if (!v) fail("not a JobStatus: " + describe(v.error()));
-  return *v;
-}
 
 struct side {
   std::vector<double> rate, accuracy, whole;
@@ -86,48 +78,9 @@ int main(int argc, char** argv) {
   if (!mkdtemp(tmpl)) fail("cannot make a scratch directory");
   std::string root = tmpl;
   on_failure = [root] { progress("logs in %s", root.c_str()); };
-  auto secret = root + "/secret";
-  {
-    std::ofstream out{secret};
-    out << "bench-secret\n";
-  }
-  chmod(secret.c_str(), 0600);
-  auto head = spawn({TROUPE_BIN, "node", "--head", "--data-dir", root + "/head",
-                     "--port", "0", "--gateway-port", "0", "--slots", "1",
-                     "--secret-file", secret, "--log-level", "warn"},
-                    root + "/head.log");
-  uint16_t port = 0, gateway = 0;
-  auto t0 = clock_type::now();
-  while (gateway == 0) {
-    std::ifstream in{root + "/head/head.json"};
-    auto j = nlohmann::json::parse(in, nullptr, false);
-    if (!j.is_discarded() && j.contains("gateway_port")) {
-      port = j["port"].get<uint16_t>();
-      gateway = j["gateway_port"].get<uint16_t>();
-    }
-    if (!alive(head)) fail("the head exited at start (see head.log)");
-    if (seconds_since(t0) > 60) fail("the head did not start in 60 s");
-    usleep(50000);
-  }
-  auto worker =
-      spawn({TROUPE_BIN, "node", "--join", "127.0.0.1:" + std::to_string(port),
-             "--name", "w1", "--slots", "1", "--secret-file", secret,
-             "--data-dir", root + "/w1", "--log-level", "warn"},
-            root + "/w1.log");
-  auto client = cluster_client::connect("127.0.0.1", gateway);
-  if (!client) fail(describe(client.error()));
-  (*client)->set_timeout(std::chrono::seconds{60});
-  for (auto t = clock_type::now();;) {
-    auto ns = (*client)->nodes();
-    auto as = (*client)->actors();
-    bool service = false;
-    if (as)
-      for (auto& a : *as)
-        service = service || a.name == "training";
-    if (ns && ns->size() == 2 && service) break;
-    if (seconds_since(t) > 30) fail("the cluster did not form in 30 s");
-    usleep(50000);
-  }
+  training_cluster cluster{root, 1};
+  cluster.start_worker("w1", 1);
+  cluster.wait_nodes(2);
 
   int job = 0;
   auto troupe_run = [&](int workers, int seed, side& s) {
@@ -139,25 +92,8 @@ int main(int argc, char** argv) {
                 "\nepochs = " + epochs +
                 "\nthreads = 1\nseed = " + std::to_string(seed) +
                 "\ncheckpoint_seconds = 0\n";
-    auto submit = make_envelope<schema::JobSubmit>([&](auto x) {
-      x.setId(id);
-      x.setConfig(toml);
-      x.setOrigin("job.toml");
-    });
-    auto first = (*client)->send("training", submit, "submit");
-    if (!first) fail("submit: " + describe(first.error()));
-    training::job_view v;
-    auto t = clock_type::now();
-    do {
-      usleep(100000);
-      v = status(**client, id);
-      if (seconds_since(t) > 1200) fail(id + " did not finish in 1200 s");
-    } while (!v.ended());
-    if (v.state != "finished") fail(id + " " + v.state + ": " + v.message);
-    std::set<std::string> nodes;
-    for (auto& p : v.placement)
-      nodes.insert(p.substr(p.find('@') + 1));
-    if (nodes.size() != static_cast<size_t>(workers))
+    auto v = cluster.run(id, toml, 1200);
+    if (nodes_of(v) != static_cast<size_t>(workers))
       fail(id + ": its workers share a node");
     auto sum = nlohmann::json::parse(v.summary);
     s.rate.push_back(sum["examples_per_second_stepping"].get<double>());
@@ -229,9 +165,7 @@ int main(int argc, char** argv) {
   out["cpu"] = cpu_model();
   out["date"] = utc_now();
   std::printf("%s\n", out.dump().c_str());
-  (void)(*client)->shutdown();
-  stop_child(head, 20);
-  stop_child(worker, 20);
+  cluster.stop();
   fs::remove_all(root);
   return 0;
 }

@@ -35,6 +35,7 @@
 #include "schemas/training.capnp.h"
 #include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_process.hpp"
+#include "tests/bench/bench_training.hpp"
 
 using namespace troupe;
 using namespace troupe::bench;
@@ -43,15 +44,6 @@ namespace fs = std::filesystem;
 namespace {
 
 using training::job_view;
-
-job_view status(cluster_client& c, const std::string& id) {
-  auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
-  auto r = c.send("training", ref, "status");
-  if (!r) fail("status of " + id + ": " + describe(r.error()));
-  auto v = training::job_view_of(*r);
-  if (!v) fail("not a JobStatus: " + describe(v.error()));
-  return *v;
-}
 
 } // namespace
 
@@ -64,57 +56,13 @@ int main(int argc, char** argv) {
   if (!mkdtemp(tmpl)) fail("cannot make a scratch directory");
   std::string root = tmpl;
   on_failure = [root] { progress("logs in %s", root.c_str()); };
-  auto secret = root + "/secret";
-  {
-    std::ofstream out{secret};
-    out << "bench-secret\n";
-  }
-  chmod(secret.c_str(), 0600);
-  auto head = spawn({TROUPE_BIN, "node", "--head", "--data-dir", root + "/head",
-                     "--port", "0", "--gateway-port", "0", "--slots", "1",
-                     "--secret-file", secret, "--heartbeat-ms", "200",
-                     "--node-timeout-ms", "2000", "--log-level", "warn"},
-                    root + "/head.log");
-  uint16_t port = 0, gateway = 0;
-  auto t0 = clock_type::now();
-  while (gateway == 0) {
-    std::ifstream in{root + "/head/head.json"};
-    auto j = nlohmann::json::parse(in, nullptr, false);
-    if (!j.is_discarded() && j.contains("gateway_port")) {
-      port = j["port"].get<uint16_t>();
-      gateway = j["gateway_port"].get<uint16_t>();
-    }
-    if (!alive(head)) fail("the head exited at start (see head.log)");
-    if (seconds_since(t0) > 60) fail("the head did not start in 60 s");
-    usleep(50000);
-  }
-  auto start_worker = [&](const std::string& name) {
-    return spawn({TROUPE_BIN, "node", "--join",
-                  "127.0.0.1:" + std::to_string(port), "--name", name,
-                  "--slots", "2", "--secret-file", secret, "--data-dir",
-                  root + "/" + name, "--log-level", "warn"},
-                 root + "/" + name + ".log");
-  };
-  std::map<std::string, pid_t> workers{{"w1", start_worker("w1")},
-                                       {"w2", start_worker("w2")}};
-  auto client = cluster_client::connect("127.0.0.1", gateway);
-  if (!client) fail(describe(client.error()));
-  (*client)->set_timeout(std::chrono::seconds{10});
-  auto wait_nodes = [&](size_t n) {
-    auto t = clock_type::now();
-    for (;;) {
-      auto ns = (*client)->nodes();
-      auto as = (*client)->actors();
-      bool service = false;
-      if (as)
-        for (auto& a : *as)
-          service = service || a.name == "training";
-      if (ns && ns->size() == n && service) return;
-      if (seconds_since(t) > 30) fail("the cluster did not form in 30 s");
-      usleep(50000);
-    }
-  };
-  wait_nodes(3);
+  training_cluster cluster{
+      root, 1, {"--heartbeat-ms", "200", "--node-timeout-ms", "2000"}};
+  cluster.client->set_timeout(std::chrono::seconds{10});
+  cluster.start_worker("w1", 2);
+  cluster.start_worker("w2", 2);
+  cluster.wait_nodes(3);
+  auto& workers = cluster.workers;
   auto toml = std::string{"family = \"sparse-lr\"\n[data]\ntrain = \""} +
               TROUPE_SOURCE_DIR +
               "/tests/data/spam.csv\"\ntarget = \"type\"\n[features]\n"
@@ -124,18 +72,12 @@ int main(int argc, char** argv) {
   std::vector<double> times;
   for (int r = 0; r < repeats; ++r) {
     auto id = "job-" + std::to_string(r);
-    auto submit = make_envelope<schema::JobSubmit>([&](auto s) {
-      s.setId(id);
-      s.setConfig(toml);
-      s.setOrigin("job.toml");
-    });
-    auto first = (*client)->send("training", submit, "submit");
-    if (!first) fail("submit: " + describe(first.error()));
+    cluster.submit(id, toml);
     job_view v;
     auto t = clock_type::now();
     do {
       usleep(20000);
-      v = status(**client, id);
+      v = cluster.status(id);
       if (seconds_since(t) > 60) fail(id + " never checkpointed");
     } while (!(v.state == "running" && v.checkpoint_step > 0));
     std::string victim;
@@ -151,7 +93,7 @@ int main(int argc, char** argv) {
       if (slot == workers[victim]) slot = 0;
     uint64_t from = 0;
     for (;;) {
-      v = status(**client, id);
+      v = cluster.status(id);
       if (v.state == "failed") fail(id + " failed: " + v.message);
       if (v.attempt >= 2 && v.state == "running" &&
           v.step > v.checkpoint_step) {
@@ -168,9 +110,9 @@ int main(int argc, char** argv) {
              r + 1, victim.c_str(), static_cast<unsigned long long>(from),
              secs);
     auto stop = make_envelope<schema::JobRef>([&](auto x) { x.setId(id); });
-    (void)(*client)->send("training", stop, "stop");
-    workers[victim] = start_worker(victim);
-    wait_nodes(3);
+    (void)cluster.client->send("training", stop, "stop");
+    cluster.start_worker(victim, 2);
+    cluster.wait_nodes(3);
   }
   auto sorted = times;
   std::sort(sorted.begin(), sorted.end());
@@ -188,10 +130,7 @@ int main(int argc, char** argv) {
   out["cpu"] = cpu_model();
   out["date"] = utc_now();
   std::printf("%s\n", out.dump().c_str());
-  (void)(*client)->shutdown();
-  stop_child(head, 20);
-  for (auto& [name, pid] : workers)
-    stop_child(pid, 20);
+  cluster.stop();
   fs::remove_all(root);
   return 0;
 }

@@ -53,49 +53,13 @@
 #include "schemas/training.capnp.h"
 #include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_process.hpp"
+#include "tests/bench/bench_training.hpp"
 
 using namespace troupe;
 using namespace troupe::bench;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write_generated(const std::string& path, size_t rows) {
-  std::mt19937_64 rng{7};
-  std::normal_distribution<double> normal{0, 1};
-  constexpr int cols = 28;
-  std::vector<double> w(cols), v(cols);
-  for (auto& x : w)
-    x = normal(rng);
-  std::ofstream out{path};
-  for (int c = 0; c < cols; ++c)
-    out << "f" << c << ',';
-  out << "label\n";
-  std::uniform_real_distribution<double> unit{0, 1};
-  char buf[32];
-  for (size_t r = 0; r < rows; ++r) {
-    double z = 0;
-    for (int c = 0; c < cols; ++c) {
-      v[c] = normal(rng);
-      z += 0.3 * w[c] * v[c];
-    }
-    z += 0.8 * v[0] * v[1] - 0.6 * v[2] * v[3] + 0.5 * std::abs(v[4]);
-    for (int c = 0; c < cols; ++c) {
-      std::snprintf(buf, sizeof buf, "%.5g,", v[c]);
-      out << buf;
-    }
-    out << (unit(rng) < 1 / (1 + std::exp(-z)) ? 1 : 0) << '\n';
-  }
-}
-
-training::job_view status(cluster_client& c, const std::string& id) {
-  auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
-  auto r = c.send("training", ref, "status");
-  if (!r) fail("status of " + id + ": " + describe(r.error()));
-  auto v = training::job_view_of(*r);
-  if (!v) fail("not a JobStatus: " + describe(v.error()));
-  return *v;
-}
 
 struct dataset_run {
   std::string name, csv, target;
@@ -166,12 +130,6 @@ int main(int argc, char** argv) {
   if (!mkdtemp(tmpl)) fail("cannot make a scratch directory");
   std::string root = tmpl;
   on_failure = [root] { progress("logs in %s", root.c_str()); };
-  auto secret = root + "/secret";
-  {
-    std::ofstream out{secret};
-    out << "bench-secret\n";
-  }
-  chmod(secret.c_str(), 0600);
   std::vector<dataset_run> sets{
       {"shuttle",
        std::string{TROUPE_SOURCE_DIR} + "/tests/data/shuttle.csv",
@@ -182,45 +140,11 @@ int main(int argc, char** argv) {
     auto name = "generated-" + std::to_string(n);
     sets.push_back({name, root + "/" + name + ".csv", "label", {}, {}});
     progress("writing %zu generated rows", n);
-    write_generated(sets.back().csv, n);
+    write_higgs_like(sets.back().csv, n);
   }
-
-  auto head = spawn({TROUPE_BIN, "node", "--head", "--data-dir", root + "/head",
-                     "--port", "0", "--gateway-port", "0", "--slots", "1",
-                     "--secret-file", secret, "--log-level", "warn"},
-                    root + "/head.log");
-  uint16_t port = 0, gateway = 0;
-  auto t0 = clock_type::now();
-  while (gateway == 0) {
-    std::ifstream in{root + "/head/head.json"};
-    auto j = nlohmann::json::parse(in, nullptr, false);
-    if (!j.is_discarded() && j.contains("gateway_port")) {
-      port = j["port"].get<uint16_t>();
-      gateway = j["gateway_port"].get<uint16_t>();
-    }
-    if (!alive(head)) fail("the head exited at start (see head.log)");
-    if (seconds_since(t0) > 60) fail("the head did not start in 60 s");
-    usleep(50000);
-  }
-  auto worker =
-      spawn({TROUPE_BIN, "node", "--join", "127.0.0.1:" + std::to_string(port),
-             "--name", "w1", "--slots", "1", "--secret-file", secret,
-             "--data-dir", root + "/w1", "--log-level", "warn"},
-            root + "/w1.log");
-  auto client = cluster_client::connect("127.0.0.1", gateway);
-  if (!client) fail(describe(client.error()));
-  (*client)->set_timeout(std::chrono::seconds{30});
-  for (auto t = clock_type::now();;) {
-    auto ns = (*client)->nodes();
-    auto as = (*client)->actors();
-    bool service = false;
-    if (as)
-      for (auto& a : *as)
-        service = service || a.name == "training";
-    if (ns && ns->size() == 2 && service) break;
-    if (seconds_since(t) > 30) fail("the cluster did not form in 30 s");
-    usleep(50000);
-  }
+  training_cluster cluster{root, 1};
+  cluster.start_worker("w1", 1);
+  cluster.wait_nodes(2);
 
   int job = 0;
   auto troupe_run = [&](const dataset_run& d) {
@@ -230,26 +154,9 @@ int main(int argc, char** argv) {
                 "\"\n[model]\nrounds = " + std::to_string(rounds) +
                 "\neta = 0.1\nmax_depth = 6\n[run]\nworkers = 2\nthreads = "
                 "1\ncheckpoint_seconds = 0\n";
-    auto submit = make_envelope<schema::JobSubmit>([&](auto s) {
-      s.setId(id);
-      s.setConfig(toml);
-      s.setOrigin("job.toml");
-    });
-    auto first = (*client)->send("training", submit, "submit");
-    if (!first) fail("submit: " + describe(first.error()));
-    training::job_view v;
-    auto t = clock_type::now();
-    do {
-      usleep(50000);
-      v = status(**client, id);
-      if (seconds_since(t) > 900) fail(id + " did not finish in 900 s");
-    } while (!v.ended());
-    if (v.state != "finished") fail(id + " " + v.state + ": " + v.message);
+    auto v = cluster.run(id, toml, 900);
+    if (nodes_of(v) != 2) fail(id + ": its workers share a node");
     auto s = nlohmann::json::parse(v.summary);
-    std::set<std::string> nodes;
-    for (auto& p : v.placement)
-      nodes.insert(p.substr(p.find('@') + 1));
-    if (nodes.size() != 2) fail(id + ": its workers share a node");
     return s["rounds_per_second"].get<double>();
   };
 
@@ -296,9 +203,7 @@ int main(int argc, char** argv) {
   out["cpu"] = cpu_model();
   out["date"] = utc_now();
   std::printf("%s\n", out.dump().c_str());
-  (void)(*client)->shutdown();
-  stop_child(head, 20);
-  stop_child(worker, 20);
+  cluster.stop();
   fs::remove_all(root);
   return 0;
 }

@@ -61,16 +61,9 @@ view wait_for(cluster_client& c, const std::string& id,
   return v;
 }
 
-} // namespace
-
-TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
-          "from its last checkpoint and ends with the weights of an "
-          "uninterrupted run",
-          "[training-nodes]") {
-  test::temp_dir dir;
-  test::node_set nodes{dir.path(), {"--slots", "1"}};
-  auto w1 = nodes.worker("w1", {"--slots", "2"});
-  auto w2 = nodes.worker("w2", {"--slots", "2"});
+/// A gateway client once the three nodes have joined and the training
+/// service is up (one client per thread: the test keeps it).
+std::unique_ptr<cluster_client> ready_client(test::node_set& nodes) {
   std::unique_ptr<cluster_client> client;
   REQUIRE(test::eventually(
       [&] {
@@ -83,13 +76,26 @@ TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
         bool service = false;
         for (auto& a : *as)
           service = service || a.name == "training";
-        // one client per thread: keep it once the cluster is ready
         if (!service) return false;
         client = std::move(*c);
         return true;
       },
       20s));
   client->set_timeout(10s);
+  return client;
+}
+
+} // namespace
+
+TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
+          "from its last checkpoint and ends with the weights of an "
+          "uninterrupted run",
+          "[training-nodes]") {
+  test::temp_dir dir;
+  test::node_set nodes{dir.path(), {"--slots", "1"}};
+  auto w1 = nodes.worker("w1", {"--slots", "2"});
+  auto w2 = nodes.worker("w2", {"--slots", "2"});
+  auto client = ready_client(nodes);
   // one worker and two shards (3 of the 5 slots), synchronous
   auto toml = job_toml(1, 2, 20, 4) + "checkpoint_seconds = 0.05\n";
   auto first = submit(*client, "killed", toml);
@@ -140,24 +146,7 @@ TEST_CASE("kill -9 of a worker node under an elastic data-parallel XGBoost "
   test::node_set nodes{dir.path(), {"--slots", "1"}};
   auto w1 = nodes.worker("w1", {"--slots", "2"});
   auto w2 = nodes.worker("w2", {"--slots", "2"});
-  std::unique_ptr<cluster_client> client;
-  REQUIRE(test::eventually(
-      [&] {
-        auto c = cluster_client::connect("127.0.0.1", nodes.gateway_port(), 1s);
-        if (!c) return false;
-        auto ns = (*c)->nodes();
-        if (!ns || ns->size() != 3) return false;
-        auto as = (*c)->actors();
-        if (!as) return false;
-        bool service = false;
-        for (auto& a : *as)
-          service = service || a.name == "training";
-        if (!service) return false;
-        client = std::move(*c);
-        return true;
-      },
-      20s));
-  client->set_timeout(10s);
+  auto client = ready_client(nodes);
   auto csv = dir.path() + "/few.csv";
   write_few_values_csv(csv, 4000, 11);
   // 2 to 4 workers: 4 of the 5 slots, then the 3 left after the kill
@@ -206,24 +195,7 @@ TEST_CASE("kill -9 of a worker node under a data-parallel MLP job: the job "
   test::node_set nodes{dir.path(), {"--slots", "1"}};
   auto w1 = nodes.worker("w1", {"--slots", "2"});
   auto w2 = nodes.worker("w2", {"--slots", "2"});
-  std::unique_ptr<cluster_client> client;
-  REQUIRE(test::eventually(
-      [&] {
-        auto c = cluster_client::connect("127.0.0.1", nodes.gateway_port(), 1s);
-        if (!c) return false;
-        auto ns = (*c)->nodes();
-        if (!ns || ns->size() != 3) return false;
-        auto as = (*c)->actors();
-        if (!as) return false;
-        bool service = false;
-        for (auto& a : *as)
-          service = service || a.name == "training";
-        if (!service) return false;
-        client = std::move(*c);
-        return true;
-      },
-      20s));
-  client->set_timeout(10s);
+  auto client = ready_client(nodes);
   auto toml = std::string{"family = \"mlp\"\n[data]\nimages = \""} +
               TROUPE_SOURCE_DIR +
               "/tests/data/fashion-mnist-small\"\n[model]\nwidth = 32\n"
