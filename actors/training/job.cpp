@@ -33,6 +33,27 @@ std::vector<member> workers_of(const std::vector<std::string>& nodes,
   return out;
 }
 
+void parallel_status(const job_state& st, schema::JobStatus::Builder s,
+                     uint64_t total, uint64_t done, uint64_t per_step,
+                     double train_seconds) {
+  auto step = !st.summary.empty()                     ? total
+              : st.phase == schema::JobState::RUNNING ? done
+                                                      : st.ckpt_step;
+  s.setShards(0);
+  s.setConsistency("allreduce");
+  s.setStep(step);
+  s.setSteps(total);
+  s.setExamples(step * per_step);
+  auto secs =
+      train_seconds > 0 ? train_seconds
+      : st.training_since == steady::time_point{}
+          ? 0.0
+          : std::chrono::duration<double>(steady::now() - st.training_since)
+                .count();
+  auto trained = step > st.start_step ? step - st.start_step : 0;
+  s.setExamplesPerSecond(secs > 0 ? trained * per_step / secs : 0);
+}
+
 bool ended(const job_state& st) {
   return st.phase == schema::JobState::FINISHED ||
          st.phase == schema::JobState::FAILED ||

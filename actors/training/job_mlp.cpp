@@ -126,25 +126,9 @@ public:
          std::function<void(std::function<void(schema::JobStatus::Builder)>)>
              done) override {
     done([=](auto s) {
-      auto& st = self->state;
-      auto step = !st.summary.empty() ? uint64_t{cfg_.epochs}
-                  : st.phase == schema::JobState::RUNNING ? epochs_done_
-                                                          : st.ckpt_step;
-      s.setShards(0);
-      s.setConsistency("allreduce");
       s.setEpochs(cfg_.epochs);
-      s.setStep(step);
-      s.setSteps(cfg_.epochs);
-      auto per_epoch = steps_ * local_batch_ * workers_;
-      s.setExamples(step * per_epoch);
-      auto secs =
-          train_seconds_ > 0 ? train_seconds_
-          : st.training_since == steady::time_point{}
-              ? 0.0
-              : std::chrono::duration<double>(steady::now() - st.training_since)
-                    .count();
-      auto trained = step > st.start_step ? step - st.start_step : 0;
-      s.setExamplesPerSecond(secs > 0 ? trained * per_epoch / secs : 0);
+      parallel_status(self->state, s, cfg_.epochs, epochs_done_,
+                      steps_ * local_batch_ * workers_, train_seconds_);
     });
   }
 

@@ -124,6 +124,14 @@ std::vector<member> workers_of(const std::vector<std::string>& nodes,
                                const std::string& prefix,
                                const std::string& kind);
 
+/// A data-parallel job's status fields: its step (`done` while it runs,
+/// `total` once finished, the checkpoint's while it waits) of `total`, the
+/// examples (`per_step` a step) and their rate since the placement began
+/// (over `train_seconds` once finished).
+void parallel_status(const job_state& st, schema::JobStatus::Builder s,
+                     uint64_t total, uint64_t done, uint64_t per_step,
+                     double train_seconds);
+
 int64_t wall_ms();
 bool ended(const job_state& st);
 /// Appends a JobEvent to the job's journal.

@@ -152,24 +152,9 @@ public:
          std::function<void(std::function<void(schema::JobStatus::Builder)>)>
              done) override {
     done([=](auto s) {
-      auto& st = self->state;
-      auto step = !st.summary.empty() ? uint64_t{cfg_.rounds}
-                  : st.phase == schema::JobState::RUNNING ? rounds_done_
-                                                          : st.ckpt_step;
-      s.setShards(0);
-      s.setConsistency("allreduce");
       s.setEpochs(0);
-      s.setStep(step);
-      s.setSteps(cfg_.rounds);
-      s.setExamples(step * data_.X.rows);
-      auto secs =
-          train_seconds_ > 0 ? train_seconds_
-          : st.training_since == steady::time_point{}
-              ? 0.0
-              : std::chrono::duration<double>(steady::now() - st.training_since)
-                    .count();
-      auto trained = step > st.start_step ? step - st.start_step : 0;
-      s.setExamplesPerSecond(secs > 0 ? trained * data_.X.rows / secs : 0);
+      parallel_status(self->state, s, cfg_.rounds, rounds_done_, data_.X.rows,
+                      train_seconds_);
     });
   }
 
