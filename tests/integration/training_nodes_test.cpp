@@ -85,6 +85,29 @@ std::unique_ptr<cluster_client> ready_client(test::node_set& nodes) {
   return client;
 }
 
+/// Waits until job `id` runs and has checkpointed, kill -9s node w1 (which
+/// must hold a member of its gang), and waits for the job to end (at most
+/// `limit`): the status before the kill and the last one.
+std::pair<view, view> kill_w1_mid_job(cluster_client& c, test::process& w1,
+                                      const std::string& id,
+                                      std::chrono::milliseconds limit) {
+  auto before = wait_for(c, id, [](const view& v) {
+    return v.state == "running" && v.checkpoint_step > 0;
+  });
+  REQUIRE(before.state == "running");
+  // the scheduler takes one slot at a time from the node with the most
+  // free: the gang has a member on w1
+  bool on_w1 = false;
+  for (auto& p : before.placement)
+    on_w1 = on_w1 || p.find("@w1") != std::string::npos;
+  REQUIRE(on_w1);
+  w1.signal(SIGKILL);
+  REQUIRE(w1.wait(5s) == 128 + SIGKILL);
+  auto after = wait_for(
+      c, id, [](const view& v) { return v.ended(); }, limit);
+  return {before, after};
+}
+
 } // namespace
 
 TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
@@ -100,20 +123,8 @@ TEST_CASE("kill -9 of a worker node under a training job: the job regroups "
   auto toml = job_toml(1, 2, 20, 4) + "checkpoint_seconds = 0.05\n";
   auto first = submit(*client, "killed", toml);
   if (!first) FAIL("submit: " << describe(first.error()));
-  auto v = wait_for(*client, "killed", [](const view& v) {
-    return v.state == "running" && v.checkpoint_step > 0;
-  });
   INFO("head:\n" << nodes.head().log());
-  REQUIRE(v.state == "running");
-  // the scheduler takes one slot at a time from the node with the most
-  // free: the gang has a member on w1
-  bool on_w1 = false;
-  for (auto& p : v.placement)
-    on_w1 = on_w1 || p.find("@w1") != std::string::npos;
-  REQUIRE(on_w1);
-  w1->signal(SIGKILL);
-  REQUIRE(w1->wait(5s) == 128 + SIGKILL);
-  v = wait_for(*client, "killed", [](const view& v) { return v.ended(); });
+  auto [before, v] = kill_w1_mid_job(*client, *w1, "killed", 60s);
   INFO(v.message);
   REQUIRE(v.state == "finished");
   CHECK(v.attempt == 2);
@@ -152,20 +163,10 @@ TEST_CASE("kill -9 of a worker node under an elastic data-parallel XGBoost "
   // 2 to 4 workers: 4 of the 5 slots, then the 3 left after the kill
   auto toml = xgb_toml(csv, "2:4", 800, 0.05);
   REQUIRE(submit(*client, "killed", toml));
-  auto v = wait_for(*client, "killed", [](const view& v) {
-    return v.state == "running" && v.checkpoint_step > 0;
-  });
   INFO("head:\n" << nodes.head().log());
-  REQUIRE(v.state == "running");
-  REQUIRE(v.checkpoint_step < 800);
-  CHECK(v.workers == 4);
-  bool on_w1 = false;
-  for (auto& p : v.placement)
-    on_w1 = on_w1 || p.find("@w1") != std::string::npos;
-  REQUIRE(on_w1);
-  w1->signal(SIGKILL);
-  REQUIRE(w1->wait(5s) == 128 + SIGKILL);
-  v = wait_for(*client, "killed", [](const view& v) { return v.ended(); });
+  auto [before, v] = kill_w1_mid_job(*client, *w1, "killed", 60s);
+  REQUIRE(before.checkpoint_step < 800);
+  CHECK(before.workers == 4);
   INFO(v.message);
   REQUIRE(v.state == "finished");
   CHECK(v.attempt == 2);
@@ -202,20 +203,9 @@ TEST_CASE("kill -9 of a worker node under a data-parallel MLP job: the job "
               "lr = 0.002\n[run]\nworkers = 2\nbatch = 32\nepochs = 40\n"
               "checkpoint_seconds = 0.05\n";
   REQUIRE(submit(*client, "killed", toml));
-  auto v = wait_for(*client, "killed", [](const view& v) {
-    return v.state == "running" && v.checkpoint_step > 0;
-  });
   INFO("head:\n" << nodes.head().log());
-  REQUIRE(v.state == "running");
-  REQUIRE(v.checkpoint_step < 40);
-  bool on_w1 = false;
-  for (auto& p : v.placement)
-    on_w1 = on_w1 || p.find("@w1") != std::string::npos;
-  REQUIRE(on_w1);
-  w1->signal(SIGKILL);
-  REQUIRE(w1->wait(5s) == 128 + SIGKILL);
-  v = wait_for(
-      *client, "killed", [](const view& v) { return v.ended(); }, 120s);
+  auto [before, v] = kill_w1_mid_job(*client, *w1, "killed", 120s);
+  REQUIRE(before.checkpoint_step < 40);
   INFO(v.message);
   REQUIRE(v.state == "finished");
   CHECK(v.attempt == 2);
