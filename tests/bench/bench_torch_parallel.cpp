@@ -61,9 +61,7 @@ struct side {
 } // namespace
 
 int main(int argc, char** argv) {
-  program_name = "bench_torch_parallel";
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  auto root = start_bench("bench_torch_parallel");
   int repeats = std::stoi(arg_text(argc, argv, "--repeats", "3"));
   auto epochs = arg_text(argc, argv, "--epochs", "3");
   auto batch = arg_text(argc, argv, "--batch", "128");
@@ -74,10 +72,6 @@ int main(int argc, char** argv) {
   if (!fs::exists(data))
     fail("no Fashion-MNIST at " + data +
          " (apt-get install dataset-fashion-mnist, or --data DIR)");
-  char tmpl[] = "/tmp/bench_torch_parallel.XXXXXX";
-  if (!mkdtemp(tmpl)) fail("cannot make a scratch directory");
-  std::string root = tmpl;
-  on_failure = [root] { progress("logs in %s", root.c_str()); };
   training_cluster cluster{root, 1};
   cluster.start_worker("w1", 1);
   cluster.wait_nodes(2);

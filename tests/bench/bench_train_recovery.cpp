@@ -48,14 +48,8 @@ using training::job_view;
 } // namespace
 
 int main(int argc, char** argv) {
-  program_name = "bench_train_recovery";
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  auto root = start_bench("bench_train_recovery");
   int repeats = std::stoi(arg_text(argc, argv, "--repeats", "5"));
-  char tmpl[] = "/tmp/bench_train_recovery.XXXXXX";
-  if (!mkdtemp(tmpl)) fail("cannot make a scratch directory");
-  std::string root = tmpl;
-  on_failure = [root] { progress("logs in %s", root.c_str()); };
   training_cluster cluster{
       root, 1, {"--heartbeat-ms", "200", "--node-timeout-ms", "2000"}};
   cluster.client->set_timeout(std::chrono::seconds{10});

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -27,6 +28,18 @@
 #include "tests/bench/bench_process.hpp"
 
 namespace troupe::bench {
+
+/// Starts a benchmark `name`: SIGINT and SIGTERM stop its children, and a
+/// scratch directory /tmp/NAME.XXXXXX (returned) is named when it fails.
+inline std::string start_bench(const std::string& name) {
+  program_name = name;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::string tmpl = "/tmp/" + name + ".XXXXXX";
+  if (!mkdtemp(tmpl.data())) fail("cannot make a scratch directory");
+  on_failure = [tmpl] { progress("logs in %s", tmpl.c_str()); };
+  return tmpl;
+}
 
 /// A head of `head_slots` slots in ROOT/head and workers started with
 /// start_worker; `client` is connected to its gateway.

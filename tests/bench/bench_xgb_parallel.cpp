@@ -110,9 +110,7 @@ double peer_run(const std::string& csv, const std::string& target,
 } // namespace
 
 int main(int argc, char** argv) {
-  program_name = "bench_xgb_parallel";
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  auto root = start_bench("bench_xgb_parallel");
   int repeats = std::stoi(arg_text(argc, argv, "--repeats", "3"));
   auto rounds =
       static_cast<uint32_t>(std::stoul(arg_text(argc, argv, "--rounds", "50")));
@@ -126,10 +124,6 @@ int main(int argc, char** argv) {
       at = comma + 1;
     }
   }
-  char tmpl[] = "/tmp/bench_xgb_parallel.XXXXXX";
-  if (!mkdtemp(tmpl)) fail("cannot make a scratch directory");
-  std::string root = tmpl;
-  on_failure = [root] { progress("logs in %s", root.c_str()); };
   std::vector<dataset_run> sets{
       {"shuttle",
        std::string{TROUPE_SOURCE_DIR} + "/tests/data/shuttle.csv",
