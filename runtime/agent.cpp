@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "runtime/convert.hpp"
+#include "runtime/dataset_cache.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node.hpp"
 #include "runtime/type_ids.hpp"
@@ -226,8 +227,15 @@ agent_actor::behavior_type agent(agent_self self, caf::actor directory,
 
 caf::actor spawn_agent(caf::actor_system& sys, caf::actor directory,
                        agent_config cfg) {
-  return caf::actor_cast<caf::actor>(
+  dataset_cache_config dcfg;
+  dcfg.node = cfg.name;
+  if (!cfg.data_dir.empty()) dcfg.dir = cfg.data_dir + "/datasets";
+  auto a = caf::actor_cast<caf::actor>(
       sys.spawn(agent, std::move(directory), std::move(cfg)));
+  // the node's dataset cache lives as long as its agent
+  dcfg.owner = a;
+  spawn_dataset_cache(sys, std::move(dcfg));
+  return a;
 }
 
 } // namespace troupe

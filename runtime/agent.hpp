@@ -58,9 +58,10 @@ struct agent_config {
   std::function<void(const std::string&)> on_stop;
 };
 
-/// Spawns a node agent that joins `directory` at once. Returns its dynamic
-/// handle, as node.cpp keeps it (`caf::actor_cast<agent_actor>` gives the
-/// typed one).
+/// Spawns a node agent that joins `directory` at once, and the node's
+/// dataset cache (dataset_cache.hpp; its files in DATA_DIR/datasets), which
+/// stops with the agent. Returns the agent's dynamic handle, as node.cpp
+/// keeps it (`caf::actor_cast<agent_actor>` gives the typed one).
 caf::actor spawn_agent(caf::actor_system& sys, caf::actor directory,
                        agent_config cfg);
 

@@ -6,8 +6,12 @@
 #include <kj/async-io.h>
 #include <kj/timer.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "runtime/buffered_stream.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 #include "schemas/cluster.capnp.h"
 
 namespace troupe {
@@ -297,6 +301,69 @@ cluster_client::stats(const std::string& target) {
                      s.getHandled(), s.getUptimeMs()});
     return out;
   });
+}
+
+caf::expected<dataset_ref>
+cluster_client::upload_dataset(const std::string& path, uint32_t chunk_size) {
+  auto ref = describe_file(path, chunk_size);
+  if (!ref) return ref.error();
+  if (auto err = check_ref(*ref)) return err;
+  auto offered = impl_->call("upload of '" + path + "'", [&] {
+    auto req = impl_->cap.datasetOfferRequest();
+    auto d = req.initDataset();
+    d.setHash(ref->hash);
+    d.setSize(ref->size);
+    d.setName(ref->name);
+    d.setChunkSize(ref->chunk_size);
+    return impl_->wait(req.send()).getHeld();
+  });
+  if (!offered) return offered.error();
+  if (*offered) return ref;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("read", path);
+  std::vector<uint8_t> buf(ref->chunk_size);
+  bool held = false;
+  for (uint32_t i = 0; i < ref->chunks(); ++i) {
+    uint64_t offset = uint64_t{i} * ref->chunk_size;
+    auto n = static_cast<size_t>(
+        std::min<uint64_t>(ref->chunk_size, ref->size - offset));
+    size_t got = 0;
+    while (got < n) {
+      auto r = ::pread(fd, buf.data() + got, n - got,
+                       static_cast<off_t>(offset + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        ::close(fd);
+        return make_error(errc::io_failure,
+                          "'" + path + "' changed while it was uploaded");
+      }
+      got += static_cast<size_t>(r);
+    }
+    caf::expected<bool> sent = caf::error{};
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      sent =
+          impl_->call("chunk " + std::to_string(i) + " of '" + path + "'", [&] {
+            auto req = impl_->cap.datasetChunkRequest();
+            auto c = req.initChunk();
+            c.setHash(ref->hash);
+            c.setIndex(i);
+            c.setBytes(kj::arrayPtr(buf.data(), n));
+            c.setChecksum(chunk_checksum(buf.data(), n));
+            return impl_->wait(req.send()).getHeld();
+          });
+      if (sent) break;
+    }
+    if (!sent) {
+      ::close(fd);
+      return sent.error();
+    }
+    held = *sent;
+  }
+  ::close(fd);
+  if (!held)
+    return make_error(errc::io_failure, "the head did not complete '" + path +
+                                            "' after its last chunk");
+  return ref;
 }
 
 caf::expected<void> cluster_client::stop(const std::string& actor) {

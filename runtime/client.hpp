@@ -13,6 +13,7 @@
 #include <kj/async-io.h>
 #include <kj/timer.h>
 
+#include "runtime/dataset_store.hpp"
 #include "runtime/envelope.hpp"
 
 namespace troupe {
@@ -126,6 +127,14 @@ public:
   caf::expected<std::vector<stats_row>> stats(const std::string& target = {});
   /// Every slot of every node and who holds it.
   caf::expected<std::vector<slot_row>> slots();
+
+  /// Uploads the file at `path` (on this machine) to the head's dataset
+  /// cache (dataset_cache.hpp) in checksummed chunks and returns its ref;
+  /// nothing moves when the head holds those bytes already. A chunk the head
+  /// refuses is sent again (3 tries). Errors name the file.
+  caf::expected<dataset_ref>
+  upload_dataset(const std::string& path,
+                 uint32_t chunk_size = default_chunk_size);
 
   caf::expected<void> stop(const std::string& actor);
   caf::expected<void> shutdown();

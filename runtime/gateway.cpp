@@ -19,9 +19,11 @@
 
 #include "runtime/bridge.hpp"
 #include "runtime/buffered_stream.hpp"
+#include "runtime/dataset_cache.hpp"
 #include "runtime/log.hpp"
 #include "runtime/type_ids.hpp"
 #include "schemas/cluster.capnp.h"
+#include "schemas/datasets.capnp.h"
 
 namespace troupe {
 
@@ -222,6 +224,34 @@ public:
         .then([](ping_atom) {});
   }
 
+  kj::Promise<void> datasetOffer(DatasetOfferContext ctx) override {
+    auto d = ctx.getParams().getDataset();
+    auto env = make_envelope<schema::DatasetRef>([&](auto b) {
+      b.setHash(d.getHash());
+      b.setSize(d.getSize());
+      b.setName(d.getName());
+      b.setChunkSize(d.getChunkSize());
+    });
+    return bridge_
+        .ask<bool>(dataset_cache(), timeout_,
+                   "the head's dataset cache: ", dataset_offer_atom::value, env)
+        .then([ctx](bool held) mutable { ctx.getResults().setHeld(held); });
+  }
+
+  kj::Promise<void> datasetChunk(DatasetChunkContext ctx) override {
+    auto c = ctx.getParams().getChunk();
+    auto env = make_envelope<schema::DatasetChunk>([&](auto b) {
+      b.setHash(c.getHash());
+      b.setIndex(c.getIndex());
+      b.setBytes(c.getBytes());
+      b.setChecksum(c.getChecksum());
+    });
+    return bridge_
+        .ask<bool>(dataset_cache(), timeout_,
+                   "the head's dataset cache: ", dataset_chunk_atom::value, env)
+        .then([ctx](bool held) mutable { ctx.getResults().setHeld(held); });
+  }
+
   kj::Promise<void> service(ServiceContext ctx) override {
     ctx.getResults().setService(services_->get(ctx.getParams().getName()));
     return kj::READY_NOW;
@@ -260,6 +290,13 @@ public:
   }
 
 private:
+  /// The head's dataset cache (its agent starts it).
+  caf::actor dataset_cache() {
+    auto h = caf::actor_cast<caf::actor>(local_dataset_cache(sys_));
+    if (!h) throw failure("the head runs no dataset cache");
+    return h;
+  }
+
   struct watch_entry {
     schema::Watcher::Client client;
     caf::actor relay;

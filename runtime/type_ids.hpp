@@ -50,6 +50,13 @@ using slot_want_atom = caf::atom_constant<caf::atom("slotwant")>;
 using slot_grant_atom = caf::atom_constant<caf::atom("slotgrant")>;
 using preempt_atom = caf::atom_constant<caf::atom("preempt")>;
 using slot_release_atom = caf::atom_constant<caf::atom("slotfree")>;
+// The dataset cache's messages (dataset_cache.hpp).
+using dataset_put_atom = caf::atom_constant<caf::atom("dsput")>;
+using dataset_offer_atom = caf::atom_constant<caf::atom("dsoffer")>;
+using dataset_chunk_atom = caf::atom_constant<caf::atom("dschunk")>;
+using dataset_read_atom = caf::atom_constant<caf::atom("dsread")>;
+using dataset_fetch_atom = caf::atom_constant<caf::atom("dsfetch")>;
+using dataset_stats_atom = caf::atom_constant<caf::atom("dsstats")>;
 
 /// Registers troupe's message types and error category with a CAF config.
 void register_types(caf::actor_system_config& cfg);

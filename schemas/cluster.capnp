@@ -6,6 +6,7 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("troupe::schema");
 
 using Common = import "common.capnp";
+using Datasets = import "datasets.capnp";
 
 struct NodeInfo {
   # One member of the cluster as the head's directory sees it.
@@ -179,4 +180,11 @@ interface Cluster {
   # FeatureStore. Unknown names fail with the list of known ones.
   slots @11 () -> (slots :List(SlotHolder));
   # Every slot of every node and who holds it (the scheduler's leases).
+  datasetOffer @12 (dataset :Datasets.DatasetRef) -> (held :Bool);
+  # A client offers a file to the head's dataset cache (dataset_cache.hpp):
+  # held is true when the cache has those bytes already (nothing to send).
+  datasetChunk @13 (chunk :Datasets.DatasetChunk) -> (held :Bool);
+  # One chunk of an offered file. A chunk whose checksum does not match is
+  # refused with an error naming it (send it again); held is true once the
+  # last chunk completed the file and its SHA-256 matched.
 }

@@ -1,0 +1,80 @@
+#pragma once
+
+// The dataset cache: one per node, so that datasets travel with the work and
+// no feature needs a shared file system. Every node's agent starts one and
+// puts it in its actor system's registry (local_dataset_cache). Files are
+// held by content (dataset_store.hpp): a client uploads its file to the
+// head's cache in checksummed chunks through the gateway (the Cluster
+// interface's datasetOffer/datasetChunk, cluster_client::upload_dataset);
+// a trial or a training worker on another node asks its own node's cache to
+// fetch the dataset from the head's (or any cache that holds it), which
+// pulls the missing chunks a few at a time, refuses and asks again for a
+// chunk whose checksum does not match, checks the whole file's SHA-256 and
+// answers with the local path. A node that holds the hash already answers
+// at once. The cache runs on a thread of its own (it hashes and writes
+// files).
+
+#include <cstdint>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "runtime/envelope.hpp"
+#include "runtime/type_ids.hpp"
+
+namespace troupe {
+
+/// The protocol of a node's dataset cache.
+using dataset_cache_actor = caf::typed_actor<
+    /// (dataset_put_atom, path) -> envelope DatasetRef: stores a file of
+    /// this node (a copy, named by its SHA-256). Errors name the file.
+    caf::replies_to<dataset_put_atom, std::string>::with<envelope>,
+    /// (dataset_offer_atom, envelope DatasetRef) -> bool: a client is about
+    /// to upload a file; true when its bytes are held already (send nothing).
+    caf::replies_to<dataset_offer_atom, envelope>::with<bool>,
+    /// (dataset_chunk_atom, envelope DatasetChunk) -> bool: one chunk of an
+    /// offered file; true once the file is whole and its SHA-256 matched. A
+    /// chunk whose checksum does not match is refused (an error naming it);
+    /// the uploader sends it again.
+    caf::replies_to<dataset_chunk_atom, envelope>::with<bool>,
+    /// (dataset_read_atom, envelope DatasetRef, index) -> envelope
+    /// DatasetChunk: a chunk of a held dataset, for another cache.
+    caf::replies_to<dataset_read_atom, envelope, uint32_t>::with<envelope>,
+    /// (dataset_fetch_atom, envelope DatasetRef, source) -> string: the path
+    /// of the dataset on this node, pulled first from the cache `source`
+    /// unless held. Fetches of one hash share one transfer.
+    caf::replies_to<dataset_fetch_atom, envelope,
+                    caf::actor>::with<std::string>,
+    /// (dataset_stats_atom) -> envelope DatasetCacheStats.
+    caf::replies_to<dataset_stats_atom>::with<envelope>>;
+
+/// Settings of a dataset cache.
+struct dataset_cache_config {
+  /// The node's name (in stats and messages).
+  std::string node;
+  /// Where the files are kept; empty: a temporary folder, removed when the
+  /// cache stops.
+  std::string dir;
+  /// The cache stops when this actor does (the node's agent); may be null.
+  caf::actor owner;
+  /// Chunks a fetch has in flight at once.
+  uint32_t window = 4;
+  /// How often one chunk may come back corrupt before a fetch fails.
+  uint32_t tries = 3;
+};
+
+/// The key under which each node's cache is in its system's registry.
+constexpr caf::atom_value dataset_cache_registry_key = caf::atom("datasets");
+
+/// Spawns a dataset cache (on a thread of its own) and registers it in the
+/// system's registry.
+dataset_cache_actor spawn_dataset_cache(caf::actor_system& sys,
+                                        dataset_cache_config cfg);
+
+/// This system's (this node's) dataset cache; null if none runs.
+dataset_cache_actor local_dataset_cache(caf::actor_system& sys);
+
+} // namespace troupe
