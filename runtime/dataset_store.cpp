@@ -62,13 +62,24 @@ uint32_t dataset_ref::chunks() const {
   return static_cast<uint32_t>((size + chunk_size - 1) / chunk_size);
 }
 
+void write_ref(schema::DatasetRef::Builder b, const dataset_ref& ref) {
+  b.setHash(ref.hash);
+  b.setSize(ref.size);
+  b.setName(ref.name);
+  b.setChunkSize(ref.chunk_size);
+}
+
+dataset_ref read_ref(schema::DatasetRef::Reader r) {
+  dataset_ref ref;
+  ref.hash = r.getHash();
+  ref.size = r.getSize();
+  ref.name = r.getName();
+  ref.chunk_size = r.getChunkSize();
+  return ref;
+}
+
 envelope to_envelope(const dataset_ref& ref) {
-  return make_envelope<schema::DatasetRef>([&](auto b) {
-    b.setHash(ref.hash);
-    b.setSize(ref.size);
-    b.setName(ref.name);
-    b.setChunkSize(ref.chunk_size);
-  });
+  return make_envelope<schema::DatasetRef>([&](auto b) { write_ref(b, ref); });
 }
 
 caf::error check_ref(const dataset_ref& ref) {
@@ -87,14 +98,7 @@ caf::error check_ref(const dataset_ref& ref) {
 }
 
 caf::expected<dataset_ref> dataset_ref_of(const envelope& env) {
-  auto r = env.visit<schema::DatasetRef>([](auto d) {
-    dataset_ref ref;
-    ref.hash = d.getHash();
-    ref.size = d.getSize();
-    ref.name = d.getName();
-    ref.chunk_size = d.getChunkSize();
-    return ref;
-  });
+  auto r = env.visit<schema::DatasetRef>([](auto d) { return read_ref(d); });
   if (!r) return r.error();
   if (auto err = check_ref(*r)) return err;
   return r;

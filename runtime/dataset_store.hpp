@@ -17,6 +17,7 @@
 #include <caf/expected.hpp>
 
 #include "runtime/envelope.hpp"
+#include "schemas/datasets.capnp.h"
 
 namespace troupe {
 
@@ -40,6 +41,12 @@ envelope to_envelope(const dataset_ref& ref);
 /// The dataset_ref of a DatasetRef envelope; invalid_argument when the hash
 /// is no SHA-256 or the chunk size is outside 4 KiB .. 64 MiB.
 caf::expected<dataset_ref> dataset_ref_of(const envelope& env);
+
+/// Writes `ref` into a DatasetRef field of a larger message.
+void write_ref(schema::DatasetRef::Builder b, const dataset_ref& ref);
+
+/// A DatasetRef field read back (unchecked: see check_ref).
+dataset_ref read_ref(schema::DatasetRef::Reader r);
 
 /// Checks a dataset_ref's fields (as dataset_ref_of does).
 caf::error check_ref(const dataset_ref& ref);

@@ -5,6 +5,7 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("troupe::schema");
 
 using Common = import "common.capnp";
+using Datasets = import "datasets.capnp";
 
 struct ParamValue {
   # One hyperparameter value.
@@ -33,6 +34,10 @@ struct StudySpec {
   task @12 :Text;                    # binary | multiclass | regression
   createdMs @13 :Int64;              # wall-clock ms at creation
   options @14 :List(Common.KeyValue);# anything else (folds, slots, ...)
+  data @15 :Datasets.DatasetRef;     # the training CSV by content, uploaded
+                                     # to the head's dataset cache (no hash:
+                                     # read dataPath where the study runs)
+  test @16 :Datasets.DatasetRef;     # the test CSV likewise
 }
 
 struct TrialEvent {
@@ -93,6 +98,9 @@ struct TrialAssignment {
   objectives @20 :List(Text);      # secondary objectives to measure with
                                    # each report and at the end (latency,
                                    # model-size); empty: the metric only
+  data @21 :Datasets.DatasetRef;   # the training CSV by content: the runner
+                                   # fetches it into its node's dataset
+                                   # cache (no hash: read dataPath)
 }
 
 struct TrialReport {

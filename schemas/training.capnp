@@ -5,6 +5,8 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("troupe::schema");
 
+using Datasets = import "datasets.capnp";
+
 struct SparseKeys {
   # The keys a worker pulls from a parameter-server shard.
   keys @0 :List(UInt64);
@@ -101,6 +103,16 @@ struct JobSubmit {
   outDir @3 :Text;    # where model.json and summary.json go (on the head)
   workers @4 :Text;   # "N" or "MIN:MAX" instead of the config's [run]
                       # workers (troupe train --workers); empty: the config's
+  datasets @5 :List(JobDataset);
+                      # the config's data files, uploaded to the head's
+                      # dataset cache; a path not listed is read as it is
+}
+
+struct JobDataset {
+  # One data file of a job: its path as the config names it (absolute), and
+  # its content in the head's dataset cache.
+  path @0 :Text;
+  data @1 :Datasets.DatasetRef;
 }
 
 struct JobRef {

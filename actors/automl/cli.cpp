@@ -380,6 +380,19 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
   if (!o.cluster.empty() && !resuming && o.out != "runs")
     spec.out_dir = absolute(o.out) + "/" + spec.id;
   auto& client = cluster->client;
+  // the data travels with the study: uploaded to the head's dataset cache
+  // (nothing moves when it holds those bytes), fetched from there by the
+  // nodes that run trials
+  if (!resuming && !spec.data_path.empty()) {
+    auto d = client->upload_dataset(spec.data_path);
+    if (!d) return fail(describe(d.error()), 1);
+    spec.data = *d;
+    if (!spec.test_path.empty()) {
+      auto t = client->upload_dataset(spec.test_path);
+      if (!t) return fail(describe(t.error()), 1);
+      spec.test = *t;
+    }
+  }
   caf::expected<envelope> first = caf::error{};
   if (resuming) {
     first = client->send(service_name, ref_envelope(o.resume), "resume");

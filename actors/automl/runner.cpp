@@ -14,6 +14,8 @@
 #include "actors/automl/wire.hpp"
 #include "actors/models/families.hpp"
 #include "actors/tabular/metrics.hpp"
+#include "runtime/dataset_cache.hpp"
+#include "runtime/dataset_store.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
 #include "runtime/type_ids.hpp"
@@ -44,6 +46,7 @@ struct trial_job {
   std::vector<uint8_t> checkpoint;
   std::string family;
   std::string data_path;
+  dataset_ref data; ///< by content when its hash is set
   std::string target;
   std::string task;
   std::string metric;
@@ -72,6 +75,7 @@ caf::expected<trial_job> parse_job(const envelope& env) {
     j.checkpoint.assign(cp.begin(), cp.end());
     j.family = a.getFamily();
     j.data_path = a.getDataPath();
+    if (a.hasData()) j.data = read_ref(a.getData());
     j.target = a.getTarget();
     j.task = a.getTask();
     j.metric = a.getMetric();
@@ -120,6 +124,25 @@ envelope trial_end(const trial_job& j, schema::TrialEnd::Outcome outcome,
   });
 }
 
+/// How long a trial waits for its data to reach its node.
+constexpr auto fetch_timeout = std::chrono::minutes{30};
+
+/// The local path of `ref`, which this node's dataset cache fetches from
+/// `source` unless it holds it.
+caf::expected<std::string> fetch_dataset(caf::blocking_actor* self,
+                                         const dataset_ref& ref,
+                                         const caf::actor& source) {
+  auto cache = local_dataset_cache(self->system());
+  if (!cache)
+    return make_error(errc::not_found, "this node runs no dataset cache");
+  caf::expected<std::string> out = caf::error{};
+  self->request(cache, fetch_timeout, dataset_fetch_atom::value,
+                to_envelope(ref), source)
+      .receive([&](std::string& path) { out = std::move(path); },
+               [&](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
 /// The most out-of-fold values a TrialEnd carries (16 MB): past it, the
 /// trial is no ensemble candidate.
 constexpr size_t max_oof_values = size_t{1} << 22;
@@ -127,7 +150,7 @@ constexpr size_t max_oof_values = size_t{1} << 22;
 /// The body of one trial, on its own detached thread.
 void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
                caf::actor runner, std::shared_ptr<std::atomic<bool>> cancel,
-               std::string node) {
+               std::string node, caf::actor data_source) {
   using outcome = schema::TrialEnd::Outcome;
   uint64_t steps = 0;
   double last = std::nan("");
@@ -146,6 +169,11 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
   };
   std::shared_ptr<const dataset> data;
   if (models::family_needs_data(job.family)) {
+    if (!job.data.hash.empty()) {
+      auto path = fetch_dataset(self, job.data, data_source);
+      if (!path) return fail(path.error());
+      job.data_path = *path;
+    }
     auto d = shared_dataset(job.data_path, job.target, job.task);
     if (!d) return fail(d.error());
     data = *d;
@@ -269,9 +297,12 @@ struct runner_state {
 
 /// Starts a trial on its own thread.
 caf::result<void> start_trial(trial_runner_self* self, const kind_args& args,
-                              runner_state& st, const envelope& env) {
+                              runner_state& st, const envelope& env,
+                              const caf::actor& data_source) {
   auto job = parse_job(env);
   if (!job) return job.error();
+  if (!job->data.hash.empty())
+    if (auto err = check_ref(job->data)) return err;
   auto study = caf::actor_cast<caf::actor>(self->current_sender());
   if (!study)
     return make_error(errc::invalid_argument,
@@ -280,7 +311,7 @@ caf::result<void> start_trial(trial_runner_self* self, const kind_args& args,
   st.running[{job->study, job->trial, job->attempt}] = flag;
   self->system().spawn<caf::detached>(run_trial, std::move(*job), study,
                                       caf::actor_cast<caf::actor>(self), flag,
-                                      args.node);
+                                      args.node, data_source);
   return caf::unit;
 }
 
@@ -296,8 +327,9 @@ trial_runner_actor::behavior_type trial_runner(trial_runner_self* self,
   });
   self->identify(args);
   return {
-      [=](trial_atom, const envelope& env) -> caf::result<void> {
-        return start_trial(self, args, *st, env);
+      [=](trial_atom, const envelope& env,
+          const caf::actor& data_source) -> caf::result<void> {
+        return start_trial(self, args, *st, env, data_source);
       },
       [=](cancel_atom, const std::string& study, uint64_t trial) {
         for (auto& [key, flag] : st->running)

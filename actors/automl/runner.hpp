@@ -7,9 +7,11 @@
 // the TrialDecision, and ends with (end_atom, envelope TrialEnd) to the
 // study (see study_actor.hpp).
 //
-// Trials read the training data by path (TrialAssignment.dataPath), once per
-// process: every node must see the data at the same path (one machine, or a
-// shared file system).
+// A trial whose assignment names its data by content (TrialAssignment.data)
+// has its node's dataset cache fetch the file from the cache the study
+// names (the head's) first, so no node needs the submitter's path; one
+// without reads dataPath (one machine, or a shared file system). Each
+// process parses a dataset once (models::shared_dataset).
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -24,10 +26,12 @@ namespace troupe::automl {
 /// spawned by name through the directory as a caf::actor; cast the handle
 /// with caf::actor_cast<trial_runner_actor>.
 using trial_runner_actor = caf::typed_actor<
-    /// (trial_atom, TrialAssignment): runs the trial; its sender is the study
-    /// the trial reports to. An assignment that does not parse, or one
-    /// without a sender, is answered with an error.
-    caf::reacts_to<trial_atom, envelope>,
+    /// (trial_atom, TrialAssignment, data_source): runs the trial; its
+    /// sender is the study the trial reports to, `data_source` the dataset
+    /// cache its data comes from (may be null when the assignment has no
+    /// data hash). An assignment that does not parse, or one without a
+    /// sender, is answered with an error.
+    caf::reacts_to<trial_atom, envelope, caf::actor>,
     /// (cancel_atom, study, trial): the trial stops before its next step and
     /// ends CANCELLED.
     caf::reacts_to<cancel_atom, std::string, uint64_t>,

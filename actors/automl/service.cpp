@@ -15,6 +15,7 @@
 #include "actors/automl/study_actor.hpp"
 #include "actors/automl/wire.hpp"
 #include "runtime/cluster.hpp"
+#include "runtime/dataset_cache.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node.hpp"
@@ -246,10 +247,40 @@ caf::expected<std::string> ref_of(const envelope& env) {
       [](auto r) { return std::string{r.getId().cStr()}; });
 }
 
-/// Starts a study actor for `spec` (with its journal replayed if `replay`).
-caf::result<envelope> launch(service_self* self, const state_ptr& st,
-                             const study_spec& spec, double weight,
-                             const replayed_study* replay) {
+/// `spec` with its CSVs named by content resolved to files of this node
+/// (the head), whose dataset cache holds what the submitter uploaded:
+/// `which` 0 is the training data, 1 the test data.
+void resolve_data(service_self* self, study_spec spec,
+                  std::function<void(caf::expected<study_spec>)> then,
+                  int which = 0) {
+  if (which == 2) return then(std::move(spec));
+  auto ref = which == 0 ? spec.data : spec.test;
+  if (ref.hash.empty())
+    return resolve_data(self, std::move(spec), std::move(then), which + 1);
+  auto cache = local_dataset_cache(self->system());
+  if (!cache)
+    return then(
+        make_error(troupe::errc::not_found, "the head runs no dataset cache"));
+  self->request(cache, request_timeout, dataset_fetch_atom::value,
+                to_envelope(ref), caf::actor{})
+      .then(
+          [=](const std::string& path) mutable {
+            (which == 0 ? spec.data_path : spec.test_path) = path;
+            resolve_data(self, std::move(spec), std::move(then), which + 1);
+          },
+          [=](caf::error& err) {
+            then(make_error(troupe::errc::not_found,
+                            "study " + spec.id + ": its data '" + ref.name +
+                                "' is not in the head's dataset cache (" +
+                                describe(err) + ")"));
+          });
+}
+
+/// Spawns a study actor for `spec`, its data resolved to the head's files
+/// (with its journal replayed if `replay`).
+caf::expected<study_actor> start_study(service_self* self, const state_ptr& st,
+                                       const study_spec& spec, double weight,
+                                       const replayed_study* replay) {
   auto core = study_core::make(spec, replay, st->clock->wall_ms());
   if (!core) return core.error();
   study_init init;
@@ -268,7 +299,41 @@ caf::result<envelope> launch(service_self* self, const state_ptr& st,
   st->log->info("automl: study {} {} (sampler {}, scheduler {}, weight {})",
                 spec.id, replay ? "resumed" : "started", spec.sampler,
                 spec.scheduler, weight);
-  return status_of(self, actor, 0);
+  return actor;
+}
+
+/// Starts a study actor for `spec` once its data named by content is
+/// resolved to the head's files, and answers with its first status.
+caf::result<envelope> launch(service_self* self, const state_ptr& st,
+                             const study_spec& spec, double weight,
+                             const replayed_study* replay) {
+  auto rp = self->make_response_promise<envelope>();
+  std::shared_ptr<const replayed_study> kept;
+  if (replay) kept = std::make_shared<replayed_study>(*replay);
+  auto go = [=](caf::expected<study_spec> s) mutable {
+    if (!s) {
+      rp.deliver(s.error());
+      return;
+    }
+    if (st->studies.count(s->id)) {
+      rp.deliver(make_error(errc::study_loaded,
+                            "study " + s->id + " is already running"));
+      return;
+    }
+    auto actor = start_study(self, st, *s, weight, kept.get());
+    if (!actor) {
+      rp.deliver(actor.error());
+      return;
+    }
+    self->request(*actor, request_timeout, progress_atom::value, uint64_t{0})
+        .then([rp](const envelope& e) mutable { rp.deliver(e); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  };
+  if (spec.data.hash.empty() && spec.test.hash.empty())
+    go(spec);
+  else
+    resolve_data(self, spec, go);
+  return rp;
 }
 
 caf::result<envelope> on_submit(service_self* self, const state_ptr& st,

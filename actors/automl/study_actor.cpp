@@ -14,6 +14,7 @@
 #include "actors/automl/runner.hpp"
 #include "actors/automl/warm_start.hpp"
 #include "actors/automl/wire.hpp"
+#include "runtime/dataset_cache.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
 #include "runtime/log.hpp"
@@ -74,6 +75,7 @@ envelope assignment_envelope(const study_spec& s, const trial_assignment& a) {
     b.setCheckpoint(kj::arrayPtr(a.checkpoint.data(), a.checkpoint.size()));
     b.setFamily(s.family);
     b.setDataPath(s.data_path);
+    if (!s.data.hash.empty()) write_ref(b.initData(), s.data);
     b.setTarget(s.target);
     b.setTask(s.task);
     b.setMetric(s.metric);
@@ -284,8 +286,10 @@ void on_grant(study_actor_t* self, const std::string& node, uint32_t slot,
                : std::optional<trial_assignment>{};
   if (a) {
     st.leases[{node, slot}] = lease;
-    self->send(typed, trial_atom::value,
-               assignment_envelope(st.core->spec(), *a));
+    // the runner fetches the data from this node's (the head's) cache
+    self->send(
+        typed, trial_atom::value, assignment_envelope(st.core->spec(), *a),
+        caf::actor_cast<caf::actor>(local_dataset_cache(self->system())));
   } else {
     st.wants_sent = false;
     self->send(st.service, release_atom::value, st.core->spec().id, node, slot,

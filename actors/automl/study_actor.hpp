@@ -31,8 +31,9 @@ namespace troupe::automl {
 using study_actor = caf::typed_actor<
     /// (grant_atom, node, slot, runner, lease), from the service: a slot of
     /// `node` is the study's under `lease`. It places a trial there,
-    /// (trial_atom, TrialAssignment) to `runner` (an automl.runner, see
-    /// runner.hpp), or gives the slot back to the service (release_atom).
+    /// (trial_atom, TrialAssignment, this node's dataset cache) to
+    /// `runner` (an automl.runner, see runner.hpp), or gives the slot back to
+    /// the service (release_atom).
     caf::reacts_to<grant_atom, std::string, uint32_t, caf::actor, uint64_t>,
     /// (report_atom, TrialReport), from a running trial -> TrialDecision:
     /// proceed to a budget, pause, stop or complete.

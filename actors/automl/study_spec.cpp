@@ -124,6 +124,8 @@ envelope to_envelope(const study_spec& s) {
     b.setSpace(s.space);
     b.setTask(s.task);
     b.setCreatedMs(s.created_ms);
+    if (!s.data.hash.empty()) write_ref(b.initData(), s.data);
+    if (!s.test.hash.empty()) write_ref(b.initTest(), s.test);
     std::vector<std::pair<std::string, std::string>> opts{
         {"family", s.family},
         {"folds", std::to_string(s.folds)},
@@ -172,6 +174,8 @@ caf::expected<study_spec> spec_from(const envelope& env) {
     s.space = b.getSpace();
     s.task = b.getTask();
     s.created_ms = b.getCreatedMs();
+    if (b.hasData()) s.data = read_ref(b.getData());
+    if (b.hasTest()) s.test = read_ref(b.getTest());
     for (auto kv : b.getOptions()) {
       std::string k = kv.getKey();
       std::string v = kv.getValue();
@@ -276,6 +280,9 @@ caf::error validate(const study_spec& s) {
       !std::all_of(s.id.begin(), s.id.end(), is_id_char) || s.id[0] == '.')
     return fail("id '" + s.id +
                 "' is invalid: use 1-64 characters from [A-Za-z0-9._-]");
+  for (auto* ref : {&s.data, &s.test})
+    if (!ref->hash.empty())
+      if (auto err = check_ref(*ref)) return fail(describe(err));
   if (s.family != "quadratic") {
     auto families = resolve_families(s.family);
     if (!families) return fail(describe(families.error()));

@@ -11,6 +11,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "runtime/dataset_store.hpp"
 #include "runtime/envelope.hpp"
 
 namespace troupe::automl {
@@ -23,6 +24,11 @@ struct study_spec {
   std::string data_path;
   std::string target;
   std::string test_path;
+  /// The training and test CSVs by content, uploaded to the head's dataset
+  /// cache (runtime/dataset_cache.hpp); an empty hash: read the path where
+  /// the study runs (one machine, or a shared file system).
+  dataset_ref data;
+  dataset_ref test;
   /// "" until the data is read: then binary | multiclass | regression.
   std::string task;
   std::string metric;

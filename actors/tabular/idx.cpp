@@ -110,20 +110,27 @@ caf::expected<image_set> read_idx(const std::string& images_path,
   return s;
 }
 
+std::vector<std::string> fashion_mnist_files(const std::string& dir) {
+  std::error_code ec;
+  std::vector<std::string> out;
+  for (auto name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                    "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    auto plain = dir + "/" + name;
+    auto gz = plain + ".gz";
+    out.push_back(std::filesystem::exists(gz, ec) ? gz : plain);
+  }
+  return out;
+}
+
 caf::error read_fashion_mnist(const std::string& dir, image_set& train,
                               image_set& test) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     return bad("data directory '" + dir + "' does not exist");
-  auto find = [&](const std::string& name) {
-    auto gz = dir + "/" + name + ".gz";
-    return std::filesystem::exists(gz, ec) ? gz : dir + "/" + name;
-  };
-  auto tr = read_idx(find("train-images-idx3-ubyte"),
-                     find("train-labels-idx1-ubyte"));
+  auto files = fashion_mnist_files(dir);
+  auto tr = read_idx(files[0], files[1]);
   if (!tr) return tr.error();
-  auto te =
-      read_idx(find("t10k-images-idx3-ubyte"), find("t10k-labels-idx1-ubyte"));
+  auto te = read_idx(files[2], files[3]);
   if (!te) return te.error();
   if (tr->height != te->height || tr->width != te->width)
     return bad(dir + ": training images are " + std::to_string(tr->height) +

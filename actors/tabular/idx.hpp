@@ -48,4 +48,8 @@ caf::expected<image_set> read_idx(const std::string& images_path,
 caf::error read_fashion_mnist(const std::string& dir, image_set& train,
                               image_set& test);
 
+/// The files read_fashion_mnist reads in `dir` (the .gz one of each pair
+/// where it exists), whether they exist or not.
+std::vector<std::string> fashion_mnist_files(const std::string& dir);
+
 } // namespace troupe::tabular

@@ -135,12 +135,25 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
         make_envelope<schema::JobRef>([&](auto r) { r.setId(o.resume); });
     first = client->send(service_name, ref, "resume");
   } else {
+    // the data travels with the job: each file the config names goes to
+    // the head's dataset cache (nothing moves when it holds those bytes)
+    std::vector<std::pair<std::string, dataset_ref>> uploaded;
+    for (auto& path : data_files(*cfg)) {
+      auto ref = client->upload_dataset(path);
+      if (!ref) return fail(describe(ref.error()), 2);
+      uploaded.emplace_back(path, *ref);
+    }
     auto submit = make_envelope<schema::JobSubmit>([&](auto s) {
       s.setId(o.id);
       s.setConfig(toml);
       s.setOrigin(origin);
       s.setOutDir(out_dir);
       s.setWorkers(o.workers);
+      auto list = s.initDatasets(static_cast<unsigned>(uploaded.size()));
+      for (unsigned i = 0; i < uploaded.size(); ++i) {
+        list[i].setPath(uploaded[i].first);
+        write_ref(list[i].initData(), uploaded[i].second);
+      }
     });
     first = client->send(service_name, submit, "submit");
   }

@@ -8,6 +8,7 @@
 
 #include <toml++/toml.h>
 
+#include "actors/tabular/idx.hpp"
 #include "actors/training/step_clock.hpp"
 #include "runtime/errors.hpp"
 
@@ -472,6 +473,17 @@ caf::expected<job_config> read_job_config(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return parse_job_config(text.str(), path);
+}
+
+std::vector<std::string> data_files(const job_config& cfg) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto& p : {cfg.train, cfg.valid})
+    if (!p.empty() && std::filesystem::is_regular_file(p, ec)) out.push_back(p);
+  if (!cfg.images.empty())
+    for (auto& p : tabular::fashion_mnist_files(cfg.images))
+      if (std::filesystem::is_regular_file(p, ec)) out.push_back(p);
+  return out;
 }
 
 } // namespace troupe::training

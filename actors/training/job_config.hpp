@@ -104,6 +104,11 @@ struct job_config {
 caf::expected<job_config> parse_job_config(const std::string& text,
                                            const std::string& origin);
 
+/// The files a job reads: [data] train and valid, the Fashion-MNIST files
+/// of images; those that do not exist are left out (the job names them when
+/// it reads its data).
+std::vector<std::string> data_files(const job_config& cfg);
+
 /// "N" or "MIN:MAX" workers.
 caf::expected<std::pair<uint32_t, uint32_t>>
 parse_workers(const std::string& text);

@@ -13,8 +13,11 @@
 #include "actors/training/ps_shard.hpp"
 #include "actors/training/ps_worker.hpp"
 #include "actors/training/xgb_worker.hpp"
+#include "runtime/dataset_cache.hpp"
+#include "runtime/dataset_store.hpp"
 #include "runtime/directory.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 #include "runtime/kind_args.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node.hpp"
@@ -55,13 +58,100 @@ caf::result<envelope> ask(service_self* self, const job_actor& job) {
 /// A JobSubmit as read (from a client, or from the journal).
 struct submit {
   std::string id, config, origin, out_dir, workers;
+  /// The config's data files and their content in the head's cache.
+  std::vector<std::pair<std::string, dataset_ref>> datasets;
 };
 
 caf::expected<submit> submit_of(const envelope& env) {
-  return env.visit<schema::JobSubmit>([](auto r) {
-    return submit{r.getId(), r.getConfig(), r.getOrigin(), r.getOutDir(),
-                  r.getWorkers()};
+  auto sub = env.visit<schema::JobSubmit>([](auto r) {
+    submit s{r.getId(),     r.getConfig(),  r.getOrigin(),
+             r.getOutDir(), r.getWorkers(), {}};
+    for (auto d : r.getDatasets())
+      s.datasets.emplace_back(d.getPath(), read_ref(d.getData()));
+    return s;
   });
+  if (!sub) return sub.error();
+  for (auto& [path, ref] : sub->datasets)
+    if (auto err = check_ref(ref)) return err;
+  return sub;
+}
+
+/// The JobSubmit envelope of `sub`.
+envelope to_envelope(const submit& sub) {
+  return make_envelope<schema::JobSubmit>([&](auto b) {
+    b.setId(sub.id);
+    b.setConfig(sub.config);
+    b.setOrigin(sub.origin);
+    b.setOutDir(sub.out_dir);
+    b.setWorkers(sub.workers);
+    auto list = b.initDatasets(static_cast<unsigned>(sub.datasets.size()));
+    for (unsigned i = 0; i < sub.datasets.size(); ++i) {
+      list[i].setPath(sub.datasets[i].first);
+      write_ref(list[i].initData(), sub.datasets[i].second);
+    }
+  });
+}
+
+/// Points `cfg`'s data at the head's copies: links named as the submitter's
+/// files (so that messages still name them) in `view`, to the files of the
+/// dataset cache; the Fashion-MNIST files of [data] images go to
+/// `view`/images.
+caf::error place_data(job_config& cfg, const submit& sub,
+                      const std::vector<std::string>& held,
+                      const std::filesystem::path& view) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::remove_all(view, ec);
+  fs::create_directories(view / "images", ec);
+  if (ec) return io_error("create", view, ec.value());
+  for (size_t i = 0; i < sub.datasets.size(); ++i) {
+    fs::path orig = sub.datasets[i].first;
+    bool image =
+        !cfg.images.empty() && orig.parent_path() == fs::path{cfg.images};
+    auto link = (image ? view / "images" : view) / orig.filename();
+    if (fs::exists(fs::symlink_status(link, ec)))
+      link = view / (std::to_string(i) + "-" + orig.filename().string());
+    fs::create_symlink(held[i], link, ec);
+    if (ec) return io_error("link", link, ec.value());
+    if (image) continue;
+    if (cfg.train == orig.string()) cfg.train = link.string();
+    if (cfg.valid == orig.string()) cfg.valid = link.string();
+  }
+  for (auto& [path, ref] : sub.datasets)
+    if (!cfg.images.empty() &&
+        fs::path{path}.parent_path() == fs::path{cfg.images}) {
+      cfg.images = (view / "images").string();
+      break;
+    }
+  return caf::none;
+}
+
+/// The head's paths of `sub`'s datasets (its dataset cache holds what the
+/// submitter uploaded), from index `i` on, appended to `held`.
+void resolve_data(
+    service_self* self, std::shared_ptr<const submit> sub,
+    std::vector<std::string> held,
+    std::function<void(caf::expected<std::vector<std::string>>)> then) {
+  auto i = held.size();
+  if (i == sub->datasets.size()) return then(std::move(held));
+  auto cache = local_dataset_cache(self->system());
+  if (!cache)
+    return then(make_error(errc::not_found, "the head runs no dataset cache"));
+  auto ref = sub->datasets[i].second;
+  self->request(cache, request_timeout, dataset_fetch_atom::value,
+                to_envelope(ref), caf::actor{})
+      .then(
+          [=](const std::string& path) mutable {
+            held.push_back(path);
+            resolve_data(self, sub, std::move(held), then);
+          },
+          [=](caf::error& err) {
+            then(make_error(errc::not_found,
+                            "job " + sub->id + ": its data '" +
+                                sub->datasets[i].first +
+                                "' is not in the head's dataset cache (" +
+                                describe(err) + ")"));
+          });
 }
 
 /// The submit's config, with its workers override.
@@ -74,15 +164,37 @@ caf::expected<job_config> config_of(const submit& sub) {
   return cfg;
 }
 
-/// Starts a job's coordinator, with the service's directory and journal.
+/// Starts a job's coordinator, with the service's directory and journal,
+/// once its data uploaded to the head's cache is in place.
 caf::result<envelope> start_job(service_self* self, const state_ptr& st,
-                                job_init init) {
+                                job_init init, const submit& sub) {
   init.directory = st->directory;
   init.journal = st->journal;
-  auto id = init.id;
-  auto job = spawn_job(self->system(), std::move(init));
-  st->jobs[id] = job;
-  return ask(self, job);
+  auto rp = self->make_response_promise<envelope>();
+  auto kept = std::make_shared<const submit>(sub);
+  auto go = [=](caf::expected<std::vector<std::string>> held) mutable {
+    auto id = init.id;
+    if (held && !held->empty())
+      if (auto err = place_data(init.cfg, *kept, *held,
+                                st->data_dir + "/" + id + ".data"))
+        held = err;
+    if (!held) {
+      rp.deliver(held.error());
+      return;
+    }
+    if (st->jobs.count(id)) { // a resume of the same job came first
+      rp.deliver(make_error(errc::already_exists,
+                            "job '" + id + "' is loaded here already"));
+      return;
+    }
+    auto job = spawn_job(self->system(), std::move(init));
+    st->jobs[id] = job;
+    self->request(job, request_timeout, status_atom::value)
+        .then([rp](const envelope& e) mutable { rp.deliver(e); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  };
+  resolve_data(self, kept, {}, go);
+  return rp;
 }
 
 caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
@@ -120,16 +232,11 @@ caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
   init.id = id;
   init.cfg = std::move(*cfg);
   init.out_dir = sub->out_dir.empty() ? st->data_dir + "/" + id : sub->out_dir;
-  auto stored_submit = make_envelope<schema::JobSubmit>([&](auto b) {
-    b.setId(id);
-    b.setConfig(sub->config);
-    b.setOrigin(sub->origin);
-    b.setOutDir(init.out_dir);
-    b.setWorkers(sub->workers);
-  });
-  if (auto err = st->journal->add_job(id, stored_submit)) return err;
+  sub->id = id;
+  sub->out_dir = init.out_dir;
+  if (auto err = st->journal->add_job(id, to_envelope(*sub))) return err;
   st->log->info("job {} submitted", id);
-  return start_job(self, st, std::move(init));
+  return start_job(self, st, std::move(init), *sub);
 }
 
 caf::result<envelope> on_resume(service_self* self, const state_ptr& st,
@@ -170,7 +277,7 @@ caf::result<envelope> on_resume(service_self* self, const state_ptr& st,
   if (*ckpt) init.resume = **ckpt;
   init.attempts = attempts;
   st->log->info("job {} resumed", *id);
-  return start_job(self, st, std::move(init));
+  return start_job(self, st, std::move(init), *sub);
 }
 
 caf::result<envelope> on_list(service_self* self, const state_ptr& st) {

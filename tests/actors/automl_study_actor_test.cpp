@@ -97,7 +97,8 @@ caf::actor fake_runner(caf::actor_system& sys, std::string node,
   auto r = sys.spawn(
       [=](trial_runner_self* self) -> trial_runner_actor::behavior_type {
         return {
-            [=](trial_atom, const envelope& env) -> caf::result<void> {
+            [=](trial_atom, const envelope& env,
+                const caf::actor&) -> caf::result<void> {
               auto a = env.visit<schema::TrialAssignment>([&](auto x) {
                 assignment a;
                 a.node = node;
