@@ -192,6 +192,14 @@ dataset_cache_actor::behavior_type cache(cache_self self,
         if (!ref) return ref.error();
         return to_envelope(*ref);
       },
+      [=](dataset_adopt_atom,
+          const std::string& path) -> caf::result<envelope> {
+        auto store = store_of(self);
+        if (!store) return store.error();
+        auto ref = (*store)->adopt_file(path);
+        if (!ref) return ref.error();
+        return to_envelope(*ref);
+      },
       [=](dataset_offer_atom, const envelope& env) -> caf::result<bool> {
         auto ref = dataset_ref_of(env);
         if (!ref) return ref.error();

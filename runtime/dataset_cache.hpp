@@ -32,6 +32,9 @@ using dataset_cache_actor = caf::typed_actor<
     /// (dataset_put_atom, path) -> envelope DatasetRef: stores a file of
     /// this node (a copy, named by its SHA-256). Errors name the file.
     caf::replies_to<dataset_put_atom, std::string>::with<envelope>,
+    /// (dataset_adopt_atom, path) -> envelope DatasetRef: moves a file of
+    /// this node into the store (it is gone from `path`).
+    caf::replies_to<dataset_adopt_atom, std::string>::with<envelope>,
     /// (dataset_offer_atom, envelope DatasetRef) -> bool: a client is about
     /// to upload a file; true when its bytes are held already (send nothing).
     caf::replies_to<dataset_offer_atom, envelope>::with<bool>,

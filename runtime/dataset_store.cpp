@@ -201,6 +201,24 @@ caf::expected<dataset_ref> dataset_store::add_file(const fs::path& path,
   return ref;
 }
 
+caf::expected<dataset_ref> dataset_store::adopt_file(const fs::path& path,
+                                                     uint32_t chunk_size) {
+  auto ref = describe_file(path, chunk_size);
+  if (!ref) return ref.error();
+  std::error_code ec;
+  if (find(ref->hash)) {
+    fs::remove(path, ec);
+    return ref;
+  }
+  fs::rename(path, dir_ / ref->hash, ec);
+  if (!ec) return ref;
+  // another file system: copy, then remove
+  auto copied = add_file(path, chunk_size);
+  if (!copied) return copied.error();
+  fs::remove(path, ec);
+  return copied;
+}
+
 caf::expected<std::vector<uint8_t>>
 dataset_store::read_chunk(const dataset_ref& ref, uint32_t index) const {
   auto p = find(ref.hash);

@@ -75,6 +75,13 @@ public:
   caf::expected<dataset_ref> add_file(const std::filesystem::path& path,
                                       uint32_t chunk_size = default_chunk_size);
 
+  /// Moves the file at `path` (on this node) into the store and returns its
+  /// ref: `path` is gone afterwards (renamed, or copied and removed across
+  /// file systems). Errors name the file.
+  caf::expected<dataset_ref>
+  adopt_file(const std::filesystem::path& path,
+             uint32_t chunk_size = default_chunk_size);
+
   /// Chunk `index` of a held dataset; not_found when the hash is not held,
   /// invalid_argument for an index past the end.
   caf::expected<std::vector<uint8_t>> read_chunk(const dataset_ref& ref,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <memory>
 
 #include <caf/all.hpp>
@@ -10,7 +11,9 @@
 #include "actors/training/job_journal.hpp"
 #include "actors/training/job_run.hpp"
 #include "actors/training/part_worker.hpp"
+#include "runtime/dataset_cache.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 #include "runtime/log.hpp"
 #include "schemas/cluster.capnp.h"
 #include "schemas/training.capnp.h"
@@ -200,8 +203,16 @@ void arm_checkpoint_timer(job_self self) {
         job_checkpoint_atom::value);
 }
 
-void train_parts(job_self self, const std::vector<envelope>& parts,
-                 std::function<void(const envelope&)> done) {
+namespace {
+
+/// How long the head's cache may take to take in the shards.
+constexpr auto adopt_timeout = std::chrono::minutes{10};
+
+/// Sends each member its part (and its shard's ref, when there are shards)
+/// and collects the model.
+void send_parts(job_self self, const std::vector<envelope>& parts,
+                const std::vector<envelope>& shards,
+                std::function<void(const envelope&)> done) {
   auto& st = self->state;
   auto attempt = st.attempt;
   auto left = std::make_shared<size_t>(parts.size());
@@ -209,28 +220,72 @@ void train_parts(job_self self, const std::vector<envelope>& parts,
   auto me = caf::actor_cast<caf::actor>(self);
   for (size_t i = 0; i < parts.size() && i < st.gang.size(); ++i) {
     auto worker = caf::actor_cast<part_worker_actor>(st.gang[i].handle);
-    self->request(worker, caf::infinite, part_train_atom::value, parts[i], me)
+    auto asked =
+        shards.empty()
+            ? self->request(worker, caf::infinite, part_train_atom::value,
+                            parts[i], me)
+            : self->request(worker, caf::infinite, part_train_atom::value,
+                            parts[i], me, shards[i],
+                            caf::actor_cast<caf::actor>(
+                                local_dataset_cache(self->system())));
+    std::move(asked).then(
+        [=](const envelope& model) {
+          auto& st = self->state;
+          if (st.attempt != attempt || ended(st)) return;
+          if (i == 0) *first = model;
+          if (--*left == 0) done(*first);
+        },
+        [=](caf::error& err) {
+          auto& st = self->state;
+          if (st.attempt != attempt || ended(st)) return;
+          if (err.category() == caf::atom("troupe") &&
+              err.code() == static_cast<uint8_t>(errc::io_failure)) {
+            // a peer went: its down message names it, if one comes
+            self->delayed_send(self, std::chrono::seconds{1},
+                               job_regroup_atom::value, attempt, describe(err));
+            return;
+          }
+          gang_error(self, err);
+        });
+  }
+}
+
+} // namespace
+
+void train_parts(job_self self, const std::vector<envelope>& parts,
+                 std::function<void(const envelope&)> done,
+                 const std::vector<std::string>& shards) {
+  if (shards.empty()) return send_parts(self, parts, {}, done);
+  auto cache = local_dataset_cache(self->system());
+  if (!cache)
+    return fail(self,
+                make_error(errc::not_found, "the head runs no dataset cache"));
+  auto attempt = self->state.attempt;
+  auto refs = std::make_shared<std::vector<envelope>>(shards.size());
+  auto left = std::make_shared<size_t>(shards.size());
+  for (size_t i = 0; i < shards.size(); ++i)
+    self->request(cache, adopt_timeout, dataset_adopt_atom::value, shards[i])
         .then(
-            [=](const envelope& model) {
+            [=](const envelope& ref) {
               auto& st = self->state;
               if (st.attempt != attempt || ended(st)) return;
-              if (i == 0) *first = model;
-              if (--*left == 0) done(*first);
+              (*refs)[i] = ref;
+              if (--*left == 0) send_parts(self, parts, *refs, done);
             },
             [=](caf::error& err) {
               auto& st = self->state;
               if (st.attempt != attempt || ended(st)) return;
-              if (err.category() == caf::atom("troupe") &&
-                  err.code() == static_cast<uint8_t>(errc::io_failure)) {
-                // a peer went: its down message names it, if one comes
-                self->delayed_send(self, std::chrono::seconds{1},
-                                   job_regroup_atom::value, attempt,
-                                   describe(err));
-                return;
-              }
-              gang_error(self, err);
+              fail(self, err);
             });
-  }
+}
+
+caf::expected<std::string> shard_path(job_self self, uint32_t w) {
+  auto& st = self->state;
+  std::error_code ec;
+  std::filesystem::create_directories(st.init.out_dir, ec);
+  if (ec) return io_error("create", st.init.out_dir, ec.value());
+  return st.init.out_dir + "/.shard-" + std::to_string(st.attempt) + "-" +
+         std::to_string(w);
 }
 
 void finish_job(job_self self, const nlohmann::json& summary) {

@@ -29,6 +29,7 @@
 #include "actors/tabular/metrics.hpp"
 #include "actors/training/job_run.hpp"
 #include "actors/training/mlp_worker.hpp"
+#include "actors/training/row_shard.hpp"
 #include "actors/training/xgb_parallel.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
@@ -95,21 +96,37 @@ public:
             return true;
           },
           whole_message);
+    // each worker's block of rows goes as a shard through the dataset
+    // caches: recomputed for this gang
     std::vector<envelope> parts;
-    for (uint32_t w = 0; w < workers_; ++w)
+    std::vector<std::string> shards;
+    for (uint32_t w = 0; w < workers_; ++w) {
       parts.push_back(part_of(self, w, start_model));
+      auto path = shard_path(self, w);
+      if (!path) return fail(self, path.error());
+      auto [begin, end] = block_of(train_.rows, w, workers_);
+      if (auto err = write_row_shard(*path, static_cast<uint32_t>(train_.cols),
+                                     train_.values.data() + begin * train_.cols,
+                                     train_.labels.data() + begin, end - begin))
+        return fail(self, err);
+      shards.push_back(*path);
+    }
     stepping_since_ = {};
-    train_parts(self, parts, [=](const envelope& model) {
-      auto now = steady::now();
-      train_seconds_ =
-          std::chrono::duration<double>(now - self->state.training_since)
-              .count();
-      step_seconds_ =
-          stepping_since_ == steady::time_point{}
-              ? train_seconds_
-              : std::chrono::duration<double>(now - stepping_since_).count();
-      finish(self, model);
-    });
+    train_parts(
+        self, parts,
+        [=](const envelope& model) {
+          auto now = steady::now();
+          train_seconds_ =
+              std::chrono::duration<double>(now - self->state.training_since)
+                  .count();
+          step_seconds_ =
+              stepping_since_ == steady::time_point{}
+                  ? train_seconds_
+                  : std::chrono::duration<double>(now - stepping_since_)
+                        .count();
+          finish(self, model);
+        },
+        shards);
   }
 
   void on_progress(job_self, uint64_t step, double loss) override {
@@ -214,8 +231,6 @@ private:
   envelope part_of(job_self self, uint32_t w,
                    const std::vector<uint8_t>& start_model) const {
     auto& st = self->state;
-    auto [begin, end] = block_of(train_.rows, w, workers_);
-    auto cols = train_.cols;
     return make_envelope<schema::MlpPart>([&](auto p) {
       p.setAttempt(st.attempt);
       p.setRank(w);
@@ -236,13 +251,7 @@ private:
       p.setGlobalBatch(static_cast<uint32_t>(local_batch_ * workers_));
       p.setSteps(steps_);
       p.setThreads(cfg_.threads);
-      p.setCols(static_cast<uint32_t>(cols));
-      p.setValues(kj::arrayPtr(
-          reinterpret_cast<const uint8_t*>(train_.values.data() + begin * cols),
-          (end - begin) * cols * sizeof(float)));
-      p.setLabels(kj::arrayPtr(
-          reinterpret_cast<const uint8_t*>(train_.labels.data() + begin),
-          (end - begin) * sizeof(float)));
+      // the rows travel as the worker's shard
       p.setStartModel(kj::arrayPtr(start_model.data(), start_model.size()));
       p.setCheckpointSeconds(cfg_.checkpoint_seconds);
       p.setReports(w == 0);

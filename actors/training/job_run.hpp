@@ -157,8 +157,16 @@ void arm_checkpoint_timer(job_self self);
 /// answer (the model). A member's io_failure (a peer of the collective
 /// went) regroups the job a second later, unless the lost member's down
 /// message regroups it first; any other error fails it.
+/// With `shards` (one RowShard file per part, row_shard.hpp), the files
+/// move into this node's dataset cache first and each member's node
+/// fetches its own.
 void train_parts(job_self self, const std::vector<envelope>& parts,
-                 std::function<void(const envelope&)> done);
+                 std::function<void(const envelope&)> done,
+                 const std::vector<std::string>& shards = {});
+
+/// Where a plan writes the RowShard of worker `w` for the job's current
+/// attempt (inside its output directory, which it creates).
+caf::expected<std::string> shard_path(job_self self, uint32_t w);
 /// The gang trained to the end: `summary` (summary.json, written) and its
 /// validation metrics finish the job.
 void finish_job(job_self self, const nlohmann::json& summary);

@@ -1,7 +1,9 @@
 // A data-parallel XGBoost job's plan (job_run.hpp): the coordinator reads
 // the table once, fits the preprocessor (so categorical columns reach
 // XGBoost as categories) and runs a rabit tracker; each slot of the gang
-// gets a training.xgb_worker and a contiguous block of the training rows.
+// gets a training.xgb_worker and a contiguous block of the training rows,
+// written as a shard that the worker's node fetches through the dataset
+// caches (job_run.hpp, train_parts).
 // The workers boost one model together (xgb_parallel.hpp); the first
 // reports each round and sends the model every checkpoint_seconds, which
 // the coordinator keeps in the journal. A lost worker regroups the job:
@@ -26,6 +28,7 @@
 #include "actors/tabular/metrics.hpp"
 #include "actors/training/job_run.hpp"
 #include "actors/training/rabit_tracker.hpp"
+#include "actors/training/row_shard.hpp"
 #include "actors/training/xgb_parallel.hpp"
 #include "actors/training/xgb_worker.hpp"
 #include "runtime/errors.hpp"
@@ -117,16 +120,32 @@ public:
             return true;
           },
           whole_message);
+    // each worker's block of rows goes as a shard through the dataset
+    // caches: recomputed for this gang
     std::vector<envelope> parts;
-    for (uint32_t w = 0; w < workers_; ++w)
+    std::vector<std::string> shards;
+    for (uint32_t w = 0; w < workers_; ++w) {
       parts.push_back(part_of(w, attempt, start_model, start_config));
-    train_parts(self, parts, [=](const envelope& model) {
-      model_ = model;
-      train_seconds_ = std::chrono::duration<double>(steady::now() -
-                                                     self->state.training_since)
-                           .count();
-      finish(self);
-    });
+      auto path = shard_path(self, w);
+      if (!path) return fail(self, path.error());
+      auto [begin, end] = block_of(data_.X.rows, w, workers_);
+      auto& X = data_.X;
+      if (auto err = write_row_shard(*path, static_cast<uint32_t>(X.cols),
+                                     X.values.data() + begin * X.cols,
+                                     X.labels.data() + begin, end - begin))
+        return fail(self, err);
+      shards.push_back(*path);
+    }
+    train_parts(
+        self, parts,
+        [=](const envelope& model) {
+          model_ = model;
+          train_seconds_ = std::chrono::duration<double>(
+                               steady::now() - self->state.training_since)
+                               .count();
+          finish(self);
+        },
+        shards);
   }
 
   void on_progress(job_self self, uint64_t step, double) override {
@@ -162,8 +181,6 @@ private:
   envelope part_of(uint32_t w, uint32_t attempt,
                    const std::vector<uint8_t>& start_model,
                    const std::string& start_config) const {
-    auto [begin, end] = block_of(data_.X.rows, w, workers_);
-    auto& X = data_.X;
     return make_envelope<schema::XgbPart>([&](auto p) {
       p.setAttempt(attempt);
       char task[32];
@@ -180,13 +197,7 @@ private:
       for (unsigned i = 0; i < types_.size(); ++i)
         types.set(i, types_[i]);
       p.setRounds(cfg_.rounds);
-      p.setCols(static_cast<uint32_t>(X.cols));
-      auto values = p.initValues(static_cast<unsigned>((end - begin) * X.cols));
-      for (size_t i = 0; i < (end - begin) * X.cols; ++i)
-        values.set(static_cast<unsigned>(i), X.values[begin * X.cols + i]);
-      auto labels = p.initLabels(static_cast<unsigned>(end - begin));
-      for (size_t i = begin; i < end; ++i)
-        labels.set(static_cast<unsigned>(i - begin), X.labels[i]);
+      // the rows travel as the worker's shard
       p.setStartModel(kj::arrayPtr(start_model.data(), start_model.size()));
       p.setStartConfig(start_config);
       p.setCheckpointSeconds(cfg_.checkpoint_seconds);

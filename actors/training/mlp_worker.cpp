@@ -11,6 +11,7 @@
 #include "actors/models/parallel_mlp.hpp"
 #include "actors/training/job_run.hpp"
 #include "actors/training/part_worker.hpp"
+#include "actors/training/row_shard.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/training.capnp.h"
 
@@ -41,8 +42,9 @@ std::vector<float> floats_of(capnp::Data::Reader d) {
   return out;
 }
 
+/// `sharded`: the rows come in a shard, not in the part.
 caf::expected<mlp_job> read_part(const envelope& env,
-                                 const std::string& head_host) {
+                                 const std::string& head_host, bool sharded) {
   auto r = env.visit<schema::MlpPart>(
       [&](auto p) -> caf::expected<mlp_job> {
         mlp_job j;
@@ -74,7 +76,7 @@ caf::expected<mlp_job> read_part(const envelope& env,
         j.cols = p.getCols();
         j.x = floats_of(p.getValues());
         j.y = floats_of(p.getLabels());
-        if (j.cols == 0 || j.y.size() * j.cols != j.x.size())
+        if (!sharded && (j.cols == 0 || j.y.size() * j.cols != j.x.size()))
           return make_error(errc::invalid_argument,
                             "MlpPart for rank " + std::to_string(j.rank) +
                                 ": " + std::to_string(j.x.size()) +
@@ -104,8 +106,16 @@ std::string self_host(const std::string& head_host) {
 }
 
 caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
-  auto job = read_part(env, ctx.args.head_host);
+  auto job = read_part(env, ctx.args.head_host, !ctx.shard.empty());
   if (!job) return job.error();
+  if (!ctx.shard.empty()) {
+    auto rows = read_row_shard(ctx.shard);
+    if (!rows) return rows.error();
+    job->cols = rows->cols;
+    job->rows = rows->rows();
+    job->x = std::move(rows->values);
+    job->y = std::move(rows->labels);
+  }
   auto who = "worker " + std::to_string(job->rank);
   auto lost = [&](caf::error err) {
     return peer_lost_as_io(who, std::move(err),

@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include "runtime/dataset_cache.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/node.hpp"
 #include "schemas/training.capnp.h"
@@ -28,6 +29,41 @@ using part_worker_self =
     caf::stateful_actor<part_worker_state,
                         typed_worker_of<part_worker_actor>::type>*;
 
+/// How long a worker waits for its shard to reach its node.
+constexpr auto shard_timeout = std::chrono::minutes{30};
+
+/// Trains `part` on a thread of its own: off the actor's scheduler, since a
+/// step blocks and the collectives are per thread. The outcome comes back
+/// as (part_train_atom, model, error).
+void start_thread(part_worker_self self, const envelope& part,
+                  const caf::actor& job, const std::string& shard,
+                  const part_trainer& trainer) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto a = self->state.args;
+  auto stop = self->state.cancel;
+  std::thread{[=] {
+    part_context ctx{a, job, *stop, shard};
+    auto out = trainer(part, ctx);
+    if (out)
+      caf::anon_send(me, part_train_atom::value, *out, caf::error{});
+    else
+      caf::anon_send(me, part_train_atom::value, envelope{}, out.error());
+  }}.detach();
+}
+
+/// Marks the worker busy and returns its promise, or an error when it
+/// trains already.
+caf::expected<caf::typed_response_promise<envelope>>
+begin_part(part_worker_self self) {
+  auto& st = self->state;
+  if (st.running)
+    return make_error(errc::invalid_argument,
+                      "worker " + st.args.name + " is training already");
+  st.running = true;
+  st.done = self->make_response_promise<envelope>();
+  return st.done;
+}
+
 part_worker_actor::behavior_type
 part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
   self->identify(args);
@@ -37,26 +73,40 @@ part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
   return {
       [=](part_train_atom, const envelope& part,
           const caf::actor& job) -> caf::result<envelope> {
-        auto& st = self->state;
-        if (st.running)
-          return make_error(errc::invalid_argument,
-                            "worker " + st.args.name + " is training already");
-        st.running = true;
-        st.done = self->make_response_promise<envelope>();
-        auto me = caf::actor_cast<caf::actor>(self);
-        auto a = st.args;
-        auto stop = st.cancel;
-        // off the actor's scheduler: a step blocks, and the collectives
-        // are per thread
-        std::thread{[=] {
-          part_context ctx{a, job, *stop};
-          auto out = trainer(part, ctx);
-          if (out)
-            caf::anon_send(me, part_train_atom::value, *out, caf::error{});
-          else
-            caf::anon_send(me, part_train_atom::value, envelope{}, out.error());
-        }}.detach();
-        return st.done;
+        auto rp = begin_part(self);
+        if (!rp) return rp.error();
+        start_thread(self, part, job, {}, trainer);
+        return *rp;
+      },
+      [=](part_train_atom, const envelope& part, const caf::actor& job,
+          const envelope& shard,
+          const caf::actor& source) -> caf::result<envelope> {
+        auto rp = begin_part(self);
+        if (!rp) return rp.error();
+        auto cache = local_dataset_cache(self->system());
+        if (!cache) {
+          self->state.running = false;
+          return make_error(errc::not_found, "worker " + self->state.args.name +
+                                                 ": its node runs no dataset "
+                                                 "cache");
+        }
+        self->request(cache, shard_timeout, dataset_fetch_atom::value, shard,
+                      source)
+            .then(
+                [=](const std::string& path) {
+                  if (self->state.cancel->load()) return;
+                  start_thread(self, part, job, path, trainer);
+                },
+                [=](caf::error& err) {
+                  auto& st = self->state;
+                  if (!st.running) return;
+                  st.running = false;
+                  st.done.deliver(make_error(
+                      errc::not_found,
+                      "worker " + st.args.name +
+                          ": its rows did not arrive: " + describe(err)));
+                });
+        return *rp;
       },
       [=](part_train_atom, const envelope& model, const caf::error& err) {
         auto& st = self->state;

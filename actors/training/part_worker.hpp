@@ -2,8 +2,9 @@
 
 // A gang member that trains its part of a data-parallel job: the kinds
 // training.xgb_worker (xgb_worker.hpp) and training.mlp_worker
-// (mlp_worker.hpp). Given its part (an XgbPart or MlpPart: its rows, the
-// parameters, where the job's collective meets) it trains on a thread of
+// (mlp_worker.hpp). Given its part (an XgbPart or MlpPart: the parameters,
+// where the job's collective meets, and its rows, or a shard of rows its
+// node's dataset cache fetches) it trains on a thread of
 // its own (XGBoost's communicator and c10d's groups are per thread, and a
 // step blocks) and answers with the model. The first worker reports its
 // progress to the job and sends it the model every checkpointSeconds. When
@@ -33,6 +34,12 @@ using part_worker_actor = caf::typed_actor<
     /// (invalid_argument), the library's own, io_failure when a peer of
     /// the collective went away (the job regroups).
     caf::replies_to<part_train_atom, envelope, caf::actor>::with<envelope>,
+    /// (part_train_atom, part, job, shard, source) -> JobCheckpoint: the
+    /// same, with its rows in a RowShard (row_shard.hpp) named by the
+    /// DatasetRef `shard`, which this node's dataset cache fetches from the
+    /// cache `source` first.
+    caf::replies_to<part_train_atom, envelope, caf::actor, envelope,
+                    caf::actor>::with<envelope>,
     /// (part_train_atom, JobCheckpoint, error), from its own training
     /// thread: the outcome.
     caf::reacts_to<part_train_atom, envelope,
@@ -44,6 +51,9 @@ struct part_context {
   const kind_args& args;
   caf::actor job;
   const std::atomic<bool>& cancel;
+  /// The part's rows, a RowShard file on this node; empty when the part
+  /// holds its rows itself.
+  std::string shard;
 };
 
 /// Trains a part (on the worker's thread): the final JobCheckpoint, or an

@@ -8,6 +8,7 @@
 
 #include "actors/training/job_run.hpp"
 #include "actors/training/part_worker.hpp"
+#include "actors/training/row_shard.hpp"
 #include "actors/training/xgb_parallel.hpp"
 #include "runtime/errors.hpp"
 #include "schemas/training.capnp.h"
@@ -25,8 +26,9 @@ struct xgb_job {
   double checkpoint_seconds = 0;
 };
 
+/// `sharded`: the rows come in a shard, not in the part.
 caf::expected<xgb_job> read_part(const envelope& env,
-                                 const std::string& head_host) {
+                                 const std::string& head_host, bool sharded) {
   auto r = env.visit<schema::XgbPart>(
       [&](auto p) -> caf::expected<xgb_job> {
         xgb_job j;
@@ -47,6 +49,7 @@ caf::expected<xgb_job> read_part(const envelope& env,
         auto model = p.getStartModel();
         x.start.model.assign(model.begin(), model.end());
         x.start.config = p.getStartConfig().cStr();
+        if (sharded) return j;
         auto& m = j.rows;
         m.cols = p.getCols();
         auto values = p.getValues();
@@ -72,8 +75,16 @@ caf::expected<xgb_job> read_part(const envelope& env,
 }
 
 caf::expected<envelope> train_xgb_part(const envelope& env, part_context& ctx) {
-  auto job = read_part(env, ctx.args.head_host);
+  auto job = read_part(env, ctx.args.head_host, !ctx.shard.empty());
   if (!job) return job.error();
+  if (!ctx.shard.empty()) {
+    auto rows = read_row_shard(ctx.shard);
+    if (!rows) return rows.error();
+    job->rows.cols = rows->cols;
+    job->rows.rows = rows->rows();
+    job->rows.values = std::move(rows->values);
+    job->rows.labels = std::move(rows->labels);
+  }
   using clock = std::chrono::steady_clock;
   auto last = clock::now();
   job->part.after_round = [&](uint32_t round, const xgb::booster& b) {

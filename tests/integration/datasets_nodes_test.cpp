@@ -194,6 +194,20 @@ TEST_CASE("a 3-node cluster whose nodes cannot see the data's path runs a "
     INFO(v.message);
     REQUIRE(v.state == "finished");
     CHECK(fs::is_directory(dir / "head/few/model"));
+    // each worker read its own shard of the rows, fetched into its node's
+    // cache: a worker node of the gang holds one
+    size_t shards = 0;
+    for (auto name : {"w1", "w2"}) {
+      std::error_code ec;
+      for (auto& e : fs::directory_iterator(
+               dir / (std::string{name} + "/data/datasets"), ec))
+        shards += e.is_regular_file() ? 1 : 0;
+    }
+    bool on_workers = false;
+    for (auto& p : v.placement)
+      on_workers = on_workers || p.find("@w") != std::string::npos;
+    CHECK(on_workers);
+    CHECK(shards >= 1);
   }
 
   SECTION("a job whose data the head does not hold is refused, naming it") {

@@ -161,6 +161,27 @@ TEST_CASE("a download whose whole file does not match its hash is refused",
   CHECK(describe(check_ref(ref)).find("chunk size") != std::string::npos);
 }
 
+TEST_CASE("a file adopted by the store moves into it", "[datasets]") {
+  test::temp_dir dir;
+  auto bytes = sample_bytes(6000);
+  test::write_file(dir / "shard", bytes);
+  auto store = dataset_store::open(dir / "cache");
+  REQUIRE(store);
+  auto ref = store->adopt_file(dir / "shard");
+  REQUIRE(ref);
+  CHECK_FALSE(fs::exists(dir / "shard"));
+  auto held = store->find(ref->hash);
+  REQUIRE(held);
+  CHECK(test::read_file(held->string()) == bytes);
+  // the same bytes again: the held copy stays, the file goes
+  test::write_file(dir / "again", bytes);
+  auto again = store->adopt_file(dir / "again");
+  REQUIRE(again);
+  CHECK(again->hash == ref->hash);
+  CHECK_FALSE(fs::exists(dir / "again"));
+  CHECK(store->held().count == 1);
+}
+
 TEST_CASE("opening a store clears the downloads that never finished",
           "[datasets]") {
   test::temp_dir dir;
