@@ -200,6 +200,10 @@ dataset_cache_actor::behavior_type cache(cache_self self,
         if (!ref) return ref.error();
         return to_envelope(*ref);
       },
+      [=](dataset_drop_atom, const std::string& hash) {
+        if (self->state.fetches.count(hash)) return;
+        if (auto store = store_of(self)) (*store)->remove(hash);
+      },
       [=](dataset_offer_atom, const envelope& env) -> caf::result<bool> {
         auto ref = dataset_ref_of(env);
         if (!ref) return ref.error();

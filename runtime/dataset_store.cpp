@@ -219,6 +219,13 @@ caf::expected<dataset_ref> dataset_store::adopt_file(const fs::path& path,
   return copied;
 }
 
+bool dataset_store::remove(const std::string& hash) {
+  auto p = find(hash);
+  if (!p) return false;
+  std::error_code ec;
+  return fs::remove(*p, ec);
+}
+
 caf::expected<std::vector<uint8_t>>
 dataset_store::read_chunk(const dataset_ref& ref, uint32_t index) const {
   auto p = find(ref.hash);

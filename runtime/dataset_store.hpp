@@ -82,6 +82,9 @@ public:
   adopt_file(const std::filesystem::path& path,
              uint32_t chunk_size = default_chunk_size);
 
+  /// Removes a held dataset's file; false when it was not held.
+  bool remove(const std::string& hash);
+
   /// Chunk `index` of a held dataset; not_found when the hash is not held,
   /// invalid_argument for an index past the end.
   caf::expected<std::vector<uint8_t>> read_chunk(const dataset_ref& ref,

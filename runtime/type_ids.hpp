@@ -53,6 +53,7 @@ using slot_release_atom = caf::atom_constant<caf::atom("slotfree")>;
 // The dataset cache's messages (dataset_cache.hpp).
 using dataset_put_atom = caf::atom_constant<caf::atom("dsput")>;
 using dataset_adopt_atom = caf::atom_constant<caf::atom("dsadopt")>;
+using dataset_drop_atom = caf::atom_constant<caf::atom("dsdrop")>;
 using dataset_offer_atom = caf::atom_constant<caf::atom("dsoffer")>;
 using dataset_chunk_atom = caf::atom_constant<caf::atom("dschunk")>;
 using dataset_read_atom = caf::atom_constant<caf::atom("dsread")>;

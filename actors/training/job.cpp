@@ -12,6 +12,7 @@
 #include "actors/training/job_run.hpp"
 #include "actors/training/part_worker.hpp"
 #include "runtime/dataset_cache.hpp"
+#include "runtime/dataset_store.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
 #include "runtime/log.hpp"
@@ -126,6 +127,11 @@ void disband(job_self self) {
     stop_member(self, m.name);
   }
   st.gang.clear();
+  // the gang's shards were for it alone
+  if (auto cache = local_dataset_cache(self->system()))
+    for (auto& hash : st.shards)
+      self->send(cache, dataset_drop_atom::value, hash);
+  st.shards.clear();
   if (st.lease != 0 && st.init.directory)
     caf::unsafe_send_as(self, st.init.directory, slot_release_atom::value,
                         job_consumer(st.init.id), st.lease);
@@ -270,6 +276,7 @@ void train_parts(job_self self, const std::vector<envelope>& parts,
               auto& st = self->state;
               if (st.attempt != attempt || ended(st)) return;
               (*refs)[i] = ref;
+              if (auto r = dataset_ref_of(ref)) st.shards.push_back(r->hash);
               if (--*left == 0) send_parts(self, parts, *refs, done);
             },
             [=](caf::error& err) {

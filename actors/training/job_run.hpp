@@ -70,6 +70,9 @@ struct job_state {
   /// The step the current placement started at.
   uint64_t start_step = 0;
   uint32_t attempt = 0;
+  /// The hashes of the placed gang's shards in this node's dataset cache
+  /// (dropped when the gang is disbanded).
+  std::vector<std::string> shards;
   /// "actor@node" of the last placed gang (kept after it is disbanded).
   std::vector<std::string> placement;
   std::shared_ptr<spdlog::logger> log = log::get("training");

@@ -111,6 +111,7 @@ caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
   if (!ctx.shard.empty()) {
     auto rows = read_row_shard(ctx.shard);
     if (!rows) return rows.error();
+    ctx.shard_read();
     job->cols = rows->cols;
     job->rows = rows->rows();
     job->x = std::move(rows->values);

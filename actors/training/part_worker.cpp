@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "runtime/dataset_cache.hpp"
+#include "runtime/dataset_store.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/node.hpp"
 #include "schemas/training.capnp.h"
@@ -37,12 +38,17 @@ constexpr auto shard_timeout = std::chrono::minutes{30};
 /// as (part_train_atom, model, error).
 void start_thread(part_worker_self self, const envelope& part,
                   const caf::actor& job, const std::string& shard,
-                  const part_trainer& trainer) {
+                  const std::string& shard_hash, const part_trainer& trainer) {
   auto me = caf::actor_cast<caf::actor>(self);
   auto a = self->state.args;
   auto stop = self->state.cancel;
+  auto cache = local_dataset_cache(self->system());
   std::thread{[=] {
-    part_context ctx{a, job, *stop, shard};
+    part_context ctx{a, job, *stop, shard, [=] {
+                       if (!shard_hash.empty() && cache)
+                         caf::anon_send(cache, dataset_drop_atom::value,
+                                        shard_hash);
+                     }};
     auto out = trainer(part, ctx);
     if (out)
       caf::anon_send(me, part_train_atom::value, *out, caf::error{});
@@ -75,12 +81,14 @@ part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
           const caf::actor& job) -> caf::result<envelope> {
         auto rp = begin_part(self);
         if (!rp) return rp.error();
-        start_thread(self, part, job, {}, trainer);
+        start_thread(self, part, job, {}, {}, trainer);
         return *rp;
       },
       [=](part_train_atom, const envelope& part, const caf::actor& job,
           const envelope& shard,
           const caf::actor& source) -> caf::result<envelope> {
+        auto ref = dataset_ref_of(shard);
+        if (!ref) return ref.error();
         auto rp = begin_part(self);
         if (!rp) return rp.error();
         auto cache = local_dataset_cache(self->system());
@@ -95,7 +103,7 @@ part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
             .then(
                 [=](const std::string& path) {
                   if (self->state.cancel->load()) return;
-                  start_thread(self, part, job, path, trainer);
+                  start_thread(self, part, job, path, ref->hash, trainer);
                 },
                 [=](caf::error& err) {
                   auto& st = self->state;

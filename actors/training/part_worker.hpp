@@ -54,6 +54,9 @@ struct part_context {
   /// The part's rows, a RowShard file on this node; empty when the part
   /// holds its rows itself.
   std::string shard;
+  /// Called once the trainer has read the shard: its node's copy goes (it
+  /// was for this part alone).
+  std::function<void()> shard_read;
 };
 
 /// Trains a part (on the worker's thread): the final JobCheckpoint, or an

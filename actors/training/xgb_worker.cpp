@@ -80,6 +80,7 @@ caf::expected<envelope> train_xgb_part(const envelope& env, part_context& ctx) {
   if (!ctx.shard.empty()) {
     auto rows = read_row_shard(ctx.shard);
     if (!rows) return rows.error();
+    ctx.shard_read();
     job->rows.cols = rows->cols;
     job->rows.rows = rows->rows();
     job->rows.values = std::move(rows->values);

@@ -195,19 +195,27 @@ TEST_CASE("a 3-node cluster whose nodes cannot see the data's path runs a "
     REQUIRE(v.state == "finished");
     CHECK(fs::is_directory(dir / "head/few/model"));
     // each worker read its own shard of the rows, fetched into its node's
-    // cache: a worker node of the gang holds one
-    size_t shards = 0;
-    for (auto name : {"w1", "w2"}) {
+    // cache, and dropped it once trained; the head dropped the gang's
+    // shards when it disbanded it
+    auto held = [&](const std::string& node) {
+      size_t n = 0;
       std::error_code ec;
-      for (auto& e : fs::directory_iterator(
-               dir / (std::string{name} + "/data/datasets"), ec))
-        shards += e.is_regular_file() ? 1 : 0;
-    }
+      for (auto& e : fs::directory_iterator(dir / (node + "/datasets"), ec))
+        n += e.is_regular_file() ? 1 : 0;
+      return n;
+    };
     bool on_workers = false;
     for (auto& p : v.placement)
       on_workers = on_workers || p.find("@w") != std::string::npos;
     CHECK(on_workers);
-    CHECK(shards >= 1);
+    CHECK((w1->log() + w2->log()).find("datasets: fetched .shard-") !=
+          std::string::npos);
+    CHECK(test::eventually(
+        [&] {
+          return held("w1/data") == 0 && held("w2/data") == 0 &&
+                 held("head") == 2; // the two uploads
+        },
+        5s));
   }
 
   SECTION("a job whose data the head does not hold is refused, naming it") {

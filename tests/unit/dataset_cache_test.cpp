@@ -160,6 +160,10 @@ TEST_CASE("a cache fetches a dataset from another once", "[datasets]") {
   CHECK(f.stat(b, skipped) == 1);
   CHECK(f.stat(a, chunks_out) == 13);
   CHECK(f.stat(b, held) == 1);
+  // dropped: gone from b, still held by a
+  caf::anon_send(b, dataset_drop_atom::value, f.ref.hash);
+  CHECK(f.stat(b, held) == 0);
+  CHECK(f.stat(a, held) == 1);
 }
 
 TEST_CASE("fetches of one hash share one transfer", "[datasets]") {
