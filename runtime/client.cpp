@@ -325,8 +325,12 @@ cluster_client::upload_dataset(const std::string& path, uint32_t chunk_size) {
   bool held = false;
   for (uint32_t i = 0; i < ref->chunks(); ++i) {
     uint64_t offset = uint64_t{i} * ref->chunk_size;
-    auto n = static_cast<size_t>(
-        std::min<uint64_t>(ref->chunk_size, ref->size - offset));
+    auto len = chunk_length(*ref, i);
+    if (!len) {
+      ::close(fd);
+      return len.error();
+    }
+    auto n = *len;
     size_t got = 0;
     while (got < n) {
       auto r = ::pread(fd, buf.data() + got, n - got,

@@ -62,6 +62,16 @@ uint32_t dataset_ref::chunks() const {
   return static_cast<uint32_t>((size + chunk_size - 1) / chunk_size);
 }
 
+caf::expected<size_t> chunk_length(const dataset_ref& ref, uint32_t index) {
+  if (index >= ref.chunks())
+    return make_error(errc::invalid_argument,
+                      named(ref) + ": chunk " + std::to_string(index) +
+                          " is past its " + std::to_string(ref.chunks()));
+  uint64_t offset = uint64_t{index} * ref.chunk_size;
+  return static_cast<size_t>(std::min<uint64_t>(
+      ref.chunk_size, ref.size - std::min(ref.size, offset)));
+}
+
 void write_ref(schema::DatasetRef::Builder b, const dataset_ref& ref) {
   b.setHash(ref.hash);
   b.setSize(ref.size);
@@ -233,13 +243,10 @@ dataset_store::read_chunk(const dataset_ref& ref, uint32_t index) const {
     return make_error(errc::not_found, named(ref) +
                                            " is not held by the cache in '" +
                                            dir_.string() + "'");
-  if (index >= ref.chunks())
-    return make_error(errc::invalid_argument,
-                      named(ref) + ": chunk " + std::to_string(index) +
-                          " is past its " + std::to_string(ref.chunks()));
+  auto len = chunk_length(ref, index);
+  if (!len) return len.error();
+  auto n = *len;
   uint64_t offset = uint64_t{index} * ref.chunk_size;
-  auto n = static_cast<size_t>(std::min<uint64_t>(
-      ref.chunk_size, ref.size - std::min(ref.size, offset)));
   std::vector<uint8_t> out(n);
   int fd = ::open(p->c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return io_error("read", *p);
@@ -313,13 +320,10 @@ caf::error dataset_download::write(uint32_t index, const uint8_t* bytes,
     return named(ref_) + ": chunk " + std::to_string(index) + " of " +
            std::to_string(ref_.chunks());
   };
-  if (index >= ref_.chunks())
-    return make_error(errc::invalid_argument,
-                      named(ref_) + ": chunk " + std::to_string(index) +
-                          " is past its " + std::to_string(ref_.chunks()));
+  auto len = chunk_length(ref_, index);
+  if (!len) return len.error();
+  auto want = *len;
   uint64_t offset = uint64_t{index} * ref_.chunk_size;
-  auto want = static_cast<size_t>(std::min<uint64_t>(
-      ref_.chunk_size, ref_.size - std::min(ref_.size, offset)));
   if (n != want)
     return make_error(errc::invalid_argument,
                       chunk() + " has " + std::to_string(n) + " bytes, not " +

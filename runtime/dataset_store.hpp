@@ -35,6 +35,10 @@ struct dataset_ref {
   uint32_t chunks() const;
 };
 
+/// The bytes of chunk `index` of `ref` (the last may be shorter);
+/// invalid_argument naming the dataset for an index past its chunks.
+caf::expected<size_t> chunk_length(const dataset_ref& ref, uint32_t index);
+
 /// A DatasetRef envelope of `ref`.
 envelope to_envelope(const dataset_ref& ref);
 

@@ -103,6 +103,25 @@ uint64_t held(schema::DatasetCacheStats::Reader s) {
   return s.getHeld();
 }
 
+/// Chunk `index` of `bytes` as `ref` cuts it, its checksum taken before
+/// the bytes are corrupted when `corrupt`.
+envelope chunk_of(const dataset_ref& ref, const std::string& bytes,
+                  uint32_t index, bool corrupt) {
+  auto from = size_t{index} * ref.chunk_size;
+  std::vector<uint8_t> c(
+      bytes.begin() + static_cast<long>(from),
+      bytes.begin() +
+          static_cast<long>(std::min(bytes.size(), from + ref.chunk_size)));
+  auto sum = chunk_checksum(c.data(), c.size());
+  if (corrupt) c[c.size() / 2] ^= 0x5a;
+  return make_envelope<schema::DatasetChunk>([&](auto b) {
+    b.setHash(ref.hash);
+    b.setIndex(index);
+    b.setBytes(kj::arrayPtr(c.data(), c.size()));
+    b.setChecksum(sum);
+  });
+}
+
 /// A source that serves `ref`'s chunks from `bytes`, corrupting the bytes
 /// (after taking their checksum) of chunk `bad` the first `times` times.
 caf::behavior lying_source(caf::event_based_actor* self, dataset_ref ref,
@@ -110,22 +129,9 @@ caf::behavior lying_source(caf::event_based_actor* self, dataset_ref ref,
                            std::shared_ptr<std::atomic<uint32_t>> asked) {
   return {[=](dataset_read_atom, const envelope&, uint32_t index) mutable {
     ++*asked;
-    auto from = size_t{index} * ref.chunk_size;
-    std::vector<uint8_t> c(
-        bytes.begin() + static_cast<long>(from),
-        bytes.begin() +
-            static_cast<long>(std::min(bytes.size(), from + ref.chunk_size)));
-    auto sum = chunk_checksum(c.data(), c.size());
-    if (index == bad && times > 0) {
-      --times;
-      c[7] ^= 0x5a;
-    }
-    return make_envelope<schema::DatasetChunk>([&](auto b) {
-      b.setHash(ref.hash);
-      b.setIndex(index);
-      b.setBytes(kj::arrayPtr(c.data(), c.size()));
-      b.setChecksum(sum);
-    });
+    bool corrupt = index == bad && times > 0;
+    if (corrupt) --times;
+    return chunk_of(ref, bytes, index, corrupt);
   }};
 }
 
@@ -245,19 +251,7 @@ TEST_CASE("an upload is checked chunk by chunk", "[datasets]") {
   REQUIRE(offered);
   CHECK_FALSE(*offered);
   auto chunk = [&](uint32_t i, bool corrupt) {
-    auto from = size_t{i} * f.ref.chunk_size;
-    std::vector<uint8_t> c(
-        f.bytes.begin() + static_cast<long>(from),
-        f.bytes.begin() + static_cast<long>(std::min(f.bytes.size(),
-                                                     from + f.ref.chunk_size)));
-    auto sum = chunk_checksum(c.data(), c.size());
-    if (corrupt) c[0] ^= 1;
-    return make_envelope<schema::DatasetChunk>([&](auto b) {
-      b.setHash(f.ref.hash);
-      b.setIndex(i);
-      b.setBytes(kj::arrayPtr(c.data(), c.size()));
-      b.setChecksum(sum);
-    });
+    return chunk_of(f.ref, f.bytes, i, corrupt);
   };
   auto first = f.ask<bool>(a, dataset_chunk_atom::value, chunk(0, false));
   REQUIRE(first);
