@@ -9,11 +9,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "runtime/content_hash.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
-#include "runtime/hash.hpp"
 #include "schemas/datasets.capnp.h"
 
 namespace troupe {
@@ -23,6 +23,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint32_t least_chunk = uint32_t{4} << 10;
+/// Bytes of out-of-order chunks a download keeps to hash as it goes.
+constexpr size_t most_pending = size_t{64} << 20;
 constexpr uint32_t most_chunk = uint32_t{64} << 20;
 
 std::string short_hash(const std::string& hash) {
@@ -127,7 +129,15 @@ caf::expected<dataset_ref> describe_file(const fs::path& path,
 }
 
 uint64_t chunk_checksum(const void* data, size_t n) {
-  return fnv1a64(data, n);
+  auto crc = crc32(0L, Z_NULL, 0);
+  auto* p = static_cast<const Bytef*>(data);
+  while (n > 0) {
+    auto step = static_cast<uInt>(std::min<size_t>(n, 1u << 30));
+    crc = crc32(crc, p, step);
+    p += step;
+    n -= step;
+  }
+  return crc;
 }
 
 // --- the store ---
@@ -294,6 +304,7 @@ dataset_download::begin(const dataset_store& store, dataset_ref ref) {
   if (::ftruncate(d.fd_, static_cast<off_t>(ref.size)) != 0)
     return io_error("size", d.part_);
   d.have_.assign(ref.chunks(), false);
+  d.running_ = std::make_unique<sha256>();
   d.ref_ = std::move(ref);
   return d;
 }
@@ -301,7 +312,9 @@ dataset_download::begin(const dataset_store& store, dataset_ref ref) {
 dataset_download::dataset_download(dataset_download&& x) noexcept
     : ref_(std::move(x.ref_)), store_dir_(std::move(x.store_dir_)),
       part_(std::move(x.part_)), fd_(x.fd_), have_(std::move(x.have_)),
-      received_(x.received_) {
+      received_(x.received_), running_(std::move(x.running_)),
+      hashed_(x.hashed_), pending_(std::move(x.pending_)),
+      pending_bytes_(x.pending_bytes_), streaming_(x.streaming_) {
   x.fd_ = -1;
   x.part_.clear();
 }
@@ -335,6 +348,27 @@ caf::error dataset_download::write(uint32_t index, const uint8_t* bytes,
   if (!write_at(fd_, bytes, n, offset)) return io_error("write", part_);
   have_[index] = true;
   ++received_;
+  // the whole file's hash as the chunks come, in order
+  if (streaming_) {
+    if (index == hashed_) {
+      running_->update(bytes, n);
+      ++hashed_;
+      for (auto it = pending_.begin();
+           it != pending_.end() && it->first == hashed_;
+           it = pending_.erase(it)) {
+        running_->update(it->second.data(), it->second.size());
+        pending_bytes_ -= it->second.size();
+        ++hashed_;
+      }
+    } else if (pending_bytes_ + n <= most_pending) {
+      pending_.emplace(index, std::vector<uint8_t>(bytes, bytes + n));
+      pending_bytes_ += n;
+    } else {
+      streaming_ = false; // commit() reads the file instead
+      pending_.clear();
+      pending_bytes_ = 0;
+    }
+  }
   return caf::none;
 }
 
@@ -353,16 +387,22 @@ caf::expected<fs::path> dataset_download::commit() {
   if (::fsync(fd_) != 0) return io_error("sync", part_);
   ::close(fd_);
   fd_ = -1;
-  auto d = sha256_file(part_);
-  if (!d) return d.error();
-  if (d->hash != ref_.hash) {
+  std::string got;
+  if (streaming_ && hashed_ == ref_.chunks()) {
+    got = running_->hex();
+  } else {
+    auto d = sha256_file(part_);
+    if (!d) return d.error();
+    got = d->hash;
+  }
+  if (got != ref_.hash) {
     // every chunk passed its checksum, yet the whole differs: the sender's
     // file changed while it was sent, or its ref is wrong
     have_.assign(have_.size(), false);
     received_ = 0;
     return make_error(errc::malformed_message,
                       named(ref_) + ": the received bytes' SHA-256 is " +
-                          short_hash(d->hash) + "…, not the one named");
+                          short_hash(got) + "…, not the one named");
   }
   auto target = store_dir_ / ref_.hash;
   std::error_code ec;

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "runtime/content_hash.hpp"
 #include "runtime/envelope.hpp"
 #include "schemas/datasets.capnp.h"
 
@@ -60,7 +63,8 @@ caf::expected<dataset_ref>
 describe_file(const std::filesystem::path& path,
               uint32_t chunk_size = default_chunk_size);
 
-/// The checksum of a chunk's bytes (FNV-1a 64).
+/// The checksum of a chunk's bytes (zlib's CRC-32: several GB/s, where a
+/// byte-wise hash held a transfer to a fraction of the link).
 uint64_t chunk_checksum(const void* data, size_t n);
 
 class dataset_store {
@@ -146,6 +150,14 @@ private:
   int fd_ = -1;
   std::vector<bool> have_;
   uint32_t received_ = 0;
+  /// The SHA-256 of the chunks so far in order (0 .. hashed_ - 1), and
+  /// copies of later chunks that came first; when they would pass
+  /// most_pending bytes, commit() reads the file again instead.
+  std::unique_ptr<sha256> running_;
+  uint32_t hashed_ = 0;
+  std::map<uint32_t, std::vector<uint8_t>> pending_;
+  size_t pending_bytes_ = 0;
+  bool streaming_ = true;
 };
 
 } // namespace troupe

@@ -20,7 +20,7 @@ struct DatasetChunk {
   hash @0 :Text;
   index @1 :UInt32;     # chunk number, from 0
   bytes @2 :Data;
-  checksum @3 :UInt64;  # FNV-1a 64 of `bytes` (runtime/hash.hpp)
+  checksum @3 :UInt64;  # CRC-32 (zlib's) of `bytes`
 }
 
 struct DatasetCacheStats {
