@@ -321,49 +321,63 @@ cluster_client::upload_dataset(const std::string& path, uint32_t chunk_size) {
   if (*offered) return ref;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return io_error("read", path);
-  std::vector<uint8_t> buf(ref->chunk_size);
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } closed{fd};
+  using chunk_response = capnp::Response<schema::Cluster::DatasetChunkResults>;
+  // a few chunks in flight, as a fetch between caches has: one round trip
+  // per chunk would leave the link idle
+  struct in_flight {
+    uint32_t index;
+    int tries;
+    std::vector<uint8_t> bytes;
+    kj::Promise<chunk_response> reply;
+  };
+  std::deque<in_flight> window;
+  auto send = [&](uint32_t i, std::vector<uint8_t> bytes, int tries) {
+    auto req = impl_->cap.datasetChunkRequest();
+    auto c = req.initChunk();
+    c.setHash(ref->hash);
+    c.setIndex(i);
+    c.setBytes(kj::arrayPtr(bytes.data(), bytes.size()));
+    c.setChecksum(chunk_checksum(bytes.data(), bytes.size()));
+    window.push_back({i, tries, std::move(bytes), req.send()});
+  };
+  constexpr size_t window_size = 4;
   bool held = false;
-  for (uint32_t i = 0; i < ref->chunks(); ++i) {
-    uint64_t offset = uint64_t{i} * ref->chunk_size;
-    auto len = chunk_length(*ref, i);
-    if (!len) {
-      ::close(fd);
-      return len.error();
-    }
-    auto n = *len;
-    size_t got = 0;
-    while (got < n) {
-      auto r = ::pread(fd, buf.data() + got, n - got,
-                       static_cast<off_t>(offset + got));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) {
-        ::close(fd);
-        return make_error(errc::io_failure,
-                          "'" + path + "' changed while it was uploaded");
+  uint32_t next = 0;
+  while (next < ref->chunks() || !window.empty()) {
+    while (next < ref->chunks() && window.size() < window_size) {
+      auto len = chunk_length(*ref, next);
+      if (!len) return len.error();
+      std::vector<uint8_t> bytes(*len);
+      uint64_t offset = uint64_t{next} * ref->chunk_size;
+      size_t got = 0;
+      while (got < bytes.size()) {
+        auto r = ::pread(fd, bytes.data() + got, bytes.size() - got,
+                         static_cast<off_t>(offset + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0)
+          return make_error(errc::io_failure,
+                            "'" + path + "' changed while it was uploaded");
+        got += static_cast<size_t>(r);
       }
-      got += static_cast<size_t>(r);
+      send(next++, std::move(bytes), 1);
     }
-    caf::expected<bool> sent = caf::error{};
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      sent =
-          impl_->call("chunk " + std::to_string(i) + " of '" + path + "'", [&] {
-            auto req = impl_->cap.datasetChunkRequest();
-            auto c = req.initChunk();
-            c.setHash(ref->hash);
-            c.setIndex(i);
-            c.setBytes(kj::arrayPtr(buf.data(), n));
-            c.setChecksum(chunk_checksum(buf.data(), n));
-            return impl_->wait(req.send()).getHeld();
-          });
-      if (sent) break;
+    auto front = std::move(window.front());
+    window.pop_front();
+    auto answer = impl_->call(
+        "chunk " + std::to_string(front.index) + " of '" + path + "'",
+        [&] { return impl_->wait(std::move(front.reply)).getHeld(); });
+    if (!answer) {
+      // refused (a corrupt chunk): sent again, 3 tries in all
+      if (front.tries >= 3) return answer.error();
+      send(front.index, std::move(front.bytes), front.tries + 1);
+      continue;
     }
-    if (!sent) {
-      ::close(fd);
-      return sent.error();
-    }
-    held = *sent;
+    held = held || *answer;
   }
-  ::close(fd);
   if (!held)
     return make_error(errc::io_failure, "the head did not complete '" + path +
                                             "' after its last chunk");

@@ -8,7 +8,9 @@
 // 4 in flight, each checksummed, the whole file's SHA-256 checked, written
 // and fsynced before it is kept). The peer sends the same bytes through one
 // TCP connection on loopback into a file, fsyncs it, and — as a careful
-// copy does — takes its SHA-256 (`peer+sha`). Runs alternate; prints each,
+// copy does — takes its SHA-256 (`peer+sha`). A client's upload of the file
+// to a one-node cluster's head, through its gateway (hashing it first), is
+// timed too. Runs alternate; prints each,
 // the medians and spreads in MB/s, the ratio, and a JSON line.
 //
 //   bench_dataset_transfer [--mb 256] [--repeats 5]
@@ -32,6 +34,7 @@
 #include <caf/io/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "runtime/client.hpp"
 #include "runtime/content_hash.hpp"
 #include "runtime/dataset_cache.hpp"
 #include "runtime/dataset_store.hpp"
@@ -152,7 +155,14 @@ int main(int argc, char** argv) {
           },
           [&](caf::error& err) { fail("put: " + describe(err)); });
 
-  std::vector<double> troupe_s, peer_s, peer_sha_s;
+  // uploads: a client to a one-node cluster's head through its gateway
+  auto cluster = local_cluster::start(0, 1, {}, {}, {}, root + "/head");
+  if (!cluster) fail("cannot start a cluster: " + describe(cluster.error()));
+  auto client =
+      cluster_client::connect("127.0.0.1", (*cluster)->gateway_port());
+  if (!client) fail("cannot connect: " + describe(client.error()));
+
+  std::vector<double> troupe_s, peer_s, peer_sha_s, upload_s;
   for (int rep = 0; rep < repeats; ++rep) {
     // a fresh receiving cache each time: nothing held
     dataset_cache_config cb;
@@ -168,14 +178,28 @@ int main(int argc, char** argv) {
     troupe_s.push_back(seconds_since(t0));
     caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
     fs::remove_all(cb.dir);
+    // new bytes each time, so that the head holds nothing yet: the upload
+    // hashes the file, sends it and the head checks it
+    {
+      int fd = ::open(file.c_str(), O_WRONLY);
+      uint64_t stamp = 0x5eed0000u + static_cast<uint64_t>(rep);
+      if (fd < 0 || ::pwrite(fd, &stamp, sizeof stamp, 0) != sizeof stamp)
+        fail("cannot stamp the file");
+      ::close(fd);
+    }
+    auto u0 = clock_type::now();
+    if (auto up = (*client)->upload_dataset(file); !up)
+      fail("upload: " + describe(up.error()));
+    upload_s.push_back(seconds_since(u0));
     auto copy = root + "/peer.bin";
     peer_s.push_back(tcp_copy(file, copy, false));
     fs::remove(copy);
     peer_sha_s.push_back(tcp_copy(file, copy, true));
     fs::remove(copy);
-    progress("repeat %d: troupe %.0f MB/s, peer %.0f MB/s, peer+sha %.0f MB/s",
-             rep + 1, mb / troupe_s.back(), mb / peer_s.back(),
-             mb / peer_sha_s.back());
+    progress("repeat %d: troupe %.0f MB/s (upload %.0f MB/s), peer %.0f "
+             "MB/s, peer+sha %.0f MB/s",
+             rep + 1, mb / troupe_s.back(), mb / upload_s.back(),
+             mb / peer_s.back(), mb / peer_sha_s.back());
   }
   auto rate = [&](const std::vector<double>& s) {
     std::vector<double> r;
@@ -183,15 +207,19 @@ int main(int argc, char** argv) {
       r.push_back(static_cast<double>(mb) / x);
     return r;
   };
-  auto t = rate(troupe_s), p = rate(peer_s), ps = rate(peer_sha_s);
+  auto t = rate(troupe_s), p = rate(peer_s), ps = rate(peer_sha_s),
+       up = rate(upload_s);
   auto lo = [](const std::vector<double>& v) { return quantile(v, 0); };
   auto hi = [](const std::vector<double>& v) { return quantile(v, 1); };
   std::printf("bench_dataset_transfer: %zu MB between two nodes' caches on "
               "loopback: troupe %.0f MB/s (%.0f-%.0f), plain TCP %.0f MB/s "
               "(%.0f-%.0f), plain TCP + SHA-256 %.0f MB/s (%.0f-%.0f); "
-              "ratio %.2fx plain TCP, %.2fx with SHA-256\n",
+              "ratio %.2fx plain TCP, %.2fx with SHA-256; a client's "
+              "upload to the head %.0f MB/s (%.0f-%.0f), %.2fx TCP + "
+              "SHA-256\n",
               mb, median(t), lo(t), hi(t), median(p), lo(p), hi(p), median(ps),
-              lo(ps), hi(ps), median(t) / median(p), median(t) / median(ps));
+              lo(ps), hi(ps), median(t) / median(p), median(t) / median(ps),
+              median(up), lo(up), hi(up), median(up) / median(ps));
   nlohmann::json out{{"bench", "bench_dataset_transfer"},
                      {"mb", mb},
                      {"repeats", repeats},
@@ -201,6 +229,9 @@ int main(int argc, char** argv) {
                      {"tcp_mb_s_range", {lo(p), hi(p)}},
                      {"tcp_sha_mb_s", median(ps)},
                      {"tcp_sha_mb_s_range", {lo(ps), hi(ps)}},
+                     {"upload_mb_s", median(up)},
+                     {"upload_mb_s_range", {lo(up), hi(up)}},
+                     {"ratio_upload_tcp_sha", median(up) / median(ps)},
                      {"ratio_tcp", median(t) / median(p)},
                      {"ratio_tcp_sha", median(t) / median(ps)},
                      {"nproc", nproc()},
