@@ -14,15 +14,20 @@
 // at once. The cache runs on a thread of its own (it hashes and writes
 // files).
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "runtime/dataset_store.hpp"
 #include "runtime/envelope.hpp"
+#include "runtime/errors.hpp"
 #include "runtime/type_ids.hpp"
 
 namespace troupe {
@@ -82,5 +87,35 @@ dataset_cache_actor spawn_dataset_cache(caf::actor_system& sys,
 
 /// This system's (this node's) dataset cache; null if none runs.
 dataset_cache_actor local_dataset_cache(caf::actor_system& sys);
+
+/// The files on this node of `refs`, which its dataset cache holds (what
+/// clients uploaded to the head): `then` gets their paths in order, or the
+/// first error, which names the dataset. `self` is the asking actor.
+template <class Self>
+void held_datasets(
+    Self* self, std::vector<dataset_ref> refs,
+    std::function<void(caf::expected<std::vector<std::string>>)> then,
+    std::vector<std::string> paths = {}) {
+  auto i = paths.size();
+  if (i == refs.size()) return then(std::move(paths));
+  auto cache = local_dataset_cache(self->system());
+  if (!cache)
+    return then(make_error(errc::not_found, "this node runs no dataset cache"));
+  auto ref = refs[i];
+  self->request(cache, std::chrono::minutes{1}, dataset_fetch_atom::value,
+                to_envelope(ref), caf::actor{})
+      .then(
+          [=](const std::string& path) mutable {
+            paths.push_back(path);
+            held_datasets(self, std::move(refs), std::move(then),
+                          std::move(paths));
+          },
+          [=](caf::error& err) {
+            then(make_error(errc::not_found,
+                            "its data '" + ref.name +
+                                "' is not in the head's dataset cache (" +
+                                describe(err) + ")"));
+          });
+}
 
 } // namespace troupe

@@ -247,35 +247,6 @@ caf::expected<std::string> ref_of(const envelope& env) {
       [](auto r) { return std::string{r.getId().cStr()}; });
 }
 
-/// `spec` with its CSVs named by content resolved to files of this node
-/// (the head), whose dataset cache holds what the submitter uploaded:
-/// `which` 0 is the training data, 1 the test data.
-void resolve_data(service_self* self, study_spec spec,
-                  std::function<void(caf::expected<study_spec>)> then,
-                  int which = 0) {
-  if (which == 2) return then(std::move(spec));
-  auto ref = which == 0 ? spec.data : spec.test;
-  if (ref.hash.empty())
-    return resolve_data(self, std::move(spec), std::move(then), which + 1);
-  auto cache = local_dataset_cache(self->system());
-  if (!cache)
-    return then(
-        make_error(troupe::errc::not_found, "the head runs no dataset cache"));
-  self->request(cache, request_timeout, dataset_fetch_atom::value,
-                to_envelope(ref), caf::actor{})
-      .then(
-          [=](const std::string& path) mutable {
-            (which == 0 ? spec.data_path : spec.test_path) = path;
-            resolve_data(self, std::move(spec), std::move(then), which + 1);
-          },
-          [=](caf::error& err) {
-            then(make_error(troupe::errc::not_found,
-                            "study " + spec.id + ": its data '" + ref.name +
-                                "' is not in the head's dataset cache (" +
-                                describe(err) + ")"));
-          });
-}
-
 /// Spawns a study actor for `spec`, its data resolved to the head's files
 /// (with its journal replayed if `replay`).
 caf::expected<study_actor> start_study(service_self* self, const state_ptr& st,
@@ -329,10 +300,26 @@ caf::result<envelope> launch(service_self* self, const state_ptr& st,
         .then([rp](const envelope& e) mutable { rp.deliver(e); },
               [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   };
-  if (spec.data.hash.empty() && spec.test.hash.empty())
-    go(spec);
-  else
-    resolve_data(self, spec, go);
+  // its CSVs named by content are read from the head's copies
+  std::vector<dataset_ref> refs;
+  std::vector<std::string*> paths;
+  auto resolved = std::make_shared<study_spec>(spec);
+  for (auto [ref, path] : {std::pair{&resolved->data, &resolved->data_path},
+                           std::pair{&resolved->test, &resolved->test_path}})
+    if (!ref->hash.empty()) {
+      refs.push_back(*ref);
+      paths.push_back(path);
+    }
+  held_datasets(self, refs,
+                [=](caf::expected<std::vector<std::string>> held) mutable {
+                  if (!held)
+                    return go(make_error(troupe::errc::not_found,
+                                         "study " + spec.id + ": " +
+                                             describe(held.error())));
+                  for (size_t i = 0; i < paths.size(); ++i)
+                    *paths[i] = (*held)[i];
+                  go(*resolved);
+                });
   return rp;
 }
 

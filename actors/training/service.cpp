@@ -126,34 +126,6 @@ caf::error place_data(job_config& cfg, const submit& sub,
   return caf::none;
 }
 
-/// The head's paths of `sub`'s datasets (its dataset cache holds what the
-/// submitter uploaded), from index `i` on, appended to `held`.
-void resolve_data(
-    service_self* self, std::shared_ptr<const submit> sub,
-    std::vector<std::string> held,
-    std::function<void(caf::expected<std::vector<std::string>>)> then) {
-  auto i = held.size();
-  if (i == sub->datasets.size()) return then(std::move(held));
-  auto cache = local_dataset_cache(self->system());
-  if (!cache)
-    return then(make_error(errc::not_found, "the head runs no dataset cache"));
-  auto ref = sub->datasets[i].second;
-  self->request(cache, request_timeout, dataset_fetch_atom::value,
-                to_envelope(ref), caf::actor{})
-      .then(
-          [=](const std::string& path) mutable {
-            held.push_back(path);
-            resolve_data(self, sub, std::move(held), then);
-          },
-          [=](caf::error& err) {
-            then(make_error(errc::not_found,
-                            "job " + sub->id + ": its data '" +
-                                sub->datasets[i].first +
-                                "' is not in the head's dataset cache (" +
-                                describe(err) + ")"));
-          });
-}
-
 /// The submit's config, with its workers override.
 caf::expected<job_config> config_of(const submit& sub) {
   auto cfg = parse_job_config(
@@ -193,7 +165,16 @@ caf::result<envelope> start_job(service_self* self, const state_ptr& st,
         .then([rp](const envelope& e) mutable { rp.deliver(e); },
               [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   };
-  resolve_data(self, kept, {}, go);
+  std::vector<dataset_ref> refs;
+  for (auto& [path, ref] : sub.datasets)
+    refs.push_back(ref);
+  held_datasets(
+      self, refs, [=](caf::expected<std::vector<std::string>> held) mutable {
+        if (!held)
+          held = make_error(errc::not_found,
+                            "job " + kept->id + ": " + describe(held.error()));
+        go(std::move(held));
+      });
   return rp;
 }
 
