@@ -11,6 +11,8 @@
 #include "actors/training/job_journal.hpp"
 #include "actors/training/job_run.hpp"
 #include "actors/training/part_worker.hpp"
+#include "actors/training/row_shard.hpp"
+#include "actors/training/xgb_parallel.hpp"
 #include "runtime/dataset_cache.hpp"
 #include "runtime/dataset_store.hpp"
 #include "runtime/errors.hpp"
@@ -286,13 +288,24 @@ void train_parts(job_self self, const std::vector<envelope>& parts,
             });
 }
 
-caf::expected<std::string> shard_path(job_self self, uint32_t w) {
+caf::expected<std::vector<std::string>>
+write_shards(job_self self, const tabular::matrix& rows, uint32_t workers) {
   auto& st = self->state;
   std::error_code ec;
   std::filesystem::create_directories(st.init.out_dir, ec);
   if (ec) return io_error("create", st.init.out_dir, ec.value());
-  return st.init.out_dir + "/.shard-" + std::to_string(st.attempt) + "-" +
-         std::to_string(w);
+  std::vector<std::string> out;
+  for (uint32_t w = 0; w < workers; ++w) {
+    auto path = st.init.out_dir + "/.shard-" + std::to_string(st.attempt) +
+                "-" + std::to_string(w);
+    auto [begin, end] = block_of(rows.rows, w, workers);
+    if (auto err = write_row_shard(path, static_cast<uint32_t>(rows.cols),
+                                   rows.values.data() + begin * rows.cols,
+                                   rows.labels.data() + begin, end - begin))
+      return err;
+    out.push_back(std::move(path));
+  }
+  return out;
 }
 
 void finish_job(job_self self, const nlohmann::json& summary) {

@@ -29,7 +29,6 @@
 #include "actors/tabular/metrics.hpp"
 #include "actors/training/job_run.hpp"
 #include "actors/training/mlp_worker.hpp"
-#include "actors/training/row_shard.hpp"
 #include "actors/training/xgb_parallel.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
@@ -99,18 +98,10 @@ public:
     // each worker's block of rows goes as a shard through the dataset
     // caches: recomputed for this gang
     std::vector<envelope> parts;
-    std::vector<std::string> shards;
-    for (uint32_t w = 0; w < workers_; ++w) {
+    for (uint32_t w = 0; w < workers_; ++w)
       parts.push_back(part_of(self, w, start_model));
-      auto path = shard_path(self, w);
-      if (!path) return fail(self, path.error());
-      auto [begin, end] = block_of(train_.rows, w, workers_);
-      if (auto err = write_row_shard(*path, static_cast<uint32_t>(train_.cols),
-                                     train_.values.data() + begin * train_.cols,
-                                     train_.labels.data() + begin, end - begin))
-        return fail(self, err);
-      shards.push_back(*path);
-    }
+    auto shards = write_shards(self, train_, workers_);
+    if (!shards) return fail(self, shards.error());
     stepping_since_ = {};
     train_parts(
         self, parts,
@@ -126,7 +117,7 @@ public:
                         .count();
           finish(self, model);
         },
-        shards);
+        *shards);
   }
 
   void on_progress(job_self, uint64_t step, double loss) override {

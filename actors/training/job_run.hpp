@@ -20,6 +20,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include "actors/tabular/dataset.hpp"
 #include "actors/training/job.hpp"
 #include "runtime/log.hpp"
 #include "schemas/training.capnp.h"
@@ -167,9 +168,11 @@ void train_parts(job_self self, const std::vector<envelope>& parts,
                  std::function<void(const envelope&)> done,
                  const std::vector<std::string>& shards = {});
 
-/// Where a plan writes the RowShard of worker `w` for the job's current
-/// attempt (inside its output directory, which it creates).
-caf::expected<std::string> shard_path(job_self self, uint32_t w);
+/// Writes each of `workers` workers' contiguous block of `rows` (block_of)
+/// as a RowShard file for the job's current attempt, inside its output
+/// directory, and returns their paths, for train_parts.
+caf::expected<std::vector<std::string>>
+write_shards(job_self self, const tabular::matrix& rows, uint32_t workers);
 /// The gang trained to the end: `summary` (summary.json, written) and its
 /// validation metrics finish the job.
 void finish_job(job_self self, const nlohmann::json& summary);

@@ -28,7 +28,6 @@
 #include "actors/tabular/metrics.hpp"
 #include "actors/training/job_run.hpp"
 #include "actors/training/rabit_tracker.hpp"
-#include "actors/training/row_shard.hpp"
 #include "actors/training/xgb_parallel.hpp"
 #include "actors/training/xgb_worker.hpp"
 #include "runtime/errors.hpp"
@@ -123,19 +122,10 @@ public:
     // each worker's block of rows goes as a shard through the dataset
     // caches: recomputed for this gang
     std::vector<envelope> parts;
-    std::vector<std::string> shards;
-    for (uint32_t w = 0; w < workers_; ++w) {
+    for (uint32_t w = 0; w < workers_; ++w)
       parts.push_back(part_of(w, attempt, start_model, start_config));
-      auto path = shard_path(self, w);
-      if (!path) return fail(self, path.error());
-      auto [begin, end] = block_of(data_.X.rows, w, workers_);
-      auto& X = data_.X;
-      if (auto err = write_row_shard(*path, static_cast<uint32_t>(X.cols),
-                                     X.values.data() + begin * X.cols,
-                                     X.labels.data() + begin, end - begin))
-        return fail(self, err);
-      shards.push_back(*path);
-    }
+    auto shards = write_shards(self, data_.X, workers_);
+    if (!shards) return fail(self, shards.error());
     train_parts(
         self, parts,
         [=](const envelope& model) {
@@ -145,7 +135,7 @@ public:
                                .count();
           finish(self);
         },
-        shards);
+        *shards);
   }
 
   void on_progress(job_self self, uint64_t step, double) override {
