@@ -7,6 +7,7 @@
 #include "actors/models/errors.hpp"
 #include "actors/models/saved_model.hpp"
 #include "actors/models/servable_detail.hpp"
+#include "actors/models/sparse_model.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::models {
@@ -90,9 +91,21 @@ caf::expected<std::vector<float>> servable::predict(const float* x,
 }
 
 caf::expected<std::vector<float>>
+servable::encode(const std::vector<std::string>& columns,
+                 const std::vector<std::vector<cell>>& rows,
+                 size_t* unseen) const {
+  return encoder_.encode(columns, rows, unseen);
+}
+
+caf::expected<std::vector<float>>
+servable::encode_values(std::vector<float> x, size_t /*rows*/) const {
+  return x;
+}
+
+caf::expected<std::vector<float>>
 servable::predict(const std::vector<std::string>& columns,
                   const std::vector<std::vector<cell>>& rows) const {
-  auto x = encoder_.encode(columns, rows);
+  auto x = encode(columns, rows);
   if (!x) return x.error();
   return predict(x->data(), rows.size());
 }
@@ -107,6 +120,9 @@ servable::load(model_format format, const std::string& artifact,
                                                    "' does not exist");
   switch (format) {
   case model_format::troupe: {
+    // a sparse-lr job's directory
+    if (sparse_model::is_sparse_dir(artifact))
+      return detail::load_sparse(artifact, opts);
     // saved_model::load checks model.json against preprocessor.json and the
     // booster's rounds; the booster is then loaded again for in-place
     // prediction.

@@ -1,7 +1,8 @@
 #pragma once
 
 // A model loaded for prediction: an XGBoost booster (a `troupe automl` model
-// directory or a bare .json/.ubj file) or a TorchScript module, with the
+// directory or a bare .json/.ubj file), a TorchScript module, or a sparse
+// logistic regression (a `troupe train` sparse-lr job's directory), with the
 // preprocessing that turns raw cells into the float rows it takes. Plain C++,
 // no CAF actors; errors are caf::expected values whose messages name the
 // artifact, the row and the feature.
@@ -340,7 +341,8 @@ public:
   size_t outputs() const;
   bool allow_nan() const { return allow_nan_; }
   /// What runs the model, for operators: "compiled forest (100 trees)",
-  /// "XGBoost" with why it was not compiled, or "TorchScript".
+  /// "XGBoost" with why it was not compiled, "TorchScript", or "sparse
+  /// logistic regression (N weights)".
   virtual std::string predictor() const = 0;
 
   /// Scores for `rows` rows of features() floats each (row-major, NaN =
@@ -349,7 +351,21 @@ public:
   /// Errors: NaN when the model allows none, a failure of the model.
   caf::expected<std::vector<float>> predict(const float* x, size_t rows) const;
 
-  /// Encodes raw rows with encoder() and predicts them.
+  /// Encodes raw rows into features() floats each: encoder()'s encoding
+  /// (the spec's), unless the model hashes its rows (a sparse model: each
+  /// input column's summed weights). Errors as row_encoder::encode's.
+  virtual caf::expected<std::vector<float>>
+  encode(const std::vector<std::string>& columns,
+         const std::vector<std::vector<cell>>& rows,
+         size_t* unseen = nullptr) const;
+
+  /// Rows given as features() numbers each, in the spec's feature order,
+  /// as the model takes them: as they are, unless the model hashes its rows
+  /// (then each number is its column's cell, encoded as encode() does).
+  virtual caf::expected<std::vector<float>> encode_values(std::vector<float> x,
+                                                          size_t rows) const;
+
+  /// Encodes raw rows with encode() and predicts them.
   caf::expected<std::vector<float>>
   predict(const std::vector<std::string>& columns,
           const std::vector<std::vector<cell>>& rows) const;

@@ -1,7 +1,8 @@
 #pragma once
 
 // What the servable files (servable.cpp, model_format.cpp, row_encoder.cpp,
-// decision.cpp, xgb_servable.cpp, ensemble_servable.cpp, torch_plugin.cpp)
+// decision.cpp, xgb_servable.cpp, ensemble_servable.cpp, torch_plugin.cpp,
+// sparse_servable.cpp)
 // share: message helpers,
 // the load-time checks and each format's loader. Internal to actors/models.
 
@@ -76,5 +77,10 @@ load_ensemble(const std::string& dir, const tabular::preprocessor& prep,
 caf::expected<std::unique_ptr<servable>> load_torch(const std::string& where,
                                                     tabular::preprocessor prep,
                                                     const load_options& opts);
+
+/// Loads the sparse model (sparse_model.hpp) of a sparse-lr job's
+/// directory (sparse_servable.cpp).
+caf::expected<std::unique_ptr<servable>> load_sparse(const std::string& dir,
+                                                     const load_options& opts);
 
 } // namespace troupe::models::detail

@@ -273,6 +273,9 @@ encode_request(const servable& model, schema::PredictRequest::Reader r) {
       for (auto f : v)
         x.push_back(f);
     }
+    auto enc = model.encode_values(std::move(x), rows.size());
+    if (!enc) return bad(where + describe(enc.error()));
+    x = std::move(*enc);
   } else {
     std::vector<std::string> columns;
     for (auto c : r.getColumns())
@@ -295,7 +298,7 @@ encode_request(const servable& model, schema::PredictRequest::Reader r) {
         }
       }
     }
-    auto enc = model.encoder().encode(columns, raw);
+    auto enc = model.encode(columns, raw);
     if (!enc) return bad(where + describe(enc.error()));
     x = std::move(*enc);
   }

@@ -159,9 +159,16 @@ caf::expected<std::vector<planned_file>> plan(const registration& r) {
   return out;
 }
 
-/// A troupe model's own scores: {metric: cv_score} from model.json.
+/// A troupe model's own scores: {metric: cv_score} from model.json, or a
+/// training job's validation metrics from its summary.json.
 std::map<std::string, double> troupe_metrics(const fs::path& dir) {
   std::map<std::string, double> out;
+  if (auto summary = read_file(dir / "summary.json")) {
+    auto j = nlohmann::json::parse(*summary, nullptr, false);
+    if (j.is_object() && j.contains("valid") && j["valid"].is_object())
+      for (auto& [k, v] : j["valid"].items())
+        if (v.is_number()) out[k] = v.get<double>();
+  }
   auto text = read_file(dir / "model.json");
   if (!text) return out;
   auto j = nlohmann::json::parse(*text, nullptr, false);

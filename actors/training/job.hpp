@@ -17,7 +17,8 @@
 // `shards` slots and a worker (training.worker) on each of the others,
 // ships each worker its rows (datasets travel with the work: no node reads
 // the file but the head), holds the workers to the job's consistency with
-// a step gate, then dumps the shards, validates and writes model.json and
+// a step gate, then dumps the shards, validates and writes model.json (the
+// models layer's sparse_model, which `troupe serve` loads) and
 // summary.json. A shard or worker that stops fails the job, naming it and
 // its node; its actors are stopped and its slots released whatever the
 // ending.

@@ -44,10 +44,13 @@
 
 #include <caf/expected.hpp>
 
-#include "actors/training/hashed_features.hpp"
+#include "actors/models/hashed_features.hpp"
 #include "actors/training/sparse_table.hpp"
 
 namespace troupe::training {
+
+using models::hashed_transform;
+using models::hashing_options;
 
 struct job_config {
   std::string family = "sparse-lr";

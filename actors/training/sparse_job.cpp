@@ -1,5 +1,7 @@
 #include "actors/training/sparse_job.hpp"
 
+#include "actors/models/sparse_model.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -81,19 +83,9 @@ caf::expected<nlohmann::json> write_sparse_results(const job_config& cfg,
                                                    const sparse_data& data,
                                                    const sparse_outcome& out,
                                                    double elapsed_seconds) {
-  nlohmann::json keys = nlohmann::json::array(),
-                 weights = nlohmann::json::array();
-  for (size_t i = 0; i < out.keys.size(); ++i)
-    if (out.weights[i] != 0.f) {
-      keys.push_back(out.keys[i]);
-      weights.push_back(out.weights[i]);
-    }
-  auto nonzero = keys.size();
-  nlohmann::json model{{"format", "troupe.sparse_lr"},
-                       {"version", 1},
-                       {"transform", data.transform.to_json()},
-                       {"keys", std::move(keys)},
-                       {"weights", std::move(weights)}};
+  models::sparse_model trained{data.transform, out.keys, out.weights};
+  auto nonzero = trained.size();
+  auto model = trained.to_json();
   if (auto err = write_json_file(out_dir + "/model.json", model)) return err;
   auto secs = out.train_seconds;
   nlohmann::json summary{

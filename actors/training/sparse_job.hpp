@@ -15,8 +15,9 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/training/hashed_features.hpp"
+#include "actors/models/hashed_features.hpp"
 #include "actors/training/job_config.hpp"
+#include "actors/training/sparse_lr.hpp"
 
 namespace troupe::training {
 

@@ -12,19 +12,14 @@
 
 #include <caf/expected.hpp>
 
+#include "actors/models/hashed_features.hpp"
 #include "actors/training/sparse_table.hpp"
 
 namespace troupe::training {
 
-/// The key every row carries: the model's bias.
-inline constexpr uint64_t bias_key = 0;
-
-/// One example: the keys of its active features (each with value 1; a key
-/// may repeat, adding up) and its label, 0 or 1.
-struct sparse_row {
-  std::vector<uint64_t> keys;
-  float label = 0;
-};
+using models::bias_key;
+using models::predict_with;
+using models::sparse_row;
 
 /// What a worker pulls for a minibatch: its distinct keys (the bias first),
 /// sorted after it.
@@ -46,18 +41,6 @@ caf::expected<sparse_gradient> gradient(const std::vector<sparse_row>& rows,
                                         size_t begin, size_t end,
                                         const std::vector<uint64_t>& keys,
                                         const std::vector<float>& weights);
-
-/// P(label = 1) of a row whose keys weigh `weight(key)` (0 for unknown
-/// keys): the sigmoid of the bias and the row's keys.
-template <class Weight>
-float predict_with(const sparse_row& row, Weight&& weight) {
-  double margin = weight(bias_key);
-  for (auto k : row.keys)
-    margin += weight(k);
-  return static_cast<float>(margin >= 0
-                                ? 1 / (1 + std::exp(-margin))
-                                : std::exp(margin) / (1 + std::exp(margin)));
-}
 
 /// P(label = 1) of a row under `table`.
 float predict(const sparse_table& table, const sparse_row& row);

@@ -521,3 +521,64 @@ TEST_CASE("bad requests fail alone with errors naming them: NaN where the "
   serve->signal(SIGINT);
   CHECK(serve->wait(30s) == 0);
 }
+
+TEST_CASE("troupe serve serves a sparse-lr training job's directory: it "
+          "predicts what troupe predict predicts locally, through the job's "
+          "hashing",
+          "[integration][serving][sparse]") {
+  test::temp_dir dir;
+  auto data = std::string{TROUPE_SOURCE_DIR} + "/tests/data/spam.csv";
+  {
+    std::ofstream job{dir / "job.toml"};
+    job << "family = \"sparse-lr\"\n[data]\ntrain = \"" << data
+        << "\"\ntarget = \"type\"\n[features]\nbits = 20\ncrosses = "
+           "[[\"remove\", \"free\"]]\n[run]\nworkers = 2\nshards = 2\n"
+           "epochs = 2\n";
+  }
+  auto trained = test::run(
+      cmd({"train", "--config", dir / "job.toml", "--out", dir / "job"}), 120s);
+  INFO(trained.out << trained.err);
+  REQUIRE(trained.code == 0);
+
+  // locally
+  auto local = test::run(cmd({"predict", "--model", dir / "job", "--data", data,
+                              "--out", dir / "local.csv"}),
+                         60s);
+  INFO(local.err);
+  REQUIRE(local.code == 0);
+  auto preds = troupe::tabular::read_csv(dir / "local.csv");
+  REQUIRE(preds);
+  REQUIRE(preds->rows() == 4601);
+  REQUIRE(preds->columns.size() == 2);
+  CHECK(preds->columns[0].name == "prediction");
+  CHECK(preds->columns[1].name == "p_spam");
+  auto truth = troupe::tabular::read_csv(data);
+  REQUIRE(truth);
+  auto* y = truth->find("type");
+  REQUIRE(y);
+  size_t right = 0;
+  for (size_t r = 0; r < truth->rows(); ++r)
+    right += preds->columns[0].text[r] == y->text[r];
+  CHECK(right > 0.9 * truth->rows());
+
+  // served
+  auto port = test::free_port();
+  auto endpoint = "127.0.0.1:" + std::to_string(port);
+  auto serve = test::serving::serve(dir.path(), dir / "job", "spam", port,
+                                    {"--data-dir", dir / "node"});
+  INFO(serve->log());
+  auto remote =
+      test::run(cmd({"predict", "--endpoint", endpoint, "--data", data, "--out",
+                     dir / "remote.csv", "--batch-rows", "500"}),
+                60s);
+  INFO(remote.err);
+  REQUIRE(remote.code == 0);
+  CHECK(test::read_file(dir / "remote.csv") ==
+        test::read_file(dir / "local.csv"));
+  // the registry shows the job's validation metrics
+  auto shown =
+      test::run(cmd({"models", "list", "spam", "--cluster", endpoint}), 30s);
+  INFO(shown.out << shown.err);
+  CHECK(shown.code == 0);
+  CHECK(shown.out.find("auc") != std::string::npos);
+}

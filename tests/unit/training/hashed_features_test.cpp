@@ -1,4 +1,4 @@
-// Prophet's feature extraction for sparse models (actors/training/
+// Prophet's feature extraction for sparse models (actors/models/
 // hashed_features): categorical, text and quantile-bucketed numeric
 // columns and crosses become hashed keys; the fitted transform survives
 // JSON exactly; bad options and tables are named; and FTRL over the keys of
@@ -9,13 +9,14 @@
 #include <algorithm>
 #include <set>
 
+#include "actors/models/hashed_features.hpp"
 #include "actors/tabular/csv.hpp"
 #include "actors/tabular/metrics.hpp"
-#include "actors/training/hashed_features.hpp"
 #include "actors/training/sparse_lr.hpp"
 #include "runtime/errors.hpp"
 
 using namespace troupe;
+using namespace troupe::models;
 using namespace troupe::training;
 
 namespace {

@@ -2,7 +2,8 @@
 
 // Prophet's feature extraction for sparse models: every column becomes
 // hashed keys, so a model over billions of features is a sparse table
-// (sparse_table.hpp) and new values need no refit.
+// (training/sparse_table.hpp) and new values need no refit. A shared layer:
+// training jobs hash with it, and serving replays it (sparse_model.hpp).
 //
 // - A categorical column: one key per value ("column=value").
 // - A text column (a categorical column whose cells hold several words on
@@ -17,6 +18,7 @@
 // transform is saved as JSON and replayed row by row at serving, so that
 // training and serving hash alike.
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -26,9 +28,30 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/tabular/csv.hpp"
-#include "actors/training/sparse_lr.hpp"
 
-namespace troupe::training {
+namespace troupe::models {
+
+/// The key every row carries: the model's bias.
+inline constexpr uint64_t bias_key = 0;
+
+/// One example: the keys of its active features (each with value 1; a key
+/// may repeat, adding up) and its label, 0 or 1.
+struct sparse_row {
+  std::vector<uint64_t> keys;
+  float label = 0;
+};
+
+/// P(label = 1) of a row whose keys weigh `weight(key)` (0 for unknown
+/// keys): the sigmoid of the bias and the row's keys.
+template <class Weight>
+float predict_with(const sparse_row& row, Weight&& weight) {
+  double margin = weight(bias_key);
+  for (auto k : row.keys)
+    margin += weight(k);
+  return static_cast<float>(margin >= 0
+                                ? 1 / (1 + std::exp(-margin))
+                                : std::exp(margin) / (1 + std::exp(margin)));
+}
 
 struct hashing_options {
   /// The key space is 2^bits (1..64).
@@ -70,10 +93,18 @@ public:
   /// The keys of one row given as cells by column (missing: "").
   std::vector<uint64_t> keys(const std::vector<std::string>& cells) const;
 
+  /// The same keys grouped by input column: out[c] holds column c's keys
+  /// and those of the crosses whose first column is c (the bias is not
+  /// among them). For serving, which sums each column's weights.
+  void column_keys(const std::vector<std::string>& cells,
+                   std::vector<std::vector<uint64_t>>& out) const;
+
   const std::vector<column_spec>& columns() const { return columns_; }
   const std::string& target() const { return target_; }
   /// The label text read as 1.
   const std::string& positive() const { return positive_; }
+  /// The label text read as 0.
+  const std::string& negative() const { return negative_; }
 
   nlohmann::json to_json() const;
   static caf::expected<hashed_transform> from_json(const nlohmann::json& j);
@@ -92,4 +123,4 @@ private:
   uint32_t bits_ = 24;
 };
 
-} // namespace troupe::training
+} // namespace troupe::models

@@ -1,4 +1,4 @@
-#include "actors/training/hashed_features.hpp"
+#include "actors/models/hashed_features.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -9,7 +9,7 @@
 #include "runtime/errors.hpp"
 #include "runtime/hash.hpp"
 
-namespace troupe::training {
+namespace troupe::models {
 
 namespace {
 
@@ -197,6 +197,23 @@ hashed_transform::keys(const std::vector<std::string>& cells) const {
   return out;
 }
 
+void hashed_transform::column_keys(
+    const std::vector<std::string>& cells,
+    std::vector<std::vector<uint64_t>>& out) const {
+  out.resize(columns_.size());
+  std::vector<std::vector<std::string>> pieces(columns_.size());
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    out[c].clear();
+    tokens(c, c < cells.size() ? cells[c] : std::string{}, pieces[c]);
+    for (auto& p : pieces[c])
+      out[c].push_back(key_of(p));
+  }
+  for (auto& [a, b] : crosses_)
+    for (auto& pa : pieces[a])
+      for (auto& pb : pieces[b])
+        out[a].push_back(key_of(pa + "\x1e" + pb));
+}
+
 caf::expected<std::vector<sparse_row>>
 hashed_transform::transform(const tabular::table& t, bool labeled) const {
   std::vector<const tabular::column*> in;
@@ -304,4 +321,4 @@ hashed_transform::from_json(const nlohmann::json& j) {
   return out;
 }
 
-} // namespace troupe::training
+} // namespace troupe::models
