@@ -125,8 +125,12 @@ void apply_to_slots(directory_self self,
       break;
     case directory_change::node_left:
       for (auto& l : slots.remove_node(c.node.name))
-        self->state.log->warn("lease {} of {} lost with node {}", l.id,
-                              l.consumer, c.node.name);
+        if (slots.scheduler().lease(l.id))
+          self->state.log->warn("lease {} of {} lost its slots on node {}",
+                                l.id, l.consumer, c.node.name);
+        else
+          self->state.log->warn("lease {} of {} lost with node {}", l.id,
+                                l.consumer, c.node.name);
       break;
     case directory_change::actor_registered:
       break;
@@ -466,6 +470,7 @@ caf::result<void> on_slot_want(directory_self self, const envelope& env) {
     w.opts.weight = r.getWeight();
     w.opts.priority = r.getPriority();
     w.opts.preemptible = r.getPreemptible();
+    w.opts.keeps_survivors = r.getKeepsSurvivors();
     w.size = r.getSize();
     w.min_size = r.getMinSize();
     using p = schema::SlotWant::Placement;

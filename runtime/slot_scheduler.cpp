@@ -18,8 +18,21 @@ std::vector<slot_lease> slot_scheduler::remove_node(const std::string& node) {
   for (auto& [index, lease] : n->second.leased)
     ids.insert(lease);
   for (auto id : ids) {
-    lost.push_back(leases_.at(id));
-    drop_lease(id);
+    auto& l = leases_.at(id);
+    lost.push_back(l);
+    auto c = consumers_.find(l.consumer);
+    auto elsewhere = std::count_if(l.slots.begin(), l.slots.end(),
+                                   [&](auto& s) { return s.node != node; });
+    if (c == consumers_.end() || !c->second.opts.keeps_survivors ||
+        elsewhere == 0) {
+      drop_lease(id);
+      continue;
+    }
+    // the survivors stay leased; the node's slots go with it
+    c->second.held -= l.slots.size() - static_cast<size_t>(elsewhere);
+    l.slots.erase(std::remove_if(l.slots.begin(), l.slots.end(),
+                                 [&](auto& s) { return s.node == node; }),
+                  l.slots.end());
   }
   nodes_.erase(node);
   return lost;

@@ -63,6 +63,11 @@ struct consumer_options {
   /// Whether its leases may be taken back for higher-priority work (it can
   /// checkpoint).
   bool preemptible = false;
+  /// Whether its gangs outlive a lost node: the node's slots leave the
+  /// lease and the others stay leased (a job that restores one member
+  /// elsewhere and carries on); otherwise a lost node's leases are lost
+  /// whole.
+  bool keeps_survivors = false;
 };
 
 /// Slots granted together. `id` is unique per grant: a release must name
@@ -80,8 +85,10 @@ public:
   /// leases are dropped, as after remove_node).
   void add_node(const std::string& node, uint32_t slots);
 
-  /// Removes a node; returns the leases that had a slot on it, each lost
-  /// whole (a gang's other slots are freed too).
+  /// Removes a node; returns the leases that had a slot on it (as they
+  /// were). Each is lost whole (a gang's other slots are freed too), unless
+  /// its consumer keeps_survivors and it has slots on other nodes: then it
+  /// only loses the node's slots.
   std::vector<slot_lease> remove_node(const std::string& node);
 
   /// Adds a consumer (an existing one keeps its leases and requests and

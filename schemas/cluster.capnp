@@ -112,6 +112,10 @@ struct SlotWant {
   leave @8 :Bool;        # the consumer is done: its leases are freed
   minSize @9 :UInt32;    # elastic gangs: as many slots as fit, at least
                          # this many, when `size` do not (0: size)
+  keepsSurvivors @10 :Bool;
+                         # its gangs outlive a lost node: that node's slots
+                         # leave the lease, the others stay leased (false:
+                         # the lease is lost whole)
   enum Placement {
     any @0;     # one slot at a time from the node with the most free
     pack @1;    # all on one node

@@ -92,6 +92,8 @@ struct JobEvent {
     finished @3;
     failed @4;
     stopped @5;
+    restored @6;     # a lost member placed again alone (the others carried
+                     # on), restored from the checkpoint at `step`
   }
 }
 

@@ -23,6 +23,8 @@ using ps_setup_atom = caf::atom_constant<caf::atom("pssetup")>;
 using ps_clock_atom = caf::atom_constant<caf::atom("psclock")>;
 using ps_hold_atom = caf::atom_constant<caf::atom("pshold")>;
 using ps_go_atom = caf::atom_constant<caf::atom("psgo")>;
+/// (ps_reshard_atom, index, shard): a worker's shard was restored elsewhere.
+using ps_reshard_atom = caf::atom_constant<caf::atom("psreshard")>;
 
 // the training service and its jobs (service.hpp, job.hpp); the service's
 // atoms are named as the gateway's `send` ops are

@@ -84,11 +84,13 @@ void record(job_self self, schema::JobEvent::Kind kind, uint64_t step,
 
 namespace {
 
-void send_want(job_self self, bool wants, bool leave) {
+/// Tells the directory what the job wants: its gang, or (`one`) a single
+/// slot for a replacement.
+void send_want(job_self self, bool wants, bool leave, bool one = false) {
   auto& st = self->state;
   if (!st.init.directory || !st.plan) return;
-  auto size = st.prepared ? st.plan->gang_size() : 1;
-  auto least = st.prepared ? st.plan->least_gang_size() : 1;
+  auto size = st.prepared && !one ? st.plan->gang_size() : 1;
+  auto least = st.prepared && !one ? st.plan->least_gang_size() : 1;
   auto env = make_envelope<schema::SlotWant>([&](auto w) {
     w.setConsumer(job_consumer(st.init.id));
     w.setWeight(1);
@@ -98,6 +100,9 @@ void send_want(job_self self, bool wants, bool leave) {
     w.setPlacement(schema::SlotWant::Placement::ANY);
     w.setWants(wants);
     w.setLeave(leave);
+    // a lost node takes its own slots only: the gang's others stay leased
+    // while a member is placed again, or until the job disbands
+    w.setKeepsSurvivors(true);
   });
   auto log = st.log;
   auto id = st.init.id;
@@ -134,10 +139,15 @@ void disband(job_self self) {
     for (auto& hash : st.shards)
       self->send(cache, dataset_drop_atom::value, hash);
   st.shards.clear();
-  if (st.lease != 0 && st.init.directory)
-    caf::unsafe_send_as(self, st.init.directory, slot_release_atom::value,
-                        job_consumer(st.init.id), st.lease);
+  if (st.init.directory) {
+    if (st.lease != 0) st.extra_leases.push_back(st.lease);
+    for (auto lease : st.extra_leases)
+      caf::unsafe_send_as(self, st.init.directory, slot_release_atom::value,
+                          job_consumer(st.init.id), lease);
+  }
   st.lease = 0;
+  st.extra_leases.clear();
+  st.replacing.reset();
 }
 
 } // namespace
@@ -182,6 +192,24 @@ void regroup(job_self self, const std::string& why) {
       "regrouping from step " + std::to_string(st.ckpt_step) + " after: " + why;
   st.start_step = st.ckpt_step;
   send_want(self, true, false);
+}
+
+void member_lost(job_self self, size_t index, const std::string& why) {
+  auto& st = self->state;
+  if (ended(st) || st.phase != schema::JobState::RUNNING ||
+      index >= st.gang.size())
+    return;
+  if (st.replacing || !st.plan->replaceable(self, index))
+    return regroup(self, why);
+  st.replacing = index;
+  st.replacement_granted = false;
+  st.gang[index].handle = nullptr;
+  record(self, schema::JobEvent::Kind::LOST, st.ckpt_step,
+         why + "; placing it again alone, from step " +
+             std::to_string(st.ckpt_step));
+  st.log->warn("job {}: {}; placing it again alone from step {}", st.init.id,
+               why, st.ckpt_step);
+  send_want(self, true, false, true);
 }
 
 void gang_error(job_self self, const caf::error& err) {
@@ -338,6 +366,8 @@ void on_prepared(job_self self) {
   send_want(self, true, false);
 }
 
+void on_replacement(job_self self, size_t index);
+
 void spawn_member(job_self self, size_t index, uint32_t attempt) {
   auto& st = self->state;
   auto dir = st.init.directory;
@@ -354,6 +384,8 @@ void spawn_member(job_self self, size_t index, uint32_t attempt) {
                         return stop_member(self, m.name);
                       self->monitor(handle);
                       st.gang[index].handle = handle;
+                      if (st.replacing == index)
+                        return on_replacement(self, index);
                       if (--st.to_place == 0)
                         self->send(self, job_placed_atom::value);
                     },
@@ -370,6 +402,33 @@ void spawn_member(job_self self, size_t index, uint32_t attempt) {
           });
 }
 
+/// The slot for member `index`'s replacement: it is spawned there.
+void place_replacement(job_self self, size_t index, uint64_t lease,
+                       const std::string& node) {
+  auto& st = self->state;
+  st.replacement_granted = true;
+  st.extra_leases.push_back(lease);
+  send_want(self, false, false);
+  auto& old = st.gang[index];
+  auto name = old.name.substr(0, old.name.find(".r")) + ".r" +
+              std::to_string(++st.replacements);
+  old = st.plan->replacement(index, node, name);
+  spawn_member(self, index, st.attempt);
+}
+
+void on_replacement(job_self self, size_t index) {
+  auto& st = self->state;
+  auto& m = st.gang[index];
+  if (index < st.placement.size()) st.placement[index] = m.name + "@" + m.node;
+  record(self, schema::JobEvent::Kind::RESTORED, st.ckpt_step,
+         m.name + " on node " + m.node + " from step " +
+             std::to_string(st.ckpt_step));
+  st.log->info("job {}: {} placed on node {}, restoring it from step {}",
+               st.init.id, m.name, m.node, st.ckpt_step);
+  st.replacing.reset();
+  st.plan->on_replaced(self, index);
+}
+
 void on_grant(job_self self, const envelope& env) {
   auto& st = self->state;
   auto lease = env.visit<schema::SlotLease>([&](auto l) {
@@ -379,6 +438,10 @@ void on_grant(job_self self, const envelope& env) {
     return std::make_pair(l.getId(), nodes);
   });
   if (!lease) return;
+  if (!ended(st) && st.phase == schema::JobState::RUNNING && st.replacing &&
+      !st.replacement_granted && lease->second.size() == 1)
+    return place_replacement(self, *st.replacing, lease->first,
+                             lease->second.front());
   if (ended(st) || st.phase != schema::JobState::WAITING || !st.prepared ||
       lease->second.size() > st.plan->gang_size() ||
       lease->second.size() < st.plan->least_gang_size()) {
@@ -456,85 +519,85 @@ std::shared_ptr<job_plan> make_plan(const job_config& cfg) {
 
 job_actor spawn_job(caf::actor_system& sys, job_init init) {
   // detached: checkpoints are fsynced LMDB writes
-  return sys.spawn<caf::detached>(
-      [init](job_self self) -> job_actor::behavior_type {
-        auto& st = self->state;
-        st.init = init;
-        st.attempt = init.attempts;
-        st.plan = make_plan(init.cfg);
-        if (!init.resume.empty()) {
-          st.ckpt = init.resume;
-          auto step = init.resume.visit<schema::JobCheckpoint>(
-              [](auto c) { return c.getStep(); });
-          st.ckpt_step = step ? *step : 0;
-          st.start_step = st.ckpt_step;
-          st.message = "resuming from step " + std::to_string(st.ckpt_step);
-        }
-        // reading the data blocks: a thread of its own does it
-        auto plan = st.plan;
-        auto me = caf::actor_cast<job_actor>(self);
-        self->system().spawn<caf::detached>([plan, me] {
-          plan->prepare_error = plan->prepare();
-          caf::anon_send(me, job_prepared_atom::value);
-        });
-        self->set_down_handler([=](const caf::down_msg& dm) {
+  return sys.spawn<caf::detached>([init](job_self self)
+                                      -> job_actor::behavior_type {
+    auto& st = self->state;
+    st.init = init;
+    st.attempt = init.attempts;
+    st.plan = make_plan(init.cfg);
+    if (!init.resume.empty()) {
+      st.ckpt = init.resume;
+      auto step = init.resume.visit<schema::JobCheckpoint>(
+          [](auto c) { return c.getStep(); });
+      st.ckpt_step = step ? *step : 0;
+      st.start_step = st.ckpt_step;
+      st.message = "resuming from step " + std::to_string(st.ckpt_step);
+    }
+    // reading the data blocks: a thread of its own does it
+    auto plan = st.plan;
+    auto me = caf::actor_cast<job_actor>(self);
+    self->system().spawn<caf::detached>([plan, me] {
+      plan->prepare_error = plan->prepare();
+      caf::anon_send(me, job_prepared_atom::value);
+    });
+    self->set_down_handler([=](const caf::down_msg& dm) {
+      auto& st = self->state;
+      for (size_t i = 0; i < st.gang.size(); ++i)
+        if (auto& m = st.gang[i]; m.handle && m.handle.address() == dm.source)
+          return member_lost(self, i,
+                             m.name + " on node " + m.node +
+                                 " stopped: " + to_string(dm.reason));
+    });
+    self->attach_functor([=] {
+      // the service went: leave nothing behind
+      if (!ended(self->state)) {
+        disband(self);
+        send_want(self, false, true);
+      }
+    });
+    return {
+        [=](status_atom) -> caf::result<envelope> {
           auto& st = self->state;
-          for (auto& m : st.gang)
-            if (m.handle && m.handle.address() == dm.source)
-              return regroup(self, m.name + " on node " + m.node +
-                                       " stopped: " + to_string(dm.reason));
-        });
-        self->attach_functor([=] {
-          // the service went: leave nothing behind
-          if (!ended(self->state)) {
-            disband(self);
-            send_want(self, false, true);
-          }
-        });
-        return {
-            [=](status_atom) -> caf::result<envelope> {
-              auto& st = self->state;
-              if (!st.prepared) return status_of(st, {});
-              auto rp = self->make_response_promise<envelope>();
-              st.plan->status(self, [=](auto fam) mutable {
-                rp.deliver(status_of(self->state, fam));
-              });
-              return rp;
-            },
-            [=](stop_atom) {
-              end(self, schema::JobState::STOPPED, "stopped by request");
-            },
-            [=](slot_grant_atom, const envelope& env) { on_grant(self, env); },
-            [=](job_prepared_atom) { on_prepared(self); },
-            [=](job_placed_atom) { on_placed(self); },
-            [=](job_checkpoint_atom) {
-              auto& st = self->state;
-              if (!ended(st) && st.phase == schema::JobState::RUNNING)
-                st.plan->on_checkpoint_timer(self);
-            },
-            [=](job_checkpoint_atom, const envelope& ckpt) {
-              auto& st = self->state;
-              auto at = ckpt.visit<schema::JobCheckpoint>([](auto c) {
-                return std::make_pair(c.getAttempt(), c.getStep());
-              });
-              if (!at || ended(st) || st.phase != schema::JobState::RUNNING ||
-                  at->first != st.attempt || at->second <= st.ckpt_step)
-                return;
-              if (auto err = keep_checkpoint(self, ckpt, at->second))
-                st.log->error("job {}: checkpoint at step {} not stored: {}",
-                              st.init.id, at->second, describe(err));
-            },
-            [=](job_progress_atom, uint32_t attempt, uint64_t step,
-                double loss) {
-              auto& st = self->state;
-              if (!ended(st) && attempt == st.attempt && st.prepared)
-                st.plan->on_progress(self, step, loss);
-            },
-            [=](job_regroup_atom, uint32_t attempt, const std::string& why) {
-              if (self->state.attempt == attempt) regroup(self, why);
-            },
-        };
-      });
+          if (!st.prepared) return status_of(st, {});
+          auto rp = self->make_response_promise<envelope>();
+          st.plan->status(self, [=](auto fam) mutable {
+            rp.deliver(status_of(self->state, fam));
+          });
+          return rp;
+        },
+        [=](stop_atom) {
+          end(self, schema::JobState::STOPPED, "stopped by request");
+        },
+        [=](slot_grant_atom, const envelope& env) { on_grant(self, env); },
+        [=](job_prepared_atom) { on_prepared(self); },
+        [=](job_placed_atom) { on_placed(self); },
+        [=](job_checkpoint_atom) {
+          auto& st = self->state;
+          if (!ended(st) && st.phase == schema::JobState::RUNNING)
+            st.plan->on_checkpoint_timer(self);
+        },
+        [=](job_checkpoint_atom, const envelope& ckpt) {
+          auto& st = self->state;
+          auto at = ckpt.visit<schema::JobCheckpoint>([](auto c) {
+            return std::make_pair(c.getAttempt(), c.getStep());
+          });
+          if (!at || ended(st) || st.phase != schema::JobState::RUNNING ||
+              at->first != st.attempt || at->second <= st.ckpt_step)
+            return;
+          if (auto err = keep_checkpoint(self, ckpt, at->second))
+            st.log->error("job {}: checkpoint at step {} not stored: {}",
+                          st.init.id, at->second, describe(err));
+        },
+        [=](job_progress_atom, uint32_t attempt, uint64_t step, double loss) {
+          auto& st = self->state;
+          if (!ended(st) && attempt == st.attempt && st.prepared)
+            st.plan->on_progress(self, step, loss);
+        },
+        [=](job_regroup_atom, uint32_t attempt, const std::string& why) {
+          if (self->state.attempt == attempt) regroup(self, why);
+        },
+    };
+  });
 }
 
 } // namespace troupe::training

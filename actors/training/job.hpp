@@ -26,10 +26,16 @@
 // Checkpoints: every `checkpoint_seconds` the gate holds every worker once
 // it has pushed the same step (a consistent cut), the shards' optimizer
 // state is written to the job journal (job_journal.hpp) in one transaction,
-// and the workers go on. A shard or worker that stops (its node died)
-// regroups the job: its other actors are stopped, its slots given back, a
-// new gang leased, the shards restored from the last checkpoint and the
-// workers started at its step; a job resumed after its process died
+// and the workers go on. A shard that stops (its node died) while the
+// workers train is placed again alone: the job leases one slot, spawns a
+// new shard there, restores it from the last checkpoint and points the
+// workers at it (ps_reshard_atom); they wait for it meanwhile. A worker
+// that stops, or a shard lost at another time, regroups the job: its other
+// actors are stopped, its slots given back, a new gang leased, the shards
+// restored from the last checkpoint and the workers started at its step.
+// The gang's lease keeps its slots on the nodes that live (the scheduler's
+// keeps_survivors) until the job gives it back. A job resumed after its
+// process died
 // (`resume`) does the same from the journal. Nothing before the last
 // checkpoint is lost, and no step before it is trained again.
 

@@ -14,6 +14,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,14 @@ struct job_state {
   /// The step the current placement started at.
   uint64_t start_step = 0;
   uint32_t attempt = 0;
+  /// The member being placed again alone (job_plan::replaceable), if any.
+  std::optional<size_t> replacing;
+  /// Whether its slot was granted (the replacement is being spawned).
+  bool replacement_granted = false;
+  /// Single-slot leases of replacements, given back with the gang's.
+  std::vector<uint64_t> extra_leases;
+  /// Replacements so far (their actors' names count them).
+  uint32_t replacements = 0;
   /// The hashes of the placed gang's shards in this node's dataset cache
   /// (dropped when the gang is disbanded).
   std::vector<std::string> shards;
@@ -101,6 +110,18 @@ public:
   /// Every member is placed: restores the gang from st.ckpt when there is
   /// one and trains from st.start_step; ends with finish_job or fails.
   virtual void start(job_self self) = 0;
+  /// Member `index` went (its node died) while the gang trains: whether
+  /// the others carry on while it alone is placed again (a parameter-server
+  /// shard restored from the last checkpoint); false regroups the gang.
+  virtual bool replaceable(job_self, size_t /*index*/) const { return false; }
+  /// The replacement of member `index`: named `name`, on `node`.
+  virtual member replacement(size_t /*index*/, const std::string& /*node*/,
+                             const std::string& /*name*/) const {
+    return {};
+  }
+  /// The replacement of member `index` is placed (st.gang[index]): restore
+  /// it and point the others at it.
+  virtual void on_replaced(job_self, size_t /*index*/) {}
   /// The checkpoint timer (every checkpoint_seconds while training).
   virtual void on_checkpoint_timer(job_self) {}
   /// A member reports its progress (job_progress_atom).
@@ -148,6 +169,9 @@ void fail(job_self self, const caf::error& err);
 /// A member went: the job regroups from its last checkpoint, or fails after
 /// max_attempts placements.
 void regroup(job_self self, const std::string& why);
+/// Member `index` went: placed again alone when the plan can carry on
+/// without it (job_plan::replaceable), else the job regroups.
+void member_lost(job_self self, size_t index, const std::string& why);
 /// A request of the running gang failed: a member that went regroups the
 /// job, anything else fails it.
 void gang_error(job_self self, const caf::error& err);

@@ -67,26 +67,11 @@ public:
     // restore every shard from the checkpoint, then train from its step
     auto attempt = st.attempt;
     auto left = std::make_shared<size_t>(cfg_.shards);
-    auto states = st.ckpt.visit<schema::JobCheckpoint>([&](auto c) {
-      std::vector<envelope> out(cfg_.shards);
-      for (auto s : c.getShards())
-        if (s.getIndex() < out.size())
-          out[s.getIndex()] = make_envelope<schema::ShardState>([&](auto b) {
-            b.setIndex(s.getIndex());
-            b.setKeys(s.getKeys());
-            b.setZ(s.getZ());
-            b.setN(s.getN());
-          });
-      return out;
-    });
-    if (!states) return fail(self, states.error());
     for (size_t i = 0; i < cfg_.shards; ++i) {
-      auto state = (*states)[i];
-      if (state.empty())
-        state = make_envelope<schema::ShardState>(
-            [&](auto b) { b.setIndex(static_cast<uint32_t>(i)); });
+      auto state = shard_state(st, i);
+      if (!state) return fail(self, state.error());
       self->request(shard(self, i), job_request_timeout, ps_restore_atom::value,
-                    state)
+                    *state)
           .then(
               [=] {
                 if (self->state.attempt != attempt) return;
@@ -98,10 +83,51 @@ public:
     }
   }
 
+  /// A shard that went while the workers train is placed again alone; the
+  /// workers wait for it at their next call to it.
+  bool replaceable(job_self, size_t index) const override {
+    return index < cfg_.shards && gate_ && !finishing_;
+  }
+
+  member replacement(size_t index, const std::string& node,
+                     const std::string& name) const override {
+    return {name,
+            node,
+            shard_kind,
+            ps_shard_config_json(
+                {static_cast<uint32_t>(index), cfg_.shards, cfg_.model}),
+            {}};
+  }
+
+  /// Restores the new shard from the last checkpoint (empty without one)
+  /// and points every worker at it.
+  void on_replaced(job_self self, size_t index) override {
+    auto& st = self->state;
+    auto attempt = st.attempt;
+    auto state = shard_state(st, index);
+    if (!state) return fail(self, state.error());
+    self->request(shard(self, index), job_request_timeout,
+                  ps_restore_atom::value, *state)
+        .then(
+            [=] {
+              auto& st = self->state;
+              if (st.attempt != attempt || ended(st)) return;
+              for (uint32_t w = 0; w < cfg_.workers; ++w)
+                self->send(caf::actor_cast<ps_worker_actor>(
+                               st.gang[cfg_.shards + w].handle),
+                           ps_reshard_atom::value, static_cast<uint32_t>(index),
+                           st.gang[index].handle);
+            },
+            [=](caf::error& err) {
+              if (self->state.attempt == attempt) gang_error(self, err);
+            });
+  }
+
   /// Holds the workers at one step, snapshots the shards into the journal,
-  /// and lets the workers go on.
+  /// and lets the workers go on (not while a shard is being placed again).
   void on_checkpoint_timer(job_self self) override {
     auto& st = self->state;
+    if (st.replacing) return arm_checkpoint_timer(self);
     if (!gate_ || checkpointing_) return;
     checkpointing_ = true;
     auto attempt = st.attempt;
@@ -136,8 +162,11 @@ public:
                           again();
                         },
                         [=](caf::error& err) {
+                          // a shard that went: its down message decides
+                          // what the job does; no checkpoint this time
                           again();
-                          if (self->state.attempt == attempt)
+                          if (self->state.attempt == attempt &&
+                              !member_went(err))
                             gang_error(self, err);
                         });
               if (cfg_.shards == 0) again();
@@ -152,6 +181,7 @@ public:
   void disband(job_self self) override {
     if (gate_) self->send_exit(gate_, caf::exit_reason::user_shutdown);
     gate_ = nullptr;
+    finishing_ = false;
     workers_done_ = 0;
     checkpointing_ = false;
   }
@@ -182,6 +212,33 @@ public:
 private:
   static ps_shard_actor shard(job_self self, size_t i) {
     return caf::actor_cast<ps_shard_actor>(self->state.gang[i].handle);
+  }
+
+  static bool member_went(const caf::error& err) {
+    return err.category() == caf::atom("system") &&
+           (err.code() ==
+                static_cast<uint8_t>(caf::sec::request_receiver_down) ||
+            err.code() == static_cast<uint8_t>(caf::sec::request_timeout));
+  }
+
+  /// Shard i's state in the last checkpoint (an empty table without one).
+  caf::expected<envelope> shard_state(const job_state& st, size_t i) const {
+    auto index = static_cast<uint32_t>(i);
+    if (st.ckpt.empty())
+      return make_envelope<schema::ShardState>(
+          [&](auto b) { b.setIndex(index); });
+    return st.ckpt.visit<schema::JobCheckpoint>([&](auto c) {
+      for (auto s : c.getShards())
+        if (s.getIndex() == index)
+          return make_envelope<schema::ShardState>([&](auto b) {
+            b.setIndex(index);
+            b.setKeys(s.getKeys());
+            b.setZ(s.getZ());
+            b.setN(s.getN());
+          });
+      return make_envelope<schema::ShardState>(
+          [&](auto b) { b.setIndex(index); });
+    });
   }
 
   static envelope cut(uint64_t step, uint32_t attempt,
@@ -272,6 +329,7 @@ private:
   }
 
   void finish(job_self self) {
+    finishing_ = true;
     auto left = std::make_shared<size_t>(cfg_.shards);
     auto attempt = self->state.attempt;
     outcome_.keys.clear();
@@ -318,6 +376,9 @@ private:
   ps_gate_actor gate_;
   size_t workers_done_ = 0;
   bool checkpointing_ = false;
+  /// The workers are done and the shards are being dumped: a shard lost
+  /// now regroups the job.
+  bool finishing_ = false;
   sparse_outcome outcome_;
 };
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
+#include <memory>
 
 #include <caf/all.hpp>
 
@@ -54,9 +56,20 @@ void check_hold(gate_self self) {
 
 // -- a worker -----------------------------------------------------------------
 
+/// A request to a shard not answered yet: `again` sends it anew (to the
+/// shard's replacement), `settled` once answered or sent anew.
+struct shard_call {
+  std::shared_ptr<bool> settled;
+  std::function<void()> again;
+};
+
 struct worker_state {
   static inline const char* name = "troupe.ps_worker";
   ps_worker_config cfg;
+  /// Per shard, its calls in flight: a shard that went (its node died)
+  /// answers none of them, or with an error; its replacement
+  /// (ps_reshard_atom) gets them again.
+  std::vector<std::vector<shard_call>> calls;
   caf::typed_response_promise<uint64_t, double> done;
   bool running = false;
   size_t next = 0; ///< first row of the next minibatch
@@ -87,6 +100,81 @@ void fail(worker_self self, const caf::error& err) {
   st.running = false;
   self->send(st.cfg.gate, ps_leave_atom::value, st.cfg.name);
   st.done.deliver(err);
+}
+
+/// Whether a shard's error means it went: its node died, or it stopped.
+bool shard_gone(const caf::error& err) {
+  return err.category() == caf::atom("system") &&
+         (err.code() == static_cast<uint8_t>(caf::sec::request_receiver_down) ||
+          err.code() == static_cast<uint8_t>(caf::sec::request_timeout));
+}
+
+/// Keeps a call to shard `s` until it is answered; returns its flag.
+std::shared_ptr<bool> track(worker_self self, size_t s,
+                            std::function<void()> again) {
+  auto& calls = self->state.calls[s];
+  calls.erase(std::remove_if(calls.begin(), calls.end(),
+                             [](auto& c) { return *c.settled; }),
+              calls.end());
+  auto settled = std::make_shared<bool>(false);
+  calls.push_back({settled, std::move(again)});
+  return settled;
+}
+
+/// A shard's error: one that went leaves the call for its replacement;
+/// any other fails the worker.
+void shard_error(worker_self self, const std::shared_ptr<bool>& settled,
+                 const caf::error& err) {
+  if (*settled || shard_gone(err)) return;
+  *settled = true;
+  fail(self, err);
+}
+
+/// Pulls `keys` from shard `s`, then `then(reply)`.
+void pull_from(worker_self self, size_t s, envelope keys,
+               std::function<void(const envelope&)> then) {
+  auto settled =
+      track(self, s, [=] { pull_from(self, s, keys, std::move(then)); });
+  self->request(self->state.cfg.shards[s], request_timeout, ps_pull_atom::value,
+                keys)
+      .then(
+          [=](const envelope& reply) {
+            if (*settled) return;
+            *settled = true;
+            then(reply);
+          },
+          [=](caf::error& err) { shard_error(self, settled, err); });
+}
+
+/// Pushes `grads` to shard `s`, then `then()`.
+void push_to(worker_self self, size_t s, envelope grads,
+             std::function<void()> then) {
+  auto settled =
+      track(self, s, [=] { push_to(self, s, grads, std::move(then)); });
+  self->request(self->state.cfg.shards[s], request_timeout, ps_push_atom::value,
+                grads)
+      .then(
+          [=] {
+            if (*settled) return;
+            *settled = true;
+            then();
+          },
+          [=](caf::error& err) { shard_error(self, settled, err); });
+}
+
+/// Shard `s` is `shard` from now on: the calls the one before left
+/// unanswered go to it.
+void reshard(worker_self self, uint32_t s, const caf::actor& shard) {
+  auto& st = self->state;
+  if (s >= st.cfg.shards.size()) return;
+  st.cfg.shards[s] = caf::actor_cast<ps_shard_actor>(shard);
+  auto calls = std::move(st.calls[s]);
+  st.calls[s].clear();
+  for (auto& c : calls)
+    if (!*c.settled) {
+      *c.settled = true;
+      if (st.running) c.again();
+    }
 }
 
 void after_push(worker_self self) {
@@ -121,13 +209,9 @@ void after_pull(worker_self self, const std::shared_ptr<step_ctx>& ctx) {
   }
   for (size_t s = 0; s < n; ++s) {
     if (ctx->at[s].empty()) continue;
-    self->request(st.cfg.shards[s], request_timeout, ps_push_atom::value,
-                  pushes[s])
-        .then(
-            [=] {
-              if (--*left == 0 && self->state.running) after_push(self);
-            },
-            [=](caf::error& err) { fail(self, err); });
+    push_to(self, s, pushes[s], [=] {
+      if (--*left == 0 && self->state.running) after_push(self);
+    });
   }
 }
 
@@ -165,30 +249,24 @@ void run_step(worker_self self) {
       for (unsigned i = 0; i < pos.size(); ++i)
         k.set(i, ctx->keys[pos[i]]);
     });
-    self->request(st.cfg.shards[s], request_timeout, ps_pull_atom::value, req)
-        .then(
-            [=](const envelope& reply) {
-              if (ctx->failed) return;
-              auto ok = reply.visit<schema::SparseValues>([&](auto r) {
-                auto vs = r.getValues();
-                if (vs.size() != ctx->at[s].size()) return false;
-                for (unsigned i = 0; i < vs.size(); ++i)
-                  ctx->weights[ctx->at[s][i]] = vs[i];
-                return true;
-              });
-              if (!ok || !*ok) {
-                ctx->failed = true;
-                return fail(self, make_error(errc::invalid_argument,
-                                             "shard " + std::to_string(s) +
-                                                 " answered a pull with the "
-                                                 "wrong number of weights"));
-              }
-              if (--ctx->pending == 0) after_pull(self, ctx);
-            },
-            [=](caf::error& err) {
-              ctx->failed = true;
-              fail(self, err);
-            });
+    pull_from(self, s, req, [=](const envelope& reply) {
+      if (ctx->failed) return;
+      auto ok = reply.visit<schema::SparseValues>([&](auto r) {
+        auto vs = r.getValues();
+        if (vs.size() != ctx->at[s].size()) return false;
+        for (unsigned i = 0; i < vs.size(); ++i)
+          ctx->weights[ctx->at[s][i]] = vs[i];
+        return true;
+      });
+      if (!ok || !*ok) {
+        ctx->failed = true;
+        return fail(self, make_error(errc::invalid_argument,
+                                     "shard " + std::to_string(s) +
+                                         " answered a pull with the "
+                                         "wrong number of weights"));
+      }
+      if (--ctx->pending == 0) after_pull(self, ctx);
+    });
   }
 }
 
@@ -316,6 +394,7 @@ ps_worker_actor::behavior_type worker_behavior(worker_self self,
                             "worker " + st.cfg.name +
                                 " needs shards, rows and a batch > 0");
         st.running = true;
+        st.calls.assign(st.cfg.shards.size(), {});
         st.done = self->make_response_promise<uint64_t, double>();
         // a resumed job starts after the steps its checkpoint holds
         auto n = st.cfg.rows->size();
@@ -326,6 +405,9 @@ ps_worker_actor::behavior_type worker_behavior(worker_self self,
         }
         run_step(self);
         return st.done;
+      },
+      [=](ps_reshard_atom, uint32_t s, const caf::actor& shard) {
+        reshard(self, s, shard);
       },
       self->stats_handler(),
   };

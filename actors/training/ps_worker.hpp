@@ -57,9 +57,15 @@ using ps_worker_actor = caf::typed_actor<
     /// (ps_train_atom) -> (uint64 rows, double loss): trains on its rows for
     /// its epochs, minibatch after minibatch (pull, gradient, push, step),
     /// then leaves the gate; `loss` sums each minibatch's logloss before
-    /// its update. Errors (a shard's refusal, a timeout) end it.
-    caf::replies_to<ps_train_atom>::with<uint64_t,
-                                         double>>::extend_with<stats_actor>;
+    /// its update. Errors (a shard's refusal) end it.
+    caf::replies_to<ps_train_atom>::with<uint64_t, double>,
+    /// (ps_reshard_atom, index, shard): shard `index` was restored on
+    /// another actor (its node died): the calls the lost one left
+    /// unanswered go to the new one, and so does every call after. A shard
+    /// that went makes the worker wait for this message (its job sends it,
+    /// or stops the worker) instead of failing.
+    caf::reacts_to<ps_reshard_atom, uint32_t,
+                   caf::actor>>::extend_with<stats_actor>;
 
 struct ps_worker_config {
   std::string name;

@@ -255,6 +255,48 @@ TEST_CASE("a node that leaves takes its leases whole, and a consumer that "
   CHECK(s.leases().empty());
 }
 
+TEST_CASE("a gang whose consumer keeps survivors loses only the lost node's "
+          "slots; one lost whole still goes",
+          "[slot_scheduler]") {
+  slot_scheduler s;
+  s.add_node("a", 2);
+  s.add_node("b", 2);
+  s.add_node("c", 1);
+  consumer_options keeps;
+  keeps.keeps_survivors = true;
+  s.add_consumer("job", keeps);
+  s.request("job", 3, gang_placement::spread);
+  auto gang = s.next();
+  REQUIRE(gang);
+  REQUIRE(gang->slots.size() == 3);
+  auto lost = s.remove_node("a");
+  REQUIRE(lost.size() == 1);
+  CHECK(lost[0].slots.size() == 3); // as it was
+  auto* kept = s.lease(gang->id);
+  REQUIRE(kept);
+  REQUIRE(kept->slots.size() == 2);
+  for (auto& slot : kept->slots)
+    CHECK(slot.node != "a");
+  CHECK(s.held("job") == 2);
+  CHECK(s.free_slots() == 1); // b's other slot
+  // one more slot for the job: the free one on b
+  s.request("job", 1);
+  auto more = s.next();
+  REQUIRE(more);
+  CHECK(more->slots[0].node == "b");
+  CHECK(s.held("job") == 3);
+  CHECK(s.free_slots() == 0);
+  // a lease left with no slot elsewhere is lost whole
+  CHECK(s.remove_node("b").size() == 2);
+  CHECK(s.lease(more->id) == nullptr);
+  REQUIRE(s.lease(gang->id));
+  CHECK(s.lease(gang->id)->slots.size() == 1);
+  CHECK(s.held("job") == 1);
+  CHECK(s.release("job", gang->id));
+  CHECK(s.held("job") == 0);
+  CHECK(s.free_slots() == 1);
+}
+
 TEST_CASE("a request for one node takes slots there only, and preemption "
           "for it names leases on that node",
           "[slot_scheduler]") {

@@ -11,6 +11,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -258,4 +259,89 @@ TEST_CASE("a hold stops every worker at the same step, for a consistent "
   CHECK(slowest == 4);
   CHECK(steps == 8);
   coordinator->send_exit(gate, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a worker whose shard went waits for its replacement, which the "
+          "job restores from a checkpoint, and trains every row once against "
+          "it",
+          "[training][ps-actors]") {
+  system_fixture f;
+  auto rows = planted(3000, 4);
+  auto valid = planted(2000, 5);
+  sparse_params params;
+  params.alpha = 0.05;
+  params.l2 = 0.1;
+  auto straight = run_job(f.sys, {rows}, 2, "sync", params, 16, 2);
+
+  std::vector<ps_shard_actor> shards{spawn_ps_shard(f.sys, {0, 2, params}),
+                                     spawn_ps_shard(f.sys, {1, 2, params})};
+  auto gate = spawn_ps_gate(f.sys, {"w0"}, 0);
+  ps_worker_config wc;
+  wc.name = "w0";
+  wc.rows = std::make_shared<const std::vector<sparse_row>>(rows);
+  wc.batch = 16;
+  wc.epochs = 2;
+  wc.shards = shards;
+  wc.gate = gate;
+  auto worker = spawn_ps_worker(f.sys, wc);
+  caf::scoped_actor self{f.sys}, job{f.sys};
+  self->send(worker, ps_train_atom::value);
+  // a checkpoint of shard 1 at step 40 or so, then shard 1 goes
+  std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  uint64_t held = 0;
+  job->request(gate, caf::infinite, ps_hold_atom::value)
+      .receive([&](uint64_t at) { held = at; },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  REQUIRE(held > 0);
+  envelope snapshot;
+  job->request(shards[1], caf::infinite, ps_snapshot_atom::value)
+      .receive([&](const envelope& e) { snapshot = e; },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  job->send_exit(shards[1], caf::exit_reason::kill);
+  job->send(gate, ps_go_atom::value);
+  // the worker waits for shard 1: its clock stays put
+  // (the slowest worker's clock, the steps pushed)
+  auto clock = [&] {
+    std::pair<uint64_t, uint64_t> out;
+    job->request(gate, caf::infinite, ps_clock_atom::value)
+        .receive(
+            [&](uint64_t s, uint64_t n) {
+              out = {s, n};
+            },
+            [&](caf::error& err) { FAIL(describe(err)); });
+    return out;
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  auto stuck = clock();
+  std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  CHECK(clock() == stuck);
+  CHECK(stuck.first <= held + 1);
+  self->receive([&](uint64_t, double) { FAIL("the worker ended early"); },
+                [&](caf::error& err) { FAIL(describe(err)); },
+                caf::after(std::chrono::milliseconds{10}) >> [] {});
+  // its replacement, restored from the checkpoint
+  auto again = spawn_ps_shard(f.sys, {1, 2, params});
+  job->request(again, caf::infinite, ps_restore_atom::value, snapshot)
+      .receive([] {}, [&](caf::error& err) { FAIL(describe(err)); });
+  job->send(worker, ps_reshard_atom::value, uint32_t{1},
+            caf::actor_cast<caf::actor>(again));
+  uint64_t trained = 0;
+  self->receive([&](uint64_t n, double) { trained = n; },
+                [&](caf::error& err) { FAIL(describe(err)); },
+                caf::after(std::chrono::seconds{60}) >>
+                    [] { FAIL("the worker never finished"); });
+  CHECK(trained == 6000); // every row of both epochs, once
+  CHECK(clock().second == steps_of(rows.size(), 16, 2)); // each step once
+  auto weights = dump(f.sys, {shards[0], again});
+  auto lost = logloss(weights, valid), whole = logloss(straight.weights, valid);
+  INFO("validation logloss " << lost << " after the loss, " << whole
+                             << " without");
+  CHECK(lost < 0.6);
+  CHECK(std::abs(lost - whole) <= 0.05 * whole);
+  for (auto& a :
+       std::vector<caf::actor>{caf::actor_cast<caf::actor>(worker),
+                               caf::actor_cast<caf::actor>(gate),
+                               caf::actor_cast<caf::actor>(again),
+                               caf::actor_cast<caf::actor>(shards[0])})
+    self->send_exit(a, caf::exit_reason::user_shutdown);
 }
