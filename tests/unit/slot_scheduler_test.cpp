@@ -256,7 +256,7 @@ TEST_CASE("a node that leaves takes its leases whole, and a consumer that "
 }
 
 TEST_CASE("a gang whose consumer keeps survivors loses only the lost node's "
-          "slots; one lost whole still goes",
+          "slots, and one lost whole still goes",
           "[slot_scheduler]") {
   slot_scheduler s;
   s.add_node("a", 2);
