@@ -153,7 +153,9 @@ struct JobStatus {
   examples @10 :UInt64;     # examples trained so far
   elapsedMs @11 :UInt64;
   examplesPerSecond @12 :Float64;
-  validLogloss @13 :Float64;   # NaN until the job ends
+  validLogloss @13 :Float64;   # the last validation's (a sparse-lr job's
+                               # every valid_every steps, then at the end);
+                               # NaN before the first
   validAuc @14 :Float64;
   validKs @15 :Float64;
   placement @16 :List(Text);   # "actor@node" of its shards and workers

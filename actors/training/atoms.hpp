@@ -43,6 +43,10 @@ using job_placed_atom = caf::atom_constant<caf::atom("jobplaced")>;
 using job_progress_atom = caf::atom_constant<caf::atom("jobprog")>;
 /// (job_regroup_atom, attempt, why): a delayed regroup (job_xgb.cpp).
 using job_regroup_atom = caf::atom_constant<caf::atom("jobregrp")>;
+/// (job_valid_atom): a job's timer: time to see whether to validate;
+/// (job_valid_atom, attempt, step, seconds, metrics JSON): a validation
+/// done off the job's thread.
+using job_valid_atom = caf::atom_constant<caf::atom("jobvalid")>;
 
 // data-parallel workers (part_worker.hpp)
 using part_train_atom = caf::atom_constant<caf::atom("parttrain")>;

@@ -39,7 +39,14 @@ std::string progress_line(const job_view& v) {
                 static_cast<unsigned long long>(v.step),
                 static_cast<unsigned long long>(v.steps), pct,
                 static_cast<unsigned long long>(v.examples), v.per_second, eta);
-  return buf;
+  std::string out = buf;
+  // a sparse-lr job's validation every valid_every steps
+  if (!std::isnan(v.logloss) && !v.ended()) {
+    std::snprintf(buf, sizeof(buf), ", valid logloss %.4f AUC %.4f", v.logloss,
+                  v.auc);
+    out += buf;
+  }
+  return out;
 }
 
 std::string absolute(const std::string& p) {

@@ -596,6 +596,17 @@ job_actor spawn_job(caf::actor_system& sys, job_init init) {
         [=](job_regroup_atom, uint32_t attempt, const std::string& why) {
           if (self->state.attempt == attempt) regroup(self, why);
         },
+        [=](job_valid_atom) {
+          auto& st = self->state;
+          if (!ended(st) && st.phase == schema::JobState::RUNNING)
+            st.plan->on_valid_timer(self);
+        },
+        [=](job_valid_atom, uint32_t attempt, uint64_t step, double seconds,
+            const std::string& json) {
+          auto& st = self->state;
+          if (!ended(st) && attempt == st.attempt)
+            st.plan->on_validated(self, attempt, step, seconds, json);
+        },
     };
   });
 }

@@ -76,7 +76,14 @@ using job_actor = caf::typed_actor<
     caf::reacts_to<job_progress_atom, uint32_t, uint64_t, double>,
     /// (job_regroup_atom, attempt, why), to itself: regroup if the
     /// placement `attempt` is still running.
-    caf::reacts_to<job_regroup_atom, uint32_t, std::string>>;
+    caf::reacts_to<job_regroup_atom, uint32_t, std::string>,
+    /// (job_valid_atom), to itself: the validation timer (sparse-lr's
+    /// valid_every).
+    caf::reacts_to<job_valid_atom>,
+    /// (job_valid_atom, attempt, step, seconds, metrics), from its helper:
+    /// the weights dumped at `step`, `seconds` into training, validated
+    /// (metrics as JSON: logloss, auc, ks).
+    caf::reacts_to<job_valid_atom, uint32_t, uint64_t, double, std::string>>;
 
 class job_journal;
 

@@ -331,8 +331,14 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   return caf::none;
                 }
                 if ((boosting || neural) &&
-                    (k == "consistency" || k == "shards"))
+                    (k == "consistency" || k == "shards" || k == "valid_every"))
                   return not_here(line, name);
+                if (k == "valid_every") {
+                  auto v = r.count(n, name, line, 0, uint64_t{1} << 40);
+                  if (!v) return v.error();
+                  cfg.valid_every = *v;
+                  return caf::none;
+                }
                 if (boosting && (k == "batch" || k == "epochs"))
                   return not_here(line, name);
                 if (!boosting && !neural && k == "threads")
@@ -410,8 +416,9 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                                      "checkpoint_seconds, max_attempts or "
                                      "priority"
                                    : "workers, shards, consistency, batch, "
-                                     "epochs, seed, checkpoint_seconds, "
-                                     "max_attempts or priority");
+                                     "epochs, seed, valid_every, "
+                                     "checkpoint_seconds, max_attempts or "
+                                     "priority");
               });
         return unknown(origin, line, name,
                        "family, data, features, model or run");

@@ -11,7 +11,7 @@
 //   [features] bits = 24   buckets = 16   crosses = [["a", "b"]]
 //   [model]    optimizer = "ftrl"   alpha   beta   l1   l2
 //   [run]      workers = 2   shards = 2   consistency = "sync"
-//              batch = 64   epochs = 3   seed = 0
+//              batch = 64   epochs = 3   seed = 0   valid_every = 0
 //              checkpoint_seconds = 10   max_attempts = 5   priority = 0
 //
 //   family = "xgboost"
@@ -93,6 +93,10 @@ struct job_config {
   uint32_t batch = 64;
   uint32_t epochs = 3;
   uint64_t seed = 0;
+  /// sparse-lr: validation (logloss, AUC, KS) each time the slowest worker
+  /// has trained this many more steps, besides the one at the end (0: only
+  /// that one).
+  uint64_t valid_every = 0;
   /// A checkpoint this often while training (0: none).
   double checkpoint_seconds = 10;
   /// Placements a job may try (a lost node regroups it) before it fails.

@@ -124,6 +124,10 @@ public:
   virtual void on_replaced(job_self, size_t /*index*/) {}
   /// The checkpoint timer (every checkpoint_seconds while training).
   virtual void on_checkpoint_timer(job_self) {}
+  /// The validation timer (job_valid_atom), and a validation done.
+  virtual void on_valid_timer(job_self) {}
+  virtual void on_validated(job_self, uint32_t /*attempt*/, uint64_t /*step*/,
+                            double /*seconds*/, const std::string& /*json*/) {}
   /// A member reports its progress (job_progress_atom).
   virtual void on_progress(job_self, uint64_t /*step*/, double /*loss*/) {}
   /// The gang is being disbanded: drop what its placement held.

@@ -20,6 +20,9 @@ namespace troupe::training {
 
 namespace {
 
+/// How often a job with valid_every looks at its workers' steps.
+constexpr auto valid_poll = std::chrono::milliseconds{20};
+
 class sparse_plan : public job_plan {
 public:
   explicit sparse_plan(job_config cfg) : cfg_(std::move(cfg)) {}
@@ -178,6 +181,65 @@ public:
             });
   }
 
+  /// Validates the weights as they are (the shards dumped one by one while
+  /// the workers go on) once the slowest worker passes the next
+  /// valid_every, on a thread of its own.
+  void on_valid_timer(job_self self) override {
+    auto& st = self->state;
+    if (!gate_ || finishing_) return;
+    auto attempt = st.attempt;
+    auto again = [=] {
+      auto& st = self->state;
+      if (!ended(st) && st.attempt == attempt && gate_ && !finishing_)
+        self->delayed_send(self, valid_poll, job_valid_atom::value);
+    };
+    if (validating_ || st.replacing) return again();
+    self->request(gate_, job_request_timeout, ps_clock_atom::value)
+        .then(
+            [=](uint64_t slowest, uint64_t) {
+              auto& st = self->state;
+              if (st.attempt != attempt || ended(st)) return;
+              if (slowest < next_valid_ || validating_) return again();
+              next_valid_ = (slowest / cfg_.valid_every + 1) * cfg_.valid_every;
+              validating_ = true;
+              auto seconds = std::chrono::duration<double>(steady::now() -
+                                                           st.training_since)
+                                 .count();
+              dump_then(self, [=](sparse_outcome weights) {
+                auto data = data_;
+                auto me = caf::actor_cast<job_actor>(self);
+                self->system().spawn<caf::detached>([=] {
+                  auto metrics = validate_sparse(*data, weights);
+                  caf::anon_send(me, job_valid_atom::value, attempt, slowest,
+                                 seconds, metrics.dump());
+                });
+              });
+              again();
+            },
+            [=](caf::error&) { again(); });
+  }
+
+  void on_validated(job_self self, uint32_t, uint64_t step, double seconds,
+                    const std::string& json) override {
+    auto& st = self->state;
+    validating_ = false;
+    auto m = nlohmann::json::parse(json, nullptr, false);
+    if (!m.is_object()) return;
+    auto num = [&](const char* k) {
+      return m.contains(k) && m[k].is_number() ? m[k].get<double>()
+                                               : std::nan("");
+    };
+    st.valid = {num("logloss"), num("auc"), num("ks")};
+    outcome_.history.push_back({{"step", step},
+                                {"seconds", seconds},
+                                {"logloss", m["logloss"]},
+                                {"auc", m["auc"]},
+                                {"ks", m["ks"]}});
+    st.log->info("job {}: step {}: validation logloss {:.5f}, AUC {:.4f}, KS "
+                 "{:.4f}",
+                 st.init.id, step, st.valid[0], st.valid[1], st.valid[2]);
+  }
+
   void disband(job_self self) override {
     if (gate_) self->send_exit(gate_, caf::exit_reason::user_shutdown);
     gate_ = nullptr;
@@ -290,8 +352,15 @@ private:
     std::vector<caf::actor> shards;
     for (uint32_t s = 0; s < cfg_.shards; ++s)
       shards.push_back(st.gang[s].handle);
+    auto history = std::move(outcome_.history);
     outcome_ = sparse_outcome{};
+    outcome_.history = std::move(history);
     workers_done_ = 0;
+    validating_ = false;
+    if (cfg_.valid_every > 0) {
+      next_valid_ = (st.start_step / cfg_.valid_every + 1) * cfg_.valid_every;
+      self->delayed_send(self, valid_poll, job_valid_atom::value);
+    }
     for (uint32_t w = 0; w < cfg_.workers; ++w) {
       auto& m = st.gang[cfg_.shards + w];
       auto worker = caf::actor_cast<ps_worker_actor>(m.handle);
@@ -328,12 +397,13 @@ private:
     arm_checkpoint_timer(self);
   }
 
-  void finish(job_self self) {
-    finishing_ = true;
+  /// Dumps every shard's weights, then calls `then` with them (keys and
+  /// weights). A shard that went meanwhile: its down message decides, but
+  /// while finishing, or for any other error, the job regroups or fails.
+  void dump_then(job_self self, std::function<void(sparse_outcome)> then) {
     auto left = std::make_shared<size_t>(cfg_.shards);
     auto attempt = self->state.attempt;
-    outcome_.keys.clear();
-    outcome_.weights.clear();
+    auto got = std::make_shared<sparse_outcome>();
     for (size_t i = 0; i < cfg_.shards; ++i)
       self->request(shard(self, i), job_request_timeout, ps_dump_atom::value)
           .then(
@@ -342,32 +412,41 @@ private:
                 if (st.attempt != attempt || ended(st)) return;
                 (void)e.visit<schema::SparseValues>([&](auto r) {
                   for (unsigned i = 0; i < r.getKeys().size(); ++i) {
-                    outcome_.keys.push_back(r.getKeys()[i]);
-                    outcome_.weights.push_back(r.getValues()[i]);
+                    got->keys.push_back(r.getKeys()[i]);
+                    got->weights.push_back(r.getValues()[i]);
                   }
                   return true;
                 });
-                if (--*left > 0) return;
-                // the rows the checkpoint it started from had trained
-                for (uint32_t w = 0; w < cfg_.workers; ++w) {
-                  auto n = rows_dealt(data_->train.size(), w, cfg_.workers);
-                  outcome_.examples_before +=
-                      rows_after(n, cfg_.batch, st.start_step);
-                }
-                outcome_.examples += outcome_.examples_before;
-                outcome_.start_step = st.start_step;
-                outcome_.attempts = st.attempt;
-                auto elapsed =
-                    std::chrono::duration<double>(steady::now() - st.started)
-                        .count();
-                auto summary = write_sparse_results(cfg_, st.init.out_dir,
-                                                    *data_, outcome_, elapsed);
-                if (!summary) return fail(self, summary.error());
-                finish_job(self, *summary);
+                if (--*left == 0) then(std::move(*got));
               },
               [=](caf::error& err) {
-                if (self->state.attempt == attempt) gang_error(self, err);
+                if (self->state.attempt != attempt) return;
+                validating_ = false;
+                if (finishing_ || !member_went(err)) gang_error(self, err);
               });
+  }
+
+  void finish(job_self self) {
+    finishing_ = true;
+    dump_then(self, [=](sparse_outcome weights) {
+      auto& st = self->state;
+      outcome_.keys = std::move(weights.keys);
+      outcome_.weights = std::move(weights.weights);
+      // the rows the checkpoint it started from had trained
+      for (uint32_t w = 0; w < cfg_.workers; ++w) {
+        auto n = rows_dealt(data_->train.size(), w, cfg_.workers);
+        outcome_.examples_before += rows_after(n, cfg_.batch, st.start_step);
+      }
+      outcome_.examples += outcome_.examples_before;
+      outcome_.start_step = st.start_step;
+      outcome_.attempts = st.attempt;
+      auto elapsed =
+          std::chrono::duration<double>(steady::now() - st.started).count();
+      auto summary = write_sparse_results(cfg_, st.init.out_dir, *data_,
+                                          outcome_, elapsed);
+      if (!summary) return fail(self, summary.error());
+      finish_job(self, *summary);
+    });
   }
 
   job_config cfg_;
@@ -379,6 +458,10 @@ private:
   /// The workers are done and the shards are being dumped: a shard lost
   /// now regroups the job.
   bool finishing_ = false;
+  /// valid_every: the slowest worker's step that triggers the next
+  /// validation, and whether one is under way.
+  uint64_t next_valid_ = 0;
+  bool validating_ = false;
   sparse_outcome outcome_;
 };
 

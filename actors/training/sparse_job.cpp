@@ -111,6 +111,7 @@ caf::expected<nlohmann::json> write_sparse_results(const job_config& cfg,
       {"attempts", out.attempts},
       {"nonzero_weights", nonzero},
       {"valid", validate_sparse(data, out)},
+      {"valid_history", out.history},
       {"elapsed_seconds", elapsed_seconds},
       {"model", out_dir + "/model.json"}};
   if (auto err = write_json_file(out_dir + "/summary.json", summary))

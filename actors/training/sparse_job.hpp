@@ -51,6 +51,9 @@ struct sparse_outcome {
   uint64_t start_step = 0;      ///< the checkpoint the last placement began at
   uint64_t examples_before = 0; ///< of `examples`, those the checkpoint had
   uint32_t attempts = 1;        ///< placements (1 + regroups and resumes)
+  /// The validations while training (valid_every): [{"step", "seconds",
+  /// "logloss", "auc", "ks"}], written to the summary as valid_history.
+  nlohmann::json history = nlohmann::json::array();
 };
 
 /// Validation metrics of the outcome's weights: logloss, auc, ks.

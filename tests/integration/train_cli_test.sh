@@ -39,6 +39,7 @@ shards = 2
 consistency = "ssp:2"
 batch = 16
 epochs = 3
+valid_every = 40
 TOML
 rc=0
 "$TROUPE_BIN" train --config job.toml --out out >out.txt 2>err.txt || rc=$?
@@ -56,6 +57,12 @@ assert s["valid"]["auc"] > 0.95, s["valid"]
 assert s["valid"]["logloss"] < 0.3, s["valid"]
 assert m["format"] == "troupe.sparse_lr" and len(m["keys"]) == len(m["weights"]) > 50
 assert m["transform"]["target"] == "type"
+h = s["valid_history"]  # every 40 steps of the slowest worker
+assert len(h) >= 2, h
+assert all(a["step"] < b["step"] and a["seconds"] <= b["seconds"]
+           for a, b in zip(h, h[1:])), h
+assert all(x["step"] >= 40 * (i + 1) for i, x in enumerate(h)), h
+assert h[-1]["auc"] > 0.9, h
 PY
 
 # bad configs: exit 2, file:line: and the key
@@ -84,6 +91,8 @@ printf 'family = "xgboost"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[model]
 expect_refused "a misspelt XGBoost key" "bad.toml:6: unknown key 'model.depth' (expected rounds, eta, max_depth"
 printf 'family = "mlp"\n[data]\nimages = "fm"\n[model]\nactivation = "sigmoid"\n' >bad.toml
 expect_refused "an unknown activation" "bad.toml:5: 'model.activation' = 'sigmoid' (expected relu, gelu or tanh)"
+printf 'family = "xgboost"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[run]\nvalid_every = 10\n' >bad.toml
+expect_refused "valid_every for xgboost" "bad.toml:6: 'run.valid_every' is not a setting of family xgboost"
 printf 'family = "mlp"\n[data]\nimages = "fm"\n[run]\nshards = 2\n' >bad.toml
 expect_refused "shards for an mlp" "bad.toml:5: 'run.shards' is not a setting of family mlp"
 [[ ! -e bad/model.json ]] || fail "a refused job wrote a model"
