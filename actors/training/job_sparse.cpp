@@ -289,18 +289,20 @@ private:
     if (st.ckpt.empty())
       return make_envelope<schema::ShardState>(
           [&](auto b) { b.setIndex(index); });
-    return st.ckpt.visit<schema::JobCheckpoint>([&](auto c) {
-      for (auto s : c.getShards())
-        if (s.getIndex() == index)
-          return make_envelope<schema::ShardState>([&](auto b) {
-            b.setIndex(index);
-            b.setKeys(s.getKeys());
-            b.setZ(s.getZ());
-            b.setN(s.getN());
-          });
-      return make_envelope<schema::ShardState>(
-          [&](auto b) { b.setIndex(index); });
-    });
+    return st.ckpt.visit<schema::JobCheckpoint>(
+        [&](auto c) {
+          for (auto s : c.getShards())
+            if (s.getIndex() == index)
+              return make_envelope<schema::ShardState>([&](auto b) {
+                b.setIndex(index);
+                b.setKeys(s.getKeys());
+                b.setZ(s.getZ());
+                b.setN(s.getN());
+              });
+          return make_envelope<schema::ShardState>(
+              [&](auto b) { b.setIndex(index); });
+        },
+        whole_message);
   }
 
   static envelope cut(uint64_t step, uint32_t attempt,
@@ -311,10 +313,12 @@ private:
       c.setAtMs(wall_ms());
       auto list = c.initShards(static_cast<unsigned>(shards.size()));
       for (unsigned k = 0; k < shards.size(); ++k)
-        (void)shards[k].visit<schema::ShardState>([&](auto r) {
-          list.setWithCaveats(k, r);
-          return true;
-        });
+        (void)shards[k].visit<schema::ShardState>(
+            [&](auto r) {
+              list.setWithCaveats(k, r);
+              return true;
+            },
+            whole_message);
     });
   }
 
@@ -410,13 +414,23 @@ private:
               [=](const envelope& e) {
                 auto& st = self->state;
                 if (st.attempt != attempt || ended(st)) return;
-                (void)e.visit<schema::SparseValues>([&](auto r) {
-                  for (unsigned i = 0; i < r.getKeys().size(); ++i) {
-                    got->keys.push_back(r.getKeys()[i]);
-                    got->weights.push_back(r.getValues()[i]);
-                  }
-                  return true;
-                });
+                // each list read once: every read of a list pointer counts
+                // its words against the reader's traversal limit
+                auto read = e.visit<schema::SparseValues>(
+                    [&](auto r) {
+                      auto keys = r.getKeys();
+                      auto values = r.getValues();
+                      for (unsigned k = 0; k < keys.size(); ++k) {
+                        got->keys.push_back(keys[k]);
+                        got->weights.push_back(values[k]);
+                      }
+                      return true;
+                    },
+                    whole_message);
+                if (!read) {
+                  validating_ = false;
+                  return fail(self, read.error());
+                }
                 if (--*left == 0) then(std::move(*got));
               },
               [=](caf::error& err) {

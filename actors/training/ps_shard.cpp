@@ -133,17 +133,20 @@ ps_shard_actor::behavior_type shard_behavior(shard_self self,
         auto& st = self->state;
         std::vector<sparse_table::entry> xs;
         std::vector<uint64_t> keys;
-        auto ok = env.visit<schema::ShardState>([&](auto r) {
-          auto k = r.getKeys();
-          auto z = r.getZ();
-          auto n = r.getN();
-          if (z.size() != k.size() || n.size() != k.size()) return false;
-          for (unsigned i = 0; i < k.size(); ++i) {
-            xs.push_back({k[i], z[i], n[i]});
-            keys.push_back(k[i]);
-          }
-          return true;
-        });
+        auto ok = env.visit<schema::ShardState>(
+            [&](auto r) {
+              auto k = r.getKeys();
+              auto z = r.getZ();
+              auto n = r.getN();
+              if (z.size() != k.size() || n.size() != k.size()) return false;
+              for (unsigned i = 0; i < k.size(); ++i) {
+                xs.push_back({k[i], z[i], n[i]});
+                keys.push_back(k[i]);
+              }
+              return true;
+            },
+            // a whole shard: any size the wire takes
+            reader_limits{max_envelope_bytes / 8 + 1024, 64});
         if (!ok) return ok.error();
         if (!*ok)
           return make_error(errc::invalid_argument,

@@ -350,22 +350,29 @@ caf::result<void> on_setup(worker_self self, const envelope& env,
     return make_error(errc::invalid_argument,
                       "worker " + st.cfg.name + " is training already");
   auto rows = std::make_shared<std::vector<sparse_row>>();
-  auto ok = env.visit<schema::WorkerSetup>([&](auto r) {
-    st.cfg.name = r.getName();
-    st.cfg.batch = r.getBatch();
-    st.cfg.epochs = r.getEpochs();
-    st.cfg.start_step = r.getStartStep();
-    rows->reserve(r.getRows().size());
-    for (auto x : r.getRows()) {
-      sparse_row row;
-      row.label = x.getLabel();
-      row.keys.reserve(x.getKeys().size());
-      for (auto k : x.getKeys())
+  auto ok = env.visit<schema::WorkerSetup>(
+      [&](auto r) {
+        st.cfg.name = r.getName();
+        st.cfg.batch = r.getBatch();
+        st.cfg.epochs = r.getEpochs();
+        st.cfg.start_step = r.getStartStep();
+        // each list read once: every read of a list pointer counts its words
+        // against the traversal limit
+        auto list = r.getRows();
+        rows->reserve(list.size());
+        for (auto x : list) {
+          sparse_row row;
+          row.label = x.getLabel();
+          auto keys = x.getKeys();
+          row.keys.reserve(keys.size());
+      for (auto k : keys)
         row.keys.push_back(k);
-      rows->push_back(std::move(row));
-    }
-    return true;
-  });
+          rows->push_back(std::move(row));
+        }
+        return true;
+      },
+      // a worker's share of the rows: any size the wire takes
+      reader_limits{max_envelope_bytes / 8 + 1024, 64});
   if (!ok) return ok.error();
   st.cfg.rows = std::move(rows);
   st.cfg.shards.clear();

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -30,6 +31,8 @@
 #include "actors/training/part_worker.hpp"
 #include "actors/training/service.hpp"
 #include "actors/training/shell.hpp"
+#include "actors/training/sparse_job.hpp"
+#include "actors/training/sparse_lr.hpp"
 #include "actors/training/xgb_parallel.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
@@ -187,6 +190,65 @@ TEST_CASE("a sparse-lr job places its shards and workers as one gang over "
     CHECK_THAT(err.str(), Catch::Contains("no job 'nope'"));
     CHECK(sh.execute("job") == shell::outcome::failed);
   }
+}
+
+TEST_CASE("a sparse-lr job of one synchronous worker over many keys ends with "
+          "exactly the weights of in-process training on the same hashed rows",
+          "[training-cluster]") {
+  test::temp_dir dir;
+  // a text column of words from a vocabulary of 30,000 (with two shards,
+  // each holds thousands of keys: their dumps and checkpoints are large
+  // messages), and a label planted on 100 of them
+  auto csv = dir.path() + "/words.csv";
+  {
+    std::ofstream out{csv};
+    out << "note,size,label\n";
+    std::mt19937_64 rng{5};
+    for (int r = 0; r < 6000; ++r) {
+      std::string note;
+      int score = 0;
+      for (int w = 0; w < 8; ++w) {
+        // one word in ten from the 100 that make a label
+        auto word = rng() % 10 == 0 ? rng() % 100 : 100 + rng() % 29900;
+        score += word < 100 ? 1 : 0;
+        note += (w ? " " : "") + std::string{"w"} + std::to_string(word);
+      }
+      out << note << ',' << rng() % 100 << ',' << (score >= 1 ? 1 : 0) << '\n';
+    }
+  }
+  auto toml = "family = \"sparse-lr\"\n[data]\ntrain = \"" + csv +
+              "\"\ntarget = \"label\"\nvalid_fraction = 0.2\n[features]\n"
+              "bits = 24\n[model]\nalpha = 0.1\nl1 = 0\nl2 = 0.5\n[run]\n"
+              "workers = 1\nshards = 2\nbatch = 32\nepochs = 2\n"
+              "consistency = \"sync\"\ncheckpoint_seconds = 0.02\n";
+  training_cluster t{dir, 1, 3};
+  REQUIRE(t.submit("words", toml));
+  auto v = t.wait_for("words", [](const view& v) { return v.ended(); });
+  INFO(v.message);
+  REQUIRE(v.state == "finished");
+  // the same rows, trained in this process
+  auto cfg = training::parse_job_config(toml, dir.path() + "/job.toml");
+  REQUIRE(cfg);
+  auto data = training::prepare_sparse_data(*cfg);
+  REQUIRE(data);
+  training::sparse_table table{cfg->model};
+  REQUIRE_FALSE(training::train_in_process(table, data->train, 32, 2));
+  REQUIRE(table.size() > 20000);
+  std::ifstream in{dir.path() + "/words/model.json"};
+  auto m = nlohmann::json::parse(in);
+  auto keys = m["keys"].get<std::vector<uint64_t>>();
+  auto weights = m["weights"].get<std::vector<float>>();
+  size_t nonzero = 0;
+  for (auto& e : table.entries())
+    nonzero += table.weight(e.key) != 0.f ? 1 : 0;
+  CHECK(keys.size() == nonzero);
+  size_t equal = 0;
+  for (size_t i = 0; i < keys.size(); ++i)
+    equal += weights[i] == table.weight(keys[i]) ? 1 : 0;
+  CHECK(equal == keys.size()); // bit for bit
+  auto summary = nlohmann::json::parse(v.summary);
+  CHECK(summary["keys"].get<size_t>() == table.size());
+  CHECK(summary["valid"]["auc"].get<double>() > 0.8);
 }
 
 TEST_CASE("a job that needs more slots than the cluster has waits for its "
