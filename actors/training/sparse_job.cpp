@@ -29,7 +29,11 @@ caf::expected<sparse_data> prepare_sparse_data(const job_config& cfg) {
     if (!vt) return vt.error();
     auto vr = out.transform.transform(*vt);
     if (!vr) return vr.error();
+    // shuffled (by the seed): files often come sorted, by time, key or
+    // label, and SGD over sorted rows learns the last block's
     out.train = std::move(*rows);
+    std::mt19937_64 rng{cfg.seed};
+    std::shuffle(out.train.begin(), out.train.end(), rng);
     out.valid = std::move(*vr);
   } else {
     std::vector<size_t> order(rows->size());

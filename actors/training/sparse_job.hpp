@@ -27,7 +27,8 @@ struct sparse_data {
   std::vector<sparse_row> valid;
 };
 
-/// Reads, hashes and splits the config's data. Errors name the file or
+/// Reads, hashes and splits the config's data; the training rows are
+/// shuffled by the config's seed. Errors name the file or
 /// column (errc::invalid_argument for bad data, not_found for a missing
 /// file).
 caf::expected<sparse_data> prepare_sparse_data(const job_config& cfg);

@@ -15,16 +15,77 @@ double sigmoid(double x) {
   return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
 }
 
+/// A minibatch's keys -> their positions: open addressing over a power of
+/// two at least twice the keys (a minibatch's few thousand keys fit in
+/// cache; sorting them, or std::unordered_map's nodes, cost most of a step).
+class key_index {
+public:
+  explicit key_index(size_t keys) {
+    size_t cap = 16;
+    while (cap < 2 * keys + 1)
+      cap <<= 1;
+    mask_ = cap - 1;
+    slots_.assign(cap, empty);
+  }
+
+  /// The position of `key`, or `next` after storing it there.
+  uint32_t find_or_add(uint64_t key, uint32_t next) {
+    for (size_t i = spread(key) & mask_;; i = (i + 1) & mask_) {
+      auto& s = slots_[i];
+      if (s.pos == empty_pos) {
+        s = {key, next};
+        return next;
+      }
+      if (s.key == key) return s.pos;
+    }
+  }
+
+  /// The position of `key`, or -1.
+  int64_t find(uint64_t key) const {
+    for (size_t i = spread(key) & mask_;; i = (i + 1) & mask_) {
+      auto& s = slots_[i];
+      if (s.pos == empty_pos) return -1;
+      if (s.key == key) return s.pos;
+    }
+  }
+
+private:
+  static constexpr uint32_t empty_pos = UINT32_MAX;
+  struct slot {
+    uint64_t key;
+    uint32_t pos;
+  };
+  static constexpr slot empty{0, empty_pos};
+  static size_t spread(uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return static_cast<size_t>(k);
+  }
+  std::vector<slot> slots_;
+  size_t mask_ = 0;
+};
+
+size_t occurrences(const std::vector<sparse_row>& rows, size_t begin,
+                   size_t end) {
+  size_t n = 0;
+  for (size_t r = begin; r < end && r < rows.size(); ++r)
+    n += rows[r].keys.size();
+  return n;
+}
+
 } // namespace
 
 std::vector<uint64_t> keys_of(const std::vector<sparse_row>& rows, size_t begin,
                               size_t end) {
   std::vector<uint64_t> keys{bias_key};
+  key_index index{occurrences(rows, begin, end) + 1};
+  index.find_or_add(bias_key, 0);
   for (size_t r = begin; r < end && r < rows.size(); ++r)
-    keys.insert(keys.end(), rows[r].keys.begin(), rows[r].keys.end());
-  std::sort(keys.begin() + 1, keys.end());
-  keys.erase(std::unique(keys.begin() + 1, keys.end()), keys.end());
-  keys.erase(std::remove(keys.begin() + 1, keys.end(), bias_key), keys.end());
+    for (auto k : rows[r].keys)
+      if (index.find_or_add(k, static_cast<uint32_t>(keys.size())) ==
+          keys.size())
+        keys.push_back(k);
   return keys;
 }
 
@@ -36,28 +97,27 @@ caf::expected<sparse_gradient> gradient(const std::vector<sparse_row>& rows,
     return make_error(errc::invalid_argument,
                       std::to_string(keys.size()) + " keys were pulled with " +
                           std::to_string(weights.size()) + " weights");
-  std::unordered_map<uint64_t, size_t> index;
-  index.reserve(keys.size());
+  key_index index{keys.size()};
   for (size_t i = 0; i < keys.size(); ++i)
-    index.emplace(keys[i], i);
+    index.find_or_add(keys[i], static_cast<uint32_t>(i));
   sparse_gradient out;
   out.keys = keys;
   out.grads.assign(keys.size(), 0.f);
   std::vector<double> sums(keys.size(), 0.0);
   auto bias = index.find(bias_key);
+  std::vector<size_t> at;
   for (size_t r = begin; r < end && r < rows.size(); ++r) {
     auto& row = rows[r];
-    double margin = bias == index.end() ? 0 : weights[bias->second];
-    std::vector<size_t> at;
-    at.reserve(row.keys.size());
+    double margin = bias < 0 ? 0 : weights[static_cast<size_t>(bias)];
+    at.clear();
     for (auto k : row.keys) {
       auto i = index.find(k);
-      if (i == index.end())
+      if (i < 0)
         return make_error(errc::invalid_argument,
                           "row " + std::to_string(r) + " has key " +
                               std::to_string(k) + ", which was not pulled");
-      at.push_back(i->second);
-      margin += weights[i->second];
+      at.push_back(static_cast<size_t>(i));
+      margin += weights[static_cast<size_t>(i)];
     }
     auto p = sigmoid(margin);
     double y = row.label;
@@ -65,7 +125,7 @@ caf::expected<sparse_gradient> gradient(const std::vector<sparse_row>& rows,
     out.loss -= y * std::log(std::max(p, eps)) +
                 (1 - y) * std::log(std::max(1 - p, eps));
     auto g = p - y;
-    if (bias != index.end()) sums[bias->second] += g;
+    if (bias >= 0) sums[static_cast<size_t>(bias)] += g;
     for (auto i : at)
       sums[i] += g;
     ++out.rows;

@@ -21,8 +21,8 @@ using models::bias_key;
 using models::predict_with;
 using models::sparse_row;
 
-/// What a worker pulls for a minibatch: its distinct keys (the bias first),
-/// sorted after it.
+/// What a worker pulls for a minibatch: its distinct keys, the bias first,
+/// then each in the order it first appears.
 std::vector<uint64_t> keys_of(const std::vector<sparse_row>& rows, size_t begin,
                               size_t end);
 

@@ -44,9 +44,55 @@ double sparse_table::weight_of(const state& s) const {
          ((params_.beta + std::sqrt(s.n)) / params_.alpha + params_.l2);
 }
 
+namespace {
+
+size_t spread(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return static_cast<size_t>(k);
+}
+
+} // namespace
+
+const sparse_table::state* sparse_table::find(uint64_t key) const {
+  if (slots_.empty()) return nullptr;
+  auto mask = slots_.size() - 1;
+  for (size_t i = spread(key) & mask;; i = (i + 1) & mask) {
+    auto& x = slots_[i];
+    if (x.s.n < 0) return nullptr;
+    if (x.key == key) return &x.s;
+  }
+}
+
+sparse_table::state& sparse_table::at(uint64_t key) {
+  if (2 * (size_ + 1) > slots_.size()) grow();
+  auto mask = slots_.size() - 1;
+  for (size_t i = spread(key) & mask;; i = (i + 1) & mask) {
+    auto& x = slots_[i];
+    if (x.s.n < 0) {
+      x.key = key;
+      x.s = state{};
+      ++size_;
+      return x.s;
+    }
+    if (x.key == key) return x.s;
+  }
+}
+
+void sparse_table::grow() {
+  auto old = std::move(slots_);
+  slots_.assign(old.empty() ? 1024 : 2 * old.size(), slot{});
+  size_ = 0;
+  for (auto& x : old)
+    if (x.s.n >= 0) at(x.key) = x.s;
+}
+
 float sparse_table::weight(uint64_t key) const {
-  auto i = state_.find(key);
-  return i == state_.end() ? 0.f : static_cast<float>(weight_of(i->second));
+  auto* s = find(key);
+  return s ? static_cast<float>(weight_of(*s)) : 0.f;
 }
 
 std::vector<float> sparse_table::pull(const std::vector<uint64_t>& keys) const {
@@ -73,7 +119,7 @@ caf::error sparse_table::push(const std::vector<uint64_t>& keys,
   }
   for (size_t i = 0; i < keys.size(); ++i) {
     double g = grads[i];
-    auto& s = state_[keys[i]];
+    auto& s = at(keys[i]);
     if (params_.optimizer == sparse_optimizer::adagrad) {
       g += params_.l2 * s.z;
       s.n += g * g;
@@ -89,24 +135,20 @@ caf::error sparse_table::push(const std::vector<uint64_t>& keys,
 }
 
 size_t sparse_table::bytes() const {
-  // a node per entry (key, state, next pointer, cached hash) and a bucket
-  // pointer per bucket
-  return state_.size() *
-             (sizeof(uint64_t) + sizeof(state) + 2 * sizeof(void*)) +
-         state_.bucket_count() * sizeof(void*);
+  return slots_.size() * sizeof(slot);
 }
 
 std::vector<sparse_table::entry> sparse_table::entries() const {
   std::vector<entry> out;
-  out.reserve(state_.size());
-  for (auto& [k, s] : state_)
-    out.push_back({k, s.z, s.n});
+  out.reserve(size_);
+  for (auto& x : slots_)
+    if (x.s.n >= 0) out.push_back({x.key, x.s.z, x.s.n});
   return out;
 }
 
 void sparse_table::restore(const std::vector<entry>& xs) {
   for (auto& e : xs)
-    state_[e.key] = {e.z, e.n};
+    at(e.key) = {e.z, e.n};
 }
 
 } // namespace troupe::training

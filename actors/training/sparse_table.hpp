@@ -13,7 +13,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -66,7 +65,7 @@ public:
                   const std::vector<float>& grads);
 
   /// Keys stored (touched by a push).
-  size_t size() const { return state_.size(); }
+  size_t size() const { return size_; }
   /// Bytes the table holds, about: its entries and buckets.
   size_t bytes() const;
   const sparse_params& params() const { return params_; }
@@ -87,10 +86,25 @@ private:
     double z = 0; ///< FTRL: the z accumulator; AdaGrad: the weight
     double n = 0; ///< sum of squared gradients
   };
+  /// One slot of the open-addressing table: a key and its state, or free
+  /// (n < 0: a sum of squares never is).
+  struct slot {
+    uint64_t key = 0;
+    state s{0, -1};
+  };
   double weight_of(const state& s) const;
+  /// The state of `key`, or null.
+  const state* find(uint64_t key) const;
+  /// The state of `key`, added (zero) when it is not stored.
+  state& at(uint64_t key);
+  void grow();
 
   sparse_params params_;
-  std::unordered_map<uint64_t, state> state_;
+  /// Open addressing with linear probing over a power of two, at most half
+  /// full: a lookup is a hash and a short scan of adjacent slots (a node
+  /// per key, as std::unordered_map keeps, costs a cache miss each).
+  std::vector<slot> slots_;
+  size_t size_ = 0;
 };
 
 } // namespace troupe::training

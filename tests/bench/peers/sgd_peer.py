@@ -33,7 +33,7 @@ def main():
     ap.add_argument("test")
     ap.add_argument("--features", type=int, required=True)
     ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--alpha", type=float, default=1e-6)
+    ap.add_argument("--alpha", type=float, default=1e-4)  # sklearn's default
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     x, y = load_svmlight_file(a.train, n_features=a.features)
