@@ -7,7 +7,8 @@
 #                                    packages (Optuna, XGBoost, scikit-learn,
 #                                    pandas) run with /usr/bin/python3, and
 #                                    redis-server 7 with redis-tools, and
-#                                    dataset-fashion-mnist (bench_nas)
+#                                    dataset-fashion-mnist (bench_nas), and
+#                                    liblinear-tools (bench_ps_peers)
 set -euo pipefail
 
 bench=0
@@ -40,9 +41,9 @@ if [ "$bench" -eq 1 ]; then
   # peers of tests/bench/*: Python 3 packages for /usr/bin/python3 (PyTorch:
   # bench_torch_parallel's DDP), and Redis (bench_features); Fashion-MNIST
   # (bench_nas, bench_torch_parallel: the full 60,000 + 10,000 images in
-  # /usr/share/datasets/fashion-mnist)
+  # /usr/share/datasets/fashion-mnist); LIBLINEAR (bench_ps_peers)
   packages+=(python3-optuna python3-xgboost python3-sklearn python3-pandas python3-torch
-    redis-server redis-tools dataset-fashion-mnist)
+    redis-server redis-tools dataset-fashion-mnist liblinear-tools)
 fi
 
 missing=()
