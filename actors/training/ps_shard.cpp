@@ -41,14 +41,6 @@ caf::error check_range(const shard_state& st,
   return caf::none;
 }
 
-/// The table's entries, by key.
-std::vector<sparse_table::entry> sorted_entries(const sparse_table& t) {
-  auto entries = t.entries();
-  std::sort(entries.begin(), entries.end(),
-            [](auto& a, auto& b) { return a.key < b.key; });
-  return entries;
-}
-
 envelope values_envelope(const std::vector<uint64_t>& keys,
                          const std::vector<float>& values) {
   return make_envelope<schema::SparseValues>([&](auto out) {
@@ -104,18 +96,14 @@ ps_shard_actor::behavior_type shard_behavior(shard_self self,
         return caf::unit;
       },
       [=](ps_dump_atom) -> envelope {
-        auto entries = sorted_entries(self->state.table);
         std::vector<uint64_t> keys;
         std::vector<float> weights;
-        for (auto& e : entries) {
-          keys.push_back(e.key);
-          weights.push_back(self->state.table.weight(e.key));
-        }
+        self->state.table.weights(keys, weights);
         return values_envelope(keys, weights);
       },
       [=](ps_snapshot_atom) -> envelope {
         auto& st = self->state;
-        auto entries = sorted_entries(st.table);
+        auto entries = st.table.entries();
         return make_envelope<schema::ShardState>([&](auto out) {
           out.setIndex(st.cfg.index);
           auto n = static_cast<unsigned>(entries.size());

@@ -28,8 +28,8 @@ using ps_shard_actor = caf::typed_actor<
     /// (ps_push_atom, SparseValues) -> (): applies one gradient per key, all
     /// or none (a bad push names the key).
     caf::replies_to<ps_push_atom, envelope>::with<void>,
-    /// (ps_dump_atom) -> SparseValues: every stored key and its weight,
-    /// by key.
+    /// (ps_dump_atom) -> SparseValues: every stored key and its weight, in
+    /// no particular order.
     caf::replies_to<ps_dump_atom>::with<envelope>,
     /// (ps_snapshot_atom) -> ShardState: every stored key's optimizer
     /// state, for a checkpoint.

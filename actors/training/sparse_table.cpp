@@ -146,6 +146,17 @@ std::vector<sparse_table::entry> sparse_table::entries() const {
   return out;
 }
 
+void sparse_table::weights(std::vector<uint64_t>& keys,
+                           std::vector<float>& out) const {
+  keys.reserve(keys.size() + size_);
+  out.reserve(out.size() + size_);
+  for (auto& x : slots_)
+    if (x.s.n >= 0) {
+      keys.push_back(x.key);
+      out.push_back(static_cast<float>(weight_of(x.s)));
+    }
+}
+
 void sparse_table::restore(const std::vector<entry>& xs) {
   for (auto& e : xs)
     at(e.key) = {e.z, e.n};

@@ -78,6 +78,8 @@ public:
     double n = 0;
   };
   std::vector<entry> entries() const;
+  /// Every stored key and its weight (in the table's order), appended.
+  void weights(std::vector<uint64_t>& keys, std::vector<float>& out) const;
   /// Restores entries (replacing those of the same keys).
   void restore(const std::vector<entry>& xs);
 
