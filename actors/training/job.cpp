@@ -410,8 +410,13 @@ void place_replacement(job_self self, size_t index, uint64_t lease,
   st.extra_leases.push_back(lease);
   send_want(self, false, false);
   auto& old = st.gang[index];
-  auto name = old.name.substr(0, old.name.find(".r")) + ".r" +
-              std::to_string(++st.replacements);
+  // NAME.rK: the member's name without an earlier replacement's suffix
+  auto name = old.name;
+  auto dot = name.rfind(".r");
+  if (dot != std::string::npos && dot + 2 < name.size() &&
+      name.find_first_not_of("0123456789", dot + 2) == std::string::npos)
+    name.resize(dot);
+  name += ".r" + std::to_string(++st.replacements);
   old = st.plan->replacement(index, node, name);
   spawn_member(self, index, st.attempt);
 }

@@ -20,8 +20,8 @@ namespace troupe::training {
 
 namespace {
 
-/// How often a job with valid_every looks at its workers' steps.
-constexpr auto valid_poll = std::chrono::milliseconds{20};
+/// How long a validation due while a shard is placed again waits.
+constexpr auto valid_retry = std::chrono::milliseconds{50};
 
 class sparse_plan : public job_plan {
 public:
@@ -182,24 +182,24 @@ public:
   }
 
   /// Validates the weights as they are (the shards dumped one by one while
-  /// the workers go on) once the slowest worker passes the next
-  /// valid_every, on a thread of its own.
+  /// the workers go on) once the slowest worker reaches the next multiple
+  /// of valid_every, which the gate tells, on a thread of its own; then
+  /// waits for the next.
   void on_valid_timer(job_self self) override {
     auto& st = self->state;
-    if (!gate_ || finishing_) return;
+    if (!gate_ || finishing_ || validating_) return;
     auto attempt = st.attempt;
-    auto again = [=] {
-      auto& st = self->state;
-      if (!ended(st) && st.attempt == attempt && gate_ && !finishing_)
-        self->delayed_send(self, valid_poll, job_valid_atom::value);
-    };
-    if (validating_ || st.replacing) return again();
-    self->request(gate_, job_request_timeout, ps_clock_atom::value)
+    self->request(gate_, caf::infinite, ps_clock_atom::value, next_valid_)
         .then(
-            [=](uint64_t slowest, uint64_t) {
+            [=](uint64_t slowest) {
               auto& st = self->state;
-              if (st.attempt != attempt || ended(st)) return;
-              if (slowest < next_valid_ || validating_) return again();
+              if (st.attempt != attempt || ended(st) || finishing_ ||
+                  validating_ || slowest < next_valid_)
+                return;
+              // a shard being placed again: after it is back
+              if (st.replacing)
+                return (void)self->delayed_send(self, valid_retry,
+                                                job_valid_atom::value);
               next_valid_ = (slowest / cfg_.valid_every + 1) * cfg_.valid_every;
               validating_ = true;
               auto seconds = std::chrono::duration<double>(steady::now() -
@@ -214,15 +214,15 @@ public:
                                  seconds, metrics.dump());
                 });
               });
-              again();
             },
-            [=](caf::error&) { again(); });
+            [](caf::error&) {});
   }
 
   void on_validated(job_self self, uint32_t, uint64_t step, double seconds,
                     const std::string& json) override {
     auto& st = self->state;
     validating_ = false;
+    on_valid_timer(self); // the next
     auto m = nlohmann::json::parse(json, nullptr, false);
     if (!m.is_object()) return;
     auto num = [&](const char* k) {
@@ -363,7 +363,7 @@ private:
     validating_ = false;
     if (cfg_.valid_every > 0) {
       next_valid_ = (st.start_step / cfg_.valid_every + 1) * cfg_.valid_every;
-      self->delayed_send(self, valid_poll, job_valid_atom::value);
+      self->send(self, job_valid_atom::value);
     }
     for (uint32_t w = 0; w < cfg_.workers; ++w) {
       auto& m = st.gang[cfg_.shards + w];
@@ -436,7 +436,10 @@ private:
               [=](caf::error& err) {
                 if (self->state.attempt != attempt) return;
                 validating_ = false;
-                if (finishing_ || !member_went(err)) gang_error(self, err);
+                if (finishing_ || !member_went(err))
+                  return gang_error(self, err);
+                // a validation's dump met a shard that went: again later
+                self->delayed_send(self, valid_retry, job_valid_atom::value);
               });
   }
 

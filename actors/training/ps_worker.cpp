@@ -31,6 +31,8 @@ struct gate_state {
   uint64_t hold = 0;
   caf::typed_response_promise<uint64_t> hold_done;
   std::map<std::string, caf::typed_response_promise<uint64_t>> held;
+  /// (ps_clock_atom, at_least) asked before the slowest worker got there.
+  std::multimap<uint64_t, caf::typed_response_promise<uint64_t>> watchers;
 };
 
 using gate_self = ps_gate_actor::stateful_pointer<gate_state>;
@@ -42,6 +44,18 @@ void release(gate_self self, const std::vector<std::string>& workers) {
     if (p == st.waiting.end()) continue;
     p->second.deliver(st.clock.clock(w));
     st.waiting.erase(p);
+  }
+}
+
+/// Answers the watchers whose step the slowest worker has reached (all of
+/// them once no worker is left).
+void check_watchers(gate_self self) {
+  auto& st = self->state;
+  auto slowest = st.clock.slowest();
+  while (!st.watchers.empty() &&
+         (st.clock.size() == 0 || st.watchers.begin()->first <= slowest)) {
+    st.watchers.begin()->second.deliver(slowest);
+    st.watchers.erase(st.watchers.begin());
   }
 }
 
@@ -287,6 +301,7 @@ ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
                               "no worker '" + w + "' in this job's gate");
           ++st.steps;
           release(self, st.clock.finish(w));
+          check_watchers(self);
           if (st.hold > 0 && st.clock.clock(w) >= st.hold) {
             auto rp = self->make_response_promise<uint64_t>();
             st.held[w] = rp;
@@ -305,6 +320,7 @@ ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
           st.held.erase(w);
           release(self, st.clock.remove(w));
           check_hold(self);
+          check_watchers(self);
         },
         [=](ps_hold_atom) -> caf::result<uint64_t> {
           auto& st = self->state;
@@ -336,6 +352,13 @@ ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
           auto& st = self->state;
           return caf::make_result(st.clock.slowest(), st.steps);
         },
+        [=](ps_clock_atom, uint64_t at_least) -> caf::result<uint64_t> {
+          auto& st = self->state;
+          auto rp = self->make_response_promise<uint64_t>();
+          st.watchers.emplace(at_least, rp);
+          check_watchers(self);
+          return rp;
+        },
     };
   });
 }
@@ -365,8 +388,8 @@ caf::result<void> on_setup(worker_self self, const envelope& env,
           row.label = x.getLabel();
           auto keys = x.getKeys();
           row.keys.reserve(keys.size());
-      for (auto k : keys)
-        row.keys.push_back(k);
+          for (auto k : keys)
+            row.keys.push_back(k);
           rows->push_back(std::move(row));
         }
         return true;

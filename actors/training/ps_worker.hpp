@@ -35,6 +35,10 @@ using ps_gate_actor = caf::typed_actor<
     /// (ps_clock_atom) -> (uint64 slowest, uint64 steps): the slowest
     /// worker's clock and the steps pushed by all workers together.
     caf::replies_to<ps_clock_atom>::with<uint64_t, uint64_t>,
+    /// (ps_clock_atom, at_least) -> uint64 slowest: answered once the
+    /// slowest worker's clock reaches `at_least` (or no worker is left),
+    /// with that clock.
+    caf::replies_to<ps_clock_atom, uint64_t>::with<uint64_t>,
     /// (ps_hold_atom) -> uint64 step: holds every worker once it has pushed
     /// `step` (the fastest worker's clock + 1) and answers `step` when all
     /// that remain are held there: a consistent cut for a checkpoint.

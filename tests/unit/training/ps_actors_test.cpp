@@ -345,3 +345,38 @@ TEST_CASE("a worker whose shard went waits for its replacement, which the "
                                caf::actor_cast<caf::actor>(shards[0])})
     self->send_exit(a, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("the gate answers a wait for a step once the slowest worker has "
+          "pushed it, or once no worker is left",
+          "[training][ps-actors]") {
+  system_fixture f;
+  auto gate = spawn_ps_gate(f.sys, {"a", "b"}, std::nullopt); // async
+  caf::scoped_actor a{f.sys}, b{f.sys}, job{f.sys};
+  auto step = [&](caf::scoped_actor& w, const std::string& name) {
+    w->request(gate, caf::infinite, ps_step_atom::value, name)
+        .receive([](uint64_t) {},
+                 [&](caf::error& err) { FAIL(describe(err)); });
+  };
+  job->send(gate, ps_clock_atom::value, uint64_t{2});
+  step(a, "a");
+  step(a, "a");
+  step(a, "a"); // a at 3, b at 0
+  job->receive([](uint64_t) { FAIL("answered before the slowest got there"); },
+               caf::after(std::chrono::milliseconds{50}) >> [] {});
+  step(b, "b");
+  job->receive([](uint64_t) { FAIL("answered before the slowest got there"); },
+               caf::after(std::chrono::milliseconds{50}) >> [] {});
+  step(b, "b");
+  job->receive([](uint64_t at) { CHECK(at == 2); },
+               caf::after(std::chrono::seconds{10}) >>
+                   [] { FAIL("never answered"); });
+  // a wait past every step: answered when the workers leave
+  job->send(gate, ps_clock_atom::value, uint64_t{100});
+  a->send(gate, ps_leave_atom::value, std::string{"a"});
+  job->receive([](uint64_t) { FAIL("answered with a worker left"); },
+               caf::after(std::chrono::milliseconds{50}) >> [] {});
+  b->send(gate, ps_leave_atom::value, std::string{"b"});
+  job->receive([](uint64_t) {}, caf::after(std::chrono::seconds{10}) >>
+                                    [] { FAIL("never answered"); });
+  job->send_exit(gate, caf::exit_reason::user_shutdown);
+}
