@@ -27,13 +27,13 @@ predict_served(const std::string& dir, const tabular::table& t) {
   std::vector<std::string> columns;
   for (auto& c : t.columns)
     columns.push_back(c.name);
+  // each cell as the file has it: the job hashed the text of its CSV
+  // ("02134" is not 2134 to a categorical column)
   std::vector<std::vector<models::cell>> rows(t.rows());
   for (size_t r = 0; r < t.rows(); ++r)
     for (auto& c : t.columns)
       rows[r].push_back(c.is_missing(r) ? models::cell::none()
-                        : c.kind == tabular::column_kind::numeric
-                            ? models::cell::of(c.numbers[r])
-                            : models::cell::of(c.text[r]));
+                                        : models::cell::of(c.text[r]));
   auto scores = m.predict(columns, rows);
   if (!scores) return scores.error();
   tabular::prediction_table out;
