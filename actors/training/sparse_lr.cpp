@@ -30,7 +30,7 @@ public:
 
   /// The position of `key`, or `next` after storing it there.
   uint32_t find_or_add(uint64_t key, uint32_t next) {
-    for (size_t i = spread(key) & mask_;; i = (i + 1) & mask_) {
+    for (size_t i = mix_key(key) & mask_;; i = (i + 1) & mask_) {
       auto& s = slots_[i];
       if (s.pos == empty_pos) {
         s = {key, next};
@@ -42,7 +42,7 @@ public:
 
   /// The position of `key`, or -1.
   int64_t find(uint64_t key) const {
-    for (size_t i = spread(key) & mask_;; i = (i + 1) & mask_) {
+    for (size_t i = mix_key(key) & mask_;; i = (i + 1) & mask_) {
       auto& s = slots_[i];
       if (s.pos == empty_pos) return -1;
       if (s.key == key) return s.pos;
@@ -56,12 +56,6 @@ private:
     uint32_t pos;
   };
   static constexpr slot empty{0, empty_pos};
-  static size_t spread(uint64_t k) {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    return static_cast<size_t>(k);
-  }
   std::vector<slot> slots_;
   size_t mask_ = 0;
 };

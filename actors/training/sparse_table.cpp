@@ -44,23 +44,10 @@ double sparse_table::weight_of(const state& s) const {
          ((params_.beta + std::sqrt(s.n)) / params_.alpha + params_.l2);
 }
 
-namespace {
-
-size_t spread(uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ULL;
-  k ^= k >> 33;
-  return static_cast<size_t>(k);
-}
-
-} // namespace
-
 const sparse_table::state* sparse_table::find(uint64_t key) const {
   if (slots_.empty()) return nullptr;
   auto mask = slots_.size() - 1;
-  for (size_t i = spread(key) & mask;; i = (i + 1) & mask) {
+  for (size_t i = mix_key(key) & mask;; i = (i + 1) & mask) {
     auto& x = slots_[i];
     if (x.s.n < 0) return nullptr;
     if (x.key == key) return &x.s;
@@ -70,7 +57,7 @@ const sparse_table::state* sparse_table::find(uint64_t key) const {
 sparse_table::state& sparse_table::at(uint64_t key) {
   if (2 * (size_ + 1) > slots_.size()) grow();
   auto mask = slots_.size() - 1;
-  for (size_t i = spread(key) & mask;; i = (i + 1) & mask) {
+  for (size_t i = mix_key(key) & mask;; i = (i + 1) & mask) {
     auto& x = slots_[i];
     if (x.s.n < 0) {
       x.key = key;

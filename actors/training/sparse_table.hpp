@@ -40,6 +40,17 @@ struct sparse_params {
   caf::error check() const;
 };
 
+/// A key's bits mixed (a 64-bit finalizer), for open-addressing tables:
+/// hashed keys are spread already, but buckets and small ids are not.
+inline size_t mix_key(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ULL;
+  k ^= k >> 33;
+  return static_cast<size_t>(k);
+}
+
 /// The shard that holds `key` when the key space is cut into `shards`
 /// contiguous ranges of equal width.
 inline uint32_t shard_of(uint64_t key, uint32_t shards) {
