@@ -281,11 +281,16 @@ caf::expected<uint64_t> shard_store::write(schema::FeatureWrite::Reader batch,
         else
           out.initVector(0);
         auto fs = out.initFields(static_cast<unsigned>(g.fields.size()));
+        // each list read once: every read of a list pointer counts its
+        // words against the reader's traversal limit
+        auto given = row.getFields();
+        auto before = prev ? prev->getFields()
+                           : capnp::List<schema::FeatureValue>::Reader{};
         for (unsigned f = 0; f < g.fields.size(); ++f) {
-          if (f < row.getFields().size() && !row.getFields()[f].isMissing())
-            fs.setWithCaveats(f, row.getFields()[f]);
-          else if (prev && f < prev->getFields().size())
-            fs.setWithCaveats(f, prev->getFields()[f]);
+          if (f < given.size() && !given[f].isMissing())
+            fs.setWithCaveats(f, given[f]);
+          else if (f < before.size())
+            fs.setWithCaveats(f, before[f]);
         }
       };
       if (!with_version(cur, g, entity, row.getEventTime(), now_us,
