@@ -3,6 +3,7 @@
 // consistency by a step gate; checkpoints are consistent cuts of the
 // shards' optimizer state.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -420,7 +421,8 @@ private:
                     [&](auto r) {
                       auto keys = r.getKeys();
                       auto values = r.getValues();
-                      for (unsigned k = 0; k < keys.size(); ++k) {
+                      auto n = std::min(keys.size(), values.size());
+                      for (unsigned k = 0; k < n; ++k) {
                         got->keys.push_back(keys[k]);
                         got->weights.push_back(values[k]);
                       }
