@@ -47,7 +47,9 @@ using namespace cli_detail;
 
 void add_commands(CLI::App& app, cli_options& o) {
   auto model_files = [&o](CLI::App* c) {
-    c->add_option("--model", o.model_dir, "model directory saved by automl");
+    c->add_option("--model", o.model_dir,
+                  "model directory saved by automl, or a sparse-lr "
+                  "training job's output directory");
     c->add_option("--xgboost", o.xgboost_file, "XGBoost model file");
     c->add_option("--torchscript", o.torchscript_file, "TorchScript file");
     c->add_option("--spec", o.spec_file,

@@ -48,7 +48,8 @@ std::vector<cli_command> add_all_commands(CLI::App& app) {
   auto local = std::make_shared<predict_options>();
   auto opts = std::make_shared<cli_options>();
   auto* predict_cmd =
-      app.add_subcommand("predict", "predict with a model saved by automl");
+      app.add_subcommand("predict", "predict with a model saved by automl "
+                                    "(or a sparse-lr job's directory)");
   predict_cmd->add_option("--model", local->model_dir, "model directory");
   predict_cmd->add_option("--data", local->data_path, "CSV to predict")
       ->required();
