@@ -52,6 +52,9 @@ struct directory_state {
   std::vector<caf::actor> watchers;
   std::shared_ptr<spdlog::logger> log = log::get("directory");
   bool shutting_down = false;
+  /// The agent of the directory's own node, told to stop at the halt (after
+  /// the shutdown's answer is out: it stops the gateway that carries it).
+  caf::actor local_agent;
 };
 
 using directory_self = directory_actor::stateful_pointer<directory_state>;
@@ -447,7 +450,10 @@ caf::result<void> on_shutdown(directory_self self) {
   st.shutting_down = true;
   for (auto& [name, n] : st.table.nodes()) {
     self->demonitor(n.agent);
-    caf::unsafe_send_as(self, n.agent, shutdown_atom::value);
+    if (st.cfg.on_shutdown && n.agent && n.agent.node() == self->node())
+      st.local_agent = n.agent;
+    else
+      caf::unsafe_send_as(self, n.agent, shutdown_atom::value);
   }
   if (st.cfg.on_shutdown) {
     // Answer first, then let the head stop.
@@ -566,8 +572,11 @@ directory_actor::behavior_type directory(directory_self self,
       [=](ping_atom) { return ping_atom::value; },
       [=](shutdown_atom) { return on_shutdown(self); },
       [=](halt_atom) {
-        if (!check_member(self) && self->state.shutting_down)
-          self->quit(caf::exit_reason::user_shutdown);
+        auto& st = self->state;
+        if (check_member(self) || !st.shutting_down) return;
+        if (st.local_agent)
+          caf::unsafe_send_as(self, st.local_agent, shutdown_atom::value);
+        self->quit(caf::exit_reason::user_shutdown);
       },
   };
 }
