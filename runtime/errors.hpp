@@ -15,6 +15,7 @@
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/make_message.hpp>
+#include <caf/sec.hpp>
 
 namespace troupe {
 
@@ -95,5 +96,12 @@ inline bool is(const caf::error& err, errc code) {
 /// name of its code ("not_found", or "family: overloaded" for a registered
 /// subsystem category), else CAF's rendering.
 std::string describe(const caf::error& err);
+
+/// Whether a request failed because its receiver went (it stopped, or its
+/// node is gone) or did not answer in time, rather than refusing it.
+inline bool went_away(const caf::error& err) {
+  return err == caf::sec::request_receiver_down ||
+         err == caf::sec::request_timeout;
+}
 
 } // namespace troupe

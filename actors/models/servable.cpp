@@ -121,8 +121,9 @@ servable::load(model_format format, const std::string& artifact,
   switch (format) {
   case model_format::troupe: {
     // a sparse-lr job's directory
-    if (sparse_model::is_sparse_dir(artifact))
-      return detail::load_sparse(artifact, opts);
+    auto sparse = sparse_model::load_dir(artifact); // read once
+    if (!sparse) return detail::load_sparse(artifact, sparse.error());
+    if (*sparse) return detail::load_sparse(artifact, std::move(**sparse));
     // saved_model::load checks model.json against preprocessor.json and the
     // booster's rounds; the booster is then loaded again for in-place
     // prediction.

@@ -16,6 +16,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/models/servable.hpp"
+#include "actors/models/sparse_model.hpp"
 #include "actors/models/stacking.hpp"
 #include "actors/tabular/model_dir.hpp"
 
@@ -78,9 +79,10 @@ caf::expected<std::unique_ptr<servable>> load_torch(const std::string& where,
                                                     tabular::preprocessor prep,
                                                     const load_options& opts);
 
-/// Loads the sparse model (sparse_model.hpp) of a sparse-lr job's
-/// directory (sparse_servable.cpp).
-caf::expected<std::unique_ptr<servable>> load_sparse(const std::string& dir,
-                                                     const load_options& opts);
+/// Serves the sparse model (sparse_model.hpp) read from a sparse-lr job's
+/// directory `dir`, or names the directory in the model's error
+/// (sparse_servable.cpp).
+caf::expected<std::unique_ptr<servable>>
+load_sparse(const std::string& dir, caf::expected<sparse_model> model);
 
 } // namespace troupe::models::detail

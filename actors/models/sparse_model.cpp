@@ -32,14 +32,35 @@ bool sparse_model::is_sparse_json(const nlohmann::json& j) {
   return j.is_object() && j.value("format", "") == sparse_model_format;
 }
 
-bool sparse_model::is_sparse_dir(const std::string& dir) {
+namespace {
+
+/// DIR/model.json parsed, when it is a file that holds JSON.
+std::optional<nlohmann::json> model_json(const std::string& dir) {
   std::error_code ec;
   auto file = std::filesystem::path{dir} / "model.json";
-  if (!std::filesystem::is_regular_file(file, ec)) return false;
+  if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
   std::ifstream in{file, std::ios::binary};
   std::ostringstream buf;
   buf << in.rdbuf();
-  return is_sparse_json(nlohmann::json::parse(buf.str(), nullptr, false));
+  auto j = nlohmann::json::parse(buf.str(), nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+} // namespace
+
+bool sparse_model::is_sparse_dir(const std::string& dir) {
+  auto j = model_json(dir);
+  return j && is_sparse_json(*j);
+}
+
+caf::expected<std::optional<sparse_model>>
+sparse_model::load_dir(const std::string& dir) {
+  auto j = model_json(dir);
+  if (!j || !is_sparse_json(*j)) return std::optional<sparse_model>{};
+  auto m = from_json(*j, dir + "/model.json");
+  if (!m) return m.error();
+  return std::optional<sparse_model>{std::move(*m)};
 }
 
 caf::expected<sparse_model> sparse_model::from_json(const nlohmann::json& j,

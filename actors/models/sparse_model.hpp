@@ -11,6 +11,7 @@
 //    "keys": [k, ...], "weights": [w, ...]}
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +42,11 @@ public:
   static bool is_sparse_json(const nlohmann::json& j);
   /// Whether `dir` is a directory whose model.json is a sparse model's.
   static bool is_sparse_dir(const std::string& dir);
+  /// The sparse model of directory `dir` (its model.json, read once), or
+  /// nullopt when that is no sparse model's. Errors: a sparse model.json
+  /// that is bad.
+  static caf::expected<std::optional<sparse_model>>
+  load_dir(const std::string& dir);
 
   /// The JSON form above, keys ascending.
   nlohmann::json to_json() const;

@@ -6,7 +6,6 @@
 // predicting the row's keys at once.
 
 #include <cmath>
-#include <filesystem>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -18,7 +17,6 @@
 
 namespace troupe::models {
 
-namespace fs = std::filesystem;
 using tabular::preprocessor;
 
 namespace {
@@ -164,10 +162,9 @@ private:
 
 namespace detail {
 
-caf::expected<std::unique_ptr<servable>> load_sparse(const std::string& dir,
-                                                     const load_options&) {
+caf::expected<std::unique_ptr<servable>>
+load_sparse(const std::string& dir, caf::expected<sparse_model> m) {
   auto where = "sparse model directory '" + dir + "'";
-  auto m = sparse_model::load((fs::path{dir} / "model.json").string());
   if (!m) return bad_model(where + ": " + describe(m.error()));
   auto prep = spec_of(m->transform());
   if (!prep) return bad_model(where + ": " + describe(prep.error()));

@@ -87,9 +87,7 @@ void router_core::on_error(const router_attempt& a, caf::error err) {
   if (i == pending_.end() || i->second.replica != a.replica ||
       i->second.attempt != a.number)
     return;
-  if (err == caf::sec::request_receiver_down ||
-      err == caf::sec::request_timeout ||
-      is(err, troupe::errc::shutting_down)) {
+  if (went_away(err) || is(err, troupe::errc::shutting_down)) {
     lose_replica(a.replica, describe(err));
     return;
   }

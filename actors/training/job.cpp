@@ -213,9 +213,7 @@ void member_lost(job_self self, size_t index, const std::string& why) {
 }
 
 void gang_error(job_self self, const caf::error& err) {
-  if (err.category() == caf::atom("system") &&
-      (err.code() == static_cast<uint8_t>(caf::sec::request_receiver_down) ||
-       err.code() == static_cast<uint8_t>(caf::sec::request_timeout)))
+  if (went_away(err))
     return regroup(self, "a gang member did not answer: " + describe(err));
   fail(self, err);
 }

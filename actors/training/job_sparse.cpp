@@ -169,8 +169,7 @@ public:
                           // a shard that went: its down message decides
                           // what the job does; no checkpoint this time
                           again();
-                          if (self->state.attempt == attempt &&
-                              !member_went(err))
+                          if (self->state.attempt == attempt && !went_away(err))
                             gang_error(self, err);
                         });
               if (cfg_.shards == 0) again();
@@ -275,13 +274,6 @@ public:
 private:
   static ps_shard_actor shard(job_self self, size_t i) {
     return caf::actor_cast<ps_shard_actor>(self->state.gang[i].handle);
-  }
-
-  static bool member_went(const caf::error& err) {
-    return err.category() == caf::atom("system") &&
-           (err.code() ==
-                static_cast<uint8_t>(caf::sec::request_receiver_down) ||
-            err.code() == static_cast<uint8_t>(caf::sec::request_timeout));
   }
 
   /// Shard i's state in the last checkpoint (an empty table without one).
@@ -438,8 +430,7 @@ private:
               [=](caf::error& err) {
                 if (self->state.attempt != attempt) return;
                 validating_ = false;
-                if (finishing_ || !member_went(err))
-                  return gang_error(self, err);
+                if (finishing_ || !went_away(err)) return gang_error(self, err);
                 // a validation's dump met a shard that went: again later
                 self->delayed_send(self, valid_retry, job_valid_atom::value);
               });

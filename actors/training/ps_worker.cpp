@@ -116,13 +116,6 @@ void fail(worker_self self, const caf::error& err) {
   st.done.deliver(err);
 }
 
-/// Whether a shard's error means it went: its node died, or it stopped.
-bool shard_gone(const caf::error& err) {
-  return err.category() == caf::atom("system") &&
-         (err.code() == static_cast<uint8_t>(caf::sec::request_receiver_down) ||
-          err.code() == static_cast<uint8_t>(caf::sec::request_timeout));
-}
-
 /// Keeps a call to shard `s` until it is answered; returns its flag.
 std::shared_ptr<bool> track(worker_self self, size_t s,
                             std::function<void()> again) {
@@ -139,7 +132,7 @@ std::shared_ptr<bool> track(worker_self self, size_t s,
 /// any other fails the worker.
 void shard_error(worker_self self, const std::shared_ptr<bool>& settled,
                  const caf::error& err) {
-  if (*settled || shard_gone(err)) return;
+  if (*settled || went_away(err)) return;
   *settled = true;
   fail(self, err);
 }
