@@ -48,6 +48,10 @@ struct cache_state {
   bool temporary = false;
   std::map<std::string, fetch> fetches;
   std::map<std::string, upload> uploads;
+  /// Holders of a dataset: each adopt and each fetch answered adds one; a
+  /// drop removes one, and the file goes with the last (two jobs whose
+  /// shards have the same bytes share the file until both are done).
+  std::map<std::string, uint32_t> holds;
   uint64_t clock = 0;
   uint32_t fetched = 0;
   uint32_t skipped = 0;
@@ -83,6 +87,7 @@ void end_fetch(cache_self self, const std::string& hash,
   if (it == self->state.fetches.end()) return;
   auto waiting = std::move(it->second.waiting);
   self->state.fetches.erase(it);
+  if (result) self->state.holds[hash] += static_cast<uint32_t>(waiting.size());
   for (auto& p : waiting)
     if (result)
       p.deliver(*result);
@@ -198,10 +203,19 @@ dataset_cache_actor::behavior_type cache(cache_self self,
         if (!store) return store.error();
         auto ref = (*store)->adopt_file(path);
         if (!ref) return ref.error();
+        ++self->state.holds[ref->hash];
         return to_envelope(*ref);
       },
       [=](dataset_drop_atom, const std::string& hash) {
-        if (self->state.fetches.count(hash)) return;
+        auto& st = self->state;
+        if (auto h = st.holds.find(hash); h != st.holds.end()) {
+          if (h->second > 1) {
+            --h->second;
+            return;
+          }
+          st.holds.erase(h);
+        }
+        if (st.fetches.count(hash)) return;
         if (auto store = store_of(self)) (*store)->remove(hash);
       },
       [=](dataset_offer_atom, const envelope& env) -> caf::result<bool> {
@@ -282,6 +296,7 @@ dataset_cache_actor::behavior_type cache(cache_self self,
         auto& st = self->state;
         if (auto p = (*store)->find(ref->hash)) {
           ++st.skipped;
+          ++st.holds[ref->hash];
           return p->string();
         }
         if (!source)

@@ -40,8 +40,10 @@ using dataset_cache_actor = caf::typed_actor<
     /// (dataset_adopt_atom, path) -> envelope DatasetRef: moves a file of
     /// this node into the store (it is gone from `path`).
     caf::replies_to<dataset_adopt_atom, std::string>::with<envelope>,
-    /// (dataset_drop_atom, hash): forgets a held dataset (its file goes),
-    /// e.g. a job's shards once they are read; one being fetched stays.
+    /// (dataset_drop_atom, hash): one holder is done with a dataset (each
+    /// adopt and each fetch answered counts one): the file goes with the
+    /// last, e.g. a job's shards once they are read, unless it is being
+    /// fetched. A hash no one holds is forgotten at once.
     caf::reacts_to<dataset_drop_atom, std::string>,
     /// (dataset_offer_atom, envelope DatasetRef) -> bool: a client is about
     /// to upload a file; true when its bytes are held already (send nothing).

@@ -38,6 +38,15 @@ struct StudySpec {
                                      # to the head's dataset cache (no hash:
                                      # read dataPath where the study runs)
   test @16 :Datasets.DatasetRef;     # the test CSV likewise
+  files @17 :List(DataFile);         # a study of mlp jobs on Fashion-MNIST
+                                     # (option "images", its directory):
+                                     # its IDX files, uploaded likewise
+}
+
+struct DataFile {
+  # A file as its submitter names it, and its content in the head's cache.
+  path @0 :Text;
+  data @1 :Datasets.DatasetRef;
 }
 
 struct TrialEvent {
@@ -101,6 +110,16 @@ struct TrialAssignment {
   data @21 :Datasets.DatasetRef;   # the training CSV by content: the runner
                                    # fetches it into its node's dataset
                                    # cache (no hash: read dataPath)
+  gang @22 :List(Text);            # a trial run as a training job (a
+                                   # study of sparse-lr, or of mlp with
+                                   # workersPerTrial >= 2): the nodes of
+                                   # the gang of slots leased for it, one
+                                   # per slot, the runner's node first
+  jobDir @23 :Text;                # such a trial's job writes its model
+                                   # and summary here (on the head)
+  images @24 :Text;                # such an mlp trial's Fashion-MNIST
+                                   # directory instead of dataPath
+  files @25 :List(DataFile);       # its IDX files in the head's cache
 }
 
 struct TrialReport {
@@ -145,6 +164,9 @@ struct TrialEnd {
   oofStep @11 :UInt64;
   objectives @12 :List(Float64);   # finished: the secondary objectives of
                                    # the model `value` was measured on
+  job @13 :Text;                   # a trial run as a training job: its id
+  lost @14 :Bool;                  # failed: its job lost a node of its
+                                   # gang; the study places it again
   enum Outcome {
     finished @0;                   # completed, stopped or pruned as decided
     paused @1;                     # paused with a checkpoint

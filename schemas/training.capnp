@@ -108,6 +108,12 @@ struct JobSubmit {
   datasets @5 :List(JobDataset);
                       # the config's data files, uploaded to the head's
                       # dataset cache; a path not listed is read as it is
+  gang @6 :List(Text);
+                      # the nodes of a gang of slots its submitter leased
+                      # for it (an AutoML trial run as a job), one per
+                      # member: the job places its actors there and leases
+                      # nothing; a member lost fails it (the submitter
+                      # places it again). Empty: the job leases its own
 }
 
 struct RowShard {
@@ -163,6 +169,11 @@ struct JobStatus {
   badInput @18 :Bool;          # it failed on its config or data
   checkpointStep @19 :UInt64;  # the step of its last checkpoint
   attempt @20 :UInt32;         # placements so far (1 + regroups)
+  validStep @21 :UInt64;       # the slowest worker's step the last
+                               # validation was taken at
+  gangLost @22 :Bool;          # it failed because a member of the gang
+                               # its submitter leased was lost (the
+                               # submitter places it again)
 }
 
 struct JobList {

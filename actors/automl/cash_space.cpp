@@ -35,11 +35,16 @@ caf::expected<std::string> resolve_families(const std::string& text) {
         if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
       continue;
     }
-    if (n == "quadratic" && names.size() == 1) return n;
+    // alone: the synthetic family, and trials run as parameter-server jobs
+    if ((n == "quadratic" || n == "sparse-lr") && names.size() == 1) return n;
+    if (n == "sparse-lr")
+      return make_error(errc::invalid_argument,
+                        "family 'sparse-lr' (trials run as parameter-server "
+                        "jobs) is searched alone");
     if (std::find(all.begin(), all.end(), n) == all.end())
       return make_error(errc::invalid_argument,
-                        "unknown model family '" + n +
-                            "' (known: " + known_text() + ", or all)");
+                        "unknown model family '" + n + "' (known: " +
+                            known_text() + ", or all; alone: sparse-lr)");
     if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
   }
   std::string joined;

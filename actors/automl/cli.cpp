@@ -20,6 +20,7 @@
 #include "actors/automl/space_file.hpp"
 #include "actors/automl/wire.hpp"
 #include "actors/models/families.hpp"
+#include "actors/tabular/idx.hpp"
 #include "actors/tabular/metrics.hpp"
 #include "runtime/client.hpp"
 #include "runtime/command_cluster.hpp"
@@ -252,6 +253,25 @@ caf::error prepare_spec(automl_options& o) {
     if (s.metric.empty()) s.metric = "value";
     return caf::none;
   }
+  if (!s.images.empty()) { // Fashion-MNIST: ten classes of images
+    s.images = absolute(s.images);
+    while (s.images.size() > 1 && s.images.back() == '/')
+      s.images.pop_back();
+    for (auto& f : tabular::fashion_mnist_files(s.images))
+      if (!std::filesystem::is_regular_file(f))
+        return make_error(errc::not_found,
+                          "--images '" + s.images + "': no file " + f +
+                              " (Fashion-MNIST's four IDX files, as "
+                              "dataset-fashion-mnist installs them)");
+    if (!s.data_path.empty())
+      return make_error(errc::invalid_argument,
+                        "--images and --data exclude each other");
+    s.task = "multiclass";
+    if (s.target.empty()) s.target = "label";
+    if (s.metric.empty()) s.metric = "accuracy";
+    s.maximize = s.metric == "accuracy";
+    return caf::none;
+  }
   if (s.data_path.empty())
     return make_error(errc::invalid_argument, "give --data FILE.csv");
   if (s.target.empty())
@@ -263,6 +283,11 @@ caf::error prepare_spec(automl_options& o) {
     std::fprintf(stderr, "troupe automl: warning: %s\n", w.c_str());
   auto task = (*data)->task;
   s.task = to_string(task);
+  if (s.family == "sparse-lr" && task != task_kind::binary)
+    return make_error(errc::invalid_argument,
+                      "family sparse-lr (logistic regression) needs a binary "
+                      "target; '" +
+                          s.target + "' is " + s.task);
   if (s.metric.empty())
     s.metric = task == task_kind::binary       ? "auc"
                : task == task_kind::multiclass ? "logloss"
@@ -363,18 +388,31 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
       if (auto s = apply_space_file(*base, o.space_file); !s)
         return fail(describe(s.error()), 2);
     }
+    auto job = trial_job_family(spec);
+    if (!job.empty() && !o.fidelity_given) {
+      // a sparse-lr trial's resource: its job's validations; an mlp
+      // trial's: its epochs
+      spec.max_resource = job == "sparse-lr" ? 9 : 10;
+      spec.min_resource = 1;
+      spec.every = 1;
+    }
     if (auto err = prepare_spec(o)) return fail(describe(err), 2);
     if (spec.id.empty())
-      spec.id = spec.family != "quadratic" ? default_study_id(spec.data_path)
-                                           : default_study_id(spec.family);
+      spec.id = !spec.images.empty()         ? default_study_id(spec.images)
+                : spec.family != "quadratic" ? default_study_id(spec.data_path)
+                                             : default_study_id(spec.family);
     spec.created_ms = o.clock->wall_ms();
     if (auto err = validate(spec)) return fail(describe(err), 2);
   }
   // Embedded: a one-node cluster in this process, data in --out.
   auto slots =
       o.slots ? o.slots : std::max(1u, std::thread::hardware_concurrency());
-  auto cluster = open_command_cluster(
-      o.cluster, slots, kinds, {{service_kind, service_name, {}}}, o.out);
+  // trials run as jobs: the embedded head runs the training service too
+  std::vector<head_service> services{{service_kind, service_name, {}}};
+  if (!trial_job_family(spec).empty())
+    services.push_back({"training.service", "training", {}});
+  auto cluster =
+      open_command_cluster(o.cluster, slots, kinds, std::move(services), o.out);
   if (!cluster)
     return fail(describe(cluster.error()), command_exit_code(cluster.error()));
   if (!o.cluster.empty() && !resuming && o.out != "runs")
@@ -383,6 +421,12 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
   // the data travels with the study: uploaded to the head's dataset cache
   // (nothing moves when it holds those bytes), fetched from there by the
   // nodes that run trials
+  if (!resuming && !spec.images.empty())
+    for (auto& f : tabular::fashion_mnist_files(spec.images)) {
+      auto d = client->upload_dataset(f);
+      if (!d) return fail(describe(d.error()), 1);
+      spec.files.emplace_back(f, *d);
+    }
   if (!resuming && !spec.data_path.empty()) {
     auto d = client->upload_dataset(spec.data_path);
     if (!d) return fail(describe(d.error()), 1);

@@ -24,6 +24,9 @@ std::vector<cli_command> add_commands(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "automl", "search models for a dataset (a study), refit the best");
   cmd->add_option("--data", sp.data_path, "training CSV");
+  cmd->add_option("--images", sp.images,
+                  "Fashion-MNIST's IDX files' directory instead of --data "
+                  "(mlp trials run as jobs: --workers-per-trial N >= 2)");
   cmd->add_option("--target", sp.target, "target column");
   cmd->add_option("--test", sp.test_path, "test CSV (scored at the end)");
   cmd->add_option("--metric", sp.metric,
@@ -95,14 +98,24 @@ std::vector<cli_command> add_commands(CLI::App& app) {
   cmd->add_option("--families,--family", sp.family,
                   "model families searched together (CASH): all, or a list "
                   "of xgboost,rf,linear,knn,mlp; one family tunes only it "
-                  "(quadratic: the synthetic test family)")
+                  "(sparse-lr: the parameter server's FTRL, each trial a "
+                  "job; quadratic: the synthetic test family)")
       ->capture_default_str();
+  cmd->add_option("--workers-per-trial", sp.workers_per_trial,
+                  "each trial is a training job of N workers on a gang of "
+                  "slots: mlp with N >= 2 (data-parallel LibTorch), or "
+                  "sparse-lr (parameter-server workers, and one shard; "
+                  "default 1)");
   cmd->add_option("--sleep-ms", sp.sleep_ms,
                   "quadratic family: sleep per step");
   cmd->add_flag("--quiet", am.quiet, "no progress bar");
   cli_command automl;
   automl.chosen = [cmd] { return cmd->parsed(); };
-  automl.run = [opts](const program_context& program) {
+  automl.run = [opts, cmd](const program_context& program) {
+    opts->fidelity_given = cmd->count("--max-rounds") +
+                               cmd->count("--min-rounds") +
+                               cmd->count("--every") >
+                           0;
     auto* level = std::getenv("TROUPE_LOG");
     log::init("automl", level ? level : "error");
     return run_automl(std::move(*opts), program.register_kinds);

@@ -157,6 +157,38 @@ choose_ensemble(const study_spec& spec, const models::dataset& data,
   return plan;
 }
 
+/// A study of trials run as jobs: its best trial's job already trained the
+/// model on the training split: its files (OUT/STUDY/trials/ID) are copied
+/// to OUT/STUDY/best.
+caf::expected<refit_result> keep_job_model(const std::string& out_dir,
+                                           trial_id trial) {
+  namespace fs = std::filesystem;
+  refit_result out;
+  fs::path from = out_dir + "/trials/" + std::to_string(trial);
+  fs::path to = out_dir + "/best";
+  std::error_code ec;
+  fs::remove_all(to, ec);
+  fs::create_directories(to, ec);
+  if (ec) return io_error("create the directory", to, ec.value());
+  bool any = false;
+  for (auto it = fs::directory_iterator(from, ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (name.empty() || name[0] == '.' || !it->is_regular_file()) continue;
+    fs::copy_file(it->path(), to / name, fs::copy_options::overwrite_existing,
+                  ec);
+    if (ec) return io_error("copy", it->path(), ec.value());
+    any = true;
+  }
+  if (ec) return io_error("read", from, ec.value());
+  if (!any)
+    return make_error(errc::not_found, "trial " + std::to_string(trial) +
+                                           "'s job left no model in " +
+                                           from.string());
+  out.model_dir = to.string();
+  return out;
+}
+
 } // namespace
 
 caf::expected<refit_result>
@@ -165,6 +197,7 @@ refit_best(const study_spec& spec, const config& params, uint64_t rounds,
            size_t threads, const std::vector<refit_candidate>& candidates) {
   refit_result out;
   if (!models::family_needs_data(spec.family)) return out;
+  if (!trial_job_family(spec).empty()) return keep_job_model(out_dir, trial);
   auto data = shared_dataset(spec.data_path, spec.target, spec.task);
   if (!data) return data.error();
   ensemble_plan plan;

@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 
 #include "actors/automl/early_stop.hpp"
+#include "actors/automl/job_trial.hpp"
 #include "actors/automl/wire.hpp"
 #include "actors/models/families.hpp"
 #include "actors/tabular/metrics.hpp"
@@ -58,7 +59,13 @@ struct trial_job {
   uint32_t ensemble = 0;
   uint64_t max_resource = 0;
   /// Secondary objectives to measure with each report and at the end.
-  std::vector<std::string> objectives;
+  std::vector<std::string> objectives; /// A trial run as a training job: its
+                                       /// gang's nodes and the job's
+  /// directory (job_trial.hpp).
+  std::vector<std::string> gang;
+  std::string job_dir;
+  std::string images;
+  std::vector<std::pair<std::string, dataset_ref>> files;
 };
 
 caf::expected<trial_job> parse_job(const envelope& env) {
@@ -88,6 +95,12 @@ caf::expected<trial_job> parse_job(const envelope& env) {
     j.max_resource = a.getMaxResource();
     for (auto name : a.getObjectives())
       j.objectives.emplace_back(name.cStr());
+    for (auto node : a.getGang())
+      j.gang.emplace_back(node.cStr());
+    j.job_dir = a.getJobDir();
+    j.images = a.getImages();
+    for (auto f : a.getFiles())
+      j.files.emplace_back(f.getPath(), read_ref(f.getData()));
     return j;
   });
 }
@@ -98,8 +111,11 @@ envelope trial_end(const trial_job& j, schema::TrialEnd::Outcome outcome,
                    const std::vector<uint8_t>& checkpoint,
                    const std::string& message, const std::string& node,
                    const std::vector<float>& oof, uint64_t oof_step,
-                   const std::vector<double>& objectives) {
+                   const std::vector<double>& objectives,
+                   const std::string& job = {}, bool lost = false) {
   return make_envelope<schema::TrialEnd>([&](auto e) {
+    e.setJob(job);
+    e.setLost(lost);
     e.setStudy(j.study);
     e.setTrial(j.trial);
     e.setAttempt(j.attempt);
@@ -147,10 +163,85 @@ caf::expected<std::string> fetch_dataset(caf::blocking_actor* self,
 /// trial is no ensemble candidate.
 constexpr size_t max_oof_values = size_t{1} << 22;
 
+/// The study's answer to a report: its action and budget, or why none came.
+caf::expected<std::pair<schema::TrialDecision::Action, uint64_t>>
+ask_study(caf::blocking_actor* self, const caf::actor& study,
+          const envelope& report) {
+  caf::expected<std::pair<schema::TrialDecision::Action, uint64_t>> out =
+      caf::error{};
+  self->request(study, report_timeout, report_atom::value, report)
+      .receive(
+          [&](const envelope& d) {
+            out = d.visit<schema::TrialDecision>([](auto r) {
+              return std::make_pair(r.getAction(), r.getBudget());
+            });
+          },
+          [&](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
+/// A trial run as a training job (job_trial.hpp), to its end.
+void run_as_job(caf::blocking_actor* self, const trial_job& job,
+                const caf::actor& study, const caf::actor& runner,
+                const std::atomic<bool>& cancel, const std::string& node,
+                const caf::actor& jobs) {
+  job_trial_input in;
+  in.study = job.study;
+  in.trial = job.trial;
+  in.attempt = job.attempt;
+  in.family = job.family;
+  in.params = job.params;
+  in.data_path = job.data_path;
+  in.data = job.data;
+  in.target = job.target;
+  in.metric = job.metric;
+  in.seed = job.seed;
+  in.threads = job.threads;
+  in.max_resource = std::max<uint64_t>(1, job.max_resource);
+  in.gang = job.gang;
+  in.job_dir = job.job_dir;
+  in.images = job.images;
+  in.files = job.files;
+  job_trial_hooks hooks;
+  hooks.cancelled = [&] { return cancel.load(); };
+  hooks.report = [&](uint64_t step,
+                     double value) -> caf::expected<job_trial_answer> {
+    auto report = make_envelope<schema::TrialReport>([&](auto r) {
+      r.setStudy(job.study);
+      r.setTrial(job.trial);
+      r.setAttempt(job.attempt);
+      r.setStep(step);
+      r.setValue(value);
+    });
+    auto d = ask_study(self, study, report);
+    if (!d) return d.error();
+    using action = schema::TrialDecision::Action;
+    switch (d->first) {
+    case action::PROCEED:
+      return job_trial_answer::go_on;
+    case action::COMPLETE:
+      return job_trial_answer::complete;
+    case action::PAUSE: // a study of job trials does not pause (validate)
+    case action::STOP:
+      break;
+    }
+    return job_trial_answer::stop;
+  };
+  auto r = run_job_trial(self, jobs, in, hooks);
+  using outcome = schema::TrialEnd::Outcome;
+  auto o = r.how == job_trial_result::finished    ? outcome::FINISHED
+           : r.how == job_trial_result::cancelled ? outcome::CANCELLED
+                                                  : outcome::FAILED;
+  self->send(study, end_atom::value,
+             trial_end(job, o, r.steps, r.value, {}, r.message, node, {}, 0, {},
+                       r.job, r.how == job_trial_result::lost));
+  self->send(runner, ended_atom::value, job.study, job.trial, job.attempt);
+}
+
 /// The body of one trial, on its own detached thread.
 void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
                caf::actor runner, std::shared_ptr<std::atomic<bool>> cancel,
-               std::string node, caf::actor data_source) {
+               std::string node, caf::actor data_source, caf::actor jobs) {
   using outcome = schema::TrialEnd::Outcome;
   uint64_t steps = 0;
   double last = std::nan("");
@@ -167,6 +258,8 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
   auto fail = [&](const caf::error& err) {
     finish(outcome::FAILED, {}, describe(err));
   };
+  if (!job.gang.empty())
+    return run_as_job(self, job, study, runner, *cancel, node, jobs);
   std::shared_ptr<const dataset> data;
   if (models::family_needs_data(job.family)) {
     if (!job.data.hash.empty()) {
@@ -247,23 +340,11 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
       }
     });
     using action = schema::TrialDecision::Action;
-    std::optional<std::pair<action, uint64_t>> decision;
-    caf::error lost;
-    self->request(study, report_timeout, report_atom::value, report)
-        .receive(
-            [&](const envelope& d) {
-              auto x = d.visit<schema::TrialDecision>([](auto r) {
-                return std::make_pair(r.getAction(), r.getBudget());
-              });
-              if (x)
-                decision = *x;
-              else
-                lost = x.error();
-            },
-            [&](caf::error& err) { lost = std::move(err); });
+    auto decision = ask_study(self, study, report);
     if (!decision)
       return finish(outcome::FAILED, {},
-                    "the study did not answer a report: " + describe(lost));
+                    "the study did not answer a report: " +
+                        describe(decision.error()));
     auto stop_now = stopper.observe(steps, last);
     switch (decision->first) {
     case action::PROCEED:
@@ -298,7 +379,8 @@ struct runner_state {
 /// Starts a trial on its own thread.
 caf::result<void> start_trial(trial_runner_self* self, const kind_args& args,
                               runner_state& st, const envelope& env,
-                              const caf::actor& data_source) {
+                              const caf::actor& data_source,
+                              const caf::actor& jobs) {
   auto job = parse_job(env);
   if (!job) return job.error();
   if (!job->data.hash.empty())
@@ -311,7 +393,7 @@ caf::result<void> start_trial(trial_runner_self* self, const kind_args& args,
   st.running[{job->study, job->trial, job->attempt}] = flag;
   self->system().spawn<caf::detached>(run_trial, std::move(*job), study,
                                       caf::actor_cast<caf::actor>(self), flag,
-                                      args.node, data_source);
+                                      args.node, data_source, jobs);
   return caf::unit;
 }
 
@@ -327,9 +409,9 @@ trial_runner_actor::behavior_type trial_runner(trial_runner_self* self,
   });
   self->identify(args);
   return {
-      [=](trial_atom, const envelope& env,
-          const caf::actor& data_source) -> caf::result<void> {
-        return start_trial(self, args, *st, env, data_source);
+      [=](trial_atom, const envelope& env, const caf::actor& data_source,
+          const caf::actor& jobs) -> caf::result<void> {
+        return start_trial(self, args, *st, env, data_source, jobs);
       },
       [=](cancel_atom, const std::string& study, uint64_t trial) {
         for (auto& [key, flag] : st->running)

@@ -11,7 +11,9 @@
 // has its node's dataset cache fetch the file from the cache the study
 // names (the head's) first, so no node needs the submitter's path; one
 // without reads dataPath (one machine, or a shared file system). Each
-// process parses a dataset once (models::shared_dataset).
+// process parses a dataset once (models::shared_dataset). A trial whose
+// assignment names a gang runs as a training job instead (job_trial.hpp):
+// the job reads the data on the head.
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -26,12 +28,14 @@ namespace troupe::automl {
 /// spawned by name through the directory as a caf::actor; cast the handle
 /// with caf::actor_cast<trial_runner_actor>.
 using trial_runner_actor = caf::typed_actor<
-    /// (trial_atom, TrialAssignment, data_source): runs the trial; its
-    /// sender is the study the trial reports to, `data_source` the dataset
-    /// cache its data comes from (may be null when the assignment has no
-    /// data hash). An assignment that does not parse, or one without a
+    /// (trial_atom, TrialAssignment, data_source, jobs): runs the trial;
+    /// its sender is the study the trial reports to, `data_source` the
+    /// dataset cache its data comes from (may be null when the assignment
+    /// has no data hash), `jobs` the head's training service, which runs a
+    /// trial whose assignment names a gang as a job (job_trial.hpp; null
+    /// otherwise). An assignment that does not parse, or one without a
     /// sender, is answered with an error.
-    caf::reacts_to<trial_atom, envelope, caf::actor>,
+    caf::reacts_to<trial_atom, envelope, caf::actor, caf::actor>,
     /// (cancel_atom, study, trial): the trial stops before its next step and
     /// ends CANCELLED.
     caf::reacts_to<cancel_atom, std::string, uint64_t>,

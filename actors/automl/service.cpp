@@ -47,13 +47,17 @@ struct service_state {
     bool wants = false;
     int priority = 0;
     bool preemptible = false;
+    /// Slots per trial (a gang when its trials run as jobs).
+    uint32_t gang = 1;
   };
   std::map<std::string, study_entry> studies;
-  /// A study's lease: its slot.
+  /// A study's lease: its slot (the first of a gang's), and the nodes of
+  /// the gang's every slot ("a,b"; "" for one slot).
   struct held_lease {
     std::string study;
     std::string node;
     uint32_t slot = 0;
+    std::string gang;
   };
   /// Leases handed to studies, by id.
   std::map<uint64_t, held_lease> leases;
@@ -83,7 +87,7 @@ void send_want(service_self* self, const state_ptr& st,
       w.setPriority(s->second.priority);
       w.setPreemptible(s->second.preemptible);
     }
-    w.setSize(1);
+    w.setSize(s != st->studies.end() ? s->second.gang : 1);
     w.setWants(wants);
     w.setLeave(leave);
   });
@@ -115,14 +119,23 @@ void hand_over(service_self* self, const state_ptr& st, uint64_t lease,
     return;
   }
   auto n = st->nodes.find(h.node);
-  if (n == st->nodes.end()) {
+  // a gang's every node must have its runner (one may be going: its lease
+  // waits for the directory to drop it)
+  bool ready = n != st->nodes.end();
+  for (size_t at = 0; ready && !h.gang.empty() && at <= h.gang.size();) {
+    auto comma = h.gang.find(',', at);
+    auto end = comma == std::string::npos ? h.gang.size() : comma;
+    ready = st->nodes.count(h.gang.substr(at, end - at)) > 0;
+    at = end + 1;
+  }
+  if (!ready) {
     st->parked[lease] = h;
     return;
   }
   st->parked.erase(lease);
   st->leases[lease] = h;
   self->send(s->second.actor, grant_atom::value, h.node, h.slot,
-             n->second.runner, lease);
+             n->second.runner, lease, h.gang);
 }
 
 void on_slot_grant(service_self* self, const state_ptr& st,
@@ -137,6 +150,9 @@ void on_slot_grant(service_self* self, const state_ptr& st,
       h.node = l.getSlots()[0].getNode();
       h.slot = l.getSlots()[0].getIndex();
     }
+    if (l.getSlots().size() > 1)
+      for (auto slot : l.getSlots())
+        h.gang += (h.gang.empty() ? "" : ",") + std::string{slot.getNode()};
     return std::make_pair(l.getId(), h);
   });
   if (!got) {
@@ -166,17 +182,24 @@ void on_preempt(service_self* self, const state_ptr& st, const envelope& env) {
 
 void node_gone(service_self* self, const state_ptr& st, const std::string& node,
                const std::string& why) {
-  if (!st->nodes.count(node)) return;
-  st->nodes.erase(node);
+  // its runner may have stopped first: then the studies know, but a gang
+  // lease parked since may hold a slot there
+  bool known = st->nodes.erase(node) > 0;
   // the directory drops a lost node's leases itself; a node whose runner
   // stopped stays, so its leases are given back
   std::vector<std::pair<uint64_t, std::string>> gone;
+  // a gang with a slot there is lost whole
+  auto on_node = [&](const held_lease& h) {
+    return h.node == node ||
+           ("," + h.gang + ",").find("," + node + ",") != std::string::npos;
+  };
   for (auto& [id, h] : st->leases)
-    if (h.node == node) gone.emplace_back(id, h.study);
+    if (on_node(h)) gone.emplace_back(id, h.study);
   for (auto& [id, h] : st->parked)
-    if (h.node == node) gone.emplace_back(id, h.study);
+    if (on_node(h)) gone.emplace_back(id, h.study);
   for (auto& [id, study] : gone)
     release_lease(self, st, study, id);
+  if (!known) return;
   st->log->warn("automl: node {} gone ({}), {} slot(s) in use lost", node, why,
                 gone.size());
   for (auto& [id, s] : st->studies)
@@ -199,9 +222,11 @@ void node_joined(service_self* self, const state_ptr& st,
                       st->nodes[node] = {slots, runner};
                       st->log->info("automl: runner on {} with {} slot(s)",
                                     node, slots);
-                      std::vector<std::pair<uint64_t, held_lease>> ready;
-                      for (auto& [id, h] : st->parked)
-                        if (h.node == node) ready.emplace_back(id, h);
+                      // any parked lease may wait for this node (a
+                      // gang's other nodes too): hand_over parks it again
+                      // while one lacks its runner
+                      std::vector<std::pair<uint64_t, held_lease>> ready(
+                          st->parked.begin(), st->parked.end());
                       for (auto& [id, h] : ready)
                         hand_over(self, st, id, h);
                     },
@@ -264,8 +289,9 @@ caf::expected<study_actor> start_study(service_self* self, const state_ptr& st,
   init.weight = weight;
   auto actor = spawn_study(self->system(), std::move(init));
   self->monitor(actor);
-  st->studies[spec.id] = {actor, weight, false, spec.priority,
-                          spec.preemptible};
+  st->studies[spec.id] = {
+      actor,         weight,           false,
+      spec.priority, spec.preemptible, trial_gang_size(spec)};
   send_want(self, st, spec.id, false);
   st->log->info("automl: study {} {} (sampler {}, scheduler {}, weight {})",
                 spec.id, replay ? "resumed" : "started", spec.sampler,

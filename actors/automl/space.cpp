@@ -319,6 +319,7 @@ space_registry space_registry::with_builtins() {
   r.add("linear", linear_space);
   r.add("knn", knn_space);
   r.add("rf", rf_space);
+  r.add("sparse-lr", sparse_lr_space);
 #ifdef TROUPE_WITH_TORCH
   r.add("mlp", mlp_space);
 #endif
@@ -420,6 +421,15 @@ caf::expected<search_space> linear_space() {
   return search_space::make({
       p::real("alpha", 1e-6, 10, true),
       p::real("l1_ratio", 0, 1),
+  });
+}
+
+caf::expected<search_space> sparse_lr_space() {
+  using p = param_spec;
+  return search_space::make({
+      p::real("alpha", 0.005, 1, true),
+      p::real("l1", 1e-3, 10, true),
+      p::real("l2", 1e-3, 10, true),
   });
 }
 

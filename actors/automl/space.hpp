@@ -265,6 +265,10 @@ caf::expected<search_space> rf_space();
 /// 32..512 (log). Registered as "mlp" where LibTorch is built.
 caf::expected<search_space> mlp_space();
 
+/// The "sparse-lr" family's space (trials run as parameter-server jobs,
+/// FTRL-Proximal): alpha (log 0.005..1), l1 and l2 (log 1e-3..10).
+caf::expected<search_space> sparse_lr_space();
+
 /// The synthetic "quadratic" family's space: x and y, floats in [0, 1].
 caf::expected<search_space> quadratic_space();
 

@@ -69,7 +69,11 @@ study_core::make(const study_spec& spec, const replayed_study* replay,
   st->dir_ = spec.maximize ? direction::maximize : direction::minimize;
   st->started_ms_ = now_ms;
   st->rng_.seed(spec.seed);
-  auto space = load_space(spec.family);
+  // a trial run as a job reads its data through the job's own
+  // preprocessing: no feature pipeline to search
+  auto space = trial_job_family(spec).empty()
+                   ? load_space(spec.family)
+                   : space_registry::global().get(spec.family);
   if (!space) return space.error();
   if (!spec.space.empty()) {
     space = apply_space_text(*space, spec.space, spec.space_format,

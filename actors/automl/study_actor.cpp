@@ -15,6 +15,7 @@
 #include "actors/automl/warm_start.hpp"
 #include "actors/automl/wire.hpp"
 #include "runtime/dataset_cache.hpp"
+#include "runtime/directory.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
 #include "runtime/log.hpp"
@@ -41,6 +42,12 @@ struct study_state {
   std::map<std::string, trial_runner_actor> runners;
   /// (node, slot) -> the lease of the grant that gave it
   std::map<std::pair<std::string, uint32_t>, uint64_t> leases;
+  /// (node, slot) -> the nodes of its gang (trials run as jobs: the
+  /// lease's every slot, this one first)
+  std::map<std::pair<std::string, uint32_t>, std::vector<std::string>> gangs;
+  /// The head's training service, which runs trials as jobs (looked up
+  /// when the study's trials are jobs; the study wants no slot before).
+  caf::actor jobs;
   /// Nodes whose runner cancelled a trial of a running study: it is
   /// stopping, and the service has not yet told us the node is lost. Their
   /// slots are given back instead of used (a trial placed there would be
@@ -63,8 +70,22 @@ struct study_state {
 
 using study_actor_t = study_actor::stateful_base<study_state>;
 
-envelope assignment_envelope(const study_spec& s, const trial_assignment& a) {
+envelope assignment_envelope(const study_spec& s, const trial_assignment& a,
+                             const std::vector<std::string>& gang,
+                             const std::string& job_dir) {
   return make_envelope<schema::TrialAssignment>([&](auto b) {
+    if (!trial_job_family(s).empty()) {
+      auto list = b.initGang(static_cast<unsigned>(gang.size()));
+      for (unsigned i = 0; i < gang.size(); ++i)
+        list.set(i, gang[i]);
+      b.setJobDir(job_dir);
+      b.setImages(s.images);
+      auto files = b.initFiles(static_cast<unsigned>(s.files.size()));
+      for (unsigned i = 0; i < s.files.size(); ++i) {
+        files[i].setPath(s.files[i].first);
+        write_ref(files[i].initData(), s.files[i].second);
+      }
+    }
     b.setStudy(s.id);
     b.setTrial(a.id);
     b.setAttempt(a.attempt);
@@ -131,7 +152,9 @@ void settle(study_actor_t* self) {
   if (st.core->phase() == study_phase::stopping &&
       st.phase == schema::StudyState::RUNNING)
     st.phase = schema::StudyState::STOPPING;
-  auto wants = st.core->wants_slots(now);
+  // a study of job trials waits for the training service
+  auto wants = st.core->wants_slots(now) &&
+               (st.jobs || trial_job_family(st.core->spec()).empty());
   if (wants != st.wants_sent) {
     st.wants_sent = wants;
     self->send(st.service, wants_atom::value, st.core->spec().id, wants);
@@ -276,20 +299,46 @@ caf::expected<trial_outcome> outcome_of(schema::TrialEnd::Outcome o) {
   return make_error(errc::malformed_message, "unknown trial outcome");
 }
 
+/// The nodes of a grant's gang ("a,b": node names hold no comma).
+std::vector<std::string> gang_nodes(const std::string& node,
+                                    const std::string& text) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= text.size() && !text.empty()) {
+    auto comma = text.find(',', at);
+    out.push_back(text.substr(at, comma == std::string::npos ? std::string::npos
+                                                             : comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  if (out.empty()) out.push_back(node);
+  return out;
+}
+
 void on_grant(study_actor_t* self, const std::string& node, uint32_t slot,
-              const caf::actor& runner, uint64_t lease) {
+              const caf::actor& runner, uint64_t lease,
+              const std::string& gang_text) {
   auto& st = self->state;
   auto typed = caf::actor_cast<trial_runner_actor>(runner);
   if (typed) st.runners[node] = typed;
-  auto a = typed && !st.draining.count(node)
-               ? st.core->place(node, slot, st.wall_ms())
-               : std::optional<trial_assignment>{};
+  auto& spec = st.core->spec();
+  auto gang = gang_nodes(node, gang_text);
+  bool job = !trial_job_family(spec).empty();
+  bool usable = typed && !st.draining.count(node) &&
+                (!job || (st.jobs && gang.size() == trial_gang_size(spec)));
+  for (auto& n : gang)
+    if (st.draining.count(n)) usable = false;
+  auto a = usable ? st.core->place(node, slot, st.wall_ms())
+                  : std::optional<trial_assignment>{};
   if (a) {
     st.leases[{node, slot}] = lease;
+    if (job) st.gangs[{node, slot}] = gang;
+    auto job_dir = st.out_dir + "/trials/" + std::to_string(a->id);
     // the runner fetches the data from this node's (the head's) cache
-    self->send(
-        typed, trial_atom::value, assignment_envelope(st.core->spec(), *a),
-        caf::actor_cast<caf::actor>(local_dataset_cache(self->system())));
+    self->send(typed, trial_atom::value,
+               assignment_envelope(spec, *a, gang, job_dir),
+               caf::actor_cast<caf::actor>(local_dataset_cache(self->system())),
+               job ? st.jobs : caf::actor{});
   } else {
     st.wants_sent = false;
     self->send(st.service, release_atom::value, st.core->spec().id, node, slot,
@@ -365,10 +414,23 @@ void on_end(study_actor_t* self, const envelope& env) {
     std::vector<double> secondary;
     for (auto v : e.getObjectives())
       secondary.push_back(v);
-    auto current = st.core->on_end(e.getTrial(), e.getAttempt(), *o,
-                                   e.getSteps(), e.getValue(),
-                                   std::vector<uint8_t>(cp.begin(), cp.end()),
-                                   e.getMessage(), st.wall_ms(), secondary);
+    bool current = false;
+    if (e.getLost()) {
+      // its job lost a node of the gang: placed again, as a lost node's
+      // trials are (unless the study heard of the loss first: stale)
+      auto t = e.getTrial();
+      auto& trials = st.core->trials();
+      current = t < trials.size() && trials[t].attempt == e.getAttempt() &&
+                trials[t].rec.state == trial_state::running;
+      if (current)
+        (void)st.core->slot_lost(node, e.getSlot(), e.getMessage(),
+                                 st.wall_ms());
+    } else {
+      current = st.core->on_end(e.getTrial(), e.getAttempt(), *o, e.getSteps(),
+                                e.getValue(),
+                                std::vector<uint8_t>(cp.begin(), cp.end()),
+                                e.getMessage(), st.wall_ms(), secondary);
+    }
     // A stale end (its trial was re-queued since: its node was lost, or the
     // study gave its slot back) holds no lease.
     if (!current) return false;
@@ -378,6 +440,7 @@ void on_end(study_actor_t* self, const envelope& env) {
     if (e.hasOof() && e.getOof().size() > 0)
       keep_oof(st, e.getTrial(), e.getOofStep(), e.getOof());
     auto key = std::make_pair(node, e.getSlot());
+    st.gangs.erase(key);
     auto lease = st.leases.find(key);
     if (lease == st.leases.end()) return false;
     auto wants = st.core->wants_slots(st.wall_ms());
@@ -397,7 +460,25 @@ void on_lost(study_actor_t* self, const std::string& node) {
   st.draining.erase(node);
   for (auto i = st.leases.begin(); i != st.leases.end();)
     i = i->first.first == node ? st.leases.erase(i) : std::next(i);
-  auto ids = st.core->node_lost(node, st.wall_ms());
+  // a trial run as a job on a gang that held a slot of the node: the
+  // scheduler dropped the whole gang's lease, and the job fails
+  std::vector<trial_id> ids;
+  for (auto g = st.gangs.begin(); g != st.gangs.end();) {
+    auto& nodes = g->second;
+    if (g->first.first == node ||
+        std::find(nodes.begin(), nodes.end(), node) == nodes.end()) {
+      g = g->first.first == node ? st.gangs.erase(g) : std::next(g);
+      continue;
+    }
+    auto lost = st.core->slot_lost(g->first.first, g->first.second,
+                                   "node " + node + " of its gang was lost",
+                                   st.wall_ms());
+    ids.insert(ids.end(), lost.begin(), lost.end());
+    st.leases.erase(g->first);
+    g = st.gangs.erase(g);
+  }
+  auto on_node = st.core->node_lost(node, st.wall_ms());
+  ids.insert(ids.end(), on_node.begin(), on_node.end());
   if (!ids.empty())
     st.log->warn("study {}: node {} lost, {} trial(s) re-queued",
                  st.core->spec().id, node, ids.size());
@@ -496,11 +577,36 @@ study_actor::behavior_type study_behavior(study_actor_t* self,
   auto seeds_with = init->seeds ? std::move(init->seeds) : detached_seeds();
   {
     auto& spec = st.core->spec();
-    if (spec.warm_start && spec.family != "quadratic" && st.journal &&
-        st.core->trials().empty()) {
+    if (spec.warm_start && spec.family != "quadratic" && spec.images.empty() &&
+        st.journal && st.core->trials().empty()) {
       st.core->hold(true);
       seeds_with(self->system(), caf::actor_cast<study_actor>(self), st.journal,
                  spec);
+    }
+  }
+  if (auto job = trial_job_family(st.core->spec()); !job.empty()) {
+    // its trials run as jobs of the head's training service
+    auto dir = self->system().registry().get(directory_registry_key);
+    auto fail = [=](const std::string& why) {
+      auto& st = self->state;
+      st.message =
+          "a study of " + job + " trials runs them as training jobs: " + why;
+      (void)st.core->stop(st.message, st.wall_ms());
+      settle(self);
+    };
+    if (!dir) {
+      fail("no directory in this process");
+    } else {
+      self->request(caf::actor_cast<caf::actor>(dir), std::chrono::seconds{30},
+                    lookup_atom::value, std::string{"training"})
+          .then(
+              [=](const caf::actor& jobs) {
+                self->state.jobs = jobs;
+                settle(self);
+              },
+              [=](caf::error& err) {
+                fail("no training service (" + describe(err) + ")");
+              });
     }
   }
   flush(self);
@@ -508,8 +614,9 @@ study_actor::behavior_type study_behavior(study_actor_t* self,
   self->send(self, tick_atom::value);
   return {
       [=](grant_atom, const std::string& node, uint32_t slot,
-          const caf::actor& runner,
-          uint64_t lease) { on_grant(self, node, slot, runner, lease); },
+          const caf::actor& runner, uint64_t lease, const std::string& gang) {
+        on_grant(self, node, slot, runner, lease, gang);
+      },
       [=](report_atom, const envelope& env) -> caf::result<envelope> {
         return on_report(self, env);
       },

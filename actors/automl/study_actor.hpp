@@ -29,12 +29,16 @@ namespace troupe::automl {
 
 /// A study actor's protocol.
 using study_actor = caf::typed_actor<
-    /// (grant_atom, node, slot, runner, lease), from the service: a slot of
-    /// `node` is the study's under `lease`. It places a trial there,
-    /// (trial_atom, TrialAssignment, this node's dataset cache) to
-    /// `runner` (an automl.runner, see runner.hpp), or gives the slot back to
-    /// the service (release_atom).
-    caf::reacts_to<grant_atom, std::string, uint32_t, caf::actor, uint64_t>,
+    /// (grant_atom, node, slot, runner, lease, gang), from the service: a
+    /// slot of `node` is the study's under `lease`; `gang` names the nodes
+    /// of the lease's every slot, `node` first, comma-separated (a study
+    /// whose trials run as jobs leases gangs; "" for one slot). It places a
+    /// trial there, (trial_atom, TrialAssignment, this node's dataset
+    /// cache, the training service or null) to `runner` (an automl.runner,
+    /// see runner.hpp), or gives the slot back to the service
+    /// (release_atom).
+    caf::reacts_to<grant_atom, std::string, uint32_t, caf::actor, uint64_t,
+                   std::string>,
     /// (report_atom, TrialReport), from a running trial -> TrialDecision:
     /// proceed to a budget, pause, stop or complete.
     caf::replies_to<report_atom, envelope>::with<envelope>,

@@ -126,6 +126,11 @@ envelope to_envelope(const study_spec& s) {
     b.setCreatedMs(s.created_ms);
     if (!s.data.hash.empty()) write_ref(b.initData(), s.data);
     if (!s.test.hash.empty()) write_ref(b.initTest(), s.test);
+    auto files = b.initFiles(static_cast<unsigned>(s.files.size()));
+    for (unsigned i = 0; i < s.files.size(); ++i) {
+      files[i].setPath(s.files[i].first);
+      write_ref(files[i].initData(), s.files[i].second);
+    }
     std::vector<std::pair<std::string, std::string>> opts{
         {"family", s.family},
         {"folds", std::to_string(s.folds)},
@@ -145,6 +150,8 @@ envelope to_envelope(const study_spec& s) {
         {"weight", fmt_double(s.weight)},
         {"priority", std::to_string(s.priority)},
         {"preemptible", s.preemptible ? "1" : "0"},
+        {"workers_per_trial", std::to_string(s.workers_per_trial)},
+        {"images", s.images},
     };
     if (!s.objectives.empty())
       opts.emplace_back("objectives", join(s.objectives));
@@ -176,6 +183,8 @@ caf::expected<study_spec> spec_from(const envelope& env) {
     s.created_ms = b.getCreatedMs();
     if (b.hasData()) s.data = read_ref(b.getData());
     if (b.hasTest()) s.test = read_ref(b.getTest());
+    for (auto f : b.getFiles())
+      s.files.emplace_back(f.getPath(), read_ref(f.getData()));
     for (auto kv : b.getOptions()) {
       std::string k = kv.getKey();
       std::string v = kv.getValue();
@@ -237,6 +246,10 @@ caf::expected<study_spec> spec_from(const envelope& env) {
         s.derived_from = v;
       else if (k == "threads")
         number(s.threads);
+      else if (k == "workers_per_trial")
+        number(s.workers_per_trial);
+      else if (k == "images")
+        s.images = v;
       else if (k == "out_dir")
         s.out_dir = v;
       else if (k == "space_format")
@@ -283,7 +296,50 @@ caf::error validate(const study_spec& s) {
   for (auto* ref : {&s.data, &s.test})
     if (!ref->hash.empty())
       if (auto err = check_ref(*ref)) return fail(describe(err));
-  if (s.family != "quadratic") {
+  auto job = trial_job_family(s);
+  if (s.workers_per_trial > 64)
+    return fail("workers_per_trial " + std::to_string(s.workers_per_trial) +
+                " is more than 64");
+  if (s.workers_per_trial > 1 && job.empty())
+    return fail("workers_per_trial " + std::to_string(s.workers_per_trial) +
+                ": family '" + s.family +
+                "' trains each trial on one slot (multi-worker trials: "
+                "sparse-lr or mlp)");
+  if (!job.empty()) {
+    if (s.scheduler != "asha" && s.scheduler != "median" &&
+        s.scheduler != "none")
+      return fail("scheduler '" + s.scheduler + "' pauses trials, which a " +
+                  job +
+                  " trial run as a training job cannot: use asha, median or "
+                  "none");
+    if (!s.test_path.empty())
+      return fail("a study of " + job +
+                  " trials run as training jobs keeps its best trial's model, "
+                  "validated on the job's holdout; it scores no test file "
+                  "(drop --test)");
+    if (!s.objectives.empty())
+      return fail("a " + job +
+                  " trial run as a training job measures the metric only, "
+                  "not " +
+                  join(s.objectives));
+  }
+  for (auto& [path, ref] : s.files)
+    if (auto err = check_ref(ref)) return fail(path + ": " + describe(err));
+  if (!s.images.empty()) {
+    if (job != "mlp")
+      return fail("images '" + s.images +
+                  "': Fashion-MNIST trains mlp trials run as jobs (--family "
+                  "mlp --workers-per-trial N, N >= 2)");
+    if (s.metric != "accuracy" && s.metric != "logloss")
+      return fail("metric '" + s.metric +
+                  "': a study on Fashion-MNIST measures accuracy or logloss");
+  } else if (s.family == "sparse-lr") {
+    if (s.data_path.empty()) return fail("no training data (--data)");
+    if (s.target.empty()) return fail("no target column (--target)");
+    if (s.metric != "auc" && s.metric != "logloss" && s.metric != "ks")
+      return fail("metric '" + s.metric +
+                  "': a sparse-lr study measures auc, logloss or ks");
+  } else if (s.family != "quadratic") {
     auto families = resolve_families(s.family);
     if (!families) return fail(describe(families.error()));
     if (*families != s.family)
@@ -329,6 +385,18 @@ caf::error validate(const study_spec& s) {
                 "' judges one objective: a multi-objective study (objectives " +
                 join(objective_names(s)) + ") needs asha or none");
   return caf::none;
+}
+
+std::string trial_job_family(const study_spec& s) {
+  if (s.family == "sparse-lr") return s.family;
+  if (s.family == "mlp" && s.workers_per_trial >= 2) return s.family;
+  return {};
+}
+
+uint32_t trial_gang_size(const study_spec& s) {
+  auto workers = std::max<uint32_t>(1, s.workers_per_trial);
+  if (s.family == "sparse-lr") return workers + 1; // and one shard
+  return trial_job_family(s).empty() ? 1 : workers;
 }
 
 } // namespace troupe::automl

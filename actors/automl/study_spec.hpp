@@ -92,7 +92,28 @@ struct study_spec {
   /// then re-queued).
   int priority = 0;
   bool preemptible = false;
+  /// Trials run as training jobs (actors/training/job.hpp) on a gang of
+  /// slots: a study of the "sparse-lr" family (the parameter server's
+  /// workers, plus one shard), or of "mlp" with workers_per_trial >= 2
+  /// (data-parallel LibTorch workers). 0: the family's default (sparse-lr
+  /// 1; mlp 1, one slot, no job). Stored as the option
+  /// "workers_per_trial".
+  uint32_t workers_per_trial = 0;
+  /// A study of mlp trials run as jobs may train on Fashion-MNIST instead
+  /// of a CSV: the directory of its IDX files (as the submitter names it;
+  /// the option "images"), and those files by content in the head's cache
+  /// (StudySpec.files; empty: read where the jobs run).
+  std::string images;
+  std::vector<std::pair<std::string, dataset_ref>> files;
 };
+
+/// The job family a study's trials run as ("sparse-lr", "mlp"), or "" when
+/// each trial trains in its runner on one slot.
+std::string trial_job_family(const study_spec& s);
+
+/// Slots in each trial's gang: 1, or a job trial's workers (and a
+/// sparse-lr job's one shard).
+uint32_t trial_gang_size(const study_spec& s);
 
 /// The secondary objectives a study may have, in their CLI spelling.
 const std::vector<std::string>& secondary_objectives();

@@ -88,7 +88,8 @@ namespace {
 /// slot for a replacement.
 void send_want(job_self self, bool wants, bool leave, bool one = false) {
   auto& st = self->state;
-  if (!st.init.directory || !st.plan) return;
+  // a gang leased by its submitter: the job holds no want of its own
+  if (!st.init.directory || !st.plan || !st.init.gang.empty()) return;
   auto size = st.prepared && !one ? st.plan->gang_size() : 1;
   auto least = st.prepared && !one ? st.plan->least_gang_size() : 1;
   auto env = make_envelope<schema::SlotWant>([&](auto w) {
@@ -179,6 +180,12 @@ void regroup(job_self self, const std::string& why) {
   auto& st = self->state;
   if (ended(st) || st.phase != schema::JobState::RUNNING) return;
   record(self, schema::JobEvent::Kind::LOST, st.ckpt_step, why);
+  if (!st.init.gang.empty()) {
+    st.gang_lost = true;
+    return end(self, schema::JobState::FAILED,
+               why + " (its gang was leased by its submitter, which places "
+                     "it again)");
+  }
   if (st.attempt >= st.init.cfg.max_attempts)
     return end(self, schema::JobState::FAILED,
                why + " (after " + std::to_string(st.attempt) +
@@ -199,7 +206,8 @@ void member_lost(job_self self, size_t index, const std::string& why) {
   if (ended(st) || st.phase != schema::JobState::RUNNING ||
       index >= st.gang.size())
     return;
-  if (st.replacing || !st.plan->replaceable(self, index))
+  if (st.replacing || !st.init.gang.empty() ||
+      !st.plan->replaceable(self, index))
     return regroup(self, why);
   st.replacing = index;
   st.replacement_granted = false;
@@ -344,11 +352,17 @@ void finish_job(job_self self, const nlohmann::json& summary) {
                                              : std::nan("");
   };
   st.valid = {metric("logloss"), metric("auc"), metric("ks")};
+  st.valid_step = std::max(st.valid_step, st.ckpt_step);
   end(self, schema::JobState::FINISHED,
       "finished; summary in " + st.init.out_dir + "/summary.json");
 }
 
 namespace {
+
+/// Places the gang on `nodes` (one member each) under `lease` (0: leased by
+/// the job's submitter).
+void place_gang(job_self self, uint64_t lease,
+                const std::vector<std::string>& nodes);
 
 void on_prepared(job_self self) {
   auto& st = self->state;
@@ -359,6 +373,21 @@ void on_prepared(job_self self) {
     return end(self, schema::JobState::FAILED, describe(err));
   }
   st.prepared = true;
+  if (!st.init.gang.empty()) {
+    auto n = st.init.gang.size();
+    if (n > st.plan->gang_size() || n < st.plan->least_gang_size())
+      return end(self, schema::JobState::FAILED,
+                 "its submitter leased " + std::to_string(n) +
+                     " slot(s); the job takes " +
+                     std::to_string(st.plan->gang_size()) +
+                     (st.plan->least_gang_size() < st.plan->gang_size()
+                          ? " (at least " +
+                                std::to_string(st.plan->least_gang_size()) + ")"
+                          : std::string{}));
+    st.log->info("job {}: {}; placed on the {} slot(s) its submitter leased",
+                 st.init.id, st.plan->data_line(), n);
+    return place_gang(self, 0, st.init.gang);
+  }
   st.log->info("job {}: {}; asking for {} slot(s)", st.init.id,
                st.plan->data_line(), st.plan->gang_size());
   send_want(self, true, false);
@@ -452,15 +481,21 @@ void on_grant(job_self self, const envelope& env) {
                         job_consumer(st.init.id), lease->first);
     return;
   }
-  st.lease = lease->first;
   send_want(self, false, false); // one gang is all it needs
+  place_gang(self, lease->first, lease->second);
+}
+
+void place_gang(job_self self, uint64_t lease,
+                const std::vector<std::string>& nodes) {
+  auto& st = self->state;
+  st.lease = lease;
   st.phase = schema::JobState::RUNNING;
   ++st.attempt;
   // names carry the attempt: a regrouped gang's actors are new actors
   auto prefix =
       st.init.id + (st.attempt > 1 ? ".a" + std::to_string(st.attempt) + "."
                                    : std::string{"."});
-  st.gang = st.plan->members(lease->second, prefix);
+  st.gang = st.plan->members(nodes, prefix);
   st.to_place = st.gang.size();
   for (size_t i = 0; i < st.gang.size(); ++i)
     spawn_member(self, i, st.attempt);
@@ -502,6 +537,8 @@ envelope status_of(const job_state& st,
     s.setValidLogloss(st.valid[0]);
     s.setValidAuc(st.valid[1]);
     s.setValidKs(st.valid[2]);
+    s.setValidStep(st.valid_step);
+    s.setGangLost(st.gang_lost);
     auto placement =
         s.initPlacement(static_cast<unsigned>(st.placement.size()));
     for (unsigned i = 0; i < st.placement.size(); ++i)

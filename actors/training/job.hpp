@@ -97,6 +97,11 @@ struct job_init {
   envelope resume;
   /// Placements before this one (a resumed job's journal counts them).
   uint32_t attempts = 0;
+  /// The nodes of a gang its submitter leased for it (an AutoML trial run
+  /// as a job; JobSubmit.gang): its members are placed there and it leases
+  /// nothing. A member lost then fails it (it cannot regroup on slots it
+  /// does not hold). Empty: it leases its own gang.
+  std::vector<std::string> gang;
 };
 
 job_actor spawn_job(caf::actor_system& sys, job_init init);

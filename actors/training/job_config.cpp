@@ -331,12 +331,19 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   return caf::none;
                 }
                 if ((boosting || neural) &&
-                    (k == "consistency" || k == "shards" || k == "valid_every"))
+                    (k == "consistency" || k == "shards" ||
+                     k == "valid_every" || k == "validations"))
                   return not_here(line, name);
                 if (k == "valid_every") {
                   auto v = r.count(n, name, line, 0, uint64_t{1} << 40);
                   if (!v) return v.error();
                   cfg.valid_every = *v;
+                  return caf::none;
+                }
+                if (k == "validations") {
+                  auto v = r.count(n, name, line, 0, 1000000);
+                  if (!v) return v.error();
+                  cfg.validations = *v;
                   return caf::none;
                 }
                 if (boosting && (k == "batch" || k == "epochs"))
@@ -417,6 +424,7 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                                      "priority"
                                    : "workers, shards, consistency, batch, "
                                      "epochs, seed, valid_every, "
+                                     "validations, "
                                      "checkpoint_seconds, max_attempts or "
                                      "priority");
               });

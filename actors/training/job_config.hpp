@@ -12,6 +12,7 @@
 //   [model]    optimizer = "ftrl"   alpha   beta   l1   l2
 //   [run]      workers = 2   shards = 2   consistency = "sync"
 //              batch = 64   epochs = 3   seed = 0   valid_every = 0
+//              validations = 0 (instead of valid_every: this many, evenly)
 //              checkpoint_seconds = 10   max_attempts = 5   priority = 0
 //
 //   family = "xgboost"
@@ -97,6 +98,10 @@ struct job_config {
   /// has trained this many more steps, besides the one at the end (0: only
   /// that one).
   uint64_t valid_every = 0;
+  /// sparse-lr: validation this many times, evenly over the job's steps
+  /// (the last at the end); sets valid_every once the data is read (0:
+  /// valid_every as given). An AutoML trial run as a job reports each.
+  uint64_t validations = 0;
   /// A checkpoint this often while training (0: none).
   double checkpoint_seconds = 10;
   /// Placements a job may try (a lost node regroups it) before it fails.

@@ -66,6 +66,10 @@ struct job_state {
   std::array<double, 3> valid{std::numeric_limits<double>::quiet_NaN(),
                               std::numeric_limits<double>::quiet_NaN(),
                               std::numeric_limits<double>::quiet_NaN()};
+  /// A member of the gang its submitter leased was lost (it failed).
+  bool gang_lost = false;
+  /// The slowest worker's step of the last validation.
+  uint64_t valid_step = 0;
   /// The last checkpoint (a JobCheckpoint) and its step.
   envelope ckpt;
   uint64_t ckpt_step = 0;

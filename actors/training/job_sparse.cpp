@@ -37,6 +37,9 @@ public:
       steps_per_worker_ = std::max<uint64_t>(
           steps_per_worker_, steps_of(n, cfg_.batch, cfg_.epochs));
     }
+    if (cfg_.validations > 0)
+      cfg_.valid_every = std::max<uint64_t>(
+          1, (steps_per_worker_ + cfg_.validations - 1) / cfg_.validations);
     return caf::none;
   }
 
@@ -230,6 +233,7 @@ public:
                                                : std::nan("");
     };
     st.valid = {num("logloss"), num("auc"), num("ks")};
+    st.valid_step = step;
     outcome_.history.push_back({{"step", step},
                                 {"seconds", seconds},
                                 {"logloss", m["logloss"]},

@@ -60,14 +60,24 @@ struct submit {
   std::string id, config, origin, out_dir, workers;
   /// The config's data files and their content in the head's cache.
   std::vector<std::pair<std::string, dataset_ref>> datasets;
+  /// The nodes of the gang its submitter leased (not journaled: a resumed
+  /// job leases its own).
+  std::vector<std::string> gang;
 };
 
 caf::expected<submit> submit_of(const envelope& env) {
   auto sub = env.visit<schema::JobSubmit>([](auto r) {
-    submit s{r.getId(),     r.getConfig(),  r.getOrigin(),
-             r.getOutDir(), r.getWorkers(), {}};
+    submit s{r.getId(),
+             r.getConfig(),
+             r.getOrigin(),
+             r.getOutDir(),
+             r.getWorkers(),
+             {},
+             {}};
     for (auto d : r.getDatasets())
       s.datasets.emplace_back(d.getPath(), read_ref(d.getData()));
+    for (auto node : r.getGang())
+      s.gang.emplace_back(node.cStr());
     return s;
   });
   if (!sub) return sub.error();
@@ -213,6 +223,7 @@ caf::result<envelope> on_submit(service_self* self, const state_ptr& st,
   init.id = id;
   init.cfg = std::move(*cfg);
   init.out_dir = sub->out_dir.empty() ? st->data_dir + "/" + id : sub->out_dir;
+  init.gang = sub->gang;
   sub->id = id;
   sub->out_dir = init.out_dir;
   if (auto err = st->journal->add_job(id, to_envelope(*sub))) return err;

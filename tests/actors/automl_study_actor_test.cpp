@@ -97,7 +97,7 @@ caf::actor fake_runner(caf::actor_system& sys, std::string node,
   auto r = sys.spawn(
       [=](trial_runner_self* self) -> trial_runner_actor::behavior_type {
         return {
-            [=](trial_atom, const envelope& env,
+            [=](trial_atom, const envelope& env, const caf::actor&,
                 const caf::actor&) -> caf::result<void> {
               auto a = env.visit<schema::TrialAssignment>([&](auto x) {
                 assignment a;
@@ -212,7 +212,8 @@ struct study_fixture : test::actor_fixture {
   /// Grants (node, slot) as the service would; returns the lease.
   uint64_t grant(const std::string& node, uint32_t slot) {
     auto lease = next_lease++;
-    caf::anon_send(study, grant_atom::value, node, slot, runner(node), lease);
+    caf::anon_send(study, grant_atom::value, node, slot, runner(node), lease,
+                   std::string{});
     run();
     return lease;
   }

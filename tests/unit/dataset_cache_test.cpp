@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <string>
 
 #include <caf/all.hpp>
@@ -166,10 +167,36 @@ TEST_CASE("a cache fetches a dataset from another once", "[datasets]") {
   CHECK(f.stat(b, skipped) == 1);
   CHECK(f.stat(a, chunks_out) == 13);
   CHECK(f.stat(b, held) == 1);
-  // dropped: gone from b, still held by a
+  // two fetches answered: two holders. The first drop keeps the file for
+  // the other; the second removes it from b, and a still holds its own
+  caf::anon_send(b, dataset_drop_atom::value, f.ref.hash);
+  CHECK(f.stat(b, held) == 1);
+  CHECK(test::read_file(*path) == f.bytes);
   caf::anon_send(b, dataset_drop_atom::value, f.ref.hash);
   CHECK(f.stat(b, held) == 0);
   CHECK(f.stat(a, held) == 1);
+}
+
+TEST_CASE("two adopters of the same bytes share the file until both drop it",
+          "[datasets]") {
+  cache_fixture f;
+  auto a = f.cache("a");
+  // two jobs write shards with the same rows, and each adopts its own copy
+  std::string hash;
+  for (auto name : {"shard-x", "shard-y"}) {
+    auto p = f.dir / name;
+    std::filesystem::copy_file(f.dir / "train.csv", p);
+    auto r = f.ask<envelope>(a, dataset_adopt_atom::value, std::string{p});
+    REQUIRE(r);
+    auto ref = dataset_ref_of(*r);
+    REQUIRE(ref);
+    hash = ref->hash;
+  }
+  CHECK(f.stat(a, held) == 1);
+  caf::anon_send(a, dataset_drop_atom::value, hash); // the first job ends
+  CHECK(f.stat(a, held) == 1);                       // the other reads it
+  caf::anon_send(a, dataset_drop_atom::value, hash);
+  CHECK(f.stat(a, held) == 0);
 }
 
 TEST_CASE("fetches of one hash share one transfer", "[datasets]") {
