@@ -389,12 +389,12 @@ int run_automl(automl_options o, const kind_registrar& kinds) {
         return fail(describe(s.error()), 2);
     }
     auto job = trial_job_family(spec);
-    if (!job.empty() && !o.fidelity_given) {
+    if (!job.empty()) {
       // a sparse-lr trial's resource: its job's validations; an mlp
       // trial's: its epochs
-      spec.max_resource = job == "sparse-lr" ? 9 : 10;
-      spec.min_resource = 1;
-      spec.every = 1;
+      if (!o.max_given) spec.max_resource = job == "sparse-lr" ? 9 : 10;
+      if (!o.min_given) spec.min_resource = 1;
+      if (!o.every_given) spec.every = 1;
     }
     if (auto err = prepare_spec(o)) return fail(describe(err), 2);
     if (spec.id.empty())

@@ -28,9 +28,10 @@ struct automl_options {
   uint32_t slots = 0;       ///< embedded: slots (0 = one per core)
   double weight = 1;
   bool quiet = false; ///< no progress bar
-  /// Whether --max-rounds, --min-rounds or --every was given (a study of
-  /// trials run as jobs has its own defaults: see job_trial.hpp).
-  bool fidelity_given = false;
+  /// Whether --max-rounds, --min-rounds and --every were given (a study of
+  /// trials run as jobs has its own defaults for those that were not: see
+  /// job_trial.hpp).
+  bool max_given = false, min_given = false, every_given = false;
   /// "metric,latency,model-size": a multi-objective study (see
   /// set_objectives in study_spec.hpp); "" = the metric alone.
   std::string objectives;

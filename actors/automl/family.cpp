@@ -112,10 +112,9 @@ std::vector<cli_command> add_commands(CLI::App& app) {
   cli_command automl;
   automl.chosen = [cmd] { return cmd->parsed(); };
   automl.run = [opts, cmd](const program_context& program) {
-    opts->fidelity_given = cmd->count("--max-rounds") +
-                               cmd->count("--min-rounds") +
-                               cmd->count("--every") >
-                           0;
+    opts->max_given = cmd->count("--max-rounds") > 0;
+    opts->min_given = cmd->count("--min-rounds") > 0;
+    opts->every_given = cmd->count("--every") > 0;
     auto* level = std::getenv("TROUPE_LOG");
     log::init("automl", level ? level : "error");
     return run_automl(std::move(*opts), program.register_kinds);
