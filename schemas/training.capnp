@@ -171,6 +171,10 @@ struct JobStatus {
   attempt @20 :UInt32;         # placements so far (1 + regroups)
   validStep @21 :UInt64;       # the slowest worker's step the last
                                # validation was taken at
+  validMetrics @23 :Text;      # the last validation's metrics as JSON
+                               # ({"logloss": ..., "accuracy": ...})
+  validHistory @24 :Text;      # every validation before the end, as JSON:
+                               # [{"step": N, "metrics": {...}}, ...]
   gangLost @22 :Bool;          # it failed because a member of the gang
                                # its submitter leased was lost (the
                                # submitter places it again)
@@ -209,4 +213,7 @@ struct MlpPart {
   startModel @23 :Data;     # continue from this MLP (empty: fresh)
   checkpointSeconds @24 :Float64;
   reports @25 :Bool;        # the first worker: progress and checkpoints
+  validEvery @26 :UInt32;   # the first worker: its net to the job every
+                            # this many epochs (but the last), which the
+                            # job validates (0: none)
 }

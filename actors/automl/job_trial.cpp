@@ -96,24 +96,11 @@ double metric_of(const nlohmann::json& v, const std::string& metric) {
              : std::nan("");
 }
 
-/// What a finished job's summary tells: the validations before the end
-/// (a sparse-lr job's "valid_history": step and metric) and the final one.
-struct job_summary {
-  std::vector<std::pair<uint64_t, double>> history;
-  double final_value = std::nan("");
-};
-
-job_summary summary_of(const std::string& metric, const std::string& text) {
-  job_summary out;
+/// The final validation's metric in a finished job's summary.
+double final_metric(const std::string& metric, const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return out;
-  if (j.contains("valid")) out.final_value = metric_of(j["valid"], metric);
-  if (j.contains("valid_history") && j["valid_history"].is_array())
-    for (auto& h : j["valid_history"])
-      if (h.is_object() && h.contains("step") && h["step"].is_number_unsigned())
-        out.history.emplace_back(h["step"].get<uint64_t>(),
-                                 metric_of(h, metric));
-  return out;
+  return j.is_object() && j.contains("valid") ? metric_of(j["valid"], metric)
+                                              : std::nan("");
 }
 
 struct job_view {
@@ -124,6 +111,8 @@ struct job_view {
   double value = std::nan("");
   std::string summary;
   bool gang_lost = false;
+  /// The validations before the end: (job step, metric).
+  std::vector<std::pair<uint64_t, double>> history;
 };
 
 caf::expected<job_view> view_of(const envelope& env,
@@ -135,8 +124,22 @@ caf::expected<job_view> view_of(const envelope& env,
     v.steps = s.getSteps();
     v.valid_step = s.getValidStep();
     v.value = status_metric(metric, s);
+    // an mlp job's metrics (accuracy, rmse) are in its JSON
+    std::string json = s.getValidMetrics();
+    if (!json.empty()) {
+      auto m = nlohmann::json::parse(json, nullptr, false);
+      if (m.is_object()) v.value = metric_of(m, metric);
+    }
     v.summary = s.getSummary();
     v.gang_lost = s.getGangLost();
+    auto log =
+        nlohmann::json::parse(std::string{s.getValidHistory()}, nullptr, false);
+    if (log.is_array())
+      for (auto& h : log)
+        if (h.is_object() && h.contains("step") &&
+            h["step"].is_number_unsigned() && h.contains("metrics"))
+          v.history.emplace_back(h["step"].get<uint64_t>(),
+                                 metric_of(h["metrics"], metric));
     return v;
   });
 }
@@ -248,6 +251,8 @@ caf::expected<std::string> job_config_text(const job_trial_input& in) {
   } else {
     if (!given.count("run.epochs"))
       out["run"].push_back("epochs = " + std::to_string(in.max_resource));
+    // each epoch validated and reported, so ASHA can prune the job
+    out["run"].push_back("valid_every = 1");
     out["run"].push_back("threads = " + std::to_string(in.threads));
   }
   out["run"].push_back("workers = " + std::to_string(workers));
@@ -366,22 +371,24 @@ job_trial_result run_job_trial(caf::blocking_actor* self,
     }
     if (v->state == st::FINISHED) {
       // the validations the polls missed, in order, then the final one
-      auto sum = summary_of(in.metric, v->summary);
-      for (auto& [step, value] : sum.history) {
+      auto final_value = final_metric(in.metric, v->summary);
+      for (auto& [step, value] : v->history) {
         if (step <= valid_seen || std::isnan(value)) continue;
         valid_seen = step;
         auto at = resource_of(step, v->steps);
         if (at > reported && report(at, value, true)) return r;
       }
-      auto value = std::isnan(sum.final_value) ? v->value : sum.final_value;
+      auto value = std::isnan(final_value) ? v->value : final_value;
       if (!report(in.max_resource, value, true))
         r.how = job_trial_result::finished;
       return r;
     }
-    if (v->valid_step > valid_seen && !std::isnan(v->value)) {
-      valid_seen = v->valid_step;
-      auto at = resource_of(v->valid_step, v->steps);
-      if (at > reported && report(at, v->value, false)) return r;
+    // each validation since the last poll, in order
+    for (auto& [step, value] : v->history) {
+      if (step <= valid_seen || std::isnan(value)) continue;
+      valid_seen = step;
+      auto at = resource_of(step, v->steps);
+      if (at > reported && report(at, value, false)) return r;
     }
     std::this_thread::sleep_for(poll_interval);
   }

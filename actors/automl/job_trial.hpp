@@ -17,9 +17,11 @@
 //
 // Fidelity: a sparse-lr trial's resource is its job's validations
 // (`[run] validations = max_resource`, evenly over its steps); an mlp
-// trial's is its epochs (`epochs = max_resource`), validated at the end.
-// Either reports its final validation, from the job's summary, at
-// max_resource.
+// trial's is its epochs (`epochs = max_resource`), each validated
+// (`valid_every = 1`). Either reports its final validation, from the job's
+// summary, at max_resource; before it, every validation the job's status
+// lists (JobStatus.validHistory) is reported in order, those the polls
+// missed included, so a short job is judged as a long one.
 
 #include <cstdint>
 #include <functional>

@@ -353,6 +353,7 @@ void finish_job(job_self self, const nlohmann::json& summary) {
   };
   st.valid = {metric("logloss"), metric("auc"), metric("ks")};
   st.valid_step = std::max(st.valid_step, st.ckpt_step);
+  if (summary.contains("valid")) st.valid_json = summary["valid"].dump();
   end(self, schema::JobState::FINISHED,
       "finished; summary in " + st.init.out_dir + "/summary.json");
 }
@@ -538,6 +539,12 @@ envelope status_of(const job_state& st,
     s.setValidAuc(st.valid[1]);
     s.setValidKs(st.valid[2]);
     s.setValidStep(st.valid_step);
+    s.setValidMetrics(st.valid_json);
+    std::string log = "[";
+    for (auto& [step, json] : st.valid_log)
+      log += (log.size() > 1 ? "," : "") + std::string{"{\"step\":"} +
+             std::to_string(step) + ",\"metrics\":" + json + "}";
+    s.setValidHistory(log + "]");
     s.setGangLost(st.gang_lost);
     auto placement =
         s.initPlacement(static_cast<unsigned>(st.placement.size()));
@@ -627,6 +634,7 @@ job_actor spawn_job(caf::actor_system& sys, job_init init) {
           if (auto err = keep_checkpoint(self, ckpt, at->second))
             st.log->error("job {}: checkpoint at step {} not stored: {}",
                           st.init.id, at->second, describe(err));
+          st.plan->on_model(self, ckpt, at->second);
         },
         [=](job_progress_atom, uint32_t attempt, uint64_t step, double loss) {
           auto& st = self->state;

@@ -331,9 +331,9 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   return caf::none;
                 }
                 if ((boosting || neural) &&
-                    (k == "consistency" || k == "shards" ||
-                     k == "valid_every" || k == "validations"))
+                    (k == "consistency" || k == "shards" || k == "validations"))
                   return not_here(line, name);
+                if (boosting && k == "valid_every") return not_here(line, name);
                 if (k == "valid_every") {
                   auto v = r.count(n, name, line, 0, uint64_t{1} << 40);
                   if (!v) return v.error();
@@ -420,8 +420,8 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                                           "priority"
                                : neural
                                    ? "workers, batch, epochs, threads, seed, "
-                                     "checkpoint_seconds, max_attempts or "
-                                     "priority"
+                                     "valid_every, checkpoint_seconds, "
+                                     "max_attempts or priority"
                                    : "workers, shards, consistency, batch, "
                                      "epochs, seed, valid_every, "
                                      "validations, "

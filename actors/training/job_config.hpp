@@ -31,8 +31,9 @@
 //   [model]    layers = 2   width = 64   activation = "relu"   dropout = 0
 //              lr = 1e-3   weight_decay = 1e-5
 //   [run]      workers   batch = 64 (the global batch, over every worker)
-//              epochs   threads (per worker)   seed   checkpoint_seconds
-//              max_attempts   priority
+//              epochs   threads (per worker)   seed   valid_every = 0
+//              (epochs: the net validated every N epochs, besides the end)
+//              checkpoint_seconds   max_attempts   priority
 //
 // A key of another family is an error that names it. Relative paths are
 // relative to the config file. Errors name the file, the line and the key.
@@ -96,7 +97,7 @@ struct job_config {
   uint64_t seed = 0;
   /// sparse-lr: validation (logloss, AUC, KS) each time the slowest worker
   /// has trained this many more steps, besides the one at the end (0: only
-  /// that one).
+  /// that one); mlp: every this many epochs (its steps).
   uint64_t valid_every = 0;
   /// sparse-lr: validation this many times, evenly over the job's steps
   /// (the last at the end); sets valid_every once the data is read (0:

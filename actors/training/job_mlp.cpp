@@ -246,23 +246,17 @@ private:
       p.setStartModel(kj::arrayPtr(start_model.data(), start_model.size()));
       p.setCheckpointSeconds(cfg_.checkpoint_seconds);
       p.setReports(w == 0);
+      p.setValidEvery(static_cast<uint32_t>(cfg_.valid_every));
     });
   }
 
-  void finish(job_self self, const envelope& model) {
-    auto& st = self->state;
-    auto bytes = model.visit<schema::JobCheckpoint>(
-        [](auto c) {
-          auto m = c.getModel();
-          return std::vector<uint8_t>(m.begin(), m.end());
-        },
-        whole_message);
-    if (!bytes) return fail(self, bytes.error());
-    auto net = models::mlp_replica::load(*bytes);
-    if (!net) return fail(self, net.error());
-    auto pred = net->predict(valid_.values.data(), valid_.rows, valid_.cols,
-                             static_cast<int>(cfg_.threads));
-    if (!pred) return fail(self, pred.error());
+  /// The validation metrics of `net` (the task's: logloss,
+  /// AUC, KS and accuracy; logloss and accuracy; RMSE and MAE).
+  caf::expected<nlohmann::json>
+  metrics_of(const models::mlp_replica& net) const {
+    auto pred = net.predict(valid_.values.data(), valid_.rows, valid_.cols,
+                            static_cast<int>(cfg_.threads));
+    if (!pred) return pred.error();
     nlohmann::json valid = nlohmann::json::object();
     std::vector<const char*> names;
     if (task_ == tabular::task_kind::binary)
@@ -277,6 +271,70 @@ private:
           task_ == tabular::task_kind::regression ? 0 : classes_);
       if (v) valid[n] = *v;
     }
+    return valid;
+  }
+
+  /// valid_every: the net of every that many epochs is validated off the
+  /// job's thread (the plan lives while the helper holds it).
+  void on_model(job_self self, const envelope& ckpt, uint64_t step) override {
+    auto& st = self->state;
+    if (cfg_.valid_every == 0 || step % cfg_.valid_every != 0) return;
+    auto bytes = ckpt.visit<schema::JobCheckpoint>(
+        [](auto c) {
+          auto m = c.getModel();
+          return std::vector<uint8_t>(m.begin(), m.end());
+        },
+        whole_message);
+    if (!bytes) return;
+    auto plan = std::static_pointer_cast<mlp_plan>(st.plan);
+    auto me = caf::actor_cast<job_actor>(self);
+    auto attempt = st.attempt;
+    auto seconds =
+        std::chrono::duration<double>(steady::now() - st.training_since)
+            .count();
+    self->system().spawn<caf::detached>([=] {
+      auto net = models::mlp_replica::load(*bytes);
+      auto m = net ? plan->metrics_of(*net)
+                   : caf::expected<nlohmann::json>{net.error()};
+      if (m)
+        caf::anon_send(me, job_valid_atom::value, attempt, step, seconds,
+                       m->dump());
+    });
+  }
+
+  void on_validated(job_self self, uint32_t attempt, uint64_t step,
+                    double seconds, const std::string& json) override {
+    auto& st = self->state;
+    auto m = nlohmann::json::parse(json, nullptr, false);
+    if (!m.is_object() || step <= st.valid_step) return;
+    auto num = [&](const char* k) {
+      return m.contains(k) && m[k].is_number() ? m[k].get<double>()
+                                               : std::nan("");
+    };
+    st.valid = {num("logloss"), num("auc"), num("ks")};
+    st.valid_step = step;
+    st.valid_json = json;
+    st.valid_log.emplace_back(step, json);
+    auto entry = m;
+    entry["step"] = step;
+    entry["seconds"] = seconds;
+    history_.push_back(std::move(entry));
+    st.log->info("job {}: epoch {}: validation {}", st.init.id, step, json);
+  }
+
+  void finish(job_self self, const envelope& model) {
+    auto& st = self->state;
+    auto bytes = model.visit<schema::JobCheckpoint>(
+        [](auto c) {
+          auto m = c.getModel();
+          return std::vector<uint8_t>(m.begin(), m.end());
+        },
+        whole_message);
+    if (!bytes) return fail(self, bytes.error());
+    auto net = models::mlp_replica::load(*bytes);
+    if (!net) return fail(self, net.error());
+    auto valid = metrics_of(*net);
+    if (!valid) return fail(self, valid.error());
     auto pt = st.init.out_dir + "/model.pt";
     auto mlp = st.init.out_dir + "/model.mlp";
     std::error_code ec;
@@ -315,7 +373,8 @@ private:
              : 0.0},
         {"resumed_from_step", st.start_step},
         {"attempts", st.attempt},
-        {"valid", valid},
+        {"valid", *valid},
+        {"valid_history", history_},
         {"elapsed_seconds",
          std::chrono::duration<double>(steady::now() - st.started).count()},
         {"model", pt},
@@ -327,6 +386,8 @@ private:
 
   job_config cfg_;
   tabular::matrix train_, valid_;
+  /// valid_every's validations: [{"step", "seconds", metrics...}].
+  nlohmann::json history_ = nlohmann::json::array();
   tabular::task_kind task_ = tabular::task_kind::binary;
   size_t classes_ = 0;
   uint32_t workers_ = 0; ///< of the current placement

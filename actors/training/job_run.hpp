@@ -70,6 +70,10 @@ struct job_state {
   bool gang_lost = false;
   /// The slowest worker's step of the last validation.
   uint64_t valid_step = 0;
+  /// The last validation's metrics as JSON ("" before the first).
+  std::string valid_json;
+  /// Every validation before the end: (step, metrics as JSON).
+  std::vector<std::pair<uint64_t, std::string>> valid_log;
   /// The last checkpoint (a JobCheckpoint) and its step.
   envelope ckpt;
   uint64_t ckpt_step = 0;
@@ -132,6 +136,10 @@ public:
   virtual void on_valid_timer(job_self) {}
   virtual void on_validated(job_self, uint32_t /*attempt*/, uint64_t /*step*/,
                             double /*seconds*/, const std::string& /*json*/) {}
+  /// A member sent the whole model (a JobCheckpoint of `step`, kept as
+  /// the last checkpoint already).
+  virtual void on_model(job_self, const envelope& /*ckpt*/, uint64_t /*step*/) {
+  }
   /// A member reports its progress (job_progress_atom).
   virtual void on_progress(job_self, uint64_t /*step*/, double /*loss*/) {}
   /// The gang is being disbanded: drop what its placement held.

@@ -234,6 +234,8 @@ public:
     };
     st.valid = {num("logloss"), num("auc"), num("ks")};
     st.valid_step = step;
+    st.valid_json = json;
+    st.valid_log.emplace_back(step, json);
     outcome_.history.push_back({{"step", step},
                                 {"seconds", seconds},
                                 {"logloss", m["logloss"]},

@@ -34,6 +34,7 @@ struct mlp_job {
   std::vector<uint8_t> start;
   double checkpoint_seconds = 0;
   bool reports = false;
+  uint32_t valid_every = 0;
 };
 
 std::vector<float> floats_of(capnp::Data::Reader d) {
@@ -88,6 +89,7 @@ caf::expected<mlp_job> read_part(const envelope& env,
         j.start.assign(start.begin(), start.end());
         j.checkpoint_seconds = p.getCheckpointSeconds();
         j.reports = p.getReports();
+        j.valid_every = p.getValidEvery();
         return j;
       },
       whole_message);
@@ -150,9 +152,12 @@ caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
     if (!job->reports) continue;
     caf::anon_send(ctx.job, job_progress_atom::value, job->attempt, e + 1,
                    *loss);
-    if (job->checkpoint_seconds > 0 && e + 1 < job->epochs &&
-        clock::now() - last >=
-            std::chrono::duration<double>(job->checkpoint_seconds)) {
+    // the net goes to the job for a checkpoint, or to be validated
+    bool validate = job->valid_every > 0 && (e + 1) % job->valid_every == 0;
+    bool timer = job->checkpoint_seconds > 0 &&
+                 clock::now() - last >=
+                     std::chrono::duration<double>(job->checkpoint_seconds);
+    if (e + 1 < job->epochs && (validate || timer)) {
       if (auto bytes = replica->save())
         caf::anon_send(ctx.job, job_checkpoint_atom::value,
                        model_checkpoint(e + 1, job->attempt, *bytes));
