@@ -213,6 +213,8 @@ struct MlpPart {
   startModel @23 :Data;     # continue from this MLP (empty: fresh)
   checkpointSeconds @24 :Float64;
   reports @25 :Bool;        # the first worker: progress and checkpoints
+  conv @27 :List(UInt32);   # a CNN's conv blocks' channels (empty: none)
+  imageSide @28 :UInt32;    # its inputs as side x side images
   validEvery @26 :UInt32;   # the first worker: its net to the job every
                             # this many epochs (but the last), which the
                             # job validates (0: none)

@@ -201,7 +201,9 @@ void start_refit(study_actor_t* self) {
                               std::move(i->second.second)});
   }
   st.oof.clear();
-  if (st.journal) {
+  // recorded for later warm starts by its data's meta-features (a table:
+  // not Fashion-MNIST's images)
+  if (st.journal && spec.images.empty()) {
     job.journal = st.journal;
     // its best distinct configurations, for later studies' warm starts
     std::set<std::string> seen;

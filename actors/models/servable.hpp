@@ -76,6 +76,13 @@ typedef struct troupe_torch_mlp_params {
   double dropout;      ///< after each hidden layer, in [0, 1)
   double lr;           ///< AdamW's learning rate, > 0
   double weight_decay; ///< AdamW's decoupled weight decay, >= 0
+  /// A small CNN before the hidden layers: conv_layers (0..4; 0: none)
+  /// blocks of a 3x3 convolution (padding 1) of conv[i] channels, the
+  /// activation and a 2x2 max-pool, over the inputs read as one-channel
+  /// image_side x image_side images (inputs = image_side^2).
+  int32_t conv_layers;
+  int32_t conv[4];
+  int32_t image_side;
 } troupe_torch_mlp_params;
 
 /// What an MLP is: its shape, task, seed and epochs trained.

@@ -66,6 +66,24 @@ std::string check(const troupe_torch_mlp_params& p, size_t inputs,
   if (!(p.lr > 0) || !std::isfinite(p.lr)) return "lr must be > 0";
   if (!(p.weight_decay >= 0) || !std::isfinite(p.weight_decay))
     return "weight_decay must be >= 0";
+  if (p.conv_layers < 0 || p.conv_layers > 4)
+    return "conv layers must be 0..4, not " + std::to_string(p.conv_layers);
+  if (p.conv_layers > 0) {
+    auto side = static_cast<size_t>(p.image_side);
+    if (p.image_side < 1 || side * side != inputs)
+      return "a CNN reads square images: " + std::to_string(inputs) +
+             " inputs are not " + std::to_string(p.image_side) + " x " +
+             std::to_string(p.image_side);
+    if ((side >> p.conv_layers) == 0)
+      return std::to_string(p.conv_layers) +
+             " pooled conv layers leave no "
+             "pixel of a " +
+             std::to_string(side) + " x " + std::to_string(side) + " image";
+    for (int i = 0; i < p.conv_layers; ++i)
+      if (p.conv[i] < 1 || p.conv[i] > 1024)
+        return "conv layer " + std::to_string(i) + " has " +
+               std::to_string(p.conv[i]) + " channels (1..1024)";
+  }
   return {};
 }
 
@@ -86,6 +104,9 @@ std::unique_ptr<mlp> build(const troupe_torch_mlp_params& p, uint64_t inputs,
   o.activation = static_cast<mlp_activation>(p.activation);
   o.dropout = p.dropout;
   o.task = static_cast<mlp_task>(task);
+  for (int i = 0; i < p.conv_layers; ++i)
+    o.conv.push_back(p.conv[i]);
+  o.side = p.image_side;
   m->net = mlp_net{o};
   m->net->init_weights(make_gen(seed));
   m->opt = std::make_unique<torch::optim::AdamW>(
@@ -249,6 +270,11 @@ troupe_torch_mlp_save(const void* handle, void* sink,
     a.write("dropout", c10::IValue(m.params.dropout));
     a.write("lr", c10::IValue(m.params.lr));
     a.write("weight_decay", c10::IValue(m.params.weight_decay));
+    a.write("conv_layers", c10::IValue(int64_t{m.params.conv_layers}));
+    for (int i = 0; i < m.params.conv_layers; ++i)
+      a.write("conv" + std::to_string(i),
+              c10::IValue(int64_t{m.params.conv[i]}));
+    a.write("image_side", c10::IValue(int64_t{m.params.image_side}));
     a.write("task", c10::IValue(int64_t{m.task}));
     a.write("inputs", c10::IValue(static_cast<int64_t>(m.inputs)));
     a.write("outputs", c10::IValue(static_cast<int64_t>(m.outputs)));
@@ -294,6 +320,21 @@ troupe_torch_mlp_load(const void* bytes, size_t size, char* err,
     p.dropout = read_double(a, "dropout");
     p.lr = read_double(a, "lr");
     p.weight_decay = read_double(a, "weight_decay");
+    // a CNN's (an MLP saved before CNNs has none)
+    c10::IValue conv;
+    if (a.try_read("conv_layers", conv) && conv.isInt()) {
+      p.conv_layers = static_cast<int32_t>(conv.toInt());
+      if (p.conv_layers < 0 || p.conv_layers > 4) {
+        put_error(err, err_size,
+                  "a saved MLP with " + std::to_string(p.conv_layers) +
+                      " conv layers (0..4)");
+        return nullptr;
+      }
+      for (int i = 0; i < p.conv_layers; ++i)
+        p.conv[i] =
+            static_cast<int32_t>(read_int(a, "conv" + std::to_string(i)));
+      p.image_side = static_cast<int32_t>(read_int(a, "image_side"));
+    }
     auto task = static_cast<int32_t>(read_int(a, "task"));
     auto inputs = static_cast<uint64_t>(read_int(a, "inputs"));
     auto outputs = static_cast<uint64_t>(read_int(a, "outputs"));

@@ -35,6 +35,11 @@ struct mlp_net_options {
   /// Dropout after each hidden layer's activation.
   double dropout = 0;
   mlp_task task = mlp_task::binary;
+  /// A small CNN first (empty: none): each entry a block of a 3x3
+  /// convolution (padding 1) to that many channels, the activation and a
+  /// 2x2 max-pool, over the inputs read as one-channel side x side images.
+  std::vector<int64_t> conv;
+  int64_t side = 0;
 };
 
 /// Hidden layers (Linear, activation, dropout) and a Linear head.
@@ -42,6 +47,18 @@ class mlp_netImpl : public torch::nn::Module {
 public:
   explicit mlp_netImpl(const mlp_net_options& o) : opts_(o) {
     auto in = o.inputs;
+    if (!o.conv.empty()) {
+      int64_t channels = 1, side = o.side;
+      for (size_t i = 0; i < o.conv.size(); ++i) {
+        conv_.push_back(register_module(
+            "conv" + std::to_string(i),
+            torch::nn::Conv2d(
+                torch::nn::Conv2dOptions(channels, o.conv[i], 3).padding(1))));
+        channels = o.conv[i];
+        side /= 2;
+      }
+      in = channels * side * side;
+    }
     for (int64_t i = 0; i < o.layers; ++i) {
       hidden_.push_back(register_module("hidden" + std::to_string(i),
                                         torch::nn::Linear(in, o.width)));
@@ -65,6 +82,14 @@ public:
       l->weight.uniform_(-bound, bound, gen);
       l->bias.uniform_(-bound, bound, gen);
     };
+    for (auto& c : conv_) {
+      auto w = c->weight;
+      auto bound =
+          1.0 /
+          std::sqrt(static_cast<double>(w.size(1) * w.size(2) * w.size(3)));
+      w.uniform_(-bound, bound, gen);
+      c->bias.uniform_(-bound, bound, gen);
+    }
     for (auto& l : hidden_)
       draw(l);
     draw(head_);
@@ -108,6 +133,12 @@ public:
   torch::Tensor forward(torch::Tensor x,
                         c10::optional<at::Generator> dropout_gen = {}) {
     auto h = (x - x_mean_) / x_std_;
+    if (!conv_.empty()) {
+      h = h.view({-1, 1, opts_.side, opts_.side});
+      for (auto& c : conv_)
+        h = torch::max_pool2d(activate(c->forward(h), opts_.activation), 2);
+      h = h.flatten(1);
+    }
     for (auto& l : hidden_) {
       h = activate(l->forward(h), opts_.activation);
       if (dropout_gen && opts_.dropout > 0) {
@@ -161,9 +192,11 @@ public:
     }
     w.push_back(head_->weight.detach().clone());
     b.push_back(head_->bias.detach().clone());
-    // W ((x - m) / s) + b = (W / s) x + (b - (W / s) m)
-    w[0] = w[0] / x_std_.unsqueeze(0);
-    b[0] = b[0] - w[0].matmul(x_mean_);
+    // W ((x - m) / s) + b = (W / s) x + (b - (W / s) m), for an MLP
+    if (conv_.empty()) {
+      w[0] = w[0] / x_std_.unsqueeze(0);
+      b[0] = b[0] - w[0].matmul(x_mean_);
+    }
     if (opts_.task == mlp_task::regression) { // v * ys + ym
       w.back() = w.back() * y_std_;
       b.back() = b.back() * y_std_ + y_mean_;
@@ -173,6 +206,26 @@ public:
     auto act = opts_.activation == mlp_activation::gelu   ? "torch.gelu"
                : opts_.activation == mlp_activation::tanh ? "torch.tanh"
                                                           : "torch.relu";
+    if (!conv_.empty()) {
+      // a CNN scales the pixels first (the convolutions share weights
+      // over positions whose scaling differs), then pools its blocks
+      m.register_parameter("x_mean", x_mean_.to(torch::kFloat32).clone(),
+                           false);
+      m.register_parameter("x_std", x_std_.to(torch::kFloat32).clone(), false);
+      body += "    h = ((h - self.x_mean) / self.x_std).view(-1, 1, " +
+              std::to_string(opts_.side) + ", " + std::to_string(opts_.side) +
+              ")\n";
+      for (size_t i = 0; i < conv_.size(); ++i) {
+        auto n = std::to_string(i);
+        m.register_parameter("cw" + n, conv_[i]->weight.detach().clone(),
+                             false);
+        m.register_parameter("cb" + n, conv_[i]->bias.detach().clone(), false);
+        body += std::string{"    h = torch.max_pool2d("} + act +
+                "(torch.conv2d(h, self.cw" + n + ", self.cb" + n +
+                ", [1, 1], [1, 1])), [2, 2])\n";
+      }
+      body += "    h = h.flatten(1)\n";
+    }
     for (size_t i = 0; i < w.size(); ++i) {
       auto n = std::to_string(i);
       m.register_parameter("w" + n, w[i].contiguous(), false);
@@ -213,6 +266,7 @@ public:
 
 private:
   mlp_net_options opts_;
+  std::vector<torch::nn::Conv2d> conv_;
   std::vector<torch::nn::Linear> hidden_;
   torch::nn::Linear head_{nullptr};
   torch::Tensor x_mean_, x_std_, y_mean_, y_std_;

@@ -171,6 +171,25 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   cfg.net.activation = *v;
                   return caf::none;
                 }
+                if (k == "conv") {
+                  auto* a = n.as_array();
+                  cfg.net.conv.clear();
+                  if (a)
+                    for (auto& el : *a) {
+                      auto v = el.value<int64_t>();
+                      if (!v || *v < 1 || *v > 1024) {
+                        a = nullptr;
+                        break;
+                      }
+                      cfg.net.conv.push_back(static_cast<uint32_t>(*v));
+                    }
+                  if (!a || cfg.net.conv.size() > 4)
+                    return bad(origin, line,
+                               "'" + name +
+                                   "' is not a list of at most 4 channel "
+                                   "counts in 1..1024 (conv = [16, 32])");
+                  return caf::none;
+                }
                 if (k == "layers" || k == "width") {
                   auto v = k == "layers" ? r.count(n, name, line, 1, 16)
                                          : r.count(n, name, line, 1, 4096);
@@ -185,8 +204,8 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                                                      : nullptr;
                 if (!slot)
                   return unknown(origin, line, name,
-                                 "layers, width, activation, dropout, lr or "
-                                 "weight_decay");
+                                 "layers, width, activation, dropout, lr, "
+                                 "weight_decay or conv");
                 auto v = r.number(n, name, line);
                 if (!v) return v.error();
                 bool ok = k == "dropout" ? (*v >= 0 && *v < 0.95)
@@ -445,6 +464,10 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                  "names a Fashion-MNIST directory with its own labels");
     return cfg;
   }
+  if (!cfg.net.conv.empty())
+    return bad(origin, 1,
+               "[model] conv (a CNN) reads images: give [data] images, a "
+               "Fashion-MNIST directory");
   if (cfg.train.empty()) return bad(origin, 1, "no [data] train file");
   if (cfg.target.empty()) return bad(origin, 1, "no [data] target column");
   return cfg;

@@ -29,7 +29,9 @@
 //              images = "DIR" (Fashion-MNIST's IDX files: the train set
 //              trains, the t10k set validates)
 //   [model]    layers = 2   width = 64   activation = "relu"   dropout = 0
-//              lr = 1e-3   weight_decay = 1e-5
+//              lr = 1e-3   weight_decay = 1e-5   conv = [] (images only: a
+//              CNN, e.g. [16, 32]: 3x3 convolutions, each with a 2x2
+//              max-pool, before the hidden layers)
 //   [run]      workers   batch = 64 (the global batch, over every worker)
 //              epochs   threads (per worker)   seed   valid_every = 0
 //              (epochs: the net validated every N epochs, besides the end)
@@ -76,6 +78,9 @@ struct job_config {
     double dropout = 0;
     double lr = 1e-3;
     double weight_decay = 1e-5;
+    /// A small CNN before the hidden layers (images only): the channels of
+    /// each 3x3 convolution block (with a 2x2 max-pool); empty: none.
+    std::vector<uint32_t> conv;
   } net;
   // [model], xgboost
   uint32_t rounds = 100;

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include <caf/all.hpp>
@@ -115,7 +116,11 @@ public:
                   ? train_seconds_
                   : std::chrono::duration<double>(now - stepping_since_)
                         .count();
-          finish(self, model);
+          // the validations of earlier epochs first: the summary holds them
+          if (validating_ > 0)
+            final_ = model;
+          else
+            finish(self, model);
         },
         *shards);
   }
@@ -127,7 +132,11 @@ public:
     if (!std::isnan(loss)) last_loss_ = loss;
   }
 
-  void disband(job_self) override { store_.reset(); }
+  void disband(job_self) override {
+    store_.reset();
+    validating_ = 0;
+    final_.reset();
+  }
 
   void
   status(job_self self,
@@ -214,6 +223,11 @@ private:
     };
     train_ = to_matrix(tr);
     valid_ = to_matrix(te);
+    if (tr.height != tr.width && !cfg_.net.conv.empty())
+      return invalid(cfg_.source + ": [model] conv needs square images, not " +
+                     std::to_string(tr.height) + " x " +
+                     std::to_string(tr.width));
+    side_ = tr.height;
     task_ = tabular::task_kind::multiclass;
     classes_ = tabular::fashion_classes().size();
     return caf::none;
@@ -230,6 +244,10 @@ private:
       p.setGroup(st.init.id + ".a" + std::to_string(st.attempt));
       p.setLayers(cfg_.net.layers);
       p.setWidth(cfg_.net.width);
+      auto conv = p.initConv(static_cast<unsigned>(cfg_.net.conv.size()));
+      for (unsigned i = 0; i < cfg_.net.conv.size(); ++i)
+        conv.set(i, cfg_.net.conv[i]);
+      p.setImageSide(static_cast<uint32_t>(side_));
       p.setActivation(cfg_.net.activation);
       p.setDropout(cfg_.net.dropout);
       p.setLr(cfg_.net.lr);
@@ -292,18 +310,30 @@ private:
     auto seconds =
         std::chrono::duration<double>(steady::now() - st.training_since)
             .count();
+    ++validating_;
     self->system().spawn<caf::detached>([=] {
       auto net = models::mlp_replica::load(*bytes);
       auto m = net ? plan->metrics_of(*net)
                    : caf::expected<nlohmann::json>{net.error()};
-      if (m)
-        caf::anon_send(me, job_valid_atom::value, attempt, step, seconds,
-                       m->dump());
+      // always answered: the job waits for its validations to end
+      caf::anon_send(me, job_valid_atom::value, attempt, step, seconds,
+                     m ? m->dump() : std::string{});
     });
   }
 
   void on_validated(job_self self, uint32_t attempt, uint64_t step,
                     double seconds, const std::string& json) override {
+    if (validating_ > 0) --validating_;
+    record_validation(self, step, seconds, json);
+    if (validating_ == 0 && final_) {
+      auto model = std::move(*final_);
+      final_.reset();
+      finish(self, model);
+    }
+  }
+
+  void record_validation(job_self self, uint64_t step, double seconds,
+                         const std::string& json) {
     auto& st = self->state;
     auto m = nlohmann::json::parse(json, nullptr, false);
     if (!m.is_object() || step <= st.valid_step) return;
@@ -357,6 +387,7 @@ private:
         {"workers", workers_},
         {"threads", cfg_.threads},
         {"epochs", cfg_.epochs},
+        {"conv", cfg_.net.conv},
         {"global_batch", local_batch_ * workers_},
         {"steps_per_epoch", steps_},
         {"train_loss", last_loss_},
@@ -388,8 +419,14 @@ private:
   tabular::matrix train_, valid_;
   /// valid_every's validations: [{"step", "seconds", metrics...}].
   nlohmann::json history_ = nlohmann::json::array();
+  /// Validations running off the job's thread, and the final model that
+  /// waits for them.
+  size_t validating_ = 0;
+  std::optional<envelope> final_;
   tabular::task_kind task_ = tabular::task_kind::binary;
   size_t classes_ = 0;
+  /// The images' side (a CNN's), 0 for a table.
+  size_t side_ = 0;
   uint32_t workers_ = 0; ///< of the current placement
   size_t local_batch_ = 0;
   uint64_t steps_ = 0;

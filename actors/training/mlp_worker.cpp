@@ -64,6 +64,15 @@ caf::expected<mlp_job> read_part(const envelope& env,
         j.params.lr = p.getLr();
         j.params.weight_decay = p.getWeightDecay();
         j.params.batch_size = static_cast<int32_t>(p.getLocalBatch());
+        auto conv = p.getConv();
+        if (conv.size() > 4)
+          return make_error(errc::invalid_argument,
+                            "MlpPart: " + std::to_string(conv.size()) +
+                                " conv layers (at most 4)");
+        j.params.conv_layers = static_cast<int32_t>(conv.size());
+        for (unsigned i = 0; i < conv.size(); ++i)
+          j.params.conv[i] = static_cast<int32_t>(conv[i]);
+        j.params.image_side = static_cast<int32_t>(p.getImageSide());
         auto task = tabular::parse_task_kind(p.getTask().cStr());
         if (!task) return task.error();
         j.task = *task;

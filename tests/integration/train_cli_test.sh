@@ -95,6 +95,10 @@ printf 'family = "xgboost"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[run]\n
 expect_refused "valid_every for xgboost" "bad.toml:6: 'run.valid_every' is not a setting of family xgboost"
 printf 'family = "mlp"\n[data]\nimages = "fm"\n[run]\nshards = 2\n' >bad.toml
 expect_refused "shards for an mlp" "bad.toml:5: 'run.shards' is not a setting of family mlp"
+printf 'family = "mlp"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[model]\nconv = [8]\n' >bad.toml
+expect_refused "a CNN of a table" "bad.toml:1: [model] conv (a CNN) reads images"
+printf 'family = "mlp"\n[data]\nimages = "fm"\n[model]\nconv = [8, 0]\n' >bad.toml
+expect_refused "a conv layer of no channel" "bad.toml:5: 'model.conv' is not a list of at most 4 channel counts"
 [[ ! -e bad/model.json ]] || fail "a refused job wrote a model"
 
 # data-parallel XGBoost: a regression on Boston housing, two workers
@@ -165,6 +169,35 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["family"] == "mlp" and s["workers"] == 2 and s["epochs"] == 4, s
 assert s["train_rows"] == 1000 and s["valid_rows"] == 500, s
+assert s["valid"]["accuracy"] > 0.7, s["valid"]
+PY
+
+# a small CNN on the same images, validated each epoch
+cat >cnn.toml <<TOML
+family = "mlp"
+[data]
+images = "$TROUPE_SOURCE_DIR/tests/data/fashion-mnist-small"
+[model]
+conv = [8, 16]
+layers = 1
+width = 32
+lr = 0.002
+[run]
+workers = 2
+batch = 50
+epochs = 3
+valid_every = 1
+TOML
+rc=0
+"$TROUPE_BIN" train --config cnn.toml --out cnn >out.txt 2>err.txt || rc=$?
+((rc == 0)) || fail "troupe train (cnn) exited $rc: $(cat err.txt)"
+[[ -s cnn/model.pt && -s cnn/model.mlp ]] || fail "no model.pt or model.mlp in cnn/"
+python3 - cnn/summary.json <<'PY' || fail "the cnn summary does not show a trained CNN"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["conv"] == [8, 16] and s["workers"] == 2 and s["epochs"] == 3, s
+assert [h["step"] for h in s["valid_history"]] == [1, 2], s["valid_history"]
+assert all("accuracy" in h for h in s["valid_history"]), s["valid_history"]
 assert s["valid"]["accuracy"] > 0.7, s["valid"]
 PY
 echo "train_cli_test: PASS"

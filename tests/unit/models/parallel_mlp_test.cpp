@@ -12,7 +12,10 @@
 #include <thread>
 
 #include "actors/models/parallel_mlp.hpp"
+#include "actors/tabular/csv.hpp"
+#include "actors/tabular/dataset.hpp"
 #include "runtime/errors.hpp"
+#include "tests/support/process.hpp"
 
 using namespace troupe;
 using namespace troupe::models;
@@ -21,15 +24,15 @@ namespace {
 
 constexpr size_t cols = 8;
 
-/// rows x cols normal features and labels from a planted model (binary,
+/// rows x ncols normal features and labels from a planted model (binary,
 /// or a regression value).
 void planted(size_t rows, bool binary, uint64_t seed, std::vector<float>& x,
-             std::vector<float>& y) {
+             std::vector<float>& y, size_t ncols = cols) {
   std::mt19937_64 rng{seed};
   std::normal_distribution<float> n{0, 1};
   for (size_t r = 0; r < rows; ++r) {
     float z = 0;
-    for (size_t c = 0; c < cols; ++c) {
+    for (size_t c = 0; c < ncols; ++c) {
       float v = n(rng) * (1 + c) + static_cast<float>(c);
       x.push_back(v);
       z += (c % 2 ? 0.3f : -0.2f) * (v - c);
@@ -63,77 +66,159 @@ double relative_difference(const std::vector<float>& a,
 
 } // namespace
 
+namespace {
+
+/// `world` replicas in a gloo group, each on its own rows with a local
+/// batch of B / world, against one process with batch B on the same rows
+/// in the same order: their weights after 3 epochs.
+void check_one_net(const troupe_torch_mlp_params& p, size_t ncols, bool binary,
+                   int world) {
+  const size_t local = 16, steps = 12, epochs = 3;
+  const size_t global = local * world;
+  // each worker's own rows
+  std::vector<std::vector<float>> xs(world), ys(world);
+  for (int w = 0; w < world; ++w)
+    planted(local * steps, binary, 100 + w, xs[w], ys[w], ncols);
+  // one process: step s takes every worker's s-th local batch
+  std::vector<float> x1, y1;
+  for (size_t s = 0; s < steps; ++s)
+    for (int w = 0; w < world; ++w) {
+      x1.insert(x1.end(), xs[w].begin() + s * local * ncols,
+                xs[w].begin() + (s + 1) * local * ncols);
+      y1.insert(y1.end(), ys[w].begin() + s * local,
+                ys[w].begin() + (s + 1) * local);
+    }
+  auto task =
+      binary ? tabular::task_kind::binary : tabular::task_kind::regression;
+  auto one = mlp_replica::create(p, ncols, 2, task, 7);
+  REQUIRE(one);
+  parallel_epoch e1{global, global, steps, false, 1 << 20, 1};
+  for (size_t k = 0; k < epochs; ++k)
+    REQUIRE(one->fit_epoch(nullptr, x1.data(), y1.data(), global * steps, ncols,
+                           e1));
+  auto expected = one->weights();
+  REQUIRE(expected);
+
+  auto store = torch_rendezvous::serve("127.0.0.1", world, 30);
+  REQUIRE(store);
+  std::vector<caf::expected<std::vector<float>>> got(world, caf::error{});
+  std::vector<std::thread> threads;
+  for (int w = 0; w < world; ++w)
+    threads.emplace_back([&, w] {
+      auto g = torch_group::join("127.0.0.1", store->port(), "test", w, world,
+                                 "127.0.0.1", 30);
+      if (!g) {
+        got[w] = g.error();
+        return;
+      }
+      auto m = mlp_replica::create(p, ncols, 2, task, 7);
+      if (!m) {
+        got[w] = m.error();
+        return;
+      }
+      // small buckets: several allreduces per step, overlapping backward
+      parallel_epoch e{local, global, steps, false, 256, 1};
+      for (size_t k = 0; k < epochs; ++k)
+        if (auto l = m->fit_epoch(&*g, xs[w].data(), ys[w].data(),
+                                  local * steps, ncols, e);
+            !l) {
+          got[w] = l.error();
+          return;
+        }
+      got[w] = m->weights();
+    });
+  for (auto& t : threads)
+    t.join();
+  for (int w = 0; w < world; ++w) {
+    if (!got[w]) FAIL("worker " << w << ": " << describe(got[w].error()));
+    CHECK(relative_difference(*got[w], *expected) <= 1e-5);
+  }
+  // and the replicas moved: they are not the initial weights
+  auto fresh = mlp_replica::create(p, ncols, 2, task, 7);
+  REQUIRE(fresh);
+  CHECK(relative_difference(*fresh->weights(), *expected) > 1e-2);
+}
+
+/// A small CNN over 8 x 8 images: two conv blocks of 4 and 6 channels.
+troupe_torch_mlp_params cnn_params() {
+  auto p = params();
+  p.layers = 1;
+  p.conv_layers = 2;
+  p.conv[0] = 4;
+  p.conv[1] = 6;
+  p.image_side = 8;
+  return p;
+}
+
+} // namespace
+
 TEST_CASE("N data-parallel MLP replicas end with the weights of one process "
           "with the global batch",
           "[models][parallel_mlp]") {
   for (bool binary : {true, false})
     for (int world : {2, 3}) {
       INFO((binary ? "binary" : "regression") << ", " << world << " workers");
-      const size_t local = 16, steps = 12, epochs = 3;
-      const size_t global = local * world;
-      // each worker's own rows
-      std::vector<std::vector<float>> xs(world), ys(world);
-      for (int w = 0; w < world; ++w)
-        planted(local * steps, binary, 100 + w, xs[w], ys[w]);
-      // one process: step s takes every worker's s-th local batch
-      std::vector<float> x1, y1;
-      for (size_t s = 0; s < steps; ++s)
-        for (int w = 0; w < world; ++w) {
-          x1.insert(x1.end(), xs[w].begin() + s * local * cols,
-                    xs[w].begin() + (s + 1) * local * cols);
-          y1.insert(y1.end(), ys[w].begin() + s * local,
-                    ys[w].begin() + (s + 1) * local);
-        }
-      auto task =
-          binary ? tabular::task_kind::binary : tabular::task_kind::regression;
-      auto one = mlp_replica::create(params(), cols, 2, task, 7);
-      REQUIRE(one);
-      parallel_epoch e1{global, global, steps, false, 1 << 20, 1};
-      for (size_t k = 0; k < epochs; ++k)
-        REQUIRE(one->fit_epoch(nullptr, x1.data(), y1.data(), global * steps,
-                               cols, e1));
-      auto expected = one->weights();
-      REQUIRE(expected);
-
-      auto store = torch_rendezvous::serve("127.0.0.1", world, 30);
-      REQUIRE(store);
-      std::vector<caf::expected<std::vector<float>>> got(world, caf::error{});
-      std::vector<std::thread> threads;
-      for (int w = 0; w < world; ++w)
-        threads.emplace_back([&, w] {
-          auto g = torch_group::join("127.0.0.1", store->port(), "test", w,
-                                     world, "127.0.0.1", 30);
-          if (!g) {
-            got[w] = g.error();
-            return;
-          }
-          auto m = mlp_replica::create(params(), cols, 2, task, 7);
-          if (!m) {
-            got[w] = m.error();
-            return;
-          }
-          // small buckets: several allreduces per step, overlapping backward
-          parallel_epoch e{local, global, steps, false, 256, 1};
-          for (size_t k = 0; k < epochs; ++k)
-            if (auto l = m->fit_epoch(&*g, xs[w].data(), ys[w].data(),
-                                      local * steps, cols, e);
-                !l) {
-              got[w] = l.error();
-              return;
-            }
-          got[w] = m->weights();
-        });
-      for (auto& t : threads)
-        t.join();
-      for (int w = 0; w < world; ++w) {
-        if (!got[w]) FAIL("worker " << w << ": " << describe(got[w].error()));
-        CHECK(relative_difference(*got[w], *expected) <= 1e-5);
-      }
-      // and the replicas moved: they are not the initial weights
-      auto fresh = mlp_replica::create(params(), cols, 2, task, 7);
-      REQUIRE(fresh);
-      CHECK(relative_difference(*fresh->weights(), *expected) > 1e-2);
+      check_one_net(params(), cols, binary, world);
     }
+}
+
+TEST_CASE("N data-parallel CNN replicas end with the weights of one process "
+          "with the global batch, and export as TorchScript that scores "
+          "as they do",
+          "[models][parallel_mlp]") {
+  for (int world : {2, 3}) {
+    INFO(world << " workers");
+    check_one_net(cnn_params(), 64, true, world);
+  }
+  // the CNN's TorchScript module (pixels scaled, conv blocks, head) scores
+  // the rows as the replica does
+  std::vector<float> x, y;
+  planted(64, true, 3, x, y, 64);
+  auto m =
+      mlp_replica::create(cnn_params(), 64, 2, tabular::task_kind::binary, 7);
+  REQUIRE(m);
+  parallel_epoch e{16, 16, 4, true, 1 << 20, 1};
+  REQUIRE(m->fit_epoch(nullptr, x.data(), y.data(), 64, 64, e));
+  auto p = m->predict(x.data(), 64, 64, 1);
+  REQUIRE(p);
+  test::temp_dir dir;
+  auto path = dir / "cnn.pt";
+  REQUIRE(m->export_torchscript(path) == caf::none);
+  // the spec the module serves behind: 64 pixel columns, a binary label
+  std::string csv;
+  for (size_t c = 0; c < 64; ++c)
+    csv += "p" + std::to_string(c) + ",";
+  csv += "y\n";
+  for (size_t r = 0; r < 64; ++r) {
+    for (size_t c = 0; c < 64; ++c)
+      csv += std::to_string(x[r * 64 + c]) + ",";
+    csv += std::to_string(static_cast<int>(y[r])) + "\n";
+  }
+  test::write_file(dir / "pixels.csv", csv);
+  auto table = tabular::read_csv(dir / "pixels.csv");
+  REQUIRE(table);
+  auto data = tabular::make_dataset(*table, "y");
+  REQUIRE(data);
+  REQUIRE(data->prep.save(dir / "spec.json") == caf::none);
+  auto served =
+      servable::load(model_format::torchscript, path, dir / "spec.json");
+  REQUIRE(served);
+  auto q = (*served)->predict(x.data(), 64);
+  REQUIRE(q);
+  REQUIRE(q->size() == p->size());
+  CHECK(relative_difference(*q, *p) <= 1e-5);
+  // a CNN of images that are not square, or pooled to nothing, is refused
+  auto bad = cnn_params();
+  bad.image_side = 7;
+  auto r = mlp_replica::create(bad, 64, 2, tabular::task_kind::binary, 7);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(describe(r.error()), Catch::Contains("square images"));
+  bad = cnn_params();
+  bad.conv_layers = 4;
+  bad.conv[2] = bad.conv[3] = 2;
+  r = mlp_replica::create(bad, 64, 2, tabular::task_kind::binary, 7);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(describe(r.error()), Catch::Contains("leave no pixel"));
 }
 
 TEST_CASE("data-parallel MLPs: bad input is named", "[models][parallel_mlp]") {
