@@ -3,6 +3,7 @@
 
 #include "actors/automl/service.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -122,12 +123,8 @@ void hand_over(service_self* self, const state_ptr& st, uint64_t lease,
   // a gang's every node must have its runner (one may be going: its lease
   // waits for the directory to drop it)
   bool ready = n != st->nodes.end();
-  for (size_t at = 0; ready && !h.gang.empty() && at <= h.gang.size();) {
-    auto comma = h.gang.find(',', at);
-    auto end = comma == std::string::npos ? h.gang.size() : comma;
-    ready = st->nodes.count(h.gang.substr(at, end - at)) > 0;
-    at = end + 1;
-  }
+  for (auto& node : gang_nodes(h.node, h.gang))
+    ready = ready && st->nodes.count(node) > 0;
   if (!ready) {
     st->parked[lease] = h;
     return;
@@ -190,8 +187,8 @@ void node_gone(service_self* self, const state_ptr& st, const std::string& node,
   std::vector<std::pair<uint64_t, std::string>> gone;
   // a gang with a slot there is lost whole
   auto on_node = [&](const held_lease& h) {
-    return h.node == node ||
-           ("," + h.gang + ",").find("," + node + ",") != std::string::npos;
+    auto nodes = gang_nodes(h.node, h.gang);
+    return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
   };
   for (auto& [id, h] : st->leases)
     if (on_node(h)) gone.emplace_back(id, h.study);

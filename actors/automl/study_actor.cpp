@@ -301,22 +301,6 @@ caf::expected<trial_outcome> outcome_of(schema::TrialEnd::Outcome o) {
   return make_error(errc::malformed_message, "unknown trial outcome");
 }
 
-/// The nodes of a grant's gang ("a,b": node names hold no comma).
-std::vector<std::string> gang_nodes(const std::string& node,
-                                    const std::string& text) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at <= text.size() && !text.empty()) {
-    auto comma = text.find(',', at);
-    out.push_back(text.substr(at, comma == std::string::npos ? std::string::npos
-                                                             : comma - at));
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
-  if (out.empty()) out.push_back(node);
-  return out;
-}
-
 void on_grant(study_actor_t* self, const std::string& node, uint32_t slot,
               const caf::actor& runner, uint64_t lease,
               const std::string& gang_text) {

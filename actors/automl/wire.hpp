@@ -5,11 +5,28 @@
 
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "actors/automl/types.hpp"
 #include "schemas/automl.capnp.h"
 
 namespace troupe::automl {
+
+/// The nodes of a study's gang as the service hands it over: `text` names
+/// every slot's node, comma-separated (node names hold no comma); empty
+/// for a single slot, which is `first`'s.
+inline std::vector<std::string> gang_nodes(const std::string& first,
+                                           const std::string& text) {
+  if (text.empty()) return {first};
+  std::vector<std::string> out;
+  for (size_t at = 0;;) {
+    auto comma = text.find(',', at);
+    out.push_back(text.substr(at, comma == std::string::npos ? std::string::npos
+                                                             : comma - at));
+    if (comma == std::string::npos) return out;
+    at = comma + 1;
+  }
+}
 
 /// A trial's state on the wire (TrialRow.trialState).
 inline schema::TrialState to_schema(trial_state x) {

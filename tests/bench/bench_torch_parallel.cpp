@@ -24,6 +24,7 @@
 //
 //   bench_torch_parallel [--repeats 3] [--epochs 3] [--batch 128]
 //                        [--width 128] [--layers 2] [--data DIR]
+//                        [--conv 8,16]  (a small CNN first, on both sides)
 // bench-timeout: 1800
 
 #include <sys/stat.h>
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
   auto batch = arg_text(argc, argv, "--batch", "128");
   auto width = arg_text(argc, argv, "--width", "128");
   auto layers = arg_text(argc, argv, "--layers", "2");
+  // a CNN first: "8,16" (troupe's [model] conv = [8, 16]); "": an MLP
+  auto conv = arg_text(argc, argv, "--conv", "");
   auto data =
       arg_text(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
   if (!fs::exists(data))
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
     auto id = "job-" + std::to_string(job++);
     auto toml = "family = \"mlp\"\n[data]\nimages = \"" + data +
                 "\"\n[model]\nlayers = " + layers + "\nwidth = " + width +
+                (conv.empty() ? std::string{} : "\nconv = [" + conv + "]") +
                 "\nlr = 0.001\nweight_decay = 0.00001\n[run]\nworkers = " +
                 std::to_string(workers) + "\nbatch = " + batch +
                 "\nepochs = " + epochs +
@@ -99,7 +103,9 @@ int main(int argc, char** argv) {
                "/tests/bench/peers/ddp_mlp.py --data " + data + " --workers " +
                std::to_string(workers) + " --epochs " + epochs + " --batch " +
                batch + " --width " + width + " --layers " + layers +
-               " --seed " + std::to_string(seed) + " 2>" + root + "/peer.err";
+               " --seed " + std::to_string(seed) +
+               (conv.empty() ? std::string{} : " --conv " + conv) + " 2>" +
+               root + "/peer.err";
     auto [rc, out] = run_capture(cmd);
     if (rc != 0) fail("the DDP peer failed (see " + root + "/peer.err)");
     auto j = nlohmann::json::parse(out, nullptr, false);
@@ -108,10 +114,13 @@ int main(int argc, char** argv) {
     s.accuracy.push_back(j["test_accuracy"].get<double>());
   };
 
-  nlohmann::json out{
-      {"bench", "bench_torch_parallel"},  {"epochs", std::stoi(epochs)},
-      {"global_batch", std::stoi(batch)}, {"width", std::stoi(width)},
-      {"layers", std::stoi(layers)},      {"repeats", repeats}};
+  nlohmann::json out{{"bench", "bench_torch_parallel"},
+                     {"epochs", std::stoi(epochs)},
+                     {"global_batch", std::stoi(batch)},
+                     {"width", std::stoi(width)},
+                     {"layers", std::stoi(layers)},
+                     {"repeats", repeats},
+                     {"conv", conv}};
   bool met = true;
   for (int workers : {1, 2}) {
     side t, p;
@@ -138,11 +147,13 @@ int main(int argc, char** argv) {
     auto gap = 100 * (median(t.accuracy) - median(p.accuracy));
     bool ok = ratio >= 1.0 && std::abs(gap) <= 0.3;
     met = met && ok;
-    std::printf("bench_torch_parallel: %d worker(s): troupe %.0f examples/s, "
+    std::printf("bench_torch_parallel%s%s: %d worker(s): troupe %.0f "
+                "examples/s, "
                 "DDP %.0f examples/s (medians), ratio %.2fx (spread "
                 "%.2f-%.2f; goal >= 1.0x); test accuracy troupe %.4f, DDP "
                 "%.4f (%+.2f points; goal within 0.3); %s\n",
-                workers, median(t.rate), median(p.rate), ratio, *lo, *hi,
+                conv.empty() ? "" : " --conv ", conv.c_str(), workers,
+                median(t.rate), median(p.rate), ratio, *lo, *hi,
                 median(t.accuracy), median(p.accuracy), gap,
                 ok ? "met" : "not met");
     out[std::to_string(workers) + "_workers"] = {

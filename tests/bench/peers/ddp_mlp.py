@@ -7,7 +7,9 @@ torch.nn.parallel.DistributedDataParallel over the gloo backend, in
 started here and joined through a TCP rendezvous on 127.0.0.1.
 
 The model is troupe's: the inputs standardised inside forward() by the
-training set's per-pixel mean and std, --layers hidden Linear layers of
+training set's per-pixel mean and std, with --conv C1,C2 a small CNN (3x3
+convolutions of C channels, padding 1, ReLU, 2x2 max-pools, as troupe's
+[model] conv), --layers hidden Linear layers of
 --width units with ReLU, a Linear head of 10 logits, PyTorch's default
 Linear initialisation (uniform +-1/sqrt(fan_in), as troupe draws it),
 softmax cross-entropy, AdamW(lr, weight_decay). Each epoch every worker
@@ -75,21 +77,34 @@ def load(data_dir, name):
 
 
 class Net(nn.Module):
-    def __init__(self, inputs, layers, width, mean, std):
+    def __init__(self, inputs, layers, width, mean, std, conv=()):
         super().__init__()
         self.register_buffer("mean", mean)
         self.register_buffer("std", std)
-        dims = [inputs] + [width] * layers
+        # troupe's CNN: 3x3 convolutions (padding 1), ReLU, 2x2 max-pools
+        self.side = int(round(inputs ** 0.5))
+        self.conv = nn.ModuleList()
+        channels, side = 1, self.side
+        for c in conv:
+            self.conv.append(nn.Conv2d(channels, c, 3, padding=1))
+            channels, side = c, side // 2
+        first = channels * side * side if conv else inputs
+        dims = [first] + [width] * layers
         self.hidden = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.head = nn.Linear(dims[-1], 10)
-        for l in list(self.hidden) + [self.head]:
-            bound = 1.0 / l.weight.size(1) ** 0.5
+        for l in list(self.conv) + list(self.hidden) + [self.head]:
+            bound = 1.0 / (l.weight[0].numel()) ** 0.5
             nn.init.uniform_(l.weight, -bound, bound)
             nn.init.uniform_(l.bias, -bound, bound)
 
     def forward(self, x):
         h = (x - self.mean) / self.std
+        if len(self.conv):
+            h = h.view(-1, 1, self.side, self.side)
+            for c in self.conv:
+                h = torch.max_pool2d(torch.relu(c(h)), 2)
+            h = h.flatten(1)
         for l in self.hidden:
             h = torch.relu(l(h))
         return self.head(h)
@@ -108,7 +123,9 @@ def worker(rank, args, port, out):
     std = (x.double() - mean).square().mean(0).sqrt()
     std = torch.where(std > 1e-12, std, torch.ones_like(std))
     torch.manual_seed(args.seed)
-    net = Net(x.size(1), args.layers, args.width, mean.float(), std.float())
+    conv = [int(c) for c in args.conv.split(",") if c]
+    net = Net(x.size(1), args.layers, args.width, mean.float(), std.float(),
+              conv)
     model = nn.parallel.DistributedDataParallel(net)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr,
                             weight_decay=args.weight_decay)
@@ -163,6 +180,8 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--conv", default="",
+                   help="a CNN first: channels of its conv blocks (8,16)")
     args = p.parse_args()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
