@@ -106,8 +106,7 @@ double final_metric(const std::string& metric, const std::string& text) {
 struct job_view {
   schema::JobState state = schema::JobState::UNKNOWN;
   std::string message;
-  uint64_t steps = 0;      ///< steps per worker in the whole job
-  uint64_t valid_step = 0; ///< of the last validation
+  uint64_t steps = 0; ///< steps per worker in the whole job
   double value = std::nan("");
   std::string summary;
   bool gang_lost = false;
@@ -122,7 +121,6 @@ caf::expected<job_view> view_of(const envelope& env,
     v.state = s.getState();
     v.message = s.getMessage();
     v.steps = s.getSteps();
-    v.valid_step = s.getValidStep();
     v.value = status_metric(metric, s);
     // an mlp job's metrics (accuracy, rmse) are in its JSON
     std::string json = s.getValidMetrics();

@@ -59,9 +59,9 @@ struct trial_job {
   uint32_t ensemble = 0;
   uint64_t max_resource = 0;
   /// Secondary objectives to measure with each report and at the end.
-  std::vector<std::string> objectives; /// A trial run as a training job: its
-                                       /// gang's nodes and the job's
-  /// directory (job_trial.hpp).
+  std::vector<std::string> objectives;
+  /// A trial run as a training job (job_trial.hpp): its gang's nodes, the
+  /// job's directory, and a Fashion-MNIST directory and its files.
   std::vector<std::string> gang;
   std::string job_dir;
   std::string images;
