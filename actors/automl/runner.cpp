@@ -163,6 +163,23 @@ caf::expected<std::string> fetch_dataset(caf::blocking_actor* self,
 /// trial is no ensemble candidate.
 constexpr size_t max_oof_values = size_t{1} << 22;
 
+/// A trial's report of its metric (and secondary objectives) at `step`.
+envelope report_of(const trial_job& j, uint64_t step, double value,
+                   const std::vector<double>& objectives = {}) {
+  return make_envelope<schema::TrialReport>([&](auto r) {
+    r.setStudy(j.study);
+    r.setTrial(j.trial);
+    r.setAttempt(j.attempt);
+    r.setStep(step);
+    r.setValue(value);
+    if (!objectives.empty()) {
+      auto list = r.initObjectives(static_cast<unsigned>(objectives.size()));
+      for (unsigned i = 0; i < objectives.size(); ++i)
+        list.set(i, objectives[i]);
+    }
+  });
+}
+
 /// The study's answer to a report: its action and budget, or why none came.
 caf::expected<std::pair<schema::TrialDecision::Action, uint64_t>>
 ask_study(caf::blocking_actor* self, const caf::actor& study,
@@ -206,14 +223,7 @@ void run_as_job(caf::blocking_actor* self, const trial_job& job,
   hooks.cancelled = [&] { return cancel.load(); };
   hooks.report = [&](uint64_t step,
                      double value) -> caf::expected<job_trial_answer> {
-    auto report = make_envelope<schema::TrialReport>([&](auto r) {
-      r.setStudy(job.study);
-      r.setTrial(job.trial);
-      r.setAttempt(job.attempt);
-      r.setStep(step);
-      r.setValue(value);
-    });
-    auto d = ask_study(self, study, report);
+    auto d = ask_study(self, study, report_of(job, step, value));
     if (!d) return d.error();
     using action = schema::TrialDecision::Action;
     switch (d->first) {
@@ -327,20 +337,9 @@ void run_trial(caf::blocking_actor* self, trial_job job, caf::actor study,
     if (cancel->load()) return finish(outcome::CANCELLED, {}, "cancelled");
     auto objectives = measure(steps);
     if (!objectives) return fail(objectives.error());
-    auto report = make_envelope<schema::TrialReport>([&](auto r) {
-      r.setStudy(job.study);
-      r.setTrial(job.trial);
-      r.setAttempt(job.attempt);
-      r.setStep(steps);
-      r.setValue(last);
-      if (!objectives->empty()) {
-        auto list = r.initObjectives(static_cast<unsigned>(objectives->size()));
-        for (unsigned i = 0; i < objectives->size(); ++i)
-          list.set(i, (*objectives)[i]);
-      }
-    });
     using action = schema::TrialDecision::Action;
-    auto decision = ask_study(self, study, report);
+    auto decision =
+        ask_study(self, study, report_of(job, steps, last, *objectives));
     if (!decision)
       return finish(outcome::FAILED, {},
                     "the study did not answer a report: " +

@@ -342,6 +342,22 @@ write_shards(job_self self, const tabular::matrix& rows, uint32_t workers) {
   return out;
 }
 
+nlohmann::json record_validation(job_state& st, uint64_t step,
+                                 const std::string& json) {
+  auto m = nlohmann::json::parse(json, nullptr, false);
+  if (!m.is_object() || (!st.valid_log.empty() && step <= st.valid_step))
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  auto num = [&](const char* k) {
+    return m.contains(k) && m[k].is_number() ? m[k].get<double>()
+                                             : std::nan("");
+  };
+  st.valid = {num("logloss"), num("auc"), num("ks")};
+  st.valid_step = step;
+  st.valid_json = json;
+  st.valid_log.emplace_back(step, json);
+  return m;
+}
+
 void finish_job(job_self self, const nlohmann::json& summary) {
   auto& st = self->state;
   st.summary = summary.dump(2);

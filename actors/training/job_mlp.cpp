@@ -324,7 +324,7 @@ private:
   void on_validated(job_self self, uint32_t attempt, uint64_t step,
                     double seconds, const std::string& json) override {
     if (validating_ > 0) --validating_;
-    record_validation(self, step, seconds, json);
+    keep_validation(self, step, seconds, json);
     if (validating_ == 0 && final_) {
       auto model = std::move(*final_);
       final_.reset();
@@ -332,19 +332,11 @@ private:
     }
   }
 
-  void record_validation(job_self self, uint64_t step, double seconds,
-                         const std::string& json) {
+  void keep_validation(job_self self, uint64_t step, double seconds,
+                       const std::string& json) {
     auto& st = self->state;
-    auto m = nlohmann::json::parse(json, nullptr, false);
-    if (!m.is_object() || step <= st.valid_step) return;
-    auto num = [&](const char* k) {
-      return m.contains(k) && m[k].is_number() ? m[k].get<double>()
-                                               : std::nan("");
-    };
-    st.valid = {num("logloss"), num("auc"), num("ks")};
-    st.valid_step = step;
-    st.valid_json = json;
-    st.valid_log.emplace_back(step, json);
+    auto m = record_validation(st, step, json);
+    if (m.is_discarded()) return;
     auto entry = m;
     entry["step"] = step;
     entry["seconds"] = seconds;

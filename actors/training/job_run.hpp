@@ -217,4 +217,12 @@ write_shards(job_self self, const tabular::matrix& rows, uint32_t workers);
 /// validation metrics finish the job.
 void finish_job(job_self self, const nlohmann::json& summary);
 
+/// Records a validation of the job taken at `step` (its metrics as JSON:
+/// logloss, auc, ks, accuracy, ...) as its last one: JobStatus's valid
+/// fields and validHistory. Returns the metrics; nothing is recorded, and a
+/// discarded value returned, when `json` is no object or comes before the
+/// last one.
+nlohmann::json record_validation(job_state& st, uint64_t step,
+                                 const std::string& json);
+
 } // namespace troupe::training

@@ -226,16 +226,8 @@ public:
     auto& st = self->state;
     validating_ = false;
     on_valid_timer(self); // the next
-    auto m = nlohmann::json::parse(json, nullptr, false);
-    if (!m.is_object()) return;
-    auto num = [&](const char* k) {
-      return m.contains(k) && m[k].is_number() ? m[k].get<double>()
-                                               : std::nan("");
-    };
-    st.valid = {num("logloss"), num("auc"), num("ks")};
-    st.valid_step = step;
-    st.valid_json = json;
-    st.valid_log.emplace_back(step, json);
+    auto m = record_validation(st, step, json);
+    if (m.is_discarded()) return;
     outcome_.history.push_back({{"step", step},
                                 {"seconds", seconds},
                                 {"logloss", m["logloss"]},
