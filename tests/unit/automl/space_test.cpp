@@ -206,8 +206,8 @@ TEST_CASE("the xgboost family has its default space", "[space]") {
 TEST_CASE("a registry takes new families and names the known ones", "[space]") {
   // "mlp" is a built-in where LibTorch is built: the new family is "tabnet".
 #ifdef TROUPE_WITH_TORCH
-  std::vector<std::string> known{"knn",       "linear", "mlp",    "quadratic",
-                                 "rf",        "sparse-lr", "tabnet", "xgboost"};
+  std::vector<std::string> known{"knn", "linear",    "mlp",    "quadratic",
+                                 "rf",  "sparse-lr", "tabnet", "xgboost"};
   std::string listed =
       "knn, linear, mlp, quadratic, rf, sparse-lr, tabnet, xgboost";
 #else
