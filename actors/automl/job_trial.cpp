@@ -81,14 +81,6 @@ caf::error invalid(std::string msg) {
   return make_error(errc::invalid_argument, std::move(msg));
 }
 
-/// The metric's value in a JobStatus (a sparse-lr job's last validation).
-double status_metric(const std::string& metric, schema::JobStatus::Reader s) {
-  if (metric == "auc") return s.getValidAuc();
-  if (metric == "logloss") return s.getValidLogloss();
-  if (metric == "ks") return s.getValidKs();
-  return std::nan("");
-}
-
 /// `metric` of a JSON object, NaN where it has none.
 double metric_of(const nlohmann::json& v, const std::string& metric) {
   return v.is_object() && v.contains(metric) && v[metric].is_number()
@@ -107,7 +99,6 @@ struct job_view {
   schema::JobState state = schema::JobState::UNKNOWN;
   std::string message;
   uint64_t steps = 0; ///< steps per worker in the whole job
-  double value = std::nan("");
   std::string summary;
   bool gang_lost = false;
   /// The validations before the end: (job step, metric).
@@ -121,13 +112,6 @@ caf::expected<job_view> view_of(const envelope& env,
     v.state = s.getState();
     v.message = s.getMessage();
     v.steps = s.getSteps();
-    v.value = status_metric(metric, s);
-    // an mlp job's metrics (accuracy, rmse) are in its JSON
-    std::string json = s.getValidMetrics();
-    if (!json.empty()) {
-      auto m = nlohmann::json::parse(json, nullptr, false);
-      if (m.is_object()) v.value = metric_of(m, metric);
-    }
     v.summary = s.getSummary();
     v.gang_lost = s.getGangLost();
     auto log =
@@ -376,8 +360,8 @@ job_trial_result run_job_trial(caf::blocking_actor* self,
         auto at = resource_of(step, v->steps);
         if (at > reported && report(at, value, true)) return r;
       }
-      auto value = std::isnan(final_value) ? v->value : final_value;
-      if (!report(in.max_resource, value, true))
+      // the final validation is the summary's (a NaN fails the trial)
+      if (!report(in.max_resource, final_value, true))
         r.how = job_trial_result::finished;
       return r;
     }
