@@ -14,7 +14,14 @@ using detail::torch_plugin;
 
 namespace {
 
-constexpr size_t err_size = 512;
+constexpr size_t err_size = 1024;
+
+/// The plugin's task: 0 binary, 1 multiclass, 2 regression.
+int task_code(tabular::task_kind task) {
+  return task == tabular::task_kind::binary       ? 0
+         : task == tabular::task_kind::multiclass ? 1
+                                                  : 2;
+}
 
 caf::error failed(const char* err) {
   return make_error(errc::torch_failure, plugin_message(err));
@@ -88,15 +95,31 @@ mlp_replica::create(const troupe_torch_mlp_params& params, size_t inputs,
                     size_t classes, tabular::task_kind task, uint64_t seed) {
   auto api = torch_plugin();
   if (!api) return api.error();
-  int t = task == tabular::task_kind::binary       ? 0
-          : task == tabular::task_kind::multiclass ? 1
-                                                   : 2;
+  int t = task_code(task);
   char err[err_size] = {0};
   auto* h =
       (*api)->mlp_create(&params, inputs, classes, t, seed, err, err_size);
   if (!h)
     return make_error(troupe::errc::invalid_argument,
                       "mlp: " + plugin_message(err));
+  return mlp_replica{h};
+}
+
+caf::expected<mlp_replica>
+mlp_replica::create_script(const std::vector<uint8_t>& module,
+                           const std::string& loss, double lr,
+                           double weight_decay, size_t inputs, size_t classes,
+                           tabular::task_kind task, uint64_t seed) {
+  auto api = torch_plugin();
+  if (!api) return api.error();
+  int t = task_code(task);
+  char err[err_size] = {0};
+  auto* h = (*api)->script_create(module.data(), module.size(), loss.c_str(),
+                                  lr, weight_decay, inputs, classes, t, seed,
+                                  err, err_size);
+  if (!h)
+    return make_error(troupe::errc::invalid_argument,
+                      "TorchScript module: " + plugin_message(err));
   return mlp_replica{h};
 }
 

@@ -79,7 +79,8 @@ struct parallel_epoch {
   int threads = 1;
 };
 
-/// An MLP replica.
+/// An MLP replica, or a replica of a user's TorchScript module trained the
+/// same way (create_script).
 class mlp_replica {
 public:
   /// A fresh net with weights drawn from `seed` (every replica of a group
@@ -88,7 +89,19 @@ public:
   static caf::expected<mlp_replica>
   create(const troupe_torch_mlp_params& params, size_t inputs, size_t classes,
          tabular::task_kind task, uint64_t seed);
-  /// From save()'s bytes, ready to train on where it stopped.
+  /// A replica of a user's TorchScript module: `module` holds the bytes
+  /// torch.jit.save wrote; forward() takes [rows, inputs] float rows as they
+  /// are (no scaling) and gives the task's scores ([rows] values or P(class
+  /// 1), [rows, 2] or [rows, classes] class scores). `loss` names a method
+  /// of the module, loss(output, target) -> the batch's mean, or a built-in
+  /// (cross_entropy, bce, mse, huber, l1); empty: the module's `loss`
+  /// method, else the task's. AdamW trains its parameters. Errors name what
+  /// the module must give (invalid_argument).
+  static caf::expected<mlp_replica>
+  create_script(const std::vector<uint8_t>& module, const std::string& loss,
+                double lr, double weight_decay, size_t inputs, size_t classes,
+                tabular::task_kind task, uint64_t seed);
+  /// From save()'s bytes (either kind), ready to train on where it stopped.
   static caf::expected<mlp_replica> load(const std::vector<uint8_t>& bytes);
 
   mlp_replica(mlp_replica&& other) noexcept;
@@ -109,7 +122,8 @@ public:
   /// Every weight, flattened.
   caf::expected<std::vector<float>> weights() const;
   caf::expected<std::vector<uint8_t>> save() const;
-  /// A TorchScript module that `troupe serve` loads.
+  /// A TorchScript module that `troupe serve` loads (a user's module: that
+  /// module, trained).
   caf::error export_torchscript(const std::string& path) const;
   uint64_t epochs() const;
   size_t outputs() const;

@@ -32,7 +32,8 @@ extern "C" {
 /// The interface version; servable.cpp refuses a plugin with another.
 /// 2: the MLP functions (troupe_torch_mlp_*).
 /// 3: data-parallel MLPs (troupe_torch_store_*, _group_*, _mlp_fit_group).
-#define TROUPE_TORCH_ABI_VERSION 3
+/// 4: a user's TorchScript module as a replica (troupe_torch_script_create).
+#define TROUPE_TORCH_ABI_VERSION 4
 
 /// Returns TROUPE_TORCH_ABI_VERSION.
 int troupe_torch_abi_version(void);
@@ -188,6 +189,21 @@ int troupe_torch_mlp_fit_group(void* mlp, void* group, const float* x,
                                size_t steps, int shuffle, size_t bucket_bytes,
                                int threads, double* loss, char* err,
                                size_t err_size);
+
+/// A replica of a user's TorchScript module (torch_script.cpp): `module`
+/// holds torch.jit.save's bytes; forward() takes [rows, inputs] float32
+/// rows. `loss` names a method of the module, loss(output, target) -> the
+/// batch's mean, or a built-in (cross_entropy, bce, mse, huber, l1); empty:
+/// the module's `loss` method, else the task's built-in. AdamW (lr,
+/// weight_decay) trains its parameters. The handle is an MLP's: the
+/// troupe_torch_mlp_* functions above train it data-parallel
+/// (_fit_group), score (_predict: forward's output as scores), save, load,
+/// export (the module itself) and free it; _fit_epoch refuses it.
+void* troupe_torch_script_create(const void* module, size_t size,
+                                 const char* loss, double lr,
+                                 double weight_decay, size_t inputs,
+                                 size_t classes, int task, uint64_t seed,
+                                 char* err, size_t err_size);
 
 } // extern "C"
 

@@ -30,9 +30,12 @@
 
 namespace {
 
+using troupe::models::torch_mlp::is_script_archive;
 using troupe::models::torch_mlp::make_gen;
 using troupe::models::torch_mlp::mix;
 using troupe::models::torch_mlp::mlp;
+using troupe::models::torch_mlp::read_script;
+using troupe::models::torch_mlp::write_script;
 using troupe::models::torch_nn::mlp_activation;
 using troupe::models::torch_nn::mlp_net;
 using troupe::models::torch_nn::mlp_net_options;
@@ -177,6 +180,12 @@ troupe_torch_mlp_fit_epoch(void* handle, const float* x, const float* y,
                            size_t err_size) {
   return guarded(err, err_size, -1, [&]() -> int {
     auto& m = *static_cast<mlp*>(handle);
+    if (m.script) {
+      put_error(err, err_size,
+                "a TorchScript module trains through "
+                "troupe_torch_mlp_fit_group");
+      return -1;
+    }
     if (!check_cols(m, cols, err, err_size)) return -1;
     if (rows == 0) {
       put_error(err, err_size, "no rows to train on");
@@ -232,10 +241,12 @@ troupe_torch_mlp_predict(const void* handle, const float* x, size_t rows,
     c10::InferenceMode guard;
     auto X = rows_of(x, rows, cols);
     auto n = static_cast<int64_t>(rows);
+    if (m.script) m.script->module.eval();
     for (int64_t start = 0; start < n; start += predict_chunk) {
       auto end = std::min(start + predict_chunk, n);
-      auto s =
-          m.net->scores(m.net->forward(X.slice(0, start, end))).contiguous();
+      auto chunk = X.slice(0, start, end);
+      auto s = m.script ? m.script->scores(m.script->forward(chunk))
+                        : m.net->scores(m.net->forward(chunk)).contiguous();
       std::memcpy(out + start * m.outputs, s.data_ptr<float>(),
                   static_cast<size_t>(s.numel()) * sizeof(float));
     }
@@ -261,6 +272,14 @@ troupe_torch_mlp_save(const void* handle, void* sink,
   return guarded(err, err_size, -1, [&]() -> int {
     auto& m = *static_cast<mlp*>(const_cast<void*>(handle));
     torch::serialize::OutputArchive a;
+    if (m.script) {
+      write_script(m, a);
+      a.save_to([&](const void* data, size_t size) -> size_t {
+        write(sink, data, size);
+        return size;
+      });
+      return 0;
+    }
     a.write("format", c10::IValue(std::string{format_name}));
     a.write("version", c10::IValue(format_version));
     a.write("layers", c10::IValue(int64_t{m.params.layers}));
@@ -301,8 +320,11 @@ troupe_torch_mlp_load(const void* bytes, size_t size, char* err,
     torch::serialize::InputArchive a;
     a.load_from(static_cast<const char*>(bytes), size);
     auto format = read_value(a, "format");
+    if (format.isString() && is_script_archive(format.toStringRef()))
+      return read_script(a).release();
     if (!format.isString() || format.toStringRef() != format_name) {
-      put_error(err, err_size, "not a saved troupe MLP");
+      put_error(err, err_size,
+                "not a saved troupe MLP (nor a TorchScript module replica)");
       return nullptr;
     }
     if (auto v = read_int(a, "version"); v != format_version) {
@@ -364,7 +386,13 @@ __attribute__((visibility("default"))) int
 troupe_torch_mlp_export(const void* handle, const char* path, char* err,
                         size_t err_size) {
   return guarded(err, err_size, -1, [&]() -> int {
-    auto& m = *static_cast<const mlp*>(handle);
+    auto& m = *static_cast<mlp*>(const_cast<void*>(handle));
+    if (m.script) {
+      // served as trained, in eval mode (dropout off)
+      m.script->module.eval();
+      m.script->module.save(path);
+      return 0;
+    }
     m.net->to_torchscript().save(path);
     return 0;
   });

@@ -263,7 +263,8 @@ __attribute__((visibility("default"))) int troupe_torch_mlp_fit_group(
     auto* g = static_cast<group_box*>(group);
     if (cols != m.inputs) {
       put_error(err, err_size,
-                "the MLP takes " + std::to_string(m.inputs) + " columns, not " +
+                std::string{m.script ? "the module takes " : "the MLP takes "} +
+                    std::to_string(m.inputs) + " columns, not " +
                     std::to_string(cols));
       return -1;
     }
@@ -283,7 +284,12 @@ __attribute__((visibility("default"))) int troupe_torch_mlp_fit_group(
         torch::kFloat32);
     auto Y = torch::from_blob(const_cast<float*>(y),
                               {static_cast<int64_t>(rows)}, torch::kFloat32);
-    if (m.epochs == 0) fit_scaling_over(m, g, X, Y);
+    // troupe's MLP learns its scaling; a user's module takes the rows as
+    // they are
+    if (m.script)
+      m.script->module.train();
+    else if (m.epochs == 0)
+      fit_scaling_over(m, g, X, Y);
     auto rank = static_cast<uint64_t>(g ? g->rank : 0);
     auto gen = make_gen(mix(m.seed ^ mix(m.epochs + 1) ^ mix(rank + 17)));
     auto n = static_cast<int64_t>(rows);
@@ -295,7 +301,7 @@ __attribute__((visibility("default"))) int troupe_torch_mlp_fit_group(
     // alone, the gradients are the group's already: no buckets, no hooks
     std::optional<bucketed_allreduce> reduce;
     if (g && g->world > 1)
-      reduce.emplace(g, m.net->parameters(), std::max<size_t>(bucket_bytes, 1));
+      reduce.emplace(g, m.parameters(), std::max<size_t>(bucket_bytes, 1));
     double total = 0;
     for (size_t s = 0; s < steps; ++s) {
       auto idx = order.slice(0, static_cast<int64_t>(s) * lb,
@@ -304,7 +310,9 @@ __attribute__((visibility("default"))) int troupe_torch_mlp_fit_group(
       auto yb = Y.index_select(0, idx);
       m.opt->zero_grad();
       if (reduce) reduce->reset();
-      auto l = m.net->loss(m.net->forward(xb, gen), yb) * weight;
+      auto l = (m.script ? m.script->loss_of(m.script->forward(xb), yb)
+                         : m.net->loss(m.net->forward(xb, gen), yb)) *
+               weight;
       l.backward();
       if (reduce) reduce->finish();
       m.opt->step();
@@ -332,7 +340,8 @@ troupe_torch_mlp_weights(const void* handle, float* out, size_t out_size,
   return guarded(err, err_size, -1, [&]() -> int {
     auto& m = *static_cast<mlp*>(const_cast<void*>(handle));
     size_t n = 0;
-    for (auto& p : m.net->parameters())
+    auto params = m.parameters();
+    for (auto& p : params)
       n += static_cast<size_t>(p.numel());
     *count = n;
     if (out_size < n) {
@@ -342,7 +351,7 @@ troupe_torch_mlp_weights(const void* handle, float* out, size_t out_size,
       return -1;
     }
     torch::NoGradGuard no_grad;
-    for (auto& p : m.net->parameters()) {
+    for (auto& p : params) {
       auto c = p.detach().contiguous();
       std::memcpy(out, c.data_ptr<float>(),
                   static_cast<size_t>(c.numel()) * sizeof(float));

@@ -223,7 +223,8 @@ caf::expected<const torch_api*> torch_plugin() {
         !plugin_symbol(lib, a->group_join, "troupe_torch_group_join") ||
         !plugin_symbol(lib, a->group_free, "troupe_torch_group_free") ||
         !plugin_symbol(lib, a->mlp_fit_group, "troupe_torch_mlp_fit_group") ||
-        !plugin_symbol(lib, a->mlp_weights, "troupe_torch_mlp_weights"))
+        !plugin_symbol(lib, a->mlp_weights, "troupe_torch_mlp_weights") ||
+        !plugin_symbol(lib, a->script_create, "troupe_torch_script_create"))
       return "not a troupe torch plugin (symbols missing)";
     if (a->abi_version() != TROUPE_TORCH_ABI_VERSION)
       return "plugin interface " + std::to_string(a->abi_version()) +

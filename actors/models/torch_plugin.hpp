@@ -34,6 +34,7 @@ struct torch_api {
   decltype(&troupe_torch_group_free) group_free = nullptr;
   decltype(&troupe_torch_mlp_fit_group) mlp_fit_group = nullptr;
   decltype(&troupe_torch_mlp_weights) mlp_weights = nullptr;
+  decltype(&troupe_torch_script_create) script_create = nullptr;
 };
 
 /// The plugin, dlopen()ed on first use and kept for the process's life. It

@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -68,10 +71,12 @@ double relative_difference(const std::vector<float>& a,
 
 namespace {
 
-/// `world` replicas in a gloo group, each on its own rows with a local
-/// batch of B / world, against one process with batch B on the same rows
-/// in the same order: their weights after 3 epochs.
-void check_one_net(const troupe_torch_mlp_params& p, size_t ncols, bool binary,
+using replica_maker = std::function<caf::expected<mlp_replica>()>;
+
+/// `world` replicas from `make` in a gloo group, each on its own rows with
+/// a local batch of B / world, against one process with batch B on the
+/// same rows in the same order: their weights after 3 epochs.
+void check_one_net(const replica_maker& make, size_t ncols, bool binary,
                    int world) {
   const size_t local = 16, steps = 12, epochs = 3;
   const size_t global = local * world;
@@ -88,9 +93,7 @@ void check_one_net(const troupe_torch_mlp_params& p, size_t ncols, bool binary,
       y1.insert(y1.end(), ys[w].begin() + s * local,
                 ys[w].begin() + (s + 1) * local);
     }
-  auto task =
-      binary ? tabular::task_kind::binary : tabular::task_kind::regression;
-  auto one = mlp_replica::create(p, ncols, 2, task, 7);
+  auto one = make();
   REQUIRE(one);
   parallel_epoch e1{global, global, steps, false, 1 << 20, 1};
   for (size_t k = 0; k < epochs; ++k)
@@ -111,7 +114,7 @@ void check_one_net(const troupe_torch_mlp_params& p, size_t ncols, bool binary,
         got[w] = g.error();
         return;
       }
-      auto m = mlp_replica::create(p, ncols, 2, task, 7);
+      auto m = make();
       if (!m) {
         got[w] = m.error();
         return;
@@ -134,9 +137,27 @@ void check_one_net(const troupe_torch_mlp_params& p, size_t ncols, bool binary,
     CHECK(relative_difference(*got[w], *expected) <= 1e-5);
   }
   // and the replicas moved: they are not the initial weights
-  auto fresh = mlp_replica::create(p, ncols, 2, task, 7);
+  auto fresh = make();
   REQUIRE(fresh);
   CHECK(relative_difference(*fresh->weights(), *expected) > 1e-2);
+}
+
+/// A troupe MLP of `p`.
+replica_maker mlp_of(const troupe_torch_mlp_params& p, size_t ncols,
+                     bool binary) {
+  auto task =
+      binary ? tabular::task_kind::binary : tabular::task_kind::regression;
+  return [=] { return mlp_replica::create(p, ncols, 2, task, 7); };
+}
+
+/// The bytes of tests/data/torchscript/NAME (make_modules.py wrote them
+/// with PyTorch).
+std::vector<uint8_t> module_file(const std::string& name) {
+  std::ifstream in{std::string{TROUPE_SOURCE_DIR} + "/tests/data/torchscript/" +
+                       name,
+                   std::ios::binary};
+  REQUIRE(in);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 /// A small CNN over 8 x 8 images: two conv blocks of 4 and 6 channels.
@@ -158,7 +179,7 @@ TEST_CASE("N data-parallel MLP replicas end with the weights of one process "
   for (bool binary : {true, false})
     for (int world : {2, 3}) {
       INFO((binary ? "binary" : "regression") << ", " << world << " workers");
-      check_one_net(params(), cols, binary, world);
+      check_one_net(mlp_of(params(), cols, binary), cols, binary, world);
     }
 }
 
@@ -168,7 +189,7 @@ TEST_CASE("N data-parallel CNN replicas end with the weights of one process "
           "[models][parallel_mlp]") {
   for (int world : {2, 3}) {
     INFO(world << " workers");
-    check_one_net(cnn_params(), 64, true, world);
+    check_one_net(mlp_of(cnn_params(), 64, true), 64, true, world);
   }
   // the CNN's TorchScript module (pixels scaled, conv blocks, head) scores
   // the rows as the replica does
@@ -219,6 +240,116 @@ TEST_CASE("N data-parallel CNN replicas end with the weights of one process "
   r = mlp_replica::create(bad, 64, 2, tabular::task_kind::binary, 7);
   REQUIRE_FALSE(r);
   CHECK_THAT(describe(r.error()), Catch::Contains("leave no pixel"));
+}
+
+TEST_CASE("N data-parallel replicas of a user's TorchScript module end with "
+          "the weights of one process, resume from their saved form and "
+          "serve as the module",
+          "[models][parallel_mlp][torchscript]") {
+  // binary_net.pt has its own loss method; regression_net.pt none (mse)
+  for (bool binary : {true, false}) {
+    auto bytes = module_file(binary ? "binary_net.pt" : "regression_net.pt");
+    auto task =
+        binary ? tabular::task_kind::binary : tabular::task_kind::regression;
+    replica_maker make = [=] {
+      return mlp_replica::create_script(bytes, "", 1e-2, 1e-4, cols, 2, task,
+                                        7);
+    };
+    for (int world : {2, 3}) {
+      INFO((binary ? "binary" : "regression") << ", " << world << " workers");
+      check_one_net(make, cols, binary, world);
+    }
+    // saved after an epoch and loaded, it trains on as the one kept
+    std::vector<float> x, y;
+    planted(64, binary, 5, x, y);
+    parallel_epoch e{16, 16, 4, true, 1 << 20, 1};
+    auto kept = make();
+    REQUIRE(kept);
+    REQUIRE(kept->fit_epoch(nullptr, x.data(), y.data(), 64, cols, e));
+    auto saved = kept->save();
+    REQUIRE(saved);
+    auto loaded = mlp_replica::load(*saved);
+    REQUIRE(loaded);
+    CHECK(loaded->epochs() == 1);
+    REQUIRE(kept->fit_epoch(nullptr, x.data(), y.data(), 64, cols, e));
+    REQUIRE(loaded->fit_epoch(nullptr, x.data(), y.data(), 64, cols, e));
+    CHECK(*loaded->weights() == *kept->weights());
+    // the exported module is the user's, trained: served, it scores the
+    // rows as the replica does
+    auto p = kept->predict(x.data(), 64, cols, 1);
+    REQUIRE(p);
+    if (binary)
+      for (auto v : *p)
+        REQUIRE((v >= 0 && v <= 1));
+    test::temp_dir dir;
+    REQUIRE(kept->export_torchscript(dir / "net.pt") == caf::none);
+    std::string csv;
+    for (size_t c = 0; c < cols; ++c)
+      csv += "f" + std::to_string(c) + ",";
+    csv += "y\n";
+    for (size_t r = 0; r < 64; ++r) {
+      for (size_t c = 0; c < cols; ++c)
+        csv += std::to_string(x[r * cols + c]) + ",";
+      csv += (binary ? std::to_string(static_cast<int>(y[r]))
+                     : std::to_string(y[r])) +
+             "\n";
+    }
+    test::write_file(dir / "rows.csv", csv);
+    auto table = tabular::read_csv(dir / "rows.csv");
+    REQUIRE(table);
+    auto data = tabular::make_dataset(*table, "y");
+    REQUIRE(data);
+    REQUIRE(data->task == task);
+    REQUIRE(data->prep.save(dir / "spec.json") == caf::none);
+    auto served = servable::load(model_format::torchscript, dir / "net.pt",
+                                 dir / "spec.json");
+    REQUIRE(served);
+    auto q = (*served)->predict(x.data(), 64);
+    REQUIRE(q);
+    CHECK(relative_difference(*q, *p) <= 1e-5);
+  }
+}
+
+TEST_CASE("a user's TorchScript module: bad modules and losses are named",
+          "[models][parallel_mlp][torchscript]") {
+  auto binary = module_file("binary_net.pt");
+  auto regression = module_file("regression_net.pt");
+  auto refused = [](const caf::expected<mlp_replica>& r) {
+    REQUIRE_FALSE(r);
+    return describe(r.error());
+  };
+  using tabular::task_kind;
+  // not a TorchScript file
+  std::vector<uint8_t> junk{'n', 'o', 't', ' ', 'a', ' ', 'z', 'i', 'p'};
+  CHECK_THAT(refused(mlp_replica::create_script(junk, "", 1e-3, 0, cols, 2,
+                                                task_kind::binary, 1)),
+             Catch::Contains("not a TorchScript module"));
+  // rows of other columns than the module's
+  CHECK_THAT(refused(mlp_replica::create_script(binary, "", 1e-3, 0, 5, 2,
+                                                task_kind::binary, 1)),
+             Catch::Contains("forward() fails on [2, 5] float rows"));
+  // a binary module for 4 classes
+  CHECK_THAT(refused(mlp_replica::create_script(binary, "", 1e-3, 0, cols, 4,
+                                                task_kind::multiclass, 1)),
+             Catch::Contains("shape [2]") && Catch::Contains("[rows, 4]"));
+  // a loss that is neither a method nor a built-in, or not a scalar
+  CHECK_THAT(
+      refused(mlp_replica::create_script(regression, "hinge", 1e-3, 0, cols, 2,
+                                         task_kind::regression, 1)),
+      Catch::Contains("no method 'hinge'") && Catch::Contains("built-in"));
+  CHECK_THAT(
+      refused(mlp_replica::create_script(regression, "per_row", 1e-3, 0, cols,
+                                         2, task_kind::regression, 1)),
+      Catch::Contains("'per_row' gives a tensor of shape [2]") &&
+          Catch::Contains("scalar"));
+  // a built-in loss by name trains
+  auto huber = mlp_replica::create_script(regression, "huber", 1e-3, 0, cols, 2,
+                                          task_kind::regression, 1);
+  REQUIRE(huber);
+  // a bad learning rate
+  CHECK_THAT(refused(mlp_replica::create_script(binary, "", 0, 0, cols, 2,
+                                                task_kind::binary, 1)),
+             Catch::Contains("lr must be > 0"));
 }
 
 TEST_CASE("data-parallel MLPs: bad input is named", "[models][parallel_mlp]") {
