@@ -210,6 +210,12 @@ uint64_t mlp_replica::epochs() const {
   return info.epochs;
 }
 
+std::string mlp_replica::loss() const {
+  troupe_torch_mlp_info info{};
+  (*torch_plugin())->mlp_describe(handle_, &info);
+  return info.loss;
+}
+
 size_t mlp_replica::outputs() const {
   troupe_torch_mlp_info info{};
   (*torch_plugin())->mlp_describe(handle_, &info);

@@ -126,6 +126,9 @@ public:
   /// module, trained).
   caf::error export_torchscript(const std::string& path) const;
   uint64_t epochs() const;
+  /// A module replica's loss (its method or the built-in taken); empty for
+  /// an MLP.
+  std::string loss() const;
   size_t outputs() const;
 
 private:

@@ -94,6 +94,9 @@ typedef struct troupe_torch_mlp_info {
   int32_t task;     ///< 0 binary, 1 multiclass, 2 regression
   uint64_t seed;
   uint64_t epochs; ///< epochs trained
+  /// A module replica's loss as resolved (a method or a built-in); empty
+  /// for troupe's MLP.
+  char loss[64];
 } troupe_torch_mlp_info;
 
 /// A fresh MLP with weights drawn from `seed`: `inputs` columns in, for

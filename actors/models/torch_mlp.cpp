@@ -263,6 +263,7 @@ troupe_torch_mlp_describe(const void* handle, troupe_torch_mlp_info* info) {
   info->task = m.task;
   info->seed = m.seed;
   info->epochs = m.epochs;
+  put_error(info->loss, sizeof(info->loss), m.script ? m.script->loss : "");
 }
 
 __attribute__((visibility("default"))) int

@@ -58,8 +58,8 @@ std::string absolute(const std::string& p) {
 CLI::App* add_train_command(CLI::App& app, train_options& o) {
   auto* cmd = app.add_subcommand(
       "train", "run a training job: sparse-lr (a parameter-server logistic "
-               "regression over hashed features), xgboost or mlp "
-               "(data-parallel)");
+               "regression over hashed features), xgboost, mlp or "
+               "torchscript (a user's module; data-parallel)");
   auto* config = cmd->add_option("--config", o.config, "the job's TOML file");
   cmd->add_option("--resume", o.resume,
                   "continue job ID of the journal in --out (or on "
@@ -171,10 +171,10 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
   if (cfg->family == "xgboost")
     std::printf("job %s: xgboost, %u worker(s) x %u thread(s), %u rounds\n",
                 id.c_str(), cfg->workers, cfg->threads, cfg->rounds);
-  else if (cfg->family == "mlp")
-    std::printf("job %s: mlp, %u worker(s) x %u thread(s), global batch %u, "
+  else if (cfg->family == "mlp" || cfg->family == "torchscript")
+    std::printf("job %s: %s, %u worker(s) x %u thread(s), global batch %u, "
                 "%u epochs\n",
-                id.c_str(), cfg->workers, cfg->threads,
+                id.c_str(), cfg->family.c_str(), cfg->workers, cfg->threads,
                 cfg->batch / cfg->workers * cfg->workers, cfg->epochs);
   else
     std::printf("job %s: %s, %u worker(s), %u shard(s), %s\n", id.c_str(),

@@ -574,7 +574,8 @@ envelope status_of(const job_state& st,
 
 std::shared_ptr<job_plan> make_plan(const job_config& cfg) {
   if (cfg.family == "xgboost") return make_xgb_plan(cfg);
-  if (cfg.family == "mlp") return make_mlp_plan(cfg);
+  if (cfg.family == "mlp" || cfg.family == "torchscript")
+    return make_mlp_plan(cfg);
   return make_sparse_plan(cfg);
 }
 

@@ -94,15 +94,18 @@ caf::expected<job_config> parse_job_config(const std::string& text,
     auto line = f->source().begin.line;
     auto v = r.text(*f, "family", line);
     if (!v) return v.error();
-    if (*v != "sparse-lr" && *v != "xgboost" && *v != "mlp")
+    if (*v != "sparse-lr" && *v != "xgboost" && *v != "mlp" &&
+        *v != "torchscript")
       return bad(origin, line,
                  "unknown family '" + *v +
-                     "' (expected sparse-lr, xgboost or mlp)");
+                     "' (expected sparse-lr, xgboost, mlp or torchscript)");
     cfg.family = *v;
     has_family = true;
   }
   const bool boosting = cfg.family == "xgboost";
-  const bool neural = cfg.family == "mlp";
+  // a user's TorchScript module trains as the mlp family's net does
+  const bool script = cfg.family == "torchscript";
+  const bool neural = cfg.family == "mlp" || script;
   if (boosting || neural) cfg.shards = 0;
   // a key of the other family is named as such
   auto not_here = [&](size_t line, const std::string& name) {
@@ -161,6 +164,24 @@ caf::expected<job_config> parse_job_config(const std::string& text,
               *t, k,
               [&](const std::string& k, const std::string& name,
                   const toml::node& n, size_t line) -> caf::error {
+                bool shared = k == "lr" || k == "weight_decay";
+                if (script && (k == "module" || k == "loss")) {
+                  auto v = r.text(n, name, line);
+                  if (!v) return v.error();
+                  if (v->empty())
+                    return bad(origin, line, "'" + name + "' is empty");
+                  (k == "module" ? cfg.module : cfg.loss) =
+                      k == "module" ? path_of(*v) : *v;
+                  return caf::none;
+                }
+                if (script && !shared)
+                  return k == "layers" || k == "width" || k == "activation" ||
+                                 k == "dropout" || k == "conv"
+                             ? not_here(line, name)
+                             : unknown(origin, line, name,
+                                       "module, loss, lr or weight_decay");
+                if (!script && (k == "module" || k == "loss"))
+                  return not_here(line, name);
                 if (k == "activation") {
                   auto v = r.text(n, name, line);
                   if (!v) return v.error();
@@ -385,7 +406,7 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                     return bad(origin, line,
                                "'" + name +
                                    "': elastic workers need a data-parallel "
-                                   "family (xgboost or mlp)");
+                                   "family (xgboost, mlp or torchscript)");
                   cfg.min_workers = range->first;
                   cfg.workers = range->second;
                   return caf::none;
@@ -455,8 +476,12 @@ caf::expected<job_config> parse_job_config(const std::string& text,
     cfg.min_workers = cfg.workers;
   if (!has_family)
     return bad(origin, 1,
-               "no 'family' (expected family = \"sparse-lr\", \"xgboost\" "
-               "or \"mlp\")");
+               "no 'family' (expected family = \"sparse-lr\", \"xgboost\", "
+               "\"mlp\" or \"torchscript\")");
+  if (script && cfg.module.empty())
+    return bad(origin, 1,
+               "no [model] module: family torchscript trains a TorchScript "
+               "file (module = \"net.pt\", written by torch.jit.save)");
   if (neural && !cfg.images.empty()) {
     if (!cfg.train.empty() || !cfg.target.empty())
       return bad(origin, 1,
@@ -498,7 +523,7 @@ caf::error override_workers(job_config& cfg, const std::string& text) {
     return make_error(errc::invalid_argument,
                       "workers '" + text +
                           "': elastic workers need a data-parallel family "
-                          "(xgboost or mlp), not sparse-lr");
+                          "(xgboost, mlp or torchscript), not sparse-lr");
   cfg.min_workers = range->first;
   cfg.workers = range->second;
   return caf::none;
@@ -516,7 +541,7 @@ caf::expected<job_config> read_job_config(const std::string& path) {
 std::vector<std::string> data_files(const job_config& cfg) {
   std::vector<std::string> out;
   std::error_code ec;
-  for (auto& p : {cfg.train, cfg.valid})
+  for (auto& p : {cfg.train, cfg.valid, cfg.module})
     if (!p.empty() && std::filesystem::is_regular_file(p, ec)) out.push_back(p);
   if (!cfg.images.empty())
     for (auto& p : tabular::fashion_mnist_files(cfg.images))

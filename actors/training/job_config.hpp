@@ -1,9 +1,11 @@
 #pragma once
 
-// A training job's config file (`troupe train --config job.toml`). Two
+// A training job's config file (`troupe train --config job.toml`). Four
 // families: "sparse-lr", Prophet's logistic regression over hashed
-// features trained by parameter-server workers, and "xgboost", one booster
-// trained by data-parallel workers (each holds a block of the rows).
+// features trained by parameter-server workers; "xgboost", one booster
+// trained by data-parallel workers (each holds a block of the rows); and
+// "mlp" (troupe's net) and "torchscript" (a user's module), LibTorch nets
+// trained data-parallel.
 //
 //   family = "sparse-lr"
 //   [data]     train = "train.csv"   valid = "valid.csv" (or valid_fraction)
@@ -36,6 +38,14 @@
 //              epochs   threads (per worker)   seed   valid_every = 0
 //              (epochs: the net validated every N epochs, besides the end)
 //              checkpoint_seconds   max_attempts   priority
+//
+//   family = "torchscript"   (a user's TorchScript module, trained as mlp)
+//   [data]     as for mlp: a CSV or images; forward() takes the raw rows
+//   [model]    module = "net.pt" (torch.jit.save's file)   loss = a method
+//              of the module, loss(output, target) -> the batch's mean, or
+//              cross_entropy, bce, mse, huber, l1 (default: the module's
+//              `loss`, else the task's)   lr = 1e-3   weight_decay = 1e-5
+//   [run]      as for mlp
 //
 // A key of another family is an error that names it. Relative paths are
 // relative to the config file. Errors name the file, the line and the key.
@@ -82,6 +92,11 @@ struct job_config {
     /// each 3x3 convolution block (with a 2x2 max-pool); empty: none.
     std::vector<uint32_t> conv;
   } net;
+  // [model], torchscript (lr and weight_decay are net's)
+  /// The module file (torch.jit.save's), and its loss as named (empty: the
+  /// module's `loss` method, else the task's built-in).
+  std::string module;
+  std::string loss;
   // [model], xgboost
   uint32_t rounds = 100;
   /// XGBoost parameters as given (name, value), checked for range.
@@ -123,8 +138,8 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                                            const std::string& origin);
 
 /// The files a job reads: [data] train and valid, the Fashion-MNIST files
-/// of images; those that do not exist are left out (the job names them when
-/// it reads its data).
+/// of images, a torchscript job's module; those that do not exist are left out
+/// (the job names them when it reads its data).
 std::vector<std::string> data_files(const job_config& cfg);
 
 /// "N" or "MIN:MAX" workers.

@@ -9,8 +9,15 @@
 // epoch and sends the net (weights, AdamW's state, the epoch) every
 // checkpoint_seconds; a lost worker regroups the job from it, the rows dealt
 // again over the new gang. At the end the net is validated and written as
-// OUT/model.pt (TorchScript, which `troupe serve --torchscript` serves) and
-// OUT/model.mlp (the net and optimizer, to train on).
+// OUT/model.pt (TorchScript, which `troupe serve --torchscript` serves,
+// with OUT/spec.json for a table) and OUT/model.mlp (the net and
+// optimizer, to train on).
+//
+// A "torchscript" job trains a user's TorchScript module the same way: the
+// coordinator loads the module (and checks it against the data with a
+// probe) and sends every worker the same replica to start from, which its
+// checkpoints replace; the job writes the trained module as model.pt and
+// the replica as model.state.
 
 #include <chrono>
 #include <cmath>
@@ -56,6 +63,9 @@ public:
     std::mt19937_64 rng{cfg_.seed};
     std::shuffle(order.begin(), order.end(), rng);
     train_ = tabular::take_rows(train_, order);
+    if (script()) {
+      if (auto err = load_module()) return err;
+    }
     // the smallest gang and the largest must both make steps
     if (auto err = shape(cfg_.min_workers)) return err;
     return shape(cfg_.workers);
@@ -87,7 +97,8 @@ public:
     if (!store) return fail(self, store.error());
     store_ = std::make_unique<models::torch_rendezvous>(std::move(*store));
     epochs_done_ = st.start_step;
-    std::vector<uint8_t> start_model;
+    // a user's module starts from the replica made of it
+    std::vector<uint8_t> start_model = script_start_;
     if (!st.ckpt.empty())
       (void)st.ckpt.visit<schema::JobCheckpoint>(
           [&](auto c) {
@@ -150,6 +161,28 @@ public:
   }
 
 private:
+  bool script() const { return cfg_.family == "torchscript"; }
+
+  /// A torchscript job's replica to start from: the module file made a
+  /// replica for this data (which checks it) and saved.
+  caf::error load_module() {
+    // on a cluster the head reads its cache's copy, a link of that name
+    auto where = cfg_.source + ": [model] module '" +
+                 std::filesystem::path{cfg_.module}.filename().string() + "': ";
+    auto text = read_file(cfg_.module);
+    if (!text) return invalid(where + describe(text.error()));
+    std::vector<uint8_t> bytes(text->begin(), text->end());
+    auto net = models::mlp_replica::create_script(
+        bytes, cfg_.loss, cfg_.net.lr, cfg_.net.weight_decay, train_.cols,
+        std::max<size_t>(classes_, 2), task_, cfg_.seed);
+    if (!net) return invalid(where + describe(net.error()));
+    auto saved = net->save();
+    if (!saved) return saved.error();
+    script_start_ = std::move(*saved);
+    loss_ = net->loss();
+    return caf::none;
+  }
+
   /// Each worker's rows a step and the steps an epoch, for `workers`.
   caf::error shape(uint32_t workers) {
     workers_ = workers;
@@ -177,6 +210,7 @@ private:
     task_ = ds->task;
     classes_ = ds->classes.size();
     train_ = std::move(ds->X);
+    prep_ = ds->prep;
     if (!cfg_.valid.empty()) {
       auto vt = tabular::read_csv(cfg_.valid);
       if (!vt) return vt.error();
@@ -358,7 +392,8 @@ private:
     auto valid = metrics_of(*net);
     if (!valid) return fail(self, valid.error());
     auto pt = st.init.out_dir + "/model.pt";
-    auto mlp = st.init.out_dir + "/model.mlp";
+    auto mlp = st.init.out_dir + (script() ? "/model.state" : "/model.mlp");
+    auto spec = st.init.out_dir + "/spec.json";
     std::error_code ec;
     std::filesystem::create_directories(st.init.out_dir, ec);
     if (ec)
@@ -367,6 +402,9 @@ private:
     if (auto err = net->export_torchscript(pt)) return fail(self, err);
     if (auto err = write_synced(mlp, bytes->data(), bytes->size()))
       return fail(self, err);
+    // a table's feature spec: `troupe serve --torchscript model.pt --spec`
+    if (prep_)
+      if (auto err = prep_->save(spec)) return fail(self, err);
     auto trained = cfg_.epochs - std::min<uint64_t>(cfg_.epochs, st.start_step);
     auto per_epoch = steps_ * local_batch_ * workers_;
     nlohmann::json summary{
@@ -402,6 +440,12 @@ private:
          std::chrono::duration<double>(steady::now() - st.started).count()},
         {"model", pt},
         {"net", mlp}};
+    if (prep_) summary["spec"] = spec;
+    if (script()) {
+      summary["module"] = cfg_.module;
+      summary["loss"] = loss_;
+      summary.erase("conv");
+    }
     if (auto err = write_json_file(st.init.out_dir + "/summary.json", summary))
       return fail(self, err);
     finish_job(self, summary);
@@ -409,6 +453,11 @@ private:
 
   job_config cfg_;
   tabular::matrix train_, valid_;
+  /// A table's preprocessor (none for images).
+  std::optional<tabular::preprocessor> prep_;
+  /// torchscript: the saved replica of the user's module, to start from.
+  std::vector<uint8_t> script_start_;
+  std::string loss_; ///< its loss as resolved
   /// valid_every's validations: [{"step", "seconds", metrics...}].
   nlohmann::json history_ = nlohmann::json::array();
   /// Validations running off the job's thread, and the final model that

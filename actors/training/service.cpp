@@ -126,6 +126,7 @@ caf::error place_data(job_config& cfg, const submit& sub,
     if (image) continue;
     if (cfg.train == orig.string()) cfg.train = link.string();
     if (cfg.valid == orig.string()) cfg.valid = link.string();
+    if (cfg.module == orig.string()) cfg.module = link.string();
   }
   for (auto& [path, ref] : sub.datasets)
     if (!cfg.images.empty() &&

@@ -5,8 +5,9 @@
 # shows it learnt; a data-parallel XGBoost job (two workers) on the Boston
 # housing data writes a model directory that `troupe predict` loads; a
 # data-parallel MLP job (two workers) on the shipped Fashion-MNIST subset
-# writes a TorchScript model; bad configs are refused with exit 2, naming
-# the file, the line and the key.
+# writes a TorchScript model, and so do jobs of a user's TorchScript module
+# (a CNN on the images, a net on a table); bad configs are refused with exit
+# 2, naming the file, the line and the key.
 set -euo pipefail
 fail() {
   echo "train_cli_test: $*" >&2
@@ -99,6 +100,12 @@ printf 'family = "mlp"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[model]\nco
 expect_refused "a CNN of a table" "bad.toml:1: [model] conv (a CNN) reads images"
 printf 'family = "mlp"\n[data]\nimages = "fm"\n[model]\nconv = [8, 0]\n' >bad.toml
 expect_refused "a conv layer of no channel" "bad.toml:5: 'model.conv' is not a list of at most 4 channel counts"
+printf 'family = "torchscript"\n[data]\nimages = "fm"\n[model]\nlayers = 2\n' >bad.toml
+expect_refused "layers of a user's module" "bad.toml:5: 'model.layers' is not a setting of family torchscript"
+printf 'family = "torchscript"\n[data]\nimages = "fm"\n' >bad.toml
+expect_refused "a torchscript job without its module" "bad.toml:1: no [model] module"
+printf 'family = "mlp"\n[data]\nimages = "fm"\n[model]\nmodule = "net.pt"\n' >bad.toml
+expect_refused "a module for an mlp" "bad.toml:5: 'model.module' is not a setting of family mlp"
 [[ ! -e bad/model.json ]] || fail "a refused job wrote a model"
 
 # data-parallel XGBoost: a regression on Boston housing, two workers
@@ -200,4 +207,77 @@ assert [h["step"] for h in s["valid_history"]] == [1, 2], s["valid_history"]
 assert all("accuracy" in h for h in s["valid_history"]), s["valid_history"]
 assert s["valid"]["accuracy"] > 0.7, s["valid"]
 PY
+
+# a user's TorchScript module (written by PyTorch: tests/data/torchscript)
+# with its own loss method, on the same images
+modules=$TROUPE_SOURCE_DIR/tests/data/torchscript
+cat >script.toml <<TOML
+family = "torchscript"
+[data]
+images = "$TROUPE_SOURCE_DIR/tests/data/fashion-mnist-small"
+[model]
+module = "$modules/fashion_cnn.pt"
+lr = 0.003
+[run]
+workers = 2
+batch = 50
+epochs = 3
+valid_every = 1
+TOML
+rc=0
+"$TROUPE_BIN" train --config script.toml --out script >out.txt 2>err.txt || rc=$?
+((rc == 0)) || fail "troupe train (torchscript) exited $rc: $(cat err.txt)"
+grep -q "torchscript, 2 worker(s) x 1 thread(s), global batch 50, 3 epochs" out.txt || fail "no job line in: $(cat out.txt)"
+[[ -s script/model.pt && -s script/model.state ]] || fail "no model.pt or model.state in script/"
+python3 - script/summary.json <<'PY' || fail "the torchscript summary does not show a trained module"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["family"] == "torchscript" and s["loss"] == "loss", s
+assert s["workers"] == 2 and s["epochs"] == 3, s
+assert [h["step"] for h in s["valid_history"]] == [1, 2], s["valid_history"]
+assert s["valid"]["accuracy"] > 0.6, s["valid"]
+PY
+# a table, a module without a loss method and a built-in loss by name;
+# the job writes the table's spec for `troupe serve --torchscript`
+python3 - <<'PY'
+import random
+random.seed(3)
+with open("rows.csv", "w") as f:
+    f.write(",".join("f%d" % i for i in range(8)) + ",y\n")
+    for r in range(600):
+        x = [random.gauss(0, 1) for _ in range(8)]
+        y = sum((0.5 if i % 2 else -0.3) * v for i, v in enumerate(x))
+        f.write(",".join("%.4f" % v for v in x) + ",%.4f\n" % (y + random.gauss(0, 0.1)))
+PY
+cat >table.toml <<TOML
+family = "torchscript"
+[data]
+train = "rows.csv"
+target = "y"
+[model]
+module = "$modules/regression_net.pt"
+loss = "huber"
+lr = 0.01
+[run]
+workers = 2
+batch = 32
+epochs = 5
+TOML
+rc=0
+"$TROUPE_BIN" train --config table.toml --out table >out.txt 2>err.txt || rc=$?
+((rc == 0)) || fail "troupe train (torchscript, table) exited $rc: $(cat err.txt)"
+[[ -s table/model.pt && -s table/spec.json ]] || fail "no model.pt or spec.json in table/"
+python3 - table/summary.json <<'PY' || fail "the table module did not learn"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["loss"] == "huber" and s["columns"] == 8, s
+assert s["valid"]["rmse"] < 0.5, s["valid"]  # the target's spread is ~1.1
+PY
+# a module whose columns are not the data's fails its job, naming both
+cp "$modules/regression_net.pt" .
+sed -e "s|$modules/regression_net.pt|regression_net.pt|" -e 's/rows.csv/spam.csv/' -e 's/"y"/"type"/' table.toml >wrong.toml
+rc=0
+"$TROUPE_BIN" train --config wrong.toml --out wrong >out.txt 2>err.txt || rc=$?
+((rc == 2)) || fail "a module of 8 columns on 57: exit $rc: $(cat err.txt)"
+grep -qF "wrong.toml: [model] module 'regression_net.pt': TorchScript module: the module's forward() fails on [2, 57] float rows" err.txt || fail "a module of 8 columns on 57: $(cat err.txt)"
 echo "train_cli_test: PASS"

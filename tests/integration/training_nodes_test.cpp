@@ -269,3 +269,38 @@ TEST_CASE("kill -9 of a worker node under a data-parallel MLP job: the job "
   CHECK(nodes.head().wait(15s) == 0);
   w2->wait(15s);
 }
+
+TEST_CASE("kill -9 of a worker node under a job of a user's TorchScript "
+          "module: the job regroups from its last checkpoint's replica and "
+          "finishes",
+          "[training-nodes][torchscript]") {
+  test::temp_dir dir;
+  test::node_set nodes{dir.path(), {"--slots", "1"}};
+  auto w1 = nodes.worker("w1", {"--slots", "2"});
+  auto w2 = nodes.worker("w2", {"--slots", "2"});
+  auto client = ready_client(nodes);
+  auto toml = std::string{"family = \"torchscript\"\n[data]\nimages = \""} +
+              TROUPE_SOURCE_DIR +
+              "/tests/data/fashion-mnist-small\"\n[model]\nmodule = \"" +
+              TROUPE_SOURCE_DIR +
+              "/tests/data/torchscript/fashion_cnn.pt\"\nlr = 0.003\n"
+              "[run]\nworkers = 2\nbatch = 50\nepochs = 30\n"
+              "checkpoint_seconds = 0.05\n";
+  REQUIRE(submit(*client, "killed", toml));
+  INFO("head:\n" << nodes.head().log());
+  auto [before, v] = kill_w1_mid_job(*client, *w1, "killed", 120s);
+  REQUIRE(before.checkpoint_step < 30);
+  INFO(v.message);
+  REQUIRE(v.state == "finished");
+  CHECK(v.attempt == 2);
+  CHECK(v.step == 30);
+  for (auto& p : v.placement)
+    CHECK(p.find("@w1") == std::string::npos);
+  auto summary = nlohmann::json::parse(v.summary);
+  CHECK(summary["family"] == "torchscript");
+  CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
+  CHECK(summary["valid"]["accuracy"].get<double>() > 0.7);
+  REQUIRE(client->shutdown());
+  CHECK(nodes.head().wait(15s) == 0);
+  w2->wait(15s);
+}
