@@ -31,6 +31,8 @@ struct WorkerSetup {
   epochs @2 :UInt32;          # passes over its rows
   rows @3 :List(SparseRow);   # its share of the training rows
   startStep @4 :UInt64;       # steps already trained (a resumed job)
+  more @5 :Bool;              # more rows follow, in WorkerSetups of which
+                              # only rows and more count (ps_rows_atom)
 }
 
 struct ShardState {

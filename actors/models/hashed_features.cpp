@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "actors/tabular/csv_stream.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/hash.hpp"
 
@@ -246,6 +247,52 @@ hashed_transform::transform(const tabular::table& t, bool labeled) const {
                       ? (y->numbers[r] == positive_number ? 1.f : 0.f)
                       : (y->text[r] == positive_ ? 1.f : 0.f);
     out.push_back(std::move(row));
+  }
+  return out;
+}
+
+caf::expected<std::vector<sparse_row>>
+hashed_transform::transform_file(const std::string& path) const {
+  auto in = tabular::csv_stream::open(path);
+  if (!in) return in.error();
+  std::vector<int> at;
+  for (auto& c : columns_) {
+    auto i = in->column(c.name);
+    if (i < 0)
+      return bad("column '" + c.name +
+                 "' (used when fitting) is missing from " + path);
+    at.push_back(i);
+  }
+  auto y = in->column(target_);
+  if (y < 0) return bad("no target column '" + target_ + "' in " + path);
+  // a numeric target is compared as a number ("1.0" is "1")
+  double pos = 0, neg = 0;
+  bool numeric = tabular::parse_number(positive_, pos) &&
+                 tabular::parse_number(negative_, neg);
+  std::vector<sparse_row> out;
+  std::vector<std::string> fields, cells(columns_.size());
+  size_t line = 0;
+  for (;;) {
+    auto got = in->next(fields, line);
+    if (!got) return got.error();
+    if (!*got) break;
+    auto& label = fields[static_cast<size_t>(y)];
+    tabular::normalize_cell(label);
+    if (label.empty()) continue;
+    double v = 0;
+    bool is_pos = numeric ? tabular::parse_number(label, v) && v == pos
+                          : label == positive_;
+    bool is_neg = numeric ? tabular::parse_number(label, v) && v == neg
+                          : label == negative_;
+    if (!is_pos && !is_neg)
+      return bad(path + ":" + std::to_string(line) + ": target '" + target_ +
+                 "' is '" + label + "', neither class of the fit ('" +
+                 negative_ + "', '" + positive_ + "')");
+    for (size_t c = 0; c < at.size(); ++c) {
+      cells[c] = std::move(fields[static_cast<size_t>(at[c])]);
+      tabular::normalize_cell(cells[c]);
+    }
+    out.push_back({keys(cells), is_pos ? 1.f : 0.f});
   }
   return out;
 }

@@ -90,6 +90,14 @@ public:
   caf::expected<std::vector<sparse_row>> transform(const tabular::table& t,
                                                    bool labeled = true) const;
 
+  /// The rows of the CSV file at `path`, hashed as its records stream by
+  /// (cells seen as read_csv keeps them) so that only their keys are held:
+  /// for files too large to read as a table. As transform, a row whose
+  /// target cell is missing is dropped; a target that is neither class of
+  /// the fit is an error naming the file and line.
+  caf::expected<std::vector<sparse_row>>
+  transform_file(const std::string& path) const;
+
   /// The keys of one row given as cells by column (missing: "").
   std::vector<uint64_t> keys(const std::vector<std::string>& cells) const;
 

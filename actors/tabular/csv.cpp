@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include "actors/tabular/csv_stream.hpp"
 #include "runtime/errors.hpp"
@@ -24,6 +25,11 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+bool is_missing_text(std::string_view v, const csv_options& opts) {
+  return v.empty() || std::find(opts.missing.begin(), opts.missing.end(), v) !=
+                          opts.missing.end();
+}
+
 /// Marks missing cells and decides each column's kind.
 void type_columns(table& t, const csv_options& opts) {
   for (auto& col : t.columns) {
@@ -35,10 +41,7 @@ void type_columns(table& t, const csv_options& opts) {
     for (size_t r = 0; r < col.text.size(); ++r) {
       auto& cell = col.text[r];
       auto v = trim(cell);
-      bool missing =
-          v.empty() || std::find(opts.missing.begin(), opts.missing.end(), v) !=
-                           opts.missing.end();
-      if (missing) {
+      if (is_missing_text(v, opts)) {
         cell.clear();
         ++col.missing;
         continue;
@@ -136,6 +139,58 @@ caf::expected<table> read_csv(const std::string& path,
   auto in = csv_stream::open(path, options.delimiter);
   if (!in) return in.error();
   return read_table(*in, options);
+}
+
+caf::expected<table> sample_csv(const std::string& path, size_t rows,
+                                uint64_t seed, const csv_options& options) {
+  auto in = csv_stream::open(path, options.delimiter);
+  if (!in) return in.error();
+  // reservoir: (record index, line, fields), then back in file order
+  struct kept {
+    size_t index, line;
+    std::vector<std::string> fields;
+  };
+  std::vector<kept> sample;
+  std::mt19937_64 rng{seed};
+  std::vector<std::string> fields;
+  size_t line = 0, seen = 0;
+  for (;;) {
+    auto got = in->next(fields, line);
+    if (!got) return got.error();
+    if (!*got) break;
+    if (sample.size() < rows) {
+      sample.push_back({seen, line, fields});
+    } else {
+      std::uniform_int_distribution<size_t> pick{0, seen};
+      auto j = pick(rng);
+      if (j < rows) sample[j] = {seen, line, fields};
+    }
+    ++seen;
+  }
+  std::sort(sample.begin(), sample.end(),
+            [](const kept& a, const kept& b) { return a.index < b.index; });
+  table t;
+  t.source = in->path();
+  for (auto& name : in->header())
+    t.columns.push_back(column{name, column_kind::numeric, {}, {}});
+  for (auto& k : sample) {
+    for (size_t i = 0; i < k.fields.size(); ++i)
+      t.columns[i].text.push_back(std::move(k.fields[i]));
+    t.lines.push_back(k.line);
+  }
+  if (t.lines.empty())
+    return make_error(errc::invalid_argument,
+                      t.source + ": no data rows (header only)");
+  type_columns(t, options);
+  return t;
+}
+
+void normalize_cell(std::string& cell, const csv_options& options) {
+  auto v = trim(cell);
+  if (is_missing_text(v, options))
+    cell.clear();
+  else if (v.size() != cell.size())
+    cell = std::string{v};
 }
 
 } // namespace troupe::tabular

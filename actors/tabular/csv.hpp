@@ -6,6 +6,7 @@
 // field number on that row.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,18 @@ caf::expected<table> read_csv(const std::string& path,
 caf::expected<table> parse_csv(const std::string& text,
                                const std::string& source,
                                const csv_options& options = {});
+
+/// A uniform sample of `rows` records of a CSV file, typed as read_csv
+/// types a whole file, read in one pass in memory for the sample alone
+/// (reservoir sampling, drawn from `seed`); the records keep their file
+/// order, so a file of at most `rows` records reads as read_csv reads it.
+caf::expected<table> sample_csv(const std::string& path, size_t rows,
+                                uint64_t seed, const csv_options& options = {});
+
+/// A cell as read_csv keeps it: spaces and tabs around it trimmed, and ""
+/// when it is missing (empty, or one of options.missing). For readers that
+/// stream records (csv_stream) and must see cells as tables do.
+void normalize_cell(std::string& cell, const csv_options& options = {});
 
 /// Parses `text` as a finite double, allowing spaces around it and a leading
 /// '+'; false for anything else (including "inf" and "nan").

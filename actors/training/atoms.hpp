@@ -20,6 +20,7 @@ using ps_step_atom = caf::atom_constant<caf::atom("psstep")>;
 using ps_leave_atom = caf::atom_constant<caf::atom("psleave")>;
 using ps_train_atom = caf::atom_constant<caf::atom("pstrain")>;
 using ps_setup_atom = caf::atom_constant<caf::atom("pssetup")>;
+using ps_rows_atom = caf::atom_constant<caf::atom("psrows")>;
 using ps_clock_atom = caf::atom_constant<caf::atom("psclock")>;
 using ps_hold_atom = caf::atom_constant<caf::atom("pshold")>;
 using ps_go_atom = caf::atom_constant<caf::atom("psgo")>;

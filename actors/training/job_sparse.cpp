@@ -356,40 +356,63 @@ private:
       next_valid_ = (st.start_step / cfg_.valid_every + 1) * cfg_.valid_every;
       self->send(self, job_valid_atom::value);
     }
+    // a worker's rows go in envelopes of about 64 MiB, one after another
+    auto chunk = rows_chunk_ =
+        rows_per_envelope(data_->train, size_t{64} << 20);
     for (uint32_t w = 0; w < cfg_.workers; ++w) {
       auto& m = st.gang[cfg_.shards + w];
       auto worker = caf::actor_cast<ps_worker_actor>(m.handle);
-      auto setup = worker_setup(m.name, cfg_.batch, cfg_.epochs,
-                                rows_of_worker(data_->train, w, cfg_.workers),
-                                st.start_step);
+      auto count = rows_dealt(data_->train.size(), w, cfg_.workers);
+      auto setup = worker_setup(m.name, cfg_.batch, cfg_.epochs, data_->train,
+                                w, cfg_.workers, 0, std::min(chunk, count),
+                                count > chunk, st.start_step);
       self->request(worker, job_request_timeout, ps_setup_atom::value, setup,
                     shards, caf::actor_cast<caf::actor>(gate_))
           .then(
               [=] {
-                self->request(worker, caf::infinite, ps_train_atom::value)
-                    .then(
-                        [=](uint64_t rows, double loss) {
-                          auto& st = self->state;
-                          if (st.attempt != attempt || ended(st)) return;
-                          outcome_.examples += rows;
-                          outcome_.loss += loss;
-                          if (++workers_done_ < cfg_.workers) return;
-                          outcome_.train_seconds =
-                              std::chrono::duration<double>(steady::now() -
-                                                            st.training_since)
-                                  .count();
-                          finish(self);
-                        },
-                        [=](caf::error& err) {
-                          if (self->state.attempt == attempt)
-                            gang_error(self, err);
-                        });
+                send_rows(self, worker, w, chunk, count, attempt, [=] {
+                  self->request(worker, caf::infinite, ps_train_atom::value)
+                      .then(
+                          [=](uint64_t rows, double loss) {
+                            auto& st = self->state;
+                            if (st.attempt != attempt || ended(st)) return;
+                            outcome_.examples += rows;
+                            outcome_.loss += loss;
+                            if (++workers_done_ < cfg_.workers) return;
+                            outcome_.train_seconds =
+                                std::chrono::duration<double>(steady::now() -
+                                                              st.training_since)
+                                    .count();
+                            finish(self);
+                          },
+                          [=](caf::error& err) {
+                            if (self->state.attempt == attempt)
+                              gang_error(self, err);
+                          });
+                });
               },
               [=](caf::error& err) {
                 if (self->state.attempt == attempt) gang_error(self, err);
               });
     }
     arm_checkpoint_timer(self);
+  }
+
+  /// Sends worker w its dealt rows from `chunk` on, `chunk` at a time, each
+  /// once the one before is in, then calls `then`.
+  void send_rows(job_self self, ps_worker_actor worker, uint32_t w,
+                 size_t begin, size_t count, uint32_t attempt,
+                 std::function<void()> then) {
+    if (self->state.attempt != attempt || ended(self->state)) return;
+    if (begin >= count) return then();
+    auto end = std::min(begin + rows_chunk_, count);
+    auto rows = worker_setup({}, 0, 0, data_->train, w, cfg_.workers, begin,
+                             end, end < count);
+    self->request(worker, job_request_timeout, ps_rows_atom::value, rows)
+        .then([=] { send_rows(self, worker, w, end, count, attempt, then); },
+              [=](caf::error& err) {
+                if (self->state.attempt == attempt) gang_error(self, err);
+              });
   }
 
   /// Dumps every shard's weights, then calls `then` with them (keys and
@@ -459,6 +482,8 @@ private:
 
   job_config cfg_;
   std::shared_ptr<sparse_data> data_;
+  /// A worker's dealt rows per envelope (start_workers).
+  size_t rows_chunk_ = 1;
   uint64_t steps_per_worker_ = 0;
   ps_gate_actor gate_;
   size_t workers_done_ = 0;

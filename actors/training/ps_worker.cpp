@@ -86,6 +86,8 @@ struct worker_state {
   std::vector<std::vector<shard_call>> calls;
   caf::typed_response_promise<uint64_t, double> done;
   bool running = false;
+  /// The setup said more rows follow (ps_rows_atom).
+  bool more_rows = false;
   size_t next = 0; ///< first row of the next minibatch
   size_t epoch = 0;
   uint64_t rows = 0;
@@ -358,6 +360,47 @@ ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
 
 namespace {
 
+/// An envelope of rows: any size the wire takes.
+const reader_limits rows_limits{max_envelope_bytes / 8 + 1024, 64};
+
+/// Appends the rows of a WorkerSetup.
+template <class Reader>
+void append_rows(Reader r, std::vector<sparse_row>& rows) {
+  // each list read once: every read of a list pointer counts its words
+  // against the traversal limit
+  auto list = r.getRows();
+  rows.reserve(rows.size() + list.size());
+  for (auto x : list) {
+    sparse_row row;
+    row.label = x.getLabel();
+    auto keys = x.getKeys();
+    row.keys.reserve(keys.size());
+    for (auto k : keys)
+      row.keys.push_back(k);
+    rows.push_back(std::move(row));
+  }
+}
+
+caf::result<void> on_rows(worker_self self, const envelope& env) {
+  auto& st = self->state;
+  if (st.running || !st.more_rows || !st.cfg.rows)
+    return make_error(errc::invalid_argument,
+                      "worker " + st.cfg.name +
+                          " takes no more rows (it was not set up to, or "
+                          "trains already)");
+  // the rows are the worker's alone until it trains
+  auto rows = std::const_pointer_cast<std::vector<sparse_row>>(st.cfg.rows);
+  auto ok = env.visit<schema::WorkerSetup>(
+      [&](auto r) {
+        st.more_rows = r.getMore();
+        append_rows(r, *rows);
+        return true;
+      },
+      rows_limits);
+  if (!ok) return ok.error();
+  return caf::unit;
+}
+
 caf::result<void> on_setup(worker_self self, const envelope& env,
                            const std::vector<caf::actor>& shards,
                            const caf::actor& gate) {
@@ -372,23 +415,11 @@ caf::result<void> on_setup(worker_self self, const envelope& env,
         st.cfg.batch = r.getBatch();
         st.cfg.epochs = r.getEpochs();
         st.cfg.start_step = r.getStartStep();
-        // each list read once: every read of a list pointer counts its words
-        // against the traversal limit
-        auto list = r.getRows();
-        rows->reserve(list.size());
-        for (auto x : list) {
-          sparse_row row;
-          row.label = x.getLabel();
-          auto keys = x.getKeys();
-          row.keys.reserve(keys.size());
-          for (auto k : keys)
-            row.keys.push_back(k);
-          rows->push_back(std::move(row));
-        }
+        st.more_rows = r.getMore();
+        append_rows(r, *rows);
         return true;
       },
-      // a worker's share of the rows: any size the wire takes
-      reader_limits{max_envelope_bytes / 8 + 1024, 64});
+      rows_limits);
   if (!ok) return ok.error();
   st.cfg.rows = std::move(rows);
   st.cfg.shards.clear();
@@ -407,6 +438,9 @@ ps_worker_actor::behavior_type worker_behavior(worker_self self,
           const caf::actor& gate) -> caf::result<void> {
         return on_setup(self, env, shards, gate);
       },
+      [=](ps_rows_atom, const envelope& env) -> caf::result<void> {
+        return on_rows(self, env);
+      },
       [=](ps_train_atom) -> caf::result<uint64_t, double> {
         auto& st = self->state;
         if (st.running)
@@ -416,6 +450,10 @@ ps_worker_actor::behavior_type worker_behavior(worker_self self,
           return make_error(errc::invalid_argument,
                             "worker " + st.cfg.name +
                                 " needs shards, rows and a batch > 0");
+        if (st.more_rows)
+          return make_error(errc::invalid_argument,
+                            "worker " + st.cfg.name +
+                                " waits for the rest of its rows");
         st.running = true;
         st.calls.assign(st.cfg.shards.size(), {});
         st.done = self->make_response_promise<uint64_t, double>();
@@ -454,21 +492,37 @@ uint64_t steps_of(size_t n, size_t batch, size_t epochs) {
 }
 
 envelope worker_setup(const std::string& name, size_t batch, size_t epochs,
-                      const std::vector<sparse_row>& rows,
+                      const std::vector<sparse_row>& train, uint32_t w,
+                      uint32_t workers, size_t begin, size_t end, bool more,
                       uint64_t start_step) {
-  return make_envelope<schema::WorkerSetup>([&](auto w) {
-    w.setName(name);
-    w.setStartStep(start_step);
-    w.setBatch(static_cast<uint32_t>(batch));
-    w.setEpochs(static_cast<uint32_t>(epochs));
-    auto list = w.initRows(static_cast<unsigned>(rows.size()));
-    for (unsigned i = 0; i < rows.size(); ++i) {
-      list[i].setLabel(rows[i].label);
-      auto keys = list[i].initKeys(static_cast<unsigned>(rows[i].keys.size()));
-      for (unsigned k = 0; k < rows[i].keys.size(); ++k)
-        keys.set(k, rows[i].keys[k]);
+  return make_envelope<schema::WorkerSetup>([&](auto s) {
+    s.setName(name);
+    s.setStartStep(start_step);
+    s.setBatch(static_cast<uint32_t>(batch));
+    s.setEpochs(static_cast<uint32_t>(epochs));
+    s.setMore(more);
+    end = std::max(begin, end);
+    auto list = s.initRows(static_cast<unsigned>(end - begin));
+    for (size_t i = begin; i < end; ++i) {
+      auto& row = train[w + i * workers];
+      auto out = list[static_cast<unsigned>(i - begin)];
+      out.setLabel(row.label);
+      auto keys = out.initKeys(static_cast<unsigned>(row.keys.size()));
+      for (unsigned k = 0; k < row.keys.size(); ++k)
+        keys.set(k, row.keys[k]);
     }
   });
+}
+
+size_t rows_per_envelope(const std::vector<sparse_row>& train,
+                         size_t max_bytes) {
+  size_t keys = 0;
+  for (auto& r : train)
+    keys += r.keys.size();
+  // a row: its struct and list pointer (16 bytes) and its keys
+  double mean = 16 + 8.0 * static_cast<double>(keys) /
+                         static_cast<double>(std::max<size_t>(train.size(), 1));
+  return std::max<size_t>(1, static_cast<size_t>(max_bytes / mean));
 }
 
 void register_ps_kinds(caf::actor_system_config& cfg) {

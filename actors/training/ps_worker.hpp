@@ -58,6 +58,11 @@ using ps_worker_actor = caf::typed_actor<
     /// epochs and rows, shard i of the key space's cut, and the job's gate.
     caf::replies_to<ps_setup_atom, envelope, std::vector<caf::actor>,
                     caf::actor>::with<void>,
+    /// (ps_rows_atom, WorkerSetup) -> (): more of its rows, when the setup
+    /// (or the last of these) said `more`: a worker's share of a large set
+    /// travels in envelopes of a bounded size. It trains only once the
+    /// last has come.
+    caf::replies_to<ps_rows_atom, envelope>::with<void>,
     /// (ps_train_atom) -> (uint64 rows, double loss): trains on its rows for
     /// its epochs, minibatch after minibatch (pull, gradient, push, step),
     /// then leaves the gate; `loss` sums each minibatch's logloss before
@@ -99,9 +104,17 @@ inline constexpr const char* worker_kind = "training.worker";
 /// Registers training.worker and training.ps_shard.
 void register_ps_kinds(caf::actor_system_config& cfg);
 
-/// Rows as a WorkerSetup carries them, and back.
+/// A WorkerSetup of worker `w`'s rows of `train` (dealt every
+/// `workers`-th row from w: rows_dealt's deal), those of its dealt rows
+/// [begin, end); `more`: further rows follow (ps_rows_atom).
 envelope worker_setup(const std::string& name, size_t batch, size_t epochs,
-                      const std::vector<sparse_row>& rows,
+                      const std::vector<sparse_row>& train, uint32_t w,
+                      uint32_t workers, size_t begin, size_t end, bool more,
                       uint64_t start_step = 0);
+
+/// How many of a worker's dealt rows one envelope carries: about
+/// `max_bytes` of rows of `train`'s mean size.
+size_t rows_per_envelope(const std::vector<sparse_row>& train,
+                         size_t max_bytes);
 
 } // namespace troupe::training

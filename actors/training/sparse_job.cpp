@@ -17,17 +17,18 @@
 namespace troupe::training {
 
 caf::expected<sparse_data> prepare_sparse_data(const job_config& cfg) {
-  auto table = tabular::read_csv(cfg.train);
-  if (!table) return table.error();
-  auto transform = hashed_transform::fit(*table, cfg.target, cfg.features);
+  // the hashing is fitted on a sample (a whole file of few rows), then
+  // every row is hashed as the file streams by: only keys are held
+  auto sample = tabular::sample_csv(cfg.train, fit_sample_rows, cfg.seed);
+  if (!sample) return sample.error();
+  auto transform = hashed_transform::fit(*sample, cfg.target, cfg.features);
   if (!transform) return transform.error();
-  auto rows = transform->transform(*table);
+  *sample = tabular::table{};
+  auto rows = transform->transform_file(cfg.train);
   if (!rows) return rows.error();
   sparse_data out{std::move(*transform), {}, {}};
   if (!cfg.valid.empty()) {
-    auto vt = tabular::read_csv(cfg.valid);
-    if (!vt) return vt.error();
-    auto vr = out.transform.transform(*vt);
+    auto vr = out.transform.transform_file(cfg.valid);
     if (!vr) return vr.error();
     // shuffled (by the seed): files often come sorted, by time, key or
     // label, and SGD over sorted rows learns the last block's
@@ -42,21 +43,14 @@ caf::expected<sparse_data> prepare_sparse_data(const job_config& cfg) {
     std::shuffle(order.begin(), order.end(), rng);
     auto n_valid = static_cast<size_t>(cfg.valid_fraction * order.size());
     for (size_t i = 0; i < order.size(); ++i)
-      (i < n_valid ? out.valid : out.train).push_back((*rows)[order[i]]);
+      (i < n_valid ? out.valid : out.train)
+          .push_back(std::move((*rows)[order[i]]));
   }
   if (out.train.empty() || out.valid.empty())
     return make_error(errc::invalid_argument,
                       cfg.train + ": " + std::to_string(out.train.size()) +
                           " training and " + std::to_string(out.valid.size()) +
                           " validation rows: both need some");
-  return out;
-}
-
-std::vector<sparse_row> rows_of_worker(const std::vector<sparse_row>& train,
-                                       uint32_t w, uint32_t workers) {
-  std::vector<sparse_row> out;
-  for (size_t i = w; i < train.size(); i += workers)
-    out.push_back(train[i]);
   return out;
 }
 

@@ -27,17 +27,21 @@ struct sparse_data {
   std::vector<sparse_row> valid;
 };
 
+/// Rows of the training file the hashing is fitted on (column kinds,
+/// quantile cuts, the label's classes): a uniform sample, drawn from the
+/// config's seed; a file of no more rows is fitted whole.
+inline constexpr size_t fit_sample_rows = 200000;
+
 /// Reads, hashes and splits the config's data; the training rows are
-/// shuffled by the config's seed. Errors name the file or
-/// column (errc::invalid_argument for bad data, not_found for a missing
-/// file).
+/// shuffled by the config's seed. The files stream: the hashing is fitted
+/// on a sample of fit_sample_rows rows, and then each row is hashed as it
+/// is read, so that only the rows' keys are held (a file of 10 million
+/// rows is never a table of strings). Errors name the file or column
+/// (errc::invalid_argument for bad data, not_found for a missing file).
 caf::expected<sparse_data> prepare_sparse_data(const job_config& cfg);
 
-/// The training rows of worker w: every workers-th row from w.
-std::vector<sparse_row> rows_of_worker(const std::vector<sparse_row>& train,
-                                       uint32_t w, uint32_t workers);
-
-/// How many rows rows_of_worker deals worker w of `rows` training rows.
+/// How many rows worker w of `workers` is dealt of `rows` training rows:
+/// every workers-th row from w.
 inline size_t rows_dealt(size_t rows, uint32_t w, uint32_t workers) {
   return w < rows ? (rows - w + workers - 1) / workers : 0;
 }

@@ -16,8 +16,8 @@
 // - criteo-like: generated (peers/criteo_like.py): 39 categorical columns
 //   with power-law cardinalities (10 to 1M values) and Zipf-like values,
 //   labels from a planted logistic model; --rows rows (default 1,000,000;
-//   the issue asks for 10,000,000, which the job's in-memory table does not
-//   hold on this machine: see the result's notes).
+//   the issue's run is --rows 10000000: the job and this benchmark hash
+//   the files as they stream, holding only the rows' keys).
 //
 // What is measured, each side on its test set:
 // - each peer's test logloss and its seconds of fitting: SGDClassifier's
@@ -53,6 +53,7 @@
 
 #include "actors/models/hashed_features.hpp"
 #include "actors/tabular/csv.hpp"
+#include "actors/training/sparse_job.hpp"
 #include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_training.hpp"
 
@@ -95,23 +96,24 @@ void write_svm(const std::string& path,
   if (!out) fail("cannot write " + path);
 }
 
-/// Hashes the dataset's CSVs as the job will, into LIBSVM files.
+/// Hashes the dataset's CSVs as the job will (fitted on the sample the
+/// job draws with its seed, 0; every row hashed as the file streams), into
+/// LIBSVM files.
 void hash_to_svm(dataset& d, const std::string& root) {
-  auto t = tabular::read_csv(d.train);
+  auto t = tabular::sample_csv(d.train, training::fit_sample_rows, 0);
   if (!t) fail(describe(t.error()));
   models::hashing_options o;
   o.bits = d.bits;
   auto h = models::hashed_transform::fit(*t, d.target, o);
   if (!h) fail(describe(h.error()));
-  auto rows = h->transform(*t);
+  *t = tabular::table{};
+  auto rows = h->transform_file(d.train);
   if (!rows) fail(describe(rows.error()));
   d.train_rows = rows->size();
   d.train_svm = root + "/" + d.name + ".train.svm";
   write_svm(d.train_svm, *rows);
   rows->clear();
-  auto te = tabular::read_csv(d.test);
-  if (!te) fail(describe(te.error()));
-  auto test_rows = h->transform(*te);
+  auto test_rows = h->transform_file(d.test);
   if (!test_rows) fail(describe(test_rows.error()));
   d.test_svm = root + "/" + d.name + ".test.svm";
   write_svm(d.test_svm, *test_rows);

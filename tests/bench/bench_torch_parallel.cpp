@@ -25,6 +25,12 @@
 //   bench_torch_parallel [--repeats 3] [--epochs 3] [--batch 128]
 //                        [--width 128] [--layers 2] [--data DIR]
 //                        [--conv 8,16]  (a small CNN first, on both sides)
+//                        [--script]  (the same net as a TorchScript file
+//                        that both sides train: troupe's torchscript job)
+//
+// --script: for each seed the peer writes the net (scripted, scaling the
+// raw pixels by 1/255 instead of standardising them) to one .pt file; the
+// troupe job of family torchscript and DDP (torch.jit.load) both train it.
 // bench-timeout: 1800
 
 #include <sys/stat.h>
@@ -70,6 +76,7 @@ int main(int argc, char** argv) {
   auto layers = arg_text(argc, argv, "--layers", "2");
   // a CNN first: "8,16" (troupe's [model] conv = [8, 16]); "": an MLP
   auto conv = arg_text(argc, argv, "--conv", "");
+  bool script = has_flag(argc, argv, "--script");
   auto data =
       arg_text(argc, argv, "--data", "/usr/share/datasets/fashion-mnist");
   if (!fs::exists(data))
@@ -79,12 +86,30 @@ int main(int argc, char** argv) {
   cluster.start_worker("w1", 1);
   cluster.wait_nodes(2);
 
+  auto peer = std::string{"/usr/bin/python3 "} + TROUPE_SOURCE_DIR +
+              "/tests/bench/peers/ddp_mlp.py --data " + data + " --width " +
+              width + " --layers " + layers +
+              (conv.empty() ? std::string{} : " --conv " + conv);
+  // --script: the net of seed r as one TorchScript file for both sides
+  auto module_of = [&](int seed) {
+    auto path = root + "/net-" + std::to_string(seed) + ".pt";
+    if (fs::exists(path)) return path;
+    auto [rc, out] =
+        run_capture(peer + " --seed " + std::to_string(seed) +
+                    " --write-module " + path + " 2>" + root + "/peer.err");
+    if (rc != 0) fail("the peer could not write " + path + ": " + out);
+    return path;
+  };
   int job = 0;
   auto troupe_run = [&](int workers, int seed, side& s) {
     auto id = "job-" + std::to_string(job++);
-    auto toml = "family = \"mlp\"\n[data]\nimages = \"" + data +
-                "\"\n[model]\nlayers = " + layers + "\nwidth = " + width +
-                (conv.empty() ? std::string{} : "\nconv = [" + conv + "]") +
+    auto model =
+        script ? "family = \"torchscript\"\n[data]\nimages = \"" + data +
+                     "\"\n[model]\nmodule = \"" + module_of(seed) + "\""
+               : "family = \"mlp\"\n[data]\nimages = \"" + data +
+                     "\"\n[model]\nlayers = " + layers + "\nwidth = " + width +
+                     (conv.empty() ? std::string{} : "\nconv = [" + conv + "]");
+    auto toml = model +
                 "\nlr = 0.001\nweight_decay = 0.00001\n[run]\nworkers = " +
                 std::to_string(workers) + "\nbatch = " + batch +
                 "\nepochs = " + epochs +
@@ -99,13 +124,11 @@ int main(int argc, char** argv) {
     s.accuracy.push_back(sum["valid"]["accuracy"].get<double>());
   };
   auto peer_run = [&](int workers, int seed, side& s) {
-    auto cmd = std::string{"/usr/bin/python3 "} + TROUPE_SOURCE_DIR +
-               "/tests/bench/peers/ddp_mlp.py --data " + data + " --workers " +
-               std::to_string(workers) + " --epochs " + epochs + " --batch " +
-               batch + " --width " + width + " --layers " + layers +
-               " --seed " + std::to_string(seed) +
-               (conv.empty() ? std::string{} : " --conv " + conv) + " 2>" +
-               root + "/peer.err";
+    auto cmd = peer + " --workers " + std::to_string(workers) + " --epochs " +
+               epochs + " --batch " + batch + " --seed " +
+               std::to_string(seed) +
+               (script ? " --module " + module_of(seed) : std::string{}) +
+               " 2>" + root + "/peer.err";
     auto [rc, out] = run_capture(cmd);
     if (rc != 0) fail("the DDP peer failed (see " + root + "/peer.err)");
     auto j = nlohmann::json::parse(out, nullptr, false);
@@ -120,7 +143,8 @@ int main(int argc, char** argv) {
                      {"width", std::stoi(width)},
                      {"layers", std::stoi(layers)},
                      {"repeats", repeats},
-                     {"conv", conv}};
+                     {"conv", conv},
+                     {"script", script}};
   bool met = true;
   for (int workers : {1, 2}) {
     side t, p;
@@ -147,14 +171,14 @@ int main(int argc, char** argv) {
     auto gap = 100 * (median(t.accuracy) - median(p.accuracy));
     bool ok = ratio >= 1.0 && std::abs(gap) <= 0.3;
     met = met && ok;
-    std::printf("bench_torch_parallel%s%s: %d worker(s): troupe %.0f "
+    std::printf("bench_torch_parallel%s%s%s: %d worker(s): troupe %.0f "
                 "examples/s, "
                 "DDP %.0f examples/s (medians), ratio %.2fx (spread "
                 "%.2f-%.2f; goal >= 1.0x); test accuracy troupe %.4f, DDP "
                 "%.4f (%+.2f points; goal within 0.3); %s\n",
-                conv.empty() ? "" : " --conv ", conv.c_str(), workers,
-                median(t.rate), median(p.rate), ratio, *lo, *hi,
-                median(t.accuracy), median(p.accuracy), gap,
+                script ? " --script" : "", conv.empty() ? "" : " --conv ",
+                conv.c_str(), workers, median(t.rate), median(p.rate), ratio,
+                *lo, *hi, median(t.accuracy), median(p.accuracy), gap,
                 ok ? "met" : "not met");
     out[std::to_string(workers) + "_workers"] = {
         {"troupe_examples_per_s", t.rate},

@@ -28,6 +28,13 @@ Output, one JSON object on stdout:
    "steps_per_epoch": S, "train_s": T, "examples_per_s": E*S*B/T,
    "test_accuracy": A, "torch_version": "1.13.1"}
 
+With --write-module PATH it writes that model instead, scripted
+(torch.jit.script) and scaling the raw pixels by 1/255 in place of the
+standardisation, and exits; with --module PATH the workers train that
+TorchScript module (torch.jit.load) under DDP on the raw pixels: the
+benchmark's --script mode, where troupe's torchscript job trains the same
+file.
+
 Run with Debian's interpreter (python3-torch):
 
   /usr/bin/python3 tests/bench/peers/ddp_mlp.py --data DIR --workers 2
@@ -124,8 +131,11 @@ def worker(rank, args, port, out):
     std = torch.where(std > 1e-12, std, torch.ones_like(std))
     torch.manual_seed(args.seed)
     conv = [int(c) for c in args.conv.split(",") if c]
-    net = Net(x.size(1), args.layers, args.width, mean.float(), std.float(),
-              conv)
+    if args.module:
+        net = torch.jit.load(args.module)
+    else:
+        net = Net(x.size(1), args.layers, args.width, mean.float(),
+                  std.float(), conv)
     model = nn.parallel.DistributedDataParallel(net)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr,
                             weight_decay=args.weight_decay)
@@ -182,7 +192,19 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--conv", default="",
                    help="a CNN first: channels of its conv blocks (8,16)")
+    p.add_argument("--module", default="",
+                   help="train this TorchScript module instead")
+    p.add_argument("--write-module", default="",
+                   help="write the model, scripted, to this path and exit")
     args = p.parse_args()
+    if args.write_module:
+        torch.manual_seed(args.seed)
+        conv = [int(c) for c in args.conv.split(",") if c]
+        net = Net(28 * 28, args.layers, args.width, torch.zeros(28 * 28),
+                  torch.full((28 * 28,), 255.0), conv)
+        torch.jit.script(net).save(args.write_module)
+        print(json.dumps({"module": args.write_module}))
+        return
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -98,4 +99,51 @@ TEST_CASE("a file streams like the same text in memory", "[csv]") {
   REQUIRE_FALSE(dup);
   CHECK_THAT(describe(dup.error()),
              Catch::Contains("d.csv:1:2: duplicate column name 'a'"));
+}
+
+TEST_CASE("a sample of a CSV file: every row of a small file as read_csv "
+          "reads it, a uniform sample of a large one in file order",
+          "[csv]") {
+  test::temp_dir dir;
+  // 1000 rows, names padded with spaces, every seventh missing
+  std::string text = "n,name\n";
+  for (int i = 0; i < 1000; ++i)
+    text += std::to_string(i) + ", row " + (i % 7 ? std::to_string(i) : "NA") +
+            "\n";
+  auto path = dir / "rows.csv";
+  test::write_file(path, text);
+  auto whole = read_csv(path);
+  REQUIRE(whole);
+  auto all = sample_csv(path, 1000, 3);
+  REQUIRE(all);
+  REQUIRE(all->rows() == 1000);
+  for (size_t c = 0; c < 2; ++c) {
+    CHECK(all->columns[c].text == whole->columns[c].text);
+    CHECK(all->columns[c].kind == whole->columns[c].kind);
+  }
+  CHECK(all->lines == whole->lines);
+  auto some = sample_csv(path, 100, 3);
+  REQUIRE(some);
+  REQUIRE(some->rows() == 100);
+  CHECK(some->columns[0].kind == column_kind::numeric);
+  auto& n = some->columns[0].numbers;
+  CHECK(std::is_sorted(n.begin(), n.end()));
+  CHECK(std::adjacent_find(n.begin(), n.end()) == n.end());
+  // spread over the file, not its head
+  CHECK(n.back() > 500);
+  CHECK(n.front() < 500);
+  auto other = sample_csv(path, 100, 4);
+  REQUIRE(other);
+  CHECK(other->columns[0].numbers != n);
+  // cells as read_csv keeps them
+  std::string cell = "  NA ";
+  normalize_cell(cell);
+  CHECK(cell.empty());
+  cell = "\t row 5 ";
+  normalize_cell(cell);
+  CHECK(cell == "row 5");
+  test::write_file(dir / "head.csv", "a,b\n");
+  auto none = sample_csv(dir / "head.csv", 10, 1);
+  REQUIRE_FALSE(none);
+  CHECK_THAT(describe(none.error()), Catch::Contains("no data rows"));
 }

@@ -14,6 +14,7 @@
 #include "actors/tabular/metrics.hpp"
 #include "actors/training/sparse_lr.hpp"
 #include "runtime/errors.hpp"
+#include "tests/support/process.hpp"
 
 using namespace troupe;
 using namespace troupe::models;
@@ -88,6 +89,52 @@ TEST_CASE("columns become hashed keys: categories, words, quantile buckets, "
   CHECK(h->keys({"21", "rome", "x"})[1] != a[1]);
   CHECK(as_set(h->keys({"21", "paris", "RED, fast!"})) ==
         as_set(h->keys({"21", "paris", "red fast"})));
+}
+
+TEST_CASE("a file hashed as it streams gives the rows of its table, and a "
+          "label of neither class is named",
+          "[training][hashing]") {
+  test::temp_dir dir;
+  auto path = dir / "small.csv";
+  // a quoted cell with spaces, and a missing label (the row is dropped)
+  test::write_file(path, std::string{small_csv} +
+                             "51, \"lyon\" ,red fast small car,NA\n");
+  auto t = tabular::read_csv(path);
+  REQUIRE(t);
+  hashing_options opts;
+  opts.crosses = {{"age", "city"}};
+  auto tf = hashed_transform::fit(*t, "clicked", opts);
+  REQUIRE(tf);
+  auto table_rows = tf->transform(*t);
+  REQUIRE(table_rows);
+  auto streamed = tf->transform_file(path);
+  REQUIRE(streamed);
+  REQUIRE(streamed->size() == 6);
+  REQUIRE(streamed->size() == table_rows->size());
+  for (size_t r = 0; r < streamed->size(); ++r) {
+    CHECK((*streamed)[r].keys == (*table_rows)[r].keys);
+    CHECK((*streamed)[r].label == (*table_rows)[r].label);
+  }
+  // a numeric label compares as a number
+  test::write_file(dir / "num.csv", "x,y\na,1\nb,0\na,1.0\n");
+  auto nt = tabular::read_csv(dir / "num.csv");
+  REQUIRE(nt);
+  auto ntf = hashed_transform::fit(*nt, "y", {});
+  REQUIRE(ntf);
+  auto nrows = ntf->transform_file(dir / "num.csv");
+  REQUIRE(nrows);
+  REQUIRE(nrows->size() == 3);
+  CHECK((*nrows)[2].label == 1.f);
+  // a class the fit never saw
+  test::write_file(dir / "third.csv", "x,y\na,1\nb,0\nc,2\n");
+  auto third = ntf->transform_file(dir / "third.csv");
+  REQUIRE_FALSE(third);
+  CHECK_THAT(describe(third.error()),
+             Catch::Contains("third.csv:4: target 'y' is '2', neither class"));
+  test::write_file(dir / "nocity.csv", "age,note,clicked\n3,x,yes\n");
+  auto gone = tf->transform_file(dir / "nocity.csv");
+  REQUIRE_FALSE(gone);
+  CHECK_THAT(describe(gone.error()), Catch::Contains("column 'city'"));
 }
 
 TEST_CASE("a fitted transform saved as JSON hashes every row alike",

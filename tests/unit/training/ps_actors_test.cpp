@@ -18,6 +18,7 @@
 
 #include "actors/training/ps_shard.hpp"
 #include "actors/training/ps_worker.hpp"
+#include "actors/training/sparse_job.hpp"
 #include "actors/training/sparse_lr.hpp"
 #include "actors/training/step_clock.hpp"
 #include "runtime/errors.hpp"
@@ -146,6 +147,74 @@ TEST_CASE("a synchronous parameter-server job with one worker ends with "
     nonzero += w != 0.f ? 1 : 0;
   }
   CHECK(nonzero > 100);
+}
+
+TEST_CASE("a worker's rows set up in several envelopes train as the same "
+          "rows sent at once, and it trains only once the last has come",
+          "[training][ps-actors]") {
+  system_fixture f;
+  // two workers' deal of 3001 rows; worker 1's share goes in envelopes of
+  // 400 rows (the job's are about 64 MiB)
+  auto train = planted(3001, 2);
+  sparse_params params;
+  params.l1 = 0.1;
+  std::vector<sparse_row> mine;
+  for (size_t i = 1; i < train.size(); i += 2)
+    mine.push_back(train[i]);
+  REQUIRE(rows_dealt(train.size(), 1, 2) == mine.size());
+  sparse_table whole{params};
+  REQUIRE_FALSE(train_in_process(whole, mine, 16, 2));
+
+  auto shard = spawn_ps_shard(f.sys, {0, 1, params});
+  auto gate = spawn_ps_gate(f.sys, {"w"}, uint64_t{0});
+  auto worker = spawn_ps_worker(f.sys, ps_worker_config{});
+  caf::scoped_actor self{f.sys};
+  auto ok = [&](auto&&... xs) {
+    bool done = false;
+    self->request(worker, caf::infinite, xs...)
+        .receive([&] { done = true; },
+                 [&](caf::error& err) { FAIL(describe(err)); });
+    return done;
+  };
+  auto refused = [&](auto&&... xs) {
+    std::string why;
+    self->request(worker, caf::infinite, xs...)
+        .receive([&](uint64_t, double) { FAIL("it trained"); },
+                 [&](caf::error& err) { why = describe(err); });
+    return why;
+  };
+  const size_t chunk = 400, count = mine.size();
+  REQUIRE(ok(ps_setup_atom::value,
+             worker_setup("w", 16, 2, train, 1, 2, 0, chunk, true),
+             std::vector<caf::actor>{caf::actor_cast<caf::actor>(shard)},
+             caf::actor_cast<caf::actor>(gate)));
+  CHECK_THAT(refused(ps_train_atom::value),
+             Catch::Contains("waits for the rest of its rows"));
+  for (size_t b = chunk; b < count; b += chunk) {
+    auto e = std::min(b + chunk, count);
+    REQUIRE(ok(ps_rows_atom::value,
+               worker_setup({}, 0, 0, train, 1, 2, b, e, e < count)));
+  }
+  uint64_t trained = 0;
+  self->request(worker, caf::infinite, ps_train_atom::value)
+      .receive([&](uint64_t rows, double) { trained = rows; },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(trained == 2 * count);
+  auto weights = dump(f.sys, {shard});
+  REQUIRE(weights.size() == whole.size());
+  for (auto& [k, w] : weights)
+    CHECK(w == whole.weight(k)); // bit for bit
+  // no rows after the last envelope
+  std::string why;
+  self->request(worker, caf::infinite, ps_rows_atom::value,
+                worker_setup({}, 0, 0, train, 1, 2, 0, 1, false))
+      .receive([&] { FAIL("more rows were taken"); },
+               [&](caf::error& err) { why = describe(err); });
+  CHECK_THAT(why, Catch::Contains("takes no more rows"));
+  for (auto a :
+       {caf::actor_cast<caf::actor>(worker), caf::actor_cast<caf::actor>(shard),
+        caf::actor_cast<caf::actor>(gate)})
+    self->send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("asynchronous and bounded-staleness jobs of two workers land within "
