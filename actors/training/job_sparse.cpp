@@ -398,8 +398,8 @@ private:
     arm_checkpoint_timer(self);
   }
 
-  /// Sends worker w its dealt rows from `chunk` on, `chunk` at a time, each
-  /// once the one before is in, then calls `then`.
+  /// Sends worker w its dealt rows [begin, count), rows_chunk_ at a time,
+  /// each once the one before is in, then calls `then`.
   void send_rows(job_self self, ps_worker_actor worker, uint32_t w,
                  size_t begin, size_t count, uint32_t attempt,
                  std::function<void()> then) {
