@@ -169,6 +169,7 @@ void end(job_self self, schema::JobState phase, const std::string& message) {
   else
     st.log->info("job {}: {}", st.init.id, message);
   disband(self);
+  if (st.plan) st.plan->release();
   send_want(self, false, true);
 }
 

@@ -143,6 +143,13 @@ public:
     if (!std::isnan(loss)) last_loss_ = loss;
   }
 
+  /// The training rows go (the workers' shards are written); the
+  /// validation rows stay for helpers still validating.
+  void release() override {
+    train_ = tabular::matrix{};
+    script_start_ = {};
+  }
+
   void disband(job_self) override {
     store_.reset();
     validating_ = 0;

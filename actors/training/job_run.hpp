@@ -144,6 +144,10 @@ public:
   virtual void on_progress(job_self, uint64_t /*step*/, double /*loss*/) {}
   /// The gang is being disbanded: drop what its placement held.
   virtual void disband(job_self) {}
+  /// The job has ended (finished, stopped or failed): drop the data only
+  /// training needed. Its actor lives on for its status, and a head runs
+  /// job after job: a 10-million-row job's rows must not outlive it.
+  virtual void release() {}
   /// Fills the status's family fields (workers, shards, consistency,
   /// epochs, step, steps, examples, examplesPerSecond); may ask the gang
   /// first, then calls `done`.

@@ -46,8 +46,17 @@ public:
   uint32_t gang_size() const override { return cfg_.workers + cfg_.shards; }
 
   std::string data_line() const override {
+    if (!data_) return "no data (the job has ended)";
     return std::to_string(data_->train.size()) + " training and " +
            std::to_string(data_->valid.size()) + " validation rows";
+  }
+
+  /// The rows go (helpers validating hold their own reference); the
+  /// weights were written to model.json.
+  void release() override {
+    data_.reset();
+    outcome_.keys = {};
+    outcome_.weights = {};
   }
 
   std::vector<member> members(const std::vector<std::string>& nodes,
@@ -461,6 +470,7 @@ private:
     finishing_ = true;
     dump_then(self, [=](sparse_outcome weights) {
       auto& st = self->state;
+      if (ended(st) || !data_) return; // stopped meanwhile
       outcome_.keys = std::move(weights.keys);
       outcome_.weights = std::move(weights.weights);
       // the rows the checkpoint it started from had trained

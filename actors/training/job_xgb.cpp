@@ -79,14 +79,18 @@ public:
     if (!p) return p.error();
     xgb_params_ = std::move(*p);
     types_ = models::xgboost_feature_types(data_.prep);
+    train_rows_ = data_.X.rows;
     return caf::none;
   }
 
   uint32_t gang_size() const override { return cfg_.workers; }
   uint32_t least_gang_size() const override { return cfg_.min_workers; }
 
+  /// The training rows go (shipped to the workers as shards already).
+  void release() override { data_.X = tabular::matrix{}; }
+
   std::string data_line() const override {
-    return std::to_string(data_.X.rows) + " training and " +
+    return std::to_string(train_rows_) + " training and " +
            std::to_string(valid_.rows) + " validation rows, " +
            std::to_string(data_.X.cols) + " columns";
   }
@@ -162,7 +166,7 @@ public:
              done) override {
     done([=](auto s) {
       s.setEpochs(0);
-      parallel_status(self->state, s, cfg_.rounds, rounds_done_, data_.X.rows,
+      parallel_status(self->state, s, cfg_.rounds, rounds_done_, train_rows_,
                       train_seconds_);
     });
   }
@@ -247,7 +251,7 @@ private:
     nlohmann::json summary{
         {"family", cfg_.family},
         {"config", cfg_.source},
-        {"train_rows", data_.X.rows},
+        {"train_rows", train_rows_},
         {"valid_rows", valid_.rows},
         {"columns", data_.X.cols},
         {"workers", workers_},
@@ -275,6 +279,8 @@ private:
   job_config cfg_;
   tabular::dataset data_;
   tabular::matrix valid_;
+  /// data_.X's rows (kept once release() dropped them).
+  size_t train_rows_ = 0;
   tabular::config params_;
   std::vector<std::pair<std::string, std::string>> xgb_params_;
   std::vector<std::string> types_;
