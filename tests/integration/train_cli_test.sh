@@ -17,6 +17,14 @@ fail() {
 [[ -n ${TROUPE_SOURCE_DIR:-} ]] || fail "TROUPE_SOURCE_DIR is not set"
 data=$TROUPE_SOURCE_DIR/tests/data/spam.csv
 [[ -r $data ]] || fail "no dataset at $data"
+# train_ok WHAT ARGS...: `troupe train ARGS` exits 0 (output in out.txt,
+# err.txt), or the test fails naming WHAT
+train_ok() {
+  local what=$1 rc=0
+  shift
+  "$TROUPE_BIN" train "$@" >out.txt 2>err.txt || rc=$?
+  ((rc == 0)) || fail "$what exited $rc: $(cat err.txt)"
+}
 
 cp "$data" spam.csv
 cat >job.toml <<'TOML'
@@ -42,9 +50,7 @@ batch = 16
 epochs = 3
 valid_every = 40
 TOML
-rc=0
-"$TROUPE_BIN" train --config job.toml --out out >out.txt 2>err.txt || rc=$?
-((rc == 0)) || fail "troupe train exited $rc: $(cat err.txt)"
+train_ok "troupe train" --config job.toml --out out
 grep -q "validation: logloss" out.txt || fail "no validation line in: $(cat out.txt)"
 [[ -s out/model.json && -s out/summary.json ]] || fail "no model.json or summary.json in out/"
 python3 - out/summary.json out/model.json <<'PY' || fail "the summary does not show a trained model"
@@ -124,9 +130,7 @@ max_depth = 4
 workers = 2
 checkpoint_seconds = 0.01
 TOML
-rc=0
-"$TROUPE_BIN" train --config boost.toml --out boost >out.txt 2>err.txt || rc=$?
-((rc == 0)) || fail "troupe train (xgboost) exited $rc: $(cat err.txt)"
+train_ok "troupe train (xgboost)" --config boost.toml --out boost
 grep -q "xgboost, 2 worker(s) x 1 thread(s), 120 rounds" out.txt || fail "no job line in: $(cat out.txt)"
 grep -q "validation: RMSE" out.txt || fail "no RMSE in: $(cat out.txt)"
 [[ -s boost/model/model.ubj && -s boost/model/preprocessor.json ]] || fail "no model directory in boost/"
@@ -141,9 +145,7 @@ PY
 (($(wc -l <pred.csv) == 507)) || fail "troupe predict wrote $(wc -l <pred.csv) lines, expected 507"
 
 # elastic: 1 to 4 workers on a node of 2 slots trains on 2
-rc=0
-"$TROUPE_BIN" train --config boost.toml --out elastic --workers 1:4 --slots 2 >out.txt 2>err.txt || rc=$?
-((rc == 0)) || fail "troupe train --workers 1:4 exited $rc: $(cat err.txt)"
+train_ok "troupe train --workers 1:4" --config boost.toml --out elastic --workers 1:4 --slots 2
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["workers"] == 2, s' elastic/summary.json || fail "the elastic job did not train on the 2 slots there are"
 rc=0
 "$TROUPE_BIN" train --config boost.toml --out bad --workers 3:2 >out.txt 2>err.txt || rc=$?
@@ -165,9 +167,7 @@ workers = 2
 batch = 64
 epochs = 4
 TOML
-rc=0
-"$TROUPE_BIN" train --config net.toml --out net >out.txt 2>err.txt || rc=$?
-((rc == 0)) || fail "troupe train (mlp) exited $rc: $(cat err.txt)"
+train_ok "troupe train (mlp)" --config net.toml --out net
 grep -q "mlp, 2 worker(s) x 1 thread(s), global batch 64, 4 epochs" out.txt || fail "no job line in: $(cat out.txt)"
 grep -q "validation: logloss .*accuracy" out.txt || fail "no accuracy in: $(cat out.txt)"
 [[ -s net/model.pt && -s net/model.mlp ]] || fail "no model.pt or model.mlp in net/"
@@ -195,9 +195,7 @@ batch = 50
 epochs = 3
 valid_every = 1
 TOML
-rc=0
-"$TROUPE_BIN" train --config cnn.toml --out cnn >out.txt 2>err.txt || rc=$?
-((rc == 0)) || fail "troupe train (cnn) exited $rc: $(cat err.txt)"
+train_ok "troupe train (cnn)" --config cnn.toml --out cnn
 [[ -s cnn/model.pt && -s cnn/model.mlp ]] || fail "no model.pt or model.mlp in cnn/"
 python3 - cnn/summary.json <<'PY' || fail "the cnn summary does not show a trained CNN"
 import json, sys
@@ -224,9 +222,7 @@ batch = 50
 epochs = 3
 valid_every = 1
 TOML
-rc=0
-"$TROUPE_BIN" train --config script.toml --out script >out.txt 2>err.txt || rc=$?
-((rc == 0)) || fail "troupe train (torchscript) exited $rc: $(cat err.txt)"
+train_ok "troupe train (torchscript)" --config script.toml --out script
 grep -q "torchscript, 2 worker(s) x 1 thread(s), global batch 50, 3 epochs" out.txt || fail "no job line in: $(cat out.txt)"
 [[ -s script/model.pt && -s script/model.state ]] || fail "no model.pt or model.state in script/"
 python3 - script/summary.json <<'PY' || fail "the torchscript summary does not show a trained module"
@@ -263,9 +259,7 @@ workers = 2
 batch = 32
 epochs = 5
 TOML
-rc=0
-"$TROUPE_BIN" train --config table.toml --out table >out.txt 2>err.txt || rc=$?
-((rc == 0)) || fail "troupe train (torchscript, table) exited $rc: $(cat err.txt)"
+train_ok "troupe train (torchscript, table)" --config table.toml --out table
 [[ -s table/model.pt && -s table/spec.json ]] || fail "no model.pt or spec.json in table/"
 python3 - table/summary.json <<'PY' || fail "the table module did not learn"
 import json, sys

@@ -239,30 +239,37 @@ TEST_CASE("kill -9 of a worker node under an elastic data-parallel XGBoost "
   w2->wait(15s);
 }
 
-TEST_CASE("kill -9 of a worker node under a data-parallel MLP job: the job "
-          "regroups from its last checkpoint's net and finishes",
-          "[training-nodes]") {
+namespace {
+
+/// A job of `epochs` epochs of `family` ([data] and [model] as `model`,
+/// two workers, a checkpoint every 0.05 s) on a head of 1 slot and two
+/// workers of 2: kill -9 of w1 mid-job regroups it on w2 from its last
+/// checkpoint, and it finishes with an accuracy > 0.7.
+void kill_worker_under_net_job(const std::string& family,
+                               const std::string& model, uint32_t epochs,
+                               uint32_t batch) {
   test::temp_dir dir;
   test::node_set nodes{dir.path(), {"--slots", "1"}};
   auto w1 = nodes.worker("w1", {"--slots", "2"});
   auto w2 = nodes.worker("w2", {"--slots", "2"});
   auto client = ready_client(nodes);
-  auto toml = std::string{"family = \"mlp\"\n[data]\nimages = \""} +
-              TROUPE_SOURCE_DIR +
-              "/tests/data/fashion-mnist-small\"\n[model]\nwidth = 32\n"
-              "lr = 0.002\n[run]\nworkers = 2\nbatch = 32\nepochs = 40\n"
-              "checkpoint_seconds = 0.05\n";
+  auto toml = "family = \"" + family + "\"\n[data]\nimages = \"" +
+              TROUPE_SOURCE_DIR + "/tests/data/fashion-mnist-small\"\n" +
+              model + "[run]\nworkers = 2\nbatch = " + std::to_string(batch) +
+              "\nepochs = " + std::to_string(epochs) +
+              "\ncheckpoint_seconds = 0.05\n";
   REQUIRE(submit(*client, "killed", toml));
   INFO("head:\n" << nodes.head().log());
   auto [before, v] = kill_w1_mid_job(*client, *w1, "killed", 120s);
-  REQUIRE(before.checkpoint_step < 40);
+  REQUIRE(before.checkpoint_step < epochs);
   INFO(v.message);
   REQUIRE(v.state == "finished");
   CHECK(v.attempt == 2);
-  CHECK(v.step == 40);
+  CHECK(v.step == epochs);
   for (auto& p : v.placement)
     CHECK(p.find("@w1") == std::string::npos);
   auto summary = nlohmann::json::parse(v.summary);
+  CHECK(summary["family"] == family);
   CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
   CHECK(summary["valid"]["accuracy"].get<double>() > 0.7);
   REQUIRE(client->shutdown());
@@ -270,37 +277,22 @@ TEST_CASE("kill -9 of a worker node under a data-parallel MLP job: the job "
   w2->wait(15s);
 }
 
+} // namespace
+
+TEST_CASE("kill -9 of a worker node under a data-parallel MLP job: the job "
+          "regroups from its last checkpoint's net and finishes",
+          "[training-nodes]") {
+  kill_worker_under_net_job("mlp", "[model]\nwidth = 32\nlr = 0.002\n", 40, 32);
+}
+
 TEST_CASE("kill -9 of a worker node under a job of a user's TorchScript "
           "module: the job regroups from its last checkpoint's replica and "
           "finishes",
           "[training-nodes][torchscript]") {
-  test::temp_dir dir;
-  test::node_set nodes{dir.path(), {"--slots", "1"}};
-  auto w1 = nodes.worker("w1", {"--slots", "2"});
-  auto w2 = nodes.worker("w2", {"--slots", "2"});
-  auto client = ready_client(nodes);
-  auto toml = std::string{"family = \"torchscript\"\n[data]\nimages = \""} +
-              TROUPE_SOURCE_DIR +
-              "/tests/data/fashion-mnist-small\"\n[model]\nmodule = \"" +
-              TROUPE_SOURCE_DIR +
-              "/tests/data/torchscript/fashion_cnn.pt\"\nlr = 0.003\n"
-              "[run]\nworkers = 2\nbatch = 50\nepochs = 30\n"
-              "checkpoint_seconds = 0.05\n";
-  REQUIRE(submit(*client, "killed", toml));
-  INFO("head:\n" << nodes.head().log());
-  auto [before, v] = kill_w1_mid_job(*client, *w1, "killed", 120s);
-  REQUIRE(before.checkpoint_step < 30);
-  INFO(v.message);
-  REQUIRE(v.state == "finished");
-  CHECK(v.attempt == 2);
-  CHECK(v.step == 30);
-  for (auto& p : v.placement)
-    CHECK(p.find("@w1") == std::string::npos);
-  auto summary = nlohmann::json::parse(v.summary);
-  CHECK(summary["family"] == "torchscript");
-  CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
-  CHECK(summary["valid"]["accuracy"].get<double>() > 0.7);
-  REQUIRE(client->shutdown());
-  CHECK(nodes.head().wait(15s) == 0);
-  w2->wait(15s);
+  kill_worker_under_net_job("torchscript",
+                            std::string{"[model]\nmodule = \""} +
+                                TROUPE_SOURCE_DIR +
+                                "/tests/data/torchscript/fashion_cnn.pt\"\n"
+                                "lr = 0.003\n",
+                            30, 50);
 }
