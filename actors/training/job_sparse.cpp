@@ -218,6 +218,8 @@ public:
                                                            st.training_since)
                                  .count();
               dump_then(self, [=](sparse_outcome weights) {
+                // the job may have ended (and dropped its rows) meanwhile
+                if (ended(self->state) || !data_) return;
                 auto data = data_;
                 auto me = caf::actor_cast<job_actor>(self);
                 self->system().spawn<caf::detached>([=] {
