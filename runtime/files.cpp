@@ -1,11 +1,13 @@
 #include "runtime/files.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -21,11 +23,33 @@ caf::error io_error(const std::string& what, const std::filesystem::path& path,
 }
 
 caf::expected<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in) return io_error("open", path);
-  std::string bytes{std::istreambuf_iterator<char>{in},
-                    std::istreambuf_iterator<char>{}};
-  if (in.bad()) return io_error("read", path);
+  // sized by fstat and read in large blocks: an istreambuf_iterator moves a
+  // byte at a time (about 100 MB/s, a tenth of a second per row shard)
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return io_error("open", path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    auto err = io_error("read", path);
+    ::close(fd);
+    return err;
+  }
+  std::string bytes;
+  bytes.resize(S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 0);
+  size_t have = 0;
+  for (;;) {
+    if (have == bytes.size()) bytes.resize(std::max<size_t>(4096, have * 2));
+    auto n = ::read(fd, bytes.data() + have, bytes.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      auto err = io_error("read", path);
+      ::close(fd);
+      return err;
+    }
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  bytes.resize(have);
   return bytes;
 }
 

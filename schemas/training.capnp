@@ -118,15 +118,6 @@ struct JobSubmit {
                       # places it again). Empty: the job leases its own
 }
 
-struct RowShard {
-  # One data-parallel worker's rows, as a file in the dataset cache: the job
-  # writes one per worker each time it places its gang, and the worker's
-  # node fetches its own. Each field holds at most 512 MiB.
-  cols @0 :UInt32;
-  values @1 :Data;    # rows x cols float32, row-major, NaN = missing
-  labels @2 :Data;    # rows float32
-}
-
 struct JobDataset {
   # One data file of a job: its path as the config names it (absolute), and
   # its content in the head's dataset cache.

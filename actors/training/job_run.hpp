@@ -205,7 +205,7 @@ void arm_checkpoint_timer(job_self self);
 /// answer (the model). A member's io_failure (a peer of the collective
 /// went) regroups the job a second later, unless the lost member's down
 /// message regroups it first; any other error fails it.
-/// With `shards` (one RowShard file per part, row_shard.hpp), the files
+/// With `shards` (one row shard file per part, row_shard.hpp), the files
 /// move into this node's dataset cache first and each member's node
 /// fetches its own.
 void train_parts(job_self self, const std::vector<envelope>& parts,
@@ -213,7 +213,7 @@ void train_parts(job_self self, const std::vector<envelope>& parts,
                  const std::vector<std::string>& shards = {});
 
 /// Writes each of `workers` workers' contiguous block of `rows` (block_of)
-/// as a RowShard file for the job's current attempt, inside its output
+/// as a row shard file for the job's current attempt, inside its output
 /// directory, and returns their paths, for train_parts.
 caf::expected<std::vector<std::string>>
 write_shards(job_self self, const tabular::matrix& rows, uint32_t workers);

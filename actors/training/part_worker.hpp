@@ -35,7 +35,7 @@ using part_worker_actor = caf::typed_actor<
     /// the collective went away (the job regroups).
     caf::replies_to<part_train_atom, envelope, caf::actor>::with<envelope>,
     /// (part_train_atom, part, job, shard, source) -> JobCheckpoint: the
-    /// same, with its rows in a RowShard (row_shard.hpp) named by the
+    /// same, with its rows in a row shard file (row_shard.hpp) named by the
     /// DatasetRef `shard`, which this node's dataset cache fetches from the
     /// cache `source` first.
     caf::replies_to<part_train_atom, envelope, caf::actor, envelope,
@@ -51,7 +51,7 @@ struct part_context {
   const kind_args& args;
   caf::actor job;
   const std::atomic<bool>& cancel;
-  /// The part's rows, a RowShard file on this node; empty when the part
+  /// The part's rows, a row shard file on this node; empty when the part
   /// holds its rows itself.
   std::string shard;
   /// Called once the trainer has read the shard: its node's copy goes (it

@@ -80,6 +80,12 @@ private:
   void recv_bytes(void* p, size_t n) {
     auto* c = static_cast<char*>(p);
     while (n > 0) {
+      // rabit's workers write their small fields one by one without
+      // TCP_NODELAY: ACK at once, or Nagle holds the next field until our
+      // delayed ACK (40 ms) lets it go. Linux clears QUICKACK as it pleases,
+      // so it is set before every read.
+      int one = 1;
+      setsockopt(fd_, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
       auto k = ::recv(fd_, c, n, 0);
       if (k < 0 && errno == EINTR) continue;
       if (k == 0)

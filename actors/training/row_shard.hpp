@@ -1,7 +1,7 @@
 #pragma once
 
-// A data-parallel worker's rows as a file (schema RowShard): the job writes
-// one per worker each time it places its gang, puts it in the head's
+// A data-parallel worker's rows as a file (a raw layout, row_shard.cpp): the
+// job writes one per worker each time it places its gang, puts it in the head's
 // dataset cache, and the worker's node fetches it (part_worker.hpp).
 
 #include <cstddef>

@@ -23,10 +23,18 @@
 //
 // Every job and peer trains on 80% of the rows (the job's seeded split).
 //
+// A third side, the bound: XGBoost's own distributed mode with no troupe in
+// between — two bare processes (this program again, --bare-worker), each
+// holding its block of the rows in memory, joined through rabit (troupe's
+// tracker) with 1 thread each, timed from joining to the last round. What
+// it loses to one process x 2 threads is the collective's cost on this
+// machine, which no job on rabit can beat.
+//
 //   bench_xgb_parallel [--repeats 3] [--rounds 50] [--rows 200000,1000000]
 // bench-timeout: 1500
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -34,6 +42,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -46,6 +55,7 @@
 #include "actors/models/xgb_data.hpp"
 #include "actors/tabular/csv.hpp"
 #include "actors/tabular/dataset.hpp"
+#include "actors/training/rabit_tracker.hpp"
 #include "actors/training/wire.hpp"
 #include "actors/training/xgb_parallel.hpp"
 #include "runtime/client.hpp"
@@ -63,7 +73,7 @@ namespace {
 
 struct dataset_run {
   std::string name, csv, target;
-  std::vector<double> troupe_rps, peer_rps;
+  std::vector<double> troupe_rps, peer_rps, bare_rps;
 };
 
 /// The job's training rows and parameters (its seeded split), read once.
@@ -107,9 +117,77 @@ double peer_run(const std::string& csv, const std::string& target,
   return rounds / secs;
 }
 
+/// One of two bare rabit workers (a child process): joins the tracker at
+/// 127.0.0.1:port as `rank`, trains on its block of the job's rows with 1
+/// thread and prints the seconds from joining to the last round.
+int bare_worker(const std::string& csv, const std::string& target, int rank,
+                int port, uint32_t rounds) {
+  auto& d = peer_data_of(csv, target);
+  auto [begin, end] = training::block_of(d.rows.rows, rank, 2);
+  tabular::matrix mine;
+  mine.cols = d.rows.cols;
+  mine.rows = end - begin;
+  mine.values.assign(d.rows.values.begin() + begin * d.rows.cols,
+                     d.rows.values.begin() + end * d.rows.cols);
+  mine.labels.assign(d.rows.labels.begin() + begin,
+                     d.rows.labels.begin() + end);
+  auto part = d.part;
+  part.rounds = rounds;
+  for (auto& [k, v] : part.params)
+    if (k == "nthread") v = "1";
+  part.tracker_host = "127.0.0.1";
+  part.tracker_port = port;
+  part.world = 2;
+  part.task = "bare-" + std::to_string(rank);
+  auto t0 = clock_type::now();
+  auto out = training::train_part(part, mine);
+  auto secs = seconds_since(t0);
+  if (!out) fail(describe(out.error()));
+  std::printf("%.6f\n", secs);
+  return 0;
+}
+
+/// XGBoost's own mode: two bare processes on rabit; rounds per second of
+/// the slower.
+double bare_run(const std::string& root, const std::string& csv,
+                const std::string& target, uint32_t rounds) {
+  auto tracker = training::rabit_tracker::start("127.0.0.1", 2);
+  if (!tracker) fail(describe(tracker.error()));
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 2; ++r) {
+    auto log = root + "/bare-" + std::to_string(r) + ".out";
+    std::filesystem::remove(log);
+    pids.push_back(
+        spawn({self_exe(), "--bare-worker", csv, target, std::to_string(r),
+               std::to_string((*tracker)->port()), std::to_string(rounds)},
+              log));
+  }
+  double slowest = 0;
+  for (int r = 0; r < 2; ++r) {
+    int st = 0;
+    waitpid(pids[r], &st, 0);
+    for (auto& slot : children)
+      if (slot == pids[r]) slot = 0;
+    auto log = root + "/bare-" + std::to_string(r) + ".out";
+    std::ifstream in{log};
+    std::string text{std::istreambuf_iterator<char>(in), {}};
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+      fail("bare rabit worker " + std::to_string(r) + " failed: " + text);
+    // its last line: the seconds (XGBoost may print before)
+    auto end = text.find_last_not_of("\n");
+    auto line = text.substr(0, end + 1);
+    line = line.substr(line.find_last_of('\n') + 1);
+    slowest = std::max(slowest, std::stod(line));
+  }
+  return rounds / slowest;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 7 && std::string{argv[1]} == "--bare-worker")
+    return bare_worker(argv[2], argv[3], std::stoi(argv[4]), std::stoi(argv[5]),
+                       static_cast<uint32_t>(std::stoul(argv[6])));
   auto root = start_bench("bench_xgb_parallel");
   int repeats = std::stoi(arg_text(argc, argv, "--repeats", "3"));
   auto rounds =
@@ -129,10 +207,11 @@ int main(int argc, char** argv) {
        std::string{TROUPE_SOURCE_DIR} + "/tests/data/shuttle.csv",
        "Class",
        {},
+       {},
        {}}};
   for (auto n : gen_rows) {
     auto name = "generated-" + std::to_string(n);
-    sets.push_back({name, root + "/" + name + ".csv", "label", {}, {}});
+    sets.push_back({name, root + "/" + name + ".csv", "label", {}, {}, {}});
     progress("writing %zu generated rows", n);
     write_higgs_like(sets.back().csv, n);
   }
@@ -157,19 +236,23 @@ int main(int argc, char** argv) {
   for (auto& d : sets)
     for (int r = 0; r < repeats; ++r) {
       // alternate which side runs first
-      double a = 0, b = 0;
+      double a = 0, b = 0, c = 0;
       if (r % 2 == 0) {
         a = troupe_run(d);
         b = peer_run(d.csv, d.target, rounds);
+        c = bare_run(root, d.csv, d.target, rounds);
       } else {
+        c = bare_run(root, d.csv, d.target, rounds);
         b = peer_run(d.csv, d.target, rounds);
         a = troupe_run(d);
       }
       d.troupe_rps.push_back(a);
       d.peer_rps.push_back(b);
+      d.bare_rps.push_back(c);
       progress("%s repeat %d: troupe 2 workers x 1 thread %.2f rounds/s, one "
-               "process x 2 threads %.2f rounds/s (%.2fx)",
-               d.name.c_str(), r + 1, a, b, a / b);
+               "process x 2 threads %.2f rounds/s (%.2fx), bare rabit 2 "
+               "processes %.2f rounds/s (%.2fx)",
+               d.name.c_str(), r + 1, a, b, a / b, c, c / b);
     }
 
   nlohmann::json out{{"bench", "bench_xgb_parallel"},
@@ -177,20 +260,31 @@ int main(int argc, char** argv) {
                      {"repeats", repeats}};
   bool met = true;
   for (auto& d : sets) {
-    std::vector<double> ratios;
-    for (size_t i = 0; i < d.troupe_rps.size(); ++i)
+    std::vector<double> ratios, bare_ratios, vs_bare;
+    for (size_t i = 0; i < d.troupe_rps.size(); ++i) {
       ratios.push_back(d.troupe_rps[i] / d.peer_rps[i]);
+      bare_ratios.push_back(d.bare_rps[i] / d.peer_rps[i]);
+      vs_bare.push_back(d.troupe_rps[i] / d.bare_rps[i]);
+    }
     auto ratio = median(ratios);
     auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+    auto [blo, bhi] =
+        std::minmax_element(bare_ratios.begin(), bare_ratios.end());
     met = met && ratio >= 0.9;
     std::printf("bench_xgb_parallel: %s: troupe 2 workers x 1 thread %.2f "
                 "rounds/s, one process x 2 threads %.2f rounds/s (medians); "
-                "ratio %.2fx (spread %.2f-%.2f; goal >= 0.9x: %s)\n",
+                "ratio %.2fx (spread %.2f-%.2f; goal >= 0.9x: %s); bare "
+                "rabit, 2 processes x 1 thread, no troupe: %.2f rounds/s, "
+                "%.2fx (spread %.2f-%.2f); troupe / bare %.2fx\n",
                 d.name.c_str(), median(d.troupe_rps), median(d.peer_rps), ratio,
-                *lo, *hi, ratio >= 0.9 ? "met" : "not met");
+                *lo, *hi, ratio >= 0.9 ? "met" : "not met", median(d.bare_rps),
+                median(bare_ratios), *blo, *bhi, median(vs_bare));
     out[d.name] = {{"troupe_rounds_per_s", d.troupe_rps},
                    {"peer_rounds_per_s", d.peer_rps},
-                   {"median_ratio", ratio}};
+                   {"bare_rabit_rounds_per_s", d.bare_rps},
+                   {"median_ratio", ratio},
+                   {"bare_median_ratio", median(bare_ratios)},
+                   {"troupe_vs_bare", median(vs_bare)}};
   }
   out["goal_met"] = met;
   out["nproc"] = nproc();

@@ -37,12 +37,28 @@ TEST_CASE("troupe's programs allocate through jemalloc", "[allocator]") {
   size_t len = sizeof(version);
   REQUIRE(mallctl("version", &version, &len, nullptr, 0) == 0);
   CHECK(std::string{version}.rfind("5.", 0) == 0);
+  // with troupe's options (runtime/malloc_conf.cpp): huge pages, unless the
+  // environment says otherwise
+  if (std::getenv("MALLOC_CONF") == nullptr) {
+    const char* thp = nullptr;
+    len = sizeof(thp);
+    REQUIRE(mallctl("opt.thp", &thp, &len, nullptr, 0) == 0);
+    CHECK(std::string{thp} == "always");
+  }
   // the troupe binary itself loads it too
   auto ldd = troupe::test::run(
       {"/usr/bin/env", "LD_TRACE_LOADED_OBJECTS=1", troupe::test::troupe_bin()},
       std::chrono::seconds{10});
   REQUIRE(ldd.code == 0);
   CHECK(ldd.out.find("libjemalloc") != std::string::npos);
+  // and its options: jemalloc prints them at exit when asked
+  auto stats =
+      troupe::test::run({"/usr/bin/env", "MALLOC_CONF=stats_print:true",
+                         troupe::test::troupe_bin(), "--help"},
+                        std::chrono::seconds{10});
+  REQUIRE(stats.code == 0);
+  CHECK((stats.out + stats.err).find("opt.thp: \"always\"") !=
+        std::string::npos);
 #else
   // sanitized build: the sanitizer's allocator, never jemalloc beside it
   CHECK(owner.find("jemalloc") == std::string::npos);

@@ -1,9 +1,11 @@
-// A data-parallel worker's rows as a RowShard file: written and read back
+// A data-parallel worker's rows as a row shard file: written and read back
 // exactly; a file that is no shard is named.
 
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "actors/training/row_shard.hpp"
@@ -43,4 +45,32 @@ TEST_CASE("a file that is no row shard is named", "[training]") {
   auto missing = read_row_shard(dir / "missing");
   REQUIRE_FALSE(missing);
   CHECK(describe(missing.error()).find("missing") != std::string::npos);
+}
+
+TEST_CASE("a row shard cut short or with a lying header is named",
+          "[training]") {
+  test::temp_dir dir;
+  std::vector<float> values(12, 1.0f), labels(4, 0.0f);
+  auto path = dir / "shard";
+  REQUIRE_FALSE(write_row_shard(path, 3, values.data(), labels.data(), 4));
+  auto bytes = test::read_file(path);
+  REQUIRE(bytes.size() == 32 + 16 * 4);
+  // a byte short: the size no longer fits the header's rows and columns
+  test::write_file(dir / "short", bytes.substr(0, bytes.size() - 4));
+  auto s = read_row_shard(dir / "short");
+  REQUIRE_FALSE(s);
+  CHECK(describe(s.error()).find("short") != std::string::npos);
+  CHECK(describe(s.error()).find("4 rows of 3 columns") != std::string::npos);
+  // rows huge enough that rows x columns would overflow: still refused
+  auto lying = bytes;
+  uint64_t rows = uint64_t{1} << 62;
+  std::memcpy(lying.data() + 16, &rows, sizeof rows);
+  test::write_file(dir / "lying", lying);
+  CHECK_FALSE(read_row_shard(dir / "lying"));
+  // zero rows is a shard (a worker with nothing is refused elsewhere)
+  REQUIRE_FALSE(write_row_shard(dir / "empty", 3, nullptr, nullptr, 0));
+  auto empty = read_row_shard(dir / "empty");
+  REQUIRE(empty);
+  CHECK(empty->rows() == 0);
+  CHECK(empty->cols == 3);
 }
