@@ -9,6 +9,7 @@
 // caller passes, so a seed fixes a run whatever else uses torch's global
 // generator. Included by torch code only (it includes torch/torch.h).
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -41,6 +42,24 @@ struct mlp_net_options {
   std::vector<int64_t> conv;
   int64_t side = 0;
 };
+
+/// Per-column sums of `x` ([rows, cols]) in float64, or with `center`
+/// ([cols] float64) the sums of squared deviations from it. A block of
+/// rows at a time: a whole float64 copy of the training rows (and its
+/// deviations, and their squares) is hundreds of MB of fresh pages, which
+/// the kernel zeroes one by one: 2 s of a 3-epoch Fashion-MNIST job
+/// (perf: clear_page_erms), against about 0.1 s in blocks.
+inline torch::Tensor column_sums(const torch::Tensor& x,
+                                 const torch::Tensor& center = {}) {
+  constexpr int64_t block = 1024;
+  auto out = torch::zeros({x.size(1)}, torch::kFloat64);
+  for (int64_t r = 0; r < x.size(0); r += block) {
+    auto b = x.slice(0, r, std::min(r + block, x.size(0))).to(torch::kFloat64);
+    if (center.defined()) b = (b - center).square_();
+    out += b.sum(0);
+  }
+  return out;
+}
 
 /// Hidden layers (Linear, activation, dropout) and a Linear head.
 class mlp_netImpl : public torch::nn::Module {
@@ -103,15 +122,15 @@ public:
     auto fix = [](torch::Tensor s) {
       return torch::where(s > 1e-12, s, torch::ones_like(s));
     };
-    auto xd = x.to(torch::kFloat64);
-    auto xm = xd.mean(0);
+    auto n = static_cast<double>(x.size(0));
+    auto xm = column_sums(x) / n;
     x_mean_.copy_(xm);
-    x_std_.copy_(fix((xd - xm).square().mean(0).sqrt()));
+    x_std_.copy_(fix((column_sums(x, xm) / n).sqrt()));
     if (opts_.task == mlp_task::regression) {
-      auto yd = y.to(torch::kFloat64);
-      auto ym = yd.mean();
-      y_mean_.copy_(ym.reshape({1}));
-      y_std_.copy_(fix((yd - ym).square().mean().sqrt().reshape({1})));
+      auto yc = y.reshape({-1, 1});
+      auto ym = column_sums(yc) / n;
+      y_mean_.copy_(ym);
+      y_std_.copy_(fix((column_sums(yc, ym) / n).sqrt()));
     }
   }
 

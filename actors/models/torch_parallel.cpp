@@ -33,6 +33,7 @@ namespace {
 using troupe::models::torch_mlp::make_gen;
 using troupe::models::torch_mlp::mix;
 using troupe::models::torch_mlp::mlp;
+using troupe::models::torch_nn::column_sums;
 using troupe::models::torch_plugin::guarded;
 using troupe::models::torch_plugin::put_error;
 using troupe::models::torch_plugin::use_threads;
@@ -68,20 +69,19 @@ void fit_scaling_over(mlp& m, group_box* g, const torch::Tensor& X,
   auto fix = [](torch::Tensor s) {
     return torch::where(s > 1e-12, s, torch::ones_like(s));
   };
-  auto xd = X.to(torch::kFloat64);
-  auto yd = Y.to(torch::kFloat64);
-  auto cols = xd.size(1);
+  // a block of rows at a time (column_sums): no float64 copy of the rows
+  auto yc = Y.reshape({-1, 1});
+  auto cols = X.size(1);
   // pass 1: sums and counts
   auto s1 = torch::cat(
-      {xd.sum(0), yd.sum().reshape({1}),
-       torch::full({1}, static_cast<double>(xd.size(0)), torch::kFloat64)});
+      {column_sums(X), column_sums(yc),
+       torch::full({1}, static_cast<double>(X.size(0)), torch::kFloat64)});
   sum_over(g, s1);
   auto n = s1[cols + 1];
   auto xm = s1.slice(0, 0, cols) / n;
   auto ym = s1[cols] / n;
   // pass 2: squared deviations
-  auto s2 = torch::cat(
-      {(xd - xm).square().sum(0), (yd - ym).square().sum().reshape({1})});
+  auto s2 = torch::cat({column_sums(X, xm), column_sums(yc, ym.reshape({1}))});
   sum_over(g, s2);
   auto xs = fix((s2.slice(0, 0, cols) / n).sqrt());
   auto regression = m.task == 2;

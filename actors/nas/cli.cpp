@@ -1,13 +1,11 @@
 #include "actors/nas/cli.hpp"
 
-#include <dlfcn.h>
-
 #include <cmath>
 #include <cstdio>
-#include <sys/types.h>
 
 #include <CLI/CLI.hpp>
 
+#include "runtime/allocator.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::nas {
@@ -67,27 +65,6 @@ CLI::App* add_nas_command(CLI::App& app, cli_options& o) {
   return cmd;
 }
 
-namespace {
-
-/// Tells jemalloc (when troupe runs on it) to keep the pages it frees:
-/// training frees and allocates the same tensors every step, and with
-/// jemalloc's default decay ~40% of the time went to the kernel faulting
-/// fresh pages in (measured with perf on the 1,000-image subset; sys time
-/// 6 s -> 0.7 s). A search is one short-lived process, so holding its peak
-/// memory costs nothing. Looked up at run time: no link-time dependency.
-void keep_freed_pages() {
-  using mallctl_fn = int (*)(const char*, void*, size_t*, void*, size_t);
-  auto* fn = reinterpret_cast<mallctl_fn>(::dlsym(RTLD_DEFAULT, "mallctl"));
-  if (fn == nullptr) return;
-  ssize_t never = -1;
-  // 4096 is MALLCTL_ARENAS_ALL: every existing arena; "arenas." for new ones.
-  for (auto* key : {"arena.4096.dirty_decay_ms", "arena.4096.muzzy_decay_ms",
-                    "arenas.dirty_decay_ms", "arenas.muzzy_decay_ms"})
-    fn(key, nullptr, nullptr, &never, sizeof(never));
-}
-
-} // namespace
-
 int run_nas_command(cli_options o) {
   auto fail = [](const std::string& msg, int code) {
     std::fprintf(stderr, "troupe nas: %s\n", msg.c_str());
@@ -110,7 +87,9 @@ int run_nas_command(cli_options o) {
   r.space = *space;
   r.strategy = *strategy;
   r.lim.max_flops = static_cast<int64_t>(std::llround(o.max_mflops * 1e6));
-  keep_freed_pages();
+  // a search is one short-lived process: holding its peak memory costs
+  // nothing (on the 1,000-image subset, sys time 6 s -> 0.7 s)
+  troupe::freed_pages_kept keep;
   auto quiet = o.quiet;
   auto summary = run_nas(r, real_clock(), [quiet](const std::string& line) {
     if (quiet) return;

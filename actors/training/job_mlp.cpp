@@ -26,7 +26,6 @@
 #include <memory>
 #include <numeric>
 #include <optional>
-#include <random>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -49,6 +48,26 @@ caf::error invalid(std::string msg) {
   return make_error(errc::invalid_argument, std::move(msg));
 }
 
+/// The order the rows are dealt in: a Fisher-Yates shuffle (i from n-1
+/// down to 1 swaps i with j = z mod (i + 1)) drawing z from splitmix64
+/// seeded with `seed`. Written out so that another program can deal the
+/// same rows (bench_torch_parallel's DDP peer does); std::shuffle's draws
+/// belong to the standard library's implementation.
+std::vector<size_t> deal_order(size_t n, uint64_t seed) {
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  uint64_t state = seed;
+  for (size_t i = n; i-- > 1;) {
+    state += 0x9e3779b97f4a7c15ULL;
+    uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    std::swap(order[i], order[z % (i + 1)]);
+  }
+  return order;
+}
+
 class mlp_plan : public job_plan {
 public:
   explicit mlp_plan(job_config cfg) : cfg_(std::move(cfg)) {}
@@ -58,11 +77,7 @@ public:
       return err;
     // deal shuffled rows: a file sorted by label would give each worker
     // one class
-    std::vector<size_t> order(train_.rows);
-    std::iota(order.begin(), order.end(), size_t{0});
-    std::mt19937_64 rng{cfg_.seed};
-    std::shuffle(order.begin(), order.end(), rng);
-    train_ = tabular::take_rows(train_, order);
+    train_ = tabular::take_rows(train_, deal_order(train_.rows, cfg_.seed));
     if (script()) {
       if (auto err = load_module()) return err;
     }

@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include "runtime/allocator.hpp"
 #include "runtime/dataset_cache.hpp"
 #include "runtime/dataset_store.hpp"
 #include "runtime/errors.hpp"
@@ -44,6 +45,9 @@ void start_thread(part_worker_self self, const envelope& part,
   auto stop = self->state.cancel;
   auto cache = local_dataset_cache(self->system());
   std::thread{[=] {
+    // the steps free and take the same buffers again: keep the pages
+    // (runtime/allocator.hpp) while this part trains
+    freed_pages_kept keep;
     part_context ctx{a, job, *stop, shard, [=] {
                        if (!shard_hash.empty() && cache)
                          caf::anon_send(cache, dataset_drop_atom::value,

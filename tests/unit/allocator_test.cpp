@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <string>
 
+#include "runtime/allocator.hpp"
 #include "tests/support/process.hpp"
 
 namespace {
@@ -37,8 +38,8 @@ TEST_CASE("troupe's programs allocate through jemalloc", "[allocator]") {
   size_t len = sizeof(version);
   REQUIRE(mallctl("version", &version, &len, nullptr, 0) == 0);
   CHECK(std::string{version}.rfind("5.", 0) == 0);
-  // with troupe's options (runtime/malloc_conf.cpp): huge pages, unless the
-  // environment says otherwise
+  // with troupe's options (runtime/malloc/malloc_conf.cpp): huge pages, unless
+  // the environment says otherwise
   if (std::getenv("MALLOC_CONF") == nullptr) {
     const char* thp = nullptr;
     len = sizeof(thp);
@@ -62,5 +63,31 @@ TEST_CASE("troupe's programs allocate through jemalloc", "[allocator]") {
 #else
   // sanitized build: the sanitizer's allocator, never jemalloc beside it
   CHECK(owner.find("jemalloc") == std::string::npos);
+#endif
+}
+
+TEST_CASE("freed pages are kept while a holder lives, and decay again after "
+          "the last",
+          "[allocator]") {
+  auto before = troupe::current_decay_times();
+#ifdef TROUPE_JEMALLOC
+  // jemalloc's defaults (or MALLOC_CONF's): pages decay
+  REQUIRE(before.dirty >= 0);
+  {
+    troupe::freed_pages_kept a;
+    CHECK(troupe::current_decay_times().dirty == -1);
+    CHECK(troupe::current_decay_times().muzzy == -1);
+    {
+      troupe::freed_pages_kept b; // overlapping holders: counted
+      CHECK(troupe::current_decay_times().dirty == -1);
+    }
+    CHECK(troupe::current_decay_times().dirty == -1);
+  }
+  auto after = troupe::current_decay_times();
+  CHECK(after.dirty == before.dirty);
+  CHECK(after.muzzy == before.muzzy);
+#else
+  troupe::freed_pages_kept a; // nothing to tell the sanitizer's allocator
+  CHECK(troupe::current_decay_times().dirty == before.dirty);
 #endif
 }

@@ -17,6 +17,16 @@ shuffles its own contiguous block of the training rows and takes
 --batch / --workers rows a step, as troupe's workers do; DDP averages the
 gradients in its buckets while backward runs.
 
+The peer draws what troupe draws, so that the two sides differ only in how
+they train: the weights from a generator seeded with --seed (conv, hidden
+and head layers in turn, weight then bias), the rows dealt in troupe's
+order (job_mlp.cpp's deal_order: Fisher-Yates over splitmix64 seeded with
+--seed) in contiguous blocks, and epoch e's shuffle of worker r's block
+torch.randperm with a generator seeded mix(seed ^ mix(e + 1) ^
+mix(r + 17)), mix being splitmix64's step (torch_parallel.cpp). With
+--own-order the rows are shuffled with torch's generators instead, and the
+weights drawn from torch's global one (the earlier behaviour).
+
 The time counts the epochs (steps, allreduces, optimizer), not the
 interpreter's start, reading the data or building the model; examples/s is
 the rows trained per second over every worker. Worker 0 then scores the
@@ -54,6 +64,32 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn as nn
+
+
+M64 = (1 << 64) - 1
+
+
+def mix(x):
+    """splitmix64's step: troupe's torch_mlp::mix."""
+    x = (x + 0x9E3779B97F4A7C15) & M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+    return x ^ (x >> 31)
+
+
+def deal_order(n, seed):
+    """troupe's deal_order (job_mlp.cpp): Fisher-Yates over splitmix64."""
+    order = list(range(n))
+    state = seed & M64
+    for i in range(n - 1, 0, -1):
+        state = (state + 0x9E3779B97F4A7C15) & M64
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        z ^= z >> 31
+        j = z % (i + 1)
+        order[i], order[j] = order[j], order[i]
+    return torch.tensor(order, dtype=torch.long)
 
 
 def read_idx(path):
@@ -100,10 +136,16 @@ class Net(nn.Module):
         self.hidden = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.head = nn.Linear(dims[-1], 10)
-        for l in list(self.conv) + list(self.hidden) + [self.head]:
-            bound = 1.0 / (l.weight[0].numel()) ** 0.5
-            nn.init.uniform_(l.weight, -bound, bound)
-            nn.init.uniform_(l.bias, -bound, bound)
+        self.init_weights(None)
+
+    def init_weights(self, gen):
+        """U(+-1/sqrt(fan_in)) in troupe's order, from `gen` (None: torch's
+        global generator)."""
+        with torch.no_grad():
+            for l in list(self.conv) + list(self.hidden) + [self.head]:
+                bound = 1.0 / (l.weight[0].numel()) ** 0.5
+                l.weight.uniform_(-bound, bound, generator=gen)
+                l.bias.uniform_(-bound, bound, generator=gen)
 
     def forward(self, x):
         h = (x - self.mean) / self.std
@@ -123,8 +165,11 @@ def worker(rank, args, port, out):
     os.environ["MASTER_PORT"] = str(port)
     dist.init_process_group("gloo", rank=rank, world_size=args.workers)
     x, y = load(args.data, "train")
-    g = torch.Generator().manual_seed(args.seed)
-    order = torch.randperm(x.size(0), generator=g)
+    if args.own_order:
+        g = torch.Generator().manual_seed(args.seed)
+        order = torch.randperm(x.size(0), generator=g)
+    else:
+        order = deal_order(x.size(0), args.seed)
     x, y = x[order], y[order]
     mean = x.double().mean(0)
     std = (x.double() - mean).square().mean(0).sqrt()
@@ -136,6 +181,8 @@ def worker(rank, args, port, out):
     else:
         net = Net(x.size(1), args.layers, args.width, mean.float(),
                   std.float(), conv)
+        if not args.own_order:
+            net.init_weights(torch.Generator().manual_seed(args.seed))
     model = nn.parallel.DistributedDataParallel(net)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr,
                             weight_decay=args.weight_decay)
@@ -149,9 +196,10 @@ def worker(rank, args, port, out):
     dist.barrier()
     t0 = time.perf_counter()
     for epoch in range(args.epochs):
+        seed = (args.seed * 1000 + epoch * 10 + rank if args.own_order else
+                mix(args.seed ^ mix(epoch + 1) ^ mix(rank + 17)))
         perm = torch.randperm(xs.size(0),
-                              generator=torch.Generator().manual_seed(
-                                  args.seed * 1000 + epoch * 10 + rank))
+                              generator=torch.Generator().manual_seed(seed))
         for s in range(steps):
             idx = perm[s * local:(s + 1) * local]
             opt.zero_grad()
@@ -190,6 +238,9 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=1e-5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--own-order", action="store_true",
+                   help="shuffle and draw with torch's generators, not in "
+                   "troupe's order")
     p.add_argument("--conv", default="",
                    help="a CNN first: channels of its conv blocks (8,16)")
     p.add_argument("--module", default="",
