@@ -33,6 +33,7 @@ packages=(
   libcaf-dev capnproto libcapnp-dev liblmdb-dev lmdb-utils libspdlog-dev libfmt-dev
   libcli11-dev libreadline-dev nlohmann-json3-dev libtomlplusplus-dev
   libxgboost-dev xgboost libtorch-dev libgloo-dev libcpp-httplib-dev libjemalloc-dev
+  libmetis-dev
   zlib1g-dev libssl-dev
   # tests (chromium: the study report is opened in real headless Chromium)
   catch2 openssh-server openssh-client procps iproute2 netcat-openbsd chromium

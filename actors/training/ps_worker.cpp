@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "actors/training/step_clock.hpp"
+#include "runtime/allocator.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/kind_args.hpp"
 #include "runtime/node.hpp"
@@ -92,6 +93,9 @@ struct worker_state {
   size_t epoch = 0;
   uint64_t rows = 0;
   double loss = 0;
+  /// Each minibatch takes and frees the same buffers: the node keeps the
+  /// pages while a worker lives (runtime/allocator.hpp).
+  std::shared_ptr<freed_pages_kept> keep = std::make_shared<freed_pages_kept>();
 };
 
 using worker_self =
