@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -23,8 +22,9 @@ caf::error io_error(const std::string& what, const std::filesystem::path& path,
 }
 
 caf::expected<std::string> read_file(const std::filesystem::path& path) {
-  // sized by fstat and read in large blocks: an istreambuf_iterator moves a
-  // byte at a time (about 100 MB/s, a tenth of a second per row shard)
+  // sized by fstat and read in large blocks (an istreambuf_iterator moves
+  // a byte at a time); what comes past that size (a file that grew, a
+  // pipe) is appended as it comes
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return io_error("open", path);
   struct stat st {};
@@ -36,9 +36,11 @@ caf::expected<std::string> read_file(const std::filesystem::path& path) {
   std::string bytes;
   bytes.resize(S_ISREG(st.st_mode) ? static_cast<size_t>(st.st_size) : 0);
   size_t have = 0;
+  char more[1 << 16];
   for (;;) {
-    if (have == bytes.size()) bytes.resize(std::max<size_t>(4096, have * 2));
-    auto n = ::read(fd, bytes.data() + have, bytes.size() - have);
+    bool sized = have < bytes.size();
+    auto n = sized ? ::read(fd, bytes.data() + have, bytes.size() - have)
+                   : ::read(fd, more, sizeof more);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       auto err = io_error("read", path);
@@ -46,6 +48,10 @@ caf::expected<std::string> read_file(const std::filesystem::path& path) {
       return err;
     }
     if (n == 0) break;
+    if (!sized) {
+      bytes.resize(have);
+      bytes.append(more, static_cast<size_t>(n));
+    }
     have += static_cast<size_t>(n);
   }
   ::close(fd);
