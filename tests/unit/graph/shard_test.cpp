@@ -7,8 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <numeric>
-#include <random>
 #include <set>
 
 #include "actors/graph/csr.hpp"
@@ -16,34 +14,19 @@
 #include "actors/graph/metis.hpp"
 #include "actors/graph/partition.hpp"
 #include "runtime/errors.hpp"
+#include "tests/unit/graph/planted.hpp"
 
 using namespace troupe;
 using namespace troupe::graph;
 
 namespace {
 
-/// `groups` communities of `size` nodes in shuffled IDs: each node has
-/// `inside` random neighbours in its community and about `outside` in
-/// others.
+/// test::planted's graph.
 csr_graph planted(uint32_t groups, uint32_t size, uint32_t inside,
                   uint32_t outside, uint64_t seed) {
-  std::mt19937_64 rng{seed};
-  uint32_t n = groups * size;
-  std::vector<uint32_t> id(n);
-  std::iota(id.begin(), id.end(), 0u);
-  std::shuffle(id.begin(), id.end(), rng);
-  std::uniform_int_distribution<uint32_t> in{0, size - 1}, any{0, n - 1};
-  std::vector<edge> edges;
-  for (uint32_t v = 0; v < n; ++v) {
-    auto g = v / size;
-    for (uint32_t k = 0; k < inside; ++k)
-      edges.emplace_back(id[v], id[g * size + in(rng)]);
-    for (uint32_t k = 0; k < outside; ++k) {
-      auto u = any(rng);
-      if (u / size != g) edges.emplace_back(id[v], id[u]);
-    }
-  }
-  auto g = csr_graph::from_edges(n, edges);
+  std::vector<uint32_t> community;
+  auto edges = test::planted(groups, size, inside, outside, seed, community);
+  auto g = csr_graph::from_edges(groups * size, edges);
   REQUIRE(g);
   return std::move(*g);
 }
