@@ -29,11 +29,12 @@ void set_decay(const decay_times& d) {
   auto* fn = mallctl();
   if (fn == nullptr) return;
   ssize_t dirty = d.dirty, muzzy = d.muzzy;
-  // new arenas first, then each existing one by its index. Not
-  // "arena.4096." (MALLCTL_ARENAS_ALL): jemalloc 5.3's decay setters look
-  // that index up as an arena of its own, past the end of its table, and
-  // write through whatever they find there (a crash of another thread
-  // later, seen in a CAF thread)
+  // new arenas first, then each existing one by its index. Not through
+  // "arena.4096." (MALLCTL_ARENAS_ALL), as the NAS command used to: its
+  // ALL index is documented for purge, decay (the verb) and reset, not for
+  // the decay times, and a node that set them through it crashed inside
+  // jemalloc in a CAF thread twice in a row (dmesg); most likely the
+  // index was taken for an arena past the end of jemalloc's table
   fn("arenas.dirty_decay_ms", nullptr, nullptr, &dirty, sizeof dirty);
   fn("arenas.muzzy_decay_ms", nullptr, nullptr, &muzzy, sizeof muzzy);
   unsigned narenas = 0;
