@@ -1,0 +1,178 @@
+#include "actors/graph/sampler.hpp"
+
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+#include "runtime/errors.hpp"
+
+namespace troupe::graph {
+
+namespace {
+
+uint64_t splitmix(uint64_t& state) {
+  state += 0x9e3779b97f4a7c15ULL;
+  uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+caf::error check_fanouts(const sample_options& o) {
+  for (size_t h = 0; h < o.fanouts.size(); ++h)
+    if (o.fanouts[h] == 0)
+      return make_error(errc::invalid_argument, "neighbour sampling: hop " +
+                                                    std::to_string(h + 1) +
+                                                    " has a fanout of 0");
+  return caf::none;
+}
+
+/// The next frontier: the distinct nodes sampled at `h`, in order of first
+/// appearance.
+std::vector<uint32_t> next_frontier(const sampled_hop& h) {
+  std::vector<uint32_t> out;
+  std::unordered_set<uint32_t> seen;
+  for (auto v : h.neighbours)
+    if (seen.insert(v).second) out.push_back(v);
+  return out;
+}
+
+} // namespace
+
+void sample_neighbours(const uint32_t* list, uint64_t degree, uint32_t k,
+                       uint64_t seed, uint32_t hop, uint32_t node,
+                       std::vector<uint32_t>& out) {
+  if (degree <= k) {
+    out.insert(out.end(), list, list + degree);
+    return;
+  }
+  // partial Fisher-Yates over positions, the swapped ones kept in a list:
+  // O(k^2) for a fanout k (tens), whatever the degree
+  uint64_t state = seed;
+  state = splitmix(state) ^ (uint64_t{hop} << 32 | node);
+  std::vector<std::pair<uint64_t, uint64_t>> swapped; // position -> value
+  auto at = [&](uint64_t p) {
+    for (auto& [q, v] : swapped)
+      if (q == p) return v;
+    return p;
+  };
+  auto set = [&](uint64_t p, uint64_t v) {
+    for (auto& [q, w] : swapped)
+      if (q == p) {
+        w = v;
+        return;
+      }
+    swapped.emplace_back(p, v);
+  };
+  for (uint64_t i = 0; i < k; ++i) {
+    auto j = i + splitmix(state) % (degree - i);
+    auto vi = at(i), vj = at(j);
+    set(i, vj);
+    set(j, vi);
+    out.push_back(list[vj]);
+  }
+}
+
+caf::expected<sampled_hop> sample_owned(const shard_view& s,
+                                        const std::vector<uint32_t>& nodes,
+                                        uint32_t k, uint64_t seed,
+                                        uint32_t hop) {
+  sampled_hop out;
+  out.frontier = nodes;
+  std::vector<uint32_t> local;
+  for (auto v : nodes) {
+    if (v < s.begin || v >= s.end)
+      return make_error(errc::invalid_argument,
+                        "graph shard " + std::to_string(s.partition) +
+                            " owns nodes [" + std::to_string(s.begin) + ", " +
+                            std::to_string(s.end) + "), not node " +
+                            std::to_string(v));
+    auto i = v - s.begin;
+    local.clear();
+    sample_neighbours(s.neighbours.data() + s.offsets[i],
+                      s.offsets[i + 1] - s.offsets[i], k, seed, hop, v, local);
+    for (auto l : local)
+      out.neighbours.push_back(s.global(l));
+    out.offsets.push_back(out.neighbours.size());
+  }
+  return out;
+}
+
+caf::expected<neighbourhood>
+sample_neighbourhood(const csr_graph& g, const std::vector<uint32_t>& seeds,
+                     const sample_options& o) {
+  if (auto err = check_fanouts(o)) return err;
+  for (auto v : seeds)
+    if (v >= g.nodes)
+      return make_error(errc::invalid_argument,
+                        "neighbour sampling: seed node " + std::to_string(v) +
+                            " of a graph of " + std::to_string(g.nodes) +
+                            " nodes");
+  neighbourhood out;
+  auto frontier = seeds;
+  for (uint32_t h = 0; h < o.fanouts.size(); ++h) {
+    sampled_hop hop;
+    hop.frontier = frontier;
+    for (auto v : frontier) {
+      sample_neighbours(g.begin(v), g.degree(v), o.fanouts[h], o.seed, h, v,
+                        hop.neighbours);
+      hop.offsets.push_back(hop.neighbours.size());
+    }
+    frontier = next_frontier(hop);
+    out.hops.push_back(std::move(hop));
+  }
+  return out;
+}
+
+caf::expected<neighbourhood>
+sample_through_shards(const partition_map& map,
+                      const std::vector<uint32_t>& seeds,
+                      const sample_options& o, const shard_ask& ask) {
+  if (auto err = check_fanouts(o)) return err;
+  for (auto v : seeds)
+    if (v >= map.nodes())
+      return make_error(errc::invalid_argument,
+                        "neighbour sampling: seed node " + std::to_string(v) +
+                            " of a graph of " + std::to_string(map.nodes()) +
+                            " nodes");
+  neighbourhood out;
+  auto frontier = seeds;
+  auto parts = map.partitions();
+  for (uint32_t h = 0; h < o.fanouts.size(); ++h) {
+    // split by owner, remembering each node's place in the frontier
+    std::vector<std::vector<uint32_t>> nodes(parts);
+    std::vector<std::vector<size_t>> places(parts);
+    for (size_t i = 0; i < frontier.size(); ++i) {
+      auto p = map.locate(frontier[i]).partition;
+      nodes[p].push_back(frontier[i]);
+      places[p].push_back(i);
+    }
+    // each node's sample, by frontier place
+    std::vector<std::vector<uint32_t>> of(frontier.size());
+    for (uint32_t p = 0; p < parts; ++p) {
+      if (nodes[p].empty()) continue;
+      auto a = ask(p, nodes[p], o.fanouts[h], h);
+      if (!a) return a.error();
+      if (a->offsets.size() != nodes[p].size() + 1)
+        return make_error(errc::invalid_argument,
+                          "graph shard " + std::to_string(p) + " answered " +
+                              std::to_string(a->offsets.size() - 1) +
+                              " samples for " +
+                              std::to_string(nodes[p].size()) + " nodes");
+      for (size_t i = 0; i < nodes[p].size(); ++i)
+        of[places[p][i]].assign(a->neighbours.begin() + a->offsets[i],
+                                a->neighbours.begin() + a->offsets[i + 1]);
+    }
+    sampled_hop hop;
+    hop.frontier = frontier;
+    for (auto& s : of) {
+      hop.neighbours.insert(hop.neighbours.end(), s.begin(), s.end());
+      hop.offsets.push_back(hop.neighbours.size());
+    }
+    frontier = next_frontier(hop);
+    out.hops.push_back(std::move(hop));
+  }
+  return out;
+}
+
+} // namespace troupe::graph
