@@ -9,7 +9,9 @@
 // --data DIR). Model: the mlp family's net (inputs standardised inside it,
 // --layers hidden layers of --width units, ReLU), AdamW (lr 1e-3, weight
 // decay 1e-5), global batch --batch, --epochs epochs, one intra-op thread
-// per worker; repeat r uses seed r on both sides.
+// per worker; repeat r uses seed r on both sides, and the peer draws the
+// weights and deals the rows in troupe's order (ddp_mlp.py), so the two
+// sides' accuracies compare seed by seed.
 //
 // troupe: a cluster of real processes on loopback, `troupe node --head`
 // (1 slot) and one worker node (1 slot): a job of 1 worker takes one slot,
