@@ -47,11 +47,14 @@ caf::expected<std::string> cat_compressed(const std::string& path) {
   return out;
 }
 
+/// `s` without the blanks around it (a folded field's line breaks too).
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+  auto blank = [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+  };
+  while (!s.empty() && blank(s.front()))
     s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+  while (!s.empty() && blank(s.back()))
     s.remove_suffix(1);
   return s;
 }
@@ -66,7 +69,7 @@ struct stanza {
 /// "foo [amd64] <!nocheck>" give libc6, perl, foo.
 std::string_view name_of(std::string_view alt) {
   alt = trim(alt);
-  auto end = alt.find_first_of(" \t(:[<");
+  auto end = alt.find_first_of(" \t\r\n(:[<");
   return alt.substr(0, end);
 }
 
@@ -80,45 +83,35 @@ void stanzas(std::string_view text, F&& each) {
     s = stanza{};
     last = nullptr;
   };
-  size_t at = 0;
-  while (at <= text.size()) {
-    auto nl = text.find('\n', at);
-    if (nl == std::string_view::npos) nl = text.size();
+  for (size_t at = 0; at < text.size();) {
+    auto nl = std::min(text.find('\n', at), text.size());
     auto line = text.substr(at, nl - at);
     at = nl + 1;
     if (trim(line).empty()) {
       flush();
-      if (nl == text.size()) break;
-      continue;
-    }
-    if (line.front() == ' ' || line.front() == '\t') {
-      // a folded field goes on: only relations matter here
+    } else if (line.front() == ' ' || line.front() == '\t') {
+      // a folded field goes on (only relations are kept): the view grows
+      // over the line break to the line's end
       if (last != nullptr)
         *last = std::string_view{
             last->data(),
             static_cast<size_t>(line.data() + line.size() - last->data())};
-      continue;
-    }
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos) {
+    } else {
+      auto colon = line.find(':');
+      auto key = line.substr(0, colon);
+      auto value = colon == std::string_view::npos
+                       ? std::string_view{}
+                       : trim(line.substr(colon + 1));
       last = nullptr;
-      continue;
-    }
-    auto key = line.substr(0, colon);
-    auto value = trim(line.substr(colon + 1));
-    last = nullptr;
-    if (key == "Package") {
-      s.package = value;
-    } else if (key == "Section") {
-      s.section = value;
-    } else if (key == "Depends" || key == "Pre-Depends" ||
-               key == "Recommends") {
-      s.relations.push_back(value);
-      last = &s.relations.back();
-    }
-    if (nl == text.size()) {
-      flush();
-      break;
+      if (key == "Package") {
+        s.package = value;
+      } else if (key == "Section") {
+        s.section = value;
+      } else if (key == "Depends" || key == "Pre-Depends" ||
+                 key == "Recommends") {
+        s.relations.push_back(value);
+        last = &s.relations.back();
+      }
     }
   }
   flush();

@@ -2,8 +2,8 @@
 
 // Where a node of a partitioned graph lives, in O(P) memory. Once a graph's
 // node IDs are renumbered so that partition p owns the contiguous range
-// [start(p), start(p + 1)) (renumber.hpp), the map from a global ID to its
-// partition and local ID, and back, is the P + 1 boundaries: no per-node
+// [start(p), start(p + 1)) (partition.hpp's renumber), the map from a global ID
+// to its partition and local ID, and back, is the P + 1 boundaries: no per-node
 // table, whatever the node count (the per-node map of a billion-node graph
 // takes 160 GB). Plain C++, no CAF actors.
 
@@ -29,7 +29,7 @@ public:
   partition_map() = default;
 
   /// From each partition's node count, in partition order. Errors: no
-  /// partition, more than 2^32 - 1 of them, counts summing past 2^63.
+  /// partition, more than 2^32 - 2 of them, counts summing past 2^63.
   static caf::expected<partition_map>
   from_counts(const std::vector<uint64_t>& counts);
 

@@ -18,22 +18,43 @@ uint64_t splitmix(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-caf::error check_fanouts(const sample_options& o) {
-  for (size_t h = 0; h < o.fanouts.size(); ++h)
-    if (o.fanouts[h] == 0)
-      return make_error(errc::invalid_argument, "neighbour sampling: hop " +
-                                                    std::to_string(h + 1) +
-                                                    " has a fanout of 0");
-  return caf::none;
-}
-
-/// The next frontier: the distinct nodes sampled at `h`, in order of first
-/// appearance.
+/// The distinct nodes sampled at `h`, in order of first appearance: the
+/// next hop's frontier.
 std::vector<uint32_t> next_frontier(const sampled_hop& h) {
   std::vector<uint32_t> out;
   std::unordered_set<uint32_t> seen;
   for (auto v : h.neighbours)
     if (seen.insert(v).second) out.push_back(v);
+  return out;
+}
+
+/// The hops of a neighbourhood of `seeds` in a graph of `nodes` nodes,
+/// `hop(frontier, k, h)` sampling each: the checks and the frontiers that
+/// one process and the shards share.
+caf::expected<neighbourhood> sample_hops(
+    uint64_t nodes, const std::vector<uint32_t>& seeds, const sample_options& o,
+    const std::function<caf::expected<sampled_hop>(const std::vector<uint32_t>&,
+                                                   uint32_t, uint32_t)>& hop) {
+  for (size_t h = 0; h < o.fanouts.size(); ++h)
+    if (o.fanouts[h] == 0)
+      return make_error(errc::invalid_argument, "neighbour sampling: hop " +
+                                                    std::to_string(h + 1) +
+                                                    " has a fanout of 0");
+  for (auto v : seeds)
+    if (v >= nodes)
+      return make_error(errc::invalid_argument,
+                        "neighbour sampling: seed node " + std::to_string(v) +
+                            " of a graph of " + std::to_string(nodes) +
+                            " nodes");
+  neighbourhood out;
+  auto frontier = seeds;
+  for (uint32_t h = 0; h < o.fanouts.size(); ++h) {
+    auto sampled = hop(frontier, o.fanouts[h], h);
+    if (!sampled) return sampled.error();
+    sampled->frontier = std::move(frontier);
+    frontier = next_frontier(*sampled);
+    out.hops.push_back(std::move(*sampled));
+  }
   return out;
 }
 
@@ -101,78 +122,59 @@ caf::expected<sampled_hop> sample_owned(const shard_view& s,
 caf::expected<neighbourhood>
 sample_neighbourhood(const csr_graph& g, const std::vector<uint32_t>& seeds,
                      const sample_options& o) {
-  if (auto err = check_fanouts(o)) return err;
-  for (auto v : seeds)
-    if (v >= g.nodes)
-      return make_error(errc::invalid_argument,
-                        "neighbour sampling: seed node " + std::to_string(v) +
-                            " of a graph of " + std::to_string(g.nodes) +
-                            " nodes");
-  neighbourhood out;
-  auto frontier = seeds;
-  for (uint32_t h = 0; h < o.fanouts.size(); ++h) {
-    sampled_hop hop;
-    hop.frontier = frontier;
-    for (auto v : frontier) {
-      sample_neighbours(g.begin(v), g.degree(v), o.fanouts[h], o.seed, h, v,
-                        hop.neighbours);
-      hop.offsets.push_back(hop.neighbours.size());
-    }
-    frontier = next_frontier(hop);
-    out.hops.push_back(std::move(hop));
-  }
-  return out;
+  return sample_hops(g.nodes, seeds, o,
+                     [&](const std::vector<uint32_t>& frontier, uint32_t k,
+                         uint32_t h) -> caf::expected<sampled_hop> {
+                       sampled_hop hop;
+                       for (auto v : frontier) {
+                         sample_neighbours(g.begin(v), g.degree(v), k, o.seed,
+                                           h, v, hop.neighbours);
+                         hop.offsets.push_back(hop.neighbours.size());
+                       }
+                       return hop;
+                     });
 }
 
 caf::expected<neighbourhood>
 sample_through_shards(const partition_map& map,
                       const std::vector<uint32_t>& seeds,
                       const sample_options& o, const shard_ask& ask) {
-  if (auto err = check_fanouts(o)) return err;
-  for (auto v : seeds)
-    if (v >= map.nodes())
-      return make_error(errc::invalid_argument,
-                        "neighbour sampling: seed node " + std::to_string(v) +
-                            " of a graph of " + std::to_string(map.nodes()) +
-                            " nodes");
-  neighbourhood out;
-  auto frontier = seeds;
   auto parts = map.partitions();
-  for (uint32_t h = 0; h < o.fanouts.size(); ++h) {
-    // split by owner, remembering each node's place in the frontier
-    std::vector<std::vector<uint32_t>> nodes(parts);
-    std::vector<std::vector<size_t>> places(parts);
-    for (size_t i = 0; i < frontier.size(); ++i) {
-      auto p = map.locate(frontier[i]).partition;
-      nodes[p].push_back(frontier[i]);
-      places[p].push_back(i);
-    }
-    // each node's sample, by frontier place
-    std::vector<std::vector<uint32_t>> of(frontier.size());
-    for (uint32_t p = 0; p < parts; ++p) {
-      if (nodes[p].empty()) continue;
-      auto a = ask(p, nodes[p], o.fanouts[h], h);
-      if (!a) return a.error();
-      if (a->offsets.size() != nodes[p].size() + 1)
-        return make_error(errc::invalid_argument,
-                          "graph shard " + std::to_string(p) + " answered " +
-                              std::to_string(a->offsets.size() - 1) +
-                              " samples for " +
-                              std::to_string(nodes[p].size()) + " nodes");
-      for (size_t i = 0; i < nodes[p].size(); ++i)
-        of[places[p][i]].assign(a->neighbours.begin() + a->offsets[i],
-                                a->neighbours.begin() + a->offsets[i + 1]);
-    }
-    sampled_hop hop;
-    hop.frontier = frontier;
-    for (auto& s : of) {
-      hop.neighbours.insert(hop.neighbours.end(), s.begin(), s.end());
-      hop.offsets.push_back(hop.neighbours.size());
-    }
-    frontier = next_frontier(hop);
-    out.hops.push_back(std::move(hop));
-  }
-  return out;
+  return sample_hops(
+      map.nodes(), seeds, o,
+      [&](const std::vector<uint32_t>& frontier, uint32_t k,
+          uint32_t h) -> caf::expected<sampled_hop> {
+        // split by owner, remembering each node's place in the frontier
+        std::vector<std::vector<uint32_t>> nodes(parts);
+        std::vector<std::vector<size_t>> places(parts);
+        for (size_t i = 0; i < frontier.size(); ++i) {
+          auto p = map.locate(frontier[i]).partition;
+          nodes[p].push_back(frontier[i]);
+          places[p].push_back(i);
+        }
+        // each node's sample, by frontier place
+        std::vector<std::vector<uint32_t>> of(frontier.size());
+        for (uint32_t p = 0; p < parts; ++p) {
+          if (nodes[p].empty()) continue;
+          auto a = ask(p, nodes[p], k, h);
+          if (!a) return a.error();
+          if (a->offsets.size() != nodes[p].size() + 1)
+            return make_error(
+                errc::invalid_argument,
+                "graph shard " + std::to_string(p) + " answered " +
+                    std::to_string(a->offsets.size() - 1) + " samples for " +
+                    std::to_string(nodes[p].size()) + " nodes");
+          for (size_t i = 0; i < nodes[p].size(); ++i)
+            of[places[p][i]].assign(a->neighbours.begin() + a->offsets[i],
+                                    a->neighbours.begin() + a->offsets[i + 1]);
+        }
+        sampled_hop hop;
+        for (auto& s : of) {
+          hop.neighbours.insert(hop.neighbours.end(), s.begin(), s.end());
+          hop.offsets.push_back(hop.neighbours.size());
+        }
+        return hop;
+      });
 }
 
 } // namespace troupe::graph

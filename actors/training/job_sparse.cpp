@@ -32,8 +32,12 @@ public:
     auto data = prepare_sparse_data(cfg_);
     if (!data) return data.error();
     data_ = std::make_shared<sparse_data>(std::move(*data));
+    train_rows_ = data_->train.size();
+    valid_rows_ = data_->valid.size();
+    // a worker's rows go in envelopes of about 64 MiB, one after another
+    rows_chunk_ = rows_per_envelope(data_->train, size_t{64} << 20);
     for (uint32_t w = 0; w < cfg_.workers; ++w) {
-      auto n = rows_dealt(data_->train.size(), w, cfg_.workers);
+      auto n = rows_dealt(train_rows_, w, cfg_.workers);
       steps_per_worker_ = std::max<uint64_t>(
           steps_per_worker_, steps_of(n, cfg_.batch, cfg_.epochs));
     }
@@ -46,9 +50,8 @@ public:
   uint32_t gang_size() const override { return cfg_.workers + cfg_.shards; }
 
   std::string data_line() const override {
-    if (!data_) return "no data (the job has ended)";
-    return std::to_string(data_->train.size()) + " training and " +
-           std::to_string(data_->valid.size()) + " validation rows";
+    return std::to_string(train_rows_) + " training and " +
+           std::to_string(valid_rows_) + " validation rows";
   }
 
   /// The rows go (helpers validating hold their own reference); the
@@ -334,8 +337,9 @@ private:
     uint64_t examples = 0;
     if (!st.summary.empty()) {
       examples = outcome_.examples;
-    } else if (data_) {
-      auto total = static_cast<uint64_t>(data_->train.size()) * cfg_.epochs;
+    } else {
+      // counted, not read from the rows: a stopped job dropped them
+      auto total = static_cast<uint64_t>(train_rows_) * cfg_.epochs;
       examples = std::min<uint64_t>(total, steps_done * cfg_.batch);
     }
     s.setExamples(examples);
@@ -367,13 +371,11 @@ private:
       next_valid_ = (st.start_step / cfg_.valid_every + 1) * cfg_.valid_every;
       self->send(self, job_valid_atom::value);
     }
-    // a worker's rows go in envelopes of about 64 MiB, one after another
-    auto chunk = rows_chunk_ =
-        rows_per_envelope(data_->train, size_t{64} << 20);
+    auto chunk = rows_chunk_;
     for (uint32_t w = 0; w < cfg_.workers; ++w) {
       auto& m = st.gang[cfg_.shards + w];
       auto worker = caf::actor_cast<ps_worker_actor>(m.handle);
-      auto count = rows_dealt(data_->train.size(), w, cfg_.workers);
+      auto count = rows_dealt(train_rows_, w, cfg_.workers);
       auto setup = worker_setup(m.name, cfg_.batch, cfg_.epochs, data_->train,
                                 w, cfg_.workers, 0, std::min(chunk, count),
                                 count > chunk, st.start_step);
@@ -477,7 +479,7 @@ private:
       outcome_.weights = std::move(weights.weights);
       // the rows the checkpoint it started from had trained
       for (uint32_t w = 0; w < cfg_.workers; ++w) {
-        auto n = rows_dealt(data_->train.size(), w, cfg_.workers);
+        auto n = rows_dealt(train_rows_, w, cfg_.workers);
         outcome_.examples_before += rows_after(n, cfg_.batch, st.start_step);
       }
       outcome_.examples += outcome_.examples_before;
@@ -495,7 +497,10 @@ private:
   job_config cfg_;
   std::shared_ptr<sparse_data> data_;
   /// A worker's dealt rows per envelope (start_workers).
+  /// Rows per WorkerSetup envelope (about 64 MiB of them).
   size_t rows_chunk_ = 1;
+  /// data_'s row counts, kept once release() dropped the rows.
+  size_t train_rows_ = 0, valid_rows_ = 0;
   uint64_t steps_per_worker_ = 0;
   ps_gate_actor gate_;
   size_t workers_done_ = 0;

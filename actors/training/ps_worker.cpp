@@ -95,7 +95,7 @@ struct worker_state {
   double loss = 0;
   /// Each minibatch takes and frees the same buffers: the node keeps the
   /// pages while a worker lives (runtime/allocator.hpp).
-  std::shared_ptr<freed_pages_kept> keep = std::make_shared<freed_pages_kept>();
+  freed_pages_kept keep;
 };
 
 using worker_self =

@@ -11,9 +11,8 @@
 // of 250 ms (200,000 x 28 rows, bench_xgb_parallel), the rows' buffers and
 // XGBoost's DMatrix being fresh memory.
 
-#if defined(TROUPE_JEMALLOC)
+// Compiled only into programs that link jemalloc (CMakeLists.txt).
 extern "C" {
 // NOLINTNEXTLINE: the name jemalloc looks for
 const char* malloc_conf = "thp:always";
 }
-#endif

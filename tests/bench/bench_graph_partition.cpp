@@ -40,17 +40,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> out;
-  for (size_t at = 0; at < list.size();) {
-    auto comma = list.find(',', at);
-    if (comma == std::string::npos) comma = list.size();
-    if (comma > at) out.push_back(list.substr(at, comma - at));
-    at = comma + 1;
-  }
-  return out;
-}
-
 struct quality {
   double cut = 0, balance = 0, halo = 0;
 };
@@ -82,9 +71,9 @@ quality measure(const csr_graph& g, const std::vector<uint32_t>& part,
 
 int main(int argc, char** argv) {
   program_name = "bench_graph_partition";
-  auto parts_list = split(arg_text(argc, argv, "--parts", "2,4,8,16"));
+  auto parts_list = arg_list(argc, argv, "--parts", "2,4,8,16");
   int repeats = static_cast<int>(arg_or(argc, argv, "--repeats", 3));
-  auto files = split(arg_text(argc, argv, "--packages", ""));
+  auto files = arg_list(argc, argv, "--packages");
   if (files.empty()) {
     std::error_code ec;
     for (auto& e : fs::directory_iterator("/var/lib/apt/lists", ec)) {

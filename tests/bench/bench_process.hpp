@@ -111,6 +111,16 @@ inline pid_t spawn(const std::vector<std::string>& args,
   fail("too many child processes");
 }
 
+/// Waits for a child to exit by itself; returns the wait status.
+inline int wait_child(pid_t pid) {
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  for (auto& slot : children)
+    if (slot == pid) slot = 0;
+  return st;
+}
+
 /// SIGTERM, then waits (SIGKILL after `grace_s` seconds). Returns the wait
 /// status.
 inline int stop_child(pid_t pid, double grace_s = 60) {
@@ -185,6 +195,22 @@ inline std::string arg_text(int argc, char** argv, const char* flag,
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], flag) == 0) return argv[i + 1];
   return fallback;
+}
+
+/// The comma-separated values after `flag` (or in `fallback`), empty ones
+/// dropped.
+inline std::vector<std::string> arg_list(int argc, char** argv,
+                                         const char* flag,
+                                         const std::string& fallback = {}) {
+  auto list = arg_text(argc, argv, flag, fallback);
+  std::vector<std::string> out;
+  for (size_t at = 0; at < list.size();) {
+    auto comma = list.find(',', at);
+    if (comma == std::string::npos) comma = list.size();
+    if (comma > at) out.push_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
 }
 
 } // namespace troupe::bench

@@ -34,7 +34,6 @@
 // bench-timeout: 1500
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -42,7 +41,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -60,6 +58,7 @@
 #include "actors/training/xgb_parallel.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/files.hpp"
 #include "schemas/training.capnp.h"
 #include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_process.hpp"
@@ -164,13 +163,9 @@ double bare_run(const std::string& root, const std::string& csv,
   }
   double slowest = 0;
   for (int r = 0; r < 2; ++r) {
-    int st = 0;
-    waitpid(pids[r], &st, 0);
-    for (auto& slot : children)
-      if (slot == pids[r]) slot = 0;
-    auto log = root + "/bare-" + std::to_string(r) + ".out";
-    std::ifstream in{log};
-    std::string text{std::istreambuf_iterator<char>(in), {}};
+    auto st = wait_child(pids[r]);
+    auto out = read_file(root + "/bare-" + std::to_string(r) + ".out");
+    auto text = out ? *out : describe(out.error());
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
       fail("bare rabit worker " + std::to_string(r) + " failed: " + text);
     // its last line: the seconds (XGBoost may print before)
@@ -193,15 +188,8 @@ int main(int argc, char** argv) {
   auto rounds =
       static_cast<uint32_t>(std::stoul(arg_text(argc, argv, "--rounds", "50")));
   std::vector<size_t> gen_rows;
-  {
-    std::string list = arg_text(argc, argv, "--rows", "200000,1000000");
-    for (size_t at = 0; at < list.size();) {
-      auto comma = list.find(',', at);
-      if (comma == std::string::npos) comma = list.size();
-      gen_rows.push_back(std::stoul(list.substr(at, comma - at)));
-      at = comma + 1;
-    }
-  }
+  for (auto& n : arg_list(argc, argv, "--rows", "200000,1000000"))
+    gen_rows.push_back(std::stoul(n));
   std::vector<dataset_run> sets{
       {"shuttle",
        std::string{TROUPE_SOURCE_DIR} + "/tests/data/shuttle.csv",

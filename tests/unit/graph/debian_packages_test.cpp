@@ -78,6 +78,21 @@ TEST_CASE("package relations link the first alternative the index holds",
             l->names.begin())) == 0);
 }
 
+TEST_CASE("a relation field folded over several lines links each of its "
+          "packages",
+          "[graph]") {
+  std::string text = "Package: a\nDepends:\n b (>= 1),\n c\n   | d\n"
+                     "Description: x\n\n"
+                     "Package: b\n\nPackage: c\n\nPackage: d\n";
+  auto l = debian_package_graph_of({text}, {"folded"});
+  REQUIRE(l);
+  CHECK(l->names.size() == 4);
+  CHECK(linked(*l, "a", "b"));
+  CHECK(linked(*l, "a", "c"));
+  CHECK_FALSE(linked(*l, "a", "d")); // the second alternative of c's group
+  CHECK(l->relations == 2);
+}
+
 TEST_CASE("the shipped sample of bookworm's package index reads as a graph",
           "[graph]") {
   auto path =
