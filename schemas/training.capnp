@@ -208,6 +208,7 @@ struct MlpPart {
   reports @25 :Bool;        # the first worker: progress and checkpoints
   conv @27 :List(UInt32);   # a CNN's conv blocks' channels (empty: none)
   imageSide @28 :UInt32;    # its inputs as side x side images
+  recompute @29 :Bool;      # hidden activations recomputed in backward
   validEvery @26 :UInt32;   # the first worker: its net to the job every
                             # this many epochs (but the last), which the
                             # job validates (0: none)

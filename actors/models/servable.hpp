@@ -84,6 +84,9 @@ typedef struct troupe_torch_mlp_params {
   int32_t conv_layers;
   int32_t conv[4];
   int32_t image_side;
+  /// 1: the hidden layers' activations are recomputed in the backward pass
+  /// (checkpointed segments, cut automatically); 0: kept. Training only.
+  int32_t recompute;
 } troupe_torch_mlp_params;
 
 /// What an MLP is: its shape, task, seed and epochs trained.

@@ -21,6 +21,10 @@ public:
     auto peak = counts_->peak.load();
     while (now > peak && !counts_->peak.compare_exchange_weak(peak, now)) {
     }
+    auto largest = counts_->largest.load();
+    while (alloc_size > largest &&
+           !counts_->largest.compare_exchange_weak(largest, alloc_size)) {
+    }
   }
 
   bool memoryProfilingEnabled() const override { return true; }
@@ -45,6 +49,10 @@ int64_t allocation_meter::current_bytes() const {
 
 int64_t allocation_meter::peak_bytes() const {
   return counts_->peak.load();
+}
+
+int64_t allocation_meter::largest_bytes() const {
+  return counts_->largest.load();
 }
 
 } // namespace troupe::models::torch_nn

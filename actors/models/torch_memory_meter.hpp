@@ -29,11 +29,14 @@ public:
   int64_t current_bytes() const;
   /// The highest current_bytes() has been.
   int64_t peak_bytes() const;
+  /// The largest single allocation.
+  int64_t largest_bytes() const;
 
   /// The counters, shared with c10's hook.
   struct counts {
     std::atomic<int64_t> current{0};
     std::atomic<int64_t> peak{0};
+    std::atomic<int64_t> largest{0};
   };
 
 private:

@@ -65,6 +65,8 @@ std::string check(const troupe_torch_mlp_params& p, size_t inputs,
   if (p.activation < 0 || p.activation > 2)
     return "unknown activation " + std::to_string(p.activation);
   if (p.batch_size < 1) return "batch_size must be >= 1";
+  if (p.recompute != 0 && p.recompute != 1)
+    return "recompute must be 0 or 1, not " + std::to_string(p.recompute);
   if (!(p.dropout >= 0 && p.dropout < 1)) return "dropout must be in [0, 1)";
   if (!(p.lr > 0) || !std::isfinite(p.lr)) return "lr must be > 0";
   if (!(p.weight_decay >= 0) || !std::isfinite(p.weight_decay))
@@ -106,6 +108,7 @@ std::unique_ptr<mlp> build(const troupe_torch_mlp_params& p, uint64_t inputs,
   o.width = p.width;
   o.activation = static_cast<mlp_activation>(p.activation);
   o.dropout = p.dropout;
+  o.recompute = p.recompute != 0;
   o.task = static_cast<mlp_task>(task);
   for (int i = 0; i < p.conv_layers; ++i)
     o.conv.push_back(p.conv[i]);

@@ -18,6 +18,8 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include "actors/models/torch_recompute.hpp"
+
 namespace troupe::models::torch_nn {
 
 enum class mlp_task : int32_t { binary = 0, multiclass = 1, regression = 2 };
@@ -35,6 +37,10 @@ struct mlp_net_options {
   mlp_activation activation = mlp_activation::relu;
   /// Dropout after each hidden layer's activation.
   double dropout = 0;
+  /// Training recomputes the hidden layers' activations in the backward
+  /// pass instead of keeping them (torch_recompute.hpp: checkpointed
+  /// segments, cut by auto_segments; gradients equal bit for bit).
+  bool recompute = false;
   mlp_task task = mlp_task::binary;
   /// A small CNN first (empty: none): each entry a block of a 3x3
   /// convolution (padding 1) to that many channels, the activation and a
@@ -158,15 +164,34 @@ public:
         h = torch::max_pool2d(activate(c->forward(h), opts_.activation), 2);
       h = h.flatten(1);
     }
-    for (auto& l : hidden_) {
-      h = activate(l->forward(h), opts_.activation);
-      if (dropout_gen && opts_.dropout > 0) {
-        auto keep = 1.0 - opts_.dropout;
-        auto mask = torch::empty_like(h).bernoulli_(keep, dropout_gen);
-        h = h * mask / keep;
-      }
+    if (opts_.recompute && torch::GradMode::is_enabled()) {
+      std::vector<chain_layer> chain;
+      for (auto& l : hidden_)
+        chain.push_back({[this, l, dropout_gen](const torch::Tensor& x) {
+                           return hidden(l, x, dropout_gen);
+                         },
+                         {l->weight, l->bias}});
+      recompute_options o;
+      if (dropout_gen) o.generators.push_back(*dropout_gen);
+      // a plain Linear for the head: its input is the chain's output
+      return head_->forward(run_chain(chain, h, 0, o));
     }
+    for (auto& l : hidden_)
+      h = hidden(l, h, dropout_gen);
     return head_->forward(h);
+  }
+
+  /// A hidden layer: Linear, activation, dropout (drawn from `dropout_gen`
+  /// when given).
+  torch::Tensor hidden(torch::nn::Linear l, const torch::Tensor& x,
+                       const c10::optional<at::Generator>& dropout_gen) const {
+    auto h = activate(l->forward(x), opts_.activation);
+    if (dropout_gen && opts_.dropout > 0) {
+      auto keep = 1.0 - opts_.dropout;
+      auto mask = torch::empty_like(h).bernoulli_(keep, dropout_gen);
+      h = h * mask / keep;
+    }
+    return h;
   }
 
   /// The training loss of forward()'s `out` against labels `y` ([rows]:

@@ -11,11 +11,11 @@
 #define TROUPE_TORCH_PLUGIN_ABI_ONLY
 #include "actors/models/servable.hpp"
 
+#include "actors/models/torch_group.hpp"
 #include "actors/models/torch_guard.hpp"
 #include "actors/models/torch_mlp_state.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -23,9 +23,6 @@
 #include <string>
 #include <vector>
 
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
 
 namespace {
@@ -34,6 +31,8 @@ using troupe::models::torch_mlp::make_gen;
 using troupe::models::torch_mlp::mix;
 using troupe::models::torch_mlp::mlp;
 using troupe::models::torch_nn::column_sums;
+using troupe::models::torch_nn::join_gloo_group;
+using troupe::models::torch_nn::serve_store;
 using troupe::models::torch_plugin::guarded;
 using troupe::models::torch_plugin::put_error;
 using troupe::models::torch_plugin::use_threads;
@@ -47,11 +46,6 @@ struct group_box {
   int rank = 0;
   int world = 1;
 };
-
-std::chrono::milliseconds millis(double seconds) {
-  return std::chrono::milliseconds{
-      static_cast<int64_t>(std::max(seconds, 0.001) * 1000)};
-}
 
 /// Sums `t` over the group in place (nothing alone).
 void sum_over(group_box* g, torch::Tensor& t) {
@@ -198,14 +192,8 @@ __attribute__((visibility("default"))) void*
 troupe_torch_store_serve(const char* host, int world, double timeout_s,
                          uint16_t* port, char* err, size_t err_size) {
   return guarded(err, err_size, static_cast<void*>(nullptr), [&]() -> void* {
-    c10d::TCPStoreOptions o;
-    o.port = 0;
-    o.isServer = true;
-    o.numWorkers = static_cast<size_t>(std::max(world, 1));
-    o.waitWorkers = false;
-    o.timeout = millis(timeout_s);
     auto box = std::make_unique<store_box>();
-    box->store = c10::make_intrusive<c10d::TCPStore>(host, o);
+    box->store = serve_store(host, world, timeout_s);
     *port = box->store->getPort();
     return box.release();
   });
@@ -228,20 +216,9 @@ troupe_torch_group_join(const char* store_host, uint16_t store_port,
                     std::to_string(world) + " workers");
       return nullptr;
     }
-    c10d::TCPStoreOptions o;
-    o.port = store_port;
-    o.isServer = false;
-    o.waitWorkers = false;
-    o.timeout = millis(timeout_s);
-    auto store = c10::make_intrusive<c10d::TCPStore>(store_host, o);
-    auto prefixed = c10::make_intrusive<c10d::PrefixStore>(prefix, store);
-    auto opts = c10d::ProcessGroupGloo::Options::create(millis(timeout_s));
-    opts->devices.push_back(
-        c10d::ProcessGroupGloo::createDeviceForHostname(self_host));
-    opts->threads = 2;
     auto box = std::make_unique<group_box>();
-    box->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, world,
-                                                          opts);
+    box->pg = join_gloo_group(store_host, store_port, prefix, rank, world,
+                              self_host, timeout_s);
     box->rank = rank;
     box->world = world;
     return box.release();

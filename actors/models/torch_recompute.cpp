@@ -139,38 +139,49 @@ int64_t sqrt_segments(int64_t layers) {
 std::vector<int64_t> budget_segments(int64_t layers, int64_t kept) {
   if (layers <= 1) return {std::max<int64_t>(layers, 0)};
   kept = std::max<int64_t>(kept, 1);
-  // the fewest segments k whose lengths kept, kept - 1, ..., kept - k + 1
-  // reach `layers` (the last segment, kept - k + 1 long, is then as long as
-  // it can be: the least recomputation)
-  int64_t k = 1, room = kept;
-  while (room < layers && kept - k > 0) {
-    room += kept - k;
+  // with k segments, the last (run plainly) may be kept - k + 1 long and
+  // checkpointed segment j kept - 1 - j: the fewest segments that reach
+  // `layers` leave the longest last one, the least recomputation
+  auto room = [kept](int64_t k) {
+    auto r = kept - k + 1;
+    for (int64_t j = 0; j + 1 < k; ++j)
+      r += kept - 1 - j;
+    return r;
+  };
+  int64_t k = 1;
+  while (room(k) < layers && kept - k > 0)
     ++k;
-  }
-  // lengths from the output back; the first takes what is left
+  if (k == 1) return {layers};
+  // lengths from the output back, each leaving one layer at least for
+  // every segment before it; the first takes what is left
   std::vector<int64_t> sizes(static_cast<size_t>(k));
-  int64_t left = layers;
-  for (int64_t j = k - 1; j >= 1; --j) {
-    sizes[static_cast<size_t>(j)] = std::min(kept - j, left - 1);
-    left -= sizes[static_cast<size_t>(j)];
+  auto left = layers;
+  auto last = std::max<int64_t>(1, std::min(kept - k + 1, left - (k - 1)));
+  sizes.back() = last;
+  left -= last;
+  for (int64_t j = k - 2; j >= 1; --j) {
+    auto n = std::max<int64_t>(1, std::min(kept - 1 - j, left - j));
+    sizes[static_cast<size_t>(j)] = n;
+    left -= n;
   }
   sizes[0] = left;
-  sizes.erase(std::remove(sizes.begin(), sizes.end(), 0), sizes.end());
   return sizes;
 }
 
 int64_t kept_layers(const std::vector<int64_t>& sizes) {
-  int64_t peak = 0;
-  for (size_t j = 0; j < sizes.size(); ++j)
-    peak = std::max(peak, static_cast<int64_t>(j) + sizes[j]);
+  if (sizes.empty()) return 0;
+  auto k = static_cast<int64_t>(sizes.size());
+  auto peak = (k - 1) + sizes.back();
+  for (int64_t j = 0; j + 1 < k; ++j)
+    peak = std::max(peak, j + sizes[static_cast<size_t>(j)] + 1);
   return peak;
 }
 
 std::vector<int64_t> balanced_segments(int64_t layers) {
-  int64_t c = 1;
-  while (c * (c + 1) / 2 < layers)
-    ++c;
-  return budget_segments(layers, c);
+  for (int64_t c = 1;; ++c) {
+    auto sizes = budget_segments(layers, c);
+    if (kept_layers(sizes) <= c) return sizes;
+  }
 }
 
 std::vector<int64_t> auto_segments(int64_t layers) {

@@ -69,25 +69,29 @@ std::vector<int64_t> even_segments(int64_t layers, int64_t segments);
 
 /// Segment lengths, input to output, for a chain of `layers` layers of
 /// similar size whose last segment runs plainly, that keep at most `kept`
-/// layers' activations at once and recompute the fewest layers. While
-/// segment j (from 0) is recomputed the inputs of the j segments before it
-/// are kept, so each j + length(j) must stay within `kept`: lengths shrink
-/// by one toward the output, in as few segments as reach `layers`, the
-/// first taking what is left.
+/// layers' activations at once (as kept_layers() counts them) and
+/// recompute the fewest layers: checkpointed segments shrink by one toward
+/// the output, the last is as long as the one before it, in as few
+/// segments as reach `layers`, the first taking what is left.
 std::vector<int64_t> budget_segments(int64_t layers, int64_t kept);
 
-/// The most layers' activations `sizes` keeps at once: max of j + size(j).
+/// The most layers' activations `sizes` keeps at once, in units of one
+/// layer's output: while checkpointed segment j (from 0) is recomputed,
+/// the inputs of the j before it, its own input and layers, and the
+/// gradient of its output: j + size(j) + 1; the last segment, run plainly:
+/// its layers and the inputs before it. (bench_recompute's measured peaks
+/// follow these counts.)
 int64_t kept_layers(const std::vector<int64_t>& sizes);
 
-/// The least memory: budget_segments() with the least budget c that fits,
-/// 1 + 2 + ... + c >= layers. 16 layers: 4, 5, 4, 3 (6 kept, against 7
-/// for 4 even segments); 64: 10, 10, 9, ..., 2 (11 against 15 for 8 of 8),
-/// for more recomputation (62 of 64 layers against 56).
+/// The least memory: budget_segments() with the least budget that it
+/// meets. 16 layers: 5, 4, 3, 2, 2 (6 kept, against 7 for 4 even
+/// segments); 64: 11, 10, ..., 4, 4 (12 against 15 for 8 of 8), for more
+/// recomputation (60 of 64 layers against 56).
 std::vector<int64_t> balanced_segments(int64_t layers);
 
-/// The default: the memory of sqrt_segments() even segments for less
-/// recomputation. 64 layers: 14, 14, 13, 12, 11 (15 kept, 53 recomputed,
-/// against 15 and 56 for 8 of 8).
+/// The default: what sqrt_segments() even segments keep, recomputing less.
+/// 16 layers: 6, 5, 5 (7 kept, 11 recomputed, against 7 and 12 for 4 of
+/// 4); 64: 8, 13, 12, 11, 10, 10 (15 and 54 against 15 and 56).
 std::vector<int64_t> auto_segments(int64_t layers);
 
 /// Runs `layers` in order on `input`, cut into contiguous segments, all

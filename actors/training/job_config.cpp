@@ -56,6 +56,12 @@ struct reader {
     return static_cast<uint64_t>(i->get());
   }
 
+  caf::expected<bool> flag(const toml::node& n, const std::string& name,
+                           size_t line) {
+    if (auto* b = n.as_boolean()) return b->get();
+    return bad(origin, line, "'" + name + "' must be true or false");
+  }
+
   caf::expected<std::string> text(const toml::node& n, const std::string& name,
                                   size_t line) {
     if (auto* s = n.as_string()) return std::string{s->get()};
@@ -176,7 +182,8 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                 }
                 if (script && !shared)
                   return k == "layers" || k == "width" || k == "activation" ||
-                                 k == "dropout" || k == "conv"
+                                 k == "dropout" || k == "conv" ||
+                                 k == "recompute"
                              ? not_here(line, name)
                              : unknown(origin, line, name,
                                        "module, loss, lr or weight_decay");
@@ -190,6 +197,12 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                                "'" + name + "' = '" + *v +
                                    "' (expected relu, gelu or tanh)");
                   cfg.net.activation = *v;
+                  return caf::none;
+                }
+                if (k == "recompute") {
+                  auto v = r.flag(n, name, line);
+                  if (!v) return v.error();
+                  cfg.net.recompute = *v;
                   return caf::none;
                 }
                 if (k == "conv") {
@@ -226,7 +239,7 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                 if (!slot)
                   return unknown(origin, line, name,
                                  "layers, width, activation, dropout, lr, "
-                                 "weight_decay or conv");
+                                 "weight_decay, conv or recompute");
                 auto v = r.number(n, name, line);
                 if (!v) return v.error();
                 bool ok = k == "dropout" ? (*v >= 0 && *v < 0.95)

@@ -33,7 +33,9 @@
 //   [model]    layers = 2   width = 64   activation = "relu"   dropout = 0
 //              lr = 1e-3   weight_decay = 1e-5   conv = [] (images only: a
 //              CNN, e.g. [16, 32]: 3x3 convolutions, each with a 2x2
-//              max-pool, before the hidden layers)
+//              max-pool, before the hidden layers)   recompute = false
+//              (true: the hidden layers' activations are recomputed in
+//              the backward pass, about sqrt(layers) of them kept)
 //   [run]      workers   batch = 64 (the global batch, over every worker)
 //              epochs   threads (per worker)   seed   valid_every = 0
 //              (epochs: the net validated every N epochs, besides the end)
@@ -91,6 +93,9 @@ struct job_config {
     /// A small CNN before the hidden layers (images only): the channels of
     /// each 3x3 convolution block (with a 2x2 max-pool); empty: none.
     std::vector<uint32_t> conv;
+    /// Recompute the hidden layers' activations in the backward pass
+    /// instead of keeping them (checkpointed segments, cut automatically).
+    bool recompute = false;
   } net;
   // [model], torchscript (lr and weight_decay are net's)
   /// The module file (torch.jit.save's), and its loss as named (empty: the

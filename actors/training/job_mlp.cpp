@@ -306,6 +306,7 @@ private:
       p.setImageSide(static_cast<uint32_t>(side_));
       p.setActivation(cfg_.net.activation);
       p.setDropout(cfg_.net.dropout);
+      p.setRecompute(cfg_.net.recompute);
       p.setLr(cfg_.net.lr);
       p.setWeightDecay(cfg_.net.weight_decay);
       p.setTask(tabular::to_string(task_));
@@ -440,6 +441,8 @@ private:
         {"threads", cfg_.threads},
         {"epochs", cfg_.epochs},
         {"conv", cfg_.net.conv},
+        {"layers", cfg_.net.layers},
+        {"recompute", cfg_.net.recompute},
         {"global_batch", local_batch_ * workers_},
         {"steps_per_epoch", steps_},
         {"train_loss", last_loss_},

@@ -61,6 +61,7 @@ caf::expected<mlp_job> read_part(const envelope& env,
         std::string act = p.getActivation().cStr();
         j.params.activation = act == "gelu" ? 1 : act == "tanh" ? 2 : 0;
         j.params.dropout = p.getDropout();
+        j.params.recompute = p.getRecompute() ? 1 : 0;
         j.params.lr = p.getLr();
         j.params.weight_decay = p.getWeightDecay();
         j.params.batch_size = static_cast<int32_t>(p.getLocalBatch());

@@ -106,6 +106,8 @@ printf 'family = "mlp"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[model]\nco
 expect_refused "a CNN of a table" "bad.toml:1: [model] conv (a CNN) reads images"
 printf 'family = "mlp"\n[data]\nimages = "fm"\n[model]\nconv = [8, 0]\n' >bad.toml
 expect_refused "a conv layer of no channel" "bad.toml:5: 'model.conv' is not a list of at most 4 channel counts"
+printf 'family = "mlp"\n[data]\nimages = "fm"\n[model]\nrecompute = 1\n' >bad.toml
+expect_refused "a recompute that is not a flag" "bad.toml:5: 'model.recompute' must be true or false"
 printf 'family = "torchscript"\n[data]\nimages = "fm"\n[model]\nlayers = 2\n' >bad.toml
 expect_refused "layers of a user's module" "bad.toml:5: 'model.layers' is not a setting of family torchscript"
 printf 'family = "torchscript"\n[data]\nimages = "fm"\n' >bad.toml
@@ -160,8 +162,10 @@ family = "mlp"
 [data]
 images = "$TROUPE_SOURCE_DIR/tests/data/fashion-mnist-small"
 [model]
+layers = 4
 width = 32
 lr = 0.002
+recompute = true
 [run]
 workers = 2
 batch = 64
@@ -175,6 +179,7 @@ python3 - net/summary.json <<'PY' || fail "the mlp summary does not show a train
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["family"] == "mlp" and s["workers"] == 2 and s["epochs"] == 4, s
+assert s["layers"] == 4 and s["recompute"] is True, s
 assert s["train_rows"] == 1000 and s["valid_rows"] == 500, s
 assert s["valid"]["accuracy"] > 0.7, s["valid"]
 PY

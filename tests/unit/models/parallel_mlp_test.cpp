@@ -183,6 +183,47 @@ TEST_CASE("N data-parallel MLP replicas end with the weights of one process "
     }
 }
 
+TEST_CASE("recomputing an MLP's hidden activations changes no weight "
+          "(dropout included) alone or data-parallel",
+          "[models][parallel_mlp]") {
+  auto p = params();
+  p.layers = 8;
+  p.dropout = 0.2;
+  auto q = p;
+  q.recompute = 1;
+  std::vector<float> x, y;
+  planted(16 * 12, true, 5, x, y, cols);
+  auto fit = [&](const troupe_torch_mlp_params& pp) {
+    auto m = mlp_replica::create(pp, cols, 2, tabular::task_kind::binary, 7);
+    REQUIRE(m);
+    parallel_epoch e{16, 16, 12, true, 1 << 20, 1};
+    for (int k = 0; k < 2; ++k)
+      REQUIRE(m->fit_epoch(nullptr, x.data(), y.data(), 16 * 12, cols, e));
+    auto w = m->weights();
+    REQUIRE(w);
+    return *w;
+  };
+  auto kept = fit(p), recomputed = fit(q);
+  CHECK(kept == recomputed); // bit for bit
+  auto r = p;
+  r.dropout = 0.3; // the comparison can fail
+  CHECK(fit(r) != kept);
+  // the gradients' buckets are all-reduced as the recomputed layers' reach
+  // them
+  // (4 layers: 2 of them checkpointed; deeper tanh nets drift past the
+  // 1e-5 that one process and a group of replicas agree within)
+  auto plain = q;
+  plain.dropout = 0;
+  plain.layers = 4;
+  check_one_net(mlp_of(plain, cols, true), cols, true, 2);
+  // a bad flag is named
+  auto bad = p;
+  bad.recompute = 2;
+  auto m = mlp_replica::create(bad, cols, 2, tabular::task_kind::binary, 7);
+  REQUIRE_FALSE(m);
+  CHECK_THAT(describe(m.error()), Catch::Contains("recompute must be 0 or 1"));
+}
+
 TEST_CASE("N data-parallel CNN replicas end with the weights of one process "
           "with the global batch, and export as TorchScript that scores "
           "as they do",

@@ -1,0 +1,30 @@
+#pragma once
+
+// c10d process groups over gloo, the one collective engine of troupe's
+// LibTorch jobs (data-parallel replicas, tensor-parallel layers): a
+// rendezvous store served by one member and a group joined through it.
+// Included by torch code only.
+
+#include <cstdint>
+#include <string>
+
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+namespace troupe::models::torch_nn {
+
+/// A TCPStore served on `host` at a port the kernel picks (getPort()), for
+/// `world` members; its clients wait at most `timeout_s` for a key.
+c10::intrusive_ptr<c10d::TCPStore> serve_store(const std::string& host,
+                                               int world, double timeout_s);
+
+/// Joins group `prefix` as `rank` of `world` through the store at
+/// store_host:store_port; gloo's links use `self_host`'s address. Blocks
+/// until every member joined (or `timeout_s`, which also bounds each
+/// collective). Throws c10::Error, std::runtime_error on failure.
+c10::intrusive_ptr<c10d::ProcessGroupGloo>
+join_gloo_group(const std::string& store_host, uint16_t store_port,
+                const std::string& prefix, int rank, int world,
+                const std::string& self_host, double timeout_s);
+
+} // namespace troupe::models::torch_nn

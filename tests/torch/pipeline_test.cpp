@@ -1,0 +1,218 @@
+// Pipeline parallelism: plans, balanced cuts, and a K-stage pipeline of M
+// micro-batches whose gradients equal the unsplit model's, whose stages
+// keep the activations their schedule promises and idle as the bubble
+// bound says.
+
+#include "actors/models/pipeline_schedule.hpp"
+#include "actors/models/torch_pipeline.hpp"
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+namespace nn = troupe::models::torch_nn;
+using troupe::models::balance_stages;
+using troupe::models::bubble_bound;
+using troupe::models::most_in_flight;
+using troupe::models::pipeline_schedule;
+using troupe::models::stage_plan;
+
+TEST_CASE("stage plans run each micro-batch forward then backward once, in "
+          "order, and 1F1B keeps at most K - k",
+          "[torch][pipeline]") {
+  for (auto s : {pipeline_schedule::gpipe, pipeline_schedule::one_f_one_b})
+    for (uint32_t stages : {1u, 2u, 4u})
+      for (uint32_t micro : {1u, 3u, 4u, 16u})
+        for (uint32_t k = 0; k < stages; ++k) {
+          INFO(to_string(s)
+               << " K " << stages << " M " << micro << " stage " << k);
+          auto plan = stage_plan(s, k, stages, micro);
+          REQUIRE(plan.size() == 2 * micro);
+          uint32_t next_f = 0, next_b = 0;
+          for (auto& op : plan) {
+            if (op.forward) {
+              CHECK(op.micro == next_f++);
+            } else {
+              CHECK(op.micro == next_b++);
+              CHECK(op.micro < next_f); // its forward came first
+            }
+          }
+          if (s == pipeline_schedule::gpipe)
+            CHECK(most_in_flight(plan) == micro);
+          else
+            CHECK(most_in_flight(plan) == std::min(stages - k, micro));
+        }
+  CHECK(bubble_bound(4, 4) == Approx(3.0 / 7));
+  CHECK(bubble_bound(1, 8) == 0);
+}
+
+TEST_CASE("balanced stages minimise the largest stage", "[torch][pipeline]") {
+  using v = std::vector<size_t>;
+  CHECK(balance_stages({1, 1, 1, 1}, 2) == v{0, 2});
+  CHECK(balance_stages({5, 1, 1, 1, 1, 1}, 2) == v{0, 1});
+  CHECK(balance_stages({1, 2, 3}, 3) == v{0, 1, 2});
+  CHECK_THROWS(balance_stages({1, 2}, 3));
+  // against every cut of small random chains
+  std::mt19937 rng{4};
+  for (int t = 0; t < 200; ++t) {
+    size_t n = 2 + rng() % 7, k = 1 + rng() % n;
+    std::vector<double> c(n);
+    for (auto& x : c)
+      x = 1 + rng() % 9;
+    auto largest = [&](const v& starts) {
+      double most = 0;
+      for (size_t s = 0; s < starts.size(); ++s) {
+        double sum = 0;
+        auto end = s + 1 < starts.size() ? starts[s + 1] : n;
+        for (auto i = starts[s]; i < end; ++i)
+          sum += c[i];
+        most = std::max(most, sum);
+      }
+      return most;
+    };
+    auto got = balance_stages(c, k);
+    REQUIRE(got.size() == k);
+    CHECK(got[0] == 0);
+    for (size_t s = 1; s < k; ++s)
+      CHECK(got[s] > got[s - 1]);
+    double best = 1e18;
+    for (uint32_t mask = 0; mask < (1u << (n - 1)); ++mask) {
+      if (static_cast<size_t>(__builtin_popcount(mask)) != k - 1) continue;
+      v starts{0};
+      for (size_t i = 1; i < n; ++i)
+        if (mask & (1u << (i - 1))) starts.push_back(i);
+      best = std::min(best, largest(starts));
+    }
+    CHECK(largest(got) == best);
+  }
+}
+
+namespace {
+
+/// Linear + tanh blocks.
+torch::nn::Sequential net(int blocks, int width) {
+  torch::manual_seed(21);
+  torch::nn::Sequential seq;
+  for (int i = 0; i < blocks; ++i) {
+    seq->push_back(torch::nn::Linear(width, width));
+    seq->push_back(torch::nn::Functional(
+        [](const torch::Tensor& t) { return torch::tanh(t); }));
+  }
+  return seq;
+}
+
+std::vector<torch::Tensor> grads_of(torch::nn::Sequential& seq) {
+  std::vector<torch::Tensor> g;
+  for (auto& p : seq->parameters()) {
+    g.push_back(p.grad().clone());
+    p.mutable_grad().zero_();
+  }
+  return g;
+}
+
+double worst(const std::vector<torch::Tensor>& a,
+             const std::vector<torch::Tensor>& b) {
+  double w = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto scale = std::max(b[i].abs().max().item<double>(), 1e-12);
+    w = std::max(w, (a[i] - b[i]).abs().max().item<double>() / scale);
+  }
+  return w;
+}
+
+} // namespace
+
+TEST_CASE("a K-stage pipeline of M micro-batches gives the unsplit model's "
+          "gradients under both schedules",
+          "[torch][pipeline]") {
+  auto seq = net(8, 12);
+  auto layers = nn::chain_of(seq);
+  auto x = torch::randn({24, 12}), y = torch::randn({24, 12});
+  auto mse = [](const torch::Tensor& out, const torch::Tensor& t) {
+    return torch::mse_loss(out, t);
+  };
+  auto unsplit_loss = mse(seq->forward(x), y);
+  unsplit_loss.backward();
+  auto expected = grads_of(seq);
+  for (auto s : {pipeline_schedule::gpipe, pipeline_schedule::one_f_one_b})
+    for (uint32_t stages : {2u, 4u})
+      for (uint32_t micro : {1u, 4u, 5u})
+        for (bool recompute : {false, true}) {
+          INFO(to_string(s) << " K " << stages << " M " << micro
+                            << (recompute ? " recompute" : ""));
+          nn::pipeline_options o;
+          o.schedule = s;
+          o.micro = micro;
+          o.recompute = recompute;
+          auto cut = nn::cut_stages(
+              layers, balance_stages(nn::parameter_costs(layers), stages));
+          auto r = nn::run_pipeline(cut, x, y, mse, o);
+          CHECK(r.loss == Approx(unsplit_loss.item<double>()).epsilon(1e-5));
+          CHECK(worst(grads_of(seq), expected) <= 1e-5);
+          REQUIRE(r.stages.size() == stages);
+          for (uint32_t k = 0; k < stages; ++k)
+            if (s == pipeline_schedule::gpipe)
+              CHECK(r.stages[k].most_kept == micro);
+            else
+              CHECK(r.stages[k].most_kept <= std::min(stages - k, micro));
+        }
+}
+
+namespace {
+
+/// A layer that takes `forward_ms` forward and twice that backward.
+nn::chain_layer sleeper(int forward_ms) {
+  auto w = torch::ones({1}).requires_grad_(true);
+  nn::chain_layer l;
+  l.params = {w};
+  l.run = [w, forward_ms](const torch::Tensor& x) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(forward_ms));
+    auto y = x * w;
+    y.register_hook([forward_ms](torch::Tensor g) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2 * forward_ms));
+      return g;
+    });
+    return y;
+  };
+  return l;
+}
+
+} // namespace
+
+TEST_CASE("stages of equal cost idle within 10% of the bubble bound",
+          "[torch][pipeline]") {
+  auto x = torch::randn({16, 4}), y = torch::randn({16, 4});
+  auto loss = [](const torch::Tensor& o, const torch::Tensor& t) {
+    return torch::mse_loss(o, t);
+  };
+  for (auto s : {pipeline_schedule::gpipe, pipeline_schedule::one_f_one_b})
+    for (uint32_t stages : {2u, 4u}) {
+      std::vector<std::vector<nn::chain_layer>> cut;
+      for (uint32_t k = 0; k < stages; ++k)
+        cut.push_back({sleeper(15)});
+      nn::pipeline_options o;
+      o.schedule = s;
+      o.micro = 4;
+      auto r = nn::run_pipeline(cut, x, y, loss, o);
+      auto bound = bubble_bound(stages, 4);
+      INFO(to_string(s) << " K " << stages << ": idle " << r.idle_fraction()
+                        << ", bound " << bound);
+      CHECK(std::abs(r.idle_fraction() - bound) <= 0.1 * bound);
+    }
+}
+
+TEST_CASE("a pipeline refuses more micro-batches than rows",
+          "[torch][pipeline]") {
+  auto seq = net(2, 4);
+  auto cut = nn::cut_stages(nn::chain_of(seq), {0, 1});
+  nn::pipeline_options o;
+  o.micro = 9;
+  auto loss = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return torch::mse_loss(a, b);
+  };
+  CHECK_THROWS_WITH(nn::run_pipeline(cut, torch::randn({8, 4}),
+                                     torch::randn({8, 4}), loss, o),
+                    Catch::Contains("9 micro-batches of a minibatch of 8"));
+}
