@@ -13,6 +13,9 @@
 
 namespace troupe::models::torch_nn {
 
+/// A group of workers, whatever its backend.
+using group_ptr = c10::intrusive_ptr<c10d::ProcessGroup>;
+
 /// A TCPStore served on `host` at a port the kernel picks (getPort()), for
 /// `world` members; its clients wait at most `timeout_s` for a key.
 c10::intrusive_ptr<c10d::TCPStore> serve_store(const std::string& host,

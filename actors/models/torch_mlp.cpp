@@ -298,6 +298,9 @@ troupe_torch_mlp_save(const void* handle, void* sink,
       a.write("conv" + std::to_string(i),
               c10::IValue(int64_t{m.params.conv[i]}));
     a.write("image_side", c10::IValue(int64_t{m.params.image_side}));
+    // a training setting, kept so that a job resumed or regrouped from a
+    // checkpoint goes on recomputing
+    a.write("recompute", c10::IValue(int64_t{m.params.recompute}));
     a.write("task", c10::IValue(int64_t{m.task}));
     a.write("inputs", c10::IValue(static_cast<int64_t>(m.inputs)));
     a.write("outputs", c10::IValue(static_cast<int64_t>(m.outputs)));
@@ -361,6 +364,10 @@ troupe_torch_mlp_load(const void* bytes, size_t size, char* err,
             static_cast<int32_t>(read_int(a, "conv" + std::to_string(i)));
       p.image_side = static_cast<int32_t>(read_int(a, "image_side"));
     }
+    // (an MLP saved before recomputation has none: 0)
+    c10::IValue recompute;
+    if (a.try_read("recompute", recompute) && recompute.isInt())
+      p.recompute = static_cast<int32_t>(recompute.toInt());
     auto task = static_cast<int32_t>(read_int(a, "task"));
     auto inputs = static_cast<uint64_t>(read_int(a, "inputs"));
     auto outputs = static_cast<uint64_t>(read_int(a, "outputs"));

@@ -12,12 +12,11 @@
 
 #include <cstdint>
 
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/torch.h>
 
-namespace troupe::models::torch_nn {
+#include "actors/models/torch_group.hpp"
 
-using group_ptr = c10::intrusive_ptr<c10d::ProcessGroup>;
+namespace troupe::models::torch_nn {
 
 /// A contiguous part [begin, end) of something split over workers.
 struct span {

@@ -1,0 +1,78 @@
+#pragma once
+
+// GraphSAGE (Hamilton et al., 2017) in LibTorch: two mean-aggregator
+// layers over a sampled two-hop neighbourhood, h1(v) = ReLU(W1 [x(v) ||
+// mean x(N(v))]) and logits(v) = W2 [h1(v) || mean h1(N(v))], trained with
+// softmax cross-entropy on labelled seed nodes. Minibatches come from a
+// sampler the caller injects (the whole graph in one process, or graph
+// shards answering for the nodes they own: the same neighbourhoods either
+// way). Included by torch code only.
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "actors/models/torch_group.hpp"
+
+namespace troupe::models::torch_nn {
+
+/// One hop of a sampled neighbourhood (graph::sampled_hop's shape):
+/// frontier node i's sampled neighbours are neighbours[offsets[i] ..
+/// offsets[i + 1]).
+struct sage_hop {
+  std::vector<uint32_t> frontier;
+  std::vector<uint64_t> offsets{0};
+  std::vector<uint32_t> neighbours;
+};
+
+/// The two hops of `seeds`' neighbourhood: hops[0].frontier is the seeds,
+/// hops[1].frontier the distinct nodes sampled at hop 0. `round` varies
+/// the sample between epochs.
+using sage_sampler = std::function<std::vector<sage_hop>(
+    const std::vector<uint32_t>& seeds, uint64_t round)>;
+
+class sage_netImpl : public torch::nn::Module {
+public:
+  sage_netImpl(int64_t inputs, int64_t hidden, int64_t classes);
+  /// The logits [seeds, classes] of hops[0].frontier; `x` [nodes, inputs]
+  /// holds every node's features. Throws unless hops has 2 hops whose
+  /// shapes agree.
+  torch::Tensor forward(const torch::Tensor& x,
+                        const std::vector<sage_hop>& hops);
+
+  torch::nn::Linear layer1{nullptr}, layer2{nullptr};
+};
+TORCH_MODULE(sage_net);
+
+struct sage_train_options {
+  int64_t hidden = 128;
+  uint32_t batch = 256;
+  uint32_t epochs = 5;
+  double lr = 0.01;
+  double weight_decay = 1e-5;
+  uint64_t seed = 1;
+};
+
+/// Trains `net` on `train` nodes (labels[v] their classes), shuffled each
+/// epoch with the seed, minibatches sampled by `sample`; returns each
+/// epoch's mean loss. With a `group` of W data-parallel workers (each
+/// calling this with the same arguments and its own replica, started
+/// equal), worker r trains on its W-th of each minibatch's seeds and the
+/// gradients are summed over the group (c10d all-reduce): the replicas
+/// stay one net, which takes the same steps as one process.
+std::vector<double>
+train_sage(sage_net& net, const torch::Tensor& x,
+           const std::vector<uint32_t>& labels,
+           const std::vector<uint32_t>& train, const sage_sampler& sample,
+           const sage_train_options& options,
+           const group_ptr& group = {});
+
+/// The share of `nodes` whose predicted class is their label.
+double sage_accuracy(sage_net& net, const torch::Tensor& x,
+                     const std::vector<uint32_t>& labels,
+                     const std::vector<uint32_t>& nodes,
+                     const sage_sampler& sample, uint32_t batch = 1024);
+
+} // namespace troupe::models::torch_nn
