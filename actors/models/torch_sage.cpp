@@ -95,16 +95,17 @@ torch::Tensor sage_netImpl::forward(const torch::Tensor& x,
   return layer2->forward(torch::cat({seeds1, agg}, 1));
 }
 
-std::vector<double>
-train_sage(sage_net& net, const torch::Tensor& x,
-           const std::vector<uint32_t>& labels,
-           const std::vector<uint32_t>& train, const sage_sampler& sample,
-           const sage_train_options& o,
-           const group_ptr& group) {
+std::vector<double> train_sage(sage_net& net, const torch::Tensor& x,
+                               const std::vector<uint32_t>& labels,
+                               const std::vector<uint32_t>& train,
+                               const sage_sampler& sample,
+                               const sage_train_options& o,
+                               const group_ptr& group) {
   int world = group ? group->getSize() : 1;
   int rank = group ? group->getRank() : 0;
-  torch::optim::AdamW opt(net->parameters(), torch::optim::AdamWOptions(o.lr)
-                                                 .weight_decay(o.weight_decay));
+  torch::optim::AdamW opt(
+      net->parameters(),
+      torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
   std::mt19937_64 rng{o.seed};
   auto order = train;
   std::vector<double> losses;
@@ -117,10 +118,10 @@ train_sage(sage_net& net, const torch::Tensor& x,
       auto end = std::min(order.size(), b + o.batch);
       auto size = end - b;
       // this worker's part of the minibatch
-      auto first = b + size * static_cast<size_t>(rank) /
-                           static_cast<size_t>(world);
-      auto last = b + size * static_cast<size_t>(rank + 1) /
-                          static_cast<size_t>(world);
+      auto first =
+          b + size * static_cast<size_t>(rank) / static_cast<size_t>(world);
+      auto last =
+          b + size * static_cast<size_t>(rank + 1) / static_cast<size_t>(world);
       std::vector<uint32_t> seeds(
           order.begin() + static_cast<std::ptrdiff_t>(first),
           order.begin() + static_cast<std::ptrdiff_t>(last));
@@ -133,11 +134,10 @@ train_sage(sage_net& net, const torch::Tensor& x,
       if (!seeds.empty()) {
         auto hops = sample(seeds, round_seed);
         // the mean over the whole minibatch: this part's share of it
-        loss = torch::nn::functional::cross_entropy(net->forward(x, hops),
-                                                    long_tensor(y),
-                                                    torch::nn::functional::
-                                                        CrossEntropyFuncOptions()
-                                                            .reduction(torch::kSum)) /
+        loss = torch::nn::functional::cross_entropy(
+                   net->forward(x, hops), long_tensor(y),
+                   torch::nn::functional::CrossEntropyFuncOptions().reduction(
+                       torch::kSum)) /
                static_cast<double>(size);
         loss.backward();
       }
@@ -192,9 +192,9 @@ double sage_accuracy(sage_net& net, const torch::Tensor& x,
     for (size_t i = 0; i < seeds.size(); ++i)
       if (p[static_cast<int64_t>(i)] == labels[seeds[i]]) ++right;
   }
-  return nodes.empty() ? 0.0
-                       : static_cast<double>(right) /
-                             static_cast<double>(nodes.size());
+  return nodes.empty()
+             ? 0.0
+             : static_cast<double>(right) / static_cast<double>(nodes.size());
 }
 
 } // namespace troupe::models::torch_nn

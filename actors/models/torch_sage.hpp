@@ -62,12 +62,12 @@ struct sage_train_options {
 /// equal), worker r trains on its W-th of each minibatch's seeds and the
 /// gradients are summed over the group (c10d all-reduce): the replicas
 /// stay one net, which takes the same steps as one process.
-std::vector<double>
-train_sage(sage_net& net, const torch::Tensor& x,
-           const std::vector<uint32_t>& labels,
-           const std::vector<uint32_t>& train, const sage_sampler& sample,
-           const sage_train_options& options,
-           const group_ptr& group = {});
+std::vector<double> train_sage(sage_net& net, const torch::Tensor& x,
+                               const std::vector<uint32_t>& labels,
+                               const std::vector<uint32_t>& train,
+                               const sage_sampler& sample,
+                               const sage_train_options& options,
+                               const group_ptr& group = {});
 
 /// The share of `nodes` whose predicted class is their label.
 double sage_accuracy(sage_net& net, const torch::Tensor& x,

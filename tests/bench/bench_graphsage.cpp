@@ -104,15 +104,14 @@ int main(int argc, char** argv) {
   std::map<uint32_t, size_t> seen;
   for (auto v : train)
     ++seen[labels[v]];
-  auto majority = std::max_element(seen.begin(), seen.end(),
-                                   [](auto& a, auto& b) {
-                                     return a.second < b.second;
-                                   })
-                      ->first;
+  auto majority =
+      std::max_element(seen.begin(), seen.end(), [](auto& a, auto& b) {
+        return a.second < b.second;
+      })->first;
   auto majority_accuracy =
-      static_cast<double>(std::count_if(
-          test.begin(), test.end(),
-          [&](uint32_t v) { return labels[v] == majority; })) /
+      static_cast<double>(
+          std::count_if(test.begin(), test.end(),
+                        [&](uint32_t v) { return labels[v] == majority; })) /
       static_cast<double>(test.size());
   std::vector<shard_view> shards;
   for (uint32_t p = 0; p < 2; ++p) {
@@ -139,8 +138,8 @@ int main(int argc, char** argv) {
   };
   progress("package graph: %u nodes, %llu edges, %zu sections; %zu train, "
            "%zu test",
-           n, static_cast<unsigned long long>(g.edges()),
-           l->label_names.size(), train.size(), test.size());
+           n, static_cast<unsigned long long>(g.edges()), l->label_names.size(),
+           train.size(), test.size());
 
   nn::sage_train_options to;
   to.batch = batch;
@@ -155,8 +154,8 @@ int main(int argc, char** argv) {
       auto o = to;
       o.seed = e + 1;
       auto t0 = clock_type::now();
-      auto losses = nn::train_sage(net, x, labels, train, through_shards, o,
-                                   group);
+      auto losses =
+          nn::train_sage(net, x, labels, train, through_shards, o, group);
       out.epoch_seconds.push_back(seconds_since(t0));
       out.losses.push_back(losses.back());
     }
@@ -201,8 +200,7 @@ int main(int argc, char** argv) {
   }
   std::vector<double> two_s;
   for (size_t e = 0; e < two[0].epoch_seconds.size(); ++e)
-    two_s.push_back(
-        std::max(two[0].epoch_seconds[e], two[1].epoch_seconds[e]));
+    two_s.push_back(std::max(two[0].epoch_seconds[e], two[1].epoch_seconds[e]));
   std::printf(
       "bench_graphsage: %u packages, %llu edges, %zu sections: epoch %.2f s "
       "with 1 worker (%d threads), %.2f s with 2 workers (%.2fx faster); "
@@ -210,9 +208,8 @@ int main(int argc, char** argv) {
       "majority section (%+.1f points)\n",
       n, static_cast<unsigned long long>(g.edges()), l->label_names.size(),
       median(one.epoch_seconds), threads, median(two_s),
-      median(one.epoch_seconds) / median(two_s), one.accuracy,
-      two[0].accuracy, majority_accuracy,
-      100 * (one.accuracy - majority_accuracy));
+      median(one.epoch_seconds) / median(two_s), one.accuracy, two[0].accuracy,
+      majority_accuracy, 100 * (one.accuracy - majority_accuracy));
   nlohmann::json out{{"bench", "bench_graphsage"},
                      {"nodes", n},
                      {"edges", g.edges()},

@@ -6,6 +6,7 @@
 #include "actors/models/pipeline_schedule.hpp"
 #include "actors/models/torch_pipeline.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -189,17 +190,23 @@ TEST_CASE("stages of equal cost idle within 10% of the bubble bound",
   };
   for (auto s : {pipeline_schedule::gpipe, pipeline_schedule::one_f_one_b})
     for (uint32_t stages : {2u, 4u}) {
+      // 40 ms stages, the median of 3 minibatches: a thread woken late
+      // on a busy machine (the tests run two at a time) idles its
+      // neighbours, a fraction of a millisecond per hand-off
       std::vector<std::vector<nn::chain_layer>> cut;
       for (uint32_t k = 0; k < stages; ++k)
-        cut.push_back({sleeper(15)});
+        cut.push_back({sleeper(40)});
       nn::pipeline_options o;
       o.schedule = s;
       o.micro = 4;
-      auto r = nn::run_pipeline(cut, x, y, loss, o);
+      std::vector<double> idle;
+      for (int i = 0; i < 3; ++i)
+        idle.push_back(nn::run_pipeline(cut, x, y, loss, o).idle_fraction());
+      std::sort(idle.begin(), idle.end());
       auto bound = bubble_bound(stages, 4);
-      INFO(to_string(s) << " K " << stages << ": idle " << r.idle_fraction()
-                        << ", bound " << bound);
-      CHECK(std::abs(r.idle_fraction() - bound) <= 0.1 * bound);
+      INFO(to_string(s) << " K " << stages << ": idle " << idle[1] << ", bound "
+                        << bound);
+      CHECK(std::abs(idle[1] - bound) <= 0.1 * bound);
     }
 }
 

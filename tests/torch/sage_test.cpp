@@ -70,15 +70,14 @@ TEST_CASE("GraphSAGE on Debian's package graph beats the majority class by "
   std::map<uint32_t, size_t> seen;
   for (auto v : train)
     ++seen[labels[v]];
-  auto majority = std::max_element(seen.begin(), seen.end(),
-                                   [](auto& a, auto& b) {
-                                     return a.second < b.second;
-                                   })
-                      ->first;
+  auto majority =
+      std::max_element(seen.begin(), seen.end(), [](auto& a, auto& b) {
+        return a.second < b.second;
+      })->first;
   double majority_accuracy =
-      static_cast<double>(std::count_if(
-          test.begin(), test.end(),
-          [&](uint32_t v) { return labels[v] == majority; })) /
+      static_cast<double>(
+          std::count_if(test.begin(), test.end(),
+                        [&](uint32_t v) { return labels[v] == majority; })) /
       static_cast<double>(test.size());
 
   sample_options so;
