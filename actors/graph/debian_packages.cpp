@@ -211,4 +211,14 @@ debian_package_graph(const std::vector<std::string>& files) {
   return debian_package_graph_of(texts, files);
 }
 
+std::vector<std::string> apt_package_files(const std::string& lists) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(lists, ec))
+    if (e.path().filename().string().find("_Packages") != std::string::npos)
+      files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 } // namespace troupe::graph

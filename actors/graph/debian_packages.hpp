@@ -40,6 +40,11 @@ struct labeled_graph {
 caf::expected<labeled_graph>
 debian_package_graph(const std::vector<std::string>& files);
 
+/// Every Packages file apt keeps in `lists` (its name holds "_Packages";
+/// compressed or not), sorted; none when the folder is missing.
+std::vector<std::string>
+apt_package_files(const std::string& lists = "/var/lib/apt/lists");
+
 /// The same from index text already read; `source` names it in errors.
 caf::expected<labeled_graph>
 debian_package_graph_of(const std::vector<std::string>& texts,

@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -36,7 +35,6 @@
 using namespace troupe;
 using namespace troupe::bench;
 using namespace troupe::graph;
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -74,15 +72,7 @@ int main(int argc, char** argv) {
   auto parts_list = arg_list(argc, argv, "--parts", "2,4,8,16");
   int repeats = static_cast<int>(arg_or(argc, argv, "--repeats", 3));
   auto files = arg_list(argc, argv, "--packages");
-  if (files.empty()) {
-    std::error_code ec;
-    for (auto& e : fs::directory_iterator("/var/lib/apt/lists", ec)) {
-      auto name = e.path().filename().string();
-      if (name.find("_Packages") != std::string::npos)
-        files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
-  }
+  if (files.empty()) files = apt_package_files();
   if (files.empty())
     fail("no Packages files in /var/lib/apt/lists (run apt-get update, or "
          "give --packages)");

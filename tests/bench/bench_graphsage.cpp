@@ -20,8 +20,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
-#include <filesystem>
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,9 +28,7 @@
 
 #include "actors/graph/debian_packages.hpp"
 #include "actors/graph/halo.hpp"
-#include "actors/graph/metis.hpp"
-#include "actors/graph/node_features.hpp"
-#include "actors/graph/partition.hpp"
+#include "actors/graph/node_task.hpp"
 #include "actors/graph/sampler.hpp"
 #include "actors/models/torch_group.hpp"
 #include "actors/models/torch_sage.hpp"
@@ -44,16 +40,8 @@ using namespace troupe;
 using namespace troupe::bench;
 using namespace troupe::graph;
 namespace nn = troupe::models::torch_nn;
-namespace fs = std::filesystem;
 
 namespace {
-
-uint64_t mix(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 struct outcome {
   std::vector<double> epoch_seconds;
@@ -70,52 +58,24 @@ int main(int argc, char** argv) {
   auto dims = static_cast<uint32_t>(arg_or(argc, argv, "--dims", 256));
   auto threads = static_cast<int>(arg_or(argc, argv, "--threads", 2));
   auto files = arg_list(argc, argv, "--packages");
-  if (files.empty()) {
-    std::error_code ec;
-    for (auto& e : fs::directory_iterator("/var/lib/apt/lists", ec))
-      if (e.path().filename().string().find("_Packages") != std::string::npos)
-        files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-  }
+  if (files.empty()) files = apt_package_files();
   if (files.empty()) fail("no Packages files (apt-get update, or --packages)");
   auto l = debian_package_graph(files);
   if (!l) fail(describe(l.error()));
-  metis_options mo;
-  mo.parts = 2;
-  auto part = metis_partition(l->graph, mo);
-  if (!part) fail(describe(part.error()));
-  auto r = renumber(*part, 2);
-  if (!r) fail(describe(r.error()));
-  auto g = relabel(l->graph, r->new_id);
+  auto t = node_task_of(*l, 2, dims);
+  if (!t) fail(describe(t.error()));
+  auto& g = t->graph;
   auto n = g.nodes;
-  auto raw = name_features(l->names, l->graph, dims);
-  auto x = torch::empty({static_cast<int64_t>(n), dims + 1});
-  std::vector<uint32_t> labels(n);
-  for (uint32_t v = 0; v < n; ++v) {
-    auto to = r->new_id[v];
-    std::copy(raw.begin() + static_cast<std::ptrdiff_t>(v) * (dims + 1),
-              raw.begin() + static_cast<std::ptrdiff_t>(v + 1) * (dims + 1),
-              x[to].data_ptr<float>());
-    labels[to] = l->labels[v];
-  }
-  std::vector<uint32_t> train, test;
-  for (uint32_t v = 0; v < n; ++v)
-    (mix(v) % 5 == 0 ? test : train).push_back(v);
-  std::map<uint32_t, size_t> seen;
-  for (auto v : train)
-    ++seen[labels[v]];
-  auto majority =
-      std::max_element(seen.begin(), seen.end(), [](auto& a, auto& b) {
-        return a.second < b.second;
-      })->first;
-  auto majority_accuracy =
-      static_cast<double>(
-          std::count_if(test.begin(), test.end(),
-                        [&](uint32_t v) { return labels[v] == majority; })) /
-      static_cast<double>(test.size());
+  auto x =
+      torch::from_blob(t->features.data(), {static_cast<int64_t>(n),
+                                            static_cast<int64_t>(t->cols)});
+  auto& labels = t->labels;
+  auto& train = t->train;
+  auto& test = t->test;
+  auto majority_accuracy = t->majority_accuracy;
   std::vector<shard_view> shards;
   for (uint32_t p = 0; p < 2; ++p) {
-    auto s = shard_of(g, r->map, p);
+    auto s = shard_of(g, t->map, p);
     if (!s) fail(describe(s.error()));
     shards.push_back(std::move(*s));
   }
@@ -125,7 +85,7 @@ int main(int argc, char** argv) {
     o.fanouts = {10, 5};
     o.seed = round;
     auto s = sample_through_shards(
-        r->map, seeds, o,
+        t->map, seeds, o,
         [&](uint32_t p, const std::vector<uint32_t>& nodes, uint32_t k,
             uint32_t hop) {
           return sample_owned(shards[p], nodes, k, o.seed, hop);
@@ -149,7 +109,7 @@ int main(int argc, char** argv) {
   auto train_worker = [&](int world, int rank, nn::group_ptr group,
                           outcome& out) {
     torch::manual_seed(5);
-    nn::sage_net net(dims + 1, to.hidden, classes);
+    nn::sage_net net(t->cols, to.hidden, classes);
     for (uint32_t e = 0; e < epochs; ++e) {
       auto o = to;
       o.seed = e + 1;

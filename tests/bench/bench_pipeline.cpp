@@ -33,6 +33,7 @@
 #include "actors/models/torch_pipeline.hpp"
 #include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_process.hpp"
+#include "tests/torch/timed_layer.hpp"
 
 using namespace troupe::bench;
 using troupe::models::balance_stages;
@@ -41,23 +42,6 @@ using troupe::models::pipeline_schedule;
 namespace nn = troupe::models::torch_nn;
 
 namespace {
-
-/// A stage that takes `ms` forward and 2 x `ms` backward per micro-batch.
-nn::chain_layer timed_stage(int ms) {
-  auto w = torch::ones({1}).requires_grad_(true);
-  nn::chain_layer l;
-  l.params = {w};
-  l.run = [w, ms](const torch::Tensor& x) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-    auto y = x * w;
-    y.register_hook([ms](torch::Tensor g) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2 * ms));
-      return g;
-    });
-    return y;
-  };
-  return l;
-}
 
 torch::Tensor mse(const torch::Tensor& a, const torch::Tensor& b) {
   return torch::mse_loss(a, b);
@@ -85,7 +69,7 @@ int main(int argc, char** argv) {
       for (uint32_t micro : {1u, 4u, 16u}) {
         std::vector<std::vector<nn::chain_layer>> cut;
         for (uint32_t k = 0; k < stages; ++k)
-          cut.push_back({timed_stage(stage_ms)});
+          cut.push_back({troupe::test::timed_layer(stage_ms)});
         nn::pipeline_options o;
         o.schedule = s;
         o.micro = micro;

@@ -5,6 +5,7 @@
 
 #include "actors/models/pipeline_schedule.hpp"
 #include "actors/models/torch_pipeline.hpp"
+#include "tests/torch/timed_layer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -161,27 +162,6 @@ TEST_CASE("a K-stage pipeline of M micro-batches gives the unsplit model's "
         }
 }
 
-namespace {
-
-/// A layer that takes `forward_ms` forward and twice that backward.
-nn::chain_layer sleeper(int forward_ms) {
-  auto w = torch::ones({1}).requires_grad_(true);
-  nn::chain_layer l;
-  l.params = {w};
-  l.run = [w, forward_ms](const torch::Tensor& x) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(forward_ms));
-    auto y = x * w;
-    y.register_hook([forward_ms](torch::Tensor g) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2 * forward_ms));
-      return g;
-    });
-    return y;
-  };
-  return l;
-}
-
-} // namespace
-
 TEST_CASE("stages of equal cost idle within 10% of the bubble bound",
           "[torch][pipeline]") {
   auto x = torch::randn({16, 4}), y = torch::randn({16, 4});
@@ -195,7 +175,7 @@ TEST_CASE("stages of equal cost idle within 10% of the bubble bound",
       // neighbours, a fraction of a millisecond per hand-off
       std::vector<std::vector<nn::chain_layer>> cut;
       for (uint32_t k = 0; k < stages; ++k)
-        cut.push_back({sleeper(40)});
+        cut.push_back({troupe::test::timed_layer(40)});
       nn::pipeline_options o;
       o.schedule = s;
       o.micro = 4;
