@@ -16,7 +16,9 @@
 // checkpoint skips it unless the input requires one; see its warning). It
 // works for every job that builds its net as a chain: data-parallel,
 // pipeline stages and tensor-parallel blocks alike (the gradients' buckets
-// and ready-counters see them). Included by torch code only.
+// and ready-counters see them). As with PyTorch's reentrant checkpoint,
+// the outer pass must be backward() (which accumulates into .grad), not
+// torch::autograd::grad(). Included by torch code only.
 
 #include <cstdint>
 #include <functional>
