@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <ATen/Parallel.h>
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 
@@ -48,6 +53,35 @@ join_gloo_group(const std::string& store_host, uint16_t store_port,
   opts->threads = 2;
   return c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, world,
                                                      opts);
+}
+
+void run_group_threads(int world, const std::string& prefix, int threads,
+                       const std::function<void(int, const group_ptr&)>& f,
+                       double timeout_s) {
+  auto store = serve_store("127.0.0.1", world, timeout_s);
+  auto port = store->getPort();
+  std::vector<std::string> errors(static_cast<size_t>(world));
+  std::vector<std::thread> workers;
+  for (int r = 0; r < world; ++r)
+    workers.emplace_back([&, r] {
+      try {
+        at::set_num_threads(std::max(threads, 1));
+        group_ptr g = join_gloo_group("127.0.0.1", port, prefix, r, world,
+                                      "127.0.0.1", timeout_s);
+        f(r, g);
+      } catch (const std::exception& e) {
+        errors[static_cast<size_t>(r)] = e.what();
+      } catch (...) {
+        errors[static_cast<size_t>(r)] = "unknown exception";
+      }
+    });
+  for (auto& t : workers)
+    t.join();
+  std::string what;
+  for (size_t r = 0; r < errors.size(); ++r)
+    if (!errors[r].empty())
+      what += "worker " + std::to_string(r) + ": " + errors[r] + "\n";
+  if (!what.empty()) throw std::runtime_error(what);
 }
 
 } // namespace troupe::models::torch_nn

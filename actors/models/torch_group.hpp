@@ -6,6 +6,7 @@
 // Included by torch code only.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -29,5 +30,14 @@ c10::intrusive_ptr<c10d::ProcessGroupGloo>
 join_gloo_group(const std::string& store_host, uint16_t store_port,
                 const std::string& prefix, int rank, int world,
                 const std::string& self_host, double timeout_s);
+
+/// Runs f(rank, group) on `world` threads of this process, each a member
+/// of one gloo group named `prefix` over 127.0.0.1 with `threads` intra-op
+/// threads (tests and benchmarks of collective layers). A worker that
+/// fails leaves the group and the others then fail on a closed connection,
+/// so the error thrown (std::runtime_error) names every worker's failure.
+void run_group_threads(int world, const std::string& prefix, int threads,
+                       const std::function<void(int, const group_ptr&)>& f,
+                       double timeout_s = 600);
 
 } // namespace troupe::models::torch_nn

@@ -133,30 +133,13 @@ int main(int argc, char** argv) {
   }
   progress("1 worker done");
   std::vector<outcome> two(2);
-  {
-    auto store = nn::serve_store("127.0.0.1", 2, 600);
-    auto port = store->getPort();
-    std::vector<std::exception_ptr> errors(2);
-    std::vector<std::thread> ts;
-    for (int rank = 0; rank < 2; ++rank)
-      ts.emplace_back([&, rank] {
-        try {
-          at::set_num_threads(std::max(threads / 2, 1));
-          nn::group_ptr grp = nn::join_gloo_group("127.0.0.1", port, "sage",
-                                                  rank, 2, "127.0.0.1", 600);
+  try {
+    nn::run_group_threads(
+        2, "sage", threads / 2, [&](int rank, const nn::group_ptr& grp) {
           train_worker(2, rank, grp, two[static_cast<size_t>(rank)]);
-        } catch (...) {
-          errors[static_cast<size_t>(rank)] = std::current_exception();
-        }
-      });
-    for (auto& t : ts)
-      t.join();
-    for (auto& e : errors)
-      if (e) try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          fail(ex.what());
-        }
+        });
+  } catch (const std::exception& e) {
+    fail(e.what());
   }
   std::vector<double> two_s;
   for (size_t e = 0; e < two[0].epoch_seconds.size(); ++e)

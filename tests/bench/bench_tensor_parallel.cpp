@@ -104,50 +104,33 @@ run unsplit(const shape& s, int threads) {
 /// The layer split over `world` workers (threads) in one gloo group.
 std::vector<run> split(const shape& s, int world, int threads, int round) {
   std::vector<run> out(static_cast<size_t>(world));
-  auto store = nn::serve_store("127.0.0.1", world, 600);
-  auto port = store->getPort();
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(world));
-  std::vector<std::thread> ts;
-  for (int r = 0; r < world; ++r)
-    ts.emplace_back([&, r] {
-      try {
-        at::set_num_threads(std::max(threads / world, 1));
-        auto g = nn::join_gloo_group("127.0.0.1", port,
-                                     "bench" + std::to_string(round), r, world,
-                                     "127.0.0.1", 600);
-        auto& o = out[static_cast<size_t>(r)];
-        nn::allocation_meter meter;
-        nn::sharded_classifier c(s.features, s.classes, g, 5);
-        auto h = features_of(s);
-        auto y = targets_of(s);
-        for (int i = 0; i <= s.steps; ++i) {
-          auto t0 = clock_type::now();
-          auto loss = c->loss(h, y);
-          loss.backward();
-          {
-            torch::NoGradGuard no_grad;
-            c->weight.add_(c->weight.grad(), -lr);
-            c->weight.mutable_grad().zero_();
-          }
-          if (i > 0) o.seconds.push_back(seconds_since(t0));
-          o.loss = loss.item<double>();
-        }
-        o.peak_bytes = meter.peak_bytes();
-        o.largest_bytes = meter.largest_bytes();
-      } catch (...) {
-        errors[static_cast<size_t>(r)] = std::current_exception();
-      }
-    });
-  for (auto& t : ts)
-    t.join();
-  for (auto& e : errors)
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        fail(ex.what());
-      }
-    }
+  try {
+    nn::run_group_threads(world, "bench" + std::to_string(round),
+                          threads / world, [&](int r, const nn::group_ptr& g) {
+                            auto& o = out[static_cast<size_t>(r)];
+                            nn::allocation_meter meter;
+                            nn::sharded_classifier c(s.features, s.classes, g,
+                                                     5);
+                            auto h = features_of(s);
+                            auto y = targets_of(s);
+                            for (int i = 0; i <= s.steps; ++i) {
+                              auto t0 = clock_type::now();
+                              auto loss = c->loss(h, y);
+                              loss.backward();
+                              {
+                                torch::NoGradGuard no_grad;
+                                c->weight.add_(c->weight.grad(), -lr);
+                                c->weight.mutable_grad().zero_();
+                              }
+                              if (i > 0) o.seconds.push_back(seconds_since(t0));
+                              o.loss = loss.item<double>();
+                            }
+                            o.peak_bytes = meter.peak_bytes();
+                            o.largest_bytes = meter.largest_bytes();
+                          });
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
   return out;
 }
 

@@ -190,6 +190,23 @@ TEST_CASE("stages of equal cost idle within 10% of the bubble bound",
     }
 }
 
+TEST_CASE("measured costs rank a slow layer above a fast one and leave "
+          "the gradients as they were",
+          "[torch][pipeline]") {
+  auto fast = troupe::test::timed_layer(0),
+       slow = troupe::test::timed_layer(30);
+  fast.params[0].mutable_grad() = torch::full({1}, 7.0);
+  auto costs = nn::measured_costs({fast, slow}, torch::randn({4, 2}), 3);
+  REQUIRE(costs.size() == 2);
+  CHECK(costs[1] > costs[0] + 0.05); // 30 ms forward, 60 ms backward
+  CHECK(costs[1] >= 0.09);
+  CHECK(fast.params[0].grad().item<double>() == 7.0);
+  CHECK_FALSE(slow.params[0].grad().defined());
+  // and balance_stages puts the slow one alone
+  CHECK(balance_stages({costs[0], costs[0], costs[1]}, 2) ==
+        std::vector<size_t>{0, 2});
+}
+
 TEST_CASE("a pipeline refuses more micro-batches than rows",
           "[torch][pipeline]") {
   auto seq = net(2, 4);

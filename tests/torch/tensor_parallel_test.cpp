@@ -17,39 +17,13 @@ namespace nn = troupe::models::torch_nn;
 
 namespace {
 
-/// Runs f(rank, group) on `world` threads, each a member of one new gloo
-/// group on 127.0.0.1; rethrows the first failure.
+/// Runs f(rank, group) on `world` threads in one new gloo group.
 template <class F>
 void in_group(int world, F f) {
   static int groups = 0;
-  auto store = nn::serve_store("127.0.0.1", world, 60);
-  auto port = store->getPort();
-  auto prefix = "test" + std::to_string(groups++);
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(world));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < world; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        at::set_num_threads(1);
-        nn::group_ptr g = nn::join_gloo_group("127.0.0.1", port, prefix, r,
-                                              world, "127.0.0.1", 60);
-        f(r, g);
-      } catch (...) {
-        errors[static_cast<size_t>(r)] = std::current_exception();
-      }
-    });
-  for (auto& t : threads)
-    t.join();
-  // a worker that fails leaves the group, and the others then fail on a
-  // closed connection: report every worker's error
-  std::string what;
-  for (size_t r = 0; r < errors.size(); ++r)
-    if (errors[r]) try {
-        std::rethrow_exception(errors[r]);
-      } catch (const std::exception& e) {
-        what += "worker " + std::to_string(r) + ": " + e.what() + "\n";
-      }
-  if (!what.empty()) throw std::runtime_error(what);
+  nn::run_group_threads(
+      world, "test" + std::to_string(groups++), 1,
+      [&](int r, const nn::group_ptr& g) { f(r, g); }, 60);
 }
 
 bool near(const torch::Tensor& a, const torch::Tensor& b, double rel = 1e-5) {
