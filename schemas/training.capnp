@@ -96,6 +96,10 @@ struct JobEvent {
     stopped @5;
     restored @6;     # a lost member placed again alone (the others carried
                      # on), restored from the checkpoint at `step`
+    alert @7;        # its workers wait for data more than the job's
+                     # data_wait_alert share of their time (or no longer)
+    usage @8;        # its workers' time split (a WorkerUsage list as JSON),
+                     # at each checkpoint and at the end
   }
 }
 
@@ -171,6 +175,27 @@ struct JobStatus {
   gangLost @22 :Bool;          # it failed because a member of the gang
                                # its submitter leased was lost (the
                                # submitter places it again)
+  usage @25 :List(WorkerUsage);  # each worker's time split this placement
+  dataWaitShare @26 :Float64;  # the share of the workers' summed time spent
+                               # waiting for data (NaN before any report)
+  alert @27 :Text;             # the alert in force ("" when none)
+}
+
+struct WorkerUsage {
+  # How a gang member's time went since it got its part (seconds, summed;
+  # worker_usage.hpp). Workers send it to their job after every epoch.
+  worker @0 :Text;             # its actor's name
+  rank @1 :UInt32;
+  attempt @2 :UInt32;          # the job's placement (stale ones are dropped)
+  computeSeconds @3 :Float64;
+  dataSeconds @4 :Float64;     # waiting for its rows: fetching and reading
+                               # its shard, gathering each batch
+  commSeconds @5 :Float64;     # waiting for the collective: joining the
+                               # group, the allreduce backward did not hide
+  idleSeconds @6 :Float64;     # the rest: reports, checkpoints, waiting
+  gpuUtilisation @7 :Float64;  # NVML's busy share of its GPU (0..1); NaN
+                               # without one
+  step @8 :UInt64;             # its steps (epochs) so far
 }
 
 struct JobList {

@@ -148,15 +148,18 @@ mlp_replica::~mlp_replica() {
 caf::expected<double> mlp_replica::fit_epoch(const torch_group* group,
                                              const float* x, const float* y,
                                              size_t rows, size_t cols,
-                                             const parallel_epoch& e) {
+                                             const parallel_epoch& e,
+                                             epoch_times* times) {
   char err[err_size] = {0};
   double loss = 0;
+  double seconds[3] = {0, 0, 0};
   if ((*torch_plugin())
           ->mlp_fit_group(handle_, group ? group->handle() : nullptr, x, y,
                           rows, cols, e.local_batch, e.global_batch, e.steps,
                           e.shuffle ? 1 : 0, e.bucket_bytes, e.threads, &loss,
-                          err, err_size) != 0)
+                          seconds, err, err_size) != 0)
     return failed(err);
+  if (times) *times = {seconds[0], seconds[1], seconds[2]};
   return loss;
 }
 

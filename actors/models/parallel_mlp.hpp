@@ -79,6 +79,18 @@ struct parallel_epoch {
   int threads = 1;
 };
 
+/// Seconds of an epoch by phase (troupe_torch_mlp_fit_group's `seconds`).
+struct epoch_times {
+  /// Gathering each step's batch from the rows (and the first epoch's
+  /// scaling).
+  double data = 0;
+  /// Forward, backward and the optimizer's step.
+  double compute = 0;
+  /// Waiting for the group: the allreduce backward did not hide, the
+  /// loss's sum.
+  double comm = 0;
+};
+
 /// An MLP replica, or a replica of a user's TorchScript module trained the
 /// same way (create_script).
 class mlp_replica {
@@ -112,10 +124,12 @@ public:
 
   /// One epoch of `e.steps` steps on this worker's rows (x: rows x cols,
   /// y: labels), gradients averaged over `group` (null: alone); returns
-  /// the group's mean weighted loss.
+  /// the group's mean weighted loss. `times`, when given, gets the epoch's
+  /// seconds by phase.
   caf::expected<double> fit_epoch(const torch_group* group, const float* x,
                                   const float* y, size_t rows, size_t cols,
-                                  const parallel_epoch& e);
+                                  const parallel_epoch& e,
+                                  epoch_times* times = nullptr);
   /// Scores: rows x outputs.
   caf::expected<std::vector<float>> predict(const float* x, size_t rows,
                                             size_t cols, int threads) const;

@@ -33,7 +33,8 @@ extern "C" {
 /// 2: the MLP functions (troupe_torch_mlp_*).
 /// 3: data-parallel MLPs (troupe_torch_store_*, _group_*, _mlp_fit_group).
 /// 4: a user's TorchScript module as a replica (troupe_torch_script_create).
-#define TROUPE_TORCH_ABI_VERSION 4
+/// 5: _mlp_fit_group times its steps' phases (`seconds`).
+#define TROUPE_TORCH_ABI_VERSION 5
 
 /// Returns TROUPE_TORCH_ABI_VERSION.
 int troupe_torch_abi_version(void);
@@ -188,13 +189,17 @@ int troupe_torch_mlp_weights(const void* mlp, float* out, size_t out_size,
 /// `bucket_bytes`, each allreduced as soon as backward has produced it,
 /// while backward goes on. The first epoch of a fresh MLP learns the input
 /// (and regression target) scaling from every worker's rows together.
-/// `group` null: one process, as if alone in a group of one.
+/// `group` null: one process, as if alone in a group of one. `seconds`
+/// (3 doubles, or null) gets the epoch's time by phase: gathering the
+/// batches (and learning the scaling), computing (forward, backward, the
+/// optimizer), and waiting for the group (the allreduce backward did not
+/// hide, the loss's sum).
 int troupe_torch_mlp_fit_group(void* mlp, void* group, const float* x,
                                const float* y, size_t rows, size_t cols,
                                size_t local_batch, size_t global_batch,
                                size_t steps, int shuffle, size_t bucket_bytes,
-                               int threads, double* loss, char* err,
-                               size_t err_size);
+                               int threads, double* loss, double* seconds,
+                               char* err, size_t err_size);
 
 /// A replica of a user's TorchScript module (torch_script.cpp): `module`
 /// holds torch.jit.save's bytes; forward() takes [rows, inputs] float32

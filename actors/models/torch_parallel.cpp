@@ -16,6 +16,7 @@
 #include "actors/models/torch_mlp_state.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -233,8 +234,8 @@ troupe_torch_group_free(void* group) {
 __attribute__((visibility("default"))) int troupe_torch_mlp_fit_group(
     void* handle, void* group, const float* x, const float* y, size_t rows,
     size_t cols, size_t local_batch, size_t global_batch, size_t steps,
-    int shuffle, size_t bucket_bytes, int threads, double* loss, char* err,
-    size_t err_size) {
+    int shuffle, size_t bucket_bytes, int threads, double* loss,
+    double* seconds, char* err, size_t err_size) {
   return guarded(err, err_size, -1, [&]() -> int {
     auto& m = *static_cast<mlp*>(handle);
     auto* g = static_cast<group_box*>(group);
@@ -261,6 +262,15 @@ __attribute__((visibility("default"))) int troupe_torch_mlp_fit_group(
         torch::kFloat32);
     auto Y = torch::from_blob(const_cast<float*>(y),
                               {static_cast<int64_t>(rows)}, torch::kFloat32);
+    // the epoch's phases: data, compute, comm (the caller's `seconds`)
+    using clock = std::chrono::steady_clock;
+    double phase[3] = {0, 0, 0};
+    auto mark = clock::now();
+    auto lap = [&](int into) {
+      auto now = clock::now();
+      phase[into] += std::chrono::duration<double>(now - mark).count();
+      mark = now;
+    };
     // troupe's MLP learns its scaling; a user's module takes the rows as
     // they are
     if (m.script)
@@ -272,6 +282,7 @@ __attribute__((visibility("default"))) int troupe_torch_mlp_fit_group(
     auto n = static_cast<int64_t>(rows);
     auto order = shuffle ? torch::randperm(n, gen, torch::kLong)
                          : torch::arange(n, torch::kLong);
+    lap(0);
     auto lb = static_cast<int64_t>(local_batch);
     auto weight =
         static_cast<double>(local_batch) / static_cast<double>(global_batch);
@@ -285,18 +296,24 @@ __attribute__((visibility("default"))) int troupe_torch_mlp_fit_group(
                              static_cast<int64_t>(s + 1) * lb);
       auto xb = X.index_select(0, idx);
       auto yb = Y.index_select(0, idx);
+      lap(0);
       m.opt->zero_grad();
       if (reduce) reduce->reset();
       auto l = (m.script ? m.script->loss_of(m.script->forward(xb), yb)
                          : m.net->loss(m.net->forward(xb, gen), yb)) *
                weight;
       l.backward();
+      lap(1);
       if (reduce) reduce->finish();
+      lap(2);
       m.opt->step();
       total += l.item<double>();
+      lap(1);
     }
     auto sum = torch::full({1}, total, torch::kFloat64);
     sum_over(g, sum);
+    lap(2);
+    if (seconds) std::copy(phase, phase + 3, seconds);
     auto mean = steps ? sum.item<double>() / static_cast<double>(steps) : 0.0;
     if (!std::isfinite(mean)) {
       put_error(err, err_size,

@@ -48,6 +48,8 @@ using job_regroup_atom = caf::atom_constant<caf::atom("jobregrp")>;
 /// (job_valid_atom, attempt, step, seconds, metrics JSON): a validation
 /// done off the job's thread.
 using job_valid_atom = caf::atom_constant<caf::atom("jobvalid")>;
+/// (job_usage_atom, WorkerUsage): a gang member's time split.
+using job_usage_atom = caf::atom_constant<caf::atom("jobusage")>;
 
 // data-parallel workers (part_worker.hpp)
 using part_train_atom = caf::atom_constant<caf::atom("parttrain")>;

@@ -188,6 +188,7 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
   bool tty = isatty(STDERR_FILENO) && !o.quiet;
   auto ref = make_envelope<schema::JobRef>([&](auto r) { r.setId(id); });
   auto last_line = std::chrono::steady_clock::now();
+  std::string shown_alert;
   for (;;) {
     auto s = client->send(service_name, ref, "status");
     if (!s) return fail(describe(s.error()), 1);
@@ -199,6 +200,14 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
       if (tty) std::fputc('\n', stderr);
       std::printf("job %s: checkpoint at step %llu\n", id.c_str(),
                   static_cast<unsigned long long>(shown_checkpoint));
+      std::fflush(stdout);
+    }
+    if (v->alert != shown_alert) {
+      shown_alert = v->alert;
+      if (tty) std::fputc('\n', stderr);
+      std::printf("job %s: %s\n", id.c_str(),
+                  shown_alert.empty() ? "alert cleared"
+                                      : ("ALERT " + shown_alert).c_str());
       std::fflush(stdout);
     }
     if (tty) {
@@ -236,6 +245,14 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
         std::printf("%s%s %.6f", sep, label, summary["valid"][k].get<double>());
         sep = ", ";
       }
+  // where the workers' time went, all of them together
+  if (!v->usage.empty()) {
+    time_split sum;
+    for (auto& u : v->usage)
+      sum += u.split;
+    std::printf("\nworkers' time: %s (%zu worker(s), %.1f s)",
+                describe_split(sum).c_str(), v->usage.size(), sum.total());
+  }
   std::printf("\n%s\n", v->message.c_str());
   return 0;
 }

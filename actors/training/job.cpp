@@ -235,6 +235,7 @@ caf::error keep_checkpoint(job_self self, const envelope& ckpt, uint64_t step) {
       return err;
   st.ckpt = ckpt;
   st.ckpt_step = step;
+  record_usage(self);
   return caf::none;
 }
 
@@ -371,6 +372,7 @@ void finish_job(job_self self, const nlohmann::json& summary) {
   st.valid = {metric("logloss"), metric("auc"), metric("ks")};
   st.valid_step = std::max(st.valid_step, st.ckpt_step);
   if (summary.contains("valid")) st.valid_json = summary["valid"].dump();
+  record_usage(self);
   end(self, schema::JobState::FINISHED,
       "finished; summary in " + st.init.out_dir + "/summary.json");
 }
@@ -569,6 +571,7 @@ envelope status_of(const job_state& st,
       placement.set(i, st.placement[i]);
     s.setSummary(st.summary);
     s.setBadInput(st.bad_input);
+    usage_status(st, s);
     if (fam) fam(s);
   });
 }
@@ -673,6 +676,7 @@ job_actor spawn_job(caf::actor_system& sys, job_init init) {
           if (!ended(st) && attempt == st.attempt)
             st.plan->on_validated(self, attempt, step, seconds, json);
         },
+        [=](job_usage_atom, const envelope& report) { on_usage(self, report); },
     };
   });
 }

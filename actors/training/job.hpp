@@ -83,7 +83,11 @@ using job_actor = caf::typed_actor<
     /// (job_valid_atom, attempt, step, seconds, metrics), from its helper:
     /// the weights dumped at `step`, `seconds` into training, validated
     /// (metrics as JSON: logloss, auc, ks).
-    caf::reacts_to<job_valid_atom, uint32_t, uint64_t, double, std::string>>;
+    caf::reacts_to<job_valid_atom, uint32_t, uint64_t, double, std::string>,
+    /// (job_usage_atom, WorkerUsage), from a gang member: its time split
+    /// (kept when it is of the current placement; the data-starvation
+    /// rule is checked).
+    caf::reacts_to<job_usage_atom, envelope>>;
 
 class job_journal;
 

@@ -446,6 +446,17 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   cfg.checkpoint_seconds = *v;
                   return caf::none;
                 }
+                if (k == "data_wait_alert") {
+                  auto v = r.number(n, name, line);
+                  if (!v) return v.error();
+                  if (!(*v >= 0 && *v <= 1))
+                    return bad(origin, line,
+                               "'" + name +
+                                   "' is a share of the workers' time: "
+                                   "between 0 and 1");
+                  cfg.data_wait_alert = *v;
+                  return caf::none;
+                }
                 if (k == "max_attempts") {
                   auto v = r.count(n, name, line, 1, 1000);
                   if (!v) return v.error();
@@ -467,19 +478,20 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   cfg.seed = *v;
                   return caf::none;
                 }
-                return unknown(origin, line, name,
-                               boosting ? "workers, threads, seed, "
-                                          "checkpoint_seconds, max_attempts or "
-                                          "priority"
-                               : neural
-                                   ? "workers, batch, epochs, threads, seed, "
-                                     "valid_every, checkpoint_seconds, "
-                                     "max_attempts or priority"
-                                   : "workers, shards, consistency, batch, "
-                                     "epochs, seed, valid_every, "
-                                     "validations, "
-                                     "checkpoint_seconds, max_attempts or "
-                                     "priority");
+                return unknown(
+                    origin, line, name,
+                    boosting ? "workers, threads, seed, "
+                               "checkpoint_seconds, data_wait_alert, "
+                               "max_attempts or priority"
+                    : neural ? "workers, batch, epochs, threads, seed, "
+                               "valid_every, checkpoint_seconds, "
+                               "data_wait_alert, max_attempts or "
+                               "priority"
+                             : "workers, shards, consistency, batch, "
+                               "epochs, seed, valid_every, "
+                               "validations, "
+                               "checkpoint_seconds, data_wait_alert, "
+                               "max_attempts or priority");
               });
         return unknown(origin, line, name,
                        "family, data, features, model or run");

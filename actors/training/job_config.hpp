@@ -130,6 +130,9 @@ struct job_config {
   uint64_t validations = 0;
   /// A checkpoint this often while training (0: none).
   double checkpoint_seconds = 10;
+  /// The alert rule: the job is data-starved while its workers wait for
+  /// data more than this share of their time (worker_usage.hpp; 1: never).
+  double data_wait_alert = 0.3;
   /// Placements a job may try (a lost node regroups it) before it fails.
   uint32_t max_attempts = 5;
   /// Priority among the cluster's work: a job of higher priority than a

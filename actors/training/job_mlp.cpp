@@ -461,6 +461,9 @@ private:
         {"attempts", st.attempt},
         {"valid", *valid},
         {"valid_history", history_},
+        // each worker's time split: compute, data, comm, idle seconds
+        {"usage", usage_json(st)},
+        {"data_wait_share", data_wait_share_of(st)},
         {"elapsed_seconds",
          std::chrono::duration<double>(steady::now() - st.started).count()},
         {"model", pt},

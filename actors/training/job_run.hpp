@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,8 @@
 
 #include "actors/tabular/dataset.hpp"
 #include "actors/training/job.hpp"
+#include "actors/training/wire.hpp"
+#include "actors/training/worker_usage.hpp"
 #include "runtime/log.hpp"
 #include "schemas/training.capnp.h"
 
@@ -93,6 +96,12 @@ struct job_state {
   std::vector<std::string> shards;
   /// "actor@node" of the last placed gang (kept after it is disbanded).
   std::vector<std::string> placement;
+  /// The last time split each worker of placement `usage_attempt` sent,
+  /// by rank (job_usage.cpp).
+  std::map<uint32_t, worker_usage> usage;
+  uint32_t usage_attempt = 0;
+  /// The data-starvation alert in force ("" when none).
+  std::string alert;
   std::shared_ptr<spdlog::logger> log = log::get("training");
 };
 
@@ -228,5 +237,24 @@ void finish_job(job_self self, const nlohmann::json& summary);
 /// last one.
 nlohmann::json record_validation(job_state& st, uint64_t step,
                                  const std::string& json);
+
+// -- utilisation (job_usage.cpp) --------------------------------------------
+
+/// A worker's WorkerUsage report: kept when it is of the current
+/// placement; the data-starvation rule ([run] data_wait_alert) is checked
+/// over the workers' splits and the alert raised or cleared (a log line, a
+/// journal event, the job's metrics and status); the metrics are updated.
+void on_usage(job_self self, const envelope& report);
+/// The share of the workers' summed time spent waiting for data (NaN
+/// before any report).
+double data_wait_share_of(const job_state& st);
+/// The status's usage, dataWaitShare and alert fields.
+void usage_status(const job_state& st, schema::JobStatus::Builder s);
+/// The workers' splits as JSON: [{"worker", "rank", "step", "compute",
+/// "data", "comm", "idle", "gpu"?}, ...] (seconds).
+nlohmann::json usage_json(const job_state& st);
+/// Appends the workers' splits to the journal (a usage event at the
+/// furthest step they reported).
+void record_usage(job_self self);
 
 } // namespace troupe::training

@@ -358,7 +358,8 @@ private:
     std::vector<std::string> names;
     for (uint32_t w = 0; w < cfg_.workers; ++w)
       names.push_back(st.gang[cfg_.shards + w].name);
-    gate_ = spawn_ps_gate(self->system(), names, cfg_.staleness, st.start_step);
+    gate_ = spawn_ps_gate(self->system(), names, cfg_.staleness, st.start_step,
+                          caf::actor_cast<caf::actor>(self), st.attempt);
     std::vector<caf::actor> shards;
     for (uint32_t s = 0; s < cfg_.shards; ++s)
       shards.push_back(st.gang[s].handle);
@@ -485,6 +486,8 @@ private:
       outcome_.examples += outcome_.examples_before;
       outcome_.start_step = st.start_step;
       outcome_.attempts = st.attempt;
+      outcome_.usage = usage_json(st);
+      outcome_.data_wait_share = data_wait_share_of(st);
       auto elapsed =
           std::chrono::duration<double>(steady::now() - st.started).count();
       auto summary = write_sparse_results(cfg_, st.init.out_dir, *data_,

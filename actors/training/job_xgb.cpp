@@ -268,6 +268,9 @@ private:
         {"resumed_from_step", st.start_step},
         {"attempts", st.attempt},
         {"valid", *valid},
+        // each worker's time split: compute, data, comm, idle seconds
+        {"usage", usage_json(st)},
+        {"data_wait_share", data_wait_share_of(st)},
         {"elapsed_seconds",
          std::chrono::duration<double>(steady::now() - st.started).count()},
         {"model", dir}};

@@ -12,7 +12,9 @@
 #include "actors/training/job_run.hpp"
 #include "actors/training/part_worker.hpp"
 #include "actors/training/row_shard.hpp"
+#include "actors/training/worker_usage.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/gpu_usage.hpp"
 #include "schemas/training.capnp.h"
 
 namespace troupe::training {
@@ -118,10 +120,14 @@ std::string self_host(const std::string& head_host) {
 }
 
 caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
+  // the time split from the part's arrival: its shard's fetch was a wait
+  // for data
+  usage_meter usage{&std::chrono::steady_clock::now, ctx.received};
+  usage.add_data(ctx.fetch_seconds);
   auto job = read_part(env, ctx.args.head_host, !ctx.shard.empty());
   if (!job) return job.error();
   if (!ctx.shard.empty()) {
-    auto rows = read_row_shard(ctx.shard);
+    auto rows = usage.data([&] { return read_row_shard(ctx.shard); });
     if (!rows) return rows.error();
     ctx.shard_read();
     job->cols = rows->cols;
@@ -136,9 +142,12 @@ caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
                             "timed out", "reset by peer", "Broken pipe",
                             "Socket", "socket", "gloo"});
   };
-  auto group = models::torch_group::join(
-      job->store_host, job->store_port, job->group, static_cast<int>(job->rank),
-      static_cast<int>(job->world), self_host(ctx.args.head_host), 60);
+  auto group = usage.comm([&] {
+    return models::torch_group::join(job->store_host, job->store_port,
+                                     job->group, static_cast<int>(job->rank),
+                                     static_cast<int>(job->world),
+                                     self_host(ctx.args.head_host), 60);
+  });
   if (!group) return lost(group.error());
   auto replica =
       job->start.empty()
@@ -156,9 +165,19 @@ caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
   for (auto e = replica->epochs(); e < job->epochs; ++e) {
     if (ctx.cancel.load())
       return make_error(errc::shutting_down, who + " was stopped");
+    models::epoch_times times;
     auto loss = replica->fit_epoch(&*group, job->x.data(), job->y.data(),
-                                   job->rows, job->cols, job->epoch);
+                                   job->rows, job->cols, job->epoch, &times);
     if (!loss) return lost(loss.error());
+    usage.add_data(times.data);
+    usage.add_compute(times.compute);
+    usage.add_comm(times.comm);
+    // every worker's split goes to the job, with its GPU's where NVML is
+    auto gpu = gpu_usage::get().utilisation();
+    caf::anon_send(
+        ctx.job, job_usage_atom::value,
+        to_envelope(worker_usage{ctx.args.name, job->rank, job->attempt, e + 1,
+                                 usage.split(), gpu ? *gpu : std::nan("")}));
     if (!job->reports) continue;
     caf::anon_send(ctx.job, job_progress_atom::value, job->attempt, e + 1,
                    *loss);

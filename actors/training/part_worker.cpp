@@ -39,7 +39,8 @@ constexpr auto shard_timeout = std::chrono::minutes{30};
 /// as (part_train_atom, model, error).
 void start_thread(part_worker_self self, const envelope& part,
                   const caf::actor& job, const std::string& shard,
-                  const std::string& shard_hash, const part_trainer& trainer) {
+                  const std::string& shard_hash, const part_trainer& trainer,
+                  std::chrono::steady_clock::time_point received) {
   auto me = caf::actor_cast<caf::actor>(self);
   auto a = self->state.args;
   auto stop = self->state.cancel;
@@ -48,11 +49,20 @@ void start_thread(part_worker_self self, const envelope& part,
     // the steps free and take the same buffers again: keep the pages
     // (runtime/allocator.hpp) while this part trains
     freed_pages_kept keep;
-    part_context ctx{a, job, *stop, shard, [=] {
-                       if (!shard_hash.empty() && cache)
-                         caf::anon_send(cache, dataset_drop_atom::value,
-                                        shard_hash);
-                     }};
+    part_context ctx{
+        a,
+        job,
+        *stop,
+        shard,
+        [=] {
+          if (!shard_hash.empty() && cache)
+            caf::anon_send(cache, dataset_drop_atom::value, shard_hash);
+        },
+        received,
+        shard.empty() ? 0.0
+                      : std::chrono::duration<double>(
+                            std::chrono::steady_clock::now() - received)
+                            .count()};
     auto out = trainer(part, ctx);
     if (out)
       caf::anon_send(me, part_train_atom::value, *out, caf::error{});
@@ -85,7 +95,8 @@ part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
           const caf::actor& job) -> caf::result<envelope> {
         auto rp = begin_part(self);
         if (!rp) return rp.error();
-        start_thread(self, part, job, {}, {}, trainer);
+        start_thread(self, part, job, {}, {}, trainer,
+                     std::chrono::steady_clock::now());
         return *rp;
       },
       [=](part_train_atom, const envelope& part, const caf::actor& job,
@@ -95,6 +106,7 @@ part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
         if (!ref) return ref.error();
         auto rp = begin_part(self);
         if (!rp) return rp.error();
+        auto received = std::chrono::steady_clock::now();
         auto cache = local_dataset_cache(self->system());
         if (!cache) {
           self->state.running = false;
@@ -107,7 +119,8 @@ part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
             .then(
                 [=](const std::string& path) {
                   if (self->state.cancel->load()) return;
-                  start_thread(self, part, job, path, ref->hash, trainer);
+                  start_thread(self, part, job, path, ref->hash, trainer,
+                               received);
                 },
                 [=](caf::error& err) {
                   auto& st = self->state;

@@ -11,6 +11,7 @@
 // the worker is stopped, its thread stops at its next report.
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <initializer_list>
 #include <string>
@@ -57,6 +58,11 @@ struct part_context {
   /// Called once the trainer has read the shard: its node's copy goes (it
   /// was for this part alone).
   std::function<void()> shard_read;
+  /// When the part reached the worker, and how long its shard took to
+  /// reach the node from then (0 without one): the start of the worker's
+  /// time split, and its first wait for data (worker_usage.hpp).
+  std::chrono::steady_clock::time_point received;
+  double fetch_seconds = 0;
 };
 
 /// Trains a part (on the worker's thread): the final JobCheckpoint, or an

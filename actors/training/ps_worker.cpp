@@ -2,15 +2,21 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <caf/all.hpp>
 
+#include "actors/training/job.hpp"
 #include "actors/training/step_clock.hpp"
+#include "actors/training/wire.hpp"
+#include "actors/training/worker_usage.hpp"
 #include "runtime/allocator.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/gpu_usage.hpp"
 #include "runtime/kind_args.hpp"
 #include "runtime/node.hpp"
 #include "schemas/training.capnp.h"
@@ -96,6 +102,13 @@ struct worker_state {
   /// Each minibatch takes and frees the same buffers: the node keeps the
   /// pages while a worker lives (runtime/allocator.hpp).
   freed_pages_kept keep;
+  /// Its time split while it trains: a minibatch's keys are data, the
+  /// pulls and pushes comm, the gradient compute; the gate's wait (the
+  /// consistency bound holding it back) is idle. Sent to the gate every
+  /// quarter second and at the end.
+  std::optional<usage_meter> usage;
+  std::chrono::steady_clock::time_point mark, reported;
+  uint64_t steps = 0;
 };
 
 using worker_self =
@@ -113,6 +126,29 @@ struct step_ctx {
 };
 
 void run_step(worker_self self);
+
+/// Adds the time since `since` to a column of the worker's split and
+/// starts the next phase (st.mark) now.
+void lap(worker_self self, std::chrono::steady_clock::time_point since,
+         void (usage_meter::*column)(double)) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  if (st.usage)
+    ((*st.usage).*column)(std::chrono::duration<double>(now - since).count());
+  st.mark = now;
+}
+
+/// The worker's split to its gate (which passes it on to the job).
+void report_usage(worker_self self) {
+  auto& st = self->state;
+  if (!st.usage || !st.cfg.gate) return;
+  auto gpu = gpu_usage::get().utilisation();
+  self->send(
+      st.cfg.gate, job_usage_atom::value,
+      to_envelope(worker_usage{st.cfg.name, 0, 0, st.cfg.start_step + st.steps,
+                               st.usage->split(), gpu ? *gpu : std::nan("")}));
+  st.reported = std::chrono::steady_clock::now();
+}
 
 void fail(worker_self self, const caf::error& err) {
   auto& st = self->state;
@@ -192,6 +228,11 @@ void reshard(worker_self self, uint32_t s, const caf::actor& shard) {
 
 void after_push(worker_self self) {
   auto& st = self->state;
+  lap(self, st.mark, &usage_meter::add_comm);
+  ++st.steps;
+  if (std::chrono::steady_clock::now() - st.reported >=
+      std::chrono::milliseconds{250})
+    report_usage(self);
   self->request(st.cfg.gate, caf::infinite, ps_step_atom::value, st.cfg.name)
       .then([=](uint64_t) { run_step(self); },
             [=](caf::error& err) { fail(self, err); });
@@ -199,6 +240,8 @@ void after_push(worker_self self) {
 
 void after_pull(worker_self self, const std::shared_ptr<step_ctx>& ctx) {
   auto& st = self->state;
+  lap(self, st.mark, &usage_meter::add_comm);
+  auto t0 = st.mark;
   auto g =
       gradient(*st.cfg.rows, ctx->begin, ctx->end, ctx->keys, ctx->weights);
   if (!g) return fail(self, g.error());
@@ -220,6 +263,7 @@ void after_pull(worker_self self, const std::shared_ptr<step_ctx>& ctx) {
     });
     ++*left;
   }
+  lap(self, t0, &usage_meter::add_compute);
   for (size_t s = 0; s < n; ++s) {
     if (ctx->at[s].empty()) continue;
     push_to(self, s, pushes[s], [=] {
@@ -237,11 +281,13 @@ void run_step(worker_self self) {
     ++st.epoch;
   }
   if (st.epoch >= st.cfg.epochs || rows.empty()) {
+    report_usage(self);
     st.running = false;
     self->send(st.cfg.gate, ps_leave_atom::value, st.cfg.name);
     st.done.deliver(st.rows, st.loss);
     return;
   }
+  auto t0 = std::chrono::steady_clock::now();
   auto ctx = std::make_shared<step_ctx>();
   ctx->begin = st.next;
   ctx->end = std::min(rows.size(), st.next + st.cfg.batch);
@@ -254,6 +300,7 @@ void run_step(worker_self self) {
     ctx->at[shard_of(ctx->keys[i], n)].push_back(i);
   for (auto& pos : ctx->at)
     ctx->pending += pos.empty() ? 0 : 1;
+  lap(self, t0, &usage_meter::add_data);
   for (uint32_t s = 0; s < n; ++s) {
     auto& pos = ctx->at[s];
     if (pos.empty()) continue;
@@ -287,7 +334,8 @@ void run_step(worker_self self) {
 
 ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
                             std::vector<std::string> workers,
-                            std::optional<uint64_t> staleness, uint64_t at) {
+                            std::optional<uint64_t> staleness, uint64_t at,
+                            caf::actor job, uint32_t attempt) {
   return sys.spawn([=](gate_self self) -> ps_gate_actor::behavior_type {
     self->state.clock = step_clock{staleness};
     for (auto& w : workers)
@@ -357,6 +405,16 @@ ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
           st.watchers.emplace(at_least, rp);
           check_watchers(self);
           return rp;
+        },
+        [=](job_usage_atom, const envelope& report) {
+          auto u = worker_usage_of(report);
+          if (!u || !job) return;
+          auto w = std::find(workers.begin(), workers.end(), u->worker);
+          if (w == workers.end()) return;
+          u->rank = static_cast<uint32_t>(w - workers.begin());
+          u->attempt = attempt;
+          self->send(caf::actor_cast<job_actor>(job), job_usage_atom::value,
+                     to_envelope(*u));
         },
     };
   });
@@ -459,6 +517,9 @@ ps_worker_actor::behavior_type worker_behavior(worker_self self,
                             "worker " + st.cfg.name +
                                 " waits for the rest of its rows");
         st.running = true;
+        st.usage.emplace();
+        st.steps = 0;
+        st.reported = std::chrono::steady_clock::now();
         st.calls.assign(st.cfg.shards.size(), {});
         st.done = self->make_response_promise<uint64_t, double>();
         // a resumed job starts after the steps its checkpoint holds

@@ -44,13 +44,18 @@ using ps_gate_actor = caf::typed_actor<
     /// that remain are held there: a consistent cut for a checkpoint.
     caf::replies_to<ps_hold_atom>::with<uint64_t>,
     /// (ps_go_atom): the held workers go on.
-    caf::reacts_to<ps_go_atom>>;
+    caf::reacts_to<ps_go_atom>,
+    /// (job_usage_atom, WorkerUsage): a worker's time split, passed on to
+    /// the gate's job with the worker's rank and the job's placement.
+    caf::reacts_to<job_usage_atom, envelope>>;
 
 /// A gate for `workers`, each at step `at` (0, or a checkpoint's step);
-/// `staleness` as step_clock takes it.
+/// `staleness` as step_clock takes it. The workers' time splits go on to
+/// `job` (when given) as placement `attempt`'s.
 ps_gate_actor spawn_ps_gate(caf::actor_system& sys,
                             std::vector<std::string> workers,
-                            std::optional<uint64_t> staleness, uint64_t at = 0);
+                            std::optional<uint64_t> staleness, uint64_t at = 0,
+                            caf::actor job = {}, uint32_t attempt = 0);
 
 using ps_worker_actor = caf::typed_actor<
     /// (ps_setup_atom, WorkerSetup, shards, gate) -> (): what a worker

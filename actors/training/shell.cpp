@@ -39,6 +39,34 @@ caf::expected<envelope> ask(shell_backend& backend, const std::string& op,
   return reply.error();
 }
 
+/// Each worker's time split as shares of its time, and the whole gang's
+/// wait for data; "" before any report.
+std::string usage_table(schema::JobStatus::Reader s) {
+  if (s.getUsage().size() == 0) return "";
+  auto pct = [](double part, double total) {
+    return total > 0 ? number(100 * part / total, "%.0f%%") : std::string{"-"};
+  };
+  std::vector<std::vector<std::string>> rows;
+  for (auto u : s.getUsage()) {
+    auto total = u.getComputeSeconds() + u.getDataSeconds() +
+                 u.getCommSeconds() + u.getIdleSeconds();
+    rows.push_back({u.getWorker().cStr(), std::to_string(u.getStep()),
+                    pct(u.getComputeSeconds(), total),
+                    pct(u.getDataSeconds(), total),
+                    pct(u.getCommSeconds(), total),
+                    pct(u.getIdleSeconds(), total), number(total, "%.1fs"),
+                    std::isnan(u.getGpuUtilisation())
+                        ? std::string{"-"}
+                        : number(100 * u.getGpuUtilisation(), "%.0f%%")});
+  }
+  return "usage       data wait " +
+         number(100 * s.getDataWaitShare(), "%.1f%%") +
+         " of the workers' time\n" +
+         format_table({"WORKER", "STEP", "COMPUTE", "DATA", "COMM", "IDLE",
+                       "TIME", "GPU"},
+                      rows);
+}
+
 } // namespace
 
 caf::expected<std::string> format_jobs(const envelope& list) {
@@ -77,13 +105,14 @@ caf::expected<std::string> format_job(const envelope& status) {
     for (auto p : s.getPlacement())
       placement += (placement.empty() ? "" : " ") + std::string{p.cStr()};
     kv.emplace_back("placement", placement.empty() ? "-" : placement);
+    if (s.getAlert().size() > 0) kv.emplace_back("ALERT", s.getAlert().cStr());
     std::string out;
     for (auto& [k, v] : kv) {
       if (v.empty()) continue;
       out +=
           k + std::string(12 - std::min<size_t>(11, k.size()), ' ') + v + "\n";
     }
-    return out;
+    return out + usage_table(s);
   });
 }
 

@@ -110,6 +110,8 @@ caf::expected<nlohmann::json> write_sparse_results(const job_config& cfg,
       {"nonzero_weights", nonzero},
       {"valid", validate_sparse(data, out)},
       {"valid_history", out.history},
+      {"usage", out.usage},
+      {"data_wait_share", out.data_wait_share},
       {"elapsed_seconds", elapsed_seconds},
       {"model", out_dir + "/model.json"}};
   if (auto err = write_json_file(out_dir + "/summary.json", summary))

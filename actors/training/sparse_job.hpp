@@ -59,6 +59,10 @@ struct sparse_outcome {
   /// The validations while training (valid_every): [{"step", "seconds",
   /// "logloss", "auc", "ks"}], written to the summary as valid_history.
   nlohmann::json history = nlohmann::json::array();
+  /// Each worker's time split (job_run.hpp's usage_json) and the share of
+  /// their time spent waiting for data.
+  nlohmann::json usage = nlohmann::json::array();
+  double data_wait_share = 0;
 };
 
 /// Validation metrics of the outcome's weights: logloss, auc, ks.

@@ -10,6 +10,7 @@
 
 #include <caf/expected.hpp>
 
+#include "actors/training/worker_usage.hpp"
 #include "runtime/envelope.hpp"
 #include "schemas/training.capnp.h"
 
@@ -19,6 +20,25 @@ namespace troupe::training {
 std::string to_text(schema::JobState s);
 
 /// A JobStatus as the CLI, the tests and the benchmarks read it.
+/// A WorkerUsage: a gang member's time split.
+struct worker_usage {
+  std::string worker;
+  uint32_t rank = 0;
+  /// The job's placement it belongs to.
+  uint32_t attempt = 0;
+  /// Its steps (epochs, rounds) so far.
+  uint64_t step = 0;
+  time_split split;
+  /// Its GPU's busy share (0..1), NaN without one.
+  double gpu = NAN;
+};
+
+envelope to_envelope(const worker_usage& u);
+/// Fills a WorkerUsage (in a message or a list) from `u`.
+void write_usage(schema::WorkerUsage::Builder b, const worker_usage& u);
+caf::expected<worker_usage> worker_usage_of(const envelope& e);
+worker_usage worker_usage_of(schema::WorkerUsage::Reader r);
+
 struct job_view {
   std::string id, family, state, message, consistency, summary;
   uint64_t step = 0, steps = 0, examples = 0, elapsed_ms = 0;
@@ -28,6 +48,11 @@ struct job_view {
   bool bad_input = false;
   /// "actor@node" of its shards and workers.
   std::vector<std::string> placement;
+  /// Each worker's time split, the share of their time spent waiting for
+  /// data, the alert in force.
+  std::vector<worker_usage> usage;
+  double data_wait_share = NAN;
+  std::string alert;
 
   bool ended() const {
     return state == "finished" || state == "failed" || state == "stopped";

@@ -1,5 +1,6 @@
 #include "actors/training/xgb_parallel.hpp"
 
+#include <chrono>
 #include <optional>
 
 #include "actors/models/xgb_data.hpp"
@@ -22,15 +23,21 @@ caf::expected<xgb::checkpoint> train_part(const xgb_part& part,
                       "data-parallel XGBoost: " + std::to_string(rows.rows) +
                           " rows and " + std::to_string(rows.labels.size()) +
                           " labels; a worker needs labeled rows");
+  // each phase into its column of the worker's time split, if one is kept
+  usage_meter unused;
+  auto& usage = part.usage ? *part.usage : unused;
   std::optional<xgb::collective> joined;
   if (part.tracker_port > 0) {
-    auto c = xgb::collective::join(part.tracker_host, part.tracker_port,
+    auto c = usage.comm([&] {
+      return xgb::collective::join(part.tracker_host, part.tracker_port,
                                    part.world, part.task);
+    });
     if (!c) return c.error();
     joined.emplace(std::move(*c));
   }
   // the booster goes before the collective leaves (declared after it)
-  auto train = models::xgboost_matrix(rows, part.types);
+  auto train =
+      usage.data([&] { return models::xgboost_matrix(rows, part.types); });
   if (!train) return train.error();
   auto b = part.start.model.empty() ? xgb::booster::create(&*train)
                                     : xgb::booster::restore(part.start);
@@ -40,7 +47,12 @@ caf::expected<xgb::checkpoint> train_part(const xgb_part& part,
   auto done = b->rounds();
   if (!done) return done.error();
   for (auto r = static_cast<uint32_t>(*done); r < part.rounds; ++r) {
-    if (auto ok = b->update(*train); !ok) return ok.error();
+    auto t0 = std::chrono::steady_clock::now();
+    auto ok = b->update(*train);
+    usage.add_compute(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count());
+    if (!ok) return ok.error();
     if (part.after_round && !part.after_round(r + 1, *b)) break;
   }
   return b->save_checkpoint();

@@ -22,6 +22,7 @@
 
 #include "actors/models/xgb.hpp"
 #include "actors/tabular/dataset.hpp"
+#include "actors/training/worker_usage.hpp"
 
 namespace troupe::training {
 
@@ -43,6 +44,11 @@ struct xgb_part {
   /// After each round, with the rounds done: false stops training early
   /// (the job was stopped). Called on the training thread.
   std::function<bool(uint32_t, const xgb::booster&)> after_round;
+  /// Where the worker's time goes, if anyone asks: joining the collective
+  /// is comm, building the DMatrix data, the rounds compute (XGBoost
+  /// allreduces each round's histograms inside its update: that wait is
+  /// not told apart).
+  usage_meter* usage = nullptr;
 };
 
 /// Trains this worker's part on `rows` (features and labels) and returns

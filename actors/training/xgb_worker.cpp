@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 
 #include <caf/all.hpp>
@@ -9,8 +10,10 @@
 #include "actors/training/job_run.hpp"
 #include "actors/training/part_worker.hpp"
 #include "actors/training/row_shard.hpp"
+#include "actors/training/worker_usage.hpp"
 #include "actors/training/xgb_parallel.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/gpu_usage.hpp"
 #include "schemas/training.capnp.h"
 
 namespace troupe::training {
@@ -74,11 +77,23 @@ caf::expected<xgb_job> read_part(const envelope& env,
   return std::move(*r);
 }
 
+/// The rank a part's task names ("worker-K").
+uint32_t rank_of(const std::string& task) {
+  auto dash = task.rfind('-');
+  return dash == std::string::npos ? 0
+                                   : static_cast<uint32_t>(std::strtoul(
+                                         task.c_str() + dash + 1, nullptr, 10));
+}
+
 caf::expected<envelope> train_xgb_part(const envelope& env, part_context& ctx) {
+  // the time split from the part's arrival: its shard's fetch was a wait
+  // for data
+  usage_meter usage{&std::chrono::steady_clock::now, ctx.received};
+  usage.add_data(ctx.fetch_seconds);
   auto job = read_part(env, ctx.args.head_host, !ctx.shard.empty());
   if (!job) return job.error();
   if (!ctx.shard.empty()) {
-    auto rows = read_row_shard(ctx.shard);
+    auto rows = usage.data([&] { return read_row_shard(ctx.shard); });
     if (!rows) return rows.error();
     ctx.shard_read();
     job->rows.cols = rows->cols;
@@ -88,8 +103,22 @@ caf::expected<envelope> train_xgb_part(const envelope& env, part_context& ctx) {
   }
   using clock = std::chrono::steady_clock;
   auto last = clock::now();
+  // the split goes to the job every quarter second and at the end
+  auto rank = rank_of(job->part.task);
+  auto reported = clock::time_point{};
+  auto report = [&](uint64_t round) {
+    auto gpu = gpu_usage::get().utilisation();
+    caf::anon_send(
+        ctx.job, job_usage_atom::value,
+        to_envelope(worker_usage{ctx.args.name, rank, job->attempt, round,
+                                 usage.split(), gpu ? *gpu : std::nan("")}));
+    reported = clock::now();
+  };
+  job->part.usage = &usage;
   job->part.after_round = [&](uint32_t round, const xgb::booster& b) {
     if (ctx.cancel.load()) return false;
+    if (clock::now() - reported >= std::chrono::milliseconds{250})
+      report(round);
     if (!job->reports) return true;
     caf::anon_send(ctx.job, job_progress_atom::value, job->attempt,
                    uint64_t{round}, std::nan(""));
@@ -110,6 +139,7 @@ caf::expected<envelope> train_xgb_part(const envelope& env, part_context& ctx) {
                            {"Allreduce failed", "Broadcast failed",
                             "Allgather failed", "rabit", "tracker", "socket",
                             "Socket"});
+  report(job->part.rounds);
   return model_checkpoint(job->part.rounds, job->attempt, out->model,
                           out->config);
 }

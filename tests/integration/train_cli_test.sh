@@ -82,6 +82,8 @@ expect_refused() {
 }
 printf 'family = "sparse-lr"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[run]\nwrkers = 2\n' >bad.toml
 expect_refused "a misspelt key" "bad.toml:6: unknown key 'run.wrkers'"
+printf 'family = "sparse-lr"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[run]\ndata_wait_alert = 1.5\n' >bad.toml
+expect_refused "a share above 1" "bad.toml:6: 'run.data_wait_alert' is a share of the workers' time"
 printf 'family = "deep-forest"\n' >bad.toml
 expect_refused "an unknown family" "bad.toml:1: unknown family 'deep-forest'"
 printf 'family = "sparse-lr"\n[data]\ntrain = "spam.csv"\ntarget = "type"\n[run]\nconsistency = "eventual"\n' >bad.toml
@@ -170,10 +172,14 @@ recompute = true
 workers = 2
 batch = 64
 epochs = 4
+# any wait for data alerts: the line must show
+data_wait_alert = 0
 TOML
 train_ok "troupe train (mlp)" --config net.toml --out net
 grep -q "mlp, 2 worker(s) x 1 thread(s), global batch 64, 4 epochs" out.txt || fail "no job line in: $(cat out.txt)"
 grep -q "validation: logloss .*accuracy" out.txt || fail "no accuracy in: $(cat out.txt)"
+grep -q "ALERT data-starved: the workers wait for data" out.txt || fail "no data-starvation alert in: $(cat out.txt)"
+grep -q "workers' time: compute [0-9]*%, data [0-9]*%, comm [0-9]*%, idle [0-9]*% (2 worker(s)" out.txt || fail "no time split in: $(cat out.txt)"
 [[ -s net/model.pt && -s net/model.mlp ]] || fail "no model.pt or model.mlp in net/"
 python3 - net/summary.json <<'PY' || fail "the mlp summary does not show a trained net"
 import json, sys
@@ -182,6 +188,10 @@ assert s["family"] == "mlp" and s["workers"] == 2 and s["epochs"] == 4, s
 assert s["layers"] == 4 and s["recompute"] is True, s
 assert s["train_rows"] == 1000 and s["valid_rows"] == 500, s
 assert s["valid"]["accuracy"] > 0.7, s["valid"]
+assert [u["rank"] for u in s["usage"]] == [0, 1], s["usage"]
+assert all(u["step"] == 4 and u["compute"] > 0 and u["comm"] > 0
+           for u in s["usage"]), s["usage"]
+assert 0 < s["data_wait_share"] < 1, s
 PY
 
 # a small CNN on the same images, validated each epoch

@@ -36,6 +36,7 @@
 #include "actors/training/xgb_parallel.hpp"
 #include "runtime/client.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/metrics.hpp"
 #include "runtime/node.hpp"
 #include "runtime/shell.hpp"
 #include "runtime/type_ids.hpp"
@@ -137,6 +138,21 @@ TEST_CASE("a sparse-lr job places its shards and workers as one gang over "
   auto summary = nlohmann::json::parse(v.summary);
   CHECK(summary["examples"].get<uint64_t>() ==
         3 * summary["train_rows"].get<uint64_t>());
+  // each worker's time split: it cut minibatches, pulled and pushed, and
+  // computed gradients, through every step
+  REQUIRE(v.usage.size() == 2);
+  // (the workers' rows differ by a few: so do their steps)
+  CHECK(std::max(v.usage[0].step, v.usage[1].step) == v.steps);
+  for (auto& u : v.usage) {
+    INFO(u.worker << ": " << training::describe_split(u.split));
+    CHECK(u.step + 3 * 2 >= v.steps);
+    CHECK(u.split.data > 0);
+    CHECK(u.split.comm > 0);
+    CHECK(u.split.compute > 0);
+  }
+  CHECK(v.usage[0].rank == 0);
+  CHECK(v.usage[1].rank == 1);
+  CHECK(summary["usage"].size() == 2);
   CHECK(std::filesystem::exists(dir.path() + "/spam/model.json"));
   CHECK(std::filesystem::exists(dir.path() + "/spam/summary.json"));
   // its slots and actors are given back
@@ -381,6 +397,17 @@ TEST_CASE("a data-parallel XGBoost job trains one booster over several "
   auto summary = nlohmann::json::parse(v.summary);
   CHECK(summary["valid"]["auc"].get<double>() > 0.8);
   CHECK(summary["rounds"] == 40);
+  // every worker's time split: it joined the tracker, built its DMatrix,
+  // boosted
+  REQUIRE(v.usage.size() == 3);
+  for (auto& u : v.usage) {
+    INFO(u.worker << ": " << training::describe_split(u.split));
+    CHECK(u.step == 40);
+    CHECK(u.split.compute > 0);
+    CHECK(u.split.data > 0);
+    CHECK(u.split.comm > 0);
+  }
+  CHECK(summary["usage"].size() == 3);
   // one process on the same training rows, with the same parameters
   auto table = tabular::read_csv(csv);
   REQUIRE(table);
@@ -501,4 +528,88 @@ TEST_CASE("a data-parallel MLP job trains one net over several nodes, and a "
   for (auto& a : *as)
     thrower = thrower || a.name == "thrower";
   CHECK(thrower);
+}
+
+TEST_CASE("a data-parallel MLP job's workers report their time split; a job "
+          "whose workers wait for data beyond its threshold raises an alert "
+          "in its status, the shell, /metrics and its journal",
+          "[training-cluster]") {
+  test::temp_dir dir;
+  {
+    training_cluster t{dir, 1, 1}; // 2 slots over 2 nodes
+    // any wait for data is too much: the alert must come
+    auto toml = std::string{"family = \"mlp\"\n[data]\nimages = \""} +
+                TROUPE_SOURCE_DIR +
+                "/tests/data/fashion-mnist-small\"\n[model]\nwidth = 16\n"
+                "[run]\nworkers = 2\nbatch = 40\nepochs = 3\n"
+                "checkpoint_seconds = 0.01\ndata_wait_alert = 0\n";
+    REQUIRE(t.submit("starved", toml));
+    auto v = t.wait_for("starved", [](const view& v) { return v.ended(); });
+    INFO(v.state << ": " << v.message);
+    REQUIRE(v.state == "finished");
+    // every worker's split: it computed, gathered batches, averaged
+    // gradients with its peer; the parts add up to no more than the job
+    REQUIRE(v.usage.size() == 2);
+    for (auto& u : v.usage) {
+      INFO(u.worker << ": " << training::describe_split(u.split));
+      CHECK(u.step == 3);
+      CHECK(u.split.compute > 0);
+      CHECK(u.split.data > 0);
+      CHECK(u.split.comm > 0);
+      CHECK(u.split.idle >= 0);
+      CHECK(u.split.total() * 1000 <= v.elapsed_ms + 1);
+    }
+    CHECK(v.usage[0].worker != v.usage[1].worker);
+    CHECK(v.data_wait_share > 0);
+    CHECK(v.data_wait_share < 1);
+    CHECK_THAT(v.alert, Catch::StartsWith("data-starved"));
+    auto summary = nlohmann::json::parse(v.summary);
+    REQUIRE(summary["usage"].size() == 2);
+    CHECK(summary["usage"][0]["compute"].get<double>() > 0);
+    CHECK(summary["data_wait_share"].get<double>() ==
+          Approx(v.data_wait_share));
+    // the shell's `job ID`
+    auto status = t.call(training_cluster::ref("starved"), "status");
+    REQUIRE(status);
+    auto text = training::format_job(*status);
+    REQUIRE(text);
+    CHECK_THAT(*text, Catch::Contains("ALERT       data-starved"));
+    CHECK_THAT(*text, Catch::Contains("COMPUTE"));
+    CHECK_THAT(*text, Catch::Contains(v.usage[1].worker));
+    // the head's /metrics
+    auto metrics = process_metrics().render();
+    CHECK_THAT(metrics,
+               Catch::Contains("troupe_job_data_starved{job=\"starved\"} 1"));
+    CHECK_THAT(metrics,
+               Catch::Contains("troupe_job_worker_seconds{job=\"starved\","
+                               "state=\"comm\",worker=\"" +
+                               v.usage[0].worker + "\"}"));
+    CHECK_THAT(metrics,
+               Catch::Contains("troupe_job_data_wait_share{job=\"starved\"}"));
+  }
+  // the journal: the alert once, and the splits at checkpoints and the end
+  auto journal = training::job_journal::open(dir.path() + "/jobs");
+  REQUIRE(journal);
+  auto events = (*journal)->events("starved");
+  REQUIRE(events);
+  size_t alerts = 0, usages = 0;
+  nlohmann::json last;
+  for (auto& e : *events)
+    REQUIRE(e.visit<schema::JobEvent>([&](auto r) {
+      using kind = schema::JobEvent::Kind;
+      if (r.getKind() == kind::ALERT) {
+        ++alerts;
+        CHECK_THAT(std::string{r.getMessage().cStr()},
+                   Catch::StartsWith("data-starved"));
+      } else if (r.getKind() == kind::USAGE) {
+        ++usages;
+        last = nlohmann::json::parse(r.getMessage().cStr());
+      }
+      return true;
+    }));
+  CHECK(alerts == 1);
+  CHECK(usages >= 1);
+  REQUIRE(last.size() == 2);
+  CHECK(last[0]["step"] == 3);
+  CHECK(last[1]["comm"].get<double>() > 0);
 }
