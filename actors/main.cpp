@@ -6,6 +6,7 @@
 #include "actors/automl/family.hpp"
 #include "actors/demo/family.hpp"
 #include "actors/features/family.hpp"
+#include "actors/graph/family.hpp"
 #include "actors/nas/family.hpp"
 #include "actors/serving/family.hpp"
 #include "actors/training/family.hpp"
@@ -22,5 +23,6 @@ int main(int argc, char** argv) {
                                  troupe::serving::declare_family(),
                                  troupe::nas::declare_family(),
                                  troupe::training::declare_family(),
+                                 troupe::graph::declare_family(),
                              });
 }

@@ -1,6 +1,7 @@
 #include "actors/graph/sampler.hpp"
 
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -154,11 +155,18 @@ sample_through_shards(const partition_map& map,
         }
         // each node's sample, by frontier place
         std::vector<std::vector<uint32_t>> of(frontier.size());
+        auto answers = ask(nodes, k, h);
+        if (!answers) return answers.error();
+        if (answers->size() != parts)
+          return make_error(errc::invalid_argument,
+                            std::to_string(answers->size()) +
+                                " graph shards answered for " +
+                                std::to_string(parts) + " partitions");
         for (uint32_t p = 0; p < parts; ++p) {
           if (nodes[p].empty()) continue;
-          auto a = ask(p, nodes[p], k, h);
-          if (!a) return a.error();
-          if (a->offsets.size() != nodes[p].size() + 1)
+          auto a = &(*answers)[p];
+          if (a->offsets.size() != nodes[p].size() + 1 ||
+              a->offsets.back() != a->neighbours.size())
             return make_error(
                 errc::invalid_argument,
                 "graph shard " + std::to_string(p) + " answered " +
@@ -175,6 +183,41 @@ sample_through_shards(const partition_map& map,
         }
         return hop;
       });
+}
+
+shard_ask
+ask_each(std::function<caf::expected<sampled_hop>(
+             uint32_t, const std::vector<uint32_t>&, uint32_t, uint32_t)>
+             one) {
+  return [one = std::move(one)](
+             const std::vector<std::vector<uint32_t>>& nodes, uint32_t k,
+             uint32_t hop) -> caf::expected<std::vector<sampled_hop>> {
+    std::vector<sampled_hop> out(nodes.size());
+    for (uint32_t p = 0; p < nodes.size(); ++p) {
+      if (nodes[p].empty()) continue;
+      auto a = one(p, nodes[p], k, hop);
+      if (!a) return a.error();
+      out[p] = std::move(*a);
+    }
+    return out;
+  };
+}
+
+std::vector<uint32_t> compact(neighbourhood& n) {
+  std::unordered_map<uint32_t, uint32_t> row;
+  std::vector<uint32_t> ids;
+  auto renumber = [&](std::vector<uint32_t>& v) {
+    for (auto& x : v) {
+      auto [it, fresh] = row.emplace(x, static_cast<uint32_t>(ids.size()));
+      if (fresh) ids.push_back(x);
+      x = it->second;
+    }
+  };
+  for (auto& h : n.hops) {
+    renumber(h.frontier);
+    renumber(h.neighbours);
+  }
+  return ids;
 }
 
 } // namespace troupe::graph

@@ -62,15 +62,31 @@ sample_neighbourhood(const csr_graph& g, const std::vector<uint32_t>& seeds,
                      const sample_options& o);
 
 /// Sampled through shards: each hop's frontier is split by owner
-/// (map.locate) and `ask(partition, nodes, k, hop)` answers each part, as
-/// a shard (sample_owned) would; the parts are put back in frontier order.
-/// The same neighbourhood as sample_neighbourhood on the whole graph.
-using shard_ask = std::function<caf::expected<sampled_hop>(
-    uint32_t partition, const std::vector<uint32_t>& nodes, uint32_t k,
-    uint32_t hop)>;
+/// (map.locate) and `ask(nodes, k, hop)` answers every partition's part at
+/// once (nodes[p]: partition p's nodes, empty where it has none; the answer
+/// holds one sampled_hop per partition, as a shard's sample_owned gives
+/// it), so that the shards sample side by side; the parts are put back in
+/// frontier order. The same neighbourhood as sample_neighbourhood on the
+/// whole graph.
+using shard_ask = std::function<caf::expected<std::vector<sampled_hop>>(
+    const std::vector<std::vector<uint32_t>>& nodes, uint32_t k, uint32_t hop)>;
+
 caf::expected<neighbourhood>
 sample_through_shards(const partition_map& map,
                       const std::vector<uint32_t>& seeds,
                       const sample_options& o, const shard_ask& ask);
+
+/// A shard_ask that asks each partition in turn: `one(p, nodes, k, hop)`
+/// (in-process shards).
+shard_ask ask_each(std::function<caf::expected<sampled_hop>(
+                       uint32_t partition, const std::vector<uint32_t>& nodes,
+                       uint32_t k, uint32_t hop)>
+                       one);
+
+/// Renumbers every node of `n` (its frontiers and sampled neighbours) to
+/// its row among the distinct nodes, in order of first appearance (the
+/// seeds first), and returns those nodes' global IDs by row: the rows of
+/// the minibatch's feature table.
+std::vector<uint32_t> compact(neighbourhood& n);
 
 } // namespace troupe::graph

@@ -132,10 +132,11 @@ std::vector<double> train_sage(sage_net& net, const torch::Tensor& x,
       opt.zero_grad();
       torch::Tensor loss = torch::zeros({});
       if (!seeds.empty()) {
-        auto hops = sample(seeds, round_seed);
+        auto batch = sample(seeds, round_seed);
+        auto& rows = batch.x.defined() ? batch.x : x;
         // the mean over the whole minibatch: this part's share of it
         loss = torch::nn::functional::cross_entropy(
-                   net->forward(x, hops), long_tensor(y),
+                   net->forward(rows, batch.hops), long_tensor(y),
                    torch::nn::functional::CrossEntropyFuncOptions().reduction(
                        torch::kSum)) /
                static_cast<double>(size);
@@ -187,7 +188,9 @@ double sage_accuracy(sage_net& net, const torch::Tensor& x,
         nodes.begin() + static_cast<std::ptrdiff_t>(b),
         nodes.begin() +
             static_cast<std::ptrdiff_t>(std::min(nodes.size(), b + batch)));
-    auto predicted = net->forward(x, sample(seeds, 0)).argmax(1);
+    auto batch = sample(seeds, 0);
+    auto& rows = batch.x.defined() ? batch.x : x;
+    auto predicted = net->forward(rows, batch.hops).argmax(1);
     auto p = predicted.accessor<int64_t, 1>();
     for (size_t i = 0; i < seeds.size(); ++i)
       if (p[static_cast<int64_t>(i)] == labels[seeds[i]]) ++right;

@@ -27,10 +27,22 @@ struct sage_hop {
   std::vector<uint32_t> neighbours;
 };
 
-/// The two hops of `seeds`' neighbourhood: hops[0].frontier is the seeds,
-/// hops[1].frontier the distinct nodes sampled at hop 0. `round` varies
-/// the sample between epochs.
-using sage_sampler = std::function<std::vector<sage_hop>(
+/// A minibatch: the two hops of the seeds' neighbourhood (hops[0].frontier
+/// the seeds, hops[1].frontier the distinct nodes sampled at hop 0), and
+/// the feature rows their node IDs index: `x`, the minibatch's own table
+/// (graph shards serve each minibatch's rows), or, undefined, the table
+/// given to train_sage (every node's row, in one process).
+struct sage_batch {
+  sage_batch(std::vector<sage_hop> h) : hops(std::move(h)) {}
+  sage_batch(std::vector<sage_hop> h, torch::Tensor rows)
+      : hops(std::move(h)), x(std::move(rows)) {}
+  std::vector<sage_hop> hops;
+  torch::Tensor x;
+};
+
+/// The minibatch of `seeds` (global node IDs); `round` varies the sample
+/// between epochs.
+using sage_sampler = std::function<sage_batch(
     const std::vector<uint32_t>& seeds, uint64_t round)>;
 
 class sage_netImpl : public torch::nn::Module {
@@ -56,7 +68,8 @@ struct sage_train_options {
 };
 
 /// Trains `net` on `train` nodes (labels[v] their classes), shuffled each
-/// epoch with the seed, minibatches sampled by `sample`; returns each
+/// epoch with the seed, minibatches sampled by `sample` (their rows in `x`
+/// unless the minibatch brings its own); returns each
 /// epoch's mean loss. With a `group` of W data-parallel workers (each
 /// calling this with the same arguments and its own replica, started
 /// equal), worker r trains on its W-th of each minibatch's seeds and the

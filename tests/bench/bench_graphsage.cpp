@@ -86,10 +86,10 @@ int main(int argc, char** argv) {
     o.seed = round;
     auto s = sample_through_shards(
         t->map, seeds, o,
-        [&](uint32_t p, const std::vector<uint32_t>& nodes, uint32_t k,
-            uint32_t hop) {
+        ask_each([&](uint32_t p, const std::vector<uint32_t>& nodes, uint32_t k,
+                     uint32_t hop) {
           return sample_owned(shards[p], nodes, k, o.seed, hop);
-        });
+        }));
     if (!s) throw std::runtime_error(describe(s.error()));
     std::vector<nn::sage_hop> hops;
     for (auto& h : s->hops)

@@ -90,11 +90,11 @@ TEST_CASE("sampling through METIS shards gives exactly the neighbourhood one "
   size_t asked = 0;
   auto sharded = sample_through_shards(
       r->map, seeds, o,
-      [&](uint32_t p, const std::vector<uint32_t>& nodes, uint32_t k,
-          uint32_t hop) {
+      ask_each([&](uint32_t p, const std::vector<uint32_t>& nodes, uint32_t k,
+                   uint32_t hop) {
         ++asked;
         return sample_owned(shards[p], nodes, k, o.seed, hop);
-      });
+      }));
   REQUIRE(sharded);
   CHECK(asked >= 3); // every shard took part
   REQUIRE(whole->hops.size() == 2);
