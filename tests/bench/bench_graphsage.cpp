@@ -13,13 +13,25 @@
 // gradients all-reduced. --epochs (3) epochs each; the epoch time is the
 // median epoch; the accuracy the held-out packages' after the last.
 //
+// Then the same two runs through graph shard actors (actors/graph/
+// shard_actor.hpp): an in-process cluster of a head and a worker node
+// joined over loopback, one shard per node loaded from its partition's
+// file shipped through the dataset caches; each worker's thread samples
+// its minibatches and fetches their nodes' features from the shards
+// (Cap'n Proto envelopes), holding no feature table of its own.
+//
 //   bench_graphsage [--epochs 3] [--batch 512] [--dims 256] [--threads 2]
 //                   [--packages FILE,FILE,...]
 // bench-timeout: 1800
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,9 +42,14 @@
 #include "actors/graph/halo.hpp"
 #include "actors/graph/node_task.hpp"
 #include "actors/graph/sampler.hpp"
+#include "actors/graph/shard_actor.hpp"
+#include "actors/graph/shard_client.hpp"
+#include "actors/graph/shard_file.hpp"
+#include "actors/graph/shard_placement.hpp"
 #include "actors/models/torch_group.hpp"
 #include "actors/models/torch_sage.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/node.hpp"
 #include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_process.hpp"
 
@@ -106,44 +123,101 @@ int main(int argc, char** argv) {
   to.epochs = 1;
   auto classes = static_cast<int64_t>(l->label_names.size());
   // each worker trains epoch by epoch (timed), from the same initial net
-  auto train_worker = [&](int world, int rank, nn::group_ptr group,
-                          outcome& out) {
+  auto train_worker = [&](int rank, nn::group_ptr group,
+                          const nn::sage_sampler& sample, outcome& out) {
     torch::manual_seed(5);
     nn::sage_net net(t->cols, to.hidden, classes);
     for (uint32_t e = 0; e < epochs; ++e) {
       auto o = to;
       o.seed = e + 1;
       auto t0 = clock_type::now();
-      auto losses =
-          nn::train_sage(net, x, labels, train, through_shards, o, group);
+      auto losses = nn::train_sage(net, x, labels, train, sample, o, group);
       out.epoch_seconds.push_back(seconds_since(t0));
       out.losses.push_back(losses.back());
     }
-    if (rank == 0)
-      out.accuracy = nn::sage_accuracy(net, x, labels, test, through_shards);
-    (void)world;
+    if (rank == 0) out.accuracy = nn::sage_accuracy(net, x, labels, test, sample);
   };
-  outcome one;
-  {
-    std::thread t([&] {
-      at::set_num_threads(threads);
-      train_worker(1, 0, {}, one);
-    });
-    t.join();
-  }
-  progress("1 worker done");
-  std::vector<outcome> two(2);
-  try {
-    nn::run_group_threads(
-        2, "sage", threads / 2, [&](int rank, const nn::group_ptr& grp) {
-          train_worker(2, rank, grp, two[static_cast<size_t>(rank)]);
-        });
-  } catch (const std::exception& e) {
-    fail(e.what());
-  }
+  // one worker and two, each worker's sampler made on its own thread
+  using sampler_maker = std::function<nn::sage_sampler()>;
+  auto one_and_two = [&](const std::string& name, const sampler_maker& make,
+                         outcome& one, std::vector<double>& two_s,
+                         outcome& two0) {
+    {
+      std::thread th([&] {
+        at::set_num_threads(threads);
+        train_worker(0, {}, make(), one);
+      });
+      th.join();
+    }
+    progress("%s: 1 worker done", name.c_str());
+    std::vector<outcome> two(2);
+    try {
+      nn::run_group_threads(2, "sage-" + name, threads / 2,
+                            [&](int rank, const nn::group_ptr& grp) {
+                              train_worker(rank, grp, make(),
+                                           two[static_cast<size_t>(rank)]);
+                            });
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
+    for (size_t e = 0; e < two[0].epoch_seconds.size(); ++e)
+      two_s.push_back(
+          std::max(two[0].epoch_seconds[e], two[1].epoch_seconds[e]));
+    two0 = two[0];
+    progress("%s: 2 workers done", name.c_str());
+  };
+  outcome one, two0;
   std::vector<double> two_s;
-  for (size_t e = 0; e < two[0].epoch_seconds.size(); ++e)
-    two_s.push_back(std::max(two[0].epoch_seconds[e], two[1].epoch_seconds[e]));
+  one_and_two(
+      "in-process", [&] { return through_shards; }, one, two_s, two0);
+  std::vector<outcome> two{two0};
+
+  // through shard actors on two nodes
+  auto dir = std::filesystem::temp_directory_path() /
+             ("bench_graphsage." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> shard_files;
+  for (uint32_t p = 0; p < 2; ++p) {
+    auto sh = graph_shard_of(g, t->map, p, t->features, t->cols, labels);
+    if (!sh) fail(describe(sh.error()));
+    shard_files.push_back((dir / ("part-" + std::to_string(p))).string());
+    if (auto err = write_graph_shard(shard_files.back(), *sh))
+      fail(describe(err));
+  }
+  auto cluster = local_cluster::start(1, 1, register_graph_kinds, {}, {},
+                                      (dir / "nodes").string());
+  if (!cluster) fail(describe(cluster.error()));
+  auto& sys = (*cluster)->head_system();
+  auto placed =
+      place_shards(sys, (*cluster)->directory(), {"head", "worker-1"},
+                   shard_files);
+  if (!placed) fail(describe(placed.error()));
+  auto shard_actors = *placed;
+  // each worker's client lives as long as its sampler
+  auto through_actors = [&] {
+    auto client = std::make_shared<shard_client>(sys, t->map, shard_actors);
+    return nn::sage_sampler{[client](const std::vector<uint32_t>& seeds,
+                                     uint64_t round) {
+      sample_options o;
+      o.fanouts = {10, 5};
+      o.seed = round;
+      auto b = client->batch(seeds, o);
+      if (!b) throw std::runtime_error(describe(b.error()));
+      auto rows = torch::from_blob(b->rows.values.data(),
+                                   {static_cast<int64_t>(b->nodes.size()),
+                                    static_cast<int64_t>(b->rows.dims)})
+                      .clone();
+      std::vector<nn::sage_hop> hops;
+      for (auto& h : b->hops.hops)
+        hops.push_back({h.frontier, h.offsets, h.neighbours});
+      return nn::sage_batch{std::move(hops), rows};
+    }};
+  };
+  outcome a_one, a_two0;
+  std::vector<double> a_two_s;
+  one_and_two("shard actors", through_actors, a_one, a_two_s, a_two0);
+  cluster->reset();
+  std::filesystem::remove_all(dir);
   std::printf(
       "bench_graphsage: %u packages, %llu edges, %zu sections: epoch %.2f s "
       "with 1 worker (%d threads), %.2f s with 2 workers (%.2fx faster); "
@@ -153,6 +227,15 @@ int main(int argc, char** argv) {
       median(one.epoch_seconds), threads, median(two_s),
       median(one.epoch_seconds) / median(two_s), one.accuracy, two[0].accuracy,
       majority_accuracy, 100 * (one.accuracy - majority_accuracy));
+  std::printf(
+      "bench_graphsage: through 2 shard actors on 2 nodes (samples and "
+      "features as envelopes): epoch %.2f s with 1 worker, %.2f s with 2 "
+      "workers (%.2fx faster); %.2fx and %.2fx the in-process shards' "
+      "epoch; test accuracy %.3f, %.3f\n",
+      median(a_one.epoch_seconds), median(a_two_s),
+      median(a_one.epoch_seconds) / median(a_two_s),
+      median(a_one.epoch_seconds) / median(one.epoch_seconds),
+      median(a_two_s) / median(two_s), a_one.accuracy, a_two0.accuracy);
   nlohmann::json out{{"bench", "bench_graphsage"},
                      {"nodes", n},
                      {"edges", g.edges()},
@@ -170,6 +253,15 @@ int main(int argc, char** argv) {
                       {{"epoch_seconds", two_s},
                        {"losses", two[0].losses},
                        {"accuracy", two[0].accuracy}}},
+                     {"shard_actors",
+                      {{"one_worker",
+                        {{"epoch_seconds", a_one.epoch_seconds},
+                         {"losses", a_one.losses},
+                         {"accuracy", a_one.accuracy}}},
+                       {"two_workers",
+                        {{"epoch_seconds", a_two_s},
+                         {"losses", a_two0.losses},
+                         {"accuracy", a_two0.accuracy}}}}},
                      {"majority_accuracy", majority_accuracy},
                      {"sources", files},
                      {"nproc", nproc()},
