@@ -32,6 +32,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <unordered_map>
 #include <vector>
@@ -44,6 +45,7 @@
 #include "runtime/errors.hpp"
 #include "tests/bench/bench_common.hpp"
 #include "tests/bench/bench_process.hpp"
+#include "tests/bench/power_law_graph.hpp"
 
 using namespace troupe;
 using namespace troupe::bench;
@@ -141,26 +143,7 @@ int main(int argc, char** argv) {
   // the graph: Chung-Lu, weights (rank + 1)^-0.8, ranks shuffled to IDs
   auto t0 = now_s();
   std::mt19937_64 rng{seed};
-  std::vector<double> cum(nodes);
-  double total = 0;
-  for (uint32_t r = 0; r < nodes; ++r)
-    cum[r] = total += std::pow(static_cast<double>(r) + 1, -0.8);
-  std::vector<uint32_t> id_of_rank(nodes);
-  std::iota(id_of_rank.begin(), id_of_rank.end(), 0u);
-  std::shuffle(id_of_rank.begin(), id_of_rank.end(), rng);
-  std::uniform_real_distribution<double> u{0, total};
-  auto draw = [&] {
-    auto r = std::lower_bound(cum.begin(), cum.end(), u(rng)) - cum.begin();
-    return id_of_rank[std::min<size_t>(static_cast<size_t>(r), nodes - 1)];
-  };
-  std::vector<edge> edges(n_edges);
-  for (auto& e : edges)
-    e = {draw(), draw()};
-  cum = {};
-  id_of_rank = {};
-  auto g = csr_graph::from_edges(nodes, edges);
-  if (!g) fail(describe(g.error()));
-  edges = {};
+  auto g = std::make_optional(power_law_graph(nodes, n_edges, rng));
   progress("graph: %u nodes, %llu edges, %.1f s", nodes,
            static_cast<unsigned long long>(g->edges()), now_s() - t0);
 
