@@ -85,16 +85,17 @@ void on_usage(job_self self, const envelope& report) {
   st.usage[rank] = std::move(*r);
   // the rule over every worker that has reported
   auto splits = splits_of(st);
-  starvation_rule rule{st.init.cfg.data_wait_alert};
+  starvation_rule rule;
+  rule.threshold = st.init.cfg.data_wait_alert;
   auto share = data_wait_share(splits);
-  auto starved = data_starved(splits, rule);
-  if (starved && st.alert.empty()) {
+  auto change = next_alert(!st.alert.empty(), splits, rule);
+  if (change == alert_change::raise) {
     st.alert = "data-starved: the workers wait for data " + percent(share) +
                " of their time (data_wait_alert " + percent(rule.threshold) +
                ")";
     st.log->warn("job {}: {}", st.init.id, st.alert);
     record(self, schema::JobEvent::Kind::ALERT, st.usage[rank].step, st.alert);
-  } else if (!starved && !st.alert.empty()) {
+  } else if (change == alert_change::clear) {
     st.alert.clear();
     auto line = "no longer data-starved: the workers wait for data " +
                 percent(share) + " of their time";

@@ -67,6 +67,16 @@ bool data_starved(const std::vector<time_split>& workers,
   return sum.total() > 0 && sum.share(sum.data) > rule.threshold;
 }
 
+alert_change next_alert(bool active, const std::vector<time_split>& workers,
+                        const starvation_rule& rule) {
+  if (!active)
+    return data_starved(workers, rule) ? alert_change::raise
+                                       : alert_change::none;
+  return data_wait_share(workers) <= rule.clear_share * rule.threshold
+             ? alert_change::clear
+             : alert_change::none;
+}
+
 std::string describe_split(const time_split& t) {
   char buf[128];
   auto pct = [&](double x) { return 100.0 * t.share(x); };

@@ -87,9 +87,12 @@ private:
 };
 
 /// The alert rule: a job is data-starved while its workers together spend
-/// more than `threshold` of their time waiting for data.
+/// more than `threshold` of their time waiting for data. An alert in force
+/// clears only once the share falls to `clear_share` of the threshold: a
+/// share that hovers around it raises one alert, not one per report.
 struct starvation_rule {
   double threshold = 0.3;
+  double clear_share = 0.8;
 };
 
 /// The share of the workers' summed time spent waiting for data.
@@ -98,6 +101,14 @@ double data_wait_share(const std::vector<time_split>& workers);
 /// Whether `workers` break `rule`.
 bool data_starved(const std::vector<time_split>& workers,
                   const starvation_rule& rule);
+
+/// What an alert does after a report: nothing, rise, or clear.
+enum class alert_change { none, raise, clear };
+
+/// The change the rule makes to an alert that is (`active`) or is not in
+/// force, given the workers' splits.
+alert_change next_alert(bool active, const std::vector<time_split>& workers,
+                        const starvation_rule& rule);
 
 /// "compute 71%, data 3%, comm 20%, idle 6%".
 std::string describe_split(const time_split& t);

@@ -79,7 +79,7 @@ TEST_CASE("a usage meter started at the part's arrival counts the wait "
 TEST_CASE("a job is data-starved while its workers together wait for data "
           "more than the threshold of their time",
           "[worker-usage]") {
-  starvation_rule rule{0.3};
+  starvation_rule rule{0.3, 0.8};
   // one worker starved, one busy: 3 of 12 seconds is 25%
   std::vector<time_split> ws{{1, 3, 1, 1}, {6, 0, 0, 0}};
   CHECK(data_wait_share(ws) == Approx(0.25));
@@ -89,12 +89,31 @@ TEST_CASE("a job is data-starved while its workers together wait for data "
   CHECK(data_wait_share(ws) == Approx(0.5));
   CHECK(data_starved(ws, rule));
   // the threshold itself is not above it
-  CHECK_FALSE(data_starved(ws, starvation_rule{0.5}));
-  CHECK(data_starved(ws, starvation_rule{0.49}));
+  CHECK_FALSE(data_starved(ws, starvation_rule{0.5, 0.8}));
+  CHECK(data_starved(ws, starvation_rule{0.49, 0.8}));
   // nothing measured yet: no share, no alert
   CHECK(data_wait_share({}) == 0.0);
-  CHECK_FALSE(data_starved({}, starvation_rule{0.0}));
-  CHECK_FALSE(data_starved({time_split{}}, starvation_rule{0.0}));
+  CHECK_FALSE(data_starved({}, starvation_rule{0.0, 0.8}));
+  CHECK_FALSE(data_starved({time_split{}}, starvation_rule{0.0, 0.8}));
+}
+
+TEST_CASE("a data-starvation alert rises above the threshold and clears only "
+          "well below it",
+          "[worker-usage]") {
+  starvation_rule rule{0.3, 0.8}; // clears at 24% or less
+  auto at = [](double data_share) {
+    return std::vector<time_split>{{1 - data_share, data_share, 0, 0}};
+  };
+  CHECK(next_alert(false, at(0.2), rule) == alert_change::none);
+  CHECK(next_alert(false, at(0.31), rule) == alert_change::raise);
+  // in force: hovering around the threshold keeps it
+  CHECK(next_alert(true, at(0.31), rule) == alert_change::none);
+  CHECK(next_alert(true, at(0.29), rule) == alert_change::none);
+  CHECK(next_alert(true, at(0.25), rule) == alert_change::none);
+  CHECK(next_alert(true, at(0.24), rule) == alert_change::clear);
+  CHECK(next_alert(true, at(0.05), rule) == alert_change::clear);
+  // nothing reported: nothing rises
+  CHECK(next_alert(false, {}, starvation_rule{0, 0.8}) == alert_change::none);
 }
 
 TEST_CASE("a time split reads as shares of its total", "[worker-usage]") {
