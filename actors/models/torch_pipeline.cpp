@@ -76,6 +76,95 @@ double pipeline_result::idle_fraction() const {
   return 1.0 - busy / (static_cast<double>(stages.size()) * seconds);
 }
 
+stage_report run_stage(const std::vector<chain_layer>& layers, uint32_t k,
+                       uint32_t stages, const std::vector<torch::Tensor>& xs,
+                       const std::vector<torch::Tensor>& ys, int64_t rows,
+                       const loss_fn& loss, const pipeline_options& options,
+                       stage_links& links, double* minibatch_loss) {
+  auto micro = options.micro;
+  bool first = k == 0;
+  bool last = k + 1 == stages;
+  if ((first && xs.size() != micro) || (last && ys.size() != micro))
+    throw std::invalid_argument("stage " + std::to_string(k) + " of " +
+                                std::to_string(stages) + " needs " +
+                                std::to_string(micro) +
+                                " micro-batches of its inputs or targets");
+  std::vector<torch::Tensor> params;
+  for (auto& l : layers)
+    params.insert(params.end(), l.params.begin(), l.params.end());
+  stage_report report;
+  std::map<uint32_t, kept> keep;
+  for (auto& op : stage_plan(options.schedule, k, stages, micro)) {
+    if (op.forward) {
+      auto in =
+          first ? xs[op.micro]
+                : links.receive_activation(op.micro).detach().requires_grad_(
+                      true);
+      auto t = steady::now();
+      auto out = options.recompute ? checkpointed(
+                                         [&layers](const torch::Tensor& h) {
+                                           return run_layers(layers, h);
+                                         },
+                                         in, params)
+                                   : run_layers(layers, in);
+      if (last) {
+        auto share = static_cast<double>(ys[op.micro].size(0)) /
+                     static_cast<double>(rows);
+        auto l = loss(out, ys[op.micro]);
+        if (minibatch_loss) *minibatch_loss += l.item<double>() * share;
+        out = l * share;
+      }
+      report.busy_seconds += since(t);
+      if (!last) links.send_activation(op.micro, out.detach());
+      keep[op.micro] = {in, out};
+      report.most_kept =
+          std::max(report.most_kept, static_cast<uint32_t>(keep.size()));
+    } else {
+      auto grad = last ? torch::Tensor{} : links.receive_gradient(op.micro);
+      auto t = steady::now();
+      auto& m = keep.at(op.micro);
+      if (last)
+        m.output.backward();
+      else
+        m.output.backward(grad);
+      auto g = first ? torch::Tensor{} : m.input.grad();
+      report.busy_seconds += since(t);
+      if (!first) links.send_gradient(op.micro, g);
+      keep.erase(op.micro);
+    }
+  }
+  return report;
+}
+
+namespace {
+
+/// Stage k's links in one process: channels to its neighbours' threads.
+class channel_links : public stage_links {
+public:
+  channel_links(std::vector<std::unique_ptr<channel>>& forward,
+                std::vector<std::unique_ptr<channel>>& backward, uint32_t k)
+      : forward_(forward), backward_(backward), k_(k) {}
+  torch::Tensor receive_activation(uint32_t) override {
+    return forward_[k_]->pop();
+  }
+  void send_activation(uint32_t, const torch::Tensor& t) override {
+    forward_[k_ + 1]->push(t);
+  }
+  torch::Tensor receive_gradient(uint32_t) override {
+    return backward_[k_]->pop();
+  }
+  void send_gradient(uint32_t, const torch::Tensor& g) override {
+    backward_[k_ - 1]->push(g);
+  }
+
+private:
+  std::vector<std::unique_ptr<channel>>& forward_;
+  std::vector<std::unique_ptr<channel>>& backward_;
+  uint32_t k_;
+};
+
+} // namespace
+
 pipeline_result
 run_pipeline(const std::vector<std::vector<chain_layer>>& stages,
              const torch::Tensor& x, const torch::Tensor& y,
@@ -99,58 +188,14 @@ run_pipeline(const std::vector<std::vector<chain_layer>>& stages,
   }
   pipeline_result result;
   result.stages.resize(k_stages);
-  std::vector<double> losses(micro, 0);
   std::vector<std::exception_ptr> errors(k_stages);
-  std::vector<std::vector<torch::Tensor>> stage_params(k_stages);
-  for (uint32_t k = 0; k < k_stages; ++k)
-    for (auto& l : stages[k])
-      stage_params[k].insert(stage_params[k].end(), l.params.begin(),
-                             l.params.end());
   auto t0 = steady::now();
   auto stage_main = [&](uint32_t k) {
     try {
       at::set_num_threads(std::max(options.threads, 1));
-      auto& report = result.stages[k];
-      std::map<uint32_t, kept> keep;
-      bool last = k + 1 == k_stages;
-      for (auto& op : stage_plan(options.schedule, k, k_stages, micro)) {
-        if (op.forward) {
-          auto in = k == 0 ? xs[op.micro]
-                           : forward[k]->pop().detach().requires_grad_(true);
-          auto t = steady::now();
-          auto out = options.recompute
-                         ? checkpointed(
-                               [&layers = stages[k]](const torch::Tensor& h) {
-                                 return run_layers(layers, h);
-                               },
-                               in, stage_params[k])
-                         : run_layers(stages[k], in);
-          if (last) {
-            auto share = static_cast<double>(xs[op.micro].size(0)) /
-                         static_cast<double>(rows);
-            auto l = loss(out, ys[op.micro]);
-            losses[op.micro] = l.item<double>() * share;
-            out = l * share;
-          }
-          report.busy_seconds += since(t);
-          if (!last) forward[k + 1]->push(out.detach());
-          keep[op.micro] = {in, out};
-          report.most_kept =
-              std::max(report.most_kept, static_cast<uint32_t>(keep.size()));
-        } else {
-          auto grad = last ? torch::Tensor{} : backward[k]->pop();
-          auto t = steady::now();
-          auto& m = keep.at(op.micro);
-          if (last)
-            m.output.backward();
-          else
-            m.output.backward(grad);
-          auto g = k == 0 ? torch::Tensor{} : m.input.grad();
-          report.busy_seconds += since(t);
-          if (k > 0) backward[k - 1]->push(g);
-          keep.erase(op.micro);
-        }
-      }
+      channel_links links{forward, backward, k};
+      result.stages[k] = run_stage(stages[k], k, k_stages, xs, ys, rows, loss,
+                                   options, links, &result.loss);
     } catch (...) {
       errors[k] = std::current_exception();
       cancelled = true;
@@ -164,8 +209,6 @@ run_pipeline(const std::vector<std::vector<chain_layer>>& stages,
   result.seconds = since(t0);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
-  for (auto l : losses)
-    result.loss += l;
   return result;
 }
 

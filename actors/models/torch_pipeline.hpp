@@ -56,6 +56,37 @@ struct pipeline_result {
   double idle_fraction() const;
 };
 
+/// Where one stage's tensors come from and go to: its neighbours in this
+/// process (run_pipeline's channels), or stage actors on other nodes whose
+/// messages carry the tensors' bytes. A stage sends and receives in the
+/// order of its plan, so a link that keeps each neighbour's order needs no
+/// more (the micro-batch is named for checking).
+class stage_links {
+public:
+  virtual ~stage_links() = default;
+  /// Micro-batch `micro`'s activations from the stage before.
+  virtual torch::Tensor receive_activation(uint32_t micro) = 0;
+  /// Its activations to the stage after.
+  virtual void send_activation(uint32_t micro, const torch::Tensor& t) = 0;
+  /// The gradient of its activations from the stage after.
+  virtual torch::Tensor receive_gradient(uint32_t micro) = 0;
+  /// The gradient of its input to the stage before.
+  virtual void send_gradient(uint32_t micro, const torch::Tensor& g) = 0;
+};
+
+/// One stage's part of a minibatch of `rows` rows cut into `options.micro`
+/// micro-batches: stage `k` of `stages` runs `layers` over its plan
+/// (stage_plan), the first reading `xs` (the micro-batches of x), the last
+/// scoring against `ys` with `loss` (each micro-batch weighted by its
+/// share of the rows) and adding the weighted losses to `*minibatch_loss`;
+/// the others exchange tensors through `links`. Gradients accumulate into
+/// the layers' parameters. Throws what a layer or link throws.
+stage_report run_stage(const std::vector<chain_layer>& layers, uint32_t k,
+                       uint32_t stages, const std::vector<torch::Tensor>& xs,
+                       const std::vector<torch::Tensor>& ys, int64_t rows,
+                       const loss_fn& loss, const pipeline_options& options,
+                       stage_links& links, double* minibatch_loss);
+
 /// Runs one minibatch (`x` [rows, ...], `y` [rows, ...]) through `stages`
 /// (each a chain of layers, the first reading x, the last's output going
 /// to `loss`): forward and backward passes of every micro-batch, the

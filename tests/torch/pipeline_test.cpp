@@ -9,7 +9,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -160,6 +165,151 @@ TEST_CASE("a K-stage pipeline of M micro-batches gives the unsplit model's "
             else
               CHECK(r.stages[k].most_kept <= std::min(stages - k, micro));
         }
+}
+
+namespace {
+
+/// Tensors as the bytes a stage actor's message carries: float32 values
+/// and their shape, one queue per (direction, receiving stage), with the
+/// micro-batch checked on the way out.
+class byte_mailboxes {
+public:
+  struct message {
+    uint32_t micro;
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;
+  };
+
+  explicit byte_mailboxes(uint32_t stages) : boxes_(2 * stages) {}
+
+  void put(bool forward, uint32_t to, uint32_t micro, const torch::Tensor& t) {
+    auto c = t.contiguous().to(torch::kFloat32);
+    message m{micro, c.sizes().vec(), {}};
+    auto* p = reinterpret_cast<const uint8_t*>(c.data_ptr<float>());
+    m.bytes.assign(p, p + c.numel() * sizeof(float));
+    auto& b = boxes_[index(forward, to)];
+    {
+      std::lock_guard<std::mutex> lock{b.mutex};
+      b.queue.push_back(std::move(m));
+    }
+    b.ready.notify_one();
+  }
+
+  torch::Tensor take(bool forward, uint32_t at, uint32_t micro) {
+    auto& b = boxes_[index(forward, at)];
+    std::unique_lock<std::mutex> lock{b.mutex};
+    if (!b.ready.wait_for(lock, std::chrono::seconds{30},
+                          [&] { return !b.queue.empty(); }))
+      throw std::runtime_error("no tensor came in 30 s");
+    auto m = std::move(b.queue.front());
+    b.queue.pop_front();
+    if (m.micro != micro)
+      throw std::runtime_error("micro-batch " + std::to_string(m.micro) +
+                               " came where " + std::to_string(micro) +
+                               " was due");
+    // a tensor of its own, as one decoded from a message
+    auto t = torch::empty(m.shape, torch::kFloat32);
+    std::memcpy(t.data_ptr<float>(), m.bytes.data(), m.bytes.size());
+    return t;
+  }
+
+private:
+  struct box {
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::deque<message> queue;
+  };
+  static size_t index(bool forward, uint32_t stage) {
+    return 2 * stage + (forward ? 0 : 1);
+  }
+  std::vector<box> boxes_;
+};
+
+class byte_links : public nn::stage_links {
+public:
+  byte_links(byte_mailboxes& m, uint32_t k) : m_(m), k_(k) {}
+  torch::Tensor receive_activation(uint32_t micro) override {
+    return m_.take(true, k_, micro);
+  }
+  void send_activation(uint32_t micro, const torch::Tensor& t) override {
+    m_.put(true, k_ + 1, micro, t);
+  }
+  torch::Tensor receive_gradient(uint32_t micro) override {
+    return m_.take(false, k_, micro);
+  }
+  void send_gradient(uint32_t micro, const torch::Tensor& g) override {
+    m_.put(false, k_ - 1, micro, g);
+  }
+
+private:
+  byte_mailboxes& m_;
+  uint32_t k_;
+};
+
+} // namespace
+
+TEST_CASE("stages that exchange their tensors as bytes, as stage actors' "
+          "messages carry them, each on its own thread, give the in-process "
+          "pipeline's gradients bit for bit",
+          "[torch][pipeline]") {
+  auto seq = net(6, 10);
+  auto layers = nn::chain_of(seq);
+  auto x = torch::randn({20, 10}), y = torch::randn({20, 10});
+  auto mse = [](const torch::Tensor& out, const torch::Tensor& t) {
+    return torch::mse_loss(out, t);
+  };
+  for (auto s : {pipeline_schedule::gpipe, pipeline_schedule::one_f_one_b}) {
+    INFO(to_string(s));
+    nn::pipeline_options o;
+    o.schedule = s;
+    o.micro = 4;
+    uint32_t stages = 3;
+    auto cut = nn::cut_stages(
+        layers, balance_stages(nn::parameter_costs(layers), stages));
+    auto in_process = nn::run_pipeline(cut, x, y, mse, o);
+    auto expected = grads_of(seq);
+    byte_mailboxes boxes{stages};
+    auto xs = x.tensor_split(o.micro, 0);
+    auto ys = y.tensor_split(o.micro, 0);
+    double loss = 0;
+    std::vector<std::string> errors(stages);
+    std::vector<std::thread> threads;
+    for (uint32_t k = 0; k < stages; ++k)
+      threads.emplace_back([&, k] {
+        try {
+          at::set_num_threads(1);
+          byte_links links{boxes, k};
+          // only the first stage sees the inputs, only the last the targets
+          nn::run_stage(cut[k], k, stages,
+                        k == 0 ? xs : std::vector<torch::Tensor>{},
+                        k + 1 == stages ? ys : std::vector<torch::Tensor>{},
+                        x.size(0), mse, o, links, &loss);
+        } catch (const std::exception& e) {
+          errors[k] = e.what();
+        }
+      });
+    for (auto& t : threads)
+      t.join();
+    for (auto& e : errors)
+      CHECK(e.empty());
+    CHECK(loss == in_process.loss);
+    auto got = grads_of(seq);
+    REQUIRE(got.size() == expected.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      CHECK(torch::equal(got[i], expected[i]));
+  }
+  // a stage whose neighbour sends another micro-batch than its plan's is
+  // stopped with both named
+  byte_mailboxes boxes{2};
+  boxes.put(true, 1, 3, torch::zeros({5, 10}));
+  auto cut = nn::cut_stages(layers, {0, layers.size() / 2});
+  nn::pipeline_options o;
+  o.micro = 4;
+  byte_links links{boxes, 1};
+  double loss = 0;
+  CHECK_THROWS_WITH(nn::run_stage(cut[1], 1, 2, {}, y.tensor_split(4, 0),
+                                  x.size(0), mse, o, links, &loss),
+                    Catch::Contains("micro-batch 3 came where 0 was due"));
 }
 
 TEST_CASE("stages of equal cost idle within 10% of the bubble bound",
