@@ -12,9 +12,7 @@
 #include "actors/training/job_run.hpp"
 #include "actors/training/part_worker.hpp"
 #include "actors/training/row_shard.hpp"
-#include "actors/training/worker_usage.hpp"
 #include "runtime/errors.hpp"
-#include "runtime/gpu_usage.hpp"
 #include "schemas/training.capnp.h"
 
 namespace troupe::training {
@@ -120,10 +118,7 @@ std::string self_host(const std::string& head_host) {
 }
 
 caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
-  // the time split from the part's arrival: its shard's fetch was a wait
-  // for data
-  usage_meter usage{&std::chrono::steady_clock::now, ctx.received};
-  usage.add_data(ctx.fetch_seconds);
+  auto usage = start_usage(ctx);
   auto job = read_part(env, ctx.args.head_host, !ctx.shard.empty());
   if (!job) return job.error();
   if (!ctx.shard.empty()) {
@@ -172,12 +167,8 @@ caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
     usage.add_data(times.data);
     usage.add_compute(times.compute);
     usage.add_comm(times.comm);
-    // every worker's split goes to the job, with its GPU's where NVML is
-    auto gpu = gpu_usage::get().utilisation();
-    caf::anon_send(
-        ctx.job, job_usage_atom::value,
-        to_envelope(worker_usage{ctx.args.name, job->rank, job->attempt, e + 1,
-                                 usage.split(), gpu ? *gpu : std::nan("")}));
+    // every worker's split goes to the job
+    report_usage(ctx, job->rank, job->attempt, e + 1, usage);
     if (!job->reports) continue;
     caf::anon_send(ctx.job, job_progress_atom::value, job->attempt, e + 1,
                    *loss);

@@ -1,15 +1,18 @@
 #include "actors/training/part_worker.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <thread>
 
 #include <caf/all.hpp>
 
+#include "actors/training/wire.hpp"
 #include "runtime/allocator.hpp"
 #include "runtime/dataset_cache.hpp"
 #include "runtime/dataset_store.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/gpu_usage.hpp"
 #include "runtime/node.hpp"
 #include "schemas/training.capnp.h"
 
@@ -154,6 +157,21 @@ void register_part_kind(caf::actor_system_config& cfg, const char* kind,
     return part_worker(self, std::move(args), trainer);
   });
   mark_service_kind(kind);
+}
+
+usage_meter start_usage(const part_context& ctx) {
+  usage_meter usage{&std::chrono::steady_clock::now, ctx.received};
+  usage.add_data(ctx.fetch_seconds);
+  return usage;
+}
+
+void report_usage(const part_context& ctx, uint32_t rank, uint32_t attempt,
+                  uint64_t step, const usage_meter& usage) {
+  auto gpu = gpu_usage::get().utilisation();
+  caf::anon_send(
+      ctx.job, job_usage_atom::value,
+      to_envelope(worker_usage{ctx.args.name, rank, attempt, step,
+                               usage.split(), gpu ? *gpu : std::nan("")}));
 }
 
 caf::error peer_lost_as_io(const std::string& who, caf::error err,

@@ -22,6 +22,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/training/atoms.hpp"
+#include "actors/training/worker_usage.hpp"
 #include "runtime/envelope.hpp"
 #include "runtime/kind_args.hpp"
 #include "runtime/type_ids.hpp"
@@ -64,6 +65,15 @@ struct part_context {
   std::chrono::steady_clock::time_point received;
   double fetch_seconds = 0;
 };
+
+/// The worker's time split, counted from its part's arrival, its shard's
+/// fetch as a wait for data (worker_usage.hpp).
+usage_meter start_usage(const part_context& ctx);
+
+/// Sends the job the worker's split so far, with its GPU's busy share
+/// where NVML is (a WorkerUsage).
+void report_usage(const part_context& ctx, uint32_t rank, uint32_t attempt,
+                  uint64_t step, const usage_meter& usage);
 
 /// Trains a part (on the worker's thread): the final JobCheckpoint, or an
 /// error.

@@ -10,10 +10,8 @@
 #include "actors/training/job_run.hpp"
 #include "actors/training/part_worker.hpp"
 #include "actors/training/row_shard.hpp"
-#include "actors/training/worker_usage.hpp"
 #include "actors/training/xgb_parallel.hpp"
 #include "runtime/errors.hpp"
-#include "runtime/gpu_usage.hpp"
 #include "schemas/training.capnp.h"
 
 namespace troupe::training {
@@ -86,10 +84,7 @@ uint32_t rank_of(const std::string& task) {
 }
 
 caf::expected<envelope> train_xgb_part(const envelope& env, part_context& ctx) {
-  // the time split from the part's arrival: its shard's fetch was a wait
-  // for data
-  usage_meter usage{&std::chrono::steady_clock::now, ctx.received};
-  usage.add_data(ctx.fetch_seconds);
+  auto usage = start_usage(ctx);
   auto job = read_part(env, ctx.args.head_host, !ctx.shard.empty());
   if (!job) return job.error();
   if (!ctx.shard.empty()) {
@@ -107,11 +102,7 @@ caf::expected<envelope> train_xgb_part(const envelope& env, part_context& ctx) {
   auto rank = rank_of(job->part.task);
   auto reported = clock::time_point{};
   auto report = [&](uint64_t round) {
-    auto gpu = gpu_usage::get().utilisation();
-    caf::anon_send(
-        ctx.job, job_usage_atom::value,
-        to_envelope(worker_usage{ctx.args.name, rank, job->attempt, round,
-                                 usage.split(), gpu ? *gpu : std::nan("")}));
+    report_usage(ctx, rank, job->attempt, round, usage);
     reported = clock::now();
   };
   job->part.usage = &usage;
