@@ -135,7 +135,8 @@ int main(int argc, char** argv) {
       out.epoch_seconds.push_back(seconds_since(t0));
       out.losses.push_back(losses.back());
     }
-    if (rank == 0) out.accuracy = nn::sage_accuracy(net, x, labels, test, sample);
+    if (rank == 0)
+      out.accuracy = nn::sage_accuracy(net, x, labels, test, sample);
   };
   // one worker and two, each worker's sampler made on its own thread
   using sampler_maker = std::function<nn::sage_sampler()>;
@@ -188,30 +189,29 @@ int main(int argc, char** argv) {
                                       (dir / "nodes").string());
   if (!cluster) fail(describe(cluster.error()));
   auto& sys = (*cluster)->head_system();
-  auto placed =
-      place_shards(sys, (*cluster)->directory(), {"head", "worker-1"},
-                   shard_files);
+  auto placed = place_shards(sys, (*cluster)->directory(), {"head", "worker-1"},
+                             shard_files);
   if (!placed) fail(describe(placed.error()));
   auto shard_actors = *placed;
   // each worker's client lives as long as its sampler
   auto through_actors = [&] {
     auto client = std::make_shared<shard_client>(sys, t->map, shard_actors);
-    return nn::sage_sampler{[client](const std::vector<uint32_t>& seeds,
-                                     uint64_t round) {
-      sample_options o;
-      o.fanouts = {10, 5};
-      o.seed = round;
-      auto b = client->batch(seeds, o);
-      if (!b) throw std::runtime_error(describe(b.error()));
-      auto rows = torch::from_blob(b->rows.values.data(),
-                                   {static_cast<int64_t>(b->nodes.size()),
-                                    static_cast<int64_t>(b->rows.dims)})
-                      .clone();
-      std::vector<nn::sage_hop> hops;
-      for (auto& h : b->hops.hops)
-        hops.push_back({h.frontier, h.offsets, h.neighbours});
-      return nn::sage_batch{std::move(hops), rows};
-    }};
+    return nn::sage_sampler{
+        [client](const std::vector<uint32_t>& seeds, uint64_t round) {
+          sample_options o;
+          o.fanouts = {10, 5};
+          o.seed = round;
+          auto b = client->batch(seeds, o);
+          if (!b) throw std::runtime_error(describe(b.error()));
+          auto rows = torch::from_blob(b->rows.values.data(),
+                                       {static_cast<int64_t>(b->nodes.size()),
+                                        static_cast<int64_t>(b->rows.dims)})
+                          .clone();
+          std::vector<nn::sage_hop> hops;
+          for (auto& h : b->hops.hops)
+            hops.push_back({h.frontier, h.offsets, h.neighbours});
+          return nn::sage_batch{std::move(hops), rows};
+        }};
   };
   outcome a_one, a_two0;
   std::vector<double> a_two_s;

@@ -40,19 +40,10 @@ struct sharded_graph {
 };
 
 sharded_graph write_parts(const std::string& dir, uint32_t parts) {
-  std::vector<uint32_t> community;
-  auto edges = test::planted(parts, 200, 8, 2, 17, community);
-  auto g0 = csr_graph::from_edges(parts * 200, edges);
-  REQUIRE(g0);
-  metis_options mo;
-  mo.parts = parts;
-  auto part = metis_partition(*g0, mo);
-  REQUIRE(part);
-  auto r = renumber(*part, parts);
-  REQUIRE(r);
+  auto p0 = test::partitioned_planted(parts, 200, 8, 2, 17, parts);
   sharded_graph s;
-  s.g = relabel(*g0, r->new_id);
-  s.map = r->map;
+  s.g = std::move(p0.graph);
+  s.map = p0.map;
   for (uint32_t v = 0; v < s.g.nodes; ++v) {
     s.features.push_back(static_cast<float>(v));
     s.features.push_back(-0.5f * static_cast<float>(v));

@@ -530,10 +530,11 @@ TEST_CASE("a data-parallel MLP job trains one net over several nodes, and a "
   CHECK(thrower);
 }
 
-TEST_CASE("a data-parallel MLP job's workers report their time split, and a "
-          "job whose workers wait for data beyond its threshold raises an alert "
-          "in its status, the shell, /metrics and its journal",
-          "[training-cluster]") {
+TEST_CASE(
+    "a data-parallel MLP job's workers report their time split, and a "
+    "job whose workers wait for data beyond its threshold raises an alert "
+    "in its status, the shell, /metrics and its journal",
+    "[training-cluster]") {
   test::temp_dir dir;
   {
     training_cluster t{dir, 1, 1}; // 2 slots over 2 nodes

@@ -13,6 +13,7 @@
 #include "actors/models/torch_sage.hpp"
 
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 
 #include <catch2/catch.hpp>
@@ -33,29 +34,44 @@ std::vector<nn::sage_hop> as_hops(const neighbourhood& n) {
   return hops;
 }
 
+/// The shipped sample of bookworm's package index.
+std::unique_ptr<labeled_graph> package_sample() {
+  auto l = debian_package_graph(
+      {std::string{TROUPE_SOURCE_DIR} + "/tests/data/graph/Packages.sample"});
+  if (!l) FAIL(troupe::describe(l.error()));
+  return std::make_unique<labeled_graph>(std::move(*l));
+}
+
+/// Every node's features as one table (no copy).
+torch::Tensor feature_table(node_task& t) {
+  return torch::from_blob(
+      t.features.data(),
+      {static_cast<int64_t>(t.graph.nodes), static_cast<int64_t>(t.cols)});
+}
+
+/// Minibatches sampled in one process over the whole graph.
+nn::sage_sampler whole_graph(const node_task& t, const sample_options& so) {
+  return [&t, so](const std::vector<uint32_t>& seeds, uint64_t round) {
+    auto o = so;
+    o.seed = round;
+    auto s = sample_neighbourhood(t.graph, seeds, o);
+    if (!s) throw std::runtime_error(troupe::describe(s.error()));
+    return nn::sage_batch{as_hops(*s)};
+  };
+}
+
 } // namespace
 
 TEST_CASE("GraphSAGE on Debian's package graph beats the majority class by "
           "a clear margin and trains the same through METIS shards",
           "[torch][graph][sage]") {
-  auto l = debian_package_graph(
-      {std::string{TROUPE_SOURCE_DIR} + "/tests/data/graph/Packages.sample"});
-  REQUIRE(l);
+  auto l = package_sample();
   auto t = node_task_of(*l, 2, 128);
   REQUIRE(t);
-  auto x = torch::from_blob(
-      t->features.data(),
-      {static_cast<int64_t>(t->graph.nodes), static_cast<int64_t>(t->cols)});
+  auto x = feature_table(*t);
   sample_options so;
   so.fanouts = {10, 5};
-  nn::sage_sampler whole = [&](const std::vector<uint32_t>& seeds,
-                               uint64_t round) {
-    auto o = so;
-    o.seed = round;
-    auto s = sample_neighbourhood(t->graph, seeds, o);
-    if (!s) throw std::runtime_error(troupe::describe(s.error()));
-    return as_hops(*s);
-  };
+  auto whole = whole_graph(*t, so);
   std::vector<shard_view> shards;
   for (uint32_t p = 0; p < 2; ++p) {
     auto s = shard_of(t->graph, t->map, p);
@@ -108,9 +124,7 @@ TEST_CASE("GraphSAGE on Debian's package graph beats the majority class by "
 TEST_CASE("a node task holds out a fifth of the nodes and keeps labels with "
           "their renumbered nodes",
           "[torch][graph][sage]") {
-  auto l = debian_package_graph(
-      {std::string{TROUPE_SOURCE_DIR} + "/tests/data/graph/Packages.sample"});
-  REQUIRE(l);
+  auto l = package_sample();
   auto one = node_task_of(*l, 1, 16);
   auto two = node_task_of(*l, 2, 16);
   REQUIRE(one);
@@ -137,9 +151,7 @@ TEST_CASE("GraphSAGE trained by two data-parallel workers that sample their "
           "on a cluster's nodes takes the steps one process takes on the "
           "whole graph",
           "[torch][graph][sage]") {
-  auto l = debian_package_graph(
-      {std::string{TROUPE_SOURCE_DIR} + "/tests/data/graph/Packages.sample"});
-  REQUIRE(l);
+  auto l = package_sample();
   auto t = node_task_of(*l, 2, 64);
   REQUIRE(t);
   troupe::test::temp_dir dir;
@@ -171,17 +183,8 @@ TEST_CASE("GraphSAGE trained by two data-parallel workers that sample their "
   sample_options so;
   so.fanouts = {10, 5};
   // one process on the whole graph
-  auto x = torch::from_blob(
-      t->features.data(),
-      {static_cast<int64_t>(t->graph.nodes), static_cast<int64_t>(t->cols)});
-  nn::sage_sampler whole = [&](const std::vector<uint32_t>& seeds,
-                               uint64_t round) {
-    auto o = so;
-    o.seed = round;
-    auto s = sample_neighbourhood(t->graph, seeds, o);
-    if (!s) throw std::runtime_error(troupe::describe(s.error()));
-    return nn::sage_batch{as_hops(*s)};
-  };
+  auto x = feature_table(*t);
+  auto whole = whole_graph(*t, so);
   at::set_num_threads(1);
   torch::manual_seed(5);
   nn::sage_net one(t->cols, to.hidden,

@@ -8,7 +8,11 @@
 #include <random>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
 #include "actors/graph/csr.hpp"
+#include "actors/graph/metis.hpp"
+#include "actors/graph/partition.hpp"
 
 namespace troupe::test {
 
@@ -39,6 +43,29 @@ inline std::vector<graph::edge> planted(uint32_t groups, uint32_t size,
     }
   }
   return edges;
+}
+
+/// planted()'s graph partitioned by METIS into `parts`, its nodes
+/// renumbered so that each partition owns a contiguous range.
+struct partitioned_graph {
+  graph::csr_graph graph;
+  graph::partition_map map;
+};
+
+inline partitioned_graph partitioned_planted(uint32_t groups, uint32_t size,
+                                             uint32_t inside, uint32_t outside,
+                                             uint64_t seed, uint32_t parts) {
+  std::vector<uint32_t> community;
+  auto edges = planted(groups, size, inside, outside, seed, community);
+  auto g0 = graph::csr_graph::from_edges(groups * size, edges);
+  REQUIRE(g0);
+  graph::metis_options mo;
+  mo.parts = parts;
+  auto part = graph::metis_partition(*g0, mo);
+  REQUIRE(part);
+  auto r = graph::renumber(*part, parts);
+  REQUIRE(r);
+  return {graph::relabel(*g0, r->new_id), r->map};
 }
 
 } // namespace troupe::test

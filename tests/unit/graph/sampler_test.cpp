@@ -62,20 +62,11 @@ TEST_CASE("a node's sampled neighbours are distinct, uniform and fixed by "
 TEST_CASE("sampling through METIS shards gives exactly the neighbourhood one "
           "process samples over the whole graph",
           "[graph]") {
-  std::vector<uint32_t> community;
-  auto edges = test::planted(3, 300, 8, 2, 5, community);
-  auto g0 = csr_graph::from_edges(900, edges);
-  REQUIRE(g0);
-  metis_options mo;
-  mo.parts = 3;
-  auto part = metis_partition(*g0, mo);
-  REQUIRE(part);
-  auto r = renumber(*part, 3);
-  REQUIRE(r);
-  auto g = relabel(*g0, r->new_id);
+  auto split = test::partitioned_planted(3, 300, 8, 2, 5, 3);
+  auto& g = split.graph;
   std::vector<shard_view> shards;
   for (uint32_t p = 0; p < 3; ++p) {
-    auto s = shard_of(g, r->map, p);
+    auto s = shard_of(g, split.map, p);
     REQUIRE(s);
     shards.push_back(std::move(*s));
   }
@@ -89,7 +80,7 @@ TEST_CASE("sampling through METIS shards gives exactly the neighbourhood one "
   REQUIRE(whole);
   size_t asked = 0;
   auto sharded = sample_through_shards(
-      r->map, seeds, o,
+      split.map, seeds, o,
       ask_each([&](uint32_t p, const std::vector<uint32_t>& nodes, uint32_t k,
                    uint32_t hop) {
         ++asked;

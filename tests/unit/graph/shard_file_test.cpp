@@ -30,19 +30,10 @@ struct split_graph {
 };
 
 split_graph three_parts(uint32_t dims) {
-  std::vector<uint32_t> community;
-  auto edges = test::planted(3, 100, 6, 2, 9, community);
-  auto g0 = csr_graph::from_edges(300, edges);
-  REQUIRE(g0);
-  metis_options mo;
-  mo.parts = 3;
-  auto part = metis_partition(*g0, mo);
-  REQUIRE(part);
-  auto r = renumber(*part, 3);
-  REQUIRE(r);
+  auto p = test::partitioned_planted(3, 100, 6, 2, 9, 3);
   split_graph s;
-  s.g = relabel(*g0, r->new_id);
-  s.map = r->map;
+  s.g = std::move(p.graph);
+  s.map = p.map;
   for (uint32_t v = 0; v < 300; ++v) {
     for (uint32_t d = 0; d < dims; ++d)
       s.features.push_back(static_cast<float>(v) + 0.25f * d);
