@@ -342,7 +342,7 @@ dataset_cache_actor::behavior_type cache(cache_self self,
 
 dataset_cache_actor spawn_dataset_cache(caf::actor_system& sys,
                                         dataset_cache_config cfg) {
-  auto h = sys.spawn<caf::detached>(cache, std::move(cfg));
+  auto h = sys.spawn(cache, std::move(cfg));
   sys.registry().put(dataset_cache_registry_key,
                      caf::actor_cast<caf::strong_actor_ptr>(h));
   return h;

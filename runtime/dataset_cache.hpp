@@ -11,8 +11,12 @@
 // pulls the missing chunks a few at a time, refuses and asks again for a
 // chunk whose checksum does not match, checks the whole file's SHA-256 and
 // answers with the local path. A node that holds the hash already answers
-// at once. The cache runs on a thread of its own (it hashes and writes
-// files).
+// at once. The cache runs on the node's scheduler, not on a thread of its
+// own: CAF 0.17 ends an actor system only once each of its detached actors
+// has been destroyed, not just stopped, and a stopped detached cache that
+// had fetched from another node was seen still referenced from inside
+// CAF when its node stopped (once in 20-50 runs of a two-node job under
+// load): the node's shutdown then waited forever.
 
 #include <chrono>
 #include <cstdint>
@@ -82,8 +86,7 @@ struct dataset_cache_config {
 /// The key under which each node's cache is in its system's registry.
 constexpr caf::atom_value dataset_cache_registry_key = caf::atom("datasets");
 
-/// Spawns a dataset cache (on a thread of its own) and registers it in the
-/// system's registry.
+/// Spawns a dataset cache and registers it in the system's registry.
 dataset_cache_actor spawn_dataset_cache(caf::actor_system& sys,
                                         dataset_cache_config cfg);
 

@@ -34,7 +34,8 @@ extern "C" {
 /// 3: data-parallel MLPs (troupe_torch_store_*, _group_*, _mlp_fit_group).
 /// 4: a user's TorchScript module as a replica (troupe_torch_script_create).
 /// 5: _mlp_fit_group times its steps' phases (`seconds`).
-#define TROUPE_TORCH_ABI_VERSION 5
+/// 6: pipeline stages (troupe_torch_stage_*).
+#define TROUPE_TORCH_ABI_VERSION 6
 
 /// Returns TROUPE_TORCH_ABI_VERSION.
 int troupe_torch_abi_version(void);
@@ -215,6 +216,84 @@ void* troupe_torch_script_create(const void* module, size_t size,
                                  double weight_decay, size_t inputs,
                                  size_t classes, int task, uint64_t seed,
                                  char* err, size_t err_size);
+
+// -- pipeline stages (torch_stage.cpp): stage `stage` of `stages` of a
+// sequential MLP (hidden blocks of Linear + activation, then a Linear
+// head: layers + 1 chain layers, cut before each of `starts`), trained by
+// the GPipe or 1F1B schedule over micro-batches whose activations and
+// gradients the caller carries between stages (links). Each layer is
+// initialised from the seed and its index alone, so every stage builds
+// only its own layers and a pipeline of any cut starts from the same net.
+
+typedef struct troupe_torch_stage_params {
+  int32_t inputs;  /* the first stage's columns */
+  int32_t outputs; /* logits: classes, or 1 (binary, regression) */
+  int32_t layers;  /* hidden blocks (the head is layer `layers`) */
+  int32_t width;
+  int32_t activation; /* 0 relu, 1 gelu, 2 tanh */
+  int32_t task;       /* 0 binary, 1 multiclass, 2 regression */
+  int32_t stage;
+  int32_t stages;
+  int32_t begin; /* this stage's chain layers: [begin, end) */
+  int32_t end;
+  int32_t micro;     /* micro-batches per minibatch */
+  int32_t schedule;  /* 0 GPipe, 1 1F1B */
+  int32_t recompute; /* activations recomputed in the backward pass */
+  int32_t threads;
+  double lr; /* AdamW */
+  double weight_decay;
+  uint64_t seed;
+  const float* center; /* the first stage: inputs standardised with these */
+  const float* scale;  /* (inputs floats each; null: as they are) */
+} troupe_torch_stage_params;
+
+/// How a stage's tensors reach its neighbours: receive() points *data at
+/// the float32 values of micro-batch `micro`'s activations (kind 0, from
+/// the stage before) or gradient (kind 1, from the stage after), of shape
+/// shape[0..ndim), valid until the next receive(); send() passes its own
+/// (kind 0 to the stage after, kind 1 to the stage before). Both return 0,
+/// or write a message into err and return -1.
+typedef struct troupe_torch_stage_links {
+  void* ctx;
+  int (*receive)(void* ctx, int kind, uint32_t micro, const float** data,
+                 const int64_t** shape, int* ndim, char* err, size_t err_size);
+  int (*send)(void* ctx, int kind, uint32_t micro, const float* data,
+              const int64_t* shape, int ndim, char* err, size_t err_size);
+} troupe_torch_stage_links;
+
+/// A stage's layers and its AdamW. Null (and a message) on failure.
+void* troupe_torch_stage_create(const troupe_torch_stage_params* params,
+                                char* err, size_t err_size);
+
+/// One minibatch of `rows` rows: the first stage reads x (rows x inputs),
+/// the last y (rows: class indices or values); every stage runs its plan
+/// over the links, then steps its optimizer. The last stage sets *loss
+/// (the minibatch's mean); seconds (2 doubles, or null) gets the time
+/// spent computing and the time waiting for the links.
+int troupe_torch_stage_step(void* stage, const float* x, const float* y,
+                            size_t rows, const troupe_torch_stage_links* links,
+                            double* loss, double* seconds, char* err,
+                            size_t err_size);
+
+/// A forward pass of `rows` rows without gradients, in micro-batches: the
+/// first stage reads x; the last writes its outputs (rows x outputs:
+/// P(class 1), class probabilities or values) into out.
+int troupe_torch_stage_forward(void* stage, const float* x, size_t rows,
+                               const troupe_torch_stage_links* links,
+                               float* out, char* err, size_t err_size);
+
+/// Serializes the stage's weights and AdamW's state by write() calls.
+int troupe_torch_stage_save(const void* stage, void* sink,
+                            void (*write)(void* sink, const void* data,
+                                          size_t size),
+                            char* err, size_t err_size);
+
+/// Restores what troupe_torch_stage_save wrote for the same stage.
+int troupe_torch_stage_load(void* stage, const void* bytes, size_t size,
+                            char* err, size_t err_size);
+
+/// Frees what troupe_torch_stage_create returned.
+void troupe_torch_stage_free(void* stage);
 
 } // extern "C"
 

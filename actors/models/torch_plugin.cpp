@@ -224,7 +224,13 @@ caf::expected<const torch_api*> torch_plugin() {
         !plugin_symbol(lib, a->group_free, "troupe_torch_group_free") ||
         !plugin_symbol(lib, a->mlp_fit_group, "troupe_torch_mlp_fit_group") ||
         !plugin_symbol(lib, a->mlp_weights, "troupe_torch_mlp_weights") ||
-        !plugin_symbol(lib, a->script_create, "troupe_torch_script_create"))
+        !plugin_symbol(lib, a->script_create, "troupe_torch_script_create") ||
+        !plugin_symbol(lib, a->stage_create, "troupe_torch_stage_create") ||
+        !plugin_symbol(lib, a->stage_step, "troupe_torch_stage_step") ||
+        !plugin_symbol(lib, a->stage_forward, "troupe_torch_stage_forward") ||
+        !plugin_symbol(lib, a->stage_save, "troupe_torch_stage_save") ||
+        !plugin_symbol(lib, a->stage_load, "troupe_torch_stage_load") ||
+        !plugin_symbol(lib, a->stage_free, "troupe_torch_stage_free"))
       return "not a troupe torch plugin (symbols missing)";
     if (a->abi_version() != TROUPE_TORCH_ABI_VERSION)
       return "plugin interface " + std::to_string(a->abi_version()) +

@@ -35,6 +35,12 @@ struct torch_api {
   decltype(&troupe_torch_mlp_fit_group) mlp_fit_group = nullptr;
   decltype(&troupe_torch_mlp_weights) mlp_weights = nullptr;
   decltype(&troupe_torch_script_create) script_create = nullptr;
+  decltype(&troupe_torch_stage_create) stage_create = nullptr;
+  decltype(&troupe_torch_stage_step) stage_step = nullptr;
+  decltype(&troupe_torch_stage_forward) stage_forward = nullptr;
+  decltype(&troupe_torch_stage_save) stage_save = nullptr;
+  decltype(&troupe_torch_stage_load) stage_load = nullptr;
+  decltype(&troupe_torch_stage_free) stage_free = nullptr;
 };
 
 /// The plugin, dlopen()ed on first use and kept for the process's life. It
