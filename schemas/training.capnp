@@ -238,3 +238,57 @@ struct MlpPart {
                             # this many epochs (but the last), which the
                             # job validates (0: none)
 }
+
+struct PipelinePart {
+  # What one stage of a pipeline job trains, sent by its job: its layers
+  # of the net, the schedule, and its rows (the first stage: the inputs,
+  # in its shard; the last: the targets, in its shard; the others: none).
+  attempt @0 :UInt32;
+  stage @1 :UInt32;
+  stages @2 :UInt32;
+  begin @3 :UInt32;          # its chain layers: [begin, end) of layers + 1
+  end @4 :UInt32;
+  inputs @5 :UInt32;         # the net's columns
+  outputs @6 :UInt32;        # logits: classes, or 1
+  layers @7 :UInt32;         # hidden blocks
+  width @8 :UInt32;
+  activation @9 :Text;       # relu, gelu or tanh
+  task @10 :Text;            # binary, multiclass or regression
+  lr @11 :Float64;
+  weightDecay @12 :Float64;
+  seed @13 :UInt64;
+  epochs @14 :UInt32;        # epochs the net has at the end
+  batch @15 :UInt32;         # rows per minibatch
+  steps @16 :UInt64;         # minibatches per epoch
+  micro @17 :UInt32;         # micro-batches per minibatch
+  schedule @18 :Text;        # gpipe or 1f1b
+  recompute @19 :Bool;
+  threads @20 :UInt32;
+  center @21 :List(Float32); # the first stage standardises its inputs
+  scale @22 :List(Float32);
+  startEpoch @23 :UInt32;    # the epoch startState is of (0: fresh)
+  startState @24 :Data;      # this stage's weights and AdamW (empty: fresh)
+  checkpointEvery @25 :UInt32; # its state to the job every N epochs (0: never)
+  validValues @26 :Data;     # the first stage: validation inputs (float32)
+  validLabels @27 :Data;     # the last stage: validation targets (float32)
+  validRows @28 :UInt32;
+  classes @29 :UInt32;       # multiclass: for the metrics
+}
+
+struct PipelineTensor {
+  # A stage's activations to the next stage, or the gradient of its input
+  # to the one before.
+  attempt @0 :UInt32;
+  step @1 :UInt64;           # the minibatch (validation: the epochs)
+  micro @2 :UInt32;
+  kind @3 :UInt8;            # 0 activations, 1 gradients, 2 validation
+  shape @4 :List(Int64);
+  values @5 :Data;           # float32, row-major
+}
+
+struct PipelineState {
+  # A pipeline job's net: each stage's weights and optimizer state, in
+  # stage order, and where each stage's layers begin.
+  stages @0 :List(Data);
+  begins @1 :List(UInt32);
+}

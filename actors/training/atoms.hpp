@@ -51,7 +51,11 @@ using job_valid_atom = caf::atom_constant<caf::atom("jobvalid")>;
 /// (job_usage_atom, WorkerUsage): a gang member's time split.
 using job_usage_atom = caf::atom_constant<caf::atom("jobusage")>;
 
-// data-parallel workers (part_worker.hpp)
+// gang members that train a part each (part_worker.hpp)
 using part_train_atom = caf::atom_constant<caf::atom("parttrain")>;
+/// (part_peers_atom, before, after): a member's neighbours in its gang.
+using part_peers_atom = caf::atom_constant<caf::atom("partpeers")>;
+/// (part_message_atom, envelope): from a neighbour, for the part's thread.
+using part_message_atom = caf::atom_constant<caf::atom("partmsg")>;
 
 } // namespace troupe::training

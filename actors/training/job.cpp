@@ -256,11 +256,11 @@ constexpr auto adopt_timeout = std::chrono::minutes{10};
 /// and collects the model.
 void send_parts(job_self self, const std::vector<envelope>& parts,
                 const std::vector<envelope>& shards,
-                std::function<void(const envelope&)> done) {
+                std::function<void(const std::vector<envelope>&)> done) {
   auto& st = self->state;
   auto attempt = st.attempt;
   auto left = std::make_shared<size_t>(parts.size());
-  auto first = std::make_shared<envelope>();
+  auto answers = std::make_shared<std::vector<envelope>>(parts.size());
   auto me = caf::actor_cast<caf::actor>(self);
   for (size_t i = 0; i < parts.size() && i < st.gang.size(); ++i) {
     auto worker = caf::actor_cast<part_worker_actor>(st.gang[i].handle);
@@ -276,8 +276,8 @@ void send_parts(job_self self, const std::vector<envelope>& parts,
         [=](const envelope& model) {
           auto& st = self->state;
           if (st.attempt != attempt || ended(st)) return;
-          if (i == 0) *first = model;
-          if (--*left == 0) done(*first);
+          (*answers)[i] = model;
+          if (--*left == 0) done(*answers);
         },
         [=](caf::error& err) {
           auto& st = self->state;
@@ -299,6 +299,15 @@ void send_parts(job_self self, const std::vector<envelope>& parts,
 void train_parts(job_self self, const std::vector<envelope>& parts,
                  std::function<void(const envelope&)> done,
                  const std::vector<std::string>& shards) {
+  train_parts_all(
+      self, parts,
+      [done](const std::vector<envelope>& answers) { done(answers.front()); },
+      shards);
+}
+
+void train_parts_all(job_self self, const std::vector<envelope>& parts,
+                     std::function<void(const std::vector<envelope>&)> done,
+                     const std::vector<std::string>& shards) {
   if (shards.empty()) return send_parts(self, parts, {}, done);
   auto cache = local_dataset_cache(self->system());
   if (!cache)
@@ -580,6 +589,7 @@ std::shared_ptr<job_plan> make_plan(const job_config& cfg) {
   if (cfg.family == "xgboost") return make_xgb_plan(cfg);
   if (cfg.family == "mlp" || cfg.family == "torchscript")
     return make_mlp_plan(cfg);
+  if (cfg.family == "pipeline") return make_pipeline_plan(cfg);
   return make_sparse_plan(cfg);
 }
 
@@ -652,10 +662,13 @@ job_actor spawn_job(caf::actor_system& sys, job_init init) {
           if (!at || ended(st) || st.phase != schema::JobState::RUNNING ||
               at->first != st.attempt || at->second <= st.ckpt_step)
             return;
-          if (auto err = keep_checkpoint(self, ckpt, at->second))
+          // a member's part of the model waits for the others'
+          auto whole = st.plan->whole_checkpoint(self, ckpt, at->second);
+          if (!whole) return;
+          if (auto err = keep_checkpoint(self, *whole, at->second))
             st.log->error("job {}: checkpoint at step {} not stored: {}",
                           st.init.id, at->second, describe(err));
-          st.plan->on_model(self, ckpt, at->second);
+          st.plan->on_model(self, *whole, at->second);
         },
         [=](job_progress_atom, uint32_t attempt, uint64_t step, double loss) {
           auto& st = self->state;

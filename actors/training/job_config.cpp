@@ -8,6 +8,7 @@
 
 #include <toml++/toml.h>
 
+#include "actors/models/pipeline_schedule.hpp"
 #include "actors/tabular/idx.hpp"
 #include "actors/training/step_clock.hpp"
 #include "runtime/errors.hpp"
@@ -101,17 +102,20 @@ caf::expected<job_config> parse_job_config(const std::string& text,
     auto v = r.text(*f, "family", line);
     if (!v) return v.error();
     if (*v != "sparse-lr" && *v != "xgboost" && *v != "mlp" &&
-        *v != "torchscript")
+        *v != "torchscript" && *v != "pipeline")
       return bad(origin, line,
                  "unknown family '" + *v +
-                     "' (expected sparse-lr, xgboost, mlp or torchscript)");
+                     "' (expected sparse-lr, xgboost, mlp, torchscript or "
+                     "pipeline)");
     cfg.family = *v;
     has_family = true;
   }
   const bool boosting = cfg.family == "xgboost";
   // a user's TorchScript module trains as the mlp family's net does
   const bool script = cfg.family == "torchscript";
-  const bool neural = cfg.family == "mlp" || script;
+  // a pipeline trains the mlp family's net cut into stages
+  const bool pipe = cfg.family == "pipeline";
+  const bool neural = cfg.family == "mlp" || script || pipe;
   if (boosting || neural) cfg.shards = 0;
   // a key of the other family is named as such
   auto not_here = [&](size_t line, const std::string& name) {
@@ -188,6 +192,8 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                              : unknown(origin, line, name,
                                        "module, loss, lr or weight_decay");
                 if (!script && (k == "module" || k == "loss"))
+                  return not_here(line, name);
+                if (pipe && (k == "dropout" || k == "conv"))
                   return not_here(line, name);
                 if (k == "activation") {
                   auto v = r.text(n, name, line);
@@ -387,6 +393,33 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                     (k == "consistency" || k == "shards" || k == "validations"))
                   return not_here(line, name);
                 if (boosting && k == "valid_every") return not_here(line, name);
+                if (pipe && (k == "valid_every" || k == "workers"))
+                  return not_here(line, name);
+                if (!pipe && (k == "stages" || k == "micro" ||
+                              k == "schedule" || k == "checkpoint_epochs"))
+                  return not_here(line, name);
+                if (k == "stages" || k == "micro" || k == "checkpoint_epochs") {
+                  auto v = k == "stages"  ? r.count(n, name, line, 1, 64)
+                           : k == "micro" ? r.count(n, name, line, 1, 4096)
+                                          : r.count(n, name, line, 0, 1u << 20);
+                  if (!v) return v.error();
+                  (k == "stages"  ? cfg.stages
+                   : k == "micro" ? cfg.micro
+                                  : cfg.checkpoint_epochs) =
+                      static_cast<uint32_t>(*v);
+                  return caf::none;
+                }
+                if (k == "schedule") {
+                  auto v = r.text(n, name, line);
+                  if (!v) return v.error();
+                  models::pipeline_schedule ps;
+                  if (!models::parse_schedule(*v, ps))
+                    return bad(origin, line,
+                               "'" + name + "' = '" + *v +
+                                   "' (expected gpipe or 1f1b)");
+                  cfg.schedule = *v;
+                  return caf::none;
+                }
                 if (k == "valid_every") {
                   auto v = r.count(n, name, line, 0, uint64_t{1} << 40);
                   if (!v) return v.error();
@@ -483,6 +516,10 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                     boosting ? "workers, threads, seed, "
                                "checkpoint_seconds, data_wait_alert, "
                                "max_attempts or priority"
+                    : pipe   ? "stages, micro, schedule, batch, epochs, "
+                               "threads, seed, checkpoint_epochs, "
+                               "checkpoint_seconds, data_wait_alert, "
+                               "max_attempts or priority"
                     : neural ? "workers, batch, epochs, threads, seed, "
                                "valid_every, checkpoint_seconds, "
                                "data_wait_alert, max_attempts or "
@@ -497,12 +534,25 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                        "family, data, features, model or run");
       });
   if (err) return err;
+  // a pipeline's gang is its stages
+  if (pipe) cfg.workers = cfg.min_workers = cfg.stages;
   if (cfg.min_workers == 0 || cfg.min_workers > cfg.workers)
     cfg.min_workers = cfg.workers;
+  if (pipe && cfg.micro > cfg.batch)
+    return bad(origin, 1,
+               "[run] micro = " + std::to_string(cfg.micro) +
+                   " micro-batches of a minibatch of batch = " +
+                   std::to_string(cfg.batch) + " rows: at most one a row");
+  if (pipe && cfg.stages > cfg.net.layers + 1)
+    return bad(origin, 1,
+               "[run] stages = " + std::to_string(cfg.stages) +
+                   " for a net of " + std::to_string(cfg.net.layers + 1) +
+                   " layers (layers hidden ones and the head): at most one "
+                   "stage a layer");
   if (!has_family)
     return bad(origin, 1,
                "no 'family' (expected family = \"sparse-lr\", \"xgboost\", "
-               "\"mlp\" or \"torchscript\")");
+               "\"mlp\", \"torchscript\" or \"pipeline\")");
   if (script && cfg.module.empty())
     return bad(origin, 1,
                "no [model] module: family torchscript trains a TorchScript "

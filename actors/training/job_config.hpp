@@ -41,6 +41,17 @@
 //              (epochs: the net validated every N epochs, besides the end)
 //              checkpoint_seconds   max_attempts   priority
 //
+//   family = "pipeline"   (the mlp family's net cut into stages on slots)
+//   [data]     as for mlp
+//   [model]    layers   width   activation   lr   weight_decay   recompute
+//              (each stage recomputes its activations in backward)
+//   [run]      stages = 2 (actors, one a slot; layers split by parameter
+//              count)   micro = 4 (micro-batches a minibatch)
+//              schedule = "1f1b" (or "gpipe")   batch   epochs   threads
+//              (per stage)   seed   checkpoint_epochs = 1 (every stage's
+//              state every N epochs, while checkpoint_seconds > 0)
+//              checkpoint_seconds   max_attempts   priority
+//
 //   family = "torchscript"   (a user's TorchScript module, trained as mlp)
 //   [data]     as for mlp: a CSV or images; forward() takes the raw rows
 //   [model]    module = "net.pt" (torch.jit.save's file)   loss = a method
@@ -135,6 +146,12 @@ struct job_config {
   double data_wait_alert = 0.3;
   /// Placements a job may try (a lost node regroups it) before it fails.
   uint32_t max_attempts = 5;
+  /// pipeline: stage actors, micro-batches a minibatch, the schedule
+  /// (gpipe or 1f1b), and a checkpoint every this many epochs.
+  uint32_t stages = 2;
+  uint32_t micro = 4;
+  std::string schedule = "1f1b";
+  uint32_t checkpoint_epochs = 1;
   /// Priority among the cluster's work: a job of higher priority than a
   /// preemptible study takes that study's slots back when it needs them.
   int32_t priority = 0;

@@ -36,6 +36,7 @@
 #include "actors/tabular/metrics.hpp"
 #include "actors/training/job_run.hpp"
 #include "actors/training/mlp_worker.hpp"
+#include "actors/training/net_data.hpp"
 #include "actors/training/xgb_parallel.hpp"
 #include "runtime/errors.hpp"
 #include "runtime/files.hpp"
@@ -48,36 +49,19 @@ caf::error invalid(std::string msg) {
   return make_error(errc::invalid_argument, std::move(msg));
 }
 
-/// The order the rows are dealt in: a Fisher-Yates shuffle (i from n-1
-/// down to 1 swaps i with j = z mod (i + 1)) drawing z from splitmix64
-/// seeded with `seed`. Written out so that another program can deal the
-/// same rows (bench_torch_parallel's DDP peer does); std::shuffle's draws
-/// belong to the standard library's implementation.
-std::vector<size_t> deal_order(size_t n, uint64_t seed) {
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), size_t{0});
-  uint64_t state = seed;
-  for (size_t i = n; i-- > 1;) {
-    state += 0x9e3779b97f4a7c15ULL;
-    uint64_t z = state;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    std::swap(order[i], order[z % (i + 1)]);
-  }
-  return order;
-}
-
 class mlp_plan : public job_plan {
 public:
   explicit mlp_plan(job_config cfg) : cfg_(std::move(cfg)) {}
 
   caf::error prepare() override {
-    if (auto err = cfg_.images.empty() ? read_table() : read_images())
-      return err;
-    // deal shuffled rows: a file sorted by label would give each worker
-    // one class
-    train_ = tabular::take_rows(train_, deal_order(train_.rows, cfg_.seed));
+    net_data d;
+    if (auto err = read_net_data(cfg_, d)) return err;
+    train_ = std::move(d.train);
+    valid_ = std::move(d.valid);
+    prep_ = std::move(d.prep);
+    task_ = d.task;
+    classes_ = d.classes;
+    side_ = d.side;
     if (script()) {
       if (auto err = load_module()) return err;
     }
@@ -221,71 +205,6 @@ private:
                      " training rows make no step of " +
                      std::to_string(local_batch_) + " rows on each of " +
                      std::to_string(workers) + " workers");
-    return caf::none;
-  }
-
-  caf::error read_table() {
-    auto table = tabular::read_csv(cfg_.train);
-    if (!table) return table.error();
-    auto ds = tabular::make_dataset(*table, cfg_.target);
-    if (!ds) return ds.error();
-    task_ = ds->task;
-    classes_ = ds->classes.size();
-    train_ = std::move(ds->X);
-    prep_ = ds->prep;
-    if (!cfg_.valid.empty()) {
-      auto vt = tabular::read_csv(cfg_.valid);
-      if (!vt) return vt.error();
-      std::vector<std::string> warnings;
-      auto v = ds->prep.transform_labeled(*vt, warnings);
-      if (!v) return v.error();
-      valid_ = std::move(*v);
-    } else {
-      auto split = tabular::train_test_split(train_.labels, task_, cfg_.seed,
-                                             cfg_.valid_fraction);
-      if (!split) return split.error();
-      valid_ = tabular::take_rows(train_, split->test);
-      train_ = tabular::take_rows(train_, split->train);
-    }
-    // a net takes numbers: a missing cell is named, not guessed
-    for (auto* m : {&train_, &valid_})
-      for (size_t r = 0; r < m->rows; ++r)
-        for (size_t c = 0; c < m->cols; ++c)
-          if (std::isnan(m->at(r, c)))
-            return invalid(
-                (m == &train_         ? cfg_.train
-                 : cfg_.valid.empty() ? cfg_.train
-                                      : cfg_.valid) +
-                ": column '" + m->feature_names[c] +
-                "' has a missing (or unseen categorical) value; an mlp job "
-                "takes complete rows");
-    return caf::none;
-  }
-
-  caf::error read_images() {
-    tabular::image_set tr, te;
-    if (auto err = tabular::read_fashion_mnist(cfg_.images, tr, te)) return err;
-    auto to_matrix = [](const tabular::image_set& s) {
-      tabular::matrix m;
-      m.rows = s.rows;
-      m.cols = s.features();
-      m.values = s.pixels;
-      m.labels.reserve(s.rows);
-      for (auto l : s.labels)
-        m.labels.push_back(static_cast<float>(l));
-      for (size_t c = 0; c < m.cols; ++c)
-        m.feature_names.push_back("pixel" + std::to_string(c));
-      return m;
-    };
-    train_ = to_matrix(tr);
-    valid_ = to_matrix(te);
-    if (tr.height != tr.width && !cfg_.net.conv.empty())
-      return invalid(cfg_.source + ": [model] conv needs square images, not " +
-                     std::to_string(tr.height) + " x " +
-                     std::to_string(tr.width));
-    side_ = tr.height;
-    task_ = tabular::task_kind::multiclass;
-    classes_ = tabular::fashion_classes().size();
     return caf::none;
   }
 

@@ -145,6 +145,13 @@ public:
   virtual void on_valid_timer(job_self) {}
   virtual void on_validated(job_self, uint32_t /*attempt*/, uint64_t /*step*/,
                             double /*seconds*/, const std::string& /*json*/) {}
+  /// A member sent its model at `step` (a JobCheckpoint): the whole
+  /// model to keep as the last checkpoint, or nothing while it waits for
+  /// the other members' parts (a pipeline's stages).
+  virtual std::optional<envelope>
+  whole_checkpoint(job_self, const envelope& ckpt, uint64_t /*step*/) {
+    return ckpt;
+  }
   /// A member sent the whole model (a JobCheckpoint of `step`, kept as
   /// the last checkpoint already).
   virtual void on_model(job_self, const envelope& /*ckpt*/, uint64_t /*step*/) {
@@ -172,6 +179,7 @@ public:
 std::shared_ptr<job_plan> make_sparse_plan(const job_config& cfg);
 std::shared_ptr<job_plan> make_xgb_plan(const job_config& cfg);
 std::shared_ptr<job_plan> make_mlp_plan(const job_config& cfg);
+std::shared_ptr<job_plan> make_pipeline_plan(const job_config& cfg);
 
 /// One worker of `kind` on each of `nodes`, named PREFIX + "worker-K".
 std::vector<member> workers_of(const std::vector<std::string>& nodes,
@@ -220,6 +228,10 @@ void arm_checkpoint_timer(job_self self);
 void train_parts(job_self self, const std::vector<envelope>& parts,
                  std::function<void(const envelope&)> done,
                  const std::vector<std::string>& shards = {});
+/// train_parts, `done` given every member's answer, in gang order.
+void train_parts_all(job_self self, const std::vector<envelope>& parts,
+                     std::function<void(const std::vector<envelope>&)> done,
+                     const std::vector<std::string>& shards = {});
 
 /// Writes each of `workers` workers' contiguous block of `rows` (block_of)
 /// as a row shard file for the job's current attempt, inside its output

@@ -28,6 +28,9 @@ struct part_worker_state {
   /// Tells the training thread to stop at its next report.
   std::shared_ptr<std::atomic<bool>> cancel =
       std::make_shared<std::atomic<bool>>(false);
+  /// Its peers, and their messages to the training thread.
+  caf::actor before, after;
+  std::shared_ptr<part_mailbox> inbox = std::make_shared<part_mailbox>();
 };
 
 using part_worker_self =
@@ -48,6 +51,9 @@ void start_thread(part_worker_self self, const envelope& part,
   auto a = self->state.args;
   auto stop = self->state.cancel;
   auto cache = local_dataset_cache(self->system());
+  auto before = self->state.before;
+  auto after = self->state.after;
+  auto inbox = self->state.inbox;
   std::thread{[=] {
     // the steps free and take the same buffers again: keep the pages
     // (runtime/allocator.hpp) while this part trains
@@ -65,7 +71,10 @@ void start_thread(part_worker_self self, const envelope& part,
         shard.empty() ? 0.0
                       : std::chrono::duration<double>(
                             std::chrono::steady_clock::now() - received)
-                            .count()};
+                            .count(),
+        before,
+        after,
+        *inbox};
     auto out = trainer(part, ctx);
     if (out)
       caf::anon_send(me, part_train_atom::value, *out, caf::error{});
@@ -92,7 +101,11 @@ part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
   self->identify(args);
   self->state.args = args;
   auto cancel = self->state.cancel;
-  self->attach_functor([cancel] { cancel->store(true); });
+  auto inbox = self->state.inbox;
+  self->attach_functor([cancel, inbox] {
+    cancel->store(true);
+    inbox->wake();
+  });
   return {
       [=](part_train_atom, const envelope& part,
           const caf::actor& job) -> caf::result<envelope> {
@@ -145,6 +158,11 @@ part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
         else
           st.done.deliver(model);
       },
+      [=](part_peers_atom, const caf::actor& before, const caf::actor& after) {
+        self->state.before = before;
+        self->state.after = after;
+      },
+      [=](part_message_atom, const envelope& e) { self->state.inbox->put(e); },
       self->stats_handler(),
   };
 }

@@ -22,6 +22,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/training/atoms.hpp"
+#include "actors/training/part_mailbox.hpp"
 #include "actors/training/worker_usage.hpp"
 #include "runtime/envelope.hpp"
 #include "runtime/kind_args.hpp"
@@ -44,8 +45,14 @@ using part_worker_actor = caf::typed_actor<
                     caf::actor>::with<envelope>,
     /// (part_train_atom, JobCheckpoint, error), from its own training
     /// thread: the outcome.
-    caf::reacts_to<part_train_atom, envelope,
-                   caf::error>>::extend_with<stats_actor>;
+    caf::reacts_to<part_train_atom, envelope, caf::error>,
+    /// (part_peers_atom, before, after): the members its part exchanges
+    /// messages with (a pipeline's neighbouring stages; null: none), sent
+    /// by the job before the part.
+    caf::reacts_to<part_peers_atom, caf::actor, caf::actor>,
+    /// (part_message_atom, envelope): a peer's message, for the part's
+    /// thread (part_context::inbox).
+    caf::reacts_to<part_message_atom, envelope>>::extend_with<stats_actor>;
 
 /// What a part's thread has at hand: the job to report to, its kind
 /// args, and whether it should stop.
@@ -64,6 +71,11 @@ struct part_context {
   /// time split, and its first wait for data (worker_usage.hpp).
   std::chrono::steady_clock::time_point received;
   double fetch_seconds = 0;
+  /// Its peers (part_peers_atom; null when none was named) and what they
+  /// sent it (part_message_atom).
+  caf::actor before;
+  caf::actor after;
+  part_mailbox& inbox;
 };
 
 /// The worker's time split, counted from its part's arrival, its shard's

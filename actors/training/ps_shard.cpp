@@ -223,6 +223,9 @@ void register_training_schemas() {
   register_schema<schema::JobEvent>();
   register_schema<schema::XgbPart>();
   register_schema<schema::MlpPart>();
+  register_schema<schema::PipelinePart>();
+  register_schema<schema::PipelineTensor>();
+  register_schema<schema::PipelineState>();
 }
 
 } // namespace troupe::training

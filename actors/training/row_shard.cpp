@@ -131,7 +131,8 @@ caf::expected<row_block> read_row_shard(const std::string& path) {
   auto size = static_cast<uint64_t>(st.st_size);
   auto payload = size - sizeof h;
   auto floats = payload / sizeof(float);
-  bool fits = h.cols > 0 && payload % sizeof(float) == 0 &&
+  // no columns: labels alone (a pipeline's last stage)
+  bool fits = payload % sizeof(float) == 0 &&
               (h.rows == 0 ? floats == 0
                            : floats % h.rows == 0 &&
                                  floats / h.rows == uint64_t{h.cols} + 1);

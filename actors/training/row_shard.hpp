@@ -2,7 +2,8 @@
 
 // A data-parallel worker's rows as a file (a raw layout, row_shard.cpp): the
 // job writes one per worker each time it places its gang, puts it in the head's
-// dataset cache, and the worker's node fetches it (part_worker.hpp).
+// dataset cache, and the worker's node fetches it (part_worker.hpp). A
+// shard of no columns holds labels alone (a pipeline's last stage).
 
 #include <cstddef>
 #include <cstdint>

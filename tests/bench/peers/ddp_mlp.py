@@ -20,7 +20,7 @@ gradients in its buckets while backward runs.
 The peer draws what troupe draws, so that the two sides differ only in how
 they train: the weights from a generator seeded with --seed (conv, hidden
 and head layers in turn, weight then bias), the rows dealt in troupe's
-order (job_mlp.cpp's deal_order: Fisher-Yates over splitmix64 seeded with
+order (net_data.cpp's deal_order: Fisher-Yates over splitmix64 seeded with
 --seed) in contiguous blocks, and epoch e's shuffle of worker r's block
 torch.randperm with a generator seeded mix(seed ^ mix(e + 1) ^
 mix(r + 17)), mix being splitmix64's step (torch_parallel.cpp). With
@@ -78,7 +78,7 @@ def mix(x):
 
 
 def deal_order(n, seed):
-    """troupe's deal_order (job_mlp.cpp): Fisher-Yates over splitmix64."""
+    """troupe's deal_order (net_data.cpp): Fisher-Yates over splitmix64."""
     order = list(range(n))
     state = seed & M64
     for i in range(n - 1, 0, -1):

@@ -74,3 +74,15 @@ TEST_CASE("a row shard cut short or with a lying header is named",
   CHECK(empty->rows() == 0);
   CHECK(empty->cols == 3);
 }
+
+TEST_CASE("a row shard of no columns holds labels alone", "[training]") {
+  test::temp_dir dir;
+  auto path = dir.path() + "/labels";
+  std::vector<float> labels{1, 0, 2, 7};
+  REQUIRE_FALSE(write_row_shard(path, 0, nullptr, labels.data(), 4));
+  auto back = read_row_shard(path);
+  REQUIRE(back);
+  CHECK(back->cols == 0);
+  CHECK(back->values.empty());
+  CHECK(back->labels == labels);
+}
