@@ -59,7 +59,8 @@ CLI::App* add_train_command(CLI::App& app, train_options& o) {
   auto* cmd = app.add_subcommand(
       "train", "run a training job: sparse-lr (a parameter-server logistic "
                "regression over hashed features), xgboost, mlp or "
-               "torchscript (a user's module; data-parallel)");
+               "torchscript (a user's module; data-parallel), or pipeline "
+               "(the mlp net cut into stage actors)");
   auto* config = cmd->add_option("--config", o.config, "the job's TOML file");
   cmd->add_option("--resume", o.resume,
                   "continue job ID of the journal in --out (or on "
@@ -176,6 +177,11 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
                 "%u epochs\n",
                 id.c_str(), cfg->family.c_str(), cfg->workers, cfg->threads,
                 cfg->batch / cfg->workers * cfg->workers, cfg->epochs);
+  else if (cfg->family == "pipeline")
+    std::printf("job %s: pipeline, %u stage(s) x %u thread(s), batch %u in "
+                "%u micro-batches (%s), %u epochs\n",
+                id.c_str(), cfg->stages, cfg->threads, cfg->batch, cfg->micro,
+                cfg->schedule.c_str(), cfg->epochs);
   else
     std::printf("job %s: %s, %u worker(s), %u shard(s), %s\n", id.c_str(),
                 cfg->family.c_str(), cfg->workers, cfg->shards,

@@ -6,7 +6,8 @@
 # housing data writes a model directory that `troupe predict` loads; a
 # data-parallel MLP job (two workers) on the shipped Fashion-MNIST subset
 # writes a TorchScript model, and so do jobs of a user's TorchScript module
-# (a CNN on the images, a net on a table); bad configs are refused with exit
+# (a CNN on the images, a net on a table); a pipeline job (three stage
+# actors, GPipe) learns the images too; bad configs are refused with exit
 # 2, naming the file, the line and the key.
 set -euo pipefail
 fail() {
@@ -193,6 +194,42 @@ assert all(u["step"] == 4 and u["compute"] > 0 and u["comm"] > 0
            for u in s["usage"]), s["usage"]
 assert 0 < s["data_wait_share"] < 1, s
 PY
+
+# a pipeline: the net cut into three stage actors, 8 micro-batches a
+# minibatch under GPipe, every stage recomputing its activations
+cat >pipe.toml <<TOML
+family = "pipeline"
+[data]
+images = "$TROUPE_SOURCE_DIR/tests/data/fashion-mnist-small"
+[model]
+layers = 4
+width = 48
+lr = 0.002
+recompute = true
+[run]
+stages = 3
+micro = 8
+schedule = "gpipe"
+batch = 64
+epochs = 4
+TOML
+train_ok "troupe train (pipeline)" --config pipe.toml --out pipe
+grep -q "pipeline, 3 stage(s) x 1 thread(s), batch 64 in 8 micro-batches (gpipe), 4 epochs" out.txt || fail "no pipeline job line in: $(cat out.txt)"
+grep -q "validation: logloss .*accuracy" out.txt || fail "no pipeline accuracy in: $(cat out.txt)"
+[[ -s pipe/model.pipeline ]] || fail "no model.pipeline in pipe/"
+python3 - pipe/summary.json <<'PY' || fail "the pipeline summary does not show a trained net"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["family"] == "pipeline" and s["schedule"] == "gpipe", s
+assert [st["layers"] for st in s["stages"]][0][0] == 0, s["stages"]
+assert s["stages"][-1]["layers"][1] == 5, s["stages"]
+assert all(a["layers"][1] == b["layers"][0]
+           for a, b in zip(s["stages"], s["stages"][1:])), s["stages"]
+assert s["valid"]["accuracy"] > 0.7, s["valid"]
+assert [u["rank"] for u in s["usage"]] == [0, 1, 2], s["usage"]
+PY
+printf 'family = "pipeline"\n[data]\nimages = "fm"\n[run]\nschedule = "zigzag"\n' >bad.toml
+expect_refused "an unknown schedule" "bad.toml:5: 'run.schedule' = 'zigzag' (expected gpipe or 1f1b)"
 
 # a small CNN on the same images, validated each epoch
 cat >cnn.toml <<TOML
