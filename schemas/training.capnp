@@ -292,3 +292,41 @@ struct PipelineState {
   stages @0 :List(Data);
   begins @1 :List(UInt32);
 }
+
+struct TensorPart {
+  # What one worker of a tensor-parallel job trains, sent by its job: its
+  # part of every split layer (rank of world), the group to join, and the
+  # rows (every worker the same ones, in its shard).
+  attempt @0 :UInt32;
+  rank @1 :UInt32;
+  world @2 :UInt32;
+  storeHost @3 :Text;        # the job's rendezvous (empty: the head's host)
+  storePort @4 :UInt16;
+  group @5 :Text;            # the process group's name (job and attempt)
+  inputs @6 :UInt32;
+  classes @7 :UInt32;
+  width @8 :UInt32;
+  hidden @9 :UInt32;
+  blocks @10 :UInt32;
+  lr @11 :Float64;
+  weightDecay @12 :Float64;
+  seed @13 :UInt64;
+  epochs @14 :UInt32;
+  batch @15 :UInt32;
+  steps @16 :UInt64;
+  threads @17 :UInt32;
+  center @18 :List(Float32);
+  scale @19 :List(Float32);
+  startEpoch @20 :UInt32;
+  startState @21 :Data;      # this rank's part and AdamW (empty: fresh)
+  checkpointEvery @22 :UInt32;
+  validValues @23 :Data;     # every worker: the validation rows
+  validLabels @24 :Data;
+  validRows @25 :UInt32;
+}
+
+struct MemberStates {
+  # A job's model held in parts by its gang's members (a tensor-parallel
+  # job's ranks), in member order.
+  states @0 :List(Data);
+}

@@ -34,7 +34,8 @@ extern "C" {
 /// 3: data-parallel MLPs (troupe_torch_store_*, _group_*, _mlp_fit_group).
 /// 4: a user's TorchScript module as a replica (troupe_torch_script_create).
 /// 5: _mlp_fit_group times its steps' phases (`seconds`).
-/// 6: pipeline stages (troupe_torch_stage_*).
+/// 6: pipeline stages (troupe_torch_stage_*), tensor-parallel nets
+/// (troupe_torch_tp_*).
 #define TROUPE_TORCH_ABI_VERSION 6
 
 /// Returns TROUPE_TORCH_ABI_VERSION.
@@ -294,6 +295,64 @@ int troupe_torch_stage_load(void* stage, const void* bytes, size_t size,
 
 /// Frees what troupe_torch_stage_create returned.
 void troupe_torch_stage_free(void* stage);
+
+// -- tensor-parallel nets (torch_tp.cpp): a classifier whose layers are
+// split over the workers of a group (troupe_torch_group_join): a
+// column-parallel input layer (gathered), `blocks` residual MLP blocks
+// (column- then row-parallel), and a classification layer split by classes
+// whose softmax cross-entropy never gathers the logits. Every worker runs
+// the same rows. Each row of each layer is drawn from the seed and its
+// index alone, so a net split over any number of workers starts as the
+// same net.
+
+typedef struct troupe_torch_tp_params {
+  int32_t inputs;
+  int32_t classes;
+  int32_t width;  /* the blocks' input and output */
+  int32_t hidden; /* the blocks' inner width (split) */
+  int32_t blocks;
+  int32_t threads;
+  double lr; /* AdamW */
+  double weight_decay;
+  uint64_t seed;
+  const float* center; /* inputs standardised with these (null: as they are) */
+  const float* scale;
+} troupe_torch_tp_params;
+
+/// This worker's part of the net, in `group`. Null (and a message) on
+/// failure.
+void* troupe_torch_tp_create(const troupe_torch_tp_params* params, void* group,
+                             char* err, size_t err_size);
+
+/// One epoch of `steps` minibatches of `batch` rows of x (rows x inputs)
+/// and y (class indices), in the order drawn from `order_seed` (the same
+/// on every worker). *loss: the epoch's mean.
+int troupe_torch_tp_fit_epoch(void* net, const float* x, const float* y,
+                              size_t rows, size_t batch, size_t steps,
+                              uint64_t order_seed, double* loss, char* err,
+                              size_t err_size);
+
+/// The mean cross-entropy and the accuracy of the net on x, y (every
+/// worker calls it with the same rows).
+int troupe_torch_tp_evaluate(void* net, const float* x, const float* y,
+                             size_t rows, double* logloss, double* accuracy,
+                             char* err, size_t err_size);
+
+/// This worker's part (weights and AdamW's state) by write() calls.
+int troupe_torch_tp_save(const void* net, void* sink,
+                         void (*write)(void* sink, const void* data,
+                                       size_t size),
+                         char* err, size_t err_size);
+
+/// Restores what troupe_torch_tp_save wrote for the same rank and world.
+int troupe_torch_tp_load(void* net, const void* bytes, size_t size, char* err,
+                         size_t err_size);
+
+/// The bytes of this worker's parameters.
+size_t troupe_torch_tp_parameter_bytes(const void* net);
+
+/// Frees what troupe_torch_tp_create returned (not the group).
+void troupe_torch_tp_free(void* net);
 
 } // extern "C"
 

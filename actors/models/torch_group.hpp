@@ -17,6 +17,14 @@ namespace troupe::models::torch_nn {
 /// A group of workers, whatever its backend.
 using group_ptr = c10::intrusive_ptr<c10d::ProcessGroup>;
 
+/// A joined group as the torch plugin's C interface hands it out
+/// (troupe_torch_group_join's handle).
+struct group_box {
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  int rank = 0;
+  int world = 1;
+};
+
 /// A TCPStore served on `host` at a port the kernel picks (getPort()), for
 /// `world` members; its clients wait at most `timeout_s` for a key.
 c10::intrusive_ptr<c10d::TCPStore> serve_store(const std::string& host,

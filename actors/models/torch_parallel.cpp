@@ -32,6 +32,7 @@ using troupe::models::torch_mlp::make_gen;
 using troupe::models::torch_mlp::mix;
 using troupe::models::torch_mlp::mlp;
 using troupe::models::torch_nn::column_sums;
+using troupe::models::torch_nn::group_box;
 using troupe::models::torch_nn::join_gloo_group;
 using troupe::models::torch_nn::serve_store;
 using troupe::models::torch_plugin::guarded;
@@ -40,12 +41,6 @@ using troupe::models::torch_plugin::use_threads;
 
 struct store_box {
   c10::intrusive_ptr<c10d::TCPStore> store;
-};
-
-struct group_box {
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-  int rank = 0;
-  int world = 1;
 };
 
 /// Sums `t` over the group in place (nothing alone).

@@ -230,7 +230,15 @@ caf::expected<const torch_api*> torch_plugin() {
         !plugin_symbol(lib, a->stage_forward, "troupe_torch_stage_forward") ||
         !plugin_symbol(lib, a->stage_save, "troupe_torch_stage_save") ||
         !plugin_symbol(lib, a->stage_load, "troupe_torch_stage_load") ||
-        !plugin_symbol(lib, a->stage_free, "troupe_torch_stage_free"))
+        !plugin_symbol(lib, a->stage_free, "troupe_torch_stage_free") ||
+        !plugin_symbol(lib, a->tp_create, "troupe_torch_tp_create") ||
+        !plugin_symbol(lib, a->tp_fit_epoch, "troupe_torch_tp_fit_epoch") ||
+        !plugin_symbol(lib, a->tp_evaluate, "troupe_torch_tp_evaluate") ||
+        !plugin_symbol(lib, a->tp_save, "troupe_torch_tp_save") ||
+        !plugin_symbol(lib, a->tp_load, "troupe_torch_tp_load") ||
+        !plugin_symbol(lib, a->tp_parameter_bytes,
+                       "troupe_torch_tp_parameter_bytes") ||
+        !plugin_symbol(lib, a->tp_free, "troupe_torch_tp_free"))
       return "not a troupe torch plugin (symbols missing)";
     if (a->abi_version() != TROUPE_TORCH_ABI_VERSION)
       return "plugin interface " + std::to_string(a->abi_version()) +

@@ -41,6 +41,13 @@ struct torch_api {
   decltype(&troupe_torch_stage_save) stage_save = nullptr;
   decltype(&troupe_torch_stage_load) stage_load = nullptr;
   decltype(&troupe_torch_stage_free) stage_free = nullptr;
+  decltype(&troupe_torch_tp_create) tp_create = nullptr;
+  decltype(&troupe_torch_tp_fit_epoch) tp_fit_epoch = nullptr;
+  decltype(&troupe_torch_tp_evaluate) tp_evaluate = nullptr;
+  decltype(&troupe_torch_tp_save) tp_save = nullptr;
+  decltype(&troupe_torch_tp_load) tp_load = nullptr;
+  decltype(&troupe_torch_tp_parameter_bytes) tp_parameter_bytes = nullptr;
+  decltype(&troupe_torch_tp_free) tp_free = nullptr;
 };
 
 /// The plugin, dlopen()ed on first use and kept for the process's life. It

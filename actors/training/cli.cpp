@@ -59,8 +59,9 @@ CLI::App* add_train_command(CLI::App& app, train_options& o) {
   auto* cmd = app.add_subcommand(
       "train", "run a training job: sparse-lr (a parameter-server logistic "
                "regression over hashed features), xgboost, mlp or "
-               "torchscript (a user's module; data-parallel), or pipeline "
-               "(the mlp net cut into stage actors)");
+               "torchscript (a user's module; data-parallel), pipeline "
+               "(the mlp net cut into stage actors) or tensor (a classifier "
+               "whose layers are split over the workers)");
   auto* config = cmd->add_option("--config", o.config, "the job's TOML file");
   cmd->add_option("--resume", o.resume,
                   "continue job ID of the journal in --out (or on "
@@ -177,6 +178,11 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
                 "%u epochs\n",
                 id.c_str(), cfg->family.c_str(), cfg->workers, cfg->threads,
                 cfg->batch / cfg->workers * cfg->workers, cfg->epochs);
+  else if (cfg->family == "tensor")
+    std::printf("job %s: tensor, every layer split over %u worker(s) x %u "
+                "thread(s), batch %u, %u epochs\n",
+                id.c_str(), cfg->workers, cfg->threads, cfg->batch,
+                cfg->epochs);
   else if (cfg->family == "pipeline")
     std::printf("job %s: pipeline, %u stage(s) x %u thread(s), batch %u in "
                 "%u micro-batches (%s), %u epochs\n",

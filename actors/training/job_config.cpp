@@ -102,11 +102,11 @@ caf::expected<job_config> parse_job_config(const std::string& text,
     auto v = r.text(*f, "family", line);
     if (!v) return v.error();
     if (*v != "sparse-lr" && *v != "xgboost" && *v != "mlp" &&
-        *v != "torchscript" && *v != "pipeline")
+        *v != "torchscript" && *v != "pipeline" && *v != "tensor")
       return bad(origin, line,
                  "unknown family '" + *v +
-                     "' (expected sparse-lr, xgboost, mlp, torchscript or "
-                     "pipeline)");
+                     "' (expected sparse-lr, xgboost, mlp, torchscript, "
+                     "pipeline or tensor)");
     cfg.family = *v;
     has_family = true;
   }
@@ -115,7 +115,9 @@ caf::expected<job_config> parse_job_config(const std::string& text,
   const bool script = cfg.family == "torchscript";
   // a pipeline trains the mlp family's net cut into stages
   const bool pipe = cfg.family == "pipeline";
-  const bool neural = cfg.family == "mlp" || script || pipe;
+  // a classifier whose layers are split over the workers
+  const bool tensor = cfg.family == "tensor";
+  const bool neural = cfg.family == "mlp" || script || pipe || tensor;
   if (boosting || neural) cfg.shards = 0;
   // a key of the other family is named as such
   auto not_here = [&](size_t line, const std::string& name) {
@@ -195,6 +197,20 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   return not_here(line, name);
                 if (pipe && (k == "dropout" || k == "conv"))
                   return not_here(line, name);
+                if (tensor &&
+                    (k == "layers" || k == "activation" || k == "dropout" ||
+                     k == "conv" || k == "recompute"))
+                  return not_here(line, name);
+                if (!tensor && (k == "hidden" || k == "blocks"))
+                  return not_here(line, name);
+                if (k == "hidden" || k == "blocks") {
+                  auto v = k == "hidden" ? r.count(n, name, line, 1, 1u << 16)
+                                         : r.count(n, name, line, 0, 64);
+                  if (!v) return v.error();
+                  (k == "hidden" ? cfg.net.hidden : cfg.net.blocks) =
+                      static_cast<uint32_t>(*v);
+                  return caf::none;
+                }
                 if (k == "activation") {
                   auto v = r.text(n, name, line);
                   if (!v) return v.error();
@@ -244,8 +260,11 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                                                      : nullptr;
                 if (!slot)
                   return unknown(origin, line, name,
-                                 "layers, width, activation, dropout, lr, "
-                                 "weight_decay, conv or recompute");
+                                 tensor ? "width, hidden, blocks, lr or "
+                                          "weight_decay"
+                                        : "layers, width, activation, "
+                                          "dropout, lr, weight_decay, conv "
+                                          "or recompute");
                 auto v = r.number(n, name, line);
                 if (!v) return v.error();
                 bool ok = k == "dropout" ? (*v >= 0 && *v < 0.95)
@@ -395,9 +414,16 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                 if (boosting && k == "valid_every") return not_here(line, name);
                 if (pipe && (k == "valid_every" || k == "workers"))
                   return not_here(line, name);
-                if (!pipe && (k == "stages" || k == "micro" ||
-                              k == "schedule" || k == "checkpoint_epochs"))
+                if (!pipe && (k == "stages" || k == "micro" || k == "schedule"))
                   return not_here(line, name);
+                if (!pipe && !tensor && k == "checkpoint_epochs")
+                  return not_here(line, name);
+                if (tensor && k == "valid_every") return not_here(line, name);
+                if (tensor && k == "workers" && n.as_string())
+                  return bad(origin, line,
+                             "'" + name +
+                                 "': a tensor-parallel job's layers are split "
+                                 "over a fixed number of workers");
                 if (k == "stages" || k == "micro" || k == "checkpoint_epochs") {
                   auto v = k == "stages"  ? r.count(n, name, line, 1, 64)
                            : k == "micro" ? r.count(n, name, line, 1, 4096)
@@ -520,6 +546,9 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                                "threads, seed, checkpoint_epochs, "
                                "checkpoint_seconds, data_wait_alert, "
                                "max_attempts or priority"
+                    : tensor ? "workers, batch, epochs, threads, seed, "
+                               "checkpoint_epochs, checkpoint_seconds, "
+                               "data_wait_alert, max_attempts or priority"
                     : neural ? "workers, batch, epochs, threads, seed, "
                                "valid_every, checkpoint_seconds, "
                                "data_wait_alert, max_attempts or "

@@ -52,6 +52,15 @@
 //              state every N epochs, while checkpoint_seconds > 0)
 //              checkpoint_seconds   max_attempts   priority
 //
+//   family = "tensor"   (a classifier whose layers are split over workers)
+//   [data]     as for mlp (a classification task)
+//   [model]    width = 64 (the blocks' input and output)   hidden = 256 (the
+//              blocks' inner width)   blocks = 1   lr   weight_decay
+//   [run]      workers = 2 (each holds 1/workers of every split layer and
+//              of the classes)   batch   epochs   threads   seed
+//              checkpoint_epochs = 1   checkpoint_seconds   max_attempts
+//              priority
+//
 //   family = "torchscript"   (a user's TorchScript module, trained as mlp)
 //   [data]     as for mlp: a CSV or images; forward() takes the raw rows
 //   [model]    module = "net.pt" (torch.jit.save's file)   loss = a method
@@ -107,6 +116,10 @@ struct job_config {
     /// Recompute the hidden layers' activations in the backward pass
     /// instead of keeping them (checkpointed segments, cut automatically).
     bool recompute = false;
+    /// tensor: the residual blocks' inner width (split over the workers)
+    /// and their number.
+    uint32_t hidden = 256;
+    uint32_t blocks = 1;
   } net;
   // [model], torchscript (lr and weight_decay are net's)
   /// The module file (torch.jit.save's), and its loss as named (empty: the
@@ -147,7 +160,8 @@ struct job_config {
   /// Placements a job may try (a lost node regroups it) before it fails.
   uint32_t max_attempts = 5;
   /// pipeline: stage actors, micro-batches a minibatch, the schedule
-  /// (gpipe or 1f1b), and a checkpoint every this many epochs.
+  /// (gpipe or 1f1b); pipeline and tensor: a checkpoint every this many
+  /// epochs.
   uint32_t stages = 2;
   uint32_t micro = 4;
   std::string schedule = "1f1b";

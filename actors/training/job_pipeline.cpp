@@ -23,6 +23,7 @@
 
 #include "actors/models/pipeline_stage.hpp"
 #include "actors/training/job_run.hpp"
+#include "actors/training/member_parts.hpp"
 #include "actors/training/net_data.hpp"
 #include "actors/training/part_worker.hpp"
 #include "actors/training/row_shard.hpp"
@@ -122,7 +123,7 @@ public:
 
   void start(job_self self) override {
     auto& st = self->state;
-    pending_.clear();
+    parts_ = member_parts{cfg_.stages};
     epochs_done_ = st.start_step;
     stepping_since_ = {};
     // every stage's state of the checkpoint, if any
@@ -152,30 +153,11 @@ public:
   std::optional<envelope> whole_checkpoint(job_self self, const envelope& ckpt,
                                            uint64_t step) override {
     auto& st = self->state;
-    auto part = ckpt.visit<schema::JobCheckpoint>(
-        [](auto c) {
-          return std::make_pair(std::string{c.getModelConfig().cStr()},
-                                bytes_of(c.getModel()));
-        },
-        whole_message);
-    if (!part) return std::nullopt;
-    uint32_t k = 0;
-    try {
-      k = static_cast<uint32_t>(std::stoul(part->first));
-    } catch (...) {
-      return std::nullopt;
-    }
-    if (k >= cfg_.stages) return std::nullopt;
-    auto& states = pending_[step];
-    states.resize(cfg_.stages);
-    states[k] = std::move(part->second);
-    for (auto& s : states)
-      if (s.empty()) return std::nullopt;
-    auto whole = pipeline_state(states, starts_);
-    pending_.erase(pending_.begin(), pending_.upper_bound(step));
+    auto states = parts_.add(ckpt, step);
+    if (!states) return std::nullopt;
     st.log->info("job {}: every stage's state at epoch {} is in", st.init.id,
                  step);
-    return model_checkpoint(step, st.attempt, whole);
+    return model_checkpoint(step, st.attempt, pipeline_state(*states, starts_));
   }
 
   void on_progress(job_self, uint64_t step, double loss) override {
@@ -185,7 +167,7 @@ public:
     if (!std::isnan(loss)) last_loss_ = loss;
   }
 
-  void disband(job_self) override { pending_.clear(); }
+  void disband(job_self) override { parts_.clear(); }
 
   void release() override {
     data_.train = tabular::matrix{};
@@ -403,8 +385,8 @@ private:
   uint64_t steps_ = 0;
   std::vector<uint32_t> starts_;
   std::vector<float> center_, scale_;
-  /// Stages' states of checkpoints not yet whole, by epoch.
-  std::map<uint64_t, std::vector<std::vector<uint8_t>>> pending_;
+  /// Stages' states of checkpoints not yet whole.
+  member_parts parts_;
   uint64_t epochs_done_ = 0;
   double last_loss_ = std::nan("");
   double train_seconds_ = 0;

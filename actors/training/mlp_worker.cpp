@@ -1,7 +1,5 @@
 #include "actors/training/mlp_worker.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -107,16 +105,6 @@ caf::expected<mlp_job> read_part(const envelope& env,
   return std::move(*r);
 }
 
-/// This worker's address for gloo's links: loopback when the cluster is on
-/// loopback, else the machine's host name.
-std::string self_host(const std::string& head_host) {
-  if (head_host.rfind("127.", 0) == 0 || head_host == "localhost")
-    return "127.0.0.1";
-  char name[256] = {0};
-  if (gethostname(name, sizeof name - 1) != 0) return "127.0.0.1";
-  return name;
-}
-
 caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
   auto usage = start_usage(ctx);
   auto job = read_part(env, ctx.args.head_host, !ctx.shard.empty());
@@ -141,7 +129,7 @@ caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
     return models::torch_group::join(job->store_host, job->store_port,
                                      job->group, static_cast<int>(job->rank),
                                      static_cast<int>(job->world),
-                                     self_host(ctx.args.head_host), 60);
+                                     gloo_host(ctx.args.head_host), 60);
   });
   if (!group) return lost(group.error());
   auto replica =

@@ -1,5 +1,7 @@
 #include "actors/training/part_worker.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -190,6 +192,14 @@ void report_usage(const part_context& ctx, uint32_t rank, uint32_t attempt,
       ctx.job, job_usage_atom::value,
       to_envelope(worker_usage{ctx.args.name, rank, attempt, step,
                                usage.split(), gpu ? *gpu : std::nan("")}));
+}
+
+std::string gloo_host(const std::string& head_host) {
+  if (head_host.rfind("127.", 0) == 0 || head_host == "localhost")
+    return "127.0.0.1";
+  char name[256] = {0};
+  if (gethostname(name, sizeof name - 1) != 0) return "127.0.0.1";
+  return name;
 }
 
 caf::error peer_lost_as_io(const std::string& who, caf::error err,

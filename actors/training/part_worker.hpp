@@ -96,6 +96,10 @@ using part_trainer =
 void register_part_kind(caf::actor_system_config& cfg, const char* kind,
                         part_trainer trainer);
 
+/// This worker's address for gloo's links: loopback when the cluster is on
+/// loopback (the head's host `head_host`), else the machine's host name.
+std::string gloo_host(const std::string& head_host);
+
 /// `err`, or io_failure naming `who` when its message has one of `words`
 /// (the library's words for a collective that lost a peer).
 caf::error peer_lost_as_io(const std::string& who, caf::error err,

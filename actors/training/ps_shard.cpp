@@ -226,6 +226,8 @@ void register_training_schemas() {
   register_schema<schema::PipelinePart>();
   register_schema<schema::PipelineTensor>();
   register_schema<schema::PipelineState>();
+  register_schema<schema::TensorPart>();
+  register_schema<schema::MemberStates>();
 }
 
 } // namespace troupe::training

@@ -13,6 +13,7 @@
 #include "actors/training/ps_shard.hpp"
 #include "actors/training/ps_worker.hpp"
 #include "actors/training/stage_worker.hpp"
+#include "actors/training/tp_worker.hpp"
 #include "actors/training/xgb_worker.hpp"
 #include "runtime/dataset_cache.hpp"
 #include "runtime/dataset_store.hpp"
@@ -372,6 +373,7 @@ void register_kinds(caf::actor_system_config& cfg) {
   register_xgb_kinds(cfg);
   register_mlp_kinds(cfg);
   register_stage_kinds(cfg);
+  register_tp_kinds(cfg);
   register_training_schemas();
 }
 

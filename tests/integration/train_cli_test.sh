@@ -7,7 +7,8 @@
 # data-parallel MLP job (two workers) on the shipped Fashion-MNIST subset
 # writes a TorchScript model, and so do jobs of a user's TorchScript module
 # (a CNN on the images, a net on a table); a pipeline job (three stage
-# actors, GPipe) learns the images too; bad configs are refused with exit
+# actors, GPipe) and a tensor-parallel one (two workers) learn the images
+# too; bad configs are refused with exit
 # 2, naming the file, the line and the key.
 set -euo pipefail
 fail() {
@@ -230,6 +231,32 @@ assert [u["rank"] for u in s["usage"]] == [0, 1, 2], s["usage"]
 PY
 printf 'family = "pipeline"\n[data]\nimages = "fm"\n[run]\nschedule = "zigzag"\n' >bad.toml
 expect_refused "an unknown schedule" "bad.toml:5: 'run.schedule' = 'zigzag' (expected gpipe or 1f1b)"
+
+# tensor parallelism: every layer of a classifier split over two workers
+cat >tensor.toml <<TOML
+family = "tensor"
+[data]
+images = "$TROUPE_SOURCE_DIR/tests/data/fashion-mnist-small"
+[model]
+width = 64
+hidden = 128
+blocks = 2
+lr = 0.002
+[run]
+workers = 2
+batch = 50
+epochs = 4
+TOML
+train_ok "troupe train (tensor)" --config tensor.toml --out tensor
+grep -q "tensor, every layer split over 2 worker(s) x 1 thread(s), batch 50, 4 epochs" out.txt || fail "no tensor job line in: $(cat out.txt)"
+[[ -s tensor/model.tensor ]] || fail "no model.tensor in tensor/"
+python3 - tensor/summary.json <<'PY' || fail "the tensor summary does not show a trained net"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["family"] == "tensor" and s["workers"] == 2 and s["classes"] == 10, s
+assert [r["rank"] for r in s["ranks"]] == [0, 1], s["ranks"]
+assert s["valid"]["accuracy"] > 0.7, s["valid"]
+PY
 
 # a small CNN on the same images, validated each epoch
 cat >cnn.toml <<TOML
