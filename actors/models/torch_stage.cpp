@@ -17,6 +17,7 @@
 #include "actors/models/servable.hpp"
 #include "actors/models/torch_guard.hpp"
 #include "actors/models/torch_pipeline.hpp"
+#include "actors/models/torch_state.hpp"
 
 namespace {
 
@@ -308,19 +309,8 @@ __attribute__((visibility("default"))) int troupe_torch_stage_save(
     size_t err_size) {
   return guarded(err, err_size, -1, [&]() -> int {
     auto& s = *static_cast<stage*>(const_cast<void*>(handle));
-    torch::serialize::OutputArchive a;
-    a.write("format", c10::IValue(std::string{format_name}));
-    a.write("begin", c10::IValue(int64_t{s.params.begin}));
-    a.write("end", c10::IValue(int64_t{s.params.end}));
-    for (size_t i = 0; i < s.all.size(); ++i)
-      a.write("p" + std::to_string(i), s.all[i]);
-    torch::serialize::OutputArchive opt;
-    s.optimizer->save(opt);
-    a.write("optimizer", opt);
-    a.save_to([&](const void* data, size_t size) -> size_t {
-      write(sink, data, size);
-      return size;
-    });
+    save_part(format_name, {{"begin", s.params.begin}, {"end", s.params.end}},
+              s.all, *s.optimizer, sink, write);
     return 0;
   });
 }
@@ -330,33 +320,9 @@ troupe_torch_stage_load(void* handle, const void* bytes, size_t size, char* err,
                         size_t err_size) {
   return guarded(err, err_size, -1, [&]() -> int {
     auto& s = *static_cast<stage*>(handle);
-    torch::serialize::InputArchive a;
-    a.load_from(static_cast<const char*>(bytes), size);
-    c10::IValue v;
-    if (!a.try_read("format", v) || !v.isString() ||
-        v.toStringRef() != format_name)
-      throw std::invalid_argument("not a pipeline stage's state");
-    c10::IValue b, e;
-    if (!a.try_read("begin", b) || !a.try_read("end", e) ||
-        b.toInt() != s.params.begin || e.toInt() != s.params.end)
-      throw std::invalid_argument(
-          "the state is of another stage (layers [" +
-          std::to_string(b.isInt() ? b.toInt() : -1) + ", " +
-          std::to_string(e.isInt() ? e.toInt() : -1) + "), this one holds [" +
-          std::to_string(s.params.begin) + ", " + std::to_string(s.params.end) +
-          "))");
-    torch::NoGradGuard off;
-    for (size_t i = 0; i < s.all.size(); ++i) {
-      torch::Tensor t;
-      a.read("p" + std::to_string(i), t);
-      if (!t.sizes().equals(s.all[i].sizes()))
-        throw std::invalid_argument("the state's parameter " +
-                                    std::to_string(i) + " has another shape");
-      s.all[i].copy_(t);
-    }
-    torch::serialize::InputArchive opt;
-    a.read("optimizer", opt);
-    s.optimizer->load(opt);
+    load_part(format_name, "a pipeline stage's state",
+              {{"begin", s.params.begin}, {"end", s.params.end}}, s.all,
+              *s.optimizer, bytes, size);
     return 0;
   });
 }

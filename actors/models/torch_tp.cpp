@@ -16,6 +16,7 @@
 #include "actors/models/servable.hpp"
 #include "actors/models/torch_group.hpp"
 #include "actors/models/torch_guard.hpp"
+#include "actors/models/torch_state.hpp"
 #include "actors/models/torch_tensor_parallel.hpp"
 
 namespace {
@@ -248,19 +249,8 @@ troupe_torch_tp_save(const void* handle, void* sink,
                      char* err, size_t err_size) {
   return guarded(err, err_size, -1, [&]() -> int {
     auto& n = *static_cast<tp_net*>(const_cast<void*>(handle));
-    torch::serialize::OutputArchive a;
-    a.write("format", c10::IValue(std::string{format_name}));
-    a.write("rank", c10::IValue(int64_t{n.rank}));
-    a.write("world", c10::IValue(int64_t{n.world}));
-    for (size_t i = 0; i < n.all.size(); ++i)
-      a.write("p" + std::to_string(i), n.all[i]);
-    torch::serialize::OutputArchive opt;
-    n.optimizer->save(opt);
-    a.write("optimizer", opt);
-    a.save_to([&](const void* data, size_t size) -> size_t {
-      write(sink, data, size);
-      return size;
-    });
+    save_part(format_name, {{"rank", n.rank}, {"world", n.world}}, n.all,
+              *n.optimizer, sink, write);
     return 0;
   });
 }
@@ -270,31 +260,9 @@ troupe_torch_tp_load(void* handle, const void* bytes, size_t size, char* err,
                      size_t err_size) {
   return guarded(err, err_size, -1, [&]() -> int {
     auto& n = *static_cast<tp_net*>(handle);
-    torch::serialize::InputArchive a;
-    a.load_from(static_cast<const char*>(bytes), size);
-    c10::IValue v, r, w;
-    if (!a.try_read("format", v) || !v.isString() ||
-        v.toStringRef() != format_name)
-      throw std::invalid_argument("not a tensor-parallel worker's state");
-    if (!a.try_read("rank", r) || !a.try_read("world", w) ||
-        r.toInt() != n.rank || w.toInt() != n.world)
-      throw std::invalid_argument(
-          "the state is of rank " + std::to_string(r.isInt() ? r.toInt() : -1) +
-          " of " + std::to_string(w.isInt() ? w.toInt() : -1) +
-          " workers, this worker is rank " + std::to_string(n.rank) + " of " +
-          std::to_string(n.world));
-    torch::NoGradGuard off;
-    for (size_t i = 0; i < n.all.size(); ++i) {
-      torch::Tensor t;
-      a.read("p" + std::to_string(i), t);
-      if (!t.sizes().equals(n.all[i].sizes()))
-        throw std::invalid_argument("the state's parameter " +
-                                    std::to_string(i) + " has another shape");
-      n.all[i].copy_(t);
-    }
-    torch::serialize::InputArchive opt;
-    a.read("optimizer", opt);
-    n.optimizer->load(opt);
+    load_part(format_name, "a tensor-parallel worker's state",
+              {{"rank", n.rank}, {"world", n.world}}, n.all, *n.optimizer,
+              bytes, size);
     return 0;
   });
 }

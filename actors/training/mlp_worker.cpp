@@ -120,10 +120,7 @@ caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
   }
   auto who = "worker " + std::to_string(job->rank);
   auto lost = [&](caf::error err) {
-    return peer_lost_as_io(who, std::move(err),
-                           {"Connection", "connection", "closed", "Timed out",
-                            "timed out", "reset by peer", "Broken pipe",
-                            "Socket", "socket", "gloo"});
+    return gloo_peer_lost(who, std::move(err));
   };
   auto group = usage.comm([&] {
     return models::torch_group::join(job->store_host, job->store_port,

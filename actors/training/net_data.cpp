@@ -93,6 +93,25 @@ caf::error read_net_data(const job_config& cfg, net_data& out) {
   return caf::none;
 }
 
+void column_scaling(const tabular::matrix& m, std::vector<float>& center,
+                    std::vector<float>& scale) {
+  center.assign(m.cols, 0.f);
+  scale.assign(m.cols, 1.f);
+  if (m.rows == 0) return;
+  for (size_t c = 0; c < m.cols; ++c) {
+    double sum = 0, sq = 0;
+    for (size_t r = 0; r < m.rows; ++r) {
+      double v = m.at(r, c);
+      sum += v;
+      sq += v * v;
+    }
+    double mean = sum / static_cast<double>(m.rows);
+    double var = sq / static_cast<double>(m.rows) - mean * mean;
+    center[c] = static_cast<float>(mean);
+    scale[c] = static_cast<float>(var > 1e-12 ? std::sqrt(var) : 1.0);
+  }
+}
+
 std::vector<size_t> deal_order(size_t n, uint64_t seed) {
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), size_t{0});

@@ -31,6 +31,11 @@ struct net_data {
 /// (invalid_argument: bad input).
 caf::error read_net_data(const job_config& cfg, net_data& out);
 
+/// Each column's mean and standard deviation over `m`'s rows (1 for a
+/// constant column): a net's input standardisation.
+void column_scaling(const tabular::matrix& m, std::vector<float>& center,
+                    std::vector<float>& scale);
+
 /// The order the rows are dealt in: a Fisher-Yates shuffle (i from n-1
 /// down to 1 swaps i with j = z mod (i + 1)) drawing z from splitmix64
 /// seeded with `seed`. Written out so that another program can deal the

@@ -213,6 +213,13 @@ caf::error peer_lost_as_io(const std::string& who, caf::error err,
   return err;
 }
 
+caf::error gloo_peer_lost(const std::string& who, caf::error err) {
+  return peer_lost_as_io(who, std::move(err),
+                         {"Connection", "connection", "closed", "Timed out",
+                          "timed out", "reset by peer", "Broken pipe", "Socket",
+                          "socket", "gloo"});
+}
+
 envelope model_checkpoint(uint64_t step, uint32_t attempt,
                           const std::vector<uint8_t>& model,
                           const std::string& config) {

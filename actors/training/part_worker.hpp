@@ -105,6 +105,9 @@ std::string gloo_host(const std::string& head_host);
 caf::error peer_lost_as_io(const std::string& who, caf::error err,
                            std::initializer_list<const char*> words);
 
+/// peer_lost_as_io with the words of a c10d gloo group that lost a member.
+caf::error gloo_peer_lost(const std::string& who, caf::error err);
+
 /// A JobCheckpoint of `step` and `attempt` holding `model` (and its
 /// config, for boosters).
 envelope model_checkpoint(uint64_t step, uint32_t attempt,

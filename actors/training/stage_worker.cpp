@@ -128,7 +128,13 @@ public:
         "stage " + std::to_string(stage_) + ": the " +
             (kind == 0 ? "activations" : "gradients") + " of step " +
             std::to_string(at) + ", micro-batch " + std::to_string(micro));
-    if (!e) return e.error();
+    if (!e) {
+      // a neighbour that sends nothing for so long is gone: the job
+      // regroups
+      if (is(e.error(), errc::timeout))
+        return make_error(errc::io_failure, describe(e.error()));
+      return e.error();
+    }
     shape.clear();
     auto read = e->visit<schema::PipelineTensor>(
         [&](auto t) {
@@ -264,8 +270,7 @@ caf::expected<envelope> train_stage_part(const envelope& env,
       auto loss =
           stage->step(first ? x.data() : nullptr, last ? y.data() : nullptr,
                       job->batch, links, &secs);
-      if (!loss)
-        return peer_lost_as_io(who, loss.error(), {"went away", "timed out"});
+      if (!loss) return loss.error();
       usage.add_compute(secs.compute);
       usage.add_comm(secs.wait);
       if (last) sum += *loss;
@@ -296,7 +301,7 @@ caf::expected<envelope> train_stage_part(const envelope& env,
     if (auto err =
             stage->forward(first ? job->valid_x.data() : nullptr,
                            job->valid_rows, links, last ? out.data() : nullptr))
-      return peer_lost_as_io(who, err, {"went away", "timed out"});
+      return err;
     if (last) info["valid"] = metrics_of(*job, out);
   }
   auto bytes = stage->save();

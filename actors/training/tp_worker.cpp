@@ -109,10 +109,7 @@ caf::expected<envelope> train_tp_part(const envelope& env, part_context& ctx) {
                           std::to_string(job->batch) + " rows of " +
                           std::to_string(job->spec.inputs));
   auto lost = [&](caf::error err) {
-    return peer_lost_as_io(who, std::move(err),
-                           {"Connection", "connection", "closed", "Timed out",
-                            "timed out", "reset by peer", "Broken pipe",
-                            "Socket", "socket", "gloo"});
+    return gloo_peer_lost(who, std::move(err));
   };
   auto group = usage.comm([&] {
     return models::torch_group::join(job->store_host, job->store_port,
