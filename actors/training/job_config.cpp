@@ -414,8 +414,30 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                 if (boosting && k == "valid_every") return not_here(line, name);
                 if (pipe && (k == "valid_every" || k == "workers"))
                   return not_here(line, name);
-                if (!pipe && (k == "stages" || k == "micro" || k == "schedule"))
+                if (!pipe && (k == "stages" || k == "micro" ||
+                              k == "schedule" || k == "starts"))
                   return not_here(line, name);
+                if (k == "starts") {
+                  // each stage's first layer, given by the user
+                  auto* a = n.as_array();
+                  cfg.starts.clear();
+                  if (a)
+                    for (auto& el : *a) {
+                      auto v = el.value<int64_t>();
+                      if (!v || *v < 0 || *v > 64 ||
+                          (!cfg.starts.empty() && *v <= cfg.starts.back())) {
+                        a = nullptr;
+                        break;
+                      }
+                      cfg.starts.push_back(static_cast<uint32_t>(*v));
+                    }
+                  if (!a || cfg.starts.empty() || cfg.starts[0] != 0)
+                    return bad(origin, line,
+                               "'" + name +
+                                   "' is not each stage's first layer: 0, "
+                                   "then increasing (starts = [0, 2])");
+                  return caf::none;
+                }
                 if (!pipe && !tensor && k == "checkpoint_epochs")
                   return not_here(line, name);
                 if (tensor && k == "valid_every") return not_here(line, name);
@@ -542,7 +564,8 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                     boosting ? "workers, threads, seed, "
                                "checkpoint_seconds, data_wait_alert, "
                                "max_attempts or priority"
-                    : pipe   ? "stages, micro, schedule, batch, epochs, "
+                    : pipe   ? "stages, starts, micro, schedule, batch, "
+                               "epochs, "
                                "threads, seed, checkpoint_epochs, "
                                "checkpoint_seconds, data_wait_alert, "
                                "max_attempts or priority"
@@ -572,6 +595,15 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                "[run] micro = " + std::to_string(cfg.micro) +
                    " micro-batches of a minibatch of batch = " +
                    std::to_string(cfg.batch) + " rows: at most one a row");
+  if (pipe && !cfg.starts.empty() &&
+      (cfg.starts.size() != cfg.stages || cfg.starts.back() > cfg.net.layers))
+    return bad(
+        origin, 1,
+        "[run] starts = " + std::to_string(cfg.starts.size()) +
+            " stages' first layers for stages = " + std::to_string(cfg.stages) +
+            " of a net of " + std::to_string(cfg.net.layers + 1) +
+            " layers: one a stage, each below " +
+            std::to_string(cfg.net.layers + 1));
   if (pipe && cfg.stages > cfg.net.layers + 1)
     return bad(origin, 1,
                "[run] stages = " + std::to_string(cfg.stages) +

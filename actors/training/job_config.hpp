@@ -46,7 +46,8 @@
 //   [model]    layers   width   activation   lr   weight_decay   recompute
 //              (each stage recomputes its activations in backward)
 //   [run]      stages = 2 (actors, one a slot; layers split by parameter
-//              count)   micro = 4 (micro-batches a minibatch)
+//              count, or as starts = [0, 2] gives each stage's first
+//              layer)   micro = 4 (micro-batches a minibatch)
 //              schedule = "1f1b" (or "gpipe")   batch   epochs   threads
 //              (per stage)   seed   checkpoint_epochs = 1 (every stage's
 //              state every N epochs, while checkpoint_seconds > 0)
@@ -163,6 +164,9 @@ struct job_config {
   /// (gpipe or 1f1b); pipeline and tensor: a checkpoint every this many
   /// epochs.
   uint32_t stages = 2;
+  /// Each stage's first layer as the user cut the net (empty: balanced by
+  /// parameter count).
+  std::vector<uint32_t> starts;
   uint32_t micro = 4;
   std::string schedule = "1f1b";
   uint32_t checkpoint_epochs = 1;

@@ -1,6 +1,7 @@
 // A pipeline job's plan (job_run.hpp): the mlp family's net (hidden blocks
 // and a head, layers + 1 chain layers) cut into [run] stages stages by
-// parameter count (models::stage_starts), each a training.pipeline_stage
+// parameter count (models::stage_starts) or where [run] starts says, each a
+// training.pipeline_stage
 // actor (stage_worker.hpp) on a slot of the gang. The coordinator reads the
 // data once (net_data.hpp), learns the inputs' standardisation, names each
 // stage its neighbours (part_peers_atom) and sends it its part: the first
@@ -61,9 +62,12 @@ public:
     outputs_ = data_.task == tabular::task_kind::multiclass
                    ? static_cast<uint32_t>(std::max<size_t>(data_.classes, 2))
                    : 1;
-    starts_ =
-        models::stage_starts(static_cast<uint32_t>(data_.train.cols), outputs_,
-                             cfg_.net.layers, cfg_.net.width, cfg_.stages);
+    // the user's cut, or one balanced by parameter count
+    starts_ = !cfg_.starts.empty()
+                  ? cfg_.starts
+                  : models::stage_starts(
+                        static_cast<uint32_t>(data_.train.cols), outputs_,
+                        cfg_.net.layers, cfg_.net.width, cfg_.stages);
     return caf::none;
   }
 

@@ -29,7 +29,7 @@ using namespace troupe::test::training_jobs;
 namespace {
 
 std::string pipeline_toml(uint32_t stages, const std::string& schedule,
-                          uint32_t epochs = 3) {
+                          uint32_t epochs = 3, const std::string& run = "") {
   return std::string{"family = \"pipeline\"\n[data]\nimages = \""} +
          TROUPE_SOURCE_DIR +
          "/tests/data/fashion-mnist-small\"\n"
@@ -38,7 +38,7 @@ std::string pipeline_toml(uint32_t stages, const std::string& schedule,
          "[run]\nstages = " +
          std::to_string(stages) + "\nmicro = 4\nschedule = \"" + schedule +
          "\"\nbatch = 40\nepochs = " + std::to_string(epochs) +
-         "\ncheckpoint_seconds = 0.01\nseed = 5\n";
+         "\ncheckpoint_seconds = 0.01\nseed = 5\n" + run;
 }
 
 double relative(double a, double b) {
@@ -80,6 +80,15 @@ TEST_CASE("a pipeline job's two stage actors on two nodes train the net one "
     CHECK(summary["usage"][0]["comm"].get<double>() > 0);
     CHECK(v.step == 3);
   }
+  // cut where the user says: the last stage holds the head alone
+  REQUIRE(
+      t.submit("cut-user", pipeline_toml(2, "1f1b", 3, "starts = [0, 3]\n")));
+  auto u = t.wait_for("cut-user", [](const view& v) { return v.ended(); });
+  INFO(u.state << ": " << u.message);
+  REQUIRE(u.state == "finished");
+  auto us = nlohmann::json::parse(u.summary);
+  CHECK(us["stages"][1]["layers"][0] == 3);
+  CHECK(relative(us["valid"]["logloss"].get<double>(), base) <= 1e-4);
   // the journal: the checkpoints of epochs 1 and 2, each every stage's
   // state at that epoch
   auto journal = training::job_journal::open(dir.path() + "/jobs");
@@ -125,6 +134,13 @@ TEST_CASE("a pipeline config names its bad settings", "[pipeline-job]") {
   CHECK_THAT(parse("micro = 100\nbatch = 10"), Catch::Contains("micro = 100"));
   CHECK_THAT(parse("stages = 5", "layers = 2"),
              Catch::Contains("stages = 5 for a net of 3 layers"));
+  CHECK_THAT(parse("stages = 2\nstarts = [0, 0]"),
+             Catch::Contains("'run.starts' is not each stage's first layer"));
+  CHECK_THAT(parse("stages = 3\nstarts = [0, 2]"),
+             Catch::Contains("starts = 2 stages' first layers for stages = 3"));
+  CHECK_THAT(parse("stages = 2\nstarts = [0, 3]", "layers = 2"),
+             Catch::Contains("each below 3"));
+  CHECK(parse("stages = 2\nstarts = [0, 2]", "layers = 2").empty());
   CHECK_THAT(parse("stages = 2", "dropout = 0.1"),
              Catch::Contains("not a setting of family pipeline"));
   // and the other families do not take a pipeline's settings
