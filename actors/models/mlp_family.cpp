@@ -295,13 +295,9 @@ public:
   caf::expected<std::vector<uint8_t>> save() const override {
     if (!handle_) return untrained("save");
     std::vector<uint8_t> bytes;
-    auto write = [](void* sink, const void* data, size_t size) {
-      auto* out = static_cast<std::vector<uint8_t>*>(sink);
-      auto* p = static_cast<const uint8_t*>(data);
-      out->insert(out->end(), p, p + size);
-    };
     char err[1024] = "";
-    if (api_->mlp_save(handle_, &bytes, write, err, sizeof(err)) != 0)
+    if (api_->mlp_save(handle_, &bytes, detail::append_bytes, err,
+                       sizeof(err)) != 0)
       return torch_failed("mlp: saving failed: " + plugin_message(err));
     return bytes;
   }

@@ -189,13 +189,9 @@ caf::expected<std::vector<float>> mlp_replica::weights() const {
 
 caf::expected<std::vector<uint8_t>> mlp_replica::save() const {
   std::vector<uint8_t> bytes;
-  auto write = [](void* sink, const void* data, size_t size) {
-    auto* out = static_cast<std::vector<uint8_t>*>(sink);
-    auto* p = static_cast<const uint8_t*>(data);
-    out->insert(out->end(), p, p + size);
-  };
   char err[err_size] = {0};
-  if ((*torch_plugin())->mlp_save(handle_, &bytes, write, err, err_size) != 0)
+  if ((*torch_plugin())
+          ->mlp_save(handle_, &bytes, detail::append_bytes, err, err_size) != 0)
     return failed(err);
   return bytes;
 }

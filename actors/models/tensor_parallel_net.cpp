@@ -88,13 +88,9 @@ caf::expected<tp_scores> tp_net::evaluate(const float* x, const float* y,
 
 caf::expected<std::vector<uint8_t>> tp_net::save() const {
   std::vector<uint8_t> bytes;
-  auto write = [](void* sink, const void* data, size_t size) {
-    auto* out = static_cast<std::vector<uint8_t>*>(sink);
-    auto* p = static_cast<const uint8_t*>(data);
-    out->insert(out->end(), p, p + size);
-  };
   char err[err_size] = {0};
-  if ((*torch_plugin())->tp_save(handle_, &bytes, write, err, err_size) != 0)
+  if ((*torch_plugin())
+          ->tp_save(handle_, &bytes, detail::append_bytes, err, err_size) != 0)
     return failed(err);
   return bytes;
 }

@@ -265,6 +265,12 @@ std::string plugin_message(const char* err) {
   return err[0] ? std::string{err} : std::string{"unknown error"};
 }
 
+void append_bytes(void* sink, const void* data, size_t size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(sink);
+  auto* p = static_cast<const uint8_t*>(data);
+  out->insert(out->end(), p, p + size);
+}
+
 caf::expected<std::unique_ptr<servable>> load_torch(const std::string& where,
                                                     preprocessor prep,
                                                     const load_options& opts) {

@@ -5,6 +5,7 @@
 // (torch_plugin.cpp) and the "mlp" estimator family (mlp_family.cpp).
 // Internal to actors/models; includes no torch header.
 
+#include <cstddef>
 #include <string>
 
 #include <caf/expected.hpp>
@@ -58,5 +59,9 @@ caf::expected<const torch_api*> torch_plugin();
 
 /// A message the plugin wrote into `err`, or "unknown error" when empty.
 std::string plugin_message(const char* err);
+
+/// Appends `size` bytes at `data` to the std::vector<uint8_t> at `sink`:
+/// the write() the plugin's *_save functions call.
+void append_bytes(void* sink, const void* data, size_t size);
 
 } // namespace troupe::models::detail
