@@ -35,10 +35,6 @@ caf::error invalid(std::string msg) {
   return make_error(errc::invalid_argument, std::move(msg));
 }
 
-std::vector<uint8_t> bytes_of(capnp::Data::Reader d) {
-  return std::vector<uint8_t>(d.begin(), d.end());
-}
-
 /// Every stage's state in stage order, in a PipelineState's bytes.
 std::vector<uint8_t> pipeline_state(const std::vector<std::vector<uint8_t>>& s,
                                     const std::vector<uint32_t>& begins) {

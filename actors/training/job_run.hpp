@@ -11,6 +11,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
@@ -36,6 +37,18 @@ inline constexpr auto job_request_timeout = std::chrono::seconds{30};
 /// Reader limits for messages that carry data or a model: any size the
 /// wire accepts.
 inline constexpr reader_limits whole_message{max_envelope_bytes / 8 + 1024, 64};
+
+/// A Data field's float32 values (a part's rows, labels, a tensor).
+inline std::vector<float> floats_of(capnp::Data::Reader d) {
+  std::vector<float> out(d.size() / sizeof(float));
+  std::memcpy(out.data(), d.begin(), out.size() * sizeof(float));
+  return out;
+}
+
+/// A Data field's bytes (a member's part of a model).
+inline std::vector<uint8_t> bytes_of(capnp::Data::Reader d) {
+  return std::vector<uint8_t>(d.begin(), d.end());
+}
 
 /// One actor of the gang: its name, the node of its slot, and what the
 /// directory spawns there.

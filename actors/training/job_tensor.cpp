@@ -32,10 +32,6 @@ caf::error invalid(std::string msg) {
   return make_error(errc::invalid_argument, std::move(msg));
 }
 
-std::vector<uint8_t> bytes_of(capnp::Data::Reader d) {
-  return std::vector<uint8_t>(d.begin(), d.end());
-}
-
 std::vector<uint8_t> member_states(const std::vector<std::vector<uint8_t>>& s) {
   auto e = make_envelope<schema::MemberStates>([&](auto m) {
     auto l = m.initStates(static_cast<unsigned>(s.size()));

@@ -35,12 +35,6 @@ struct mlp_job {
   uint32_t valid_every = 0;
 };
 
-std::vector<float> floats_of(capnp::Data::Reader d) {
-  std::vector<float> out(d.size() / sizeof(float));
-  std::memcpy(out.data(), d.begin(), out.size() * sizeof(float));
-  return out;
-}
-
 /// `sharded`: the rows come in a shard, not in the part.
 caf::expected<mlp_job> read_part(const envelope& env,
                                  const std::string& head_host, bool sharded) {

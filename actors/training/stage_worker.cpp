@@ -38,12 +38,6 @@ struct stage_job {
   uint32_t classes = 0;
 };
 
-std::vector<float> floats_of(capnp::Data::Reader d) {
-  std::vector<float> out(d.size() / sizeof(float));
-  std::memcpy(out.data(), d.begin(), out.size() * sizeof(float));
-  return out;
-}
-
 caf::expected<stage_job> read_part(const envelope& env) {
   auto r = env.visit<schema::PipelinePart>(
       [&](auto p) -> caf::expected<stage_job> {

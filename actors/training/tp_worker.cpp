@@ -32,12 +32,6 @@ struct tp_job {
   uint32_t valid_rows = 0;
 };
 
-std::vector<float> floats_of(capnp::Data::Reader d) {
-  std::vector<float> out(d.size() / sizeof(float));
-  std::memcpy(out.data(), d.begin(), out.size() * sizeof(float));
-  return out;
-}
-
 caf::expected<tp_job> read_part(const envelope& env,
                                 const std::string& head_host) {
   auto r = env.visit<schema::TensorPart>(

@@ -297,21 +297,26 @@ TEST_CASE("kill -9 of a worker node under a job of a user's TorchScript "
                             30, 50);
 }
 
-TEST_CASE("kill -9 of a stage's node under a pipeline job: the job regroups "
-          "every stage from its last checkpoint and ends with the net of an "
-          "uninterrupted run",
-          "[training-nodes][pipeline-job]") {
+namespace {
+
+/// A job of 30 epochs whose net its two members hold in parts (`family`,
+/// its [model] as `model`, its [run] members as `members`), a checkpoint
+/// every 0.05 s, on a head of 1 slot and two workers of 2: kill -9 of w1
+/// mid-job regroups every member from the last checkpoint, and the job
+/// ends with exactly the validation loss of the same job run without a
+/// kill (weights, AdamW's state and the epoch's row order restored).
+void kill_member_under_parted_job(const std::string& family,
+                                  const std::string& model,
+                                  const std::string& members) {
   test::temp_dir dir;
   test::node_set nodes{dir.path(), {"--slots", "1"}};
   auto w1 = nodes.worker("w1", {"--slots", "2"});
   auto w2 = nodes.worker("w2", {"--slots", "2"});
   auto client = ready_client(nodes);
-  auto toml = std::string{"family = \"pipeline\"\n[data]\nimages = \""} +
-              TROUPE_SOURCE_DIR +
-              "/tests/data/fashion-mnist-small\"\n"
-              "[model]\nlayers = 3\nwidth = 64\nlr = 0.002\n"
-              "[run]\nstages = 2\nmicro = 4\nbatch = 40\nepochs = 30\n"
-              "checkpoint_seconds = 0.05\nseed = 3\n";
+  auto toml = "family = \"" + family + "\"\n[data]\nimages = \"" +
+              TROUPE_SOURCE_DIR + "/tests/data/fashion-mnist-small\"\n" +
+              model + "[run]\n" + members +
+              "batch = 40\nepochs = 30\ncheckpoint_seconds = 0.05\nseed = 3\n";
   REQUIRE(submit(*client, "killed", toml));
   INFO("head:\n" << nodes.head().log());
   auto [before, v] = kill_w1_mid_job(*client, *w1, "killed", 120s);
@@ -325,9 +330,6 @@ TEST_CASE("kill -9 of a stage's node under a pipeline job: the job regroups "
   auto summary = nlohmann::json::parse(v.summary);
   CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
   CHECK(summary["valid"]["accuracy"].get<double>() > 0.7);
-  // the same job without a kill: every stage restored at the checkpoint's
-  // epoch (weights, AdamW's state, the epoch's row order) carries on as if
-  // never stopped
   REQUIRE(submit(*client, "whole", toml));
   auto w = wait_for(
       *client, "whole", [](const view& v) { return v.ended(); }, 120s);
@@ -340,42 +342,22 @@ TEST_CASE("kill -9 of a stage's node under a pipeline job: the job regroups "
   w2->wait(15s);
 }
 
+} // namespace
+
+TEST_CASE("kill -9 of a stage's node under a pipeline job: the job regroups "
+          "every stage from its last checkpoint and ends with the net of an "
+          "uninterrupted run",
+          "[training-nodes][pipeline-job]") {
+  kill_member_under_parted_job("pipeline",
+                               "[model]\nlayers = 3\nwidth = 64\nlr = 0.002\n",
+                               "stages = 2\nmicro = 4\n");
+}
+
 TEST_CASE("kill -9 of a rank's node under a tensor-parallel job: the job "
           "regroups every rank from its last checkpoint and ends with the "
           "net of an uninterrupted run",
           "[training-nodes][tensor-job]") {
-  test::temp_dir dir;
-  test::node_set nodes{dir.path(), {"--slots", "1"}};
-  auto w1 = nodes.worker("w1", {"--slots", "2"});
-  auto w2 = nodes.worker("w2", {"--slots", "2"});
-  auto client = ready_client(nodes);
-  auto toml = std::string{"family = \"tensor\"\n[data]\nimages = \""} +
-              TROUPE_SOURCE_DIR +
-              "/tests/data/fashion-mnist-small\"\n"
-              "[model]\nwidth = 64\nhidden = 128\nblocks = 2\nlr = 0.002\n"
-              "[run]\nworkers = 2\nbatch = 40\nepochs = 30\n"
-              "checkpoint_seconds = 0.05\nseed = 3\n";
-  REQUIRE(submit(*client, "killed", toml));
-  INFO("head:\n" << nodes.head().log());
-  auto [before, v] = kill_w1_mid_job(*client, *w1, "killed", 120s);
-  REQUIRE(before.checkpoint_step < 30);
-  INFO(v.message);
-  REQUIRE(v.state == "finished");
-  CHECK(v.attempt == 2);
-  CHECK(v.step == 30);
-  for (auto& p : v.placement)
-    CHECK(p.find("@w1") == std::string::npos);
-  auto summary = nlohmann::json::parse(v.summary);
-  CHECK(summary["resumed_from_step"].get<uint64_t>() > 0);
-  CHECK(summary["valid"]["accuracy"].get<double>() > 0.7);
-  REQUIRE(submit(*client, "whole", toml));
-  auto w = wait_for(
-      *client, "whole", [](const view& v) { return v.ended(); }, 120s);
-  REQUIRE(w.state == "finished");
-  auto ws = nlohmann::json::parse(w.summary);
-  CHECK(ws["valid"]["logloss"].get<double>() ==
-        summary["valid"]["logloss"].get<double>());
-  REQUIRE(client->shutdown());
-  CHECK(nodes.head().wait(15s) == 0);
-  w2->wait(15s);
+  kill_member_under_parted_job(
+      "tensor", "[model]\nwidth = 64\nhidden = 128\nblocks = 2\nlr = 0.002\n",
+      "workers = 2\n");
 }
