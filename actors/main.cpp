@@ -6,7 +6,6 @@
 #include "actors/automl/family.hpp"
 #include "actors/demo/family.hpp"
 #include "actors/features/family.hpp"
-#include "actors/graph/family.hpp"
 #include "actors/nas/family.hpp"
 #include "actors/serving/family.hpp"
 #include "actors/training/family.hpp"
@@ -23,6 +22,5 @@ int main(int argc, char** argv) {
                                  troupe::serving::declare_family(),
                                  troupe::nas::declare_family(),
                                  troupe::training::declare_family(),
-                                 troupe::graph::declare_family(),
                              });
 }

@@ -330,3 +330,33 @@ struct MemberStates {
   # job's ranks), in member order.
   states @0 :List(Data);
 }
+
+struct SagePart {
+  # What one worker of a GraphSAGE job trains, sent by its job with the
+  # graph's shard actors (one a partition, in order): the group to join,
+  # the net, the partition map and the nodes to train on and to test.
+  # Every worker gets the same lists and samples its share of each
+  # minibatch through the shards; the replicas' gradients are summed.
+  attempt @0 :UInt32;
+  rank @1 :UInt32;
+  world @2 :UInt32;
+  storeHost @3 :Text;        # the job's rendezvous (empty: the head's host)
+  storePort @4 :UInt16;
+  group @5 :Text;            # the process group's name (job and attempt)
+  inputs @6 :UInt32;         # feature columns
+  hidden @7 :UInt32;
+  classes @8 :UInt32;
+  lr @9 :Float64;
+  weightDecay @10 :Float64;
+  seed @11 :UInt64;
+  threads @12 :UInt32;
+  fanouts @13 :List(UInt32); # neighbours sampled at each of the 2 hops
+  batch @14 :UInt32;         # seeds a minibatch, over every worker
+  epochs @15 :UInt32;
+  partCounts @16 :List(UInt64); # partition p's nodes (the O(P) map)
+  train @17 :List(UInt32);
+  test @18 :List(UInt32);
+  startEpoch @19 :UInt32;
+  startState @20 :Data;      # the net and AdamW (empty: fresh)
+  checkpointEvery @21 :UInt32;
+}

@@ -17,12 +17,16 @@
 
 namespace troupe::graph {
 
+/// The label of a node that has none.
+inline constexpr uint32_t no_label = 0xffffffffu;
+
 struct labeled_graph {
   /// Undirected, each edge once (a relation both ways is one edge).
   csr_graph graph;
   /// Node v's name.
   std::vector<std::string> names;
-  /// Node v's label: an index into label_names.
+  /// Node v's label: an index into label_names, or no_label (a node
+  /// without one: a neighbour, never trained on nor tested).
   std::vector<uint32_t> labels;
   /// The labels, in order of first appearance.
   std::vector<std::string> label_names;

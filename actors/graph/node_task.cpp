@@ -23,9 +23,24 @@ uint64_t mix(uint64_t z) {
 
 caf::expected<node_task> node_task_of(const labeled_graph& l, uint32_t parts,
                                       uint32_t dims, uint32_t holdout) {
+  return node_task_of(l, name_features(l.names, l.graph, dims), dims + 1, parts,
+                      holdout);
+}
+
+caf::expected<node_task> node_task_of(const labeled_graph& l,
+                                      const std::vector<float>& features,
+                                      uint32_t cols, uint32_t parts,
+                                      uint32_t holdout) {
   auto n = l.graph.nodes;
   if (n == 0)
     return make_error(errc::invalid_argument, "a node task of no node");
+  if (cols == 0 || features.size() != size_t{n} * cols || l.labels.size() != n)
+    return make_error(errc::invalid_argument,
+                      "a node task of " + std::to_string(n) + " nodes with " +
+                          std::to_string(l.labels.size()) + " labels and " +
+                          std::to_string(features.size()) +
+                          " feature values of " + std::to_string(cols) +
+                          " columns");
   std::vector<uint32_t> part(n, 0);
   if (parts > 1) {
     metis_options mo;
@@ -39,20 +54,20 @@ caf::expected<node_task> node_task_of(const labeled_graph& l, uint32_t parts,
   node_task t;
   t.graph = relabel(l.graph, r->new_id);
   t.map = r->map;
-  t.cols = dims + 1;
-  auto raw = name_features(l.names, l.graph, dims);
-  t.features.resize(raw.size());
+  t.cols = cols;
+  t.features.resize(features.size());
   t.labels.resize(n);
   for (uint32_t v = 0; v < n; ++v) {
     auto to = r->new_id[v];
-    std::copy(raw.begin() + static_cast<std::ptrdiff_t>(v) * t.cols,
-              raw.begin() + static_cast<std::ptrdiff_t>(v + 1) * t.cols,
+    std::copy(features.begin() + static_cast<std::ptrdiff_t>(v) * t.cols,
+              features.begin() + static_cast<std::ptrdiff_t>(v + 1) * t.cols,
               t.features.begin() + static_cast<std::ptrdiff_t>(to) * t.cols);
     t.labels[to] = l.labels[v];
   }
   holdout = std::max(holdout, 2u);
   for (uint32_t v = 0; v < n; ++v)
-    (mix(v) % holdout == 0 ? t.test : t.train).push_back(v);
+    if (t.labels[v] != no_label)
+      (mix(v) % holdout == 0 ? t.test : t.train).push_back(v);
   std::map<uint32_t, size_t> seen;
   for (auto v : t.train)
     ++seen[t.labels[v]];

@@ -41,4 +41,13 @@ struct node_task {
 caf::expected<node_task> node_task_of(const labeled_graph& l, uint32_t parts,
                                       uint32_t dims, uint32_t holdout = 5);
 
+/// The same with the nodes' features given: `features` [nodes, cols]
+/// row-major in `l`'s numbering. A node labelled no_label is neither
+/// trained on nor held out (it is still a neighbour). Errors also name
+/// features or labels that do not match the nodes.
+caf::expected<node_task> node_task_of(const labeled_graph& l,
+                                      const std::vector<float>& features,
+                                      uint32_t cols, uint32_t parts,
+                                      uint32_t holdout = 5);
+
 } // namespace troupe::graph

@@ -50,11 +50,8 @@ struct c_bridge {
   }
 
   int fail(caf::error e, char* err, size_t size) {
-    auto text = describe(e);
+    detail::put_message(err, size, describe(e));
     if (!first) first = std::move(e);
-    auto n = std::min(text.size(), size - 1);
-    text.copy(err, n);
-    err[n] = '\0';
     return -1;
   }
 

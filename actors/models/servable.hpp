@@ -36,7 +36,8 @@ extern "C" {
 /// 5: _mlp_fit_group times its steps' phases (`seconds`).
 /// 6: pipeline stages (troupe_torch_stage_*), tensor-parallel nets
 /// (troupe_torch_tp_*).
-#define TROUPE_TORCH_ABI_VERSION 6
+/// 7: GraphSAGE replicas (troupe_torch_sage_*).
+#define TROUPE_TORCH_ABI_VERSION 7
 
 /// Returns TROUPE_TORCH_ABI_VERSION.
 int troupe_torch_abi_version(void);
@@ -353,6 +354,82 @@ size_t troupe_torch_tp_parameter_bytes(const void* net);
 
 /// Frees what troupe_torch_tp_create returned (not the group).
 void troupe_torch_tp_free(void* net);
+
+// -- GraphSAGE (torch_sage_abi.cpp): a replica of torch_sage.hpp's net
+// (two mean-aggregator layers) trained data-parallel in a group
+// (troupe_torch_group_join; or alone) on minibatches the caller samples
+// (graph shard actors answer them) through a callback. Replicas created
+// with the same seed start equal, and the group's summed gradients keep
+// them equal.
+
+typedef struct troupe_torch_sage_params {
+  int32_t inputs; /* feature columns */
+  int32_t hidden;
+  int32_t classes;
+  int32_t threads;
+  double lr; /* AdamW */
+  double weight_decay;
+  uint64_t seed;
+} troupe_torch_sage_params;
+
+/// A minibatch as the sampler hands it over, valid until its next call:
+/// the seeds' two hops, every node a row of x (hop h: frontier_size[h]
+/// rows frontier[h]; offsets[h], frontier_size[h] + 1 entries, cut
+/// neighbours[h] into each frontier row's sampled neighbours), x the rows'
+/// features (rows x dims float32) and labels their classes.
+typedef struct troupe_torch_sage_batch {
+  const uint32_t* frontier[2];
+  size_t frontier_size[2];
+  const uint64_t* offsets[2];
+  const uint32_t* neighbours[2];
+  const float* x;
+  const uint32_t* labels;
+  size_t rows;
+  size_t dims;
+} troupe_torch_sage_batch;
+
+/// sample() fills *out with the minibatch of `count` seeds (global node
+/// IDs) sampled with seed `round`; 0, or -1 after writing a message.
+typedef struct troupe_torch_sage_sampler {
+  void* ctx;
+  int (*sample)(void* ctx, const uint32_t* seeds, size_t count, uint64_t round,
+                troupe_torch_sage_batch* out, char* err, size_t err_size);
+} troupe_torch_sage_sampler;
+
+/// A replica in `group` (null: alone). Null (and a message) on failure.
+void* troupe_torch_sage_create(const troupe_torch_sage_params* params,
+                               void* group, char* err, size_t err_size);
+
+/// One epoch over `count` training nodes in minibatches of `batch` seeds
+/// (this replica samples its share of each), in the order drawn from
+/// `order_seed` (torch_sage.hpp's sage_epoch). *loss: the epoch's mean;
+/// seconds (3 doubles, or null) gets the time spent sampling, computing
+/// and all-reducing.
+int troupe_torch_sage_fit_epoch(void* net, const uint32_t* train, size_t count,
+                                uint32_t batch, uint64_t order_seed,
+                                const troupe_torch_sage_sampler* sampler,
+                                double* loss, double* seconds, char* err,
+                                size_t err_size);
+
+/// The mean cross-entropy and the accuracy of `count` nodes.
+int troupe_torch_sage_evaluate(void* net, const uint32_t* nodes, size_t count,
+                               uint32_t batch,
+                               const troupe_torch_sage_sampler* sampler,
+                               double* logloss, double* accuracy, char* err,
+                               size_t err_size);
+
+/// The replica's weights and AdamW's state by write() calls.
+int troupe_torch_sage_save(const void* net, void* sink,
+                           void (*write)(void* sink, const void* data,
+                                         size_t size),
+                           char* err, size_t err_size);
+
+/// Restores what troupe_torch_sage_save wrote for a net of the same shape.
+int troupe_torch_sage_load(void* net, const void* bytes, size_t size, char* err,
+                           size_t err_size);
+
+/// Frees what troupe_torch_sage_create returned (not the group).
+void troupe_torch_sage_free(void* net);
 
 } // extern "C"
 

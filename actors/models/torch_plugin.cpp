@@ -238,7 +238,13 @@ caf::expected<const torch_api*> torch_plugin() {
         !plugin_symbol(lib, a->tp_load, "troupe_torch_tp_load") ||
         !plugin_symbol(lib, a->tp_parameter_bytes,
                        "troupe_torch_tp_parameter_bytes") ||
-        !plugin_symbol(lib, a->tp_free, "troupe_torch_tp_free"))
+        !plugin_symbol(lib, a->tp_free, "troupe_torch_tp_free") ||
+        !plugin_symbol(lib, a->sage_create, "troupe_torch_sage_create") ||
+        !plugin_symbol(lib, a->sage_fit_epoch, "troupe_torch_sage_fit_epoch") ||
+        !plugin_symbol(lib, a->sage_evaluate, "troupe_torch_sage_evaluate") ||
+        !plugin_symbol(lib, a->sage_save, "troupe_torch_sage_save") ||
+        !plugin_symbol(lib, a->sage_load, "troupe_torch_sage_load") ||
+        !plugin_symbol(lib, a->sage_free, "troupe_torch_sage_free"))
       return "not a troupe torch plugin (symbols missing)";
     if (a->abi_version() != TROUPE_TORCH_ABI_VERSION)
       return "plugin interface " + std::to_string(a->abi_version()) +
@@ -263,6 +269,13 @@ caf::expected<const torch_api*> torch_plugin() {
 
 std::string plugin_message(const char* err) {
   return err[0] ? std::string{err} : std::string{"unknown error"};
+}
+
+void put_message(char* err, size_t size, const std::string& text) {
+  if (err == nullptr || size == 0) return;
+  auto n = std::min(text.size(), size - 1);
+  text.copy(err, n);
+  err[n] = '\0';
 }
 
 void append_bytes(void* sink, const void* data, size_t size) {

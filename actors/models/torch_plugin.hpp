@@ -49,6 +49,12 @@ struct torch_api {
   decltype(&troupe_torch_tp_load) tp_load = nullptr;
   decltype(&troupe_torch_tp_parameter_bytes) tp_parameter_bytes = nullptr;
   decltype(&troupe_torch_tp_free) tp_free = nullptr;
+  decltype(&troupe_torch_sage_create) sage_create = nullptr;
+  decltype(&troupe_torch_sage_fit_epoch) sage_fit_epoch = nullptr;
+  decltype(&troupe_torch_sage_evaluate) sage_evaluate = nullptr;
+  decltype(&troupe_torch_sage_save) sage_save = nullptr;
+  decltype(&troupe_torch_sage_load) sage_load = nullptr;
+  decltype(&troupe_torch_sage_free) sage_free = nullptr;
 };
 
 /// The plugin, dlopen()ed on first use and kept for the process's life. It
@@ -59,6 +65,10 @@ caf::expected<const torch_api*> torch_plugin();
 
 /// A message the plugin wrote into `err`, or "unknown error" when empty.
 std::string plugin_message(const char* err);
+
+/// Copies `text`, cut to fit and NUL-terminated, into err[0..size): what a
+/// callback the plugin calls writes when it fails.
+void put_message(char* err, size_t size, const std::string& text);
 
 /// Appends `size` bytes at `data` to the std::vector<uint8_t> at `sink`:
 /// the write() the plugin's *_save functions call.

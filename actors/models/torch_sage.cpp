@@ -1,6 +1,7 @@
 #include "actors/models/torch_sage.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -95,109 +96,174 @@ torch::Tensor sage_netImpl::forward(const torch::Tensor& x,
   return layer2->forward(torch::cat({seeds1, agg}, 1));
 }
 
+namespace {
+
+using sage_clock = std::chrono::steady_clock;
+
+double since(sage_clock::time_point t0) {
+  return std::chrono::duration<double>(sage_clock::now() - t0).count();
+}
+
+/// The class indices of a minibatch's seeds: their rows' labels when the
+/// minibatch brings them, else labels[seed].
+torch::Tensor seed_labels(const sage_batch& b,
+                          const std::vector<uint32_t>& labels) {
+  auto& seeds = b.hops.front().frontier;
+  std::vector<int64_t> y;
+  y.reserve(seeds.size());
+  for (auto v : seeds) {
+    auto& table = b.labels.empty() ? labels : b.labels;
+    if (v >= table.size())
+      throw std::invalid_argument("GraphSAGE: seed row " + std::to_string(v) +
+                                  " has no label (" +
+                                  std::to_string(table.size()) + " labels)");
+    y.push_back(table[v]);
+  }
+  return long_tensor(y);
+}
+
+} // namespace
+
+double sage_epoch(sage_net& net, torch::optim::Optimizer& opt,
+                  const torch::Tensor& x, const std::vector<uint32_t>& labels,
+                  const std::vector<uint32_t>& train,
+                  const sage_sampler& sample, uint32_t batch,
+                  uint64_t order_seed, const group_ptr& group,
+                  sage_epoch_seconds* seconds) {
+  int world = group ? group->getSize() : 1;
+  int rank = group ? group->getRank() : 0;
+  batch = std::max(batch, 1u);
+  std::mt19937_64 rng{order_seed};
+  auto order = train;
+  std::shuffle(order.begin(), order.end(), rng);
+  sage_epoch_seconds spent;
+  double total = 0;
+  size_t batches = 0;
+  for (size_t b = 0; b < order.size(); b += batch) {
+    auto end = std::min(order.size(), b + batch);
+    auto size = end - b;
+    // this worker's part of the minibatch
+    auto first =
+        b + size * static_cast<size_t>(rank) / static_cast<size_t>(world);
+    auto last =
+        b + size * static_cast<size_t>(rank + 1) / static_cast<size_t>(world);
+    std::vector<uint32_t> seeds(
+        order.begin() + static_cast<std::ptrdiff_t>(first),
+        order.begin() + static_cast<std::ptrdiff_t>(last));
+    auto round_seed = order_seed * 1000003 + batches;
+    opt.zero_grad();
+    torch::Tensor loss = torch::zeros({});
+    if (!seeds.empty()) {
+      auto t0 = sage_clock::now();
+      auto mb = sample(seeds, round_seed);
+      spent.sample += since(t0);
+      t0 = sage_clock::now();
+      auto& rows = mb.x.defined() ? mb.x : x;
+      // the mean over the whole minibatch: this part's share of it
+      loss = torch::nn::functional::cross_entropy(
+                 net->forward(rows, mb.hops), seed_labels(mb, labels),
+                 torch::nn::functional::CrossEntropyFuncOptions().reduction(
+                     torch::kSum)) /
+             static_cast<double>(size);
+      loss.backward();
+      spent.compute += since(t0);
+    }
+    if (world > 1) {
+      auto t0 = sage_clock::now();
+      std::vector<at::Tensor> grads;
+      for (auto& p : net->parameters()) {
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+        grads.push_back(p.grad());
+      }
+      // one flat all-reduce
+      auto flat = torch::cat(
+          [&] {
+            std::vector<torch::Tensor> v;
+            for (auto& g : grads)
+              v.push_back(g.reshape({-1}));
+            return v;
+          }(),
+          0);
+      auto l = loss.detach().reshape({1});
+      std::vector<at::Tensor> both{torch::cat({flat, l})};
+      group->allreduce(both)->wait();
+      int64_t at = 0;
+      for (auto& g : grads) {
+        g.copy_(both[0].narrow(0, at, g.numel()).view_as(g));
+        at += g.numel();
+      }
+      total += both[0][at].item<double>();
+      spent.comm += since(t0);
+    } else {
+      total += loss.item<double>();
+    }
+    auto t0 = sage_clock::now();
+    opt.step();
+    spent.compute += since(t0);
+    ++batches;
+  }
+  if (seconds) {
+    seconds->sample += spent.sample;
+    seconds->compute += spent.compute;
+    seconds->comm += spent.comm;
+  }
+  return batches ? total / static_cast<double>(batches) : 0.0;
+}
+
 std::vector<double> train_sage(sage_net& net, const torch::Tensor& x,
                                const std::vector<uint32_t>& labels,
                                const std::vector<uint32_t>& train,
                                const sage_sampler& sample,
                                const sage_train_options& o,
                                const group_ptr& group) {
-  int world = group ? group->getSize() : 1;
-  int rank = group ? group->getRank() : 0;
   torch::optim::AdamW opt(
       net->parameters(),
       torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
-  std::mt19937_64 rng{o.seed};
-  auto order = train;
   std::vector<double> losses;
-  uint64_t round = 0;
-  for (uint32_t e = 0; e < o.epochs; ++e) {
-    std::shuffle(order.begin(), order.end(), rng);
-    double total = 0;
-    size_t batches = 0;
-    for (size_t b = 0; b < order.size(); b += o.batch) {
-      auto end = std::min(order.size(), b + o.batch);
-      auto size = end - b;
-      // this worker's part of the minibatch
-      auto first =
-          b + size * static_cast<size_t>(rank) / static_cast<size_t>(world);
-      auto last =
-          b + size * static_cast<size_t>(rank + 1) / static_cast<size_t>(world);
-      std::vector<uint32_t> seeds(
-          order.begin() + static_cast<std::ptrdiff_t>(first),
-          order.begin() + static_cast<std::ptrdiff_t>(last));
-      std::vector<int64_t> y;
-      for (auto v : seeds)
-        y.push_back(labels[v]);
-      auto round_seed = o.seed * 1000003 + round++;
-      opt.zero_grad();
-      torch::Tensor loss = torch::zeros({});
-      if (!seeds.empty()) {
-        auto batch = sample(seeds, round_seed);
-        auto& rows = batch.x.defined() ? batch.x : x;
-        // the mean over the whole minibatch: this part's share of it
-        loss = torch::nn::functional::cross_entropy(
-                   net->forward(rows, batch.hops), long_tensor(y),
-                   torch::nn::functional::CrossEntropyFuncOptions().reduction(
-                       torch::kSum)) /
-               static_cast<double>(size);
-        loss.backward();
-      }
-      if (world > 1) {
-        std::vector<at::Tensor> grads;
-        for (auto& p : net->parameters()) {
-          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-          grads.push_back(p.grad());
-        }
-        // one flat all-reduce
-        auto flat = torch::cat(
-            [&] {
-              std::vector<torch::Tensor> v;
-              for (auto& g : grads)
-                v.push_back(g.reshape({-1}));
-              return v;
-            }(),
-            0);
-        auto l = loss.detach().reshape({1});
-        std::vector<at::Tensor> both{torch::cat({flat, l})};
-        group->allreduce(both)->wait();
-        int64_t at = 0;
-        for (auto& g : grads) {
-          g.copy_(both[0].narrow(0, at, g.numel()).view_as(g));
-          at += g.numel();
-        }
-        total += both[0][at].item<double>();
-      } else {
-        total += loss.item<double>();
-      }
-      opt.step();
-      ++batches;
-    }
-    losses.push_back(batches ? total / static_cast<double>(batches) : 0.0);
-  }
+  for (uint32_t e = 0; e < o.epochs; ++e)
+    losses.push_back(sage_epoch(net, opt, x, labels, train, sample, o.batch,
+                                o.seed * 1000003 + e, group));
   return losses;
+}
+
+sage_scores sage_evaluate(sage_net& net, const torch::Tensor& x,
+                          const std::vector<uint32_t>& labels,
+                          const std::vector<uint32_t>& nodes,
+                          const sage_sampler& sample, uint32_t batch) {
+  torch::NoGradGuard no_grad;
+  batch = std::max(batch, 1u);
+  size_t right = 0;
+  double loss = 0;
+  for (size_t b = 0; b < nodes.size(); b += batch) {
+    std::vector<uint32_t> seeds(
+        nodes.begin() + static_cast<std::ptrdiff_t>(b),
+        nodes.begin() +
+            static_cast<std::ptrdiff_t>(std::min(nodes.size(), b + batch)));
+    auto mb = sample(seeds, 0);
+    auto& rows = mb.x.defined() ? mb.x : x;
+    auto logits = net->forward(rows, mb.hops);
+    auto y = seed_labels(mb, labels);
+    loss += torch::nn::functional::cross_entropy(
+                logits, y,
+                torch::nn::functional::CrossEntropyFuncOptions().reduction(
+                    torch::kSum))
+                .item<double>();
+    right += static_cast<size_t>(logits.argmax(1).eq(y).sum().item<int64_t>());
+  }
+  sage_scores s;
+  if (!nodes.empty()) {
+    auto n = static_cast<double>(nodes.size());
+    s.logloss = loss / n;
+    s.accuracy = static_cast<double>(right) / n;
+  }
+  return s;
 }
 
 double sage_accuracy(sage_net& net, const torch::Tensor& x,
                      const std::vector<uint32_t>& labels,
                      const std::vector<uint32_t>& nodes,
                      const sage_sampler& sample, uint32_t batch) {
-  torch::NoGradGuard no_grad;
-  size_t right = 0;
-  for (size_t b = 0; b < nodes.size(); b += batch) {
-    std::vector<uint32_t> seeds(
-        nodes.begin() + static_cast<std::ptrdiff_t>(b),
-        nodes.begin() +
-            static_cast<std::ptrdiff_t>(std::min(nodes.size(), b + batch)));
-    auto batch = sample(seeds, 0);
-    auto& rows = batch.x.defined() ? batch.x : x;
-    auto predicted = net->forward(rows, batch.hops).argmax(1);
-    auto p = predicted.accessor<int64_t, 1>();
-    for (size_t i = 0; i < seeds.size(); ++i)
-      if (p[static_cast<int64_t>(i)] == labels[seeds[i]]) ++right;
-  }
-  return nodes.empty()
-             ? 0.0
-             : static_cast<double>(right) / static_cast<double>(nodes.size());
+  return sage_evaluate(net, x, labels, nodes, sample, batch).accuracy;
 }
 
 } // namespace troupe::models::torch_nn

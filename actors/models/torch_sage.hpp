@@ -31,13 +31,17 @@ struct sage_hop {
 /// the seeds, hops[1].frontier the distinct nodes sampled at hop 0), and
 /// the feature rows their node IDs index: `x`, the minibatch's own table
 /// (graph shards serve each minibatch's rows), or, undefined, the table
-/// given to train_sage (every node's row, in one process).
+/// given to train_sage (every node's row, in one process). `labels`, when
+/// not empty, are the labels of x's rows (the seeds' are read there instead
+/// of in the labels given to train_sage).
 struct sage_batch {
   sage_batch(std::vector<sage_hop> h) : hops(std::move(h)) {}
-  sage_batch(std::vector<sage_hop> h, torch::Tensor rows)
-      : hops(std::move(h)), x(std::move(rows)) {}
+  sage_batch(std::vector<sage_hop> h, torch::Tensor rows,
+             std::vector<uint32_t> row_labels = {})
+      : hops(std::move(h)), x(std::move(rows)), labels(std::move(row_labels)) {}
   std::vector<sage_hop> hops;
   torch::Tensor x;
+  std::vector<uint32_t> labels;
 };
 
 /// The minibatch of `seeds` (global node IDs); `round` varies the sample
@@ -67,10 +71,10 @@ struct sage_train_options {
   uint64_t seed = 1;
 };
 
-/// Trains `net` on `train` nodes (labels[v] their classes), shuffled each
-/// epoch with the seed, minibatches sampled by `sample` (their rows in `x`
-/// unless the minibatch brings its own); returns each
-/// epoch's mean loss. With a `group` of W data-parallel workers (each
+/// Trains `net` on `train` nodes (labels[v] their classes) by AdamW, epoch
+/// e a sage_epoch of order seed seed * 1000003 + e, minibatches sampled by
+/// `sample` (their rows in `x` unless the minibatch brings its own); returns
+/// each epoch's mean loss. With a `group` of W data-parallel workers (each
 /// calling this with the same arguments and its own replica, started
 /// equal), worker r trains on its W-th of each minibatch's seeds and the
 /// gradients are summed over the group (c10d all-reduce): the replicas
@@ -81,6 +85,40 @@ std::vector<double> train_sage(sage_net& net, const torch::Tensor& x,
                                const sage_sampler& sample,
                                const sage_train_options& options,
                                const group_ptr& group = {});
+
+/// Where an epoch's time went: sampling minibatches (waiting for data),
+/// computing, all-reducing gradients.
+struct sage_epoch_seconds {
+  double sample = 0;
+  double compute = 0;
+  double comm = 0;
+};
+
+/// One epoch of train_sage with the caller's optimizer: `train` in the
+/// order drawn from `order_seed`, minibatch b (of `batch` seeds) sampled
+/// with the seed order_seed * 1000003 + b. So an epoch depends on its
+/// order seed alone, and a job resumed at an epoch takes the steps it
+/// would have taken. Returns the epoch's mean loss; `seconds` (if given)
+/// gets the time split added.
+double sage_epoch(sage_net& net, torch::optim::Optimizer& optimizer,
+                  const torch::Tensor& x, const std::vector<uint32_t>& labels,
+                  const std::vector<uint32_t>& train,
+                  const sage_sampler& sample, uint32_t batch,
+                  uint64_t order_seed, const group_ptr& group = {},
+                  sage_epoch_seconds* seconds = nullptr);
+
+/// The mean cross-entropy and the accuracy over some nodes.
+struct sage_scores {
+  double logloss = 0;
+  double accuracy = 0;
+};
+
+/// The scores of `nodes` (their labels as for sage_epoch), in minibatches
+/// of `batch` sampled with seed 0.
+sage_scores sage_evaluate(sage_net& net, const torch::Tensor& x,
+                          const std::vector<uint32_t>& labels,
+                          const std::vector<uint32_t>& nodes,
+                          const sage_sampler& sample, uint32_t batch = 1024);
 
 /// The share of `nodes` whose predicted class is their label.
 double sage_accuracy(sage_net& net, const torch::Tensor& x,

@@ -57,5 +57,8 @@ using part_train_atom = caf::atom_constant<caf::atom("parttrain")>;
 using part_peers_atom = caf::atom_constant<caf::atom("partpeers")>;
 /// (part_message_atom, envelope): from a neighbour, for the part's thread.
 using part_message_atom = caf::atom_constant<caf::atom("partmsg")>;
+/// (part_actors_atom, actors): the actors a member's part asks (a graph
+/// job's shards).
+using part_actors_atom = caf::atom_constant<caf::atom("partactors")>;
 
 } // namespace troupe::training

@@ -122,13 +122,17 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
   if (!o.workers.empty())
     if (auto err = override_workers(*cfg, o.workers))
       return fail("--workers: " + describe(err), 2);
-  auto need = std::max(1u, cfg->workers + cfg->shards);
-  auto least = std::max(1u, cfg->min_workers + cfg->shards);
+  // parameter-server shards take slots; a graph's shard actors ride along
+  // on its workers' nodes
+  auto slot_shards = cfg->family == "sparse-lr" ? cfg->shards : 0u;
+  auto need = std::max(1u, cfg->workers + slot_shards);
+  auto least = std::max(1u, cfg->min_workers + slot_shards);
   auto slots =
       o.slots ? o.slots : std::max(need, std::thread::hardware_concurrency());
   if (o.cluster.empty() && slots < least)
     return fail("--slots " + std::to_string(slots) + ": the job needs " +
-                    std::to_string(least) + " (workers + shards)",
+                    std::to_string(least) +
+                    (slot_shards ? " (workers + shards)" : " (workers)"),
                 2);
   // embedded: a one-node cluster in this process, data in --out
   auto cluster = open_command_cluster(
@@ -183,6 +187,12 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
                 "thread(s), batch %u, %u epochs\n",
                 id.c_str(), cfg->workers, cfg->threads, cfg->batch,
                 cfg->epochs);
+  else if (cfg->family == "graphsage")
+    std::printf("job %s: graphsage, %u worker(s) x %u thread(s) sampling "
+                "through %u graph shard(s), batch %u, fanouts %u x %u, %u "
+                "epochs\n",
+                id.c_str(), cfg->workers, cfg->threads, cfg->shards, cfg->batch,
+                cfg->graph.fanouts[0], cfg->graph.fanouts[1], cfg->epochs);
   else if (cfg->family == "pipeline")
     std::printf("job %s: pipeline, %u stage(s) x %u thread(s), batch %u in "
                 "%u micro-batches (%s), %u epochs\n",
@@ -257,6 +267,12 @@ int run_train_command(const train_options& o, const kind_registrar& kinds) {
         std::printf("%s%s %.6f", sep, label, summary["valid"][k].get<double>());
         sep = ", ";
       }
+  // a graph job tests held-out nodes: against always answering the
+  // commonest class
+  if (summary.is_object() && summary.contains("majority_accuracy") &&
+      summary["majority_accuracy"].is_number())
+    std::printf(" (held-out nodes; the majority class: accuracy %.6f)",
+                summary["majority_accuracy"].get<double>());
   // where the workers' time went, all of them together
   if (!v->usage.empty()) {
     time_split sum;

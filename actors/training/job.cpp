@@ -591,6 +591,7 @@ std::shared_ptr<job_plan> make_plan(const job_config& cfg) {
     return make_mlp_plan(cfg);
   if (cfg.family == "pipeline") return make_pipeline_plan(cfg);
   if (cfg.family == "tensor") return make_tensor_plan(cfg);
+  if (cfg.family == "graphsage") return make_graph_plan(cfg);
   return make_sparse_plan(cfg);
 }
 

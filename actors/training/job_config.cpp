@@ -10,73 +10,15 @@
 
 #include "actors/models/pipeline_schedule.hpp"
 #include "actors/tabular/idx.hpp"
+#include "actors/training/job_config_reader.hpp"
 #include "actors/training/step_clock.hpp"
 #include "runtime/errors.hpp"
 
 namespace troupe::training {
 
-namespace {
-
-caf::error bad(const std::string& origin, size_t line,
-               const std::string& what) {
-  return make_error(errc::invalid_argument,
-                    origin + ":" + std::to_string(line) + ": " + what);
-}
-
-/// Reads the keys of one table with setters; unknown keys are named.
-struct reader {
-  const std::string& origin;
-
-  template <class Setter>
-  caf::error each(const toml::table& t, const std::string& section,
-                  const Setter& set) {
-    for (auto& [key, node] : t) {
-      std::string k{key.str()};
-      auto line = node.source().begin.line;
-      auto name = section.empty() ? k : section + "." + k;
-      if (auto err = set(k, name, node, line)) return err;
-    }
-    return caf::none;
-  }
-
-  caf::expected<double> number(const toml::node& n, const std::string& name,
-                               size_t line) {
-    if (auto* i = n.as_integer()) return static_cast<double>(i->get());
-    if (auto* f = n.as_floating_point()) return f->get();
-    return bad(origin, line, "'" + name + "' must be a number");
-  }
-
-  caf::expected<uint64_t> count(const toml::node& n, const std::string& name,
-                                size_t line, uint64_t low, uint64_t high) {
-    auto* i = n.as_integer();
-    if (!i || i->get() < static_cast<int64_t>(low) ||
-        static_cast<uint64_t>(i->get()) > high)
-      return bad(origin, line,
-                 "'" + name + "' must be an integer " + std::to_string(low) +
-                     ".." + std::to_string(high));
-    return static_cast<uint64_t>(i->get());
-  }
-
-  caf::expected<bool> flag(const toml::node& n, const std::string& name,
-                           size_t line) {
-    if (auto* b = n.as_boolean()) return b->get();
-    return bad(origin, line, "'" + name + "' must be true or false");
-  }
-
-  caf::expected<std::string> text(const toml::node& n, const std::string& name,
-                                  size_t line) {
-    if (auto* s = n.as_string()) return std::string{s->get()};
-    return bad(origin, line, "'" + name + "' must be a string");
-  }
-};
-
-caf::error unknown(const std::string& origin, size_t line,
-                   const std::string& name, const std::string& known) {
-  return bad(origin, line,
-             "unknown key '" + name + "' (expected " + known + ")");
-}
-
-} // namespace
+using detail::bad;
+using detail::reader;
+using detail::unknown;
 
 caf::expected<job_config> parse_job_config(const std::string& text,
                                            const std::string& origin) {
@@ -102,11 +44,12 @@ caf::expected<job_config> parse_job_config(const std::string& text,
     auto v = r.text(*f, "family", line);
     if (!v) return v.error();
     if (*v != "sparse-lr" && *v != "xgboost" && *v != "mlp" &&
-        *v != "torchscript" && *v != "pipeline" && *v != "tensor")
+        *v != "torchscript" && *v != "pipeline" && *v != "tensor" &&
+        *v != "graphsage")
       return bad(origin, line,
                  "unknown family '" + *v +
                      "' (expected sparse-lr, xgboost, mlp, torchscript, "
-                     "pipeline or tensor)");
+                     "pipeline, tensor or graphsage)");
     cfg.family = *v;
     has_family = true;
   }
@@ -118,7 +61,14 @@ caf::expected<job_config> parse_job_config(const std::string& text,
   // a classifier whose layers are split over the workers
   const bool tensor = cfg.family == "tensor";
   const bool neural = cfg.family == "mlp" || script || pipe || tensor;
+  // GraphSAGE on a graph partitioned over shard actors
+  const bool graph = cfg.family == "graphsage";
   if (boosting || neural) cfg.shards = 0;
+  if (graph) {
+    cfg.shards = 2;
+    cfg.batch = 512;
+    cfg.net.lr = 0.01;
+  }
   // a key of the other family is named as such
   auto not_here = [&](size_t line, const std::string& name) {
     return bad(origin, line,
@@ -133,6 +83,13 @@ caf::expected<job_config> parse_job_config(const std::string& text,
         if (!t &&
             (k == "data" || k == "features" || k == "model" || k == "run"))
           return bad(origin, line, "'" + k + "' must be a table");
+        if (k == "data" && graph)
+          return detail::read_graph_data(r, *t, cfg, path_of);
+        if (k == "model" && graph) return detail::read_graph_model(r, *t, cfg);
+        if (k == "features" && graph)
+          return bad(origin, line,
+                     "[features] is for sparse-lr; a graphsage job's "
+                     "features are its nodes'");
         if (k == "data")
           return r.each(*t, k,
                         [&](const std::string& k, const std::string& name,
@@ -399,6 +356,9 @@ caf::expected<job_config> parse_job_config(const std::string& text,
               *t, k,
               [&](const std::string& k, const std::string& name,
                   const toml::node& n, size_t line) -> caf::error {
+                if (graph && (k == "consistency" || k == "validations" ||
+                              k == "valid_every"))
+                  return not_here(line, name);
                 if (k == "consistency") {
                   auto v = r.text(n, name, line);
                   if (!v) return v.error();
@@ -438,7 +398,7 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                                    "then increasing (starts = [0, 2])");
                   return caf::none;
                 }
-                if (!pipe && !tensor && k == "checkpoint_epochs")
+                if (!pipe && !tensor && !graph && k == "checkpoint_epochs")
                   return not_here(line, name);
                 if (tensor && k == "valid_every") return not_here(line, name);
                 if (tensor && k == "workers" && n.as_string())
@@ -482,7 +442,7 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                 }
                 if (boosting && (k == "batch" || k == "epochs"))
                   return not_here(line, name);
-                if (!boosting && !neural && k == "threads")
+                if (!boosting && !neural && !graph && k == "threads")
                   return not_here(line, name);
                 if (k == "threads") {
                   auto v = r.count(n, name, line, 1, 256);
@@ -496,11 +456,13 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                   if (!range)
                     return bad(origin, line,
                                "'" + name + "': " + describe(range.error()));
-                  if (!boosting && !neural && range->first != range->second)
+                  if (!boosting && !neural && !graph &&
+                      range->first != range->second)
                     return bad(origin, line,
                                "'" + name +
                                    "': elastic workers need a data-parallel "
-                                   "family (xgboost, mlp or torchscript)");
+                                   "family (xgboost, mlp, torchscript or "
+                                   "graphsage)");
                   cfg.min_workers = range->first;
                   cfg.workers = range->second;
                   return caf::none;
@@ -572,6 +534,9 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                     : tensor ? "workers, batch, epochs, threads, seed, "
                                "checkpoint_epochs, checkpoint_seconds, "
                                "data_wait_alert, max_attempts or priority"
+                    : graph  ? "workers, shards, batch, epochs, threads, "
+                               "seed, checkpoint_epochs, checkpoint_seconds, "
+                               "data_wait_alert, max_attempts or priority"
                     : neural ? "workers, batch, epochs, threads, seed, "
                                "valid_every, checkpoint_seconds, "
                                "data_wait_alert, max_attempts or "
@@ -613,7 +578,12 @@ caf::expected<job_config> parse_job_config(const std::string& text,
   if (!has_family)
     return bad(origin, 1,
                "no 'family' (expected family = \"sparse-lr\", \"xgboost\", "
-               "\"mlp\", \"torchscript\" or \"pipeline\")");
+               "\"mlp\", \"torchscript\", \"pipeline\", \"tensor\" or "
+               "\"graphsage\")");
+  if (graph) {
+    if (auto e = detail::check_graph_config(cfg)) return e;
+    return cfg;
+  }
   if (script && cfg.module.empty())
     return bad(origin, 1,
                "no [model] module: family torchscript trains a TorchScript "
@@ -677,7 +647,11 @@ caf::expected<job_config> read_job_config(const std::string& path) {
 std::vector<std::string> data_files(const job_config& cfg) {
   std::vector<std::string> out;
   std::error_code ec;
-  for (auto& p : {cfg.train, cfg.valid, cfg.module})
+  auto paths = cfg.graph.packages;
+  for (auto& p :
+       {cfg.train, cfg.valid, cfg.module, cfg.graph.nodes, cfg.graph.edges})
+    paths.push_back(p);
+  for (auto& p : paths)
     if (!p.empty() && std::filesystem::is_regular_file(p, ec)) out.push_back(p);
   if (!cfg.images.empty())
     for (auto& p : tabular::fashion_mnist_files(cfg.images))

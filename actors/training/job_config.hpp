@@ -1,6 +1,6 @@
 #pragma once
 
-// A training job's config file (`troupe train --config job.toml`). Four
+// A training job's config file (`troupe train --config job.toml`). Its
 // families: "sparse-lr", Prophet's logistic regression over hashed
 // features trained by parameter-server workers; "xgboost", one booster
 // trained by data-parallel workers (each holds a block of the rows); and
@@ -62,6 +62,21 @@
 //              checkpoint_epochs = 1   checkpoint_seconds   max_attempts
 //              priority
 //
+//   family = "graphsage"   (node classification on a graph, data-parallel
+//                           workers sampling through graph shard actors)
+//   [data]     packages = ["Packages"] (Debian Packages files: the package
+//              graph, each name's hashed trigrams as features, the Section
+//              as label), or nodes = "nodes.csv" (an id column, the target,
+//              numeric features) and edges = "edges.csv" (two ids a row)
+//              id = "id"   target   holdout = 5 (one node in 5 tested)
+//   [model]    hidden = 128   dims = 256 (hashed name trigrams: packages)
+//              fanouts = [10, 5]   lr = 0.01   weight_decay = 1e-5
+//   [run]      workers = 1 (or "MIN:MAX")   shards = 2 (graph partitions,
+//              METIS; each a shard actor on a worker's node)   batch = 512
+//              (seeds a minibatch, over every worker)   epochs   threads
+//              seed   checkpoint_epochs = 1   checkpoint_seconds
+//              data_wait_alert   max_attempts   priority
+//
 //   family = "torchscript"   (a user's TorchScript module, trained as mlp)
 //   [data]     as for mlp: a CSV or images; forward() takes the raw rows
 //   [model]    module = "net.pt" (torch.jit.save's file)   loss = a method
@@ -122,6 +137,24 @@ struct job_config {
     uint32_t hidden = 256;
     uint32_t blocks = 1;
   } net;
+  // graphsage
+  struct graph_params {
+    /// [data] Debian Packages files (the package graph: names hashed into
+    /// features, the Section as label), or a node table and an edge list:
+    /// `nodes` (a CSV: the `id` column, the target, numeric feature
+    /// columns) and `edges` (a CSV whose first two columns name each
+    /// edge's ends by id).
+    std::vector<std::string> packages;
+    std::string nodes, edges;
+    std::string id = "id";
+    /// [data] One node in `holdout` held out to test.
+    uint32_t holdout = 5;
+    /// [model] Hashed name trigrams (packages), the hidden layer's width,
+    /// neighbours sampled at each of the 2 hops.
+    uint32_t dims = 256;
+    uint32_t hidden = 128;
+    std::vector<uint32_t> fanouts{10, 5};
+  } graph;
   // [model], torchscript (lr and weight_decay are net's)
   /// The module file (torch.jit.save's), and its loss as named (empty: the
   /// module's `loss` method, else the task's built-in).

@@ -194,6 +194,7 @@ std::shared_ptr<job_plan> make_xgb_plan(const job_config& cfg);
 std::shared_ptr<job_plan> make_mlp_plan(const job_config& cfg);
 std::shared_ptr<job_plan> make_pipeline_plan(const job_config& cfg);
 std::shared_ptr<job_plan> make_tensor_plan(const job_config& cfg);
+std::shared_ptr<job_plan> make_graph_plan(const job_config& cfg);
 
 /// One worker of `kind` on each of `nodes`, named PREFIX + "worker-K".
 std::vector<member> workers_of(const std::vector<std::string>& nodes,

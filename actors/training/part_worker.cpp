@@ -32,6 +32,8 @@ struct part_worker_state {
       std::make_shared<std::atomic<bool>>(false);
   /// Its peers, and their messages to the training thread.
   caf::actor before, after;
+  /// The actors its part asks (part_actors_atom).
+  std::vector<caf::actor> actors;
   std::shared_ptr<part_mailbox> inbox = std::make_shared<part_mailbox>();
 };
 
@@ -55,7 +57,9 @@ void start_thread(part_worker_self self, const envelope& part,
   auto cache = local_dataset_cache(self->system());
   auto before = self->state.before;
   auto after = self->state.after;
+  auto actors = self->state.actors;
   auto inbox = self->state.inbox;
+  auto* sys = &self->system();
   std::thread{[=] {
     // the steps free and take the same buffers again: keep the pages
     // (runtime/allocator.hpp) while this part trains
@@ -76,7 +80,9 @@ void start_thread(part_worker_self self, const envelope& part,
                             .count(),
         before,
         after,
-        *inbox};
+        *inbox,
+        *sys,
+        actors};
     auto out = trainer(part, ctx);
     if (out)
       caf::anon_send(me, part_train_atom::value, *out, caf::error{});
@@ -165,6 +171,9 @@ part_worker(part_worker_self self, kind_args args, part_trainer trainer) {
         self->state.after = after;
       },
       [=](part_message_atom, const envelope& e) { self->state.inbox->put(e); },
+      [=](part_actors_atom, const std::vector<caf::actor>& actors) {
+        self->state.actors = actors;
+      },
       self->stats_handler(),
   };
 }

@@ -15,7 +15,9 @@
 #include <functional>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
+#include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 #include <caf/replies_to.hpp>
@@ -52,7 +54,11 @@ using part_worker_actor = caf::typed_actor<
     caf::reacts_to<part_peers_atom, caf::actor, caf::actor>,
     /// (part_message_atom, envelope): a peer's message, for the part's
     /// thread (part_context::inbox).
-    caf::reacts_to<part_message_atom, envelope>>::extend_with<stats_actor>;
+    caf::reacts_to<part_message_atom, envelope>,
+    /// (part_actors_atom, actors): the actors its part asks (a graph job's
+    /// shards, in partition order), sent by the job before the part.
+    caf::reacts_to<part_actors_atom,
+                   std::vector<caf::actor>>>::extend_with<stats_actor>;
 
 /// What a part's thread has at hand: the job to report to, its kind
 /// args, and whether it should stop.
@@ -76,6 +82,10 @@ struct part_context {
   caf::actor before;
   caf::actor after;
   part_mailbox& inbox;
+  /// The worker's actor system (to ask other actors from the thread), and
+  /// the actors its part asks (part_actors_atom; empty when none).
+  caf::actor_system& system;
+  std::vector<caf::actor> actors;
 };
 
 /// The worker's time split, counted from its part's arrival, its shard's

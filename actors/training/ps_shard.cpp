@@ -228,6 +228,7 @@ void register_training_schemas() {
   register_schema<schema::PipelineState>();
   register_schema<schema::TensorPart>();
   register_schema<schema::MemberStates>();
+  register_schema<schema::SagePart>();
 }
 
 } // namespace troupe::training

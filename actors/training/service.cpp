@@ -7,11 +7,13 @@
 
 #include <caf/all.hpp>
 
+#include "actors/graph/shard_actor.hpp"
 #include "actors/training/job.hpp"
 #include "actors/training/job_journal.hpp"
 #include "actors/training/mlp_worker.hpp"
 #include "actors/training/ps_shard.hpp"
 #include "actors/training/ps_worker.hpp"
+#include "actors/training/sage_worker.hpp"
 #include "actors/training/stage_worker.hpp"
 #include "actors/training/tp_worker.hpp"
 #include "actors/training/xgb_worker.hpp"
@@ -374,6 +376,9 @@ void register_kinds(caf::actor_system_config& cfg) {
   register_mlp_kinds(cfg);
   register_stage_kinds(cfg);
   register_tp_kinds(cfg);
+  register_sage_kinds(cfg);
+  // the shards a graph job places and its workers sample through
+  graph::register_graph_kinds(cfg);
   register_training_schemas();
 }
 
