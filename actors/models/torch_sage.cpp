@@ -104,17 +104,25 @@ double since(sage_clock::time_point t0) {
   return std::chrono::duration<double>(sage_clock::now() - t0).count();
 }
 
-/// The class indices of a minibatch's seeds: their rows' labels when the
-/// minibatch brings them, else labels[seed].
+/// The class indices of a minibatch's `seeds` (global IDs, in the order
+/// of its first hop's frontier): their rows' labels when the minibatch
+/// brings them, else labels[seed].
 torch::Tensor seed_labels(const sage_batch& b,
+                          const std::vector<uint32_t>& seeds,
                           const std::vector<uint32_t>& labels) {
-  auto& seeds = b.hops.front().frontier;
+  auto& frontier = b.hops.front().frontier;
+  if (frontier.size() != seeds.size())
+    throw std::invalid_argument(
+        "GraphSAGE: a minibatch of " + std::to_string(seeds.size()) +
+        " seeds has " + std::to_string(frontier.size()) + " in its first hop");
   std::vector<int64_t> y;
   y.reserve(seeds.size());
-  for (auto v : seeds) {
-    auto& table = b.labels.empty() ? labels : b.labels;
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    bool own = !b.labels.empty();
+    auto v = own ? frontier[i] : seeds[i];
+    auto& table = own ? b.labels : labels;
     if (v >= table.size())
-      throw std::invalid_argument("GraphSAGE: seed row " + std::to_string(v) +
+      throw std::invalid_argument("GraphSAGE: seed " + std::to_string(v) +
                                   " has no label (" +
                                   std::to_string(table.size()) + " labels)");
     y.push_back(table[v]);
@@ -161,7 +169,7 @@ double sage_epoch(sage_net& net, torch::optim::Optimizer& opt,
       auto& rows = mb.x.defined() ? mb.x : x;
       // the mean over the whole minibatch: this part's share of it
       loss = torch::nn::functional::cross_entropy(
-                 net->forward(rows, mb.hops), seed_labels(mb, labels),
+                 net->forward(rows, mb.hops), seed_labels(mb, seeds, labels),
                  torch::nn::functional::CrossEntropyFuncOptions().reduction(
                      torch::kSum)) /
              static_cast<double>(size);
@@ -242,7 +250,7 @@ sage_scores sage_evaluate(sage_net& net, const torch::Tensor& x,
     auto mb = sample(seeds, 0);
     auto& rows = mb.x.defined() ? mb.x : x;
     auto logits = net->forward(rows, mb.hops);
-    auto y = seed_labels(mb, labels);
+    auto y = seed_labels(mb, seeds, labels);
     loss += torch::nn::functional::cross_entropy(
                 logits, y,
                 torch::nn::functional::CrossEntropyFuncOptions().reduction(

@@ -8,7 +8,8 @@
 # writes a TorchScript model, and so do jobs of a user's TorchScript module
 # (a CNN on the images, a net on a table); a pipeline job (three stage
 # actors, GPipe) and a tensor-parallel one (two workers) learn the images
-# too; bad configs are refused with exit
+# too; a GraphSAGE job (two workers, two graph shards) beats the majority
+# class on the package graph's sample; bad configs are refused with exit
 # 2, naming the file, the line and the key.
 set -euo pipefail
 fail() {
@@ -256,6 +257,33 @@ s = json.load(open(sys.argv[1]))
 assert s["family"] == "tensor" and s["workers"] == 2 and s["classes"] == 10, s
 assert [r["rank"] for r in s["ranks"]] == [0, 1], s["ranks"]
 assert s["valid"]["accuracy"] > 0.7, s["valid"]
+PY
+
+# GraphSAGE on the shipped sample of Debian's package index: two workers
+# sampling through two graph shards
+cat >graph.toml <<TOML
+family = "graphsage"
+[data]
+packages = "$TROUPE_SOURCE_DIR/tests/data/graph/Packages.sample"
+[model]
+hidden = 32
+dims = 64
+[run]
+workers = 2
+shards = 2
+batch = 48
+epochs = 8
+TOML
+train_ok "troupe train (graphsage)" --config graph.toml --out graph
+grep -q "graphsage, 2 worker(s) x 1 thread(s) sampling through 2 graph shard(s), batch 48, fanouts 10 x 5, 8 epochs" out.txt || fail "no graphsage job line in: $(cat out.txt)"
+grep -q "held-out nodes; the majority class: accuracy" out.txt || fail "no majority baseline in: $(cat out.txt)"
+[[ -s graph/model.sage ]] || fail "no model.sage in graph/"
+python3 - graph/summary.json <<'PY' || fail "the graphsage summary does not show a trained net"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["family"] == "graphsage" and s["workers"] == 2 and s["shards"] == 2, s
+assert s["nodes"] == 466 and len(s["usage"]) == 2, s
+assert s["valid"]["accuracy"] > s["majority_accuracy"] + 0.08, s["valid"]
 PY
 
 # a small CNN on the same images, validated each epoch
