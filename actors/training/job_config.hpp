@@ -214,7 +214,8 @@ caf::expected<job_config> parse_job_config(const std::string& text,
                                            const std::string& origin);
 
 /// The files a job reads: [data] train and valid, the Fashion-MNIST files
-/// of images, a torchscript job's module; those that do not exist are left out
+/// of images, a torchscript job's module, a graphsage job's packages or
+/// nodes and edges; those that do not exist are left out
 /// (the job names them when it reads its data).
 std::vector<std::string> data_files(const job_config& cfg);
 

@@ -5,8 +5,10 @@
 // regroup it from the last checkpoint when a member goes, end), and the
 // plan a family plugs in for what differs: its data, its gang's members,
 // how they train, checkpoint and report. job.cpp is the coordinator;
-// job_sparse.cpp (parameter server), job_xgb.cpp (data-parallel XGBoost)
-// and job_mlp.cpp (data-parallel LibTorch MLPs) are the plans. Not a public
+// job_sparse.cpp (parameter server), job_xgb.cpp (data-parallel XGBoost),
+// job_mlp.cpp (data-parallel LibTorch MLPs), job_pipeline.cpp (pipeline
+// stages), job_tensor.cpp (tensor-parallel ranks) and job_graph.cpp
+// (GraphSAGE through graph shards) are the plans. Not a public
 // header: only those files include it.
 
 #include <array>

@@ -1,8 +1,10 @@
 #pragma once
 
-// A gang member that trains its part of a data-parallel job: the kinds
-// training.xgb_worker (xgb_worker.hpp) and training.mlp_worker
-// (mlp_worker.hpp). Given its part (an XgbPart or MlpPart: the parameters,
+// A gang member that trains its part of a job: the kinds
+// training.xgb_worker (xgb_worker.hpp), training.mlp_worker
+// (mlp_worker.hpp), training.pipeline_stage (stage_worker.hpp),
+// training.tp_worker (tp_worker.hpp) and training.sage_worker
+// (sage_worker.hpp). Given its part (an XgbPart or MlpPart: the parameters,
 // where the job's collective meets, and its rows, or a shard of rows its
 // node's dataset cache fetches) it trains on a thread of
 // its own (XGBoost's communicator and c10d's groups are per thread, and a

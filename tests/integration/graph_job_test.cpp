@@ -163,8 +163,8 @@ TEST_CASE("a GraphSAGE job reads a graph given as a node table and an edge "
   REQUIRE(t.submit("bad-column", toml("bad_nodes.csv", "edges.csv")));
   auto b1 = t.wait_for("bad-column", [](const view& v) { return v.ended(); });
   CHECK(b1.state == "failed");
-  CHECK_THAT(b1.message, Catch::Contains("colour") &&
-                             Catch::Contains("not numeric"));
+  CHECK_THAT(b1.message,
+             Catch::Contains("colour") && Catch::Contains("not numeric"));
   {
     std::ofstream bad{dir.path() + "/bad_edges.csv"};
     bad << "from,to\nn1,n2\nn3,n9999\n";
@@ -172,8 +172,8 @@ TEST_CASE("a GraphSAGE job reads a graph given as a node table and an edge "
   REQUIRE(t.submit("bad-edge", toml("nodes.csv", "bad_edges.csv")));
   auto b2 = t.wait_for("bad-edge", [](const view& v) { return v.ended(); });
   CHECK(b2.state == "failed");
-  CHECK_THAT(b2.message, Catch::Contains("bad_edges.csv:3") &&
-                             Catch::Contains("n9999"));
+  CHECK_THAT(b2.message,
+             Catch::Contains("bad_edges.csv:3") && Catch::Contains("n9999"));
 }
 
 TEST_CASE("a graphsage config names its bad settings", "[graph-job]") {

@@ -374,10 +374,9 @@ TEST_CASE("kill -9 of a node under a GraphSAGE job (a worker and a graph "
           "[training-nodes][graph-job]") {
   // the package sample's majority section is right for 0.48 of the
   // held-out packages
-  kill_member_under_job("graphsage",
-                        std::string{"[data]\npackages = \""} +
-                            TROUPE_SOURCE_DIR +
-                            "/tests/data/graph/Packages.sample\"\n",
-                        "[model]\nhidden = 32\ndims = 64\n",
-                        "workers = 2\nshards = 2\n", 0.55);
+  kill_member_under_job(
+      "graphsage",
+      std::string{"[data]\npackages = \""} + TROUPE_SOURCE_DIR +
+          "/tests/data/graph/Packages.sample\"\n",
+      "[model]\nhidden = 32\ndims = 64\n", "workers = 2\nshards = 2\n", 0.55);
 }

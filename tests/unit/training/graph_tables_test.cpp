@@ -48,16 +48,15 @@ TEST_CASE("a node table and an edge list make a labelled graph",
           "w,6,cat,20\n",
           "src,dst,weight\n"
           "x,y,1\n"
-          "y,x,1\n"   // the same edge the other way
-          "z,z,1\n"   // a self loop
+          "y,x,1\n" // the same edge the other way
+          "z,z,1\n" // a self loop
           "w,z,1\n");
   auto g = t.read();
   REQUIRE(g);
   auto& l = g->graph;
   CHECK(l.names == std::vector<std::string>{"x", "y", "z", "w"});
   CHECK(l.label_names == std::vector<std::string>{"cat", "dog"});
-  CHECK(l.labels ==
-        std::vector<uint32_t>{0, 1, graph::no_label, 0});
+  CHECK(l.labels == std::vector<uint32_t>{0, 1, graph::no_label, 0});
   CHECK(g->feature_names == std::vector<std::string>{"a", "b"});
   REQUIRE(g->cols == 2);
   // column a: mean 3, population sd sqrt(3.5)
