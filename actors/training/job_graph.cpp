@@ -189,6 +189,8 @@ public:
     done([=](auto s) {
       s.setEpochs(cfg_.epochs);
       s.setShards(static_cast<uint32_t>(counts_.size()));
+      // an elastic gang's workers: its placement's, shards aside
+      if (workers_ > 0) s.setWorkers(workers_);
       parallel_status(self->state, s, cfg_.epochs, epochs_done_, train_count_,
                       train_seconds_);
     });
