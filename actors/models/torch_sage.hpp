@@ -45,7 +45,8 @@ struct sage_batch {
 };
 
 /// The minibatch of `seeds` (global node IDs); `round` varies the sample
-/// between epochs.
+/// between epochs. Training and evaluation drop a minibatch before they
+/// ask for the next (its rows may be a view of the sampler's buffer).
 using sage_sampler = std::function<sage_batch(
     const std::vector<uint32_t>& seeds, uint64_t round)>;
 

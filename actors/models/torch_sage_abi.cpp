@@ -34,7 +34,9 @@ struct sage_replica {
 };
 
 /// The callback's minibatch as sage_batch: hops and labels copied, the
-/// feature rows too (the callback's buffers live until its next call).
+/// feature rows not (the callback's buffers live until its next call, and
+/// sage_epoch and sage_evaluate are done with a minibatch before they ask
+/// for the next; the rows need no gradient, so no graph keeps them).
 nn::sage_sampler sampler_of(const troupe_torch_sage_sampler& s) {
   return [s](const std::vector<uint32_t>& seeds, uint64_t round) {
     troupe_torch_sage_batch b{};
@@ -58,8 +60,7 @@ nn::sage_sampler sampler_of(const troupe_torch_sage_sampler& s) {
     auto x = torch::from_blob(
                  const_cast<float*>(b.x),
                  {static_cast<int64_t>(b.rows), static_cast<int64_t>(b.dims)},
-                 torch::kFloat32)
-                 .clone();
+                 torch::kFloat32);
     std::vector<uint32_t> labels(b.labels, b.labels + b.rows);
     return nn::sage_batch{std::move(hops), std::move(x), std::move(labels)};
   };
