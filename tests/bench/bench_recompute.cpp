@@ -15,6 +15,13 @@
 // checkpoint(use_reentrant=False) over the same segments
 // (tests/bench/peers/recompute_peer.py).
 //
+// The bound the machine sets: recomputing a layer costs its forward pass,
+// so the fraction of a plain step the forward pass takes (measured on the
+// plain steps: about 40% here, more than the third a Linear's FLOPs
+// suggest) times the share of layers the least-memory cut recomputes is
+// the least extra time of any cut that saves as much memory (each layer
+// recomputed at most once); printed per size.
+//
 // Peak memory: bytes the CPU allocator hands out minus bytes it takes back
 // during one step after a warm-up step (the gradients already exist), at
 // their highest; both sides count through c10's memory hook (troupe's
@@ -47,6 +54,8 @@ namespace {
 struct side {
   int64_t peak_bytes = 0;
   std::vector<double> seconds;
+  /// The plain variant: each step's forward pass alone.
+  std::vector<double> forward_seconds;
 };
 
 torch::nn::Sequential build(int64_t blocks, int64_t width) {
@@ -66,14 +75,16 @@ void run_troupe(int64_t blocks, int64_t width, int64_t batch, int steps,
   auto seq = build(blocks, width);
   auto layers = nn::chain_of(seq);
   auto x = torch::randn({batch, width});
-  auto step = [&](int64_t k) {
+  auto step = [&](int64_t k, double* forward = nullptr) {
     // one statement builds the loss and the next runs backward: a C++
     // temporary (the squared outputs) would otherwise live through the
     // backward pass, which Python's does not
     nn::recompute_options o;
     o.least_memory = k < 0;
+    auto t0 = clock_type::now();
     auto loss =
         nn::run_chain(layers, x, std::max<int64_t>(k, 0), o).pow(2).sum();
+    if (forward) *forward = seconds_since(t0);
     loss.backward();
   };
   for (auto [k, s] : variants) {
@@ -85,8 +96,10 @@ void run_troupe(int64_t blocks, int64_t width, int64_t batch, int steps,
   for (int i = 0; i < steps; ++i)
     for (auto [k, s] : variants) {
       auto t0 = clock_type::now();
-      step(k);
+      double forward = 0;
+      step(k, k == 1 ? &forward : nullptr);
       s->seconds.push_back(seconds_since(t0));
+      if (k == 1) s->forward_seconds.push_back(forward);
     }
 }
 
@@ -163,6 +176,14 @@ int main(int argc, char** argv) {
     auto best_torch_peak = std::min(torch_re_peak, torch_nonre_peak);
     auto best_torch_s = std::min(median(torch_re_s), median(torch_nonre_s));
     auto time_ratio = median(ckpt.seconds) / best_torch_s;
+    // the machine's bound: recomputing a layer costs its forward pass, so
+    // the least time any cut keeping at most half the activations can take
+    // is the recomputation of the least-memory cut's checkpointed layers
+    auto forward_share = median(plain.forward_seconds) / median(plain.seconds);
+    auto lm = nn::balanced_segments(blocks);
+    auto recomputed = blocks - lm.back();
+    auto time_floor = forward_share * static_cast<double>(recomputed) /
+                      static_cast<double>(blocks);
     bool met = saved >= 0.5 && overhead <= 0.35 &&
                ckpt.peak_bytes <= best_torch_peak && time_ratio <= 1.0;
     all_met = all_met && met;
@@ -189,6 +210,22 @@ int main(int argc, char** argv) {
         static_cast<double>(ckpt.peak_bytes) /
             static_cast<double>(best_torch_peak),
         time_ratio, met ? "met" : "NOT met");
+    std::printf(
+        "bench_recompute: %lld blocks: the bound: a forward pass is "
+        "%.1f%% of a plain step; the least-memory cut (%s less) "
+        "recomputes %lld of %lld layers: at least %+.1f%% time\n",
+        static_cast<long long>(blocks), 100 * forward_share,
+        [&] {
+          char b[16];
+          std::snprintf(b, sizeof b, "%.0f%%",
+                        100 *
+                            (1.0 - static_cast<double>(least.peak_bytes) /
+                                       static_cast<double>(plain.peak_bytes)));
+          return std::string{b};
+        }()
+            .c_str(),
+        static_cast<long long>(recomputed), static_cast<long long>(blocks),
+        100 * time_floor);
     std::fflush(stdout);
     out[btext + "_blocks"] = {
         {"segments", nn::auto_segments(blocks)},
@@ -204,6 +241,9 @@ int main(int argc, char** argv) {
           {"even_segments",
            {{"peak_bytes", even.peak_bytes}, {"seconds", even.seconds}}}}},
         {"pytorch", peer_runs},
+        {"forward_share", forward_share},
+        {"least_memory_recomputed_layers", recomputed},
+        {"least_memory_time_floor", time_floor},
         {"memory_saved", saved},
         {"time_overhead", overhead},
         {"memory_vs_best_pytorch", static_cast<double>(ckpt.peak_bytes) /
