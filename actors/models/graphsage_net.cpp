@@ -8,16 +8,12 @@
 
 namespace troupe::models {
 
+using detail::err_size;
+using detail::plugin_failure;
 using detail::plugin_message;
 using detail::torch_plugin;
 
 namespace {
-
-constexpr size_t err_size = 1024;
-
-caf::error failed(const char* err) {
-  return make_error(errc::torch_failure, plugin_message(err));
-}
 
 /// The plugin's sampler callback over a sage_sample_fn: the last
 /// minibatch lives here until the next call; an error of the caller's
@@ -78,7 +74,7 @@ struct sampler_bridge {
 
   /// The plugin's failure: the sampler's own error when it was that.
   caf::error outcome(const char* err) const {
-    return error ? error : failed(err);
+    return error ? error : plugin_failure(err);
   }
 };
 
@@ -102,19 +98,7 @@ caf::expected<sage_model> sage_model::create(const sage_spec& spec,
   if (!h)
     return make_error(troupe::errc::invalid_argument,
                       "GraphSAGE net: " + plugin_message(err));
-  return sage_model{h};
-}
-
-sage_model::sage_model(sage_model&& other) noexcept
-    : handle_(std::exchange(other.handle_, nullptr)) {}
-
-sage_model& sage_model::operator=(sage_model&& other) noexcept {
-  std::swap(handle_, other.handle_);
-  return *this;
-}
-
-sage_model::~sage_model() {
-  if (handle_) (*torch_plugin())->sage_free(handle_);
+  return sage_model{plugin_handle{h, (*api)->sage_free}};
 }
 
 caf::expected<sage_fit>
@@ -126,7 +110,7 @@ sage_model::fit_epoch(const std::vector<uint32_t>& train, uint32_t batch,
   double seconds[3] = {0, 0, 0};
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->sage_fit_epoch(handle_, train.data(), train.size(), batch,
+          ->sage_fit_epoch(handle_.get(), train.data(), train.size(), batch,
                            order_seed, &c, &f.loss, seconds, err,
                            err_size) != 0)
     return bridge.outcome(err);
@@ -144,7 +128,7 @@ sage_model::evaluate(const std::vector<uint32_t>& nodes, uint32_t batch,
   sage_eval s;
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->sage_evaluate(handle_, nodes.data(), nodes.size(), batch, &c,
+          ->sage_evaluate(handle_.get(), nodes.data(), nodes.size(), batch, &c,
                           &s.logloss, &s.accuracy, err, err_size) != 0)
     return bridge.outcome(err);
   return s;
@@ -154,16 +138,17 @@ caf::expected<std::vector<uint8_t>> sage_model::save() const {
   std::vector<uint8_t> bytes;
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->sage_save(handle_, &bytes, detail::append_bytes, err, err_size) !=
-      0)
-    return failed(err);
+          ->sage_save(handle_.get(), &bytes, detail::append_bytes, err,
+                      err_size) != 0)
+    return plugin_failure(err);
   return bytes;
 }
 
 caf::error sage_model::load(const std::vector<uint8_t>& bytes) {
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->sage_load(handle_, bytes.data(), bytes.size(), err, err_size) != 0)
+          ->sage_load(handle_.get(), bytes.data(), bytes.size(), err,
+                      err_size) != 0)
     return make_error(troupe::errc::invalid_argument,
                       "GraphSAGE net: " + plugin_message(err));
   return caf::none;

@@ -19,6 +19,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/models/parallel_mlp.hpp"
+#include "actors/models/plugin_handle.hpp"
 
 namespace troupe::models {
 
@@ -68,11 +69,6 @@ public:
   /// A replica in `group` (null: alone; it outlives the replica).
   static caf::expected<sage_model> create(const sage_spec& spec,
                                           const torch_group* group);
-  sage_model(sage_model&& other) noexcept;
-  sage_model& operator=(sage_model&& other) noexcept;
-  sage_model(const sage_model&) = delete;
-  sage_model& operator=(const sage_model&) = delete;
-  ~sage_model();
 
   /// One epoch over `train` in minibatches of `batch` seeds (this replica
   /// samples its share of each through `sample`), in the order drawn from
@@ -88,8 +84,8 @@ public:
   caf::error load(const std::vector<uint8_t>& bytes);
 
 private:
-  explicit sage_model(void* h) : handle_(h) {}
-  void* handle_ = nullptr;
+  explicit sage_model(plugin_handle h) : handle_(std::move(h)) {}
+  plugin_handle handle_;
 };
 
 } // namespace troupe::models

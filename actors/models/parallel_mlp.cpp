@@ -8,23 +8,19 @@
 
 namespace troupe::models {
 
+using detail::err_size;
+using detail::plugin_failure;
 using detail::plugin_message;
 using detail::torch_api;
 using detail::torch_plugin;
 
 namespace {
 
-constexpr size_t err_size = 1024;
-
 /// The plugin's task: 0 binary, 1 multiclass, 2 regression.
 int task_code(tabular::task_kind task) {
   return task == tabular::task_kind::binary       ? 0
          : task == tabular::task_kind::multiclass ? 1
                                                   : 2;
-}
-
-caf::error failed(const char* err) {
-  return make_error(errc::torch_failure, plugin_message(err));
 }
 
 } // namespace
@@ -39,7 +35,7 @@ torch_rendezvous::serve(const std::string& host, int world, double timeout_s) {
   uint16_t port = 0;
   auto* h =
       (*api)->store_serve(host.c_str(), world, timeout_s, &port, err, err_size);
-  if (!h) return failed(err);
+  if (!h) return plugin_failure(err);
   return torch_rendezvous{h, port};
 }
 
@@ -69,7 +65,7 @@ torch_group::join(const std::string& store_host, uint16_t store_port,
   auto* h =
       (*api)->group_join(store_host.c_str(), store_port, prefix.c_str(), rank,
                          world, self_host.c_str(), timeout_s, err, err_size);
-  if (!h) return failed(err);
+  if (!h) return plugin_failure(err);
   return torch_group{h, rank, world};
 }
 
@@ -129,7 +125,7 @@ mlp_replica::load(const std::vector<uint8_t>& bytes) {
   if (!api) return api.error();
   char err[err_size] = {0};
   auto* h = (*api)->mlp_load(bytes.data(), bytes.size(), err, err_size);
-  if (!h) return failed(err);
+  if (!h) return plugin_failure(err);
   return mlp_replica{h};
 }
 
@@ -158,7 +154,7 @@ caf::expected<double> mlp_replica::fit_epoch(const torch_group* group,
                           rows, cols, e.local_batch, e.global_batch, e.steps,
                           e.shuffle ? 1 : 0, e.bucket_bytes, e.threads, &loss,
                           seconds, err, err_size) != 0)
-    return failed(err);
+    return plugin_failure(err);
   if (times) *times = {seconds[0], seconds[1], seconds[2]};
   return loss;
 }
@@ -171,7 +167,7 @@ caf::expected<std::vector<float>> mlp_replica::predict(const float* x,
   if ((*torch_plugin())
           ->mlp_predict(handle_, x, rows, cols, threads, out.data(), out.size(),
                         err, err_size) != 0)
-    return failed(err);
+    return plugin_failure(err);
   return out;
 }
 
@@ -183,7 +179,7 @@ caf::expected<std::vector<float>> mlp_replica::weights() const {
   if ((*torch_plugin())
           ->mlp_weights(handle_, out.data(), out.size(), &n, err, err_size) !=
       0)
-    return failed(err);
+    return plugin_failure(err);
   return out;
 }
 
@@ -192,14 +188,14 @@ caf::expected<std::vector<uint8_t>> mlp_replica::save() const {
   char err[err_size] = {0};
   if ((*torch_plugin())
           ->mlp_save(handle_, &bytes, detail::append_bytes, err, err_size) != 0)
-    return failed(err);
+    return plugin_failure(err);
   return bytes;
 }
 
 caf::error mlp_replica::export_torchscript(const std::string& path) const {
   char err[err_size] = {0};
   if ((*torch_plugin())->mlp_export(handle_, path.c_str(), err, err_size) != 0)
-    return failed(err);
+    return plugin_failure(err);
   return caf::none;
 }
 

@@ -9,16 +9,12 @@
 
 namespace troupe::models {
 
+using detail::err_size;
+using detail::plugin_failure;
 using detail::plugin_message;
 using detail::torch_plugin;
 
 namespace {
-
-constexpr size_t err_size = 1024;
-
-caf::error failed(const char* err) {
-  return make_error(errc::torch_failure, plugin_message(err));
-}
 
 /// The caller's links behind the plugin's C callbacks; the first error a
 /// link gave is kept whole (its category tells a lost peer).
@@ -114,21 +110,7 @@ caf::expected<pipeline_stage> pipeline_stage::create(const stage_spec& spec) {
   if (!h)
     return make_error(troupe::errc::invalid_argument,
                       "pipeline stage: " + plugin_message(err));
-  return pipeline_stage{h, spec};
-}
-
-pipeline_stage::pipeline_stage(pipeline_stage&& other) noexcept
-    : handle_(std::exchange(other.handle_, nullptr)),
-      spec_(std::move(other.spec_)) {}
-
-pipeline_stage& pipeline_stage::operator=(pipeline_stage&& other) noexcept {
-  std::swap(handle_, other.handle_);
-  std::swap(spec_, other.spec_);
-  return *this;
-}
-
-pipeline_stage::~pipeline_stage() {
-  if (handle_) (*torch_plugin())->stage_free(handle_);
+  return pipeline_stage{plugin_handle{h, (*api)->stage_free}, spec};
 }
 
 caf::expected<double> pipeline_stage::step(const float* x, const float* y,
@@ -141,9 +123,9 @@ caf::expected<double> pipeline_stage::step(const float* x, const float* y,
   double secs[2] = {0, 0};
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->stage_step(handle_, x, y, rows, &c, &loss, secs, err, err_size) !=
-      0)
-    return b.first ? std::move(b.first) : failed(err);
+          ->stage_step(handle_.get(), x, y, rows, &c, &loss, secs, err,
+                       err_size) != 0)
+    return b.first ? std::move(b.first) : plugin_failure(err);
   if (seconds) *seconds = {secs[0], secs[1]};
   return loss;
 }
@@ -154,8 +136,8 @@ caf::error pipeline_stage::forward(const float* x, size_t rows,
   auto c = b.c();
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->stage_forward(handle_, x, rows, &c, out, err, err_size) != 0)
-    return b.first ? std::move(b.first) : failed(err);
+          ->stage_forward(handle_.get(), x, rows, &c, out, err, err_size) != 0)
+    return b.first ? std::move(b.first) : plugin_failure(err);
   return caf::none;
 }
 
@@ -163,16 +145,17 @@ caf::expected<std::vector<uint8_t>> pipeline_stage::save() const {
   std::vector<uint8_t> bytes;
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->stage_save(handle_, &bytes, detail::append_bytes, err, err_size) !=
-      0)
-    return failed(err);
+          ->stage_save(handle_.get(), &bytes, detail::append_bytes, err,
+                       err_size) != 0)
+    return plugin_failure(err);
   return bytes;
 }
 
 caf::error pipeline_stage::load(const std::vector<uint8_t>& bytes) {
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->stage_load(handle_, bytes.data(), bytes.size(), err, err_size) != 0)
+          ->stage_load(handle_.get(), bytes.data(), bytes.size(), err,
+                       err_size) != 0)
     return make_error(troupe::errc::invalid_argument,
                       "pipeline stage " + std::to_string(spec_.stage) + ": " +
                           plugin_message(err));

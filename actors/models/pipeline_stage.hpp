@@ -18,6 +18,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/models/pipeline_schedule.hpp"
+#include "actors/models/plugin_handle.hpp"
 
 namespace troupe::models {
 
@@ -73,11 +74,6 @@ struct stage_seconds {
 class pipeline_stage {
 public:
   static caf::expected<pipeline_stage> create(const stage_spec& spec);
-  pipeline_stage(pipeline_stage&& other) noexcept;
-  pipeline_stage& operator=(pipeline_stage&& other) noexcept;
-  pipeline_stage(const pipeline_stage&) = delete;
-  pipeline_stage& operator=(const pipeline_stage&) = delete;
-  ~pipeline_stage();
 
   /// One minibatch of `rows` rows (x: rows x inputs on the first stage, y:
   /// rows targets on the last; null elsewhere) and an optimizer step. The
@@ -98,9 +94,9 @@ public:
   const stage_spec& spec() const { return spec_; }
 
 private:
-  pipeline_stage(void* h, stage_spec spec)
-      : handle_(h), spec_(std::move(spec)) {}
-  void* handle_ = nullptr;
+  pipeline_stage(plugin_handle h, stage_spec spec)
+      : handle_(std::move(h)), spec_(std::move(spec)) {}
+  plugin_handle handle_;
   stage_spec spec_;
 };
 

@@ -8,18 +8,10 @@
 
 namespace troupe::models {
 
+using detail::err_size;
+using detail::plugin_failure;
 using detail::plugin_message;
 using detail::torch_plugin;
-
-namespace {
-
-constexpr size_t err_size = 1024;
-
-caf::error failed(const char* err) {
-  return make_error(errc::torch_failure, plugin_message(err));
-}
-
-} // namespace
 
 caf::expected<tp_net> tp_net::create(const tp_spec& spec,
                                      const torch_group& group) {
@@ -48,19 +40,7 @@ caf::expected<tp_net> tp_net::create(const tp_spec& spec,
   if (!h)
     return make_error(troupe::errc::invalid_argument,
                       "tensor-parallel net: " + plugin_message(err));
-  return tp_net{h};
-}
-
-tp_net::tp_net(tp_net&& other) noexcept
-    : handle_(std::exchange(other.handle_, nullptr)) {}
-
-tp_net& tp_net::operator=(tp_net&& other) noexcept {
-  std::swap(handle_, other.handle_);
-  return *this;
-}
-
-tp_net::~tp_net() {
-  if (handle_) (*torch_plugin())->tp_free(handle_);
+  return tp_net{plugin_handle{h, (*api)->tp_free}};
 }
 
 caf::expected<double> tp_net::fit_epoch(const float* x, const float* y,
@@ -69,9 +49,9 @@ caf::expected<double> tp_net::fit_epoch(const float* x, const float* y,
   double loss = 0;
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->tp_fit_epoch(handle_, x, y, rows, batch, steps, order_seed, &loss,
-                         err, err_size) != 0)
-    return failed(err);
+          ->tp_fit_epoch(handle_.get(), x, y, rows, batch, steps, order_seed,
+                         &loss, err, err_size) != 0)
+    return plugin_failure(err);
   return loss;
 }
 
@@ -80,9 +60,9 @@ caf::expected<tp_scores> tp_net::evaluate(const float* x, const float* y,
   tp_scores s;
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->tp_evaluate(handle_, x, y, rows, &s.logloss, &s.accuracy, err,
+          ->tp_evaluate(handle_.get(), x, y, rows, &s.logloss, &s.accuracy, err,
                         err_size) != 0)
-    return failed(err);
+    return plugin_failure(err);
   return s;
 }
 
@@ -90,22 +70,24 @@ caf::expected<std::vector<uint8_t>> tp_net::save() const {
   std::vector<uint8_t> bytes;
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->tp_save(handle_, &bytes, detail::append_bytes, err, err_size) != 0)
-    return failed(err);
+          ->tp_save(handle_.get(), &bytes, detail::append_bytes, err,
+                    err_size) != 0)
+    return plugin_failure(err);
   return bytes;
 }
 
 caf::error tp_net::load(const std::vector<uint8_t>& bytes) {
   char err[err_size] = {0};
   if ((*torch_plugin())
-          ->tp_load(handle_, bytes.data(), bytes.size(), err, err_size) != 0)
+          ->tp_load(handle_.get(), bytes.data(), bytes.size(), err, err_size) !=
+      0)
     return make_error(troupe::errc::invalid_argument,
                       "tensor-parallel net: " + plugin_message(err));
   return caf::none;
 }
 
 size_t tp_net::parameter_bytes() const {
-  return (*torch_plugin())->tp_parameter_bytes(handle_);
+  return (*torch_plugin())->tp_parameter_bytes(handle_.get());
 }
 
 } // namespace troupe::models

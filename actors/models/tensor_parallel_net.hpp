@@ -17,6 +17,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/models/parallel_mlp.hpp"
+#include "actors/models/plugin_handle.hpp"
 
 namespace troupe::models {
 
@@ -45,11 +46,6 @@ public:
   /// This worker's part; `group` outlives it.
   static caf::expected<tp_net> create(const tp_spec& spec,
                                       const torch_group& group);
-  tp_net(tp_net&& other) noexcept;
-  tp_net& operator=(tp_net&& other) noexcept;
-  tp_net(const tp_net&) = delete;
-  tp_net& operator=(const tp_net&) = delete;
-  ~tp_net();
 
   /// An epoch of `steps` minibatches of `batch` rows of x (rows x inputs)
   /// and y (class indices) in the order drawn from `order_seed`: its mean
@@ -65,8 +61,8 @@ public:
   size_t parameter_bytes() const;
 
 private:
-  explicit tp_net(void* h) : handle_(h) {}
-  void* handle_ = nullptr;
+  explicit tp_net(plugin_handle h) : handle_(std::move(h)) {}
+  plugin_handle handle_;
 };
 
 } // namespace troupe::models

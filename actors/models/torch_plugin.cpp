@@ -271,6 +271,10 @@ std::string plugin_message(const char* err) {
   return err[0] ? std::string{err} : std::string{"unknown error"};
 }
 
+caf::error plugin_failure(const char* err) {
+  return make_error(errc::torch_failure, plugin_message(err));
+}
+
 void put_message(char* err, size_t size, const std::string& text) {
   if (err == nullptr || size == 0) return;
   auto n = std::min(text.size(), size - 1);

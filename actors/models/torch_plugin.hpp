@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <string>
 
+#include <caf/error.hpp>
 #include <caf/expected.hpp>
 
 #include "actors/models/servable.hpp"
@@ -65,6 +66,12 @@ caf::expected<const torch_api*> torch_plugin();
 
 /// A message the plugin wrote into `err`, or "unknown error" when empty.
 std::string plugin_message(const char* err);
+
+/// The size of the buffer a call gives the plugin for its message.
+inline constexpr size_t err_size = 1024;
+
+/// The plugin's failure (its message in `err`): errc::torch_failure.
+caf::error plugin_failure(const char* err);
 
 /// Copies `text`, cut to fit and NUL-terminated, into err[0..size): what a
 /// callback the plugin calls writes when it fails.

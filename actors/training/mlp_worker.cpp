@@ -17,10 +17,7 @@ namespace troupe::training {
 
 namespace {
 
-struct mlp_job {
-  uint32_t attempt = 0, rank = 0, world = 1;
-  std::string store_host, group;
-  uint16_t store_port = 0;
+struct mlp_job : group_seat {
   troupe_torch_mlp_params params{};
   tabular::task_kind task = tabular::task_kind::binary;
   uint32_t classes = 2;
@@ -41,13 +38,7 @@ caf::expected<mlp_job> read_part(const envelope& env,
   auto r = env.visit<schema::MlpPart>(
       [&](auto p) -> caf::expected<mlp_job> {
         mlp_job j;
-        j.attempt = p.getAttempt();
-        j.rank = p.getRank();
-        j.world = p.getWorld();
-        j.store_host = p.getStoreHost().cStr();
-        if (j.store_host.empty()) j.store_host = head_host;
-        j.store_port = p.getStorePort();
-        j.group = p.getGroup().cStr();
+        static_cast<group_seat&>(j) = seat_of(p, head_host);
         j.params.layers = static_cast<int32_t>(p.getLayers());
         j.params.width = static_cast<int32_t>(p.getWidth());
         std::string act = p.getActivation().cStr();
@@ -116,12 +107,7 @@ caf::expected<envelope> train_mlp_part(const envelope& env, part_context& ctx) {
   auto lost = [&](caf::error err) {
     return gloo_peer_lost(who, std::move(err));
   };
-  auto group = usage.comm([&] {
-    return models::torch_group::join(job->store_host, job->store_port,
-                                     job->group, static_cast<int>(job->rank),
-                                     static_cast<int>(job->world),
-                                     gloo_host(ctx.args.head_host), 60);
-  });
+  auto group = usage.comm([&] { return join_seat(*job, ctx.args.head_host); });
   if (!group) return lost(group.error());
   auto replica =
       job->start.empty()

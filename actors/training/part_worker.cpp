@@ -211,6 +211,13 @@ std::string gloo_host(const std::string& head_host) {
   return name;
 }
 
+caf::expected<models::torch_group> join_seat(const group_seat& seat,
+                                             const std::string& head_host) {
+  return models::torch_group::join(
+      seat.store_host, seat.store_port, seat.group, static_cast<int>(seat.rank),
+      static_cast<int>(seat.world), gloo_host(head_host), 60);
+}
+
 caf::error peer_lost_as_io(const std::string& who, caf::error err,
                            std::initializer_list<const char*> words) {
   if (err.category() == caf::atom("troupe")) return err;

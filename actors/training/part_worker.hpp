@@ -25,6 +25,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/models/parallel_mlp.hpp"
 #include "actors/training/atoms.hpp"
 #include "actors/training/part_mailbox.hpp"
 #include "actors/training/worker_usage.hpp"
@@ -98,6 +99,34 @@ usage_meter start_usage(const part_context& ctx);
 /// where NVML is (a WorkerUsage).
 void report_usage(const part_context& ctx, uint32_t rank, uint32_t attempt,
                   uint64_t step, const usage_meter& usage);
+
+/// Where a worker sits in its gang's collective: its placement's attempt,
+/// its rank of world, and the group's rendezvous (c10d's TCPStore).
+struct group_seat {
+  uint32_t attempt = 0, rank = 0, world = 1;
+  std::string store_host, group;
+  uint16_t store_port = 0;
+};
+
+/// The seat a part names (MlpPart, TensorPart, SagePart: the same fields);
+/// an empty store host is the head's, `head_host`.
+template <class PartReader>
+group_seat seat_of(PartReader p, const std::string& head_host) {
+  group_seat s;
+  s.attempt = p.getAttempt();
+  s.rank = p.getRank();
+  s.world = p.getWorld();
+  s.store_host = p.getStoreHost().cStr();
+  if (s.store_host.empty()) s.store_host = head_host;
+  s.store_port = p.getStorePort();
+  s.group = p.getGroup().cStr();
+  return s;
+}
+
+/// Joins the seat's group (gloo's links over gloo_host(head_host)),
+/// waiting at most a minute for the others.
+caf::expected<models::torch_group> join_seat(const group_seat& seat,
+                                             const std::string& head_host);
 
 /// Trains a part (on the worker's thread): the final JobCheckpoint, or an
 /// error.

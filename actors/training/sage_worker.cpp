@@ -18,11 +18,8 @@ namespace troupe::training {
 
 namespace {
 
-struct sage_job {
+struct sage_job : group_seat {
   models::sage_spec spec;
-  uint32_t attempt = 0, rank = 0, world = 1;
-  std::string store_host, group;
-  uint16_t store_port = 0;
   std::vector<uint32_t> fanouts;
   uint32_t batch = 0, epochs = 0;
   std::vector<uint64_t> counts;
@@ -44,13 +41,7 @@ caf::expected<sage_job> read_part(const envelope& env,
   auto r = env.visit<schema::SagePart>(
       [&](auto p) {
         sage_job j;
-        j.attempt = p.getAttempt();
-        j.rank = p.getRank();
-        j.world = p.getWorld();
-        j.store_host = p.getStoreHost().cStr();
-        if (j.store_host.empty()) j.store_host = head_host;
-        j.store_port = p.getStorePort();
-        j.group = p.getGroup().cStr();
+        static_cast<group_seat&>(j) = seat_of(p, head_host);
         auto& s = j.spec;
         s.inputs = p.getInputs();
         s.hidden = p.getHidden();
@@ -132,12 +123,7 @@ caf::expected<envelope> train_sage_part(const envelope& env,
   };
   std::optional<models::torch_group> group;
   if (job->world > 1) {
-    auto g = usage.comm([&] {
-      return models::torch_group::join(job->store_host, job->store_port,
-                                       job->group, static_cast<int>(job->rank),
-                                       static_cast<int>(job->world),
-                                       gloo_host(ctx.args.head_host), 60);
-    });
+    auto g = usage.comm([&] { return join_seat(*job, ctx.args.head_host); });
     if (!g) return lost(g.error());
     group.emplace(std::move(*g));
   }

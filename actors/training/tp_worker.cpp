@@ -18,11 +18,8 @@ namespace troupe::training {
 
 namespace {
 
-struct tp_job {
+struct tp_job : group_seat {
   models::tp_spec spec;
-  uint32_t attempt = 0, rank = 0, world = 1;
-  std::string store_host, group;
-  uint16_t store_port = 0;
   uint32_t epochs = 0, batch = 0;
   uint64_t steps = 0;
   uint32_t start_epoch = 0;
@@ -37,13 +34,7 @@ caf::expected<tp_job> read_part(const envelope& env,
   auto r = env.visit<schema::TensorPart>(
       [&](auto p) -> caf::expected<tp_job> {
         tp_job j;
-        j.attempt = p.getAttempt();
-        j.rank = p.getRank();
-        j.world = p.getWorld();
-        j.store_host = p.getStoreHost().cStr();
-        if (j.store_host.empty()) j.store_host = head_host;
-        j.store_port = p.getStorePort();
-        j.group = p.getGroup().cStr();
+        static_cast<group_seat&>(j) = seat_of(p, head_host);
         auto& s = j.spec;
         s.inputs = p.getInputs();
         s.classes = p.getClasses();
@@ -105,12 +96,7 @@ caf::expected<envelope> train_tp_part(const envelope& env, part_context& ctx) {
   auto lost = [&](caf::error err) {
     return gloo_peer_lost(who, std::move(err));
   };
-  auto group = usage.comm([&] {
-    return models::torch_group::join(job->store_host, job->store_port,
-                                     job->group, static_cast<int>(job->rank),
-                                     static_cast<int>(job->world),
-                                     gloo_host(ctx.args.head_host), 60);
-  });
+  auto group = usage.comm([&] { return join_seat(*job, ctx.args.head_host); });
   if (!group) return lost(group.error());
   auto net = models::tp_net::create(job->spec, *group);
   if (!net) return net.error();
