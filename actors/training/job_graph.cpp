@@ -140,8 +140,12 @@ public:
       auto failed = [=](caf::error& err) {
         auto& st = self->state;
         if (st.attempt != attempt || ended(st)) return;
-        gang_error(self, make_error(static_cast<errc>(err.code()),
-                                    where + ": " + describe(err)));
+        // a shard that went regroups the gang (gang_error tells it by
+        // its error); the others' are named with the shard
+        if (err.category() == error_category)
+          err = make_error(static_cast<errc>(err.code()),
+                           where + ": " + describe(err));
+        gang_error(self, err);
       };
       self->request(cache, shard_load_timeout, dataset_put_atom::value,
                     files_[p])
