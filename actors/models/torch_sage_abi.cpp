@@ -58,9 +58,9 @@ nn::sage_sampler sampler_of(const troupe_torch_sage_sampler& s) {
                                       " of " + std::to_string(b.rows));
     }
     auto x = torch::from_blob(
-                 const_cast<float*>(b.x),
-                 {static_cast<int64_t>(b.rows), static_cast<int64_t>(b.dims)},
-                 torch::kFloat32);
+        const_cast<float*>(b.x),
+        {static_cast<int64_t>(b.rows), static_cast<int64_t>(b.dims)},
+        torch::kFloat32);
     std::vector<uint32_t> labels(b.labels, b.labels + b.rows);
     return nn::sage_batch{std::move(hops), std::move(x), std::move(labels)};
   };
