@@ -131,6 +131,11 @@ caf::error place_data(job_config& cfg, const submit& sub,
     if (cfg.train == orig.string()) cfg.train = link.string();
     if (cfg.valid == orig.string()) cfg.valid = link.string();
     if (cfg.module == orig.string()) cfg.module = link.string();
+    auto& g = cfg.graph;
+    for (auto& p : g.packages)
+      if (p == orig.string()) p = link.string();
+    if (g.nodes == orig.string()) g.nodes = link.string();
+    if (g.edges == orig.string()) g.edges = link.string();
   }
   for (auto& [path, ref] : sub.datasets)
     if (!cfg.images.empty() &&

@@ -1,8 +1,8 @@
 // Datasets travel with the work: a cluster of real processes (a head and
 // two workers, each in a folder of its own) runs a study and a training job
 // whose data was uploaded to the head's dataset cache and then deleted, so
-// that the data's path exists nowhere. The workers' trials fetch it into
-// their own caches.
+// that the data's path exists nowhere (a GraphSAGE job's Packages file
+// too). The workers' trials fetch it into their own caches.
 
 #include <catch2/catch.hpp>
 
@@ -11,6 +11,8 @@
 #include <set>
 #include <string>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "actors/automl/cli.hpp"
 #include "actors/automl/study_spec.hpp"
@@ -216,6 +218,35 @@ TEST_CASE("a 3-node cluster whose nodes cannot see the data's path runs a "
                  held("head") == 2; // the two uploads
         },
         5s));
+  }
+
+  SECTION("a GraphSAGE job") {
+    // its Packages file uploaded, then gone: the head reads its cache's
+    // copy, and the graph's shards travel to their nodes' caches
+    auto mine = dir / "client2";
+    fs::create_directories(mine);
+    auto pkgs = mine + "/Packages";
+    fs::copy_file(TROUPE_SOURCE_DIR "/tests/data/graph/Packages.sample", pkgs);
+    auto ref = client->upload_dataset(pkgs);
+    REQUIRE(ref);
+    fs::remove_all(mine);
+    auto toml = "family = \"graphsage\"\n[data]\npackages = \"" + pkgs +
+                "\"\n[model]\nhidden = 32\ndims = 64\n[run]\nworkers = "
+                "2\nshards = 2\nbatch = 48\nepochs = 6\n";
+    auto r = submit_job(*client, "graph", toml, pkgs, *ref);
+    if (!r) FAIL("submit: " << describe(r.error()));
+    auto deadline = clock_type::now() + 60s;
+    auto v = job_status(*client, "graph");
+    while (!v.ended() && clock_type::now() < deadline) {
+      std::this_thread::sleep_for(50ms);
+      v = job_status(*client, "graph");
+    }
+    INFO(v.message);
+    REQUIRE(v.state == "finished");
+    auto s = nlohmann::json::parse(v.summary);
+    CHECK(s["nodes"] == 466);
+    CHECK(s["valid"]["accuracy"].get<double>() >
+          s["majority_accuracy"].get<double>());
   }
 
   SECTION("a job whose data the head does not hold is refused, naming it") {
