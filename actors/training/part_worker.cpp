@@ -203,6 +203,34 @@ void report_usage(const part_context& ctx, uint32_t rank, uint32_t attempt,
                                usage.split(), gpu ? *gpu : std::nan("")}));
 }
 
+caf::error
+run_epochs(part_context& ctx, const std::string& who, const epoch_loop& l,
+           const usage_meter& usage,
+           const std::function<caf::expected<double>(uint32_t)>& fit,
+           const std::function<caf::expected<std::vector<uint8_t>>()>& save) {
+  if (l.reports)
+    caf::anon_send(ctx.job, job_progress_atom::value, l.attempt,
+                   uint64_t{l.start_epoch}, std::nan(""));
+  for (auto e = l.start_epoch; e < l.epochs; ++e) {
+    if (ctx.cancel.load())
+      return make_error(errc::shutting_down, who + " was stopped");
+    auto loss = fit(e);
+    if (!loss) return loss.error();
+    report_usage(ctx, l.rank, l.attempt, e + 1, usage);
+    if (l.reports)
+      caf::anon_send(ctx.job, job_progress_atom::value, l.attempt,
+                     uint64_t{e} + 1, *loss);
+    if (l.checkpoints && l.checkpoint_every > 0 && e + 1 < l.epochs &&
+        (e + 1) % l.checkpoint_every == 0) {
+      auto bytes = save();
+      if (!bytes) return bytes.error();
+      caf::anon_send(ctx.job, job_checkpoint_atom::value,
+                     model_checkpoint(e + 1, l.attempt, *bytes, l.part));
+    }
+  }
+  return caf::none;
+}
+
 std::string gloo_host(const std::string& head_host) {
   if (head_host.rfind("127.", 0) == 0 || head_host == "localhost")
     return "127.0.0.1";

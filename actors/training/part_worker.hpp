@@ -128,6 +128,36 @@ group_seat seat_of(PartReader p, const std::string& head_host) {
 caf::expected<models::torch_group> join_seat(const group_seat& seat,
                                              const std::string& head_host);
 
+/// How a member trains epoch by epoch (a pipeline stage, a tensor-parallel
+/// rank, a GraphSAGE replica): what run_epochs reports of it.
+struct epoch_loop {
+  /// Its rank in its usage reports, and its placement's attempt.
+  uint32_t rank = 0;
+  uint32_t attempt = 0;
+  uint32_t start_epoch = 0;
+  uint32_t epochs = 0;
+  /// Its state every this many epochs (0: none; never after the last).
+  uint32_t checkpoint_every = 0;
+  /// Whether it sends the job its progress, and its state.
+  bool reports = false;
+  bool checkpoints = false;
+  /// The checkpoint's modelConfig: which member's part it is ("" when it
+  /// is the whole model).
+  std::string part;
+};
+
+/// Runs fit(e) for each epoch e from l.start_epoch to l.epochs: first a
+/// progress report at the start epoch (the job times the steps from it),
+/// then after each epoch the usage split, the progress (fit's loss) and,
+/// every checkpoint_every epochs, save()'s state. The worker's stop ends it
+/// (shutting_down, checked before each epoch); fit's and save's errors
+/// come back as they are.
+caf::error
+run_epochs(part_context& ctx, const std::string& who, const epoch_loop& l,
+           const usage_meter& usage,
+           const std::function<caf::expected<double>(uint32_t)>& fit,
+           const std::function<caf::expected<std::vector<uint8_t>>()>& save);
+
 /// Trains a part (on the worker's thread): the final JobCheckpoint, or an
 /// error.
 using part_trainer =

@@ -132,31 +132,29 @@ caf::expected<envelope> train_sage_part(const envelope& env,
   if (!job->start_state.empty())
     if (auto err = net->load(job->start_state)) return err;
   bool first = job->rank == 0;
-  if (first)
-    caf::anon_send(ctx.job, job_progress_atom::value, job->attempt,
-                   uint64_t{job->start_epoch}, std::nan(""));
-  for (auto e = job->start_epoch; e < job->epochs; ++e) {
-    if (ctx.cancel.load())
-      return make_error(errc::shutting_down, who + " was stopped");
-    // every replica draws the same order of the training nodes
-    auto fit = net->fit_epoch(job->train, job->batch,
-                              job->spec.seed * 1000003ULL + e + 1, sample);
-    if (!fit) return lost(fit.error());
-    usage.add_data(fit->sample_seconds);
-    usage.add_compute(fit->compute_seconds);
-    usage.add_comm(fit->comm_seconds);
-    report_usage(ctx, job->rank, job->attempt, e + 1, usage);
-    if (!first) continue;
-    caf::anon_send(ctx.job, job_progress_atom::value, job->attempt,
-                   uint64_t{e} + 1, fit->loss);
-    if (job->checkpoint_every > 0 && e + 1 < job->epochs &&
-        (e + 1) % job->checkpoint_every == 0) {
-      auto bytes = net->save();
-      if (!bytes) return bytes.error();
-      caf::anon_send(ctx.job, job_checkpoint_atom::value,
-                     model_checkpoint(e + 1, job->attempt, *bytes));
-    }
-  }
+  // replicas are equal: the first reports and sends the whole net
+  epoch_loop loop{job->rank,
+                  job->attempt,
+                  job->start_epoch,
+                  job->epochs,
+                  job->checkpoint_every,
+                  first,
+                  first,
+                  ""};
+  auto err = run_epochs(
+      ctx, who, loop, usage,
+      [&](uint32_t e) -> caf::expected<double> {
+        // every replica draws the same order of the training nodes
+        auto fit = net->fit_epoch(job->train, job->batch,
+                                  job->spec.seed * 1000003ULL + e + 1, sample);
+        if (!fit) return lost(fit.error());
+        usage.add_data(fit->sample_seconds);
+        usage.add_compute(fit->compute_seconds);
+        usage.add_comm(fit->comm_seconds);
+        return fit->loss;
+      },
+      [&] { return net->save(); });
+  if (err) return err;
   nlohmann::json info = {{"rank", job->rank}};
   if (first && !job->test.empty()) {
     auto s = net->evaluate(job->test, 1024, sample);

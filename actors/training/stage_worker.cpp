@@ -234,31 +234,40 @@ caf::expected<envelope> train_stage_part(const envelope& env,
   if (!job->start_state.empty())
     if (auto err = stage->load(job->start_state)) return err;
   actor_links links{ctx, job->attempt, spec.stage};
-  // the first report, before the first step: the job times the steps from
-  // here
-  if (last)
-    caf::anon_send(ctx.job, job_progress_atom::value, job->attempt,
-                   uint64_t{job->start_epoch}, std::nan(""));
   std::vector<float> x(first ? size_t{job->batch} * spec.inputs : 0);
   std::vector<float> y(last ? job->batch : 0);
-  for (auto e = job->start_epoch; e < job->epochs; ++e) {
-    // each epoch its own order of the rows, the same on every stage
-    auto order = deal_order(rows.rows(), spec.seed + 1000003ULL * (e + 1));
+  // the last stage reports (it has the loss); every stage sends its state
+  // at the same epochs, and the job joins them
+  epoch_loop loop{spec.stage,
+                  job->attempt,
+                  job->start_epoch,
+                  job->epochs,
+                  job->checkpoint_every,
+                  last,
+                  true,
+                  std::to_string(spec.stage)};
+  auto fit = [&](uint32_t e) -> caf::expected<double> {
+    // each epoch its own order of the rows, the same on the first and the
+    // last stage (a middle stage holds no rows)
+    std::vector<size_t> order;
+    if (first || last)
+      order = deal_order(rows.rows(), spec.seed + 1000003ULL * (e + 1));
     double sum = 0;
     for (uint64_t s = 0; s < job->steps; ++s) {
       if (ctx.cancel.load())
         return make_error(errc::shutting_down, who + " was stopped");
-      usage.data([&] {
-        for (uint32_t i = 0; i < job->batch; ++i) {
-          auto r = order[s * job->batch + i];
-          if (first)
-            std::memcpy(x.data() + size_t{i} * spec.inputs,
-                        rows.values.data() + r * spec.inputs,
-                        spec.inputs * sizeof(float));
-          if (last) y[i] = rows.labels[r];
-        }
-        return 0;
-      });
+      if (first || last)
+        usage.data([&] {
+          for (uint32_t i = 0; i < job->batch; ++i) {
+            auto r = order[s * job->batch + i];
+            if (first)
+              std::memcpy(x.data() + size_t{i} * spec.inputs,
+                          rows.values.data() + r * spec.inputs,
+                          spec.inputs * sizeof(float));
+            if (last) y[i] = rows.labels[r];
+          }
+          return 0;
+        });
       links.step = uint64_t{e} * job->steps + s;
       models::stage_seconds secs;
       auto loss =
@@ -269,20 +278,11 @@ caf::expected<envelope> train_stage_part(const envelope& env,
       usage.add_comm(secs.wait);
       if (last) sum += *loss;
     }
-    report_usage(ctx, spec.stage, job->attempt, e + 1, usage);
-    if (last)
-      caf::anon_send(ctx.job, job_progress_atom::value, job->attempt,
-                     uint64_t{e} + 1, sum / static_cast<double>(job->steps));
-    // every stage's state at the same epoch: the job joins them
-    if (job->checkpoint_every > 0 && e + 1 < job->epochs &&
-        (e + 1) % job->checkpoint_every == 0) {
-      auto bytes = stage->save();
-      if (!bytes) return bytes.error();
-      caf::anon_send(ctx.job, job_checkpoint_atom::value,
-                     model_checkpoint(e + 1, job->attempt, *bytes,
-                                      std::to_string(spec.stage)));
-    }
-  }
+    return sum / static_cast<double>(job->steps);
+  };
+  if (auto err =
+          run_epochs(ctx, who, loop, usage, fit, [&] { return stage->save(); }))
+    return err;
   // the validation rows forward through every stage; the last scores them
   nlohmann::json info = {{"stage", spec.stage}};
   if (job->valid_rows > 0) {

@@ -102,34 +102,31 @@ caf::expected<envelope> train_tp_part(const envelope& env, part_context& ctx) {
   if (!net) return net.error();
   if (!job->start_state.empty())
     if (auto err = net->load(job->start_state)) return err;
-  bool first = job->rank == 0;
-  if (first)
-    caf::anon_send(ctx.job, job_progress_atom::value, job->attempt,
-                   uint64_t{job->start_epoch}, std::nan(""));
+  // the first rank reports; every rank sends its part at the same epochs
+  epoch_loop loop{job->rank,
+                  job->attempt,
+                  job->start_epoch,
+                  job->epochs,
+                  job->checkpoint_every,
+                  job->rank == 0,
+                  true,
+                  std::to_string(job->rank)};
   using clock = std::chrono::steady_clock;
-  for (auto e = job->start_epoch; e < job->epochs; ++e) {
-    if (ctx.cancel.load())
-      return make_error(errc::shutting_down, who + " was stopped");
-    auto t0 = clock::now();
-    // every rank draws the same order of the rows
-    auto loss = net->fit_epoch(rows.values.data(), rows.labels.data(),
-                               rows.rows(), job->batch, job->steps,
-                               job->spec.seed * 1000003ULL + e + 1);
-    if (!loss) return lost(loss.error());
-    usage.add_compute(std::chrono::duration<double>(clock::now() - t0).count());
-    report_usage(ctx, job->rank, job->attempt, e + 1, usage);
-    if (first)
-      caf::anon_send(ctx.job, job_progress_atom::value, job->attempt,
-                     uint64_t{e} + 1, *loss);
-    if (job->checkpoint_every > 0 && e + 1 < job->epochs &&
-        (e + 1) % job->checkpoint_every == 0) {
-      auto bytes = net->save();
-      if (!bytes) return bytes.error();
-      caf::anon_send(ctx.job, job_checkpoint_atom::value,
-                     model_checkpoint(e + 1, job->attempt, *bytes,
-                                      std::to_string(job->rank)));
-    }
-  }
+  auto err = run_epochs(
+      ctx, who, loop, usage,
+      [&](uint32_t e) -> caf::expected<double> {
+        auto t0 = clock::now();
+        // every rank draws the same order of the rows
+        auto loss = net->fit_epoch(rows.values.data(), rows.labels.data(),
+                                   rows.rows(), job->batch, job->steps,
+                                   job->spec.seed * 1000003ULL + e + 1);
+        if (!loss) return lost(loss.error());
+        usage.add_compute(
+            std::chrono::duration<double>(clock::now() - t0).count());
+        return *loss;
+      },
+      [&] { return net->save(); });
+  if (err) return err;
   nlohmann::json info = {{"rank", job->rank},
                          {"parameter_bytes", net->parameter_bytes()}};
   if (job->valid_rows > 0) {

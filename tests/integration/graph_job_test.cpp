@@ -21,12 +21,15 @@
 #include "runtime/errors.hpp"
 #include "schemas/training.capnp.h"
 #include "tests/integration/training_cluster.hpp"
+#include "tests/support/compare.hpp"
 #include "tests/support/process.hpp"
 #include "tests/unit/graph/planted.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
 using namespace troupe::test::training_jobs;
+
+using troupe::test::relative;
 
 namespace {
 
@@ -39,10 +42,6 @@ std::string packages_toml(uint32_t workers) {
          std::to_string(workers) +
          "\nshards = 2\nbatch = 48\nepochs = 8\ncheckpoint_seconds = "
          "0.01\nseed = 4\n";
-}
-
-double relative(double a, double b) {
-  return std::abs(a - b) / std::max(1e-12, std::max(std::abs(a), std::abs(b)));
 }
 
 /// A node table and an edge list of 4 planted communities of 60 nodes: a

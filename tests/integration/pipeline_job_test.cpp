@@ -20,11 +20,14 @@
 #include "runtime/errors.hpp"
 #include "schemas/training.capnp.h"
 #include "tests/integration/training_cluster.hpp"
+#include "tests/support/compare.hpp"
 #include "tests/support/process.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
 using namespace troupe::test::training_jobs;
+
+using troupe::test::relative;
 
 namespace {
 
@@ -39,10 +42,6 @@ std::string pipeline_toml(uint32_t stages, const std::string& schedule,
          std::to_string(stages) + "\nmicro = 4\nschedule = \"" + schedule +
          "\"\nbatch = 40\nepochs = " + std::to_string(epochs) +
          "\ncheckpoint_seconds = 0.01\nseed = 5\n" + run;
-}
-
-double relative(double a, double b) {
-  return std::abs(a - b) / std::max(1e-12, std::max(std::abs(a), std::abs(b)));
 }
 
 } // namespace

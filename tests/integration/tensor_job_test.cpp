@@ -19,11 +19,14 @@
 #include "runtime/errors.hpp"
 #include "schemas/training.capnp.h"
 #include "tests/integration/training_cluster.hpp"
+#include "tests/support/compare.hpp"
 #include "tests/support/process.hpp"
 
 using namespace troupe;
 using namespace std::chrono_literals;
 using namespace troupe::test::training_jobs;
+
+using troupe::test::relative;
 
 namespace {
 
@@ -35,10 +38,6 @@ std::string tensor_toml(uint32_t workers) {
          "[run]\nworkers = " +
          std::to_string(workers) +
          "\nbatch = 40\nepochs = 3\ncheckpoint_seconds = 0.01\nseed = 5\n";
-}
-
-double relative(double a, double b) {
-  return std::abs(a - b) / std::max(1e-12, std::max(std::abs(a), std::abs(b)));
 }
 
 } // namespace

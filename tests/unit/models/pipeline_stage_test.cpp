@@ -19,9 +19,12 @@
 
 #include "actors/models/pipeline_stage.hpp"
 #include "runtime/errors.hpp"
+#include "tests/support/compare.hpp"
 
 using namespace troupe;
 using namespace troupe::models;
+
+using troupe::test::relative;
 
 namespace {
 
@@ -179,10 +182,6 @@ run_result run(const std::vector<uint32_t>& starts, pipeline_schedule schedule,
   for (auto& e : errors)
     CHECK(e.empty());
   return out;
-}
-
-double relative(double a, double b) {
-  return std::abs(a - b) / std::max(1e-12, std::max(std::abs(a), std::abs(b)));
 }
 
 } // namespace

@@ -16,9 +16,12 @@
 
 #include "actors/models/tensor_parallel_net.hpp"
 #include "runtime/errors.hpp"
+#include "tests/support/compare.hpp"
 
 using namespace troupe;
 using namespace troupe::models;
+
+using troupe::test::relative;
 
 namespace {
 
@@ -100,10 +103,6 @@ std::vector<run_result> train(int world, const std::vector<float>& x,
              out[w].scores = *s;
            });
   return out;
-}
-
-double relative(double a, double b) {
-  return std::abs(a - b) / std::max(1e-12, std::max(std::abs(a), std::abs(b)));
 }
 
 } // namespace
