@@ -1,0 +1,234 @@
+#include "actors/features/resp_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+#include "runtime/errors.hpp"
+
+namespace troupe::features {
+
+namespace {
+
+struct connection {
+  int fd = -1;
+  std::string in;
+  std::string out;
+  size_t sent = 0;
+  bool closing = false;
+  bool reading = true;
+};
+
+caf::error failure(const std::string& what, const std::string& where, int err) {
+  return make_error(errc::io_failure, "RESP endpoint: " + what + " " + where +
+                                          ": " + std::strerror(err));
+}
+
+void set_nonblocking(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL, 0) | O_NONBLOCK);
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<resp_server>>
+resp_server::start(const resp_server_options& options, resp_handler handler) {
+  auto where = options.host + ":" + std::to_string(options.port);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(options.port);
+  if (inet_pton(AF_INET, options.host.c_str(), &addr.sin_addr) != 1)
+    return make_error(errc::invalid_argument, "RESP endpoint: '" +
+                                                  options.host +
+                                                  "' is no IPv4 address");
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return failure("cannot open a socket for", where, errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd, 512) != 0) {
+    auto e = errno;
+    ::close(fd);
+    return failure("cannot listen on", where, e);
+  }
+  set_nonblocking(fd);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::unique_ptr<resp_server> s{new resp_server};
+  s->options_ = options;
+  s->handler_ = std::move(handler);
+  s->listen_fd_ = fd;
+  s->port_ = ntohs(addr.sin_port);
+  s->stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  auto threads = std::max(1u, options.threads);
+  for (unsigned t = 0; t < threads; ++t) {
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    // one thread is woken for each new connection
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    epoll_event stop{};
+    stop.events = EPOLLIN;
+    stop.data.fd = s->stop_fd_;
+    epoll_ctl(ep, EPOLL_CTL_ADD, s->stop_fd_, &stop);
+    s->epolls_.push_back(ep);
+  }
+  for (auto ep : s->epolls_)
+    s->threads_.emplace_back([raw = s.get(), ep] { raw->loop(ep); });
+  return s;
+}
+
+resp_server::~resp_server() {
+  uint64_t one = 1;
+  if (stop_fd_ >= 0) (void)!::write(stop_fd_, &one, sizeof one);
+  for (auto& t : threads_)
+    t.join();
+  for (auto ep : epolls_)
+    ::close(ep);
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+}
+
+resp_server_stats resp_server::stats() const {
+  return {connections_.load(), commands_.load(), protocol_errors_.load()};
+}
+
+void resp_server::loop(int ep) {
+  std::unordered_map<int, connection> conns;
+  auto watch = [&](connection& c) {
+    epoll_event ev{};
+    ev.events = (c.reading ? EPOLLIN : 0u) |
+                (c.sent < c.out.size() ? EPOLLOUT : 0u) | EPOLLRDHUP;
+    ev.data.fd = c.fd;
+    epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
+  };
+  auto drop = [&](int fd) {
+    epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+    conns.erase(fd);
+  };
+  // writes what waits; false when the connection is gone
+  auto flush = [&](connection& c) {
+    while (c.sent < c.out.size()) {
+      auto n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent,
+                      MSG_NOSIGNAL);
+      if (n > 0) {
+        c.sent += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n < 0 && errno == EINTR) continue;
+      return false;
+    }
+    if (c.sent == c.out.size()) {
+      c.out.clear();
+      c.sent = 0;
+    }
+    return !(c.closing && c.out.empty());
+  };
+  // answers every whole command read so far
+  auto serve = [&](connection& c) {
+    size_t at = 0;
+    while (!c.closing && at < c.in.size() &&
+           c.out.size() - c.sent < options_.max_output) {
+      auto r = resp::parse_command(c.in.data() + at, c.in.size() - at,
+                                   options_.limits);
+      if (r.status == resp::parse_status::incomplete) break;
+      if (r.status == resp::parse_status::error) {
+        ++protocol_errors_;
+        resp::error(c.out, "ERR " + r.error);
+        c.closing = true;
+        break;
+      }
+      at += r.consumed;
+      if (r.cmd.empty()) continue;
+      ++commands_;
+      if (!handler_(r.cmd, c.out)) c.closing = true;
+    }
+    c.in.erase(0, at);
+  };
+  auto waiting = [&](const connection& c) { return c.out.size() - c.sent; };
+  epoll_event events[64];
+  char buf[64 * 1024];
+  for (;;) {
+    int n = epoll_wait(ep, events, 64, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == stop_fd_) {
+        for (auto& [cfd, c] : conns)
+          ::close(cfd);
+        return;
+      }
+      if (fd == listen_fd_) {
+        for (;;) {
+          int cfd = ::accept4(listen_fd_, nullptr, nullptr,
+                              SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (cfd < 0) break;
+          int one = 1;
+          setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          ++connections_;
+          auto& c = conns[cfd];
+          c.fd = cfd;
+          epoll_event ev{};
+          ev.events = EPOLLIN | EPOLLRDHUP;
+          ev.data.fd = cfd;
+          epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &ev);
+        }
+        continue;
+      }
+      auto it = conns.find(fd);
+      if (it == conns.end()) continue;
+      auto& c = it->second;
+      bool eof = false;
+      if (events[i].events & EPOLLIN) {
+        for (;;) {
+          auto r = ::recv(fd, buf, sizeof buf, 0);
+          if (r > 0) {
+            c.in.append(buf, static_cast<size_t>(r));
+            if (c.in.size() >= sizeof buf * 4) break; // serve some first
+            continue;
+          }
+          if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+          if (r < 0 && errno == EINTR) continue;
+          eof = true; // the peer closed its side, or the socket failed
+          break;
+        }
+      }
+      // answer, send, and answer more while sending drained the replies
+      // (what came before the end is answered, then the connection closes)
+      bool alive = true;
+      for (;;) {
+        auto before = c.in.size();
+        serve(c);
+        if (eof && waiting(c) < options_.max_output &&
+            (c.in.empty() || c.in.size() == before))
+          c.closing = true;
+        if (!(alive = flush(c))) break;
+        if (c.closing || waiting(c) >= options_.max_output ||
+            c.in.size() == before)
+          break;
+      }
+      if (!alive) {
+        drop(fd);
+        continue;
+      }
+      c.reading = !c.closing && waiting(c) < options_.max_output;
+      watch(c);
+    }
+  }
+}
+
+} // namespace troupe::features
