@@ -352,6 +352,20 @@ caf::error shard_store::read(const std::string& group,
   });
 }
 
+caf::error shard_store::visit(
+    const std::string& group, const std::vector<std::string_view>& entities,
+    int64_t as_of, int64_t now_us,
+    const std::function<void(size_t, const schema::FeatureRow::Reader*)>& f)
+    const {
+  return in_read(group, [&](const group_entry& e, MDB_txn*, cursor& cur) {
+    for (size_t i = 0; i < entities.size(); ++i)
+      if (!with_version(cur, e.spec, entities[i], as_of, now_us,
+                        [&](auto row) { f(i, &row); }))
+        f(i, nullptr);
+    return caf::error{};
+  });
+}
+
 caf::error shard_store::read_one(const std::string& group,
                                  std::string_view entity, int64_t as_of,
                                  schema::FeatureRow::Builder out,

@@ -1,0 +1,169 @@
+// The feature store's commands over RESP (actors/features/resp_commands):
+// a real shard store in LMDB, its rows read by GET/MGET/HGET/HMGET/GETASOF
+// as a Redis client sends them, through the RESP server on loopback;
+// unknown keys, groups, fields and commands answered as Redis answers
+// them; a shard that is not on this node named.
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <capnp/message.h>
+
+#include "actors/features/resp_commands.hpp"
+#include "actors/features/routing.hpp"
+#include "runtime/errors.hpp"
+#include "tests/support/process.hpp"
+#include "tests/unit/features/rows.hpp"
+
+using namespace troupe;
+using namespace troupe::features;
+using namespace troupe::features::test_rows;
+using namespace std::string_literals;
+
+namespace {
+
+group_spec emb(uint32_t shards) {
+  group_spec g;
+  g.name = "emb";
+  g.vector_name = "emb";
+  g.width = 3;
+  g.shards = shards;
+  g.fields = {{"count", field_type::int64, false},
+              {"score", field_type::float64, true},
+              {"label", field_type::text, true}};
+  return g;
+}
+
+void put(shard_store& s, const std::string& entity, int64_t t,
+         const std::vector<float>& v, const std::vector<val>& fields) {
+  capnp::MallocMessageBuilder msg;
+  auto b = msg.initRoot<schema::FeatureWrite>();
+  b.setGroup("emb");
+  auto rows = b.initRows(1);
+  rows[0].setEntity(entity);
+  rows[0].setEventTime(t);
+  fill_values(rows[0], v, fields);
+  auto n = s.write(b.asReader(), {}, 0);
+  INFO((n ? std::string{} : describe(n.error())));
+  REQUIRE(n);
+}
+
+std::string floats(const std::vector<float>& v) {
+  std::string b(v.size() * 4, '\0');
+  std::memcpy(b.data(), v.data(), b.size());
+  return "$" + std::to_string(b.size()) + "\r\n" + b + "\r\n";
+}
+
+/// Sends `wire` on a new connection and reads until `bytes` came back,
+/// the server closed it, or 10 s passed.
+std::string roundtrip(uint16_t port, const std::string& wire, size_t bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::send(fd, wire.data(), wire.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(wire.size()));
+  std::string got;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  char buf[4096];
+  while (got.size() < bytes && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return got;
+}
+
+} // namespace
+
+TEST_CASE("a Redis client reads features over RESP from the shard stores "
+          "on this node",
+          "[resp-commands]") {
+  test::temp_dir dir;
+  // two shards; this node holds shard 0 only
+  auto s0 = shard_store::open(dir.path() + "/s0", 0);
+  REQUIRE(s0);
+  REQUIRE_FALSE((*s0)->add_group(emb(2)));
+  // entities of shard 0 and one of shard 1
+  std::vector<std::string> mine, theirs;
+  for (int i = 0; mine.size() < 2 || theirs.empty(); ++i) {
+    auto e = "user" + std::to_string(i);
+    (shard_of(e, 2) == 0 ? mine : theirs).push_back(e);
+  }
+  put(**s0, mine[0], 1000, {1.f, 2.f, 3.f}, {i64(7), f64(0.25), text("gold")});
+  put(**s0, mine[0], 2000, {4.f, 5.f, 6.f}, {i64(8), missing(), text("x y")});
+  feature_source src;
+  src.group = [](const std::string& n) -> std::optional<group_spec> {
+    if (n == "emb") return emb(2);
+    return std::nullopt;
+  };
+  src.store = [&](const std::string&,
+                  uint32_t shard) -> std::shared_ptr<const shard_store> {
+    return shard == 0 ? *s0 : nullptr;
+  };
+  src.now_us = [] { return int64_t{5000}; };
+  auto s = resp_server::start({}, feature_commands(src));
+  REQUIRE(s);
+  auto port = (*s)->port();
+
+  auto k0 = "emb:" + mine[0], k1 = "emb:" + mine[1];
+  // GET: the latest vector, packed float32; an entity without rows: nil
+  auto get = "GET " + k0 + "\r\nGET " + k1 + "\r\n";
+  auto want = floats({4.f, 5.f, 6.f}) + "$-1\r\n";
+  CHECK(roundtrip(port, get, want.size()) == want);
+  // GETASOF: the version in force then
+  auto asof = "GETASOF " + k0 + " 1500\r\nGETASOF " + k0 + " 999\r\n";
+  want = floats({1.f, 2.f, 3.f}) + "$-1\r\n";
+  CHECK(roundtrip(port, asof, want.size()) == want);
+  // MGET, as arrays of bulk strings (what clients send)
+  auto mget = "*3\r\n$4\r\nMGET\r\n$" + std::to_string(k0.size()) + "\r\n" +
+              k0 + "\r\n$" + std::to_string(k1.size()) + "\r\n" + k1 + "\r\n";
+  want = "*2\r\n" + floats({4.f, 5.f, 6.f}) + "$-1\r\n";
+  CHECK(roundtrip(port, mget, want.size()) == want);
+  // HGET and HMGET: fields as text; a missing value and an unknown field
+  // are nil
+  auto h =
+      "HGET " + k0 + " count\r\nHMGET " + k0 + " label score nope count\r\n";
+  want = "$1\r\n8\r\n*4\r\n$3\r\nx y\r\n$-1\r\n$-1\r\n$1\r\n8\r\n";
+  CHECK(roundtrip(port, h, want.size()) == want);
+  auto old = "HGET " + k0 + " score\r\n";
+  // (the latest version's score is missing; GETASOF reads old vectors)
+  CHECK(roundtrip(port, old, 5) == "$-1\r\n");
+
+  // errors, as Redis words them; the connection stays usable
+  auto errs = "GET nogroup\r\nGET other:" + mine[0] +
+              "\r\nGET emb:" + theirs[0] +
+              "\r\nFLUSHALL\r\nGET\r\nPING\r\nQUIT\r\n";
+  // (QUIT closes the connection: everything before it has been answered)
+  auto got = roundtrip(port, errs, 1 << 20);
+  CHECK_THAT(got, Catch::Contains("-ERR key 'nogroup' is no GROUP:ENTITY\r\n"));
+  CHECK_THAT(got, Catch::Contains("-ERR no feature group 'other'\r\n"));
+  CHECK_THAT(got, Catch::Contains("-ERR shard 1 of group 'emb' is not on "
+                                  "this node\r\n"));
+  CHECK_THAT(got, Catch::Contains("-ERR unknown command 'FLUSHALL'\r\n"));
+  CHECK_THAT(got, Catch::Contains("-ERR wrong number of arguments for 'GET' "
+                                  "command\r\n"));
+  CHECK_THAT(got, Catch::EndsWith("+PONG\r\n+OK\r\n"));
+  // in MGET, a key that cannot be read is a nil, as Redis answers MGET
+  auto mixed = "MGET " + k0 + " nogroup emb:" + theirs[0] + "\r\n";
+  want = "*3\r\n" + floats({4.f, 5.f, 6.f}) + "$-1\r\n$-1\r\n";
+  CHECK(roundtrip(port, mixed, want.size()) == want);
+  // what clients send on connecting
+  auto hello = "SELECT 0\r\nCOMMAND COUNT\r\nECHO hi\r\nQUIT\r\n";
+  CHECK(roundtrip(port, hello, 100) == "+OK\r\n:11\r\n$2\r\nhi\r\n+OK\r\n");
+}
