@@ -1,9 +1,9 @@
 #pragma once
 
-// Meeting CAF from a KJ event loop: an actor_bridge makes requests from one
-// long-lived actor, whose replies (or errors) resolve KJ promises through
-// cross-thread fulfillers. Used by the RPC gateway and by the RPC services
-// it hosts.
+// Meeting CAF from threads that are no actors: an actor_bridge makes
+// requests from one long-lived actor, whose replies (or errors) reach a
+// callback, or resolve KJ promises through cross-thread fulfillers. Used by
+// the RPC gateway, the RPC services it hosts and the RESP endpoint.
 
 #include <chrono>
 #include <cstdint>
@@ -15,7 +15,9 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/sec.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <kj/async.h>
@@ -88,40 +90,64 @@ public:
   actor_bridge(const actor_bridge&) = delete;
   actor_bridge& operator=(const actor_bridge&) = delete;
 
-  /// Sends `xs...` to `target` and resolves the promise with its reply
-  /// (`R`), or rejects it with `context` followed by the error's message.
-  /// `timeout` is a std::chrono duration, or caf::infinite.
+  /// Sends `xs...` to `target` and calls `done` once, on the bridge's
+  /// actor, with its reply (`R`) or an error whose message is `context`
+  /// followed by the failure's (a target that is or goes down fails at
+  /// once). `timeout` is a std::chrono duration, or caf::infinite.
   template <class R, class Timeout, class... Ts>
-  kj::Promise<R> ask(caf::actor target, Timeout timeout, std::string context,
-                     Ts... xs) {
-    auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
-    auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
-        std::move(paf.fulfiller));
+  void call(caf::actor target, Timeout timeout, std::string context,
+            std::function<void(caf::expected<R>)> done, Ts... xs) {
+    auto d = std::make_shared<std::function<void(caf::expected<R>)>>(
+        std::move(done));
     detail::bridge_job job{[=](bridge_actor::pointer self,
                                std::shared_ptr<detail::bridge_state> st) {
-      auto call = st->watch(self, target, [f, context](const std::string& why) {
-        (*f)->reject(rpc_failure(context + "not running (" + why + ")"));
+      auto call = st->watch(self, target, [d, context](const std::string& why) {
+        (*d)(make_error(errc::io_failure,
+                        context + "not running (" + why + ")"));
       });
       auto failed = [=](caf::error& err) {
         if (st->done(target, call))
-          (*f)->reject(rpc_failure(context + describe(err)));
+          (*d)(make_error(err == caf::sec::request_timeout ? errc::timeout
+                                                           : errc::io_failure,
+                          context + describe(err)));
       };
       if constexpr (std::is_void_v<R>)
         self->request(target, timeout, xs...)
             .then(
                 [=] {
-                  if (st->done(target, call)) (*f)->fulfill();
+                  if (st->done(target, call)) (*d)(caf::expected<void>{});
                 },
                 failed);
       else
         self->request(target, timeout, xs...)
             .then(
                 [=](R& r) {
-                  if (st->done(target, call)) (*f)->fulfill(std::move(r));
+                  if (st->done(target, call)) (*d)(std::move(r));
                 },
                 failed);
     }};
     post(std::move(job));
+  }
+
+  /// call(), settling a KJ promise: resolved with the reply, or rejected
+  /// with `context` followed by the error's message.
+  template <class R, class Timeout, class... Ts>
+  kj::Promise<R> ask(caf::actor target, Timeout timeout, std::string context,
+                     Ts... xs) {
+    auto paf = kj::newPromiseAndCrossThreadFulfiller<R>();
+    auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<R>>>(
+        std::move(paf.fulfiller));
+    call<R>(
+        std::move(target), timeout, std::move(context),
+        [f](caf::expected<R> r) {
+          if (!r)
+            (*f)->reject(rpc_failure(describe(r.error())));
+          else if constexpr (std::is_void_v<R>)
+            (*f)->fulfill();
+          else
+            (*f)->fulfill(std::move(*r));
+        },
+        xs...);
     return std::move(paf.promise);
   }
 

@@ -1,11 +1,15 @@
 #include "actors/features/resp_commands.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <string_view>
+
+#include <capnp/any.h>
 
 #include "actors/features/routing.hpp"
 #include "runtime/errors.hpp"
@@ -32,13 +36,11 @@ bool split_key(const std::string& key, std::string& group,
 }
 
 void packed_vector(std::string& out, schema::FeatureRow::Reader row) {
-  auto v = row.getVector();
-  std::string bytes(v.size() * sizeof(float), '\0');
-  for (unsigned i = 0; i < v.size(); ++i) {
-    float x = v[i];
-    std::memcpy(&bytes[i * sizeof(float)], &x, sizeof x);
-  }
-  resp::bulk(out, bytes);
+  // capnp keeps a List(Float32) as packed little-endian floats: the bytes
+  // go out as they lie in LMDB's page
+  auto raw = capnp::AnyList::Reader{row.getVector()}.getRawBytes();
+  resp::bulk(out, std::string_view{reinterpret_cast<const char*>(raw.begin()),
+                                   raw.size()});
 }
 
 void field_text(std::string& out, schema::FeatureValue::Reader v) {
@@ -62,14 +64,69 @@ void field_text(std::string& out, schema::FeatureValue::Reader v) {
   resp::null_bulk(out);
 }
 
+/// One read command: its keys, the time they are read as of, and how each
+/// key's answer is written.
+struct read_plan {
+  enum class shape { vector, vectors, field, fields };
+  shape kind = shape::vector;
+  std::vector<std::string> keys;
+  int64_t as_of = 0;
+  std::vector<int> fields; ///< field indices (HGET, HMGET); -1: unknown
+
+  bool in_array() const { return kind == shape::vectors; }
+
+  /// Writes one key's answer (row null: the entity has none).
+  void answer(std::string& out, const schema::FeatureRow::Reader* r) const {
+    if (kind == shape::vector || kind == shape::vectors) {
+      if (r)
+        packed_vector(out, *r);
+      else
+        resp::null_bulk(out);
+      return;
+    }
+    if (kind == shape::fields) resp::array_header(out, fields.size());
+    for (auto k : fields) {
+      auto values =
+          r ? r->getFields() : capnp::List<schema::FeatureValue>::Reader{};
+      if (!r || k < 0 || static_cast<unsigned>(k) >= values.size())
+        resp::null_bulk(out);
+      else
+        field_text(out, values[static_cast<unsigned>(k)]);
+    }
+  }
+
+  /// Writes a key's failure: a null in an array, else the error.
+  void failure(std::string& out, const std::string& why) const {
+    if (in_array())
+      resp::null_bulk(out);
+    else
+      resp::error(out, "ERR " + why);
+  }
+};
+
+/// Where one key is read.
+struct key_route {
+  std::string group;
+  std::string_view entity;
+  uint32_t shard = 0;
+  std::shared_ptr<const shard_store> store; ///< null: elsewhere
+  std::string error;                        ///< non-empty: not readable
+};
+
 class handler {
 public:
   explicit handler(feature_source s) : src_(std::move(s)) {}
 
-  bool operator()(const resp::command& cmd, std::string& out) const {
+  bool operator()(const resp::command& cmd, resp_call& call) const {
+    auto& out = call.out();
     auto name = upper(cmd[0]);
     auto args = cmd.size() - 1;
-    if (name == "GET" && args == 1) return get(cmd[1], now(), out), true;
+    read_plan plan;
+    if (name == "GET" && args == 1) {
+      plan.keys = {cmd[1]};
+      plan.as_of = now();
+      return read(std::move(plan), call), true;
+    }
     if (name == "GETASOF" && args == 2) {
       int64_t t = 0;
       auto& s = cmd[2];
@@ -79,16 +136,29 @@ public:
                              "' is no time in microseconds since the epoch");
         return true;
       }
-      return get(cmd[1], t, out), true;
+      plan.keys = {cmd[1]};
+      plan.as_of = t;
+      return read(std::move(plan), call), true;
     }
     if (name == "MGET" && args >= 1) {
-      resp::array_header(out, args);
-      for (size_t i = 1; i < cmd.size(); ++i)
-        get(cmd[i], now(), out, true);
-      return true;
+      plan.kind = read_plan::shape::vectors;
+      plan.keys.assign(cmd.begin() + 1, cmd.end());
+      plan.as_of = now();
+      return read(std::move(plan), call), true;
     }
-    if (name == "HGET" && args == 2) return hget(cmd, 2, false, out), true;
-    if (name == "HMGET" && args >= 2) return hget(cmd, 2, true, out), true;
+    if ((name == "HGET" && args == 2) || (name == "HMGET" && args >= 2)) {
+      plan.kind =
+          name == "HGET" ? read_plan::shape::field : read_plan::shape::fields;
+      plan.keys = {cmd[1]};
+      plan.as_of = now();
+      std::string group;
+      std::string_view entity;
+      std::optional<group_spec> g;
+      if (split_key(cmd[1], group, entity) && src_.group) g = src_.group(group);
+      for (size_t i = 2; i < cmd.size(); ++i)
+        plan.fields.push_back(g ? g->field_index(cmd[i]) : -1);
+      return read(std::move(plan), call), true;
+    }
     if (name == "PING") {
       if (args == 0)
         resp::simple(out, "PONG");
@@ -131,74 +201,119 @@ public:
 private:
   int64_t now() const { return src_.now_us ? src_.now_us() : 0; }
 
-  /// Calls f(row or null) for key's entity; false after writing an error
-  /// (or, in an array, a null) for a key that is no GROUP:ENTITY, names
-  /// no group, or whose shard is elsewhere.
-  template <class F>
-  bool with_row(const std::string& key, int64_t as_of, std::string& out,
-                bool in_array, F&& f) const {
-    std::string group;
-    std::string_view entity;
-    auto fail = [&](const std::string& why) {
-      if (in_array)
-        resp::null_bulk(out);
-      else
-        resp::error(out, why);
-      return false;
+  /// Where `key` is read: its group, shard and store, or why it cannot be.
+  key_route route(const std::string& key) const {
+    key_route r;
+    if (!split_key(key, r.group, r.entity)) {
+      r.error = "key '" + key + "' is no GROUP:ENTITY";
+      return r;
+    }
+    auto g = src_.group ? src_.group(r.group) : std::nullopt;
+    if (!g) {
+      r.error = "no feature group '" + r.group + "'";
+      return r;
+    }
+    r.shard = shard_of(r.entity, std::max(g->shards, 1u));
+    r.store = src_.store(r.group, r.shard);
+    if (!r.store && !src_.remote)
+      r.error = "shard " + std::to_string(r.shard) + " of group '" + r.group +
+                "' is not on this node";
+    return r;
+  }
+
+  /// Reads a key from its local store into `out` (its failure if any).
+  void read_local(const read_plan& plan, const key_route& r,
+                  std::string& out) const {
+    size_t mark = out.size();
+    auto err =
+        r.store->visit(r.group, {r.entity}, plan.as_of, now(),
+                       [&](size_t, const schema::FeatureRow::Reader* row) {
+                         plan.answer(out, row);
+                       });
+    if (err) {
+      out.resize(mark);
+      plan.failure(out, describe(err));
+    }
+  }
+
+  void read(read_plan plan, resp_call& call) const {
+    std::vector<key_route> routes;
+    routes.reserve(plan.keys.size());
+    bool remote = false;
+    for (auto& k : plan.keys) {
+      routes.push_back(route(k));
+      remote = remote || (routes.back().error.empty() && !routes.back().store);
+    }
+    if (!remote) {
+      auto& out = call.out();
+      if (plan.in_array()) resp::array_header(out, plan.keys.size());
+      for (auto& r : routes)
+        if (!r.error.empty())
+          plan.failure(out, r.error);
+        else
+          read_local(plan, r, out);
+      return;
+    }
+    read_async(std::make_shared<read_plan>(std::move(plan)), routes,
+               call.defer());
+  }
+
+  /// Answers what is here now and the rest once the other nodes answered;
+  /// the keys of one remote shard travel in one read.
+  void read_async(std::shared_ptr<const read_plan> plan,
+                  const std::vector<key_route>& routes,
+                  resp_completion complete) const {
+    struct pending {
+      std::vector<std::string> parts;
+      std::atomic<size_t> left{1};
+      resp_completion complete;
+      std::shared_ptr<const read_plan> plan;
+      void finish() {
+        if (--left != 0) return;
+        std::string out;
+        if (plan->in_array()) resp::array_header(out, parts.size());
+        for (auto& p : parts)
+          out += p;
+        complete(std::move(out));
+      }
     };
-    if (!split_key(key, group, entity))
-      return fail("ERR key '" + key + "' is no GROUP:ENTITY");
-    auto g = src_.group ? src_.group(group) : std::nullopt;
-    if (!g) return fail("ERR no feature group '" + group + "'");
-    auto shard = shard_of(entity, std::max(g->shards, 1u));
-    auto store = src_.store(group, shard);
-    if (!store)
-      return fail("ERR shard " + std::to_string(shard) + " of group '" + group +
-                  "' is not on this node");
-    bool answered = false;
-    auto err = store->visit(group, {entity}, as_of, now(),
-                            [&](size_t, const schema::FeatureRow::Reader* r) {
-                              f(r);
-                              answered = true;
-                            });
-    if (err) return fail("ERR " + describe(err));
-    return answered;
-  }
-
-  void get(const std::string& key, int64_t as_of, std::string& out,
-           bool in_array = false) const {
-    with_row(key, as_of, out, in_array,
-             [&](const schema::FeatureRow::Reader* r) {
-               if (r)
-                 packed_vector(out, *r);
-               else
-                 resp::null_bulk(out);
-             });
-  }
-
-  void hget(const resp::command& cmd, size_t first, bool many,
-            std::string& out) const {
-    std::string group;
-    std::string_view entity;
-    split_key(cmd[1], group, entity);
-    auto g = src_.group && !group.empty() ? src_.group(group) : std::nullopt;
-    std::vector<int> index;
-    for (auto i = first; i < cmd.size(); ++i)
-      index.push_back(g ? g->field_index(cmd[i]) : -1);
-    std::string body;
-    if (many) resp::array_header(body, cmd.size() - first);
-    bool ok = with_row(
-        cmd[1], now(), out, false, [&](const schema::FeatureRow::Reader* r) {
-          for (auto k : index) {
-            auto fields = r ? r->getFields()
-                            : capnp::List<schema::FeatureValue>::Reader{};
-            if (!r || k < 0 || static_cast<unsigned>(k) >= fields.size())
-              resp::null_bulk(body);
-            else
-              field_text(body, fields[static_cast<unsigned>(k)]);
-          }
-        });
-    if (ok) out += body;
+    auto p = std::make_shared<pending>();
+    p->parts.resize(routes.size());
+    p->complete = std::move(complete);
+    p->plan = plan;
+    std::map<std::pair<std::string, uint32_t>, std::vector<size_t>> elsewhere;
+    for (size_t i = 0; i < routes.size(); ++i) {
+      auto& r = routes[i];
+      if (!r.error.empty())
+        plan->failure(p->parts[i], r.error);
+      else if (r.store)
+        read_local(*plan, r, p->parts[i]);
+      else
+        elsewhere[{r.group, r.shard}].push_back(i);
+    }
+    p->left += elsewhere.size();
+    for (auto& [where, keys] : elsewhere) {
+      std::vector<std::string> entities;
+      for (auto i : keys)
+        entities.emplace_back(routes[i].entity);
+      auto shard = where.second;
+      src_.remote(
+          where.first, shard, std::move(entities), plan->as_of,
+          [p, keys = keys,
+           shard](const caf::error& err,
+                  const std::vector<const schema::FeatureRow::Reader*>& rows) {
+            for (size_t k = 0; k < keys.size(); ++k) {
+              auto& part = p->parts[keys[k]];
+              if (err)
+                p->plan->failure(part, "shard " + std::to_string(shard) + ": " +
+                                           describe(err));
+              else
+                p->plan->answer(part, k < rows.size() ? rows[k] : nullptr);
+            }
+            p->finish();
+          });
+    }
+    p->finish();
   }
 
   feature_source src_;

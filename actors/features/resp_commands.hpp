@@ -15,21 +15,31 @@
 //   GETASOF key micros       GET as of a time (microseconds since the epoch)
 //   PING [msg]  ECHO msg  QUIT  SELECT 0  INFO  COMMAND [COUNT]
 //
-// A key whose shard is not on this node is answered with an error naming
-// the shard (the redirect to its node comes with the endpoint's cluster
-// wiring). Plain C++; the handler runs on the server's threads.
+// A key whose shard is on another node is fetched from that node's shard
+// in one hop (the reply is deferred meanwhile; the connection's later
+// replies wait, other connections do not): every node answers every key,
+// so any Redis client may connect to any node. Plain C++; the handler runs
+// on the server's threads.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <caf/error.hpp>
 
 #include "actors/features/group.hpp"
 #include "actors/features/resp_server.hpp"
 #include "actors/features/store.hpp"
 
 namespace troupe::features {
+
+/// What a remote read hands back: an error, or one row a key.
+using remote_rows = std::function<void(
+    const caf::error& err,
+    const std::vector<const schema::FeatureRow::Reader*>& rows)>;
 
 struct feature_source {
   /// The group named `name` (its fields and shard count), if known.
@@ -38,6 +48,14 @@ struct feature_source {
   std::function<std::shared_ptr<const shard_store>(const std::string& name,
                                                    uint32_t shard)>
       store;
+  /// Reads `entities` of group `name` from shard `shard`, which is on
+  /// another node, as of `as_of`, and calls `done` once, from any thread:
+  /// rows[i] answers entities[i] (null: no version), or an error. Null:
+  /// such keys are answered with an error naming the shard.
+  std::function<void(const std::string& name, uint32_t shard,
+                     std::vector<std::string> entities, int64_t as_of,
+                     remote_rows done)>
+      remote;
   /// The time (microseconds since the epoch) reads are as of (expiry).
   std::function<int64_t()> now_us;
 };

@@ -11,22 +11,68 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <unordered_map>
 
 #include "runtime/errors.hpp"
 
 namespace troupe::features {
 
-namespace {
+namespace detail {
 
-struct connection {
+/// A reply that waits for its turn (behind a deferred one) or for its
+/// deferred answer.
+struct resp_slot {
+  std::string data;
+  bool ready = false;
+};
+
+struct resp_connection {
   int fd = -1;
+  uint64_t serial = 0; ///< tells a reused fd's connections apart
   std::string in;
   std::string out;
   size_t sent = 0;
   bool closing = false;
   bool reading = true;
+  /// Replies not yet in `out` because a deferred one is ahead of them.
+  std::deque<std::shared_ptr<resp_slot>> queue;
 };
+
+/// Where deferred replies come back to one thread: the connections they
+/// belong to, and an eventfd that wakes the thread. Outlives the server
+/// while a completion holds it.
+struct resp_inbox {
+  std::mutex mtx;
+  std::vector<std::pair<int, uint64_t>> settled;
+  int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  ~resp_inbox() { ::close(wake_fd); }
+};
+
+} // namespace detail
+
+using detail::resp_connection;
+using detail::resp_slot;
+
+resp_completion resp_call::defer() {
+  auto slot = std::make_shared<resp_slot>();
+  conn_->queue.push_back(slot);
+  deferred_ = true;
+  return [slot, inbox = inbox_, fd = conn_->fd,
+          serial = conn_->serial](std::string reply) {
+    {
+      std::lock_guard<std::mutex> guard{inbox->mtx};
+      slot->data = std::move(reply);
+      slot->ready = true;
+      inbox->settled.emplace_back(fd, serial);
+    }
+    uint64_t one = 1;
+    (void)!::write(inbox->wake_fd, &one, sizeof one);
+  };
+}
+
+namespace {
 
 caf::error failure(const std::string& what, const std::string& where, int err) {
   return make_error(errc::io_failure, "RESP endpoint: " + what + " " + where +
@@ -70,6 +116,7 @@ resp_server::start(const resp_server_options& options, resp_handler handler) {
   s->stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   auto threads = std::max(1u, options.threads);
   for (unsigned t = 0; t < threads; ++t) {
+    auto inbox = std::make_shared<detail::resp_inbox>();
     int ep = epoll_create1(EPOLL_CLOEXEC);
     epoll_event ev{};
     // one thread is woken for each new connection
@@ -80,10 +127,18 @@ resp_server::start(const resp_server_options& options, resp_handler handler) {
     stop.events = EPOLLIN;
     stop.data.fd = s->stop_fd_;
     epoll_ctl(ep, EPOLL_CTL_ADD, s->stop_fd_, &stop);
+    epoll_event wake{};
+    wake.events = EPOLLIN;
+    wake.data.fd = inbox->wake_fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, inbox->wake_fd, &wake);
     s->epolls_.push_back(ep);
+    s->inboxes_.push_back(std::move(inbox));
   }
-  for (auto ep : s->epolls_)
-    s->threads_.emplace_back([raw = s.get(), ep] { raw->loop(ep); });
+  for (size_t t = 0; t < s->epolls_.size(); ++t)
+    s->threads_.emplace_back(
+        [raw = s.get(), ep = s->epolls_[t], inbox = s->inboxes_[t]] {
+          raw->loop(ep, inbox);
+        });
   return s;
 }
 
@@ -99,15 +154,19 @@ resp_server::~resp_server() {
 }
 
 resp_server_stats resp_server::stats() const {
-  return {connections_.load(), commands_.load(), protocol_errors_.load()};
+  return {connections_.load(), commands_.load(), protocol_errors_.load(),
+          deferred_.load()};
 }
 
-void resp_server::loop(int ep) {
-  std::unordered_map<int, connection> conns;
-  auto watch = [&](connection& c) {
+void resp_server::loop(int ep, std::shared_ptr<detail::resp_inbox> inbox) {
+  std::unordered_map<int, resp_connection> conns;
+  uint64_t serials = 0;
+  auto watch = [&](resp_connection& c) {
     epoll_event ev{};
-    ev.events = (c.reading ? EPOLLIN : 0u) |
-                (c.sent < c.out.size() ? EPOLLOUT : 0u) | EPOLLRDHUP;
+    // (a closing connection is not told of its peer's end again: level-
+    // triggered, that would spin while a deferred reply is awaited)
+    ev.events = (c.reading ? EPOLLIN | EPOLLRDHUP : 0u) |
+                (c.sent < c.out.size() ? EPOLLOUT : 0u);
     ev.data.fd = c.fd;
     epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
   };
@@ -117,7 +176,7 @@ void resp_server::loop(int ep) {
     conns.erase(fd);
   };
   // writes what waits; false when the connection is gone
-  auto flush = [&](connection& c) {
+  auto flush = [&](resp_connection& c) {
     while (c.sent < c.out.size()) {
       auto n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent,
                       MSG_NOSIGNAL);
@@ -133,32 +192,70 @@ void resp_server::loop(int ep) {
       c.out.clear();
       c.sent = 0;
     }
-    return !(c.closing && c.out.empty());
+    return !(c.closing && c.out.empty() && c.queue.empty());
+  };
+  // moves the replies whose turn came into `out`
+  auto settle = [&](resp_connection& c) {
+    std::lock_guard<std::mutex> guard{inbox->mtx};
+    while (!c.queue.empty() && c.queue.front()->ready) {
+      c.out += c.queue.front()->data;
+      c.queue.pop_front();
+    }
+  };
+  auto waiting = [&](const resp_connection& c) {
+    return c.out.size() - c.sent;
+  };
+  auto full = [&](const resp_connection& c) {
+    return waiting(c) >= options_.max_output ||
+           c.queue.size() >= options_.max_pending;
   };
   // answers every whole command read so far
-  auto serve = [&](connection& c) {
+  std::string scratch;
+  auto serve = [&](resp_connection& c) {
     size_t at = 0;
-    while (!c.closing && at < c.in.size() &&
-           c.out.size() - c.sent < options_.max_output) {
+    while (!c.closing && at < c.in.size() && !full(c)) {
       auto r = resp::parse_command(c.in.data() + at, c.in.size() - at,
                                    options_.limits);
       if (r.status == resp::parse_status::incomplete) break;
+      bool in_line = c.queue.empty();
+      scratch.clear();
+      resp_call call{in_line ? &c.out : &scratch, &c, inbox};
       if (r.status == resp::parse_status::error) {
         ++protocol_errors_;
-        resp::error(c.out, "ERR " + r.error);
+        resp::error(call.out(), "ERR " + r.error);
         c.closing = true;
-        break;
+      } else {
+        at += r.consumed;
+        if (r.cmd.empty()) continue;
+        ++commands_;
+        if (!handler_(r.cmd, call)) c.closing = true;
+        if (call.deferred_) ++deferred_;
       }
-      at += r.consumed;
-      if (r.cmd.empty()) continue;
-      ++commands_;
-      if (!handler_(r.cmd, c.out)) c.closing = true;
+      if (!in_line && !call.deferred_)
+        c.queue.push_back(
+            std::make_shared<resp_slot>(resp_slot{std::move(scratch), true}));
     }
     c.in.erase(0, at);
   };
-  auto waiting = [&](const connection& c) { return c.out.size() - c.sent; };
+  // answers, sends, and answers more while sending drained the replies
+  // (what came before the end is answered, then the connection closes);
+  // false when the connection is gone
+  auto progress = [&](resp_connection& c, bool eof) {
+    for (;;) {
+      auto before = c.in.size();
+      serve(c);
+      if (eof && !full(c) && (c.in.empty() || c.in.size() == before))
+        c.closing = true;
+      if (!flush(c)) return false;
+      if (c.closing || full(c) || c.in.size() == before) break;
+    }
+    c.reading = !c.closing && !full(c);
+    watch(c);
+    return true;
+  };
   epoll_event events[64];
   char buf[64 * 1024];
+  std::vector<std::pair<int, uint64_t>> settled;
   for (;;) {
     int n = epoll_wait(ep, events, 64, -1);
     if (n < 0) {
@@ -172,6 +269,22 @@ void resp_server::loop(int ep) {
           ::close(cfd);
         return;
       }
+      if (fd == inbox->wake_fd) {
+        uint64_t count = 0;
+        (void)!::read(fd, &count, sizeof count);
+        {
+          std::lock_guard<std::mutex> guard{inbox->mtx};
+          settled.swap(inbox->settled);
+        }
+        for (auto [cfd, serial] : settled) {
+          auto it = conns.find(cfd);
+          if (it == conns.end() || it->second.serial != serial) continue;
+          settle(it->second);
+          if (!progress(it->second, false)) drop(cfd);
+        }
+        settled.clear();
+        continue;
+      }
       if (fd == listen_fd_) {
         for (;;) {
           int cfd = ::accept4(listen_fd_, nullptr, nullptr,
@@ -181,7 +294,9 @@ void resp_server::loop(int ep) {
           setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           ++connections_;
           auto& c = conns[cfd];
+          c = resp_connection{};
           c.fd = cfd;
+          c.serial = ++serials;
           epoll_event ev{};
           ev.events = EPOLLIN | EPOLLRDHUP;
           ev.data.fd = cfd;
@@ -207,26 +322,9 @@ void resp_server::loop(int ep) {
           break;
         }
       }
-      // answer, send, and answer more while sending drained the replies
-      // (what came before the end is answered, then the connection closes)
-      bool alive = true;
-      for (;;) {
-        auto before = c.in.size();
-        serve(c);
-        if (eof && waiting(c) < options_.max_output &&
-            (c.in.empty() || c.in.size() == before))
-          c.closing = true;
-        if (!(alive = flush(c))) break;
-        if (c.closing || waiting(c) >= options_.max_output ||
-            c.in.size() == before)
-          break;
-      }
-      if (!alive) {
+      // (a hung-up socket can take no reply: a deferred one is dropped)
+      if (!progress(c, eof) || (events[i].events & (EPOLLHUP | EPOLLERR)))
         drop(fd);
-        continue;
-      }
-      c.reading = !c.closing && waiting(c) < options_.max_output;
-      watch(c);
     }
   }
 }

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <capnp/message.h>
 
+#include "actors/features/layout.hpp"
 #include "actors/features/routing.hpp"
 #include "actors/features/service.hpp"
 #include "actors/features/store.hpp"
@@ -27,75 +28,21 @@ constexpr size_t max_answer_bytes = size_t{48} << 20;
 
 const reader_limits big{uint64_t{1} << 30, 64};
 
-/// One shard as the server knows it.
-struct shard_ref {
-  uint32_t index = 0;
-  std::string name;
-  std::string node;
-  caf::actor handle; ///< null when not running
-};
+using layout = store_layout;
 
-/// What the server caches from the features service.
-struct layout {
-  caf::actor service;
-  std::vector<shard_ref> shards;
-  std::map<std::string, group_spec> groups;
-  uint64_t version = 0;
-};
-
-/// Gathers the layout: the service, its StoreLayout, each shard's handle.
+/// The layout, as a KJ promise.
 kj::Promise<layout> fetch_layout(caf::actor_system& sys, caf::actor dir,
                                  std::chrono::milliseconds timeout) {
   auto paf = kj::newPromiseAndCrossThreadFulfiller<layout>();
   auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<layout>>>(
       std::move(paf.fulfiller));
   sys.spawn([=](caf::event_based_actor* self) {
-    auto fail = [=](const std::string& what) {
-      (*f)->reject(rpc_failure(what));
-    };
-    self->request(dir, timeout, lookup_atom::value, std::string{service_name})
-        .then(
-            [=](const caf::actor& svc) {
-              self->request(svc, timeout, layout_atom::value)
-                  .then(
-                      [=](const envelope& env) {
-                        auto out = std::make_shared<layout>();
-                        out->service = svc;
-                        auto ok = env.visit<schema::StoreLayout>([&](auto r) {
-                          for (auto s : r.getShards())
-                            out->shards.push_back(
-                                shard_ref{s.getIndex(), s.getActor(),
-                                          s.getNode(), nullptr});
-                          for (auto g : r.getGroups())
-                            out->groups.emplace(g.getName(), from_schema(g));
-                          out->version = r.getVersion();
-                        });
-                        if (!ok) return fail(describe(ok.error()));
-                        auto left =
-                            std::make_shared<size_t>(out->shards.size());
-                        if (*left == 0) return (*f)->fulfill(std::move(*out));
-                        for (size_t i = 0; i < out->shards.size(); ++i)
-                          self->request(dir, timeout, lookup_atom::value,
-                                        out->shards[i].name)
-                              .then(
-                                  [=](const caf::actor& h) {
-                                    out->shards[i].handle = h;
-                                    if (--*left == 0)
-                                      (*f)->fulfill(std::move(*out));
-                                  },
-                                  [=](caf::error&) {
-                                    if (--*left == 0)
-                                      (*f)->fulfill(std::move(*out));
-                                  });
-                      },
-                      [=](caf::error& err) {
-                        fail("the features service answered " + describe(err));
-                      });
-            },
-            [=](caf::error& err) {
-              fail("no features service in this cluster (" + describe(err) +
-                   ")");
-            });
+    features::fetch_layout(self, dir, timeout, [f](caf::expected<layout> l) {
+      if (l)
+        (*f)->fulfill(std::move(*l));
+      else
+        (*f)->reject(rpc_failure(describe(l.error())));
+    });
   });
   return std::move(paf.promise);
 }

@@ -2,7 +2,9 @@
 // a real shard store in LMDB, its rows read by GET/MGET/HGET/HMGET/GETASOF
 // as a Redis client sends them, through the RESP server on loopback;
 // unknown keys, groups, fields and commands answered as Redis answers
-// them; a shard that is not on this node named.
+// them; a shard that is not on this node named, or, when the endpoint can
+// reach other nodes, its keys fetched in one read a shard and answered in
+// the order asked.
 
 #include <catch2/catch.hpp>
 
@@ -14,7 +16,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <capnp/message.h>
@@ -166,4 +170,100 @@ TEST_CASE("a Redis client reads features over RESP from the shard stores "
   // what clients send on connecting
   auto hello = "SELECT 0\r\nCOMMAND COUNT\r\nECHO hi\r\nQUIT\r\n";
   CHECK(roundtrip(port, hello, 100) == "+OK\r\n:11\r\n$2\r\nhi\r\n+OK\r\n");
+}
+
+TEST_CASE("keys of a shard on another node are fetched in one read a shard "
+          "and answered in order, mixed with this node's",
+          "[resp-commands]") {
+  test::temp_dir dir;
+  auto s0 = shard_store::open(dir.path() + "/s0", 0);
+  auto s1 = shard_store::open(dir.path() + "/s1", 1); // "the other node"
+  REQUIRE(s0);
+  REQUIRE(s1);
+  REQUIRE_FALSE((*s0)->add_group(emb(2)));
+  REQUIRE_FALSE((*s1)->add_group(emb(2)));
+  std::vector<std::string> mine, theirs;
+  for (int i = 0; mine.size() < 1 || theirs.size() < 2; ++i) {
+    auto e = "user" + std::to_string(i);
+    (shard_of(e, 2) == 0 ? mine : theirs).push_back(e);
+  }
+  put(**s0, mine[0], 1000, {1.f, 2.f, 3.f}, {i64(1), f64(0.5), text("a")});
+  put(**s1, theirs[0], 1000, {7.f, 8.f, 9.f}, {i64(2), f64(1.5), text("b")});
+  put(**s1, theirs[0], 3000, {9.f, 9.f, 9.f}, {i64(3), f64(2.5), text("c")});
+
+  // the other node answers on threads of its own, as a remote shard does
+  std::mutex mtx;
+  std::vector<std::thread> hops;
+  std::vector<size_t> batch_sizes;
+  bool other_down = false;
+  feature_source src;
+  src.group = [](const std::string& n) -> std::optional<group_spec> {
+    if (n == "emb") return emb(2);
+    return std::nullopt;
+  };
+  src.store = [&](const std::string&,
+                  uint32_t shard) -> std::shared_ptr<const shard_store> {
+    return shard == 0 ? *s0 : nullptr;
+  };
+  src.remote = [&](const std::string& group, uint32_t shard,
+                   std::vector<std::string> entities, int64_t as_of,
+                   remote_rows done) {
+    REQUIRE(shard == 1);
+    std::lock_guard<std::mutex> guard{mtx};
+    batch_sizes.push_back(entities.size());
+    bool down = other_down;
+    hops.emplace_back([&, group, entities, as_of, done, down] {
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+      if (down)
+        return done(make_error(errc::io_failure, "node other is gone"), {});
+      std::vector<std::string_view> views(entities.begin(), entities.end());
+      std::vector<capnp::MallocMessageBuilder> copies(entities.size());
+      std::vector<const schema::FeatureRow::Reader*> rows(entities.size());
+      std::vector<schema::FeatureRow::Reader> kept(entities.size());
+      auto err =
+          (*s1)->visit(group, views, as_of, 5000,
+                       [&](size_t i, const schema::FeatureRow::Reader* r) {
+                         if (!r) return;
+                         copies[i].setRoot(*r);
+                         kept[i] =
+                             copies[i].getRoot<schema::FeatureRow>().asReader();
+                         rows[i] = &kept[i];
+                       });
+      done(err, rows);
+    });
+  };
+  src.now_us = [] { return int64_t{5000}; };
+  auto s = resp_server::start({}, feature_commands(src));
+  REQUIRE(s);
+  auto port = (*s)->port();
+  auto mk = "emb:" + mine[0], t0 = "emb:" + theirs[0], t1 = "emb:" + theirs[1];
+  // GET of a remote key; then a local GET behind it waits its turn
+  auto wire = "GET " + t0 + "\r\nGET " + mk + "\r\nGETASOF " + t0 +
+              " 2000\r\nHMGET " + t0 + " label count\r\n";
+  auto want = floats({9.f, 9.f, 9.f}) + floats({1.f, 2.f, 3.f}) +
+              floats({7.f, 8.f, 9.f}) + "*2\r\n$1\r\nc\r\n$1\r\n3\r\n";
+  CHECK(roundtrip(port, wire, want.size()) == want);
+  // MGET mixing both: one read for the two remote keys, answers in order
+  batch_sizes.clear();
+  wire = "MGET " + t0 + " " + mk + " " + t1 + " nogroup\r\n";
+  want = "*4\r\n" + floats({9.f, 9.f, 9.f}) + floats({1.f, 2.f, 3.f}) +
+         "$-1\r\n$-1\r\n";
+  CHECK(roundtrip(port, wire, want.size()) == want);
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    CHECK(batch_sizes == std::vector<size_t>{2});
+  }
+  // the other node gone: its keys are errors (nil in MGET), ours answered
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    other_down = true;
+  }
+  wire = "GET " + t0 + "\r\nMGET " + mk + " " + t0 + "\r\nQUIT\r\n";
+  want = "-ERR shard 1: node other is gone\r\n*2\r\n" +
+         floats({1.f, 2.f, 3.f}) + "$-1\r\n+OK\r\n";
+  CHECK(roundtrip(port, wire, 1 << 20) == want);
+  CHECK((*s)->stats().deferred == 6);
+  s->reset();
+  for (auto& t : hops)
+    t.join();
 }

@@ -3,7 +3,8 @@
 // several connections at once, a malformed or oversized request answered
 // with an error and its connection closed while the others carry on, QUIT
 // and a half-closed client served before the close, backpressure on a
-// client that does not read.
+// client that does not read, deferred replies answered in order from
+// another thread while the server goes on.
 
 #include <catch2/catch.hpp>
 
@@ -14,6 +15,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,7 +28,8 @@ using namespace troupe::features;
 
 namespace {
 
-bool echo_handler(const resp::command& cmd, std::string& out) {
+bool echo_handler(const resp::command& cmd, resp_call& call) {
+  auto& out = call.out();
   auto& name = cmd[0];
   if (name == "PING") {
     if (cmd.size() > 1)
@@ -195,4 +200,64 @@ TEST_CASE("QUIT and a half-closed RESP client are answered before the "
       all = got.compare(i * reply.size(), reply.size(), reply) == 0;
     CHECK(all);
   }
+}
+
+TEST_CASE("a deferred RESP reply keeps its connection's order and holds up "
+          "no other connection",
+          "[resp-server]") {
+  // SLOW v is answered v by another thread once the test releases it
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<std::pair<std::string, resp_completion>> held;
+  auto handler = [&](const resp::command& cmd, resp_call& call) {
+    if (cmd[0] == "SLOW") {
+      std::lock_guard<std::mutex> guard{mtx};
+      held.emplace_back(cmd[1], call.defer());
+      cv.notify_all();
+      return true;
+    }
+    return echo_handler(cmd, call);
+  };
+  resp_server_options o;
+  o.threads = 1; // both connections on the one thread
+  auto s = resp_server::start(o, handler);
+  REQUIRE(s);
+  client a{(*s)->port()};
+  client b{(*s)->port()};
+  a.send("SLOW one\r\nPING\r\nSLOW two\r\nECHO three\r\n");
+  {
+    std::unique_lock<std::mutex> lock{mtx};
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds{10},
+                        [&] { return held.size() == 2; }));
+  }
+  // nothing of a's is sent while its first reply waits; b is served
+  b.send("PING\r\n");
+  CHECK(b.read(7) == "+PONG\r\n");
+  pollfd p{a.fd, POLLIN, 0};
+  CHECK(::poll(&p, 1, 200) == 0);
+  // the second deferred reply comes first: still nothing of a's goes out
+  std::thread([&] {
+    std::lock_guard<std::mutex> guard{mtx};
+    held[1].second("$3\r\ntwo\r\n");
+  }).join();
+  CHECK(::poll(&p, 1, 200) == 0);
+  std::thread([&] {
+    std::lock_guard<std::mutex> guard{mtx};
+    held[0].second("$3\r\none\r\n");
+  }).join();
+  std::string all = "$3\r\none\r\n+PONG\r\n$3\r\ntwo\r\n$5\r\nthree\r\n";
+  CHECK(a.read(all.size()) == all);
+  CHECK((*s)->stats().deferred == 2);
+  // a client that leaves before its reply: the late answer goes nowhere
+  {
+    client c{(*s)->port()};
+    c.send("SLOW gone\r\n");
+    std::unique_lock<std::mutex> lock{mtx};
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds{10},
+                        [&] { return held.size() == 3; }));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  held[2].second("$4\r\ngone\r\n");
+  b.send("ECHO after\r\n");
+  CHECK(b.read(11) == "$5\r\nafter\r\n");
 }
