@@ -35,8 +35,10 @@ packages=(
   libxgboost-dev xgboost libtorch-dev libgloo-dev libcpp-httplib-dev libjemalloc-dev
   libmetis-dev
   zlib1g-dev libssl-dev
-  # tests (chromium: the study report is opened in real headless Chromium)
+  # tests (chromium: the study report is opened in real headless Chromium;
+  # redis-tools: redis-cli and redis-benchmark against the RESP endpoint)
   catch2 openssh-server openssh-client procps iproute2 netcat-openbsd chromium
+  redis-tools
 )
 if [ "$bench" -eq 1 ]; then
   # peers of tests/bench/*: Python 3 packages for /usr/bin/python3 (PyTorch:
@@ -44,7 +46,7 @@ if [ "$bench" -eq 1 ]; then
   # (bench_nas, bench_torch_parallel: the full 60,000 + 10,000 images in
   # /usr/share/datasets/fashion-mnist); LIBLINEAR (bench_ps_peers)
   packages+=(python3-optuna python3-xgboost python3-sklearn python3-pandas python3-torch
-    redis-server redis-tools dataset-fashion-mnist liblinear-tools)
+    redis-server dataset-fashion-mnist liblinear-tools)
 fi
 
 missing=()

@@ -29,6 +29,8 @@ struct program_context {
   kind_registrar register_kinds;
   /// Adds every family's head services and RPC interfaces to `node`.
   std::function<void(node_options& node)> add_head_services;
+  /// Adds every family's node extensions to `node` (`troupe node`).
+  std::function<void(node_options& node)> add_node_services;
 };
 
 /// One `troupe` subcommand (or group of them) of a family.
@@ -50,6 +52,9 @@ struct family {
   std::function<void(node_options& node)> head_services;
   /// Adds options of the family's own to the `troupe node` subcommand.
   std::function<void(CLI::App& node_command)> node_flags;
+  /// Adds what every node (head or worker) runs for the family beside its
+  /// actors (node.extensions), as its flags say.
+  std::function<void(node_options& node)> node_services;
   /// Adds the family's subcommands to `app`; returns them.
   std::function<std::vector<cli_command>(CLI::App& app)> commands;
   /// The family's shell commands.

@@ -187,6 +187,20 @@ bool make_dirs(const std::string& path) {
   return true;
 }
 
+/// Starts the node's extensions; an error names the first that failed.
+caf::expected<std::vector<std::shared_ptr<void>>>
+start_extensions(const node_options& opts, caf::actor_system& sys,
+                 const caf::actor& directory) {
+  std::vector<std::shared_ptr<void>> held;
+  node_context ctx{sys, directory, opts.name};
+  for (auto& ext : opts.extensions) {
+    auto r = ext(ctx);
+    if (!r) return r.error();
+    held.push_back(std::move(*r));
+  }
+  return held;
+}
+
 int run_head(const node_options& opts, const kind_registrar& kinds,
              const sigset_t& signals) {
   auto lg = log::get("node");
@@ -256,6 +270,13 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
     stop_head();
     return 2;
   }
+  auto extensions = start_extensions(opts, sys, directory);
+  if (!extensions) {
+    lg->error("{}", describe(extensions.error()));
+    gw.stop();
+    stop_head();
+    return 2;
+  }
   {
     std::ofstream out{dir + "/head.json"};
     out << "{\"port\":" << *port << ",\"gateway_port\":" << *gport
@@ -265,6 +286,7 @@ int run_head(const node_options& opts, const kind_registrar& kinds,
            "{}",
            opts.name, opts.bind, *port, opts.gateway_bind, *gport, dir);
   auto code = wait_for_stop(flag, signals);
+  extensions->clear();
   gw.stop();
   caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
@@ -325,7 +347,14 @@ int run_worker(const node_options& opts, const kind_registrar& kinds,
     flag.set(why == "shutdown requested" ? 0 : 4);
   };
   auto agent = spawn_agent(sys, *head, acfg);
+  auto extensions = start_extensions(opts, sys, *head);
+  if (!extensions) {
+    lg->error("{}", describe(extensions.error()));
+    caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
+    return 2;
+  }
   auto code = wait_for_stop(flag, signals);
+  extensions->clear();
   caf::anon_send_exit(agent, caf::exit_reason::user_shutdown);
   lg->info("node {} stopped", opts.name);
   return code;

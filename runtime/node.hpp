@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
@@ -53,6 +54,21 @@ struct head_service {
   std::string config;
 };
 
+/// What a node extension is started with.
+struct node_context {
+  caf::actor_system& sys;
+  /// The cluster's directory (on a worker, its proxy).
+  caf::actor directory;
+  /// The node's name.
+  std::string name;
+};
+
+/// Something a family runs beside a node's actors (a RESP endpoint, say),
+/// started once the node runs, head or worker; what it returns is kept
+/// until the node stops. An error stops the node.
+using node_extension =
+    std::function<caf::expected<std::shared_ptr<void>>(const node_context&)>;
+
 /// Everything `troupe node` accepts.
 struct node_options {
   bool head = false;
@@ -80,6 +96,8 @@ struct node_options {
   std::vector<head_service> services;
   /// Further RPC interfaces the head's gateway serves (ignored on workers).
   std::vector<rpc_service> rpc_services;
+  /// Started on every node, head or worker.
+  std::vector<node_extension> extensions;
 };
 
 /// Applies scheduler options, loads the middleman, registers troupe's types,

@@ -159,6 +159,7 @@ int run_node_command(node_command& nc, const program_context& program) {
   }
   log::init(node.name, node.log_level, node.log_file);
   program.add_head_services(node);
+  program.add_node_services(node);
   return run_node(node, program.register_kinds);
 }
 
@@ -201,6 +202,10 @@ int run_program(int argc, char** argv, const std::vector<family>& families) {
   program.add_head_services = [&families](node_options& node) {
     for (auto& f : families)
       if (f.head_services) f.head_services(node);
+  };
+  program.add_node_services = [&families](node_options& node) {
+    for (auto& f : families)
+      if (f.node_services) f.node_services(node);
   };
   if (*nc.cmd) return run_node_command(nc, program);
   if (*shell_cmd) {

@@ -54,4 +54,8 @@ using scan_atom = caf::atom_constant<caf::atom("scan")>;
 /// through the shards and reports.
 using report_atom = caf::atom_constant<caf::atom("report")>;
 
+/// (refresh_atom): the RESP endpoint's layout keeper fetches the store's
+/// layout again (sent to itself).
+using refresh_atom = caf::atom_constant<caf::atom("refresh")>;
+
 } // namespace troupe::features

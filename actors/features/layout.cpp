@@ -13,7 +13,7 @@
 namespace troupe::features {
 
 void fetch_layout(caf::event_based_actor* self, const caf::actor& dir,
-                  std::chrono::milliseconds timeout,
+                  std::chrono::milliseconds timeout, bool place,
                   std::function<void(caf::expected<store_layout>)> done) {
   auto finish = std::make_shared<decltype(done)>(std::move(done));
   auto fail = [finish](const std::string& what) {
@@ -22,6 +22,28 @@ void fetch_layout(caf::event_based_actor* self, const caf::actor& dir,
   self->request(dir, timeout, lookup_atom::value, std::string{service_name})
       .then(
           [=](const caf::actor& svc) {
+            if (!place) {
+              // asking for the layout places the shards: not before a
+              // group exists (the nodes may not all have joined yet)
+              self->request(svc, timeout, groups_atom::value, envelope{})
+                  .then(
+                      [=](const envelope& env) {
+                        auto any = env.visit<schema::FeatureGroupList>(
+                            [](auto r) { return r.getGroups().size() > 0; });
+                        if (!any) return fail(describe(any.error()));
+                        if (!*any) {
+                          store_layout none;
+                          none.service = svc;
+                          return (*finish)(std::move(none));
+                        }
+                        fetch_layout(self, dir, timeout, true,
+                                     std::move(*finish));
+                      },
+                      [=](caf::error& err) {
+                        fail("the features service answered " + describe(err));
+                      });
+              return;
+            }
             self->request(svc, timeout, layout_atom::value)
                 .then(
                     [=](const envelope& env) {

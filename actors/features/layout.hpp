@@ -39,9 +39,12 @@ struct store_layout {
 /// Asks, from `self`, the directory `dir` for the features service, the
 /// service for its StoreLayout and the directory for each shard's handle
 /// (a shard it does not know stays null); calls `done` once with the
-/// layout or an error naming what failed.
+/// layout or an error naming what failed. Asking for the layout places the
+/// shards over the nodes present; unless `place`, a store with no group yet
+/// is answered with no shards instead (its shards are placed when the
+/// first group is created).
 void fetch_layout(caf::event_based_actor* self, const caf::actor& dir,
-                  std::chrono::milliseconds timeout,
+                  std::chrono::milliseconds timeout, bool place,
                   std::function<void(caf::expected<store_layout>)> done);
 
 } // namespace troupe::features

@@ -113,6 +113,10 @@ struct key_route {
   std::string error;                        ///< non-empty: not readable
 };
 
+/// GET reads the latest version, as the RPC interface's get does (expiry
+/// still counts from now).
+constexpr int64_t latest = std::numeric_limits<int64_t>::max();
+
 class handler {
 public:
   explicit handler(feature_source s) : src_(std::move(s)) {}
@@ -124,7 +128,7 @@ public:
     read_plan plan;
     if (name == "GET" && args == 1) {
       plan.keys = {cmd[1]};
-      plan.as_of = now();
+      plan.as_of = latest;
       return read(std::move(plan), call), true;
     }
     if (name == "GETASOF" && args == 2) {
@@ -143,14 +147,14 @@ public:
     if (name == "MGET" && args >= 1) {
       plan.kind = read_plan::shape::vectors;
       plan.keys.assign(cmd.begin() + 1, cmd.end());
-      plan.as_of = now();
+      plan.as_of = latest;
       return read(std::move(plan), call), true;
     }
     if ((name == "HGET" && args == 2) || (name == "HMGET" && args >= 2)) {
       plan.kind =
           name == "HGET" ? read_plan::shape::field : read_plan::shape::fields;
       plan.keys = {cmd[1]};
-      plan.as_of = now();
+      plan.as_of = latest;
       std::string group;
       std::string_view entity;
       std::optional<group_spec> g;
@@ -180,16 +184,27 @@ public:
                       "troupe_feature_endpoint:1\r\n");
       return true;
     }
+    if (name == "CONFIG" && args >= 1) {
+      // what redis-benchmark asks on connecting: troupe has no Redis
+      // settings to show, and none to set
+      if (upper(cmd[1]) == "GET")
+        resp::array_header(out, 0);
+      else
+        resp::error(out, "ERR troupe's RESP endpoint is configured by "
+                         "`troupe node` flags, not CONFIG " +
+                             cmd[1]);
+      return true;
+    }
     if (name == "COMMAND") {
       if (args >= 1 && upper(cmd[1]) == "COUNT")
-        resp::integer(out, 11);
+        resp::integer(out, 12);
       else
         resp::array_header(out, 0);
       return true;
     }
     static const char* known[] = {"GET",    "GETASOF", "MGET",   "HGET",
                                   "HMGET",  "PING",    "ECHO",   "QUIT",
-                                  "SELECT", "INFO",    "COMMAND"};
+                                  "SELECT", "INFO",    "CONFIG", "COMMAND"};
     if (std::find(std::begin(known), std::end(known), name) != std::end(known))
       resp::error(out,
                   "ERR wrong number of arguments for '" + cmd[0] + "' command");

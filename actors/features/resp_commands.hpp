@@ -14,6 +14,7 @@
 //   HMGET key field [...]    an array of HGET's answers
 //   GETASOF key micros       GET as of a time (microseconds since the epoch)
 //   PING [msg]  ECHO msg  QUIT  SELECT 0  INFO  COMMAND [COUNT]
+//   CONFIG GET ...           an empty array (what redis-benchmark asks)
 //
 // A key whose shard is on another node is fetched from that node's shard
 // in one hop (the reply is deferred meanwhile; the connection's later

@@ -37,12 +37,13 @@ kj::Promise<layout> fetch_layout(caf::actor_system& sys, caf::actor dir,
   auto f = std::make_shared<kj::Own<kj::CrossThreadPromiseFulfiller<layout>>>(
       std::move(paf.fulfiller));
   sys.spawn([=](caf::event_based_actor* self) {
-    features::fetch_layout(self, dir, timeout, [f](caf::expected<layout> l) {
-      if (l)
-        (*f)->fulfill(std::move(*l));
-      else
-        (*f)->reject(rpc_failure(describe(l.error())));
-    });
+    features::fetch_layout(self, dir, timeout, true,
+                           [f](caf::expected<layout> l) {
+                             if (l)
+                               (*f)->fulfill(std::move(*l));
+                             else
+                               (*f)->reject(rpc_failure(describe(l.error())));
+                           });
   });
   return std::move(paf.promise);
 }

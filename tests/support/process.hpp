@@ -42,7 +42,8 @@ struct run_result {
   std::string err;
 };
 
-/// Runs argv with a time limit (killed past it), feeding `input` to stdin.
+/// Runs argv (a bare program name is looked up in PATH) with a time limit
+/// (killed past it), feeding `input` to stdin.
 run_result run(const std::vector<std::string>& argv,
                std::chrono::milliseconds timeout,
                const std::string& input = {});

@@ -8,12 +8,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -27,6 +21,7 @@
 #include "actors/features/routing.hpp"
 #include "runtime/errors.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/resp_client.hpp"
 #include "tests/unit/features/rows.hpp"
 
 using namespace troupe;
@@ -63,34 +58,11 @@ void put(shard_store& s, const std::string& entity, int64_t t,
 }
 
 std::string floats(const std::vector<float>& v) {
-  std::string b(v.size() * 4, '\0');
-  std::memcpy(b.data(), v.data(), b.size());
-  return "$" + std::to_string(b.size()) + "\r\n" + b + "\r\n";
+  return test::resp_floats(v);
 }
 
-/// Sends `wire` on a new connection and reads until `bytes` came back,
-/// the server closed it, or 10 s passed.
 std::string roundtrip(uint16_t port, const std::string& wire, size_t bytes) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(::send(fd, wire.data(), wire.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(wire.size()));
-  std::string got;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-  char buf[4096];
-  while (got.size() < bytes && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    got.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return got;
+  return test::resp_roundtrip(port, wire, bytes);
 }
 
 } // namespace
@@ -168,8 +140,10 @@ TEST_CASE("a Redis client reads features over RESP from the shard stores "
   want = "*3\r\n" + floats({4.f, 5.f, 6.f}) + "$-1\r\n$-1\r\n";
   CHECK(roundtrip(port, mixed, want.size()) == want);
   // what clients send on connecting
-  auto hello = "SELECT 0\r\nCOMMAND COUNT\r\nECHO hi\r\nQUIT\r\n";
-  CHECK(roundtrip(port, hello, 100) == "+OK\r\n:11\r\n$2\r\nhi\r\n+OK\r\n");
+  auto hello = "SELECT 0\r\nCOMMAND COUNT\r\nCONFIG GET save\r\nECHO "
+               "hi\r\nQUIT\r\n";
+  CHECK(roundtrip(port, hello, 100) ==
+        "+OK\r\n:12\r\n*0\r\n$2\r\nhi\r\n+OK\r\n");
 }
 
 TEST_CASE("keys of a shard on another node are fetched in one read a shard "
