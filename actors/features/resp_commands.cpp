@@ -157,7 +157,7 @@ public:
       plan.as_of = latest;
       std::string group;
       std::string_view entity;
-      std::optional<group_spec> g;
+      std::shared_ptr<const group_spec> g;
       if (split_key(cmd[1], group, entity) && src_.group) g = src_.group(group);
       for (size_t i = 2; i < cmd.size(); ++i)
         plan.fields.push_back(g ? g->field_index(cmd[i]) : -1);
@@ -216,19 +216,31 @@ public:
 private:
   int64_t now() const { return src_.now_us ? src_.now_us() : 0; }
 
+  /// What one command has looked up so far: the last group, and a reader
+  /// a shard store it read (one read transaction a store and command).
+  struct lookups {
+    std::string group;
+    std::shared_ptr<const group_spec> spec;
+    std::vector<std::pair<const shard_store*, caf::expected<shard_reader>>>
+        readers;
+  };
+
   /// Where `key` is read: its group, shard and store, or why it cannot be.
-  key_route route(const std::string& key) const {
+  key_route route(const std::string& key, lookups& seen) const {
     key_route r;
     if (!split_key(key, r.group, r.entity)) {
       r.error = "key '" + key + "' is no GROUP:ENTITY";
       return r;
     }
-    auto g = src_.group ? src_.group(r.group) : std::nullopt;
-    if (!g) {
+    if (!seen.spec || seen.group != r.group) {
+      seen.group = r.group;
+      seen.spec = src_.group ? src_.group(r.group) : nullptr;
+    }
+    if (!seen.spec) {
       r.error = "no feature group '" + r.group + "'";
       return r;
     }
-    r.shard = shard_of(r.entity, std::max(g->shards, 1u));
+    r.shard = shard_of(r.entity, std::max(seen.spec->shards, 1u));
     r.store = src_.store(r.group, r.shard);
     if (!r.store && !src_.remote)
       r.error = "shard " + std::to_string(r.shard) + " of group '" + r.group +
@@ -237,26 +249,29 @@ private:
   }
 
   /// Reads a key from its local store into `out` (its failure if any).
-  void read_local(const read_plan& plan, const key_route& r,
+  void read_local(const read_plan& plan, const key_route& r, lookups& seen,
                   std::string& out) const {
-    size_t mark = out.size();
-    auto err =
-        r.store->visit(r.group, {r.entity}, plan.as_of, now(),
-                       [&](size_t, const schema::FeatureRow::Reader* row) {
-                         plan.answer(out, row);
-                       });
-    if (err) {
-      out.resize(mark);
-      plan.failure(out, describe(err));
+    caf::expected<shard_reader>* reader = nullptr;
+    for (auto& [store, rd] : seen.readers)
+      if (store == r.store.get()) reader = &rd;
+    if (!reader) {
+      seen.readers.emplace_back(r.store.get(), r.store->reader(r.group, now()));
+      reader = &seen.readers.back().second;
     }
+    if (!*reader) return plan.failure(out, describe(reader->error()));
+    (*reader)->read(r.entity, plan.as_of,
+                    [&](const schema::FeatureRow::Reader* row) {
+                      plan.answer(out, row);
+                    });
   }
 
   void read(read_plan plan, resp_call& call) const {
     std::vector<key_route> routes;
     routes.reserve(plan.keys.size());
+    lookups seen;
     bool remote = false;
     for (auto& k : plan.keys) {
-      routes.push_back(route(k));
+      routes.push_back(route(k, seen));
       remote = remote || (routes.back().error.empty() && !routes.back().store);
     }
     if (!remote) {
@@ -266,7 +281,7 @@ private:
         if (!r.error.empty())
           plan.failure(out, r.error);
         else
-          read_local(plan, r, out);
+          read_local(plan, r, seen, out);
       return;
     }
     read_async(std::make_shared<read_plan>(std::move(plan)), routes,
@@ -297,12 +312,13 @@ private:
     p->complete = std::move(complete);
     p->plan = plan;
     std::map<std::pair<std::string, uint32_t>, std::vector<size_t>> elsewhere;
+    lookups seen;
     for (size_t i = 0; i < routes.size(); ++i) {
       auto& r = routes[i];
       if (!r.error.empty())
         plan->failure(p->parts[i], r.error);
       else if (r.store)
-        read_local(*plan, r, p->parts[i]);
+        read_local(*plan, r, seen, p->parts[i]);
       else
         elsewhere[{r.group, r.shard}].push_back(i);
     }

@@ -43,8 +43,9 @@ using remote_rows = std::function<void(
     const std::vector<const schema::FeatureRow::Reader*>& rows)>;
 
 struct feature_source {
-  /// The group named `name` (its fields and shard count), if known.
-  std::function<std::optional<group_spec>(const std::string& name)> group;
+  /// The group named `name` (its fields and shard count); null if unknown.
+  std::function<std::shared_ptr<const group_spec>(const std::string& name)>
+      group;
   /// Shard `shard` of group `name` when it is on this node, else null.
   std::function<std::shared_ptr<const shard_store>(const std::string& name,
                                                    uint32_t shard)>

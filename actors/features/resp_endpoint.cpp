@@ -23,7 +23,7 @@ namespace {
 
 /// The layout as the server's threads read it.
 struct snapshot {
-  std::map<std::string, group_spec> groups;
+  std::map<std::string, std::shared_ptr<const group_spec>> groups;
   std::vector<shard_ref> shards; ///< by index
   /// The shards on this node, by index (null: elsewhere or not running).
   std::vector<std::shared_ptr<const shard_store>> local;
@@ -45,7 +45,8 @@ struct resp_endpoint::state {
 
   void install(const store_layout& l) {
     auto s = std::make_shared<snapshot>();
-    s->groups = l.groups;
+    for (auto& [name, g] : l.groups)
+      s->groups.emplace(name, std::make_shared<const group_spec>(g));
     for (auto& ref : l.shards) {
       if (ref.index >= s->shards.size()) {
         s->shards.resize(ref.index + 1);
@@ -137,11 +138,12 @@ void read_remote(const state_ptr& st, const std::string& group, uint32_t shard,
 
 feature_source source_of(const state_ptr& st) {
   feature_source src;
-  src.group = [st](const std::string& name) -> std::optional<group_spec> {
+  src.group =
+      [st](const std::string& name) -> std::shared_ptr<const group_spec> {
     auto snap = st->current();
-    if (!snap) return std::nullopt;
+    if (!snap) return nullptr;
     auto g = snap->groups.find(name);
-    if (g == snap->groups.end()) return std::nullopt;
+    if (g == snap->groups.end()) return nullptr;
     return g->second;
   };
   src.store = [st](const std::string&,

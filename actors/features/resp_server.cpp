@@ -36,6 +36,7 @@ struct resp_connection {
   size_t sent = 0;
   bool closing = false;
   bool reading = true;
+  uint32_t events = EPOLLIN | EPOLLRDHUP; ///< what epoll watches for
   /// Replies not yet in `out` because a deferred one is ahead of them.
   std::deque<std::shared_ptr<resp_slot>> queue;
 };
@@ -59,7 +60,7 @@ resp_completion resp_call::defer() {
   auto slot = std::make_shared<resp_slot>();
   conn_->queue.push_back(slot);
   deferred_ = true;
-  return [slot, inbox = inbox_, fd = conn_->fd,
+  return [slot, inbox = *inbox_, fd = conn_->fd,
           serial = conn_->serial](std::string reply) {
     {
       std::lock_guard<std::mutex> guard{inbox->mtx};
@@ -162,11 +163,14 @@ void resp_server::loop(int ep, std::shared_ptr<detail::resp_inbox> inbox) {
   std::unordered_map<int, resp_connection> conns;
   uint64_t serials = 0;
   auto watch = [&](resp_connection& c) {
-    epoll_event ev{};
     // (a closing connection is not told of its peer's end again: level-
     // triggered, that would spin while a deferred reply is awaited)
-    ev.events = (c.reading ? EPOLLIN | EPOLLRDHUP : 0u) |
-                (c.sent < c.out.size() ? EPOLLOUT : 0u);
+    uint32_t want = (c.reading ? EPOLLIN | EPOLLRDHUP : 0u) |
+                    (c.sent < c.out.size() ? EPOLLOUT : 0u);
+    if (want == c.events) return; // (a syscall saved on most requests)
+    c.events = want;
+    epoll_event ev{};
+    ev.events = want;
     ev.data.fd = c.fd;
     epoll_ctl(ep, EPOLL_CTL_MOD, c.fd, &ev);
   };
@@ -219,7 +223,7 @@ void resp_server::loop(int ep, std::shared_ptr<detail::resp_inbox> inbox) {
       if (r.status == resp::parse_status::incomplete) break;
       bool in_line = c.queue.empty();
       scratch.clear();
-      resp_call call{in_line ? &c.out : &scratch, &c, inbox};
+      resp_call call{in_line ? &c.out : &scratch, &c, &inbox};
       if (r.status == resp::parse_status::error) {
         ++protocol_errors_;
         resp::error(call.out(), "ERR " + r.error);
@@ -313,6 +317,8 @@ void resp_server::loop(int ep, std::shared_ptr<detail::resp_inbox> inbox) {
           auto r = ::recv(fd, buf, sizeof buf, 0);
           if (r > 0) {
             c.in.append(buf, static_cast<size_t>(r));
+            // a short read emptied the socket: no second recv to learn it
+            if (static_cast<size_t>(r) < sizeof buf) break;
             if (c.in.size() >= sizeof buf * 4) break; // serve some first
             continue;
           }

@@ -47,11 +47,11 @@ public:
 private:
   friend class resp_server;
   resp_call(std::string* out, detail::resp_connection* conn,
-            std::shared_ptr<detail::resp_inbox> inbox)
-      : out_(out), conn_(conn), inbox_(std::move(inbox)) {}
+            const std::shared_ptr<detail::resp_inbox>* inbox)
+      : out_(out), conn_(conn), inbox_(inbox) {}
   std::string* out_;
   detail::resp_connection* conn_;
-  std::shared_ptr<detail::resp_inbox> inbox_;
+  const std::shared_ptr<detail::resp_inbox>* inbox_; ///< copied on defer()
   bool deferred_ = false;
 };
 

@@ -352,18 +352,54 @@ caf::error shard_store::read(const std::string& group,
   });
 }
 
+struct shard_reader::impl {
+  group_spec spec;
+  int64_t now_us = 0;
+  std::optional<lmdb::txn> txn;
+  std::optional<cursor> cur;
+};
+
+shard_reader::shard_reader(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+shard_reader::shard_reader(shard_reader&&) noexcept = default;
+shard_reader& shard_reader::operator=(shard_reader&&) noexcept = default;
+shard_reader::~shard_reader() {
+  if (impl_) impl_->cur.reset(); // before its transaction ends
+}
+
+void shard_reader::read(
+    std::string_view entity, int64_t as_of,
+    const std::function<void(const schema::FeatureRow::Reader*)>& f) {
+  if (!with_version(*impl_->cur, impl_->spec, entity, as_of, impl_->now_us,
+                    [&](auto row) { f(&row); }))
+    f(nullptr);
+}
+
+caf::expected<shard_reader> shard_store::reader(const std::string& group,
+                                                int64_t now_us) const {
+  auto e = entry(group);
+  if (!e) return e.error();
+  auto t = lmdb::txn::begin(const_cast<lmdb::env&>(env_), true);
+  if (!t) return t.error();
+  auto p = std::make_unique<shard_reader::impl>();
+  p->spec = std::move(e->spec);
+  p->now_us = now_us;
+  p->txn.emplace(std::move(*t));
+  p->cur.emplace(p->txn->get(), e->db, path());
+  if (p->cur->error()) return p->cur->error();
+  return shard_reader{std::move(p)};
+}
+
 caf::error shard_store::visit(
     const std::string& group, const std::vector<std::string_view>& entities,
     int64_t as_of, int64_t now_us,
     const std::function<void(size_t, const schema::FeatureRow::Reader*)>& f)
     const {
-  return in_read(group, [&](const group_entry& e, MDB_txn*, cursor& cur) {
-    for (size_t i = 0; i < entities.size(); ++i)
-      if (!with_version(cur, e.spec, entities[i], as_of, now_us,
-                        [&](auto row) { f(i, &row); }))
-        f(i, nullptr);
-    return caf::error{};
-  });
+  auto r = reader(group, now_us);
+  if (!r) return r.error();
+  for (size_t i = 0; i < entities.size(); ++i)
+    r->read(entities[i], as_of,
+            [&](const schema::FeatureRow::Reader* row) { f(i, row); });
+  return caf::error{};
 }
 
 caf::error shard_store::read_one(const std::string& group,

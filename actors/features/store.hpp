@@ -40,6 +40,28 @@ struct shard_group_stats {
 /// The key of (entity, event time).
 std::string version_key(std::string_view entity, int64_t time_us);
 
+/// Reads of one group of one shard in one read transaction, for many
+/// entities in a row (the RESP endpoint reads a command's keys through
+/// one a shard). Move-only; the transaction ends with it.
+class shard_reader {
+public:
+  shard_reader(shard_reader&&) noexcept;
+  shard_reader& operator=(shard_reader&&) noexcept;
+  ~shard_reader();
+
+  /// Calls f with `entity`'s version in force at `as_of`, read in place
+  /// from LMDB's pages (null when there is none or it expired).
+  void read(std::string_view entity, int64_t as_of,
+            const std::function<void(const schema::FeatureRow::Reader*)>& f);
+
+  struct impl;
+
+private:
+  friend class shard_store;
+  explicit shard_reader(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
 class shard_store {
 public:
   /// Opens (creating) the shard at `dir`.
@@ -81,9 +103,14 @@ public:
                       int64_t as_of, schema::FeatureRow::Builder out,
                       int64_t now_us) const;
 
+  /// A reader of `group` (errors: no such group here, LMDB failures);
+  /// versions older than the group's TTL before `now_us` count as gone.
+  caf::expected<shard_reader> reader(const std::string& group,
+                                     int64_t now_us) const;
+
   /// Calls f(i, row) for each entities[i] with the version in force at
   /// `as_of`, read in place from LMDB's pages (null when there is none or
-  /// it expired), all in one read transaction: the RESP endpoint's reads.
+  /// it expired), all in one read transaction.
   caf::error
   visit(const std::string& group, const std::vector<std::string_view>& entities,
         int64_t as_of, int64_t now_us,

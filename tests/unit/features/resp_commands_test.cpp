@@ -84,9 +84,9 @@ TEST_CASE("a Redis client reads features over RESP from the shard stores "
   put(**s0, mine[0], 1000, {1.f, 2.f, 3.f}, {i64(7), f64(0.25), text("gold")});
   put(**s0, mine[0], 2000, {4.f, 5.f, 6.f}, {i64(8), missing(), text("x y")});
   feature_source src;
-  src.group = [](const std::string& n) -> std::optional<group_spec> {
-    if (n == "emb") return emb(2);
-    return std::nullopt;
+  src.group = [](const std::string& n) -> std::shared_ptr<const group_spec> {
+    if (n == "emb") return std::make_shared<group_spec>(emb(2));
+    return nullptr;
   };
   src.store = [&](const std::string&,
                   uint32_t shard) -> std::shared_ptr<const shard_store> {
@@ -171,9 +171,9 @@ TEST_CASE("keys of a shard on another node are fetched in one read a shard "
   std::vector<size_t> batch_sizes;
   bool other_down = false;
   feature_source src;
-  src.group = [](const std::string& n) -> std::optional<group_spec> {
-    if (n == "emb") return emb(2);
-    return std::nullopt;
+  src.group = [](const std::string& n) -> std::shared_ptr<const group_spec> {
+    if (n == "emb") return std::make_shared<group_spec>(emb(2));
+    return nullptr;
   };
   src.store = [&](const std::string&,
                   uint32_t shard) -> std::shared_ptr<const shard_store> {
