@@ -1,7 +1,10 @@
 #include "runtime/lmdb.hpp"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "runtime/errors.hpp"
@@ -48,6 +51,27 @@ caf::expected<env> env::open(const std::string& dir, env_options opts) {
           check(mdb_env_open(h, dir.c_str(), flags, 0644), "mdb_env_open", dir))
     return err;
   return out;
+}
+
+size_t env::prefault(size_t from) const {
+  MDB_envinfo info;
+  MDB_stat st;
+  if (!handle_ || mdb_env_info(handle_, &info) != 0 ||
+      mdb_env_stat(handle_, &st) != 0 || !info.me_mapaddr)
+    return from;
+  size_t end = (info.me_last_pgno + 1) * size_t{st.ms_psize};
+  end = std::min(end, info.me_mapsize);
+  if (end <= from) return from;
+  auto* base = static_cast<char*>(info.me_mapaddr);
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t start = from / page * page;
+  if (madvise(base + start, end - start, MADV_POPULATE_READ) != 0) {
+    // (kernels before 5.14) touch each page instead
+    volatile char sink = 0;
+    for (size_t at = start; at < end; at += page)
+      sink = sink + base[at];
+  }
+  return end;
 }
 
 env::env(env&& other) noexcept

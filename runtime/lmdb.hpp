@@ -48,6 +48,13 @@ public:
   /// Flushes buffers to disk (for no_sync stores).
   caf::expected<void> sync(bool force = true);
 
+  /// Maps the data file's pages from byte `from` to its current end into
+  /// this process's page tables (MADV_POPULATE_READ; a read of each page
+  /// where the kernel lacks it), so that readers take no page fault on a
+  /// page's first touch. Returns the end reached: pass it back next time
+  /// (a file page once mapped stays mapped while LMDB rewrites it).
+  size_t prefault(size_t from) const;
+
   /// Opens (creating) the named database; call once after open.
   caf::expected<MDB_dbi> open_db(const std::string& name, unsigned flags = 0);
 

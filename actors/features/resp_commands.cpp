@@ -221,6 +221,8 @@ private:
   struct lookups {
     std::string group;
     std::shared_ptr<const group_spec> spec;
+    /// The group's shards looked up so far: (asked, store or null).
+    std::vector<std::pair<bool, std::shared_ptr<const shard_store>>> stores;
     std::vector<std::pair<const shard_store*, caf::expected<shard_reader>>>
         readers;
   };
@@ -235,13 +237,17 @@ private:
     if (!seen.spec || seen.group != r.group) {
       seen.group = r.group;
       seen.spec = src_.group ? src_.group(r.group) : nullptr;
+      seen.stores.clear();
+      if (seen.spec) seen.stores.resize(std::max(seen.spec->shards, 1u));
     }
     if (!seen.spec) {
       r.error = "no feature group '" + r.group + "'";
       return r;
     }
-    r.shard = shard_of(r.entity, std::max(seen.spec->shards, 1u));
-    r.store = src_.store(r.group, r.shard);
+    r.shard = shard_of(r.entity, static_cast<uint32_t>(seen.stores.size()));
+    auto& known = seen.stores[r.shard];
+    if (!known.first) known = {true, src_.store(r.group, r.shard)};
+    r.store = known.second;
     if (!r.store && !src_.remote)
       r.error = "shard " + std::to_string(r.shard) + " of group '" + r.group +
                 "' is not on this node";
@@ -259,10 +265,9 @@ private:
       reader = &seen.readers.back().second;
     }
     if (!*reader) return plan.failure(out, describe(reader->error()));
-    (*reader)->read(r.entity, plan.as_of,
-                    [&](const schema::FeatureRow::Reader* row) {
-                      plan.answer(out, row);
-                    });
+    (*reader)->read(
+        r.entity, plan.as_of,
+        [&](const schema::FeatureRow::Reader* row) { plan.answer(out, row); });
   }
 
   void read(read_plan plan, resp_call& call) const {

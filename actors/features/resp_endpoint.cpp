@@ -1,7 +1,9 @@
 #include "actors/features/resp_endpoint.hpp"
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -63,6 +65,37 @@ struct resp_endpoint::state {
 private:
   mutable std::mutex mtx;
   std::shared_ptr<const snapshot> snap;
+
+public:
+  /// Maps what the shards on this node wrote into the page tables, every
+  /// `every` until stop(): reads then take no page fault (LMDB's pages are
+  /// mapped from the file, and a page's first touch would fault).
+  void warm(std::chrono::milliseconds every) {
+    std::unique_lock<std::mutex> lock{warm_mtx};
+    while (!stopping) {
+      lock.unlock();
+      if (auto s = current())
+        for (auto& store : s->local)
+          if (store) store->prefault();
+      lock.lock();
+      warm_cv.wait_for(lock, every, [&] { return stopping; });
+    }
+  }
+
+  void stop_warming() {
+    {
+      std::lock_guard<std::mutex> guard{warm_mtx};
+      stopping = true;
+    }
+    warm_cv.notify_all();
+  }
+
+  std::thread warmer;
+
+private:
+  std::mutex warm_mtx;
+  std::condition_variable warm_cv;
+  bool stopping = false;
 };
 
 namespace {
@@ -179,6 +212,8 @@ resp_endpoint::start(caf::actor_system& sys, caf::actor dir, std::string node,
   if (!server) return server.error();
   st->keeper = sys.spawn(layout_keeper, std::weak_ptr<state>{st},
                          std::move(dir), options.refresh, options.timeout);
+  st->warmer = std::thread{
+      [raw = st.get(), every = options.refresh] { raw->warm(every); }};
   std::unique_ptr<resp_endpoint> e{new resp_endpoint};
   e->state_ = std::move(st);
   e->server_ = std::move(*server);
@@ -190,6 +225,8 @@ resp_endpoint::start(caf::actor_system& sys, caf::actor dir, std::string node,
 
 resp_endpoint::~resp_endpoint() {
   server_.reset(); // no thread reads the state any more
+  state_->stop_warming();
+  state_->warmer.join();
   caf::anon_send_exit(state_->keeper, caf::exit_reason::user_shutdown);
 }
 

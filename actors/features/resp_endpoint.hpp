@@ -16,7 +16,10 @@
 // shard (`troupe features` and the shell's `feature-group` name it).
 //
 // What it knows of the store (the groups, every shard's node and actor) it
-// fetches from the features service and the directory every `refresh`.
+// fetches from the features service and the directory every `refresh`; as
+// often, a thread of its own maps what the local shards wrote into the
+// process's page tables, so that no read takes a page fault on a page's
+// first touch (LMDB's pages are the file's, mapped; Redis's are its own).
 
 #include <chrono>
 #include <cstdint>

@@ -1,5 +1,6 @@
 #include "actors/features/store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -120,12 +121,18 @@ bool expired(const group_spec& g, int64_t t, int64_t now_us) {
 /// Finds the version of `entity` in force at `as_of`; false if none.
 bool find_version(cursor& cur, std::string_view entity, int64_t as_of,
                   MDB_val& k, MDB_val& v) {
-  auto prefix = entity_prefix(entity);
-  auto key = version_key(entity, as_of);
-  if (!cur.seek(key, k, v)) return false;
+  // the key, built on the stack (entities are at most 255 bytes): this is
+  // every read's path
+  char key[1 + max_entity_bytes + 8];
+  if (entity.size() > max_entity_bytes) return false; // none is stored
+  auto n = entity.size();
+  key[0] = static_cast<char>(n);
+  std::memcpy(key + 1, entity.data(), n);
+  auto t = lmdb::be64(inverted(as_of));
+  std::memcpy(key + 1 + n, t.data(), 8);
+  if (!cur.seek({key, n + 9}, k, v)) return false;
   auto found = as_view(k);
-  return found.size() == prefix.size() + 8 &&
-         found.compare(0, prefix.size(), prefix) == 0;
+  return found.size() == n + 9 && std::memcmp(found.data(), key, n + 1) == 0;
 }
 
 /// Moves to the first key after every version of `entity`; false at the end.
@@ -259,7 +266,12 @@ caf::expected<uint64_t> shard_store::write(schema::FeatureWrite::Reader batch,
     // the row as given: a partial row is fine for an upsert, but a wrong
     // width or too many values is not, whatever the merge would make of it
     if (auto err = check_row(g, row, where, upsert)) return err;
-    capnp::MallocMessageBuilder msg;
+    // one segment (the vector, the fields and room to spare): a reader then
+    // finds the whole row without a segment table to allocate
+    capnp::MallocMessageBuilder msg(
+        static_cast<unsigned>(64 + g.width / 2 + row.totalSize().wordCount +
+                              g.fields.size() * 4),
+        capnp::AllocationStrategy::FIXED_SIZE);
     auto out = msg.initRoot<schema::FeatureRow>();
     out.setEntity(row.getEntity());
     out.setEventTime(row.getEventTime());
@@ -387,6 +399,11 @@ caf::expected<shard_reader> shard_store::reader(const std::string& group,
   p->cur.emplace(p->txn->get(), e->db, path());
   if (p->cur->error()) return p->cur->error();
   return shard_reader{std::move(p)};
+}
+
+void shard_store::prefault() const {
+  std::lock_guard<std::mutex> guard{prefault_mtx_};
+  prefaulted_ = env_.prefault(prefaulted_);
 }
 
 caf::error shard_store::visit(

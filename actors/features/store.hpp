@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -135,6 +136,12 @@ public:
   /// Forces committed writes to disk (the store commits without fsync).
   caf::error sync();
 
+  /// Maps the pages written since the last call into this process's page
+  /// tables (lmdb::env::prefault): the RESP endpoint's reads then take no
+  /// page fault, as a server holding its data in its own memory does not.
+  /// Any thread; calls do not overlap.
+  void prefault() const;
+
 private:
   shard_store(lmdb::env env, MDB_dbi groups_db, uint32_t index);
 
@@ -152,6 +159,8 @@ private:
   caf::error in_read(const std::string& group, F&& f) const;
 
   lmdb::env env_;
+  mutable std::mutex prefault_mtx_;
+  mutable size_t prefaulted_ = 0; ///< bytes of the file mapped so far
   MDB_dbi groups_db_;
   uint32_t index_;
   mutable std::shared_mutex mtx_; ///< guards groups_

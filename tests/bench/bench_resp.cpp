@@ -96,21 +96,31 @@ struct run_result {
   double server_cpu_us = 0; ///< per request
   double client_cores = 0;  ///< redis-benchmark's CPU seconds a second
   double server_cores = 0;
+  double server_faults = 0; ///< minor page faults per request
 };
 
-/// CPU seconds (user + system) process `pid` has spent so far.
-double cpu_seconds(pid_t pid) {
+/// What /proc says process `pid` has spent so far: CPU seconds (user +
+/// system) and minor page faults.
+struct process_usage {
+  double cpu_s = 0;
+  double minor_faults = 0;
+};
+
+process_usage usage_of(pid_t pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
   std::string text((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
   auto close = text.rfind(')'); // the name may hold spaces
   std::istringstream fields{text.substr(close + 2)};
   std::string f;
-  double ticks = 0;
-  // fields 3.. after the name; utime and stime are fields 14 and 15
-  for (int i = 3; i <= 15 && fields >> f; ++i)
-    if (i >= 14) ticks += std::strtod(f.c_str(), nullptr);
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  process_usage u;
+  // fields 3.. after the name: minflt is field 10, utime and stime 14, 15
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 10) u.minor_faults = std::strtod(f.c_str(), nullptr);
+    if (i >= 14) u.cpu_s += std::strtod(f.c_str(), nullptr);
+  }
+  u.cpu_s /= static_cast<double>(sysconf(_SC_CLK_TCK));
+  return u;
 }
 
 /// CPU seconds this program's finished children have spent so far.
@@ -127,7 +137,8 @@ double children_cpu_seconds() {
 run_result benchmark(uint16_t port, pid_t server, size_t clients,
                      uint64_t requests, uint64_t entities,
                      const std::string& command) {
-  double server0 = cpu_seconds(server), client0 = children_cpu_seconds();
+  auto server0 = usage_of(server);
+  double client0 = children_cpu_seconds();
   auto t0 = clock_type::now();
   auto cmd = "redis-benchmark -h 127.0.0.1 -p " + std::to_string(port) +
              " -c " + std::to_string(clients) + " -n " +
@@ -135,7 +146,9 @@ run_result benchmark(uint16_t port, pid_t server, size_t clients,
              " --csv -e " + command + " 2>&1";
   auto [rc, out] = run_capture(cmd);
   double wall = seconds_since(t0);
-  double server_cpu = cpu_seconds(server) - server0;
+  auto server1 = usage_of(server);
+  double server_cpu = server1.cpu_s - server0.cpu_s;
+  double faults = server1.minor_faults - server0.minor_faults;
   double client_cpu = children_cpu_seconds() - client0;
   if (rc != 0)
     fail("redis-benchmark failed (" + std::to_string(rc) + "): " + out);
@@ -167,7 +180,8 @@ run_result benchmark(uint16_t port, pid_t server, size_t clients,
           num(2) * 1000,
           server_cpu / static_cast<double>(requests) * 1e6,
           client_cpu / wall,
-          server_cpu / wall};
+          server_cpu / wall,
+          faults / static_cast<double>(requests)};
 }
 
 /// Checks width and values of entity e's vector (key_of names it in errors).
@@ -244,7 +258,7 @@ struct goals {
 };
 
 json series_json(const std::vector<run_result>& runs) {
-  std::vector<double> rps, p50, p99, cpu, client, server;
+  std::vector<double> rps, p50, p99, cpu, client, server, faults;
   for (auto& r : runs) {
     rps.push_back(r.rps);
     p50.push_back(r.p50_us);
@@ -252,6 +266,7 @@ json series_json(const std::vector<run_result>& runs) {
     cpu.push_back(r.server_cpu_us);
     client.push_back(r.client_cores);
     server.push_back(r.server_cores);
+    faults.push_back(r.server_faults);
   }
   return json{{"requests_per_s", std::round(median(rps))},
               {"p50_us", median(p50)},
@@ -259,6 +274,7 @@ json series_json(const std::vector<run_result>& runs) {
               {"server_cpu_us_per_request", median(cpu)},
               {"server_cores", median(server)},
               {"client_cores", median(client)},
+              {"server_minor_faults_per_request", median(faults)},
               {"runs_requests_per_s", rps},
               {"runs_p99_us", p99}};
 }
@@ -396,7 +412,8 @@ void run_data_set(const options& o, redis_server& redis,
           line, sizeof line,
           "%s %s, C=%zu: troupe %.0f vs redis %.0f req/s = %.2fx%s; p50 %.0f "
           "vs %.0f us, p99 %.0f vs %.0f us%s; server CPU %.1f vs %.1f "
-          "us/request (%.2fx) on %.2f vs %.2f cores, client %.2f cores",
+          "us/request (%.2fx) on %.2f vs %.2f cores, client %.2f cores; "
+          "troupe %.2f page faults/request",
           wl.name, ds.c_str(), clients, tj["requests_per_s"].get<double>(),
           rj["requests_per_s"].get<double>(), ratio,
           !wl.goals ? " (no goal)"
@@ -412,7 +429,7 @@ void run_data_set(const options& o, redis_server& redis,
           tj["server_cpu_us_per_request"].get<double>(),
           rj["server_cpu_us_per_request"].get<double>(), cpu_ratio,
           tj["server_cores"].get<double>(), rj["server_cores"].get<double>(),
-          client_cores);
+          client_cores, tj["server_minor_faults_per_request"].get<double>());
       emit(j, line);
     }
   }
