@@ -149,6 +149,17 @@ TEST_CASE("every node's RESP endpoint serves every key to Redis clients",
         },
         20s));
 
+  // (w1 listens now) a node whose RESP port is taken says which address and
+  // stops
+  {
+    auto taken = worker("w3", ports[1]);
+    REQUIRE(test::eventually([&] { return !taken->running(); }, 20s));
+    CHECK(taken->wait(1s) == 2);
+    CHECK_THAT(taken->log(),
+               Catch::Contains("RESP endpoint: cannot listen on 127.0.0.1:" +
+                               std::to_string(ports[1])));
+  }
+
   // redis-cli, one command a line, every key from every node: the shards
   // on the node read in place, the others' keys fetched from them
   std::string commands, expect;

@@ -158,7 +158,7 @@ TEST_CASE("a malformed or oversized RESP request closes its connection "
 }
 
 TEST_CASE("QUIT and a half-closed RESP client are answered before the "
-          "close; a client that does not read is not read either",
+          "close, and a client that does not read is not read either",
           "[resp-server]") {
   resp_server_options o;
   o.max_output = 64 * 1024;
