@@ -36,9 +36,10 @@ packages=(
   libmetis-dev
   zlib1g-dev libssl-dev
   # tests (chromium: the study report is opened in real headless Chromium;
-  # redis-tools: redis-cli and redis-benchmark against the RESP endpoint)
+  # redis-tools: redis-cli and redis-benchmark against the RESP endpoint;
+  # clang and libFuzzer: tests/fuzz)
   catch2 openssh-server openssh-client procps iproute2 netcat-openbsd chromium
-  redis-tools
+  redis-tools clang libfuzzer-14-dev
 )
 if [ "$bench" -eq 1 ]; then
   # peers of tests/bench/*: Python 3 packages for /usr/bin/python3 (PyTorch:

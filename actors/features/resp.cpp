@@ -183,6 +183,12 @@ parse_result parse_inline(const char* data, size_t size, const limits& l) {
   parse_result r;
   std::string why;
   if (!split_inline(data, body, r.cmd, why)) return failed(why, 0);
+  // (the fuzzer found the limit held only for arrays)
+  if (r.cmd.size() > l.max_args)
+    return failed("too many arguments in an inline request (" +
+                      std::to_string(r.cmd.size()) + ", at most " +
+                      std::to_string(l.max_args) + ")",
+                  0);
   r.status = parse_status::complete;
   r.consumed = len + 1;
   return r;

@@ -119,6 +119,12 @@ TEST_CASE("malformed and oversized RESP requests are refused where they go "
         resp::parse_status::error);
   CHECK_THAT(parse("GET " + std::string(40, 'k') + "\r\n", small).error,
              Catch::Contains("too big inline request"));
+  // an inline line of more words than arguments allowed (found by
+  // tests/fuzz/fuzz.sh resp)
+  CHECK_THAT(parse("a b c d e\r\n", small).error,
+             Catch::Contains("too many arguments in an inline request (5, at "
+                             "most 4)"));
+  CHECK(parse("a b c d\r\n", small).status == resp::parse_status::complete);
   // within the limits, the same shapes read
   CHECK(parse("*1\r\n$16\r\n" + std::string(16, 'v') + "\r\n", small).status ==
         resp::parse_status::complete);
