@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "runtime/errors.hpp"
+#include "runtime/toml_text.hpp"
 
 namespace troupe::automl {
 
@@ -257,6 +258,7 @@ raw_value from_toml(const toml::node& n) {
 
 caf::expected<raw_file> read_toml(const std::string& text,
                                   const std::string& origin) {
+  if (auto err = check_toml_text(text, origin)) return err;
   toml::table doc;
   try {
     doc = toml::parse(text, origin);

@@ -13,6 +13,7 @@
 #include "actors/training/job_config_reader.hpp"
 #include "actors/training/step_clock.hpp"
 #include "runtime/errors.hpp"
+#include "runtime/toml_text.hpp"
 
 namespace troupe::training {
 
@@ -22,6 +23,7 @@ using detail::unknown;
 
 caf::expected<job_config> parse_job_config(const std::string& text,
                                            const std::string& origin) {
+  if (auto err = check_toml_text(text, origin)) return err;
   toml::table doc;
   try {
     doc = toml::parse(text, origin);

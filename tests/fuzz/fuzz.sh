@@ -9,7 +9,15 @@
 #   tests/fuzz/fuzz.sh TARGET [SECONDS]   (default 30)
 #   tests/fuzz/fuzz.sh TARGET --replay FILE...
 #
-# Targets: resp (the RESP request parser).
+# Targets: resp (the RESP request parser), csv (the CSV reader) -- both run
+# by the test suite for 30 s -- and job_config (a training job's TOML). The
+# last is not in the suite: within a minute it reaches undefined behaviour
+# inside toml++ 3.3 (Debian's), whose unicode tables send some non-ASCII
+# characters to __builtin_unreachable() while it scans a malformed value.
+# troupe refuses non-ASCII text outside strings and comments before toml++
+# sees it (runtime/toml_text.hpp), which covers every well-formed file and
+# the simple cases; the inputs kept in crashes/job_config-* are the rest,
+# for the day toml++ is fixed or replaced.
 # Needs clang++ and libFuzzer (Debian: clang, libfuzzer-14-dev;
 # deploy/install-deps.sh installs them).
 set -euo pipefail
@@ -18,10 +26,26 @@ repo=$(cd "$here/../.." && pwd)
 target=${1:?usage: fuzz.sh TARGET [SECONDS] | TARGET --replay FILE...}
 shift
 
+libs=()
 case $target in
   resp) sources=("$repo/actors/features/resp.cpp") ;;
+  csv)
+    sources=("$repo/actors/tabular/csv.cpp" "$repo/actors/tabular/csv_stream.cpp"
+      "$repo/runtime/errors.cpp")
+    libs=(-lcaf_core)
+    ;;
+  job_config)
+    sources=("$repo/actors/training/job_config.cpp"
+      "$repo/actors/training/job_config_graph.cpp"
+      "$repo/actors/training/sparse_table.cpp"
+      "$repo/actors/training/step_clock.cpp"
+      "$repo/actors/models/pipeline_schedule.cpp"
+      "$repo/actors/tabular/idx.cpp" "$repo/runtime/toml_text.cpp"
+      "$repo/runtime/errors.cpp")
+    libs=(-lcaf_core -lz)
+    ;;
   *)
-    echo "fuzz.sh: unknown target '$target' (targets: resp)" >&2
+    echo "fuzz.sh: unknown target '$target' (targets: resp, csv, job_config)" >&2
     exit 2
     ;;
 esac
@@ -34,9 +58,11 @@ command -v "$cxx" >/dev/null || {
 work=${TROUPE_FUZZ_DIR:-$(mktemp -d /tmp/troupe-fuzz.XXXXXX)}
 mkdir -p "$work"
 bin=$work/${target}_fuzz
-"$cxx" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined \
+# -DNDEBUG as troupe's own build: library asserts that a release build
+# compiles out (toml++ has some) would otherwise stop the run
+"$cxx" -std=c++17 -O1 -g -DNDEBUG -fsanitize=fuzzer,address,undefined \
   -fno-sanitize-recover=undefined -I"$repo" \
-  "$here/${target}_fuzz.cpp" "${sources[@]}" -o "$bin"
+  "$here/${target}_fuzz.cpp" "${sources[@]}" "${libs[@]}" -o "$bin"
 
 if [[ ${1:-} == --replay ]]; then
   shift

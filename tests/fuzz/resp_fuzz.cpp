@@ -6,8 +6,8 @@
 // is anything but incomplete (a command split over reads parses the same).
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 #include "actors/features/resp.hpp"
 
