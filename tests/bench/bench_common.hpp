@@ -61,6 +61,16 @@ inline std::string json_string(const std::string& s) {
 }
 
 /// What `nproc` prints: the CPUs this process may run on.
+/// The 1-minute load average: other work on the machine shows here.
+inline double loadavg() {
+  double l = -1;
+  if (auto* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1) l = -1;
+    std::fclose(f);
+  }
+  return l;
+}
+
 inline unsigned nproc() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0)

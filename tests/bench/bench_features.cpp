@@ -612,15 +612,6 @@ json comparison(const std::string& name, const std::string& ds, size_t clients,
   return j;
 }
 
-/// The 1-minute load average: other work on the machine shows here.
-double loadavg() {
-  double l = -1;
-  if (auto* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &l) != 1) l = -1;
-    std::fclose(f);
-  }
-  return l;
-}
 
 void emit(json j, const std::string& line) {
   j["loadavg_1m"] = loadavg();

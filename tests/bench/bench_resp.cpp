@@ -234,14 +234,6 @@ void check_reads(uint16_t port, uint32_t w, const std::vector<uint64_t>& keys,
 std::vector<json> results;
 std::vector<std::string> lines;
 
-double loadavg() {
-  double l = -1;
-  if (auto* f = std::fopen("/proc/loadavg", "r")) {
-    if (std::fscanf(f, "%lf", &l) != 1) l = -1;
-    std::fclose(f);
-  }
-  return l;
-}
 
 void emit(json j, const std::string& line) {
   j["loadavg_1m"] = loadavg();
