@@ -39,6 +39,7 @@ struct resp_endpoint::state {
   std::chrono::milliseconds timeout{5000};
   std::unique_ptr<actor_bridge> bridge;
   caf::actor keeper;
+  std::thread warmer; ///< runs warm()
 
   std::shared_ptr<const snapshot> current() const {
     std::lock_guard<std::mutex> guard{mtx};
@@ -62,13 +63,8 @@ struct resp_endpoint::state {
     snap = std::move(s);
   }
 
-private:
-  mutable std::mutex mtx;
-  std::shared_ptr<const snapshot> snap;
-
-public:
   /// Maps what the shards on this node wrote into the page tables, every
-  /// `every` until stop(): reads then take no page fault (LMDB's pages are
+  /// `every` until stop_warming(): reads then take no page fault (LMDB's pages are
   /// mapped from the file, and a page's first touch would fault).
   void warm(std::chrono::milliseconds every) {
     std::unique_lock<std::mutex> lock{warm_mtx};
@@ -90,9 +86,9 @@ public:
     warm_cv.notify_all();
   }
 
-  std::thread warmer;
-
 private:
+  mutable std::mutex mtx;
+  std::shared_ptr<const snapshot> snap;
   std::mutex warm_mtx;
   std::condition_variable warm_cv;
   bool stopping = false;
