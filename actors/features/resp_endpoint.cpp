@@ -64,8 +64,8 @@ struct resp_endpoint::state {
   }
 
   /// Maps what the shards on this node wrote into the page tables, every
-  /// `every` until stop_warming(): reads then take no page fault (LMDB's pages are
-  /// mapped from the file, and a page's first touch would fault).
+  /// `every` until stop_warming(): reads then take no page fault (LMDB's pages
+  /// are mapped from the file, and a page's first touch would fault).
   void warm(std::chrono::milliseconds every) {
     std::unique_lock<std::mutex> lock{warm_mtx};
     while (!stopping) {

@@ -406,19 +406,6 @@ void shard_store::prefault() const {
   prefaulted_ = env_.prefault(prefaulted_);
 }
 
-caf::error shard_store::visit(
-    const std::string& group, const std::vector<std::string_view>& entities,
-    int64_t as_of, int64_t now_us,
-    const std::function<void(size_t, const schema::FeatureRow::Reader*)>& f)
-    const {
-  auto r = reader(group, now_us);
-  if (!r) return r.error();
-  for (size_t i = 0; i < entities.size(); ++i)
-    r->read(entities[i], as_of,
-            [&](const schema::FeatureRow::Reader* row) { f(i, row); });
-  return caf::error{};
-}
-
 caf::error shard_store::read_one(const std::string& group,
                                  std::string_view entity, int64_t as_of,
                                  schema::FeatureRow::Builder out,

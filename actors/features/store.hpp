@@ -109,15 +109,6 @@ public:
   caf::expected<shard_reader> reader(const std::string& group,
                                      int64_t now_us) const;
 
-  /// Calls f(i, row) for each entities[i] with the version in force at
-  /// `as_of`, read in place from LMDB's pages (null when there is none or
-  /// it expired), all in one read transaction.
-  caf::error
-  visit(const std::string& group, const std::vector<std::string_view>& entities,
-        int64_t as_of, int64_t now_us,
-        const std::function<void(size_t, const schema::FeatureRow::Reader*)>& f)
-      const;
-
   /// Counts what the shard holds of `group`.
   caf::expected<shard_group_stats> stats(const std::string& group) const;
 

@@ -612,7 +612,6 @@ json comparison(const std::string& name, const std::string& ds, size_t clients,
   return j;
 }
 
-
 void emit(json j, const std::string& line) {
   j["loadavg_1m"] = loadavg();
   j["nproc"] = nproc();

@@ -234,7 +234,6 @@ void check_reads(uint16_t port, uint32_t w, const std::vector<uint64_t>& keys,
 std::vector<json> results;
 std::vector<std::string> lines;
 
-
 void emit(json j, const std::string& line) {
   j["loadavg_1m"] = loadavg();
   j["nproc"] = nproc();

@@ -38,19 +38,8 @@ TEST_CASE("feature shards on a 3-node cluster survive a killed worker",
   };
   auto w1 = worker("w1");
   auto w2 = worker("w2");
-  REQUIRE(test::eventually(
-      [&] {
-        auto c = cluster_client::connect("127.0.0.1", gw, 1s);
-        if (!c) return false;
-        auto ns = (*c)->nodes();
-        auto as = (*c)->actors();
-        if (!ns || ns->size() != 3 || !as) return false;
-        // the head's features service is up too
-        for (auto& a : *as)
-          if (a.name == "features") return true;
-        return false;
-      },
-      20s));
+  // the three nodes, and the head's features service
+  REQUIRE(cluster.wait_for_features(3, 20s));
   auto address = "127.0.0.1:" + std::to_string(gw);
   auto c = features::connect_store({address, {}, 4}, {});
   REQUIRE(c);

@@ -65,19 +65,7 @@ TEST_CASE("every node's RESP endpoint serves every key to Redis clients",
   auto w1 = worker("w1", ports[1]);
   auto w2 = worker("w2", ports[2]);
   auto address = cluster.gateway_addr();
-  REQUIRE(test::eventually(
-      [&] {
-        auto c =
-            cluster_client::connect("127.0.0.1", cluster.gateway_port(), 1s);
-        if (!c) return false;
-        auto ns = (*c)->nodes();
-        auto as = (*c)->actors();
-        if (!ns || ns->size() != 3 || !as) return false;
-        for (auto& a : *as)
-          if (a.name == "features") return true;
-        return false;
-      },
-      20s));
+  REQUIRE(cluster.wait_for_features(3, 20s));
   auto c = features::connect_store({address, {}, 4}, {});
   REQUIRE(c);
   features::group_spec g;

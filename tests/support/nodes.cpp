@@ -1,5 +1,7 @@
 #include "tests/support/nodes.hpp"
 
+#include "runtime/client.hpp"
+
 namespace troupe::test {
 
 node_set::node_set(std::string dir, std::vector<std::string> head_args)
@@ -53,6 +55,23 @@ std::unique_ptr<process> node_set::worker(const std::string& name,
                                           std::vector<std::string> args) const {
   return std::make_unique<process>(worker_argv(name, std::move(args)),
                                    dir_ + "/" + name + ".log");
+}
+
+bool node_set::wait_for_features(size_t nodes,
+                                 std::chrono::milliseconds timeout) const {
+  return eventually(
+      [&] {
+        auto c = cluster_client::connect("127.0.0.1", gateway_port_,
+                                         std::chrono::seconds{1});
+        if (!c) return false;
+        auto ns = (*c)->nodes();
+        auto as = (*c)->actors();
+        if (!ns || ns->size() != nodes || !as) return false;
+        for (auto& a : *as)
+          if (a.name == "features") return true;
+        return false;
+      },
+      timeout);
 }
 
 } // namespace troupe::test

@@ -35,6 +35,10 @@ public:
   std::unique_ptr<process> worker(const std::string& name,
                                   std::vector<std::string> args = {}) const;
 
+  /// Waits up to `timeout` until `nodes` nodes have joined and the head's
+  /// features service runs; false if they did not.
+  bool wait_for_features(size_t nodes, std::chrono::milliseconds timeout) const;
+
 private:
   std::string dir_;
   uint16_t port_;

@@ -57,6 +57,20 @@ void put(shard_store& s, const std::string& entity, int64_t t,
   REQUIRE(n);
 }
 
+/// A source of group emb over 2 shards, of which this node holds shard 0.
+feature_source source_of_shard0(std::shared_ptr<shard_store> s0) {
+  feature_source src;
+  src.group = [](const std::string& n) -> std::shared_ptr<const group_spec> {
+    if (n == "emb") return std::make_shared<group_spec>(emb(2));
+    return nullptr;
+  };
+  src.store = [s0](const std::string&,
+                   uint32_t shard) -> std::shared_ptr<const shard_store> {
+    return shard == 0 ? s0 : nullptr;
+  };
+  return src;
+}
+
 std::string floats(const std::vector<float>& v) {
   return test::resp_floats(v);
 }
@@ -83,15 +97,7 @@ TEST_CASE("a Redis client reads features over RESP from the shard stores "
   }
   put(**s0, mine[0], 1000, {1.f, 2.f, 3.f}, {i64(7), f64(0.25), text("gold")});
   put(**s0, mine[0], 2000, {4.f, 5.f, 6.f}, {i64(8), missing(), text("x y")});
-  feature_source src;
-  src.group = [](const std::string& n) -> std::shared_ptr<const group_spec> {
-    if (n == "emb") return std::make_shared<group_spec>(emb(2));
-    return nullptr;
-  };
-  src.store = [&](const std::string&,
-                  uint32_t shard) -> std::shared_ptr<const shard_store> {
-    return shard == 0 ? *s0 : nullptr;
-  };
+  auto src = source_of_shard0(*s0);
   src.now_us = [] { return int64_t{5000}; };
   auto s = resp_server::start({}, feature_commands(src));
   REQUIRE(s);
@@ -170,15 +176,7 @@ TEST_CASE("keys of a shard on another node are fetched in one read a shard "
   std::vector<std::thread> hops;
   std::vector<size_t> batch_sizes;
   bool other_down = false;
-  feature_source src;
-  src.group = [](const std::string& n) -> std::shared_ptr<const group_spec> {
-    if (n == "emb") return std::make_shared<group_spec>(emb(2));
-    return nullptr;
-  };
-  src.store = [&](const std::string&,
-                  uint32_t shard) -> std::shared_ptr<const shard_store> {
-    return shard == 0 ? *s0 : nullptr;
-  };
+  auto src = source_of_shard0(*s0);
   src.remote = [&](const std::string& group, uint32_t shard,
                    std::vector<std::string> entities, int64_t as_of,
                    remote_rows done) {
@@ -190,20 +188,20 @@ TEST_CASE("keys of a shard on another node are fetched in one read a shard "
       std::this_thread::sleep_for(std::chrono::milliseconds{20});
       if (down)
         return done(make_error(errc::io_failure, "node other is gone"), {});
-      std::vector<std::string_view> views(entities.begin(), entities.end());
       std::vector<capnp::MallocMessageBuilder> copies(entities.size());
       std::vector<const schema::FeatureRow::Reader*> rows(entities.size());
       std::vector<schema::FeatureRow::Reader> kept(entities.size());
-      auto err =
-          (*s1)->visit(group, views, as_of, 5000,
-                       [&](size_t i, const schema::FeatureRow::Reader* r) {
-                         if (!r) return;
-                         copies[i].setRoot(*r);
-                         kept[i] =
-                             copies[i].getRoot<schema::FeatureRow>().asReader();
-                         rows[i] = &kept[i];
-                       });
-      done(err, rows);
+      auto reader = (*s1)->reader(group, 5000);
+      if (!reader) return done(reader.error(), {});
+      for (size_t i = 0; i < entities.size(); ++i)
+        reader->read(
+            entities[i], as_of, [&](const schema::FeatureRow::Reader* r) {
+              if (!r) return;
+              copies[i].setRoot(*r);
+              kept[i] = copies[i].getRoot<schema::FeatureRow>().asReader();
+              rows[i] = &kept[i];
+            });
+      done(caf::error{}, rows);
     });
   };
   src.now_us = [] { return int64_t{5000}; };
